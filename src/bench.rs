@@ -1,0 +1,276 @@
+//! `snop bench`: measurements side by side with a peer, each phase in its own child process so
+//! its time and peak memory are its own. Figures, not assertions: see the README.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use polars::prelude::*;
+use rand::{Rng, SeedableRng};
+
+use crate::config::Workspace;
+use crate::contract::Month;
+use crate::ingest::{self, Window};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Ingest and validation of an order-line extract, beside polars reading the same file bare.
+    Ingest {
+        /// Order lines to generate.
+        #[arg(long, default_value_t = 5_000_000)]
+        rows: usize,
+        /// Where to write the generated workspace (reused when it already has the rows).
+        #[arg(long, default_value = "target/bench-ingest")]
+        dir: PathBuf,
+        /// Threads for polars in both phases (1 for the single-threaded figures).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Runs of each phase; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
+    /// One measured phase (used by `snop bench ingest` in a child process).
+    #[command(hide = true)]
+    Phase { phase: String, dir: PathBuf },
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct PhaseResult {
+    seconds: f64,
+    peak_rss_bytes: u64,
+    rows: usize,
+    /// Size of the resulting typed frame(s) in memory.
+    frame_bytes: usize,
+}
+
+const CYCLE: &str = "2026-12";
+
+pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Ingest {
+            rows,
+            dir,
+            threads,
+            repeat,
+        } => ingest_bench(rows, &dir, threads, repeat, progress),
+        BenchCommand::Phase { phase, dir } => {
+            let started = Instant::now();
+            let (rows, frame_bytes) = match phase.as_str() {
+                "bare" => {
+                    let df = CsvReadOptions::default()
+                        .with_has_header(true)
+                        .try_into_reader_with_file_path(Some(dir.join("data/erp/sales_lines.csv")))?
+                        .finish()?;
+                    (df.height(), df.estimated_size())
+                }
+                "validate" => {
+                    let ws = Workspace::load(&dir)?;
+                    let pipeline = ws.pipeline(crate::config::Agent::DemandReview)?;
+                    let window = Window {
+                        cycle: Month::parse(CYCLE).expect("month"),
+                        history_months: 36,
+                    };
+                    let got =
+                        ingest::ingest(&dir, pipeline, window, &crate::Progress::hidden()).await?;
+                    let sales = got
+                        .table(crate::contract::Table::SalesHistory)
+                        .context("no sales")?;
+                    (
+                        sales.height()
+                            + got
+                                .sources
+                                .iter()
+                                .find(|s| s.table == "sales_history")
+                                .map_or(0, |s| s.rows_quarantined),
+                        sales.estimated_size(),
+                    )
+                }
+                other => anyhow::bail!("unknown phase `{other}`"),
+            };
+            let result = PhaseResult {
+                seconds: started.elapsed().as_secs_f64(),
+                peak_rss_bytes: peak_rss(),
+                rows,
+                frame_bytes,
+            };
+            println!("{}", serde_json::to_string(&result)?);
+            Ok(())
+        }
+    }
+}
+
+/// Peak resident memory of this process (VmHWM), in bytes.
+fn peak_rss() -> u64 {
+    let status = fs_err::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn ingest_bench(
+    rows: usize,
+    dir: &Path,
+    threads: usize,
+    repeat: usize,
+    progress: &crate::Progress,
+) -> anyhow::Result<()> {
+    let marker = dir.join(format!(".rows-{rows}"));
+    if !marker.exists() {
+        let bar = progress.spinner(format!("generating {rows} order lines"));
+        write_bench_workspace(dir, rows)?;
+        fs_err::write(&marker, "")?;
+        bar.finish_and_clear();
+    }
+    let file = dir.join("data/erp/sales_lines.csv");
+    let file_bytes = fs_err::metadata(&file)?.len();
+    let exe = std::env::current_exe()?;
+    let mut results: Vec<(String, PhaseResult)> = Vec::new();
+    for phase in ["bare", "validate"] {
+        let mut runs = Vec::new();
+        for _ in 0..repeat.max(1) {
+            let out = std::process::Command::new(&exe)
+                .args(["bench", "phase", phase])
+                .arg(dir)
+                .env("POLARS_MAX_THREADS", threads.to_string())
+                .env("RAYON_NUM_THREADS", threads.to_string())
+                .output()
+                .with_context(|| format!("running the `{phase}` phase"))?;
+            anyhow::ensure!(
+                out.status.success(),
+                "phase `{phase}` failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            runs.push(serde_json::from_slice::<PhaseResult>(&out.stdout)?);
+        }
+        runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+        results.push((phase.to_string(), runs.swap_remove(runs.len() / 2)));
+    }
+    let bare = &results[0].1;
+    let val = &results[1].1;
+    println!(
+        "ingest benchmark: {rows} order lines, {:.0} MB of CSV, {threads} thread(s), median of {repeat}",
+        file_bytes as f64 / 1e6
+    );
+    println!(
+        "{:<34} {:>9} {:>14} {:>13} {:>12}",
+        "phase", "seconds", "rows/second", "peak RSS MB", "frame MB"
+    );
+    for (name, r) in &results {
+        let label = if name == "bare" {
+            "polars read_csv, no validation"
+        } else {
+            "snop ingest + validation"
+        };
+        println!(
+            "{:<34} {:>9.2} {:>14.0} {:>13.0} {:>12.0}",
+            label,
+            r.seconds,
+            r.rows as f64 / r.seconds,
+            r.peak_rss_bytes as f64 / 1e6,
+            r.frame_bytes as f64 / 1e6
+        );
+    }
+    println!(
+        "time ratio (snop / polars bare): {:.2}x",
+        val.seconds / bare.seconds
+    );
+    println!(
+        "peak memory / typed data in memory: snop {:.2}x, polars bare {:.2}x",
+        val.peak_rss_bytes as f64 / bare.frame_bytes as f64,
+        bare.peak_rss_bytes as f64 / bare.frame_bytes as f64
+    );
+    Ok(())
+}
+
+/// A workspace whose demand-review pipeline reads masters and one big order-line extract.
+fn write_bench_workspace(dir: &Path, rows: usize) -> anyhow::Result<()> {
+    let skus = 5_000usize;
+    let customers = 2_000usize;
+    fs_err::create_dir_all(dir.join("data/erp"))?;
+    fs_err::create_dir_all(dir.join("pipelines"))?;
+    fs_err::write(
+        dir.join(crate::config::WORKSPACE_FILE),
+        crate::demo::workspace_toml("Bench Co"),
+    )?;
+    fs_err::write(
+        dir.join("pipelines/demand-review.toml"),
+        r#"agent = "demand-review"
+[quarantine]
+max_percent = 1.0
+[[sources]]
+table = "items"
+type = "csv"
+path = "data/items.csv"
+[[sources]]
+table = "customers"
+type = "csv"
+path = "data/customers.csv"
+[[sources]]
+table = "sales_history"
+type = "csv"
+path = "data/erp/sales_lines.csv"
+"#,
+    )?;
+    let mut items =
+        String::from("sku,family,uom,unit_price,unit_cost,make_site,lifecycle,end_month\n");
+    for i in 0..skus {
+        items.push_str(&format!(
+            "P-{i:06},fam-{},ea,{}.50,{}.10,SITE-{},active,\n",
+            i % 40,
+            10 + i % 300,
+            5 + i % 150,
+            i % 3
+        ));
+    }
+    fs_err::write(dir.join("data/items.csv"), items)?;
+    let mut cust = String::from("customer,channel,region,account_manager,priority\n");
+    for i in 0..customers {
+        cust.push_str(&format!(
+            "C{i:06},distributor,EMEA,am.{},{}\n",
+            i % 20,
+            1 + i % 3
+        ));
+    }
+    fs_err::write(dir.join("data/customers.csv"), cust)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut w = std::io::BufWriter::with_capacity(
+        1 << 20,
+        fs_err::File::create(dir.join("data/erp/sales_lines.csv"))?,
+    );
+    writeln!(
+        w,
+        "order_id,order_date,ship_date,sku,customer,qty,net_revenue"
+    )?;
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date");
+    for i in 0..rows {
+        let date = start + chrono::Days::new(rng.random_range(0..1060));
+        let ship = date + chrono::Days::new(rng.random_range(1..10));
+        // One line in a thousand is bad: an unknown SKU or a negative quantity.
+        let bad = rng.random_range(0..1000) == 0;
+        let sku = if bad && i % 2 == 0 {
+            "P-999999".to_string()
+        } else {
+            format!("P-{:06}", rng.random_range(0..skus))
+        };
+        let qty: i64 = if bad && i % 2 == 1 {
+            -rng.random_range(1..20)
+        } else {
+            rng.random_range(1..200)
+        };
+        writeln!(
+            w,
+            "SO{:09},{},{},{sku},C{:06},{qty},{:.2}",
+            i / 3,
+            date.format("%Y-%m-%d"),
+            ship.format("%Y-%m-%d"),
+            rng.random_range(0..customers),
+            qty.max(0) as f64 * 17.25
+        )?;
+    }
+    w.flush()?;
+    Ok(())
+}

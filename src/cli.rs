@@ -1,0 +1,327 @@
+//! The command line: parses arguments, calls down into the library, prints results. Data goes
+//! to stdout, logs and progress to stderr.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Agent, Workspace};
+use crate::contract::Month;
+use crate::pipeline::{self, RunOutcome};
+use crate::{Progress, UserError, demo};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "snop",
+    version,
+    about = "Prepares the data and drafts of a monthly S&OP cycle, so planners spend the cycle on decisions"
+)]
+pub struct Cli {
+    /// The workspace folder (holds snop.toml, pipelines/, data/ and the store).
+    #[arg(
+        long,
+        short = 'w',
+        global = true,
+        env = "SNOP_WORKSPACE",
+        default_value = "."
+    )]
+    pub workspace: PathBuf,
+    /// No progress bars.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// More log output on stderr (-v: debug, -vv: trace). `RUST_LOG` overrides it.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a workspace: snop.toml and the agents' pipelines.
+    Init {
+        /// The folder to create it in.
+        dir: PathBuf,
+        /// The company's name.
+        #[arg(long, default_value = "My Company")]
+        company: String,
+    },
+    /// Generate the demo manufacturer's workspace and run the cycle on it, end to end.
+    Demo {
+        /// The folder to create the demo workspace in.
+        #[arg(default_value = "snop-demo")]
+        dir: PathBuf,
+        #[command(flatten)]
+        size: DemoSize,
+        /// Replace the folder if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write the demo manufacturer's data files (no workspace, no runs): for fixtures and benchmarks.
+    Generate {
+        /// The folder to write `data/` into.
+        dir: PathBuf,
+        #[command(flatten)]
+        size: DemoSize,
+    },
+    /// Check snop.toml and every pipeline, and report every problem at once.
+    Validate,
+    /// Run an agent for a cycle.
+    Run {
+        /// demand-review, supply-review, reconciliation, executive or commit-back.
+        agent: String,
+        /// The cycle month, `YYYY-MM`.
+        #[arg(long)]
+        cycle: Month,
+        /// Print the run report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List recorded runs, newest first.
+    Runs {
+        #[arg(long)]
+        agent: Option<String>,
+        #[arg(long)]
+        cycle: Option<Month>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure snop against its peers (see the README's Benchmarks section).
+    Bench {
+        #[command(subcommand)]
+        what: crate::bench::BenchCommand,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoSize {
+    /// Number of SKUs.
+    #[arg(long, default_value_t = 300)]
+    pub skus: usize,
+    /// Number of customers.
+    #[arg(long, default_value_t = 100)]
+    pub customers: usize,
+    /// Months of order history.
+    #[arg(long, default_value_t = 36)]
+    pub months: u32,
+    /// The cycle the data leads up to.
+    #[arg(long, default_value = "2026-12")]
+    pub cycle: Month,
+    /// The generator's seed: the same seed gives the same files.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+impl DemoSize {
+    pub fn spec(&self) -> demo::Spec {
+        demo::Spec {
+            skus: self.skus,
+            customers: self.customers,
+            months: self.months,
+            cycle: self.cycle,
+            seed: self.seed,
+        }
+    }
+}
+
+fn agent_of(name: &str) -> anyhow::Result<Agent> {
+    Agent::from_name(name).ok_or_else(|| {
+        UserError(format!(
+            "unknown agent `{name}`: agents are {}",
+            Agent::ALL.map(Agent::name).join(", ")
+        ))
+        .into()
+    })
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let progress = Progress::new(cli.quiet);
+    match cli.command {
+        Command::Init { dir, company } => {
+            demo::init(&dir, &company)?;
+            println!("created a snop workspace in `{}`", dir.display());
+            println!(
+                "next: put the extracts under `{}/data` as the pipelines expect, then `snop validate -w {}`",
+                dir.display(),
+                dir.display()
+            );
+        }
+        Command::Generate { dir, size } => {
+            let g = demo::generate(&dir, size.spec())?;
+            println!(
+                "wrote {} files with {} order lines under `{}`",
+                g.files.len(),
+                g.order_lines,
+                dir.join("data").display()
+            );
+        }
+        Command::Demo { dir, size, force } => demo_command(&dir, &size, force, &progress).await?,
+        Command::Validate => {
+            let ws = Workspace::load(&cli.workspace)?;
+            println!(
+                "`{}` is valid: {} pipeline(s) ({})",
+                cli.workspace.join(crate::config::WORKSPACE_FILE).display(),
+                ws.pipelines.len(),
+                ws.pipelines
+                    .keys()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Command::Run { agent, cycle, json } => {
+            let agent = agent_of(&agent)?;
+            let ws = Workspace::load(&cli.workspace)?;
+            let store = pipeline::open_store(&ws).await?;
+            match pipeline::run(&ws, &store, agent, cycle, &progress).await? {
+                RunOutcome::Recorded { run, report } => {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&report)?);
+                    } else {
+                        println!(
+                            "run {} of `{agent}` for {cycle}: {} rows read, {} quarantined, {} kept; report in `{}`",
+                            run.id,
+                            report.rows_read,
+                            report.rows_quarantined,
+                            report.rows_kept,
+                            run.folder
+                        );
+                        for line in report.quarantine_sample.iter().take(5) {
+                            println!("  quarantined: {line}");
+                        }
+                        if report.rows_quarantined > 0 {
+                            println!(
+                                "  every quarantined row is in `{}/quarantine.csv`",
+                                run.folder
+                            );
+                        }
+                    }
+                }
+                RunOutcome::Unchanged { previous } => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::json!({ "unchanged": true, "previous_run": previous.id })
+                        );
+                    } else {
+                        println!(
+                            "inputs unchanged since run {} ({}): nothing new was written",
+                            previous.id, previous.started_at
+                        );
+                    }
+                }
+            }
+        }
+        Command::Runs { agent, cycle, json } => {
+            let agent = agent.map(|a| agent_of(&a)).transpose()?;
+            let ws = Workspace::load(&cli.workspace)?;
+            let store = pipeline::open_store(&ws).await?;
+            let runs = store
+                .runs(
+                    agent.map(Agent::name),
+                    cycle.map(|c| c.to_string()).as_deref(),
+                )
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&runs)?);
+            } else if runs.is_empty() {
+                println!("no runs yet: start one with `snop run AGENT --cycle YYYY-MM`");
+            } else {
+                println!(
+                    "{:>5}  {:<15} {:<8} {:<10} {:>10} {:>12} {:>9}  started",
+                    "run", "agent", "cycle", "outcome", "rows read", "quarantined", "ms"
+                );
+                for r in runs {
+                    println!(
+                        "{:>5}  {:<15} {:<8} {:<10} {:>10} {:>12} {:>9}  {}",
+                        r.id,
+                        r.agent,
+                        r.cycle,
+                        r.outcome,
+                        r.rows_read,
+                        r.rows_quarantined,
+                        r.duration_ms,
+                        r.started_at
+                    );
+                }
+            }
+        }
+        Command::Bench { what } => crate::bench::run(what, &progress).await?,
+    }
+    Ok(())
+}
+
+async fn demo_command(
+    dir: &std::path::Path,
+    size: &DemoSize,
+    force: bool,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
+        if !force {
+            return Err(UserError(format!(
+                "`{}` already exists and is not empty\nhint: pass `--force` to replace it, or name another folder",
+                dir.display()
+            ))
+            .into());
+        }
+        if !dir.join(crate::config::WORKSPACE_FILE).exists() {
+            return Err(UserError(format!(
+                "`{}` is not a snop workspace: refusing to delete it",
+                dir.display()
+            ))
+            .into());
+        }
+        fs_err::remove_dir_all(dir)?;
+    }
+    demo::init(dir, demo::DEMO_COMPANY)?;
+    let g = demo::generate(dir, size.spec()).context("generating the demo company")?;
+    println!(
+        "demo company `{}`: {} SKUs, {} customers, {} months of history ({} order lines) in `{}`",
+        demo::DEMO_COMPANY,
+        size.skus,
+        size.customers,
+        size.months,
+        g.order_lines,
+        dir.join("data").display()
+    );
+    let ws = Workspace::load(dir)?;
+    let store = pipeline::open_store(&ws).await?;
+    for agent in [Agent::DemandReview, Agent::SupplyReview] {
+        match pipeline::run(&ws, &store, agent, size.cycle, progress).await? {
+            RunOutcome::Recorded { run, report } => {
+                println!(
+                    "{agent:>14}: run {} read {} rows from {} sources, quarantined {}, kept {}",
+                    run.id,
+                    report.rows_read,
+                    report.sources.len(),
+                    report.rows_quarantined,
+                    report.rows_kept
+                );
+                for line in report.quarantine_sample.iter().take(3) {
+                    println!("{:>16}quarantined: {line}", "");
+                }
+            }
+            RunOutcome::Unchanged { previous } => {
+                println!("{agent:>14}: unchanged since run {}", previous.id)
+            }
+        }
+    }
+    println!("\nwhere things are:");
+    println!("  workspace      {}", dir.display());
+    println!(
+        "  run reports    {}/runs/{}/<agent>/run-<n>/report.json",
+        dir.display(),
+        size.cycle
+    );
+    println!("  store          {}/snop.db", dir.display());
+    println!(
+        "next: `snop runs -w {}` lists the runs; `snop run demand-review --cycle {} -w {}` again writes nothing new",
+        dir.display(),
+        size.cycle,
+        dir.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,1034 @@
+//! The workspace: `snop.toml` and the agents' `pipelines/*.toml`.
+//!
+//! Each file is read into a raw spec (serde, `deny_unknown_fields`, spans kept), then resolved
+//! into a validated plan the rest of the code can trust. Resolution collects every problem of
+//! every file, each with its file, line and key, so `snop validate` reports them all at once.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::contract::{Column, Kind, Table};
+
+/// One thing wrong in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, " line {line}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ", key `{}`", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every problem found in a workspace's configuration.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "{n} problem{} in the workspace configuration",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The agents, one per S&OP sub-meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Agent {
+    DemandReview,
+    SupplyReview,
+    Reconciliation,
+    Executive,
+    CommitBack,
+}
+
+impl Agent {
+    pub const ALL: [Agent; 5] = [
+        Agent::DemandReview,
+        Agent::SupplyReview,
+        Agent::Reconciliation,
+        Agent::Executive,
+        Agent::CommitBack,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Agent::DemandReview => "demand-review",
+            Agent::SupplyReview => "supply-review",
+            Agent::Reconciliation => "reconciliation",
+            Agent::Executive => "executive",
+            Agent::CommitBack => "commit-back",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Agent> {
+        Agent::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+impl fmt::Display for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// snop.toml
+
+/// `snop.toml`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkspace {
+    /// The company the workspace plans for.
+    company: RawCompany,
+    /// When the cycle's meetings happen.
+    calendar: RawCalendar,
+    /// Who holds each role: role name to person ids.
+    #[serde(default)]
+    roles: BTreeMap<String, Spanned<Vec<String>>>,
+    /// The people, by id.
+    #[serde(default)]
+    people: BTreeMap<String, RawPerson>,
+    /// The LLM that drafts narratives.
+    #[serde(default)]
+    llm: RawLlm,
+    /// Where runs, drafts and signatures are kept.
+    #[serde(default)]
+    store: RawStore,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCompany {
+    /// The company's name, as it appears on artifacts.
+    name: String,
+    /// ISO currency code of all money amounts.
+    #[serde(default = "default_currency")]
+    currency: String,
+}
+
+fn default_currency() -> String {
+    "EUR".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    /// IANA time zone the meetings are held in.
+    #[serde(default = "default_timezone")]
+    timezone: String,
+    /// When the demand review (cycle day 1) starts each month, e.g. "first Monday".
+    demand_review_starts: Spanned<String>,
+}
+
+fn default_timezone() -> String {
+    "UTC".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPerson {
+    /// Full name, as it appears on signatures.
+    name: String,
+    /// E-mail address for notifications.
+    #[serde(default)]
+    email: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLlm {
+    /// An OpenAI-compatible base URL ending in `/v1`, or `mock` for the built-in mock LLM.
+    #[serde(default)]
+    base_url: Option<String>,
+    /// The model name sent with each request.
+    #[serde(default)]
+    model: Option<String>,
+    /// The environment variable that holds the API key (never the key itself).
+    #[serde(default)]
+    api_key_env: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    /// `sqlite://FILE` (relative to the workspace) or a `postgres://` URL.
+    #[serde(default)]
+    url: Option<Spanned<String>>,
+}
+
+/// The roles that sign artifacts or own decisions.
+pub const ROLES: [&str; 6] = [
+    "demand_lead",
+    "supply_lead",
+    "finance_lead",
+    "sales_lead",
+    "coo",
+    "ceo",
+];
+
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// A rule like "first Monday": the n-th given weekday of each month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeekdayOfMonth {
+    /// 1 to 4, or 5 for "last".
+    pub nth: u8,
+    pub weekday: chrono::Weekday,
+}
+
+impl WeekdayOfMonth {
+    pub fn parse(s: &str) -> Result<WeekdayOfMonth, String> {
+        let words: Vec<String> = s.split_whitespace().map(str::to_lowercase).collect();
+        let [nth, day] = words.as_slice() else {
+            return Err(format!("`{s}` is not a rule like `first Monday`"));
+        };
+        let nth = match nth.as_str() {
+            "first" | "1st" => 1,
+            "second" | "2nd" => 2,
+            "third" | "3rd" => 3,
+            "fourth" | "4th" => 4,
+            "last" => 5,
+            other => {
+                return Err(format!(
+                    "`{other}` is not one of first, second, third, fourth, last"
+                ));
+            }
+        };
+        let weekday = day
+            .parse::<chrono::Weekday>()
+            .map_err(|_| format!("`{day}` is not a day of the week"))?;
+        Ok(WeekdayOfMonth { nth, weekday })
+    }
+
+    /// The date of this weekday in a given month.
+    pub fn in_month(self, month: crate::contract::Month) -> chrono::NaiveDate {
+        use chrono::Datelike;
+        let first = month.first_day();
+        if self.nth == 5 {
+            let last = month.plus(1).first_day().pred_opt().expect("date");
+            let back = (last.weekday().num_days_from_monday() + 7
+                - self.weekday.num_days_from_monday())
+                % 7;
+            return last - chrono::Days::new(back.into());
+        }
+        let ahead =
+            (self.weekday.num_days_from_monday() + 7 - first.weekday().num_days_from_monday()) % 7;
+        first + chrono::Days::new(u64::from(ahead) + 7 * u64::from(self.nth - 1))
+    }
+}
+
+/// A validated workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub company: String,
+    pub currency: String,
+    pub timezone: String,
+    pub demand_review_starts: WeekdayOfMonth,
+    pub roles: BTreeMap<String, Vec<String>>,
+    pub people: BTreeMap<String, Person>,
+    pub llm_base_url: String,
+    pub llm_model: String,
+    pub llm_api_key_env: Option<String>,
+    pub store_url: String,
+    pub pipelines: BTreeMap<Agent, Pipeline>,
+}
+
+pub const WORKSPACE_FILE: &str = "snop.toml";
+
+impl Workspace {
+    /// Reads and validates `snop.toml` and every `pipelines/*.toml` under `root`.
+    pub fn load(root: &Path) -> Result<Workspace, ConfigError> {
+        let mut problems = Vec::new();
+        let ws = load_workspace(root, &mut problems);
+        if problems.is_empty() {
+            Ok(ws.expect("a workspace without problems"))
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    pub fn pipeline(&self, agent: Agent) -> Result<&Pipeline, ConfigError> {
+        self.pipelines.get(&agent).ok_or_else(|| ConfigError {
+            problems: vec![Problem {
+                file: self.root.join("pipelines"),
+                line: None,
+                key: String::new(),
+                message: format!(
+                    "no pipeline for agent `{agent}`: expected `pipelines/{agent}.toml`"
+                ),
+            }],
+        })
+    }
+
+    /// The people who hold a role.
+    pub fn holders(&self, role: &str) -> &[String] {
+        self.roles.get(role).map(Vec::as_slice).unwrap_or_default()
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+/// Reads a TOML file into `T`, recording a problem (with its line) when it does not parse.
+fn read_toml<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    rel: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<(T, String)> {
+    let text = match fs_err::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(Problem {
+                file: rel.to_path_buf(),
+                line: None,
+                key: String::new(),
+                message: format!("cannot be read: {}", e.kind()),
+            });
+            return None;
+        }
+    };
+    match toml::from_str::<T>(&text) {
+        Ok(v) => Some((v, text)),
+        Err(e) => {
+            problems.push(Problem {
+                file: rel.to_path_buf(),
+                line: e.span().map(|s| line_of(&text, s.start)),
+                key: String::new(),
+                message: e.message().trim().to_string(),
+            });
+            None
+        }
+    }
+}
+
+fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace> {
+    let rel = PathBuf::from(WORKSPACE_FILE);
+    let path = root.join(WORKSPACE_FILE);
+    if !path.exists() {
+        problems.push(Problem {
+            file: root.join(WORKSPACE_FILE),
+            line: None,
+            key: String::new(),
+            message: "not found: this folder is not a snop workspace\nhint: create one with `snop init DIR` or `snop demo DIR`, or pass `--workspace DIR`".into(),
+        });
+        return None;
+    }
+    let raw: Option<(RawWorkspace, String)> = read_toml(&path, &rel, problems);
+    let pipelines = load_pipelines(root, problems);
+    let (raw, text) = raw?;
+    let mut here = |span: std::ops::Range<usize>, key: &str, message: String| {
+        problems.push(Problem {
+            file: rel.clone(),
+            line: Some(line_of(&text, span.start)),
+            key: key.into(),
+            message,
+        });
+    };
+
+    let demand_review_starts =
+        match WeekdayOfMonth::parse(raw.calendar.demand_review_starts.get_ref()) {
+            Ok(r) => Some(r),
+            Err(m) => {
+                here(
+                    raw.calendar.demand_review_starts.span(),
+                    "calendar.demand_review_starts",
+                    m,
+                );
+                None
+            }
+        };
+    let mut roles = BTreeMap::new();
+    for (role, holders) in &raw.roles {
+        if !ROLES.contains(&role.as_str()) {
+            here(
+                holders.span(),
+                &format!("roles.{role}"),
+                format!("unknown role `{role}`: roles are {}", ROLES.join(", ")),
+            );
+            continue;
+        }
+        for h in holders.get_ref() {
+            if !raw.people.contains_key(h) {
+                here(
+                    holders.span(),
+                    &format!("roles.{role}"),
+                    format!("`{h}` is not in `[people]`"),
+                );
+            }
+        }
+        roles.insert(role.clone(), holders.get_ref().clone());
+    }
+    let store_url = match &raw.store.url {
+        None => "sqlite://snop.db".to_string(),
+        Some(u) if u.get_ref().starts_with("sqlite://") => u.get_ref().clone(),
+        Some(u) => {
+            here(
+                u.span(),
+                "store.url",
+                format!("`{}` is not supported: use `sqlite://FILE`", u.get_ref()),
+            );
+            String::new()
+        }
+    };
+    let people = raw
+        .people
+        .into_iter()
+        .map(|(id, p)| {
+            (
+                id.clone(),
+                Person {
+                    id,
+                    name: p.name,
+                    email: p.email,
+                },
+            )
+        })
+        .collect();
+    let pipelines = pipelines?;
+    Some(Workspace {
+        root: root.to_path_buf(),
+        company: raw.company.name,
+        currency: raw.company.currency,
+        timezone: raw.calendar.timezone,
+        demand_review_starts: demand_review_starts?,
+        roles,
+        people,
+        llm_base_url: raw.llm.base_url.unwrap_or_else(|| "mock".into()),
+        llm_model: raw.llm.model.unwrap_or_else(|| "snop-mock".into()),
+        llm_api_key_env: raw.llm.api_key_env,
+        store_url,
+        pipelines,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// pipelines/*.toml
+
+/// `pipelines/<agent>.toml`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    /// The agent this pipeline runs: demand-review, supply-review, reconciliation, executive or commit-back.
+    agent: Spanned<String>,
+    /// What the pipeline is for, in a planner's words.
+    #[serde(default)]
+    description: String,
+    /// How many months of history the agent reads, counted back from the cycle month.
+    #[serde(default = "default_history_months")]
+    history_months: u32,
+    /// When bad rows stop a run.
+    #[serde(default)]
+    quarantine: RawQuarantine,
+    /// The inputs, each mapped onto one contract table.
+    #[serde(default)]
+    sources: Vec<Spanned<RawSource>>,
+}
+
+fn default_history_months() -> u32 {
+    36
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuarantine {
+    /// The share of a source's rows, in percent, that may be quarantined before the run fails.
+    #[serde(default = "default_max_percent")]
+    max_percent: f64,
+}
+
+impl Default for RawQuarantine {
+    fn default() -> Self {
+        RawQuarantine {
+            max_percent: default_max_percent(),
+        }
+    }
+}
+
+fn default_max_percent() -> f64 {
+    5.0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    /// A name for the source in reports; defaults to the table name.
+    #[serde(default)]
+    name: Option<String>,
+    /// The contract table the source fills.
+    table: Spanned<String>,
+    /// Where the data comes from: `csv`, `parquet`, `xlsx` or `http`.
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    /// A file path or glob, relative to the workspace (csv, parquet, xlsx).
+    #[serde(default)]
+    path: Option<Spanned<String>>,
+    /// The sheet to read (xlsx).
+    #[serde(default)]
+    sheet: Option<Spanned<String>>,
+    /// The row that holds the column names, counting from 1 (xlsx).
+    #[serde(default)]
+    header_row: Option<Spanned<u32>>,
+    /// The field separator (csv, and http with format csv); one character.
+    #[serde(default)]
+    delimiter: Option<Spanned<String>>,
+    /// The URL to pull (http).
+    #[serde(default)]
+    url: Option<Spanned<String>>,
+    /// The body's format: `csv` or `parquet` (http).
+    #[serde(default)]
+    format: Option<Spanned<String>>,
+    /// The HTTP header that carries the credential, e.g. `Authorization` (http).
+    #[serde(default)]
+    auth_header: Option<Spanned<String>>,
+    /// The environment variable that holds the credential's value (http).
+    #[serde(default)]
+    auth_env: Option<Spanned<String>>,
+    /// How long one attempt may take (http).
+    #[serde(default)]
+    timeout_seconds: Option<Spanned<u64>>,
+    /// How many times a failed pull is tried again, with backoff (http).
+    #[serde(default)]
+    retries: Option<Spanned<u32>>,
+    /// Numbers are written `1.234,5` (comma for decimals, dot for thousands).
+    #[serde(default)]
+    decimal_comma: bool,
+    /// The default date format of the source's date columns (strftime), e.g. `%Y%m%d`.
+    #[serde(default)]
+    date_format: Option<String>,
+    /// Overrides `[quarantine] max_percent` for this source.
+    #[serde(default)]
+    max_quarantined_percent: Option<f64>,
+    /// Contract column to the source's own column name (or `{ column, format }` for dates).
+    #[serde(default = "no_mapping")]
+    columns: Spanned<BTreeMap<String, RawMapping>>,
+}
+
+fn no_mapping() -> Spanned<BTreeMap<String, RawMapping>> {
+    Spanned::new(0..0, BTreeMap::new())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawMapping {
+    Name(String),
+    Detailed {
+        /// The source's column name.
+        column: String,
+        /// The date format of this column (strftime).
+        #[serde(default)]
+        format: Option<String>,
+    },
+}
+
+/// A validated pipeline.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub agent: Agent,
+    /// The file it was read from, relative to the workspace.
+    pub file: PathBuf,
+    /// The file's bytes, hashed into every run.
+    pub text: String,
+    pub description: String,
+    pub history_months: u32,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub table: Table,
+    pub location: Location,
+    pub columns: Vec<ColumnMap>,
+    pub decimal_comma: bool,
+    pub max_quarantined_percent: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileFormat {
+    Csv { delimiter: u8 },
+    Parquet,
+    Xlsx { sheet: String, header_row: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A path or glob relative to the workspace.
+    Files { pattern: String, format: FileFormat },
+    Http {
+        url: String,
+        format: FileFormat,
+        auth: Option<(String, String)>,
+        timeout_seconds: u64,
+        retries: u32,
+    },
+}
+
+/// One contract column and where it comes from in the source.
+#[derive(Debug, Clone)]
+pub struct ColumnMap {
+    pub column: Column,
+    pub source: String,
+    /// For date columns: the strftime format of the source's text.
+    pub date_format: String,
+}
+
+fn load_pipelines(root: &Path, problems: &mut Vec<Problem>) -> Option<BTreeMap<Agent, Pipeline>> {
+    let dir = root.join("pipelines");
+    let mut files: Vec<PathBuf> = match fs_err::read_dir(&dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect(),
+        Err(_) => {
+            problems.push(Problem {
+                file: PathBuf::from("pipelines"),
+                line: None,
+                key: String::new(),
+                message: "folder not found: a workspace keeps one pipeline per agent there".into(),
+            });
+            return None;
+        }
+    };
+    files.sort();
+    let before = problems.len();
+    let mut out = BTreeMap::new();
+    for path in files {
+        let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+        if let Some(p) = load_pipeline(root, &path, &rel, problems) {
+            if let Some(prev) = out.insert(p.agent, p) {
+                problems.push(Problem {
+                    file: rel.clone(),
+                    line: None,
+                    key: "agent".into(),
+                    message: format!(
+                        "agent `{}` is already run by `{}`",
+                        prev.agent,
+                        prev.file.display()
+                    ),
+                });
+            }
+        }
+    }
+    (problems.len() == before).then_some(out)
+}
+
+fn load_pipeline(
+    root: &Path,
+    path: &Path,
+    rel: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<Pipeline> {
+    let (raw, text): (RawPipeline, String) = read_toml(path, rel, problems)?;
+    let before = problems.len();
+    let mut here = |span: std::ops::Range<usize>, key: String, message: String| {
+        problems.push(Problem {
+            file: rel.to_path_buf(),
+            line: Some(line_of(&text, span.start)),
+            key,
+            message,
+        });
+    };
+    let agent = Agent::from_name(raw.agent.get_ref());
+    if agent.is_none() {
+        here(
+            raw.agent.span(),
+            "agent".into(),
+            format!(
+                "unknown agent `{}`: agents are {}",
+                raw.agent.get_ref(),
+                Agent::ALL.map(Agent::name).join(", ")
+            ),
+        );
+    }
+    if !(0.0..=100.0).contains(&raw.quarantine.max_percent) {
+        here(
+            0..0,
+            "quarantine.max_percent".into(),
+            "must be between 0 and 100".into(),
+        );
+    }
+    if raw.history_months == 0 || raw.history_months > 120 {
+        here(
+            0..0,
+            "history_months".into(),
+            "must be between 1 and 120".into(),
+        );
+    }
+    let mut sources = Vec::new();
+    let mut names = BTreeMap::new();
+    for (i, spanned) in raw.sources.iter().enumerate() {
+        let key = |k: &str| format!("sources[{i}].{k}");
+        let s = spanned.get_ref();
+        let Some(table) = Table::from_name(s.table.get_ref()) else {
+            here(
+                s.table.span(),
+                key("table"),
+                format!(
+                    "unknown table `{}`: tables are {}",
+                    s.table.get_ref(),
+                    Table::ALL.map(Table::name).join(", ")
+                ),
+            );
+            continue;
+        };
+        let name = s.name.clone().unwrap_or_else(|| table.name().to_string());
+        if let Some(prev) = names.insert(name.clone(), i) {
+            here(
+                spanned.span(),
+                key("name"),
+                format!("source name `{name}` is also used by sources[{prev}]: give one a `name`"),
+            );
+        }
+        let delimiter = match &s.delimiter {
+            None => b',',
+            Some(d) if d.get_ref().len() == 1 => d.get_ref().as_bytes()[0],
+            Some(d) => {
+                here(
+                    d.span(),
+                    key("delimiter"),
+                    format!("`{}` must be a single character", d.get_ref()),
+                );
+                b','
+            }
+        };
+        let kind = s.kind.get_ref().as_str();
+        // Which keys belong to which kind: a key for another kind is a mistake worth naming.
+        let allowed: &[&str] = match kind {
+            "csv" => &["path", "delimiter"],
+            "parquet" => &["path"],
+            "xlsx" => &["path", "sheet", "header_row"],
+            "http" => &[
+                "url",
+                "format",
+                "auth_header",
+                "auth_env",
+                "timeout_seconds",
+                "retries",
+                "delimiter",
+            ],
+            other => {
+                here(
+                    s.kind.span(),
+                    key("type"),
+                    format!("unknown source type `{other}`: types are csv, parquet, xlsx, http"),
+                );
+                continue;
+            }
+        };
+        let present: [(&str, Option<std::ops::Range<usize>>); 9] = [
+            ("path", s.path.as_ref().map(Spanned::span)),
+            ("sheet", s.sheet.as_ref().map(Spanned::span)),
+            ("header_row", s.header_row.as_ref().map(Spanned::span)),
+            ("delimiter", s.delimiter.as_ref().map(Spanned::span)),
+            ("url", s.url.as_ref().map(Spanned::span)),
+            ("format", s.format.as_ref().map(Spanned::span)),
+            ("auth_header", s.auth_header.as_ref().map(Spanned::span)),
+            ("auth_env", s.auth_env.as_ref().map(Spanned::span)),
+            (
+                "timeout_seconds",
+                s.timeout_seconds.as_ref().map(Spanned::span),
+            ),
+        ];
+        for (k, span) in present {
+            if let Some(span) = span {
+                if !allowed.contains(&k) {
+                    here(
+                        span,
+                        key(k),
+                        format!("`{k}` does not apply to a `{kind}` source"),
+                    );
+                }
+            }
+        }
+        let location = if kind == "http" {
+            let Some(url) = &s.url else {
+                here(
+                    spanned.span(),
+                    key("url"),
+                    "an http source needs a `url`".into(),
+                );
+                continue;
+            };
+            if !(url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://")) {
+                here(
+                    url.span(),
+                    key("url"),
+                    format!("`{}` is not an http(s) URL", url.get_ref()),
+                );
+            }
+            let format = match s.format.as_ref().map(|f| f.get_ref().as_str()) {
+                None | Some("csv") => FileFormat::Csv { delimiter },
+                Some("parquet") => FileFormat::Parquet,
+                Some(other) => {
+                    here(
+                        s.format.as_ref().expect("format").span(),
+                        key("format"),
+                        format!("`{other}` is not `csv` or `parquet`"),
+                    );
+                    continue;
+                }
+            };
+            let auth = match (&s.auth_header, &s.auth_env) {
+                (Some(h), Some(e)) => Some((h.get_ref().clone(), e.get_ref().clone())),
+                (None, None) => None,
+                (Some(h), None) => {
+                    here(
+                        h.span(),
+                        key("auth_env"),
+                        "`auth_header` needs `auth_env`, the environment variable with its value"
+                            .into(),
+                    );
+                    None
+                }
+                (None, Some(e)) => {
+                    here(
+                        e.span(),
+                        key("auth_header"),
+                        "`auth_env` needs `auth_header`, the header to send it in".into(),
+                    );
+                    None
+                }
+            };
+            Location::Http {
+                url: url.get_ref().clone(),
+                format,
+                auth,
+                timeout_seconds: s.timeout_seconds.as_ref().map_or(30, |t| *t.get_ref()),
+                retries: s.retries.as_ref().map_or(3, |r| *r.get_ref()),
+            }
+        } else {
+            let Some(p) = &s.path else {
+                here(
+                    spanned.span(),
+                    key("path"),
+                    format!("a `{kind}` source needs a `path`"),
+                );
+                continue;
+            };
+            let format = match kind {
+                "csv" => FileFormat::Csv { delimiter },
+                "parquet" => FileFormat::Parquet,
+                _ => {
+                    let Some(sheet) = &s.sheet else {
+                        here(
+                            spanned.span(),
+                            key("sheet"),
+                            "an xlsx source needs a `sheet`".into(),
+                        );
+                        continue;
+                    };
+                    let header_row = s.header_row.as_ref().map_or(1, |h| *h.get_ref());
+                    if header_row == 0 {
+                        here(
+                            s.header_row.as_ref().expect("header_row").span(),
+                            key("header_row"),
+                            "rows count from 1".into(),
+                        );
+                    }
+                    FileFormat::Xlsx {
+                        sheet: sheet.get_ref().clone(),
+                        header_row,
+                    }
+                }
+            };
+            let pattern = p.get_ref().clone();
+            match glob::glob(&root.join(&pattern).to_string_lossy()) {
+                Err(e) => here(
+                    p.span(),
+                    key("path"),
+                    format!("`{pattern}` is not a valid glob: {}", e.msg),
+                ),
+                Ok(mut paths) => {
+                    if paths.next().is_none() {
+                        here(
+                            p.span(),
+                            key("path"),
+                            format!("`{pattern}` matches no file in the workspace"),
+                        );
+                    }
+                }
+            }
+            Location::Files { pattern, format }
+        };
+        // The column mapping: every key a contract column, every required column mapped.
+        let spec = table.spec();
+        let default_date_format = s.date_format.clone().unwrap_or_else(|| "%Y-%m-%d".into());
+        let mut columns = Vec::new();
+        for (contract_name, mapping) in s.columns.get_ref() {
+            let Some(column) = spec.column(contract_name) else {
+                here(
+                    s.columns.span(),
+                    key(&format!("columns.{contract_name}")),
+                    format!(
+                        "`{contract_name}` is not a column of `{table}`: its columns are {}",
+                        spec.columns
+                            .iter()
+                            .map(|c| c.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                continue;
+            };
+            let (source, format) = match mapping {
+                RawMapping::Name(n) => (n.clone(), None),
+                RawMapping::Detailed { column, format } => (column.clone(), format.clone()),
+            };
+            if format.is_some() && column.kind != Kind::Date {
+                here(
+                    s.columns.span(),
+                    key(&format!("columns.{contract_name}.format")),
+                    "a `format` applies only to date columns".into(),
+                );
+            }
+            columns.push(ColumnMap {
+                column: *column,
+                source,
+                date_format: format.unwrap_or_else(|| default_date_format.clone()),
+            });
+        }
+        // Unmapped contract columns are read under their own name.
+        for c in spec.columns {
+            if !s.columns.get_ref().contains_key(c.name) {
+                columns.push(ColumnMap {
+                    column: *c,
+                    source: c.name.to_string(),
+                    date_format: default_date_format.clone(),
+                });
+            }
+        }
+        columns.sort_by_key(|m| spec.columns.iter().position(|c| c.name == m.column.name));
+        sources.push(Source {
+            name,
+            table,
+            location,
+            columns,
+            decimal_comma: s.decimal_comma,
+            max_quarantined_percent: s
+                .max_quarantined_percent
+                .unwrap_or(raw.quarantine.max_percent),
+        });
+    }
+    // References need their target tables in the same pipeline.
+    for s in &sources {
+        for r in s.table.spec().references {
+            if !r
+                .targets
+                .iter()
+                .any(|(t, _)| *t == s.table || sources.iter().any(|o| o.table == *t))
+            {
+                here(
+                    0..0,
+                    format!("sources.{}", s.name),
+                    format!(
+                        "`{}` refers to `{}`, which no source of this pipeline provides",
+                        s.table,
+                        r.targets
+                            .iter()
+                            .map(|(t, _)| t.name())
+                            .collect::<Vec<_>>()
+                            .join("` or `")
+                    ),
+                );
+            }
+        }
+    }
+    if problems.len() > before {
+        return None;
+    }
+    let agent = agent?;
+    if rel.file_stem().is_some_and(|s| s != agent.name()) {
+        problems.push(Problem {
+            file: rel.to_path_buf(),
+            line: None,
+            key: "agent".into(),
+            message: format!("the file of agent `{agent}` must be named `pipelines/{agent}.toml`"),
+        });
+        return None;
+    }
+    Some(Pipeline {
+        agent,
+        file: rel.to_path_buf(),
+        text,
+        description: raw.description,
+        history_months: raw.history_months,
+        sources,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Month;
+
+    #[test]
+    fn weekday_rules() {
+        let r = WeekdayOfMonth::parse("first Monday").unwrap();
+        // 2026-06-01 is a Monday; 2026-11-01 is a Sunday.
+        assert_eq!(
+            r.in_month(Month::parse("2026-06").unwrap()).to_string(),
+            "2026-06-01"
+        );
+        assert_eq!(
+            r.in_month(Month::parse("2026-11").unwrap()).to_string(),
+            "2026-11-02"
+        );
+        let last = WeekdayOfMonth::parse("last Friday").unwrap();
+        assert_eq!(
+            last.in_month(Month::parse("2026-02").unwrap()).to_string(),
+            "2026-02-27"
+        );
+        let second = WeekdayOfMonth::parse("Second thursday").unwrap();
+        assert_eq!(
+            second
+                .in_month(Month::parse("2026-10").unwrap())
+                .to_string(),
+            "2026-10-08"
+        );
+        assert!(WeekdayOfMonth::parse("fifth Monday").is_err());
+        assert!(WeekdayOfMonth::parse("first Mondai").is_err());
+    }
+
+    #[test]
+    fn lines_count_from_one() {
+        assert_eq!(line_of("a\nb\nc", 0), 1);
+        assert_eq!(line_of("a\nb\nc", 2), 2);
+        assert_eq!(line_of("a\nb\nc", 4), 3);
+    }
+}

@@ -1,0 +1,923 @@
+//! The demo manufacturer: a deterministic generator (seeded) of a mid-market maker of pumps and
+//! valves, its ERP extracts and its people's spreadsheets, and the `snop demo` workspace.
+//!
+//! Identical specs give byte-identical files, so a small version is committed under
+//! `fixtures/demo` and a test regenerates and compares it.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use polars::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::contract::{Month, PLAN_MONTHS};
+
+/// How big a demo company to generate.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub skus: usize,
+    pub customers: usize,
+    /// Months of order history before the cycle.
+    pub months: u32,
+    /// The cycle the data leads up to: history ends the month before it.
+    pub cycle: Month,
+    pub seed: u64,
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        Spec {
+            skus: 300,
+            customers: 100,
+            months: 36,
+            cycle: Month::parse("2026-12").expect("month"),
+            seed: 7,
+        }
+    }
+}
+
+const FAMILIES: [(&str, f64, &str); 8] = [
+    // family, typical unit price, site that makes it
+    ("centrifugal-pumps", 1450.0, "LEEDS"),
+    ("diaphragm-pumps", 980.0, "LEEDS"),
+    ("ball-valves", 210.0, "BRNO"),
+    ("gate-valves", 340.0, "BRNO"),
+    ("actuators", 620.0, "BRNO"),
+    ("controllers", 890.0, "MONTERREY"),
+    ("seal-kits", 45.0, "MONTERREY"),
+    ("spare-parts", 28.0, "MONTERREY"),
+];
+const SITES: [&str; 3] = ["LEEDS", "BRNO", "MONTERREY"];
+const CHANNELS: [&str; 4] = ["oem", "distributor", "direct", "e-commerce"];
+const REGIONS: [&str; 4] = ["EMEA", "NA", "LATAM", "APAC"];
+const ACCOUNT_MANAGERS: [&str; 5] = [
+    "ana.lopez",
+    "ben.carter",
+    "chloe.martin",
+    "dev.patel",
+    "eva.novak",
+];
+const SUPPLIERS: [&str; 10] = [
+    "SUP-CASTWORKS",
+    "SUP-STEELCO",
+    "SUP-SEALTECH",
+    "SUP-MOTORIX",
+    "SUP-ELECTRA",
+    "SUP-POLYMER",
+    "SUP-FASTEN",
+    "SUP-BEARINGS",
+    "SUP-CHIPS",
+    "SUP-PACKAGING",
+];
+
+struct Item {
+    sku: String,
+    family: usize,
+    price: f64,
+    lifecycle: &'static str,
+    launch: Option<Month>,
+}
+
+struct Customer {
+    id: String,
+    channel: &'static str,
+    manager: &'static str,
+}
+
+/// Everything generated, as files under `data/`.
+pub struct Generated {
+    pub files: Vec<PathBuf>,
+    pub order_lines: usize,
+}
+
+fn csv(out: &mut String, fields: &[String]) {
+    let line: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', ';']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    out.push_str(&line.join(","));
+    out.push('\n');
+}
+
+macro_rules! row {
+    ($out:expr, $($f:expr),+ $(,)?) => { csv($out, &[$($f.to_string()),+]) };
+}
+
+fn money(x: f64) -> String {
+    format!("{x:.2}")
+}
+
+/// A deterministic seasonal profile per family: 12 multipliers around 1.
+fn season(family: usize, month_of_year: u32) -> f64 {
+    let phase = family as f64 * 0.8;
+    let amp = [0.25, 0.1, 0.3, 0.15, 0.05, 0.2, 0.0, 0.1][family % 8];
+    1.0 + amp * ((month_of_year as f64 - 1.0) / 12.0 * std::f64::consts::TAU + phase).sin()
+}
+
+/// Writes the demo company's extracts and spreadsheets under `dir/data`.
+pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let data = dir.join("data");
+    for sub in ["", "erp", "crm", "spreadsheets"] {
+        fs_err::create_dir_all(data.join(sub))?;
+    }
+    let mut files = Vec::new();
+    let write = |name: &str, text: String| -> anyhow::Result<PathBuf> {
+        let p = data.join(name);
+        fs_err::write(&p, text)?;
+        Ok(p)
+    };
+    let first_month = spec.cycle.plus(-(spec.months as i32));
+    let plan: Vec<Month> = (0..PLAN_MONTHS as i32)
+        .map(|i| spec.cycle.plus(i))
+        .collect();
+
+    // Items: most active, a few new (launching in the plan) and a few being discontinued.
+    let mut items = Vec::with_capacity(spec.skus);
+    let mut out = String::new();
+    row!(
+        &mut out,
+        "sku",
+        "family",
+        "uom",
+        "unit_price",
+        "unit_cost",
+        "make_site",
+        "lifecycle",
+        "end_month"
+    );
+    for i in 0..spec.skus {
+        let family = i % FAMILIES.len();
+        let (fname, base, site) = FAMILIES[family];
+        let price = (base * rng.random_range(0.6..1.6) * 100.0).round() / 100.0;
+        let cost = (price * rng.random_range(0.45..0.72) * 100.0).round() / 100.0;
+        let roll: f64 = rng.random();
+        let (lifecycle, end_month, launch) = if roll < 0.05 {
+            ("new", None, Some(spec.cycle.plus(rng.random_range(1..6))))
+        } else if roll < 0.11 {
+            (
+                "discontinued",
+                Some(spec.cycle.plus(rng.random_range(0..9))),
+                None,
+            )
+        } else {
+            ("active", None, None)
+        };
+        let sku = format!("{}-{:04}", &fname[..2].to_uppercase(), i + 1);
+        row!(
+            &mut out,
+            sku,
+            fname,
+            if family >= 6 { "set" } else { "ea" },
+            money(price),
+            money(cost),
+            site,
+            lifecycle,
+            end_month.map(|m| m.to_string()).unwrap_or_default()
+        );
+        items.push(Item {
+            sku,
+            family,
+            price,
+            lifecycle,
+            launch,
+        });
+    }
+    files.push(write("items.csv", out)?);
+
+    let mut customers = Vec::with_capacity(spec.customers);
+    let mut out = String::new();
+    row!(
+        &mut out,
+        "customer",
+        "channel",
+        "region",
+        "account_manager",
+        "priority"
+    );
+    for i in 0..spec.customers {
+        let channel = CHANNELS[rng.random_range(0..CHANNELS.len())];
+        let manager = ACCOUNT_MANAGERS[i % ACCOUNT_MANAGERS.len()];
+        let id = format!("C{:05}", 10001 + i);
+        let priority = if channel == "oem" {
+            1
+        } else {
+            rng.random_range(2..4)
+        };
+        row!(
+            &mut out,
+            id,
+            channel,
+            REGIONS[rng.random_range(0..REGIONS.len())],
+            manager,
+            priority
+        );
+        customers.push(Customer {
+            id,
+            channel,
+            manager,
+        });
+    }
+    files.push(write("customers.csv", out)?);
+
+    // Resources: per site two machines, a line per family made there, and a labour pool.
+    let mut resources: Vec<(String, &str, &str)> = Vec::new();
+    for site in SITES {
+        let short = &site[..3];
+        resources.push((format!("{short}-CNC-1"), site, "machine"));
+        resources.push((format!("{short}-CNC-2"), site, "machine"));
+        for (fname, _, fsite) in FAMILIES {
+            if fsite == site {
+                resources.push((
+                    format!("{short}-LINE-{}", &fname[..4].to_uppercase()),
+                    site,
+                    "line",
+                ));
+            }
+        }
+        resources.push((format!("{short}-LABOUR"), site, "labour"));
+    }
+    let mut out = String::new();
+    row!(&mut out, "resource", "site", "kind");
+    for (r, s, k) in &resources {
+        row!(&mut out, r, s, k);
+    }
+    files.push(write("resources.csv", out)?);
+
+    let mut out = String::new();
+    row!(&mut out, "sku", "resource", "hours_per_unit");
+    for it in &items {
+        let (fname, _, site) = FAMILIES[it.family];
+        let short = &site[..3];
+        let scale = (it.price / 1000.0).clamp(0.02, 2.0);
+        row!(
+            &mut out,
+            it.sku,
+            format!("{short}-LINE-{}", &fname[..4].to_uppercase()),
+            format!("{:.3}", 0.4 * scale)
+        );
+        row!(
+            &mut out,
+            it.sku,
+            format!("{short}-CNC-{}", 1 + it.family % 2),
+            format!("{:.3}", 0.25 * scale)
+        );
+        row!(
+            &mut out,
+            it.sku,
+            format!("{short}-LABOUR"),
+            format!("{:.3}", 0.6 * scale)
+        );
+    }
+    files.push(write("routings.csv", out)?);
+
+    // Components: raw parts from suppliers and sub-assemblies built from them (a 3-level BOM).
+    let n_raw = (spec.skus / 2).max(12);
+    let n_sub = (spec.skus / 6).max(4);
+    let mut out = String::new();
+    row!(
+        &mut out,
+        "component",
+        "supplier",
+        "lead_time_days",
+        "unit_cost"
+    );
+    let mut raw = Vec::new();
+    for i in 0..n_raw {
+        let id = format!("RM-{:05}", i + 1);
+        let supplier = SUPPLIERS[i % SUPPLIERS.len()];
+        row!(
+            &mut out,
+            id,
+            supplier,
+            rng.random_range(14..120),
+            money(rng.random_range(0.5..120.0))
+        );
+        raw.push(id);
+    }
+    let mut subs = Vec::new();
+    for i in 0..n_sub {
+        let id = format!("SA-{:04}", i + 1);
+        row!(
+            &mut out,
+            id,
+            "INTERNAL",
+            rng.random_range(5..15),
+            money(rng.random_range(40.0..300.0))
+        );
+        subs.push(id);
+    }
+    files.push(write("components.csv", out)?);
+    let mut out = String::new();
+    row!(&mut out, "parent_sku", "component", "qty_per");
+    for (i, sa) in subs.iter().enumerate() {
+        for k in 0..3 {
+            row!(
+                &mut out,
+                sa,
+                raw[(i * 3 + k) % raw.len()],
+                rng.random_range(1..5)
+            );
+        }
+    }
+    for (i, it) in items.iter().enumerate() {
+        row!(&mut out, it.sku, subs[i % subs.len()], 1);
+        row!(
+            &mut out,
+            it.sku,
+            raw[(i * 7 + 1) % raw.len()],
+            rng.random_range(1..4)
+        );
+        if i % 3 == 0 {
+            row!(
+                &mut out,
+                it.sku,
+                raw[(i * 5 + 2) % raw.len()],
+                rng.random_range(1..8)
+            );
+        }
+    }
+    files.push(write("bom.csv", out)?);
+
+    // History: each customer buys a subset of SKUs; each series has a level, a trend, its
+    // family's seasonality and, for the tail, intermittency.
+    let mut monthly: Vec<Vec<f64>> = Vec::new(); // per series, per month: used for positions
+    let mut series: Vec<(usize, usize)> = Vec::new();
+    for (c, cust) in customers.iter().enumerate() {
+        let n = match cust.channel {
+            "distributor" => 24,
+            "oem" => 8,
+            _ => 14,
+        }
+        .min(spec.skus);
+        let start = rng.random_range(0..spec.skus);
+        for k in 0..n {
+            let s = (start + k * 7 + c) % spec.skus;
+            if !series.contains(&(c, s)) {
+                series.push((c, s));
+            }
+        }
+    }
+    series.sort();
+    let mut sales = String::new();
+    sales.push_str("VBELN;AUDAT;LFDAT;MATNR;KUNNR;MENGE;NETWR\n");
+    let mut order_no = 4_500_000u64;
+    let mut lines = 0usize;
+    for &(c, s) in &series {
+        let it = &items[s];
+        let cust = &customers[c];
+        let level = rng.random_range(2.0f64..60.0) / (it.price / 500.0).max(0.3);
+        let trend = rng.random_range(-0.01..0.02);
+        let intermittent = rng.random::<f64>() < 0.3;
+        let discount = match cust.channel {
+            "oem" => 0.18,
+            "distributor" => 0.25,
+            _ => 0.05,
+        };
+        let mut per_month = Vec::with_capacity(spec.months as usize);
+        for m in 0..spec.months {
+            let month = first_month.plus(m as i32);
+            let active = it.launch.is_none();
+            let p_order = if intermittent { 0.25 } else { 0.92 };
+            if !active || rng.random::<f64>() > p_order {
+                per_month.push(0.0);
+                continue;
+            }
+            let mean = level * (1.0 + trend * m as f64) * season(it.family, month.month());
+            let qty = (mean * rng.random_range(0.6..1.4)).round().max(1.0);
+            per_month.push(qty);
+            // One to three order lines a month.
+            let n_lines = 1 + (qty as u64 % 3).min(2);
+            let mut left = qty as u64;
+            for l in 0..n_lines {
+                let q = if l + 1 == n_lines {
+                    left
+                } else {
+                    (left / 2).max(1)
+                };
+                if q == 0 {
+                    break;
+                }
+                left -= q;
+                order_no += 1;
+                let day = rng.random_range(1..=28);
+                let date = chrono::NaiveDate::from_ymd_opt(month.year(), month.month(), day)
+                    .expect("date");
+                let ship = date + chrono::Days::new(rng.random_range(2..12));
+                let value = q as f64 * it.price * (1.0 - discount);
+                let _ = writeln!(
+                    sales,
+                    "{order_no};{};{};{};{};{q};{}",
+                    date.format("%Y%m%d"),
+                    ship.format("%Y%m%d"),
+                    it.sku,
+                    cust.id,
+                    decimal_comma(value)
+                );
+                lines += 1;
+            }
+        }
+        monthly.push(per_month);
+    }
+    // Real extracts are never clean: an order for a SKU that was deleted from the master, and a
+    // cancelled line booked with a negative quantity. snop quarantines both.
+    let last = first_month.plus(spec.months as i32 - 1);
+    let _ = writeln!(
+        sales,
+        "{};{}15;;XX-9999;{};5;100,00",
+        order_no + 1,
+        format_args!("{:04}{:02}", last.year(), last.month()),
+        customers[0].id
+    );
+    let _ = writeln!(
+        sales,
+        "{};{}16;;{};{};-3;0,00",
+        order_no + 2,
+        format_args!("{:04}{:02}", last.year(), last.month()),
+        items[0].sku,
+        customers[0].id
+    );
+    lines += 2;
+    files.push(write("erp/sales_lines.csv", sales)?);
+
+    // Open orders for the next three months, roughly a third of recent demand.
+    let mut out = String::new();
+    row!(
+        &mut out,
+        "order_id",
+        "sku",
+        "customer",
+        "requested_month",
+        "qty"
+    );
+    for (k, &(c, s)) in series.iter().enumerate() {
+        let recent: f64 = monthly[k].iter().rev().take(3).sum::<f64>() / 3.0;
+        for ahead in 0..3 {
+            if recent >= 1.0 && rng.random::<f64>() < 0.5 {
+                let qty = (recent * rng.random_range(0.2..0.6)).round().max(1.0);
+                row!(
+                    &mut out,
+                    format!("SO-{}-{}", 9_000_000 + k * 3, ahead),
+                    items[s].sku,
+                    customers[c].id,
+                    plan[ahead],
+                    qty
+                );
+            }
+        }
+    }
+    files.push(write("erp/open_orders.csv", out)?);
+
+    // Positions at the make site: about a month of demand on hand, half a month as safety stock.
+    let mut per_item = vec![0.0f64; spec.skus];
+    for (k, &(_, s)) in series.iter().enumerate() {
+        per_item[s] += monthly[k].iter().rev().take(6).sum::<f64>() / 6.0;
+    }
+    let mut out = String::new();
+    row!(&mut out, "item", "site", "on_hand", "safety_stock");
+    for (i, it) in items.iter().enumerate() {
+        let site = FAMILIES[it.family].2;
+        row!(
+            &mut out,
+            it.sku,
+            site,
+            (per_item[i] * rng.random_range(0.3..1.5)).round(),
+            (per_item[i] * 0.5).round()
+        );
+    }
+    for (i, r) in raw.iter().enumerate() {
+        row!(
+            &mut out,
+            r,
+            SITES[i % 3],
+            rng.random_range(0..800),
+            rng.random_range(0..100)
+        );
+    }
+    files.push(write("inventory.csv", out)?);
+
+    let mut out = String::new();
+    row!(&mut out, "component", "supplier", "due_date", "qty");
+    for (i, r) in raw.iter().enumerate() {
+        if i % 2 == 0 {
+            let due = spec.cycle.plus(rng.random_range(0..3)).first_day()
+                + chrono::Days::new(rng.random_range(0..27));
+            row!(
+                &mut out,
+                r,
+                SUPPLIERS[i % SUPPLIERS.len()],
+                due.format("%Y-%m-%d"),
+                rng.random_range(50..2000)
+            );
+        }
+    }
+    files.push(write("open_purchase_orders.csv", out)?);
+
+    // Capacity per resource and plan month: regular hours sized to recent load, one line short.
+    let mut load = vec![0.0f64; resources.len()];
+    for (i, it) in items.iter().enumerate() {
+        let (fname, _, site) = FAMILIES[it.family];
+        let short = &site[..3];
+        let scale = (it.price / 1000.0).clamp(0.02, 2.0);
+        for (name, h) in [
+            (format!("{short}-LINE-{}", &fname[..4].to_uppercase()), 0.4),
+            (format!("{short}-CNC-{}", 1 + it.family % 2), 0.25),
+            (format!("{short}-LABOUR"), 0.6),
+        ] {
+            if let Some(r) = resources.iter().position(|(n, _, _)| *n == name) {
+                load[r] += per_item[i] * h * scale;
+            }
+        }
+    }
+    let mut out = String::new();
+    row!(
+        &mut out,
+        "resource",
+        "month",
+        "available_hours",
+        "max_overtime_hours",
+        "overtime_cost_per_hour"
+    );
+    for (r, (name, _, kind)) in resources.iter().enumerate() {
+        let headroom = if name.contains("LINE-CENT") {
+            0.85
+        } else {
+            1.25
+        };
+        let rate = if *kind == "labour" { 38.0 } else { 55.0 };
+        for m in &plan {
+            row!(
+                &mut out,
+                name,
+                m,
+                format!("{:.0}", (load[r] * headroom).max(8.0)),
+                format!("{:.0}", (load[r] * 0.15).max(4.0)),
+                money(rate)
+            );
+        }
+    }
+    files.push(write("capacity.csv", out)?);
+
+    // Supplier delivery history (Parquet, as a data warehouse would export it): some late, some short.
+    let (mut d_sup, mut d_comp, mut d_prom, mut d_del, mut d_qp, mut d_qd) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (i, r) in raw.iter().enumerate() {
+        let supplier = SUPPLIERS[i % SUPPLIERS.len()];
+        let reliability = 0.55 + 0.4 * ((i % SUPPLIERS.len()) as f64 / SUPPLIERS.len() as f64);
+        for m in (spec.months.saturating_sub(12))..spec.months {
+            if rng.random::<f64>() < 0.5 {
+                continue;
+            }
+            let month = first_month.plus(m as i32);
+            let promised = month.first_day() + chrono::Days::new(rng.random_range(0..27));
+            let late = if rng.random::<f64>() > reliability {
+                rng.random_range(1..21)
+            } else {
+                0
+            };
+            let qp: f64 = rng.random_range(100..1500) as f64;
+            let qd = if rng.random::<f64>() > reliability {
+                (qp * rng.random_range(0.6..0.95)).round()
+            } else {
+                qp
+            };
+            d_sup.push(supplier.to_string());
+            d_comp.push(r.clone());
+            d_prom.push(promised);
+            d_del.push(promised + chrono::Days::new(late));
+            d_qp.push(qp);
+            d_qd.push(qd);
+        }
+    }
+    let mut df = DataFrame::new_infer_height(vec![
+        Column::new("supplier".into(), d_sup),
+        Column::new("component".into(), d_comp),
+        Column::new("promised_date".into(), d_prom),
+        Column::new("delivered_date".into(), d_del),
+        Column::new("qty_promised".into(), d_qp),
+        Column::new("qty_delivered".into(), d_qd),
+    ])?;
+    let path = data.join("supplier_deliveries.parquet");
+    let file = fs_err::File::create(&path)?;
+    ParquetWriter::new(file).finish(&mut df)?;
+    files.push(path);
+
+    // CRM pipeline: opportunities with probabilities.
+    let mut out = String::new();
+    row!(
+        &mut out,
+        "opportunity",
+        "customer",
+        "sku",
+        "month",
+        "qty",
+        "probability"
+    );
+    for i in 0..(spec.customers / 3).max(3) {
+        let c = &customers[(i * 7) % customers.len()];
+        let it = &items[(i * 11) % items.len()];
+        if it.lifecycle == "discontinued" {
+            continue;
+        }
+        row!(
+            &mut out,
+            format!("OPP-{:05}", i + 1),
+            c.id,
+            it.sku,
+            plan[rng.random_range(1..9)],
+            rng.random_range(10..400),
+            format!("{:.2}", rng.random_range(0.1..0.9))
+        );
+    }
+    files.push(write("crm/pipeline.csv", out)?);
+
+    let mut out = String::new();
+    row!(&mut out, "sku", "month", "qty");
+    for it in &items {
+        if let Some(m) = it.launch {
+            for k in 0..6 {
+                row!(
+                    &mut out,
+                    it.sku,
+                    m.plus(k),
+                    (20.0 * (1.0 + k as f64 * 0.3)).round()
+                );
+            }
+        }
+    }
+    files.push(write("launches.csv", out)?);
+
+    // Budget: revenue per family and plan month, a little above the run rate.
+    let mut fam_rev = vec![0.0f64; FAMILIES.len()];
+    for (i, it) in items.iter().enumerate() {
+        fam_rev[it.family] += per_item[i] * it.price * 0.85;
+    }
+    let mut out = String::new();
+    row!(&mut out, "family", "month", "revenue");
+    for (f, (fname, _, _)) in FAMILIES.iter().enumerate() {
+        for m in &plan {
+            row!(
+                &mut out,
+                fname,
+                m,
+                format!("{:.0}", fam_rev[f] * 1.06 * season(f, m.month()))
+            );
+        }
+    }
+    files.push(write("budget.csv", out)?);
+
+    files.extend(write_spreadsheets(
+        &data.join("spreadsheets"),
+        &items,
+        &customers,
+        &plan,
+        &mut rng,
+    )?);
+    Ok(Generated {
+        files,
+        order_lines: lines,
+    })
+}
+
+fn decimal_comma(x: f64) -> String {
+    let s = format!("{x:.2}");
+    let (int, frac) = s.split_once('.').expect("two decimals");
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(ch);
+    }
+    format!("{grouped},{frac}")
+}
+
+/// The account managers' and marketing's spreadsheets, as people make them: a title above the
+/// header, months as date cells, an owner and a reason per line.
+fn write_spreadsheets(
+    dir: &Path,
+    items: &[Item],
+    customers: &[Customer],
+    plan: &[Month],
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<Vec<PathBuf>> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let date_format = Format::new().set_num_format("mmm yyyy");
+    let bold = Format::new().set_bold();
+    let fixed_time = ExcelDateTime::from_ymd(2026, 1, 1)?;
+
+    let mut book = Workbook::new();
+    book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&fixed_time));
+    let sheet = book.add_worksheet().set_name("Adjustments")?;
+    sheet.write_with_format(0, 0, "Sales adjustments for the demand review", &bold)?;
+    for (c, h) in [
+        "SKU", "Customer", "Month", "Delta", "Override", "Reason", "Owner",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_with_format(2, c as u16, *h, &bold)?;
+    }
+    let reasons = [
+        "customer confirmed a project",
+        "competitor lost a tender",
+        "destocking at the distributor",
+        "price increase in April",
+        "new plant opening",
+    ];
+    let mut r = 3u32;
+    for i in 0..(customers.len() / 2).max(4) {
+        let cust = &customers[(i * 3) % customers.len()];
+        let it = &items[(i * 13 + 5) % items.len()];
+        if it.lifecycle != "active" {
+            continue;
+        }
+        let m = plan[rng.random_range(0..6)];
+        sheet.write(r, 0, &it.sku)?;
+        sheet.write(r, 1, &cust.id)?;
+        sheet.write_with_format(
+            r,
+            2,
+            &ExcelDateTime::from_ymd(m.year() as u16, m.month() as u8, 1)?,
+            &date_format,
+        )?;
+        if i % 4 == 0 {
+            sheet.write(r, 4, rng.random_range(5..80) as f64)?;
+        } else {
+            sheet.write(r, 3, rng.random_range(-30..60) as f64)?;
+        }
+        sheet.write(r, 5, reasons[i % reasons.len()])?;
+        sheet.write(r, 6, cust.manager)?;
+        r += 1;
+    }
+    let sales_path = dir.join("sales_adjustments.xlsx");
+    book.save(&sales_path)?;
+
+    let mut book = Workbook::new();
+    book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&fixed_time));
+    let sheet = book.add_worksheet().set_name("Promotions")?;
+    for (c, h) in [
+        "SKU", "Family", "Month", "Delta", "Override", "Reason", "Owner",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_with_format(0, c as u16, *h, &bold)?;
+    }
+    let mut r = 1u32;
+    for (f, (fname, _, _)) in FAMILIES.iter().enumerate().take(4) {
+        let m = plan[2 + f];
+        sheet.write(r, 1, *fname)?;
+        sheet.write_with_format(
+            r,
+            2,
+            &ExcelDateTime::from_ymd(m.year() as u16, m.month() as u8, 1)?,
+            &date_format,
+        )?;
+        sheet.write(r, 3, (40 + 10 * f) as f64)?;
+        sheet.write(r, 5, "spring trade promotion")?;
+        sheet.write(r, 6, "maya.brooks")?;
+        r += 1;
+    }
+    for it in items.iter().filter(|i| i.lifecycle == "new").take(3) {
+        let m = it.launch.expect("a launch month");
+        sheet.write(r, 0, &it.sku)?;
+        sheet.write_with_format(
+            r,
+            2,
+            &ExcelDateTime::from_ymd(m.year() as u16, m.month() as u8, 1)?,
+            &date_format,
+        )?;
+        sheet.write(r, 3, 25.0)?;
+        sheet.write(r, 5, "launch campaign")?;
+        sheet.write(r, 6, "maya.brooks")?;
+        r += 1;
+    }
+    let marketing_path = dir.join("marketing_adjustments.xlsx");
+    book.save(&marketing_path)?;
+    Ok(vec![sales_path, marketing_path])
+}
+
+// ---------------------------------------------------------------------------------------------
+// The workspace files
+
+/// `snop.toml` of a new workspace.
+pub fn workspace_toml(company: &str) -> String {
+    format!(
+        r#"# snop workspace: who the company is, when the cycle runs, who signs what.
+
+[company]
+name = "{company}"
+currency = "EUR"
+
+[calendar]
+timezone = "Europe/London"
+# Cycle day 1, the start of the demand review, in the words planners use.
+demand_review_starts = "first Monday"
+
+[store]
+# The embedded store: one SQLite file in the workspace.
+url = "sqlite://snop.db"
+
+[llm]
+# `mock` is the built-in mock LLM; any OpenAI-compatible base URL ending in /v1 works.
+base_url = "mock"
+model = "snop-mock"
+api_key_env = "SNOP_LLM_API_KEY"
+
+# Who holds each role. Artifacts are signed by roles: demand consensus by the demand lead,
+# supply plan by the supply lead, reconciliation pack by both, signed plan by the COO or CEO,
+# customer commitment log by the sales lead.
+[roles]
+demand_lead = ["dana.whitfield"]
+supply_lead = ["sam.okafor"]
+finance_lead = ["fiona.reyes"]
+sales_lead = ["leo.grant"]
+coo = ["olivia.chen"]
+
+[people."dana.whitfield"]
+name = "Dana Whitfield"
+email = "dana.whitfield@example.com"
+
+[people."sam.okafor"]
+name = "Sam Okafor"
+email = "sam.okafor@example.com"
+
+[people."fiona.reyes"]
+name = "Fiona Reyes"
+email = "fiona.reyes@example.com"
+
+[people."leo.grant"]
+name = "Leo Grant"
+email = "leo.grant@example.com"
+
+[people."olivia.chen"]
+name = "Olivia Chen"
+email = "olivia.chen@example.com"
+"#
+    )
+}
+
+/// The default pipelines, embedded from `pipelines/` at the top of the repository.
+pub const PIPELINES: [(&str, &str); 2] = [
+    (
+        "demand-review.toml",
+        include_str!("../pipelines/demand-review.toml"),
+    ),
+    (
+        "supply-review.toml",
+        include_str!("../pipelines/supply-review.toml"),
+    ),
+];
+
+/// Creates a workspace: `snop.toml` and the agents' pipelines. Refuses to overwrite.
+pub fn init(dir: &Path, company: &str) -> anyhow::Result<()> {
+    if dir.join(crate::config::WORKSPACE_FILE).exists() {
+        return Err(crate::UserError(format!(
+            "`{}` is already a snop workspace: nothing was changed",
+            dir.display()
+        ))
+        .into());
+    }
+    fs_err::create_dir_all(dir.join("pipelines"))?;
+    fs_err::create_dir_all(dir.join("data"))?;
+    fs_err::write(
+        dir.join(crate::config::WORKSPACE_FILE),
+        workspace_toml(company),
+    )
+    .with_context(|| format!("writing `{}`", dir.display()))?;
+    for (name, text) in PIPELINES {
+        fs_err::write(dir.join("pipelines").join(name), text)?;
+    }
+    Ok(())
+}
+
+pub const DEMO_COMPANY: &str = "Demo Pumps & Valves Ltd";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_comma_groups_thousands() {
+        assert_eq!(decimal_comma(1234567.5), "1.234.567,50");
+        assert_eq!(decimal_comma(12.0), "12,00");
+        assert_eq!(decimal_comma(999.999), "1.000,00");
+    }
+
+    #[test]
+    fn seasonality_averages_to_one() {
+        for f in 0..8 {
+            let mean: f64 = (1..=12).map(|m| season(f, m)).sum::<f64>() / 12.0;
+            assert!((mean - 1.0).abs() < 1e-9, "family {f}: {mean}");
+        }
+    }
+}

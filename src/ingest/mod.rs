@@ -1,0 +1,190 @@
+//! Ingest: the only code that reads input files or pulls over HTTP. It maps each source onto
+//! its contract table, validates every row, and hands analysis typed tables plus a report of
+//! what was read, kept and quarantined.
+
+pub mod read;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::config::{Pipeline, Source};
+use crate::contract::Table;
+pub use read::{InputFile, sha256_hex};
+pub use validate::{Quarantined, Window};
+
+/// Why a source could not be used at all. Each says which file, sheet or column, and what was
+/// expected, so a planner can fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(
+        "source `{name}`: no file matches `{pattern}`\nhint: put the extract there, or fix `path` in the pipeline"
+    )]
+    NoFile { name: String, pattern: String },
+    #[error("`{file}` has no sheet `{sheet}`: its sheets are {found}")]
+    MissingSheet {
+        file: String,
+        sheet: String,
+        found: String,
+    },
+    #[error("`{file}`{}: missing column {missing}; found {found}\nhint: add the column, or map it in the pipeline's `columns`", sheet.as_ref().map(|s| format!(" sheet `{s}`")).unwrap_or_default())]
+    MissingColumns {
+        file: String,
+        sheet: Option<String>,
+        missing: String,
+        found: String,
+    },
+    #[error("`{file}` cannot be read: {detail}")]
+    Unreadable { file: String, detail: String },
+    #[error(
+        "source `{name}` needs the environment variable `{var}` for its credential, and it is not set"
+    )]
+    AuthEnvMissing { name: String, var: String },
+    #[error("pulling `{url}` failed after {attempts} attempt(s): {detail}")]
+    Http {
+        url: String,
+        attempts: u32,
+        detail: String,
+    },
+    #[error("internal error while ingesting: {0}")]
+    Runtime(String),
+}
+
+impl IngestError {
+    /// Whether the fault lies with the data or configuration (exit 1) rather than the runtime.
+    pub fn is_user_fault(&self) -> bool {
+        !matches!(self, IngestError::Runtime(_) | IngestError::Http { .. })
+    }
+}
+
+/// What ingest did with one source.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourceReport {
+    pub name: String,
+    pub table: String,
+    pub files: Vec<InputFile>,
+    pub rows_read: usize,
+    pub rows_quarantined: usize,
+    pub rows_kept: usize,
+    /// The share of rows that may be quarantined before the run is rejected.
+    pub max_quarantined_percent: f64,
+    /// More rows were quarantined than the limit allows: the run must not produce artifacts.
+    pub over_limit: bool,
+}
+
+pub struct Ingested {
+    /// Validated rows per contract table (sources of the same table appended).
+    pub tables: BTreeMap<Table, DataFrame>,
+    pub sources: Vec<SourceReport>,
+    pub quarantine: Vec<Quarantined>,
+}
+
+impl Ingested {
+    pub fn table(&self, t: Table) -> Option<&DataFrame> {
+        self.tables.get(&t)
+    }
+}
+
+/// How deep a table sits in the reference graph: masters first.
+fn depth(t: Table) -> usize {
+    t.depends_on()
+        .into_iter()
+        .map(|d| depth(d) + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Reads and validates every source of a pipeline. Stops at the first source that cannot be
+/// used at all; bad rows are quarantined and counted, and each source says whether it went
+/// over its limit (the caller then rejects the run).
+pub async fn ingest(
+    root: &Path,
+    pipeline: &Pipeline,
+    window: Window,
+    progress: &crate::Progress,
+) -> Result<Ingested, IngestError> {
+    let mut order: Vec<&Source> = pipeline.sources.iter().collect();
+    order.sort_by_key(|s| depth(s.table));
+    // Read everything first: a missing file or column is reported before any judgement.
+    let mut raws = Vec::new();
+    for s in &order {
+        let bar = progress.spinner(format!("reading {}", s.name));
+        let raw = read::read_source(root, s).await?;
+        bar.finish_and_clear();
+        raws.push(raw);
+    }
+    let mut keys: validate::Keys = BTreeMap::new();
+    let mut tables: BTreeMap<Table, DataFrame> = BTreeMap::new();
+    let mut reports = Vec::new();
+    let mut quarantine = Vec::new();
+    for (s, raw) in order.into_iter().zip(raws) {
+        let bar = progress.spinner(format!("validating {}", s.name));
+        let rows_read = raw.frame.height();
+        let files: Vec<(String, Option<String>)> = raw
+            .files
+            .iter()
+            .map(|f| (f.location.clone(), f.sheet.clone()))
+            .collect();
+        let cx = validate::Context {
+            source: &s.name,
+            table: s.table,
+            columns: &s.columns,
+            decimal_comma: s.decimal_comma,
+            files: &files,
+            keys: &keys,
+            window,
+        };
+        let v = validate::validate(raw.frame, &cx)?;
+        bar.finish_and_clear();
+        let percent = if rows_read == 0 {
+            0.0
+        } else {
+            100.0 * v.rows_quarantined as f64 / rows_read as f64
+        };
+        if v.rows_quarantined > 0 {
+            tracing::warn!(source = %s.name, rows = v.rows_quarantined, percent = format!("{percent:.2}"), "rows quarantined");
+        }
+        let kept = v.frame.height();
+        let merged = match tables.remove(&s.table) {
+            Some(prev) => prev
+                .vstack(&v.frame)
+                .map_err(|e| IngestError::Runtime(e.to_string()))?,
+            None => v.frame,
+        };
+        // The values other tables may refer to.
+        for (t, c) in Table::ALL.iter().flat_map(|t| {
+            t.spec()
+                .references
+                .iter()
+                .flat_map(|r| r.targets.iter().copied())
+                .collect::<Vec<_>>()
+        }) {
+            if t == s.table {
+                let unique = merged
+                    .column(c)
+                    .and_then(|col| col.as_materialized_series().drop_nulls().unique())
+                    .map_err(|e| IngestError::Runtime(e.to_string()))?;
+                keys.insert((t, c), unique);
+            }
+        }
+        tables.insert(s.table, merged);
+        reports.push(SourceReport {
+            name: s.name.clone(),
+            table: s.table.name().to_string(),
+            files: raw.files,
+            rows_read,
+            rows_quarantined: v.rows_quarantined,
+            rows_kept: kept,
+            max_quarantined_percent: s.max_quarantined_percent,
+            over_limit: percent > s.max_quarantined_percent,
+        });
+        quarantine.extend(v.quarantined);
+    }
+    Ok(Ingested {
+        tables,
+        sources: reports,
+        quarantine,
+    })
+}

@@ -1,0 +1,463 @@
+//! Reading sources into raw frames: every mapped column as text, renamed to its contract name,
+//! with the file and row each value came from. Nothing here judges a value; `validate` does.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use calamine::{Data, Reader};
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::IngestError;
+use crate::config::{ColumnMap, FileFormat, Location, Source};
+use crate::contract::Kind;
+
+/// Column holding the index of the file a row came from (into `Raw::files`).
+pub const FILE_COL: &str = "__file";
+/// Column holding the row number a person would look for: in a CSV or a sheet the header is
+/// row 1 (or `header_row`) and the first data row the one after it; in Parquet, the record number.
+pub const ROW_COL: &str = "__row";
+
+/// One input file, as read.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputFile {
+    /// The path relative to the workspace, or the URL.
+    pub location: String,
+    pub sheet: Option<String>,
+    /// SHA-256 of the bytes read.
+    pub sha256: String,
+    /// The bytes, for sources pulled over HTTP (kept with the run).
+    #[serde(skip)]
+    pub fetched: Option<Vec<u8>>,
+}
+
+/// A source's rows, every mapped column as text under its contract name.
+pub struct Raw {
+    pub frame: DataFrame,
+    pub files: Vec<InputFile>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Reads every file of a source. HTTP sources are pulled first (see [`fetch`]).
+pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestError> {
+    let mut frames = Vec::new();
+    let mut files = Vec::new();
+    match &source.location {
+        Location::Files { pattern, format } => {
+            let paths = expand(root, pattern)?;
+            if paths.is_empty() {
+                return Err(IngestError::NoFile {
+                    name: source.name.clone(),
+                    pattern: pattern.clone(),
+                });
+            }
+            for path in paths {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .into_owned();
+                let bytes = fs_err::read(&path).map_err(|e| IngestError::Unreadable {
+                    file: rel.clone(),
+                    detail: e.to_string(),
+                })?;
+                let idx = files.len() as u32;
+                let (frame, sheet) =
+                    parse_bytes(bytes.clone(), &rel, format, &source.columns, idx)?;
+                files.push(InputFile {
+                    location: rel,
+                    sheet,
+                    sha256: sha256_hex(&bytes),
+                    fetched: None,
+                });
+                frames.push(frame);
+            }
+        }
+        Location::Http {
+            url,
+            format,
+            auth,
+            timeout_seconds,
+            retries,
+        } => {
+            let bytes = fetch(
+                url,
+                auth.as_ref(),
+                &source.name,
+                Duration::from_secs(*timeout_seconds),
+                *retries,
+            )
+            .await?;
+            let (frame, sheet) = parse_bytes(bytes.clone(), url, format, &source.columns, 0)?;
+            files.push(InputFile {
+                location: url.clone(),
+                sheet,
+                sha256: sha256_hex(&bytes),
+                fetched: Some(bytes),
+            });
+            frames.push(frame);
+        }
+    }
+    let frame = if frames.len() == 1 {
+        frames.pop().expect("one frame")
+    } else {
+        let lazies: Vec<LazyFrame> = frames.into_iter().map(IntoLazy::lazy).collect();
+        concat(lazies, UnionArgs::default())
+            .and_then(LazyFrame::collect)
+            .map_err(|e| IngestError::Runtime(e.to_string()))?
+    };
+    Ok(Raw { frame, files })
+}
+
+fn expand(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, IngestError> {
+    let full = root.join(pattern);
+    let mut paths: Vec<PathBuf> = glob::glob(&full.to_string_lossy())
+        .map_err(|e| IngestError::Runtime(format!("`{pattern}` is not a valid glob: {}", e.msg)))?
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+fn parse_bytes(
+    bytes: Vec<u8>,
+    name: &str,
+    format: &FileFormat,
+    columns: &[ColumnMap],
+    file_idx: u32,
+) -> Result<(DataFrame, Option<String>), IngestError> {
+    match format {
+        FileFormat::Csv { delimiter } => {
+            Ok((read_csv(bytes, name, *delimiter, columns, file_idx)?, None))
+        }
+        FileFormat::Parquet => Ok((read_parquet(bytes, name, columns, file_idx)?, None)),
+        FileFormat::Xlsx { sheet, header_row } => Ok((
+            read_xlsx(bytes, name, sheet, *header_row, columns, file_idx)?,
+            Some(sheet.clone()),
+        )),
+    }
+}
+
+/// Checks that every required contract column is there and returns the source columns to read.
+fn check_columns(
+    found: &[String],
+    columns: &[ColumnMap],
+    file: &str,
+    sheet: Option<&str>,
+) -> Result<Vec<(String, &'static str)>, IngestError> {
+    let mut selected = Vec::new();
+    let mut missing = Vec::new();
+    for m in columns {
+        if found.iter().any(|f| f == &m.source) {
+            selected.push((m.source.clone(), m.column.name));
+        } else if m.column.required {
+            missing.push(if m.source == m.column.name {
+                format!("`{}`", m.source)
+            } else {
+                format!("`{}` (for `{}`)", m.source, m.column.name)
+            });
+        }
+    }
+    if missing.is_empty() {
+        Ok(selected)
+    } else {
+        Err(IngestError::MissingColumns {
+            file: file.to_string(),
+            sheet: sheet.map(str::to_string),
+            missing: missing.join(", "),
+            found: found
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+}
+
+/// Renames source columns to contract names, adds the optional ones that are absent as nulls
+/// and the file index.
+fn finish(
+    frame: DataFrame,
+    selected: &[(String, &'static str)],
+    columns: &[ColumnMap],
+    file_idx: u32,
+) -> Result<DataFrame, IngestError> {
+    let mut exprs = vec![
+        lit(file_idx).cast(DataType::UInt32).alias(FILE_COL),
+        col(ROW_COL).cast(DataType::UInt32),
+    ];
+    for m in columns {
+        match selected.iter().find(|(_, c)| *c == m.column.name) {
+            Some((src, c)) => exprs.push(col(src.as_str()).cast(DataType::String).alias(*c)),
+            None => exprs.push(lit(NULL).cast(DataType::String).alias(m.column.name)),
+        }
+    }
+    frame
+        .lazy()
+        .select(exprs)
+        .collect()
+        .map_err(|e| IngestError::Runtime(e.to_string()))
+}
+
+fn read_csv(
+    bytes: Vec<u8>,
+    name: &str,
+    delimiter: u8,
+    columns: &[ColumnMap],
+    file_idx: u32,
+) -> Result<DataFrame, IngestError> {
+    let unreadable = |e: PolarsError| IngestError::Unreadable {
+        file: name.to_string(),
+        detail: e.to_string(),
+    };
+    let options = || {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .map_parse_options(|p| {
+                p.with_separator(delimiter)
+                    .with_truncate_ragged_lines(false)
+            })
+    };
+    // The header first, so a missing column is named before the whole file is parsed.
+    let header_end = bytes
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(bytes.len(), |i| i + 1);
+    let header = options()
+        .with_n_rows(Some(0))
+        .into_reader_with_file_handle(Cursor::new(bytes[..header_end].to_vec()))
+        .finish()
+        .map_err(unreadable)?;
+    let found: Vec<String> = header
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let selected = check_columns(&found, columns, name, None)?;
+    let projection: Arc<[PlSmallStr]> = selected
+        .iter()
+        .map(|(s, _)| PlSmallStr::from(s.as_str()))
+        .collect();
+    let frame = options()
+        .with_columns(Some(projection))
+        .with_row_index(Some(RowIndex {
+            name: ROW_COL.into(),
+            offset: 2,
+        }))
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+        .map_err(unreadable)?;
+    finish(frame, &selected, columns, file_idx)
+}
+
+fn read_parquet(
+    bytes: Vec<u8>,
+    name: &str,
+    columns: &[ColumnMap],
+    file_idx: u32,
+) -> Result<DataFrame, IngestError> {
+    let unreadable = |e: PolarsError| IngestError::Unreadable {
+        file: name.to_string(),
+        detail: e.to_string(),
+    };
+    let mut reader = ParquetReader::new(Cursor::new(bytes));
+    let schema = reader.schema().map_err(unreadable)?;
+    let found: Vec<String> = schema.iter_names().map(|c| c.to_string()).collect();
+    let selected = check_columns(&found, columns, name, None)?;
+    let projection: Vec<String> = selected.iter().map(|(s, _)| s.clone()).collect();
+    let frame = reader
+        .with_columns(Some(projection))
+        .with_row_index(Some(RowIndex {
+            name: ROW_COL.into(),
+            offset: 1,
+        }))
+        .finish()
+        .map_err(unreadable)?;
+    finish(frame, &selected, columns, file_idx)
+}
+
+/// The text of a cell as the validator reads it. Dates become ISO text; numbers keep their
+/// full precision; a date column holding a plain number is read as an Excel serial date.
+fn cell_text(cell: &Data, kind: Kind) -> Option<String> {
+    let date_format = if kind == Kind::Month {
+        "%Y-%m"
+    } else {
+        "%Y-%m-%d"
+    };
+    let is_date = matches!(kind, Kind::Date | Kind::Month);
+    match cell {
+        Data::Empty => None,
+        Data::String(s) => Some(s.clone()),
+        Data::Int(i) if is_date => serial_date(*i as f64, date_format),
+        Data::Float(f) if is_date => serial_date(*f, date_format),
+        Data::Int(i) => Some(i.to_string()),
+        Data::Float(f) => Some(f.to_string()),
+        Data::Bool(b) => Some(b.to_string()),
+        Data::DateTime(d) => d
+            .as_datetime()
+            .map(|dt| dt.date().format(date_format).to_string()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => Some(s.clone()),
+        Data::Error(e) => Some(e.to_string()),
+    }
+}
+
+fn serial_date(serial: f64, format: &str) -> Option<String> {
+    let dt = calamine::ExcelDateTime::new(serial, calamine::ExcelDateTimeType::DateTime, false);
+    dt.as_datetime()
+        .map(|d| d.date().format(format).to_string())
+}
+
+fn read_xlsx(
+    bytes: Vec<u8>,
+    name: &str,
+    sheet: &str,
+    header_row: u32,
+    columns: &[ColumnMap],
+    file_idx: u32,
+) -> Result<DataFrame, IngestError> {
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
+        IngestError::Unreadable {
+            file: name.to_string(),
+            detail: e.to_string(),
+        }
+    })?;
+    let sheets = book.sheet_names();
+    if !sheets.iter().any(|s| s == sheet) {
+        return Err(IngestError::MissingSheet {
+            file: name.to_string(),
+            sheet: sheet.to_string(),
+            found: sheets
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let range = book
+        .worksheet_range(sheet)
+        .map_err(|e| IngestError::Unreadable {
+            file: name.to_string(),
+            detail: e.to_string(),
+        })?;
+    // Absolute (1-based) row and column of the range's first cell.
+    let row0 = range.start().map_or(1, |(r, _)| r + 1);
+    let width = range.width();
+    let header_idx = header_row.checked_sub(row0).map(|i| i as usize);
+    let header: Vec<String> = header_idx
+        .and_then(|i| range.rows().nth(i))
+        .map(|r| {
+            r.iter()
+                .map(|c| {
+                    cell_text(c, Kind::Text)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let selected = check_columns(&header, columns, name, Some(sheet))?;
+    let header_idx = header_idx.expect("a header was found");
+    let mut rows: Vec<u32> = Vec::new();
+    let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); selected.len()];
+    let positions: Vec<(usize, Kind)> = selected
+        .iter()
+        .map(|(src, contract)| {
+            let pos = header.iter().position(|h| h == src).expect("checked");
+            let kind = columns
+                .iter()
+                .find(|m| m.column.name == *contract)
+                .map_or(Kind::Text, |m| m.column.kind);
+            (pos, kind)
+        })
+        .collect();
+    for (i, row) in range.rows().enumerate().skip(header_idx + 1) {
+        if row.iter().all(|c| matches!(c, Data::Empty)) {
+            continue; // a blank line in a spreadsheet carries no data
+        }
+        rows.push(row0 + i as u32);
+        for (j, (pos, kind)) in positions.iter().enumerate() {
+            values[j].push(
+                row.get(*pos)
+                    .filter(|_| *pos < width)
+                    .and_then(|c| cell_text(c, *kind)),
+            );
+        }
+    }
+    let mut cols: Vec<Column> = vec![Column::new(ROW_COL.into(), rows)];
+    for ((src, _), v) in selected.iter().zip(values) {
+        cols.push(Column::new(src.as_str().into(), v));
+    }
+    let frame =
+        DataFrame::new_infer_height(cols).map_err(|e| IngestError::Runtime(e.to_string()))?;
+    finish(frame, &selected, columns, file_idx)
+}
+
+/// Pulls a URL with a timeout per attempt and retries with exponential backoff on failures that
+/// may pass (connection errors, timeouts, 5xx, 429). A 4xx other than 429 is final.
+pub async fn fetch(
+    url: &str,
+    auth: Option<&(String, String)>,
+    source: &str,
+    timeout: Duration,
+    retries: u32,
+) -> Result<Vec<u8>, IngestError> {
+    crate::install_tls_provider();
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| IngestError::Runtime(e.to_string()))?;
+    let header = match auth {
+        Some((name, var)) => {
+            let value = std::env::var(var).map_err(|_| IngestError::AuthEnvMissing {
+                name: source.to_string(),
+                var: var.clone(),
+            })?;
+            Some((name.clone(), value))
+        }
+        None => None,
+    };
+    let mut attempt = 0;
+    loop {
+        let mut req = client.get(url);
+        if let Some((name, value)) = &header {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        let outcome: Result<(), (bool, String)> = match req.send().await {
+            Ok(resp) if resp.status().is_success() => match resp.bytes().await {
+                Ok(b) => return Ok(b.to_vec()),
+                Err(e) => Err((true, format!("the body could not be read: {e}"))),
+            },
+            Ok(resp) => {
+                let status = resp.status();
+                let passing = status.is_server_error() || status.as_u16() == 429;
+                Err((passing, format!("the server answered {status}")))
+            }
+            Err(e) if e.is_timeout() => {
+                Err((true, format!("no answer within {} s", timeout.as_secs())))
+            }
+            Err(e) => Err((true, format!("could not connect: {e}"))),
+        };
+        let Err((passing, detail)) = outcome else {
+            unreachable!()
+        };
+        if !passing || attempt >= retries {
+            return Err(IngestError::Http {
+                url: url.to_string(),
+                attempts: attempt + 1,
+                detail,
+            });
+        }
+        attempt += 1;
+        let backoff = Duration::from_millis(200 * 2u64.pow(attempt.min(6) - 1));
+        tracing::warn!(url, attempt, %detail, "pull failed, retrying in {} ms", backoff.as_millis());
+        tokio::time::sleep(backoff).await;
+    }
+}

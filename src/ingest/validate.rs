@@ -1,0 +1,510 @@
+//! Judging raw rows against the contract: parse every value into its type, check ranges,
+//! horizons, references, row rules and keys, and split the rows into kept and quarantined.
+//!
+//! Every check is a polars expression over the whole frame that yields a fault code per column
+//! (null when the value is fine), so a clean file costs one vectorised pass; only faulty rows
+//! are walked in Rust to write their quarantine entries.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+
+use super::read::{FILE_COL, ROW_COL};
+use crate::config::ColumnMap;
+use crate::contract::{Horizon, Kind, Month, Range, RowRule, Table};
+
+/// A row that was set aside, with what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Quarantined {
+    pub source: String,
+    pub file: String,
+    pub sheet: Option<String>,
+    pub row: u64,
+    pub column: String,
+    /// The value as found (empty when the cell was empty).
+    pub value: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Quarantined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "column `{}` in `{}`", self.column, self.file)?;
+        if let Some(sheet) = &self.sheet {
+            write!(f, " sheet `{sheet}`")?;
+        }
+        write!(f, " row {} ", self.row)?;
+        if self.value.is_empty() {
+            write!(f, "is empty: {}", self.reason)
+        } else {
+            write!(f, "is `{}`: {}", self.value, self.reason)
+        }
+    }
+}
+
+/// The months a run may see: history before the cycle, the plan from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub cycle: Month,
+    pub history_months: u32,
+}
+
+impl Window {
+    fn bounds(&self, h: Horizon) -> Option<(Month, Month)> {
+        let plan_end = self.cycle.plus(crate::contract::PLAN_MONTHS as i32 - 1);
+        match h {
+            Horizon::Any => None,
+            Horizon::History => Some((
+                self.cycle.plus(-(self.history_months as i32)),
+                self.cycle.plus(-1),
+            )),
+            Horizon::Plan => Some((self.cycle, plan_end)),
+            Horizon::UpToPlanEnd => Some((Month(i32::MIN / 2), plan_end)),
+        }
+    }
+}
+
+/// Values a reference may point at, by target table and column.
+pub type Keys = BTreeMap<(Table, &'static str), Series>;
+
+// Fault codes, in the order the checks run; the first that fails names the fault.
+const MISSING: u32 = 1;
+const UNPARSEABLE: u32 = 2;
+const RANGE: u32 = 3;
+const NOT_ALLOWED: u32 = 4;
+const HORIZON: u32 = 5;
+const UNKNOWN: u32 = 6;
+
+fn fault_col(name: &str) -> String {
+    format!("__fault_{name}")
+}
+fn clean_col(name: &str) -> String {
+    format!("__text_{name}")
+}
+
+/// The value as text: trimmed, and empty as null.
+fn cleaned(name: &str) -> Expr {
+    let t = col(name).str().strip_chars(lit(NULL));
+    when(t.clone().str().len_bytes().eq(lit(0u32)))
+        .then(lit(NULL).cast(DataType::String))
+        .otherwise(t)
+}
+
+fn parse_number(text: Expr, dtype: DataType, decimal_comma: bool) -> Expr {
+    let text = if decimal_comma {
+        // `1.234,5`: dots may only group thousands; then the comma is the decimal point.
+        let grouped = text
+            .clone()
+            .str()
+            .contains(lit(r"^-?\d{1,3}(\.\d{3})+(,\d*)?$"), true);
+        let has_dot = text.clone().str().contains_literal(lit("."));
+        when(has_dot.and(grouped.not()))
+            .then(lit(NULL).cast(DataType::String))
+            .otherwise(text.str().replace_all(lit("."), lit(""), true))
+            .str()
+            .replace(lit(","), lit("."), true)
+    } else {
+        text
+    };
+    let parsed = text.cast(dtype.clone());
+    if dtype == DataType::Float64 {
+        when(parsed.clone().is_finite())
+            .then(parsed)
+            .otherwise(lit(NULL).cast(DataType::Float64))
+    } else {
+        parsed
+    }
+}
+
+fn month_regex() -> Expr {
+    lit(r"^\d{4}-(0[1-9]|1[0-2])$")
+}
+
+/// The typed value of a column (null when empty or unparseable).
+fn parsed(m: &ColumnMap, decimal_comma: bool) -> Expr {
+    let text = col(clean_col(m.column.name));
+    match m.column.kind {
+        Kind::Text => text,
+        Kind::Int => parse_number(text, DataType::Int64, decimal_comma),
+        Kind::Number => parse_number(text, DataType::Float64, decimal_comma),
+        Kind::Date => text.str().to_date(StrptimeOptions {
+            format: Some(m.date_format.as_str().into()),
+            strict: false,
+            exact: true,
+            cache: true,
+        }),
+        Kind::Month => when(text.clone().str().contains(month_regex(), true))
+            .then(text)
+            .otherwise(lit(NULL).cast(DataType::String)),
+    }
+}
+
+fn month_of_date(e: Expr) -> Expr {
+    e.clone().dt().year() * lit(12) + e.dt().month().cast(DataType::Int32) - lit(1)
+}
+fn month_of_text(e: Expr) -> Expr {
+    e.clone().str().slice(lit(0), lit(4)).cast(DataType::Int32) * lit(12)
+        + e.str().slice(lit(5), lit(2)).cast(DataType::Int32)
+        - lit(1)
+}
+
+/// The fault code of one column: the first check that fails, or null.
+fn fault(m: &ColumnMap, keys: &Keys, table: Table, window: Window) -> Expr {
+    let c = m.column;
+    let text = col(clean_col(c.name));
+    let value = col(c.name);
+    let mut checks: Vec<(Expr, u32)> = Vec::new();
+    if c.required {
+        checks.push((text.clone().is_null(), MISSING));
+    }
+    checks.push((
+        text.clone().is_not_null().and(value.clone().is_null()),
+        UNPARSEABLE,
+    ));
+    match c.range {
+        Range::Any => {}
+        Range::NonNegative => checks.push((value.clone().lt(lit(0)), RANGE)),
+        Range::AtLeastOne => checks.push((value.clone().lt(lit(1)), RANGE)),
+        Range::Fraction => {
+            checks.push((value.clone().lt(lit(0)).or(value.clone().gt(lit(1))), RANGE))
+        }
+    }
+    if !c.allowed.is_empty() {
+        let allowed = Series::new("allowed".into(), c.allowed.to_vec());
+        checks.push((
+            value
+                .clone()
+                .is_in(lit(allowed).implode(false), false)
+                .not(),
+            NOT_ALLOWED,
+        ));
+    }
+    if let Some((from, to)) = window.bounds(c.horizon) {
+        let m = match c.kind {
+            Kind::Date => month_of_date(value.clone()),
+            _ => month_of_text(value.clone()),
+        };
+        checks.push((m.clone().lt(lit(from.0)).or(m.gt(lit(to.0))), HORIZON));
+    }
+    if let Some(r) = table.spec().references.iter().find(|r| r.column == c.name) {
+        let mut known: Option<Expr> = None;
+        for target in r.targets {
+            let found = match keys.get(target) {
+                Some(s) => value.clone().is_in(lit(s.clone()).implode(false), false),
+                None => lit(false),
+            };
+            known = Some(match known {
+                None => found,
+                Some(k) => k.or(found),
+            });
+        }
+        if let Some(k) = known {
+            checks.push((value.clone().is_not_null().and(k.not()), UNKNOWN));
+        }
+    }
+    let mut expr: Expr = lit(NULL).cast(DataType::UInt32);
+    for (cond, code) in checks.into_iter().rev() {
+        expr = when(cond.fill_null(lit(false)))
+            .then(lit(code).cast(DataType::UInt32))
+            .otherwise(expr);
+    }
+    expr.alias(fault_col(c.name))
+}
+
+fn reason(code: u32, m: &ColumnMap, table: Table, window: Window) -> String {
+    let c = m.column;
+    match code {
+        MISSING => "a value is required".into(),
+        UNPARSEABLE => match c.kind {
+            Kind::Date => format!("not a date in the format `{}`", m.date_format),
+            Kind::Month => "not a month `YYYY-MM`".into(),
+            Kind::Int => "not a whole number".into(),
+            _ => "not a number".into(),
+        },
+        RANGE => match c.range {
+            Range::NonNegative => "must be >= 0".into(),
+            Range::AtLeastOne => "must be >= 1".into(),
+            _ => "must be between 0 and 1".into(),
+        },
+        NOT_ALLOWED => format!(
+            "must be one of {}",
+            c.allowed
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        HORIZON => {
+            let (from, to) = window.bounds(c.horizon).expect("a horizon");
+            if c.horizon == Horizon::UpToPlanEnd {
+                format!("is after the end of the plan horizon {to}")
+            } else {
+                format!("outside the horizon {from} to {to}")
+            }
+        }
+        UNKNOWN => {
+            let r = table
+                .spec()
+                .references
+                .iter()
+                .find(|r| r.column == c.name)
+                .expect("a reference");
+            let targets: Vec<String> = r
+                .targets
+                .iter()
+                .map(|(t, col)| format!("`{t}.{col}`"))
+                .collect();
+            format!("unknown {}: not in {}", c.name, targets.join(" or "))
+        }
+        _ => unreachable!("fault code {code}"),
+    }
+}
+
+pub struct Validated {
+    pub frame: DataFrame,
+    pub quarantined: Vec<Quarantined>,
+    /// Rows with at least one fault.
+    pub rows_quarantined: usize,
+}
+
+pub struct Context<'a> {
+    pub source: &'a str,
+    pub table: Table,
+    pub columns: &'a [ColumnMap],
+    pub decimal_comma: bool,
+    pub files: &'a [(String, Option<String>)],
+    pub keys: &'a Keys,
+    pub window: Window,
+}
+
+fn err(e: PolarsError) -> super::IngestError {
+    super::IngestError::Runtime(e.to_string())
+}
+
+/// Splits a raw frame into typed, kept rows and quarantine entries.
+pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::IngestError> {
+    let spec = cx.table.spec();
+    let names: Vec<&'static str> = cx.columns.iter().map(|m| m.column.name).collect();
+    let mut stage = raw
+        .lazy()
+        .with_columns(
+            names
+                .iter()
+                .map(|n| cleaned(n).alias(clean_col(n)))
+                .collect::<Vec<_>>(),
+        )
+        .with_columns(
+            cx.columns
+                .iter()
+                .map(|m| parsed(m, cx.decimal_comma).alias(m.column.name))
+                .collect::<Vec<_>>(),
+        )
+        .with_columns(
+            cx.columns
+                .iter()
+                .map(|m| fault(m, cx.keys, cx.table, cx.window))
+                .collect::<Vec<_>>(),
+        );
+    // Row rules span columns; their fault is a boolean per rule.
+    for (i, rule) in spec.rules.iter().enumerate() {
+        let count = |cols: &[&str]| {
+            cols.iter()
+                .map(|c| col(clean_col(c)).is_not_null().cast(DataType::UInt32))
+                .reduce(|a, b| a + b)
+                .expect("a rule names columns")
+        };
+        let broken = match rule {
+            RowRule::ExactlyOne(cols) => count(cols).neq(lit(1u32)),
+            RowRule::AtLeastOne(cols) => count(cols).eq(lit(0u32)),
+        };
+        stage = stage.with_column(broken.alias(format!("__rule_{i}")));
+    }
+    let mut any_fault: Vec<Expr> = names
+        .iter()
+        .map(|n| col(fault_col(n)).is_not_null())
+        .collect();
+    any_fault.extend((0..spec.rules.len()).map(|i| col(format!("__rule_{i}"))));
+    let stage = stage
+        .with_column(any_horizontal(any_fault).map_err(err)?.alias("__bad"))
+        .collect()
+        .map_err(err)?;
+
+    let bad = stage
+        .clone()
+        .lazy()
+        .filter(col("__bad"))
+        .collect()
+        .map_err(err)?;
+    let mut quarantined = Vec::new();
+    let mut rows_quarantined = bad.height();
+    let file_of = |idx: u32| cx.files[idx as usize].clone();
+    if bad.height() > 0 {
+        let file_idx = bad
+            .column(FILE_COL)
+            .map_err(err)?
+            .u32()
+            .map_err(err)?
+            .clone();
+        let rows = bad
+            .column(ROW_COL)
+            .map_err(err)?
+            .cast(&DataType::UInt64)
+            .map_err(err)?;
+        let rows = rows.u64().map_err(err)?;
+        for m in cx.columns {
+            let faults = bad
+                .column(&fault_col(m.column.name))
+                .map_err(err)?
+                .u32()
+                .map_err(err)?
+                .clone();
+            let texts = bad
+                .column(&clean_col(m.column.name))
+                .map_err(err)?
+                .str()
+                .map_err(err)?
+                .clone();
+            for i in 0..bad.height() {
+                if let Some(code) = faults.get(i) {
+                    let (file, sheet) = file_of(file_idx.get(i).unwrap_or(0));
+                    quarantined.push(Quarantined {
+                        source: cx.source.to_string(),
+                        file,
+                        sheet,
+                        row: rows.get(i).unwrap_or(0),
+                        column: m.column.name.to_string(),
+                        value: texts.get(i).unwrap_or("").to_string(),
+                        reason: reason(code, m, cx.table, cx.window),
+                    });
+                }
+            }
+        }
+        for (r, rule) in spec.rules.iter().enumerate() {
+            let broken = bad
+                .column(&format!("__rule_{r}"))
+                .map_err(err)?
+                .bool()
+                .map_err(err)?
+                .clone();
+            let (cols, what) = match rule {
+                RowRule::ExactlyOne(cols) => (cols, "exactly one of"),
+                RowRule::AtLeastOne(cols) => (cols, "at least one of"),
+            };
+            for i in 0..bad.height() {
+                if broken.get(i) == Some(true) {
+                    let (file, sheet) = file_of(file_idx.get(i).unwrap_or(0));
+                    let shown: Vec<String> = cols.iter().map(|c| format!("`{c}`")).collect();
+                    quarantined.push(Quarantined {
+                        source: cx.source.to_string(),
+                        file,
+                        sheet,
+                        row: rows.get(i).unwrap_or(0),
+                        column: cols.join("+"),
+                        value: String::new(),
+                        reason: format!("{what} {} must be given", shown.join(", ")),
+                    });
+                }
+            }
+        }
+    }
+
+    // Duplicate keys among the rows that passed: the first occurrence is kept.
+    let mut good = stage.lazy().filter(col("__bad").not());
+    if !spec.key.is_empty() {
+        let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
+        good = good
+            .with_column(
+                col(ROW_COL)
+                    .first()
+                    .over_with_options(
+                        Some(key.clone()),
+                        Some((vec![col(FILE_COL), col(ROW_COL)], SortOptions::default())),
+                        WindowMapping::default(),
+                    )
+                    .map_err(err)?
+                    .alias("__first_row"),
+            )
+            .with_column(
+                col(FILE_COL)
+                    .first()
+                    .over_with_options(
+                        Some(key),
+                        Some((vec![col(FILE_COL), col(ROW_COL)], SortOptions::default())),
+                        WindowMapping::default(),
+                    )
+                    .map_err(err)?
+                    .alias("__first_file"),
+            );
+        let good_df = good.collect().map_err(err)?;
+        let is_dup = col(ROW_COL)
+            .neq(col("__first_row"))
+            .or(col(FILE_COL).neq(col("__first_file")));
+        let dups = good_df
+            .clone()
+            .lazy()
+            .filter(is_dup.clone())
+            .collect()
+            .map_err(err)?;
+        if dups.height() > 0 {
+            rows_quarantined += dups.height();
+            let file_idx = dups
+                .column(FILE_COL)
+                .map_err(err)?
+                .u32()
+                .map_err(err)?
+                .clone();
+            let rows = dups
+                .column(ROW_COL)
+                .map_err(err)?
+                .cast(&DataType::UInt64)
+                .map_err(err)?;
+            let first_rows = dups
+                .column("__first_row")
+                .map_err(err)?
+                .cast(&DataType::UInt64)
+                .map_err(err)?;
+            let first_files = dups
+                .column("__first_file")
+                .map_err(err)?
+                .u32()
+                .map_err(err)?
+                .clone();
+            let texts: Vec<StringChunked> = spec
+                .key
+                .iter()
+                .map(|k| dups.column(&clean_col(k)).and_then(|c| c.str().cloned()))
+                .collect::<PolarsResult<_>>()
+                .map_err(err)?;
+            for i in 0..dups.height() {
+                let (file, sheet) = file_of(file_idx.get(i).unwrap_or(0));
+                let (first_file, _) = file_of(first_files.get(i).unwrap_or(0));
+                let first_row = first_rows.u64().map_err(err)?.get(i).unwrap_or(0);
+                let value: Vec<String> = texts
+                    .iter()
+                    .map(|t| t.get(i).unwrap_or("").to_string())
+                    .collect();
+                quarantined.push(Quarantined {
+                    source: cx.source.to_string(),
+                    file: file.clone(),
+                    sheet,
+                    row: rows.u64().map_err(err)?.get(i).unwrap_or(0),
+                    column: spec.key.join("+"),
+                    value: value.join(" | "),
+                    reason: if first_file == file {
+                        format!("duplicate key: the same as row {first_row}")
+                    } else {
+                        format!("duplicate key: the same as `{first_file}` row {first_row}")
+                    },
+                });
+            }
+        }
+        good = good_df.lazy().filter(is_dup.not());
+    }
+    let keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
+    let frame = good.select(keep).collect().map_err(err)?;
+    quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
+    Ok(Validated {
+        frame,
+        quarantined,
+        rows_quarantined,
+    })
+}

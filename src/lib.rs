@@ -1,0 +1,111 @@
+//! snop: takes the data-prep 80% of a monthly S&OP cycle off planners' hands.
+//!
+//! Data flows one way: [`ingest`] (the only reader of inputs) → analysis → narrative →
+//! artifacts → [`store`] (the only writer). [`pipeline`] runs an agent through those stages;
+//! [`cli`] sits on top. See `ARCHITECTURE.md`.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod contract;
+pub mod demo;
+pub mod ingest;
+pub mod pipeline;
+pub mod store;
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+/// Whose fault an error is: it decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The user's data or configuration (exit 1).
+    User,
+    /// The runtime or a bug (exit 2).
+    Runtime,
+}
+
+impl Fault {
+    /// Walks an error's chain for a known cause; anything unknown is the runtime's.
+    pub fn of(err: &anyhow::Error) -> Fault {
+        for cause in err.chain() {
+            if cause.is::<config::ConfigError>() || cause.is::<UserError>() {
+                return Fault::User;
+            }
+            if let Some(e) = cause.downcast_ref::<ingest::IngestError>() {
+                return if e.is_user_fault() {
+                    Fault::User
+                } else {
+                    Fault::Runtime
+                };
+            }
+        }
+        Fault::Runtime
+    }
+
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Fault::User => 1,
+            Fault::Runtime => 2,
+        }
+    }
+}
+
+/// A fault in what the user asked for or gave us, with a message that says what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// Installs the process-wide TLS provider (ring, already in the build through polars) once.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A crash-injection point for tests: `SNOP_FAIL_AT=<name>` aborts the process here, as a
+/// power cut or `kill -9` would.
+pub fn fail_point(name: &str) {
+    if std::env::var("SNOP_FAIL_AT").is_ok_and(|v| v == name) {
+        eprintln!("snop: fail point `{name}` reached, aborting");
+        std::process::abort();
+    }
+}
+
+/// Progress bars on stderr, shown only to a person at a terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    visible: bool,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Progress {
+        Progress {
+            visible: !quiet && std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn hidden() -> Progress {
+        Progress { visible: false }
+    }
+
+    pub fn spinner(&self, message: String) -> indicatif::ProgressBar {
+        if !self.visible {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }
+
+    pub fn bar(&self, len: u64, message: &str) -> indicatif::ProgressBar {
+        if !self.visible {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new(len).with_message(message.to_string());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg:24} [{bar:30}] {pos}/{len} ({eta})")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        bar
+    }
+}

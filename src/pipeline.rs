@@ -1,0 +1,214 @@
+//! Runs an agent: ingest → analysis → narrative → artifacts → store. Until the agents' analysis
+//! lands, a run ingests and validates its inputs and records what it found.
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Agent, Workspace};
+use crate::contract::Month;
+use crate::ingest::{self, Quarantined, SourceReport, Window};
+use crate::store::{NewRun, RunRow, Store};
+use crate::{Progress, UserError};
+
+/// What a run records in its report (`report.json` in the run's folder, and in the store).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunReport {
+    pub agent: String,
+    pub cycle: String,
+    pub snop_version: String,
+    pub outcome: String,
+    pub inputs_sha256: String,
+    pub sources: Vec<SourceReport>,
+    pub rows_read: usize,
+    pub rows_quarantined: usize,
+    pub rows_kept: usize,
+    /// The first quarantined rows, as messages (all of them are in `quarantine.csv`).
+    pub quarantine_sample: Vec<String>,
+}
+
+pub enum RunOutcome {
+    /// A new run was recorded.
+    Recorded { run: RunRow, report: RunReport },
+    /// The inputs are the same as the last run's: nothing was written.
+    Unchanged { previous: RunRow },
+}
+
+/// Opens the workspace's store.
+pub async fn open_store(ws: &Workspace) -> anyhow::Result<Store> {
+    Store::open(&ws.root, &ws.store_url)
+        .await
+        .context("opening the store")
+}
+
+/// Runs one agent for one cycle.
+pub async fn run(
+    ws: &Workspace,
+    store: &Store,
+    agent: Agent,
+    cycle: Month,
+    progress: &Progress,
+) -> anyhow::Result<RunOutcome> {
+    let span = tracing::info_span!("run", %agent, %cycle);
+    let _enter = span.enter();
+    let pipeline = ws.pipeline(agent)?;
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let window = Window {
+        cycle,
+        history_months: pipeline.history_months,
+    };
+    let ingested = ingest::ingest(&ws.root, pipeline, window, progress)
+        .await
+        .with_context(|| format!("reading the inputs of `{}`", pipeline.file.display()))?;
+
+    let inputs_sha256 = inputs_hash(&pipeline.text, cycle, &ingested.sources);
+    let previous = store
+        .runs(Some(agent.name()), Some(&cycle.to_string()))
+        .await?
+        .into_iter()
+        .next();
+    if let Some(previous) = previous.filter(|p| p.inputs_sha256 == inputs_sha256) {
+        tracing::info!(run = previous.id, "inputs unchanged since the last run");
+        return Ok(RunOutcome::Unchanged { previous });
+    }
+
+    let rows_read = ingested.sources.iter().map(|s| s.rows_read).sum();
+    let rows_quarantined = ingested.sources.iter().map(|s| s.rows_quarantined).sum();
+    let rows_kept = ingested.sources.iter().map(|s| s.rows_kept).sum();
+    let over: Vec<&SourceReport> = ingested.sources.iter().filter(|s| s.over_limit).collect();
+    let outcome = if over.is_empty() {
+        "succeeded"
+    } else {
+        "rejected"
+    };
+    let report = RunReport {
+        agent: agent.name().into(),
+        cycle: cycle.to_string(),
+        snop_version: env!("CARGO_PKG_VERSION").into(),
+        outcome: outcome.into(),
+        inputs_sha256: inputs_sha256.clone(),
+        sources: ingested.sources.clone(),
+        rows_read,
+        rows_quarantined,
+        rows_kept,
+        quarantine_sample: ingested
+            .quarantine
+            .iter()
+            .take(20)
+            .map(ToString::to_string)
+            .collect(),
+    };
+
+    let mut files = vec![(
+        "report.json".to_string(),
+        serde_json::to_vec_pretty(&report)?,
+    )];
+    if !ingested.quarantine.is_empty() {
+        files.push((
+            "quarantine.csv".to_string(),
+            quarantine_csv(&ingested.quarantine)?,
+        ));
+    }
+    for s in &ingested.sources {
+        for f in &s.files {
+            if let Some(bytes) = &f.fetched {
+                files.push((format!("inputs/{}", s.name), bytes.clone()));
+            }
+        }
+    }
+    let inputs = ingested
+        .sources
+        .iter()
+        .flat_map(|s| {
+            s.files.iter().map(|f| {
+                (
+                    s.name.clone(),
+                    s.table.clone(),
+                    f.location.clone(),
+                    f.sheet.clone(),
+                    f.sha256.clone(),
+                )
+            })
+        })
+        .collect();
+    let run = store
+        .record_run(NewRun {
+            agent: agent.name(),
+            cycle: &cycle.to_string(),
+            started_at: &started_at,
+            duration_ms: started.elapsed().as_millis() as i64,
+            outcome,
+            inputs_sha256: &inputs_sha256,
+            rows_read: rows_read as i64,
+            rows_quarantined: rows_quarantined as i64,
+            rows_kept: rows_kept as i64,
+            report_json: &serde_json::to_string(&report)?,
+            inputs,
+            files,
+        })
+        .await?;
+    if !over.is_empty() {
+        let lines: Vec<String> = over
+            .iter()
+            .map(|s| {
+                format!(
+                    "source `{}`: {} of {} rows quarantined, over the limit of {}%",
+                    s.name, s.rows_quarantined, s.rows_read, s.max_quarantined_percent
+                )
+            })
+            .collect();
+        return Err(UserError(format!(
+            "run {} of `{agent}` for {cycle} was rejected: too many bad rows; no artifact was produced\n  {}\n  the first: {}\nhint: every bad row is listed in `{}/quarantine.csv`",
+            run.id,
+            lines.join("\n  "),
+            ingested.quarantine.first().map(ToString::to_string).unwrap_or_default(),
+            run.folder
+        ))
+        .into());
+    }
+    Ok(RunOutcome::Recorded { run, report })
+}
+
+/// The identity of a run's inputs: the pipeline as written, the cycle, snop's version and
+/// every input's bytes.
+fn inputs_hash(pipeline_text: &str, cycle: Month, sources: &[SourceReport]) -> String {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update([0]);
+    h.update(pipeline_text.as_bytes());
+    h.update([0]);
+    h.update(cycle.to_string().as_bytes());
+    for s in sources {
+        for f in &s.files {
+            h.update([0]);
+            h.update(s.name.as_bytes());
+            h.update([0]);
+            h.update(f.sha256.as_bytes());
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// The quarantine as a CSV a planner opens in Excel.
+pub fn quarantine_csv(rows: &[Quarantined]) -> anyhow::Result<Vec<u8>> {
+    let s = |name: &str, f: &dyn Fn(&Quarantined) -> String| {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    let mut df = DataFrame::new_infer_height(vec![
+        s("source", &|q| q.source.clone()),
+        s("file", &|q| q.file.clone()),
+        s("sheet", &|q| q.sheet.clone().unwrap_or_default()),
+        Column::new("row".into(), rows.iter().map(|q| q.row).collect::<Vec<_>>()),
+        s("column", &|q| q.column.clone()),
+        s("value", &|q| q.value.clone()),
+        s("reason", &|q| q.reason.clone()),
+    ])?;
+    let mut out = Vec::new();
+    CsvWriter::new(&mut out)
+        .include_header(true)
+        .finish(&mut df)?;
+    Ok(out)
+}

@@ -1,0 +1,250 @@
+//! The store: the only writer of runs (and, as later parts land, drafts, approvals, signatures
+//! and the audit log). Embedded SQLite, one file in the workspace.
+//!
+//! A run's files (report, quarantine, pulled inputs) are written to a temporary folder, moved
+//! into place, and only then is the run's row committed; a folder without a row is debris from
+//! a crash and is removed by the next run that would reuse its name. So a reader who finds a row
+//! always finds its files, and nothing half-written is ever listed.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool as Pool};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store `{url}` cannot be opened: {source}")]
+    Open { url: String, source: sqlx::Error },
+    #[error("the store could not apply its schema: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("store query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("writing run files under `{path}` failed: {source}")]
+    Files {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A finished run, as listed by `snop runs`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunRow {
+    pub id: i64,
+    pub agent: String,
+    pub cycle: String,
+    pub started_at: String,
+    pub duration_ms: i64,
+    pub outcome: String,
+    pub inputs_sha256: String,
+    pub rows_read: i64,
+    pub rows_quarantined: i64,
+    pub rows_kept: i64,
+    pub folder: String,
+}
+
+/// A run to record.
+pub struct NewRun<'a> {
+    pub agent: &'a str,
+    pub cycle: &'a str,
+    pub started_at: &'a str,
+    pub duration_ms: i64,
+    pub outcome: &'a str,
+    pub inputs_sha256: &'a str,
+    pub rows_read: i64,
+    pub rows_quarantined: i64,
+    pub rows_kept: i64,
+    pub report_json: &'a str,
+    /// (source, table, location, sheet, sha256) per input file.
+    pub inputs: Vec<(String, String, String, Option<String>, String)>,
+    /// Files to keep with the run, relative to its folder.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+pub struct Store {
+    pool: Pool,
+    root: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the workspace's store and brings its schema up to date.
+    pub async fn open(root: &Path, url: &str) -> Result<Store, StoreError> {
+        let file = url.strip_prefix("sqlite://").unwrap_or(url);
+        let path = root.join(file);
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|source| StoreError::Open {
+                url: url.into(),
+                source,
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool: SqlitePool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                url: url.into(),
+                source,
+            })?;
+        sqlx::migrate!("src/store/migrations/sqlite")
+            .run(&pool)
+            .await?;
+        Ok(Store {
+            pool,
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The latest run of an agent for a cycle that succeeded.
+    pub async fn last_succeeded(
+        &self,
+        agent: &str,
+        cycle: &str,
+    ) -> Result<Option<RunRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT * FROM runs WHERE agent = $1 AND cycle = $2 AND outcome = 'succeeded' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(agent)
+        .bind(cycle)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(run_row))
+    }
+
+    /// Runs, newest first, optionally of one agent or cycle.
+    pub async fn runs(
+        &self,
+        agent: Option<&str>,
+        cycle: Option<&str>,
+    ) -> Result<Vec<RunRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM runs WHERE ($1 IS NULL OR agent = $1) AND ($2 IS NULL OR cycle = $2) ORDER BY id DESC",
+        )
+        .bind(agent)
+        .bind(cycle)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(run_row).collect())
+    }
+
+    pub async fn report_json(&self, id: i64) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT report_json FROM runs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Records a run and its files, all or nothing. Returns the run's row.
+    pub async fn record_run(&self, run: NewRun<'_>) -> Result<RunRow, StoreError> {
+        let runs_dir = self.root.join("runs");
+        let files_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Files { path, source }
+        };
+        fs_err::create_dir_all(&runs_dir).map_err(files_err(&runs_dir))?;
+        let staging = runs_dir.join(format!(
+            ".staging-{}-{}",
+            std::process::id(),
+            run.started_at.replace(':', "")
+        ));
+        fs_err::create_dir_all(&staging).map_err(files_err(&staging))?;
+        for (name, bytes) in &run.files {
+            let path = staging.join(name);
+            if let Some(parent) = path.parent() {
+                fs_err::create_dir_all(parent).map_err(files_err(parent))?;
+            }
+            fs_err::write(&path, bytes).map_err(files_err(&path))?;
+        }
+        let result = self.commit_run(&run, &staging).await;
+        if staging.exists() {
+            let _ = fs_err::remove_dir_all(&staging);
+        }
+        result
+    }
+
+    async fn commit_run(&self, run: &NewRun<'_>, staging: &Path) -> Result<RunRow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO runs (agent, cycle, started_at, duration_ms, outcome, inputs_sha256, rows_read,
+                rows_quarantined, rows_kept, folder, report_json)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', $10) RETURNING id",
+        )
+        .bind(run.agent)
+        .bind(run.cycle)
+        .bind(run.started_at)
+        .bind(run.duration_ms)
+        .bind(run.outcome)
+        .bind(run.inputs_sha256)
+        .bind(run.rows_read)
+        .bind(run.rows_quarantined)
+        .bind(run.rows_kept)
+        .bind(run.report_json)
+        .fetch_one(&mut *tx)
+        .await?;
+        let folder = format!("runs/{}/{}/run-{id}", run.cycle, run.agent);
+        sqlx::query("UPDATE runs SET folder = $1 WHERE id = $2")
+            .bind(&folder)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for (source, table, location, sheet, sha) in &run.inputs {
+            sqlx::query(
+                "INSERT INTO run_inputs (run_id, source, table_name, location, sheet, sha256) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(source)
+            .bind(table)
+            .bind(location)
+            .bind(sheet)
+            .bind(sha)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let target = self.root.join(&folder);
+        if target.exists() {
+            // Debris of a run that crashed after moving its files and before committing.
+            fs_err::remove_dir_all(&target).map_err(|source| StoreError::Files {
+                path: target.clone(),
+                source,
+            })?;
+        }
+        if let Some(parent) = target.parent() {
+            fs_err::create_dir_all(parent).map_err(|source| StoreError::Files {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        fs_err::rename(staging, &target).map_err(|source| StoreError::Files {
+            path: target.clone(),
+            source,
+        })?;
+        crate::fail_point("store.after_files");
+        let row = sqlx::query("SELECT * FROM runs WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(run_row(&row))
+    }
+}
+
+fn run_row(r: &sqlx::sqlite::SqliteRow) -> RunRow {
+    RunRow {
+        id: r.get("id"),
+        agent: r.get("agent"),
+        cycle: r.get("cycle"),
+        started_at: r.get("started_at"),
+        duration_ms: r.get("duration_ms"),
+        outcome: r.get("outcome"),
+        inputs_sha256: r.get("inputs_sha256"),
+        rows_read: r.get("rows_read"),
+        rows_quarantined: r.get("rows_quarantined"),
+        rows_kept: r.get("rows_kept"),
+        folder: r.get("folder"),
+    }
+}
