@@ -49,12 +49,7 @@ const CYCLE: &str = "2026-12";
 
 pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Result<()> {
     match cmd {
-        BenchCommand::Ingest {
-            rows,
-            dir,
-            threads,
-            repeat,
-        } => ingest_bench(rows, &dir, threads, repeat, progress),
+        BenchCommand::Ingest { rows, dir, threads, repeat } => ingest_bench(rows, &dir, threads, repeat, progress),
         BenchCommand::Phase { phase, dir } => {
             let started = Instant::now();
             let (rows, frame_bytes) = match phase.as_str() {
@@ -68,33 +63,19 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
                 "validate" => {
                     let ws = Workspace::load(&dir)?;
                     let pipeline = ws.pipeline(crate::config::Agent::DemandReview)?;
-                    let window = Window {
-                        cycle: Month::parse(CYCLE).expect("month"),
-                        history_months: 36,
-                    };
-                    let got =
-                        ingest::ingest(&dir, pipeline, window, &crate::Progress::hidden()).await?;
-                    let sales = got
-                        .table(crate::contract::Table::SalesHistory)
-                        .context("no sales")?;
+                    let window = Window { cycle: Month::parse(CYCLE).expect("month"), history_months: 36 };
+                    let got = ingest::ingest(&dir, pipeline, window, &crate::Progress::hidden()).await?;
+                    let sales = got.table(crate::contract::Table::SalesHistory).context("no sales")?;
                     (
                         sales.height()
-                            + got
-                                .sources
-                                .iter()
-                                .find(|s| s.table == "sales_history")
-                                .map_or(0, |s| s.rows_quarantined),
+                            + got.sources.iter().find(|s| s.table == "sales_history").map_or(0, |s| s.rows_quarantined),
                         sales.estimated_size(),
                     )
                 }
                 other => anyhow::bail!("unknown phase `{other}`"),
             };
-            let result = PhaseResult {
-                seconds: started.elapsed().as_secs_f64(),
-                peak_rss_bytes: peak_rss(),
-                rows,
-                frame_bytes,
-            };
+            let result =
+                PhaseResult { seconds: started.elapsed().as_secs_f64(), peak_rss_bytes: peak_rss(), rows, frame_bytes };
             println!("{}", serde_json::to_string(&result)?);
             Ok(())
         }
@@ -139,11 +120,7 @@ fn ingest_bench(
                 .env("RAYON_NUM_THREADS", threads.to_string())
                 .output()
                 .with_context(|| format!("running the `{phase}` phase"))?;
-            anyhow::ensure!(
-                out.status.success(),
-                "phase `{phase}` failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            anyhow::ensure!(out.status.success(), "phase `{phase}` failed: {}", String::from_utf8_lossy(&out.stderr));
             runs.push(serde_json::from_slice::<PhaseResult>(&out.stdout)?);
         }
         runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
@@ -155,16 +132,9 @@ fn ingest_bench(
         "ingest benchmark: {rows} order lines, {:.0} MB of CSV, {threads} thread(s), median of {repeat}",
         file_bytes as f64 / 1e6
     );
-    println!(
-        "{:<34} {:>9} {:>14} {:>13} {:>12}",
-        "phase", "seconds", "rows/second", "peak RSS MB", "frame MB"
-    );
+    println!("{:<34} {:>9} {:>14} {:>13} {:>12}", "phase", "seconds", "rows/second", "peak RSS MB", "frame MB");
     for (name, r) in &results {
-        let label = if name == "bare" {
-            "polars read_csv, no validation"
-        } else {
-            "snop ingest + validation"
-        };
+        let label = if name == "bare" { "polars read_csv, no validation" } else { "snop ingest + validation" };
         println!(
             "{:<34} {:>9.2} {:>14.0} {:>13.0} {:>12.0}",
             label,
@@ -174,10 +144,7 @@ fn ingest_bench(
             r.frame_bytes as f64 / 1e6
         );
     }
-    println!(
-        "time ratio (snop / polars bare): {:.2}x",
-        val.seconds / bare.seconds
-    );
+    println!("time ratio (snop / polars bare): {:.2}x", val.seconds / bare.seconds);
     println!(
         "peak memory / typed data in memory: snop {:.2}x, polars bare {:.2}x",
         val.peak_rss_bytes as f64 / bare.frame_bytes as f64,
@@ -192,10 +159,7 @@ fn write_bench_workspace(dir: &Path, rows: usize) -> anyhow::Result<()> {
     let customers = 2_000usize;
     fs_err::create_dir_all(dir.join("data/erp"))?;
     fs_err::create_dir_all(dir.join("pipelines"))?;
-    fs_err::write(
-        dir.join(crate::config::WORKSPACE_FILE),
-        crate::demo::workspace_toml("Bench Co"),
-    )?;
+    fs_err::write(dir.join(crate::config::WORKSPACE_FILE), crate::demo::workspace_toml("Bench Co"))?;
     fs_err::write(
         dir.join("pipelines/demand-review.toml"),
         r#"agent = "demand-review"
@@ -215,8 +179,7 @@ type = "csv"
 path = "data/erp/sales_lines.csv"
 "#,
     )?;
-    let mut items =
-        String::from("sku,family,uom,unit_price,unit_cost,make_site,lifecycle,end_month\n");
+    let mut items = String::from("sku,family,uom,unit_price,unit_cost,make_site,lifecycle,end_month\n");
     for i in 0..skus {
         items.push_str(&format!(
             "P-{i:06},fam-{},ea,{}.50,{}.10,SITE-{},active,\n",
@@ -229,38 +192,21 @@ path = "data/erp/sales_lines.csv"
     fs_err::write(dir.join("data/items.csv"), items)?;
     let mut cust = String::from("customer,channel,region,account_manager,priority\n");
     for i in 0..customers {
-        cust.push_str(&format!(
-            "C{i:06},distributor,EMEA,am.{},{}\n",
-            i % 20,
-            1 + i % 3
-        ));
+        cust.push_str(&format!("C{i:06},distributor,EMEA,am.{},{}\n", i % 20, 1 + i % 3));
     }
     fs_err::write(dir.join("data/customers.csv"), cust)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-    let mut w = std::io::BufWriter::with_capacity(
-        1 << 20,
-        fs_err::File::create(dir.join("data/erp/sales_lines.csv"))?,
-    );
-    writeln!(
-        w,
-        "order_id,order_date,ship_date,sku,customer,qty,net_revenue"
-    )?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, fs_err::File::create(dir.join("data/erp/sales_lines.csv"))?);
+    writeln!(w, "order_id,order_date,ship_date,sku,customer,qty,net_revenue")?;
     let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date");
     for i in 0..rows {
         let date = start + chrono::Days::new(rng.random_range(0..1060));
         let ship = date + chrono::Days::new(rng.random_range(1..10));
         // One line in a thousand is bad: an unknown SKU or a negative quantity.
         let bad = rng.random_range(0..1000) == 0;
-        let sku = if bad && i % 2 == 0 {
-            "P-999999".to_string()
-        } else {
-            format!("P-{:06}", rng.random_range(0..skus))
-        };
-        let qty: i64 = if bad && i % 2 == 1 {
-            -rng.random_range(1..20)
-        } else {
-            rng.random_range(1..200)
-        };
+        let sku =
+            if bad && i % 2 == 0 { "P-999999".to_string() } else { format!("P-{:06}", rng.random_range(0..skus)) };
+        let qty: i64 = if bad && i % 2 == 1 { -rng.random_range(1..20) } else { rng.random_range(1..200) };
         writeln!(
             w,
             "SO{:09},{},{},{sku},C{:06},{qty},{:.2}",

@@ -19,13 +19,7 @@ use crate::{Progress, UserError, demo};
 )]
 pub struct Cli {
     /// The workspace folder (holds snop.toml, pipelines/, data/ and the store).
-    #[arg(
-        long,
-        short = 'w',
-        global = true,
-        env = "SNOP_WORKSPACE",
-        default_value = "."
-    )]
+    #[arg(long, short = 'w', global = true, env = "SNOP_WORKSPACE", default_value = ".")]
     pub workspace: PathBuf,
     /// No progress bars.
     #[arg(long, short = 'q', global = true)]
@@ -127,11 +121,7 @@ impl DemoSize {
 
 fn agent_of(name: &str) -> anyhow::Result<Agent> {
     Agent::from_name(name).ok_or_else(|| {
-        UserError(format!(
-            "unknown agent `{name}`: agents are {}",
-            Agent::ALL.map(Agent::name).join(", ")
-        ))
-        .into()
+        UserError(format!("unknown agent `{name}`: agents are {}", Agent::ALL.map(Agent::name).join(", "))).into()
     })
 }
 
@@ -164,11 +154,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "`{}` is valid: {} pipeline(s) ({})",
                 cli.workspace.join(crate::config::WORKSPACE_FILE).display(),
                 ws.pipelines.len(),
-                ws.pipelines
-                    .keys()
-                    .map(|a| a.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                ws.pipelines.keys().map(|a| a.name()).collect::<Vec<_>>().join(", ")
             );
         }
         Command::Run { agent, cycle, json } => {
@@ -182,29 +168,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     } else {
                         println!(
                             "run {} of `{agent}` for {cycle}: {} rows read, {} quarantined, {} kept; report in `{}`",
-                            run.id,
-                            report.rows_read,
-                            report.rows_quarantined,
-                            report.rows_kept,
-                            run.folder
+                            run.id, report.rows_read, report.rows_quarantined, report.rows_kept, run.folder
                         );
                         for line in report.quarantine_sample.iter().take(5) {
                             println!("  quarantined: {line}");
                         }
                         if report.rows_quarantined > 0 {
-                            println!(
-                                "  every quarantined row is in `{}/quarantine.csv`",
-                                run.folder
-                            );
+                            println!("  every quarantined row is in `{}/quarantine.csv`", run.folder);
                         }
                     }
                 }
                 RunOutcome::Unchanged { previous } => {
                     if json {
-                        println!(
-                            "{}",
-                            serde_json::json!({ "unchanged": true, "previous_run": previous.id })
-                        );
+                        println!("{}", serde_json::json!({ "unchanged": true, "previous_run": previous.id }));
                     } else {
                         println!(
                             "inputs unchanged since run {} ({}): nothing new was written",
@@ -218,12 +194,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let agent = agent.map(|a| agent_of(&a)).transpose()?;
             let ws = Workspace::load(&cli.workspace)?;
             let store = pipeline::open_store(&ws).await?;
-            let runs = store
-                .runs(
-                    agent.map(Agent::name),
-                    cycle.map(|c| c.to_string()).as_deref(),
-                )
-                .await?;
+            let runs = store.runs(agent.map(Agent::name), cycle.map(|c| c.to_string()).as_deref()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
             } else if runs.is_empty() {
@@ -236,14 +207,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 for r in runs {
                     println!(
                         "{:>5}  {:<15} {:<8} {:<10} {:>10} {:>12} {:>9}  {}",
-                        r.id,
-                        r.agent,
-                        r.cycle,
-                        r.outcome,
-                        r.rows_read,
-                        r.rows_quarantined,
-                        r.duration_ms,
-                        r.started_at
+                        r.id, r.agent, r.cycle, r.outcome, r.rows_read, r.rows_quarantined, r.duration_ms, r.started_at
                     );
                 }
             }
@@ -253,12 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn demo_command(
-    dir: &std::path::Path,
-    size: &DemoSize,
-    force: bool,
-    progress: &Progress,
-) -> anyhow::Result<()> {
+async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progress: &Progress) -> anyhow::Result<()> {
     if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
         if !force {
             return Err(UserError(format!(
@@ -268,11 +227,7 @@ async fn demo_command(
             .into());
         }
         if !dir.join(crate::config::WORKSPACE_FILE).exists() {
-            return Err(UserError(format!(
-                "`{}` is not a snop workspace: refusing to delete it",
-                dir.display()
-            ))
-            .into());
+            return Err(UserError(format!("`{}` is not a snop workspace: refusing to delete it", dir.display())).into());
         }
         fs_err::remove_dir_all(dir)?;
     }
@@ -311,11 +266,7 @@ async fn demo_command(
     }
     println!("\nwhere things are:");
     println!("  workspace      {}", dir.display());
-    println!(
-        "  run reports    {}/runs/{}/<agent>/run-<n>/report.json",
-        dir.display(),
-        size.cycle
-    );
+    println!("  run reports    {}/runs/{}/<agent>/run-<n>/report.json", dir.display(), size.cycle);
     println!("  store          {}/snop.db", dir.display());
     println!(
         "next: `snop runs -w {}` lists the runs; `snop run demand-review --cycle {} -w {}` again writes nothing new",

@@ -44,11 +44,7 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        write!(
-            f,
-            "{n} problem{} in the workspace configuration",
-            if n == 1 { "" } else { "s" }
-        )?;
+        write!(f, "{n} problem{} in the workspace configuration", if n == 1 { "" } else { "s" })?;
         for p in &self.problems {
             write!(f, "\n  - {p}")?;
         }
@@ -67,13 +63,8 @@ pub enum Agent {
 }
 
 impl Agent {
-    pub const ALL: [Agent; 5] = [
-        Agent::DemandReview,
-        Agent::SupplyReview,
-        Agent::Reconciliation,
-        Agent::Executive,
-        Agent::CommitBack,
-    ];
+    pub const ALL: [Agent; 5] =
+        [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive, Agent::CommitBack];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -182,14 +173,7 @@ struct RawStore {
 }
 
 /// The roles that sign artifacts or own decisions.
-pub const ROLES: [&str; 6] = [
-    "demand_lead",
-    "supply_lead",
-    "finance_lead",
-    "sales_lead",
-    "coo",
-    "ceo",
-];
+pub const ROLES: [&str; 6] = ["demand_lead", "supply_lead", "finance_lead", "sales_lead", "coo", "ceo"];
 
 #[derive(Debug, Clone)]
 pub struct Person {
@@ -219,14 +203,10 @@ impl WeekdayOfMonth {
             "fourth" | "4th" => 4,
             "last" => 5,
             other => {
-                return Err(format!(
-                    "`{other}` is not one of first, second, third, fourth, last"
-                ));
+                return Err(format!("`{other}` is not one of first, second, third, fourth, last"));
             }
         };
-        let weekday = day
-            .parse::<chrono::Weekday>()
-            .map_err(|_| format!("`{day}` is not a day of the week"))?;
+        let weekday = day.parse::<chrono::Weekday>().map_err(|_| format!("`{day}` is not a day of the week"))?;
         Ok(WeekdayOfMonth { nth, weekday })
     }
 
@@ -236,13 +216,10 @@ impl WeekdayOfMonth {
         let first = month.first_day();
         if self.nth == 5 {
             let last = month.plus(1).first_day().pred_opt().expect("date");
-            let back = (last.weekday().num_days_from_monday() + 7
-                - self.weekday.num_days_from_monday())
-                % 7;
+            let back = (last.weekday().num_days_from_monday() + 7 - self.weekday.num_days_from_monday()) % 7;
             return last - chrono::Days::new(back.into());
         }
-        let ahead =
-            (self.weekday.num_days_from_monday() + 7 - first.weekday().num_days_from_monday()) % 7;
+        let ahead = (self.weekday.num_days_from_monday() + 7 - first.weekday().num_days_from_monday()) % 7;
         first + chrono::Days::new(u64::from(ahead) + 7 * u64::from(self.nth - 1))
     }
 }
@@ -271,11 +248,7 @@ impl Workspace {
     pub fn load(root: &Path) -> Result<Workspace, ConfigError> {
         let mut problems = Vec::new();
         let ws = load_workspace(root, &mut problems);
-        if problems.is_empty() {
-            Ok(ws.expect("a workspace without problems"))
-        } else {
-            Err(ConfigError { problems })
-        }
+        if problems.is_empty() { Ok(ws.expect("a workspace without problems")) } else { Err(ConfigError { problems }) }
     }
 
     pub fn pipeline(&self, agent: Agent) -> Result<&Pipeline, ConfigError> {
@@ -284,9 +257,7 @@ impl Workspace {
                 file: self.root.join("pipelines"),
                 line: None,
                 key: String::new(),
-                message: format!(
-                    "no pipeline for agent `{agent}`: expected `pipelines/{agent}.toml`"
-                ),
+                message: format!("no pipeline for agent `{agent}`: expected `pipelines/{agent}.toml`"),
             }],
         })
     }
@@ -298,11 +269,7 @@ impl Workspace {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
+    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
 }
 
 /// Reads a TOML file into `T`, recording a problem (with its line) when it does not parse.
@@ -353,26 +320,16 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
     let pipelines = load_pipelines(root, problems);
     let (raw, text) = raw?;
     let mut here = |span: std::ops::Range<usize>, key: &str, message: String| {
-        problems.push(Problem {
-            file: rel.clone(),
-            line: Some(line_of(&text, span.start)),
-            key: key.into(),
-            message,
-        });
+        problems.push(Problem { file: rel.clone(), line: Some(line_of(&text, span.start)), key: key.into(), message });
     };
 
-    let demand_review_starts =
-        match WeekdayOfMonth::parse(raw.calendar.demand_review_starts.get_ref()) {
-            Ok(r) => Some(r),
-            Err(m) => {
-                here(
-                    raw.calendar.demand_review_starts.span(),
-                    "calendar.demand_review_starts",
-                    m,
-                );
-                None
-            }
-        };
+    let demand_review_starts = match WeekdayOfMonth::parse(raw.calendar.demand_review_starts.get_ref()) {
+        Ok(r) => Some(r),
+        Err(m) => {
+            here(raw.calendar.demand_review_starts.span(), "calendar.demand_review_starts", m);
+            None
+        }
+    };
     let mut roles = BTreeMap::new();
     for (role, holders) in &raw.roles {
         if !ROLES.contains(&role.as_str()) {
@@ -385,11 +342,7 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
         }
         for h in holders.get_ref() {
             if !raw.people.contains_key(h) {
-                here(
-                    holders.span(),
-                    &format!("roles.{role}"),
-                    format!("`{h}` is not in `[people]`"),
-                );
+                here(holders.span(), &format!("roles.{role}"), format!("`{h}` is not in `[people]`"));
             }
         }
         roles.insert(role.clone(), holders.get_ref().clone());
@@ -398,28 +351,12 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
         None => "sqlite://snop.db".to_string(),
         Some(u) if u.get_ref().starts_with("sqlite://") => u.get_ref().clone(),
         Some(u) => {
-            here(
-                u.span(),
-                "store.url",
-                format!("`{}` is not supported: use `sqlite://FILE`", u.get_ref()),
-            );
+            here(u.span(), "store.url", format!("`{}` is not supported: use `sqlite://FILE`", u.get_ref()));
             String::new()
         }
     };
-    let people = raw
-        .people
-        .into_iter()
-        .map(|(id, p)| {
-            (
-                id.clone(),
-                Person {
-                    id,
-                    name: p.name,
-                    email: p.email,
-                },
-            )
-        })
-        .collect();
+    let people =
+        raw.people.into_iter().map(|(id, p)| (id.clone(), Person { id, name: p.name, email: p.email })).collect();
     let pipelines = pipelines?;
     Some(Workspace {
         root: root.to_path_buf(),
@@ -474,9 +411,7 @@ struct RawQuarantine {
 
 impl Default for RawQuarantine {
     fn default() -> Self {
-        RawQuarantine {
-            max_percent: default_max_percent(),
-        }
+        RawQuarantine { max_percent: default_max_percent() }
     }
 }
 
@@ -589,7 +524,10 @@ pub enum FileFormat {
 #[derive(Debug, Clone)]
 pub enum Location {
     /// A path or glob relative to the workspace.
-    Files { pattern: String, format: FileFormat },
+    Files {
+        pattern: String,
+        format: FileFormat,
+    },
     Http {
         url: String,
         format: FileFormat,
@@ -611,10 +549,9 @@ pub struct ColumnMap {
 fn load_pipelines(root: &Path, problems: &mut Vec<Problem>) -> Option<BTreeMap<Agent, Pipeline>> {
     let dir = root.join("pipelines");
     let mut files: Vec<PathBuf> = match fs_err::read_dir(&dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect(),
+        Ok(rd) => {
+            rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect()
+        }
         Err(_) => {
             problems.push(Problem {
                 file: PathBuf::from("pipelines"),
@@ -636,11 +573,7 @@ fn load_pipelines(root: &Path, problems: &mut Vec<Problem>) -> Option<BTreeMap<A
                     file: rel.clone(),
                     line: None,
                     key: "agent".into(),
-                    message: format!(
-                        "agent `{}` is already run by `{}`",
-                        prev.agent,
-                        prev.file.display()
-                    ),
+                    message: format!("agent `{}` is already run by `{}`", prev.agent, prev.file.display()),
                 });
             }
         }
@@ -648,47 +581,25 @@ fn load_pipelines(root: &Path, problems: &mut Vec<Problem>) -> Option<BTreeMap<A
     (problems.len() == before).then_some(out)
 }
 
-fn load_pipeline(
-    root: &Path,
-    path: &Path,
-    rel: &Path,
-    problems: &mut Vec<Problem>,
-) -> Option<Pipeline> {
+fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Problem>) -> Option<Pipeline> {
     let (raw, text): (RawPipeline, String) = read_toml(path, rel, problems)?;
     let before = problems.len();
     let mut here = |span: std::ops::Range<usize>, key: String, message: String| {
-        problems.push(Problem {
-            file: rel.to_path_buf(),
-            line: Some(line_of(&text, span.start)),
-            key,
-            message,
-        });
+        problems.push(Problem { file: rel.to_path_buf(), line: Some(line_of(&text, span.start)), key, message });
     };
     let agent = Agent::from_name(raw.agent.get_ref());
     if agent.is_none() {
         here(
             raw.agent.span(),
             "agent".into(),
-            format!(
-                "unknown agent `{}`: agents are {}",
-                raw.agent.get_ref(),
-                Agent::ALL.map(Agent::name).join(", ")
-            ),
+            format!("unknown agent `{}`: agents are {}", raw.agent.get_ref(), Agent::ALL.map(Agent::name).join(", ")),
         );
     }
     if !(0.0..=100.0).contains(&raw.quarantine.max_percent) {
-        here(
-            0..0,
-            "quarantine.max_percent".into(),
-            "must be between 0 and 100".into(),
-        );
+        here(0..0, "quarantine.max_percent".into(), "must be between 0 and 100".into());
     }
     if raw.history_months == 0 || raw.history_months > 120 {
-        here(
-            0..0,
-            "history_months".into(),
-            "must be between 1 and 120".into(),
-        );
+        here(0..0, "history_months".into(), "must be between 1 and 120".into());
     }
     let mut sources = Vec::new();
     let mut names = BTreeMap::new();
@@ -699,11 +610,7 @@ fn load_pipeline(
             here(
                 s.table.span(),
                 key("table"),
-                format!(
-                    "unknown table `{}`: tables are {}",
-                    s.table.get_ref(),
-                    Table::ALL.map(Table::name).join(", ")
-                ),
+                format!("unknown table `{}`: tables are {}", s.table.get_ref(), Table::ALL.map(Table::name).join(", ")),
             );
             continue;
         };
@@ -719,11 +626,7 @@ fn load_pipeline(
             None => b',',
             Some(d) if d.get_ref().len() == 1 => d.get_ref().as_bytes()[0],
             Some(d) => {
-                here(
-                    d.span(),
-                    key("delimiter"),
-                    format!("`{}` must be a single character", d.get_ref()),
-                );
+                here(d.span(), key("delimiter"), format!("`{}` must be a single character", d.get_ref()));
                 b','
             }
         };
@@ -733,15 +636,7 @@ fn load_pipeline(
             "csv" => &["path", "delimiter"],
             "parquet" => &["path"],
             "xlsx" => &["path", "sheet", "header_row"],
-            "http" => &[
-                "url",
-                "format",
-                "auth_header",
-                "auth_env",
-                "timeout_seconds",
-                "retries",
-                "delimiter",
-            ],
+            "http" => &["url", "format", "auth_header", "auth_env", "timeout_seconds", "retries", "delimiter"],
             other => {
                 here(
                     s.kind.span(),
@@ -760,37 +655,22 @@ fn load_pipeline(
             ("format", s.format.as_ref().map(Spanned::span)),
             ("auth_header", s.auth_header.as_ref().map(Spanned::span)),
             ("auth_env", s.auth_env.as_ref().map(Spanned::span)),
-            (
-                "timeout_seconds",
-                s.timeout_seconds.as_ref().map(Spanned::span),
-            ),
+            ("timeout_seconds", s.timeout_seconds.as_ref().map(Spanned::span)),
         ];
         for (k, span) in present {
             if let Some(span) = span {
                 if !allowed.contains(&k) {
-                    here(
-                        span,
-                        key(k),
-                        format!("`{k}` does not apply to a `{kind}` source"),
-                    );
+                    here(span, key(k), format!("`{k}` does not apply to a `{kind}` source"));
                 }
             }
         }
         let location = if kind == "http" {
             let Some(url) = &s.url else {
-                here(
-                    spanned.span(),
-                    key("url"),
-                    "an http source needs a `url`".into(),
-                );
+                here(spanned.span(), key("url"), "an http source needs a `url`".into());
                 continue;
             };
             if !(url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://")) {
-                here(
-                    url.span(),
-                    key("url"),
-                    format!("`{}` is not an http(s) URL", url.get_ref()),
-                );
+                here(url.span(), key("url"), format!("`{}` is not an http(s) URL", url.get_ref()));
             }
             let format = match s.format.as_ref().map(|f| f.get_ref().as_str()) {
                 None | Some("csv") => FileFormat::Csv { delimiter },
@@ -811,8 +691,7 @@ fn load_pipeline(
                     here(
                         h.span(),
                         key("auth_env"),
-                        "`auth_header` needs `auth_env`, the environment variable with its value"
-                            .into(),
+                        "`auth_header` needs `auth_env`, the environment variable with its value".into(),
                     );
                     None
                 }
@@ -834,11 +713,7 @@ fn load_pipeline(
             }
         } else {
             let Some(p) = &s.path else {
-                here(
-                    spanned.span(),
-                    key("path"),
-                    format!("a `{kind}` source needs a `path`"),
-                );
+                here(spanned.span(), key("path"), format!("a `{kind}` source needs a `path`"));
                 continue;
             };
             let format = match kind {
@@ -846,11 +721,7 @@ fn load_pipeline(
                 "parquet" => FileFormat::Parquet,
                 _ => {
                     let Some(sheet) = &s.sheet else {
-                        here(
-                            spanned.span(),
-                            key("sheet"),
-                            "an xlsx source needs a `sheet`".into(),
-                        );
+                        here(spanned.span(), key("sheet"), "an xlsx source needs a `sheet`".into());
                         continue;
                     };
                     let header_row = s.header_row.as_ref().map_or(1, |h| *h.get_ref());
@@ -861,26 +732,15 @@ fn load_pipeline(
                             "rows count from 1".into(),
                         );
                     }
-                    FileFormat::Xlsx {
-                        sheet: sheet.get_ref().clone(),
-                        header_row,
-                    }
+                    FileFormat::Xlsx { sheet: sheet.get_ref().clone(), header_row }
                 }
             };
             let pattern = p.get_ref().clone();
             match glob::glob(&root.join(&pattern).to_string_lossy()) {
-                Err(e) => here(
-                    p.span(),
-                    key("path"),
-                    format!("`{pattern}` is not a valid glob: {}", e.msg),
-                ),
+                Err(e) => here(p.span(), key("path"), format!("`{pattern}` is not a valid glob: {}", e.msg)),
                 Ok(mut paths) => {
                     if paths.next().is_none() {
-                        here(
-                            p.span(),
-                            key("path"),
-                            format!("`{pattern}` matches no file in the workspace"),
-                        );
+                        here(p.span(), key("path"), format!("`{pattern}` matches no file in the workspace"));
                     }
                 }
             }
@@ -897,11 +757,7 @@ fn load_pipeline(
                     key(&format!("columns.{contract_name}")),
                     format!(
                         "`{contract_name}` is not a column of `{table}`: its columns are {}",
-                        spec.columns
-                            .iter()
-                            .map(|c| c.name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        spec.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
                     ),
                 );
                 continue;
@@ -940,30 +796,20 @@ fn load_pipeline(
             location,
             columns,
             decimal_comma: s.decimal_comma,
-            max_quarantined_percent: s
-                .max_quarantined_percent
-                .unwrap_or(raw.quarantine.max_percent),
+            max_quarantined_percent: s.max_quarantined_percent.unwrap_or(raw.quarantine.max_percent),
         });
     }
     // References need their target tables in the same pipeline.
     for s in &sources {
         for r in s.table.spec().references {
-            if !r
-                .targets
-                .iter()
-                .any(|(t, _)| *t == s.table || sources.iter().any(|o| o.table == *t))
-            {
+            if !r.targets.iter().any(|(t, _)| *t == s.table || sources.iter().any(|o| o.table == *t)) {
                 here(
                     0..0,
                     format!("sources.{}", s.name),
                     format!(
                         "`{}` refers to `{}`, which no source of this pipeline provides",
                         s.table,
-                        r.targets
-                            .iter()
-                            .map(|(t, _)| t.name())
-                            .collect::<Vec<_>>()
-                            .join("` or `")
+                        r.targets.iter().map(|(t, _)| t.name()).collect::<Vec<_>>().join("` or `")
                     ),
                 );
             }
@@ -1001,26 +847,12 @@ mod tests {
     fn weekday_rules() {
         let r = WeekdayOfMonth::parse("first Monday").unwrap();
         // 2026-06-01 is a Monday; 2026-11-01 is a Sunday.
-        assert_eq!(
-            r.in_month(Month::parse("2026-06").unwrap()).to_string(),
-            "2026-06-01"
-        );
-        assert_eq!(
-            r.in_month(Month::parse("2026-11").unwrap()).to_string(),
-            "2026-11-02"
-        );
+        assert_eq!(r.in_month(Month::parse("2026-06").unwrap()).to_string(), "2026-06-01");
+        assert_eq!(r.in_month(Month::parse("2026-11").unwrap()).to_string(), "2026-11-02");
         let last = WeekdayOfMonth::parse("last Friday").unwrap();
-        assert_eq!(
-            last.in_month(Month::parse("2026-02").unwrap()).to_string(),
-            "2026-02-27"
-        );
+        assert_eq!(last.in_month(Month::parse("2026-02").unwrap()).to_string(), "2026-02-27");
         let second = WeekdayOfMonth::parse("Second thursday").unwrap();
-        assert_eq!(
-            second
-                .in_month(Month::parse("2026-10").unwrap())
-                .to_string(),
-            "2026-10-08"
-        );
+        assert_eq!(second.in_month(Month::parse("2026-10").unwrap()).to_string(), "2026-10-08");
         assert!(WeekdayOfMonth::parse("fifth Monday").is_err());
         assert!(WeekdayOfMonth::parse("first Mondai").is_err());
     }

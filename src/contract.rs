@@ -116,36 +116,16 @@ pub struct TableSpec {
 }
 
 const fn col(name: &'static str, kind: Kind) -> Column {
-    Column {
-        name,
-        kind,
-        required: true,
-        range: Range::Any,
-        horizon: Horizon::Any,
-        allowed: &[],
-    }
+    Column { name, kind, required: true, range: Range::Any, horizon: Horizon::Any, allowed: &[] }
 }
 const fn opt(name: &'static str, kind: Kind) -> Column {
-    Column {
-        name,
-        kind,
-        required: false,
-        range: Range::Any,
-        horizon: Horizon::Any,
-        allowed: &[],
-    }
+    Column { name, kind, required: false, range: Range::Any, horizon: Horizon::Any, allowed: &[] }
 }
 const fn qty(name: &'static str) -> Column {
-    Column {
-        range: Range::NonNegative,
-        ..col(name, Kind::Number)
-    }
+    Column { range: Range::NonNegative, ..col(name, Kind::Number) }
 }
 const fn when(name: &'static str, kind: Kind, horizon: Horizon) -> Column {
-    Column {
-        horizon,
-        ..col(name, kind)
-    }
+    Column { horizon, ..col(name, kind) }
 }
 const fn refs(column: &'static str, targets: &'static [(Table, &'static str)]) -> Reference {
     Reference { column, targets }
@@ -155,8 +135,7 @@ const ITEM: &[(Table, &str)] = &[(Table::Items, "sku")];
 const CUSTOMER: &[(Table, &str)] = &[(Table::Customers, "customer")];
 const RESOURCE: &[(Table, &str)] = &[(Table::Resources, "resource")];
 const COMPONENT: &[(Table, &str)] = &[(Table::Components, "component")];
-const ITEM_OR_COMPONENT: &[(Table, &str)] =
-    &[(Table::Items, "sku"), (Table::Components, "component")];
+const ITEM_OR_COMPONENT: &[(Table, &str)] = &[(Table::Items, "sku"), (Table::Components, "component")];
 const FAMILY: &[(Table, &str)] = &[(Table::Items, "family")];
 
 const ADJUSTMENT_COLUMNS: &[Column] = &[
@@ -165,22 +144,13 @@ const ADJUSTMENT_COLUMNS: &[Column] = &[
     opt("family", Kind::Text),
     when("month", Kind::Month, Horizon::Plan),
     opt("delta", Kind::Number),
-    Column {
-        range: Range::NonNegative,
-        ..opt("override", Kind::Number)
-    },
+    Column { range: Range::NonNegative, ..opt("override", Kind::Number) },
     col("reason", Kind::Text),
     col("owner", Kind::Text),
 ];
-const ADJUSTMENT_REFS: &[Reference] = &[
-    refs("sku", ITEM),
-    refs("customer", CUSTOMER),
-    refs("family", FAMILY),
-];
-const ADJUSTMENT_RULES: &[RowRule] = &[
-    RowRule::AtLeastOne(&["sku", "family"]),
-    RowRule::ExactlyOne(&["delta", "override"]),
-];
+const ADJUSTMENT_REFS: &[Reference] = &[refs("sku", ITEM), refs("customer", CUSTOMER), refs("family", FAMILY)];
+const ADJUSTMENT_RULES: &[RowRule] =
+    &[RowRule::AtLeastOne(&["sku", "family"]), RowRule::ExactlyOne(&["delta", "override"])];
 
 impl Table {
     pub const ALL: [Table; 17] = [
@@ -239,19 +209,10 @@ impl Table {
                         col("sku", Text),
                         col("family", Text),
                         col("uom", Text),
-                        Column {
-                            range: Range::NonNegative,
-                            ..col("unit_price", Number)
-                        },
-                        Column {
-                            range: Range::NonNegative,
-                            ..col("unit_cost", Number)
-                        },
+                        Column { range: Range::NonNegative, ..col("unit_price", Number) },
+                        Column { range: Range::NonNegative, ..col("unit_cost", Number) },
                         col("make_site", Text),
-                        Column {
-                            allowed: &["active", "new", "discontinued"],
-                            ..col("lifecycle", Text)
-                        },
+                        Column { allowed: &["active", "new", "discontinued"], ..col("lifecycle", Text) },
                         opt("end_month", Month),
                     ],
                     key: &["sku"],
@@ -267,10 +228,7 @@ impl Table {
                         col("channel", Text),
                         col("region", Text),
                         col("account_manager", Text),
-                        Column {
-                            range: Range::AtLeastOne,
-                            ..col("priority", Int)
-                        },
+                        Column { range: Range::AtLeastOne, ..col("priority", Int) },
                     ],
                     key: &["customer"],
                     references: &[],
@@ -283,10 +241,7 @@ impl Table {
                     columns: &[
                         col("resource", Text),
                         col("site", Text),
-                        Column {
-                            allowed: &["machine", "line", "labour"],
-                            ..col("kind", Text)
-                        },
+                        Column { allowed: &["machine", "line", "labour"], ..col("kind", Text) },
                     ],
                     key: &["resource"],
                     references: &[],
@@ -296,11 +251,7 @@ impl Table {
             }
             Table::Routings => {
                 const S: TableSpec = TableSpec {
-                    columns: &[
-                        col("sku", Text),
-                        col("resource", Text),
-                        qty("hours_per_unit"),
-                    ],
+                    columns: &[col("sku", Text), col("resource", Text), qty("hours_per_unit")],
                     key: &["sku", "resource"],
                     references: &[refs("sku", ITEM), refs("resource", RESOURCE)],
                     rules: &[],
@@ -309,16 +260,9 @@ impl Table {
             }
             Table::Bom => {
                 const S: TableSpec = TableSpec {
-                    columns: &[
-                        col("parent_sku", Text),
-                        col("component", Text),
-                        qty("qty_per"),
-                    ],
+                    columns: &[col("parent_sku", Text), col("component", Text), qty("qty_per")],
                     key: &["parent_sku", "component"],
-                    references: &[
-                        refs("parent_sku", ITEM_OR_COMPONENT),
-                        refs("component", ITEM_OR_COMPONENT),
-                    ],
+                    references: &[refs("parent_sku", ITEM_OR_COMPONENT), refs("component", ITEM_OR_COMPONENT)],
                     rules: &[],
                 };
                 &S
@@ -328,14 +272,8 @@ impl Table {
                     columns: &[
                         col("component", Text),
                         col("supplier", Text),
-                        Column {
-                            range: Range::NonNegative,
-                            ..col("lead_time_days", Int)
-                        },
-                        Column {
-                            range: Range::NonNegative,
-                            ..col("unit_cost", Number)
-                        },
+                        Column { range: Range::NonNegative, ..col("lead_time_days", Int) },
+                        Column { range: Range::NonNegative, ..col("unit_cost", Number) },
                     ],
                     key: &["component"],
                     references: &[],
@@ -345,12 +283,7 @@ impl Table {
             }
             Table::Inventory => {
                 const S: TableSpec = TableSpec {
-                    columns: &[
-                        col("item", Text),
-                        col("site", Text),
-                        qty("on_hand"),
-                        qty("safety_stock"),
-                    ],
+                    columns: &[col("item", Text), col("site", Text), qty("on_hand"), qty("safety_stock")],
                     key: &["item", "site"],
                     references: &[refs("item", ITEM_OR_COMPONENT)],
                     rules: &[],
@@ -395,10 +328,7 @@ impl Table {
                         col("sku", Text),
                         col("customer", Text),
                         qty("qty"),
-                        Column {
-                            range: Range::NonNegative,
-                            ..col("net_revenue", Number)
-                        },
+                        Column { range: Range::NonNegative, ..col("net_revenue", Number) },
                     ],
                     key: &["order_id", "sku"],
                     references: &[refs("sku", ITEM), refs("customer", CUSTOMER)],
@@ -429,10 +359,7 @@ impl Table {
                         col("promised_date", Date),
                         opt("delivered_date", Date),
                         qty("qty_promised"),
-                        Column {
-                            range: Range::NonNegative,
-                            ..opt("qty_delivered", Number)
-                        },
+                        Column { range: Range::NonNegative, ..opt("qty_delivered", Number) },
                     ],
                     key: &[],
                     references: &[refs("component", COMPONENT)],
@@ -448,10 +375,7 @@ impl Table {
                         col("sku", Text),
                         when("month", Month, Plan),
                         qty("qty"),
-                        Column {
-                            range: Range::Fraction,
-                            ..col("probability", Number)
-                        },
+                        Column { range: Range::Fraction, ..col("probability", Number) },
                     ],
                     key: &["opportunity", "sku", "month"],
                     references: &[refs("sku", ITEM), refs("customer", CUSTOMER)],
@@ -482,10 +406,7 @@ impl Table {
                     columns: &[
                         col("family", Text),
                         when("month", Month, UpToPlanEnd),
-                        Column {
-                            range: Range::NonNegative,
-                            ..col("revenue", Number)
-                        },
+                        Column { range: Range::NonNegative, ..col("revenue", Number) },
                     ],
                     key: &["family", "month"],
                     references: &[refs("family", FAMILY)],

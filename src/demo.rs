@@ -28,13 +28,7 @@ pub struct Spec {
 
 impl Default for Spec {
     fn default() -> Self {
-        Spec {
-            skus: 300,
-            customers: 100,
-            months: 36,
-            cycle: Month::parse("2026-12").expect("month"),
-            seed: 7,
-        }
+        Spec { skus: 300, customers: 100, months: 36, cycle: Month::parse("2026-12").expect("month"), seed: 7 }
     }
 }
 
@@ -52,13 +46,7 @@ const FAMILIES: [(&str, f64, &str); 8] = [
 const SITES: [&str; 3] = ["LEEDS", "BRNO", "MONTERREY"];
 const CHANNELS: [&str; 4] = ["oem", "distributor", "direct", "e-commerce"];
 const REGIONS: [&str; 4] = ["EMEA", "NA", "LATAM", "APAC"];
-const ACCOUNT_MANAGERS: [&str; 5] = [
-    "ana.lopez",
-    "ben.carter",
-    "chloe.martin",
-    "dev.patel",
-    "eva.novak",
-];
+const ACCOUNT_MANAGERS: [&str; 5] = ["ana.lopez", "ben.carter", "chloe.martin", "dev.patel", "eva.novak"];
 const SUPPLIERS: [&str; 10] = [
     "SUP-CASTWORKS",
     "SUP-STEELCO",
@@ -95,13 +83,7 @@ pub struct Generated {
 fn csv(out: &mut String, fields: &[String]) {
     let line: Vec<String> = fields
         .iter()
-        .map(|f| {
-            if f.contains([',', '"', '\n', ';']) {
-                format!("\"{}\"", f.replace('"', "\"\""))
-            } else {
-                f.clone()
-            }
-        })
+        .map(|f| if f.contains([',', '"', '\n', ';']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.clone() })
         .collect();
     out.push_str(&line.join(","));
     out.push('\n');
@@ -136,38 +118,23 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
         Ok(p)
     };
     let first_month = spec.cycle.plus(-(spec.months as i32));
-    let plan: Vec<Month> = (0..PLAN_MONTHS as i32)
-        .map(|i| spec.cycle.plus(i))
-        .collect();
+    let plan: Vec<Month> = (0..PLAN_MONTHS as i32).map(|i| spec.cycle.plus(i)).collect();
 
     // Items: most active, a few new (launching in the plan) and a few being discontinued.
     let mut items = Vec::with_capacity(spec.skus);
     let mut out = String::new();
-    row!(
-        &mut out,
-        "sku",
-        "family",
-        "uom",
-        "unit_price",
-        "unit_cost",
-        "make_site",
-        "lifecycle",
-        "end_month"
-    );
+    row!(&mut out, "sku", "family", "uom", "unit_price", "unit_cost", "make_site", "lifecycle", "end_month");
     for i in 0..spec.skus {
         let family = i % FAMILIES.len();
         let (fname, base, site) = FAMILIES[family];
         let price = (base * rng.random_range(0.6..1.6) * 100.0).round() / 100.0;
         let cost = (price * rng.random_range(0.45..0.72) * 100.0).round() / 100.0;
-        let roll: f64 = rng.random();
+        // Always at least one launch and one phase-out, however small the company.
+        let roll: f64 = if i == 3 { 0.0 } else if i == 5 { 0.07 } else { rng.random() };
         let (lifecycle, end_month, launch) = if roll < 0.05 {
             ("new", None, Some(spec.cycle.plus(rng.random_range(1..6))))
         } else if roll < 0.11 {
-            (
-                "discontinued",
-                Some(spec.cycle.plus(rng.random_range(0..9))),
-                None,
-            )
+            ("discontinued", Some(spec.cycle.plus(rng.random_range(0..9))), None)
         } else {
             ("active", None, None)
         };
@@ -183,48 +150,20 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
             lifecycle,
             end_month.map(|m| m.to_string()).unwrap_or_default()
         );
-        items.push(Item {
-            sku,
-            family,
-            price,
-            lifecycle,
-            launch,
-        });
+        items.push(Item { sku, family, price, lifecycle, launch });
     }
     files.push(write("items.csv", out)?);
 
     let mut customers = Vec::with_capacity(spec.customers);
     let mut out = String::new();
-    row!(
-        &mut out,
-        "customer",
-        "channel",
-        "region",
-        "account_manager",
-        "priority"
-    );
+    row!(&mut out, "customer", "channel", "region", "account_manager", "priority");
     for i in 0..spec.customers {
         let channel = CHANNELS[rng.random_range(0..CHANNELS.len())];
         let manager = ACCOUNT_MANAGERS[i % ACCOUNT_MANAGERS.len()];
         let id = format!("C{:05}", 10001 + i);
-        let priority = if channel == "oem" {
-            1
-        } else {
-            rng.random_range(2..4)
-        };
-        row!(
-            &mut out,
-            id,
-            channel,
-            REGIONS[rng.random_range(0..REGIONS.len())],
-            manager,
-            priority
-        );
-        customers.push(Customer {
-            id,
-            channel,
-            manager,
-        });
+        let priority = if channel == "oem" { 1 } else { rng.random_range(2..4) };
+        row!(&mut out, id, channel, REGIONS[rng.random_range(0..REGIONS.len())], manager, priority);
+        customers.push(Customer { id, channel, manager });
     }
     files.push(write("customers.csv", out)?);
 
@@ -236,11 +175,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
         resources.push((format!("{short}-CNC-2"), site, "machine"));
         for (fname, _, fsite) in FAMILIES {
             if fsite == site {
-                resources.push((
-                    format!("{short}-LINE-{}", &fname[..4].to_uppercase()),
-                    site,
-                    "line",
-                ));
+                resources.push((format!("{short}-LINE-{}", &fname[..4].to_uppercase()), site, "line"));
             }
         }
         resources.push((format!("{short}-LABOUR"), site, "labour"));
@@ -258,24 +193,9 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
         let (fname, _, site) = FAMILIES[it.family];
         let short = &site[..3];
         let scale = (it.price / 1000.0).clamp(0.02, 2.0);
-        row!(
-            &mut out,
-            it.sku,
-            format!("{short}-LINE-{}", &fname[..4].to_uppercase()),
-            format!("{:.3}", 0.4 * scale)
-        );
-        row!(
-            &mut out,
-            it.sku,
-            format!("{short}-CNC-{}", 1 + it.family % 2),
-            format!("{:.3}", 0.25 * scale)
-        );
-        row!(
-            &mut out,
-            it.sku,
-            format!("{short}-LABOUR"),
-            format!("{:.3}", 0.6 * scale)
-        );
+        row!(&mut out, it.sku, format!("{short}-LINE-{}", &fname[..4].to_uppercase()), format!("{:.3}", 0.4 * scale));
+        row!(&mut out, it.sku, format!("{short}-CNC-{}", 1 + it.family % 2), format!("{:.3}", 0.25 * scale));
+        row!(&mut out, it.sku, format!("{short}-LABOUR"), format!("{:.3}", 0.6 * scale));
     }
     files.push(write("routings.csv", out)?);
 
@@ -283,36 +203,18 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     let n_raw = (spec.skus / 2).max(12);
     let n_sub = (spec.skus / 6).max(4);
     let mut out = String::new();
-    row!(
-        &mut out,
-        "component",
-        "supplier",
-        "lead_time_days",
-        "unit_cost"
-    );
+    row!(&mut out, "component", "supplier", "lead_time_days", "unit_cost");
     let mut raw = Vec::new();
     for i in 0..n_raw {
         let id = format!("RM-{:05}", i + 1);
         let supplier = SUPPLIERS[i % SUPPLIERS.len()];
-        row!(
-            &mut out,
-            id,
-            supplier,
-            rng.random_range(14..120),
-            money(rng.random_range(0.5..120.0))
-        );
+        row!(&mut out, id, supplier, rng.random_range(14..120), money(rng.random_range(0.5..120.0)));
         raw.push(id);
     }
     let mut subs = Vec::new();
     for i in 0..n_sub {
         let id = format!("SA-{:04}", i + 1);
-        row!(
-            &mut out,
-            id,
-            "INTERNAL",
-            rng.random_range(5..15),
-            money(rng.random_range(40.0..300.0))
-        );
+        row!(&mut out, id, "INTERNAL", rng.random_range(5..15), money(rng.random_range(40.0..300.0)));
         subs.push(id);
     }
     files.push(write("components.csv", out)?);
@@ -320,29 +222,14 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     row!(&mut out, "parent_sku", "component", "qty_per");
     for (i, sa) in subs.iter().enumerate() {
         for k in 0..3 {
-            row!(
-                &mut out,
-                sa,
-                raw[(i * 3 + k) % raw.len()],
-                rng.random_range(1..5)
-            );
+            row!(&mut out, sa, raw[(i * 3 + k) % raw.len()], rng.random_range(1..5));
         }
     }
     for (i, it) in items.iter().enumerate() {
         row!(&mut out, it.sku, subs[i % subs.len()], 1);
-        row!(
-            &mut out,
-            it.sku,
-            raw[(i * 7 + 1) % raw.len()],
-            rng.random_range(1..4)
-        );
+        row!(&mut out, it.sku, raw[(i * 7 + 1) % raw.len()], rng.random_range(1..4));
         if i % 3 == 0 {
-            row!(
-                &mut out,
-                it.sku,
-                raw[(i * 5 + 2) % raw.len()],
-                rng.random_range(1..8)
-            );
+            row!(&mut out, it.sku, raw[(i * 5 + 2) % raw.len()], rng.random_range(1..8));
         }
     }
     files.push(write("bom.csv", out)?);
@@ -398,19 +285,14 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
             let n_lines = 1 + (qty as u64 % 3).min(2);
             let mut left = qty as u64;
             for l in 0..n_lines {
-                let q = if l + 1 == n_lines {
-                    left
-                } else {
-                    (left / 2).max(1)
-                };
+                let q = if l + 1 == n_lines { left } else { (left / 2).max(1) };
                 if q == 0 {
                     break;
                 }
                 left -= q;
                 order_no += 1;
                 let day = rng.random_range(1..=28);
-                let date = chrono::NaiveDate::from_ymd_opt(month.year(), month.month(), day)
-                    .expect("date");
+                let date = chrono::NaiveDate::from_ymd_opt(month.year(), month.month(), day).expect("date");
                 let ship = date + chrono::Days::new(rng.random_range(2..12));
                 let value = q as f64 * it.price * (1.0 - discount);
                 let _ = writeln!(
@@ -450,14 +332,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
 
     // Open orders for the next three months, roughly a third of recent demand.
     let mut out = String::new();
-    row!(
-        &mut out,
-        "order_id",
-        "sku",
-        "customer",
-        "requested_month",
-        "qty"
-    );
+    row!(&mut out, "order_id", "sku", "customer", "requested_month", "qty");
     for (k, &(c, s)) in series.iter().enumerate() {
         let recent: f64 = monthly[k].iter().rev().take(3).sum::<f64>() / 3.0;
         for ahead in 0..3 {
@@ -485,22 +360,10 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     row!(&mut out, "item", "site", "on_hand", "safety_stock");
     for (i, it) in items.iter().enumerate() {
         let site = FAMILIES[it.family].2;
-        row!(
-            &mut out,
-            it.sku,
-            site,
-            (per_item[i] * rng.random_range(0.3..1.5)).round(),
-            (per_item[i] * 0.5).round()
-        );
+        row!(&mut out, it.sku, site, (per_item[i] * rng.random_range(0.3..1.5)).round(), (per_item[i] * 0.5).round());
     }
     for (i, r) in raw.iter().enumerate() {
-        row!(
-            &mut out,
-            r,
-            SITES[i % 3],
-            rng.random_range(0..800),
-            rng.random_range(0..100)
-        );
+        row!(&mut out, r, SITES[i % 3], rng.random_range(0..800), rng.random_range(0..100));
     }
     files.push(write("inventory.csv", out)?);
 
@@ -508,15 +371,8 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     row!(&mut out, "component", "supplier", "due_date", "qty");
     for (i, r) in raw.iter().enumerate() {
         if i % 2 == 0 {
-            let due = spec.cycle.plus(rng.random_range(0..3)).first_day()
-                + chrono::Days::new(rng.random_range(0..27));
-            row!(
-                &mut out,
-                r,
-                SUPPLIERS[i % SUPPLIERS.len()],
-                due.format("%Y-%m-%d"),
-                rng.random_range(50..2000)
-            );
+            let due = spec.cycle.plus(rng.random_range(0..3)).first_day() + chrono::Days::new(rng.random_range(0..27));
+            row!(&mut out, r, SUPPLIERS[i % SUPPLIERS.len()], due.format("%Y-%m-%d"), rng.random_range(50..2000));
         }
     }
     files.push(write("open_purchase_orders.csv", out)?);
@@ -538,20 +394,9 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
         }
     }
     let mut out = String::new();
-    row!(
-        &mut out,
-        "resource",
-        "month",
-        "available_hours",
-        "max_overtime_hours",
-        "overtime_cost_per_hour"
-    );
+    row!(&mut out, "resource", "month", "available_hours", "max_overtime_hours", "overtime_cost_per_hour");
     for (r, (name, _, kind)) in resources.iter().enumerate() {
-        let headroom = if name.contains("LINE-CENT") {
-            0.85
-        } else {
-            1.25
-        };
+        let headroom = if name.contains("LINE-CENT") { 0.85 } else { 1.25 };
         let rate = if *kind == "labour" { 38.0 } else { 55.0 };
         for m in &plan {
             row!(
@@ -578,17 +423,9 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
             }
             let month = first_month.plus(m as i32);
             let promised = month.first_day() + chrono::Days::new(rng.random_range(0..27));
-            let late = if rng.random::<f64>() > reliability {
-                rng.random_range(1..21)
-            } else {
-                0
-            };
+            let late = if rng.random::<f64>() > reliability { rng.random_range(1..21) } else { 0 };
             let qp: f64 = rng.random_range(100..1500) as f64;
-            let qd = if rng.random::<f64>() > reliability {
-                (qp * rng.random_range(0.6..0.95)).round()
-            } else {
-                qp
-            };
+            let qd = if rng.random::<f64>() > reliability { (qp * rng.random_range(0.6..0.95)).round() } else { qp };
             d_sup.push(supplier.to_string());
             d_comp.push(r.clone());
             d_prom.push(promised);
@@ -612,15 +449,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
 
     // CRM pipeline: opportunities with probabilities.
     let mut out = String::new();
-    row!(
-        &mut out,
-        "opportunity",
-        "customer",
-        "sku",
-        "month",
-        "qty",
-        "probability"
-    );
+    row!(&mut out, "opportunity", "customer", "sku", "month", "qty", "probability");
     for i in 0..(spec.customers / 3).max(3) {
         let c = &customers[(i * 7) % customers.len()];
         let it = &items[(i * 11) % items.len()];
@@ -644,12 +473,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     for it in &items {
         if let Some(m) = it.launch {
             for k in 0..6 {
-                row!(
-                    &mut out,
-                    it.sku,
-                    m.plus(k),
-                    (20.0 * (1.0 + k as f64 * 0.3)).round()
-                );
+                row!(&mut out, it.sku, m.plus(k), (20.0 * (1.0 + k as f64 * 0.3)).round());
             }
         }
     }
@@ -664,27 +488,13 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     row!(&mut out, "family", "month", "revenue");
     for (f, (fname, _, _)) in FAMILIES.iter().enumerate() {
         for m in &plan {
-            row!(
-                &mut out,
-                fname,
-                m,
-                format!("{:.0}", fam_rev[f] * 1.06 * season(f, m.month()))
-            );
+            row!(&mut out, fname, m, format!("{:.0}", fam_rev[f] * 1.06 * season(f, m.month())));
         }
     }
     files.push(write("budget.csv", out)?);
 
-    files.extend(write_spreadsheets(
-        &data.join("spreadsheets"),
-        &items,
-        &customers,
-        &plan,
-        &mut rng,
-    )?);
-    Ok(Generated {
-        files,
-        order_lines: lines,
-    })
+    files.extend(write_spreadsheets(&data.join("spreadsheets"), &items, &customers, &plan, &mut rng)?);
+    Ok(Generated { files, order_lines: lines })
 }
 
 fn decimal_comma(x: f64) -> String {
@@ -718,12 +528,7 @@ fn write_spreadsheets(
     book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&fixed_time));
     let sheet = book.add_worksheet().set_name("Adjustments")?;
     sheet.write_with_format(0, 0, "Sales adjustments for the demand review", &bold)?;
-    for (c, h) in [
-        "SKU", "Customer", "Month", "Delta", "Override", "Reason", "Owner",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (c, h) in ["SKU", "Customer", "Month", "Delta", "Override", "Reason", "Owner"].iter().enumerate() {
         sheet.write_with_format(2, c as u16, *h, &bold)?;
     }
     let reasons = [
@@ -743,12 +548,7 @@ fn write_spreadsheets(
         let m = plan[rng.random_range(0..6)];
         sheet.write(r, 0, &it.sku)?;
         sheet.write(r, 1, &cust.id)?;
-        sheet.write_with_format(
-            r,
-            2,
-            &ExcelDateTime::from_ymd(m.year() as u16, m.month() as u8, 1)?,
-            &date_format,
-        )?;
+        sheet.write_with_format(r, 2, &ExcelDateTime::from_ymd(m.year() as u16, m.month() as u8, 1)?, &date_format)?;
         if i % 4 == 0 {
             sheet.write(r, 4, rng.random_range(5..80) as f64)?;
         } else {
@@ -764,24 +564,14 @@ fn write_spreadsheets(
     let mut book = Workbook::new();
     book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&fixed_time));
     let sheet = book.add_worksheet().set_name("Promotions")?;
-    for (c, h) in [
-        "SKU", "Family", "Month", "Delta", "Override", "Reason", "Owner",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (c, h) in ["SKU", "Family", "Month", "Delta", "Override", "Reason", "Owner"].iter().enumerate() {
         sheet.write_with_format(0, c as u16, *h, &bold)?;
     }
     let mut r = 1u32;
     for (f, (fname, _, _)) in FAMILIES.iter().enumerate().take(4) {
         let m = plan[2 + f];
         sheet.write(r, 1, *fname)?;
-        sheet.write_with_format(
-            r,
-            2,
-            &ExcelDateTime::from_ymd(m.year() as u16, m.month() as u8, 1)?,
-            &date_format,
-        )?;
+        sheet.write_with_format(r, 2, &ExcelDateTime::from_ymd(m.year() as u16, m.month() as u8, 1)?, &date_format)?;
         sheet.write(r, 3, (40 + 10 * f) as f64)?;
         sheet.write(r, 5, "spring trade promotion")?;
         sheet.write(r, 6, "maya.brooks")?;
@@ -790,12 +580,7 @@ fn write_spreadsheets(
     for it in items.iter().filter(|i| i.lifecycle == "new").take(3) {
         let m = it.launch.expect("a launch month");
         sheet.write(r, 0, &it.sku)?;
-        sheet.write_with_format(
-            r,
-            2,
-            &ExcelDateTime::from_ymd(m.year() as u16, m.month() as u8, 1)?,
-            &date_format,
-        )?;
+        sheet.write_with_format(r, 2, &ExcelDateTime::from_ymd(m.year() as u16, m.month() as u8, 1)?, &date_format)?;
         sheet.write(r, 3, 25.0)?;
         sheet.write(r, 5, "launch campaign")?;
         sheet.write(r, 6, "maya.brooks")?;
@@ -868,32 +653,21 @@ email = "olivia.chen@example.com"
 
 /// The default pipelines, embedded from `pipelines/` at the top of the repository.
 pub const PIPELINES: [(&str, &str); 2] = [
-    (
-        "demand-review.toml",
-        include_str!("../pipelines/demand-review.toml"),
-    ),
-    (
-        "supply-review.toml",
-        include_str!("../pipelines/supply-review.toml"),
-    ),
+    ("demand-review.toml", include_str!("../pipelines/demand-review.toml")),
+    ("supply-review.toml", include_str!("../pipelines/supply-review.toml")),
 ];
 
 /// Creates a workspace: `snop.toml` and the agents' pipelines. Refuses to overwrite.
 pub fn init(dir: &Path, company: &str) -> anyhow::Result<()> {
     if dir.join(crate::config::WORKSPACE_FILE).exists() {
-        return Err(crate::UserError(format!(
-            "`{}` is already a snop workspace: nothing was changed",
-            dir.display()
-        ))
-        .into());
+        return Err(
+            crate::UserError(format!("`{}` is already a snop workspace: nothing was changed", dir.display())).into()
+        );
     }
     fs_err::create_dir_all(dir.join("pipelines"))?;
     fs_err::create_dir_all(dir.join("data"))?;
-    fs_err::write(
-        dir.join(crate::config::WORKSPACE_FILE),
-        workspace_toml(company),
-    )
-    .with_context(|| format!("writing `{}`", dir.display()))?;
+    fs_err::write(dir.join(crate::config::WORKSPACE_FILE), workspace_toml(company))
+        .with_context(|| format!("writing `{}`", dir.display()))?;
     for (name, text) in PIPELINES {
         fs_err::write(dir.join("pipelines").join(name), text)?;
     }

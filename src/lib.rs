@@ -33,11 +33,7 @@ impl Fault {
                 return Fault::User;
             }
             if let Some(e) = cause.downcast_ref::<ingest::IngestError>() {
-                return if e.is_user_fault() {
-                    Fault::User
-                } else {
-                    Fault::Runtime
-                };
+                return if e.is_user_fault() { Fault::User } else { Fault::Runtime };
             }
         }
         Fault::Runtime
@@ -78,9 +74,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(quiet: bool) -> Progress {
-        Progress {
-            visible: !quiet && std::io::stderr().is_terminal(),
-        }
+        Progress { visible: !quiet && std::io::stderr().is_terminal() }
     }
 
     pub fn hidden() -> Progress {

@@ -38,9 +38,7 @@ pub enum RunOutcome {
 
 /// Opens the workspace's store.
 pub async fn open_store(ws: &Workspace) -> anyhow::Result<Store> {
-    Store::open(&ws.root, &ws.store_url)
-        .await
-        .context("opening the store")
+    Store::open(&ws.root, &ws.store_url).await.context("opening the store")
 }
 
 /// Runs one agent for one cycle.
@@ -56,20 +54,13 @@ pub async fn run(
     let pipeline = ws.pipeline(agent)?;
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let window = Window {
-        cycle,
-        history_months: pipeline.history_months,
-    };
+    let window = Window { cycle, history_months: pipeline.history_months };
     let ingested = ingest::ingest(&ws.root, pipeline, window, progress)
         .await
         .with_context(|| format!("reading the inputs of `{}`", pipeline.file.display()))?;
 
     let inputs_sha256 = inputs_hash(&pipeline.text, cycle, &ingested.sources);
-    let previous = store
-        .runs(Some(agent.name()), Some(&cycle.to_string()))
-        .await?
-        .into_iter()
-        .next();
+    let previous = store.runs(Some(agent.name()), Some(&cycle.to_string())).await?.into_iter().next();
     if let Some(previous) = previous.filter(|p| p.inputs_sha256 == inputs_sha256) {
         tracing::info!(run = previous.id, "inputs unchanged since the last run");
         return Ok(RunOutcome::Unchanged { previous });
@@ -79,11 +70,7 @@ pub async fn run(
     let rows_quarantined = ingested.sources.iter().map(|s| s.rows_quarantined).sum();
     let rows_kept = ingested.sources.iter().map(|s| s.rows_kept).sum();
     let over: Vec<&SourceReport> = ingested.sources.iter().filter(|s| s.over_limit).collect();
-    let outcome = if over.is_empty() {
-        "succeeded"
-    } else {
-        "rejected"
-    };
+    let outcome = if over.is_empty() { "succeeded" } else { "rejected" };
     let report = RunReport {
         agent: agent.name().into(),
         cycle: cycle.to_string(),
@@ -94,23 +81,12 @@ pub async fn run(
         rows_read,
         rows_quarantined,
         rows_kept,
-        quarantine_sample: ingested
-            .quarantine
-            .iter()
-            .take(20)
-            .map(ToString::to_string)
-            .collect(),
+        quarantine_sample: ingested.quarantine.iter().take(20).map(ToString::to_string).collect(),
     };
 
-    let mut files = vec![(
-        "report.json".to_string(),
-        serde_json::to_vec_pretty(&report)?,
-    )];
+    let mut files = vec![("report.json".to_string(), serde_json::to_vec_pretty(&report)?)];
     if !ingested.quarantine.is_empty() {
-        files.push((
-            "quarantine.csv".to_string(),
-            quarantine_csv(&ingested.quarantine)?,
-        ));
+        files.push(("quarantine.csv".to_string(), quarantine_csv(&ingested.quarantine)?));
     }
     for s in &ingested.sources {
         for f in &s.files {
@@ -123,15 +99,9 @@ pub async fn run(
         .sources
         .iter()
         .flat_map(|s| {
-            s.files.iter().map(|f| {
-                (
-                    s.name.clone(),
-                    s.table.clone(),
-                    f.location.clone(),
-                    f.sheet.clone(),
-                    f.sha256.clone(),
-                )
-            })
+            s.files
+                .iter()
+                .map(|f| (s.name.clone(), s.table.clone(), f.location.clone(), f.sheet.clone(), f.sha256.clone()))
         })
         .collect();
     let run = store
@@ -207,8 +177,6 @@ pub fn quarantine_csv(rows: &[Quarantined]) -> anyhow::Result<Vec<u8>> {
         s("reason", &|q| q.reason.clone()),
     ])?;
     let mut out = Vec::new();
-    CsvWriter::new(&mut out)
-        .include_header(true)
-        .finish(&mut df)?;
+    CsvWriter::new(&mut out).include_header(true).finish(&mut df)?;
     Ok(out)
 }

@@ -19,35 +19,18 @@ pub use validate::{Quarantined, Window};
 /// expected, so a planner can fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error(
-        "source `{name}`: no file matches `{pattern}`\nhint: put the extract there, or fix `path` in the pipeline"
-    )]
+    #[error("source `{name}`: no file matches `{pattern}`\nhint: put the extract there, or fix `path` in the pipeline")]
     NoFile { name: String, pattern: String },
     #[error("`{file}` has no sheet `{sheet}`: its sheets are {found}")]
-    MissingSheet {
-        file: String,
-        sheet: String,
-        found: String,
-    },
+    MissingSheet { file: String, sheet: String, found: String },
     #[error("`{file}`{}: missing column {missing}; found {found}\nhint: add the column, or map it in the pipeline's `columns`", sheet.as_ref().map(|s| format!(" sheet `{s}`")).unwrap_or_default())]
-    MissingColumns {
-        file: String,
-        sheet: Option<String>,
-        missing: String,
-        found: String,
-    },
+    MissingColumns { file: String, sheet: Option<String>, missing: String, found: String },
     #[error("`{file}` cannot be read: {detail}")]
     Unreadable { file: String, detail: String },
-    #[error(
-        "source `{name}` needs the environment variable `{var}` for its credential, and it is not set"
-    )]
+    #[error("source `{name}` needs the environment variable `{var}` for its credential, and it is not set")]
     AuthEnvMissing { name: String, var: String },
     #[error("pulling `{url}` failed after {attempts} attempt(s): {detail}")]
-    Http {
-        url: String,
-        attempts: u32,
-        detail: String,
-    },
+    Http { url: String, attempts: u32, detail: String },
     #[error("internal error while ingesting: {0}")]
     Runtime(String),
 }
@@ -89,11 +72,7 @@ impl Ingested {
 
 /// How deep a table sits in the reference graph: masters first.
 fn depth(t: Table) -> usize {
-    t.depends_on()
-        .into_iter()
-        .map(|d| depth(d) + 1)
-        .max()
-        .unwrap_or(0)
+    t.depends_on().into_iter().map(|d| depth(d) + 1).max().unwrap_or(0)
 }
 
 /// Reads and validates every source of a pipeline. Stops at the first source that cannot be
@@ -122,11 +101,8 @@ pub async fn ingest(
     for (s, raw) in order.into_iter().zip(raws) {
         let bar = progress.spinner(format!("validating {}", s.name));
         let rows_read = raw.frame.height();
-        let files: Vec<(String, Option<String>)> = raw
-            .files
-            .iter()
-            .map(|f| (f.location.clone(), f.sheet.clone()))
-            .collect();
+        let files: Vec<(String, Option<String>)> =
+            raw.files.iter().map(|f| (f.location.clone(), f.sheet.clone())).collect();
         let cx = validate::Context {
             source: &s.name,
             table: s.table,
@@ -138,29 +114,20 @@ pub async fn ingest(
         };
         let v = validate::validate(raw.frame, &cx)?;
         bar.finish_and_clear();
-        let percent = if rows_read == 0 {
-            0.0
-        } else {
-            100.0 * v.rows_quarantined as f64 / rows_read as f64
-        };
+        let percent = if rows_read == 0 { 0.0 } else { 100.0 * v.rows_quarantined as f64 / rows_read as f64 };
         if v.rows_quarantined > 0 {
             tracing::warn!(source = %s.name, rows = v.rows_quarantined, percent = format!("{percent:.2}"), "rows quarantined");
         }
         let kept = v.frame.height();
         let merged = match tables.remove(&s.table) {
-            Some(prev) => prev
-                .vstack(&v.frame)
-                .map_err(|e| IngestError::Runtime(e.to_string()))?,
+            Some(prev) => prev.vstack(&v.frame).map_err(|e| IngestError::Runtime(e.to_string()))?,
             None => v.frame,
         };
         // The values other tables may refer to.
-        for (t, c) in Table::ALL.iter().flat_map(|t| {
-            t.spec()
-                .references
-                .iter()
-                .flat_map(|r| r.targets.iter().copied())
-                .collect::<Vec<_>>()
-        }) {
+        for (t, c) in Table::ALL
+            .iter()
+            .flat_map(|t| t.spec().references.iter().flat_map(|r| r.targets.iter().copied()).collect::<Vec<_>>())
+        {
             if t == s.table {
                 let unique = merged
                     .column(c)
@@ -182,9 +149,5 @@ pub async fn ingest(
         });
         quarantine.extend(v.quarantined);
     }
-    Ok(Ingested {
-        tables,
-        sources: reports,
-        quarantine,
-    })
+    Ok(Ingested { tables, sources: reports, quarantine })
 }

@@ -51,55 +51,23 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
         Location::Files { pattern, format } => {
             let paths = expand(root, pattern)?;
             if paths.is_empty() {
-                return Err(IngestError::NoFile {
-                    name: source.name.clone(),
-                    pattern: pattern.clone(),
-                });
+                return Err(IngestError::NoFile { name: source.name.clone(), pattern: pattern.clone() });
             }
             for path in paths {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap_or(&path)
-                    .to_string_lossy()
-                    .into_owned();
-                let bytes = fs_err::read(&path).map_err(|e| IngestError::Unreadable {
-                    file: rel.clone(),
-                    detail: e.to_string(),
-                })?;
+                let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+                let bytes = fs_err::read(&path)
+                    .map_err(|e| IngestError::Unreadable { file: rel.clone(), detail: e.to_string() })?;
                 let idx = files.len() as u32;
-                let (frame, sheet) =
-                    parse_bytes(bytes.clone(), &rel, format, &source.columns, idx)?;
-                files.push(InputFile {
-                    location: rel,
-                    sheet,
-                    sha256: sha256_hex(&bytes),
-                    fetched: None,
-                });
+                let (frame, sheet) = parse_bytes(bytes.clone(), &rel, format, &source.columns, idx)?;
+                files.push(InputFile { location: rel, sheet, sha256: sha256_hex(&bytes), fetched: None });
                 frames.push(frame);
             }
         }
-        Location::Http {
-            url,
-            format,
-            auth,
-            timeout_seconds,
-            retries,
-        } => {
-            let bytes = fetch(
-                url,
-                auth.as_ref(),
-                &source.name,
-                Duration::from_secs(*timeout_seconds),
-                *retries,
-            )
-            .await?;
+        Location::Http { url, format, auth, timeout_seconds, retries } => {
+            let bytes =
+                fetch(url, auth.as_ref(), &source.name, Duration::from_secs(*timeout_seconds), *retries).await?;
             let (frame, sheet) = parse_bytes(bytes.clone(), url, format, &source.columns, 0)?;
-            files.push(InputFile {
-                location: url.clone(),
-                sheet,
-                sha256: sha256_hex(&bytes),
-                fetched: Some(bytes),
-            });
+            files.push(InputFile { location: url.clone(), sheet, sha256: sha256_hex(&bytes), fetched: Some(bytes) });
             frames.push(frame);
         }
     }
@@ -133,14 +101,11 @@ fn parse_bytes(
     file_idx: u32,
 ) -> Result<(DataFrame, Option<String>), IngestError> {
     match format {
-        FileFormat::Csv { delimiter } => {
-            Ok((read_csv(bytes, name, *delimiter, columns, file_idx)?, None))
-        }
+        FileFormat::Csv { delimiter } => Ok((read_csv(bytes, name, *delimiter, columns, file_idx)?, None)),
         FileFormat::Parquet => Ok((read_parquet(bytes, name, columns, file_idx)?, None)),
-        FileFormat::Xlsx { sheet, header_row } => Ok((
-            read_xlsx(bytes, name, sheet, *header_row, columns, file_idx)?,
-            Some(sheet.clone()),
-        )),
+        FileFormat::Xlsx { sheet, header_row } => {
+            Ok((read_xlsx(bytes, name, sheet, *header_row, columns, file_idx)?, Some(sheet.clone())))
+        }
     }
 }
 
@@ -171,11 +136,7 @@ fn check_columns(
             file: file.to_string(),
             sheet: sheet.map(str::to_string),
             missing: missing.join(", "),
-            found: found
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            found: found.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
         })
     }
 }
@@ -188,21 +149,14 @@ fn finish(
     columns: &[ColumnMap],
     file_idx: u32,
 ) -> Result<DataFrame, IngestError> {
-    let mut exprs = vec![
-        lit(file_idx).cast(DataType::UInt32).alias(FILE_COL),
-        col(ROW_COL).cast(DataType::UInt32),
-    ];
+    let mut exprs = vec![lit(file_idx).cast(DataType::UInt32).alias(FILE_COL), col(ROW_COL).cast(DataType::UInt32)];
     for m in columns {
         match selected.iter().find(|(_, c)| *c == m.column.name) {
             Some((src, c)) => exprs.push(col(src.as_str()).cast(DataType::String).alias(*c)),
             None => exprs.push(lit(NULL).cast(DataType::String).alias(m.column.name)),
         }
     }
-    frame
-        .lazy()
-        .select(exprs)
-        .collect()
-        .map_err(|e| IngestError::Runtime(e.to_string()))
+    frame.lazy().select(exprs).collect().map_err(|e| IngestError::Runtime(e.to_string()))
 }
 
 fn read_csv(
@@ -212,61 +166,34 @@ fn read_csv(
     columns: &[ColumnMap],
     file_idx: u32,
 ) -> Result<DataFrame, IngestError> {
-    let unreadable = |e: PolarsError| IngestError::Unreadable {
-        file: name.to_string(),
-        detail: e.to_string(),
-    };
+    let unreadable = |e: PolarsError| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() };
     let options = || {
         CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
-            .map_parse_options(|p| {
-                p.with_separator(delimiter)
-                    .with_truncate_ragged_lines(false)
-            })
+            .map_parse_options(|p| p.with_separator(delimiter).with_truncate_ragged_lines(false))
     };
     // The header first, so a missing column is named before the whole file is parsed.
-    let header_end = bytes
-        .iter()
-        .position(|b| *b == b'\n')
-        .map_or(bytes.len(), |i| i + 1);
+    let header_end = bytes.iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| i + 1);
     let header = options()
         .with_n_rows(Some(0))
         .into_reader_with_file_handle(Cursor::new(bytes[..header_end].to_vec()))
         .finish()
         .map_err(unreadable)?;
-    let found: Vec<String> = header
-        .get_column_names()
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
+    let found: Vec<String> = header.get_column_names().iter().map(|c| c.to_string()).collect();
     let selected = check_columns(&found, columns, name, None)?;
-    let projection: Arc<[PlSmallStr]> = selected
-        .iter()
-        .map(|(s, _)| PlSmallStr::from(s.as_str()))
-        .collect();
+    let projection: Arc<[PlSmallStr]> = selected.iter().map(|(s, _)| PlSmallStr::from(s.as_str())).collect();
     let frame = options()
         .with_columns(Some(projection))
-        .with_row_index(Some(RowIndex {
-            name: ROW_COL.into(),
-            offset: 2,
-        }))
+        .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }))
         .into_reader_with_file_handle(Cursor::new(bytes))
         .finish()
         .map_err(unreadable)?;
     finish(frame, &selected, columns, file_idx)
 }
 
-fn read_parquet(
-    bytes: Vec<u8>,
-    name: &str,
-    columns: &[ColumnMap],
-    file_idx: u32,
-) -> Result<DataFrame, IngestError> {
-    let unreadable = |e: PolarsError| IngestError::Unreadable {
-        file: name.to_string(),
-        detail: e.to_string(),
-    };
+fn read_parquet(bytes: Vec<u8>, name: &str, columns: &[ColumnMap], file_idx: u32) -> Result<DataFrame, IngestError> {
+    let unreadable = |e: PolarsError| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() };
     let mut reader = ParquetReader::new(Cursor::new(bytes));
     let schema = reader.schema().map_err(unreadable)?;
     let found: Vec<String> = schema.iter_names().map(|c| c.to_string()).collect();
@@ -274,10 +201,7 @@ fn read_parquet(
     let projection: Vec<String> = selected.iter().map(|(s, _)| s.clone()).collect();
     let frame = reader
         .with_columns(Some(projection))
-        .with_row_index(Some(RowIndex {
-            name: ROW_COL.into(),
-            offset: 1,
-        }))
+        .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 1 }))
         .finish()
         .map_err(unreadable)?;
     finish(frame, &selected, columns, file_idx)
@@ -286,11 +210,7 @@ fn read_parquet(
 /// The text of a cell as the validator reads it. Dates become ISO text; numbers keep their
 /// full precision; a date column holding a plain number is read as an Excel serial date.
 fn cell_text(cell: &Data, kind: Kind) -> Option<String> {
-    let date_format = if kind == Kind::Month {
-        "%Y-%m"
-    } else {
-        "%Y-%m-%d"
-    };
+    let date_format = if kind == Kind::Month { "%Y-%m" } else { "%Y-%m-%d" };
     let is_date = matches!(kind, Kind::Date | Kind::Month);
     match cell {
         Data::Empty => None,
@@ -300,9 +220,7 @@ fn cell_text(cell: &Data, kind: Kind) -> Option<String> {
         Data::Int(i) => Some(i.to_string()),
         Data::Float(f) => Some(f.to_string()),
         Data::Bool(b) => Some(b.to_string()),
-        Data::DateTime(d) => d
-            .as_datetime()
-            .map(|dt| dt.date().format(date_format).to_string()),
+        Data::DateTime(d) => d.as_datetime().map(|dt| dt.date().format(date_format).to_string()),
         Data::DateTimeIso(s) | Data::DurationIso(s) => Some(s.clone()),
         Data::Error(e) => Some(e.to_string()),
     }
@@ -310,8 +228,7 @@ fn cell_text(cell: &Data, kind: Kind) -> Option<String> {
 
 fn serial_date(serial: f64, format: &str) -> Option<String> {
     let dt = calamine::ExcelDateTime::new(serial, calamine::ExcelDateTimeType::DateTime, false);
-    dt.as_datetime()
-        .map(|d| d.date().format(format).to_string())
+    dt.as_datetime().map(|d| d.date().format(format).to_string())
 }
 
 fn read_xlsx(
@@ -322,46 +239,26 @@ fn read_xlsx(
     columns: &[ColumnMap],
     file_idx: u32,
 ) -> Result<DataFrame, IngestError> {
-    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
-        IngestError::Unreadable {
-            file: name.to_string(),
-            detail: e.to_string(),
-        }
-    })?;
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
     let sheets = book.sheet_names();
     if !sheets.iter().any(|s| s == sheet) {
         return Err(IngestError::MissingSheet {
             file: name.to_string(),
             sheet: sheet.to_string(),
-            found: sheets
-                .iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            found: sheets.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
         });
     }
     let range = book
         .worksheet_range(sheet)
-        .map_err(|e| IngestError::Unreadable {
-            file: name.to_string(),
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
     // Absolute (1-based) row and column of the range's first cell.
     let row0 = range.start().map_or(1, |(r, _)| r + 1);
     let width = range.width();
     let header_idx = header_row.checked_sub(row0).map(|i| i as usize);
     let header: Vec<String> = header_idx
         .and_then(|i| range.rows().nth(i))
-        .map(|r| {
-            r.iter()
-                .map(|c| {
-                    cell_text(c, Kind::Text)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string()
-                })
-                .collect()
-        })
+        .map(|r| r.iter().map(|c| cell_text(c, Kind::Text).unwrap_or_default().trim().to_string()).collect())
         .unwrap_or_default();
     let selected = check_columns(&header, columns, name, Some(sheet))?;
     let header_idx = header_idx.expect("a header was found");
@@ -371,10 +268,7 @@ fn read_xlsx(
         .iter()
         .map(|(src, contract)| {
             let pos = header.iter().position(|h| h == src).expect("checked");
-            let kind = columns
-                .iter()
-                .find(|m| m.column.name == *contract)
-                .map_or(Kind::Text, |m| m.column.kind);
+            let kind = columns.iter().find(|m| m.column.name == *contract).map_or(Kind::Text, |m| m.column.kind);
             (pos, kind)
         })
         .collect();
@@ -384,19 +278,14 @@ fn read_xlsx(
         }
         rows.push(row0 + i as u32);
         for (j, (pos, kind)) in positions.iter().enumerate() {
-            values[j].push(
-                row.get(*pos)
-                    .filter(|_| *pos < width)
-                    .and_then(|c| cell_text(c, *kind)),
-            );
+            values[j].push(row.get(*pos).filter(|_| *pos < width).and_then(|c| cell_text(c, *kind)));
         }
     }
     let mut cols: Vec<Column> = vec![Column::new(ROW_COL.into(), rows)];
     for ((src, _), v) in selected.iter().zip(values) {
         cols.push(Column::new(src.as_str().into(), v));
     }
-    let frame =
-        DataFrame::new_infer_height(cols).map_err(|e| IngestError::Runtime(e.to_string()))?;
+    let frame = DataFrame::new_infer_height(cols).map_err(|e| IngestError::Runtime(e.to_string()))?;
     finish(frame, &selected, columns, file_idx)
 }
 
@@ -410,16 +299,12 @@ pub async fn fetch(
     retries: u32,
 ) -> Result<Vec<u8>, IngestError> {
     crate::install_tls_provider();
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| IngestError::Runtime(e.to_string()))?;
+    let client =
+        reqwest::Client::builder().timeout(timeout).build().map_err(|e| IngestError::Runtime(e.to_string()))?;
     let header = match auth {
         Some((name, var)) => {
-            let value = std::env::var(var).map_err(|_| IngestError::AuthEnvMissing {
-                name: source.to_string(),
-                var: var.clone(),
-            })?;
+            let value = std::env::var(var)
+                .map_err(|_| IngestError::AuthEnvMissing { name: source.to_string(), var: var.clone() })?;
             Some((name.clone(), value))
         }
         None => None,
@@ -440,20 +325,12 @@ pub async fn fetch(
                 let passing = status.is_server_error() || status.as_u16() == 429;
                 Err((passing, format!("the server answered {status}")))
             }
-            Err(e) if e.is_timeout() => {
-                Err((true, format!("no answer within {} s", timeout.as_secs())))
-            }
+            Err(e) if e.is_timeout() => Err((true, format!("no answer within {} s", timeout.as_secs()))),
             Err(e) => Err((true, format!("could not connect: {e}"))),
         };
-        let Err((passing, detail)) = outcome else {
-            unreachable!()
-        };
+        let Err((passing, detail)) = outcome else { unreachable!() };
         if !passing || attempt >= retries {
-            return Err(IngestError::Http {
-                url: url.to_string(),
-                attempts: attempt + 1,
-                detail,
-            });
+            return Err(IngestError::Http { url: url.to_string(), attempts: attempt + 1, detail });
         }
         attempt += 1;
         let backoff = Duration::from_millis(200 * 2u64.pow(attempt.min(6) - 1));

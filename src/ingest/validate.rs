@@ -53,10 +53,7 @@ impl Window {
         let plan_end = self.cycle.plus(crate::contract::PLAN_MONTHS as i32 - 1);
         match h {
             Horizon::Any => None,
-            Horizon::History => Some((
-                self.cycle.plus(-(self.history_months as i32)),
-                self.cycle.plus(-1),
-            )),
+            Horizon::History => Some((self.cycle.plus(-(self.history_months as i32)), self.cycle.plus(-1))),
             Horizon::Plan => Some((self.cycle, plan_end)),
             Horizon::UpToPlanEnd => Some((Month(i32::MIN / 2), plan_end)),
         }
@@ -84,18 +81,13 @@ fn clean_col(name: &str) -> String {
 /// The value as text: trimmed, and empty as null.
 fn cleaned(name: &str) -> Expr {
     let t = col(name).str().strip_chars(lit(NULL));
-    when(t.clone().str().len_bytes().eq(lit(0u32)))
-        .then(lit(NULL).cast(DataType::String))
-        .otherwise(t)
+    when(t.clone().str().len_bytes().eq(lit(0u32))).then(lit(NULL).cast(DataType::String)).otherwise(t)
 }
 
 fn parse_number(text: Expr, dtype: DataType, decimal_comma: bool) -> Expr {
     let text = if decimal_comma {
         // `1.234,5`: dots may only group thousands; then the comma is the decimal point.
-        let grouped = text
-            .clone()
-            .str()
-            .contains(lit(r"^-?\d{1,3}(\.\d{3})+(,\d*)?$"), true);
+        let grouped = text.clone().str().contains(lit(r"^-?\d{1,3}(\.\d{3})+(,\d*)?$"), true);
         let has_dot = text.clone().str().contains_literal(lit("."));
         when(has_dot.and(grouped.not()))
             .then(lit(NULL).cast(DataType::String))
@@ -107,9 +99,7 @@ fn parse_number(text: Expr, dtype: DataType, decimal_comma: bool) -> Expr {
     };
     let parsed = text.cast(dtype.clone());
     if dtype == DataType::Float64 {
-        when(parsed.clone().is_finite())
-            .then(parsed)
-            .otherwise(lit(NULL).cast(DataType::Float64))
+        when(parsed.clone().is_finite()).then(parsed).otherwise(lit(NULL).cast(DataType::Float64))
     } else {
         parsed
     }
@@ -156,27 +146,16 @@ fn fault(m: &ColumnMap, keys: &Keys, table: Table, window: Window) -> Expr {
     if c.required {
         checks.push((text.clone().is_null(), MISSING));
     }
-    checks.push((
-        text.clone().is_not_null().and(value.clone().is_null()),
-        UNPARSEABLE,
-    ));
+    checks.push((text.clone().is_not_null().and(value.clone().is_null()), UNPARSEABLE));
     match c.range {
         Range::Any => {}
         Range::NonNegative => checks.push((value.clone().lt(lit(0)), RANGE)),
         Range::AtLeastOne => checks.push((value.clone().lt(lit(1)), RANGE)),
-        Range::Fraction => {
-            checks.push((value.clone().lt(lit(0)).or(value.clone().gt(lit(1))), RANGE))
-        }
+        Range::Fraction => checks.push((value.clone().lt(lit(0)).or(value.clone().gt(lit(1))), RANGE)),
     }
     if !c.allowed.is_empty() {
         let allowed = Series::new("allowed".into(), c.allowed.to_vec());
-        checks.push((
-            value
-                .clone()
-                .is_in(lit(allowed).implode(false), false)
-                .not(),
-            NOT_ALLOWED,
-        ));
+        checks.push((value.clone().is_in(lit(allowed).implode(false), false).not(), NOT_ALLOWED));
     }
     if let Some((from, to)) = window.bounds(c.horizon) {
         let m = match c.kind {
@@ -203,9 +182,7 @@ fn fault(m: &ColumnMap, keys: &Keys, table: Table, window: Window) -> Expr {
     }
     let mut expr: Expr = lit(NULL).cast(DataType::UInt32);
     for (cond, code) in checks.into_iter().rev() {
-        expr = when(cond.fill_null(lit(false)))
-            .then(lit(code).cast(DataType::UInt32))
-            .otherwise(expr);
+        expr = when(cond.fill_null(lit(false))).then(lit(code).cast(DataType::UInt32)).otherwise(expr);
     }
     expr.alias(fault_col(c.name))
 }
@@ -225,14 +202,9 @@ fn reason(code: u32, m: &ColumnMap, table: Table, window: Window) -> String {
             Range::AtLeastOne => "must be >= 1".into(),
             _ => "must be between 0 and 1".into(),
         },
-        NOT_ALLOWED => format!(
-            "must be one of {}",
-            c.allowed
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        NOT_ALLOWED => {
+            format!("must be one of {}", c.allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
+        }
         HORIZON => {
             let (from, to) = window.bounds(c.horizon).expect("a horizon");
             if c.horizon == Horizon::UpToPlanEnd {
@@ -242,17 +214,8 @@ fn reason(code: u32, m: &ColumnMap, table: Table, window: Window) -> String {
             }
         }
         UNKNOWN => {
-            let r = table
-                .spec()
-                .references
-                .iter()
-                .find(|r| r.column == c.name)
-                .expect("a reference");
-            let targets: Vec<String> = r
-                .targets
-                .iter()
-                .map(|(t, col)| format!("`{t}.{col}`"))
-                .collect();
+            let r = table.spec().references.iter().find(|r| r.column == c.name).expect("a reference");
+            let targets: Vec<String> = r.targets.iter().map(|(t, col)| format!("`{t}.{col}`")).collect();
             format!("unknown {}: not in {}", c.name, targets.join(" or "))
         }
         _ => unreachable!("fault code {code}"),
@@ -286,24 +249,9 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
     let names: Vec<&'static str> = cx.columns.iter().map(|m| m.column.name).collect();
     let mut stage = raw
         .lazy()
-        .with_columns(
-            names
-                .iter()
-                .map(|n| cleaned(n).alias(clean_col(n)))
-                .collect::<Vec<_>>(),
-        )
-        .with_columns(
-            cx.columns
-                .iter()
-                .map(|m| parsed(m, cx.decimal_comma).alias(m.column.name))
-                .collect::<Vec<_>>(),
-        )
-        .with_columns(
-            cx.columns
-                .iter()
-                .map(|m| fault(m, cx.keys, cx.table, cx.window))
-                .collect::<Vec<_>>(),
-        );
+        .with_columns(names.iter().map(|n| cleaned(n).alias(clean_col(n))).collect::<Vec<_>>())
+        .with_columns(cx.columns.iter().map(|m| parsed(m, cx.decimal_comma).alias(m.column.name)).collect::<Vec<_>>())
+        .with_columns(cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window)).collect::<Vec<_>>());
     // Row rules span columns; their fault is a boolean per rule.
     for (i, rule) in spec.rules.iter().enumerate() {
         let count = |cols: &[&str]| {
@@ -318,51 +266,21 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
         };
         stage = stage.with_column(broken.alias(format!("__rule_{i}")));
     }
-    let mut any_fault: Vec<Expr> = names
-        .iter()
-        .map(|n| col(fault_col(n)).is_not_null())
-        .collect();
+    let mut any_fault: Vec<Expr> = names.iter().map(|n| col(fault_col(n)).is_not_null()).collect();
     any_fault.extend((0..spec.rules.len()).map(|i| col(format!("__rule_{i}"))));
-    let stage = stage
-        .with_column(any_horizontal(any_fault).map_err(err)?.alias("__bad"))
-        .collect()
-        .map_err(err)?;
+    let stage = stage.with_column(any_horizontal(any_fault).map_err(err)?.alias("__bad")).collect().map_err(err)?;
 
-    let bad = stage
-        .clone()
-        .lazy()
-        .filter(col("__bad"))
-        .collect()
-        .map_err(err)?;
+    let bad = stage.clone().lazy().filter(col("__bad")).collect().map_err(err)?;
     let mut quarantined = Vec::new();
     let mut rows_quarantined = bad.height();
     let file_of = |idx: u32| cx.files[idx as usize].clone();
     if bad.height() > 0 {
-        let file_idx = bad
-            .column(FILE_COL)
-            .map_err(err)?
-            .u32()
-            .map_err(err)?
-            .clone();
-        let rows = bad
-            .column(ROW_COL)
-            .map_err(err)?
-            .cast(&DataType::UInt64)
-            .map_err(err)?;
+        let file_idx = bad.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone();
+        let rows = bad.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
         let rows = rows.u64().map_err(err)?;
         for m in cx.columns {
-            let faults = bad
-                .column(&fault_col(m.column.name))
-                .map_err(err)?
-                .u32()
-                .map_err(err)?
-                .clone();
-            let texts = bad
-                .column(&clean_col(m.column.name))
-                .map_err(err)?
-                .str()
-                .map_err(err)?
-                .clone();
+            let faults = bad.column(&fault_col(m.column.name)).map_err(err)?.u32().map_err(err)?.clone();
+            let texts = bad.column(&clean_col(m.column.name)).map_err(err)?.str().map_err(err)?.clone();
             for i in 0..bad.height() {
                 if let Some(code) = faults.get(i) {
                     let (file, sheet) = file_of(file_idx.get(i).unwrap_or(0));
@@ -379,12 +297,7 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
             }
         }
         for (r, rule) in spec.rules.iter().enumerate() {
-            let broken = bad
-                .column(&format!("__rule_{r}"))
-                .map_err(err)?
-                .bool()
-                .map_err(err)?
-                .clone();
+            let broken = bad.column(&format!("__rule_{r}")).map_err(err)?.bool().map_err(err)?.clone();
             let (cols, what) = match rule {
                 RowRule::ExactlyOne(cols) => (cols, "exactly one of"),
                 RowRule::AtLeastOne(cols) => (cols, "at least one of"),
@@ -435,39 +348,14 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
                     .alias("__first_file"),
             );
         let good_df = good.collect().map_err(err)?;
-        let is_dup = col(ROW_COL)
-            .neq(col("__first_row"))
-            .or(col(FILE_COL).neq(col("__first_file")));
-        let dups = good_df
-            .clone()
-            .lazy()
-            .filter(is_dup.clone())
-            .collect()
-            .map_err(err)?;
+        let is_dup = col(ROW_COL).neq(col("__first_row")).or(col(FILE_COL).neq(col("__first_file")));
+        let dups = good_df.clone().lazy().filter(is_dup.clone()).collect().map_err(err)?;
         if dups.height() > 0 {
             rows_quarantined += dups.height();
-            let file_idx = dups
-                .column(FILE_COL)
-                .map_err(err)?
-                .u32()
-                .map_err(err)?
-                .clone();
-            let rows = dups
-                .column(ROW_COL)
-                .map_err(err)?
-                .cast(&DataType::UInt64)
-                .map_err(err)?;
-            let first_rows = dups
-                .column("__first_row")
-                .map_err(err)?
-                .cast(&DataType::UInt64)
-                .map_err(err)?;
-            let first_files = dups
-                .column("__first_file")
-                .map_err(err)?
-                .u32()
-                .map_err(err)?
-                .clone();
+            let file_idx = dups.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone();
+            let rows = dups.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
+            let first_rows = dups.column("__first_row").map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
+            let first_files = dups.column("__first_file").map_err(err)?.u32().map_err(err)?.clone();
             let texts: Vec<StringChunked> = spec
                 .key
                 .iter()
@@ -478,10 +366,7 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
                 let (file, sheet) = file_of(file_idx.get(i).unwrap_or(0));
                 let (first_file, _) = file_of(first_files.get(i).unwrap_or(0));
                 let first_row = first_rows.u64().map_err(err)?.get(i).unwrap_or(0);
-                let value: Vec<String> = texts
-                    .iter()
-                    .map(|t| t.get(i).unwrap_or("").to_string())
-                    .collect();
+                let value: Vec<String> = texts.iter().map(|t| t.get(i).unwrap_or("").to_string()).collect();
                 quarantined.push(Quarantined {
                     source: cx.source.to_string(),
                     file: file.clone(),
@@ -502,9 +387,5 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
     let keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
     let frame = good.select(keep).collect().map_err(err)?;
     quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
-    Ok(Validated {
-        frame,
-        quarantined,
-        rows_quarantined,
-    })
+    Ok(Validated { frame, quarantined, rows_quarantined })
 }

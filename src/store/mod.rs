@@ -22,10 +22,7 @@ pub enum StoreError {
     #[error("store query failed: {0}")]
     Query(#[from] sqlx::Error),
     #[error("writing run files under `{path}` failed: {source}")]
-    Files {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Files { path: PathBuf, source: std::io::Error },
 }
 
 /// A finished run, as listed by `snop runs`.
@@ -73,10 +70,7 @@ impl Store {
         let file = url.strip_prefix("sqlite://").unwrap_or(url);
         let path = root.join(file);
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(|source| StoreError::Open {
-                url: url.into(),
-                source,
-            })?
+            .map_err(|source| StoreError::Open { url: url.into(), source })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
@@ -85,25 +79,13 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open {
-                url: url.into(),
-                source,
-            })?;
-        sqlx::migrate!("src/store/migrations/sqlite")
-            .run(&pool)
-            .await?;
-        Ok(Store {
-            pool,
-            root: root.to_path_buf(),
-        })
+            .map_err(|source| StoreError::Open { url: url.into(), source })?;
+        sqlx::migrate!("src/store/migrations/sqlite").run(&pool).await?;
+        Ok(Store { pool, root: root.to_path_buf() })
     }
 
     /// The latest run of an agent for a cycle that succeeded.
-    pub async fn last_succeeded(
-        &self,
-        agent: &str,
-        cycle: &str,
-    ) -> Result<Option<RunRow>, StoreError> {
+    pub async fn last_succeeded(&self, agent: &str, cycle: &str) -> Result<Option<RunRow>, StoreError> {
         let row = sqlx::query(
             "SELECT * FROM runs WHERE agent = $1 AND cycle = $2 AND outcome = 'succeeded' ORDER BY id DESC LIMIT 1",
         )
@@ -115,11 +97,7 @@ impl Store {
     }
 
     /// Runs, newest first, optionally of one agent or cycle.
-    pub async fn runs(
-        &self,
-        agent: Option<&str>,
-        cycle: Option<&str>,
-    ) -> Result<Vec<RunRow>, StoreError> {
+    pub async fn runs(&self, agent: Option<&str>, cycle: Option<&str>) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT * FROM runs WHERE ($1 IS NULL OR agent = $1) AND ($2 IS NULL OR cycle = $2) ORDER BY id DESC",
         )
@@ -131,12 +109,7 @@ impl Store {
     }
 
     pub async fn report_json(&self, id: i64) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT report_json FROM runs WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT report_json FROM runs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
     }
 
     /// Records a run and its files, all or nothing. Returns the run's row.
@@ -147,11 +120,7 @@ impl Store {
             move |source| StoreError::Files { path, source }
         };
         fs_err::create_dir_all(&runs_dir).map_err(files_err(&runs_dir))?;
-        let staging = runs_dir.join(format!(
-            ".staging-{}-{}",
-            std::process::id(),
-            run.started_at.replace(':', "")
-        ));
+        let staging = runs_dir.join(format!(".staging-{}-{}", std::process::id(), run.started_at.replace(':', "")));
         fs_err::create_dir_all(&staging).map_err(files_err(&staging))?;
         for (name, bytes) in &run.files {
             let path = staging.join(name);
@@ -187,11 +156,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let folder = format!("runs/{}/{}/run-{id}", run.cycle, run.agent);
-        sqlx::query("UPDATE runs SET folder = $1 WHERE id = $2")
-            .bind(&folder)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("UPDATE runs SET folder = $1 WHERE id = $2").bind(&folder).bind(id).execute(&mut *tx).await?;
         for (source, table, location, sheet, sha) in &run.inputs {
             sqlx::query(
                 "INSERT INTO run_inputs (run_id, source, table_name, location, sheet, sha256) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -208,26 +173,15 @@ impl Store {
         let target = self.root.join(&folder);
         if target.exists() {
             // Debris of a run that crashed after moving its files and before committing.
-            fs_err::remove_dir_all(&target).map_err(|source| StoreError::Files {
-                path: target.clone(),
-                source,
-            })?;
+            fs_err::remove_dir_all(&target).map_err(|source| StoreError::Files { path: target.clone(), source })?;
         }
         if let Some(parent) = target.parent() {
-            fs_err::create_dir_all(parent).map_err(|source| StoreError::Files {
-                path: parent.to_path_buf(),
-                source,
-            })?;
+            fs_err::create_dir_all(parent)
+                .map_err(|source| StoreError::Files { path: parent.to_path_buf(), source })?;
         }
-        fs_err::rename(staging, &target).map_err(|source| StoreError::Files {
-            path: target.clone(),
-            source,
-        })?;
+        fs_err::rename(staging, &target).map_err(|source| StoreError::Files { path: target.clone(), source })?;
         crate::fail_point("store.after_files");
-        let row = sqlx::query("SELECT * FROM runs WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query("SELECT * FROM runs WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(run_row(&row))
     }

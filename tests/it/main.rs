@@ -1,1 +1,5 @@
-mod smoke;
+//! The one integration-test binary (one link of polars, not one per file). Each module drives
+//! the library in-process or spawns the `snop` binary.
+
+mod common;
+mod demo;
