@@ -130,7 +130,13 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
         let price = (base * rng.random_range(0.6..1.6) * 100.0).round() / 100.0;
         let cost = (price * rng.random_range(0.45..0.72) * 100.0).round() / 100.0;
         // Always at least one launch and one phase-out, however small the company.
-        let roll: f64 = if i == 3 { 0.0 } else if i == 5 { 0.07 } else { rng.random() };
+        let roll: f64 = if i == 3 {
+            0.0
+        } else if i == 5 {
+            0.07
+        } else {
+            rng.random()
+        };
         let (lifecycle, end_month, launch) = if roll < 0.05 {
             ("new", None, Some(spec.cycle.plus(rng.random_range(1..6))))
         } else if roll < 0.11 {

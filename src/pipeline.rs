@@ -170,10 +170,13 @@ pub fn quarantine_csv(rows: &[Quarantined]) -> anyhow::Result<Vec<u8>> {
     let mut df = DataFrame::new_infer_height(vec![
         s("source", &|q| q.source.clone()),
         s("file", &|q| q.file.clone()),
-        s("sheet", &|q| q.sheet.clone().unwrap_or_default()),
+        Column::new("sheet".into(), rows.iter().map(|q| q.sheet.clone()).collect::<Vec<_>>()),
         Column::new("row".into(), rows.iter().map(|q| q.row).collect::<Vec<_>>()),
         s("column", &|q| q.column.clone()),
-        s("value", &|q| q.value.clone()),
+        Column::new(
+            "value".into(),
+            rows.iter().map(|q| Some(q.value.clone()).filter(|v| !v.is_empty())).collect::<Vec<_>>(),
+        ),
         s("reason", &|q| q.reason.clone()),
     ])?;
     let mut out = Vec::new();

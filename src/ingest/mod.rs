@@ -116,7 +116,7 @@ pub async fn ingest(
         bar.finish_and_clear();
         let percent = if rows_read == 0 { 0.0 } else { 100.0 * v.rows_quarantined as f64 / rows_read as f64 };
         if v.rows_quarantined > 0 {
-            tracing::warn!(source = %s.name, rows = v.rows_quarantined, percent = format!("{percent:.2}"), "rows quarantined");
+            tracing::info!(source = %s.name, rows = v.rows_quarantined, percent = format!("{percent:.2}"), "rows quarantined");
         }
         let kept = v.frame.height();
         let merged = match tables.remove(&s.table) {

@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link of polars, not one per file). Each module drives
 //! the library in-process or spawns the `snop` binary.
 
+mod bad_inputs;
 mod common;
 mod demo;
