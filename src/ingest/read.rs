@@ -325,7 +325,7 @@ pub async fn fetch(
                 let passing = status.is_server_error() || status.as_u16() == 429;
                 Err((passing, format!("the server answered {status}")))
             }
-            Err(e) if e.is_timeout() => Err((true, format!("no answer within {} s", timeout.as_secs()))),
+            Err(e) if e.is_timeout() => Err((true, format!("no answer within {timeout:?}"))),
             Err(e) => Err((true, format!("could not connect: {e}"))),
         };
         let Err((passing, detail)) = outcome else { unreachable!() };

@@ -4,3 +4,4 @@
 mod bad_inputs;
 mod common;
 mod demo;
+mod ingest;
