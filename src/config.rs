@@ -206,7 +206,10 @@ impl WeekdayOfMonth {
                 return Err(format!("`{other}` is not one of first, second, third, fourth, last"));
             }
         };
-        let weekday = day.parse::<chrono::Weekday>().map_err(|_| format!("`{day}` is not a day of the week"))?;
+        let weekday = day.parse::<chrono::Weekday>().map_err(|_| {
+            let original = s.split_whitespace().nth(1).unwrap_or(day);
+            format!("`{original}` is not a day of the week")
+        })?;
         Ok(WeekdayOfMonth { nth, weekday })
     }
 
@@ -248,6 +251,7 @@ impl Workspace {
     pub fn load(root: &Path) -> Result<Workspace, ConfigError> {
         let mut problems = Vec::new();
         let ws = load_workspace(root, &mut problems);
+        problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         if problems.is_empty() { Ok(ws.expect("a workspace without problems")) } else { Err(ConfigError { problems }) }
     }
 

@@ -62,13 +62,34 @@ columns = {{ order_id = "VBELN", order_date = "AUDAT", ship_date = {{ column = "
 "#
     );
     let sales = "VBELN;AUDAT;LFDAT;MATNR;KUNNR;MENGE;NETWR;ERNAM\n4500001;20261005;09.10.2026; P-1 ;C-1;1.200;1.234.567,89;JSMITH\n4500002;20240131;;P-2;C-1;3;150,5;JSMITH\n";
-    let ws = workspace(tmp.path(), &pipeline, &[("data/items.csv", ITEMS.as_bytes()), ("data/customers.csv", CUSTOMERS.as_bytes()), ("data/VBAP.csv", sales.as_bytes())]);
-    let got = block_on(ingest::ingest(&ws.root, ws.pipeline(Agent::DemandReview).unwrap(), window(), &snop::Progress::hidden())).unwrap();
+    let ws = workspace(
+        tmp.path(),
+        &pipeline,
+        &[
+            ("data/items.csv", ITEMS.as_bytes()),
+            ("data/customers.csv", CUSTOMERS.as_bytes()),
+            ("data/VBAP.csv", sales.as_bytes()),
+        ],
+    );
+    let got = block_on(ingest::ingest(
+        &ws.root,
+        ws.pipeline(Agent::DemandReview).unwrap(),
+        window(),
+        &snop::Progress::hidden(),
+    ))
+    .unwrap();
     assert!(got.quarantine.is_empty(), "{:?}", got.quarantine);
     let df = got.table(Table::SalesHistory).unwrap();
-    assert_eq!(df.get_column_names().iter().map(|c| c.as_str()).collect::<Vec<_>>(), ["order_id", "order_date", "ship_date", "sku", "customer", "qty", "net_revenue"]);
+    assert_eq!(
+        df.get_column_names().iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        ["order_id", "order_date", "ship_date", "sku", "customer", "qty", "net_revenue"]
+    );
     assert_eq!(df.column("sku").unwrap().str().unwrap().get(0), Some("P-1"), "values are trimmed");
-    assert_eq!(df.column("qty").unwrap().f64().unwrap().get(0), Some(1200.0), "`1.200` is twelve hundred with decimal commas");
+    assert_eq!(
+        df.column("qty").unwrap().f64().unwrap().get(0),
+        Some(1200.0),
+        "`1.200` is twelve hundred with decimal commas"
+    );
     assert_eq!(df.column("net_revenue").unwrap().f64().unwrap().get(0), Some(1_234_567.89));
     assert_eq!(df.column("net_revenue").unwrap().f64().unwrap().get(1), Some(150.5));
     let dates = df.column("order_date").unwrap().cast(&DataType::String).unwrap();
@@ -113,8 +134,22 @@ sheet = "Plan"
 columns = {{ sku = "SKU", customer = "Customer", month = "Month", delta = "Delta", override = "Override", reason = "Reason", owner = "Owner" }}
 "#
     );
-    let ws = workspace(tmp.path(), &pipeline, &[("data/items.csv", ITEMS.as_bytes()), ("data/customers.csv", CUSTOMERS.as_bytes()), ("data/plan.xlsx", &bytes)]);
-    let got = block_on(ingest::ingest(&ws.root, ws.pipeline(Agent::DemandReview).unwrap(), window(), &snop::Progress::hidden())).unwrap();
+    let ws = workspace(
+        tmp.path(),
+        &pipeline,
+        &[
+            ("data/items.csv", ITEMS.as_bytes()),
+            ("data/customers.csv", CUSTOMERS.as_bytes()),
+            ("data/plan.xlsx", &bytes),
+        ],
+    );
+    let got = block_on(ingest::ingest(
+        &ws.root,
+        ws.pipeline(Agent::DemandReview).unwrap(),
+        window(),
+        &snop::Progress::hidden(),
+    ))
+    .unwrap();
     assert!(got.quarantine.is_empty(), "{:?}", got.quarantine);
     let df = got.table(Table::SalesAdjustments).unwrap();
     let months: Vec<_> = df.column("month").unwrap().str().unwrap().iter().map(|m| m.unwrap().to_string()).collect();
@@ -144,7 +179,9 @@ fn server() -> Server {
             get(move || {
                 let n = h1.fetch_add(1, Ordering::SeqCst);
                 let b = b1.lock().unwrap().clone();
-                async move { if n == 0 { (StatusCode::INTERNAL_SERVER_ERROR, "boom".to_string()) } else { (StatusCode::OK, b) } }
+                async move {
+                    if n == 0 { (StatusCode::INTERNAL_SERVER_ERROR, "boom".to_string()) } else { (StatusCode::OK, b) }
+                }
             }),
         )
         .route(
@@ -175,7 +212,8 @@ fn server() -> Server {
 #[test]
 fn http_pull_retries_a_500_then_succeeds() {
     let s = server();
-    let bytes = block_on(ingest::read::fetch(&format!("{}/flaky", s.base), None, "items", Duration::from_secs(2), 2)).unwrap();
+    let bytes =
+        block_on(ingest::read::fetch(&format!("{}/flaky", s.base), None, "items", Duration::from_secs(2), 2)).unwrap();
     assert_eq!(bytes, ITEMS.as_bytes());
     assert_eq!(s.hits.load(Ordering::SeqCst), 2, "one failure, one success");
 }
@@ -195,7 +233,10 @@ fn http_pull_gives_up_at_once_on_a_refused_credential() {
     let s = server();
     let url = format!("{}/items", s.base);
     let err = block_on(ingest::read::fetch(&url, None, "items", Duration::from_secs(2), 3)).unwrap_err();
-    assert_eq!(err.to_string(), format!("pulling `{url}` failed after 1 attempt(s): the server answered 401 Unauthorized"));
+    assert_eq!(
+        err.to_string(),
+        format!("pulling `{url}` failed after 1 attempt(s): the server answered 401 Unauthorized")
+    );
     assert_eq!(s.hits.load(Ordering::SeqCst), 1, "a 401 is not retried");
 }
 
@@ -231,7 +272,11 @@ path = "data/customers.csv"
             None => cmd.env_remove("SNOP_TEST_ERP_TOKEN"),
         };
         let out = cmd.output().unwrap();
-        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, _, err) = run(None);
     assert_eq!(code, 1, "{err}");

@@ -5,3 +5,4 @@ mod bad_inputs;
 mod common;
 mod demo;
 mod ingest;
+mod workspace;

@@ -1,0 +1,141 @@
+//! The workspace through the binary: `snop validate` reports every problem at once with file,
+//! line and key; a crash between writing a run's files and storing it leaves nothing listed
+//! and the next run completes; exit codes say whose fault an error is.
+
+use crate::common::{repo, run_in};
+
+#[test]
+fn validate_reports_every_problem_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, _) = run_in(tmp.path(), &["init", "ws"]);
+    assert_eq!(code, 0);
+    let ws = tmp.path().join("ws");
+    let toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
+    let toml = toml
+        .replace("demand_review_starts = \"first Monday\"", "demand_review_starts = \"first Mondai\"")
+        .replace(
+            "coo = [\"olivia.chen\"]",
+            "coo = [\"olivia.chen\"]\ncfo = [\"fiona.reyes\"]\nsales_lead = [\"nobody\"]",
+        )
+        .replace("sales_lead = [\"leo.grant\"]\n", "");
+    std::fs::write(ws.join("snop.toml"), toml).unwrap();
+    std::fs::write(
+        ws.join("pipelines/demand-review.toml"),
+        r#"agent = "demand-review"
+
+[[sources]]
+table = "orders"
+type = "csv"
+path = "data/orders.csv"
+
+[[sources]]
+table = "items"
+type = "xlsx"
+path = "data/items.csv"
+delimiter = ";"
+
+[[sources]]
+table = "customers"
+type = "csv"
+path = "data/customers.csv"
+columns = { customer = "KUNNR", colour = "FARBE" }
+"#,
+    )
+    .unwrap();
+    std::fs::write(ws.join("pipelines/supply-review.toml"), "agent = \"supply-review\"\n[[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\nsheet = 3\n").unwrap();
+    let (code, out, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        err,
+        "error: 9 problems in the workspace configuration
+  - `pipelines/demand-review.toml` line 4, key `sources[0].table`: unknown table `orders`: tables are items, customers, resources, routings, bom, components, inventory, open_purchase_orders, capacity, sales_history, open_orders, supplier_deliveries, pipeline, launches, sales_adjustments, marketing_adjustments, budget
+  - `pipelines/demand-review.toml` line 8, key `sources[1].sheet`: an xlsx source needs a `sheet`
+  - `pipelines/demand-review.toml` line 12, key `sources[1].delimiter`: `delimiter` does not apply to a `xlsx` source
+  - `pipelines/demand-review.toml` line 17, key `sources[2].path`: `data/customers.csv` matches no file in the workspace
+  - `pipelines/demand-review.toml` line 18, key `sources[2].columns.colour`: `colour` is not a column of `customers`: its columns are customer, channel, region, account_manager, priority
+  - `pipelines/supply-review.toml` line 6: invalid type: integer `3`, expected a string
+  - `snop.toml` line 10, key `calendar.demand_review_starts`: `Mondai` is not a day of the week
+  - `snop.toml` line 30, key `roles.cfo`: unknown role `cfo`: roles are demand_lead, supply_lead, finance_lead, sales_lead, coo, ceo
+  - `snop.toml` line 31, key `roles.sales_lead`: `nobody` is not in `[people]`
+"
+    );
+}
+
+#[test]
+fn the_default_pipelines_are_valid_in_a_fresh_demo_workspace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, err) = run_in(tmp.path(), &["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for entry in std::fs::read_dir(repo().join("pipelines")).unwrap() {
+        let p = entry.unwrap().path();
+        let shipped = std::fs::read(tmp.path().join("ws/pipelines").join(p.file_name().unwrap())).unwrap();
+        assert_eq!(shipped, std::fs::read(&p).unwrap(), "`snop init` writes `{}` as committed", p.display());
+    }
+    let (code, out, err) = run_in(&tmp.path().join("ws"), &["validate"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(out, "`./snop.toml` is valid: 2 pipeline(s) (demand-review, supply-review)\n");
+}
+
+#[test]
+fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_completes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, _) = run_in(tmp.path(), &["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"]);
+    assert_eq!(code, 0);
+    let ws = tmp.path().join("ws");
+    // A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
+    let pos = ws.join("data/open_purchase_orders.csv");
+    let mut text = std::fs::read_to_string(&pos).unwrap();
+    text.push_str("RM-00001,SUP-CASTWORKS,2027-02-15,500\n");
+    std::fs::write(&pos, text).unwrap();
+    let out = crate::common::snop()
+        .current_dir(&ws)
+        .args(["run", "supply-review", "--cycle", "2026-12", "--quiet"])
+        .env("SNOP_FAIL_AT", "store.after_files")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(ws.join("runs/2026-12/supply-review/run-3").exists(), "the crash came after the files were moved");
+    let (code, runs, _) = run_in(&ws, &["runs", "--json"]);
+    assert_eq!(code, 0);
+    let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 2, "a run that was not committed is not listed");
+
+    let (code, out, err) = run_in(&ws, &["run", "supply-review", "--cycle", "2026-12", "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("run 3 "), "{out}");
+    let report = std::fs::read_to_string(ws.join("runs/2026-12/supply-review/run-3/report.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let (_, runs, _) = run_in(&ws, &["runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
+    assert_eq!(report["inputs_sha256"], runs[0]["inputs_sha256"], "the folder holds the committed run's files");
+    let leftovers: Vec<_> = std::fs::read_dir(ws.join("runs"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.starts_with(".staging").then_some(name)
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn exit_codes_say_whose_fault_it_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = run_in(tmp.path(), &["validate"]);
+    assert_eq!(code, 1, "not a workspace is the user's to fix");
+    assert!(err.starts_with("error: 1 problem in the workspace configuration\n  - `./snop.toml`: not found: this folder is not a snop workspace"), "{err}");
+    let (code, _, err) = run_in(tmp.path(), &["run", "forecasting", "--cycle", "2026-12"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "error: unknown agent `forecasting`: agents are demand-review, supply-review, reconciliation, executive, commit-back\n"
+        )
+    );
+    let (code, _, err) = run_in(tmp.path(), &["run", "demand-review", "--cycle", "2026-13"]);
+    assert_eq!(code, 2, "clap's own usage errors exit 2: {err}");
+    let (code, _, _) = run_in(tmp.path(), &["init", "ws"]);
+    assert_eq!(code, 0);
+    let (code, _, err) = run_in(tmp.path(), &["init", "ws"]);
+    assert_eq!((code, err.as_str()), (1, "error: `ws` is already a snop workspace: nothing was changed\n"));
+}
