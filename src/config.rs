@@ -571,15 +571,9 @@ fn load_pipelines(root: &Path, problems: &mut Vec<Problem>) -> Option<BTreeMap<A
     let mut out = BTreeMap::new();
     for path in files {
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+        // One agent per file: the file is named after its agent, so no agent is run twice.
         if let Some(p) = load_pipeline(root, &path, &rel, problems) {
-            if let Some(prev) = out.insert(p.agent, p) {
-                problems.push(Problem {
-                    file: rel.clone(),
-                    line: None,
-                    key: "agent".into(),
-                    message: format!("agent `{}` is already run by `{}`", prev.agent, prev.file.display()),
-                });
-            }
+            out.insert(p.agent, p);
         }
     }
     (problems.len() == before).then_some(out)
@@ -650,7 +644,7 @@ fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Proble
                 continue;
             }
         };
-        let present: [(&str, Option<std::ops::Range<usize>>); 9] = [
+        let present: [(&str, Option<std::ops::Range<usize>>); 10] = [
             ("path", s.path.as_ref().map(Spanned::span)),
             ("sheet", s.sheet.as_ref().map(Spanned::span)),
             ("header_row", s.header_row.as_ref().map(Spanned::span)),
@@ -660,12 +654,11 @@ fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Proble
             ("auth_header", s.auth_header.as_ref().map(Spanned::span)),
             ("auth_env", s.auth_env.as_ref().map(Spanned::span)),
             ("timeout_seconds", s.timeout_seconds.as_ref().map(Spanned::span)),
+            ("retries", s.retries.as_ref().map(Spanned::span)),
         ];
         for (k, span) in present {
-            if let Some(span) = span {
-                if !allowed.contains(&k) {
-                    here(span, key(k), format!("`{k}` does not apply to a `{kind}` source"));
-                }
+            if let Some(span) = span.filter(|_| !allowed.contains(&k)) {
+                here(span, key(k), format!("`{k}` does not apply to a `{kind}` source"));
             }
         }
         let location = if kind == "http" {

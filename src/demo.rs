@@ -341,7 +341,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     row!(&mut out, "order_id", "sku", "customer", "requested_month", "qty");
     for (k, &(c, s)) in series.iter().enumerate() {
         let recent: f64 = monthly[k].iter().rev().take(3).sum::<f64>() / 3.0;
-        for ahead in 0..3 {
+        for (ahead, month) in plan.iter().take(3).enumerate() {
             if recent >= 1.0 && rng.random::<f64>() < 0.5 {
                 let qty = (recent * rng.random_range(0.2..0.6)).round().max(1.0);
                 row!(
@@ -349,7 +349,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
                     format!("SO-{}-{}", 9_000_000 + k * 3, ahead),
                     items[s].sku,
                     customers[c].id,
-                    plan[ahead],
+                    month,
                     qty
                 );
             }

@@ -112,7 +112,7 @@ fn excel_date_cells_serials_and_text_months_all_read_as_months() {
     }
     let fmt = Format::new().set_num_format("mmm-yy");
     // A date cell, a bare Excel serial number (1900 date system), and text.
-    sheet.write_with_format(1, 2, &ExcelDateTime::from_ymd(2027, 2, 1).unwrap(), &fmt).unwrap();
+    sheet.write_with_format(1, 2, ExcelDateTime::from_ymd(2027, 2, 1).unwrap(), &fmt).unwrap();
     sheet.write(2, 2, 46418.0).unwrap(); // 2027-01-31 (2027-01-01 is 46388)
     sheet.write(3, 2, "2027-05").unwrap();
     for r in 1..4 {
