@@ -567,15 +567,15 @@ fn load_pipelines(root: &Path, problems: &mut Vec<Problem>) -> Option<BTreeMap<A
     let mut out = BTreeMap::new();
     for path in files {
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-        if let Some(p) = load_pipeline(root, &path, &rel, problems) {
-            if let Some(prev) = out.insert(p.agent, p) {
-                problems.push(Problem {
-                    file: rel.clone(),
-                    line: None,
-                    key: "agent".into(),
-                    message: format!("agent `{}` is already run by `{}`", prev.agent, prev.file.display()),
-                });
-            }
+        if let Some(p) = load_pipeline(root, &path, &rel, problems)
+            && let Some(prev) = out.insert(p.agent, p)
+        {
+            problems.push(Problem {
+                file: rel.clone(),
+                line: None,
+                key: "agent".into(),
+                message: format!("agent `{}` is already run by `{}`", prev.agent, prev.file.display()),
+            });
         }
     }
     (problems.len() == before).then_some(out)
@@ -658,10 +658,10 @@ fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Proble
             ("timeout_seconds", s.timeout_seconds.as_ref().map(Spanned::span)),
         ];
         for (k, span) in present {
-            if let Some(span) = span {
-                if !allowed.contains(&k) {
-                    here(span, key(k), format!("`{k}` does not apply to a `{kind}` source"));
-                }
+            if let Some(span) = span
+                && !allowed.contains(&k)
+            {
+                here(span, key(k), format!("`{k}` does not apply to a `{kind}` source"));
             }
         }
         let location = if kind == "http" {

@@ -130,7 +130,13 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
         let price = (base * rng.random_range(0.6..1.6) * 100.0).round() / 100.0;
         let cost = (price * rng.random_range(0.45..0.72) * 100.0).round() / 100.0;
         // Always at least one launch and one phase-out, however small the company.
-        let roll: f64 = if i == 3 { 0.0 } else if i == 5 { 0.07 } else { rng.random() };
+        let roll: f64 = if i == 3 {
+            0.0
+        } else if i == 5 {
+            0.07
+        } else {
+            rng.random()
+        };
         let (lifecycle, end_month, launch) = if roll < 0.05 {
             ("new", None, Some(spec.cycle.plus(rng.random_range(1..6))))
         } else if roll < 0.11 {
@@ -335,7 +341,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     row!(&mut out, "order_id", "sku", "customer", "requested_month", "qty");
     for (k, &(c, s)) in series.iter().enumerate() {
         let recent: f64 = monthly[k].iter().rev().take(3).sum::<f64>() / 3.0;
-        for ahead in 0..3 {
+        for (ahead, month) in plan.iter().enumerate().take(3) {
             if recent >= 1.0 && rng.random::<f64>() < 0.5 {
                 let qty = (recent * rng.random_range(0.2..0.6)).round().max(1.0);
                 row!(
@@ -343,7 +349,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
                     format!("SO-{}-{}", 9_000_000 + k * 3, ahead),
                     items[s].sku,
                     customers[c].id,
-                    plan[ahead],
+                    month,
                     qty
                 );
             }
