@@ -4,6 +4,7 @@
 //! artifacts → [`store`] (the only writer). [`pipeline`] runs an agent through those stages;
 //! [`cli`] sits on top. See `ARCHITECTURE.md`.
 
+pub mod analysis;
 pub mod bench;
 pub mod cli;
 pub mod config;

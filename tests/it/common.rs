@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests.
 
+// Some helpers wait for the tests that will use them.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,0 +1,1441 @@
+//! Statistical demand forecast: one monthly series (SKU x customer) in, 18 months out.
+//!
+//! Every method is the textbook recursion written out on plain `f64` slices, so a planner (or
+//! an auditor) can check a number by hand. Parameters are fitted by minimising the in-sample
+//! one-step sum of squared errors over a fixed grid refined by golden-section search
+//! ([`minimise`]): no randomness, so identical inputs give bit-identical outputs.
+//!
+//! [`forecast`] classifies a series (Syntetos-Boylan), backtests the candidate methods for its
+//! class on rolling origins, keeps the one with the lowest mean absolute error (ties go to the
+//! earlier [`Method`]) and derives prediction intervals from the backtest errors. Forecasts
+//! and bounds are never negative: demand is not.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+/// Season length of monthly data.
+pub const SEASON: usize = 12;
+
+/// Fewer observations than this and the series is [`DemandClass::Short`]: it gets its mean.
+pub const MIN_OBSERVATIONS: usize = 6;
+
+/// Syntetos-Boylan cut-off on the average inter-demand interval.
+pub const ADI_CUTOFF: f64 = 1.32;
+
+/// Syntetos-Boylan cut-off on the squared coefficient of variation of demand sizes.
+pub const CV2_CUTOFF: f64 = 0.49;
+
+/// Shortest training window a backtest origin may leave.
+const MIN_TRAIN: usize = 4;
+
+/// A forecasting method. The declaration order is the tie-break order of the selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Zero every month (no demand ever, or no history).
+    Zero,
+    /// The last observation.
+    Naive,
+    /// The same month one season earlier.
+    SeasonalNaive,
+    /// Simple exponential smoothing.
+    Ses,
+    /// Holt's linear trend.
+    Holt,
+    /// Holt's trend, damped by `phi`.
+    DampedHolt,
+    /// Holt-Winters with additive seasonality (24 months of history at least).
+    HoltWintersAdditive,
+    /// Holt-Winters with multiplicative seasonality (24 months, all values positive).
+    HoltWintersMultiplicative,
+    /// The standard Theta method (SES with half the linear-trend drift), deseasonalised.
+    Theta,
+    /// Croston's method for intermittent demand.
+    Croston,
+    /// Syntetos-Boylan approximation: Croston x (1 - alpha/2).
+    Sba,
+    /// Teunter-Syntetos-Babai: demand probability updated every period.
+    Tsb,
+    /// The mean of the history (short series).
+    Mean,
+}
+
+impl Method {
+    /// Every method, in tie-break order.
+    pub const ALL: [Method; 13] = [
+        Method::Zero,
+        Method::Naive,
+        Method::SeasonalNaive,
+        Method::Ses,
+        Method::Holt,
+        Method::DampedHolt,
+        Method::HoltWintersAdditive,
+        Method::HoltWintersMultiplicative,
+        Method::Theta,
+        Method::Croston,
+        Method::Sba,
+        Method::Tsb,
+        Method::Mean,
+    ];
+}
+
+/// Syntetos-Boylan demand class, plus the two cases that get no model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DemandClass {
+    /// No positive demand in the history: forecast zero.
+    AllZero,
+    /// Fewer than [`MIN_OBSERVATIONS`] months: forecast the mean.
+    Short,
+    /// Regular demand, regular sizes (ADI < 1.32, CV² < 0.49).
+    Smooth,
+    /// Regular demand, erratic sizes (ADI < 1.32, CV² >= 0.49).
+    Erratic,
+    /// Sporadic demand, regular sizes (ADI >= 1.32, CV² < 0.49).
+    Intermittent,
+    /// Sporadic demand, erratic sizes (ADI >= 1.32, CV² >= 0.49).
+    Lumpy,
+}
+
+/// How far to forecast and how to backtest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Months to forecast.
+    pub horizon: usize,
+    /// Rolling backtest origins (fewer when the history is short).
+    pub backtest_origins: usize,
+    /// Months forecast from each backtest origin (shorter when the history is short).
+    pub backtest_horizon: usize,
+    /// Lower and upper quantile of the backtest errors that bound the prediction interval.
+    pub interval_quantiles: (f64, f64),
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config { horizon: 18, backtest_origins: 3, backtest_horizon: 6, interval_quantiles: (0.1, 0.9) }
+    }
+}
+
+/// The forecast of one series.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SeriesForecast {
+    /// The method chosen.
+    pub method: Method,
+    /// The demand class that decided the candidates.
+    pub class: DemandClass,
+    /// Point forecast, one value per month of the horizon.
+    pub point: Vec<f64>,
+    /// Lower bound of the prediction interval (never negative, never above `point`).
+    pub lower: Vec<f64>,
+    /// Upper bound of the prediction interval (never below `point`).
+    pub upper: Vec<f64>,
+    /// Mean absolute error of the chosen method over the backtest; `None` when not backtested.
+    pub backtest_mae: Option<f64>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Classification
+
+/// Syntetos-Boylan classification. ADI is the number of months over the number of months with
+/// positive demand; CV² is the squared coefficient of variation (population standard deviation
+/// over mean) of the positive demand sizes.
+pub fn classify(history: &[f64]) -> DemandClass {
+    if history.is_empty() {
+        return DemandClass::Short;
+    }
+    let sizes: Vec<f64> = history.iter().copied().filter(|v| *v > 0.0).collect();
+    if sizes.is_empty() {
+        return DemandClass::AllZero;
+    }
+    if history.len() < MIN_OBSERVATIONS {
+        return DemandClass::Short;
+    }
+    let (adi, cv2) = adi_cv2(history.len(), &sizes);
+    match (adi < ADI_CUTOFF, cv2 < CV2_CUTOFF) {
+        (true, true) => DemandClass::Smooth,
+        (true, false) => DemandClass::Erratic,
+        (false, true) => DemandClass::Intermittent,
+        (false, false) => DemandClass::Lumpy,
+    }
+}
+
+fn adi_cv2(months: usize, sizes: &[f64]) -> (f64, f64) {
+    let k = sizes.len() as f64;
+    let adi = months as f64 / k;
+    let mean = sizes.iter().sum::<f64>() / k;
+    let var = sizes.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / k;
+    (adi, var / (mean * mean))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optimiser
+
+/// Minimises `f` over the box `bounds`: first the product grid of `grid[d]` evenly spaced
+/// points per parameter (bounds included), then two rounds of golden-section search on one
+/// parameter at a time within one grid cell of the best point (half a cell in the second
+/// round). A point replaces the best only when strictly better, and non-finite values count
+/// as infinite, so the result depends on nothing but the inputs.
+fn minimise<const D: usize>(bounds: [(f64, f64); D], grid: [usize; D], f: impl Fn([f64; D]) -> f64) -> [f64; D] {
+    let eval = |x: [f64; D]| {
+        let v = f(x);
+        if v.is_finite() { v } else { f64::INFINITY }
+    };
+    let point = |d: usize, i: usize| {
+        let (lo, hi) = bounds[d];
+        if grid[d] <= 1 { lo } else { lo + (hi - lo) * i as f64 / (grid[d] - 1) as f64 }
+    };
+    let mut best = [0.0; D];
+    let mut best_v = f64::INFINITY;
+    let mut idx = [0usize; D];
+    let mut first = true;
+    loop {
+        let mut x = [0.0; D];
+        for d in 0..D {
+            x[d] = point(d, idx[d]);
+        }
+        let v = eval(x);
+        if first || v < best_v {
+            best = x;
+            best_v = v;
+            first = false;
+        }
+        // Odometer step over the grid.
+        let mut d = 0;
+        loop {
+            if d == D {
+                break;
+            }
+            idx[d] += 1;
+            if idx[d] < grid[d].max(1) {
+                break;
+            }
+            idx[d] = 0;
+            d += 1;
+        }
+        if d == D {
+            break;
+        }
+    }
+    let inv_phi = (5f64.sqrt() - 1.0) / 2.0;
+    for round in 0..2 {
+        for d in 0..D {
+            let (lo, hi) = bounds[d];
+            let cell = if grid[d] <= 1 { hi - lo } else { (hi - lo) / (grid[d] - 1) as f64 };
+            let reach = cell / f64::from(1 + round);
+            let (mut a, mut b) = ((best[d] - reach).max(lo), (best[d] + reach).min(hi));
+            let at = |t: f64| {
+                let mut x = best;
+                x[d] = t;
+                eval(x)
+            };
+            let mut c = b - inv_phi * (b - a);
+            let mut e = a + inv_phi * (b - a);
+            let (mut fc, mut fe) = (at(c), at(e));
+            for _ in 0..16 {
+                if fc <= fe {
+                    b = e;
+                    e = c;
+                    fe = fc;
+                    c = b - inv_phi * (b - a);
+                    fc = at(c);
+                } else {
+                    a = c;
+                    c = e;
+                    fc = fe;
+                    e = a + inv_phi * (b - a);
+                    fe = at(e);
+                }
+            }
+            let t = (a + b) / 2.0;
+            let v = at(t);
+            if v < best_v {
+                best[d] = t;
+                best_v = v;
+            }
+        }
+    }
+    best
+}
+
+// ---------------------------------------------------------------------------------------------
+// Simple methods
+
+/// The last observation, repeated.
+pub fn naive(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    let last = *history.last()?;
+    Some(vec![last; horizon])
+}
+
+/// The same month of the last season, repeated season after season; needs one season.
+pub fn seasonal_naive(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    let n = history.len();
+    if n < SEASON {
+        return None;
+    }
+    Some((0..horizon).map(|h| history[n - SEASON + h % SEASON]).collect())
+}
+
+/// The mean of the history, repeated.
+pub fn mean(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    if history.is_empty() {
+        return None;
+    }
+    let m = history.iter().sum::<f64>() / history.len() as f64;
+    Some(vec![m; horizon])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exponential smoothing
+
+/// SES recursion from `level = y[0]`: `level = alpha * y[t] + (1 - alpha) * level` for
+/// `t >= 1`, the one-step forecast of `y[t]` being the level before it. Returns the SSE of
+/// those forecasts and the final level.
+fn ses_run(y: &[f64], alpha: f64) -> (f64, f64) {
+    let mut level = y[0];
+    let mut sse = 0.0;
+    for &v in &y[1..] {
+        sse += (v - level).powi(2);
+        level = alpha * v + (1.0 - alpha) * level;
+    }
+    (sse, level)
+}
+
+fn fit_ses(y: &[f64]) -> f64 {
+    minimise([(0.01, 0.99)], [11], |[a]| ses_run(y, a).0)[0]
+}
+
+/// Simple exponential smoothing with a given `alpha`; flat forecast at the final level.
+pub fn ses_with(history: &[f64], horizon: usize, alpha: f64) -> Option<Vec<f64>> {
+    if history.is_empty() {
+        return None;
+    }
+    Some(vec![ses_run(history, alpha).1; horizon])
+}
+
+/// Simple exponential smoothing with `alpha` fitted in 0.01..=0.99; needs 2 observations.
+pub fn ses(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    if history.len() < 2 {
+        return None;
+    }
+    ses_with(history, horizon, fit_ses(history))
+}
+
+/// Initial state of the trend methods: `level = y[0]`, `trend` = the mean of the first (up to
+/// three) month-on-month differences.
+fn trend_init(y: &[f64]) -> (f64, f64) {
+    let k = (y.len() - 1).min(3);
+    (y[0], (y[k] - y[0]) / k as f64)
+}
+
+/// Holt's recursion with damping `phi` (1 for plain Holt), for `t >= 1`:
+/// forecast `level + phi * trend`; `level' = alpha * y + (1 - alpha) * (level + phi * trend)`;
+/// `trend' = beta * (level' - level) + (1 - beta) * phi * trend`. Returns (SSE, level, trend).
+fn trend_run(y: &[f64], alpha: f64, beta: f64, phi: f64) -> (f64, f64, f64) {
+    let (mut level, mut trend) = trend_init(y);
+    let mut sse = 0.0;
+    for &v in &y[1..] {
+        let fc = level + phi * trend;
+        sse += (v - fc).powi(2);
+        let next = alpha * v + (1.0 - alpha) * fc;
+        trend = beta * (next - level) + (1.0 - beta) * phi * trend;
+        level = next;
+    }
+    (sse, level, trend)
+}
+
+fn trend_forecast(level: f64, trend: f64, phi: f64, horizon: usize) -> Vec<f64> {
+    let mut damp = 0.0;
+    let mut factor = 1.0;
+    (0..horizon)
+        .map(|_| {
+            factor *= phi;
+            damp += factor;
+            level + damp * trend
+        })
+        .collect()
+}
+
+/// Holt's linear trend with given parameters; forecast `level + h * trend`.
+pub fn holt_with(history: &[f64], horizon: usize, alpha: f64, beta: f64) -> Option<Vec<f64>> {
+    if history.len() < 2 {
+        return None;
+    }
+    let (_, level, trend) = trend_run(history, alpha, beta, 1.0);
+    Some(trend_forecast(level, trend, 1.0, horizon))
+}
+
+/// Holt's linear trend, `alpha` in 0.01..=0.99 and `beta` in 0.01..=0.5; needs 3 observations.
+pub fn holt(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    if history.len() < 3 {
+        return None;
+    }
+    let [a, b] = minimise([(0.01, 0.99), (0.01, 0.5)], [7, 6], |[a, b]| trend_run(history, a, b, 1.0).0);
+    holt_with(history, horizon, a, b)
+}
+
+/// Damped-trend Holt with given parameters; forecast `level + (phi + ... + phi^h) * trend`.
+pub fn damped_holt_with(history: &[f64], horizon: usize, alpha: f64, beta: f64, phi: f64) -> Option<Vec<f64>> {
+    if history.len() < 2 {
+        return None;
+    }
+    let (_, level, trend) = trend_run(history, alpha, beta, phi);
+    Some(trend_forecast(level, trend, phi, horizon))
+}
+
+/// Damped-trend Holt, `phi` fitted in 0.8..=0.98; needs 3 observations.
+pub fn damped_holt(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    if history.len() < 3 {
+        return None;
+    }
+    let [a, b, p] =
+        minimise([(0.01, 0.99), (0.01, 0.5), (0.8, 0.98)], [6, 5, 4], |[a, b, p]| trend_run(history, a, b, p).0);
+    damped_holt_with(history, horizon, a, b, p)
+}
+
+/// Holt-Winters initial state from the first two seasons: the level is the first season's
+/// mean moved to its last month, the trend the difference of the two seasons' means over
+/// [`SEASON`], and each seasonal index the mean over both seasons of the detrended value minus
+/// (additive) or over (multiplicative) the season mean, normalised to sum to 0 (or to
+/// [`SEASON`]).
+fn hw_init(y: &[f64], multiplicative: bool) -> (f64, f64, [f64; SEASON]) {
+    let m = SEASON as f64;
+    let a1 = y[..SEASON].iter().sum::<f64>() / m;
+    let a2 = y[SEASON..2 * SEASON].iter().sum::<f64>() / m;
+    let trend = (a2 - a1) / m;
+    let mid = (m - 1.0) / 2.0;
+    let mut season = [0.0; SEASON];
+    for (i, s) in season.iter_mut().enumerate() {
+        let drift = trend * (i as f64 - mid);
+        let (b1, b2) = (a1 + drift, a2 + drift);
+        *s = if multiplicative {
+            (y[i] / b1 + y[SEASON + i] / b2) / 2.0
+        } else {
+            ((y[i] - b1) + (y[SEASON + i] - b2)) / 2.0
+        };
+    }
+    let total: f64 = season.iter().sum();
+    for s in &mut season {
+        if multiplicative {
+            *s *= m / total;
+        } else {
+            *s -= total / m;
+        }
+    }
+    (a1 + trend * mid, trend, season)
+}
+
+/// The Holt-Winters state after the history, from `t = SEASON` on (the first season only
+/// initialises): one-step forecast `level + trend` combined with the seasonal index of `t`;
+/// `level' = alpha * deseasonalised y + (1 - alpha) * (level + trend)`;
+/// `trend' = beta * (level' - level) + (1 - beta) * trend`;
+/// `season[t] = gamma * (y - level' or y / level') + (1 - gamma) * season[t]`.
+struct HwState {
+    sse: f64,
+    level: f64,
+    trend: f64,
+    season: [f64; SEASON],
+}
+
+fn hw_run(y: &[f64], alpha: f64, beta: f64, gamma: f64, multiplicative: bool) -> HwState {
+    let (mut level, mut trend, mut season) = hw_init(y, multiplicative);
+    let mut sse = 0.0;
+    for (t, &v) in y.iter().enumerate().skip(SEASON) {
+        let s = season[t % SEASON];
+        let base = level + trend;
+        let (fc, deseason) = if multiplicative { (base * s, v / s) } else { (base + s, v - s) };
+        sse += (v - fc).powi(2);
+        let next = alpha * deseason + (1.0 - alpha) * base;
+        if multiplicative && next <= 0.0 {
+            return HwState { sse: f64::INFINITY, level, trend, season };
+        }
+        trend = beta * (next - level) + (1.0 - beta) * trend;
+        level = next;
+        season[t % SEASON] = if multiplicative {
+            gamma * (v / level) + (1.0 - gamma) * s
+        } else {
+            gamma * (v - level) + (1.0 - gamma) * s
+        };
+    }
+    HwState { sse, level, trend, season }
+}
+
+fn hw_applies(y: &[f64], multiplicative: bool) -> bool {
+    y.len() >= 2 * SEASON && (!multiplicative || y.iter().all(|v| *v > 0.0))
+}
+
+/// Holt-Winters with given parameters; forecast `level + h * trend` combined with the seasonal
+/// index of the month. `None` under 24 months, or with a non-positive value when
+/// multiplicative.
+pub fn holt_winters_with(
+    history: &[f64],
+    horizon: usize,
+    multiplicative: bool,
+    (alpha, beta, gamma): (f64, f64, f64),
+) -> Option<Vec<f64>> {
+    if !hw_applies(history, multiplicative) {
+        return None;
+    }
+    let st = hw_run(history, alpha, beta, gamma, multiplicative);
+    if !st.sse.is_finite() {
+        return None;
+    }
+    let n = history.len();
+    Some(
+        (1..=horizon)
+            .map(|h| {
+                let base = st.level + h as f64 * st.trend;
+                let s = st.season[(n - 1 + h) % SEASON];
+                if multiplicative { base * s } else { base + s }
+            })
+            .collect(),
+    )
+}
+
+/// Holt-Winters, `alpha` in 0.01..=0.99, `beta` in 0.01..=0.3, `gamma` in 0.01..=0.5.
+pub fn holt_winters(history: &[f64], horizon: usize, multiplicative: bool) -> Option<Vec<f64>> {
+    if !hw_applies(history, multiplicative) {
+        return None;
+    }
+    let [a, b, g] = minimise([(0.01, 0.99), (0.01, 0.3), (0.01, 0.5)], [5, 4, 5], |[a, b, g]| {
+        hw_run(history, a, b, g, multiplicative).sse
+    });
+    holt_winters_with(history, horizon, multiplicative, (a, b, g))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Theta
+
+/// Autocorrelation of `y` at `lag`; `None` for a constant series.
+fn acf(y: &[f64], lag: usize) -> Option<f64> {
+    let n = y.len();
+    let mean = y.iter().sum::<f64>() / n as f64;
+    let denom: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
+    if denom <= 0.0 || lag >= n {
+        return None;
+    }
+    let num: f64 = (lag..n).map(|t| (y[t] - mean) * (y[t - lag] - mean)).sum();
+    Some(num / denom)
+}
+
+/// The seasonality test of the standard Theta method (R `forecast::thetaf`, statsforecast):
+/// seasonal when `|r_m| > 1.645 * sqrt((1 + 2 * sum_{k<m} r_k^2) / n)` (90 % one-sided),
+/// tried only with two full seasons.
+fn is_seasonal(y: &[f64]) -> bool {
+    let n = y.len();
+    if n < 2 * SEASON {
+        return false;
+    }
+    let Some(rm) = acf(y, SEASON) else { return false };
+    let mut sum = 0.0;
+    for k in 1..SEASON {
+        sum += acf(y, k).unwrap_or(0.0).powi(2);
+    }
+    rm.abs() > 1.645 * ((1.0 + 2.0 * sum) / n as f64).sqrt()
+}
+
+/// Classical decomposition indices: a centred 2x12 moving average as trend, the ratio (or
+/// difference) of each value to it, averaged by month and normalised to mean 1 (or 0).
+/// Multiplicative unless a value or the trend is not positive. Indexed by `t % SEASON`.
+fn classical_seasonal(y: &[f64]) -> ([f64; SEASON], bool) {
+    let half = SEASON / 2;
+    let n = y.len();
+    let trend: Vec<(usize, f64)> = (half..n - half)
+        .map(|t| {
+            let inner: f64 = y[t - half + 1..t + half].iter().sum();
+            (t, (inner + 0.5 * (y[t - half] + y[t + half])) / SEASON as f64)
+        })
+        .collect();
+    let multiplicative = y.iter().all(|v| *v > 0.0) && trend.iter().all(|(_, c)| *c > 0.0);
+    let mut sum = [0.0; SEASON];
+    let mut count = [0usize; SEASON];
+    for &(t, c) in &trend {
+        sum[t % SEASON] += if multiplicative { y[t] / c } else { y[t] - c };
+        count[t % SEASON] += 1;
+    }
+    let neutral = if multiplicative { 1.0 } else { 0.0 };
+    let mut idx = [neutral; SEASON];
+    for i in 0..SEASON {
+        if count[i] > 0 {
+            idx[i] = sum[i] / count[i] as f64;
+        }
+    }
+    let avg = idx.iter().sum::<f64>() / SEASON as f64;
+    for s in &mut idx {
+        if multiplicative {
+            *s /= avg;
+        } else {
+            *s -= avg;
+        }
+    }
+    (idx, multiplicative)
+}
+
+/// Ordinary least squares slope of `y` on `0, 1, 2, ...`.
+fn ols_slope(y: &[f64]) -> f64 {
+    let n = y.len() as f64;
+    let tm = (n - 1.0) / 2.0;
+    let ym = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (t, v) in y.iter().enumerate() {
+        sxy += (t as f64 - tm) * (v - ym);
+        sxx += (t as f64 - tm).powi(2);
+    }
+    if sxx > 0.0 { sxy / sxx } else { 0.0 }
+}
+
+/// Theta on a non-seasonal series with a given SES `alpha` (Hyndman & Billah 2003):
+/// `level_n + b/2 * ((h - 1) + 1/alpha - (1 - alpha)^n / alpha)`, `b` the OLS slope.
+fn theta_core(x: &[f64], horizon: usize, alpha: f64) -> Vec<f64> {
+    let n = x.len();
+    let level = ses_run(x, alpha).1;
+    let b = ols_slope(x);
+    let tail = 1.0 / alpha - (1.0 - alpha).powi(n as i32) / alpha;
+    (1..=horizon).map(|h| level + b / 2.0 * ((h - 1) as f64 + tail)).collect()
+}
+
+fn theta_impl(history: &[f64], horizon: usize, alpha: Option<f64>) -> Option<Vec<f64>> {
+    let n = history.len();
+    if n < 2 {
+        return None;
+    }
+    let seasonal = is_seasonal(history).then(|| classical_seasonal(history));
+    let x: Vec<f64> = match &seasonal {
+        Some((idx, true)) => history.iter().enumerate().map(|(t, v)| v / idx[t % SEASON]).collect(),
+        Some((idx, false)) => history.iter().enumerate().map(|(t, v)| v - idx[t % SEASON]).collect(),
+        None => history.to_vec(),
+    };
+    let alpha = alpha.unwrap_or_else(|| fit_ses(&x));
+    let mut out = theta_core(&x, horizon, alpha);
+    if let Some((idx, mult)) = seasonal {
+        for (h, v) in out.iter_mut().enumerate() {
+            let s = idx[(n + h) % SEASON];
+            if mult {
+                *v *= s;
+            } else {
+                *v += s;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Standard Theta with a given SES `alpha` (in 0..=1, 0 excluded).
+pub fn theta_with(history: &[f64], horizon: usize, alpha: f64) -> Option<Vec<f64>> {
+    theta_impl(history, horizon, Some(alpha))
+}
+
+/// Standard Theta: seasonality test, classical decomposition when seasonal, SES (fitted
+/// `alpha`) plus half the OLS drift, reseasonalised; needs 2 observations.
+pub fn theta(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    theta_impl(history, horizon, None)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Intermittent demand
+
+/// Croston's recursion: at the first demand `size = y`, `interval` = months since the start
+/// (its index + 1); at each later demand `size += alpha * (y - size)` and
+/// `interval += alpha * (q - interval)`, `q` the months since the previous demand. The
+/// one-step forecast is `size / interval`. Returns (SSE after the first demand, size,
+/// interval), `None` with no demand.
+fn croston_run(y: &[f64], alpha: f64) -> Option<(f64, f64, f64)> {
+    let first = y.iter().position(|v| *v > 0.0)?;
+    let (mut size, mut interval) = (y[first], (first + 1) as f64);
+    let mut last = first;
+    let mut sse = 0.0;
+    for (t, &v) in y.iter().enumerate().skip(first + 1) {
+        sse += (v - size / interval).powi(2);
+        if v > 0.0 {
+            size += alpha * (v - size);
+            interval += alpha * ((t - last) as f64 - interval);
+            last = t;
+        }
+    }
+    Some((sse, size, interval))
+}
+
+fn fit_croston(y: &[f64]) -> f64 {
+    minimise([(0.05, 0.3)], [6], |[a]| croston_run(y, a).map_or(f64::INFINITY, |r| r.0))[0]
+}
+
+/// Croston with a given `alpha`; `None` without any positive demand.
+pub fn croston_with(history: &[f64], horizon: usize, alpha: f64) -> Option<Vec<f64>> {
+    let (_, size, interval) = croston_run(history, alpha)?;
+    Some(vec![size / interval; horizon])
+}
+
+/// Croston, `alpha` fitted in 0.05..=0.3.
+pub fn croston(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    croston_run(history, 0.1)?;
+    croston_with(history, horizon, fit_croston(history))
+}
+
+/// SBA with a given `alpha`: Croston x (1 - alpha / 2).
+pub fn sba_with(history: &[f64], horizon: usize, alpha: f64) -> Option<Vec<f64>> {
+    let mut out = croston_with(history, horizon, alpha)?;
+    for v in &mut out {
+        *v *= 1.0 - alpha / 2.0;
+    }
+    Some(out)
+}
+
+/// SBA with Croston's fitted `alpha`.
+pub fn sba(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    croston_run(history, 0.1)?;
+    sba_with(history, horizon, fit_croston(history))
+}
+
+/// TSB recursion: `prob = [y[0] > 0]`, then every month `prob += beta * ([y > 0] - prob)`;
+/// `size` starts at the first demand and moves `size += alpha * (y - size)` at each later
+/// demand. The one-step forecast is `prob * size`. Returns (SSE after the first demand, prob,
+/// size), `None` with no demand.
+fn tsb_run(y: &[f64], alpha: f64, beta: f64) -> Option<(f64, f64, f64)> {
+    let first = y.iter().position(|v| *v > 0.0)?;
+    let mut prob = if y[0] > 0.0 { 1.0 } else { 0.0 };
+    for &v in &y[1..=first] {
+        prob += beta * (f64::from(u8::from(v > 0.0)) - prob);
+    }
+    let mut size = y[first];
+    let mut sse = 0.0;
+    for &v in &y[first + 1..] {
+        sse += (v - prob * size).powi(2);
+        let hit = v > 0.0;
+        prob += beta * (f64::from(u8::from(hit)) - prob);
+        if hit {
+            size += alpha * (v - size);
+        }
+    }
+    Some((sse, prob, size))
+}
+
+/// TSB with given smoothing of the size (`alpha`) and of the probability (`beta`).
+pub fn tsb_with(history: &[f64], horizon: usize, alpha: f64, beta: f64) -> Option<Vec<f64>> {
+    let (_, prob, size) = tsb_run(history, alpha, beta)?;
+    Some(vec![prob * size; horizon])
+}
+
+/// TSB, `alpha` and `beta` fitted in 0.01..=0.5.
+pub fn tsb(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    tsb_run(history, 0.1, 0.1)?;
+    let [a, b] =
+        minimise([(0.01, 0.5), (0.01, 0.5)], [6, 6], |[a, b]| tsb_run(history, a, b).map_or(f64::INFINITY, |r| r.0));
+    tsb_with(history, horizon, a, b)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch, selection, intervals
+
+/// Point forecasts of one method, clipped at 0. `None` when the method does not apply: too
+/// short a history, no positive demand (Croston family), a non-positive value
+/// (multiplicative Holt-Winters), a non-finite value in the history or the result.
+pub fn predict(method: Method, history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    if history.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let raw = match method {
+        Method::Zero => Some(vec![0.0; horizon]),
+        Method::Naive => naive(history, horizon),
+        Method::SeasonalNaive => seasonal_naive(history, horizon),
+        Method::Ses => ses(history, horizon),
+        Method::Holt => holt(history, horizon),
+        Method::DampedHolt => damped_holt(history, horizon),
+        Method::HoltWintersAdditive => holt_winters(history, horizon, false),
+        Method::HoltWintersMultiplicative => holt_winters(history, horizon, true),
+        Method::Theta => theta(history, horizon),
+        Method::Croston => croston(history, horizon),
+        Method::Sba => sba(history, horizon),
+        Method::Tsb => tsb(history, horizon),
+        Method::Mean => mean(history, horizon),
+    }?;
+    if raw.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    Some(raw.into_iter().map(|v| v.max(0.0)).collect())
+}
+
+/// The methods tried for a class, in tie-break order.
+pub fn candidates(class: DemandClass) -> &'static [Method] {
+    match class {
+        DemandClass::AllZero => &[Method::Zero],
+        DemandClass::Short => &[Method::Mean],
+        DemandClass::Smooth | DemandClass::Erratic => &[
+            Method::SeasonalNaive,
+            Method::Ses,
+            Method::Holt,
+            Method::DampedHolt,
+            Method::HoltWintersAdditive,
+            Method::HoltWintersMultiplicative,
+            Method::Theta,
+        ],
+        DemandClass::Intermittent | DemandClass::Lumpy => &[Method::Ses, Method::Croston, Method::Sba, Method::Tsb],
+    }
+}
+
+/// Backtest errors (`actual - forecast`) of one method: one row per origin, one column per
+/// step. `None` when the method does not apply at some origin.
+fn backtest(method: Method, y: &[f64], origins: &[usize], steps: usize) -> Option<Vec<Vec<f64>>> {
+    origins
+        .iter()
+        .map(|&end| {
+            let fc = predict(method, &y[..end], steps)?;
+            Some(y[end..end + steps].iter().zip(&fc).map(|(a, f)| a - f).collect())
+        })
+        .collect()
+}
+
+/// Rolling origins, latest first, one month apart: the backtest horizon is at most a quarter
+/// of the history and each origin leaves at least [`MIN_TRAIN`] months to train on.
+fn backtest_plan(n: usize, cfg: &Config) -> (Vec<usize>, usize) {
+    let steps = cfg.backtest_horizon.min(n / 4).max(1);
+    let origins =
+        (0..cfg.backtest_origins).map_while(|j| n.checked_sub(steps + j).filter(|end| *end >= MIN_TRAIN)).collect();
+    (origins, steps)
+}
+
+/// Empirical quantile with linear interpolation between order statistics (R type 7).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// Interval offsets per step from backtest errors: at step `s`, the quantiles of the errors of
+/// steps `1..=s` over all origins, kept on their side of zero and never narrower than at the
+/// step before; steps past the backtest reuse the last.
+fn interval_bounds(point: &[f64], errors: &[Vec<f64>], q: (f64, f64)) -> (Vec<f64>, Vec<f64>) {
+    let steps = errors.first().map_or(0, Vec::len);
+    let mut offsets = Vec::with_capacity(steps);
+    let (mut lo, mut hi) = (0.0f64, 0.0f64);
+    for s in 1..=steps {
+        let pool = sorted(errors.iter().flat_map(|row| row[..s].iter().copied()).collect());
+        lo = lo.min(quantile(&pool, q.0));
+        hi = hi.max(quantile(&pool, q.1));
+        offsets.push((lo, hi));
+    }
+    bounds_from(point, |h| offsets.get(h).or(offsets.last()).copied().unwrap_or((0.0, 0.0)))
+}
+
+fn bounds_from(point: &[f64], offset: impl Fn(usize) -> (f64, f64)) -> (Vec<f64>, Vec<f64>) {
+    point
+        .iter()
+        .enumerate()
+        .map(|(h, p)| {
+            let (lo, hi) = offset(h);
+            ((p + lo.min(0.0)).max(0.0), p + hi.max(0.0))
+        })
+        .unzip()
+}
+
+/// Classifies, backtests the class's candidates, keeps the lowest mean absolute error (ties
+/// to the earlier [`Method`]) and derives the intervals from its backtest errors. Non-finite
+/// values in the history count as 0 (ingest rejects them before this).
+pub fn forecast(history: &[f64], cfg: &Config) -> SeriesForecast {
+    let y: Vec<f64> = history.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect();
+    let class = classify(&y);
+    let horizon = cfg.horizon;
+    let zero = |class| SeriesForecast {
+        method: Method::Zero,
+        class,
+        point: vec![0.0; horizon],
+        lower: vec![0.0; horizon],
+        upper: vec![0.0; horizon],
+        backtest_mae: None,
+    };
+    match class {
+        DemandClass::AllZero => return zero(class),
+        DemandClass::Short if y.is_empty() => return zero(class),
+        DemandClass::Short => return short_forecast(&y, class, cfg),
+        _ => {}
+    }
+    let (origins, steps) = backtest_plan(y.len(), cfg);
+    let mut scored: Vec<(f64, Method, Vec<Vec<f64>>)> = Vec::new();
+    if !origins.is_empty() {
+        for &m in candidates(class) {
+            if let Some(errors) = backtest(m, &y, &origins, steps) {
+                let count = (origins.len() * steps) as f64;
+                let mae = errors.iter().flatten().map(|e| e.abs()).sum::<f64>() / count;
+                scored.push((mae, m, errors));
+            }
+        }
+    }
+    // Stable sort: equal errors keep the candidates' order.
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (mae, method, errors) in scored {
+        if let Some(point) = predict(method, &y, horizon) {
+            let (lower, upper) = interval_bounds(&point, &errors, cfg.interval_quantiles);
+            return SeriesForecast { method, class, point, lower, upper, backtest_mae: Some(mae) };
+        }
+    }
+    // Nothing could be backtested (a config without origins): the first candidate that
+    // applies, bounded by the spread of the history.
+    for &method in candidates(class) {
+        if let Some(point) = predict(method, &y, horizon) {
+            return with_history_bounds(&y, method, class, point, cfg);
+        }
+    }
+    short_forecast(&y, class, cfg)
+}
+
+fn short_forecast(y: &[f64], class: DemandClass, cfg: &Config) -> SeriesForecast {
+    let point = predict(Method::Mean, y, cfg.horizon).unwrap_or_else(|| vec![0.0; cfg.horizon]);
+    with_history_bounds(y, Method::Mean, class, point, cfg)
+}
+
+/// Bounds from the quantiles of the history itself, for forecasts that were not backtested.
+fn with_history_bounds(y: &[f64], method: Method, class: DemandClass, point: Vec<f64>, cfg: &Config) -> SeriesForecast {
+    let s = sorted(y.to_vec());
+    let (qlo, qhi) = (quantile(&s, cfg.interval_quantiles.0), quantile(&s, cfg.interval_quantiles.1));
+    let (lower, upper) = point.iter().map(|p| (qlo.min(*p).max(0.0), qhi.max(*p))).unzip();
+    SeriesForecast { method, class, point, lower, upper, backtest_mae: None }
+}
+
+/// [`forecast`] for many series in parallel; the same results, in the same order, as one by
+/// one (each series is independent and nothing is reduced across threads).
+pub fn forecast_many(histories: &[Vec<f64>], cfg: &Config) -> Vec<SeriesForecast> {
+    histories.par_iter().map(|h| forecast(h, cfg)).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+
+/// Accuracy of the automatic choice on held-out months, for a benchmark against peers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Evaluation {
+    /// Series given.
+    pub series: usize,
+    /// Series long enough to hold out `holdout` months and keep one to train on.
+    pub evaluated: usize,
+    /// Months held out at the end of each series.
+    pub holdout: usize,
+    /// `sum |actual - forecast| / sum |actual|` pooled over all evaluated series.
+    pub wmape: Option<f64>,
+    /// Mean over series (where defined) of the MASE against the in-sample seasonal naive.
+    pub mase: Option<f64>,
+    /// Series on which the MASE is defined.
+    pub mase_series: usize,
+    /// How often each method was chosen.
+    pub methods: BTreeMap<Method, usize>,
+    /// How many series fell in each class.
+    pub classes: BTreeMap<DemandClass, usize>,
+}
+
+/// Forecasts every series from all but its last `holdout` months (horizon `holdout`) and
+/// scores the automatic choice on those months. Series of `holdout` months or fewer are
+/// skipped.
+pub fn evaluate(series: &[Vec<f64>], holdout: usize, cfg: &Config) -> Evaluation {
+    let cfg = Config { horizon: holdout, ..cfg.clone() };
+    let kept: Vec<&Vec<f64>> = series.iter().filter(|s| s.len() > holdout).collect();
+    let train: Vec<Vec<f64>> = kept.iter().map(|s| s[..s.len() - holdout].to_vec()).collect();
+    let fcs = forecast_many(&train, &cfg);
+    let (mut abs_err, mut abs_act) = (0.0, 0.0);
+    let mut mases = Vec::new();
+    let mut methods = BTreeMap::new();
+    let mut classes = BTreeMap::new();
+    for ((s, tr), fc) in kept.iter().zip(&train).zip(&fcs) {
+        let actual = &s[s.len() - holdout..];
+        abs_err += actual.iter().zip(&fc.point).map(|(a, f)| (a - f).abs()).sum::<f64>();
+        abs_act += actual.iter().map(|a| a.abs()).sum::<f64>();
+        if let Some(v) = mase(actual, &fc.point, tr, SEASON) {
+            mases.push(v);
+        }
+        *methods.entry(fc.method).or_insert(0) += 1;
+        *classes.entry(fc.class).or_insert(0) += 1;
+    }
+    Evaluation {
+        series: series.len(),
+        evaluated: kept.len(),
+        holdout,
+        wmape: (abs_act > 0.0).then(|| abs_err / abs_act),
+        mase: (!mases.is_empty()).then(|| mases.iter().sum::<f64>() / mases.len() as f64),
+        mase_series: mases.len(),
+        methods,
+        classes,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics: pairwise over the shorter of `actual` and `forecast`.
+
+/// Weighted MAPE: `sum |a - f| / sum |a|`; `None` when the actuals sum to 0.
+pub fn wmape(actual: &[f64], forecast: &[f64]) -> Option<f64> {
+    let den: f64 = actual.iter().map(|a| a.abs()).sum();
+    let num: f64 = actual.iter().zip(forecast).map(|(a, f)| (a - f).abs()).sum();
+    (den > 0.0).then(|| num / den)
+}
+
+/// Mean absolute percentage error as a fraction; `None` when any actual is 0 (or none given).
+pub fn mape(actual: &[f64], forecast: &[f64]) -> Option<f64> {
+    let pairs: Vec<(f64, f64)> = actual.iter().copied().zip(forecast.iter().copied()).collect();
+    if pairs.is_empty() || pairs.iter().any(|(a, _)| *a == 0.0) {
+        return None;
+    }
+    Some(pairs.iter().map(|(a, f)| ((a - f) / a).abs()).sum::<f64>() / pairs.len() as f64)
+}
+
+/// Bias: `sum (f - a) / sum a`, positive when over-forecasting; `None` when the actuals sum
+/// to 0.
+pub fn bias(actual: &[f64], forecast: &[f64]) -> Option<f64> {
+    let den: f64 = actual.iter().sum();
+    let num: f64 = actual.iter().zip(forecast).map(|(a, f)| f - a).sum();
+    (den != 0.0).then(|| num / den)
+}
+
+/// Mean absolute scaled error: the MAE over the mean absolute in-sample error of the seasonal
+/// naive with lag `m` (lag 1 when the in-sample has `m` values or fewer). `None` when the
+/// scale is 0 or cannot be computed, or nothing is compared.
+pub fn mase(actual: &[f64], forecast: &[f64], insample: &[f64], m: usize) -> Option<f64> {
+    let lag = if m >= 1 && insample.len() > m { m } else { 1 };
+    if insample.len() <= lag {
+        return None;
+    }
+    let scale = (lag..insample.len()).map(|t| (insample[t] - insample[t - lag]).abs()).sum::<f64>()
+        / (insample.len() - lag) as f64;
+    let k = actual.len().min(forecast.len());
+    if scale <= 0.0 || k == 0 {
+        return None;
+    }
+    let mae = actual.iter().zip(forecast).map(|(a, f)| (a - f).abs()).sum::<f64>() / k as f64;
+    Some(mae / scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn close(a: &[f64], b: &[f64], tol: f64) {
+        assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= tol, "{a:?} vs {b:?}");
+        }
+    }
+
+    /// A seasonal shape with mean 0, the same every year.
+    const SHAPE: [f64; 12] = [-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 20.0, 10.0, 0.0, -10.0, -20.0];
+
+    fn seasonal_line(months: usize, level: f64, slope: f64) -> Vec<f64> {
+        (0..months).map(|t| level + slope * t as f64 + SHAPE[t % 12]).collect()
+    }
+
+    // ---- methods, hand-computed ----
+
+    #[test]
+    fn naive_mean_and_seasonal_naive() {
+        assert_eq!(naive(&[1.0, 4.0], 3), Some(vec![4.0; 3]));
+        assert_eq!(mean(&[1.0, 4.0, 7.0], 2), Some(vec![4.0; 2]));
+        let y: Vec<f64> = (1..=14).map(f64::from).collect();
+        // Last 12 are 3..=14; month 13 of the horizon wraps to the first of them.
+        let fc = seasonal_naive(&y, 14).unwrap();
+        let expected: Vec<f64> = (3..=14).chain(3..=4).map(f64::from).collect();
+        assert_eq!(fc, expected);
+        assert_eq!(seasonal_naive(&y[..11], 3), None);
+        assert_eq!(naive(&[], 3), None);
+    }
+
+    #[test]
+    fn ses_fixed_alpha_by_hand() {
+        // level 10; 0.3*12 + 0.7*10 = 10.6; 0.3*11 + 0.7*10.6 = 3.3 + 7.42 = 10.72
+        close(&ses_with(&[10.0, 12.0, 11.0], 2, 0.3).unwrap(), &[10.72, 10.72], 1e-12);
+        // One-step SSE: (12 - 10)^2 + (11 - 10.6)^2 = 4 + 0.16
+        assert!((ses_run(&[10.0, 12.0, 11.0], 0.3).0 - 4.16).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ses_fits_alpha_high_on_a_random_walk_and_low_on_noise() {
+        let walk = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0];
+        assert!(fit_ses(&walk) > 0.95);
+        let noise = [10.0, 14.0, 6.0, 14.0, 6.0, 14.0, 6.0, 14.0, 6.0, 10.0];
+        assert!(fit_ses(&noise) < 0.2);
+    }
+
+    #[test]
+    fn holt_fixed_parameters_by_hand() {
+        // alpha = beta = 0.5 on [10, 12, 13]: level 10, trend (13 - 10) / 2 = 1.5
+        // t=1: level 0.5*12 + 0.5*(10 + 1.5) = 11.75; trend 0.5*1.75 + 0.5*1.5 = 1.625
+        // t=2: level 0.5*13 + 0.5*(11.75 + 1.625) = 13.1875;
+        //      trend 0.5*(13.1875 - 11.75) + 0.5*1.625 = 1.53125
+        // forecast 13.1875 + 1.53125 = 14.71875, + 2*1.53125 = 16.25
+        close(&holt_with(&[10.0, 12.0, 13.0], 2, 0.5, 0.5).unwrap(), &[14.71875, 16.25], 1e-12);
+    }
+
+    #[test]
+    fn holt_extrapolates_a_line() {
+        let y = [3.0, 5.0, 7.0, 9.0, 11.0, 13.0];
+        close(&holt(&y, 3).unwrap(), &[15.0, 17.0, 19.0], 1e-9);
+        close(&predict(Method::Holt, &y, 3).unwrap(), &[15.0, 17.0, 19.0], 1e-9);
+    }
+
+    #[test]
+    fn damped_holt_fixed_parameters_by_hand() {
+        // alpha = beta = 0.5, phi = 0.9 on [10, 12, 13]: level 10, trend 1.5
+        // t=1: level 0.5*12 + 0.5*(10 + 1.35) = 11.675; trend 0.5*1.675 + 0.5*1.35 = 1.5125
+        // t=2: level 0.5*13 + 0.5*(11.675 + 1.36125) = 13.018125;
+        //      trend 0.5*1.343125 + 0.5*1.36125 = 1.3521875
+        // h=1: 13.018125 + 0.9*1.3521875 = 14.23509375; h=2: + 0.81*1.3521875 = 15.330365625
+        let fc = damped_holt_with(&[10.0, 12.0, 13.0], 2, 0.5, 0.5, 0.9).unwrap();
+        close(&fc, &[14.23509375, 15.330365625], 1e-12);
+    }
+
+    #[test]
+    fn damped_holt_flattens_out() {
+        let y = [3.0, 5.0, 7.0, 9.0, 11.0, 13.0];
+        let fc = damped_holt(&y, 18).unwrap();
+        assert!(fc[0] > 13.0 && fc[0] <= 15.0 + 1e-9, "{fc:?}");
+        // The step shrinks by phi < 1 each month.
+        assert!(fc[17] - fc[16] < fc[1] - fc[0]);
+    }
+
+    #[test]
+    fn holt_winters_reproduce_a_perfect_pattern() {
+        let y = seasonal_line(36, 100.0, 0.0);
+        let next = seasonal_line(54, 100.0, 0.0)[36..].to_vec();
+        close(&holt_winters(&y, 18, false).unwrap(), &next, 1e-9);
+        // Any parameters: every one-step error is zero.
+        close(&holt_winters_with(&y, 18, false, (0.3, 0.1, 0.2)).unwrap(), &next, 1e-9);
+        // With a trend too: the initial seasonal indices are detrended.
+        let y = seasonal_line(30, 100.0, 2.0);
+        let next = seasonal_line(48, 100.0, 2.0)[30..].to_vec();
+        close(&holt_winters(&y, 18, false).unwrap(), &next, 1e-9);
+    }
+
+    #[test]
+    fn holt_winters_multiplicative_reproduces_a_multiplicative_pattern() {
+        let pattern = |t: usize| 100.0 * (1.0 + SHAPE[t % 12] / 100.0);
+        let y: Vec<f64> = (0..36).map(pattern).collect();
+        let next: Vec<f64> = (36..54).map(pattern).collect();
+        close(&holt_winters(&y, 18, true).unwrap(), &next, 1e-9);
+    }
+
+    #[test]
+    fn holt_winters_needs_two_seasons_and_positive_values_when_multiplicative() {
+        let y = seasonal_line(23, 100.0, 0.0);
+        assert_eq!(predict(Method::HoltWintersAdditive, &y, 3), None);
+        let mut y = seasonal_line(24, 100.0, 0.0);
+        assert!(predict(Method::HoltWintersAdditive, &y, 3).is_some());
+        assert!(predict(Method::HoltWintersMultiplicative, &y, 3).is_some());
+        y[5] = 0.0;
+        assert_eq!(predict(Method::HoltWintersMultiplicative, &y, 3), None);
+    }
+
+    #[test]
+    fn theta_fixed_alpha_by_hand() {
+        // [1..5], alpha = 1: level 5, OLS slope 1; tail 1/1 - 0^5/1 = 1
+        // h: 5 + 1/2 * ((h - 1) + 1) = 5.5, 6, 6.5
+        close(&theta_with(&[1.0, 2.0, 3.0, 4.0, 5.0], 3, 1.0).unwrap(), &[5.5, 6.0, 6.5], 1e-12);
+        // alpha = 0.5 on [1, 2, 3]: level 1 -> 1.5 -> 2.25; slope 1; tail 2 - 0.125/0.5 = 1.75
+        // h=1: 2.25 + 0.5*1.75 = 3.125; h=2: 3.625
+        close(&theta_with(&[1.0, 2.0, 3.0], 2, 0.5).unwrap(), &[3.125, 3.625], 1e-12);
+    }
+
+    #[test]
+    fn theta_on_a_linear_trend_grows_at_half_the_slope() {
+        let y: Vec<f64> = (0..30).map(|t| 50.0 + 4.0 * f64::from(t)).collect();
+        let fc = theta(&y, 6).unwrap();
+        for w in fc.windows(2) {
+            assert!((w[1] - w[0] - 2.0).abs() < 1e-9, "{fc:?}");
+        }
+        assert!(fc[0] > y[29] && fc[0] < y[29] + 4.0, "{fc:?}");
+    }
+
+    #[test]
+    fn theta_deseasonalises_a_seasonal_series() {
+        // 36 months of this smooth shape fail the test (r_12 = 24/36 is under the bar set by
+        // the large r_1..r_11); 48 pass it.
+        let y = seasonal_line(48, 100.0, 0.0);
+        assert!(is_seasonal(&y));
+        assert!(!is_seasonal(&y[..36]));
+        let next = seasonal_line(60, 100.0, 0.0)[48..].to_vec();
+        close(&theta(&y, 12).unwrap(), &next, 1e-6);
+    }
+
+    #[test]
+    fn croston_and_sba_fixed_alpha_by_hand() {
+        // alpha 0.5 on [0, 3, 0, 0, 6]: first demand at month 2 -> size 3, interval 2;
+        // demand 6 after 3 months -> size 3 + 0.5*3 = 4.5, interval 2 + 0.5*(3 - 2) = 2.5
+        // forecast 4.5 / 2.5 = 1.8; SBA 1.8 * (1 - 0.25) = 1.35
+        let y = [0.0, 3.0, 0.0, 0.0, 6.0];
+        close(&croston_with(&y, 2, 0.5).unwrap(), &[1.8, 1.8], 1e-12);
+        close(&sba_with(&y, 2, 0.5).unwrap(), &[1.35, 1.35], 1e-12);
+        // SBA is Croston x (1 - alpha/2) for the fitted alpha too.
+        let c = croston(&y, 1).unwrap()[0];
+        let s = sba(&y, 1).unwrap()[0];
+        let alpha = fit_croston(&y);
+        assert!((s - c * (1.0 - alpha / 2.0)).abs() < 1e-12);
+        assert!(s < c);
+    }
+
+    #[test]
+    fn croston_over_a_gap() {
+        // alpha 0.5 on [10, 10, 0, 0, 10]: size 10, interval 1; then interval 1;
+        // then after 3 months 1 + 0.5*(3 - 1) = 2 -> 10 / 2 = 5
+        close(&croston_with(&[10.0, 10.0, 0.0, 0.0, 10.0], 1, 0.5).unwrap(), &[5.0], 1e-12);
+    }
+
+    #[test]
+    fn tsb_fixed_parameters_by_hand() {
+        // alpha = beta = 0.5 on [0, 3, 0, 0, 6]:
+        // prob 0 -> 0.5 -> 0.25 -> 0.125 -> 0.125 + 0.5*0.875 = 0.5625
+        // size 3 at month 2 -> 3 + 0.5*3 = 4.5; forecast 0.5625 * 4.5 = 2.53125
+        close(&tsb_with(&[0.0, 3.0, 0.0, 0.0, 6.0], 2, 0.5, 0.5).unwrap(), &[2.53125; 2], 1e-12);
+        // Demand probability decays through a trailing run of zeros, Croston's does not.
+        let y = [5.0, 5.0, 5.0, 0.0, 0.0, 0.0];
+        assert!(tsb_with(&y, 1, 0.5, 0.5).unwrap()[0] < croston_with(&y, 1, 0.5).unwrap()[0]);
+    }
+
+    #[test]
+    fn intermittent_methods_need_a_demand() {
+        for m in [Method::Croston, Method::Sba, Method::Tsb] {
+            assert_eq!(predict(m, &[0.0; 10], 3), None, "{m:?}");
+        }
+    }
+
+    #[test]
+    fn minimise_finds_the_minimum_of_a_bowl() {
+        let [a, b] = minimise([(0.0, 1.0), (0.0, 1.0)], [5, 5], |[a, b]| (a - 0.37).powi(2) + (b - 0.81).powi(2));
+        assert!((a - 0.37).abs() < 1e-4 && (b - 0.81).abs() < 1e-4, "{a} {b}");
+    }
+
+    // ---- classification ----
+
+    #[test]
+    fn classify_each_class() {
+        // ADI 1, sizes 9..12: CV^2 tiny
+        let smooth = [10.0, 11.0, 9.0, 10.0, 12.0, 10.0, 11.0, 9.0];
+        assert_eq!(classify(&smooth), DemandClass::Smooth);
+        // ADI 1; sizes 1..40: mean 15.25, CV^2 ~ 0.73
+        let erratic = [1.0, 20.0, 2.0, 30.0, 1.0, 25.0, 3.0, 40.0];
+        assert_eq!(classify(&erratic), DemandClass::Erratic);
+        // ADI 12/5 = 2.4; sizes 5, 6, 5, 6, 5: CV^2 ~ 0.008
+        let intermittent = [0.0, 5.0, 0.0, 0.0, 6.0, 0.0, 5.0, 0.0, 0.0, 6.0, 0.0, 5.0];
+        assert_eq!(classify(&intermittent), DemandClass::Intermittent);
+        // ADI 2.4; sizes 1, 40, 2, 30, 1: CV^2 ~ 1.1
+        let lumpy = [0.0, 1.0, 0.0, 0.0, 40.0, 0.0, 2.0, 0.0, 0.0, 30.0, 0.0, 1.0];
+        assert_eq!(classify(&lumpy), DemandClass::Lumpy);
+        assert_eq!(classify(&[0.0; 30]), DemandClass::AllZero);
+        assert_eq!(classify(&[]), DemandClass::Short);
+        assert_eq!(classify(&[4.0, 0.0, 5.0]), DemandClass::Short);
+    }
+
+    #[test]
+    fn classify_cut_offs_are_inclusive_on_the_sporadic_side() {
+        // 33 months, 25 with demand: ADI exactly 1.32 -> sporadic
+        let mut y = vec![10.0; 33];
+        for v in y.iter_mut().step_by(4) {
+            *v = 0.0;
+        }
+        assert_eq!(y.iter().filter(|v| **v > 0.0).count(), 24);
+        // 24 demands over 33 months: ADI 1.375
+        assert_eq!(classify(&y), DemandClass::Intermittent);
+        assert!((adi_cv2(33, &[1.0; 25]).0 - 1.32).abs() < 1e-12);
+    }
+
+    // ---- forecast ----
+
+    #[test]
+    fn forecast_of_nothing_and_of_zeros_is_zero() {
+        let cfg = Config::default();
+        for y in [vec![], vec![0.0; 40], vec![0.0]] {
+            let fc = forecast(&y, &cfg);
+            assert_eq!(fc.method, Method::Zero);
+            assert_eq!(fc.point, vec![0.0; 18]);
+            assert_eq!(fc.lower, vec![0.0; 18]);
+            assert_eq!(fc.upper, vec![0.0; 18]);
+        }
+        assert_eq!(forecast(&[0.0; 40], &cfg).class, DemandClass::AllZero);
+        assert_eq!(forecast(&[], &cfg).class, DemandClass::Short);
+    }
+
+    #[test]
+    fn forecast_of_one_observation_is_it() {
+        let fc = forecast(&[7.0], &Config::default());
+        assert_eq!((fc.method, fc.class), (Method::Mean, DemandClass::Short));
+        assert_eq!(fc.point, vec![7.0; 18]);
+        assert_eq!(fc.lower, vec![7.0; 18]);
+        assert_eq!(fc.upper, vec![7.0; 18]);
+        assert_eq!(fc.backtest_mae, None);
+        // A short series: its mean, bounded by the quantiles of what exists.
+        let fc = forecast(&[2.0, 4.0, 0.0, 6.0], &Config::default());
+        assert_eq!(fc.point, vec![3.0; 18]);
+        // type-7 quantiles of [0, 2, 4, 6]: 10% at 0.3 -> 0.6, 90% at 2.7 -> 5.4
+        close(&fc.lower[..1], &[0.6], 1e-12);
+        close(&fc.upper[..1], &[5.4], 1e-12);
+    }
+
+    #[test]
+    fn forecast_over_a_gap_stays_sane() {
+        let mut y = vec![10.0; 12];
+        y.extend([0.0; 6]);
+        y.extend([10.0; 12]);
+        let fc = forecast(&y, &Config::default());
+        assert_eq!(fc.point.len(), 18);
+        assert!(fc.point.iter().all(|v| v.is_finite() && *v >= 0.0 && *v <= 10.0 + 1e-9));
+        assert!(fc.backtest_mae.is_some());
+    }
+
+    #[test]
+    fn forecast_routes_intermittent_series_to_intermittent_methods() {
+        let y: Vec<f64> = (0..36).map(|t| if t % 3 == 1 { 6.0 + f64::from(t % 2) } else { 0.0 }).collect();
+        let fc = forecast(&y, &Config::default());
+        assert_eq!(fc.class, DemandClass::Intermittent);
+        assert!(candidates(fc.class).contains(&fc.method), "{:?}", fc.method);
+        assert!(fc.point[0] > 1.0 && fc.point[0] < 4.0, "{:?}", fc.point);
+    }
+
+    #[test]
+    fn forecast_picks_a_seasonal_method_for_a_seasonal_series() {
+        let y = seasonal_line(36, 100.0, 0.0);
+        let fc = forecast(&y, &Config::default());
+        assert_eq!(fc.class, DemandClass::Smooth);
+        // Seasonal naive is exact and first in the tie-break order among the exact ones.
+        assert_eq!(fc.method, Method::SeasonalNaive);
+        assert!(fc.backtest_mae.unwrap() < 1e-9);
+        close(&fc.point, &seasonal_line(54, 100.0, 0.0)[36..], 1e-9);
+    }
+
+    #[test]
+    fn forecast_intervals_widen_with_the_horizon() {
+        let y: Vec<f64> = (0..40)
+            .map(|t| 100.0 + [5.0, -7.0, 12.0, -3.0, 0.0, 9.0, -11.0][t % 7] * (1.0 + t as f64 / 10.0))
+            .collect();
+        let fc = forecast(&y, &Config::default());
+        for h in 1..18 {
+            assert!(fc.point[h - 1] - fc.lower[h - 1] <= fc.point[h] - fc.lower[h] + 1e-9 || fc.lower[h] == 0.0);
+            assert!(fc.upper[h - 1] - fc.point[h - 1] <= fc.upper[h] - fc.point[h] + 1e-9);
+        }
+        assert!(fc.upper[17] > fc.lower[17]);
+    }
+
+    #[test]
+    fn backtest_plan_shrinks_with_short_histories() {
+        let cfg = Config::default();
+        assert_eq!(backtest_plan(40, &cfg), (vec![34, 33, 32], 6));
+        assert_eq!(backtest_plan(12, &cfg), (vec![9, 8, 7], 3));
+        assert_eq!(backtest_plan(6, &cfg), (vec![5, 4], 1));
+    }
+
+    #[test]
+    fn interval_bounds_by_hand() {
+        // errors (actual - forecast), 3 origins x 2 steps
+        let errors = vec![vec![-1.0, 4.0], vec![1.0, -2.0], vec![0.0, 3.0]];
+        // step 1 pool [-1, 0, 1]: 10% -> -0.8, 90% -> 0.8
+        // step 2 pool [-2, -1, 0, 1, 3, 4]: 10% at 0.5 -> -1.5, 90% at 4.5 -> 3.5
+        let (lo, hi) = interval_bounds(&[10.0, 10.0, 1.0], &errors, (0.1, 0.9));
+        close(&lo, &[9.2, 8.5, 0.0], 1e-12);
+        close(&hi, &[10.8, 13.5, 4.5], 1e-12);
+    }
+
+    // ---- metrics ----
+
+    #[test]
+    fn metrics_by_hand() {
+        let a = [10.0, 20.0, 0.0, 10.0];
+        let f = [12.0, 15.0, 1.0, 10.0];
+        // |.| errors 2, 5, 1, 0 = 8 over 40
+        assert_eq!(wmape(&a, &f), Some(0.2));
+        // f - a: 2 - 5 + 1 + 0 = -2 over 40
+        assert_eq!(bias(&a, &f), Some(-0.05));
+        assert_eq!(mape(&a, &f), None);
+        // (2/10 + 5/20) / 2 = 0.225
+        assert!((mape(&[10.0, 20.0], &[12.0, 15.0]).unwrap() - 0.225).abs() < 1e-12);
+        assert_eq!(wmape(&[0.0, 0.0], &[1.0, 2.0]), None);
+        assert_eq!(bias(&[0.0], &[1.0]), None);
+    }
+
+    #[test]
+    fn mase_by_hand() {
+        // lag 1 (in-sample 4 values <= m = 12): |2-1| + |4-2| + |7-4| = 6 over 3 = 2
+        // MAE of [3, 5] vs [4, 4] = 1 -> 0.5
+        assert_eq!(mase(&[3.0, 5.0], &[4.0, 4.0], &[1.0, 2.0, 4.0, 7.0], 12), Some(0.5));
+        // lag 2 on [1, 2, 4, 7]: |4-1| + |7-2| = 8 over 2 = 4 -> 0.25
+        assert_eq!(mase(&[3.0, 5.0], &[4.0, 4.0], &[1.0, 2.0, 4.0, 7.0], 2), Some(0.25));
+        assert_eq!(mase(&[3.0], &[4.0], &[5.0; 20], 12), None);
+        assert_eq!(mase(&[3.0], &[4.0], &[5.0], 12), None);
+    }
+
+    #[test]
+    fn evaluate_by_hand() {
+        // Constant 10 for 20 months, then actuals 12: WMAPE 2/12 on each of 2 series;
+        // MASE undefined (constant in-sample); a 2-month series is skipped.
+        let mut s: Vec<f64> = vec![10.0; 20];
+        s.extend([12.0, 12.0]);
+        let ev = evaluate(&[s.clone(), s, vec![1.0, 2.0]], 2, &Config::default());
+        assert_eq!((ev.series, ev.evaluated, ev.mase, ev.mase_series), (3, 2, None, 0));
+        assert!((ev.wmape.unwrap() - 2.0 / 12.0).abs() < 1e-9);
+        assert_eq!(ev.classes.get(&DemandClass::Smooth), Some(&2));
+        assert_eq!(ev.methods.values().sum::<usize>(), 2);
+    }
+
+    // ---- properties ----
+
+    fn series() -> impl Strategy<Value = Vec<f64>> {
+        prop::collection::vec(prop_oneof![2 => Just(0.0), 5 => 0.0..200.0f64], 0..48)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn a_constant_series_forecasts_the_constant(c in 0.01..1000.0f64, n in 1usize..48) {
+            let y = vec![c; n];
+            for m in Method::ALL {
+                // Zero ignores the data; SBA is biased down by design (by 1 - alpha/2).
+                if matches!(m, Method::Zero | Method::Sba) {
+                    continue;
+                }
+                if let Some(fc) = predict(m, &y, 18) {
+                    for v in fc {
+                        prop_assert!((v - c).abs() <= 1e-6 * c.max(1.0), "{m:?}: {v} vs {c}");
+                    }
+                }
+            }
+            let fc = forecast(&y, &Config::default());
+            for ((p, l), u) in fc.point.iter().zip(&fc.lower).zip(&fc.upper) {
+                prop_assert!((p - c).abs() <= 1e-6 * c.max(1.0));
+                prop_assert!((l - c).abs() <= 1e-6 * c.max(1.0) && (u - c).abs() <= 1e-6 * c.max(1.0));
+            }
+        }
+
+        #[test]
+        fn forecasts_are_never_negative_and_bounds_bracket_the_point(y in series()) {
+            let fc = forecast(&y, &Config::default());
+            prop_assert_eq!(fc.point.len(), 18);
+            prop_assert_eq!(fc.lower.len(), 18);
+            prop_assert_eq!(fc.upper.len(), 18);
+            for ((p, l), u) in fc.point.iter().zip(&fc.lower).zip(&fc.upper) {
+                prop_assert!(p.is_finite() && l.is_finite() && u.is_finite());
+                prop_assert!(0.0 <= *l && l <= p && p <= u, "{} {} {}", l, p, u);
+            }
+            for m in Method::ALL {
+                if let Some(fc) = predict(m, &y, 18) {
+                    prop_assert!(fc.iter().all(|v| *v >= 0.0), "{:?}", m);
+                }
+            }
+        }
+
+        #[test]
+        fn forecast_many_is_forecast_in_order_and_bit_identical(ys in prop::collection::vec(series(), 0..6)) {
+            let cfg = Config::default();
+            let many = forecast_many(&ys, &cfg);
+            let one_by_one: Vec<SeriesForecast> = ys.iter().map(|y| forecast(y, &cfg)).collect();
+            let again = forecast_many(&ys, &cfg);
+            let bits = |fs: &[SeriesForecast]| -> Vec<(Method, Vec<u64>)> {
+                fs.iter()
+                    .map(|f| {
+                        let v = f.point.iter().chain(&f.lower).chain(&f.upper)
+                            .chain(f.backtest_mae.as_slice()).map(|x| x.to_bits()).collect();
+                        (f.method, v)
+                    })
+                    .collect()
+            };
+            prop_assert_eq!(bits(&many), bits(&one_by_one));
+            prop_assert_eq!(bits(&many), bits(&again));
+        }
+    }
+}
