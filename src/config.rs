@@ -399,6 +399,9 @@ struct RawPipeline {
     /// The inputs, each mapped onto one contract table.
     #[serde(default)]
     sources: Vec<Spanned<RawSource>>,
+    /// Settings of the demand review's analysis.
+    #[serde(default)]
+    demand: crate::analysis::demand::DemandParams,
 }
 
 fn default_history_months() -> u32 {
@@ -506,6 +509,7 @@ pub struct Pipeline {
     pub description: String,
     pub history_months: u32,
     pub sources: Vec<Source>,
+    pub demand: crate::analysis::demand::DemandParams,
 }
 
 #[derive(Debug, Clone)]
@@ -832,6 +836,7 @@ fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Proble
         description: raw.description,
         history_months: raw.history_months,
         sources,
+        demand: raw.demand,
     })
 }
 

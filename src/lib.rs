@@ -5,6 +5,7 @@
 //! [`cli`] sits on top. See `ARCHITECTURE.md`.
 
 pub mod analysis;
+pub mod artifacts;
 pub mod bench;
 pub mod cli;
 pub mod config;

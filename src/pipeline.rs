@@ -7,6 +7,8 @@ use anyhow::Context as _;
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::analysis::demand::{self, DemandInputs, EarlierConsensus};
+use crate::artifacts::demand_consensus::demand_consensus_xlsx;
 use crate::config::{Agent, Workspace};
 use crate::contract::Month;
 use crate::ingest::{self, Quarantined, SourceReport, Window};
@@ -59,7 +61,12 @@ pub async fn run(
         .await
         .with_context(|| format!("reading the inputs of `{}`", pipeline.file.display()))?;
 
-    let inputs_sha256 = inputs_hash(&pipeline.text, cycle, &ingested.sources);
+    // What earlier cycles stored, for accuracy and variance (part of this run's identity).
+    let earlier = if agent == Agent::DemandReview { earlier_consensus(store, cycle).await? } else { Vec::new() };
+    let mut inputs_sha256 = inputs_hash(&pipeline.text, cycle, &ingested.sources);
+    for (run, _) in &earlier {
+        inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|{}|{}", run.id, run.inputs_sha256)));
+    }
     let previous = store.runs(Some(agent.name()), Some(&cycle.to_string())).await?.into_iter().next();
     if let Some(previous) = previous.filter(|p| p.inputs_sha256 == inputs_sha256) {
         tracing::info!(run = previous.id, "inputs unchanged since the last run");
@@ -85,6 +92,9 @@ pub async fn run(
     };
 
     let mut files = vec![("report.json".to_string(), serde_json::to_vec_pretty(&report)?)];
+    if over.is_empty() {
+        files.extend(analyse(ws, agent, cycle, pipeline, &ingested, earlier.into_iter().map(|(_, e)| e).collect())?);
+    }
     if !ingested.quarantine.is_empty() {
         files.push(("quarantine.csv".to_string(), quarantine_csv(&ingested.quarantine)?));
     }
@@ -140,6 +150,64 @@ pub async fn run(
         .into());
     }
     Ok(RunOutcome::Recorded { run, report })
+}
+
+/// The agent's analysis and artifacts, as files to keep with the run.
+fn analyse(
+    ws: &Workspace,
+    agent: Agent,
+    cycle: Month,
+    pipeline: &crate::config::Pipeline,
+    ingested: &ingest::Ingested,
+    earlier: Vec<EarlierConsensus>,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let span = tracing::info_span!("analysis");
+    let _enter = span.enter();
+    match agent {
+        Agent::DemandReview => {
+            let inputs = DemandInputs {
+                tables: &ingested.tables,
+                cycle,
+                history_months: pipeline.history_months,
+                earlier: &earlier,
+                params: &pipeline.demand,
+            };
+            let consensus = tokio::task::block_in_place(|| demand::demand_review(&inputs))?;
+            let (mut cells, mut adjustments) = demand::consensus_frames(&consensus, cycle)?;
+            let xlsx = demand_consensus_xlsx(&consensus, &ws.company, "draft, not signed")?;
+            Ok(vec![
+                ("facts.json".into(), serde_json::to_vec_pretty(&consensus.facts)?),
+                ("consensus.parquet".into(), parquet_bytes(&mut cells)?),
+                ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
+                (format!("demand-consensus-{cycle}.xlsx"), xlsx),
+            ])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn parquet_bytes(df: &mut DataFrame) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    ParquetWriter::new(&mut out).finish(df)?;
+    Ok(out)
+}
+
+/// The stored consensus of the cycles one and three months back (the latest succeeded run of
+/// each), for accuracy at lags 1 and 3 and for the variance.
+async fn earlier_consensus(store: &Store, cycle: Month) -> anyhow::Result<Vec<(RunRow, EarlierConsensus)>> {
+    let mut out = Vec::new();
+    for back in [1, 3] {
+        let c = cycle.plus(-back);
+        let Some(run) = store.last_succeeded(Agent::DemandReview.name(), &c.to_string()).await? else { continue };
+        let (Some(cells), Some(adj)) =
+            (store.run_file(&run, "consensus.parquet")?, store.run_file(&run, "adjustments.parquet")?)
+        else {
+            continue;
+        };
+        let read = |b: Vec<u8>| ParquetReader::new(std::io::Cursor::new(b)).finish();
+        out.push((run, EarlierConsensus { cycle: c, signed: false, cells: read(cells)?, adjustments: read(adj)? }));
+    }
+    Ok(out)
 }
 
 /// The identity of a run's inputs: the pipeline as written, the cycle, snop's version and

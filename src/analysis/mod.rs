@@ -4,4 +4,33 @@
 //! identical inputs give bit-identical outputs, so a re-run with unchanged inputs reproduces
 //! the same facts.
 
+pub mod demand;
 pub mod forecast;
+
+use polars::prelude::*;
+
+use crate::contract::Table;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("the pipeline provides no `{0}` table, which this agent needs")]
+    MissingTable(Table),
+    #[error("analysis failed: {0}")]
+    Polars(#[from] PolarsError),
+}
+
+/// A text column as owned values.
+pub(crate) fn col_str(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>, AnalysisError> {
+    Ok(df.column(name)?.str()?.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+/// A numeric column as `f64`.
+pub(crate) fn col_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>, AnalysisError> {
+    let c = df.column(name)?.cast(&DataType::Float64)?;
+    Ok(c.f64()?.iter().collect())
+}
+
+/// A date expression as a month index (`year * 12 + month - 1`, as [`crate::contract::Month`]).
+pub(crate) fn month_keys(date: Expr) -> Expr {
+    date.clone().dt().year() * lit(12) + date.dt().month().cast(DataType::Int32) - lit(1)
+}

@@ -108,6 +108,16 @@ impl Store {
         Ok(rows.iter().map(run_row).collect())
     }
 
+    /// A file kept with a run (`report.json`, `consensus.parquet`, ...), if it has one.
+    pub fn run_file(&self, run: &RunRow, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.root.join(&run.folder).join(name);
+        match fs_err::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Files { path, source }),
+        }
+    }
+
     pub async fn report_json(&self, id: i64) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT report_json FROM runs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
     }

@@ -1,0 +1,271 @@
+//! The demand consensus as the workbook a planner opens: the layers side by side with the owner
+//! of every adjustment, totals by family and month, accuracy and value added, the variance.
+
+use rust_xlsxwriter::{Format, FormatAlign, Note, Workbook, Worksheet};
+
+use crate::analysis::demand::{Consensus, Layer, LayerTotals};
+
+fn header(ws: &mut Worksheet, row: u32, titles: &[&str], bold: &Format) -> anyhow::Result<()> {
+    for (c, t) in titles.iter().enumerate() {
+        ws.write_with_format(row, c as u16, *t, bold)?;
+    }
+    Ok(())
+}
+
+fn opt(ws: &mut Worksheet, row: u32, col: u16, v: Option<f64>, fmt: &Format) -> anyhow::Result<()> {
+    match v {
+        Some(v) => ws.write_with_format(row, col, v, fmt)?,
+        None => ws.write(row, col, "n/a")?,
+    };
+    Ok(())
+}
+
+fn layer_name(l: Layer) -> &'static str {
+    match l {
+        Layer::Naive => "naive",
+        Layer::Statistical => "statistical",
+        Layer::Sales => "sales",
+        Layer::Marketing => "marketing",
+        Layer::Final => "final",
+    }
+}
+
+/// Renders the workbook. Deterministic: the same consensus gives the same bytes.
+pub fn demand_consensus_xlsx(c: &Consensus, company: &str, signed_state: &str) -> anyhow::Result<Vec<u8>> {
+    let f = &c.facts;
+    let mut book = Workbook::new();
+    book.set_properties(
+        &rust_xlsxwriter::DocProperties::new()
+            .set_title(&format!("Demand consensus {} - {company}", f.cycle))
+            .set_creation_datetime(&rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 1, 1)?),
+    );
+    let bold = Format::new().set_bold();
+    let units = Format::new().set_num_format("#,##0");
+    let units_bold = Format::new().set_num_format("#,##0").set_bold();
+    let money = Format::new().set_num_format("#,##0");
+    let pct = Format::new().set_num_format("0.0%");
+    let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
+
+    // Consensus: four rows per series, months across.
+    let ws = book.add_worksheet().set_name("Consensus")?;
+    ws.write_with_format(0, 0, format!("Demand consensus, cycle {} ({signed_state})", f.cycle), &bold)?;
+    ws.write(1, 0, "Statistical forecast, sales adjustment, marketing adjustment and final consensus side by side; a note on an adjusted cell names its owners and reasons.")?;
+    let mut titles = vec!["SKU", "Customer", "Family", "Method", "Layer"];
+    titles.extend(f.months.iter().map(String::as_str));
+    titles.push("Total");
+    header(ws, 3, &titles, &bold)?;
+    let first_month_col = 5u16;
+    let mut row = 4u32;
+    for s in &c.series {
+        let finals: Vec<f64> = (0..f.months.len()).map(|m| s.final_units(m)).collect();
+        for (label, values) in [
+            ("statistical", &s.statistical),
+            ("sales adjustment", &s.sales),
+            ("marketing adjustment", &s.marketing),
+            ("final consensus", &finals),
+        ] {
+            ws.write(row, 0, &s.sku)?;
+            ws.write(row, 1, &s.customer)?;
+            ws.write(row, 2, &s.family)?;
+            ws.write(row, 3, &s.method)?;
+            ws.write(row, 4, label)?;
+            let fmt = if label == "final consensus" { &units_bold } else { &units };
+            for (m, v) in values.iter().enumerate() {
+                ws.write_with_format(row, first_month_col + m as u16, *v, fmt)?;
+                let layer = match label {
+                    "sales adjustment" => Some(Layer::Sales),
+                    "marketing adjustment" => Some(Layer::Marketing),
+                    _ => None,
+                };
+                let traces: Vec<String> = s.traces[m]
+                    .iter()
+                    .filter(|t| Some(t.layer) == layer)
+                    .map(|t| format!("{}: {:+.1} ({})", t.owner, t.delta_units, t.reason))
+                    .collect();
+                if !traces.is_empty() {
+                    ws.insert_note(row, first_month_col + m as u16, &Note::new(traces.join("\n")).set_author("snop"))?;
+                }
+            }
+            ws.write_with_format(row, first_month_col + f.months.len() as u16, values.iter().sum::<f64>(), fmt)?;
+            row += 1;
+        }
+    }
+    ws.set_freeze_panes(4, 5)?;
+    ws.autofilter(3, 0, row.saturating_sub(1).max(4), first_month_col + f.months.len() as u16)?;
+    ws.set_column_width(0, 12)?;
+    ws.set_column_width(4, 20)?;
+
+    // Totals by family and month.
+    let ws = book.add_worksheet().set_name("Totals")?;
+    header(
+        ws,
+        0,
+        &[
+            "Family",
+            "Statistical",
+            "Sales adj.",
+            "Marketing adj.",
+            "Final units",
+            "Final revenue",
+            "Budget revenue",
+            "vs budget",
+        ],
+        &bold,
+    )?;
+    let mut r = 1u32;
+    let write_totals = |ws: &mut Worksheet, r: &mut u32, name: &str, t: &LayerTotals| -> anyhow::Result<()> {
+        ws.write(*r, 0, name)?;
+        ws.write_with_format(*r, 1, t.statistical_units, &units)?;
+        ws.write_with_format(*r, 2, t.sales_adjustment_units, &units)?;
+        ws.write_with_format(*r, 3, t.marketing_adjustment_units, &units)?;
+        ws.write_with_format(*r, 4, t.final_units, &units)?;
+        ws.write_with_format(*r, 5, t.final_revenue, &money)?;
+        opt(ws, *r, 6, t.budget_revenue, &money)?;
+        opt(ws, *r, 7, t.budget_revenue.filter(|b| *b > 0.0).map(|b| t.final_revenue / b - 1.0), &pct)?;
+        *r += 1;
+        Ok(())
+    };
+    for (fam, t) in &f.by_family {
+        write_totals(ws, &mut r, fam, t)?;
+    }
+    write_totals(ws, &mut r, "all families", &f.totals)?;
+    r += 1;
+    ws.write_with_format(r, 0, "Month", &bold)?;
+    r += 1;
+    for (m, t) in &f.by_month {
+        write_totals(ws, &mut r, m, t)?;
+    }
+    ws.set_column_width(0, 22)?;
+
+    // Accuracy and value added.
+    let ws = book.add_worksheet().set_name("Accuracy")?;
+    header(ws, 0, &["Source", "Lag (months)", "Layer", "WMAPE", "MAPE", "Bias"], &bold)?;
+    for (i, a) in f.accuracy.iter().enumerate() {
+        let r = i as u32 + 1;
+        ws.write(r, 0, &a.source)?;
+        ws.write(r, 1, a.lag_months)?;
+        ws.write(r, 2, layer_name(a.layer))?;
+        opt(ws, r, 3, a.wmape, &pct)?;
+        opt(ws, r, 4, a.mape, &pct)?;
+        opt(ws, r, 5, a.bias, &pct)?;
+    }
+    let mut r = f.accuracy.len() as u32 + 2;
+    header(
+        ws,
+        r,
+        &["Family / customer / SKU", "Lag (months)", "Statistical WMAPE", "Naive WMAPE", "Actual units"],
+        &bold,
+    )?;
+    for g in f.accuracy_by_family.iter().chain(&f.accuracy_by_customer).chain(&c.accuracy_by_sku) {
+        r += 1;
+        ws.write(r, 0, &g.group)?;
+        ws.write(r, 1, g.lag_months)?;
+        opt(ws, r, 2, g.statistical_wmape, &pct)?;
+        opt(ws, r, 3, g.naive_wmape, &pct)?;
+        ws.write_with_format(r, 4, g.actual_units, &units)?;
+    }
+    ws.set_column_width(0, 26)?;
+
+    let ws = book.add_worksheet().set_name("Value added")?;
+    ws.write(0, 0, "Forecast value added: how many WMAPE points each layer took off the one before it (positive helped, negative hurt).")?;
+    header(
+        ws,
+        2,
+        &["Layer", "Over", "Lag (months)", "Source", "WMAPE before", "WMAPE after", "Value added (points)"],
+        &bold,
+    )?;
+    let mut r = 3u32;
+    for v in &f.value_added {
+        ws.write(r, 0, layer_name(v.layer))?;
+        ws.write(r, 1, layer_name(v.over))?;
+        ws.write(r, 2, v.lag_months)?;
+        ws.write(r, 3, &v.source)?;
+        opt(ws, r, 4, v.wmape_before, &pct)?;
+        opt(ws, r, 5, v.wmape_after, &pct)?;
+        opt(ws, r, 6, v.value_added_points, &Format::new().set_num_format("+0.0;-0.0"))?;
+        r += 1;
+    }
+    r += 1;
+    header(ws, r, &["Owner", "Layer", "Cells moved", "WMAPE without", "WMAPE with", "Value added (points)"], &bold)?;
+    if f.value_added_by_owner.is_empty() {
+        ws.write(r + 1, 0, "needs an earlier cycle's consensus in the store: measured from the next cycle on")?;
+    }
+    for o in &f.value_added_by_owner {
+        r += 1;
+        ws.write(r, 0, &o.owner)?;
+        ws.write(r, 1, layer_name(o.layer))?;
+        ws.write(r, 2, o.cells as u32)?;
+        opt(ws, r, 3, o.wmape_before, &pct)?;
+        opt(ws, r, 4, o.wmape_after, &pct)?;
+        opt(ws, r, 5, o.value_added_points, &Format::new().set_num_format("+0.0;-0.0"))?;
+    }
+    ws.set_column_width(0, 18)?;
+    ws.set_column_width(3, 26)?;
+
+    // Every adjustment, traceable.
+    let ws = book.add_worksheet().set_name("Adjustments")?;
+    header(ws, 0, &["SKU", "Customer", "Month", "Layer", "Owner", "Reason", "Units"], &bold)?;
+    let mut r = 1u32;
+    for s in &c.series {
+        for (m, traces) in s.traces.iter().enumerate() {
+            for t in traces {
+                ws.write(r, 0, &s.sku)?;
+                ws.write(r, 1, &s.customer)?;
+                ws.write(r, 2, &f.months[m])?;
+                ws.write(r, 3, layer_name(t.layer))?;
+                ws.write(r, 4, &t.owner)?;
+                ws.write_with_format(r, 5, &t.reason, &wrap)?;
+                ws.write_with_format(r, 6, t.delta_units, &Format::new().set_num_format("+#,##0.0;-#,##0.0"))?;
+                r += 1;
+            }
+        }
+    }
+    ws.set_column_width(5, 40)?;
+    ws.set_freeze_panes(1, 0)?;
+
+    let ws = book.add_worksheet().set_name("Variance")?;
+    match &f.variance {
+        None => {
+            ws.write(0, 0, f.variance_unavailable.as_deref().unwrap_or("no variance"))?;
+        }
+        Some(v) => {
+            ws.write_with_format(
+                0,
+                0,
+                format!("{} actuals against the {} of cycle {}", v.month, v.against, v.against_cycle),
+                &bold,
+            )?;
+            let rows: [(&str, f64); 7] = [
+                ("Plan units", v.plan_units),
+                ("Actual units", v.actual_units),
+                ("Plan revenue", v.plan_revenue),
+                ("Actual revenue", v.actual_revenue),
+                ("Volume effect", v.volume_effect),
+                ("Mix effect", v.mix_effect),
+                ("Price effect", v.price_effect),
+            ];
+            for (i, (k, x)) in rows.iter().enumerate() {
+                ws.write(2 + i as u32, 0, *k)?;
+                ws.write_with_format(2 + i as u32, 1, *x, &money)?;
+            }
+            let mut r = 11u32;
+            header(
+                ws,
+                r,
+                &["SKU", "Family", "Plan units", "Actual units", "Variance units", "Variance revenue"],
+                &bold,
+            )?;
+            for m in v.by_family.iter().chain(&v.top_movers) {
+                r += 1;
+                ws.write(r, 0, &m.sku)?;
+                ws.write(r, 1, &m.family)?;
+                ws.write_with_format(r, 2, m.plan_units, &units)?;
+                ws.write_with_format(r, 3, m.actual_units, &units)?;
+                ws.write_with_format(r, 4, m.variance_units, &units)?;
+                ws.write_with_format(r, 5, m.variance_revenue, &money)?;
+            }
+        }
+    }
+    ws.set_column_width(0, 18)?;
+    Ok(book.save_to_buffer()?)
+}
