@@ -35,8 +35,10 @@ pub enum OutputMode {
     None,
 }
 
-/// Client settings. `Default` suits a local server (no key, no cost).
+/// Client settings. `Default` suits a local server (no key, no cost); a config file may give
+/// any subset of the fields (see `src/narrative/README-config.md`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LlmConfig {
     /// Base URL including `/v1`, e.g. `http://127.0.0.1:11434/v1` (a trailing `/` is removed).
     pub base_url: String,
@@ -528,6 +530,21 @@ mod tests {
 
     async fn server(fault: Option<MockFault>, first: Option<u64>) -> mock::MockServer {
         mock::spawn(MockConfig { fault, fault_first: first, ..MockConfig::default() }).await.unwrap()
+    }
+
+    #[test]
+    fn readme_config_snippets_parse() {
+        let readme = include_str!("README-config.md");
+        let snippets: Vec<&str> = readme.split("```toml\n").skip(1).map(|s| s.split("```").next().unwrap()).collect();
+        assert_eq!(snippets.len(), 6);
+        for snippet in snippets {
+            #[derive(Deserialize)]
+            struct File {
+                llm: LlmConfig,
+            }
+            let file: File = toml::from_str(snippet).unwrap_or_else(|e| panic!("{e}\n{snippet}"));
+            assert!(file.llm.base_url.ends_with("/v1"), "{}", file.llm.base_url);
+        }
     }
 
     #[test]
