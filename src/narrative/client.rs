@@ -584,7 +584,7 @@ mod tests {
         let start = Instant::now();
         let err = LlmClient::new(cfg).unwrap().complete(&messages(), &json!({})).await.unwrap_err();
         assert!(matches!(err, LlmError::Timeout { .. }), "{err}");
-        assert!(start.elapsed() < Duration::from_millis(1_000), "{:?}", start.elapsed());
+        assert!(start.elapsed() < Duration::from_millis(2_000), "{:?}", start.elapsed());
         assert!(mock.requests() < 5, "{}", mock.requests());
     }
 

@@ -223,5 +223,6 @@ async fn bench_runs_concurrently() {
     let serial = bench_sections(4, 1, 100).await.unwrap();
     let parallel = bench_sections(4, 4, 100).await.unwrap();
     assert!(serial >= Duration::from_millis(400), "{serial:?}");
-    assert!(parallel < Duration::from_millis(390), "{parallel:?}");
+    // Relative, not absolute: the box is shared. Four 100 ms calls in parallel take ~100 ms.
+    assert!(parallel * 2 < serial, "{parallel:?} vs {serial:?}");
 }
