@@ -12,6 +12,7 @@ pub mod config;
 pub mod contract;
 pub mod demo;
 pub mod ingest;
+pub mod narrative;
 pub mod pipeline;
 pub mod store;
 
