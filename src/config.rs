@@ -104,9 +104,13 @@ struct RawWorkspace {
     /// The people, by id.
     #[serde(default)]
     people: BTreeMap<String, RawPerson>,
-    /// The LLM that drafts narratives.
+    /// The LLM that drafts narratives: any OpenAI-compatible server, or `base_url = "mock"` for
+    /// the built-in mock LLM (see the README for OpenAI, Azure, Ollama, vLLM, llama.cpp).
     #[serde(default)]
-    llm: RawLlm,
+    llm: crate::narrative::client::LlmConfig,
+    /// What may leave the building in a prompt.
+    #[serde(default)]
+    narrative: RawNarrative,
     /// Where runs, drafts and signatures are kept.
     #[serde(default)]
     store: RawStore,
@@ -152,16 +156,11 @@ struct RawPerson {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RawLlm {
-    /// An OpenAI-compatible base URL ending in `/v1`, or `mock` for the built-in mock LLM.
+struct RawNarrative {
+    /// Fields whose values are masked before a prompt is sent (e.g. `["customer"]`), and
+    /// restored in the draft.
     #[serde(default)]
-    base_url: Option<String>,
-    /// The model name sent with each request.
-    #[serde(default)]
-    model: Option<String>,
-    /// The environment variable that holds the API key (never the key itself).
-    #[serde(default)]
-    api_key_env: Option<String>,
+    mask_fields: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -237,9 +236,8 @@ pub struct Workspace {
     pub demand_review_starts: WeekdayOfMonth,
     pub roles: BTreeMap<String, Vec<String>>,
     pub people: BTreeMap<String, Person>,
-    pub llm_base_url: String,
-    pub llm_model: String,
-    pub llm_api_key_env: Option<String>,
+    pub llm: crate::narrative::client::LlmConfig,
+    pub mask_fields: Vec<String>,
     pub store_url: String,
     pub pipelines: BTreeMap<Agent, Pipeline>,
 }
@@ -370,9 +368,8 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
         demand_review_starts: demand_review_starts?,
         roles,
         people,
-        llm_base_url: raw.llm.base_url.unwrap_or_else(|| "mock".into()),
-        llm_model: raw.llm.model.unwrap_or_else(|| "snop-mock".into()),
-        llm_api_key_env: raw.llm.api_key_env,
+        llm: raw.llm,
+        mask_fields: raw.narrative.mask_fields,
         store_url,
         pipelines,
     })

@@ -624,6 +624,10 @@ base_url = "mock"
 model = "snop-mock"
 api_key_env = "SNOP_LLM_API_KEY"
 
+[narrative]
+# Customer names are replaced by CUSTOMER_01, ... in prompts, and restored in the drafts.
+mask_fields = ["customer"]
+
 # Who holds each role. Artifacts are signed by roles: demand consensus by the demand lead,
 # supply plan by the supply lead, reconciliation pack by both, signed plan by the COO or CEO,
 # customer commitment log by the sales lead.
@@ -663,7 +667,14 @@ pub const PIPELINES: [(&str, &str); 2] = [
     ("supply-review.toml", include_str!("../pipelines/supply-review.toml")),
 ];
 
-/// Creates a workspace: `snop.toml` and the agents' pipelines. Refuses to overwrite.
+/// The default prompts, embedded from `prompts/` at the top of the repository.
+pub const PROMPTS: [(&str, &str); 3] = [
+    ("README.md", include_str!("../prompts/README.md")),
+    ("demand-review/summary.system.tera", include_str!("../prompts/demand-review/summary.system.tera")),
+    ("demand-review/summary.user.tera", include_str!("../prompts/demand-review/summary.user.tera")),
+];
+
+/// Creates a workspace: `snop.toml`, the agents' pipelines and the prompts. Refuses to overwrite.
 pub fn init(dir: &Path, company: &str) -> anyhow::Result<()> {
     if dir.join(crate::config::WORKSPACE_FILE).exists() {
         return Err(
@@ -676,6 +687,11 @@ pub fn init(dir: &Path, company: &str) -> anyhow::Result<()> {
         .with_context(|| format!("writing `{}`", dir.display()))?;
     for (name, text) in PIPELINES {
         fs_err::write(dir.join("pipelines").join(name), text)?;
+    }
+    for (name, text) in PROMPTS {
+        let path = dir.join("prompts").join(name);
+        fs_err::create_dir_all(path.parent().expect("a folder"))?;
+        fs_err::write(path, text)?;
     }
     Ok(())
 }

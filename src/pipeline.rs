@@ -12,6 +12,7 @@ use crate::artifacts::demand_consensus::demand_consensus_xlsx;
 use crate::config::{Agent, Workspace};
 use crate::contract::Month;
 use crate::ingest::{self, Quarantined, SourceReport, Window};
+use crate::narrative::{Draft, DraftConfig, Drafter, MemoryCache, Prompts};
 use crate::store::{NewRun, RunRow, Store};
 use crate::{Progress, UserError};
 
@@ -29,6 +30,8 @@ pub struct RunReport {
     pub rows_kept: usize,
     /// The first quarantined rows, as messages (all of them are in `quarantine.csv`).
     pub quarantine_sample: Vec<String>,
+    /// How the narrative was drafted (agents that draft one).
+    pub narrative: Option<NarrativeReport>,
 }
 
 pub enum RunOutcome {
@@ -78,7 +81,7 @@ pub async fn run(
     let rows_kept = ingested.sources.iter().map(|s| s.rows_kept).sum();
     let over: Vec<&SourceReport> = ingested.sources.iter().filter(|s| s.over_limit).collect();
     let outcome = if over.is_empty() { "succeeded" } else { "rejected" };
-    let report = RunReport {
+    let mut report = RunReport {
         agent: agent.name().into(),
         cycle: cycle.to_string(),
         snop_version: env!("CARGO_PKG_VERSION").into(),
@@ -89,11 +92,16 @@ pub async fn run(
         rows_quarantined,
         rows_kept,
         quarantine_sample: ingested.quarantine.iter().take(20).map(ToString::to_string).collect(),
+        narrative: None,
     };
 
     let mut files = vec![("report.json".to_string(), serde_json::to_vec_pretty(&report)?)];
     if over.is_empty() {
-        files.extend(analyse(ws, agent, cycle, pipeline, &ingested, earlier.into_iter().map(|(_, e)| e).collect())?);
+        let (more, narrative) =
+            analyse(ws, agent, cycle, pipeline, &ingested, earlier.into_iter().map(|(_, e)| e).collect()).await?;
+        files.extend(more);
+        report.narrative = narrative;
+        files[0].1 = serde_json::to_vec_pretty(&report)?;
     }
     if !ingested.quarantine.is_empty() {
         files.push(("quarantine.csv".to_string(), quarantine_csv(&ingested.quarantine)?));
@@ -152,17 +160,15 @@ pub async fn run(
     Ok(RunOutcome::Recorded { run, report })
 }
 
-/// The agent's analysis and artifacts, as files to keep with the run.
-fn analyse(
+/// The agent's analysis, narrative and artifacts, as files to keep with the run.
+async fn analyse(
     ws: &Workspace,
     agent: Agent,
     cycle: Month,
     pipeline: &crate::config::Pipeline,
     ingested: &ingest::Ingested,
     earlier: Vec<EarlierConsensus>,
-) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let span = tracing::info_span!("analysis");
-    let _enter = span.enter();
+) -> anyhow::Result<(Vec<(String, Vec<u8>)>, Option<NarrativeReport>)> {
     match agent {
         Agent::DemandReview => {
             let inputs = DemandInputs {
@@ -172,18 +178,77 @@ fn analyse(
                 earlier: &earlier,
                 params: &pipeline.demand,
             };
-            let consensus = tokio::task::block_in_place(|| demand::demand_review(&inputs))?;
+            let consensus = tracing::info_span!("analysis")
+                .in_scope(|| tokio::task::block_in_place(|| demand::demand_review(&inputs)))?;
+            let (draft, narrative) =
+                narrate(ws, "demand-review/summary", &demand::narrative_facts(&consensus.facts)).await?;
             let (mut cells, mut adjustments) = demand::consensus_frames(&consensus, cycle)?;
-            let xlsx = demand_consensus_xlsx(&consensus, &ws.company, "draft, not signed")?;
-            Ok(vec![
+            let xlsx = demand_consensus_xlsx(&consensus, &ws.company, "draft, not signed", Some(&draft))?;
+            let files = vec![
                 ("facts.json".into(), serde_json::to_vec_pretty(&consensus.facts)?),
+                ("narrative.json".into(), serde_json::to_vec_pretty(&draft)?),
                 ("consensus.parquet".into(), parquet_bytes(&mut cells)?),
                 ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
                 (format!("demand-consensus-{cycle}.xlsx"), xlsx),
-            ])
+            ];
+            Ok((files, Some(narrative)))
         }
-        _ => Ok(Vec::new()),
+        _ => Ok((Vec::new(), None)),
     }
+}
+
+/// How the narrative of a run was drafted, for the run report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NarrativeReport {
+    pub model: String,
+    /// `model`, `model_after_retry` or `fallback`.
+    pub source: String,
+    pub sections_checked: u64,
+    pub sections_corrected: u64,
+    pub sections_replaced: u64,
+    pub llm_calls: u32,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub estimated_cost: f64,
+}
+
+/// Drafts one narrative section with the workspace's LLM (the built-in mock, started on a free
+/// loopback port, when `base_url = "mock"`, so the real client code runs).
+async fn narrate(ws: &Workspace, section: &str, facts: &serde_json::Value) -> anyhow::Result<(Draft, NarrativeReport)> {
+    let span = tracing::info_span!("narrative", section);
+    let _enter = span.enter();
+    let mut llm = ws.llm.clone();
+    let mock = if llm.base_url == "mock" {
+        let server = crate::narrative::mock::spawn(crate::narrative::mock::MockConfig::default()).await?;
+        llm.base_url = server.base_url();
+        Some(server)
+    } else {
+        None
+    };
+    let prompts = Prompts::load(&ws.root.join("prompts")).context("loading the workspace's `prompts/`")?;
+    let client = crate::narrative::client::LlmClient::new(llm)?;
+    let config = DraftConfig {
+        masking: crate::narrative::MaskingConfig { fields: ws.mask_fields.clone() },
+        ..DraftConfig::default()
+    };
+    let drafter = Drafter::new(prompts, client, std::sync::Arc::new(MemoryCache::default()), config)?;
+    let draft = drafter.draft_section(section, facts).await?;
+    if let Some(server) = mock {
+        server.shutdown().await;
+    }
+    let counters = drafter.counters();
+    let report = NarrativeReport {
+        model: draft.model.clone(),
+        source: serde_json::to_value(&draft.source)?.as_str().unwrap_or_default().to_string(),
+        sections_checked: counters.checked,
+        sections_corrected: counters.corrected,
+        sections_replaced: counters.replaced,
+        llm_calls: draft.calls,
+        prompt_tokens: draft.tokens.prompt_tokens,
+        completion_tokens: draft.tokens.completion_tokens,
+        estimated_cost: draft.cost,
+    };
+    Ok((draft, report))
 }
 
 fn parquet_bytes(df: &mut DataFrame) -> anyhow::Result<Vec<u8>> {

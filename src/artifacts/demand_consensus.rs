@@ -4,6 +4,7 @@
 use rust_xlsxwriter::{Format, FormatAlign, Note, Workbook, Worksheet};
 
 use crate::analysis::demand::{Consensus, Layer, LayerTotals};
+use crate::narrative::{Draft, DraftSource};
 
 fn header(ws: &mut Worksheet, row: u32, titles: &[&str], bold: &Format) -> anyhow::Result<()> {
     for (c, t) in titles.iter().enumerate() {
@@ -31,7 +32,12 @@ fn layer_name(l: Layer) -> &'static str {
 }
 
 /// Renders the workbook. Deterministic: the same consensus gives the same bytes.
-pub fn demand_consensus_xlsx(c: &Consensus, company: &str, signed_state: &str) -> anyhow::Result<Vec<u8>> {
+pub fn demand_consensus_xlsx(
+    c: &Consensus,
+    company: &str,
+    signed_state: &str,
+    narrative: Option<&Draft>,
+) -> anyhow::Result<Vec<u8>> {
     let f = &c.facts;
     let mut book = Workbook::new();
     book.set_properties(
@@ -45,6 +51,32 @@ pub fn demand_consensus_xlsx(c: &Consensus, company: &str, signed_state: &str) -
     let money = Format::new().set_num_format("#,##0");
     let pct = Format::new().set_num_format("0.0%");
     let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
+
+    // The narrative first: what the meeting reads.
+    if let Some(d) = narrative {
+        let ws = book.add_worksheet().set_name("Summary")?;
+        ws.write_with_format(0, 0, format!("Demand review {} - {company} ({signed_state})", f.cycle), &bold)?;
+        ws.write_with_format(2, 0, d.sections.headline.as_str(), &bold)?;
+        let mut r = 4u32;
+        for p in &d.sections.paragraphs {
+            ws.write_with_format(r, 0, p.as_str(), &wrap)?;
+            r += 1;
+        }
+        r += 1;
+        ws.write_with_format(r, 0, "Risks and open questions", &bold)?;
+        for risk in &d.sections.risks {
+            r += 1;
+            ws.write_with_format(r, 0, format!("- {risk}"), &wrap)?;
+        }
+        r += 2;
+        let source = match d.source {
+            DraftSource::Model => format!("Drafted by {} from the facts; every number checked against them.", d.model),
+            DraftSource::ModelAfterRetry => format!("Drafted by {} after a correction; every number checked against the facts.", d.model),
+            DraftSource::Fallback => "Not written by the model: the model's drafts did not pass the fact check, so this text was built from the facts.".to_string(),
+        };
+        ws.write(r, 0, source)?;
+        ws.set_column_width(0, 110)?;
+    }
 
     // Consensus: four rows per series, months across.
     let ws = book.add_worksheet().set_name("Consensus")?;
