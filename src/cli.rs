@@ -81,6 +81,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the built-in mock LLM on loopback (the OpenAI chat-completions wire format), for
+    /// demos and tests; deterministic, with switchable faults.
+    MockLlm {
+        #[arg(long, default_value_t = 11435)]
+        port: u16,
+        /// Delay before every reply.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// A fault to inject.
+        #[arg(long, value_enum)]
+        fault: Option<crate::narrative::mock::MockFault>,
+        /// Inject the fault only on the first N requests (default: always).
+        #[arg(long)]
+        fault_first: Option<u64>,
+        /// `Retry-After` seconds sent with the rate-limit fault.
+        #[arg(long, default_value_t = 1)]
+        retry_after_secs: u64,
+    },
     /// Measure snop against its peers (see the README's Benchmarks section).
     Bench {
         #[command(subcommand)]
@@ -213,6 +231,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Bench { what } => crate::bench::run(what, &progress).await?,
+        Command::MockLlm { port, latency_ms, fault, fault_first, retry_after_secs } => {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            eprintln!("mock LLM on http://{addr}/v1 (OpenAI chat completions); stop with Ctrl-C");
+            let config =
+                crate::narrative::mock::MockConfig { latency_ms, fault, fault_first, retry_after_secs, port: None };
+            tokio::select! {
+                r = crate::narrative::mock::serve_forever(addr, config) => r?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
     }
     Ok(())
 }
@@ -257,6 +285,17 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
                 );
                 for line in report.quarantine_sample.iter().take(3) {
                     println!("{:>16}quarantined: {line}", "");
+                }
+                if let Some(n) = &report.narrative {
+                    println!(
+                        "{:>16}narrative drafted by `{}` ({}), {} LLM call(s), every number checked",
+                        "", n.model, n.source, n.llm_calls
+                    );
+                }
+                for f in ["facts.json", &format!("demand-consensus-{}.xlsx", size.cycle), "quarantine.csv"] {
+                    if dir.join(&run.folder).join(f).exists() {
+                        println!("{:>16}{}/{}/{f}", "", dir.display(), run.folder);
+                    }
                 }
             }
             RunOutcome::Unchanged { previous } => {

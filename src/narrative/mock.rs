@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use super::Narrative;
 
 /// A fault the mock injects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum MockFault {
     /// HTTP 500 with an OpenAI-shaped error body.
