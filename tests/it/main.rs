@@ -3,6 +3,7 @@
 
 mod bad_inputs;
 mod common;
+mod demand;
 mod demo;
 mod ingest;
 mod workspace;

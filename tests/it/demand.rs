@@ -1,0 +1,157 @@
+//! The demand review on the committed demo fixture: a golden test of its facts, the workbook a
+//! planner opens read back with calamine, and a second cycle that scores the first from the store.
+
+use std::path::Path;
+
+use calamine::{DataType, Reader};
+use snop::config::{Agent, Workspace};
+use snop::contract::Month;
+use snop::pipeline::{self, RunOutcome};
+
+use crate::common::{block_on, copy_dir, repo};
+
+/// A workspace over a copy of the committed fixture.
+fn fixture_workspace(dir: &Path) -> Workspace {
+    snop::demo::init(dir, snop::demo::DEMO_COMPANY).unwrap();
+    copy_dir(&repo().join("fixtures/demo/data"), &dir.join("data"));
+    Workspace::load(dir).unwrap()
+}
+
+fn run(ws: &Workspace, cycle: &str) -> snop::store::RunRow {
+    block_on(async {
+        let store = pipeline::open_store(ws).await.unwrap();
+        match pipeline::run(ws, &store, Agent::DemandReview, Month::parse(cycle).unwrap(), &snop::Progress::hidden())
+            .await
+            .unwrap()
+        {
+            RunOutcome::Recorded { run, .. } => run,
+            RunOutcome::Unchanged { .. } => panic!("a first run is recorded"),
+        }
+    })
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn golden_demand_consensus_on_the_fixture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = fixture_workspace(tmp.path());
+    let run = run(&ws, "2026-12");
+    let folder = tmp.path().join(&run.folder);
+    let facts = json(&folder.join("facts.json"));
+    let round = |v: &serde_json::Value| v.as_f64().map(|x| format!("{x:.3}")).unwrap_or_else(|| v.to_string());
+    let mut golden = String::new();
+    golden += &format!("series: {}\n", facts["series_count"]);
+    for k in [
+        "statistical_units",
+        "sales_adjustment_units",
+        "marketing_adjustment_units",
+        "final_units",
+        "final_revenue",
+        "budget_revenue",
+    ] {
+        golden += &format!("total {k}: {}\n", round(&facts["totals"][k]));
+    }
+    golden += &format!("methods: {}\nclasses: {}\n", facts["methods"], facts["classes"]);
+    for a in facts["accuracy"].as_array().unwrap() {
+        golden += &format!(
+            "accuracy lag {} {} ({}): wmape {} bias {}\n",
+            a["lag_months"],
+            a["layer"],
+            a["source"],
+            round(&a["wmape"]),
+            round(&a["bias"])
+        );
+    }
+    for o in facts["owners"].as_array().unwrap() {
+        golden += &format!(
+            "owner {} {}: {} adjustments, {} units\n",
+            o["owner"],
+            o["layer"],
+            o["adjustments"],
+            round(&o["net_units"])
+        );
+    }
+    golden += &format!("launches: {}\ndiscontinued: {}\n", facts["launches_planned"], facts["discontinued_cut"]);
+    insta::assert_snapshot!("demand_fixture", golden);
+
+    // Every layer adds up: final = statistical + sales + marketing (never below zero).
+    let t = &facts["totals"];
+    let parts = t["statistical_units"].as_f64().unwrap()
+        + t["sales_adjustment_units"].as_f64().unwrap()
+        + t["marketing_adjustment_units"].as_f64().unwrap();
+    assert!(t["final_units"].as_f64().unwrap() >= parts - 1e-6);
+
+    // The workbook a planner opens, read back with calamine.
+    let mut book = calamine::open_workbook_auto(folder.join("demand-consensus-2026-12.xlsx")).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        ["Summary", "Consensus", "Totals", "Accuracy", "Value added", "Adjustments", "Variance"]
+    );
+    let consensus = book.worksheet_range("Consensus").unwrap();
+    let rows: Vec<_> = consensus.rows().skip(3).collect();
+    assert_eq!(rows[0][4].to_string(), "Layer");
+    let series = facts["series_count"].as_u64().unwrap() as usize;
+    assert_eq!(rows.len() - 1, series * 4, "four layers per series");
+    assert_eq!(
+        (rows[1][4].to_string(), rows[2][4].to_string(), rows[3][4].to_string(), rows[4][4].to_string()),
+        ("statistical".into(), "sales adjustment".into(), "marketing adjustment".into(), "final consensus".into())
+    );
+    let grand: f64 = rows
+        .iter()
+        .skip(1)
+        .filter(|r| r[4].to_string() == "final consensus")
+        .map(|r| r[5 + 18].get_float().unwrap())
+        .sum();
+    assert!((grand - t["final_units"].as_f64().unwrap()).abs() < 1e-6, "the workbook's finals add up to the facts");
+    let adjustments = book.worksheet_range("Adjustments").unwrap();
+    let owners: std::collections::BTreeSet<String> = adjustments.rows().skip(1).map(|r| r[4].to_string()).collect();
+    assert!(owners.contains("maya.brooks") && owners.contains("ana.lopez"), "{owners:?}");
+    assert!(adjustments.rows().skip(1).all(|r| !r[4].to_string().is_empty()), "every adjustment has an owner");
+
+    // The narrative: drafted through the mock over HTTP, grounded, with what is needed to audit it.
+    let narrative = json(&folder.join("narrative.json"));
+    assert_eq!(narrative["source"], "model");
+    assert!(narrative["raw_reply"].as_str().is_some_and(|r| !r.is_empty()));
+    let prompt = narrative["prompt"].to_string();
+    assert!(!prompt.contains("C10001"), "customer names are masked in the prompt");
+}
+
+/// Two cycles: the second reads the first's consensus from the store and scores it.
+#[test]
+fn the_next_cycle_scores_the_last_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    snop::demo::init(dir, "Two Cycles Ltd").unwrap();
+    let spec = |cycle: &str| snop::demo::Spec {
+        skus: 30,
+        customers: 10,
+        months: 36,
+        cycle: Month::parse(cycle).unwrap(),
+        seed: 3,
+    };
+    snop::demo::generate(dir, spec("2026-11")).unwrap();
+    let ws = Workspace::load(dir).unwrap();
+    let first = run(&ws, "2026-11");
+    assert!(json(&dir.join(&first.folder).join("facts.json"))["variance"].is_null());
+    // A month later the extracts have a month more history.
+    std::fs::remove_dir_all(dir.join("data")).unwrap();
+    snop::demo::generate(dir, spec("2026-12")).unwrap();
+    let second = run(&ws, "2026-12");
+    let facts = json(&dir.join(&second.folder).join("facts.json"));
+    let v = &facts["variance"];
+    assert_eq!((v["month"].as_str(), v["against_cycle"].as_str()), (Some("2026-11"), Some("2026-11")));
+    let effects =
+        v["volume_effect"].as_f64().unwrap() + v["mix_effect"].as_f64().unwrap() + v["price_effect"].as_f64().unwrap();
+    let revenue_variance = v["actual_revenue"].as_f64().unwrap() - v["plan_revenue"].as_f64().unwrap();
+    assert!((effects - revenue_variance).abs() < 1e-6, "price + volume + mix = the revenue variance");
+    let earlier: Vec<_> = facts["accuracy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["source"].as_str().unwrap().starts_with("earlier"))
+        .collect();
+    assert_eq!(earlier.len(), 4, "statistical, sales, marketing and final at lag 1: {earlier:?}");
+}
