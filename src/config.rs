@@ -79,6 +79,14 @@ impl Agent {
     pub fn from_name(name: &str) -> Option<Agent> {
         Agent::ALL.into_iter().find(|a| a.name() == name)
     }
+
+    /// The tables the agent's analysis cannot do without.
+    pub fn required_tables(self) -> &'static [Table] {
+        match self {
+            Agent::DemandReview => &[Table::Items, Table::Customers, Table::SalesHistory],
+            _ => &[],
+        }
+    }
 }
 
 impl fmt::Display for Agent {
@@ -359,6 +367,7 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
     };
     let people =
         raw.people.into_iter().map(|(id, p)| (id.clone(), Person { id, name: p.name, email: p.email })).collect();
+    check_prompts(root, problems);
     let pipelines = pipelines?;
     Some(Workspace {
         root: root.to_path_buf(),
@@ -373,6 +382,45 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
         store_url,
         pipelines,
     })
+}
+
+/// Parses every prompt template of each agent and renders it against that agent's sample facts
+/// (`prompts/<agent>/sample-facts.json`), so a template naming a missing field is a
+/// configuration error here, not a surprise at run time.
+fn check_prompts(root: &Path, problems: &mut Vec<Problem>) {
+    let dir = root.join("prompts");
+    let Ok(entries) = fs_err::read_dir(&dir) else {
+        problems.push(Problem {
+            file: PathBuf::from("prompts"),
+            line: None,
+            key: String::new(),
+            message: "folder not found: a workspace keeps its prompt templates there".into(),
+        });
+        return;
+    };
+    let mut agents: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+    agents.sort();
+    for agent_dir in agents {
+        let rel = agent_dir.strip_prefix(root).unwrap_or(&agent_dir).to_path_buf();
+        let sample = agent_dir.join("sample-facts.json");
+        let facts = match fs_err::read_to_string(&sample).map_err(|e| e.to_string()).and_then(|t| {
+            serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string())
+        }) {
+            Ok(f) => f,
+            Err(e) => {
+                problems.push(Problem {
+                    file: rel.join("sample-facts.json"),
+                    line: None,
+                    key: String::new(),
+                    message: format!("the templates cannot be checked without sample facts: {e}"),
+                });
+                continue;
+            }
+        };
+        for p in crate::narrative::check_templates(&agent_dir, &facts) {
+            problems.push(Problem { file: rel.clone(), line: None, key: String::new(), message: p });
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -796,6 +844,13 @@ fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Proble
             decimal_comma: s.decimal_comma,
             max_quarantined_percent: s.max_quarantined_percent.unwrap_or(raw.quarantine.max_percent),
         });
+    }
+    if let Some(agent) = agent {
+        for t in agent.required_tables() {
+            if !sources.iter().any(|s| s.table == *t) {
+                here(raw.agent.span(), "sources".into(), format!("the {agent} agent needs a source for `{t}`"));
+            }
+        }
     }
     // References need their target tables in the same pipeline.
     for s in &sources {

@@ -180,13 +180,14 @@ async fn analyse(
             };
             let consensus = tracing::info_span!("analysis")
                 .in_scope(|| tokio::task::block_in_place(|| demand::demand_review(&inputs)))?;
-            let (draft, narrative) =
-                narrate(ws, "demand-review/summary", &demand::narrative_facts(&consensus.facts)).await?;
+            let story = demand::narrative_facts(&consensus.facts);
+            let (draft, narrative) = narrate(ws, "demand-review/summary", &story).await?;
             let (mut cells, mut adjustments) = demand::consensus_frames(&consensus, cycle)?;
             let xlsx = demand_consensus_xlsx(&consensus, &ws.company, "draft, not signed", Some(&draft))?;
             let files = vec![
                 ("facts.json".into(), serde_json::to_vec_pretty(&consensus.facts)?),
                 ("narrative.json".into(), serde_json::to_vec_pretty(&draft)?),
+                ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
                 ("consensus.parquet".into(), parquet_bytes(&mut cells)?),
                 ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
                 (format!("demand-consensus-{cycle}.xlsx"), xlsx),

@@ -111,6 +111,14 @@ fn golden_demand_consensus_on_the_fixture() {
     assert!(owners.contains("maya.brooks") && owners.contains("ana.lopez"), "{owners:?}");
     assert!(adjustments.rows().skip(1).all(|r| !r[4].to_string().is_empty()), "every adjustment has an owner");
 
+    // The sample facts `snop validate` checks the templates against are exactly what a run
+    // builds its prompt from.
+    assert_eq!(
+        json(&folder.join("narrative-facts.json")),
+        json(&repo().join("prompts/demand-review/sample-facts.json")),
+        "regenerate prompts/demand-review/sample-facts.json from this run's narrative-facts.json"
+    );
+
     // The narrative: drafted through the mock over HTTP, grounded, with what is needed to audit it.
     let narrative = json(&folder.join("narrative.json"));
     assert_eq!(narrative["source"], "model");

@@ -260,10 +260,15 @@ retries = 1
 table = "customers"
 type = "csv"
 path = "data/customers.csv"
+[[sources]]
+table = "sales_history"
+type = "csv"
+path = "data/sales.csv"
 "#,
         s.base
     );
-    workspace(tmp.path(), &pipeline, &[("data/customers.csv", CUSTOMERS.as_bytes())]);
+    let sales = "order_id,order_date,ship_date,sku,customer,qty,net_revenue\nSO-1,2026-10-05,,P-1,C-1,5,500\n";
+    workspace(tmp.path(), &pipeline, &[("data/customers.csv", CUSTOMERS.as_bytes()), ("data/sales.csv", sales.as_bytes())]);
     let run = |token: Option<&str>| {
         let mut cmd = crate::common::snop();
         cmd.current_dir(tmp.path()).args(["run", "demand-review", "--cycle", "2026-12", "--quiet"]);

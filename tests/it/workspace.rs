@@ -55,8 +55,8 @@ columns = { customer = "KUNNR", colour = "FARBE" }
   - `pipelines/demand-review.toml` line 18, key `sources[2].columns.colour`: `colour` is not a column of `customers`: its columns are customer, channel, region, account_manager, priority
   - `pipelines/supply-review.toml` line 6: invalid type: integer `3`, expected a string
   - `snop.toml` line 10, key `calendar.demand_review_starts`: `Mondai` is not a day of the week
-  - `snop.toml` line 30, key `roles.cfo`: unknown role `cfo`: roles are demand_lead, supply_lead, finance_lead, sales_lead, coo, ceo
-  - `snop.toml` line 31, key `roles.sales_lead`: `nobody` is not in `[people]`
+  - `snop.toml` line 34, key `roles.cfo`: unknown role `cfo`: roles are demand_lead, supply_lead, finance_lead, sales_lead, coo, ceo
+  - `snop.toml` line 35, key `roles.sales_lead`: `nobody` is not in `[people]`
 "
     );
 }
