@@ -6,8 +6,9 @@
 //! ([`minimise`]): no randomness, so identical inputs give bit-identical outputs.
 //!
 //! [`forecast`] classifies a series (Syntetos-Boylan), backtests the candidate methods for its
-//! class on rolling origins, keeps the one with the lowest mean absolute error (ties go to the
-//! earlier [`Method`]) and derives prediction intervals from the backtest errors. Forecasts
+//! class on rolling origins, keeps the class's default method unless another has a clearly
+//! lower mean absolute error ([`SWITCH_MARGIN`]; ties go to the earlier candidate) and derives
+//! prediction intervals from the backtest errors. Forecasts
 //! and bounds are never negative: demand is not.
 
 use std::collections::BTreeMap;
@@ -25,6 +26,13 @@ pub const ADI_CUTOFF: f64 = 1.32;
 
 /// Syntetos-Boylan cut-off on the squared coefficient of variation of demand sizes.
 pub const CV2_CUTOFF: f64 = 0.49;
+
+/// Another candidate replaces the class's default method (Theta for smooth and erratic
+/// demand, TSB for intermittent and lumpy) only when its backtest MAE is lower by more than
+/// this fraction. Picking the plain lowest MAE of a few backtest windows chases noise: on the
+/// demo data, M3 monthly and its MICRO subset, plain selection was 2-4 % worse (WMAPE and
+/// MASE) than this rule, and 0.1 or 0.3 did no better than 0.2.
+pub const SWITCH_MARGIN: f64 = 0.2;
 
 /// Shortest training window a backtest origin may leave.
 const MIN_TRAIN: usize = 4;
@@ -103,7 +111,8 @@ pub enum DemandClass {
 pub struct Config {
     /// Months to forecast.
     pub horizon: usize,
-    /// Rolling backtest origins (fewer when the history is short).
+    /// Rolling backtest origins, one backtest horizon apart (fewer when the history is short).
+    /// 6 rather than 3: with 3 the selection was measurably noisier on every data set tried.
     pub backtest_origins: usize,
     /// Months forecast from each backtest origin (shorter when the history is short).
     pub backtest_horizon: usize,
@@ -113,7 +122,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
-        Config { horizon: 18, backtest_origins: 3, backtest_horizon: 6, interval_quantiles: (0.1, 0.9) }
+        Config { horizon: 18, backtest_origins: 6, backtest_horizon: 6, interval_quantiles: (0.1, 0.9) }
     }
 }
 
@@ -318,7 +327,7 @@ pub fn ses(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
     if history.len() < 2 {
         return None;
     }
-    ses_with(history, horizon, fit_ses(history))
+    seasonally_adjusted(history, horizon, |x, h| ses_with(x, h, fit_ses(x)))
 }
 
 /// Initial state of the trend methods: `level = y[0]`, `trend` = the mean of the first (up to
@@ -370,8 +379,10 @@ pub fn holt(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
     if history.len() < 3 {
         return None;
     }
-    let [a, b] = minimise([(0.01, 0.99), (0.01, 0.5)], [7, 6], |[a, b]| trend_run(history, a, b, 1.0).0);
-    holt_with(history, horizon, a, b)
+    seasonally_adjusted(history, horizon, |x, h| {
+        let [a, b] = minimise([(0.01, 0.99), (0.01, 0.5)], [7, 6], |[a, b]| trend_run(x, a, b, 1.0).0);
+        holt_with(x, h, a, b)
+    })
 }
 
 /// Damped-trend Holt with given parameters; forecast `level + (phi + ... + phi^h) * trend`.
@@ -388,9 +399,11 @@ pub fn damped_holt(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
     if history.len() < 3 {
         return None;
     }
-    let [a, b, p] =
-        minimise([(0.01, 0.99), (0.01, 0.5), (0.8, 0.98)], [6, 5, 4], |[a, b, p]| trend_run(history, a, b, p).0);
-    damped_holt_with(history, horizon, a, b, p)
+    seasonally_adjusted(history, horizon, |x, h| {
+        let [a, b, p] =
+            minimise([(0.01, 0.99), (0.01, 0.5), (0.8, 0.98)], [6, 5, 4], |[a, b, p]| trend_run(x, a, b, p).0);
+        damped_holt_with(x, h, a, b, p)
+    })
 }
 
 /// Holt-Winters initial state from the first two seasons: the level is the first season's
@@ -594,30 +607,38 @@ fn theta_core(x: &[f64], horizon: usize, alpha: f64) -> Vec<f64> {
     (1..=horizon).map(|h| level + b / 2.0 * ((h - 1) as f64 + tail)).collect()
 }
 
-fn theta_impl(history: &[f64], horizon: usize, alpha: Option<f64>) -> Option<Vec<f64>> {
-    let n = history.len();
-    if n < 2 {
-        return None;
+/// Runs a non-seasonal method on the seasonally adjusted series when [`is_seasonal`] says so
+/// (classical decomposition, as in the M3/M4 benchmarks and the standard Theta method), and
+/// puts the season back on its forecasts; on the series itself otherwise.
+fn seasonally_adjusted(
+    history: &[f64],
+    horizon: usize,
+    method: impl Fn(&[f64], usize) -> Option<Vec<f64>>,
+) -> Option<Vec<f64>> {
+    if !is_seasonal(history) {
+        return method(history, horizon);
     }
-    let seasonal = is_seasonal(history).then(|| classical_seasonal(history));
-    let x: Vec<f64> = match &seasonal {
-        Some((idx, true)) => history.iter().enumerate().map(|(t, v)| v / idx[t % SEASON]).collect(),
-        Some((idx, false)) => history.iter().enumerate().map(|(t, v)| v - idx[t % SEASON]).collect(),
-        None => history.to_vec(),
-    };
-    let alpha = alpha.unwrap_or_else(|| fit_ses(&x));
-    let mut out = theta_core(&x, horizon, alpha);
-    if let Some((idx, mult)) = seasonal {
-        for (h, v) in out.iter_mut().enumerate() {
-            let s = idx[(n + h) % SEASON];
-            if mult {
-                *v *= s;
-            } else {
-                *v += s;
-            }
+    let n = history.len();
+    let (idx, mult) = classical_seasonal(history);
+    let x: Vec<f64> =
+        history.iter().enumerate().map(|(t, v)| if mult { v / idx[t % SEASON] } else { v - idx[t % SEASON] }).collect();
+    let mut out = method(&x, horizon)?;
+    for (h, v) in out.iter_mut().enumerate() {
+        let s = idx[(n + h) % SEASON];
+        if mult {
+            *v *= s;
+        } else {
+            *v += s;
         }
     }
     Some(out)
+}
+
+fn theta_impl(history: &[f64], horizon: usize, alpha: Option<f64>) -> Option<Vec<f64>> {
+    if history.len() < 2 {
+        return None;
+    }
+    seasonally_adjusted(history, horizon, |x, h| Some(theta_core(x, h, alpha.unwrap_or_else(|| fit_ses(x)))))
 }
 
 /// Standard Theta with a given SES `alpha` (in 0..=1, 0 excluded).
@@ -754,21 +775,22 @@ pub fn predict(method: Method, history: &[f64], horizon: usize) -> Option<Vec<f6
     Some(raw.into_iter().map(|v| v.max(0.0)).collect())
 }
 
-/// The methods tried for a class, in tie-break order.
+/// The methods tried for a class: the class's default first (see [`SWITCH_MARGIN`]), then the
+/// others in tie-break order.
 pub fn candidates(class: DemandClass) -> &'static [Method] {
     match class {
         DemandClass::AllZero => &[Method::Zero],
         DemandClass::Short => &[Method::Mean],
         DemandClass::Smooth | DemandClass::Erratic => &[
+            Method::Theta,
             Method::SeasonalNaive,
             Method::Ses,
             Method::Holt,
             Method::DampedHolt,
             Method::HoltWintersAdditive,
             Method::HoltWintersMultiplicative,
-            Method::Theta,
         ],
-        DemandClass::Intermittent | DemandClass::Lumpy => &[Method::Ses, Method::Croston, Method::Sba, Method::Tsb],
+        DemandClass::Intermittent | DemandClass::Lumpy => &[Method::Tsb, Method::Ses, Method::Croston, Method::Sba],
     }
 }
 
@@ -784,12 +806,14 @@ fn backtest(method: Method, y: &[f64], origins: &[usize], steps: usize) -> Optio
         .collect()
 }
 
-/// Rolling origins, latest first, one month apart: the backtest horizon is at most a quarter
-/// of the history and each origin leaves at least [`MIN_TRAIN`] months to train on.
+/// Rolling origins, latest first, one backtest horizon apart (the windows do not overlap, as
+/// statsforecast's default `step_size = h`): the backtest horizon is at most a quarter of the
+/// history and each origin leaves at least [`MIN_TRAIN`] months to train on.
 fn backtest_plan(n: usize, cfg: &Config) -> (Vec<usize>, usize) {
     let steps = cfg.backtest_horizon.min(n / 4).max(1);
-    let origins =
-        (0..cfg.backtest_origins).map_while(|j| n.checked_sub(steps + j).filter(|end| *end >= MIN_TRAIN)).collect();
+    let origins = (0..cfg.backtest_origins)
+        .map_while(|j| n.checked_sub(steps * (j + 1)).filter(|end| *end >= MIN_TRAIN))
+        .collect();
     (origins, steps)
 }
 
@@ -833,8 +857,9 @@ fn bounds_from(point: &[f64], offset: impl Fn(usize) -> (f64, f64)) -> (Vec<f64>
         .unzip()
 }
 
-/// Classifies, backtests the class's candidates, keeps the lowest mean absolute error (ties
-/// to the earlier [`Method`]) and derives the intervals from its backtest errors. Non-finite
+/// Classifies, backtests the class's candidates, keeps the class's default unless another
+/// candidate's mean absolute error is lower by more than [`SWITCH_MARGIN`] (then the lowest;
+/// ties to the earlier candidate), and derives the intervals from its backtest errors. Non-finite
 /// values in the history count as 0 (ingest rejects them before this).
 pub fn forecast(history: &[f64], cfg: &Config) -> SeriesForecast {
     let y: Vec<f64> = history.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect();
@@ -865,8 +890,7 @@ pub fn forecast(history: &[f64], cfg: &Config) -> SeriesForecast {
             }
         }
     }
-    // Stable sort: equal errors keep the candidates' order.
-    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    selection_order(&mut scored, candidates(class)[0]);
     for (mae, method, errors) in scored {
         if let Some(point) = predict(method, &y, horizon) {
             let (lower, upper) = interval_bounds(&point, &errors, cfg.interval_quantiles);
@@ -881,6 +905,19 @@ pub fn forecast(history: &[f64], cfg: &Config) -> SeriesForecast {
         }
     }
     short_forecast(&y, class, cfg)
+}
+
+/// Orders scored candidates `(mae, method, ..)` by preference: lowest error first (stable:
+/// equal errors keep the candidates' order), then `default` in front unless the best beats it
+/// by more than [`SWITCH_MARGIN`].
+fn selection_order<T>(scored: &mut Vec<(f64, Method, T)>, default: Method) {
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some(pos) = scored.iter().position(|s| s.1 == default)
+        && scored[0].0 >= scored[pos].0 * (1.0 - SWITCH_MARGIN)
+    {
+        let kept = scored.remove(pos);
+        scored.insert(0, kept);
+    }
 }
 
 fn short_forecast(y: &[f64], class: DemandClass, cfg: &Config) -> SeriesForecast {
@@ -1290,13 +1327,19 @@ mod tests {
 
     #[test]
     fn forecast_picks_a_seasonal_method_for_a_seasonal_series() {
-        let y = seasonal_line(36, 100.0, 0.0);
+        // 60 months: the earliest of the 6 origins (month 24) leaves a season for seasonal
+        // naive. (With 36 months it would not apply at every origin and is not a candidate;
+        // Theta's seasonality test needs 48 months of this smooth shape.)
+        let y = seasonal_line(60, 100.0, 0.0);
         let fc = forecast(&y, &Config::default());
         assert_eq!(fc.class, DemandClass::Smooth);
-        // Seasonal naive is exact and first in the tie-break order among the exact ones.
+        // Seasonal naive is exact, beats Theta by far and is first in the tie-break order
+        // among the exact ones.
         assert_eq!(fc.method, Method::SeasonalNaive);
         assert!(fc.backtest_mae.unwrap() < 1e-9);
-        close(&fc.point, &seasonal_line(54, 100.0, 0.0)[36..], 1e-9);
+        close(&fc.point, &seasonal_line(78, 100.0, 0.0)[60..], 1e-9);
+        close(&fc.lower, &fc.point, 1e-9);
+        close(&fc.upper, &fc.point, 1e-9);
     }
 
     #[test]
@@ -1315,9 +1358,36 @@ mod tests {
     #[test]
     fn backtest_plan_shrinks_with_short_histories() {
         let cfg = Config::default();
-        assert_eq!(backtest_plan(40, &cfg), (vec![34, 33, 32], 6));
-        assert_eq!(backtest_plan(12, &cfg), (vec![9, 8, 7], 3));
+        // Windows of 6 months, one after the other, the earliest leaving 4 months to train on.
+        assert_eq!(backtest_plan(40, &cfg), (vec![34, 28, 22, 16, 10, 4], 6));
+        assert_eq!(backtest_plan(12, &cfg), (vec![9, 6], 3));
         assert_eq!(backtest_plan(6, &cfg), (vec![5, 4], 1));
+        assert_eq!(backtest_plan(40, &Config { backtest_origins: 0, ..cfg }), (vec![], 6));
+    }
+
+    #[test]
+    fn the_default_method_stays_unless_clearly_beaten() {
+        let order = |scores: &[(f64, Method)]| {
+            let mut v: Vec<(f64, Method, ())> = scores.iter().map(|(e, m)| (*e, *m, ())).collect();
+            selection_order(&mut v, Method::Theta);
+            v.iter().map(|s| s.1).collect::<Vec<_>>()
+        };
+        // 8.5 is 15 % under 10: not enough to displace Theta.
+        let near = [(10.0, Method::Theta), (8.5, Method::Ses), (9.0, Method::Holt)];
+        assert_eq!(order(&near), [Method::Theta, Method::Ses, Method::Holt]);
+        // 7.5 is 25 % under: Ses wins.
+        let far = [(10.0, Method::Theta), (7.5, Method::Ses), (9.0, Method::Holt)];
+        assert_eq!(order(&far), [Method::Ses, Method::Holt, Method::Theta]);
+        // Equal errors keep the candidates' order; no default scored: plain lowest.
+        let tie = [(5.0, Method::Holt), (5.0, Method::Ses), (6.0, Method::Naive)];
+        assert_eq!(order(&tie), [Method::Holt, Method::Ses, Method::Naive]);
+    }
+
+    #[test]
+    fn forecast_keeps_theta_on_a_noisy_level() {
+        let y: Vec<f64> = (0..36).map(|t| 100.0 + [6.0, -4.0, 3.0, -7.0, 5.0, -2.0, 1.0][t % 7]).collect();
+        let fc = forecast(&y, &Config::default());
+        assert_eq!((fc.class, fc.method), (DemandClass::Smooth, Method::Theta));
     }
 
     #[test]
