@@ -403,9 +403,10 @@ fn check_prompts(root: &Path, problems: &mut Vec<Problem>) {
     for agent_dir in agents {
         let rel = agent_dir.strip_prefix(root).unwrap_or(&agent_dir).to_path_buf();
         let sample = agent_dir.join("sample-facts.json");
-        let facts = match fs_err::read_to_string(&sample).map_err(|e| e.to_string()).and_then(|t| {
-            serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string())
-        }) {
+        let facts = match fs_err::read_to_string(&sample)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()))
+        {
             Ok(f) => f,
             Err(e) => {
                 problems.push(Problem {

@@ -132,8 +132,13 @@ type = "xlsx"
 path = "data/plan.xlsx"
 sheet = "Plan"
 columns = {{ sku = "SKU", customer = "Customer", month = "Month", delta = "Delta", override = "Override", reason = "Reason", owner = "Owner" }}
+[[sources]]
+table = "sales_history"
+type = "csv"
+path = "data/sales.csv"
 "#
     );
+    let sales = "order_id,order_date,ship_date,sku,customer,qty,net_revenue\nSO-1,2026-10-05,,P-1,C-1,5,500\n";
     let ws = workspace(
         tmp.path(),
         &pipeline,
@@ -141,6 +146,7 @@ columns = {{ sku = "SKU", customer = "Customer", month = "Month", delta = "Delta
             ("data/items.csv", ITEMS.as_bytes()),
             ("data/customers.csv", CUSTOMERS.as_bytes()),
             ("data/plan.xlsx", &bytes),
+            ("data/sales.csv", sales.as_bytes()),
         ],
     );
     let got = block_on(ingest::ingest(
@@ -268,7 +274,11 @@ path = "data/sales.csv"
         s.base
     );
     let sales = "order_id,order_date,ship_date,sku,customer,qty,net_revenue\nSO-1,2026-10-05,,P-1,C-1,5,500\n";
-    workspace(tmp.path(), &pipeline, &[("data/customers.csv", CUSTOMERS.as_bytes()), ("data/sales.csv", sales.as_bytes())]);
+    workspace(
+        tmp.path(),
+        &pipeline,
+        &[("data/customers.csv", CUSTOMERS.as_bytes()), ("data/sales.csv", sales.as_bytes())],
+    );
     let run = |token: Option<&str>| {
         let mut cmd = crate::common::snop();
         cmd.current_dir(tmp.path()).args(["run", "demand-review", "--cycle", "2026-12", "--quiet"]);
