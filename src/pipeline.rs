@@ -36,7 +36,7 @@ pub struct RunReport {
 
 pub enum RunOutcome {
     /// A new run was recorded.
-    Recorded { run: RunRow, report: RunReport },
+    Recorded { run: RunRow, report: Box<RunReport> },
     /// The inputs are the same as the last run's: nothing was written.
     Unchanged { previous: RunRow },
 }
@@ -157,7 +157,7 @@ pub async fn run(
         ))
         .into());
     }
-    Ok(RunOutcome::Recorded { run, report })
+    Ok(RunOutcome::Recorded { run, report: Box::new(report) })
 }
 
 /// The agent's analysis, narrative and artifacts, as files to keep with the run.
@@ -240,7 +240,7 @@ async fn narrate(ws: &Workspace, section: &str, facts: &serde_json::Value) -> an
     let counters = drafter.counters();
     let report = NarrativeReport {
         model: draft.model.clone(),
-        source: serde_json::to_value(&draft.source)?.as_str().unwrap_or_default().to_string(),
+        source: serde_json::to_value(draft.source)?.as_str().unwrap_or_default().to_string(),
         sections_checked: counters.checked,
         sections_corrected: counters.corrected,
         sections_replaced: counters.replaced,

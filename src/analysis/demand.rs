@@ -812,9 +812,10 @@ fn earlier_accuracy(
                 col_str(&adj, "owner")?,
                 col_f64(&adj, "delta")?,
             );
-            let mut per: BTreeMap<(String, String), (BTreeSet<(String, String)>, ErrorSums, ErrorSums)> =
-                BTreeMap::new();
-            let mut moved: BTreeMap<((String, String), (String, String)), f64> = BTreeMap::new();
+            // (owner, layer) -> the cells they moved, errors without and with their move.
+            type Cell = (String, String);
+            let mut per: BTreeMap<Cell, (BTreeSet<Cell>, ErrorSums, ErrorSums)> = BTreeMap::new();
+            let mut moved: BTreeMap<(Cell, Cell), f64> = BTreeMap::new();
             for i in 0..ask.len() {
                 let key = (ask[i].clone().unwrap_or_default(), acu[i].clone().unwrap_or_default());
                 let who = (aow[i].clone().unwrap_or_default(), aly[i].clone().unwrap_or_default());

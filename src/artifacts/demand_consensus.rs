@@ -42,7 +42,7 @@ pub fn demand_consensus_xlsx(
     let mut book = Workbook::new();
     book.set_properties(
         &rust_xlsxwriter::DocProperties::new()
-            .set_title(&format!("Demand consensus {} - {company}", f.cycle))
+            .set_title(format!("Demand consensus {} - {company}", f.cycle))
             .set_creation_datetime(&rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 1, 1)?),
     );
     let bold = Format::new().set_bold();

@@ -99,12 +99,8 @@ fn golden_demand_consensus_on_the_fixture() {
         (rows[1][4].to_string(), rows[2][4].to_string(), rows[3][4].to_string(), rows[4][4].to_string()),
         ("statistical".into(), "sales adjustment".into(), "marketing adjustment".into(), "final consensus".into())
     );
-    let grand: f64 = rows
-        .iter()
-        .skip(1)
-        .filter(|r| r[4].to_string() == "final consensus")
-        .map(|r| r[5 + 18].get_float().unwrap())
-        .sum();
+    let grand: f64 =
+        rows.iter().skip(1).filter(|r| r[4] == "final consensus").map(|r| r[5 + 18].get_float().unwrap()).sum();
     assert!((grand - t["final_units"].as_f64().unwrap()).abs() < 1e-6, "the workbook's finals add up to the facts");
     let adjustments = book.worksheet_range("Adjustments").unwrap();
     let owners: std::collections::BTreeSet<String> = adjustments.rows().skip(1).map(|r| r[4].to_string()).collect();
