@@ -383,7 +383,8 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     }
     files.push(write("open_purchase_orders.csv", out)?);
 
-    // Capacity per resource and plan month: regular hours sized to recent load, one line short.
+    // Capacity per resource and plan month: regular hours sized to recent load; one line and
+    // one site's labour pool short, so the supply review has capacity and labour gaps.
     let mut load = vec![0.0f64; resources.len()];
     for (i, it) in items.iter().enumerate() {
         let (fname, _, site) = FAMILIES[it.family];
@@ -402,7 +403,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     let mut out = String::new();
     row!(&mut out, "resource", "month", "available_hours", "max_overtime_hours", "overtime_cost_per_hour");
     for (r, (name, _, kind)) in resources.iter().enumerate() {
-        let headroom = if name.contains("LINE-CENT") { 0.85 } else { 1.25 };
+        let headroom = if name.contains("LINE-CENT") || name == "MON-LABOUR" { 0.85 } else { 1.25 };
         let rate = if *kind == "labour" { 38.0 } else { 55.0 };
         for m in &plan {
             row!(

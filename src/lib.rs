@@ -4,6 +4,8 @@
 //! artifacts → [`store`] (the only writer). [`pipeline`] runs an agent through those stages;
 //! [`cli`] sits on top. See `ARCHITECTURE.md`.
 
+pub mod analysis;
+pub mod artifacts;
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -31,6 +33,9 @@ impl Fault {
         for cause in err.chain() {
             if cause.is::<config::ConfigError>() || cause.is::<UserError>() {
                 return Fault::User;
+            }
+            if let Some(e) = cause.downcast_ref::<analysis::supply::AnalysisError>() {
+                return if e.is_user_fault() { Fault::User } else { Fault::Runtime };
             }
             if let Some(e) = cause.downcast_ref::<ingest::IngestError>() {
                 return if e.is_user_fault() { Fault::User } else { Fault::Runtime };

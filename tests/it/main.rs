@@ -5,4 +5,5 @@ mod bad_inputs;
 mod common;
 mod demo;
 mod ingest;
+mod supply;
 mod workspace;
