@@ -70,10 +70,59 @@ fn demo_facts() -> SupplyFacts {
 #[test]
 fn the_demo_company_has_every_gap_kind() {
     let facts = demo_facts();
-    eprintln!("{}", serde_json::to_string_pretty(&facts.totals).unwrap());
-    for kind in [GapKind::Capacity, GapKind::Labour, GapKind::Material, GapKind::Supplier] {
-        assert!(facts.gaps.iter().any(|g| g.kind == kind), "no {kind:?} gap");
+    let t = &facts.totals;
+    // The key figures of the committed demo company (cycle 2026-12, stand-in demand).
+    assert_eq!(
+        (t.capacity_gaps, t.labour_gaps, t.material_gaps, t.supplier_gaps),
+        (17, 17, 53, 8),
+        "{}",
+        serde_json::to_string_pretty(t).unwrap()
+    );
+    assert_eq!(t.demand_units, 133197.6);
+    assert_eq!(t.open_orders_above_consensus_units, 6.6);
+    assert_eq!(t.constrained_units, 80725.133);
+    assert_eq!(t.revenue_unconstrained_money, 31486787.98);
+    assert_eq!(t.revenue_constrained_money, 24484363.91);
+    assert_eq!(t.margin_constrained_money, 10131655.91);
+    assert_eq!(t.budget_revenue_money, 28531946.0);
+    assert_eq!(t.recommended_cost_money, 2933207.3);
+    // The short line and the short labour pool, every plan month; the window is Jan-Feb 2027.
+    assert_eq!(facts.near_term_months, ["2027-01", "2027-02"]);
+    let cent = facts.capacity.iter().find(|r| r.resource == "LEE-LINE-CENT").unwrap();
+    assert_eq!(cent.first_overload_month.as_deref(), Some("2027-01"));
+    assert!(facts.near_term_overloads.iter().any(|o| o.resource == "MON-LABOUR" && o.month == "2027-01"));
+    // Every gap is priced, its recommendation covers it, and it names whom it hits.
+    for g in &facts.gaps {
+        assert!(g.units_short > 0.0 && g.margin_at_risk_money >= 0.0, "{g:?}");
+        assert!(g.options.iter().any(|o| o.kind == snop::analysis::supply::OptionKind::AcceptShortfall));
+        let covered: f64 = g.recommended.iter().map(|s| s.units).sum();
+        assert!((covered - g.units_short).abs() < 0.01, "{g:?}");
+        assert!(!g.skus_hit.is_empty() && !g.customers_hit.is_empty(), "{g:?}");
     }
+    // Receipts from suppliers below the OTIF threshold feed the supplier gaps.
+    assert!(facts.suppliers.iter().any(|s| s.below_threshold));
+    assert!(facts.receipts_at_risk.iter().any(|r| !r.feeds_gaps.is_empty()));
+    // The constrained plan never exceeds demand.
+    assert!(facts.constrained_plan.iter().all(|l| l.constrained_units <= l.demand_units + 1e-9));
+}
+
+#[test]
+fn the_supply_plan_workbook_opens_with_the_gaps_first() {
+    use calamine::{Reader, Xlsx};
+    let facts = demo_facts();
+    let bytes = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps").unwrap();
+    let again = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps").unwrap();
+    assert!(bytes == again, "the workbook is not deterministic");
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(book.sheet_names(), ["Gaps", "Load by resource", "Shortages", "Constrained plan", "Financials"]);
+    let gaps = book.worksheet_range("Gaps").unwrap();
+    assert_eq!(gaps.height(), facts.gaps.len() + 1);
+    assert_eq!(gaps.get((0, 0)).unwrap().to_string(), "Gap");
+    assert_eq!(gaps.get((1, 0)).unwrap().to_string(), facts.gaps[0].id);
+    let load = book.worksheet_range("Load by resource").unwrap();
+    assert_eq!(load.height(), facts.capacity.len() * 18 + 1);
+    let plan = book.worksheet_range("Constrained plan").unwrap();
+    assert_eq!(plan.height(), facts.constrained_plan.len() + 1);
 }
 
 #[test]
@@ -87,7 +136,8 @@ fn the_default_demo_company_has_every_gap_kind() {
     let params = SupplyParams::default();
     let facts =
         supply_review(&SupplyInputs { tables: &tables, demand: &demand, cycle: spec.cycle, params: &params }).unwrap();
-    eprintln!("{}", serde_json::to_string_pretty(&facts.totals).unwrap());
+    let t = &facts.totals;
+    assert_eq!((t.capacity_gaps, t.labour_gaps, t.material_gaps, t.supplier_gaps), (17, 17, 364, 53));
     for kind in [GapKind::Capacity, GapKind::Labour, GapKind::Material, GapKind::Supplier] {
         assert!(facts.gaps.iter().any(|g| g.kind == kind), "no {kind:?} gap");
     }
