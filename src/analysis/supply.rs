@@ -1263,7 +1263,8 @@ pub fn supply_review(inputs: &SupplyInputs<'_>) -> Result<SupplyFacts, AnalysisE
     let mut per_customer: BTreeMap<usize, (f64, f64, f64)> = BTreeMap::new();
     let mut fin: BTreeMap<(String, usize), [f64; 4]> = BTreeMap::new();
     for (&(s, c), d) in &cells {
-        let k = &constrained[&(s, c)];
+        let none = vec![0.0; n];
+        let k = constrained.get(&(s, c)).unwrap_or(&none);
         for mi in 0..n {
             if d[mi] <= EPS {
                 continue;
@@ -2161,6 +2162,15 @@ mod tests {
         // 6 x 150 = 900 revenue against a budget of 1000.
         assert_eq!((dec.revenue_constrained_money, dec.constrained_vs_budget_money), (900.0, Some(-100.0)));
         assert_eq!(f.totals.budget_revenue_money, 1000.0);
+    }
+
+    #[test]
+    fn zero_demand_rows_plan_nothing() {
+        let mut c = Case::new();
+        c.demand = vec![("P1", "C1", "2026-12", 0.0), ("P1", "C2", "2027-01", 1.0)];
+        let f = c.run().unwrap();
+        assert_eq!(f.constrained_plan.len(), 1);
+        assert_eq!(f.totals.demand_units, 1.0);
     }
 
     #[test]
