@@ -28,7 +28,13 @@
 //!   alternate site with a routing and spare hours at its premium; expedite or an alternate
 //!   supplier at their premiums, reaching only demand outside the shortened lead time;
 //!   accepting the shortfall at the lost margin. The recommendation takes the fixes cheapest per
-//!   unit first until the gap is closed, and accepts what no fix reaches.
+//!   unit first until the gap is closed, and accepts what no fix reaches. Simplifications:
+//!   build ahead and the alternate site are checked on the overloaded resource (and the
+//!   alternate site's own resources) only, a capacity gap's units are hours over the average
+//!   hours per unit on that resource, and spare hours a recommendation uses are reserved so two
+//!   gaps never count them twice.
+//! - An item that appears as a component in the BOM is exploded like a sub-assembly (no lead
+//!   time, no stock of its own) but its production does not load capacity.
 //! - **Constrained plan**: month by month, demand is served from finished goods, then from
 //!   production limited by regular hours and by material, in the order of the allocation rule
 //!   (customer priority 1 first, then unit margin). It never exceeds demand nor regular hours.
