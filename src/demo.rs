@@ -383,7 +383,8 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     }
     files.push(write("open_purchase_orders.csv", out)?);
 
-    // Capacity per resource and plan month: regular hours sized to recent load, one line short.
+    // Capacity per resource and plan month: regular hours sized to recent load; one line and
+    // one site's labour pool short, so the supply review has capacity and labour gaps.
     let mut load = vec![0.0f64; resources.len()];
     for (i, it) in items.iter().enumerate() {
         let (fname, _, site) = FAMILIES[it.family];
@@ -402,7 +403,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     let mut out = String::new();
     row!(&mut out, "resource", "month", "available_hours", "max_overtime_hours", "overtime_cost_per_hour");
     for (r, (name, _, kind)) in resources.iter().enumerate() {
-        let headroom = if name.contains("LINE-CENT") { 0.85 } else { 1.25 };
+        let headroom = if name.contains("LINE-CENT") || name == "MON-LABOUR" { 0.85 } else { 1.25 };
         let rate = if *kind == "labour" { 38.0 } else { 55.0 };
         for m in &plan {
             row!(
@@ -598,6 +599,282 @@ fn write_spreadsheets(
 }
 
 // ---------------------------------------------------------------------------------------------
+// The supply review at scale (for `snop bench supply`)
+
+/// Tables and a demand consensus for the supply review at benchmark scale: at `divisor` 1,
+/// 50,000 SKUs, a 5-level BOM, 2,000 resources at 10 sites, 1,000 customers, 18 months; at 10
+/// and 100, a tenth and a hundredth of each. Deterministic (seeded).
+pub fn large_supply_tables(
+    divisor: usize,
+) -> anyhow::Result<(std::collections::BTreeMap<crate::contract::Table, DataFrame>, DataFrame)> {
+    use crate::contract::Table;
+    let divisor = divisor.max(1);
+    let n_sku = (50_000 / divisor).max(10);
+    let n_res = (2_000 / divisor).max(20);
+    let n_cust = (1_000 / divisor).max(10);
+    let n_sites = 10usize;
+    let cycle = Month::parse("2026-12").expect("month");
+    let plan: Vec<String> = (0..PLAN_MONTHS as i32).map(|i| cycle.plus(i).to_string()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(20_261_201);
+    let site = |i: usize| format!("S{:02}", i % n_sites);
+    let mut tables = std::collections::BTreeMap::new();
+
+    // Items and their average monthly demand.
+    let (mut sku, mut fam, mut price, mut cost, mut msite, mut life) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut level = Vec::with_capacity(n_sku);
+    for i in 0..n_sku {
+        let p: f64 = (rng.random_range(20.0..2000.0f64) * 100.0).round() / 100.0;
+        sku.push(format!("P{i:06}"));
+        fam.push(format!("F{:02}", i % 20));
+        price.push(p);
+        cost.push((p * rng.random_range(0.5..0.75) * 100.0).round() / 100.0);
+        msite.push(site(i));
+        life.push("active");
+        level.push(rng.random_range(5.0..200.0f64) / (p / 200.0).max(1.0));
+    }
+    tables.insert(
+        Table::Items,
+        df!("sku" => &sku, "family" => &fam, "uom" => vec!["ea"; n_sku], "unit_price" => &price,
+            "unit_cost" => &cost, "make_site" => &msite, "lifecycle" => life)?,
+    );
+    let cust: Vec<String> = (0..n_cust).map(|i| format!("K{i:05}")).collect();
+    let prio: Vec<i64> = (0..n_cust).map(|_| rng.random_range(1..4)).collect();
+    tables.insert(Table::Customers, df!("customer" => &cust, "priority" => prio)?);
+    let res: Vec<String> = (0..n_res).map(|i| format!("R{i:05}")).collect();
+    // Resource `k * n_sites + s` is the k-th at site `s`; every tenth at a site is a labour pool.
+    let is_labour = |r: usize| (r / n_sites) % 10 == 9;
+    let kinds: Vec<&str> = (0..n_res)
+        .map(|r| {
+            if is_labour(r) {
+                "labour"
+            } else if (r / n_sites) % 10 < 5 {
+                "machine"
+            } else {
+                "line"
+            }
+        })
+        .collect();
+    tables.insert(
+        Table::Resources,
+        df!("resource" => &res, "site" => (0..n_res).map(site).collect::<Vec<_>>(), "kind" => kinds)?,
+    );
+
+    // Routings: three operations at the make site (one on its labour pool); 5 % of SKUs also
+    // have a routing at the next site.
+    let per_site = n_res / n_sites;
+    let at_site = |s: usize, k: usize| (k % per_site) * n_sites + s;
+    let (mut r_sku, mut r_res, mut r_h) = (vec![], vec![], vec![]);
+    let mut load = vec![0.0f64; n_res];
+    for i in 0..n_sku {
+        let s = i % n_sites;
+        let mut ops = vec![at_site(s, rng.random_range(0..per_site)), at_site(s, rng.random_range(0..per_site))];
+        ops.push(at_site(s, 9 + 10 * rng.random_range(0..(per_site / 10).max(1))));
+        ops.sort();
+        ops.dedup();
+        if i % 20 == 0 {
+            ops.push(at_site((s + 1) % n_sites, rng.random_range(0..per_site)));
+        }
+        for (k, r) in ops.into_iter().enumerate() {
+            let h = rng.random_range(0.01..0.5f64);
+            if k < 3 && r % n_sites == s {
+                load[r] += level[i] * h;
+            }
+            r_sku.push(sku[i].clone());
+            r_res.push(res[r].clone());
+            r_h.push((h * 1000.0).round() / 1000.0);
+        }
+    }
+    tables.insert(Table::Routings, df!("sku" => r_sku, "resource" => r_res, "hours_per_unit" => r_h)?);
+    let (mut c_res, mut c_m, mut c_av, mut c_ot, mut c_rate) = (vec![], vec![], vec![], vec![], vec![]);
+    for r in 0..n_res {
+        let headroom = rng.random_range(0.8..1.4f64);
+        for m in &plan {
+            c_res.push(res[r].clone());
+            c_m.push(m.clone());
+            c_av.push((load[r] * headroom).round().max(8.0));
+            c_ot.push((load[r] * 0.15).round().max(4.0));
+            c_rate.push(if is_labour(r) { 38.0 } else { 55.0 });
+        }
+    }
+    tables.insert(
+        Table::Capacity,
+        df!("resource" => c_res, "month" => c_m, "available_hours" => c_av, "max_overtime_hours" => c_ot,
+            "overtime_cost_per_hour" => c_rate)?,
+    );
+
+    // A 5-level BOM: SKU -> L1 -> L2 -> L3 -> L4 sub-assemblies, each with a raw part, and raw
+    // parts under L4.
+    let n_sub = (n_sku / 5).max(2);
+    let n_raw = (n_sku / 2).max(4);
+    let suppliers: Vec<String> = (0..(n_raw / 50).max(5)).map(|i| format!("V{i:04}")).collect();
+    let (mut comp, mut sup, mut lt, mut ucost) = (vec![], vec![], vec![], vec![]);
+    for l in 1..=4 {
+        for i in 0..n_sub {
+            comp.push(format!("L{l}-{i:06}"));
+            sup.push("INTERNAL".to_string());
+            lt.push(rng.random_range(3..10i64));
+            ucost.push(rng.random_range(5.0..200.0f64).round());
+        }
+    }
+    for i in 0..n_raw {
+        comp.push(format!("RAW-{i:06}"));
+        sup.push(suppliers[i % suppliers.len()].clone());
+        lt.push(rng.random_range(14..100i64));
+        ucost.push((rng.random_range(0.5..50.0f64) * 100.0).round() / 100.0);
+    }
+    tables.insert(
+        Table::Components,
+        df!("component" => &comp, "supplier" => &sup, "lead_time_days" => lt, "unit_cost" => ucost)?,
+    );
+    let (mut b_par, mut b_comp, mut b_q) = (vec![], vec![], vec![]);
+    let raw = |i: usize| format!("RAW-{:06}", i % n_raw);
+    for (i, s) in sku.iter().enumerate() {
+        b_par.push(s.clone());
+        b_comp.push(format!("L1-{:06}", i % n_sub));
+        b_q.push(1.0);
+        b_par.push(s.clone());
+        b_comp.push(raw(i * 7 + 1));
+        b_q.push(rng.random_range(1..4) as f64);
+    }
+    for l in 1..=4 {
+        for i in 0..n_sub {
+            let parent = format!("L{l}-{i:06}");
+            if l < 4 {
+                b_par.push(parent.clone());
+                b_comp.push(format!("L{}-{:06}", l + 1, (i * 3 + l) % n_sub));
+                b_q.push(1.0);
+            } else {
+                b_par.push(parent.clone());
+                b_comp.push(raw(i * 11 + 3));
+                b_q.push(rng.random_range(1..3) as f64);
+            }
+            b_par.push(parent);
+            b_comp.push(raw(i * 5 + l));
+            b_q.push(rng.random_range(1..3) as f64);
+        }
+    }
+    tables.insert(Table::Bom, df!("parent_sku" => b_par, "component" => b_comp, "qty_per" => b_q)?);
+
+    // Positions: finished goods for about half a month, raw parts with stock and open orders.
+    let (mut inv_item, mut inv_site, mut inv_on, mut inv_ss) = (vec![], vec![], vec![], vec![]);
+    for i in 0..n_sku {
+        inv_item.push(sku[i].clone());
+        inv_site.push(msite[i].clone());
+        inv_on.push((level[i] * rng.random_range(0.0..1.2)).round());
+        inv_ss.push((level[i] * 0.3).round());
+    }
+    let (mut po_c, mut po_s, mut po_d, mut po_q) = (vec![], vec![], vec![], vec![]);
+    for i in 0..n_raw {
+        inv_item.push(raw(i));
+        inv_site.push(site(i));
+        inv_on.push(rng.random_range(0..3000) as f64);
+        inv_ss.push(rng.random_range(0..200) as f64);
+        if i % 2 == 0 {
+            po_c.push(raw(i));
+            po_s.push(suppliers[i % suppliers.len()].clone());
+            po_d.push(cycle.plus(rng.random_range(0..3)).first_day() + chrono::Days::new(rng.random_range(0..27)));
+            po_q.push(rng.random_range(100..5000) as f64);
+        }
+    }
+    tables.insert(
+        Table::Inventory,
+        df!("item" => inv_item, "site" => inv_site, "on_hand" => inv_on, "safety_stock" => inv_ss)?,
+    );
+    tables.insert(
+        Table::OpenPurchaseOrders,
+        df!("component" => po_c, "supplier" => po_s, "due_date" => po_d, "qty" => po_q)?,
+    );
+    let (mut d_sup, mut d_comp, mut d_prom, mut d_del, mut d_qp, mut d_qd) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for i in 0..n_raw {
+        let reliability = 0.6 + 0.4 * ((i % suppliers.len()) as f64 / suppliers.len() as f64);
+        for m in 1..=6 {
+            let promised = cycle.plus(-2 * m).first_day() + chrono::Days::new(rng.random_range(0..27));
+            let late = if rng.random::<f64>() > reliability { rng.random_range(1..15) } else { 0 };
+            let qp = rng.random_range(100..2000) as f64;
+            d_sup.push(suppliers[i % suppliers.len()].clone());
+            d_comp.push(raw(i));
+            d_prom.push(promised);
+            d_del.push(promised + chrono::Days::new(late));
+            d_qp.push(qp);
+            d_qd.push(if rng.random::<f64>() > reliability { (qp * 0.8).round() } else { qp });
+        }
+    }
+    tables.insert(
+        Table::SupplierDeliveries,
+        df!("supplier" => d_sup, "component" => d_comp, "promised_date" => d_prom, "delivered_date" => d_del,
+            "qty_promised" => d_qp, "qty_delivered" => d_qd)?,
+    );
+
+    // Demand: each SKU to one to three customers, the monthly level with noise.
+    let (mut q_sku, mut q_cust, mut q_m, mut q_q) = (vec![], vec![], vec![], vec![]);
+    let mut fam_rev = std::collections::BTreeMap::<String, f64>::new();
+    for i in 0..n_sku {
+        let n = rng.random_range(1..4usize);
+        for k in 0..n {
+            let c = (i * 13 + k * 7) % n_cust;
+            for m in &plan {
+                let q = (level[i] / n as f64 * rng.random_range(0.7..1.3)).round();
+                q_sku.push(sku[i].clone());
+                q_cust.push(cust[c].clone());
+                q_m.push(m.clone());
+                q_q.push(q);
+                *fam_rev.entry(fam[i].clone()).or_default() += q * price[i] / plan.len() as f64;
+            }
+        }
+    }
+    let demand = df!("sku" => q_sku, "customer" => q_cust, "month" => q_m, "qty" => q_q)?;
+    let (mut b_f, mut b_m, mut b_r) = (vec![], vec![], vec![]);
+    for (f, rev) in &fam_rev {
+        for m in &plan {
+            b_f.push(f.clone());
+            b_m.push(m.clone());
+            b_r.push((rev * 1.05).round());
+        }
+    }
+    tables.insert(Table::Budget, df!("family" => b_f, "month" => b_m, "revenue" => b_r)?);
+    Ok((tables, demand))
+}
+
+/// What one supply-review benchmark run measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SupplyBench {
+    pub divisor: usize,
+    pub skus: usize,
+    pub resources: usize,
+    pub bom_rows: usize,
+    pub demand_rows: usize,
+    pub gaps: usize,
+    pub generate_seconds: f64,
+    pub analysis_seconds: f64,
+}
+
+/// Generates the benchmark company at `1/divisor` scale and times the supply review on it
+/// (for `snop bench supply`; the clock is read here, never in analysis).
+pub fn supply_bench(divisor: usize) -> anyhow::Result<SupplyBench> {
+    use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review};
+    use crate::contract::Table;
+    let started = std::time::Instant::now();
+    let (tables, demand) = large_supply_tables(divisor)?;
+    let generate_seconds = started.elapsed().as_secs_f64();
+    let params = SupplyParams::default();
+    let started = std::time::Instant::now();
+    let cycle = Month::parse("2026-12").expect("month");
+    let facts = supply_review(&SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params })?;
+    let analysis_seconds = started.elapsed().as_secs_f64();
+    Ok(SupplyBench {
+        divisor,
+        skus: tables[&Table::Items].height(),
+        resources: tables[&Table::Resources].height(),
+        bom_rows: tables[&Table::Bom].height(),
+        demand_rows: demand.height(),
+        gaps: facts.gaps.len(),
+        generate_seconds,
+        analysis_seconds,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // The workspace files
 
 /// `snop.toml` of a new workspace.
@@ -708,6 +985,17 @@ mod tests {
         assert_eq!(decimal_comma(1234567.5), "1.234.567,50");
         assert_eq!(decimal_comma(12.0), "12,00");
         assert_eq!(decimal_comma(999.999), "1.000,00");
+    }
+
+    #[test]
+    fn the_supply_benchmark_company_is_deterministic_and_has_gaps() {
+        let (a, da) = large_supply_tables(1000).unwrap();
+        let (b, db) = large_supply_tables(1000).unwrap();
+        assert!(da.equals(&db));
+        assert!(a.iter().zip(&b).all(|(x, y)| x.0 == y.0 && x.1.equals(y.1)));
+        let run = supply_bench(1000).unwrap();
+        assert_eq!((run.skus, run.resources), (50, 20));
+        assert!(run.gaps > 0, "{run:?}");
     }
 
     #[test]

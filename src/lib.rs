@@ -35,8 +35,8 @@ impl Fault {
             if cause.is::<config::ConfigError>() || cause.is::<UserError>() {
                 return Fault::User;
             }
-            if let Some(analysis::AnalysisError::MissingTable(_)) = cause.downcast_ref::<analysis::AnalysisError>() {
-                return Fault::User;
+            if let Some(e) = cause.downcast_ref::<analysis::AnalysisError>() {
+                return if e.is_user_fault() { Fault::User } else { Fault::Runtime };
             }
             if let Some(e) = cause.downcast_ref::<ingest::IngestError>() {
                 return if e.is_user_fault() { Fault::User } else { Fault::Runtime };

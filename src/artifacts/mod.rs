@@ -1,4 +1,5 @@
 //! Artifacts: facts and narrative rendered into what people read and open (HTML, Markdown,
-//! XLSX, slides). Rendering writes bytes; the store decides where they go.
+//! XLSX, slides). No I/O here: renderers return bytes and the store writes them.
 
 pub mod demand_consensus;
+pub mod supply_plan;

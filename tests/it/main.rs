@@ -6,4 +6,5 @@ mod common;
 mod demand;
 mod demo;
 mod ingest;
+mod supply;
 mod workspace;

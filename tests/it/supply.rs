@@ -1,0 +1,144 @@
+//! The supply review on the committed demo company: every gap kind is found, and the key
+//! figures are pinned.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::*;
+use snop::analysis::supply::{GapKind, SupplyFacts, SupplyInputs, SupplyParams, supply_review};
+use snop::config::{Agent, Workspace};
+use snop::contract::{Month, PLAN_MONTHS, Table};
+use snop::ingest::{self, Window};
+
+use crate::common::{block_on, copy_dir, repo};
+
+/// The tables of both agents' pipelines for a workspace holding `data/`.
+pub fn demo_tables(dir: &Path, cycle: Month) -> BTreeMap<Table, DataFrame> {
+    let ws = Workspace::load(dir).unwrap();
+    let mut tables = BTreeMap::new();
+    for agent in [Agent::SupplyReview, Agent::DemandReview] {
+        let pipeline = ws.pipeline(agent).unwrap();
+        let window = Window { cycle, history_months: pipeline.history_months };
+        let got = block_on(ingest::ingest(&ws.root, pipeline, window, &snop::Progress::hidden())).unwrap();
+        for (t, df) in got.tables {
+            tables.entry(t).or_insert(df);
+        }
+    }
+    tables
+}
+
+/// A stand-in for the demand consensus (which the demand agent produces): the average monthly
+/// quantity per SKU x customer over the last 6 months of sales history, for each of 18 months.
+pub fn stand_in_demand(tables: &BTreeMap<Table, DataFrame>, cycle: Month) -> DataFrame {
+    let sales = &tables[&Table::SalesHistory];
+    let skus = sales.column("sku").unwrap().str().unwrap().clone();
+    let custs = sales.column("customer").unwrap().str().unwrap().clone();
+    let qty = sales.column("qty").unwrap().f64().unwrap().clone();
+    let days = sales.column("order_date").unwrap().date().unwrap().physical().clone();
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+    let from = (cycle.plus(-6).first_day() - epoch).num_days() as i32;
+    let mut avg: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for i in 0..sales.height() {
+        if days.get(i).unwrap() >= from {
+            *avg.entry((skus.get(i).unwrap().to_string(), custs.get(i).unwrap().to_string())).or_default() +=
+                qty.get(i).unwrap() / 6.0;
+        }
+    }
+    let (mut s, mut c, mut m, mut q) = (vec![], vec![], vec![], vec![]);
+    for ((sku, cust), v) in &avg {
+        for k in 0..PLAN_MONTHS as i32 {
+            s.push(sku.clone());
+            c.push(cust.clone());
+            m.push(cycle.plus(k).to_string());
+            q.push((v * 10.0).round() / 10.0);
+        }
+    }
+    df!("sku" => s, "customer" => c, "month" => m, "qty" => q).unwrap()
+}
+
+fn demo_facts() -> SupplyFacts {
+    let tmp = tempfile::tempdir().unwrap();
+    snop::demo::init(tmp.path(), "Demo").unwrap();
+    copy_dir(&repo().join("fixtures/demo/data"), &tmp.path().join("data"));
+    let cycle = Month::parse("2026-12").unwrap();
+    let tables = demo_tables(tmp.path(), cycle);
+    let demand = stand_in_demand(&tables, cycle);
+    let params = SupplyParams::default();
+    supply_review(&SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params }).unwrap()
+}
+
+#[test]
+fn the_demo_company_has_every_gap_kind() {
+    let facts = demo_facts();
+    let t = &facts.totals;
+    // The key figures of the committed demo company (cycle 2026-12, stand-in demand).
+    assert_eq!(
+        (t.capacity_gaps, t.labour_gaps, t.material_gaps, t.supplier_gaps),
+        (17, 17, 53, 8),
+        "{}",
+        serde_json::to_string_pretty(t).unwrap()
+    );
+    assert_eq!(t.demand_units, 133197.6);
+    assert_eq!(t.open_orders_above_consensus_units, 6.6);
+    assert_eq!(t.constrained_units, 80725.133);
+    assert_eq!(t.revenue_unconstrained_money, 31486787.98);
+    assert_eq!(t.revenue_constrained_money, 24484363.91);
+    assert_eq!(t.margin_constrained_money, 10131655.91);
+    assert_eq!(t.budget_revenue_money, 28531946.0);
+    assert_eq!(t.recommended_cost_money, 2933207.3);
+    // The short line and the short labour pool, every plan month; the window is Jan-Feb 2027.
+    assert_eq!(facts.near_term_months, ["2027-01", "2027-02"]);
+    let cent = facts.capacity.iter().find(|r| r.resource == "LEE-LINE-CENT").unwrap();
+    assert_eq!(cent.first_overload_month.as_deref(), Some("2027-01"));
+    assert!(facts.near_term_overloads.iter().any(|o| o.resource == "MON-LABOUR" && o.month == "2027-01"));
+    // Every gap is priced, its recommendation covers it, and it names whom it hits.
+    for g in &facts.gaps {
+        assert!(g.units_short > 0.0 && g.margin_at_risk_money >= 0.0, "{g:?}");
+        assert!(g.options.iter().any(|o| o.kind == snop::analysis::supply::OptionKind::AcceptShortfall));
+        let covered: f64 = g.recommended.iter().map(|s| s.units).sum();
+        assert!((covered - g.units_short).abs() < 0.01, "{g:?}");
+        assert!(!g.skus_hit.is_empty() && !g.customers_hit.is_empty(), "{g:?}");
+    }
+    // Receipts from suppliers below the OTIF threshold feed the supplier gaps.
+    assert!(facts.suppliers.iter().any(|s| s.below_threshold));
+    assert!(facts.receipts_at_risk.iter().any(|r| !r.feeds_gaps.is_empty()));
+    // The constrained plan never exceeds demand.
+    assert!(facts.constrained_plan.iter().all(|l| l.constrained_units <= l.demand_units + 1e-9));
+}
+
+#[test]
+fn the_supply_plan_workbook_opens_with_the_gaps_first() {
+    use calamine::{Reader, Xlsx};
+    let facts = demo_facts();
+    let bytes = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps").unwrap();
+    let again = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps").unwrap();
+    assert!(bytes == again, "the workbook is not deterministic");
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(book.sheet_names(), ["Gaps", "Load by resource", "Shortages", "Constrained plan", "Financials"]);
+    let gaps = book.worksheet_range("Gaps").unwrap();
+    assert_eq!(gaps.height(), facts.gaps.len() + 1);
+    assert_eq!(gaps.get((0, 0)).unwrap().to_string(), "Gap");
+    assert_eq!(gaps.get((1, 0)).unwrap().to_string(), facts.gaps[0].id);
+    let load = book.worksheet_range("Load by resource").unwrap();
+    assert_eq!(load.height(), facts.capacity.len() * 18 + 1);
+    let plan = book.worksheet_range("Constrained plan").unwrap();
+    assert_eq!(plan.height(), facts.constrained_plan.len() + 1);
+}
+
+#[test]
+fn the_default_demo_company_has_every_gap_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    snop::demo::init(tmp.path(), "Demo").unwrap();
+    let spec = snop::demo::Spec::default();
+    snop::demo::generate(tmp.path(), spec).unwrap();
+    let tables = demo_tables(tmp.path(), spec.cycle);
+    let demand = stand_in_demand(&tables, spec.cycle);
+    let params = SupplyParams::default();
+    let facts =
+        supply_review(&SupplyInputs { tables: &tables, demand: &demand, cycle: spec.cycle, params: &params }).unwrap();
+    let t = &facts.totals;
+    assert_eq!((t.capacity_gaps, t.labour_gaps, t.material_gaps, t.supplier_gaps), (17, 17, 364, 53));
+    for kind in [GapKind::Capacity, GapKind::Labour, GapKind::Material, GapKind::Supplier] {
+        assert!(facts.gaps.iter().any(|g| g.kind == kind), "no {kind:?} gap");
+    }
+}
