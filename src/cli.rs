@@ -292,7 +292,12 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
                         "", n.model, n.source, n.llm_calls
                     );
                 }
-                for f in ["facts.json", &format!("demand-consensus-{}.xlsx", size.cycle), "quarantine.csv"] {
+                for f in [
+                    "facts.json",
+                    &format!("demand-consensus-{}.xlsx", size.cycle),
+                    &format!("supply-plan-{}.xlsx", size.cycle),
+                    "quarantine.csv",
+                ] {
                     if dir.join(&run.folder).join(f).exists() {
                         println!("{:>16}{}/{}/{f}", "", dir.display(), run.folder);
                     }

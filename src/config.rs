@@ -84,6 +84,16 @@ impl Agent {
     pub fn required_tables(self) -> &'static [Table] {
         match self {
             Agent::DemandReview => &[Table::Items, Table::Customers, Table::SalesHistory],
+            Agent::SupplyReview => &[
+                Table::Items,
+                Table::Customers,
+                Table::Resources,
+                Table::Routings,
+                Table::Bom,
+                Table::Components,
+                Table::Inventory,
+                Table::Capacity,
+            ],
             _ => &[],
         }
     }
@@ -448,6 +458,9 @@ struct RawPipeline {
     /// Settings of the demand review's analysis.
     #[serde(default)]
     demand: crate::analysis::demand::DemandParams,
+    /// Settings of the supply review's analysis: costs of the options, OTIF, allocation.
+    #[serde(default)]
+    supply: crate::analysis::supply::SupplyParams,
 }
 
 fn default_history_months() -> u32 {
@@ -556,6 +569,7 @@ pub struct Pipeline {
     pub history_months: u32,
     pub sources: Vec<Source>,
     pub demand: crate::analysis::demand::DemandParams,
+    pub supply: crate::analysis::supply::SupplyParams,
 }
 
 #[derive(Debug, Clone)]
@@ -890,6 +904,7 @@ fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Proble
         history_months: raw.history_months,
         sources,
         demand: raw.demand,
+        supply: raw.supply,
     })
 }
 

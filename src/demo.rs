@@ -945,11 +945,14 @@ pub const PIPELINES: [(&str, &str); 2] = [
 ];
 
 /// The default prompts, embedded from `prompts/` at the top of the repository.
-pub const PROMPTS: [(&str, &str); 4] = [
+pub const PROMPTS: [(&str, &str); 7] = [
     ("README.md", include_str!("../prompts/README.md")),
     ("demand-review/summary.system.tera", include_str!("../prompts/demand-review/summary.system.tera")),
     ("demand-review/summary.user.tera", include_str!("../prompts/demand-review/summary.user.tera")),
     ("demand-review/sample-facts.json", include_str!("../prompts/demand-review/sample-facts.json")),
+    ("supply-review/summary.system.tera", include_str!("../prompts/supply-review/summary.system.tera")),
+    ("supply-review/summary.user.tera", include_str!("../prompts/supply-review/summary.user.tera")),
+    ("supply-review/sample-facts.json", include_str!("../prompts/supply-review/sample-facts.json")),
 ];
 
 /// Creates a workspace: `snop.toml`, the agents' pipelines and the prompts. Refuses to overwrite.

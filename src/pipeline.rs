@@ -8,7 +8,9 @@ use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::analysis::demand::{self, DemandInputs, EarlierConsensus};
+use crate::analysis::supply::{self, SupplyInputs};
 use crate::artifacts::demand_consensus::demand_consensus_xlsx;
+use crate::artifacts::supply_plan::supply_plan_xlsx;
 use crate::config::{Agent, Workspace};
 use crate::contract::Month;
 use crate::ingest::{self, Quarantined, SourceReport, Window};
@@ -66,8 +68,10 @@ pub async fn run(
 
     // What earlier cycles stored, for accuracy and variance (part of this run's identity).
     let earlier = if agent == Agent::DemandReview { earlier_consensus(store, cycle).await? } else { Vec::new() };
+    // The supply review plans against this cycle's demand consensus.
+    let demand = if agent == Agent::SupplyReview { Some(cycle_consensus(store, cycle).await?) } else { None };
     let mut inputs_sha256 = inputs_hash(&pipeline.text, cycle, &ingested.sources);
-    for (run, _) in &earlier {
+    for run in earlier.iter().map(|(r, _)| r).chain(demand.iter().map(|(r, _)| r)) {
         inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|{}|{}", run.id, run.inputs_sha256)));
     }
     let previous = store.runs(Some(agent.name()), Some(&cycle.to_string())).await?.into_iter().next();
@@ -97,8 +101,9 @@ pub async fn run(
 
     let mut files = vec![("report.json".to_string(), serde_json::to_vec_pretty(&report)?)];
     if over.is_empty() {
-        let (more, narrative) =
-            analyse(ws, agent, cycle, pipeline, &ingested, earlier.into_iter().map(|(_, e)| e).collect()).await?;
+        let earlier = earlier.into_iter().map(|(_, e)| e).collect();
+        let demand = demand.map(|(_, d)| d);
+        let (more, narrative) = analyse(ws, agent, cycle, pipeline, &ingested, earlier, demand).await?;
         files.extend(more);
         report.narrative = narrative;
         files[0].1 = serde_json::to_vec_pretty(&report)?;
@@ -168,6 +173,7 @@ async fn analyse(
     pipeline: &crate::config::Pipeline,
     ingested: &ingest::Ingested,
     earlier: Vec<EarlierConsensus>,
+    demand: Option<DataFrame>,
 ) -> anyhow::Result<(Vec<(String, Vec<u8>)>, Option<NarrativeReport>)> {
     match agent {
         Agent::DemandReview => {
@@ -194,8 +200,41 @@ async fn analyse(
             ];
             Ok((files, Some(narrative)))
         }
+        Agent::SupplyReview => {
+            let demand = demand.expect("the supply review's demand is loaded before analysis");
+            let inputs = SupplyInputs { tables: &ingested.tables, demand: &demand, cycle, params: &pipeline.supply };
+            let facts = tracing::info_span!("analysis")
+                .in_scope(|| tokio::task::block_in_place(|| supply::supply_review(&inputs)))?;
+            // Until drafts can be signed, the consensus a supply review reads is a draft.
+            let story = supply::narrative_facts(&facts, false);
+            let (draft, narrative) = narrate(ws, "supply-review/summary", &story).await?;
+            let xlsx = supply_plan_xlsx(&facts, &ws.company)?;
+            let files = vec![
+                ("facts.json".into(), serde_json::to_vec_pretty(&facts)?),
+                ("narrative.json".into(), serde_json::to_vec_pretty(&draft)?),
+                ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
+                (format!("supply-plan-{cycle}.xlsx"), xlsx),
+            ];
+            Ok((files, Some(narrative)))
+        }
         _ => Ok((Vec::new(), None)),
     }
+}
+
+/// This cycle's demand consensus (the latest succeeded demand review), as the supply review's
+/// demand: `sku`, `customer`, `month`, `qty`.
+async fn cycle_consensus(store: &Store, cycle: Month) -> anyhow::Result<(RunRow, DataFrame)> {
+    let missing = || {
+        UserError(format!(
+            "the supply review of {cycle} needs that cycle's demand consensus, and there is none: the demand review has not run\nhint: run `snop run demand-review --cycle {cycle}` first"
+        ))
+    };
+    let run = store.last_succeeded(Agent::DemandReview.name(), &cycle.to_string()).await?.ok_or_else(missing)?;
+    let bytes = store.run_file(&run, "consensus.parquet")?.ok_or_else(missing)?;
+    let cells = ParquetReader::new(std::io::Cursor::new(bytes)).finish()?;
+    let demand =
+        cells.lazy().select([col("sku"), col("customer"), col("month"), col("final").alias("qty")]).collect()?;
+    Ok((run, demand))
 }
 
 /// How the narrative of a run was drafted, for the run report.

@@ -15,7 +15,9 @@ use crate::contract::Table;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
-    #[error("the pipeline provides no `{0}` table, which this agent needs\nhint: add a source for `{0}` to the agent's pipeline")]
+    #[error(
+        "the pipeline provides no `{0}` table, which this agent needs\nhint: add a source for `{0}` to the agent's pipeline"
+    )]
     MissingTable(Table),
     #[error("table `{table}` column `{column}` cannot be read: {detail}")]
     Column { table: String, column: String, detail: String },

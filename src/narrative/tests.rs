@@ -190,8 +190,13 @@ fn mask_restores_and_keeps_unknown_tokens() {
 }
 
 #[test]
-fn shipped_templates_render_from_sample_facts() {
-    assert_eq!(check_templates(&prompts_dir(), &facts()), Vec::<String>::new());
+fn shipped_templates_render_from_their_agents_sample_facts() {
+    for agent in ["demand-review", "supply-review"] {
+        let dir = prompts_dir().join(agent);
+        let sample: Value =
+            serde_json::from_str(&fs_err::read_to_string(dir.join("sample-facts.json")).unwrap()).unwrap();
+        assert_eq!(check_templates(&dir, &sample), Vec::<String>::new(), "{agent}");
+    }
 }
 
 #[test]

@@ -159,3 +159,57 @@ fn the_next_cycle_scores_the_last_one() {
         .collect();
     assert_eq!(earlier.len(), 4, "statistical, sales, marketing and final at lag 1: {earlier:?}");
 }
+
+/// The supply review plans against the demand consensus the store holds for the cycle.
+#[test]
+fn the_supply_review_plans_against_the_stored_consensus() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = fixture_workspace(tmp.path());
+    // Without a consensus the supply review says which meeting has to happen first.
+    let err = block_on(async {
+        let store = pipeline::open_store(&ws).await.unwrap();
+        pipeline::run(&ws, &store, Agent::SupplyReview, Month::parse("2026-12").unwrap(), &snop::Progress::hidden())
+            .await
+            .err()
+            .unwrap()
+    });
+    assert_eq!(snop::Fault::of(&err), snop::Fault::User);
+    assert!(err.to_string().contains("run `snop run demand-review --cycle 2026-12` first"), "{err}");
+
+    let demand = run(&ws, "2026-12");
+    let supply = block_on(async {
+        let store = pipeline::open_store(&ws).await.unwrap();
+        match pipeline::run(
+            &ws,
+            &store,
+            Agent::SupplyReview,
+            Month::parse("2026-12").unwrap(),
+            &snop::Progress::hidden(),
+        )
+        .await
+        .unwrap()
+        {
+            RunOutcome::Recorded { run, .. } => run,
+            RunOutcome::Unchanged { .. } => panic!("recorded"),
+        }
+    });
+    let d = json(&tmp.path().join(&demand.folder).join("facts.json"));
+    let s = json(&tmp.path().join(&supply.folder).join("facts.json"));
+    let consensus = d["totals"]["final_units"].as_f64().unwrap();
+    let planned = s["totals"]["demand_units"].as_f64().unwrap()
+        - s["totals"]["open_orders_above_consensus_units"].as_f64().unwrap();
+    assert!(
+        (consensus - planned).abs() < 1e-2,
+        "the supply review plans the consensus (its totals keep 3 decimals): {consensus} vs {planned}"
+    );
+    for kind in ["capacity_gaps", "labour_gaps", "material_gaps", "supplier_gaps"] {
+        assert!(s["totals"][kind].as_u64().unwrap() > 0, "the demo has {kind}");
+    }
+    assert_eq!(
+        json(&tmp.path().join(&supply.folder).join("narrative-facts.json")),
+        json(&repo().join("prompts/supply-review/sample-facts.json")),
+        "regenerate prompts/supply-review/sample-facts.json from this run's narrative-facts.json"
+    );
+    let book = calamine::open_workbook_auto(tmp.path().join(&supply.folder).join("supply-plan-2026-12.xlsx")).unwrap();
+    assert_eq!(book.sheet_names()[0], "Gaps", "the gap report comes first");
+}
