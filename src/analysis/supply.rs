@@ -1725,6 +1725,62 @@ fn supplier_otif(
     Ok(out)
 }
 
+/// The facts a narrative is drafted from: the totals, the ten gaps with the most margin at risk
+/// (with their recommended fixes), near-term overloads, suppliers below the OTIF threshold and
+/// the five customers with the most unmet revenue. A few kilobytes at any scale.
+pub fn narrative_facts(f: &SupplyFacts, demand_signed: bool) -> serde_json::Value {
+    let round = |x: f64| (x * 10.0).round() / 10.0;
+    let mut gaps: Vec<&Gap> = f.gaps.iter().collect();
+    gaps.sort_by(|a, b| b.margin_at_risk_money.total_cmp(&a.margin_at_risk_money).then(a.id.cmp(&b.id)));
+    let mut unmet: Vec<&CustomerUnmet> = f.unmet_by_customer.iter().filter(|c| c.unmet_units > 0.0).collect();
+    unmet.sort_by(|a, b| b.unmet_revenue_money.total_cmp(&a.unmet_revenue_money).then(a.customer.cmp(&b.customer)));
+    serde_json::json!({
+        "cycle": f.cycle,
+        "demand_consensus": if demand_signed { "signed" } else { "draft, not signed" },
+        "first_month": f.plan_months.first(),
+        "last_month": f.plan_months.last(),
+        "near_term_months": f.near_term_months,
+        "totals": {
+            "demand_units": round(f.totals.demand_units),
+            "constrained_units": round(f.totals.constrained_units),
+            "unmet_units": round(f.totals.unmet_units),
+            "capacity_gaps": f.totals.capacity_gaps,
+            "labour_gaps": f.totals.labour_gaps,
+            "material_gaps": f.totals.material_gaps,
+            "supplier_gaps": f.totals.supplier_gaps,
+            "revenue_unconstrained": round(f.totals.revenue_unconstrained_money),
+            "revenue_constrained": round(f.totals.revenue_constrained_money),
+            "budget_revenue": round(f.totals.budget_revenue_money),
+            "margin_at_risk": round(f.totals.margin_at_risk_money),
+            "recommended_cost": round(f.totals.recommended_cost_money),
+        },
+        "top_gaps": gaps.iter().take(10).map(|g| serde_json::json!({
+            "id": g.id,
+            "kind": g.kind,
+            "where": g.resource.clone().or(g.component.clone()).unwrap_or_default(),
+            "site": g.site,
+            "supplier": g.supplier,
+            "month": g.month,
+            "near_term": g.near_term,
+            "units_short": round(g.units_short),
+            "margin_at_risk": round(g.margin_at_risk_money),
+            "recommended_cost": round(g.recommended_cost_money),
+            "recommended": g.recommended.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "near_term_overloads": f.near_term_overloads.iter().take(10).map(|o| serde_json::json!({
+            "resource": o.resource, "site": o.site, "month": o.month,
+            "overload_hours": round(o.overload_hours), "utilisation_percent": round(o.utilisation_percent),
+        })).collect::<Vec<_>>(),
+        "suppliers_below_threshold": f.suppliers.iter().filter(|s| s.below_threshold).map(|s| serde_json::json!({
+            "supplier": s.supplier, "otif_percent": s.otif_percent.map(round), "at_risk_po_units": round(s.at_risk_po_units),
+        })).collect::<Vec<_>>(),
+        "top_unmet_customers": unmet.iter().take(5).map(|c| serde_json::json!({
+            "customer": c.customer, "priority": c.priority,
+            "unmet_units": round(c.unmet_units), "unmet_revenue": round(c.unmet_revenue_money),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2274,60 +2330,4 @@ mod tests {
             prop_assert_eq!(a, b);
         }
     }
-}
-
-/// The facts a narrative is drafted from: the totals, the ten gaps with the most margin at risk
-/// (with their recommended fixes), near-term overloads, suppliers below the OTIF threshold and
-/// the five customers with the most unmet revenue. A few kilobytes at any scale.
-pub fn narrative_facts(f: &SupplyFacts, demand_signed: bool) -> serde_json::Value {
-    let round = |x: f64| (x * 10.0).round() / 10.0;
-    let mut gaps: Vec<&Gap> = f.gaps.iter().collect();
-    gaps.sort_by(|a, b| b.margin_at_risk_money.total_cmp(&a.margin_at_risk_money).then(a.id.cmp(&b.id)));
-    let mut unmet: Vec<&CustomerUnmet> = f.unmet_by_customer.iter().filter(|c| c.unmet_units > 0.0).collect();
-    unmet.sort_by(|a, b| b.unmet_revenue_money.total_cmp(&a.unmet_revenue_money).then(a.customer.cmp(&b.customer)));
-    serde_json::json!({
-        "cycle": f.cycle,
-        "demand_consensus": if demand_signed { "signed" } else { "draft, not signed" },
-        "first_month": f.plan_months.first(),
-        "last_month": f.plan_months.last(),
-        "near_term_months": f.near_term_months,
-        "totals": {
-            "demand_units": round(f.totals.demand_units),
-            "constrained_units": round(f.totals.constrained_units),
-            "unmet_units": round(f.totals.unmet_units),
-            "capacity_gaps": f.totals.capacity_gaps,
-            "labour_gaps": f.totals.labour_gaps,
-            "material_gaps": f.totals.material_gaps,
-            "supplier_gaps": f.totals.supplier_gaps,
-            "revenue_unconstrained": round(f.totals.revenue_unconstrained_money),
-            "revenue_constrained": round(f.totals.revenue_constrained_money),
-            "budget_revenue": round(f.totals.budget_revenue_money),
-            "margin_at_risk": round(f.totals.margin_at_risk_money),
-            "recommended_cost": round(f.totals.recommended_cost_money),
-        },
-        "top_gaps": gaps.iter().take(10).map(|g| serde_json::json!({
-            "id": g.id,
-            "kind": g.kind,
-            "where": g.resource.clone().or(g.component.clone()).unwrap_or_default(),
-            "site": g.site,
-            "supplier": g.supplier,
-            "month": g.month,
-            "near_term": g.near_term,
-            "units_short": round(g.units_short),
-            "margin_at_risk": round(g.margin_at_risk_money),
-            "recommended_cost": round(g.recommended_cost_money),
-            "recommended": g.recommended.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "near_term_overloads": f.near_term_overloads.iter().take(10).map(|o| serde_json::json!({
-            "resource": o.resource, "site": o.site, "month": o.month,
-            "overload_hours": round(o.overload_hours), "utilisation_percent": round(o.utilisation_percent),
-        })).collect::<Vec<_>>(),
-        "suppliers_below_threshold": f.suppliers.iter().filter(|s| s.below_threshold).map(|s| serde_json::json!({
-            "supplier": s.supplier, "otif_percent": s.otif_percent.map(round), "at_risk_po_units": round(s.at_risk_po_units),
-        })).collect::<Vec<_>>(),
-        "top_unmet_customers": unmet.iter().take(5).map(|c| serde_json::json!({
-            "customer": c.customer, "priority": c.priority,
-            "unmet_units": round(c.unmet_units), "unmet_revenue": round(c.unmet_revenue_money),
-        })).collect::<Vec<_>>(),
-    })
 }
