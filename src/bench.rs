@@ -83,7 +83,10 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
         BenchCommand::Supply { divisors } => {
             let exe = std::env::current_exe()?;
             println!("supply review at scale (release build recommended): one child process per size");
-            println!("{:>8} {:>8} {:>10} {:>10} {:>10} {:>8} {:>11} {:>11} {:>12}", "divisor", "SKUs", "resources", "BOM rows", "demand", "gaps", "generate s", "analysis s", "peak RSS MB");
+            println!(
+                "{:>8} {:>8} {:>10} {:>10} {:>10} {:>8} {:>11} {:>11} {:>12}",
+                "divisor", "SKUs", "resources", "BOM rows", "demand", "gaps", "generate s", "analysis s", "peak RSS MB"
+            );
             for d in divisors {
                 let out = std::process::Command::new(&exe)
                     .args(["bench", "phase", &format!("supply-{d}"), "."])
@@ -93,8 +96,14 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
                 let r: serde_json::Value = serde_json::from_slice(&out.stdout)?;
                 println!(
                     "{:>8} {:>8} {:>10} {:>10} {:>10} {:>8} {:>11.2} {:>11.2} {:>12.0}",
-                    d, r["skus"], r["resources"], r["bom_rows"], r["demand_rows"], r["gaps"],
-                    r["generate_seconds"].as_f64().unwrap_or(0.0), r["analysis_seconds"].as_f64().unwrap_or(0.0),
+                    d,
+                    r["skus"],
+                    r["resources"],
+                    r["bom_rows"],
+                    r["demand_rows"],
+                    r["gaps"],
+                    r["generate_seconds"].as_f64().unwrap_or(0.0),
+                    r["analysis_seconds"].as_f64().unwrap_or(0.0),
                     r["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1e6
                 );
             }
@@ -295,7 +304,11 @@ fn forecast_bench(path: &Path, holdout: usize, threads: usize) -> anyhow::Result
         .try_into_reader_with_file_path(Some(path.to_path_buf()))?
         .finish()?
         .lazy()
-        .select([col("unique_id").cast(DataType::String), col("ds").cast(DataType::String), col("y").cast(DataType::Float64)])
+        .select([
+            col("unique_id").cast(DataType::String),
+            col("ds").cast(DataType::String),
+            col("y").cast(DataType::Float64),
+        ])
         .sort(["unique_id", "ds"], SortMultipleOptions::default())
         .collect()?;
     let ids = df.column("unique_id")?.str()?.clone();

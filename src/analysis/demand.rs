@@ -12,7 +12,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::forecast::{self, Config, DemandClass, Method};
-use super::{AnalysisError, col_f64, col_str, month_keys};
+use super::{AnalysisError, col_f64, col_str};
 use crate::contract::{Month, PLAN_MONTHS, Table};
 
 /// The customer of a cell that is not yet anyone's: a launch planned by SKU only.
@@ -273,7 +273,7 @@ pub fn demand_review(inputs: &DemandInputs<'_>) -> Result<Consensus, AnalysisErr
     let monthly = sales
         .clone()
         .lazy()
-        .with_column(month_keys(col("order_date")).alias("m"))
+        .with_column(Month::of_date(col("order_date")).alias("m"))
         .group_by([col("sku"), col("customer"), col("m")])
         .agg([col("qty").sum().alias("qty"), col("net_revenue").sum().alias("revenue")])
         .sort(["sku", "customer", "m"], SortMultipleOptions::default())
