@@ -14,7 +14,7 @@ use crate::artifacts::supply_plan::supply_plan_xlsx;
 use crate::config::{Agent, Workspace};
 use crate::contract::Month;
 use crate::ingest::{self, Quarantined, SourceReport, Window};
-use crate::narrative::{Draft, DraftConfig, Drafter, MemoryCache, Prompts};
+use crate::narrative::{Draft, DraftConfig, Drafter, Prompts};
 use crate::store::{NewRun, RunRow, Store};
 use crate::{Progress, UserError};
 
@@ -103,7 +103,7 @@ pub async fn run(
     if over.is_empty() {
         let earlier = earlier.into_iter().map(|(_, e)| e).collect();
         let demand = demand.map(|(_, d)| d);
-        let (more, narrative) = analyse(ws, agent, cycle, pipeline, &ingested, earlier, demand).await?;
+        let (more, narrative) = analyse(ws, agent, cycle, pipeline, &ingested, earlier, demand, store).await?;
         files.extend(more);
         report.narrative = narrative;
         files[0].1 = serde_json::to_vec_pretty(&report)?;
@@ -174,6 +174,7 @@ async fn analyse(
     ingested: &ingest::Ingested,
     earlier: Vec<EarlierConsensus>,
     demand: Option<DataFrame>,
+    store: &Store,
 ) -> anyhow::Result<(Vec<(String, Vec<u8>)>, Option<NarrativeReport>)> {
     match agent {
         Agent::DemandReview => {
@@ -187,7 +188,7 @@ async fn analyse(
             let consensus = tracing::info_span!("analysis")
                 .in_scope(|| tokio::task::block_in_place(|| demand::demand_review(&inputs)))?;
             let story = demand::narrative_facts(&consensus.facts);
-            let (draft, narrative) = narrate(ws, "demand-review/summary", &story).await?;
+            let (draft, narrative) = narrate(ws, store, "demand-review/summary", &story).await?;
             let (mut cells, mut adjustments) = demand::consensus_frames(&consensus, cycle)?;
             let xlsx = demand_consensus_xlsx(&consensus, &ws.company, "draft, not signed", Some(&draft))?;
             let files = vec![
@@ -207,7 +208,7 @@ async fn analyse(
                 .in_scope(|| tokio::task::block_in_place(|| supply::supply_review(&inputs)))?;
             // Until drafts can be signed, the consensus a supply review reads is a draft.
             let story = supply::narrative_facts(&facts, false);
-            let (draft, narrative) = narrate(ws, "supply-review/summary", &story).await?;
+            let (draft, narrative) = narrate(ws, store, "supply-review/summary", &story).await?;
             let xlsx = supply_plan_xlsx(&facts, &ws.company)?;
             let files = vec![
                 ("facts.json".into(), serde_json::to_vec_pretty(&facts)?),
@@ -246,6 +247,8 @@ pub struct NarrativeReport {
     pub sections_checked: u64,
     pub sections_corrected: u64,
     pub sections_replaced: u64,
+    /// Sections served from the response cache (same prompt, model and parameters as before).
+    pub cache_hits: u64,
     pub llm_calls: u32,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -254,7 +257,12 @@ pub struct NarrativeReport {
 
 /// Drafts one narrative section with the workspace's LLM (the built-in mock, started on a free
 /// loopback port, when `base_url = "mock"`, so the real client code runs).
-async fn narrate(ws: &Workspace, section: &str, facts: &serde_json::Value) -> anyhow::Result<(Draft, NarrativeReport)> {
+async fn narrate(
+    ws: &Workspace,
+    store: &Store,
+    section: &str,
+    facts: &serde_json::Value,
+) -> anyhow::Result<(Draft, NarrativeReport)> {
     let span = tracing::info_span!("narrative", section);
     let _enter = span.enter();
     let mut llm = ws.llm.clone();
@@ -269,9 +277,10 @@ async fn narrate(ws: &Workspace, section: &str, facts: &serde_json::Value) -> an
     let client = crate::narrative::client::LlmClient::new(llm)?;
     let config = DraftConfig {
         masking: crate::narrative::MaskingConfig { fields: ws.mask_fields.clone() },
+        endpoint_label: mock.as_ref().map(|_| "mock".to_string()),
         ..DraftConfig::default()
     };
-    let drafter = Drafter::new(prompts, client, std::sync::Arc::new(MemoryCache::default()), config)?;
+    let drafter = Drafter::new(prompts, client, std::sync::Arc::new(store.response_cache()), config)?;
     let draft = drafter.draft_section(section, facts).await?;
     if let Some(server) = mock {
         server.shutdown().await;
@@ -283,6 +292,7 @@ async fn narrate(ws: &Workspace, section: &str, facts: &serde_json::Value) -> an
         sections_checked: counters.checked,
         sections_corrected: counters.corrected,
         sections_replaced: counters.replaced,
+        cache_hits: counters.cache_hits,
         llm_calls: draft.calls,
         prompt_tokens: draft.tokens.prompt_tokens,
         completion_tokens: draft.tokens.completion_tokens,

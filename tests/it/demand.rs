@@ -213,3 +213,25 @@ fn the_supply_review_plans_against_the_stored_consensus() {
     let book = calamine::open_workbook_auto(tmp.path().join(&supply.folder).join("supply-plan-2026-12.xlsx")).unwrap();
     assert_eq!(book.sheet_names()[0], "Gaps", "the gap report comes first");
 }
+
+/// A new run whose narrative facts are unchanged is served from the store's response cache:
+/// the same draft, no LLM call.
+#[test]
+fn an_unchanged_narrative_is_served_from_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = fixture_workspace(tmp.path());
+    let first = run(&ws, "2026-12");
+    // Open orders do not enter the demand consensus: the inputs change, the facts do not.
+    let path = tmp.path().join("data/erp/open_orders.csv");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("SO-NEW-1,CE-0001,C10001,2027-01,3\n");
+    std::fs::write(&path, text).unwrap();
+    let second = run(&ws, "2026-12");
+    assert_ne!(first.id, second.id);
+    let report = json(&tmp.path().join(&second.folder).join("report.json"));
+    assert_eq!(report["narrative"]["cache_hits"], 1, "{report}");
+    assert_eq!(report["narrative"]["llm_calls"], 0);
+    let a = json(&tmp.path().join(&first.folder).join("narrative.json"));
+    let b = json(&tmp.path().join(&second.folder).join("narrative.json"));
+    assert_eq!(a["text"], b["text"], "the same draft");
+}
