@@ -101,9 +101,9 @@ pub async fn run(
 
     let mut files = vec![("report.json".to_string(), serde_json::to_vec_pretty(&report)?)];
     if over.is_empty() {
-        let earlier = earlier.into_iter().map(|(_, e)| e).collect();
-        let demand = demand.map(|(_, d)| d);
-        let (more, narrative) = analyse(ws, agent, cycle, pipeline, &ingested, earlier, demand, store).await?;
+        let upstream =
+            Upstream { earlier: earlier.into_iter().map(|(_, e)| e).collect(), demand: demand.map(|(_, d)| d) };
+        let (more, narrative) = analyse(ws, agent, cycle, pipeline, &ingested, upstream, store).await?;
         files.extend(more);
         report.narrative = narrative;
         files[0].1 = serde_json::to_vec_pretty(&report)?;
@@ -165,6 +165,14 @@ pub async fn run(
     Ok(RunOutcome::Recorded { run, report: Box::new(report) })
 }
 
+/// What earlier runs stored that this run's analysis reads.
+struct Upstream {
+    /// Earlier cycles' demand consensus (demand review: accuracy and variance).
+    earlier: Vec<EarlierConsensus>,
+    /// This cycle's demand consensus (supply review).
+    demand: Option<DataFrame>,
+}
+
 /// The agent's analysis, narrative and artifacts, as files to keep with the run.
 async fn analyse(
     ws: &Workspace,
@@ -172,10 +180,10 @@ async fn analyse(
     cycle: Month,
     pipeline: &crate::config::Pipeline,
     ingested: &ingest::Ingested,
-    earlier: Vec<EarlierConsensus>,
-    demand: Option<DataFrame>,
+    upstream: Upstream,
     store: &Store,
 ) -> anyhow::Result<(Vec<(String, Vec<u8>)>, Option<NarrativeReport>)> {
+    let Upstream { earlier, demand } = upstream;
     match agent {
         Agent::DemandReview => {
             let inputs = DemandInputs {
