@@ -158,6 +158,14 @@ fn the_next_cycle_scores_the_last_one() {
         .filter(|a| a["source"].as_str().unwrap().starts_with("earlier"))
         .collect();
     assert_eq!(earlier.len(), 4, "statistical, sales, marketing and final at lag 1: {earlier:?}");
+    let changes = &facts["changes_since_last_consensus"];
+    assert_eq!((changes["from_month"].as_str(), changes["to_month"].as_str()), (Some("2026-12"), Some("2028-04")));
+    let by_family: f64 =
+        changes["by_family"].as_array().unwrap().iter().map(|f| f["change_units"].as_f64().unwrap()).sum();
+    assert!(
+        (by_family - changes["change_units"].as_f64().unwrap()).abs() < 1e-6,
+        "families add up to the total change"
+    );
 }
 
 /// The supply review plans against the demand consensus the store holds for the cycle.
