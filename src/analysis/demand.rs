@@ -125,6 +125,8 @@ pub struct GroupAccuracy {
     pub group: String,
     pub lag_months: u32,
     pub statistical_wmape: Option<f64>,
+    pub statistical_mape: Option<f64>,
+    pub statistical_bias: Option<f64>,
     pub naive_wmape: Option<f64>,
     pub actual_units: f64,
 }
@@ -732,6 +734,8 @@ fn backtest_accuracy(
                 group,
                 lag_months: lag as u32,
                 statistical_wmape: s.wmape(),
+                statistical_mape: s.mape(),
+                statistical_bias: s.bias(),
                 naive_wmape: nv.wmape(),
                 actual_units: s.actual,
             }));

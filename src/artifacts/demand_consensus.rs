@@ -195,6 +195,8 @@ pub fn demand_consensus_xlsx(
         opt(ws, r, 2, g.statistical_wmape, &pct)?;
         opt(ws, r, 3, g.naive_wmape, &pct)?;
         ws.write_with_format(r, 4, g.actual_units, &units)?;
+        opt(ws, r, 5, g.statistical_mape, &pct)?;
+        opt(ws, r, 6, g.statistical_bias, &pct)?;
     }
     ws.set_column_width(0, 26)?;
 
