@@ -233,9 +233,12 @@ fn ingest_bench(
 fn write_bench_workspace(dir: &Path, rows: usize) -> anyhow::Result<()> {
     let skus = 5_000usize;
     let customers = 2_000usize;
+    if !dir.join(crate::config::WORKSPACE_FILE).exists() {
+        crate::demo::init(dir, "Bench Co")?;
+    }
     fs_err::create_dir_all(dir.join("data/erp"))?;
-    fs_err::create_dir_all(dir.join("pipelines"))?;
-    fs_err::write(dir.join(crate::config::WORKSPACE_FILE), crate::demo::workspace_toml("Bench Co"))?;
+    // Only the demand review's sources are generated.
+    let _ = fs_err::remove_file(dir.join("pipelines/supply-review.toml"));
     fs_err::write(
         dir.join("pipelines/demand-review.toml"),
         r#"agent = "demand-review"

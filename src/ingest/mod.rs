@@ -90,7 +90,9 @@ pub async fn ingest(
     let mut raws = Vec::new();
     for s in &order {
         let bar = progress.spinner(format!("reading {}", s.name));
+        let t0 = std::time::Instant::now();
         let raw = read::read_source(root, s).await?;
+        tracing::debug!(source = %s.name, ms = t0.elapsed().as_millis() as u64, "read");
         bar.finish_and_clear();
         raws.push(raw);
     }

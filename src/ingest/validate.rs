@@ -241,33 +241,49 @@ fn err(e: PolarsError) -> super::IngestError {
 }
 
 /// Splits a raw frame into typed, kept rows and quarantine entries.
+///
+/// Two passes: the whole frame is parsed and judged once, yielding only a "bad" flag per row;
+/// the fault of each column (and so the reason) is worked out again on the few bad rows alone.
+/// Duplicate keys are then found among the rows that passed, in file and row order.
 pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::IngestError> {
     let spec = cx.table.spec();
     let names: Vec<&'static str> = cx.columns.iter().map(|m| m.column.name).collect();
-    let mut stage = raw
+    let broken_rules: Vec<Expr> = spec
+        .rules
+        .iter()
+        .map(|rule| {
+            let count = |cols: &[&str]| {
+                cols.iter()
+                    .map(|c| col(clean_col(c)).is_not_null().cast(DataType::UInt32))
+                    .reduce(|a, b| a + b)
+                    .expect("a rule names columns")
+            };
+            match rule {
+                RowRule::ExactlyOne(cols) => count(cols).neq(lit(1u32)),
+                RowRule::AtLeastOne(cols) => count(cols).eq(lit(0u32)),
+            }
+        })
+        .collect();
+    // Pass 1: the cleaned text replaces the raw text (it is what a message shows), the typed
+    // values beside it, and one flag.
+    let mut clean: Vec<Expr> = vec![col(FILE_COL), col(ROW_COL)];
+    clean.extend(names.iter().map(|n| cleaned(n).alias(clean_col(n))));
+    let mut any_fault: Vec<Expr> = cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window).is_not_null()).collect();
+    any_fault.extend(broken_rules.iter().cloned());
+    let t0 = std::time::Instant::now();
+    let stage = raw
         .lazy()
-        .with_columns(names.iter().map(|n| cleaned(n).alias(clean_col(n))).collect::<Vec<_>>())
+        .select(clean)
         .with_columns(cx.columns.iter().map(|m| parsed(m, cx.decimal_comma).alias(m.column.name)).collect::<Vec<_>>())
-        .with_columns(cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window)).collect::<Vec<_>>());
-    // Row rules span columns; their fault is a boolean per rule.
-    for (i, rule) in spec.rules.iter().enumerate() {
-        let count = |cols: &[&str]| {
-            cols.iter()
-                .map(|c| col(clean_col(c)).is_not_null().cast(DataType::UInt32))
-                .reduce(|a, b| a + b)
-                .expect("a rule names columns")
-        };
-        let broken = match rule {
-            RowRule::ExactlyOne(cols) => count(cols).neq(lit(1u32)),
-            RowRule::AtLeastOne(cols) => count(cols).eq(lit(0u32)),
-        };
-        stage = stage.with_column(broken.alias(format!("__rule_{i}")));
-    }
-    let mut any_fault: Vec<Expr> = names.iter().map(|n| col(fault_col(n)).is_not_null()).collect();
-    any_fault.extend((0..spec.rules.len()).map(|i| col(format!("__rule_{i}"))));
-    let stage = stage.with_column(any_horizontal(any_fault).map_err(err)?.alias("__bad")).collect().map_err(err)?;
+        .with_column(any_horizontal(any_fault).map_err(err)?.alias("__bad"))
+        .collect()
+        .map_err(err)?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validate: parsed and judged");
 
-    let bad = stage.clone().lazy().filter(col("__bad")).collect().map_err(err)?;
+    // Pass 2, on the bad rows only: which column failed which check.
+    let mut codes: Vec<Expr> = cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window)).collect();
+    codes.extend(broken_rules.iter().enumerate().map(|(i, b)| b.clone().alias(format!("__rule_{i}"))));
+    let bad = stage.clone().lazy().filter(col("__bad")).with_columns(codes).collect().map_err(err)?;
     let mut quarantined = Vec::new();
     let mut rows_quarantined = bad.height();
     let file_of = |idx: u32| cx.files[idx as usize].clone();
@@ -317,53 +333,49 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
         }
     }
 
-    // Duplicate keys among the rows that passed: the first occurrence is kept.
+    // Duplicate keys among the rows that passed: the first occurrence (in file and row order)
+    // is kept, the others quarantined naming it.
     let mut good = stage.lazy().filter(col("__bad").not());
     if !spec.key.is_empty() {
         let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
-        good = good
-            .with_column(
-                col(ROW_COL)
-                    .first()
-                    .over_with_options(
-                        Some(key.clone()),
-                        Some((vec![col(FILE_COL), col(ROW_COL)], SortOptions::default())),
-                        WindowMapping::default(),
-                    )
-                    .map_err(err)?
-                    .alias("__first_row"),
-            )
-            .with_column(
-                col(FILE_COL)
-                    .first()
-                    .over_with_options(
-                        Some(key),
-                        Some((vec![col(FILE_COL), col(ROW_COL)], SortOptions::default())),
-                        WindowMapping::default(),
-                    )
-                    .map_err(err)?
-                    .alias("__first_file"),
-            );
-        let good_df = good.collect().map_err(err)?;
-        let is_dup = col(ROW_COL).neq(col("__first_row")).or(col(FILE_COL).neq(col("__first_file")));
-        let dups = good_df.clone().lazy().filter(is_dup.clone()).collect().map_err(err)?;
+        let good_df =
+            good.with_column(as_struct(key.clone()).is_first_distinct().not().alias("__dup")).collect().map_err(err)?;
+        let dups = good_df.clone().lazy().filter(col("__dup")).collect().map_err(err)?;
         if dups.height() > 0 {
             rows_quarantined += dups.height();
+            // Where each duplicated key first appears.
+            let dup_keys = dups.clone().lazy().select(key.clone()).unique(None, UniqueKeepStrategy::First);
+            let firsts = good_df
+                .clone()
+                .lazy()
+                .filter(col("__dup").not())
+                .join(dup_keys, key.clone(), key.clone(), JoinArgs::new(JoinType::Inner))
+                .collect()
+                .map_err(err)?;
+            let key_text = |df: &DataFrame, i: usize| -> Result<Vec<String>, super::IngestError> {
+                spec.key
+                    .iter()
+                    .map(|k| Ok(df.column(&clean_col(k)).map_err(err)?.str().map_err(err)?.get(i).unwrap_or("").to_string()))
+                    .collect()
+            };
+            let mut first_of: std::collections::HashMap<Vec<String>, (u32, u64)> = std::collections::HashMap::new();
+            let (f_file, f_row) = (
+                firsts.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone(),
+                firsts.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?,
+            );
+            for i in 0..firsts.height() {
+                first_of.insert(
+                    key_text(&firsts, i)?,
+                    (f_file.get(i).unwrap_or(0), f_row.u64().map_err(err)?.get(i).unwrap_or(0)),
+                );
+            }
             let file_idx = dups.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone();
             let rows = dups.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
-            let first_rows = dups.column("__first_row").map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
-            let first_files = dups.column("__first_file").map_err(err)?.u32().map_err(err)?.clone();
-            let texts: Vec<StringChunked> = spec
-                .key
-                .iter()
-                .map(|k| dups.column(&clean_col(k)).and_then(|c| c.str().cloned()))
-                .collect::<PolarsResult<_>>()
-                .map_err(err)?;
             for i in 0..dups.height() {
                 let (file, sheet) = file_of(file_idx.get(i).unwrap_or(0));
-                let (first_file, _) = file_of(first_files.get(i).unwrap_or(0));
-                let first_row = first_rows.u64().map_err(err)?.get(i).unwrap_or(0);
-                let value: Vec<String> = texts.iter().map(|t| t.get(i).unwrap_or("").to_string()).collect();
+                let value = key_text(&dups, i)?;
+                let (first_file, first_row) = first_of.get(&value).copied().unwrap_or((0, 0));
+                let (first_file, _) = file_of(first_file);
                 quarantined.push(Quarantined {
                     source: cx.source.to_string(),
                     file: file.clone(),
@@ -379,7 +391,7 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
                 });
             }
         }
-        good = good_df.lazy().filter(is_dup.not());
+        good = good_df.lazy().filter(col("__dup").not());
     }
     let keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
     let frame = good.select(keep).collect().map_err(err)?;
