@@ -43,6 +43,27 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// SHA-256 of a file, read as a stream.
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = fs_err::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+enum CsvInput<'a> {
+    Bytes(Vec<u8>),
+    Path(&'a Path),
+}
+
 /// Reads every file of a source. HTTP sources are pulled first (see [`fetch`]).
 pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestError> {
     let mut frames = Vec::new();
@@ -55,11 +76,21 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
             }
             for path in paths {
                 let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
-                let bytes = fs_err::read(&path)
-                    .map_err(|e| IngestError::Unreadable { file: rel.clone(), detail: e.to_string() })?;
+                let unreadable =
+                    |e: std::io::Error| IngestError::Unreadable { file: rel.clone(), detail: e.to_string() };
                 let idx = files.len() as u32;
-                let (frame, sheet) = parse_bytes(bytes.clone(), &rel, format, &source.columns, idx)?;
-                files.push(InputFile { location: rel, sheet, sha256: sha256_hex(&bytes), fetched: None });
+                let (frame, sheet, sha256) = if let FileFormat::Csv { delimiter } = format {
+                    // Extracts can be large: hashed as a stream and parsed from the file (mapped),
+                    // never held whole in memory.
+                    let sha256 = sha256_file(&path).map_err(unreadable)?;
+                    (read_csv(CsvInput::Path(&path), &rel, *delimiter, &source.columns, idx)?, None, sha256)
+                } else {
+                    let bytes = fs_err::read(&path).map_err(unreadable)?;
+                    let sha256 = sha256_hex(&bytes);
+                    let (frame, sheet) = parse_bytes(bytes, &rel, format, &source.columns, idx)?;
+                    (frame, sheet, sha256)
+                };
+                files.push(InputFile { location: rel, sheet, sha256, fetched: None });
                 frames.push(frame);
             }
         }
@@ -101,7 +132,9 @@ fn parse_bytes(
     file_idx: u32,
 ) -> Result<(DataFrame, Option<String>), IngestError> {
     match format {
-        FileFormat::Csv { delimiter } => Ok((read_csv(bytes, name, *delimiter, columns, file_idx)?, None)),
+        FileFormat::Csv { delimiter } => {
+            Ok((read_csv(CsvInput::Bytes(bytes), name, *delimiter, columns, file_idx)?, None))
+        }
         FileFormat::Parquet => Ok((read_parquet(bytes, name, columns, file_idx)?, None)),
         FileFormat::Xlsx { sheet, header_row } => {
             Ok((read_xlsx(bytes, name, sheet, *header_row, columns, file_idx)?, Some(sheet.clone())))
@@ -160,7 +193,7 @@ fn finish(
 }
 
 fn read_csv(
-    bytes: Vec<u8>,
+    input: CsvInput<'_>,
     name: &str,
     delimiter: u8,
     columns: &[ColumnMap],
@@ -174,21 +207,38 @@ fn read_csv(
             .map_parse_options(|p| p.with_separator(delimiter).with_truncate_ragged_lines(false))
     };
     // The header first, so a missing column is named before the whole file is parsed.
-    let header_end = bytes.iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| i + 1);
+    let header_line = match &input {
+        CsvInput::Bytes(bytes) => {
+            bytes[..bytes.iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| i + 1)].to_vec()
+        }
+        CsvInput::Path(path) => {
+            use std::io::BufRead;
+            let mut line = Vec::new();
+            let file = fs_err::File::open(path)
+                .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
+            std::io::BufReader::new(file)
+                .read_until(b'\n', &mut line)
+                .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
+            line
+        }
+    };
     let header = options()
         .with_n_rows(Some(0))
-        .into_reader_with_file_handle(Cursor::new(bytes[..header_end].to_vec()))
+        .into_reader_with_file_handle(Cursor::new(header_line))
         .finish()
         .map_err(unreadable)?;
     let found: Vec<String> = header.get_column_names().iter().map(|c| c.to_string()).collect();
     let selected = check_columns(&found, columns, name, None)?;
     let projection: Arc<[PlSmallStr]> = selected.iter().map(|(s, _)| PlSmallStr::from(s.as_str())).collect();
-    let frame = options()
-        .with_columns(Some(projection))
-        .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }))
-        .into_reader_with_file_handle(Cursor::new(bytes))
-        .finish()
-        .map_err(unreadable)?;
+    let options =
+        options().with_columns(Some(projection)).with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }));
+    let frame = match input {
+        CsvInput::Bytes(bytes) => options.into_reader_with_file_handle(Cursor::new(bytes)).finish(),
+        CsvInput::Path(path) => {
+            options.try_into_reader_with_file_path(Some(path.to_path_buf())).and_then(|r| r.finish())
+        }
+    }
+    .map_err(unreadable)?;
     finish(frame, &selected, columns, file_idx)
 }
 

@@ -268,7 +268,8 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
     // values beside it, and one flag.
     let mut clean: Vec<Expr> = vec![col(FILE_COL), col(ROW_COL)];
     clean.extend(names.iter().map(|n| cleaned(n).alias(clean_col(n))));
-    let mut any_fault: Vec<Expr> = cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window).is_not_null()).collect();
+    let mut any_fault: Vec<Expr> =
+        cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window).is_not_null()).collect();
     any_fault.extend(broken_rules.iter().cloned());
     let t0 = std::time::Instant::now();
     let stage = raw
@@ -355,7 +356,9 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
             let key_text = |df: &DataFrame, i: usize| -> Result<Vec<String>, super::IngestError> {
                 spec.key
                     .iter()
-                    .map(|k| Ok(df.column(&clean_col(k)).map_err(err)?.str().map_err(err)?.get(i).unwrap_or("").to_string()))
+                    .map(|k| {
+                        Ok(df.column(&clean_col(k)).map_err(err)?.str().map_err(err)?.get(i).unwrap_or("").to_string())
+                    })
                     .collect()
             };
             let mut first_of: std::collections::HashMap<Vec<String>, (u32, u64)> = std::collections::HashMap::new();
