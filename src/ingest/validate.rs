@@ -272,13 +272,21 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
         cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window).is_not_null()).collect();
     any_fault.extend(broken_rules.iter().cloned());
     let t0 = std::time::Instant::now();
-    let stage = raw
+    let mut stage = raw
         .lazy()
         .select(clean)
         .with_columns(cx.columns.iter().map(|m| parsed(m, cx.decimal_comma).alias(m.column.name)).collect::<Vec<_>>())
-        .with_column(any_horizontal(any_fault).map_err(err)?.alias("__bad"))
-        .collect()
-        .map_err(err)?;
+        .with_column(any_horizontal(any_fault).map_err(err)?.alias("__bad"));
+    // Duplicate keys among the rows that passed (bad rows are masked out of the comparison): the
+    // first occurrence in file and row order is kept.
+    let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
+    stage = stage.with_column(if key.is_empty() {
+        lit(false).alias("__dup")
+    } else {
+        let masked = when(col("__bad").not()).then(as_struct(key.clone())).otherwise(lit(NULL));
+        col("__bad").not().and(masked.is_first_distinct().not()).alias("__dup")
+    });
+    let stage = stage.collect().map_err(err)?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validate: parsed and judged");
 
     // Pass 2, on the bad rows only: which column failed which check.
@@ -334,22 +342,16 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
         }
     }
 
-    // Duplicate keys among the rows that passed: the first occurrence (in file and row order)
-    // is kept, the others quarantined naming it.
-    let mut good = stage.lazy().filter(col("__bad").not());
     if !spec.key.is_empty() {
-        let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
-        let good_df =
-            good.with_column(as_struct(key.clone()).is_first_distinct().not().alias("__dup")).collect().map_err(err)?;
-        let dups = good_df.clone().lazy().filter(col("__dup")).collect().map_err(err)?;
+        let dups = stage.clone().lazy().filter(col("__dup")).collect().map_err(err)?;
         if dups.height() > 0 {
             rows_quarantined += dups.height();
             // Where each duplicated key first appears.
             let dup_keys = dups.clone().lazy().select(key.clone()).unique(None, UniqueKeepStrategy::First);
-            let firsts = good_df
+            let firsts = stage
                 .clone()
                 .lazy()
-                .filter(col("__dup").not())
+                .filter(col("__bad").not().and(col("__dup").not()))
                 .join(dup_keys, key.clone(), key.clone(), JoinArgs::new(JoinType::Inner))
                 .collect()
                 .map_err(err)?;
@@ -394,10 +396,9 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
                 });
             }
         }
-        good = good_df.lazy().filter(col("__dup").not());
     }
     let keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
-    let frame = good.select(keep).collect().map_err(err)?;
+    let frame = stage.lazy().filter(col("__bad").not().and(col("__dup").not())).select(keep).collect().map_err(err)?;
     quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
     Ok(Validated { frame, quarantined, rows_quarantined })
 }
