@@ -11,6 +11,8 @@ use crate::contract::Month;
 use crate::pipeline::{self, RunOutcome};
 use crate::{Progress, UserError, demo};
 
+mod signoff;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "snop",
@@ -98,6 +100,24 @@ pub enum Command {
         /// `Retry-After` seconds sent with the rate-limit fault.
         #[arg(long, default_value_t = 1)]
         retry_after_secs: u64,
+    },
+    /// Review, edit, comment on, approve, reject and sign drafts.
+    Drafts {
+        #[command(subcommand)]
+        what: signoff::DraftsCommand,
+    },
+    /// For each of a cycle's five artifacts: whether it exists, its state, who signed it and when.
+    Status {
+        /// The cycle month, `YYYY-MM`.
+        #[arg(long)]
+        cycle: Month,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        what: signoff::AuditCommand,
     },
     /// Measure snop against its peers (see the README's Benchmarks section).
     Bench {
@@ -231,6 +251,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Bench { what } => crate::bench::run(what, &progress).await?,
+        Command::Drafts { what } => signoff::drafts(&cli.workspace, what).await?,
+        Command::Status { cycle, json } => signoff::status(&cli.workspace, cycle, json).await?,
+        Command::Audit { what } => signoff::audit(&cli.workspace, what).await?,
         Command::MockLlm { port, latency_ms, fault, fault_first, retry_after_secs } => {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             eprintln!("mock LLM on http://{addr}/v1 (OpenAI chat completions); stop with Ctrl-C");

@@ -100,14 +100,22 @@ pub async fn run(
     };
 
     let mut files = vec![("report.json".to_string(), serde_json::to_vec_pretty(&report)?)];
+    let mut draft = None;
     if over.is_empty() {
         let earlier = earlier.into_iter().map(|(_, e)| e).collect();
         let demand = demand.map(|(_, d)| d);
-        let (more, narrative) = analyse(ws, agent, cycle, pipeline, &ingested, earlier, demand).await?;
+        let (more, narrative, basis) = analyse(ws, agent, cycle, pipeline, &ingested, earlier, demand).await?;
+        if let Some((narrated, story)) = basis {
+            let (content, pages) = draft_content(ws, store, agent, cycle, &narrated, story, &more).await?;
+            draft = Some(content);
+            files.extend(pages);
+        }
         files.extend(more);
         report.narrative = narrative;
         files[0].1 = serde_json::to_vec_pretty(&report)?;
     }
+    // Rendered, not yet stored: a crash here must leave no draft and no run behind.
+    crate::fail_point("pipeline.after_render");
     if !ingested.quarantine.is_empty() {
         files.push(("quarantine.csv".to_string(), quarantine_csv(&ingested.quarantine)?));
     }
@@ -141,6 +149,7 @@ pub async fn run(
             report_json: &serde_json::to_string(&report)?,
             inputs,
             files,
+            draft,
         })
         .await?;
     if !over.is_empty() {
@@ -165,6 +174,60 @@ pub async fn run(
     Ok(RunOutcome::Recorded { run, report: Box::new(report) })
 }
 
+/// Files to keep with a run, how its narrative was drafted, and what its draft is made from
+/// (the narrative and the narrative facts).
+type Analysed = (Vec<(String, Vec<u8>)>, Option<NarrativeReport>, Option<(Draft, serde_json::Value)>);
+
+/// A new draft's content (serialized `DraftContent`) and its pages as first drafted
+/// (`<artifact>-<cycle>.html` and `.md`). The content names the run's analysis files with their
+/// hashes, so a signature covers the workbook too; the agenda reads last cycle's signed version.
+async fn draft_content(
+    ws: &Workspace,
+    store: &Store,
+    agent: Agent,
+    cycle: Month,
+    narrated: &Draft,
+    story: serde_json::Value,
+    files: &[(String, Vec<u8>)],
+) -> anyhow::Result<(String, Vec<(String, Vec<u8>)>)> {
+    use crate::artifacts::review;
+    use crate::store::signoff::{Artifact, Directory, DraftContent, sha256_hex};
+    let artifact = Artifact::of_agent(agent);
+    let last = store.latest_signed(artifact, &cycle.plus(-1).to_string()).await?;
+    let dir = Directory::of(ws);
+    let day_one = ws.demand_review_starts.in_month(cycle);
+    let agenda = review::agenda(artifact, day_one, &dir, &narrated.sections, &story, last.as_ref());
+    let content = DraftContent {
+        artifact: artifact.key().into(),
+        cycle: cycle.to_string(),
+        company: ws.company.clone(),
+        currency: ws.currency.clone(),
+        narrative: narrated.sections.clone(),
+        model_narrative: narrated.sections.clone(),
+        narrative_source: serde_json::to_value(narrated.source)?.as_str().unwrap_or_default().to_string(),
+        model: narrated.model.clone(),
+        facts: story,
+        files: files.iter().map(|(name, bytes)| (name.clone(), sha256_hex(bytes))).collect(),
+        agenda,
+    };
+    let text = serde_json::to_string(&content)?;
+    // The version it will get (a concurrent run of the same agent could take it first: the
+    // stored draft is the authority; `snop drafts show --html` renders it as it stands).
+    let latest = store.drafts(Some(&cycle.to_string()), Some(artifact)).await?.into_iter().next();
+    let standing = review::Standing {
+        version: latest.map_or(1, |l| l.version + 1),
+        state: "draft".into(),
+        content_sha256: sha256_hex(text.as_bytes()),
+        signed_line: None,
+    };
+    let stem = format!("{}-{cycle}", artifact.key().replace('_', "-"));
+    let pages = vec![
+        (format!("{stem}.html"), review::html(&content, &standing)?.into_bytes()),
+        (format!("{stem}.md"), review::markdown(&content, &standing)?.into_bytes()),
+    ];
+    Ok((text, pages))
+}
+
 /// The agent's analysis, narrative and artifacts, as files to keep with the run.
 async fn analyse(
     ws: &Workspace,
@@ -174,7 +237,7 @@ async fn analyse(
     ingested: &ingest::Ingested,
     earlier: Vec<EarlierConsensus>,
     demand: Option<DataFrame>,
-) -> anyhow::Result<(Vec<(String, Vec<u8>)>, Option<NarrativeReport>)> {
+) -> anyhow::Result<Analysed> {
     match agent {
         Agent::DemandReview => {
             let inputs = DemandInputs {
@@ -198,7 +261,7 @@ async fn analyse(
                 ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
                 (format!("demand-consensus-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative)))
+            Ok((files, Some(narrative), Some((draft, story))))
         }
         Agent::SupplyReview => {
             let demand = demand.expect("the supply review's demand is loaded before analysis");
@@ -215,9 +278,9 @@ async fn analyse(
                 ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
                 (format!("supply-plan-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative)))
+            Ok((files, Some(narrative), Some((draft, story))))
         }
-        _ => Ok((Vec::new(), None)),
+        _ => Ok((Vec::new(), None, None)),
     }
 }
 
