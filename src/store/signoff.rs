@@ -132,7 +132,7 @@ impl Artifact {
 
 impl fmt::Display for Artifact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.title())
+        f.pad(self.title())
     }
 }
 
@@ -167,7 +167,7 @@ impl State {
 
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        f.pad(self.key())
     }
 }
 
@@ -1134,6 +1134,43 @@ impl Store {
             }
             hashes_by_entity.entry(entity).or_default().push((action, sha));
             prev = hash;
+        }
+        // Every recorded change has its entry: a log cut short at its end is caught here.
+        let recorded = |entity: &str, actions: &[&str], sha: Option<&str>| {
+            hashes_by_entity
+                .get(entity)
+                .is_some_and(|h| h.iter().any(|(a, x)| actions.contains(&a.as_str()) && sha.is_none_or(|s| s == x)))
+        };
+        let changes = sqlx::query(
+            "SELECT 'draft' AS kind, id AS draft_id, created_by AS actor, created_at AS at, NULL AS sha FROM drafts
+             UNION ALL SELECT 'approval', draft_id, actor, at, content_sha256 FROM approvals
+             UNION ALL SELECT 'signature', draft_id, actor, at, content_sha256 FROM signatures
+             UNION ALL SELECT 'edit', draft_id, actor, at, after_sha256 FROM edits
+             UNION ALL SELECT 'comment', draft_id, actor, at, NULL FROM comments",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for c in &changes {
+            let kind: String = c.get("kind");
+            let draft_id: i64 = c.get("draft_id");
+            let sha: Option<String> = c.get("sha");
+            let actions: &[&str] = match kind.as_str() {
+                "draft" => &["create", "new_version"],
+                "approval" => &["approve", "reject"],
+                "signature" => &["sign"],
+                "edit" => &["edit"],
+                _ => &["comment"],
+            };
+            if !recorded(&format!("draft:{draft_id}"), actions, sha.as_deref()) {
+                let (actor, at): (String, String) = (c.get("actor"), c.get("at"));
+                return Ok(AuditReport {
+                    entries,
+                    signed_drafts: 0,
+                    first_problem: Some(format!(
+                        "the {kind} of draft {draft_id} by `{actor}` at {at} has no audit entry: the log was cut or an entry removed"
+                    )),
+                });
+            }
         }
         let signed =
             sqlx::query("SELECT * FROM drafts WHERE state = 'signed' ORDER BY id").fetch_all(&self.pool).await?;
