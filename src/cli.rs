@@ -214,6 +214,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         if report.rows_quarantined > 0 {
                             println!("  every quarantined row is in `{}/quarantine.csv`", run.folder);
                         }
+                        if let Some(d) = store.draft_of_run(run.id).await? {
+                            println!(
+                                "  draft {} ({} version {}) is ready for review: `snop drafts show {}`",
+                                d.id, d.artifact, d.version, d.id
+                            );
+                        }
                     }
                 }
                 RunOutcome::Unchanged { previous } => {
@@ -295,6 +301,7 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
     );
     let ws = Workspace::load(dir)?;
     let store = pipeline::open_store(&ws).await?;
+    let mut drafted = Vec::new();
     for agent in [Agent::DemandReview, Agent::SupplyReview] {
         match pipeline::run(&ws, &store, agent, size.cycle, progress).await? {
             RunOutcome::Recorded { run, report } => {
@@ -315,10 +322,16 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
                         "", n.model, n.source, n.llm_calls
                     );
                 }
+                if let Some(d) = store.draft_of_run(run.id).await? {
+                    println!("{:>16}draft {} ({} version {}), state {}", "", d.id, d.artifact, d.version, d.state);
+                    drafted.push(d);
+                }
                 for f in [
                     "facts.json",
                     &format!("demand-consensus-{}.xlsx", size.cycle),
+                    &format!("demand-consensus-{}.html", size.cycle),
                     &format!("supply-plan-{}.xlsx", size.cycle),
+                    &format!("supply-plan-{}.html", size.cycle),
                     "quarantine.csv",
                 ] {
                     if dir.join(&run.folder).join(f).exists() {
@@ -341,5 +354,19 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
         size.cycle,
         dir.display()
     );
+    if !drafted.is_empty() {
+        let w = dir.display();
+        println!("\nreview and sign the drafts (each action carries the row version it read):");
+        println!("  snop drafts list -w {w}");
+        for d in &drafted {
+            let Some(a) = crate::store::signoff::Artifact::from_key(&d.artifact) else { continue };
+            let who = a.signer_roles().iter().filter_map(|r| ws.holders(r).first()).next().cloned().unwrap_or_default();
+            println!("  snop drafts show {} -w {w} --html > {}.html", d.id, d.artifact);
+            println!("  snop drafts approve {} --as {who} --row-version {} -w {w}", d.id, d.row_version);
+            println!("  snop drafts sign {} --as {who} --row-version {} -w {w}", d.id, d.row_version + 1);
+        }
+        println!("  snop status --cycle {} -w {w}", size.cycle);
+        println!("  snop audit verify -w {w}");
+    }
     Ok(())
 }
