@@ -653,3 +653,67 @@ fn pages_escape_model_text_and_carry_the_agenda() {
         assert!(agenda.decisions[0].decision.contains("`CAP-1` (recommended: overtime)"));
     });
 }
+
+#[test]
+fn the_review_workflow_through_the_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = signed_workspace(tmp.path());
+    // The supply plan (draft 2) is approved; its owner edits the narrative from a file.
+    let (code, text, _) = run_in(&ws, &["drafts", "show", "2", "--narrative"]);
+    assert_eq!(code, 0);
+    assert_eq!(text, "# supply\n\nDemand is flat at 120 units.\n\n## Risks\n- Pumps may slip.\n- Budget gap.\n");
+    let edited = text.replace("# supply", "# Supply <b>holds</b>").replace("- Budget gap.\n", "");
+    std::fs::write(ws.join("n.txt"), edited).unwrap();
+    let (code, _, err) =
+        run_in(&ws, &["drafts", "edit", "2", "--as", "leo.grant", "--row-version", "2", "--file", "n.txt"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error: only the supply lead (Sam Okafor) may edit the supply plan"), "{err}");
+    let (code, out, err) =
+        run_in(&ws, &["drafts", "edit", "2", "--as", "sam.okafor", "--row-version", "2", "--file", "n.txt", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let acted: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((acted["draft"]["state"].as_str(), acted["draft"]["row_version"].as_i64()), (Some("draft"), Some(3)));
+    assert_eq!(
+        acted["message"],
+        "Sam Okafor edited the supply plan 2026-12 version 1; it is a draft again and needs approval"
+    );
+
+    let (code, out, _) = run_in(&ws, &["drafts", "show", "2"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("  row version     3 (pass `--row-version 3` to act on it)\n"), "{out}");
+    assert!(out.contains("-# supply\n+# Supply <b>holds</b>\n"), "the diff against the model's narrative: {out}");
+    assert!(out.contains("-- Budget gap.\n"), "{out}");
+    assert!(out.contains("comment by Fiona Reyes at "), "{out}");
+    assert!(out.contains("approved by Sam Okafor (supply lead) at "), "{out}");
+    let (code, out, _) = run_in(&ws, &["drafts", "show", "2", "--json"]);
+    assert_eq!(code, 0);
+    let detail: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(detail["content"]["model_narrative"]["headline"], "supply");
+    assert_eq!(detail["content"]["narrative"]["headline"], "Supply <b>holds</b>");
+    assert_eq!(detail["edits"].as_array().unwrap().len(), 1);
+    let (code, html, _) = run_in(&ws, &["drafts", "show", "2", "--html"]);
+    assert_eq!(code, 0);
+    assert!(
+        html.contains("Supply &lt;b&gt;holds&lt;&#x2F;b&gt;") || html.contains("Supply &lt;b&gt;holds&lt;/b&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>holds"));
+
+    // A stale row version is refused and changes nothing.
+    let (code, _, err) = run_in(&ws, &["drafts", "approve", "2", "--as", "sam.okafor", "--row-version", "2"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("since you read it (row version 2, now 3): nothing was changed"), "{err}");
+    let (code, out, _) = run_in(&ws, &["drafts", "list", "--json"]);
+    assert_eq!(code, 0);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = list.as_array().unwrap().iter().find(|d| d["id"] == 2).unwrap();
+    assert_eq!((row["state"].as_str(), row["row_version"].as_i64()), (Some("draft"), Some(3)));
+    let (code, out, _) = run_in(&ws, &["status", "--cycle", "2026-12", "--json"]);
+    assert_eq!(code, 0);
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status[0]["signatures"][0]["actor"], "dana.whitfield");
+    assert_eq!(status[1]["state"], "draft");
+    assert_eq!(status[2]["exists"], false);
+    let (code, _, err) = run_in(&ws, &["audit", "verify"]);
+    assert_eq!(code, 0, "{err}");
+}
