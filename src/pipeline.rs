@@ -71,8 +71,12 @@ pub async fn run(
     // The supply review plans against this cycle's demand consensus.
     let demand = if agent == Agent::SupplyReview { Some(cycle_consensus(store, cycle).await?) } else { None };
     let mut inputs_sha256 = inputs_hash(&pipeline.text, cycle, &ingested.sources);
-    for run in earlier.iter().map(|(r, _)| r).chain(demand.iter().map(|(r, _)| r)) {
+    for (run, signed) in earlier.iter().map(|(r, s, _)| (r, s)).chain(demand.iter().map(|(r, s, _)| (r, s))) {
         inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|{}|{}", run.id, run.inputs_sha256)));
+        // Signing the consensus it builds on changes what a run says ("signed plan"): a new run.
+        if let Some(draft) = signed {
+            inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|signed draft {draft}")));
+        }
     }
     let previous = store.runs(Some(agent.name()), Some(&cycle.to_string())).await?.into_iter().next();
     if let Some(previous) = previous.filter(|p| p.inputs_sha256 == inputs_sha256) {
@@ -102,8 +106,8 @@ pub async fn run(
     let mut files = vec![("report.json".to_string(), serde_json::to_vec_pretty(&report)?)];
     let mut draft = None;
     if over.is_empty() {
-        let earlier = earlier.into_iter().map(|(_, e)| e).collect();
-        let demand = demand.map(|(_, d)| d);
+        let earlier = earlier.into_iter().map(|(_, _, e)| e).collect();
+        let demand = demand.map(|(_, signed, d)| (d, signed.is_some()));
         let (more, narrative, basis) = analyse(ws, agent, cycle, pipeline, &ingested, earlier, demand).await?;
         if let Some((narrated, story)) = basis {
             let (content, pages) = draft_content(ws, store, agent, cycle, &narrated, story, &more).await?;
@@ -236,7 +240,7 @@ async fn analyse(
     pipeline: &crate::config::Pipeline,
     ingested: &ingest::Ingested,
     earlier: Vec<EarlierConsensus>,
-    demand: Option<DataFrame>,
+    demand: Option<(DataFrame, bool)>,
 ) -> anyhow::Result<Analysed> {
     match agent {
         Agent::DemandReview => {
@@ -264,12 +268,11 @@ async fn analyse(
             Ok((files, Some(narrative), Some((draft, story))))
         }
         Agent::SupplyReview => {
-            let demand = demand.expect("the supply review's demand is loaded before analysis");
+            let (demand, demand_signed) = demand.expect("the supply review's demand is loaded before analysis");
             let inputs = SupplyInputs { tables: &ingested.tables, demand: &demand, cycle, params: &pipeline.supply };
             let facts = tracing::info_span!("analysis")
                 .in_scope(|| tokio::task::block_in_place(|| supply::supply_review(&inputs)))?;
-            // Until drafts can be signed, the consensus a supply review reads is a draft.
-            let story = supply::narrative_facts(&facts, false);
+            let story = supply::narrative_facts(&facts, demand_signed);
             let (draft, narrative) = narrate(ws, "supply-review/summary", &story).await?;
             let xlsx = supply_plan_xlsx(&facts, &ws.company)?;
             let files = vec![
@@ -284,20 +287,32 @@ async fn analyse(
     }
 }
 
-/// This cycle's demand consensus (the latest succeeded demand review), as the supply review's
-/// demand: `sku`, `customer`, `month`, `qty`.
-async fn cycle_consensus(store: &Store, cycle: Month) -> anyhow::Result<(RunRow, DataFrame)> {
+/// The demand review run a cycle's consensus comes from: the run of its newest signed version
+/// (with that draft's id), or else the latest succeeded run.
+async fn consensus_run(store: &Store, cycle: Month) -> anyhow::Result<Option<(RunRow, Option<i64>)>> {
+    use crate::store::signoff::Artifact;
+    if let Some(signed) = store.latest_signed(Artifact::DemandConsensus, &cycle.to_string()).await?
+        && let Some(run) = store.run(signed.row.run_id).await?
+    {
+        return Ok(Some((run, Some(signed.row.id))));
+    }
+    Ok(store.last_succeeded(Agent::DemandReview.name(), &cycle.to_string()).await?.map(|r| (r, None)))
+}
+
+/// This cycle's demand consensus (the signed one, else the latest succeeded demand review), as
+/// the supply review's demand: `sku`, `customer`, `month`, `qty`; with the signed draft's id.
+async fn cycle_consensus(store: &Store, cycle: Month) -> anyhow::Result<(RunRow, Option<i64>, DataFrame)> {
     let missing = || {
         UserError(format!(
             "the supply review of {cycle} needs that cycle's demand consensus, and there is none: the demand review has not run\nhint: run `snop run demand-review --cycle {cycle}` first"
         ))
     };
-    let run = store.last_succeeded(Agent::DemandReview.name(), &cycle.to_string()).await?.ok_or_else(missing)?;
+    let (run, signed) = consensus_run(store, cycle).await?.ok_or_else(missing)?;
     let bytes = store.run_file(&run, "consensus.parquet")?.ok_or_else(missing)?;
     let cells = ParquetReader::new(std::io::Cursor::new(bytes)).finish()?;
     let demand =
         cells.lazy().select([col("sku"), col("customer"), col("month"), col("final").alias("qty")]).collect()?;
-    Ok((run, demand))
+    Ok((run, signed, demand))
 }
 
 /// How the narrative of a run was drafted, for the run report.
@@ -360,20 +375,25 @@ fn parquet_bytes(df: &mut DataFrame) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The stored consensus of the cycles one and three months back (the latest succeeded run of
-/// each), for accuracy at lags 1 and 3 and for the variance.
-async fn earlier_consensus(store: &Store, cycle: Month) -> anyhow::Result<Vec<(RunRow, EarlierConsensus)>> {
+/// The stored consensus of the cycles one and three months back (the signed one of each, else
+/// the latest succeeded run), for accuracy at lags 1 and 3 and for the variance.
+async fn earlier_consensus(
+    store: &Store,
+    cycle: Month,
+) -> anyhow::Result<Vec<(RunRow, Option<i64>, EarlierConsensus)>> {
     let mut out = Vec::new();
     for back in [1, 3] {
         let c = cycle.plus(-back);
-        let Some(run) = store.last_succeeded(Agent::DemandReview.name(), &c.to_string()).await? else { continue };
+        let Some((run, signed)) = consensus_run(store, c).await? else { continue };
         let (Some(cells), Some(adj)) =
             (store.run_file(&run, "consensus.parquet")?, store.run_file(&run, "adjustments.parquet")?)
         else {
             continue;
         };
         let read = |b: Vec<u8>| ParquetReader::new(std::io::Cursor::new(b)).finish();
-        out.push((run, EarlierConsensus { cycle: c, signed: false, cells: read(cells)?, adjustments: read(adj)? }));
+        let consensus =
+            EarlierConsensus { cycle: c, signed: signed.is_some(), cells: read(cells)?, adjustments: read(adj)? };
+        out.push((run, signed, consensus));
     }
     Ok(out)
 }

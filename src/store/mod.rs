@@ -101,6 +101,12 @@ impl Store {
         Ok(row.as_ref().map(run_row))
     }
 
+    /// One run by id.
+    pub async fn run(&self, id: i64) -> Result<Option<RunRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM runs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(run_row))
+    }
+
     /// Runs, newest first, optionally of one agent or cycle.
     pub async fn runs(&self, agent: Option<&str>, cycle: Option<&str>) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query(

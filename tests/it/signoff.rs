@@ -598,6 +598,22 @@ fn a_crash_between_render_and_store_leaves_no_draft_and_the_next_run_completes()
     assert!(out.contains("no customer commitment log, so the commercial commit-back meeting is broken"), "{out}");
     let (code, out, _) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 0, "{out}");
+    // The supply review builds on the signed consensus: signing it makes the next run a new
+    // one, whose plan says so; a run after that is unchanged.
+    let (code, out, err) = run_in(&ws, &["run", "supply-review", "--cycle", "2026-12", "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("run 4 "), "{out}");
+    assert!(out.contains("draft 4 (supply_plan version 3) is ready for review"), "{out}");
+    let (_, out, _) = run_in(&ws, &["drafts", "show", "4", "--json"]);
+    let v3: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v3["content"]["facts"]["demand_consensus"], "signed");
+    assert_eq!(supply[0]["id"], 3);
+    let (_, out, _) = run_in(&ws, &["drafts", "show", "3", "--json"]);
+    let v2: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v2["content"]["facts"]["demand_consensus"], "draft, not signed");
+    let (code, out, _) = run_in(&ws, &["run", "supply-review", "--cycle", "2026-12", "--quiet"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("inputs unchanged since run 4"), "{out}");
     // The signed draft covers the run's workbook: changing it is caught.
     let xlsx = ws.join("runs/2026-12/demand-review/run-1/demand-consensus-2026-12.xlsx");
     let mut bytes = std::fs::read(&xlsx).unwrap();
