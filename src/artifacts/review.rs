@@ -182,8 +182,14 @@ fn capitalise(s: &str) -> String {
     chars.next().map(|f| f.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
 }
 
-/// A number as a planner reads it: thousands grouped, at most one decimal.
+/// A number as a planner reads it: thousands grouped, at most one decimal; a fraction (an
+/// error rate, a bias) keeps three.
 pub fn format_number(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1.0 {
+        let s = format!("{x:.3}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        return if s == "0" || s == "-0" { "0".into() } else { s.into() };
+    }
     let rounded = (x * 10.0).round() / 10.0;
     let neg = rounded < 0.0;
     let abs = rounded.abs();
@@ -210,7 +216,14 @@ fn cell(v: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> Cell {
         serde_json::Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
             Cell { text: items.iter().map(|i| cell(i, esc).text).collect::<Vec<_>>().join(", "), num: false }
         }
-        other => Cell { text: esc(&other.to_string()), num: false },
+        serde_json::Value::Array(items) => {
+            Cell { text: items.iter().map(|i| cell(i, esc).text).collect::<Vec<_>>().join("; "), num: false }
+        }
+        serde_json::Value::Object(fields) => {
+            let parts: Vec<String> =
+                fields.iter().map(|(k, v)| format!("{} {}", esc(&k.replace('_', " ")), cell(v, esc).text)).collect();
+            Cell { text: parts.join(", "), num: false }
+        }
     }
 }
 
@@ -424,6 +437,9 @@ mod tests {
         assert_eq!(format_number(1234567.04), "1,234,567");
         assert_eq!(format_number(-1234.56), "-1,234.6");
         assert_eq!(format_number(999.0), "999");
-        assert_eq!(format_number(0.25), "0.3");
+        assert_eq!(format_number(0.4435752), "0.444");
+        assert_eq!(format_number(-0.05), "-0.05");
+        assert_eq!(format_number(0.0001), "0");
+        assert_eq!(format_number(12.25), "12.3");
     }
 }
