@@ -1185,10 +1185,25 @@ impl Store {
                 Some(format!("{name}: its content no longer matches its stored hash: the signed content was changed"))
             } else if sigs.is_empty() {
                 Some(format!("{name}: it is marked signed but has no signature"))
-            } else if let Some(s) = sigs.iter().find(|s| s.content_sha256 != actual) {
+            } else if let Some(s) = sigs.last().filter(|s| s.content_sha256 != actual) {
+                // The last signature is the one that made it signed: it covers this content.
+                // (Earlier ones may cover content an edit replaced before signing was complete.)
                 Some(format!(
                     "{name}: it does not match the hash {} signed by `{}` at {}: the signed content was changed",
                     s.content_sha256, s.actor, s.at
+                ))
+            } else if let Some(missing) = Artifact::from_key(&row.artifact).and_then(|a| {
+                let roles: Vec<&str> = a.signer_roles().to_vec();
+                let signed_now = |r: &str| sigs.iter().any(|s| s.role == r && s.content_sha256 == actual);
+                if a.needs_every_signer() {
+                    roles.into_iter().find(|r| !signed_now(r))
+                } else {
+                    (!roles.iter().any(|r| signed_now(r))).then_some(roles[0])
+                }
+            }) {
+                Some(format!(
+                    "{name}: it is marked signed but lacks the {}'s signature over its content",
+                    role_title(missing)
                 ))
             } else if !hashes_by_entity
                 .get(&format!("draft:{}", row.id))

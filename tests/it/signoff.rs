@@ -331,12 +331,23 @@ fn the_reconciliation_pack_needs_both_signatures() {
         );
         let err = refused(store.act(&dir, id, "dana.whitfield", Request::Sign, Some(3)).await);
         assert!(err.contains("already signed by Dana Whitfield"), "{err}");
-        let second = store.act(&dir, id, "sam.okafor", Request::Sign, Some(3)).await.unwrap();
+        // An edit between the two signatures voids the first: both sign the new content.
+        let e = store.act(&dir, id, "sam.okafor", Request::Edit { narrative: narrative("pack, revised") }, Some(3));
+        assert_eq!(e.await.unwrap().draft.state, State::Draft);
+        store.act(&dir, id, "sam.okafor", Request::Approve, Some(4)).await.unwrap();
+        let err = refused(store.act(&dir, id, "sam.okafor", Request::Sign, Some(4)).await);
+        assert!(err.contains("changed by sam.okafor"), "{err}");
+        let again = store.act(&dir, id, "dana.whitfield", Request::Sign, Some(5)).await.unwrap();
+        assert_eq!(again.draft.state, State::Approved, "the first signature was over the old content");
+        let second = store.act(&dir, id, "sam.okafor", Request::Sign, Some(6)).await.unwrap();
         assert_eq!(second.draft.state, State::Signed);
-        assert_eq!(store.draft(id).await.unwrap().unwrap().signatures.len(), 2);
+        let signed = store.draft(id).await.unwrap().unwrap();
+        assert_eq!(signed.signatures.len(), 3, "one over the first content, two over the signed one");
+        assert!(signed.signatures[1..].iter().all(|s| s.content_sha256 == signed.row.content_sha256));
+        assert!(store.verify_audit().await.unwrap().first_problem.is_none());
         let status = store.status(CYCLE).await.unwrap();
         let line = status.iter().find(|l| l.artifact == "reconciliation_pack").unwrap();
-        assert_eq!((line.state, line.signatures.len()), (Some(State::Signed), 2));
+        assert_eq!((line.state, line.signatures.len()), (Some(State::Signed), 3));
         assert!(!status.iter().find(|l| l.artifact == "signed_plan").unwrap().exists);
     });
 }

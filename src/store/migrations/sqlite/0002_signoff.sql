@@ -73,7 +73,7 @@ CREATE TABLE signatures (
     role               TEXT    NOT NULL,
     at                 TEXT    NOT NULL,
     content_sha256     TEXT    NOT NULL,
-    UNIQUE (draft_id, role)
+    UNIQUE (draft_id, role, content_sha256)   -- a role signs each content once
 );
 CREATE TRIGGER signatures_frozen BEFORE UPDATE ON signatures
 BEGIN
