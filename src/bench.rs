@@ -31,6 +31,35 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         repeat: usize,
     },
+    /// The statistical forecast on a long CSV of monthly series (`unique_id,ds,y`, as written by
+    /// `bench/make_series.py`): hold out the last months, forecast them, score WMAPE and MASE.
+    /// `bench/forecast_compare.py` runs statsforecast on the same file.
+    Forecast {
+        /// The long CSV.
+        series: PathBuf,
+        /// Months held out at the end of every series.
+        #[arg(long, default_value_t = 6)]
+        holdout: usize,
+        /// Threads (1 for the single-threaded figures; 0 for all cores).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
+    /// The whole supply review at 1/divisor of a large manufacturer (50,000 SKUs, a 5-level
+    /// BOM, 2,000 resources, 18 months), in a child process per size for time and peak memory.
+    Supply {
+        /// Sizes to run, as divisors of the full scale.
+        #[arg(long, value_delimiter = ',', default_value = "100,10,1")]
+        divisors: Vec<usize>,
+    },
+    /// Narrative drafting against the in-process mock LLM with a latency, at two concurrency limits.
+    Narrative {
+        #[arg(long, default_value_t = 200)]
+        sections: usize,
+        #[arg(long, default_value_t = 200)]
+        latency_ms: u64,
+        #[arg(long, value_delimiter = ',', default_value = "1,16")]
+        concurrency: Vec<usize>,
+    },
     /// One measured phase (used by `snop bench ingest` in a child process).
     #[command(hide = true)]
     Phase { phase: String, dir: PathBuf },
@@ -50,6 +79,53 @@ const CYCLE: &str = "2026-12";
 pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest { rows, dir, threads, repeat } => ingest_bench(rows, &dir, threads, repeat, progress),
+        BenchCommand::Forecast { series, holdout, threads } => forecast_bench(&series, holdout, threads),
+        BenchCommand::Supply { divisors } => {
+            let exe = std::env::current_exe()?;
+            println!("supply review at scale (release build recommended): one child process per size");
+            println!(
+                "{:>8} {:>8} {:>10} {:>10} {:>10} {:>8} {:>11} {:>11} {:>12}",
+                "divisor", "SKUs", "resources", "BOM rows", "demand", "gaps", "generate s", "analysis s", "peak RSS MB"
+            );
+            for d in divisors {
+                let out = std::process::Command::new(&exe)
+                    .args(["bench", "phase", &format!("supply-{d}"), "."])
+                    .output()
+                    .context("running the supply phase")?;
+                anyhow::ensure!(out.status.success(), "size 1/{d} failed: {}", String::from_utf8_lossy(&out.stderr));
+                let r: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+                println!(
+                    "{:>8} {:>8} {:>10} {:>10} {:>10} {:>8} {:>11.2} {:>11.2} {:>12.0}",
+                    d,
+                    r["skus"],
+                    r["resources"],
+                    r["bom_rows"],
+                    r["demand_rows"],
+                    r["gaps"],
+                    r["generate_seconds"].as_f64().unwrap_or(0.0),
+                    r["analysis_seconds"].as_f64().unwrap_or(0.0),
+                    r["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1e6
+                );
+            }
+            Ok(())
+        }
+        BenchCommand::Narrative { sections, latency_ms, concurrency } => {
+            println!("{sections} sections drafted against the mock LLM with {latency_ms} ms latency");
+            for c in concurrency {
+                let took = crate::narrative::bench_sections(sections, c, latency_ms).await?;
+                println!("  concurrency {c:>3}: {:.2} s wall", took.as_secs_f64());
+            }
+            Ok(())
+        }
+        BenchCommand::Phase { phase, dir } if phase.starts_with("supply-") => {
+            let divisor: usize = phase.trim_start_matches("supply-").parse()?;
+            let _ = dir;
+            let b = crate::demo::supply_bench(divisor)?;
+            let mut v = serde_json::to_value(&b)?;
+            v["peak_rss_bytes"] = serde_json::json!(peak_rss());
+            println!("{v}");
+            Ok(())
+        }
         BenchCommand::Phase { phase, dir } => {
             let started = Instant::now();
             let (rows, frame_bytes) = match phase.as_str() {
@@ -218,5 +294,47 @@ path = "data/erp/sales_lines.csv"
         )?;
     }
     w.flush()?;
+    Ok(())
+}
+
+/// Reads a long CSV of monthly series and scores the automatic forecast on held-out months.
+fn forecast_bench(path: &Path, holdout: usize, threads: usize) -> anyhow::Result<()> {
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))?
+        .finish()?
+        .lazy()
+        .select([
+            col("unique_id").cast(DataType::String),
+            col("ds").cast(DataType::String),
+            col("y").cast(DataType::Float64),
+        ])
+        .sort(["unique_id", "ds"], SortMultipleOptions::default())
+        .collect()?;
+    let ids = df.column("unique_id")?.str()?.clone();
+    let ys = df.column("y")?.f64()?.clone();
+    let mut series: Vec<Vec<f64>> = Vec::new();
+    let mut last: Option<&str> = None;
+    for (id, y) in ids.iter().zip(ys.iter()) {
+        if id != last {
+            series.push(Vec::new());
+            last = id;
+        }
+        series.last_mut().expect("a series").push(y.unwrap_or(0.0));
+    }
+    let cfg = crate::analysis::forecast::Config::default();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let started = Instant::now();
+    let eval = pool.install(|| crate::analysis::forecast::evaluate(&series, holdout, &cfg));
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "snop forecast: {} series ({} evaluated), holdout {holdout}, {} thread(s): {seconds:.2} s, WMAPE {:.4}, MASE {:.4}",
+        eval.series,
+        eval.evaluated,
+        if threads == 0 { "all".to_string() } else { threads.to_string() },
+        eval.wmape.unwrap_or(f64::NAN),
+        eval.mase.unwrap_or(f64::NAN)
+    );
+    println!("{}", serde_json::json!({ "tool": "snop", "seconds": seconds, "evaluation": eval }));
     Ok(())
 }

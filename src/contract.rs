@@ -474,6 +474,12 @@ impl Month {
     pub fn first_day(self) -> chrono::NaiveDate {
         chrono::NaiveDate::from_ymd_opt(self.year(), self.month(), 1).expect("valid month")
     }
+
+    /// A polars date expression as the month index a [`Month`] holds (`year * 12 + month - 1`).
+    pub fn of_date(date: polars::prelude::Expr) -> polars::prelude::Expr {
+        use polars::prelude::{DataType, lit};
+        date.clone().dt().year() * lit(12) + date.dt().month().cast(DataType::Int32) - lit(1)
+    }
 }
 
 impl fmt::Display for Month {

@@ -14,7 +14,7 @@ use crate::artifacts::supply_plan::supply_plan_xlsx;
 use crate::config::{Agent, Workspace};
 use crate::contract::Month;
 use crate::ingest::{self, Quarantined, SourceReport, Window};
-use crate::narrative::{Draft, DraftConfig, Drafter, MemoryCache, Prompts};
+use crate::narrative::{Draft, DraftConfig, Drafter, Prompts};
 use crate::store::{NewRun, RunRow, Store};
 use crate::{Progress, UserError};
 
@@ -106,9 +106,11 @@ pub async fn run(
     let mut files = vec![("report.json".to_string(), serde_json::to_vec_pretty(&report)?)];
     let mut draft = None;
     if over.is_empty() {
-        let earlier = earlier.into_iter().map(|(_, _, e)| e).collect();
-        let demand = demand.map(|(_, signed, d)| (d, signed.is_some()));
-        let (more, narrative, basis) = analyse(ws, agent, cycle, pipeline, &ingested, earlier, demand).await?;
+        let upstream = Upstream {
+            earlier: earlier.into_iter().map(|(_, _, e)| e).collect(),
+            demand: demand.map(|(_, signed, d)| (d, signed.is_some())),
+        };
+        let (more, narrative, basis) = analyse(ws, agent, cycle, pipeline, &ingested, upstream, store).await?;
         if let Some((narrated, story)) = basis {
             let (content, pages) = draft_content(ws, store, agent, cycle, &narrated, story, &more).await?;
             draft = Some(content);
@@ -232,6 +234,14 @@ async fn draft_content(
     Ok((text, pages))
 }
 
+/// What earlier runs stored that this run's analysis reads.
+struct Upstream {
+    /// Earlier cycles' demand consensus (demand review: accuracy and variance).
+    earlier: Vec<EarlierConsensus>,
+    /// This cycle's demand consensus (supply review), and whether it is signed.
+    demand: Option<(DataFrame, bool)>,
+}
+
 /// The agent's analysis, narrative and artifacts, as files to keep with the run.
 async fn analyse(
     ws: &Workspace,
@@ -239,9 +249,10 @@ async fn analyse(
     cycle: Month,
     pipeline: &crate::config::Pipeline,
     ingested: &ingest::Ingested,
-    earlier: Vec<EarlierConsensus>,
-    demand: Option<(DataFrame, bool)>,
+    upstream: Upstream,
+    store: &Store,
 ) -> anyhow::Result<Analysed> {
+    let Upstream { earlier, demand } = upstream;
     match agent {
         Agent::DemandReview => {
             let inputs = DemandInputs {
@@ -254,7 +265,7 @@ async fn analyse(
             let consensus = tracing::info_span!("analysis")
                 .in_scope(|| tokio::task::block_in_place(|| demand::demand_review(&inputs)))?;
             let story = demand::narrative_facts(&consensus.facts);
-            let (draft, narrative) = narrate(ws, "demand-review/summary", &story).await?;
+            let (draft, narrative) = narrate(ws, store, "demand-review/summary", &story).await?;
             let (mut cells, mut adjustments) = demand::consensus_frames(&consensus, cycle)?;
             let xlsx = demand_consensus_xlsx(&consensus, &ws.company, "draft, not signed", Some(&draft))?;
             let files = vec![
@@ -273,7 +284,7 @@ async fn analyse(
             let facts = tracing::info_span!("analysis")
                 .in_scope(|| tokio::task::block_in_place(|| supply::supply_review(&inputs)))?;
             let story = supply::narrative_facts(&facts, demand_signed);
-            let (draft, narrative) = narrate(ws, "supply-review/summary", &story).await?;
+            let (draft, narrative) = narrate(ws, store, "supply-review/summary", &story).await?;
             let xlsx = supply_plan_xlsx(&facts, &ws.company)?;
             let files = vec![
                 ("facts.json".into(), serde_json::to_vec_pretty(&facts)?),
@@ -324,6 +335,8 @@ pub struct NarrativeReport {
     pub sections_checked: u64,
     pub sections_corrected: u64,
     pub sections_replaced: u64,
+    /// Sections served from the response cache (same prompt, model and parameters as before).
+    pub cache_hits: u64,
     pub llm_calls: u32,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -332,7 +345,12 @@ pub struct NarrativeReport {
 
 /// Drafts one narrative section with the workspace's LLM (the built-in mock, started on a free
 /// loopback port, when `base_url = "mock"`, so the real client code runs).
-async fn narrate(ws: &Workspace, section: &str, facts: &serde_json::Value) -> anyhow::Result<(Draft, NarrativeReport)> {
+async fn narrate(
+    ws: &Workspace,
+    store: &Store,
+    section: &str,
+    facts: &serde_json::Value,
+) -> anyhow::Result<(Draft, NarrativeReport)> {
     let span = tracing::info_span!("narrative", section);
     let _enter = span.enter();
     let mut llm = ws.llm.clone();
@@ -347,9 +365,10 @@ async fn narrate(ws: &Workspace, section: &str, facts: &serde_json::Value) -> an
     let client = crate::narrative::client::LlmClient::new(llm)?;
     let config = DraftConfig {
         masking: crate::narrative::MaskingConfig { fields: ws.mask_fields.clone() },
+        endpoint_label: mock.as_ref().map(|_| "mock".to_string()),
         ..DraftConfig::default()
     };
-    let drafter = Drafter::new(prompts, client, std::sync::Arc::new(MemoryCache::default()), config)?;
+    let drafter = Drafter::new(prompts, client, std::sync::Arc::new(store.response_cache()), config)?;
     let draft = drafter.draft_section(section, facts).await?;
     if let Some(server) = mock {
         server.shutdown().await;
@@ -361,6 +380,7 @@ async fn narrate(ws: &Workspace, section: &str, facts: &serde_json::Value) -> an
         sections_checked: counters.checked,
         sections_corrected: counters.corrected,
         sections_replaced: counters.replaced,
+        cache_hits: counters.cache_hits,
         llm_calls: draft.calls,
         prompt_tokens: draft.tokens.prompt_tokens,
         completion_tokens: draft.tokens.completion_tokens,

@@ -12,7 +12,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::forecast::{self, Config, DemandClass, Method};
-use super::{AnalysisError, col_f64, col_str, month_keys};
+use super::{AnalysisError, col_f64, col_str};
 use crate::contract::{Month, PLAN_MONTHS, Table};
 
 /// The customer of a cell that is not yet anyone's: a launch planned by SKU only.
@@ -125,6 +125,8 @@ pub struct GroupAccuracy {
     pub group: String,
     pub lag_months: u32,
     pub statistical_wmape: Option<f64>,
+    pub statistical_mape: Option<f64>,
+    pub statistical_bias: Option<f64>,
     pub naive_wmape: Option<f64>,
     pub actual_units: f64,
 }
@@ -187,6 +189,27 @@ pub struct OwnerSummary {
     pub net_units: f64,
 }
 
+/// How this cycle's consensus moved from last cycle's over the months both cover.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsensusChange {
+    pub against_cycle: String,
+    pub from_month: String,
+    pub to_month: String,
+    pub last_units: f64,
+    pub this_units: f64,
+    pub change_units: f64,
+    /// Per family, largest change first.
+    pub by_family: Vec<FamilyChange>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FamilyChange {
+    pub family: String,
+    pub last_units: f64,
+    pub this_units: f64,
+    pub change_units: f64,
+}
+
 /// The demand review's facts: the interface the prompts and renderers read.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemandFacts {
@@ -209,6 +232,8 @@ pub struct DemandFacts {
     pub variance: Option<Variance>,
     /// Why there is no variance, when there is none.
     pub variance_unavailable: Option<String>,
+    /// What changed since last cycle's consensus (when it is stored).
+    pub changes_since_last_consensus: Option<ConsensusChange>,
     /// New SKUs planned from their launch plan; discontinued SKUs cut at their end month.
     pub launches_planned: Vec<String>,
     pub discontinued_cut: Vec<String>,
@@ -273,7 +298,7 @@ pub fn demand_review(inputs: &DemandInputs<'_>) -> Result<Consensus, AnalysisErr
     let monthly = sales
         .clone()
         .lazy()
-        .with_column(month_keys(col("order_date")).alias("m"))
+        .with_column(Month::of_date(col("order_date")).alias("m"))
         .group_by([col("sku"), col("customer"), col("m")])
         .agg([col("qty").sum().alias("qty"), col("net_revenue").sum().alias("revenue")])
         .sort(["sku", "customer", "m"], SortMultipleOptions::default())
@@ -449,6 +474,7 @@ pub fn demand_review(inputs: &DemandInputs<'_>) -> Result<Consensus, AnalysisErr
         Ok(v) => (Some(v), None),
         Err(why) => (None, Some(why)),
     };
+    let changes_since_last_consensus = changes_since_last(inputs, &series)?;
     let owners = owners
         .into_iter()
         .map(|((owner, layer), (n, units))| OwnerSummary { owner, layer, adjustments: n, net_units: units })
@@ -471,6 +497,7 @@ pub fn demand_review(inputs: &DemandInputs<'_>) -> Result<Consensus, AnalysisErr
         value_added_by_owner,
         variance,
         variance_unavailable,
+        changes_since_last_consensus,
         launches_planned: launches_planned.into_iter().collect(),
         discontinued_cut: discontinued_cut.into_iter().collect(),
     };
@@ -707,6 +734,8 @@ fn backtest_accuracy(
                 group,
                 lag_months: lag as u32,
                 statistical_wmape: s.wmape(),
+                statistical_mape: s.mape(),
+                statistical_bias: s.bias(),
                 naive_wmape: nv.wmape(),
                 actual_units: s.actual,
             }));
@@ -936,6 +965,48 @@ fn variance(
     })
 }
 
+/// This cycle's consensus against last cycle's, by family, over the months both plan.
+fn changes_since_last(inputs: &DemandInputs<'_>, series: &[Series]) -> Result<Option<ConsensusChange>, AnalysisError> {
+    let Some(last) = inputs.earlier.iter().find(|e| e.cycle == inputs.cycle.plus(-1)) else { return Ok(None) };
+    let to = last.cycle.plus(PLAN_MONTHS as i32 - 1);
+    let from = inputs.cycle;
+    let mut by_family: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for s in series {
+        for m in 0..=(to.0 - from.0).max(0) as usize {
+            by_family.entry(s.family.clone()).or_default().1 += s.final_units(m);
+        }
+    }
+    let cells = &last.cells;
+    let (fam, month, fin) = (col_str(cells, "family")?, col_str(cells, "month")?, col_f64(cells, "final")?);
+    for i in 0..fam.len() {
+        let Some(m) = month[i].as_deref().and_then(Month::parse) else { continue };
+        if m >= from && m <= to {
+            by_family.entry(fam[i].clone().unwrap_or_default()).or_default().0 += fin[i].unwrap_or(0.0);
+        }
+    }
+    let mut families: Vec<FamilyChange> = by_family
+        .into_iter()
+        .map(|(family, (last_units, this_units))| FamilyChange {
+            family,
+            last_units,
+            this_units,
+            change_units: this_units - last_units,
+        })
+        .collect();
+    families.sort_by(|a, b| b.change_units.abs().total_cmp(&a.change_units.abs()).then(a.family.cmp(&b.family)));
+    let last_units = families.iter().map(|f| f.last_units).sum::<f64>();
+    let this_units = families.iter().map(|f| f.this_units).sum::<f64>();
+    Ok(Some(ConsensusChange {
+        against_cycle: last.cycle.to_string(),
+        from_month: from.to_string(),
+        to_month: to.to_string(),
+        last_units,
+        this_units,
+        change_units: this_units - last_units,
+        by_family: families,
+    }))
+}
+
 /// The consensus as two long tables (cells and adjustments), for the store and the next cycle.
 pub fn consensus_frames(consensus: &Consensus, cycle: Month) -> Result<(DataFrame, DataFrame), AnalysisError> {
     let months = PLAN_MONTHS as usize;
@@ -1051,6 +1122,15 @@ pub fn narrative_facts(f: &DemandFacts) -> serde_json::Value {
             "top_movers": v.top_movers.iter().take(3).collect::<Vec<_>>(),
         })),
         "variance_unavailable": f.variance_unavailable,
+        "changes_since_last_consensus": f.changes_since_last_consensus.as_ref().map(|c| serde_json::json!({
+            "against_cycle": c.against_cycle,
+            "last_units": round(c.last_units),
+            "this_units": round(c.this_units),
+            "change_units": round(c.change_units),
+            "largest_family_changes": c.by_family.iter().take(3).map(|f| serde_json::json!({
+                "family": f.family, "change_units": round(f.change_units),
+            })).collect::<Vec<_>>(),
+        })),
         "launches_planned": f.launches_planned.len(),
         "discontinued_cut": f.discontinued_cut.len(),
     })
@@ -1229,13 +1309,14 @@ mod tests {
             cycle: Month::parse("2026-11").unwrap(),
             signed: false,
             cells: frame(vec![
-                s("sku", &["P-1", "P-2"]),
-                s("customer", &["C-1", "C-1"]),
-                s("month", &["2026-11", "2026-11"]),
-                n("statistical", &[Some(10.0), Some(4.0)]),
-                n("sales", &[Some(2.0), Some(0.0)]),
-                n("marketing", &[Some(0.0), Some(0.0)]),
-                n("final", &[Some(12.0), Some(4.0)]),
+                s("sku", &["P-1", "P-2", "P-1"]),
+                s("customer", &["C-1", "C-1", "C-1"]),
+                s("family", &["A", "A", "A"]),
+                s("month", &["2026-11", "2026-11", "2026-12"]),
+                n("statistical", &[Some(10.0), Some(4.0), Some(10.0)]),
+                n("sales", &[Some(2.0), Some(0.0), Some(0.0)]),
+                n("marketing", &[Some(0.0), Some(0.0), Some(0.0)]),
+                n("final", &[Some(12.0), Some(4.0), Some(10.0)]),
             ]),
             adjustments: frame(vec![
                 s("sku", &["P-1"]),
@@ -1261,6 +1342,14 @@ mod tests {
         assert!((v.mix_effect + 7.5).abs() < 1e-9);
         assert!((v.price_effect + 10.0).abs() < 1e-9);
         assert_eq!(v.against, "last consensus (unsigned)");
+        // Since last cycle's consensus, over 2026-12 .. 2028-04 (the months both plan): family A
+        // had 10 (P-1/C-1 in 2026-12 only); this cycle plans, in those 17 months, P-1/C-1
+        // 10 x 17 + 6 + 10 + 8 = 194, P-1/C-2 5 x 17 + 5 + 4 + 25 = 119, P-2 4 + 4 = 8.
+        let ch = c.facts.changes_since_last_consensus.as_ref().unwrap();
+        assert_eq!((ch.from_month.as_str(), ch.to_month.as_str()), ("2026-12", "2028-04"));
+        let a = ch.by_family.iter().find(|f| f.family == "A").unwrap();
+        assert!((a.last_units - 10.0).abs() < 1e-9);
+        assert!((a.this_units - 321.0).abs() < 1e-6, "{}", a.this_units);
     }
 
     #[test]

@@ -46,8 +46,3 @@ pub(crate) fn col_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>, An
     let c = df.column(name)?.cast(&DataType::Float64)?;
     Ok(c.f64()?.iter().collect())
 }
-
-/// A date expression as a month index (`year * 12 + month - 1`, as [`crate::contract::Month`]).
-pub(crate) fn month_keys(date: Expr) -> Expr {
-    date.clone().dt().year() * lit(12) + date.dt().month().cast(DataType::Int32) - lit(1)
-}

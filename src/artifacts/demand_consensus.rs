@@ -195,6 +195,8 @@ pub fn demand_consensus_xlsx(
         opt(ws, r, 2, g.statistical_wmape, &pct)?;
         opt(ws, r, 3, g.naive_wmape, &pct)?;
         ws.write_with_format(r, 4, g.actual_units, &units)?;
+        opt(ws, r, 5, g.statistical_mape, &pct)?;
+        opt(ws, r, 6, g.statistical_bias, &pct)?;
     }
     ws.set_column_width(0, 26)?;
 
@@ -296,6 +298,27 @@ pub fn demand_consensus_xlsx(
                 ws.write_with_format(r, 4, m.variance_units, &units)?;
                 ws.write_with_format(r, 5, m.variance_revenue, &money)?;
             }
+        }
+    }
+    if let Some(ch) = &f.changes_since_last_consensus {
+        // Below the variance: its 12 header rows and one row per family and mover.
+        let r0 = f.variance.as_ref().map_or(2, |v| 14 + (v.by_family.len() + v.top_movers.len()) as u32);
+        ws.write_with_format(
+            r0,
+            0,
+            format!(
+                "What changed since the consensus of cycle {} ({} to {})",
+                ch.against_cycle, ch.from_month, ch.to_month
+            ),
+            &bold,
+        )?;
+        header(ws, r0 + 1, &["Family", "Last units", "This units", "Change"], &bold)?;
+        for (i, fc) in ch.by_family.iter().enumerate() {
+            let r = r0 + 2 + i as u32;
+            ws.write(r, 0, &fc.family)?;
+            ws.write_with_format(r, 1, fc.last_units, &units)?;
+            ws.write_with_format(r, 2, fc.this_units, &units)?;
+            ws.write_with_format(r, 3, fc.change_units, &units)?;
         }
     }
     ws.set_column_width(0, 18)?;

@@ -128,9 +128,6 @@ fn parsed(m: &ColumnMap, decimal_comma: bool) -> Expr {
     }
 }
 
-fn month_of_date(e: Expr) -> Expr {
-    e.clone().dt().year() * lit(12) + e.dt().month().cast(DataType::Int32) - lit(1)
-}
 fn month_of_text(e: Expr) -> Expr {
     e.clone().str().slice(lit(0), lit(4)).cast(DataType::Int32) * lit(12)
         + e.str().slice(lit(5), lit(2)).cast(DataType::Int32)
@@ -159,7 +156,7 @@ fn fault(m: &ColumnMap, keys: &Keys, table: Table, window: Window) -> Expr {
     }
     if let Some((from, to)) = window.bounds(c.horizon) {
         let m = match c.kind {
-            Kind::Date => month_of_date(value.clone()),
+            Kind::Date => Month::of_date(value.clone()),
             _ => month_of_text(value.clone()),
         };
         checks.push((m.clone().lt(lit(from.0)).or(m.gt(lit(to.0))), HORIZON));

@@ -36,7 +36,7 @@ pub enum OutputMode {
 }
 
 /// Client settings. `Default` suits a local server (no key, no cost); a config file may give
-/// any subset of the fields (see `src/narrative/README-config.md`).
+/// any subset of the fields (see the README, "The LLM").
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LlmConfig {
@@ -534,8 +534,13 @@ mod tests {
 
     #[test]
     fn readme_config_snippets_parse() {
-        let readme = include_str!("README-config.md");
-        let snippets: Vec<&str> = readme.split("```toml\n").skip(1).map(|s| s.split("```").next().unwrap()).collect();
+        let readme = include_str!("../../README.md");
+        let snippets: Vec<&str> = readme
+            .split("```toml\n")
+            .skip(1)
+            .map(|s| s.split("```").next().unwrap())
+            .filter(|s| s.starts_with("# ") && s.contains("[llm]"))
+            .collect();
         assert_eq!(snippets.len(), 6);
         for snippet in snippets {
             #[derive(Deserialize)]

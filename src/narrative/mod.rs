@@ -403,11 +403,19 @@ pub struct DraftConfig {
     pub id_patterns: Vec<String>,
     /// Retries with grounding feedback before the fallback.
     pub grounding_retries: u32,
+    /// Names the endpoint in the parameters (and so in the cache key) instead of its URL: for
+    /// the in-process mock, whose port changes from run to run.
+    pub endpoint_label: Option<String>,
 }
 
 impl Default for DraftConfig {
     fn default() -> Self {
-        DraftConfig { masking: MaskingConfig::default(), id_patterns: Vec::new(), grounding_retries: 2 }
+        DraftConfig {
+            masking: MaskingConfig::default(),
+            id_patterns: Vec::new(),
+            grounding_retries: 2,
+            endpoint_label: None,
+        }
     }
 }
 
@@ -449,7 +457,7 @@ impl Drafter {
     fn params(&self, section: &str) -> ModelParams {
         let c = self.client.config();
         ModelParams {
-            base_url: c.base_url.clone(),
+            base_url: self.config.endpoint_label.clone().unwrap_or_else(|| c.base_url.clone()),
             temperature: c.temperature,
             max_tokens: c.max_tokens,
             seed: c.seed,
@@ -466,8 +474,11 @@ impl Drafter {
         let model = self.client.config().model.clone();
         let params = self.params(section);
         let key = cache_key(&messages, &model, &params);
-        if let Some(hit) = self.cache.get(&key).await.map_err(NarrativeError::Cache)? {
+        if let Some(mut hit) = self.cache.get(&key).await.map_err(NarrativeError::Cache)? {
             self.counters.cache_hits.fetch_add(1, Ordering::SeqCst);
+            // This draft cost nothing: no call was made for it now.
+            hit.calls = 0;
+            hit.cost = 0.0;
             return Ok(hit);
         }
 

@@ -69,6 +69,43 @@ pub struct Store {
     root: PathBuf,
 }
 
+/// The LLM response cache, kept in the store (see [`Store::response_cache`]).
+pub struct StoreCache {
+    pool: Pool,
+}
+
+impl crate::narrative::ResponseCache for StoreCache {
+    fn get<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> futures::future::BoxFuture<'a, anyhow::Result<Option<crate::narrative::Draft>>> {
+        Box::pin(async move {
+            let json: Option<String> = sqlx::query_scalar("SELECT draft_json FROM llm_cache WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(json.map(|j| serde_json::from_str(&j)).transpose()?)
+        })
+    }
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        draft: &'a crate::narrative::Draft,
+    ) -> futures::future::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO llm_cache (key, draft_json, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(serde_json::to_string(draft)?)
+            .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the workspace's store and brings its schema up to date.
     pub async fn open(root: &Path, url: &str) -> Result<Store, StoreError> {
@@ -87,6 +124,11 @@ impl Store {
             .map_err(|source| StoreError::Open { url: url.into(), source })?;
         sqlx::migrate!("src/store/migrations/sqlite").run(&pool).await?;
         Ok(Store { pool, root: root.to_path_buf() })
+    }
+
+    /// The LLM response cache in this store.
+    pub fn response_cache(&self) -> StoreCache {
+        StoreCache { pool: self.pool.clone() }
     }
 
     /// The latest run of an agent for a cycle that succeeded.

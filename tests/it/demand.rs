@@ -158,6 +158,14 @@ fn the_next_cycle_scores_the_last_one() {
         .filter(|a| a["source"].as_str().unwrap().starts_with("earlier"))
         .collect();
     assert_eq!(earlier.len(), 4, "statistical, sales, marketing and final at lag 1: {earlier:?}");
+    let changes = &facts["changes_since_last_consensus"];
+    assert_eq!((changes["from_month"].as_str(), changes["to_month"].as_str()), (Some("2026-12"), Some("2028-04")));
+    let by_family: f64 =
+        changes["by_family"].as_array().unwrap().iter().map(|f| f["change_units"].as_f64().unwrap()).sum();
+    assert!(
+        (by_family - changes["change_units"].as_f64().unwrap()).abs() < 1e-6,
+        "families add up to the total change"
+    );
 }
 
 /// The supply review plans against the demand consensus the store holds for the cycle.
@@ -212,4 +220,26 @@ fn the_supply_review_plans_against_the_stored_consensus() {
     );
     let book = calamine::open_workbook_auto(tmp.path().join(&supply.folder).join("supply-plan-2026-12.xlsx")).unwrap();
     assert_eq!(book.sheet_names()[0], "Gaps", "the gap report comes first");
+}
+
+/// A new run whose narrative facts are unchanged is served from the store's response cache:
+/// the same draft, no LLM call.
+#[test]
+fn an_unchanged_narrative_is_served_from_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = fixture_workspace(tmp.path());
+    let first = run(&ws, "2026-12");
+    // Open orders do not enter the demand consensus: the inputs change, the facts do not.
+    let path = tmp.path().join("data/erp/open_orders.csv");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("SO-NEW-1,CE-0001,C10001,2027-01,3\n");
+    std::fs::write(&path, text).unwrap();
+    let second = run(&ws, "2026-12");
+    assert_ne!(first.id, second.id);
+    let report = json(&tmp.path().join(&second.folder).join("report.json"));
+    assert_eq!(report["narrative"]["cache_hits"], 1, "{report}");
+    assert_eq!(report["narrative"]["llm_calls"], 0);
+    let a = json(&tmp.path().join(&first.folder).join("narrative.json"));
+    let b = json(&tmp.path().join(&second.folder).join("narrative.json"));
+    assert_eq!(a["text"], b["text"], "the same draft");
 }
