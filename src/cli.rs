@@ -11,6 +11,8 @@ use crate::contract::Month;
 use crate::pipeline::{self, RunOutcome};
 use crate::{Progress, UserError, demo};
 
+mod signoff;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "snop",
@@ -98,6 +100,24 @@ pub enum Command {
         /// `Retry-After` seconds sent with the rate-limit fault.
         #[arg(long, default_value_t = 1)]
         retry_after_secs: u64,
+    },
+    /// Review, edit, comment on, approve, reject and sign drafts.
+    Drafts {
+        #[command(subcommand)]
+        what: signoff::DraftsCommand,
+    },
+    /// For each of a cycle's five artifacts: whether it exists, its state, who signed it and when.
+    Status {
+        /// The cycle month, `YYYY-MM`.
+        #[arg(long)]
+        cycle: Month,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        what: signoff::AuditCommand,
     },
     /// Measure snop against its peers (see the README's Benchmarks section).
     Bench {
@@ -194,6 +214,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         if report.rows_quarantined > 0 {
                             println!("  every quarantined row is in `{}/quarantine.csv`", run.folder);
                         }
+                        if let Some(d) = store.draft_of_run(run.id).await? {
+                            println!(
+                                "  draft {} ({} version {}) is ready for review: `snop drafts show {}`",
+                                d.id, d.artifact, d.version, d.id
+                            );
+                        }
                     }
                 }
                 RunOutcome::Unchanged { previous } => {
@@ -231,6 +257,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Bench { what } => crate::bench::run(what, &progress).await?,
+        Command::Drafts { what } => signoff::drafts(&cli.workspace, what).await?,
+        Command::Status { cycle, json } => signoff::status(&cli.workspace, cycle, json).await?,
+        Command::Audit { what } => signoff::audit(&cli.workspace, what).await?,
         Command::MockLlm { port, latency_ms, fault, fault_first, retry_after_secs } => {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             eprintln!("mock LLM on http://{addr}/v1 (OpenAI chat completions); stop with Ctrl-C");
@@ -272,6 +301,7 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
     );
     let ws = Workspace::load(dir)?;
     let store = pipeline::open_store(&ws).await?;
+    let mut drafted = Vec::new();
     for agent in [Agent::DemandReview, Agent::SupplyReview] {
         match pipeline::run(&ws, &store, agent, size.cycle, progress).await? {
             RunOutcome::Recorded { run, report } => {
@@ -292,10 +322,16 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
                         "", n.model, n.source, n.llm_calls
                     );
                 }
+                if let Some(d) = store.draft_of_run(run.id).await? {
+                    println!("{:>16}draft {} ({} version {}), state {}", "", d.id, d.artifact, d.version, d.state);
+                    drafted.push(d);
+                }
                 for f in [
                     "facts.json",
                     &format!("demand-consensus-{}.xlsx", size.cycle),
+                    &format!("demand-consensus-{}.html", size.cycle),
                     &format!("supply-plan-{}.xlsx", size.cycle),
+                    &format!("supply-plan-{}.html", size.cycle),
                     "quarantine.csv",
                 ] {
                     if dir.join(&run.folder).join(f).exists() {
@@ -318,5 +354,19 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
         size.cycle,
         dir.display()
     );
+    if !drafted.is_empty() {
+        let w = dir.display();
+        println!("\nreview and sign the drafts (each action carries the row version it read):");
+        println!("  snop drafts list -w {w}");
+        for d in &drafted {
+            let Some(a) = crate::store::signoff::Artifact::from_key(&d.artifact) else { continue };
+            let who = a.signer_roles().iter().filter_map(|r| ws.holders(r).first()).next().cloned().unwrap_or_default();
+            println!("  snop drafts show {} -w {w} --html > {}.html", d.id, d.artifact);
+            println!("  snop drafts approve {} --as {who} --row-version {} -w {w}", d.id, d.row_version);
+            println!("  snop drafts sign {} --as {who} --row-version {} -w {w}", d.id, d.row_version + 1);
+        }
+        println!("  snop status --cycle {} -w {w}", size.cycle);
+        println!("  snop audit verify -w {w}");
+    }
     Ok(())
 }

@@ -38,6 +38,9 @@ impl Fault {
             if let Some(e) = cause.downcast_ref::<analysis::AnalysisError>() {
                 return if e.is_user_fault() { Fault::User } else { Fault::Runtime };
             }
+            if let Some(e) = cause.downcast_ref::<store::signoff::SignoffError>() {
+                return if e.is_user_fault() { Fault::User } else { Fault::Runtime };
+            }
             if let Some(e) = cause.downcast_ref::<ingest::IngestError>() {
                 return if e.is_user_fault() { Fault::User } else { Fault::Runtime };
             }

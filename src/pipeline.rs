@@ -71,8 +71,12 @@ pub async fn run(
     // The supply review plans against this cycle's demand consensus.
     let demand = if agent == Agent::SupplyReview { Some(cycle_consensus(store, cycle).await?) } else { None };
     let mut inputs_sha256 = inputs_hash(&pipeline.text, cycle, &ingested.sources);
-    for run in earlier.iter().map(|(r, _)| r).chain(demand.iter().map(|(r, _)| r)) {
+    for (run, signed) in earlier.iter().map(|(r, s, _)| (r, s)).chain(demand.iter().map(|(r, s, _)| (r, s))) {
         inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|{}|{}", run.id, run.inputs_sha256)));
+        // Signing the consensus it builds on changes what a run says ("signed plan"): a new run.
+        if let Some(draft) = signed {
+            inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|signed draft {draft}")));
+        }
     }
     let previous = store.runs(Some(agent.name()), Some(&cycle.to_string())).await?.into_iter().next();
     if let Some(previous) = previous.filter(|p| p.inputs_sha256 == inputs_sha256) {
@@ -100,14 +104,24 @@ pub async fn run(
     };
 
     let mut files = vec![("report.json".to_string(), serde_json::to_vec_pretty(&report)?)];
+    let mut draft = None;
     if over.is_empty() {
-        let upstream =
-            Upstream { earlier: earlier.into_iter().map(|(_, e)| e).collect(), demand: demand.map(|(_, d)| d) };
-        let (more, narrative) = analyse(ws, agent, cycle, pipeline, &ingested, upstream, store).await?;
+        let upstream = Upstream {
+            earlier: earlier.into_iter().map(|(_, _, e)| e).collect(),
+            demand: demand.map(|(_, signed, d)| (d, signed.is_some())),
+        };
+        let (more, narrative, basis) = analyse(ws, agent, cycle, pipeline, &ingested, upstream, store).await?;
+        if let Some((narrated, story)) = basis {
+            let (content, pages) = draft_content(ws, store, agent, cycle, &narrated, story, &more).await?;
+            draft = Some(content);
+            files.extend(pages);
+        }
         files.extend(more);
         report.narrative = narrative;
         files[0].1 = serde_json::to_vec_pretty(&report)?;
     }
+    // Rendered, not yet stored: a crash here must leave no draft and no run behind.
+    crate::fail_point("pipeline.after_render");
     if !ingested.quarantine.is_empty() {
         files.push(("quarantine.csv".to_string(), quarantine_csv(&ingested.quarantine)?));
     }
@@ -141,6 +155,7 @@ pub async fn run(
             report_json: &serde_json::to_string(&report)?,
             inputs,
             files,
+            draft,
         })
         .await?;
     if !over.is_empty() {
@@ -165,12 +180,66 @@ pub async fn run(
     Ok(RunOutcome::Recorded { run, report: Box::new(report) })
 }
 
+/// Files to keep with a run, how its narrative was drafted, and what its draft is made from
+/// (the narrative and the narrative facts).
+type Analysed = (Vec<(String, Vec<u8>)>, Option<NarrativeReport>, Option<(Draft, serde_json::Value)>);
+
+/// A new draft's content (serialized `DraftContent`) and its pages as first drafted
+/// (`<artifact>-<cycle>.html` and `.md`). The content names the run's analysis files with their
+/// hashes, so a signature covers the workbook too; the agenda reads last cycle's signed version.
+async fn draft_content(
+    ws: &Workspace,
+    store: &Store,
+    agent: Agent,
+    cycle: Month,
+    narrated: &Draft,
+    story: serde_json::Value,
+    files: &[(String, Vec<u8>)],
+) -> anyhow::Result<(String, Vec<(String, Vec<u8>)>)> {
+    use crate::artifacts::review;
+    use crate::store::signoff::{Artifact, Directory, DraftContent, sha256_hex};
+    let artifact = Artifact::of_agent(agent);
+    let last = store.latest_signed(artifact, &cycle.plus(-1).to_string()).await?;
+    let dir = Directory::of(ws);
+    let day_one = ws.demand_review_starts.in_month(cycle);
+    let agenda = review::agenda(artifact, day_one, &dir, &narrated.sections, &story, last.as_ref());
+    let content = DraftContent {
+        artifact: artifact.key().into(),
+        cycle: cycle.to_string(),
+        company: ws.company.clone(),
+        currency: ws.currency.clone(),
+        narrative: narrated.sections.clone(),
+        model_narrative: narrated.sections.clone(),
+        narrative_source: serde_json::to_value(narrated.source)?.as_str().unwrap_or_default().to_string(),
+        model: narrated.model.clone(),
+        facts: story,
+        files: files.iter().map(|(name, bytes)| (name.clone(), sha256_hex(bytes))).collect(),
+        agenda,
+    };
+    let text = serde_json::to_string(&content)?;
+    // The version it will get (a concurrent run of the same agent could take it first: the
+    // stored draft is the authority; `snop drafts show --html` renders it as it stands).
+    let latest = store.drafts(Some(&cycle.to_string()), Some(artifact)).await?.into_iter().next();
+    let standing = review::Standing {
+        version: latest.map_or(1, |l| l.version + 1),
+        state: "draft".into(),
+        content_sha256: sha256_hex(text.as_bytes()),
+        signed_line: None,
+    };
+    let stem = format!("{}-{cycle}", artifact.key().replace('_', "-"));
+    let pages = vec![
+        (format!("{stem}.html"), review::html(&content, &standing)?.into_bytes()),
+        (format!("{stem}.md"), review::markdown(&content, &standing)?.into_bytes()),
+    ];
+    Ok((text, pages))
+}
+
 /// What earlier runs stored that this run's analysis reads.
 struct Upstream {
     /// Earlier cycles' demand consensus (demand review: accuracy and variance).
     earlier: Vec<EarlierConsensus>,
-    /// This cycle's demand consensus (supply review).
-    demand: Option<DataFrame>,
+    /// This cycle's demand consensus (supply review), and whether it is signed.
+    demand: Option<(DataFrame, bool)>,
 }
 
 /// The agent's analysis, narrative and artifacts, as files to keep with the run.
@@ -182,7 +251,7 @@ async fn analyse(
     ingested: &ingest::Ingested,
     upstream: Upstream,
     store: &Store,
-) -> anyhow::Result<(Vec<(String, Vec<u8>)>, Option<NarrativeReport>)> {
+) -> anyhow::Result<Analysed> {
     let Upstream { earlier, demand } = upstream;
     match agent {
         Agent::DemandReview => {
@@ -207,15 +276,14 @@ async fn analyse(
                 ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
                 (format!("demand-consensus-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative)))
+            Ok((files, Some(narrative), Some((draft, story))))
         }
         Agent::SupplyReview => {
-            let demand = demand.expect("the supply review's demand is loaded before analysis");
+            let (demand, demand_signed) = demand.expect("the supply review's demand is loaded before analysis");
             let inputs = SupplyInputs { tables: &ingested.tables, demand: &demand, cycle, params: &pipeline.supply };
             let facts = tracing::info_span!("analysis")
                 .in_scope(|| tokio::task::block_in_place(|| supply::supply_review(&inputs)))?;
-            // Until drafts can be signed, the consensus a supply review reads is a draft.
-            let story = supply::narrative_facts(&facts, false);
+            let story = supply::narrative_facts(&facts, demand_signed);
             let (draft, narrative) = narrate(ws, store, "supply-review/summary", &story).await?;
             let xlsx = supply_plan_xlsx(&facts, &ws.company)?;
             let files = vec![
@@ -224,26 +292,38 @@ async fn analyse(
                 ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
                 (format!("supply-plan-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative)))
+            Ok((files, Some(narrative), Some((draft, story))))
         }
-        _ => Ok((Vec::new(), None)),
+        _ => Ok((Vec::new(), None, None)),
     }
 }
 
-/// This cycle's demand consensus (the latest succeeded demand review), as the supply review's
-/// demand: `sku`, `customer`, `month`, `qty`.
-async fn cycle_consensus(store: &Store, cycle: Month) -> anyhow::Result<(RunRow, DataFrame)> {
+/// The demand review run a cycle's consensus comes from: the run of its newest signed version
+/// (with that draft's id), or else the latest succeeded run.
+async fn consensus_run(store: &Store, cycle: Month) -> anyhow::Result<Option<(RunRow, Option<i64>)>> {
+    use crate::store::signoff::Artifact;
+    if let Some(signed) = store.latest_signed(Artifact::DemandConsensus, &cycle.to_string()).await?
+        && let Some(run) = store.run(signed.row.run_id).await?
+    {
+        return Ok(Some((run, Some(signed.row.id))));
+    }
+    Ok(store.last_succeeded(Agent::DemandReview.name(), &cycle.to_string()).await?.map(|r| (r, None)))
+}
+
+/// This cycle's demand consensus (the signed one, else the latest succeeded demand review), as
+/// the supply review's demand: `sku`, `customer`, `month`, `qty`; with the signed draft's id.
+async fn cycle_consensus(store: &Store, cycle: Month) -> anyhow::Result<(RunRow, Option<i64>, DataFrame)> {
     let missing = || {
         UserError(format!(
             "the supply review of {cycle} needs that cycle's demand consensus, and there is none: the demand review has not run\nhint: run `snop run demand-review --cycle {cycle}` first"
         ))
     };
-    let run = store.last_succeeded(Agent::DemandReview.name(), &cycle.to_string()).await?.ok_or_else(missing)?;
+    let (run, signed) = consensus_run(store, cycle).await?.ok_or_else(missing)?;
     let bytes = store.run_file(&run, "consensus.parquet")?.ok_or_else(missing)?;
     let cells = ParquetReader::new(std::io::Cursor::new(bytes)).finish()?;
     let demand =
         cells.lazy().select([col("sku"), col("customer"), col("month"), col("final").alias("qty")]).collect()?;
-    Ok((run, demand))
+    Ok((run, signed, demand))
 }
 
 /// How the narrative of a run was drafted, for the run report.
@@ -315,20 +395,25 @@ fn parquet_bytes(df: &mut DataFrame) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The stored consensus of the cycles one and three months back (the latest succeeded run of
-/// each), for accuracy at lags 1 and 3 and for the variance.
-async fn earlier_consensus(store: &Store, cycle: Month) -> anyhow::Result<Vec<(RunRow, EarlierConsensus)>> {
+/// The stored consensus of the cycles one and three months back (the signed one of each, else
+/// the latest succeeded run), for accuracy at lags 1 and 3 and for the variance.
+async fn earlier_consensus(
+    store: &Store,
+    cycle: Month,
+) -> anyhow::Result<Vec<(RunRow, Option<i64>, EarlierConsensus)>> {
     let mut out = Vec::new();
     for back in [1, 3] {
         let c = cycle.plus(-back);
-        let Some(run) = store.last_succeeded(Agent::DemandReview.name(), &c.to_string()).await? else { continue };
+        let Some((run, signed)) = consensus_run(store, c).await? else { continue };
         let (Some(cells), Some(adj)) =
             (store.run_file(&run, "consensus.parquet")?, store.run_file(&run, "adjustments.parquet")?)
         else {
             continue;
         };
         let read = |b: Vec<u8>| ParquetReader::new(std::io::Cursor::new(b)).finish();
-        out.push((run, EarlierConsensus { cycle: c, signed: false, cells: read(cells)?, adjustments: read(adj)? }));
+        let consensus =
+            EarlierConsensus { cycle: c, signed: signed.is_some(), cells: read(cells)?, adjustments: read(adj)? };
+        out.push((run, signed, consensus));
     }
     Ok(out)
 }

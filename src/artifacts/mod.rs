@@ -2,4 +2,5 @@
 //! XLSX, slides). No I/O here: renderers return bytes and the store writes them.
 
 pub mod demand_consensus;
+pub mod review;
 pub mod supply_plan;

@@ -6,6 +6,8 @@
 //! a crash and is removed by the next run that would reuse its name. So a reader who finds a row
 //! always finds its files, and nothing half-written is ever listed.
 
+pub mod signoff;
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -57,6 +59,9 @@ pub struct NewRun<'a> {
     pub inputs: Vec<(String, String, String, Option<String>, String)>,
     /// Files to keep with the run, relative to its folder.
     pub files: Vec<(String, Vec<u8>)>,
+    /// The artifact's draft (a serialized `signoff::DraftContent`), stored in the run's own
+    /// transaction: a new version, superseding the previous unsigned one.
+    pub draft: Option<String>,
 }
 
 pub struct Store {
@@ -138,6 +143,12 @@ impl Store {
         Ok(row.as_ref().map(run_row))
     }
 
+    /// One run by id.
+    pub async fn run(&self, id: i64) -> Result<Option<RunRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM runs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(run_row))
+    }
+
     /// Runs, newest first, optionally of one agent or cycle.
     pub async fn runs(&self, agent: Option<&str>, cycle: Option<&str>) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query(
@@ -158,6 +169,18 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(StoreError::Files { path, source }),
         }
+    }
+
+    /// The draft version a run created, if it created one.
+    pub async fn draft_of_run(&self, run_id: i64) -> Result<Option<signoff::DraftRow>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM drafts WHERE run_id = $1 ORDER BY version LIMIT 1")
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match id {
+            Some(id) => self.draft(id).await?.map(|d| d.row),
+            None => None,
+        })
     }
 
     pub async fn report_json(&self, id: i64) -> Result<Option<String>, StoreError> {
@@ -221,6 +244,9 @@ impl Store {
             .bind(sha)
             .execute(&mut *tx)
             .await?;
+        }
+        if let Some(content) = &run.draft {
+            signoff::insert_draft(&mut tx, id, run.agent, content).await?;
         }
         let target = self.root.join(&folder);
         if target.exists() {

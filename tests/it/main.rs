@@ -6,5 +6,6 @@ mod common;
 mod demand;
 mod demo;
 mod ingest;
+mod signoff;
 mod supply;
 mod workspace;

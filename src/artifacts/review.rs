@@ -1,0 +1,445 @@
+//! A draft as people read it: a self-contained HTML page (inline CSS, an inline SVG chart,
+//! print-friendly) and Markdown, each opening with the meeting's one-page agenda. Rendered from
+//! a draft's stored content (`DraftContent`), so what is rendered is what is signed: the
+//! pipeline writes the first version's pages into the run folder, and `snop drafts show --html`
+//! or `--markdown` renders any version, as it stands, on demand.
+//!
+//! Model text is untrusted: the HTML template is auto-escaped by tera; for Markdown every text
+//! is escaped here (`<`, `>`, `&` as entities, `|` in table cells).
+
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+use crate::narrative::Narrative;
+use crate::store::signoff::{Agenda, AgendaDecision, Artifact, Directory, DraftContent, DraftDetail, LastCycle};
+
+const HTML: &str = include_str!("templates/artifact.html");
+const MARKDOWN: &str = include_str!("templates/artifact.md");
+
+fn templates() -> &'static tera::Tera {
+    static T: OnceLock<tera::Tera> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = tera::Tera::new();
+        t.autoescape_on([".html"]);
+        t.add_raw_template("artifact.html", HTML).expect("the HTML template parses");
+        t.add_raw_template("artifact.md", MARKDOWN).expect("the Markdown template parses");
+        t
+    })
+}
+
+/// What the page says about the version it shows.
+#[derive(Debug, Clone, Default)]
+pub struct Standing {
+    /// The version number (for a page rendered before the draft is stored: the one it will get).
+    pub version: i64,
+    pub state: String,
+    pub content_sha256: String,
+    /// "signed by Dana Whitfield (demand lead) at ...", when signed.
+    pub signed_line: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Cell {
+    text: String,
+    num: bool,
+}
+
+#[derive(Serialize)]
+struct Table {
+    title: String,
+    columns: Vec<String>,
+    rows: Vec<Vec<Cell>>,
+    more: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Scalar {
+    key: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    label: String,
+    value: String,
+    label_x: u32,
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+    value_x: u32,
+    text_y: u32,
+}
+
+#[derive(Serialize)]
+struct Chart {
+    title: String,
+    width: u32,
+    height: u32,
+    bars: Vec<Bar>,
+}
+
+#[derive(Serialize)]
+struct FileLine {
+    name: String,
+    sha: String,
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    title: String,
+    company: &'a str,
+    cycle: &'a str,
+    meeting: &'static str,
+    version: i64,
+    state: &'a str,
+    signed_line: Option<String>,
+    content_sha256: &'a str,
+    narrative_source: &'a str,
+    model: &'a str,
+    agenda: Agenda,
+    narrative: Narrative,
+    chart: Option<Chart>,
+    scalars: Vec<Scalar>,
+    tables: Vec<Table>,
+    files: Vec<FileLine>,
+}
+
+const MAX_ROWS: usize = 25;
+
+/// The page as HTML.
+pub fn html(content: &DraftContent, standing: &Standing) -> anyhow::Result<String> {
+    let page = page(content, standing, &|s: &str| s.to_string());
+    render("artifact.html", &page)
+}
+
+/// The page as Markdown.
+pub fn markdown(content: &DraftContent, standing: &Standing) -> anyhow::Result<String> {
+    let page = page(content, standing, &md_escape);
+    render("artifact.md", &page)
+}
+
+fn render(name: &str, page: &Page<'_>) -> anyhow::Result<String> {
+    let mut context = tera::Context::new();
+    context.insert("title", &page.title);
+    let value = serde_json::to_value(page)?;
+    if let serde_json::Value::Object(map) = value {
+        for (k, v) in map {
+            context.insert(k, &v);
+        }
+    }
+    templates().render(name, &context).map_err(|e| anyhow::anyhow!("rendering `{name}`: {e:?}"))
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "\\|").replace('\n', " ")
+}
+
+fn page<'a>(c: &'a DraftContent, s: &'a Standing, esc: &dyn Fn(&str) -> String) -> Page<'a> {
+    let artifact = Artifact::from_key(&c.artifact).unwrap_or(Artifact::DemandConsensus);
+    let n = &c.narrative;
+    let narrative = Narrative {
+        headline: esc(&n.headline),
+        paragraphs: n.paragraphs.iter().map(|p| esc(p)).collect(),
+        risks: n.risks.iter().map(|r| esc(r)).collect(),
+    };
+    let mut agenda = c.agenda.clone();
+    let esc_d = |d: &mut AgendaDecision| {
+        d.decision = esc(&d.decision);
+        d.owner = esc(&d.owner);
+    };
+    agenda.this_cycle = agenda.this_cycle.iter().map(|l| esc(l)).collect();
+    agenda.top_risks = agenda.top_risks.iter().map(|l| esc(l)).collect();
+    agenda.decisions.iter_mut().for_each(esc_d);
+    if let Some(last) = &mut agenda.last_cycle {
+        last.commitments.iter_mut().for_each(esc_d);
+        last.signed_by = esc(&last.signed_by);
+    }
+    let (scalars, tables) = facts_tables(&c.facts, esc);
+    Page {
+        title: capitalise(artifact.title()),
+        company: &c.company,
+        cycle: &c.cycle,
+        meeting: artifact.meeting(),
+        version: s.version,
+        state: &s.state,
+        signed_line: s.signed_line.clone(),
+        content_sha256: &s.content_sha256,
+        narrative_source: &c.narrative_source,
+        model: &c.model,
+        agenda,
+        narrative,
+        chart: chart(artifact, &c.facts, esc),
+        scalars,
+        tables,
+        files: c.files.iter().map(|(name, sha)| FileLine { name: esc(name), sha: sha.clone() }).collect(),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|f| f.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+}
+
+/// A number as a planner reads it: thousands grouped, at most one decimal; a fraction (an
+/// error rate, a bias) keeps three.
+pub fn format_number(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1.0 {
+        let s = format!("{x:.3}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        return if s == "0" || s == "-0" { "0".into() } else { s.into() };
+    }
+    let rounded = (x * 10.0).round() / 10.0;
+    let neg = rounded < 0.0;
+    let abs = rounded.abs();
+    let whole = abs.trunc() as u64;
+    let tenth = ((abs - abs.trunc()) * 10.0).round() as u64;
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if neg { "-" } else { "" };
+    if tenth == 0 { format!("{sign}{grouped}") } else { format!("{sign}{grouped}.{tenth}") }
+}
+
+fn cell(v: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> Cell {
+    match v {
+        serde_json::Value::Number(n) => Cell { text: format_number(n.as_f64().unwrap_or_default()), num: true },
+        serde_json::Value::String(s) => Cell { text: esc(s), num: false },
+        serde_json::Value::Null => Cell { text: String::new(), num: false },
+        serde_json::Value::Bool(b) => Cell { text: b.to_string(), num: false },
+        serde_json::Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            Cell { text: items.iter().map(|i| cell(i, esc).text).collect::<Vec<_>>().join(", "), num: false }
+        }
+        serde_json::Value::Array(items) => {
+            Cell { text: items.iter().map(|i| cell(i, esc).text).collect::<Vec<_>>().join("; "), num: false }
+        }
+        serde_json::Value::Object(fields) => {
+            let parts: Vec<String> =
+                fields.iter().map(|(k, v)| format!("{} {}", esc(&k.replace('_', " ")), cell(v, esc).text)).collect();
+            Cell { text: parts.join(", "), num: false }
+        }
+    }
+}
+
+/// The facts as a key/value list (scalars) and one table per list of records.
+fn facts_tables(facts: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> (Vec<Scalar>, Vec<Table>) {
+    let mut scalars = Vec::new();
+    let mut tables = Vec::new();
+    let Some(map) = facts.as_object() else { return (scalars, tables) };
+    for (key, value) in map {
+        let title = esc(&key.replace('_', " "));
+        match value {
+            serde_json::Value::Array(items) if items.first().is_some_and(serde_json::Value::is_object) => {
+                let mut columns: Vec<String> = Vec::new();
+                for item in items {
+                    for k in item.as_object().into_iter().flat_map(|o| o.keys()) {
+                        if !columns.contains(k) {
+                            columns.push(k.clone());
+                        }
+                    }
+                }
+                let rows = items
+                    .iter()
+                    .take(MAX_ROWS)
+                    .map(|item| {
+                        columns.iter().map(|c| cell(item.get(c).unwrap_or(&serde_json::Value::Null), esc)).collect()
+                    })
+                    .collect();
+                let more = (items.len() > MAX_ROWS).then(|| {
+                    format!("the first {MAX_ROWS} of {} rows; all of them are in the run's files", items.len())
+                });
+                tables.push(Table {
+                    title,
+                    columns: columns.iter().map(|c| esc(&c.replace('_', " "))).collect(),
+                    rows,
+                    more,
+                });
+            }
+            serde_json::Value::Object(inner) => {
+                let columns = inner.keys().map(|k| esc(&k.replace('_', " "))).collect();
+                let row = inner.values().map(|v| cell(v, esc)).collect();
+                tables.push(Table { title, columns, rows: vec![row], more: None });
+            }
+            other => scalars.push(Scalar { key: title, value: cell(other, esc).text }),
+        }
+    }
+    (scalars, tables)
+}
+
+/// A horizontal bar chart of the artifact's headline measure, as inline SVG geometry.
+fn chart(artifact: Artifact, facts: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> Option<Chart> {
+    let (title, list, label_keys, value_key) = match artifact {
+        Artifact::DemandConsensus => ("Final consensus by family (units)", "families", &["family"][..], "final_units"),
+        Artifact::SupplyPlan => (
+            "Near-term overloads (hours over regular)",
+            "near_term_overloads",
+            &["resource", "month"][..],
+            "overload_hours",
+        ),
+        _ => return None,
+    };
+    let items = facts.get(list)?.as_array()?;
+    let points: Vec<(String, f64)> = items
+        .iter()
+        .filter_map(|i| {
+            let label = label_keys.iter().filter_map(|k| i.get(*k)?.as_str()).collect::<Vec<_>>().join(" ");
+            Some((label, i.get(value_key)?.as_f64()?))
+        })
+        .take(15)
+        .collect();
+    let max = points.iter().map(|p| p.1).fold(0.0_f64, f64::max);
+    if points.is_empty() || max <= 0.0 {
+        return None;
+    }
+    let (label_w, bar_w, row_h) = (190_u32, 420_u32, 22_u32);
+    let bars = points
+        .iter()
+        .enumerate()
+        .map(|(i, (label, v))| {
+            let y = 6 + row_h * i as u32;
+            let width = ((v.max(0.0) / max) * f64::from(bar_w)).round() as u32;
+            Bar {
+                label: esc(label),
+                value: format_number(*v),
+                label_x: label_w - 6,
+                x: label_w,
+                y,
+                width,
+                height: row_h - 6,
+                value_x: label_w + width + 4,
+                text_y: y + row_h - 10,
+            }
+        })
+        .collect();
+    Some(Chart { title: title.into(), width: label_w + bar_w + 90, height: 12 + row_h * points.len() as u32, bars })
+}
+
+/// The one-page agenda of a new draft: last cycle's signed version and its decisions, this
+/// cycle's output, the top 3 risks, and what the next meeting up must decide, by whom and when.
+pub fn agenda(
+    artifact: Artifact,
+    day_one: chrono::NaiveDate,
+    dir: &Directory,
+    narrative: &Narrative,
+    facts: &serde_json::Value,
+    last: Option<&DraftDetail>,
+) -> Agenda {
+    let day = |d: u32| (day_one + chrono::Days::new(u64::from(d) - 1)).format("%Y-%m-%d").to_string();
+    let (first, last_day) = artifact.cycle_days();
+    let last_cycle = last.map(|d| LastCycle {
+        cycle: d.row.cycle.clone(),
+        version: d.row.version,
+        signed_by: d.signatures.iter().map(|s| dir.name(&s.actor)).collect::<Vec<_>>().join(" and "),
+        signed_at: d.signatures.last().map(|s| s.at.clone()).unwrap_or_default(),
+        commitments: d.content.agenda.decisions.clone(),
+    });
+    let mut this_cycle = vec![narrative.headline.clone()];
+    let num = |path: &[&str]| {
+        let mut v = facts;
+        for p in path {
+            v = v.get(*p)?;
+        }
+        v.as_f64()
+    };
+    match artifact {
+        Artifact::DemandConsensus => {
+            if let Some(u) = num(&["totals", "final_units"]) {
+                this_cycle.push(format!("final consensus {} units over the plan horizon", format_number(u)));
+            }
+            if let Some(r) = num(&["totals", "final_revenue"]) {
+                let budget = num(&["totals", "budget_revenue"])
+                    .map(|b| format!(" against a budget of {}", format_number(b)))
+                    .unwrap_or_default();
+                this_cycle.push(format!("final consensus revenue {}{budget}", format_number(r)));
+            }
+        }
+        Artifact::SupplyPlan => {
+            for (key, what) in [
+                ("unmet_units", "units of demand cannot be met"),
+                ("constrained_units", "units in the constrained plan"),
+            ] {
+                if let Some(u) = num(&["totals", key]) {
+                    this_cycle.push(format!("{} {what}", format_number(u)));
+                }
+            }
+        }
+        _ => {}
+    }
+    let top_risks: Vec<String> = narrative.risks.iter().take(3).cloned().collect();
+    let top_risks =
+        if top_risks.is_empty() { vec!["no risks were named in the narrative".to_string()] } else { top_risks };
+    let (owner, due) = match artifact.next() {
+        Some(next) => (dir.describe(next.owner_roles(), " and "), day(next.cycle_days().0)),
+        None => (dir.describe(artifact.owner_roles(), " and "), day(last_day)),
+    };
+    let next_meeting = artifact.next().map_or("the next cycle", Artifact::meeting);
+    let mut decisions: Vec<AgendaDecision> = facts
+        .get("top_gaps")
+        .and_then(serde_json::Value::as_array)
+        .map(|gaps| {
+            gaps.iter()
+                .take(3)
+                .filter_map(|g| {
+                    let id = g.get("id")?.as_str()?;
+                    let option = g
+                        .get("recommended")
+                        .and_then(|r| r.as_array())
+                        .and_then(|r| r.first())
+                        .and_then(|o| o.get("kind"))
+                        .and_then(|k| k.as_str())
+                        .unwrap_or("an option");
+                    Some(AgendaDecision {
+                        decision: format!(
+                            "{next_meeting}: choose how to close gap `{id}` (recommended: {})",
+                            option.replace('_', " ")
+                        ),
+                        owner: owner.clone(),
+                        due: due.clone(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if decisions.is_empty() {
+        decisions = top_risks
+            .iter()
+            .filter(|r| !r.starts_with("no risks"))
+            .map(|r| AgendaDecision {
+                decision: format!("{next_meeting}: decide the response to: {r}"),
+                owner: owner.clone(),
+                due: due.clone(),
+            })
+            .collect();
+    }
+    Agenda {
+        meeting: artifact.meeting().into(),
+        first_day: day(first),
+        last_day: day(last_day),
+        last_cycle,
+        this_cycle,
+        top_risks,
+        decisions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_as_a_planner_writes_them() {
+        assert_eq!(format_number(1234567.04), "1,234,567");
+        assert_eq!(format_number(-1234.56), "-1,234.6");
+        assert_eq!(format_number(999.0), "999");
+        assert_eq!(format_number(0.4435752), "0.444");
+        assert_eq!(format_number(-0.05), "-0.05");
+        assert_eq!(format_number(0.0001), "0");
+        assert_eq!(format_number(12.25), "12.3");
+    }
+}

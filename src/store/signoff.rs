@@ -1,0 +1,1255 @@
+//! Sign-off: drafts and their versions, edits, comments, approvals, signatures, and the
+//! hash-chained audit log. The rules live here and only here: [`decide`] says which action is
+//! legal in which state for which role; the `Store` methods below apply a legal action in one
+//! transaction together with its audit entry.
+//!
+//! - Every mutating call carries the row version it read; a stale one is refused, never
+//!   silently overwritten (comments are append-only and carry none: they cannot lose an update).
+//! - Signing needs an approved draft; a signature covers the content hash of exactly what was
+//!   signed; a signed draft never changes (a trigger aborts any update), and editing it makes a
+//!   new version that must be approved and signed again.
+//! - Each audit entry's hash covers the previous entry's hash, so `snop audit verify` finds a
+//!   changed, removed or reordered entry, and a signed draft whose content no longer matches.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use sqlx::{Row, SqliteConnection};
+
+use super::{Store, StoreError};
+use crate::config::Agent;
+use crate::narrative::Narrative;
+
+/// The five artifacts, one per meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Artifact {
+    DemandConsensus,
+    SupplyPlan,
+    ReconciliationPack,
+    SignedPlan,
+    CommitmentLog,
+}
+
+impl Artifact {
+    pub const ALL: [Artifact; 5] = [
+        Artifact::DemandConsensus,
+        Artifact::SupplyPlan,
+        Artifact::ReconciliationPack,
+        Artifact::SignedPlan,
+        Artifact::CommitmentLog,
+    ];
+
+    /// The key stored in the `drafts` table.
+    pub fn key(self) -> &'static str {
+        match self {
+            Artifact::DemandConsensus => "demand_consensus",
+            Artifact::SupplyPlan => "supply_plan",
+            Artifact::ReconciliationPack => "reconciliation_pack",
+            Artifact::SignedPlan => "signed_plan",
+            Artifact::CommitmentLog => "commitment_log",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Artifact> {
+        Artifact::ALL.into_iter().find(|a| a.key() == key)
+    }
+
+    /// As a person says it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Artifact::DemandConsensus => "demand consensus",
+            Artifact::SupplyPlan => "supply plan",
+            Artifact::ReconciliationPack => "reconciliation pack",
+            Artifact::SignedPlan => "signed plan",
+            Artifact::CommitmentLog => "customer commitment log",
+        }
+    }
+
+    pub fn agent(self) -> Agent {
+        match self {
+            Artifact::DemandConsensus => Agent::DemandReview,
+            Artifact::SupplyPlan => Agent::SupplyReview,
+            Artifact::ReconciliationPack => Agent::Reconciliation,
+            Artifact::SignedPlan => Agent::Executive,
+            Artifact::CommitmentLog => Agent::CommitBack,
+        }
+    }
+
+    pub fn of_agent(agent: Agent) -> Artifact {
+        Artifact::ALL.into_iter().find(|a| a.agent() == agent).expect("one artifact per agent")
+    }
+
+    /// The meeting the artifact is made for.
+    pub fn meeting(self) -> &'static str {
+        match self {
+            Artifact::DemandConsensus => "demand review",
+            Artifact::SupplyPlan => "supply review",
+            Artifact::ReconciliationPack => "pre-S&OP reconciliation",
+            Artifact::SignedPlan => "executive S&OP",
+            Artifact::CommitmentLog => "commercial commit-back",
+        }
+    }
+
+    /// The cycle days of its meeting (first, last).
+    pub fn cycle_days(self) -> (u32, u32) {
+        match self {
+            Artifact::DemandConsensus => (1, 3),
+            Artifact::SupplyPlan => (4, 5),
+            Artifact::ReconciliationPack => (6, 8),
+            Artifact::SignedPlan => (9, 10),
+            Artifact::CommitmentLog => (11, 14),
+        }
+    }
+
+    /// The next meeting up, whose decisions this artifact's agenda prepares.
+    pub fn next(self) -> Option<Artifact> {
+        let i = Artifact::ALL.iter().position(|a| *a == self).expect("listed");
+        Artifact::ALL.get(i + 1).copied()
+    }
+
+    /// The roles that own the draft: they edit, approve and reject it.
+    pub fn owner_roles(self) -> &'static [&'static str] {
+        self.signer_roles()
+    }
+
+    /// The roles that sign it.
+    pub fn signer_roles(self) -> &'static [&'static str] {
+        match self {
+            Artifact::DemandConsensus => &["demand_lead"],
+            Artifact::SupplyPlan => &["supply_lead"],
+            Artifact::ReconciliationPack => &["demand_lead", "supply_lead"],
+            Artifact::SignedPlan => &["coo", "ceo"],
+            Artifact::CommitmentLog => &["sales_lead"],
+        }
+    }
+
+    /// Whether every signer role must sign (the reconciliation pack), or any one of them.
+    pub fn needs_every_signer(self) -> bool {
+        self == Artifact::ReconciliationPack
+    }
+}
+
+impl fmt::Display for Artifact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.title())
+    }
+}
+
+/// A draft version's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Draft,
+    Approved,
+    Rejected,
+    Signed,
+    Superseded,
+}
+
+impl State {
+    pub const ALL: [State; 5] = [State::Draft, State::Approved, State::Rejected, State::Signed, State::Superseded];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            State::Draft => "draft",
+            State::Approved => "approved",
+            State::Rejected => "rejected",
+            State::Signed => "signed",
+            State::Superseded => "superseded",
+        }
+    }
+
+    fn from_key(key: &str) -> State {
+        State::ALL.into_iter().find(|s| s.key() == key).unwrap_or(State::Draft)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.key())
+    }
+}
+
+/// What a person can do to a draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Edit,
+    Comment,
+    Approve,
+    Reject,
+    Sign,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] = [Action::Edit, Action::Comment, Action::Approve, Action::Reject, Action::Sign];
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Edit => "edit",
+            Action::Comment => "comment on",
+            Action::Approve => "approve",
+            Action::Reject => "reject",
+            Action::Sign => "sign",
+        }
+    }
+}
+
+/// Who holds which role, and people's names: what the rules need to say who may.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    /// Role to person ids.
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// Person id to full name.
+    pub names: BTreeMap<String, String>,
+}
+
+impl Directory {
+    pub fn of(ws: &crate::config::Workspace) -> Directory {
+        Directory {
+            roles: ws.roles.clone(),
+            names: ws.people.iter().map(|(id, p)| (id.clone(), p.name.clone())).collect(),
+        }
+    }
+
+    /// The roles a person holds.
+    pub fn roles_of(&self, person: &str) -> Vec<&str> {
+        self.roles.iter().filter(|(_, ids)| ids.iter().any(|i| i == person)).map(|(r, _)| r.as_str()).collect()
+    }
+
+    pub fn name(&self, person: &str) -> String {
+        self.names.get(person).cloned().unwrap_or_else(|| person.to_string())
+    }
+
+    /// "the demand lead (Dana Whitfield)", "the COO or the CEO (Olivia Chen)".
+    pub fn describe(&self, roles: &[&str], joiner: &str) -> String {
+        let parts: Vec<String> = roles
+            .iter()
+            .map(|r| {
+                let holders: Vec<String> =
+                    self.roles.get(*r).map(|ids| ids.iter().map(|i| self.name(i)).collect()).unwrap_or_default();
+                if holders.is_empty() {
+                    format!("the {} (nobody holds it in `snop.toml`)", role_title(r))
+                } else {
+                    format!("the {} ({})", role_title(r), holders.join(", "))
+                }
+            })
+            .collect();
+        parts.join(joiner)
+    }
+}
+
+/// A role as a person says it.
+pub fn role_title(role: &str) -> String {
+    match role {
+        "coo" => "COO".into(),
+        "ceo" => "CEO".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// What a legal action does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// The draft row moves to this state (an edit in place returns it to `draft`).
+    Becomes(State),
+    /// A signed draft is edited: a new version is made, to be approved and signed again.
+    NewVersion,
+    /// A comment is appended; the draft does not change.
+    Commented,
+    /// A signature under `role`; `completes` when it is the last one needed.
+    Signed { role: String, completes: bool },
+}
+
+/// A legal action: what it does and under which role the actor acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub effect: Effect,
+    pub role: Option<String>,
+}
+
+/// What the rules need to know about a draft.
+#[derive(Debug, Clone)]
+pub struct Situation<'a> {
+    pub artifact: Artifact,
+    pub cycle: &'a str,
+    pub version: i64,
+    pub state: State,
+    /// The newest version of the same artifact and cycle, when it is not this one.
+    pub newer_version: Option<i64>,
+    /// Roles that have signed this version's current content (reconciliation pack: one of two).
+    pub signed_roles: Vec<String>,
+}
+
+/// The rules: whether `actor` may do `action` to a draft, and what it does. A refusal says why
+/// and who may. Role checks come before state checks, so a person without the role is told who
+/// may, whatever the state.
+pub fn decide(dir: &Directory, actor: &str, action: Action, s: &Situation<'_>) -> Result<Decision, String> {
+    let a = s.artifact;
+    let what = format!("the {} of {} (version {})", a.title(), s.cycle, s.version);
+    if !dir.names.contains_key(actor) {
+        return Err(format!("`{actor}` is not a person in `snop.toml`: pass `--as` with a person id from `[people]`"));
+    }
+    let held = dir.roles_of(actor);
+    let roles_for = |wanted: &[&str]| -> Option<String> {
+        wanted.iter().find(|r| held.contains(r) && !s.signed_roles.iter().any(|x| x == *r)).map(|r| r.to_string())
+    };
+    let refuse_role = |wanted: &[&str], verb: &str| {
+        let joiner = if a.needs_every_signer() && verb == "sign" { " and " } else { " or " };
+        let who = dir.describe(wanted, joiner);
+        let both = if a.needs_every_signer() && verb == "sign" { ", both of them," } else { "" };
+        Err(format!("only {who}{both} may {verb} the {}; {} is not allowed to", a.title(), dir.name(actor)))
+    };
+    let role = match action {
+        Action::Comment => None,
+        Action::Edit | Action::Approve | Action::Reject => {
+            let owners = a.owner_roles();
+            if !owners.iter().any(|r| held.contains(r)) {
+                return refuse_role(owners, action.verb());
+            }
+            owners.iter().find(|r| held.contains(r)).map(|r| r.to_string())
+        }
+        Action::Sign => {
+            let signers = a.signer_roles();
+            if !signers.iter().any(|r| held.contains(r)) {
+                return refuse_role(signers, "sign");
+            }
+            None
+        }
+    };
+    let superseded = || match s.newer_version {
+        Some(n) => format!("{what} is superseded by version {n}: work on version {n}"),
+        None => format!("{what} is superseded"),
+    };
+    let effect = match (s.state, action) {
+        (State::Superseded, Action::Comment) | (_, Action::Comment) => Effect::Commented,
+        (State::Superseded, _) => return Err(superseded()),
+        (State::Draft | State::Approved | State::Rejected, Action::Edit) => Effect::Becomes(State::Draft),
+        (State::Signed, Action::Edit) => match s.newer_version {
+            Some(n) => return Err(format!("{what} already has a newer version {n}: edit version {n}")),
+            None => Effect::NewVersion,
+        },
+        (State::Draft, Action::Approve) => Effect::Becomes(State::Approved),
+        (State::Approved, Action::Approve) => return Err(format!("{what} is already approved")),
+        (State::Rejected, Action::Approve) => {
+            return Err(format!("{what} was rejected: edit it first, then approve the edited draft"));
+        }
+        (State::Signed, Action::Approve | Action::Reject) => {
+            return Err(format!("{what} is signed and never changes: edit it to start a new version"));
+        }
+        (State::Draft | State::Approved, Action::Reject) => Effect::Becomes(State::Rejected),
+        (State::Rejected, Action::Reject) => return Err(format!("{what} is already rejected")),
+        (State::Draft | State::Rejected, Action::Sign) => {
+            return Err(format!("{what} is {}, not approved: only an approved draft can be signed", s.state));
+        }
+        (State::Signed, Action::Sign) => return Err(format!("{what} is already signed")),
+        (State::Approved, Action::Sign) => {
+            let Some(role) = roles_for(a.signer_roles()) else {
+                return Err(format!("{what} is already signed by {} as {}", dir.name(actor), held.join(", ")));
+            };
+            let completes = !a.needs_every_signer()
+                || a.signer_roles().iter().all(|r| *r == role || s.signed_roles.iter().any(|x| x == r));
+            return Ok(Decision { effect: Effect::Signed { role: role.clone(), completes }, role: Some(role) });
+        }
+    };
+    Ok(Decision { effect, role })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content
+
+/// The document a draft version holds, reviewed and signed as stored (its hash is over these
+/// exact bytes). Renderers read it; the pipeline makes it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DraftContent {
+    pub artifact: String,
+    pub cycle: String,
+    pub company: String,
+    pub currency: String,
+    /// The narrative people read and sign (the model's, as edited).
+    pub narrative: Narrative,
+    /// The model's narrative as drafted, kept so every edit shows its diff against it.
+    pub model_narrative: Narrative,
+    /// `model`, `model_after_retry` or `fallback`.
+    pub narrative_source: String,
+    pub model: String,
+    /// The facts the narrative was drafted from (the compact narrative facts).
+    pub facts: serde_json::Value,
+    /// The run's files this draft stands for, with their sha256 (the workbook, the full facts).
+    pub files: BTreeMap<String, String>,
+    pub agenda: Agenda,
+}
+
+/// The one-page agenda that goes with every artifact.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Agenda {
+    pub meeting: String,
+    /// The meeting's dates (cycle days), `YYYY-MM-DD`.
+    pub first_day: String,
+    pub last_day: String,
+    /// Last cycle's signed version of this artifact and the decisions it committed to; `None`
+    /// when there is no earlier cycle.
+    pub last_cycle: Option<LastCycle>,
+    /// This cycle's output, in a few lines.
+    pub this_cycle: Vec<String>,
+    /// The top 3 risks or open questions.
+    pub top_risks: Vec<String>,
+    /// What the next meeting up must decide, each with an owner and a date.
+    pub decisions: Vec<AgendaDecision>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LastCycle {
+    pub cycle: String,
+    pub version: i64,
+    pub signed_by: String,
+    pub signed_at: String,
+    pub commitments: Vec<AgendaDecision>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgendaDecision {
+    pub decision: String,
+    pub owner: String,
+    pub due: String,
+}
+
+/// sha256 of bytes, as hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A narrative as the text a person edits: `# headline`, paragraphs, `## Risks` and `- ` lines.
+pub fn narrative_text(n: &Narrative) -> String {
+    let mut out = format!("# {}\n", n.headline.trim());
+    for p in &n.paragraphs {
+        out.push('\n');
+        out.push_str(p.trim());
+        out.push('\n');
+    }
+    out.push_str("\n## Risks\n");
+    for r in &n.risks {
+        out.push_str("- ");
+        out.push_str(r.trim());
+        out.push('\n');
+    }
+    out
+}
+
+/// Reads the text of [`narrative_text`] back.
+pub fn parse_narrative(text: &str) -> Result<Narrative, String> {
+    let mut headline = None;
+    let mut paragraphs = Vec::new();
+    let mut risks = Vec::new();
+    let mut in_risks = false;
+    let mut para = String::new();
+    let flush = |para: &mut String, paragraphs: &mut Vec<String>| {
+        if !para.trim().is_empty() {
+            paragraphs.push(para.trim().to_string());
+        }
+        para.clear();
+    };
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(h) = t.strip_prefix("# ") {
+            if headline.is_some() {
+                return Err("the narrative has two `# ` headlines: keep one".into());
+            }
+            headline = Some(h.trim().to_string());
+        } else if t.eq_ignore_ascii_case("## risks") {
+            flush(&mut para, &mut paragraphs);
+            in_risks = true;
+        } else if in_risks {
+            if let Some(r) = t.strip_prefix("- ") {
+                risks.push(r.trim().to_string());
+            } else if !t.is_empty() {
+                match risks.last_mut() {
+                    Some(last) => {
+                        last.push(' ');
+                        last.push_str(t);
+                    }
+                    None => return Err(format!("under `## Risks`, `{t}` is not a `- ` line")),
+                }
+            }
+        } else if t.is_empty() {
+            flush(&mut para, &mut paragraphs);
+        } else {
+            if !para.is_empty() {
+                para.push(' ');
+            }
+            para.push_str(t);
+        }
+    }
+    flush(&mut para, &mut paragraphs);
+    let headline = headline.filter(|h| !h.is_empty()).ok_or("the narrative needs a `# ` headline line")?;
+    Ok(Narrative { headline, paragraphs, risks })
+}
+
+/// The unified diff from the model's narrative to an edited one.
+pub fn narrative_diff(model: &Narrative, edited: &Narrative) -> String {
+    similar::TextDiff::from_lines(narrative_text(model), narrative_text(edited))
+        .unified_diff()
+        .context_radius(2)
+        .header("model", "edited")
+        .to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+/// A draft version as listed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DraftRow {
+    pub id: i64,
+    pub artifact: String,
+    pub cycle: String,
+    pub version: i64,
+    pub parent_version: Option<i64>,
+    pub run_id: i64,
+    pub state: State,
+    pub row_version: i64,
+    pub content_sha256: String,
+    pub created_at: String,
+    pub created_by: String,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+fn draft_row(r: &sqlx::sqlite::SqliteRow) -> DraftRow {
+    DraftRow {
+        id: r.get("id"),
+        artifact: r.get("artifact"),
+        cycle: r.get("cycle"),
+        version: r.get("version"),
+        parent_version: r.get("parent_version"),
+        run_id: r.get("run_id"),
+        state: State::from_key(r.get::<&str, _>("state")),
+        row_version: r.get("row_version"),
+        content_sha256: r.get("content_sha256"),
+        created_at: r.get("created_at"),
+        created_by: r.get("created_by"),
+        updated_at: r.get("updated_at"),
+        updated_by: r.get("updated_by"),
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EditRow {
+    pub actor: String,
+    pub at: String,
+    pub diff_vs_model: String,
+    pub before_sha256: String,
+    pub after_sha256: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CommentRow {
+    pub actor: String,
+    pub at: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApprovalRow {
+    pub actor: String,
+    pub role: String,
+    pub decision: String,
+    pub reason: Option<String>,
+    pub at: String,
+    pub content_sha256: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SignatureRow {
+    pub actor: String,
+    pub role: String,
+    pub at: String,
+    pub content_sha256: String,
+}
+
+/// A draft version with its content and history.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DraftDetail {
+    #[serde(flatten)]
+    pub row: DraftRow,
+    pub content: DraftContent,
+    pub edits: Vec<EditRow>,
+    pub comments: Vec<CommentRow>,
+    pub approvals: Vec<ApprovalRow>,
+    pub signatures: Vec<SignatureRow>,
+}
+
+/// A person's request on a draft.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Edit { narrative: Narrative },
+    Comment { body: String },
+    Approve,
+    Reject { reason: String },
+    Sign,
+}
+
+impl Request {
+    pub fn action(&self) -> Action {
+        match self {
+            Request::Edit { .. } => Action::Edit,
+            Request::Comment { .. } => Action::Comment,
+            Request::Approve => Action::Approve,
+            Request::Reject { .. } => Action::Reject,
+            Request::Sign => Action::Sign,
+        }
+    }
+}
+
+/// What an action did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Acted {
+    /// The draft version as it is now (a new version after editing a signed one).
+    pub draft: DraftRow,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignoffError {
+    /// The rules refuse the action; the message says why and who may.
+    #[error("{0}")]
+    Refused(String),
+    /// Someone changed the draft since the caller read it.
+    #[error("{0}")]
+    Stale(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SignoffError {
+    pub fn is_user_fault(&self) -> bool {
+        !matches!(self, SignoffError::Store(_))
+    }
+}
+
+impl From<sqlx::Error> for SignoffError {
+    fn from(e: sqlx::Error) -> Self {
+        SignoffError::Store(StoreError::Query(e))
+    }
+}
+
+/// One artifact's line in `snop status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StatusLine {
+    pub artifact: String,
+    pub meeting: String,
+    pub exists: bool,
+    pub draft_id: Option<i64>,
+    pub version: Option<i64>,
+    pub state: Option<State>,
+    /// The version the signatures are on (the newest version, or the signed one it was made from).
+    pub signed_version: Option<i64>,
+    pub signatures: Vec<SignatureRow>,
+}
+
+/// What `snop audit verify` found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditReport {
+    pub entries: i64,
+    pub signed_drafts: i64,
+    /// The first problem found, naming the entry or draft; `None` when all is well.
+    pub first_problem: Option<String>,
+}
+
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// An audit entry's hash: over the previous hash and each field, length-prefixed.
+pub fn entry_hash(prev: &str, seq: i64, ts: &str, actor: &str, action: &str, entity: &str, sha: &str) -> String {
+    let mut h = Sha256::new();
+    let seq = seq.to_string();
+    for field in [prev, &seq, ts, actor, action, entity, sha] {
+        h.update((field.len() as u64).to_le_bytes());
+        h.update(field.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Appends an audit entry inside the caller's transaction (which holds the write lock).
+pub(crate) async fn append_audit(
+    conn: &mut SqliteConnection,
+    ts: &str,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    sha: &str,
+) -> Result<i64, sqlx::Error> {
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
+    let (seq, prev) = match last {
+        Some((s, h)) => (s + 1, h),
+        None => (1, GENESIS.to_string()),
+    };
+    let hash = entry_hash(&prev, seq, ts, actor, action, entity, sha);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, ts, actor, action, entity, content_sha256, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(seq)
+    .bind(ts)
+    .bind(actor)
+    .bind(action)
+    .bind(entity)
+    .bind(sha)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(seq)
+}
+
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Stores a new draft version for a run inside the run's transaction: the previous unsigned
+/// version (if any) is superseded; a signed one is not touched. Returns the new draft's id, or
+/// `None` when the content is the same as the latest version's.
+pub(crate) async fn insert_draft(
+    conn: &mut SqliteConnection,
+    run_id: i64,
+    agent: &str,
+    content: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let parsed: DraftContent = serde_json::from_str(content).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let sha = sha256_hex(content.as_bytes());
+    let ts = now();
+    let actor = format!("agent:{agent}");
+    let latest = sqlx::query("SELECT * FROM drafts WHERE artifact = $1 AND cycle = $2 ORDER BY version DESC LIMIT 1")
+        .bind(&parsed.artifact)
+        .bind(&parsed.cycle)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| draft_row(&r));
+    if latest.as_ref().is_some_and(|l| l.content_sha256 == sha) {
+        return Ok(None);
+    }
+    if let Some(l) = &latest
+        && matches!(l.state, State::Draft | State::Approved | State::Rejected)
+    {
+        sqlx::query(
+            "UPDATE drafts SET state = 'superseded', row_version = row_version + 1, updated_at = $1, updated_by = $2 WHERE id = $3",
+        )
+        .bind(&ts)
+        .bind(&actor)
+        .bind(l.id)
+        .execute(&mut *conn)
+        .await?;
+        append_audit(conn, &ts, &actor, "supersede", &format!("draft:{}", l.id), &l.content_sha256).await?;
+    }
+    let version = latest.as_ref().map_or(1, |l| l.version + 1);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO drafts (artifact, cycle, version, parent_version, run_id, content, content_sha256, state,
+            row_version, created_at, created_by, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', 1, $8, $9, $8, $9) RETURNING id",
+    )
+    .bind(&parsed.artifact)
+    .bind(&parsed.cycle)
+    .bind(version)
+    .bind(latest.as_ref().map(|l| l.version))
+    .bind(run_id)
+    .bind(content)
+    .bind(&sha)
+    .bind(&ts)
+    .bind(&actor)
+    .fetch_one(&mut *conn)
+    .await?;
+    append_audit(conn, &ts, &actor, "create", &format!("draft:{id}"), &sha).await?;
+    Ok(Some(id))
+}
+
+impl Store {
+    /// Draft versions, newest cycle first, optionally of one cycle or artifact.
+    pub async fn drafts(&self, cycle: Option<&str>, artifact: Option<Artifact>) -> Result<Vec<DraftRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM drafts WHERE ($1 IS NULL OR cycle = $1) AND ($2 IS NULL OR artifact = $2)
+             ORDER BY cycle DESC, artifact, version DESC",
+        )
+        .bind(cycle)
+        .bind(artifact.map(Artifact::key))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(draft_row).collect())
+    }
+
+    /// One draft version with its content and history.
+    pub async fn draft(&self, id: i64) -> Result<Option<DraftDetail>, StoreError> {
+        let Some(r) = sqlx::query("SELECT * FROM drafts WHERE id = $1").bind(id).fetch_optional(&self.pool).await?
+        else {
+            return Ok(None);
+        };
+        let row = draft_row(&r);
+        let content: DraftContent = serde_json::from_str(r.get::<&str, _>("content"))
+            .map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))?;
+        let edits = sqlx::query("SELECT * FROM edits WHERE draft_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| EditRow {
+                actor: r.get("actor"),
+                at: r.get("at"),
+                diff_vs_model: r.get("diff_vs_model"),
+                before_sha256: r.get("before_sha256"),
+                after_sha256: r.get("after_sha256"),
+            })
+            .collect();
+        let comments = sqlx::query("SELECT * FROM comments WHERE draft_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| CommentRow { actor: r.get("actor"), at: r.get("at"), body: r.get("body") })
+            .collect();
+        let approvals = sqlx::query("SELECT * FROM approvals WHERE draft_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| ApprovalRow {
+                actor: r.get("actor"),
+                role: r.get("role"),
+                decision: r.get("decision"),
+                reason: r.get("reason"),
+                at: r.get("at"),
+                content_sha256: r.get("content_sha256"),
+            })
+            .collect();
+        let signatures = self.signatures(id).await?;
+        Ok(Some(DraftDetail { row, content, edits, comments, approvals, signatures }))
+    }
+
+    async fn signatures(&self, draft_id: i64) -> Result<Vec<SignatureRow>, StoreError> {
+        Ok(sqlx::query("SELECT * FROM signatures WHERE draft_id = $1 ORDER BY id")
+            .bind(draft_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| SignatureRow {
+                actor: r.get("actor"),
+                role: r.get("role"),
+                at: r.get("at"),
+                content_sha256: r.get("content_sha256"),
+            })
+            .collect())
+    }
+
+    /// The newest signed version of an artifact for a cycle, with its content and signatures.
+    pub async fn latest_signed(&self, artifact: Artifact, cycle: &str) -> Result<Option<DraftDetail>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM drafts WHERE artifact = $1 AND cycle = $2 AND state = 'signed' ORDER BY version DESC LIMIT 1",
+        )
+        .bind(artifact.key())
+        .bind(cycle)
+        .fetch_optional(&self.pool)
+        .await?;
+        match id {
+            Some(id) => self.draft(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Applies a person's request to a draft version, if the rules allow it and nobody changed
+    /// the draft since `expected_row_version` was read (comments need no row version). One
+    /// transaction, taken with the write lock first (`BEGIN IMMEDIATE`), with its audit entry.
+    pub async fn act(
+        &self,
+        dir: &Directory,
+        draft_id: i64,
+        actor: &str,
+        request: Request,
+        expected_row_version: Option<i64>,
+    ) -> Result<Acted, SignoffError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let r = sqlx::query("SELECT * FROM drafts WHERE id = $1")
+            .bind(draft_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| {
+                SignoffError::Refused(format!("there is no draft {draft_id}: `snop drafts list` lists them"))
+            })?;
+        let row = draft_row(&r);
+        let content_text: String = r.get("content");
+        let artifact = Artifact::from_key(&row.artifact)
+            .ok_or_else(|| SignoffError::Refused(format!("draft {draft_id} is of unknown kind `{}`", row.artifact)))?;
+        let action = request.action();
+        if action != Action::Comment {
+            match expected_row_version {
+                None => {
+                    return Err(SignoffError::Refused(format!(
+                        "to {} draft {draft_id}, say which row version you read: `--row-version {}` (see `snop drafts show {draft_id}`)",
+                        action.verb(),
+                        row.row_version
+                    )));
+                }
+                Some(v) if v != row.row_version => {
+                    return Err(SignoffError::Stale(format!(
+                        "draft {draft_id} was changed by {} at {} since you read it (row version {v}, now {}): nothing was changed; look at it again with `snop drafts show {draft_id}` and retry",
+                        row.updated_by, row.updated_at, row.row_version
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let newer: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM drafts WHERE artifact = $1 AND cycle = $2 AND version > $3")
+                .bind(&row.artifact)
+                .bind(&row.cycle)
+                .bind(row.version)
+                .fetch_one(&mut *tx)
+                .await?;
+        let signed_roles: Vec<String> =
+            sqlx::query_scalar("SELECT role FROM signatures WHERE draft_id = $1 AND content_sha256 = $2")
+                .bind(draft_id)
+                .bind(&row.content_sha256)
+                .fetch_all(&mut *tx)
+                .await?;
+        let situation = Situation {
+            artifact,
+            cycle: &row.cycle,
+            version: row.version,
+            state: row.state,
+            newer_version: newer,
+            signed_roles,
+        };
+        let decision = decide(dir, actor, action, &situation).map_err(SignoffError::Refused)?;
+        let ts = now();
+        let entity = format!("draft:{draft_id}");
+        let role = decision.role.clone().unwrap_or_default();
+        let who = dir.name(actor);
+        let title = format!("{} {} version {}", artifact.title(), row.cycle, row.version);
+        // The row-version check again in the update itself: never a silent overwrite.
+        let bump = |state: State, content: Option<(&str, &str)>| {
+            let (text, sha) = content.unwrap_or((&content_text, &row.content_sha256));
+            sqlx::query(
+                "UPDATE drafts SET state = $1, content = $2, content_sha256 = $3, row_version = row_version + 1,
+                    updated_at = $4, updated_by = $5 WHERE id = $6 AND row_version = $7",
+            )
+            .bind(state.key())
+            .bind(text.to_string())
+            .bind(sha.to_string())
+            .bind(ts.clone())
+            .bind(actor.to_string())
+            .bind(draft_id)
+            .bind(row.row_version)
+        };
+        let (result_id, message) = match (&request, &decision.effect) {
+            (Request::Comment { body }, _) => {
+                if body.trim().is_empty() {
+                    return Err(SignoffError::Refused("a comment needs some text".into()));
+                }
+                sqlx::query("INSERT INTO comments (draft_id, actor, at, body) VALUES ($1, $2, $3, $4)")
+                    .bind(draft_id)
+                    .bind(actor)
+                    .bind(&ts)
+                    .bind(body)
+                    .execute(&mut *tx)
+                    .await?;
+                append_audit(&mut tx, &ts, actor, "comment", &entity, &sha256_hex(body.as_bytes())).await?;
+                (draft_id, format!("{who} commented on the {title}"))
+            }
+            (Request::Edit { narrative }, effect) => {
+                let mut content: DraftContent = serde_json::from_str(&content_text)
+                    .map_err(|e| SignoffError::Store(StoreError::Query(sqlx::Error::Decode(Box::new(e)))))?;
+                if &content.narrative == narrative {
+                    return Err(SignoffError::Refused(format!("the edit changes nothing in the {title}")));
+                }
+                content.narrative = narrative.clone();
+                let text = serde_json::to_string(&content).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                let sha = sha256_hex(text.as_bytes());
+                let diff = narrative_diff(&content.model_narrative, narrative);
+                let target = if *effect == Effect::NewVersion {
+                    let version = row.version + 1;
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO drafts (artifact, cycle, version, parent_version, run_id, content, content_sha256,
+                            state, row_version, created_at, created_by, updated_at, updated_by)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', 1, $8, $9, $8, $9) RETURNING id",
+                    )
+                    .bind(&row.artifact)
+                    .bind(&row.cycle)
+                    .bind(version)
+                    .bind(row.version)
+                    .bind(row.run_id)
+                    .bind(&text)
+                    .bind(&sha)
+                    .bind(&ts)
+                    .bind(actor)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    append_audit(&mut tx, &ts, actor, "new_version", &format!("draft:{id}"), &sha).await?;
+                    id
+                } else {
+                    stale_check(bump(State::Draft, Some((&text, &sha))).execute(&mut *tx).await?, draft_id)?;
+                    draft_id
+                };
+                sqlx::query(
+                    "INSERT INTO edits (draft_id, actor, at, narrative, diff_vs_model, before_sha256, after_sha256)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(target)
+                .bind(actor)
+                .bind(&ts)
+                .bind(narrative_text(narrative))
+                .bind(&diff)
+                .bind(&row.content_sha256)
+                .bind(&sha)
+                .execute(&mut *tx)
+                .await?;
+                append_audit(&mut tx, &ts, actor, "edit", &format!("draft:{target}"), &sha).await?;
+                let message = if target == draft_id {
+                    format!("{who} edited the {title}; it is a draft again and needs approval")
+                } else {
+                    format!(
+                        "{who} edited the signed {title}: that stays signed; the edit is version {} (draft {target}), to be approved and signed again",
+                        row.version + 1
+                    )
+                };
+                (target, message)
+            }
+            (Request::Approve, _) | (Request::Reject { .. }, _) => {
+                let (state, decision_key, reason) = match &request {
+                    Request::Reject { reason } => (State::Rejected, "rejected", Some(reason.clone())),
+                    _ => (State::Approved, "approved", None),
+                };
+                stale_check(bump(state, None).execute(&mut *tx).await?, draft_id)?;
+                sqlx::query(
+                    "INSERT INTO approvals (draft_id, actor, role, decision, reason, at, content_sha256)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(draft_id)
+                .bind(actor)
+                .bind(&role)
+                .bind(decision_key)
+                .bind(&reason)
+                .bind(&ts)
+                .bind(&row.content_sha256)
+                .execute(&mut *tx)
+                .await?;
+                let verb = if state == State::Approved { "approve" } else { "reject" };
+                append_audit(&mut tx, &ts, actor, verb, &entity, &row.content_sha256).await?;
+                (draft_id, format!("{who} {decision_key} the {title}"))
+            }
+            (Request::Sign, Effect::Signed { role, completes }) => {
+                sqlx::query(
+                    "INSERT INTO signatures (draft_id, actor, role, at, content_sha256) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(draft_id)
+                .bind(actor)
+                .bind(role)
+                .bind(&ts)
+                .bind(&row.content_sha256)
+                .execute(&mut *tx)
+                .await?;
+                let state = if *completes { State::Signed } else { State::Approved };
+                stale_check(bump(state, None).execute(&mut *tx).await?, draft_id)?;
+                append_audit(&mut tx, &ts, actor, "sign", &entity, &row.content_sha256).await?;
+                let message = if *completes {
+                    format!("{who} signed the {title} as {}; it is signed and frozen", role_title(role))
+                } else {
+                    let missing: Vec<&str> = artifact
+                        .signer_roles()
+                        .iter()
+                        .copied()
+                        .filter(|r| r != role && !situation.signed_roles.iter().any(|x| x == r))
+                        .collect();
+                    format!(
+                        "{who} signed the {title} as {}; it still needs the signature of {}",
+                        role_title(role),
+                        dir.describe(&missing, " and ")
+                    )
+                };
+                (draft_id, message)
+            }
+            (Request::Sign, _) => unreachable!("a legal signing decides a signature"),
+        };
+        let draft =
+            draft_row(&sqlx::query("SELECT * FROM drafts WHERE id = $1").bind(result_id).fetch_one(&mut *tx).await?);
+        crate::fail_point("signoff.before_commit");
+        tx.commit().await?;
+        Ok(Acted { draft, message })
+    }
+
+    /// For `snop status`: the newest version of each artifact of a cycle, and its signatures.
+    pub async fn status(&self, cycle: &str) -> Result<Vec<StatusLine>, StoreError> {
+        let mut out = Vec::new();
+        for a in Artifact::ALL {
+            let latest = self.drafts(Some(cycle), Some(a)).await?.into_iter().next();
+            // When the newest version is an unsigned edit of a signed one, the signed one still
+            // stands: say which it is and who signed it.
+            let signed = self.latest_signed(a, cycle).await?;
+            let own = match &latest {
+                Some(l) => self.signatures(l.id).await?,
+                None => Vec::new(),
+            };
+            let (signed_version, signatures) = if own.is_empty() {
+                signed.map_or((None, Vec::new()), |s| (Some(s.row.version), s.signatures))
+            } else {
+                (latest.as_ref().map(|l| l.version), own)
+            };
+            out.push(StatusLine {
+                artifact: a.key().into(),
+                meeting: a.meeting().into(),
+                exists: latest.is_some(),
+                draft_id: latest.as_ref().map(|l| l.id),
+                version: latest.as_ref().map(|l| l.version),
+                state: latest.as_ref().map(|l| l.state),
+                signed_version,
+                signatures,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Checks the audit chain entry by entry, and every signed draft against the hash its
+    /// signatures cover (and the run files its content names). Names the first problem.
+    pub async fn verify_audit(&self) -> Result<AuditReport, StoreError> {
+        let rows = sqlx::query("SELECT * FROM audit_log ORDER BY seq").fetch_all(&self.pool).await?;
+        let entries = rows.len() as i64;
+        let mut prev = GENESIS.to_string();
+        let mut hashes_by_entity: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for (expected_seq, r) in (1_i64..).zip(rows.iter()) {
+            let seq: i64 = r.get("seq");
+            let ts: String = r.get("ts");
+            let actor: String = r.get("actor");
+            let action: String = r.get("action");
+            let entity: String = r.get("entity");
+            let sha: String = r.get("content_sha256");
+            let prev_hash: String = r.get("prev_hash");
+            let hash: String = r.get("hash");
+            let name = format!("audit entry {seq} (`{action}` of `{entity}` by `{actor}` at {ts})");
+            let problem = if seq != expected_seq {
+                Some(format!("{name}: expected entry {expected_seq} here: an entry is missing"))
+            } else if prev_hash != prev {
+                Some(format!("{name}: it does not follow entry {}: the chain is broken or reordered", seq - 1))
+            } else if entry_hash(&prev_hash, seq, &ts, &actor, &action, &entity, &sha) != hash {
+                Some(format!("{name}: its hash does not match its fields: the entry was changed"))
+            } else {
+                None
+            };
+            if problem.is_some() {
+                return Ok(AuditReport { entries, signed_drafts: 0, first_problem: problem });
+            }
+            hashes_by_entity.entry(entity).or_default().push((action, sha));
+            prev = hash;
+        }
+        // Every recorded change has its entry: a log cut short at its end is caught here.
+        let recorded = |entity: &str, actions: &[&str], sha: Option<&str>| {
+            hashes_by_entity
+                .get(entity)
+                .is_some_and(|h| h.iter().any(|(a, x)| actions.contains(&a.as_str()) && sha.is_none_or(|s| s == x)))
+        };
+        let changes = sqlx::query(
+            "SELECT 'draft' AS kind, id AS draft_id, created_by AS actor, created_at AS at, NULL AS sha FROM drafts
+             UNION ALL SELECT 'approval', draft_id, actor, at, content_sha256 FROM approvals
+             UNION ALL SELECT 'signature', draft_id, actor, at, content_sha256 FROM signatures
+             UNION ALL SELECT 'edit', draft_id, actor, at, after_sha256 FROM edits
+             UNION ALL SELECT 'comment', draft_id, actor, at, NULL FROM comments",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for c in &changes {
+            let kind: String = c.get("kind");
+            let draft_id: i64 = c.get("draft_id");
+            let sha: Option<String> = c.get("sha");
+            let actions: &[&str] = match kind.as_str() {
+                "draft" => &["create", "new_version"],
+                "approval" => &["approve", "reject"],
+                "signature" => &["sign"],
+                "edit" => &["edit"],
+                _ => &["comment"],
+            };
+            if !recorded(&format!("draft:{draft_id}"), actions, sha.as_deref()) {
+                let (actor, at): (String, String) = (c.get("actor"), c.get("at"));
+                return Ok(AuditReport {
+                    entries,
+                    signed_drafts: 0,
+                    first_problem: Some(format!(
+                        "the {kind} of draft {draft_id} by `{actor}` at {at} has no audit entry: the log was cut or an entry removed"
+                    )),
+                });
+            }
+        }
+        let signed =
+            sqlx::query("SELECT * FROM drafts WHERE state = 'signed' ORDER BY id").fetch_all(&self.pool).await?;
+        let signed_drafts = signed.len() as i64;
+        for r in &signed {
+            let row = draft_row(r);
+            let content: String = r.get("content");
+            let name = format!("draft {} ({} {} version {})", row.id, row.artifact, row.cycle, row.version);
+            let actual = sha256_hex(content.as_bytes());
+            let sigs = self.signatures(row.id).await?;
+            let problem = if actual != row.content_sha256 {
+                Some(format!("{name}: its content no longer matches its stored hash: the signed content was changed"))
+            } else if sigs.is_empty() {
+                Some(format!("{name}: it is marked signed but has no signature"))
+            } else if let Some(s) = sigs.last().filter(|s| s.content_sha256 != actual) {
+                // The last signature is the one that made it signed: it covers this content.
+                // (Earlier ones may cover content an edit replaced before signing was complete.)
+                Some(format!(
+                    "{name}: it does not match the hash {} signed by `{}` at {}: the signed content was changed",
+                    s.content_sha256, s.actor, s.at
+                ))
+            } else if let Some(missing) = Artifact::from_key(&row.artifact).and_then(|a| {
+                let roles: Vec<&str> = a.signer_roles().to_vec();
+                let signed_now = |r: &str| sigs.iter().any(|s| s.role == r && s.content_sha256 == actual);
+                if a.needs_every_signer() {
+                    roles.into_iter().find(|r| !signed_now(r))
+                } else {
+                    (!roles.iter().any(|r| signed_now(r))).then_some(roles[0])
+                }
+            }) {
+                Some(format!(
+                    "{name}: it is marked signed but lacks the {}'s signature over its content",
+                    role_title(missing)
+                ))
+            } else if !hashes_by_entity
+                .get(&format!("draft:{}", row.id))
+                .is_some_and(|h| h.iter().any(|(a, sha)| a == "sign" && *sha == actual))
+            {
+                Some(format!("{name}: no audit entry records its signature over this content"))
+            } else {
+                match serde_json::from_str::<DraftContent>(&content) {
+                    Err(e) => Some(format!("{name}: its content does not read: {e}")),
+                    Ok(c) => {
+                        let folder: Option<String> = sqlx::query_scalar("SELECT folder FROM runs WHERE id = $1")
+                            .bind(row.run_id)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                        let folder = self.root.join(folder.unwrap_or_default());
+                        c.files.iter().find_map(|(file, sha)| {
+                            let path = folder.join(file);
+                            match fs_err::read(&path) {
+                                Ok(bytes) if sha256_hex(&bytes) == *sha => None,
+                                Ok(_) => Some(format!(
+                                    "{name}: the run file `{}` was changed after it was signed",
+                                    path.display()
+                                )),
+                                Err(_) => Some(format!(
+                                    "{name}: the run file `{}` it was signed with is missing",
+                                    path.display()
+                                )),
+                            }
+                        })
+                    }
+                }
+            };
+            if problem.is_some() {
+                return Ok(AuditReport { entries, signed_drafts, first_problem: problem });
+            }
+        }
+        Ok(AuditReport { entries, signed_drafts, first_problem: None })
+    }
+}
+
+fn stale_check(done: sqlx::sqlite::SqliteQueryResult, draft_id: i64) -> Result<(), SignoffError> {
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(SignoffError::Stale(format!(
+            "draft {draft_id} was changed by someone else while you acted: nothing was changed; look at it again and retry"
+        )))
+    }
+}
