@@ -304,6 +304,7 @@ path = "data/erp/sales_lines.csv"
 fn forecast_bench(path: &Path, holdout: usize, threads: usize) -> anyhow::Result<()> {
     let df = CsvReadOptions::default()
         .with_has_header(true)
+        .with_infer_schema_length(Some(0))
         .try_into_reader_with_file_path(Some(path.to_path_buf()))?
         .finish()?
         .lazy()
