@@ -1,0 +1,549 @@
+//! Tests of `analysis::supply`: hand-computed cases and properties.
+
+use super::*;
+use proptest::prelude::*;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn cycle() -> Month {
+    Month::parse("2026-12").unwrap()
+}
+
+/// A tiny company: SKU `P1` (price 150, cost 100, made at `S1`) on line `R1` at 2 h/unit;
+/// `R1` has 15 regular hours a month, 3 hours of overtime at 50/h. Customers `C1`
+/// (priority 1) and `C2` (priority 2). No BOM, stock or suppliers unless a test adds them.
+/// supplier, component, promised, delivered, qty promised, qty delivered
+type Delivery = (&'static str, &'static str, &'static str, Option<&'static str>, f64, f64);
+
+#[derive(Debug, Clone)]
+struct Case {
+    items: Vec<(&'static str, &'static str, f64, f64, &'static str)>,
+    customers: Vec<(&'static str, i64)>,
+    resources: Vec<(&'static str, &'static str, &'static str)>,
+    routings: Vec<(&'static str, &'static str, f64)>,
+    bom: Vec<(&'static str, &'static str, f64)>,
+    components: Vec<(&'static str, &'static str, i64, f64)>,
+    inventory: Vec<(&'static str, &'static str, f64, f64)>,
+    pos: Vec<(&'static str, &'static str, &'static str, f64)>,
+    capacity: Vec<(&'static str, f64, f64, f64)>,
+    deliveries: Vec<Delivery>,
+    open_orders: Vec<(&'static str, &'static str, &'static str, f64)>,
+    budget: Vec<(&'static str, &'static str, f64)>,
+    demand: Vec<(&'static str, &'static str, &'static str, f64)>,
+    params: SupplyParams,
+}
+
+impl Case {
+    fn new() -> Case {
+        Case {
+            items: vec![("P1", "pumps", 150.0, 100.0, "S1")],
+            customers: vec![("C1", 1), ("C2", 2)],
+            resources: vec![("R1", "S1", "line")],
+            routings: vec![("P1", "R1", 2.0)],
+            bom: vec![],
+            components: vec![],
+            inventory: vec![],
+            pos: vec![],
+            capacity: vec![("R1", 15.0, 3.0, 50.0)],
+            deliveries: vec![],
+            open_orders: vec![],
+            budget: vec![],
+            demand: vec![],
+            params: SupplyParams::default(),
+        }
+    }
+
+    fn tables(&self) -> BTreeMap<Table, DataFrame> {
+        let mut t = BTreeMap::new();
+        let s = |v: Vec<&str>| v.into_iter().map(str::to_string).collect::<Vec<String>>();
+        t.insert(
+            Table::Items,
+            df!("sku" => s(self.items.iter().map(|x| x.0).collect()),
+                "family" => s(self.items.iter().map(|x| x.1).collect()),
+                "unit_price" => self.items.iter().map(|x| x.2).collect::<Vec<_>>(),
+                "unit_cost" => self.items.iter().map(|x| x.3).collect::<Vec<_>>(),
+                "make_site" => s(self.items.iter().map(|x| x.4).collect()))
+            .unwrap(),
+        );
+        t.insert(
+            Table::Customers,
+            df!("customer" => s(self.customers.iter().map(|x| x.0).collect()),
+                "priority" => self.customers.iter().map(|x| x.1).collect::<Vec<_>>())
+            .unwrap(),
+        );
+        t.insert(
+            Table::Resources,
+            df!("resource" => s(self.resources.iter().map(|x| x.0).collect()),
+                "site" => s(self.resources.iter().map(|x| x.1).collect()),
+                "kind" => s(self.resources.iter().map(|x| x.2).collect()))
+            .unwrap(),
+        );
+        t.insert(
+            Table::Routings,
+            df!("sku" => s(self.routings.iter().map(|x| x.0).collect()),
+                "resource" => s(self.routings.iter().map(|x| x.1).collect()),
+                "hours_per_unit" => self.routings.iter().map(|x| x.2).collect::<Vec<_>>())
+            .unwrap(),
+        );
+        t.insert(
+            Table::Bom,
+            df!("parent_sku" => s(self.bom.iter().map(|x| x.0).collect()),
+                "component" => s(self.bom.iter().map(|x| x.1).collect()),
+                "qty_per" => self.bom.iter().map(|x| x.2).collect::<Vec<_>>())
+            .unwrap(),
+        );
+        t.insert(
+            Table::Components,
+            df!("component" => s(self.components.iter().map(|x| x.0).collect()),
+                "supplier" => s(self.components.iter().map(|x| x.1).collect()),
+                "lead_time_days" => self.components.iter().map(|x| x.2).collect::<Vec<_>>(),
+                "unit_cost" => self.components.iter().map(|x| x.3).collect::<Vec<_>>())
+            .unwrap(),
+        );
+        t.insert(
+            Table::Inventory,
+            df!("item" => s(self.inventory.iter().map(|x| x.0).collect()),
+                "site" => s(self.inventory.iter().map(|x| x.1).collect()),
+                "on_hand" => self.inventory.iter().map(|x| x.2).collect::<Vec<_>>(),
+                "safety_stock" => self.inventory.iter().map(|x| x.3).collect::<Vec<_>>())
+            .unwrap(),
+        );
+        t.insert(
+            Table::OpenPurchaseOrders,
+            df!("component" => s(self.pos.iter().map(|x| x.0).collect()),
+                "supplier" => s(self.pos.iter().map(|x| x.1).collect()),
+                "due_date" => self.pos.iter().map(|x| d(x.2)).collect::<Vec<_>>(),
+                "qty" => self.pos.iter().map(|x| x.3).collect::<Vec<_>>())
+            .unwrap(),
+        );
+        let (mut cr, mut cm, mut ca, mut co, mut cc) = (vec![], vec![], vec![], vec![], vec![]);
+        for &(r, a, o, c) in &self.capacity {
+            for k in 0..PLAN_MONTHS as i32 {
+                cr.push(r.to_string());
+                cm.push(cycle().plus(k).to_string());
+                ca.push(a);
+                co.push(o);
+                cc.push(c);
+            }
+        }
+        t.insert(
+            Table::Capacity,
+            df!("resource" => cr, "month" => cm, "available_hours" => ca, "max_overtime_hours" => co,
+                "overtime_cost_per_hour" => cc)
+            .unwrap(),
+        );
+        t.insert(
+            Table::SupplierDeliveries,
+            df!("supplier" => s(self.deliveries.iter().map(|x| x.0).collect()),
+                "component" => s(self.deliveries.iter().map(|x| x.1).collect()),
+                "promised_date" => self.deliveries.iter().map(|x| d(x.2)).collect::<Vec<_>>(),
+                "delivered_date" => self.deliveries.iter().map(|x| x.3.map(d)).collect::<Vec<_>>(),
+                "qty_promised" => self.deliveries.iter().map(|x| x.4).collect::<Vec<_>>(),
+                "qty_delivered" => self.deliveries.iter().map(|x| x.5).collect::<Vec<_>>())
+            .unwrap(),
+        );
+        t.insert(
+            Table::OpenOrders,
+            df!("order_id" => (0..self.open_orders.len()).map(|i| format!("SO-{i}")).collect::<Vec<_>>(),
+                "sku" => s(self.open_orders.iter().map(|x| x.0).collect()),
+                "customer" => s(self.open_orders.iter().map(|x| x.1).collect()),
+                "requested_month" => s(self.open_orders.iter().map(|x| x.2).collect()),
+                "qty" => self.open_orders.iter().map(|x| x.3).collect::<Vec<_>>())
+            .unwrap(),
+        );
+        t.insert(
+            Table::Budget,
+            df!("family" => s(self.budget.iter().map(|x| x.0).collect()),
+                "month" => s(self.budget.iter().map(|x| x.1).collect()),
+                "revenue" => self.budget.iter().map(|x| x.2).collect::<Vec<_>>())
+            .unwrap(),
+        );
+        t
+    }
+
+    fn demand_frame(&self) -> DataFrame {
+        let s = |v: Vec<&str>| v.into_iter().map(str::to_string).collect::<Vec<String>>();
+        df!("sku" => s(self.demand.iter().map(|x| x.0).collect()),
+            "customer" => s(self.demand.iter().map(|x| x.1).collect()),
+            "month" => s(self.demand.iter().map(|x| x.2).collect()),
+            "qty" => self.demand.iter().map(|x| x.3).collect::<Vec<_>>())
+        .unwrap()
+    }
+
+    fn run(&self) -> Result<SupplyFacts, AnalysisError> {
+        let tables = self.tables();
+        let demand = self.demand_frame();
+        supply_review(&SupplyInputs { tables: &tables, demand: &demand, cycle: cycle(), params: &self.params })
+    }
+}
+
+fn option(g: &Gap, kind: OptionKind) -> &GapOption {
+    g.options.iter().find(|o| o.kind == kind).unwrap_or_else(|| panic!("no {kind:?} in {:?}", g.options))
+}
+
+fn planned(f: &SupplyFacts, sku: &str, customer: &str, month: &str) -> f64 {
+    f.constrained_plan
+        .iter()
+        .find(|l| l.sku == sku && l.customer == customer && l.month == month)
+        .map_or(0.0, |l| l.constrained_units)
+}
+
+#[test]
+fn capacity_gap_is_priced_and_built_ahead() {
+    let mut c = Case::new();
+    // Dec: 5 units x 2 h = 10 h of 15: 5 h spare. Jan: 10 units x 2 h = 20 h: 5 h over.
+    c.demand = vec![("P1", "C1", "2026-12", 5.0), ("P1", "C1", "2027-01", 10.0)];
+    let f = c.run().unwrap();
+    assert_eq!(f.gaps.len(), 1, "{:#?}", f.gaps);
+    let g = &f.gaps[0];
+    assert_eq!((g.kind, g.id.as_str(), g.month.as_str()), (GapKind::Capacity, "CAP-R1-2027-01", "2027-01"));
+    assert_eq!(g.hours_short, Some(5.0));
+    assert_eq!(g.units_short, 2.5); // 5 h / 2 h per unit
+    assert_eq!(g.revenue_at_risk_money, 375.0); // 2.5 x 150
+    assert_eq!(g.margin_at_risk_money, 125.0); // 2.5 x (150 - 100)
+    assert_eq!(g.customers_hit, vec!["C1"]);
+    // Overtime: min(5 h, 3 h ceiling) = 3 h x 50 = 150, closing 3 / 2 = 1.5 units (60 %).
+    let o = option(g, OptionKind::Overtime);
+    assert_eq!((o.closes_units, o.cost_money, o.closes_percent, o.fully_closes), (1.5, 150.0, 60.0, false));
+    // Build ahead: Dec's 5 spare hours = 2.5 units held 1 month at 2 % of 100: 2.5 x 2 = 5.
+    let o = option(g, OptionKind::BuildAhead);
+    assert_eq!((o.closes_units, o.cost_money, o.fully_closes), (2.5, 5.0, true));
+    // Accepting: the lost margin, 125.
+    assert_eq!(option(g, OptionKind::AcceptShortfall).cost_money, 125.0);
+    assert_eq!(g.recommended, vec![RecommendedStep { kind: OptionKind::BuildAhead, units: 2.5, cost_money: 5.0 }]);
+    assert_eq!((g.recommended_cost_money, g.recommended_closes_units), (5.0, 2.5));
+    // The constrained plan makes 15 h / 2 = 7.5 in January.
+    assert_eq!(planned(&f, "P1", "C1", "2027-01"), 7.5);
+    assert_eq!(f.totals.unmet_units, 2.5);
+    let r1 = &f.capacity[0];
+    assert_eq!(r1.first_overload_month.as_deref(), Some("2027-01"));
+    // 20 h > 15 + 3: beyond the overtime ceiling too.
+    assert_eq!(r1.first_break_month.as_deref(), Some("2027-01"));
+    assert_eq!(r1.months[1].utilisation_percent, 133.33);
+}
+
+#[test]
+fn labour_gap_with_overtime_and_the_rest_accepted() {
+    let mut c = Case::new();
+    c.resources = vec![("R1", "S1", "labour")];
+    // Dec: 10 units x 2 h = 20 h of 15: 5 h over and no earlier month to build in.
+    c.demand = vec![("P1", "C1", "2026-12", 10.0)];
+    let f = c.run().unwrap();
+    let g = &f.gaps[0];
+    assert_eq!((g.kind, g.id.as_str()), (GapKind::Labour, "LAB-R1-2026-12"));
+    assert!(g.options.iter().all(|o| o.kind != OptionKind::BuildAhead));
+    // Overtime 3 h x 50 = 150 for 1.5 units; the other 1 unit accepted at 50 margin.
+    assert_eq!(
+        g.recommended,
+        vec![
+            RecommendedStep { kind: OptionKind::Overtime, units: 1.5, cost_money: 150.0 },
+            RecommendedStep { kind: OptionKind::AcceptShortfall, units: 1.0, cost_money: 50.0 },
+        ]
+    );
+    assert_eq!((g.recommended_cost_money, g.recommended_closes_units), (200.0, 1.5));
+    assert_eq!(f.totals.labour_gaps, 1);
+    assert_eq!(f.totals.capacity_gaps, 0);
+}
+
+#[test]
+fn alternate_site_with_a_routing_takes_the_overload() {
+    let mut c = Case::new();
+    c.resources.push(("R2", "S2", "line"));
+    c.routings.push(("P1", "R2", 1.0));
+    c.capacity.push(("R2", 10.0, 0.0, 0.0));
+    c.demand = vec![("P1", "C1", "2026-12", 10.0)];
+    let f = c.run().unwrap();
+    assert_eq!(f.gaps.len(), 1, "R2 carries no load of its own: {:#?}", f.gaps);
+    let g = &f.gaps[0];
+    // 5 h over on R1 = 2.5 units; R2 has 10 h / 1 h = 10 units spare; premium 5 % of 100.
+    let o = option(g, OptionKind::AlternateSite);
+    assert_eq!((o.closes_units, o.cost_money, o.fully_closes), (2.5, 12.5, true));
+    assert!(o.detail.contains("S2"), "{}", o.detail);
+    assert_eq!(g.recommended_cost_money, 12.5);
+}
+
+#[test]
+fn material_gap_inside_lead_time_and_new_orders_outside() {
+    let mut c = Case::new();
+    c.capacity = vec![("R1", 1000.0, 0.0, 0.0)];
+    c.components = vec![("M1", "SUPA", 60, 10.0)];
+    c.bom = vec![("P1", "M1", 2.0)];
+    c.demand = vec![("P1", "C1", "2026-12", 5.0), ("P1", "C1", "2027-01", 5.0), ("P1", "C1", "2027-02", 5.0)];
+    let f = c.run().unwrap();
+    // Needs of 10 M1 on Dec 15, Jan 15 and Feb 15; orders 60 days earlier: Oct 16 and
+    // Nov 16 fall before the cycle (Dec 1): gaps. Dec 17 is in time: a new order.
+    let ids: Vec<&str> = f.gaps.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(ids, ["MAT-M1-2026-12", "MAT-M1-2027-01"]);
+    let dec = &f.gaps[0];
+    assert_eq!((dec.component_units_short, dec.units_short), (Some(10.0), 5.0));
+    // Expedited lead time 30 days: Dec 15 - 30 = Nov 15, still too late: only accepting.
+    assert_eq!(dec.options.len(), 1);
+    assert_eq!(dec.recommended_cost_money, 250.0); // 5 x 50 margin
+    let jan = &f.gaps[1];
+    // Jan 15 - 30 = Dec 16: expedite reaches. 10 units x 10 x 15 % = 15; alternate 25 % = 25.
+    assert_eq!(option(jan, OptionKind::Expedite).cost_money, 15.0);
+    assert_eq!(option(jan, OptionKind::AlternateSupplier).cost_money, 25.0);
+    assert_eq!(jan.recommended, vec![RecommendedStep { kind: OptionKind::Expedite, units: 5.0, cost_money: 15.0 }]);
+    let feb = f.shortages.iter().find(|s| s.month == "2027-02").unwrap();
+    assert_eq!((feb.within_lead_time_units, feb.new_order_units), (0.0, 10.0));
+    assert_eq!(feb.order_by.as_deref(), Some("2026-12-17"));
+    // Nothing can be made in Dec and Jan; Feb is made.
+    assert_eq!(planned(&f, "P1", "C1", "2026-12"), 0.0);
+    assert_eq!(planned(&f, "P1", "C1", "2027-01"), 0.0);
+    assert_eq!(planned(&f, "P1", "C1", "2027-02"), 5.0);
+}
+
+#[test]
+fn multi_level_lead_times_add_up() {
+    let mut c = Case::new();
+    c.capacity = vec![("R1", 1000.0, 0.0, 0.0)];
+    c.components = vec![("SA1", "INTERNAL", 10, 50.0), ("M2", "SUPA", 40, 5.0)];
+    c.bom = vec![("P1", "SA1", 1.0), ("SA1", "M2", 3.0)];
+    c.demand = vec![("P1", "C1", "2027-01", 2.0)];
+    let f = c.run().unwrap();
+    // SA1 is needed Jan 15 and released Jan 5 (in time); M2 is needed Jan 5, ordered 40 days
+    // before: Nov 26, before the cycle: 6 M2 short = 2 finished units.
+    assert_eq!(f.gaps.len(), 1, "{:#?}", f.gaps);
+    let g = &f.gaps[0];
+    assert_eq!((g.id.as_str(), g.component_units_short, g.units_short), ("MAT-M2-2027-01", Some(6.0), 2.0));
+    let sa = f.shortages.iter().find(|s| s.component == "SA1").unwrap();
+    assert_eq!((sa.new_order_units, sa.order_by.as_deref()), (2.0, Some("2027-01-05")));
+    // Stock of the raw part above safety stock covers it.
+    c.inventory = vec![("M2", "S1", 10.0, 4.0)];
+    assert!(c.run().unwrap().gaps.is_empty());
+}
+
+fn deliveries() -> Vec<Delivery> {
+    vec![
+        ("SUPB", "M1", "2026-06-10", Some("2026-06-10"), 100.0, 100.0), // on time, in full
+        ("SUPB", "M1", "2026-07-10", Some("2026-07-12"), 100.0, 100.0), // 2 days late
+        ("SUPB", "M1", "2026-08-10", Some("2026-08-09"), 100.0, 90.0),  // short
+        ("SUPB", "M1", "2026-09-10", Some("2026-09-10"), 100.0, 100.0), // on time, in full
+        ("SUPB", "M1", "2025-10-10", None, 100.0, 0.0),                 // before the window
+    ]
+}
+
+#[test]
+fn otif_over_the_trailing_window() {
+    let mut c = Case::new();
+    c.components = vec![("M1", "SUPB", 60, 10.0)];
+    c.deliveries = deliveries();
+    let f = c.run().unwrap();
+    let s = &f.suppliers[0];
+    // 4 deliveries in Dec 2025 - Nov 2026: 3 on time, 3 in full, 2 both.
+    assert_eq!(
+        (s.deliveries, s.on_time_percent, s.in_full_percent, s.otif_percent),
+        (4, Some(75.0), Some(75.0), Some(50.0))
+    );
+    assert!(s.below_threshold);
+    // Two days of tolerance: all 4 on time, 3 both.
+    c.params.on_time_tolerance_days = 2;
+    let s = &c.run().unwrap().suppliers[0];
+    assert_eq!((s.on_time_percent, s.otif_percent), (Some(100.0), Some(75.0)));
+}
+
+#[test]
+fn supplier_gap_from_receipts_at_risk() {
+    let mut c = Case::new();
+    c.capacity = vec![("R1", 1000.0, 0.0, 0.0)];
+    c.components = vec![("M1", "SUPB", 60, 10.0)];
+    c.bom = vec![("P1", "M1", 2.0)];
+    c.deliveries = deliveries();
+    c.pos = vec![("M1", "SUPB", "2026-12-10", 10.0)];
+    c.demand = vec![("P1", "C1", "2027-01", 5.0)];
+    let f = c.run().unwrap();
+    // As promised the order covers Jan's 10: no material gap. At OTIF 50 % only 5 are
+    // expected: 5 M1 short = 2.5 units, needed Jan 15 (inside 60 days).
+    assert_eq!(f.gaps.len(), 1, "{:#?}", f.gaps);
+    let g = &f.gaps[0];
+    assert_eq!((g.kind, g.id.as_str()), (GapKind::Supplier, "SUP-M1-2027-01"));
+    assert_eq!((g.component_units_short, g.units_short, g.supplier.as_deref()), (Some(5.0), 2.5, Some("SUPB")));
+    // Chasing an unreliable supplier is no fix: no expedite. An alternate supplier in 30
+    // days (by Dec 16) at 25 %: 5 x 10 x 0.25 = 12.5.
+    assert!(g.options.iter().all(|o| o.kind != OptionKind::Expedite));
+    assert_eq!(option(g, OptionKind::AlternateSupplier).cost_money, 12.5);
+    assert_eq!(option(g, OptionKind::AcceptShortfall).cost_money, 125.0); // 2.5 x 50
+    assert_eq!(f.receipts_at_risk.len(), 1);
+    assert_eq!(f.receipts_at_risk[0].expected_units, 5.0);
+    assert_eq!(f.receipts_at_risk[0].feeds_gaps, vec!["SUP-M1-2027-01"]);
+    // The constrained plan takes receipts as promised.
+    assert_eq!(planned(&f, "P1", "C1", "2027-01"), 5.0);
+}
+
+#[test]
+fn a_bom_loop_is_named() {
+    let mut c = Case::new();
+    c.components = vec![("A", "X", 1, 1.0), ("B", "X", 1, 1.0)];
+    c.bom = vec![("P1", "A", 1.0), ("A", "B", 1.0), ("B", "A", 1.0)];
+    c.demand = vec![("P1", "C1", "2026-12", 1.0)];
+    let err = c.run().unwrap_err();
+    assert_eq!(err.to_string(), "the bill of materials has a loop: `A` -> `B` -> `A`");
+    assert!(err.is_user_fault());
+}
+
+#[test]
+fn allocation_by_priority_then_margin() {
+    let mut c = Case::new();
+    c.customers = vec![("C1", 2), ("C2", 1)];
+    c.demand = vec![("P1", "C1", "2026-12", 5.0), ("P1", "C2", "2026-12", 5.0)];
+    let f = c.run().unwrap();
+    // 15 h / 2 h = 7.5 units: priority 1 (C2) gets its 5, C1 the other 2.5.
+    assert_eq!((planned(&f, "P1", "C2", "2026-12"), planned(&f, "P1", "C1", "2026-12")), (5.0, 2.5));
+    let c1 = f.unmet_by_customer.iter().find(|u| u.customer == "C1").unwrap();
+    assert_eq!((c1.unmet_units, c1.unmet_revenue_money), (2.5, 375.0));
+    assert_eq!(f.gaps[0].customers_hit, vec!["C1"]);
+
+    // One customer, two SKUs on R1: the one with the higher margin first.
+    let mut c = Case::new();
+    c.items.push(("P2", "pumps", 100.0, 90.0, "S1"));
+    c.routings.push(("P2", "R1", 2.0));
+    c.demand = vec![("P1", "C1", "2026-12", 5.0), ("P2", "C1", "2026-12", 5.0)];
+    let f = c.run().unwrap();
+    assert_eq!((planned(&f, "P1", "C1", "2026-12"), planned(&f, "P2", "C1", "2026-12")), (5.0, 2.5));
+}
+
+#[test]
+fn inventory_nets_and_open_orders_are_a_floor() {
+    let mut c = Case::new();
+    c.capacity = vec![("R1", 1000.0, 0.0, 0.0)];
+    // 8 on hand, 3 safety stock at the make site: 5 usable; stock elsewhere is not.
+    c.inventory = vec![("P1", "S1", 8.0, 3.0), ("P1", "S9", 100.0, 0.0)];
+    c.demand = vec![("P1", "C1", "2026-12", 4.0), ("P1", "C1", "2027-01", 4.0)];
+    // A late order of 6 is due now and is above December's consensus of 4.
+    c.open_orders = vec![("P1", "C1", "2026-11", 6.0)];
+    c.budget = vec![("pumps", "2026-12", 1000.0)];
+    let f = c.run().unwrap();
+    assert_eq!(f.totals.open_orders_above_consensus_units, 2.0);
+    let r: Vec<(f64, f64, f64)> =
+        f.requirements.iter().map(|r| (r.demand_units, r.from_inventory_units, r.production_units)).collect();
+    assert_eq!(r, [(6.0, 5.0, 1.0), (4.0, 0.0, 4.0)]);
+    let dec = f.financials.iter().find(|x| x.month == "2026-12").unwrap();
+    // 6 x 150 = 900 revenue against a budget of 1000.
+    assert_eq!((dec.revenue_constrained_money, dec.constrained_vs_budget_money), (900.0, Some(-100.0)));
+    assert_eq!(f.totals.budget_revenue_money, 1000.0);
+}
+
+#[test]
+fn zero_demand_rows_plan_nothing() {
+    let mut c = Case::new();
+    c.demand = vec![("P1", "C1", "2026-12", 0.0), ("P1", "C2", "2027-01", 1.0)];
+    let f = c.run().unwrap();
+    assert_eq!(f.constrained_plan.len(), 1);
+    assert_eq!(f.totals.demand_units, 1.0);
+}
+
+#[test]
+fn unknown_sku_in_the_demand_is_named() {
+    let mut c = Case::new();
+    c.demand = vec![("P1", "C1", "2026-12", 1.0), ("ZZ", "C1", "2026-12", 1.0)];
+    assert_eq!(c.run().unwrap_err().to_string(), "demand row 2: unknown sku `ZZ`");
+}
+
+#[test]
+fn params_default_from_an_empty_table() {
+    let p: SupplyParams = toml::from_str("otif_threshold = 0.8").unwrap();
+    assert_eq!(p.otif_threshold, 0.8);
+    assert_eq!(p.otif_window_months, 12);
+    assert_eq!(p.allocation, AllocationRule::PriorityThenMargin);
+    assert!(toml::from_str::<SupplyParams>("otif = 1").is_err());
+}
+
+/// A random small company: 1-3 SKUs on 1-2 resources, 1-3 customers, demand in the first
+/// 4 months; capacity per resource either ample (`slack` >= 1 of the load) or random.
+fn random_case() -> impl Strategy<Value = (Case, bool)> {
+    (
+        prop::collection::vec((0.1f64..3.0, 0usize..2, 1.0f64..200.0, 0.3f64..1.0), 1..4),
+        prop::collection::vec(prop::collection::vec(0.0f64..40.0, 4), 1..7),
+        prop::collection::vec(0.0f64..150.0, 2),
+        any::<bool>(),
+    )
+        .prop_map(|(skus, cells, hours, ample)| {
+            const SKUS: [&str; 3] = ["P1", "P2", "P3"];
+            const CUSTS: [&str; 3] = ["C1", "C2", "C3"];
+            const MONTHS: [&str; 4] = ["2026-12", "2027-01", "2027-02", "2027-03"];
+            let mut c = Case::new();
+            c.customers = vec![("C1", 2), ("C2", 1), ("C3", 3)];
+            c.resources = vec![("R1", "S1", "line"), ("R2", "S1", "labour")];
+            c.items = skus.iter().enumerate().map(|(i, s)| (SKUS[i], "f", s.2, s.2 * s.3, "S1")).collect();
+            c.routings = skus.iter().enumerate().map(|(i, s)| (SKUS[i], ["R1", "R2"][s.1], s.0)).collect();
+            for (k, row) in cells.iter().enumerate() {
+                let sku = k % skus.len();
+                let cust = (k / skus.len()) % 3;
+                for (m, q) in row.iter().enumerate() {
+                    c.demand.push((SKUS[sku], CUSTS[cust], MONTHS[m], (q * 10.0).round() / 10.0));
+                }
+            }
+            if ample {
+                let mut max = [0.0f64; 2];
+                for m in MONTHS {
+                    let mut load = [0.0f64; 2];
+                    for &(s, _, mm, q) in &c.demand {
+                        if mm == m {
+                            let i = SKUS.iter().position(|x| *x == s).unwrap();
+                            load[skus[i].1] += q * skus[i].0;
+                        }
+                    }
+                    max = [max[0].max(load[0]), max[1].max(load[1])];
+                }
+                c.capacity = vec![("R1", max[0] + 0.01, 5.0, 40.0), ("R2", max[1] + 0.01, 5.0, 40.0)];
+            } else {
+                c.capacity = vec![("R1", hours[0], 5.0, 40.0), ("R2", hours[1], 5.0, 40.0)];
+            }
+            (c, ample)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn constrained_plan_respects_demand_and_capacity((case, ample) in random_case()) {
+        let f = case.run().unwrap();
+        if ample {
+            prop_assert!(f.gaps.is_empty(), "capacity covers demand yet: {:?}", f.gaps);
+            prop_assert!((f.totals.unmet_units).abs() < 1e-6);
+        }
+        // Never above demand.
+        for l in &f.constrained_plan {
+            prop_assert!(l.constrained_units <= l.demand_units + 1e-9, "{l:?}");
+            prop_assert!(l.constrained_units >= 0.0);
+        }
+        // Never above regular hours (no stock: everything planned is made).
+        let hpu: BTreeMap<&str, (&str, f64)> = case.routings.iter().map(|r| (r.0, (r.1, r.2))).collect();
+        let mut used: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+        for l in &f.constrained_plan {
+            let (r, h) = hpu[l.sku.as_str()];
+            *used.entry((r, l.month.as_str())).or_default() += l.constrained_units * h;
+        }
+        for ((r, _), hours) in used {
+            let available = case.capacity.iter().find(|c| c.0 == r).unwrap().1;
+            prop_assert!(hours <= available + 0.01, "{r}: {hours} > {available}");
+        }
+        // Totals are preserved however they are grouped.
+        let demand: f64 = case.demand.iter().map(|d| d.3).sum();
+        prop_assert!((f.totals.demand_units - demand).abs() < 1e-6);
+        let lines: f64 = f.constrained_plan.iter().map(|l| l.constrained_units).sum();
+        prop_assert!((f.totals.constrained_units - lines).abs() < 0.01);
+        let by_customer: f64 = f.unmet_by_customer.iter().map(|u| u.unmet_units).sum();
+        prop_assert!((f.totals.unmet_units - by_customer).abs() < 0.01);
+        for u in &f.unmet_by_customer {
+            prop_assert!((u.demand_units - u.constrained_units - u.unmet_units).abs() < 0.01);
+        }
+        let revenue: f64 = f.financials.iter().map(|x| x.revenue_unconstrained_money).sum();
+        prop_assert!((f.totals.revenue_unconstrained_money - revenue).abs() < 0.1);
+        // Every gap's recommendation covers the gap exactly.
+        for g in &f.gaps {
+            let covered: f64 = g.recommended.iter().map(|s| s.units).sum();
+            prop_assert!((covered - g.units_short).abs() < 0.01, "{g:?}");
+        }
+    }
+
+    #[test]
+    fn identical_inputs_give_identical_facts((case, _) in random_case()) {
+        let a = serde_json::to_string(&case.run().unwrap()).unwrap();
+        let b = serde_json::to_string(&case.run().unwrap()).unwrap();
+        prop_assert_eq!(a, b);
+    }
+}
