@@ -91,6 +91,7 @@ cases!(
     adjustment_without_owner,
     decimal_comma_ambiguous,
     duplicate_key,
+    duplicate_of_a_bad_row,
     empty_required,
     missing_column,
     missing_column_in_sheet,
