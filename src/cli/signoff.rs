@@ -291,7 +291,14 @@ pub async fn status(workspace: &std::path::Path, cycle: Month, json: bool) -> an
             println!("this cycle is incomplete: no {}, so the {} meeting is broken", a.title(), a.meeting());
         }
         let first = broken[0];
-        println!("hint: `snop run {} --cycle {cycle}` drafts the {}", first.agent(), first.title());
+        match Some(first.agent()).filter(|a| ws.pipelines.contains_key(a)) {
+            Some(agent) => println!("hint: `snop run {agent} --cycle {cycle}` drafts the {}", first.title()),
+            None => println!(
+                "hint: snop has no `{}` agent in this workspace yet: the {} is prepared outside snop for now",
+                first.agent(),
+                first.title()
+            ),
+        }
     }
     Ok(())
 }
