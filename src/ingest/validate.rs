@@ -348,10 +348,14 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
             rows_quarantined += dups.height();
             // Where each duplicated key first appears.
             let dup_keys = dups.clone().lazy().select(key.clone()).unique(None, UniqueKeepStrategy::First);
+            let mut wanted: Vec<Expr> = key.clone();
+            wanted.extend([col(FILE_COL), col(ROW_COL)]);
+            wanted.extend(spec.key.iter().map(|k| col(clean_col(k))));
             let firsts = stage
                 .clone()
                 .lazy()
                 .filter(col("__bad").not().and(col("__dup").not()))
+                .select(wanted)
                 .join(dup_keys, key.clone(), key.clone(), JoinArgs::new(JoinType::Inner))
                 .collect()
                 .map_err(err)?;
