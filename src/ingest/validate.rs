@@ -283,7 +283,11 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
     stage = stage.with_column(if key.is_empty() {
         lit(false).alias("__dup")
     } else {
-        let masked = when(col("__bad").not()).then(as_struct(key.clone())).otherwise(lit(NULL));
+        // One text per key (a separator no extract uses, nulls as a marker of their own): hashing
+        // one string column is far cheaper than row-encoding a struct.
+        let parts: Vec<Expr> = key.iter().map(|k| k.clone().cast(DataType::String).fill_null(lit("\u{0}"))).collect();
+        let joined = if parts.len() == 1 { parts[0].clone() } else { concat_str(parts, "\u{1f}", false) };
+        let masked = when(col("__bad").not()).then(joined).otherwise(lit(NULL).cast(DataType::String));
         col("__bad").not().and(masked.is_first_distinct().not()).alias("__dup")
     });
     let stage = stage.collect().map_err(err)?;
@@ -356,7 +360,12 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
                 .lazy()
                 .filter(col("__bad").not().and(col("__dup").not()))
                 .select(wanted)
-                .join(dup_keys, key.clone(), key.clone(), JoinArgs::new(JoinType::Inner))
+                .join(
+                    dup_keys,
+                    key.clone(),
+                    key.clone(),
+                    JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) },
+                )
                 .collect()
                 .map_err(err)?;
             let key_text = |df: &DataFrame, i: usize| -> Result<Vec<String>, super::IngestError> {

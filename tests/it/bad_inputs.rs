@@ -90,6 +90,7 @@ cases!(
     adjustment_unknown_sku_and_month,
     adjustment_without_owner,
     decimal_comma_ambiguous,
+    duplicate_adjustment,
     duplicate_key,
     duplicate_of_a_bad_row,
     empty_required,
