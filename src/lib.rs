@@ -98,17 +98,4 @@ impl Progress {
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     }
-
-    pub fn bar(&self, len: u64, message: &str) -> indicatif::ProgressBar {
-        if !self.visible {
-            return indicatif::ProgressBar::hidden();
-        }
-        let bar = indicatif::ProgressBar::new(len).with_message(message.to_string());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg:24} [{bar:30}] {pos}/{len} ({eta})")
-                .expect("template")
-                .progress_chars("=> "),
-        );
-        bar
-    }
 }

@@ -183,10 +183,6 @@ impl Store {
         })
     }
 
-    pub async fn report_json(&self, id: i64) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT report_json FROM runs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
-    }
-
     /// Records a run and its files, all or nothing. Returns the run's row.
     pub async fn record_run(&self, run: NewRun<'_>) -> Result<RunRow, StoreError> {
         let runs_dir = self.root.join("runs");
