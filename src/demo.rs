@@ -939,13 +939,14 @@ email = "olivia.chen@example.com"
 }
 
 /// The default pipelines, embedded from `pipelines/` at the top of the repository.
-pub const PIPELINES: [(&str, &str); 2] = [
+pub const PIPELINES: [(&str, &str); 3] = [
     ("demand-review.toml", include_str!("../pipelines/demand-review.toml")),
     ("supply-review.toml", include_str!("../pipelines/supply-review.toml")),
+    ("commit-back.toml", include_str!("../pipelines/commit-back.toml")),
 ];
 
 /// The default prompts, embedded from `prompts/` at the top of the repository.
-pub const PROMPTS: [(&str, &str); 7] = [
+pub const PROMPTS: [(&str, &str); 10] = [
     ("README.md", include_str!("../prompts/README.md")),
     ("demand-review/summary.system.tera", include_str!("../prompts/demand-review/summary.system.tera")),
     ("demand-review/summary.user.tera", include_str!("../prompts/demand-review/summary.user.tera")),
@@ -953,6 +954,9 @@ pub const PROMPTS: [(&str, &str); 7] = [
     ("supply-review/summary.system.tera", include_str!("../prompts/supply-review/summary.system.tera")),
     ("supply-review/summary.user.tera", include_str!("../prompts/supply-review/summary.user.tera")),
     ("supply-review/sample-facts.json", include_str!("../prompts/supply-review/sample-facts.json")),
+    ("commit-back/summary.system.tera", include_str!("../prompts/commit-back/summary.system.tera")),
+    ("commit-back/summary.user.tera", include_str!("../prompts/commit-back/summary.user.tera")),
+    ("commit-back/sample-facts.json", include_str!("../prompts/commit-back/sample-facts.json")),
 ];
 
 /// Creates a workspace: `snop.toml`, the agents' pipelines and the prompts. Refuses to overwrite.

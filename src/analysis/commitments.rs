@@ -17,8 +17,7 @@ use crate::ingest::Quarantined;
 /// Quantities closer than this are equal (the plan keeps three decimals).
 const EPS: f64 = 1e-6;
 
-/// The statuses a line of the log moves through, as the account managers write them.
-pub const STATUSES: [&str; 4] = ["to communicate", "communicated", "accepted", "re-negotiated"];
+pub use crate::contract::COMMITMENT_STATUSES as STATUSES;
 
 /// One row of the signed plan (the executive agent's `signed-plan.parquet`).
 #[derive(Debug, Clone, PartialEq)]

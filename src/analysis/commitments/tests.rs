@@ -43,7 +43,10 @@ fn a_shortfall_and_a_moved_date_make_one_line_and_the_rest_is_to_book() {
     assert_eq!((l.requested, l.committed, l.moved_units, l.open_order_units), (100.0, 60.0, 30.0, 70.0));
     assert_eq!(l.moved_to.as_deref(), Some("2027-02"));
     assert_eq!(l.constraint, "capacity: LEE-LINE-CENT");
-    assert_eq!((l.owner.as_str(), l.status.as_str(), l.communicate_by.as_str()), ("ann", "to communicate", "2026-12-17"));
+    assert_eq!(
+        (l.owner.as_str(), l.status.as_str(), l.communicate_by.as_str()),
+        ("ann", "to communicate", "2026-12-17")
+    );
     let books: Vec<(&str, &str, f64)> =
         log.to_book.iter().map(|t| (t.customer.as_str(), t.month.as_str(), t.to_book)).collect();
     assert_eq!(books, vec![("A", "2027-02", 80.0), ("B", "2027-01", 10.0)]);
