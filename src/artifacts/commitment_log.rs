@@ -232,3 +232,53 @@ pub fn commitment_log_xlsx(
     }
     book.save_to_buffer()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use calamine::{Reader, Xlsx};
+
+    use super::*;
+    use crate::analysis::commitments::{PlanRow, commitment_log, loop_facts};
+
+    /// A log of one line, and a last cycle with one order beyond plan: the workbook has the Log
+    /// (line id first, editable columns marked), To book, and the two Last cycle sheets with the
+    /// order named; identical inputs give identical bytes.
+    #[test]
+    fn the_workbook_carries_the_log_and_last_cycle() {
+        let m = |s: &str| Month::parse(s).unwrap();
+        let plan = vec![PlanRow {
+            sku: "X".into(),
+            customer: "A".into(),
+            month: m("2027-01"),
+            requested_units: 10.0,
+            planned_units: 6.0,
+            constraint: Some("capacity".into()),
+        }];
+        let owners = BTreeMap::from([("A".to_string(), "ann".to_string())]);
+        let log = commitment_log(m("2026-12"), &plan, &[], &owners, "2026-12-20");
+        let order = crate::analysis::commitments::OrderLine {
+            order_id: "SO-7".into(),
+            sku: "X".into(),
+            customer: "A".into(),
+            month: m("2027-01"),
+            qty: 9.0,
+        };
+        let last = loop_facts(m("2027-01"), &log, true, &plan, &[], &[order], &owners);
+        let bytes = commitment_log_xlsx(&log, Some(&last), "Acme").unwrap();
+        assert_eq!(bytes, commitment_log_xlsx(&log, Some(&last), "Acme").unwrap());
+        let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(book.sheet_names(), vec!["Log", "To book", "Last cycle", "Last cycle commitments"]);
+        let sheet = book.worksheet_range("Log").unwrap();
+        assert_eq!(sheet.get((0, 0)).unwrap().to_string(), "Line");
+        assert_eq!(sheet.get((1, 0)).unwrap().to_string(), "2026-12-0001");
+        assert_eq!(sheet.get((1, 10)).unwrap().to_string(), "to communicate");
+        let last_sheet = book.worksheet_range("Last cycle").unwrap();
+        // 9 ordered against 6 planned: 3 beyond plan, named by order with its account manager.
+        assert!(last_sheet.get((0, 0)).unwrap().to_string().contains("0 kept, 0 missed"));
+        assert_eq!(last_sheet.get((4, 0)).unwrap().to_string(), "SO-7");
+        assert_eq!(last_sheet.get((4, 6)).unwrap().to_string(), "3");
+        assert_eq!(last_sheet.get((4, 8)).unwrap().to_string(), "ann");
+    }
+}

@@ -42,6 +42,8 @@ columns = { customer = "KUNNR", colour = "FARBE" }
 "#,
     )
     .unwrap();
+    // The commit-back pipeline would only repeat the missing files.
+    std::fs::remove_file(ws.join("pipelines/commit-back.toml")).unwrap();
     std::fs::write(ws.join("pipelines/supply-review.toml"), "agent = \"supply-review\"\n[[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\nsheet = 3\n").unwrap();
     let (code, out, err) = run_in(&ws, &["validate"]);
     assert_eq!(code, 1, "{out}");
@@ -50,7 +52,7 @@ columns = { customer = "KUNNR", colour = "FARBE" }
         "error: 11 problems in the workspace configuration
   - `pipelines/demand-review.toml` line 1, key `sources`: the demand-review agent needs a source for `items`
   - `pipelines/demand-review.toml` line 1, key `sources`: the demand-review agent needs a source for `sales_history`
-  - `pipelines/demand-review.toml` line 4, key `sources[0].table`: unknown table `orders`: tables are items, customers, resources, routings, bom, components, inventory, open_purchase_orders, capacity, sales_history, open_orders, supplier_deliveries, pipeline, launches, sales_adjustments, marketing_adjustments, budget
+  - `pipelines/demand-review.toml` line 4, key `sources[0].table`: unknown table `orders`: tables are items, customers, resources, routings, bom, components, inventory, open_purchase_orders, capacity, sales_history, open_orders, supplier_deliveries, pipeline, launches, sales_adjustments, marketing_adjustments, budget, commitment_updates
   - `pipelines/demand-review.toml` line 8, key `sources[1].sheet`: an xlsx source needs a `sheet`
   - `pipelines/demand-review.toml` line 12, key `sources[1].delimiter`: `delimiter` does not apply to a `xlsx` source
   - `pipelines/demand-review.toml` line 17, key `sources[2].path`: `data/customers.csv` matches no file in the workspace
@@ -75,7 +77,7 @@ fn the_default_pipelines_are_valid_in_a_fresh_demo_workspace() {
     }
     let (code, out, err) = run_in(&tmp.path().join("ws"), &["validate"]);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
-    assert_eq!(out, "`./snop.toml` is valid: 2 pipeline(s) (demand-review, supply-review)\n");
+    assert_eq!(out, "`./snop.toml` is valid: 3 pipeline(s) (demand-review, supply-review, commit-back)\n");
 }
 
 #[test]
