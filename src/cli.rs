@@ -60,6 +60,10 @@ pub enum Command {
         dir: PathBuf,
         #[command(flatten)]
         size: DemoSize,
+        /// The month the extracts are taken in (default: the cycle): a later month gives the same
+        /// company that many months on, its orders in between shipped and its order book moved on.
+        #[arg(long)]
+        as_of: Option<Month>,
     },
     /// Check snop.toml and every pipeline, and report every problem at once.
     Validate,
@@ -152,6 +156,7 @@ impl DemoSize {
             customers: self.customers,
             months: self.months,
             cycle: self.cycle,
+            as_of: self.cycle,
             seed: self.seed,
         }
     }
@@ -176,8 +181,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 dir.display()
             );
         }
-        Command::Generate { dir, size } => {
-            let g = demo::generate(&dir, size.spec())?;
+        Command::Generate { dir, size, as_of } => {
+            let spec = demo::Spec { as_of: as_of.unwrap_or(size.cycle), ..size.spec() };
+            let g = demo::generate(&dir, spec)?;
             println!(
                 "wrote {} files with {} order lines under `{}`",
                 g.files.len(),
