@@ -1009,3 +1009,9 @@ mod tests {
         }
     }
 }
+
+/// The demo workspace's password for a person: known to anyone who reads the demo's output or
+/// this code, so for the demo only.
+pub fn demo_password(person: &str) -> String {
+    format!("demo-{person}")
+}
