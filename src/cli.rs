@@ -397,7 +397,10 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
         let roles: Vec<String> = Directory::of(&ws).roles_of(id).into_iter().map(role_title).collect();
         logins.push(format!("  {id:<16} {password:<22} {} ({})", person.name, roles.join(", ")));
     }
-    println!("\nreview in the browser: `snop serve -w {}`, then open http://127.0.0.1:8080/ and log in as", dir.display());
+    println!(
+        "\nreview in the browser: `snop serve -w {}`, then open http://127.0.0.1:8080/ and log in as",
+        dir.display()
+    );
     for line in &logins {
         println!("{line}");
     }

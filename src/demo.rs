@@ -979,6 +979,12 @@ pub fn init(dir: &Path, company: &str) -> anyhow::Result<()> {
 
 pub const DEMO_COMPANY: &str = "Demo Pumps & Valves Ltd";
 
+/// The demo workspace's password for a person: known to anyone who reads the demo's output or
+/// this code, so for the demo only.
+pub fn demo_password(person: &str) -> String {
+    format!("demo-{person}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1008,10 +1014,4 @@ mod tests {
             assert!((mean - 1.0).abs() < 1e-9, "family {f}: {mean}");
         }
     }
-}
-
-/// The demo workspace's password for a person: known to anyone who reads the demo's output or
-/// this code, so for the demo only.
-pub fn demo_password(person: &str) -> String {
-    format!("demo-{person}")
 }

@@ -257,11 +257,7 @@ pub fn tables(facts: &serde_json::Value) -> Vec<Table> {
 
 /// The facts as a key/value list (scalars) and one table per list of records, each cut at
 /// `max_rows`.
-fn facts_tables(
-    facts: &serde_json::Value,
-    esc: &dyn Fn(&str) -> String,
-    max_rows: usize,
-) -> (Vec<Scalar>, Vec<Table>) {
+fn facts_tables(facts: &serde_json::Value, esc: &dyn Fn(&str) -> String, max_rows: usize) -> (Vec<Scalar>, Vec<Table>) {
     let mut scalars = Vec::new();
     let mut tables = Vec::new();
     let Some(map) = facts.as_object() else { return (scalars, tables) };

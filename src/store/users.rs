@@ -84,8 +84,14 @@ impl Store {
 
     /// Disables a user and ends their sessions; `false` when there is no such user.
     pub async fn disable_user(&self, person: &str, by: &str) -> Result<bool, StoreError> {
-        self.change_user(person, by, "user_disable", "UPDATE users SET disabled = 1, updated_at = $1 WHERE person = $2", None)
-            .await
+        self.change_user(
+            person,
+            by,
+            "user_disable",
+            "UPDATE users SET disabled = 1, updated_at = $1 WHERE person = $2",
+            None,
+        )
+        .await
     }
 
     /// Sets a new password, enables the user, clears the failure counter and the lock, and ends
@@ -154,8 +160,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let ts = now();
-            append_audit(&mut tx, &ts, "snop serve", "user_lock", &format!("user:{person}"), &sha256_hex(lock_until.as_bytes()))
-                .await?;
+            append_audit(
+                &mut tx,
+                &ts,
+                "snop serve",
+                "user_lock",
+                &format!("user:{person}"),
+                &sha256_hex(lock_until.as_bytes()),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())

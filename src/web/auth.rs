@@ -49,7 +49,10 @@ pub const LOGIN_FAILED: &str = "the user name or the password is wrong (after 5 
 
 fn over_tls(app: &App, headers: &HeaderMap) -> bool {
     app.options.behind_proxy
-        && headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"))
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
@@ -65,11 +68,8 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
 
 fn client_address(app: &App, parts: &Parts) -> String {
     if app.options.behind_proxy
-        && let Some(last) = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
+        && let Some(last) =
+            parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.rsplit(',').next())
     {
         return last.trim().to_string();
     }
@@ -101,7 +101,11 @@ impl FromRequestParts<Shared> for Viewer {
             if parts.method == Method::GET || parts.method == Method::HEAD {
                 Redirect::to("/login").into_response()
             } else {
-                message(StatusCode::UNAUTHORIZED, "Log in first", "you are not logged in, or your session ended: log in again")
+                message(
+                    StatusCode::UNAUTHORIZED,
+                    "Log in first",
+                    "you are not logged in, or your session ended: log in again",
+                )
             }
         };
         let Some(token) = session_token(&parts.headers) else { return Err(unauthorised()) };
@@ -238,7 +242,10 @@ pub async fn login(State(app): State<Shared>, request: Request) -> Response {
     }
     tracing::info!(person = %c.person, "logged in");
     let cookie = if over_tls(&app, &parts.headers) {
-        format!("{SECURE_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={}", app.options.session_hours * 3600)
+        format!(
+            "{SECURE_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={}",
+            app.options.session_hours * 3600
+        )
     } else {
         format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", app.options.session_hours * 3600)
     };

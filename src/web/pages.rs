@@ -11,7 +11,7 @@ use super::auth::{Posted, Viewer};
 use super::{App, CSS_PATH, HTMX_PATH, Shared, internal, message, render};
 use crate::artifacts::review;
 use crate::store::signoff::{
-    Action, Artifact, AuditEntry, DraftDetail, DraftRow, Request, Situation, SignoffError, decide, narrative_text,
+    Action, Artifact, AuditEntry, DraftDetail, DraftRow, Request, SignoffError, Situation, decide, narrative_text,
     parse_narrative, role_title,
 };
 
@@ -312,7 +312,12 @@ struct DraftPage<'a> {
     outcome: Outcome,
 }
 
-pub async fn draft(State(app): State<Shared>, viewer: Viewer, Path(id): Path<i64>, Query(q): Query<TableQuery>) -> Response {
+pub async fn draft(
+    State(app): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<TableQuery>,
+) -> Response {
     draft_response(&app, &viewer, id, &q, StatusCode::OK, Outcome::default()).await
 }
 
@@ -386,7 +391,9 @@ async fn draft_page<'a>(
         content_sha256: d.row.content_sha256.clone(),
         signed_line: review::Standing::of(&d, &app.dir).signed_line,
         owners: app.dir.describe(artifact.owner_roles(), " or "),
-        signers: app.dir.describe(artifact.signer_roles(), if artifact.needs_every_signer() { " and " } else { " or " }),
+        signers: app
+            .dir
+            .describe(artifact.signer_roles(), if artifact.needs_every_signer() { " and " } else { " or " }),
         you_may,
         narrative_source: d.content.narrative_source.clone(),
         narrative: outcome.narrative.clone().unwrap_or_else(|| narrative_text(&d.content.narrative)),
@@ -469,7 +476,11 @@ pub async fn markdown(State(app): State<Shared>, _viewer: Viewer, Path(id): Path
         Err(e) => return internal(&e.into()),
     };
     match review::markdown(&d.content, &review::Standing::of(&d, &app.dir)) {
-        Ok(md) => download("text/markdown; charset=utf-8", &format!("{}-{}-v{}.md", d.row.artifact, d.row.cycle, d.row.version), md.into_bytes()),
+        Ok(md) => download(
+            "text/markdown; charset=utf-8",
+            &format!("{}-{}-v{}.md", d.row.artifact, d.row.cycle, d.row.version),
+            md.into_bytes(),
+        ),
         Err(e) => internal(&e),
     }
 }
@@ -503,9 +514,15 @@ pub async fn workbook(State(app): State<Shared>, _viewer: Viewer, Path(id): Path
         Some(_) => message(
             StatusCode::CONFLICT,
             "Workbook changed",
-            &format!("the workbook `{name}` of draft {id} was changed after it was drafted: `snop audit verify` says more"),
+            &format!(
+                "the workbook `{name}` of draft {id} was changed after it was drafted: `snop audit verify` says more"
+            ),
         ),
-        None => message(StatusCode::NOT_FOUND, "Workbook missing", &format!("the workbook `{name}` of draft {id} is missing")),
+        None => message(
+            StatusCode::NOT_FOUND,
+            "Workbook missing",
+            &format!("the workbook `{name}` of draft {id} is missing"),
+        ),
     }
 }
 
@@ -624,8 +641,15 @@ pub async fn approve(State(app): State<Shared>, Path(id): Path<i64>, posted: Pos
 pub async fn reject(State(app): State<Shared>, Path(id): Path<i64>, posted: Posted<RejectForm>) -> Response {
     if posted.form.reason.trim().is_empty() {
         let outcome = Outcome { refused: Some("a rejection needs a reason".into()), ..Outcome::default() };
-        return draft_response(&app, &posted.viewer, id, &TableQuery::default(), StatusCode::UNPROCESSABLE_ENTITY, outcome)
-            .await;
+        return draft_response(
+            &app,
+            &posted.viewer,
+            id,
+            &TableQuery::default(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            outcome,
+        )
+        .await;
     }
     act(&app, &posted.viewer, id, Request::Reject { reason: posted.form.reason }, Some(posted.form.row_version)).await
 }

@@ -161,7 +161,13 @@ fn csrf_of(page: &str) -> String {
     page[at..at + 64].to_string()
 }
 
-async fn post(base: &str, path: &str, cookie: Option<&str>, form: &[(&str, &str)], headers: &[(&str, &str)]) -> (StatusCode, String) {
+async fn post(
+    base: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> (StatusCode, String) {
     let mut r = http()
         .post(format!("{base}{path}"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -232,25 +238,28 @@ fn every_state_changing_route_needs_a_session_and_the_forgery_token() {
         assert_eq!(s, StatusCode::OK);
 
         // The same form, right: a comment and an approval go through `Store::act`.
-        let (s, body) = post(&base, "/drafts/1/comment", Some(&cookie), &[("csrf", &csrf), ("body", "looks right")], &[])
-            .await;
+        let (s, body) =
+            post(&base, "/drafts/1/comment", Some(&cookie), &[("csrf", &csrf), ("body", "looks right")], &[]).await;
         assert_eq!(s, StatusCode::OK, "{body}");
         assert!(body.contains("Dana Whitfield commented on the demand consensus 2026-12 version 1"), "{body}");
         // A planner without the role is refused by `decide`, with who may.
         let planner = login(&base, "paul.planner").await;
         let (_, page) = get(&base, "/drafts/1", &planner).await;
         let (s, body) =
-            post(&base, "/drafts/1/approve", Some(&planner), &[("csrf", &csrf_of(&page)), ("row_version", "1")], &[]).await;
+            post(&base, "/drafts/1/approve", Some(&planner), &[("csrf", &csrf_of(&page)), ("row_version", "1")], &[])
+                .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         assert!(
             body.contains("only the demand lead (Dana Whitfield, Priya Shah) may approve the demand consensus; Paul Planner is not allowed to"),
             "{body}"
         );
-        let (s, body) = post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        let (s, body) =
+            post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
         assert_eq!(s, StatusCode::OK, "{body}");
         assert_eq!(draft_state(tmp.path(), 1).await, (State::Approved, 2, 1));
         // A stale row version is refused, not applied.
-        let (s, body) = post(&base, "/drafts/1/sign", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        let (s, body) =
+            post(&base, "/drafts/1/sign", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
         assert_eq!(s, StatusCode::CONFLICT, "{body}");
         assert_eq!(draft_state(tmp.path(), 1).await, (State::Approved, 2, 1));
     });
@@ -313,7 +322,8 @@ fn a_session_after_logout_is_dead() {
         assert_eq!(s, StatusCode::SEE_OTHER);
         let r = http().get(format!("{base}/drafts/1")).header("cookie", &cookie).send().await.unwrap();
         assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
-        let (s, _) = post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        let (s, _) =
+            post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
         assert_eq!(draft_state(tmp.path(), 1).await, (State::Draft, 1, 0));
     });
@@ -453,7 +463,11 @@ impl Browser {
     }
 
     async fn body_text(&self) -> String {
-        self.script("return document.body ? document.body.innerText : ''").await.as_str().unwrap_or_default().to_string()
+        self.script("return document.body ? document.body.innerText : ''")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Waits up to 10 s for an element whose text contains `text`; returns its text.
@@ -555,6 +569,7 @@ fn the_review_workflow_in_a_real_browser() {
         let injected = a.script("return document.querySelectorAll('#facts script, main img').length").await;
         assert_eq!(injected, 0);
         a.no_alert().await;
+        a.script("document.getElementById('tables').scrollIntoView(); return 0").await;
         a.screenshot("03-hostile-text-inert").await;
 
         // Two demand leads edit draft 1 at once: the second save is refused and shown the change.
@@ -594,5 +609,122 @@ fn the_review_workflow_in_a_real_browser() {
         a.no_alert().await;
         a.close().await;
         assert!(store.verify_audit().await.unwrap().first_problem.is_none());
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the binary: `snop users` and `snop serve`.
+
+/// Runs `snop` with `stdin` piped in; returns (exit code, stdout, stderr).
+fn snop_with_stdin(ws: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut child = crate::common::snop()
+        .current_dir(ws)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn users_are_managed_on_the_command_line_and_log_in_to_snop_serve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = crate::common::run_in(tmp.path(), &["init", "ws", "--company", "Test Pumps"]);
+    assert_eq!(code, 0, "{err}");
+    let ws = tmp.path().join("ws");
+    crate::common::copy_dir(&crate::common::repo().join("fixtures/demo/data"), &ws.join("data"));
+    let pw = "a-long-enough-password\n";
+    let (code, _, err) = snop_with_stdin(&ws, &["users", "add", "somebody.else", "--password-stdin"], pw);
+    assert_eq!(code, 1);
+    assert!(err.contains("`somebody.else` is not a person in `snop.toml`"), "{err}");
+    let (code, _, err) = snop_with_stdin(&ws, &["users", "add", "dana.whitfield", "--password-stdin"], "short\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 10 characters"), "{err}");
+    let (code, out, err) = snop_with_stdin(&ws, &["users", "add", "dana.whitfield", "--password-stdin"], pw);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("`dana.whitfield` (Dana Whitfield) can log in"), "{out}");
+    let (code, _, err) = snop_with_stdin(&ws, &["users", "add", "dana.whitfield", "--password-stdin"], pw);
+    assert_eq!(code, 1, "a second add is refused");
+    assert!(err.contains("already has a user"), "{err}");
+    let (_, out, _) = crate::common::run_in(&ws, &["users", "list", "--json"]);
+    let users: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(users[0]["person"], "dana.whitfield");
+    assert_eq!(users[0]["disabled"], false);
+    assert!(!out.contains("a-long-enough-password") && !out.contains("argon2"), "no secret is listed");
+
+    let port = free_port();
+    let child = crate::common::snop()
+        .current_dir(&ws)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Serving(child);
+    let base = format!("http://127.0.0.1:{port}");
+    block_on(async {
+        let try_login = |pw: &'static str| {
+            let base = base.clone();
+            async move { post(&base, "/login", None, &[("user", "dana.whitfield"), ("password", pw)], &[]).await.0 }
+        };
+        for _ in 0..100 {
+            if http().get(format!("{base}/login")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(try_login("a-long-enough-password").await, StatusCode::SEE_OTHER);
+        let (code, _, err) = crate::common::run_in(&ws, &["users", "disable", "dana.whitfield"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(try_login("a-long-enough-password").await, StatusCode::UNAUTHORIZED, "disabled");
+        let (code, _, err) = snop_with_stdin(
+            &ws,
+            &["users", "reset-password", "dana.whitfield", "--password-stdin"],
+            "another-password-1\n",
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(try_login("a-long-enough-password").await, StatusCode::UNAUTHORIZED, "the old password");
+        assert_eq!(try_login("another-password-1").await, StatusCode::SEE_OTHER, "enabled again, new password");
+    });
+}
+
+#[test]
+fn sessions_expire_and_the_cookie_is_secure_behind_a_tls_proxy() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        // Idle limit 0: every session has ended by its next request.
+        let options = Options { idle_minutes: 0, behind_proxy: true, ..Options::default() };
+        let base = start(tmp.path(), options).await;
+        let r = http()
+            .post(format!("{base}/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-proto", "https")
+            .body(serde_urlencoded::to_string([("user", "sam.okafor"), ("password", &password("sam.okafor"))]).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let cookie = r.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_string();
+        assert!(cookie.starts_with("__Host-snop_session=") && cookie.contains("; Secure;"), "{cookie}");
+        let r =
+            http().get(format!("{base}/")).header("cookie", cookie.split(';').next().unwrap()).send().await.unwrap();
+        assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
     });
 }
