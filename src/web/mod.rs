@@ -83,11 +83,16 @@ pub struct App {
     options: Options,
     /// Login attempts per client address in the last minute.
     attempts: Mutex<HashMap<String, Vec<Instant>>>,
+    /// The facts tables of the drafts viewed last, by the hash of their facts, oldest first.
+    tables: Mutex<Vec<(String, Arc<Vec<crate::artifacts::review::Table>>)>>,
 }
+
+/// How many drafts' facts tables are kept parsed.
+const CACHED_TABLES: usize = 8;
 
 impl App {
     pub fn new(store: Store, dir: Directory, company: String, options: Options) -> App {
-        App { store, dir, company, options, attempts: Mutex::new(HashMap::new()) }
+        App { store, dir, company, options, attempts: Mutex::new(HashMap::new()), tables: Mutex::new(Vec::new()) }
     }
 }
 

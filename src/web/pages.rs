@@ -2,6 +2,8 @@
 //! filtered, versions, edits with their diff against the model's draft, comments, approvals,
 //! signatures and the audit trail), and the actions on a draft, each through `Store::act`.
 
+use std::sync::{Arc, PoisonError};
+
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -187,8 +189,7 @@ struct TablePage {
     ignored: Vec<&'static str>,
 }
 
-fn table_page(app: &App, id: i64, facts: &serde_json::Value, q: &TableQuery) -> Option<TablePage> {
-    let tables = review::tables(facts);
+fn table_page(app: &App, id: i64, tables: &[review::Table], q: &TableQuery) -> Option<TablePage> {
     let names: Vec<String> = tables.iter().map(|t| t.title.clone()).collect();
     let table = q
         .table
@@ -420,23 +421,37 @@ async fn draft_page<'a>(
             .collect(),
         decisions,
         audit,
-        tables: table_page(app, id, &full_facts(app, &d).await?, q),
+        tables: table_page(app, id, &fact_tables(app, &d).await?, q),
         outcome,
     }))
 }
 
-/// The run's full facts (`facts.json`, every table at full length) when the draft names it and
-/// it still has the hash the draft holds; else the draft's compact facts.
-async fn full_facts(app: &App, d: &DraftDetail) -> anyhow::Result<serde_json::Value> {
+/// The tables of the run's full facts (`facts.json`, every table at full length) when the draft
+/// names it and it still has the hash the draft holds; else of the draft's compact facts.
+/// Kept for the last few drafts viewed: a draft's facts never change (their hash is the key).
+async fn fact_tables(app: &App, d: &DraftDetail) -> anyhow::Result<Arc<Vec<review::Table>>> {
     const FULL: &str = "facts.json";
+    let key = d.content.files.get(FULL).cloned().unwrap_or_else(|| d.row.content_sha256.clone());
+    if let Some(hit) = app.tables.lock().unwrap_or_else(PoisonError::into_inner).iter().find(|(k, _)| *k == key) {
+        return Ok(hit.1.clone());
+    }
+    let mut facts = None;
     if let Some(sha) = d.content.files.get(FULL)
         && let Some(run) = app.store.run(d.row.run_id).await?
         && let Some(bytes) = app.store.run_file(&run, FULL)?
         && crate::store::signoff::sha256_hex(&bytes) == *sha
     {
-        return Ok(serde_json::from_slice(&bytes)?);
+        facts = Some(tokio::task::spawn_blocking(move || serde_json::from_slice::<serde_json::Value>(&bytes)).await??);
     }
-    Ok(d.content.facts.clone())
+    let facts = facts.unwrap_or_else(|| d.content.facts.clone());
+    let tables = Arc::new(tokio::task::spawn_blocking(move || review::tables(&facts)).await?);
+    let mut cache = app.tables.lock().unwrap_or_else(PoisonError::into_inner);
+    cache.retain(|(k, _)| *k != key);
+    cache.push((key, tables.clone()));
+    if cache.len() > super::CACHED_TABLES {
+        cache.remove(0);
+    }
+    Ok(tables)
 }
 
 fn capitalised(s: &str) -> String {

@@ -571,6 +571,14 @@ fn the_review_workflow_in_a_real_browser() {
         a.no_alert().await;
         a.script("document.getElementById('tables').scrollIntoView(); return 0").await;
         a.screenshot("03-hostile-text-inert").await;
+        // Filtering swaps the table in place (htmx), without loading the page again: a mark
+        // left on the window survives. `Customer 110` to `Customer 119`: 10 rows.
+        a.script("window.snopMark = 1; return 0").await;
+        a.fill("#customer", "customer 11").await;
+        a.click("#filter").await;
+        a.wait_text("#showing", "top customers: rows 1-10 of 10 (filtered from 120)").await;
+        assert_eq!(a.script("return window.snopMark").await, 1, "the table was swapped, not the page reloaded");
+        a.screenshot("04-filtered-in-place").await;
 
         // Two demand leads edit draft 1 at once: the second save is refused and shown the change.
         let b = Browser::open(&driver).await;
@@ -580,7 +588,7 @@ fn the_review_workflow_in_a_real_browser() {
         a.fill("#narrative", "# Demand holds at 200 units\n\nDana's reading.\n\n## Risks\n- Pumps may slip.\n").await;
         a.click("#save").await;
         a.wait_text("#done", "Dana Whitfield edited the demand consensus 2026-12 version 1").await;
-        a.screenshot("04-edited").await;
+        a.screenshot("05-edited").await;
         b.fill("#narrative", "# Demand dips\n\nPriya's reading.\n\n## Risks\n- Pumps may slip.\n").await;
         b.click("#save").await;
         let why = b.wait_text("#refused", "changed this draft").await;
@@ -589,7 +597,7 @@ fn the_review_workflow_in_a_real_browser() {
         assert!(diff.contains("-# Demand holds at 200 units") && diff.contains("+# Demand dips"), "{diff}");
         let kept = b.script("return document.getElementById('narrative').value").await;
         assert!(kept.as_str().unwrap().contains("Priya's reading."), "her text is kept in the editor");
-        b.screenshot("05-second-save-refused").await;
+        b.screenshot("06-second-save-refused").await;
         b.close().await;
         let store = Store::open(tmp.path(), "sqlite://snop.db").await.unwrap();
         let d = store.draft(1).await.unwrap().unwrap();
@@ -602,10 +610,10 @@ fn the_review_workflow_in_a_real_browser() {
         a.click("#sign").await;
         a.wait_text("#state", "signed").await;
         a.wait_text("#signed", "signed by Dana Whitfield (demand lead)").await;
-        a.screenshot("06-signed").await;
+        a.screenshot("07-signed").await;
         a.goto(&format!("{base}/")).await;
         a.wait_text("#board", "signed by Dana Whitfield (demand lead)").await;
-        a.screenshot("07-board").await;
+        a.screenshot("08-board").await;
         a.no_alert().await;
         a.close().await;
         assert!(store.verify_audit().await.unwrap().first_problem.is_none());
