@@ -22,6 +22,7 @@
 //! template, a handler in [`pages`] and a route in [`router`].
 
 mod auth;
+pub mod load;
 mod pages;
 
 use std::collections::HashMap;
@@ -83,9 +84,12 @@ pub struct App {
     options: Options,
     /// Login attempts per client address in the last minute.
     attempts: Mutex<HashMap<String, Vec<Instant>>>,
-    /// The facts tables of the drafts viewed last, by the hash of their facts, oldest first.
-    tables: Mutex<Vec<(String, Arc<Vec<crate::artifacts::review::Table>>)>>,
+    /// The facts tables of the drafts viewed last, by the hash of their facts, least recently
+    /// viewed first; each parsed once however many requests ask for it at the same time.
+    tables: Mutex<Vec<(String, TablesCell)>>,
 }
+
+type TablesCell = Arc<tokio::sync::OnceCell<Arc<Vec<crate::artifacts::review::Table>>>>;
 
 /// How many drafts' facts tables are kept parsed.
 const CACHED_TABLES: usize = 8;

@@ -428,30 +428,40 @@ async fn draft_page<'a>(
 
 /// The tables of the run's full facts (`facts.json`, every table at full length) when the draft
 /// names it and it still has the hash the draft holds; else of the draft's compact facts.
-/// Kept for the last few drafts viewed: a draft's facts never change (their hash is the key).
+/// Parsed once for the last few drafts viewed, however many ask at once: a draft's facts never
+/// change (their hash is the key).
 async fn fact_tables(app: &App, d: &DraftDetail) -> anyhow::Result<Arc<Vec<review::Table>>> {
     const FULL: &str = "facts.json";
     let key = d.content.files.get(FULL).cloned().unwrap_or_else(|| d.row.content_sha256.clone());
-    if let Some(hit) = app.tables.lock().unwrap_or_else(PoisonError::into_inner).iter().find(|(k, _)| *k == key) {
-        return Ok(hit.1.clone());
-    }
-    let mut facts = None;
-    if let Some(sha) = d.content.files.get(FULL)
-        && let Some(run) = app.store.run(d.row.run_id).await?
-        && let Some(bytes) = app.store.run_file(&run, FULL)?
-        && crate::store::signoff::sha256_hex(&bytes) == *sha
-    {
-        facts = Some(tokio::task::spawn_blocking(move || serde_json::from_slice::<serde_json::Value>(&bytes)).await??);
-    }
-    let facts = facts.unwrap_or_else(|| d.content.facts.clone());
-    let tables = Arc::new(tokio::task::spawn_blocking(move || review::tables(&facts)).await?);
-    let mut cache = app.tables.lock().unwrap_or_else(PoisonError::into_inner);
-    cache.retain(|(k, _)| *k != key);
-    cache.push((key, tables.clone()));
-    if cache.len() > super::CACHED_TABLES {
-        cache.remove(0);
-    }
-    Ok(tables)
+    let cell = {
+        let mut cache = app.tables.lock().unwrap_or_else(PoisonError::into_inner);
+        let cell = match cache.iter().position(|(k, _)| *k == key) {
+            Some(i) => cache.remove(i).1,
+            None => Arc::default(),
+        };
+        cache.push((key, Arc::clone(&cell)));
+        if cache.len() > super::CACHED_TABLES {
+            cache.remove(0);
+        }
+        cell
+    };
+    let tables = cell
+        .get_or_try_init(|| async {
+            let mut facts = None;
+            if let Some(sha) = d.content.files.get(FULL)
+                && let Some(run) = app.store.run(d.row.run_id).await?
+                && let Some(bytes) = app.store.run_file(&run, FULL)?
+                && crate::store::signoff::sha256_hex(&bytes) == *sha
+            {
+                facts = Some(
+                    tokio::task::spawn_blocking(move || serde_json::from_slice::<serde_json::Value>(&bytes)).await??,
+                );
+            }
+            let facts = facts.unwrap_or_else(|| d.content.facts.clone());
+            anyhow::Ok(Arc::new(tokio::task::spawn_blocking(move || review::tables(&facts)).await?))
+        })
+        .await?;
+    Ok(Arc::clone(tables))
 }
 
 fn capitalised(s: &str) -> String {
