@@ -613,9 +613,14 @@ async fn act(app: &App, viewer: &Viewer, id: i64, request: Request, row_version:
                 Ok(Some(now)) => {
                     let stored = narrative_text(&now.content.narrative);
                     let who = app.dir.name(&now.row.updated_by);
+                    let next = if sent.is_some() {
+                        "Below: what is stored now against what you sent; your text is kept in the editor, and saving again replaces theirs."
+                    } else {
+                        "This is the draft as it is now: look at it, then act again."
+                    };
                     Outcome {
                         refused: Some(format!(
-                            "{who} changed this draft at {} after you opened it (you had row version {}, it is now {}): nothing of yours was saved and nothing of theirs was overwritten. Below: what is stored now against what you sent; your text is kept in the editor, and saving again replaces theirs.",
+                            "{who} changed this draft at {} after you opened it (you had row version {}, it is now {}): nothing of yours was saved and nothing of theirs was overwritten. {next}",
                             now.row.updated_at,
                             row_version.unwrap_or_default(),
                             now.row.row_version

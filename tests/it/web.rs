@@ -261,6 +261,8 @@ fn every_state_changing_route_needs_a_session_and_the_forgery_token() {
         let (s, body) =
             post(&base, "/drafts/1/sign", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
         assert_eq!(s, StatusCode::CONFLICT, "{body}");
+        assert!(body.contains("Dana Whitfield changed this draft at "), "{body}");
+        assert!(body.contains("(you had row version 1, it is now 2)"), "{body}");
         assert_eq!(draft_state(tmp.path(), 1).await, (State::Approved, 2, 1));
     });
 }
