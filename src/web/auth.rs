@@ -252,6 +252,19 @@ pub async fn login(State(app): State<Shared>, request: Request) -> Response {
     ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
 }
 
+/// Whether a logged-in person's password matches (to sign); a mismatch counts as a failed login.
+pub async fn password_matches(app: &App, person: &str, password: String) -> anyhow::Result<bool> {
+    let Some(c) = app.store.credentials(person).await? else { return Ok(false) };
+    let phc = c.password_phc.clone();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await?;
+    if !matches {
+        let until = (Utc::now() + chrono::Duration::minutes(app.options.lock_minutes))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        app.store.login_failed(person, app.options.lock_after, &until).await?;
+    }
+    Ok(matches)
+}
+
 #[derive(serde::Deserialize)]
 pub struct Empty {}
 

@@ -684,6 +684,26 @@ pub async fn reject(State(app): State<Shared>, Path(id): Path<i64>, posted: Post
     act(&app, &posted.viewer, id, Request::Reject { reason: posted.form.reason }, Some(posted.form.row_version)).await
 }
 
-pub async fn sign(State(app): State<Shared>, Path(id): Path<i64>, posted: Posted<Versioned>) -> Response {
-    act(&app, &posted.viewer, id, Request::Sign, Some(posted.form.row_version)).await
+#[derive(Deserialize)]
+pub struct SignForm {
+    row_version: i64,
+    /// Signing asks for the password again: a signature is the person's, not their session's.
+    password: String,
+}
+
+pub async fn sign(State(app): State<Shared>, Path(id): Path<i64>, posted: Posted<SignForm>) -> Response {
+    let Posted { viewer, form } = posted;
+    match super::auth::password_matches(&app, &viewer.person, form.password).await {
+        Ok(true) => act(&app, &viewer, id, Request::Sign, Some(form.row_version)).await,
+        Ok(false) => {
+            let outcome = Outcome {
+                refused: Some(
+                    "signing needs your password, and the one given does not match: nothing was signed".into(),
+                ),
+                ..Outcome::default()
+            };
+            draft_response(&app, &viewer, id, &TableQuery::default(), StatusCode::FORBIDDEN, outcome).await
+        }
+        Err(e) => internal(&e),
+    }
 }

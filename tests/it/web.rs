@@ -205,6 +205,7 @@ fn every_state_changing_route_needs_a_session_and_the_forgery_token() {
                 ("narrative", narrative.into()),
                 ("body", "a comment".into()),
                 ("reason", "a reason".into()),
+                ("password", password("dana.whitfield")),
             ]
         };
         for route in web::STATE_CHANGING_ROUTES {
@@ -258,8 +259,26 @@ fn every_state_changing_route_needs_a_session_and_the_forgery_token() {
         assert_eq!(s, StatusCode::OK, "{body}");
         assert_eq!(draft_state(tmp.path(), 1).await, (State::Approved, 2, 1));
         // A stale row version is refused, not applied.
-        let (s, body) =
-            post(&base, "/drafts/1/sign", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        // Signing asks for the password again.
+        let (s, body) = post(
+            &base,
+            "/drafts/1/sign",
+            Some(&cookie),
+            &[("csrf", &csrf), ("row_version", "2"), ("password", "not-her-password")],
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert!(body.contains("signing needs your password, and the one given does not match"), "{body}");
+        let pw = password("dana.whitfield");
+        let (s, body) = post(
+            &base,
+            "/drafts/1/sign",
+            Some(&cookie),
+            &[("csrf", &csrf), ("row_version", "1"), ("password", &pw)],
+            &[],
+        )
+        .await;
         assert_eq!(s, StatusCode::CONFLICT, "{body}");
         assert!(body.contains("Dana Whitfield changed this draft at "), "{body}");
         assert!(body.contains("(you had row version 1, it is now 2)"), "{body}");
@@ -609,6 +628,7 @@ fn the_review_workflow_in_a_real_browser() {
         a.goto(&format!("{base}/drafts/1")).await;
         a.click("#approve").await;
         a.wait_text("#done", "Dana Whitfield approved the demand consensus").await;
+        a.fill("#sign-password", &password("dana.whitfield")).await;
         a.click("#sign").await;
         a.wait_text("#state", "signed").await;
         a.wait_text("#signed", "signed by Dana Whitfield (demand lead)").await;
