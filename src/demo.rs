@@ -1045,6 +1045,12 @@ pub fn init(dir: &Path, company: &str) -> anyhow::Result<()> {
 
 pub const DEMO_COMPANY: &str = "Demo Pumps & Valves Ltd";
 
+/// The demo workspace's password for a person: known to anyone who reads the demo's output or
+/// this code, so for the demo only.
+pub fn demo_password(person: &str) -> String {
+    format!("demo-{person}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
