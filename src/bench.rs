@@ -60,6 +60,17 @@ pub enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "1,16")]
         concurrency: Vec<usize>,
     },
+    /// `snop serve` under load on loopback: concurrent reviewers browsing the cycle board and
+    /// every draft's page in a workspace (e.g. `snop demo`'s), each request timed.
+    Web {
+        /// The workspace to serve (its drafts are the pages browsed).
+        #[arg(long, default_value = "snop-demo")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        reviewers: usize,
+        #[arg(long, default_value_t = 5_000)]
+        requests: usize,
+    },
     /// One measured phase (used by `snop bench ingest` in a child process).
     #[command(hide = true)]
     Phase { phase: String, dir: PathBuf },
@@ -80,6 +91,19 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
     match cmd {
         BenchCommand::Ingest { rows, dir, threads, repeat } => ingest_bench(rows, &dir, threads, repeat, progress),
         BenchCommand::Forecast { series, holdout, threads } => forecast_bench(&series, holdout, threads),
+        BenchCommand::Web { dir, reviewers, requests } => {
+            let ws = Workspace::load(&dir)?;
+            let r = crate::web::load::measure(&ws, reviewers, requests).await?;
+            println!(
+                "snop serve on loopback: {} reviewers, {} requests over {} pages, {} failed",
+                r.reviewers, r.requests, r.pages, r.failed
+            );
+            println!(
+                "  {:.0} requests/s; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                r.per_second, r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms
+            );
+            Ok(())
+        }
         BenchCommand::Supply { divisors } => {
             let exe = std::env::current_exe()?;
             println!("supply review at scale (release build recommended): one child process per size");

@@ -9,9 +9,11 @@ use clap::{Parser, Subcommand};
 use crate::config::{Agent, Workspace};
 use crate::contract::Month;
 use crate::pipeline::{self, RunOutcome};
+use crate::store::signoff::{Directory, role_title};
 use crate::{Progress, UserError, demo};
 
 mod signoff;
+mod web;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -60,6 +62,10 @@ pub enum Command {
         dir: PathBuf,
         #[command(flatten)]
         size: DemoSize,
+        /// The month the extracts are taken in (default: the cycle): a later month gives the same
+        /// company that many months on, its orders in between shipped and its order book moved on.
+        #[arg(long)]
+        as_of: Option<Month>,
     },
     /// Check snop.toml and every pipeline, and report every problem at once.
     Validate,
@@ -119,6 +125,23 @@ pub enum Command {
         #[command(subcommand)]
         what: signoff::AuditCommand,
     },
+    /// Serve the review workflow in the browser: the cycle board, drafts, edits, approvals and
+    /// signatures, for the people who log in (`snop users add`). For a team, put it behind a
+    /// TLS reverse proxy and pass `--behind-proxy`.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// Behind a reverse proxy: trust its `X-Forwarded-For` and `X-Forwarded-Proto` (the
+        /// session cookie is then `Secure` when the proxy says the request came over HTTPS).
+        #[arg(long)]
+        behind_proxy: bool,
+    },
+    /// Who may log in to `snop serve`: add, list, disable, reset-password.
+    Users {
+        #[command(subcommand)]
+        what: web::UsersCommand,
+    },
     /// Measure snop against its peers (see the README's Benchmarks section).
     Bench {
         #[command(subcommand)]
@@ -152,6 +175,7 @@ impl DemoSize {
             customers: self.customers,
             months: self.months,
             cycle: self.cycle,
+            as_of: self.cycle,
             seed: self.seed,
         }
     }
@@ -176,8 +200,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 dir.display()
             );
         }
-        Command::Generate { dir, size } => {
-            let g = demo::generate(&dir, size.spec())?;
+        Command::Generate { dir, size, as_of } => {
+            let spec = demo::Spec { as_of: as_of.unwrap_or(size.cycle), ..size.spec() };
+            let g = demo::generate(&dir, spec)?;
             println!(
                 "wrote {} files with {} order lines under `{}`",
                 g.files.len(),
@@ -260,6 +285,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Drafts { what } => signoff::drafts(&cli.workspace, what).await?,
         Command::Status { cycle, json } => signoff::status(&cli.workspace, cycle, json).await?,
         Command::Audit { what } => signoff::audit(&cli.workspace, what).await?,
+        Command::Serve { bind, behind_proxy } => web::serve(&cli.workspace, bind, behind_proxy).await?,
+        Command::Users { what } => web::users(&cli.workspace, what).await?,
         Command::MockLlm { port, latency_ms, fault, fault_first, retry_after_secs } => {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             eprintln!("mock LLM on http://{addr}/v1 (OpenAI chat completions); stop with Ctrl-C");
@@ -368,5 +395,23 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
         println!("  snop status --cycle {} -w {w}", size.cycle);
         println!("  snop audit verify -w {w}");
     }
+    // Demo-only logins: every demo person gets a password anyone reading this output knows.
+    let mut logins = Vec::new();
+    for (id, person) in &ws.people {
+        let password = demo::demo_password(id);
+        web::add_user(&store, id, &password, "snop demo").await?;
+        let roles: Vec<String> = Directory::of(&ws).roles_of(id).into_iter().map(role_title).collect();
+        logins.push(format!("  {id:<16} {password:<22} {} ({})", person.name, roles.join(", ")));
+    }
+    println!(
+        "\nreview in the browser: `snop serve -w {}`, then open http://127.0.0.1:8080/ and log in as",
+        dir.display()
+    );
+    for line in &logins {
+        println!("{line}");
+    }
+    println!(
+        "  these are DEMO-ONLY passwords, printed for anyone to read: for real people use `snop users add PERSON --password-stdin`"
+    );
     Ok(())
 }

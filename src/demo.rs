@@ -23,12 +23,18 @@ pub struct Spec {
     pub months: u32,
     /// The cycle the data leads up to: history ends the month before it.
     pub cycle: Month,
+    /// The month the extracts are taken in: `cycle` for the first cycle; a later month gives the
+    /// same company that many months on: the months in between became history (the orders
+    /// booked for them shipped, with more on top), the order book and the plan months moved on.
+    /// What was generated for earlier months is unchanged.
+    pub as_of: Month,
     pub seed: u64,
 }
 
 impl Default for Spec {
     fn default() -> Self {
-        Spec { skus: 300, customers: 100, months: 36, cycle: Month::parse("2026-12").expect("month"), seed: 7 }
+        let cycle = Month::parse("2026-12").expect("month");
+        Spec { skus: 300, customers: 100, months: 36, cycle, as_of: cycle, seed: 7 }
     }
 }
 
@@ -66,6 +72,14 @@ struct Item {
     price: f64,
     lifecycle: &'static str,
     launch: Option<Month>,
+}
+
+/// A series' demand shape: what its history is drawn from.
+struct Shape {
+    level: f64,
+    trend: f64,
+    intermittent: bool,
+    discount: f64,
 }
 
 struct Customer {
@@ -117,8 +131,11 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
         fs_err::write(&p, text)?;
         Ok(p)
     };
+    anyhow::ensure!(spec.as_of >= spec.cycle, "the extracts' month {} is before the cycle {}", spec.as_of, spec.cycle);
     let first_month = spec.cycle.plus(-(spec.months as i32));
     let plan: Vec<Month> = (0..PLAN_MONTHS as i32).map(|i| spec.cycle.plus(i)).collect();
+    // The plan months as of the extracts' month (the same as `plan` for the first cycle).
+    let plan_now: Vec<Month> = (0..PLAN_MONTHS as i32).map(|i| spec.as_of.plus(i)).collect();
 
     // Items: most active, a few new (launching in the plan) and a few being discontinued.
     let mut items = Vec::with_capacity(spec.skus);
@@ -264,6 +281,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     sales.push_str("VBELN;AUDAT;LFDAT;MATNR;KUNNR;MENGE;NETWR\n");
     let mut order_no = 4_500_000u64;
     let mut lines = 0usize;
+    let mut shapes = Vec::with_capacity(series.len());
     for &(c, s) in &series {
         let it = &items[s];
         let cust = &customers[c];
@@ -314,6 +332,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
             }
         }
         monthly.push(per_month);
+        shapes.push(Shape { level, trend, intermittent, discount });
     }
     // Real extracts are never clean: an order for a SKU that was deleted from the master, and a
     // cancelled line booked with a negative quantity. snop quarantines both.
@@ -334,26 +353,69 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
         customers[0].id
     );
     lines += 2;
-    files.push(write("erp/sales_lines.csv", sales)?);
 
     // Open orders for the next three months, roughly a third of recent demand.
-    let mut out = String::new();
-    row!(&mut out, "order_id", "sku", "customer", "requested_month", "qty");
-    for (k, &(c, s)) in series.iter().enumerate() {
+    let mut book: Vec<(String, usize, Month, f64)> = Vec::new();
+    for (k, _) in series.iter().enumerate() {
         let recent: f64 = monthly[k].iter().rev().take(3).sum::<f64>() / 3.0;
         for (ahead, month) in plan.iter().take(3).enumerate() {
             if recent >= 1.0 && rng.random::<f64>() < 0.5 {
                 let qty = (recent * rng.random_range(0.2..0.6)).round().max(1.0);
-                row!(
-                    &mut out,
-                    format!("SO-{}-{}", 9_000_000 + k * 3, ahead),
-                    items[s].sku,
-                    customers[c].id,
-                    month,
-                    qty
-                );
+                book.push((format!("SO-{}-{}", 9_000_000 + k * 3, ahead), k, *month, qty));
             }
         }
+    }
+    // Months on (`as_of` after `cycle`): each month between became history, drawn per series
+    // from its own seeded stream so what came before is unchanged; orders booked for it shipped
+    // and customers ordered more on top (or not), and new orders were booked for the new months.
+    let mut later_order_no = 5_500_000u64;
+    for (k, &(c, s)) in series.iter().enumerate() {
+        let recent: f64 = monthly[k].iter().rev().take(3).sum::<f64>() / 3.0;
+        for e in 0..(spec.as_of.0 - spec.cycle.0) {
+            let month = spec.cycle.plus(e);
+            let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ (0x5eed_0000_0000 + (k as u64) * 4096 + e as u64));
+            let (it, cust, shape) = (&items[s], &customers[c], &shapes[k]);
+            let booked: f64 = book.iter().filter(|b| b.1 == k && b.2 == month).map(|b| b.3).sum();
+            let m = spec.months as f64 + e as f64;
+            let drawn = if it.launch.is_none() && rng.random::<f64>() <= if shape.intermittent { 0.25 } else { 0.92 } {
+                let mean = shape.level * (1.0 + shape.trend * m) * season(it.family, month.month());
+                (mean * rng.random_range(0.6..1.4)).round().max(1.0)
+            } else {
+                0.0
+            };
+            let qty = drawn.max(booked) as u64;
+            if qty > 0 {
+                later_order_no += 1;
+                let day = rng.random_range(1..=28);
+                let date = chrono::NaiveDate::from_ymd_opt(month.year(), month.month(), day).expect("date");
+                let ship = date + chrono::Days::new(rng.random_range(2..12));
+                let value = qty as f64 * it.price * (1.0 - shape.discount);
+                let _ = writeln!(
+                    sales,
+                    "{later_order_no};{};{};{};{};{qty};{}",
+                    date.format("%Y%m%d"),
+                    ship.format("%Y%m%d"),
+                    it.sku,
+                    cust.id,
+                    decimal_comma(value)
+                );
+                lines += 1;
+            }
+            // New bookings for the month that came into the three-month window.
+            let new_month = month.plus(3);
+            if recent >= 1.0 && rng.random::<f64>() < 0.5 {
+                let qty = (recent * rng.random_range(0.2..0.6)).round().max(1.0);
+                book.push((format!("SO-{}-{}", 9_500_000 + k * 3, e), k, new_month, qty));
+            }
+        }
+    }
+    book.retain(|b| b.2 >= spec.as_of);
+    files.push(write("erp/sales_lines.csv", sales)?);
+    let mut out = String::new();
+    row!(&mut out, "order_id", "sku", "customer", "requested_month", "qty");
+    for (id, k, month, qty) in &book {
+        let (c, s) = series[*k];
+        row!(&mut out, id, items[s].sku, customers[c].id, month, qty);
     }
     files.push(write("erp/open_orders.csv", out)?);
 
@@ -378,7 +440,11 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     for (i, r) in raw.iter().enumerate() {
         if i % 2 == 0 {
             let due = spec.cycle.plus(rng.random_range(0..3)).first_day() + chrono::Days::new(rng.random_range(0..27));
-            row!(&mut out, r, SUPPLIERS[i % SUPPLIERS.len()], due.format("%Y-%m-%d"), rng.random_range(50..2000));
+            let qty = rng.random_range(50..2000);
+            // Received by the time of a later extract.
+            if due >= spec.as_of.first_day() {
+                row!(&mut out, r, SUPPLIERS[i % SUPPLIERS.len()], due.format("%Y-%m-%d"), qty);
+            }
         }
     }
     files.push(write("open_purchase_orders.csv", out)?);
@@ -405,7 +471,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     for (r, (name, _, kind)) in resources.iter().enumerate() {
         let headroom = if name.contains("LINE-CENT") || name == "MON-LABOUR" { 0.85 } else { 1.25 };
         let rate = if *kind == "labour" { 38.0 } else { 55.0 };
-        for m in &plan {
+        for m in &plan_now {
             row!(
                 &mut out,
                 name,
@@ -468,7 +534,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
             format!("OPP-{:05}", i + 1),
             c.id,
             it.sku,
-            plan[rng.random_range(1..9)],
+            plan_now[rng.random_range(1..9)],
             rng.random_range(10..400),
             format!("{:.2}", rng.random_range(0.1..0.9))
         );
@@ -494,13 +560,13 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     let mut out = String::new();
     row!(&mut out, "family", "month", "revenue");
     for (f, (fname, _, _)) in FAMILIES.iter().enumerate() {
-        for m in &plan {
+        for m in &plan_now {
             row!(&mut out, fname, m, format!("{:.0}", fam_rev[f] * 1.06 * season(f, m.month())));
         }
     }
     files.push(write("budget.csv", out)?);
 
-    files.extend(write_spreadsheets(&data.join("spreadsheets"), &items, &customers, &plan, &mut rng)?);
+    files.extend(write_spreadsheets(&data.join("spreadsheets"), &items, &customers, &plan_now, &mut rng)?);
     Ok(Generated { files, order_lines: lines })
 }
 
@@ -983,6 +1049,12 @@ pub fn init(dir: &Path, company: &str) -> anyhow::Result<()> {
 
 pub const DEMO_COMPANY: &str = "Demo Pumps & Valves Ltd";
 
+/// The demo workspace's password for a person: known to anyone who reads the demo's output or
+/// this code, so for the demo only.
+pub fn demo_password(person: &str) -> String {
+    format!("demo-{person}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1003,6 +1075,45 @@ mod tests {
         let run = supply_bench(1000).unwrap();
         assert_eq!((run.skus, run.resources), (50, 20));
         assert!(run.gaps > 0, "{run:?}");
+    }
+
+    /// A month on, the company is the same: every earlier order line is still there, the open
+    /// orders that were booked for the month that passed shipped (at least as much, per series),
+    /// the ones for later months are still open, and the plan months moved on by one.
+    #[test]
+    fn a_month_on_keeps_the_past_and_ships_the_booked_orders() {
+        let dir = tempfile::tempdir().unwrap();
+        let cycle = Month::parse("2026-12").unwrap();
+        let spec = Spec { skus: 24, customers: 8, months: 24, cycle, as_of: cycle, seed: 3 };
+        generate(&dir.path().join("m1"), spec).unwrap();
+        generate(&dir.path().join("m2"), Spec { as_of: cycle.plus(1), ..spec }).unwrap();
+        let read = |m: &str, f: &str| fs_err::read_to_string(dir.path().join(m).join("data").join(f)).unwrap();
+        let (s1, s2) = (read("m1", "erp/sales_lines.csv"), read("m2", "erp/sales_lines.csv"));
+        assert!(s2.starts_with(&s1), "month one's order lines are unchanged");
+        let shipped = |sku: &str, cust: &str| -> f64 {
+            s2[s1.len()..]
+                .lines()
+                .map(|l| l.split(';').collect::<Vec<_>>())
+                .filter(|f| f[1].starts_with("202612") && f[3] == sku && f[4] == cust)
+                .map(|f| f[5].parse::<f64>().unwrap())
+                .sum()
+        };
+        let (o1, o2) = (read("m1", "erp/open_orders.csv"), read("m2", "erp/open_orders.csv"));
+        let mut booked_december = 0;
+        for line in o1.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            if f[3] == "2026-12" {
+                booked_december += 1;
+                assert!(shipped(f[1], f[2]) >= f[4].parse::<f64>().unwrap(), "{line} shipped");
+                assert!(!o2.contains(f[0]), "{line} is no longer open");
+            } else {
+                assert!(o2.lines().any(|l| l == line), "{line} is still open");
+            }
+        }
+        assert!(booked_december > 0);
+        assert!(o2.lines().skip(1).all(|l| !l.contains(",2026-12,")));
+        let capacity = read("m2", "capacity.csv");
+        assert!(!capacity.contains(",2026-12,") && capacity.contains(",2028-06,"), "plan months 2027-01 to 2028-06");
     }
 
     #[test]

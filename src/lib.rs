@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod narrative;
 pub mod pipeline;
 pub mod store;
+pub mod web;
 
 use std::io::IsTerminal;
 use std::time::Duration;

@@ -39,18 +39,40 @@ pub struct Standing {
     pub signed_line: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Cell {
-    text: String,
-    num: bool,
+impl Standing {
+    /// A stored draft version as it stands: its state and who signed it.
+    pub fn of(d: &DraftDetail, dir: &Directory) -> Standing {
+        let signed_line = (!d.signatures.is_empty()).then(|| {
+            let who: Vec<String> = d
+                .signatures
+                .iter()
+                .map(|s| format!("{} ({}) at {}", dir.name(&s.actor), crate::store::signoff::role_title(&s.role), s.at))
+                .collect();
+            format!("signed by {}", who.join(" and "))
+        });
+        Standing {
+            version: d.row.version,
+            state: d.row.state.to_string(),
+            content_sha256: d.row.content_sha256.clone(),
+            signed_line,
+        }
+    }
 }
 
-#[derive(Serialize)]
-struct Table {
-    title: String,
-    columns: Vec<String>,
-    rows: Vec<Vec<Cell>>,
-    more: Option<String>,
+/// A table cell: its text as a planner reads it, and whether it is a number.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub text: String,
+    pub num: bool,
+}
+
+/// A table of the facts (one per list of records).
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    pub more: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -156,7 +178,7 @@ fn page<'a>(c: &'a DraftContent, s: &'a Standing, esc: &dyn Fn(&str) -> String) 
         last.commitments.iter_mut().for_each(esc_d);
         last.signed_by = esc(&last.signed_by);
     }
-    let (scalars, tables) = facts_tables(&c.facts, esc);
+    let (scalars, tables) = facts_tables(&c.facts, esc, MAX_ROWS);
     Page {
         title: capitalise(artifact.title()),
         company: &c.company,
@@ -227,8 +249,15 @@ fn cell(v: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> Cell {
     }
 }
 
-/// The facts as a key/value list (scalars) and one table per list of records.
-fn facts_tables(facts: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> (Vec<Scalar>, Vec<Table>) {
+/// Every table of the facts with all its rows, unescaped: for a page that escapes, pages and
+/// filters them itself (`snop serve`).
+pub fn tables(facts: &serde_json::Value) -> Vec<Table> {
+    facts_tables(facts, &|s: &str| s.to_string(), usize::MAX).1
+}
+
+/// The facts as a key/value list (scalars) and one table per list of records, each cut at
+/// `max_rows`.
+fn facts_tables(facts: &serde_json::Value, esc: &dyn Fn(&str) -> String, max_rows: usize) -> (Vec<Scalar>, Vec<Table>) {
     let mut scalars = Vec::new();
     let mut tables = Vec::new();
     let Some(map) = facts.as_object() else { return (scalars, tables) };
@@ -246,13 +275,13 @@ fn facts_tables(facts: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> (Vec
                 }
                 let rows = items
                     .iter()
-                    .take(MAX_ROWS)
+                    .take(max_rows)
                     .map(|item| {
                         columns.iter().map(|c| cell(item.get(c).unwrap_or(&serde_json::Value::Null), esc)).collect()
                     })
                     .collect();
-                let more = (items.len() > MAX_ROWS).then(|| {
-                    format!("the first {MAX_ROWS} of {} rows; all of them are in the run's files", items.len())
+                let more = (items.len() > max_rows).then(|| {
+                    format!("the first {max_rows} of {} rows; all of them are in the run's files", items.len())
                 });
                 tables.push(Table {
                     title,

@@ -115,23 +115,6 @@ fn artifact_of(key: &str) -> anyhow::Result<Artifact> {
     })
 }
 
-fn standing(d: &DraftDetail, dir: &Directory) -> review::Standing {
-    let signed_line = (!d.signatures.is_empty()).then(|| {
-        let who: Vec<String> = d
-            .signatures
-            .iter()
-            .map(|s| format!("{} ({}) at {}", dir.name(&s.actor), role_title(&s.role), s.at))
-            .collect();
-        format!("signed by {}", who.join(" and "))
-    });
-    review::Standing {
-        version: d.row.version,
-        state: d.row.state.to_string(),
-        content_sha256: d.row.content_sha256.clone(),
-        signed_line,
-    }
-}
-
 pub async fn drafts(workspace: &std::path::Path, command: DraftsCommand) -> anyhow::Result<()> {
     let ws = Workspace::load(workspace)?;
     let store = pipeline::open_store(&ws).await?;
@@ -164,9 +147,9 @@ pub async fn drafts(workspace: &std::path::Path, command: DraftsCommand) -> anyh
             if json {
                 println!("{}", serde_json::to_string_pretty(&d)?);
             } else if html {
-                print!("{}", review::html(&d.content, &standing(&d, &dir))?);
+                print!("{}", review::html(&d.content, &review::Standing::of(&d, &dir))?);
             } else if markdown {
-                print!("{}", review::markdown(&d.content, &standing(&d, &dir))?);
+                print!("{}", review::markdown(&d.content, &review::Standing::of(&d, &dir))?);
             } else if narrative {
                 print!("{}", narrative_text(&d.content.narrative));
             } else {

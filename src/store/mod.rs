@@ -7,6 +7,7 @@
 //! always finds its files, and nothing half-written is ever listed.
 
 pub mod signoff;
+pub mod users;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1253,3 +1253,32 @@ fn stale_check(done: sqlx::sqlite::SqliteQueryResult, draft_id: i64) -> Result<(
         )))
     }
 }
+
+/// One entry of the audit log, as a page shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub ts: String,
+    pub actor: String,
+    pub action: String,
+    pub content_sha256: String,
+}
+
+impl Store {
+    /// The audit entries about one draft version, in order.
+    pub async fn audit_of_draft(&self, draft_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(sqlx::query("SELECT * FROM audit_log WHERE entity = $1 ORDER BY seq")
+            .bind(format!("draft:{draft_id}"))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| AuditEntry {
+                seq: r.get("seq"),
+                ts: r.get("ts"),
+                actor: r.get("actor"),
+                action: r.get("action"),
+                content_sha256: r.get("content_sha256"),
+            })
+            .collect())
+    }
+}

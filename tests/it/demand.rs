@@ -134,6 +134,7 @@ fn the_next_cycle_scores_the_last_one() {
         customers: 10,
         months: 36,
         cycle: Month::parse(cycle).unwrap(),
+        as_of: Month::parse(cycle).unwrap(),
         seed: 3,
     };
     snop::demo::generate(dir, spec("2026-11")).unwrap();

@@ -19,6 +19,14 @@ fn demo_runs_from_nothing_and_reruns_write_nothing() {
     let quarantine = std::fs::read_to_string(ws.join("runs/2026-12/demand-review/run-1/quarantine.csv")).unwrap();
     assert_eq!(quarantine.lines().count(), 3, "{quarantine}");
 
+    // It says how to open the cycle in a browser, with demo-only logins for its people.
+    assert!(out.contains("review in the browser: `snop serve -w"), "{out}");
+    assert!(out.contains("dana.whitfield   demo-dana.whitfield    Dana Whitfield (demand lead)"), "{out}");
+    assert!(out.contains("DEMO-ONLY passwords"), "{out}");
+    let (code, users, _) = run_in(&ws, &["users", "list", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&users).unwrap().as_array().unwrap().len(), 5);
+
     let (code, out, _) = run_in(&ws, &["run", "demand-review", "--cycle", "2026-12"]);
     assert_eq!(code, 0);
     assert!(out.starts_with("inputs unchanged since run 1"), "{out}");

@@ -9,4 +9,5 @@ mod demo;
 mod ingest;
 mod signoff;
 mod supply;
+mod web;
 mod workspace;

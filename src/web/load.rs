@@ -1,0 +1,121 @@
+//! A load measurement of `snop serve` on loopback (`snop bench web`): concurrent reviewers
+//! browsing a workspace's cycle board and draft pages, each request timed. Figures, not
+//! assertions. The reviewers share one session of the workspace's first enabled user, started
+//! directly in the store (no password needed) and ended afterwards.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{App, Options};
+use crate::config::Workspace;
+use crate::store::signoff::Directory;
+
+/// What a load run measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoadReport {
+    pub reviewers: usize,
+    pub requests: usize,
+    pub failed: usize,
+    pub pages: usize,
+    pub seconds: f64,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Serves the workspace on a free loopback port and has `reviewers` clients make `requests`
+/// page requests in all, round-robin over the board and every draft's page (tables paged).
+pub async fn measure(ws: &Workspace, reviewers: usize, requests: usize) -> anyhow::Result<LoadReport> {
+    crate::install_tls_provider();
+    let store = crate::pipeline::open_store(ws).await?;
+    let person = store
+        .users()
+        .await?
+        .into_iter()
+        .find(|u| !u.disabled)
+        .ok_or_else(|| {
+            crate::UserError("nobody can log in to this workspace: `snop users add` one person first".into())
+        })?
+        .person;
+    let mut pages = vec!["/".to_string()];
+    for d in store.drafts(None, None).await? {
+        pages.push(format!("/drafts/{}", d.id));
+        pages.push(format!("/drafts/{}?page=2", d.id));
+        pages.push(format!("/drafts/{}/page", d.id));
+    }
+    let token = format!("bench-{}", crate::store::signoff::now());
+    let hour = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    store.start_session(&person, &token, "bench", &hour).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let app =
+        App::new(crate::pipeline::open_store(ws).await?, Directory::of(ws), ws.company.clone(), Options::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(super::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let pages = Arc::new(pages);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..reviewers.max(1) {
+        let (next, pages, base, cookie) = (next.clone(), pages.clone(), base.clone(), format!("snop_session={token}"));
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+            let mut times = Vec::new();
+            let mut failed = 0;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests {
+                    break;
+                }
+                let t = Instant::now();
+                let ok = match client
+                    .get(format!("{base}{}", pages[i % pages.len()]))
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                times.push(t.elapsed());
+                failed += usize::from(!ok);
+            }
+            anyhow::Ok((times, failed))
+        }));
+    }
+    let mut times: Vec<Duration> = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        let (mut ts, f) = t.await??;
+        times.append(&mut ts);
+        failed += f;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    server.await??;
+    store.end_session(&token).await?;
+    times.sort();
+    let at = |q: f64| {
+        times
+            .get(((times.len() as f64 * q).ceil() as usize).saturating_sub(1))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Ok(LoadReport {
+        reviewers,
+        requests: times.len(),
+        failed,
+        pages: pages.len(),
+        seconds,
+        per_second: times.len() as f64 / seconds.max(f64::EPSILON),
+        p50_ms: at(0.50),
+        p90_ms: at(0.90),
+        p99_ms: at(0.99),
+        max_ms: at(1.0),
+    })
+}

@@ -1,0 +1,316 @@
+//! `snop serve`: the review workflow in the browser, for the people who never open a terminal.
+//!
+//! Server-rendered pages (axum + tera, auto-escaped), htmx for partial updates (vendored and
+//! embedded; no JavaScript of our own, no build step). Every action goes through the same
+//! service layer as the CLI: [`Store::act`], whose [`decide`](crate::store::signoff::decide)
+//! is the one place that says who may do what, so a rule enforced for the CLI is enforced here
+//! by the same code. A refusal shows `decide`'s message, which names who may.
+//!
+//! Security, by layer:
+//! - login: argon2id hashes; a per-account failure counter in the store that locks the account
+//!   for a while, and a per-address limit on `POST /login`; a wrong user name, a wrong password
+//!   and a locked or disabled account get the same answer;
+//! - sessions: a random token in an HttpOnly, SameSite=Strict cookie (`__Host-` and Secure
+//!   behind a TLS proxy that says so), only its sha256 stored; idle and absolute expiry; logout
+//!   deletes the row;
+//! - forgery: every state-changing request must come from our own origin (Sec-Fetch-Site /
+//!   Origin) and carry the session's token in its form ([`auth::Posted`]);
+//! - output: tera escapes every value; a Content-Security-Policy forbids inline script (and the
+//!   rendered artifact, framed, runs no script at all).
+//!
+//! Adding a page (executive decisions per trade-off, the commitment log's status lines) is a
+//! template, a handler in [`pages`] and a route in [`router`].
+
+mod auth;
+pub mod load;
+mod pages;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub use auth::{hash_password, verify_password};
+
+use crate::store::Store;
+use crate::store::signoff::Directory;
+
+/// How the server behaves; the defaults are what `snop serve` uses.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Served behind a reverse proxy: trust its `X-Forwarded-For` (the client's address, for
+    /// the login limit) and `X-Forwarded-Proto: https` (the cookie becomes `__Host-` + Secure).
+    pub behind_proxy: bool,
+    /// Login attempts allowed per client address per minute.
+    pub logins_per_minute: usize,
+    /// Consecutive failed logins that lock an account ...
+    pub lock_after: i64,
+    /// ... for this long.
+    pub lock_minutes: i64,
+    /// A session ends after this long without a request ...
+    pub idle_minutes: i64,
+    /// ... and this long after login, whatever.
+    pub session_hours: i64,
+    /// Rows of a facts table per page.
+    pub page_rows: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            behind_proxy: false,
+            logins_per_minute: 10,
+            lock_after: 5,
+            lock_minutes: 15,
+            idle_minutes: 30,
+            session_hours: 12,
+            page_rows: 50,
+        }
+    }
+}
+
+/// What every request handler shares.
+pub struct App {
+    store: Store,
+    dir: Directory,
+    company: String,
+    options: Options,
+    /// Login attempts per client address in the last minute.
+    attempts: Mutex<HashMap<String, Vec<Instant>>>,
+    /// The facts tables of the drafts viewed last, by the hash of their facts, least recently
+    /// viewed first; each parsed once however many requests ask for it at the same time.
+    tables: Mutex<Vec<(String, TablesCell)>>,
+}
+
+type TablesCell = Arc<tokio::sync::OnceCell<Arc<Vec<crate::artifacts::review::Table>>>>;
+
+/// How many drafts' facts tables are kept parsed.
+const CACHED_TABLES: usize = 8;
+
+impl App {
+    pub fn new(store: Store, dir: Directory, company: String, options: Options) -> App {
+        App { store, dir, company, options, attempts: Mutex::new(HashMap::new()), tables: Mutex::new(Vec::new()) }
+    }
+}
+
+type Shared = Arc<App>;
+
+/// The routes that change state (each takes a form with the session's forgery token). Tests
+/// walk this list, so a new one is listed here.
+pub const STATE_CHANGING_ROUTES: &[&str] = &[
+    "/logout",
+    "/drafts/{id}/edit",
+    "/drafts/{id}/comment",
+    "/drafts/{id}/approve",
+    "/drafts/{id}/reject",
+    "/drafts/{id}/sign",
+];
+
+/// The vendored htmx (0BSD, see `assets/htmx-LICENSE`), served under its version.
+pub const HTMX_PATH: &str = "/assets/htmx-2.0.11.min.js";
+const HTMX: &[u8] = include_bytes!("assets/htmx-2.0.11.min.js");
+const CSS_PATH: &str = "/assets/snop-1.css";
+const CSS: &[u8] = include_bytes!("assets/snop.css");
+
+/// The application: every page and action.
+pub fn router(app: App) -> Router {
+    let app: Shared = Arc::new(app);
+    Router::new()
+        .route("/", get(pages::board))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/drafts/{id}", get(pages::draft))
+        .route("/drafts/{id}/page", get(pages::rendered))
+        .route("/drafts/{id}/markdown", get(pages::markdown))
+        .route("/drafts/{id}/workbook", get(pages::workbook))
+        .route("/drafts/{id}/edit", post(pages::edit))
+        .route("/drafts/{id}/comment", post(pages::comment))
+        .route("/drafts/{id}/approve", post(pages::approve))
+        .route("/drafts/{id}/reject", post(pages::reject))
+        .route("/drafts/{id}/sign", post(pages::sign))
+        .route(HTMX_PATH, get(|| async { asset("text/javascript; charset=utf-8", HTMX) }))
+        .route(CSS_PATH, get(|| async { asset("text/css; charset=utf-8", CSS) }))
+        .layer(middleware::from_fn(same_origin_only))
+        .layer(middleware::map_response(security_headers))
+        .with_state(app)
+}
+
+/// Serves the application on a bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn asset(content_type: &'static str, bytes: &'static [u8]) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            // The version is in the path: a new version is a new path.
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The policy of every page: scripts and styles only from our own files (htmx and our CSS),
+/// nothing inline, no other origin, not framed by anyone.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    let mut set = |name: HeaderName, value: &'static str| {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set(header::CONTENT_SECURITY_POLICY, CSP);
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "same-origin");
+    set(HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+    set(header::CACHE_CONTROL, "no-store");
+    response
+}
+
+/// Cross-site request forgery, first layer: a request that changes state must come from a page
+/// of ours. Browsers say where a request comes from (`Sec-Fetch-Site`, else `Origin`); a
+/// cross-site one is refused here. The second layer is the form's token ([`auth::Posted`]).
+async fn same_origin_only(request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    if let Some(problem) = cross_origin(request.headers()) {
+        return (StatusCode::FORBIDDEN, problem).into_response();
+    }
+    next.run(request).await
+}
+
+fn cross_origin(headers: &HeaderMap) -> Option<&'static str> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match text("sec-fetch-site") {
+        Some("same-origin" | "none") => return None,
+        Some(_) => return Some("refused: this request came from another site"),
+        None => {}
+    }
+    let origin = text("origin")?;
+    let host = text("host").unwrap_or_default();
+    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest.trim_end_matches('/'));
+    if origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
+        return Some("refused: this request came from another origin");
+    }
+    None
+}
+
+/// The page templates, embedded, auto-escaped.
+fn templates() -> &'static tera::Tera {
+    static T: OnceLock<tera::Tera> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = tera::Tera::new();
+        t.autoescape_on([".html"]);
+        t.add_raw_templates([
+            ("base.html", include_str!("templates/base.html")),
+            ("login.html", include_str!("templates/login.html")),
+            ("message.html", include_str!("templates/message.html")),
+            ("board.html", include_str!("templates/board.html")),
+            ("draft.html", include_str!("templates/draft.html")),
+        ])
+        .expect("the web templates parse");
+        t
+    })
+}
+
+/// Renders a page template with a serializable context, as a response with a status.
+fn render(status: StatusCode, name: &str, page: &impl serde::Serialize) -> Response {
+    let rendered = tera::Context::from_serialize(page)
+        .and_then(|c| templates().render(name, &c))
+        .map_err(|e| anyhow::anyhow!("rendering `{name}`: {e:?}"));
+    match rendered {
+        Ok(html) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(e) => internal(&e),
+    }
+}
+
+/// A page with one message (errors, refusals without a draft to show).
+fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    #[derive(serde::Serialize)]
+    struct Message<'a> {
+        title: &'a str,
+        text: &'a str,
+        company: &'a str,
+        viewer: Option<()>,
+        htmx: &'static str,
+        css: &'static str,
+    }
+    render(status, "message.html", &Message { title, text, company: "", viewer: None, htmx: HTMX_PATH, css: CSS_PATH })
+}
+
+/// A fault of ours: logged in full, shown without detail.
+fn internal(e: &anyhow::Error) -> Response {
+    tracing::error!(error = format!("{e:#}"), "snop serve: a request failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on the server; the log says what").into_response()
+}
+
+/// Deletes expired login attempts and says whether `key` may try again; counts the attempt.
+fn allow_attempt(app: &App, key: &str) -> bool {
+    let mut attempts = app.attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now = Instant::now();
+    let window = Duration::from_secs(60);
+    attempts.retain(|_, times| {
+        times.retain(|t| now.duration_since(*t) < window);
+        !times.is_empty()
+    });
+    let times = attempts.entry(key.to_string()).or_default();
+    if times.len() >= app.options.logins_per_minute {
+        return false;
+    }
+    times.push(now);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vendored_htmx_is_the_one_pinned() {
+        use sha2::Digest as _;
+        // sha256 of `dist/htmx.min.js` in the npm package `htmx.org@2.0.11`.
+        assert_eq!(
+            hex::encode(sha2::Sha256::digest(HTMX)),
+            "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717"
+        );
+    }
+
+    #[test]
+    fn cross_site_requests_are_told_apart_from_our_own() {
+        let h = |pairs: &[(&'static str, &'static str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+            }
+            m
+        };
+        assert_eq!(cross_origin(&h(&[("sec-fetch-site", "same-origin")])), None);
+        assert_eq!(cross_origin(&h(&[("sec-fetch-site", "none")])), None);
+        assert!(cross_origin(&h(&[("sec-fetch-site", "cross-site")])).is_some());
+        assert!(cross_origin(&h(&[("sec-fetch-site", "same-site")])).is_some());
+        assert_eq!(cross_origin(&h(&[("origin", "http://127.0.0.1:8080"), ("host", "127.0.0.1:8080")])), None);
+        assert!(cross_origin(&h(&[("origin", "http://evil.example"), ("host", "127.0.0.1:8080")])).is_some());
+        assert!(cross_origin(&h(&[("origin", "null"), ("host", "127.0.0.1:8080")])).is_some());
+        // Neither header: not a browser; the form token decides.
+        assert_eq!(cross_origin(&h(&[("host", "127.0.0.1:8080")])), None);
+    }
+}

@@ -1,0 +1,760 @@
+//! `snop serve`: security over HTTP (reqwest against the server on a free loopback port) and the
+//! review workflow end to end in a real browser (headless Chromium over WebDriver).
+//!
+//! The store is seeded by hand (drafts recorded as the pipeline records them), so every
+//! expectation below is known in advance: four people, two of them demand leads.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use snop::narrative::Narrative;
+use snop::store::signoff::{Agenda, Artifact, Directory, DraftContent, State, sha256_hex};
+use snop::store::{NewRun, Store};
+use snop::web::{self, App, Options};
+
+use crate::common::block_on;
+
+const HOSTILE_CUSTOMER: &str = "<script>alert(1)</script>";
+const HOSTILE_MODEL_TEXT: &str = "Pumps <img src=x onerror=alert(2)> hold <b>steady</b>.";
+const WORKBOOK: &[u8] = b"not really a workbook, but its bytes are checked";
+
+fn directory() -> Directory {
+    let mut d = Directory::default();
+    for (id, name) in [
+        ("dana.whitfield", "Dana Whitfield"),
+        ("priya.shah", "Priya Shah"),
+        ("sam.okafor", "Sam Okafor"),
+        ("paul.planner", "Paul Planner"),
+    ] {
+        d.names.insert(id.into(), name.into());
+    }
+    d.roles.insert("demand_lead".into(), vec!["dana.whitfield".into(), "priya.shah".into()]);
+    d.roles.insert("supply_lead".into(), vec!["sam.okafor".into()]);
+    d.roles.insert("planner".into(), vec!["paul.planner".into()]);
+    d
+}
+
+fn password(person: &str) -> String {
+    format!("pw-of-{person}-long")
+}
+
+fn content(artifact: Artifact, headline: &str, paragraph: &str, files: BTreeMap<String, String>) -> String {
+    let n = Narrative {
+        headline: headline.into(),
+        paragraphs: vec![paragraph.into()],
+        risks: vec!["Pumps may slip.".into()],
+    };
+    serde_json::to_string(&DraftContent {
+        artifact: artifact.key().into(),
+        cycle: "2026-12".into(),
+        company: "Test Pumps".into(),
+        currency: "EUR".into(),
+        narrative: n.clone(),
+        model_narrative: n,
+        narrative_source: "model".into(),
+        model: "snop-mock".into(),
+        facts: json!({
+            "families": [{"family": "pumps", "final_units": 120.0}, {"family": "valves", "final_units": 80.0}],
+            // 120 customer lines: 3 pages of 50; the hostile name is line 0.
+            "top_customers": (0..120).map(|i| json!({
+                "customer": if i == 0 { HOSTILE_CUSTOMER.to_string() } else { format!("Customer {i:03}") },
+                "family": if i % 2 == 0 { "pumps" } else { "valves" },
+                "final_units": i,
+            })).collect::<Vec<_>>(),
+        }),
+        files,
+        agenda: Agenda {
+            meeting: artifact.meeting().into(),
+            first_day: "2026-12-07".into(),
+            last_day: "2026-12-09".into(),
+            last_cycle: None,
+            this_cycle: vec![headline.into()],
+            top_risks: vec!["Pumps may slip.".into()],
+            decisions: vec![],
+        },
+    })
+    .unwrap()
+}
+
+/// A store with draft 1 (demand consensus, with a workbook) and draft 2 (supply plan, whose
+/// model text carries HTML), and a user for each person.
+async fn seeded(dir: &Path) -> Store {
+    let store = Store::open(dir, "sqlite://snop.db").await.unwrap();
+    let drafts = [
+        (Artifact::DemandConsensus, "Demand is flat", "Demand is flat at 200 units.", true),
+        (Artifact::SupplyPlan, "Supply holds", HOSTILE_MODEL_TEXT, false),
+    ];
+    for (n, (artifact, headline, paragraph, workbook)) in drafts.into_iter().enumerate() {
+        let mut files = BTreeMap::new();
+        let mut run_files = Vec::new();
+        if workbook {
+            files.insert("wb-2026-12.xlsx".to_string(), sha256_hex(WORKBOOK));
+            run_files.push(("wb-2026-12.xlsx".to_string(), WORKBOOK.to_vec()));
+        }
+        store
+            .record_run(NewRun {
+                agent: artifact.agent().name(),
+                cycle: "2026-12",
+                started_at: &format!("2026-11-28T00-00-{n:02}Z"),
+                duration_ms: 1,
+                outcome: "succeeded",
+                inputs_sha256: &format!("inputs-{n}"),
+                rows_read: 0,
+                rows_quarantined: 0,
+                rows_kept: 0,
+                report_json: "{}",
+                inputs: vec![],
+                files: run_files,
+                draft: Some(content(artifact, headline, paragraph, files)),
+            })
+            .await
+            .unwrap();
+    }
+    for person in directory().names.keys() {
+        let phc = web::hash_password(&password(person)).unwrap();
+        assert!(store.add_user(person, &phc, "test").await.unwrap());
+    }
+    store
+}
+
+/// The server on a free loopback port, in this runtime; returns its base URL.
+async fn start(dir: &Path, options: Options) -> String {
+    let store = seeded(dir).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = App::new(store, directory(), "Test Pumps".into(), options);
+    tokio::spawn(web::serve(listener, app, std::future::pending()));
+    base
+}
+
+fn http() -> reqwest::Client {
+    snop::install_tls_provider();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Logs in; returns the session cookie (`name=value`).
+async fn login(base: &str, person: &str) -> String {
+    let r = http()
+        .post(format!("{base}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string([("user", person), ("password", &password(person))]).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{person} logs in");
+    let cookie = r.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    cookie.split(';').next().unwrap().to_string()
+}
+
+async fn get(base: &str, path: &str, cookie: &str) -> (StatusCode, String) {
+    let r = http().get(format!("{base}{path}")).header("cookie", cookie).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// The session's form token, as the pages carry it.
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a form with the token") + 19;
+    page[at..at + 64].to_string()
+}
+
+async fn post(
+    base: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut r = http()
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(form).unwrap());
+    if let Some(c) = cookie {
+        r = r.header("cookie", c);
+    }
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    let r = r.send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn draft_state(dir: &Path, id: i64) -> (State, i64, usize) {
+    let store = Store::open(dir, "sqlite://snop.db").await.unwrap();
+    let d = store.draft(id).await.unwrap().unwrap();
+    (d.row.state, d.row.row_version, d.comments.len())
+}
+
+#[test]
+fn every_state_changing_route_needs_a_session_and_the_forgery_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let base = start(tmp.path(), Options::default()).await;
+        let cookie = login(&base, "dana.whitfield").await;
+        let (status, page) = get(&base, "/drafts/1", &cookie).await;
+        assert_eq!(status, StatusCode::OK);
+        let csrf = csrf_of(&page);
+        let narrative = "# Edited\n\nText.\n\n## Risks\n- One.\n";
+        let fields = |token: &str| -> Vec<(&'static str, String)> {
+            vec![
+                ("csrf", token.to_string()),
+                ("row_version", "1".into()),
+                ("narrative", narrative.into()),
+                ("body", "a comment".into()),
+                ("reason", "a reason".into()),
+                ("password", password("dana.whitfield")),
+            ]
+        };
+        for route in web::STATE_CHANGING_ROUTES {
+            let path = route.replace("{id}", "1");
+            let with = |t: &str| fields(t);
+            let form_of = |f: &Vec<(&'static str, String)>| f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+            let good = form_of(&with(&csrf));
+            let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            // No session at all.
+            let (s, _) = post(&base, &path, None, &good, &[]).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{path} without a session");
+            // A session, but a forged form: no token, a wrong token.
+            let no_token: Vec<(&str, &str)> = good.iter().filter(|(k, _)| *k != "csrf").copied().collect();
+            let (s, body) = post(&base, &path, Some(&cookie), &no_token, &[]).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{path} without the token: {body}");
+            assert!(body.contains("did not carry this session&#39;s token"), "{body}");
+            let wrong = "0".repeat(64);
+            let mut forged = good.clone();
+            forged[0] = ("csrf", wrong.as_str());
+            let (s, _) = post(&base, &path, Some(&cookie), &forged, &[]).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{path} with a wrong token");
+            // The right token, sent from another site by the browser.
+            for header in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")] {
+                let (s, _) = post(&base, &path, Some(&cookie), &good, &[header]).await;
+                assert_eq!(s, StatusCode::FORBIDDEN, "{path} with {header:?}");
+            }
+        }
+        // Nothing of all that changed the draft, nor ended the session.
+        assert_eq!(draft_state(tmp.path(), 1).await, (State::Draft, 1, 0));
+        let (s, _) = get(&base, "/", &cookie).await;
+        assert_eq!(s, StatusCode::OK);
+
+        // The same form, right: a comment and an approval go through `Store::act`.
+        let (s, body) =
+            post(&base, "/drafts/1/comment", Some(&cookie), &[("csrf", &csrf), ("body", "looks right")], &[]).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert!(body.contains("Dana Whitfield commented on the demand consensus 2026-12 version 1"), "{body}");
+        // A planner without the role is refused by `decide`, with who may.
+        let planner = login(&base, "paul.planner").await;
+        let (_, page) = get(&base, "/drafts/1", &planner).await;
+        let (s, body) =
+            post(&base, "/drafts/1/approve", Some(&planner), &[("csrf", &csrf_of(&page)), ("row_version", "1")], &[])
+                .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert!(
+            body.contains("only the demand lead (Dana Whitfield, Priya Shah) may approve the demand consensus; Paul Planner is not allowed to"),
+            "{body}"
+        );
+        let (s, body) =
+            post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(draft_state(tmp.path(), 1).await, (State::Approved, 2, 1));
+        // A stale row version is refused, not applied.
+        // Signing asks for the password again.
+        let (s, body) = post(
+            &base,
+            "/drafts/1/sign",
+            Some(&cookie),
+            &[("csrf", &csrf), ("row_version", "2"), ("password", "not-her-password")],
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert!(body.contains("signing needs your password, and the one given does not match"), "{body}");
+        let pw = password("dana.whitfield");
+        let (s, body) = post(
+            &base,
+            "/drafts/1/sign",
+            Some(&cookie),
+            &[("csrf", &csrf), ("row_version", "1"), ("password", &pw)],
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{body}");
+        assert!(body.contains("Dana Whitfield changed this draft at "), "{body}");
+        assert!(body.contains("(you had row version 1, it is now 2)"), "{body}");
+        assert_eq!(draft_state(tmp.path(), 1).await, (State::Approved, 2, 1));
+    });
+}
+
+#[test]
+fn pages_carry_a_strict_policy_and_downloads_are_the_stored_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let base = start(tmp.path(), Options::default()).await;
+        // Not logged in: pages send you to log in; downloads are not served.
+        let r = http().get(format!("{base}/drafts/1/workbook")).send().await.unwrap();
+        assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+        let cookie = login(&base, "sam.okafor").await;
+        let r = http().get(format!("{base}/")).header("cookie", &cookie).send().await.unwrap();
+        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("script-src 'self';") && !csp.contains("unsafe"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        let board = r.text().await.unwrap();
+        assert!(!board.contains("<script>") && !board.contains(" style="), "no inline script or style");
+        // The board says what waits for the supply lead: approving the supply plan.
+        assert!(board.contains("approve the supply plan (draft 2, version 1)"), "{board}");
+
+        let r = http().get(format!("{base}/drafts/1/workbook")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"wb-2026-12.xlsx\"");
+        assert_eq!(&r.bytes().await.unwrap()[..], WORKBOOK);
+        let (s, md) = get(&base, "/drafts/2/markdown", &cookie).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(md.contains("Pumps &lt;img src=x onerror=alert(2)&gt; hold &lt;b&gt;steady&lt;/b&gt;."), "{md}");
+        // The framed artifact runs no script at all.
+        let r = http().get(format!("{base}/drafts/2/page")).header("cookie", &cookie).send().await.unwrap();
+        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("sandbox") && csp.contains("default-src 'none'") && !csp.contains("script-src"), "{csp}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("&lt;img src=x onerror=alert(2)&gt;") && !page.contains("<img"), "model text escaped");
+        // Large tables are paged and filtered: 120 customer lines, 50 a page; `valves` are odd.
+        let (_, page) = get(&base, "/drafts/1?table=top+customers&page=3", &cookie).await;
+        assert!(page.contains("rows 101-120 of 120"), "{page}");
+        let (_, page) = get(&base, "/drafts/1?table=top+customers&family=valves&customer=customer+1", &cookie).await;
+        // `Customer 100` to `Customer 119` contain "customer 1"; the odd ones are valves: 10 rows.
+        assert!(page.contains("rows 1-10 of 10 (filtered from 120)"), "{page}");
+        let (_, page) = get(&base, "/drafts/1?table=top+customers&customer=script", &cookie).await;
+        assert!(page.contains("rows 1-1 of 1 (filtered from 120)"), "{page}");
+        assert!(page.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>") && !page.contains(HOSTILE_CUSTOMER));
+    });
+}
+
+#[test]
+fn a_session_after_logout_is_dead() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let base = start(tmp.path(), Options::default()).await;
+        let cookie = login(&base, "dana.whitfield").await;
+        let (s, page) = get(&base, "/drafts/1", &cookie).await;
+        assert_eq!(s, StatusCode::OK);
+        let csrf = csrf_of(&page);
+        let (s, _) = post(&base, "/logout", Some(&cookie), &[("csrf", &csrf)], &[]).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let r = http().get(format!("{base}/drafts/1")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+        let (s, _) =
+            post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert_eq!(draft_state(tmp.path(), 1).await, (State::Draft, 1, 0));
+    });
+}
+
+#[test]
+fn failed_logins_all_look_the_same_and_are_limited() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        // 8 attempts a minute from one address; an account locks after 5 failures in a row.
+        let options = Options { logins_per_minute: 8, lock_after: 5, ..Options::default() };
+        let base = start(tmp.path(), options).await;
+        let attempt = |user: &'static str, pw: String| {
+            let base = base.clone();
+            async move { post(&base, "/login", None, &[("user", user), ("password", &pw)], &[]).await }
+        };
+        let unknown = attempt("nobody.at.all", "whatever-password".into()).await; // attempt 1
+        let wrong = attempt("dana.whitfield", "not-her-password".into()).await; // 2
+        assert_eq!(unknown.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(unknown, wrong, "a wrong user name and a wrong password get the same answer");
+        // Paul fails 5 times (attempts 3-7): locked; his right password (8) gets the same answer.
+        for _ in 0..5 {
+            assert_eq!(attempt("paul.planner", "guess-guess-guess".into()).await, wrong);
+        }
+        assert_eq!(attempt("paul.planner", password("paul.planner")).await, wrong, "a locked account");
+        // The 9th attempt from this address within the minute is refused outright.
+        let (s, body) = attempt("dana.whitfield", password("dana.whitfield")).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(body.contains("too many login attempts"), "{body}");
+        let store = Store::open(tmp.path(), "sqlite://snop.db").await.unwrap();
+        let paul = store.credentials("paul.planner").await.unwrap().unwrap();
+        assert!(paul.locked_until.is_some(), "the lock is in the store, so it survives a restart");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// In a real browser: a minimal W3C WebDriver client over reqwest (chromedriver speaks JSON over
+// HTTP on loopback; a client crate would rebuild the HTTP stack polars shares for tests only).
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn chromedriver() -> Driver {
+    const HINT: &str = "the browser tests need Chromium and its WebDriver from the OS packages: `apt-get install chromium chromium-driver` (`.ci/setup` installs them)";
+    for bin in ["chromedriver", "chromium"] {
+        let found = std::process::Command::new(bin).arg("--version").output().is_ok_and(|o| o.status.success());
+        assert!(found, "`{bin}` is missing: {HINT}");
+    }
+    let port = free_port();
+    let child = std::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("chromedriver does not start ({e}): {HINT}"));
+    let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
+    for _ in 0..100 {
+        if let Ok(r) = http().get(format!("{}/status", driver.url)).send().await
+            && r.status().is_success()
+        {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not answer on port {port}: {HINT}");
+}
+
+struct Browser {
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn open(driver: &Driver) -> Browser {
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1280,1000", format!("--user-data-dir={}", profile.path().display())]}}}});
+        let v = call("POST", &format!("{}/session", driver.url), Some(caps)).await.expect("a browser session");
+        let id = v["value"]["sessionId"].as_str().expect("a session id").to_string();
+        Browser { session: format!("{}/session/{id}", driver.url), _profile: profile }
+    }
+
+    async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        call(method, &format!("{}{path}", self.session), body).await.map(|v| v["value"].clone())
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({"url": url}))).await.unwrap();
+    }
+
+    /// Waits up to 10 s for an element.
+    async fn find(&self, css: &str) -> String {
+        let mut last = Ok(Value::Null);
+        for _ in 0..100 {
+            last = self.cmd("POST", "/element", Some(json!({"using": "css selector", "value": css}))).await;
+            if let Ok(v) = &last
+                && let Some(id) = v[ELEMENT].as_str()
+            {
+                return id.to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no `{css}` on the page ({last:?}); it says:\n{}", self.body_text().await);
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.cmd("POST", &format!("/element/{e}/clear"), Some(json!({}))).await.unwrap();
+        self.cmd("POST", &format!("/element/{e}/value"), Some(json!({"text": text}))).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd("POST", &format!("/element/{e}/click"), Some(json!({}))).await.unwrap();
+    }
+
+    async fn script(&self, js: &str) -> Value {
+        self.cmd("POST", "/execute/sync", Some(json!({"script": js, "args": []}))).await.unwrap()
+    }
+
+    async fn body_text(&self) -> String {
+        self.script("return document.body ? document.body.innerText : ''")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Waits up to 10 s for an element whose text contains `text`; returns its text.
+    async fn wait_text(&self, css: &str, text: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            if let Ok(v) = self.cmd("POST", "/element", Some(json!({"using": "css selector", "value": css}))).await
+                && let Some(id) = v[ELEMENT].as_str()
+                && let Ok(t) = self.cmd("GET", &format!("/element/{id}/text"), None).await
+            {
+                last = t.as_str().unwrap_or_default().to_string();
+                if last.contains(text) {
+                    return last;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("`{css}` never said `{text}` (last: `{last}`); the page says:\n{}", self.body_text().await);
+    }
+
+    async fn login(&self, base: &str, person: &str) {
+        self.goto(&format!("{base}/login")).await;
+        self.fill("#user", person).await;
+        self.fill("#password", &password(person)).await;
+        self.click("#login").await;
+        self.wait_text("#who", &directory().name(person)).await;
+    }
+
+    async fn no_alert(&self) {
+        let alert = self.cmd("GET", "/alert/text", None).await;
+        assert!(alert.is_err(), "a script ran and opened an alert: {alert:?}");
+    }
+
+    async fn screenshot(&self, name: &str) {
+        use base64::Engine as _;
+        let png = self.cmd("GET", "/screenshot", None).await.unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+        let dir = outputs();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+    }
+
+    async fn close(self) {
+        let _ = call("DELETE", &self.session, None).await;
+    }
+}
+
+async fn call(method: &str, url: &str, body: Option<Value>) -> Result<Value, String> {
+    let client = http();
+    let request = match method {
+        "GET" => client.get(url),
+        "DELETE" => client.delete(url),
+        _ => client.post(url).json(&body.unwrap_or(json!({}))),
+    };
+    let r = request.send().await.map_err(|e| e.to_string())?;
+    let ok = r.status().is_success();
+    let v: Value = r.json().await.map_err(|e| e.to_string())?;
+    if ok { Ok(v) } else { Err(v["value"]["message"].as_str().unwrap_or("webdriver error").to_string()) }
+}
+
+/// `$CARGO_TARGET_DIR/test-outputs/web/`: the screenshots of each page.
+fn outputs() -> PathBuf {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_snop"));
+    exe.parent().and_then(Path::parent).expect("target/<profile>/snop").join("test-outputs/web")
+}
+
+#[test]
+fn the_review_workflow_in_a_real_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let base = start(tmp.path(), Options::default()).await;
+        let driver = chromedriver().await;
+        let a = Browser::open(&driver).await;
+
+        // A planner without the role tries to approve: refused, told who may.
+        a.goto(&format!("{base}/login")).await;
+        a.screenshot("01-login").await;
+        a.login(&base, "paul.planner").await;
+        a.wait_text("#board", "demand consensus").await;
+        a.goto(&format!("{base}/drafts/1")).await;
+        a.click("#approve").await;
+        let refused = a.wait_text("#refused", "may approve").await;
+        assert_eq!(
+            refused,
+            "only the demand lead (Dana Whitfield, Priya Shah) may approve the demand consensus; Paul Planner is not allowed to"
+        );
+        a.screenshot("02-refused-without-the-role").await;
+        assert_eq!(a.script("return typeof htmx").await, "object", "htmx runs under the policy");
+        a.click("#logout").await;
+        a.find("#login").await;
+
+        // Hostile spreadsheet and model text are shown as text and run nothing.
+        a.login(&base, "dana.whitfield").await;
+        a.goto(&format!("{base}/drafts/2?table=top+customers&customer=script")).await;
+        let table = a.wait_text("#facts", HOSTILE_CUSTOMER).await;
+        assert!(table.contains(HOSTILE_CUSTOMER), "{table}");
+        let narrative = a.script("return document.getElementById('narrative').value").await;
+        assert!(narrative.as_str().unwrap().contains(HOSTILE_MODEL_TEXT), "{narrative}");
+        let injected = a.script("return document.querySelectorAll('#facts script, main img').length").await;
+        assert_eq!(injected, 0);
+        a.no_alert().await;
+        a.script("document.getElementById('tables').scrollIntoView(); return 0").await;
+        a.screenshot("03-hostile-text-inert").await;
+        // Filtering swaps the table in place (htmx), without loading the page again: a mark
+        // left on the window survives. `Customer 110` to `Customer 119`: 10 rows.
+        a.script("window.snopMark = 1; return 0").await;
+        a.fill("#customer", "customer 11").await;
+        a.click("#filter").await;
+        a.wait_text("#showing", "top customers: rows 1-10 of 10 (filtered from 120)").await;
+        assert_eq!(a.script("return window.snopMark").await, 1, "the table was swapped, not the page reloaded");
+        a.screenshot("04-filtered-in-place").await;
+
+        // Two demand leads edit draft 1 at once: the second save is refused and shown the change.
+        let b = Browser::open(&driver).await;
+        b.login(&base, "priya.shah").await;
+        a.goto(&format!("{base}/drafts/1")).await;
+        b.goto(&format!("{base}/drafts/1")).await;
+        a.fill("#narrative", "# Demand holds at 200 units\n\nDana's reading.\n\n## Risks\n- Pumps may slip.\n").await;
+        a.click("#save").await;
+        a.wait_text("#done", "Dana Whitfield edited the demand consensus 2026-12 version 1").await;
+        a.screenshot("05-edited").await;
+        b.fill("#narrative", "# Demand dips\n\nPriya's reading.\n\n## Risks\n- Pumps may slip.\n").await;
+        b.click("#save").await;
+        let why = b.wait_text("#refused", "changed this draft").await;
+        assert!(why.starts_with("Dana Whitfield changed this draft at "), "{why}");
+        let diff = b.wait_text("#conflict", "stored now (by Dana Whitfield)").await;
+        assert!(diff.contains("-# Demand holds at 200 units") && diff.contains("+# Demand dips"), "{diff}");
+        let kept = b.script("return document.getElementById('narrative').value").await;
+        assert!(kept.as_str().unwrap().contains("Priya's reading."), "her text is kept in the editor");
+        b.screenshot("06-second-save-refused").await;
+        b.close().await;
+        let store = Store::open(tmp.path(), "sqlite://snop.db").await.unwrap();
+        let d = store.draft(1).await.unwrap().unwrap();
+        assert_eq!(d.content.narrative.headline, "Demand holds at 200 units", "never silently overwritten");
+
+        // Dana approves and signs; the board shows it.
+        a.goto(&format!("{base}/drafts/1")).await;
+        a.click("#approve").await;
+        a.wait_text("#done", "Dana Whitfield approved the demand consensus").await;
+        a.fill("#sign-password", &password("dana.whitfield")).await;
+        a.click("#sign").await;
+        a.wait_text("#state", "signed").await;
+        a.wait_text("#signed", "signed by Dana Whitfield (demand lead)").await;
+        a.screenshot("07-signed").await;
+        a.goto(&format!("{base}/")).await;
+        a.wait_text("#board", "signed by Dana Whitfield (demand lead)").await;
+        a.screenshot("08-board").await;
+        a.no_alert().await;
+        a.close().await;
+        assert!(store.verify_audit().await.unwrap().first_problem.is_none());
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the binary: `snop users` and `snop serve`.
+
+/// Runs `snop` with `stdin` piped in; returns (exit code, stdout, stderr).
+fn snop_with_stdin(ws: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut child = crate::common::snop()
+        .current_dir(ws)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn users_are_managed_on_the_command_line_and_log_in_to_snop_serve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = crate::common::run_in(tmp.path(), &["init", "ws", "--company", "Test Pumps"]);
+    assert_eq!(code, 0, "{err}");
+    let ws = tmp.path().join("ws");
+    crate::common::copy_dir(&crate::common::repo().join("fixtures/demo/data"), &ws.join("data"));
+    let pw = "a-long-enough-password\n";
+    let (code, _, err) = snop_with_stdin(&ws, &["users", "add", "somebody.else", "--password-stdin"], pw);
+    assert_eq!(code, 1);
+    assert!(err.contains("`somebody.else` is not a person in `snop.toml`"), "{err}");
+    let (code, _, err) = snop_with_stdin(&ws, &["users", "add", "dana.whitfield", "--password-stdin"], "short\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 10 characters"), "{err}");
+    let (code, out, err) = snop_with_stdin(&ws, &["users", "add", "dana.whitfield", "--password-stdin"], pw);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("`dana.whitfield` (Dana Whitfield) can log in"), "{out}");
+    let (code, _, err) = snop_with_stdin(&ws, &["users", "add", "dana.whitfield", "--password-stdin"], pw);
+    assert_eq!(code, 1, "a second add is refused");
+    assert!(err.contains("already has a user"), "{err}");
+    let (_, out, _) = crate::common::run_in(&ws, &["users", "list", "--json"]);
+    let users: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(users[0]["person"], "dana.whitfield");
+    assert_eq!(users[0]["disabled"], false);
+    assert!(!out.contains("a-long-enough-password") && !out.contains("argon2"), "no secret is listed");
+
+    let port = free_port();
+    let child = crate::common::snop()
+        .current_dir(&ws)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Serving(child);
+    let base = format!("http://127.0.0.1:{port}");
+    block_on(async {
+        let try_login = |pw: &'static str| {
+            let base = base.clone();
+            async move { post(&base, "/login", None, &[("user", "dana.whitfield"), ("password", pw)], &[]).await.0 }
+        };
+        for _ in 0..100 {
+            if http().get(format!("{base}/login")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(try_login("a-long-enough-password").await, StatusCode::SEE_OTHER);
+        let (code, _, err) = crate::common::run_in(&ws, &["users", "disable", "dana.whitfield"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(try_login("a-long-enough-password").await, StatusCode::UNAUTHORIZED, "disabled");
+        let (code, _, err) = snop_with_stdin(
+            &ws,
+            &["users", "reset-password", "dana.whitfield", "--password-stdin"],
+            "another-password-1\n",
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(try_login("a-long-enough-password").await, StatusCode::UNAUTHORIZED, "the old password");
+        assert_eq!(try_login("another-password-1").await, StatusCode::SEE_OTHER, "enabled again, new password");
+    });
+}
+
+#[test]
+fn sessions_expire_and_the_cookie_is_secure_behind_a_tls_proxy() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        // Idle limit 0: every session has ended by its next request.
+        let options = Options { idle_minutes: 0, behind_proxy: true, ..Options::default() };
+        let base = start(tmp.path(), options).await;
+        let r = http()
+            .post(format!("{base}/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-proto", "https")
+            .body(serde_urlencoded::to_string([("user", "sam.okafor"), ("password", &password("sam.okafor"))]).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let cookie = r.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_string();
+        assert!(cookie.starts_with("__Host-snop_session=") && cookie.contains("; Secure;"), "{cookie}");
+        let r =
+            http().get(format!("{base}/")).header("cookie", cookie.split(';').next().unwrap()).send().await.unwrap();
+        assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+    });
+}
