@@ -14,6 +14,9 @@ use super::{AnalysisError, col_f64, col_str};
 use crate::contract::Month;
 use crate::ingest::Quarantined;
 
+/// The customer of launch volume not yet assigned (the demand consensus's `*`).
+const UNASSIGNED: &str = "*";
+
 /// Quantities closer than this are equal (the plan keeps three decimals).
 const EPS: f64 = 1e-6;
 
@@ -89,7 +92,9 @@ pub struct CommitmentLog {
 }
 
 /// Builds the log from the signed plan and the open orders. `owners` maps each customer to its
-/// account manager; `communicate_by` is the last day of the commit-back (cycle day 14).
+/// account manager; `communicate_by` is the last day of the commit-back (cycle day 14). Launch
+/// volume not yet assigned to a customer (customer `*`) is nobody's to tell or to book: it is
+/// left out.
 pub fn commitment_log(
     cycle: Month,
     plan: &[PlanRow],
@@ -101,7 +106,7 @@ pub fn commitment_log(
     for o in open_orders {
         *booked.entry((o.customer.as_str(), o.sku.as_str(), o.month)).or_default() += o.qty;
     }
-    let mut rows: Vec<&PlanRow> = plan.iter().collect();
+    let mut rows: Vec<&PlanRow> = plan.iter().filter(|r| r.customer != UNASSIGNED).collect();
     rows.sort_by(|a, b| (&a.customer, &a.sku, a.month).cmp(&(&b.customer, &b.sku, b.month)));
     let owner = |c: &str| owners.get(c).cloned().unwrap_or_default();
     let mut lines = Vec::new();

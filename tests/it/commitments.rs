@@ -207,17 +207,20 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
         ownerless[at("Owner")] = String::new();
         let mut silent = rows[2].clone();
         silent[at("Committed")] = "25".into();
-        rows.extend([unknown, ownerless, silent]);
+        let mut unsure = rows[1].clone();
+        unsure[at("Status")] = "maybe".into();
+        rows.extend([unknown, ownerless, silent, unsure]);
         write_return(&tmp.path().join("returns/account-managers.xlsx"), &rows);
 
         let second = commit_back(&ws, &store, "2026-12").await;
         let folder = tmp.path().join(&second.folder);
         let quarantine = std::fs::read_to_string(folder.join("quarantine.csv")).unwrap();
         let named: Vec<&str> = quarantine.lines().filter(|l| l.contains("returns/account-managers.xlsx")).collect();
-        assert_eq!(named.len(), 3, "{quarantine}");
+        assert_eq!(named.len(), 4, "{quarantine}");
         assert!(named[0].contains(",Log,5,line_id,2026-12-0099,unknown line"), "{quarantine}");
         assert!(named[1].contains(",Log,6,owner,"), "{quarantine}");
         assert!(named[2].contains(",Log,7,committed,25,"), "{quarantine}");
+        assert!(named[3].contains(",Log,8,status,maybe,\"must be one of"), "{quarantine}");
         let log = json(&folder.join("commitment-log.json"));
         let status: Vec<(&str, f64)> = log["lines"]
             .as_array()
@@ -230,7 +233,7 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
         let source = report["sources"].as_array().unwrap().iter().find(|s| s["name"] == "commitment_updates").unwrap();
         assert_eq!(
             (source["rows_read"].as_u64(), source["rows_quarantined"].as_u64(), source["rows_kept"].as_u64()),
-            (Some(6), Some(3), Some(3))
+            (Some(7), Some(4), Some(3))
         );
         let drafts = store.drafts(Some("2026-12"), Some(snop::store::signoff::Artifact::CommitmentLog)).await.unwrap();
         assert_eq!(drafts.len(), 2, "the returned statuses make a new draft version");

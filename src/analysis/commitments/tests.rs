@@ -33,6 +33,8 @@ fn a_shortfall_and_a_moved_date_make_one_line_and_the_rest_is_to_book() {
         plan("A", "X", "2027-02", 50.0, 80.0, None),
         plan("A", "X", "2027-01", 100.0, 60.0, Some("capacity: LEE-LINE-CENT")),
         plan("B", "Y", "2027-01", 10.0, 10.0, None),
+        // Unassigned launch volume: no line, nothing to book.
+        plan("*", "N", "2027-01", 40.0, 25.0, Some("capacity")),
     ];
     let orders = vec![order("O1", "A", "X", "2027-01", 70.0)];
     let log = commitment_log(m("2026-12"), &rows, &orders, &owners(), "2026-12-17");
