@@ -44,7 +44,7 @@ pub fn commitment_log_xlsx(
     company: &str,
 ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut book = Workbook::new();
-    let cycle = Month::parse(&log.cycle).map_or_else(|| chrono::NaiveDate::default(), Month::first_day);
+    let cycle = Month::parse(&log.cycle).map_or_else(chrono::NaiveDate::default, Month::first_day);
     use chrono::Datelike;
     let created = ExcelDateTime::from_ymd(cycle.year() as u16, cycle.month() as u8, cycle.day() as u8)?;
     book.set_properties(
