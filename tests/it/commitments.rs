@@ -26,7 +26,10 @@ fn json(path: &Path) -> serde_json::Value {
 
 /// Stores an executive run for a cycle whose folder holds `signed-plan.parquet` (the interface
 /// the executive agent delivers), as the executive agent would.
-async fn store_signed_plan(store: &Store, cycle: &str, rows: &[(&str, &str, &str, f64, f64, Option<&str>)]) {
+/// customer, SKU, month, requested, planned, constraint.
+type PlanLine = (&'static str, &'static str, &'static str, f64, f64, Option<&'static str>);
+
+async fn store_signed_plan(store: &Store, cycle: &str, rows: &[PlanLine]) {
     let mut df = df!(
         "sku" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
         "customer" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
@@ -72,7 +75,7 @@ async fn commit_back(ws: &Workspace, store: &Store, cycle: &str) -> snop::store:
 /// December's plan, by hand (SKU AC-0005): C10001 asks 20 and gets 12 (capacity), and gets 4
 /// more than asked in January (14 for 10): its date moved. C10002 asks 30, gets 20. C10003 asks
 /// 10, gets nothing (material). So three lines, in customer order 0001-0003.
-const DECEMBER: [(&str, &str, &str, f64, f64, Option<&str>); 4] = [
+const DECEMBER: [PlanLine; 4] = [
     ("C10001", "AC-0005", "2026-12", 20.0, 12.0, Some("capacity: LEE-LINE-CENT overloaded")),
     ("C10001", "AC-0005", "2027-01", 10.0, 14.0, None),
     ("C10002", "AC-0005", "2026-12", 30.0, 20.0, Some("capacity: LEE-LINE-CENT overloaded")),
