@@ -177,6 +177,8 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
         );
         let drafts = store.drafts(Some("2026-12"), Some(snop::store::signoff::Artifact::CommitmentLog)).await.unwrap();
         assert_eq!(drafts.len(), 1);
+        let report = json(&folder.join("report.json"));
+        assert_eq!(report["narrative"]["source"], "model", "the mock's draft passes the fact check: {report}");
         let page = std::fs::read_to_string(folder.join("commitment-log-2026-12.md")).unwrap();
         assert!(
             page.contains("3 commitment lines (28 units less than asked) to communicate to customers by 2026-12-20"),
