@@ -314,5 +314,26 @@ fn next_cycle_scores_last_cycles_commitments_and_orders() {
         assert_eq!((o.units_ordered, o.units_outside_plan), (48.0, 7.0));
         // A cycle with no log the month before has nothing to score.
         assert!(pipeline::last_cycle_loop(&store, Month::parse("2026-12").unwrap(), &tables).await.unwrap().is_none());
+
+        // January's commit-back run carries the score in its facts and workbook. (The fixture's
+        // history starts in 2023-12: one month more of history keeps it all in the window.)
+        let path = tmp.path().join("pipelines/commit-back.toml");
+        let text = std::fs::read_to_string(&path).unwrap().replace("history_months = 36", "history_months = 37");
+        std::fs::write(&path, text).unwrap();
+        std::fs::remove_file(tmp.path().join("returns/chloe.xlsx")).unwrap();
+        let ws = Workspace::load(tmp.path()).unwrap();
+        store_signed_plan(&store, "2027-01", &[("C10001", "AC-0005", "2027-01", 10.0, 8.0, Some("capacity"))]).await;
+        let january = commit_back(&ws, &store, "2027-01").await;
+        let folder = tmp.path().join(&january.folder);
+        let facts = json(&folder.join("facts.json"));
+        let last = &facts["last_cycle"];
+        assert_eq!(last["scored_cycle"], "2026-12");
+        let outcomes: Vec<&str> =
+            last["commitments"].as_array().unwrap().iter().map(|c| c["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes.len(), 3);
+        assert_eq!(outcomes[2], "renegotiated", "C10003's line was re-negotiated in December's log");
+        assert_eq!(json(&folder.join("narrative-facts.json"))["last_cycle"]["cycle"], "2026-12");
+        let book = calamine::open_workbook_auto(folder.join("commitment-log-2027-01.xlsx")).unwrap();
+        assert_eq!(book.sheet_names(), vec!["Log", "To book", "Last cycle", "Last cycle commitments"]);
     });
 }
