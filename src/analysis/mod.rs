@@ -7,6 +7,7 @@
 
 pub mod demand;
 pub mod forecast;
+pub mod reconcile;
 pub mod supply;
 
 use polars::prelude::*;

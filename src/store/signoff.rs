@@ -916,6 +916,16 @@ impl Store {
             signed_roles,
         };
         let decision = decide(dir, actor, action, &situation).map_err(SignoffError::Refused)?;
+        // The signed plan binds the executive decisions: it is signed only with every trade-off
+        // decided, and only as built with the latest decision.
+        if artifact == Artifact::SignedPlan && action == Action::Sign {
+            let content: DraftContent = serde_json::from_str(&content_text)
+                .map_err(|e| SignoffError::Store(StoreError::Query(sqlx::Error::Decode(Box::new(e)))))?;
+            let latest = super::decisions::latest_decision_id(&mut tx, &row.cycle).await?;
+            if let Some(refusal) = super::decisions::plan_sign_refusal(&content.facts, &row.cycle, latest) {
+                return Err(SignoffError::Refused(refusal));
+            }
+        }
         let ts = now();
         let entity = format!("draft:{draft_id}");
         let role = decision.role.clone().unwrap_or_default();

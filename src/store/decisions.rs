@@ -1,0 +1,201 @@
+//! Executive decisions on the trade-offs of a cycle's reconciliation pack: the option chosen
+//! (or another action written in), its owner, due date and note; or the plan (or one trade-off)
+//! sent back with the reason. Append-only: a newer decision on the same trade-off supersedes the
+//! older one, and both stay. The rules live here: only the COO or the CEO decides
+//! ([`may_decide`]), and a signed plan can only be signed once every trade-off has a decision
+//! that the draft was built with ([`plan_sign_refusal`], called by `Store::act`).
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use super::signoff::{Directory, SignoffError, append_audit, now, sha256_hex};
+use super::{Store, StoreError};
+
+/// The roles that decide the executive meeting's trade-offs.
+pub const DECIDER_ROLES: [&str; 2] = ["coo", "ceo"];
+
+/// What was decided.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Choice {
+    /// One of the trade-off's costed options (`overtime`, `expedite`, `accept_shortfall`, ...).
+    Option { option: String },
+    /// Another action, written in.
+    Action { text: String },
+    /// Sent back: what must be redone, and why.
+    SendBack { reason: String },
+}
+
+/// A decision to record.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NewDecision {
+    pub cycle: String,
+    /// The trade-off (a gap id of the pack); `None` sends the whole plan back.
+    pub tradeoff_id: Option<String>,
+    pub choice: Choice,
+    pub owner: Option<String>,
+    pub due: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A recorded decision.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DecisionRow {
+    pub id: i64,
+    pub cycle: String,
+    pub tradeoff_id: Option<String>,
+    #[serde(flatten)]
+    pub choice: Choice,
+    pub owner: Option<String>,
+    pub due: Option<String>,
+    pub note: Option<String>,
+    pub decided_by: String,
+    pub role: String,
+    pub decided_at: String,
+}
+
+/// Whether `actor` may decide trade-offs: the role under which they decide, or why not.
+pub fn may_decide(dir: &Directory, actor: &str) -> Result<String, String> {
+    if !dir.names.contains_key(actor) {
+        return Err(format!("`{actor}` is not a person in `snop.toml`: pass `--as` with a person id from `[people]`"));
+    }
+    let held = dir.roles_of(actor);
+    DECIDER_ROLES.iter().find(|r| held.contains(r)).map(|r| r.to_string()).ok_or_else(|| {
+        format!(
+            "only {} may decide the executive meeting's trade-offs; {} is not allowed to",
+            dir.describe(&DECIDER_ROLES, " or "),
+            dir.name(actor)
+        )
+    })
+}
+
+/// The decision that counts for each trade-off (the newest), keyed by trade-off id (`None`: the
+/// whole plan).
+pub fn standing(decisions: &[DecisionRow]) -> BTreeMap<Option<String>, &DecisionRow> {
+    let mut out = BTreeMap::new();
+    for d in decisions {
+        let e = out.entry(d.tradeoff_id.clone()).or_insert(d);
+        if d.id > e.id {
+            *e = d;
+        }
+    }
+    out
+}
+
+/// Why a signed plan's draft may not be signed, if it may not: its facts name the trade-offs
+/// without a decision (`undecided`), whether it was sent back (`sent_back`), and the newest
+/// decision it was built with (`decisions_through`), against the newest recorded one.
+pub fn plan_sign_refusal(facts: &serde_json::Value, cycle: &str, latest_decision: i64) -> Option<String> {
+    let undecided: Vec<&str> = facts
+        .get("undecided")
+        .and_then(serde_json::Value::as_array)
+        .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    if !undecided.is_empty() {
+        return Some(format!(
+            "the signed plan of {cycle} cannot be signed: {} trade-off(s) have no decision: {}\nhint: the COO or the CEO decides each with `snop decide --cycle {cycle} --tradeoff ID --option KIND --owner PERSON --due YYYY-MM-DD`, then `snop run executive --cycle {cycle}` again",
+            undecided.len(),
+            undecided.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if let Some(sent) = facts.get("sent_back").and_then(serde_json::Value::as_str) {
+        return Some(format!("the signed plan of {cycle} cannot be signed: it was sent back: {sent}"));
+    }
+    let through = facts.get("decisions_through").and_then(serde_json::Value::as_i64).unwrap_or(0);
+    if latest_decision > through {
+        return Some(format!(
+            "the signed plan of {cycle} cannot be signed: it was built before the latest decision (decision {latest_decision})\nhint: run `snop run executive --cycle {cycle}` again to build it with every decision, then approve and sign the new version"
+        ));
+    }
+    None
+}
+
+fn decision_row(r: &sqlx::sqlite::SqliteRow) -> DecisionRow {
+    let kind: String = r.get("kind");
+    let choice = match kind.as_str() {
+        "option" => Choice::Option { option: r.get::<Option<String>, _>("option_kind").unwrap_or_default() },
+        "action" => Choice::Action { text: r.get::<Option<String>, _>("action_text").unwrap_or_default() },
+        _ => Choice::SendBack { reason: r.get::<Option<String>, _>("reason").unwrap_or_default() },
+    };
+    DecisionRow {
+        id: r.get("id"),
+        cycle: r.get("cycle"),
+        tradeoff_id: r.get("tradeoff_id"),
+        choice,
+        owner: r.get("owner"),
+        due: r.get("due"),
+        note: r.get("note"),
+        decided_by: r.get("decided_by"),
+        role: r.get("role"),
+        decided_at: r.get("decided_at"),
+    }
+}
+
+impl Store {
+    /// Records a decision, if `actor` may decide, with its audit entry, in one transaction.
+    /// Whether the trade-off and the option exist is the caller's check (it reads the pack).
+    pub async fn record_decision(
+        &self,
+        dir: &Directory,
+        actor: &str,
+        d: &NewDecision,
+    ) -> Result<DecisionRow, SignoffError> {
+        let role = may_decide(dir, actor).map_err(SignoffError::Refused)?;
+        let (kind, option, text, reason) = match &d.choice {
+            Choice::Option { option } => ("option", Some(option.clone()), None, None),
+            Choice::Action { text } => ("action", None, Some(text.clone()), None),
+            Choice::SendBack { reason } => ("send_back", None, None, Some(reason.clone())),
+        };
+        if kind != "send_back" && (d.owner.is_none() || d.due.is_none()) {
+            return Err(SignoffError::Refused("a decision needs an `--owner` and a `--due` date".into()));
+        }
+        let ts = now();
+        let body = serde_json::to_string(&(d, actor, &role)).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let sha = sha256_hex(body.as_bytes());
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO decisions (cycle, tradeoff_id, kind, option_kind, action_text, owner, due, note, reason,
+                decided_by, role, decided_at, content_sha256)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(&d.cycle)
+        .bind(&d.tradeoff_id)
+        .bind(kind)
+        .bind(&option)
+        .bind(&text)
+        .bind(&d.owner)
+        .bind(&d.due)
+        .bind(&d.note)
+        .bind(&reason)
+        .bind(actor)
+        .bind(&role)
+        .bind(&ts)
+        .bind(&sha)
+        .fetch_one(&mut *tx)
+        .await?;
+        append_audit(&mut tx, &ts, actor, if kind == "send_back" { "send_back" } else { "decide" }, &format!("decision:{id}"), &sha)
+            .await?;
+        let row = sqlx::query("SELECT * FROM decisions WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(decision_row(&row))
+    }
+
+    /// Every decision of a cycle, oldest first.
+    pub async fn decisions(&self, cycle: &str) -> Result<Vec<DecisionRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM decisions WHERE cycle = $1 ORDER BY id")
+            .bind(cycle)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(decision_row).collect())
+    }
+}
+
+/// The newest decision id of a cycle (0 without any), inside a transaction.
+pub(crate) async fn latest_decision_id(conn: &mut sqlx::SqliteConnection, cycle: &str) -> Result<i64, sqlx::Error> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM decisions WHERE cycle = $1")
+        .bind(cycle)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(id.unwrap_or(0))
+}
