@@ -6,6 +6,7 @@
 //! the same facts.
 
 pub mod demand;
+pub mod executive;
 pub mod forecast;
 pub mod reconcile;
 pub mod supply;

@@ -2,5 +2,6 @@
 //! XLSX, slides). No I/O here: renderers return bytes and the store writes them.
 
 pub mod demand_consensus;
+pub mod pack;
 pub mod review;
 pub mod supply_plan;

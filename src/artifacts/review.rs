@@ -60,7 +60,7 @@ struct Scalar {
 }
 
 #[derive(Serialize)]
-struct Bar {
+pub(crate) struct Bar {
     label: String,
     value: String,
     label_x: u32,
@@ -73,7 +73,7 @@ struct Bar {
 }
 
 #[derive(Serialize)]
-struct Chart {
+pub(crate) struct Chart {
     title: String,
     width: u32,
     height: u32,
@@ -293,6 +293,12 @@ fn chart(artifact: Artifact, facts: &serde_json::Value, esc: &dyn Fn(&str) -> St
         })
         .take(15)
         .collect();
+    bar_chart(title, &points, esc)
+}
+
+/// A horizontal bar chart as inline SVG geometry (labels escaped with `esc`); `None` without a
+/// positive value.
+pub(crate) fn bar_chart(title: &str, points: &[(String, f64)], esc: &dyn Fn(&str) -> String) -> Option<Chart> {
     let max = points.iter().map(|p| p.1).fold(0.0_f64, f64::max);
     if points.is_empty() || max <= 0.0 {
         return None;

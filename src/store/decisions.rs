@@ -5,27 +5,15 @@
 //! ([`may_decide`]), and a signed plan can only be signed once every trade-off has a decision
 //! that the draft was built with ([`plan_sign_refusal`], called by `Store::act`).
 
-use std::collections::BTreeMap;
-
 use sqlx::Row;
+
+pub use crate::analysis::executive::{Choice, DecisionRow, standing};
 
 use super::signoff::{Directory, SignoffError, append_audit, now, sha256_hex};
 use super::{Store, StoreError};
 
 /// The roles that decide the executive meeting's trade-offs.
 pub const DECIDER_ROLES: [&str; 2] = ["coo", "ceo"];
-
-/// What was decided.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Choice {
-    /// One of the trade-off's costed options (`overtime`, `expedite`, `accept_shortfall`, ...).
-    Option { option: String },
-    /// Another action, written in.
-    Action { text: String },
-    /// Sent back: what must be redone, and why.
-    SendBack { reason: String },
-}
 
 /// A decision to record.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -37,22 +25,6 @@ pub struct NewDecision {
     pub owner: Option<String>,
     pub due: Option<String>,
     pub note: Option<String>,
-}
-
-/// A recorded decision.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct DecisionRow {
-    pub id: i64,
-    pub cycle: String,
-    pub tradeoff_id: Option<String>,
-    #[serde(flatten)]
-    pub choice: Choice,
-    pub owner: Option<String>,
-    pub due: Option<String>,
-    pub note: Option<String>,
-    pub decided_by: String,
-    pub role: String,
-    pub decided_at: String,
 }
 
 /// Whether `actor` may decide trade-offs: the role under which they decide, or why not.
@@ -68,19 +40,6 @@ pub fn may_decide(dir: &Directory, actor: &str) -> Result<String, String> {
             dir.name(actor)
         )
     })
-}
-
-/// The decision that counts for each trade-off (the newest), keyed by trade-off id (`None`: the
-/// whole plan).
-pub fn standing(decisions: &[DecisionRow]) -> BTreeMap<Option<String>, &DecisionRow> {
-    let mut out = BTreeMap::new();
-    for d in decisions {
-        let e = out.entry(d.tradeoff_id.clone()).or_insert(d);
-        if d.id > e.id {
-            *e = d;
-        }
-    }
-    out
 }
 
 /// Why a signed plan's draft may not be signed, if it may not: its facts name the trade-offs
