@@ -73,6 +73,49 @@ pub enum Command {
         /// Print the run report as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Reconciliation and executive: draft even when what they build on is not signed
+        /// (every page then says it was built on unsigned inputs).
+        #[arg(long)]
+        allow_unsigned: bool,
+    },
+    /// Record an executive decision on a trade-off of the cycle's signed reconciliation pack
+    /// (the COO or the CEO): an option, or another action; or send the plan back.
+    Decide {
+        /// The cycle month, `YYYY-MM`.
+        #[arg(long)]
+        cycle: Month,
+        /// The trade-off's id, as the pack names it (`--list` lists them).
+        #[arg(long)]
+        tradeoff: Option<String>,
+        /// One of the trade-off's costed options: overtime, build_ahead, alternate_site,
+        /// expedite, alternate_supplier, accept_shortfall.
+        #[arg(long, value_name = "KIND", conflicts_with_all = ["action", "send_back"])]
+        option: Option<String>,
+        /// Another action, written in.
+        #[arg(long, value_name = "TEXT", conflicts_with = "send_back")]
+        action: Option<String>,
+        /// Who carries the decision out.
+        #[arg(long, value_name = "PERSON")]
+        owner: Option<String>,
+        /// By when, `YYYY-MM-DD`.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        due: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// Send the trade-off (with `--tradeoff`) or the whole plan back, with `--reason`.
+        #[arg(long, requires = "reason")]
+        send_back: bool,
+        /// What must be redone, and why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// The deciding person's id from `[people]` in `snop.toml`.
+        #[arg(long = "as", value_name = "PERSON", env = "SNOP_PERSON")]
+        actor: Option<String>,
+        /// List the pack's trade-offs and the decision that counts for each, and decide nothing.
+        #[arg(long)]
+        list: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// List recorded runs, newest first.
     Runs {
@@ -195,11 +238,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ws.pipelines.keys().map(|a| a.name()).collect::<Vec<_>>().join(", ")
             );
         }
-        Command::Run { agent, cycle, json } => {
+        Command::Run { agent, cycle, json, allow_unsigned } => {
             let agent = agent_of(&agent)?;
             let ws = Workspace::load(&cli.workspace)?;
             let store = pipeline::open_store(&ws).await?;
-            match pipeline::run(&ws, &store, agent, cycle, &progress).await? {
+            let options = pipeline::RunOptions { allow_unsigned };
+            match pipeline::run_with(&ws, &store, agent, cycle, &progress, options).await? {
                 RunOutcome::Recorded { run, report } => {
                     if json {
                         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -213,6 +257,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         }
                         if report.rows_quarantined > 0 {
                             println!("  every quarantined row is in `{}/quarantine.csv`", run.folder);
+                        }
+                        for note in &report.notes {
+                            println!("  note: {note}");
                         }
                         if let Some(d) = store.draft_of_run(run.id).await? {
                             println!(
@@ -254,6 +301,76 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         r.id, r.agent, r.cycle, r.outcome, r.rows_read, r.rows_quarantined, r.duration_ms, r.started_at
                     );
                 }
+            }
+        }
+        Command::Decide {
+            cycle,
+            tradeoff,
+            option,
+            action,
+            owner,
+            due,
+            note,
+            send_back,
+            reason,
+            actor,
+            list,
+            json,
+        } => {
+            let ws = Workspace::load(&cli.workspace)?;
+            let store = pipeline::open_store(&ws).await?;
+            if list {
+                let rows = pipeline::tradeoffs(&store, cycle).await?;
+                if json {
+                    let v: Vec<serde_json::Value> =
+                        rows.iter().map(|(t, d)| serde_json::json!({ "trade_off": t, "decision": d })).collect();
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                } else if rows.is_empty() {
+                    println!("the reconciliation pack of {cycle} has no trade-offs: nothing to decide");
+                }
+                for (t, d) in rows.iter().filter(|_| !json) {
+                    let options: Vec<&str> =
+                        t.options.iter().map(|o| crate::analysis::reconcile::option_key(o.kind)).collect();
+                    let state = match d {
+                        Some(d) => format!("decided by {} at {}", d.decided_by, d.decided_at),
+                        None => "no decision yet".into(),
+                    };
+                    println!("#{:<3} {:<32} {} {}: margin at risk {:.2}; options {}; {state}",
+                        t.rank, t.id, t.place, t.month, t.margin_at_risk_money, options.join(", "));
+                }
+                return Ok(());
+            }
+            let actor = actor.ok_or_else(|| UserError("say who decides: `--as PERSON` (the COO or the CEO)".into()))?;
+            let choice = match (option, action, send_back) {
+                (Some(option), None, false) => crate::store::decisions::Choice::Option { option },
+                (None, Some(text), false) => crate::store::decisions::Choice::Action { text },
+                (None, None, true) => {
+                    crate::store::decisions::Choice::SendBack { reason: reason.unwrap_or_default() }
+                }
+                _ => {
+                    return Err(UserError(
+                        "say what is decided: `--option KIND`, `--action \"text\"` or `--send-back --reason ...`".into(),
+                    )
+                    .into());
+                }
+            };
+            let decision = crate::store::decisions::NewDecision {
+                cycle: cycle.to_string(),
+                tradeoff_id: tradeoff,
+                choice,
+                owner,
+                due,
+                note,
+            };
+            let row = pipeline::decide(&ws, &store, &actor, decision).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&row)?);
+            } else {
+                let what = row.tradeoff_id.as_deref().map_or("the whole plan".to_string(), |t| format!("trade-off `{t}`"));
+                println!(
+                    "decision {} on {what} of {cycle} recorded for {} ({}); run `snop run executive --cycle {cycle}` to build the signed plan with it",
+                    row.id, row.decided_by, row.role
+                );
             }
         }
         Command::Bench { what } => crate::bench::run(what, &progress).await?,

@@ -4,4 +4,5 @@
 pub mod demand_consensus;
 pub mod pack;
 pub mod review;
+pub mod signed_plan;
 pub mod supply_plan;
