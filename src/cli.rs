@@ -418,9 +418,39 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
     );
     let ws = Workspace::load(dir)?;
     let store = pipeline::open_store(&ws).await?;
-    let mut drafted = Vec::new();
-    for agent in [Agent::DemandReview, Agent::SupplyReview] {
-        match pipeline::run(&ws, &store, agent, size.cycle, progress).await? {
+    let dir_people = crate::store::signoff::Directory::of(&ws);
+    let cycle = size.cycle;
+    let w = dir.display();
+    for agent in [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive] {
+        if agent == Agent::Executive {
+            // The executive meeting: the COO takes the recommended decision on every trade-off.
+            let coo = ws.holders("coo").first().or(ws.holders("ceo").first()).cloned().unwrap_or_default();
+            let owner = ws.holders("supply_lead").first().cloned().unwrap_or_else(|| coo.clone());
+            let due = (chrono::NaiveDate::parse_from_str(&pipeline::executive_date(&ws, cycle), "%Y-%m-%d")?
+                + chrono::Days::new(14))
+            .format("%Y-%m-%d")
+            .to_string();
+            let tradeoffs = pipeline::tradeoffs(&store, cycle).await?;
+            for (t, _) in &tradeoffs {
+                let option = crate::analysis::reconcile::option_key(t.recommendation.option).to_string();
+                let d = crate::store::decisions::NewDecision {
+                    cycle: cycle.to_string(),
+                    tradeoff_id: Some(t.id.clone()),
+                    choice: crate::store::decisions::Choice::Option { option },
+                    owner: Some(owner.clone()),
+                    due: Some(due.clone()),
+                    note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
+                };
+                pipeline::decide(&ws, &store, &coo, d).await?;
+            }
+            println!(
+                "{:>14}: {} decided all {} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list -w {w}`)",
+                "decisions",
+                dir_people.name(&coo),
+                tradeoffs.len()
+            );
+        }
+        match pipeline::run(&ws, &store, agent, cycle, progress).await? {
             RunOutcome::Recorded { run, report } => {
                 println!(
                     "{agent:>14}: run {} read {} rows from {} sources, quarantined {}, kept {}",
@@ -439,20 +469,18 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
                         "", n.model, n.source, n.llm_calls
                     );
                 }
-                if let Some(d) = store.draft_of_run(run.id).await? {
-                    println!("{:>16}draft {} ({} version {}), state {}", "", d.id, d.artifact, d.version, d.state);
-                    drafted.push(d);
+                for note in report.notes.iter().filter(|n| !n.contains("no decision yet")) {
+                    println!("{:>16}note: {note}", "");
                 }
-                for f in [
-                    "facts.json",
-                    &format!("demand-consensus-{}.xlsx", size.cycle),
-                    &format!("demand-consensus-{}.html", size.cycle),
-                    &format!("supply-plan-{}.xlsx", size.cycle),
-                    &format!("supply-plan-{}.html", size.cycle),
-                    "quarantine.csv",
-                ] {
-                    if dir.join(&run.folder).join(f).exists() {
-                        println!("{:>16}{}/{}/{f}", "", dir.display(), run.folder);
+                for f in std::fs::read_dir(dir.join(&run.folder))?.filter_map(Result::ok) {
+                    let name = f.file_name().to_string_lossy().into_owned();
+                    if name.ends_with(".xlsx") || name.ends_with(".html") || name.ends_with(".pdf") || name.ends_with(".csv") || name == "signed-plan.parquet" || name == "decisions.json" {
+                        println!("{:>16}{w}/{}/{name}", "", run.folder);
+                    }
+                }
+                if let Some(d) = store.draft_of_run(run.id).await? {
+                    for line in sign_by_script(&store, &dir_people, &ws, d).await? {
+                        println!("{:>16}{line}", "");
                     }
                 }
             }
@@ -462,28 +490,40 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
         }
     }
     println!("\nwhere things are:");
-    println!("  workspace      {}", dir.display());
-    println!("  run reports    {}/runs/{}/<agent>/run-<n>/report.json", dir.display(), size.cycle);
-    println!("  store          {}/snop.db", dir.display());
+    println!("  workspace      {w}");
+    println!("  run reports    {w}/runs/{cycle}/<agent>/run-<n>/report.json");
+    println!("  store          {w}/snop.db");
     println!(
-        "next: `snop runs -w {}` lists the runs; `snop run demand-review --cycle {} -w {}` again writes nothing new",
-        dir.display(),
-        size.cycle,
-        dir.display()
+        "next: `snop status --cycle {cycle} -w {w}` shows who signed what; `snop audit verify -w {w}` checks the log; `snop run demand-review --cycle {cycle} -w {w}` again writes nothing new"
     );
-    if !drafted.is_empty() {
-        let w = dir.display();
-        println!("\nreview and sign the drafts (each action carries the row version it read):");
-        println!("  snop drafts list -w {w}");
-        for d in &drafted {
-            let Some(a) = crate::store::signoff::Artifact::from_key(&d.artifact) else { continue };
-            let who = a.signer_roles().iter().filter_map(|r| ws.holders(r).first()).next().cloned().unwrap_or_default();
-            println!("  snop drafts show {} -w {w} --html > {}.html", d.id, d.artifact);
-            println!("  snop drafts approve {} --as {who} --row-version {} -w {w}", d.id, d.row_version);
-            println!("  snop drafts sign {} --as {who} --row-version {} -w {w}", d.id, d.row_version + 1);
-        }
-        println!("  snop status --cycle {} -w {w}", size.cycle);
-        println!("  snop audit verify -w {w}");
-    }
     Ok(())
+}
+
+/// The demo's people approve and sign a draft by script: its owner approves, then each signer
+/// role signs (both leads for the reconciliation pack). Returns what happened, line by line.
+async fn sign_by_script(
+    store: &crate::store::Store,
+    dir: &crate::store::signoff::Directory,
+    ws: &Workspace,
+    draft: crate::store::signoff::DraftRow,
+) -> anyhow::Result<Vec<String>> {
+    use crate::store::signoff::{Artifact, Request};
+    let Some(artifact) = Artifact::from_key(&draft.artifact) else { return Ok(Vec::new()) };
+    let mut lines = Vec::new();
+    let mut row_version = draft.row_version;
+    let owner = artifact.owner_roles().iter().find_map(|r| ws.holders(r).first()).cloned().unwrap_or_default();
+    let acted = store.act(dir, draft.id, &owner, Request::Approve, Some(row_version)).await?;
+    row_version = acted.draft.row_version;
+    lines.push(acted.message);
+    let signers: Vec<String> = if artifact.needs_every_signer() {
+        artifact.signer_roles().iter().filter_map(|r| ws.holders(r).first().cloned()).collect()
+    } else {
+        artifact.signer_roles().iter().find_map(|r| ws.holders(r).first().cloned()).into_iter().collect()
+    };
+    for who in signers {
+        let acted = store.act(dir, draft.id, &who, Request::Sign, Some(row_version)).await?;
+        row_version = acted.draft.row_version;
+        lines.push(acted.message);
+    }
+    Ok(lines)
 }

@@ -68,6 +68,13 @@ struct TopTradeOff {
 }
 
 #[derive(Serialize)]
+struct FinancialRow {
+    label: String,
+    revenue: String,
+    margin: String,
+}
+
+#[derive(Serialize)]
 struct DecisionLine {
     id: String,
     option: String,
@@ -187,13 +194,18 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
     let chart = bar_chart("Revenue: unconstrained, with the recommendations, constrained, budget", &points, &|s| {
         s.to_string()
     });
+    let row = |label: &str, revenue: f64, margin: Option<f64>| FinancialRow {
+        label: label.into(),
+        revenue: money(revenue),
+        margin: margin.map(money).unwrap_or_default(),
+    };
     let financial_rows = vec![
-        ("unconstrained (the demand consensus)".to_string(), money(fin.revenue_unconstrained_money), money(fin.margin_unconstrained_money)),
-        ("constrained (the supply plan)".to_string(), money(fin.revenue_constrained_money), money(fin.margin_constrained_money)),
-        ("with the recommended fixes".to_string(), money(fin.revenue_with_recommendations_money), String::new()),
-        ("budget".to_string(), money(fin.budget_revenue_money), String::new()),
-        ("cost of the gaps the leads resolved".to_string(), money(fin.cost_of_resolved_money), String::new()),
-        ("cost of the recommended trade-off decisions".to_string(), money(fin.cost_of_recommended_trade_offs_money), String::new()),
+        row("unconstrained (the demand consensus)", fin.revenue_unconstrained_money, Some(fin.margin_unconstrained_money)),
+        row("constrained (the supply plan)", fin.revenue_constrained_money, Some(fin.margin_constrained_money)),
+        row("with the recommended fixes", fin.revenue_with_recommendations_money, None),
+        row("budget", fin.budget_revenue_money, None),
+        row("cost of the gaps the leads resolved", fin.cost_of_resolved_money, None),
+        row("cost of the recommended trade-off decisions", fin.cost_of_recommended_trade_offs_money, None),
     ];
 
     // Slide 4: recommended decisions.
