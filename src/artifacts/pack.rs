@@ -39,9 +39,15 @@ fn template() -> &'static tera::Tera {
 }
 
 #[derive(Serialize)]
+struct PlanCell {
+    revenue: String,
+    units: Option<String>,
+}
+
+#[derive(Serialize)]
 struct PlanRow {
     label: String,
-    cells: Vec<String>,
+    cells: Vec<PlanCell>,
 }
 
 #[derive(Serialize)]
@@ -87,7 +93,8 @@ struct DecisionLine {
 /// The deck as self-contained HTML.
 pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, currency: &str) -> anyhow::Result<String> {
     let money = format_number;
-    let cell = |revenue: f64, units: f64| format!("{} / {}", money(revenue), money(units));
+    let cell = |revenue: f64, units: f64| PlanCell { revenue: money(revenue), units: Some(money(units)) };
+    let only = |revenue: String| PlanCell { revenue, units: None };
     // Slide 1: revenue / units by family and quarter, with budget and last signed plan rows.
     let quarters: Vec<String> =
         f.agreed_plan.iter().map(|l| l.quarter.clone()).collect::<BTreeSet<_>>().into_iter().collect();
@@ -127,24 +134,19 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
             f.agreed_plan.iter().filter(|l| q.is_none_or(|q| &l.quarter == q)).filter_map(get).collect();
         if vals.is_empty() { "none".to_string() } else { money(vals.iter().sum()) }
     };
-    let mut budget: Vec<String> = quarters.iter().map(|q| sum_opt(Some(q), &|l| l.budget_revenue_money)).collect();
-    budget.push(sum_opt(None, &|l| l.budget_revenue_money));
+    let mut budget: Vec<PlanCell> =
+        quarters.iter().map(|q| only(sum_opt(Some(q), &|l| l.budget_revenue_money))).collect();
+    budget.push(only(sum_opt(None, &|l| l.budget_revenue_money)));
     plan_rows.push(PlanRow { label: "budget (revenue)".into(), cells: budget });
     let last_signed_note = match &f.last_signed_plan_cycle {
         Some(c) => {
-            let mut last: Vec<String> = quarters
-                .iter()
-                .map(|q| {
-                    let r = sum_opt(Some(q), &|l| l.last_signed_revenue_money);
-                    let u = sum_opt(Some(q), &|l| l.last_signed_units);
-                    if r == "none" { "none".into() } else { format!("{r} / {u}") }
-                })
-                .collect();
-            last.push(format!(
-                "{} / {}",
-                sum_opt(None, &|l| l.last_signed_revenue_money),
-                sum_opt(None, &|l| l.last_signed_units)
-            ));
+            let pair = |q: Option<&String>| {
+                let r = sum_opt(q, &|l| l.last_signed_revenue_money);
+                let u = sum_opt(q, &|l| l.last_signed_units);
+                PlanCell { units: (r != "none").then_some(u), revenue: r }
+            };
+            let mut last: Vec<PlanCell> = quarters.iter().map(|q| pair(Some(q))).collect();
+            last.push(pair(None));
             plan_rows.push(PlanRow { label: format!("last signed plan ({c})"), cells: last });
             format!("The last signed plan is {c}'s, over the months both plans cover.")
         }

@@ -161,6 +161,15 @@ pub fn executive_date(ws: &Workspace, cycle: Month) -> String {
     (day_one + chrono::Days::new(u64::from(Artifact::SignedPlan.cycle_days().0) - 1)).format("%Y-%m-%d").to_string()
 }
 
+/// Who decides the trade-offs: "Olivia Chen (COO)", the first holder of the COO or CEO role.
+fn decision_owner(ws: &Workspace, dir: &Directory) -> String {
+    Artifact::SignedPlan
+        .signer_roles()
+        .iter()
+        .find_map(|r| ws.holders(r).first().map(|p| format!("{} ({})", dir.name(p), crate::store::signoff::role_title(r))))
+        .unwrap_or_else(|| dir.describe(Artifact::SignedPlan.signer_roles(), " or "))
+}
+
 /// SKU to (family, unit price) from the items master.
 fn items_of(ingested: &ingest::Ingested) -> anyhow::Result<BTreeMap<String, (String, f64)>> {
     let df = ingested.tables.get(&Table::Items).ok_or_else(|| UserError("the pipeline reads no `items`".into()))?;
@@ -194,7 +203,7 @@ pub(super) async fn reconciliation(
         demand_signed: b.demand_signed,
         supply_signed: b.supply_signed,
         executive_date: executive_date(ws, cycle),
-        decision_owner: dir.describe(Artifact::SignedPlan.signer_roles(), " or "),
+        decision_owner: decision_owner(ws, &dir),
     };
     let facts = tracing::info_span!("analysis").in_scope(|| reconcile::reconcile(&inputs));
     let story = reconcile::narrative_facts(&facts);
@@ -344,6 +353,9 @@ fn r2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// Decisions listed in the signed plan's draft facts (the rest are in `decisions.json`).
+const STORY_DECISIONS: usize = 10;
+
 /// The signed plan's draft facts: what the narrative is drafted from, and what signing checks
 /// (`undecided`, `sent_back`, `decisions_through`).
 fn executive_story(
@@ -358,6 +370,7 @@ fn executive_story(
         .lines
         .iter()
         .filter(|l| l.kind == "trade_off")
+        .take(STORY_DECISIONS)
         .map(|l| {
             let (decision, owner, due) = match &l.decision {
                 None => ("no decision yet".to_string(), None, None),
@@ -389,6 +402,7 @@ fn executive_story(
         "decisions_through": log.decisions_through,
         "resolved_by_leads_count": pack.resolved.len(),
         "decisions": decisions,
+        "decisions_not_listed": pack.trade_offs.len().saturating_sub(STORY_DECISIONS),
         "totals": {
             "requested_units": r2(requested),
             "planned_units": r2(planned),
