@@ -303,20 +303,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Decide {
-            cycle,
-            tradeoff,
-            option,
-            action,
-            owner,
-            due,
-            note,
-            send_back,
-            reason,
-            actor,
-            list,
-            json,
-        } => {
+        Command::Decide { cycle, tradeoff, option, action, owner, due, note, send_back, reason, actor, list, json } => {
             let ws = Workspace::load(&cli.workspace)?;
             let store = pipeline::open_store(&ws).await?;
             if list {
@@ -335,8 +322,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         Some(d) => format!("decided by {} at {}", d.decided_by, d.decided_at),
                         None => "no decision yet".into(),
                     };
-                    println!("#{:<3} {:<32} {} {}: margin at risk {:.2}; options {}; {state}",
-                        t.rank, t.id, t.place, t.month, t.margin_at_risk_money, options.join(", "));
+                    println!(
+                        "#{:<3} {:<32} {} {}: margin at risk {:.2}; options {}; {state}",
+                        t.rank,
+                        t.id,
+                        t.place,
+                        t.month,
+                        t.margin_at_risk_money,
+                        options.join(", ")
+                    );
                 }
                 return Ok(());
             }
@@ -344,12 +338,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let choice = match (option, action, send_back) {
                 (Some(option), None, false) => crate::store::decisions::Choice::Option { option },
                 (None, Some(text), false) => crate::store::decisions::Choice::Action { text },
-                (None, None, true) => {
-                    crate::store::decisions::Choice::SendBack { reason: reason.unwrap_or_default() }
-                }
+                (None, None, true) => crate::store::decisions::Choice::SendBack { reason: reason.unwrap_or_default() },
                 _ => {
                     return Err(UserError(
-                        "say what is decided: `--option KIND`, `--action \"text\"` or `--send-back --reason ...`".into(),
+                        "say what is decided: `--option KIND`, `--action \"text\"` or `--send-back --reason ...`"
+                            .into(),
                     )
                     .into());
                 }
@@ -366,7 +359,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&row)?);
             } else {
-                let what = row.tradeoff_id.as_deref().map_or("the whole plan".to_string(), |t| format!("trade-off `{t}`"));
+                let what =
+                    row.tradeoff_id.as_deref().map_or("the whole plan".to_string(), |t| format!("trade-off `{t}`"));
                 println!(
                     "decision {} on {what} of {cycle} recorded for {} ({}); run `snop run executive --cycle {cycle}` to build the signed plan with it",
                     row.id, row.decided_by, row.role
@@ -474,7 +468,13 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
                 }
                 for f in std::fs::read_dir(dir.join(&run.folder))?.filter_map(Result::ok) {
                     let name = f.file_name().to_string_lossy().into_owned();
-                    if name.ends_with(".xlsx") || name.ends_with(".html") || name.ends_with(".pdf") || name.ends_with(".csv") || name == "signed-plan.parquet" || name == "decisions.json" {
+                    if name.ends_with(".xlsx")
+                        || name.ends_with(".html")
+                        || name.ends_with(".pdf")
+                        || name.ends_with(".csv")
+                        || name == "signed-plan.parquet"
+                        || name == "decisions.json"
+                    {
                         println!("{:>16}{w}/{}/{name}", "", run.folder);
                     }
                 }

@@ -536,7 +536,12 @@ impl Default for Export {
         Export {
             delimiter: b',',
             decimal_comma: false,
-            columns: Table::OpenOrders.spec().columns.iter().map(|c| (c.name.to_string(), c.name.to_string())).collect(),
+            columns: Table::OpenOrders
+                .spec()
+                .columns
+                .iter()
+                .map(|c| (c.name.to_string(), c.name.to_string()))
+                .collect(),
         }
     }
 }

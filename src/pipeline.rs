@@ -219,8 +219,7 @@ pub async fn run_with(
 
 /// Files to keep with a run, how its narrative was drafted, and what its draft is made from
 /// (the narrative and the narrative facts).
-type Analysed =
-    (Vec<(String, Vec<u8>)>, Option<NarrativeReport>, Option<(Draft, serde_json::Value)>, Vec<String>);
+type Analysed = (Vec<(String, Vec<u8>)>, Option<NarrativeReport>, Option<(Draft, serde_json::Value)>, Vec<String>);
 
 /// A new draft's content (serialized `DraftContent`) and its pages as first drafted
 /// (`<artifact>-<cycle>.html` and `.md`). The content names the run's analysis files with their
@@ -518,5 +517,5 @@ pub fn quarantine_csv(rows: &[Quarantined]) -> anyhow::Result<Vec<u8>> {
 }
 
 mod backhalf;
-pub use backhalf::{cycle_signed_plan, decide, executive_date, print_pdf, signed_plan_frame, tradeoffs};
 use backhalf::{BackHalf, executive, executive_upstream, reconciliation, reconciliation_upstream};
+pub use backhalf::{cycle_signed_plan, decide, executive_date, print_pdf, signed_plan_frame, tradeoffs};

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::reconcile::{ReconciliationFacts, kind_word, option_key, option_from_key, place_of};
+use super::reconcile::{ReconciliationFacts, kind_word, option_from_key, option_key, place_of};
 use super::supply::{Gap, GapKind, OptionKind, PlanAdjustments, SupplyFacts};
 
 /// What was decided.
@@ -231,7 +231,11 @@ pub fn plan_rows(after: &SupplyFacts, before: &SupplyFacts, log: &DecisionLog) -
     let accepted: std::collections::BTreeSet<&str> = log
         .lines
         .iter()
-        .filter(|l| l.decision.as_ref().is_some_and(|d| matches!(&d.choice, Choice::Option { option } if option == "accept_shortfall")))
+        .filter(|l| {
+            l.decision
+                .as_ref()
+                .is_some_and(|d| matches!(&d.choice, Choice::Option { option } if option == "accept_shortfall"))
+        })
         .map(|l| l.tradeoff_id.as_str())
         .collect();
     // Gaps by month and SKU, capacity and labour first.
@@ -371,6 +375,10 @@ mod tests {
         assert_eq!((got(&after, "C1", "2027-02"), got(&after, "C2", "2027-02")), (80.0, 20.0));
         assert!(after.gaps.iter().all(|g| g.id != "CAP-R-2027-01"), "the January gap is closed");
         let jan = after.capacity[0].months.iter().find(|m| m.month == "2027-01").unwrap();
-        assert_eq!((jan.available_hours, jan.max_overtime_hours), (140.0, 10.0), "the overtime came out of the ceiling");
+        assert_eq!(
+            (jan.available_hours, jan.max_overtime_hours),
+            (140.0, 10.0),
+            "the overtime came out of the ceiling"
+        );
     }
 }

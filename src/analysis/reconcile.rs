@@ -161,11 +161,9 @@ pub fn quarter_of(month: &str) -> String {
 /// Where a gap is, as a planner says it.
 pub fn place_of(g: &Gap) -> String {
     match g.kind {
-        GapKind::Capacity | GapKind::Labour => format!(
-            "{} at {}",
-            g.resource.as_deref().unwrap_or("a resource"),
-            g.site.as_deref().unwrap_or("its site")
-        ),
+        GapKind::Capacity | GapKind::Labour => {
+            format!("{} at {}", g.resource.as_deref().unwrap_or("a resource"), g.site.as_deref().unwrap_or("its site"))
+        }
         GapKind::Material | GapKind::Supplier => format!(
             "{} from {}",
             g.component.as_deref().unwrap_or("a component"),
@@ -250,7 +248,11 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
         let accepted: f64 =
             g.recommended.iter().filter(|s| s.kind == OptionKind::AcceptShortfall).map(|s| s.units).sum();
         let why = if accepted > 1e-9 {
-            format!("no fix closes all of it: {} of {} units would be accepted short", money(accepted), money(g.units_short))
+            format!(
+                "no fix closes all of it: {} of {} units would be accepted short",
+                money(accepted),
+                money(g.units_short)
+            )
         } else {
             format!(
                 "its fixes cost {}, over the {} the leads may approve",
@@ -374,9 +376,10 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
         budget_revenue_money: t.budget_revenue_money,
         margin_unconstrained_money: t.margin_unconstrained_money,
         margin_constrained_money: t.margin_constrained_money,
-        revenue_with_recommendations_money: r2(
-            (t.revenue_constrained_money + recovered_resolved + recovered_trade_offs).min(t.revenue_unconstrained_money),
-        ),
+        revenue_with_recommendations_money: r2((t.revenue_constrained_money
+            + recovered_resolved
+            + recovered_trade_offs)
+            .min(t.revenue_unconstrained_money)),
         cost_of_resolved_money: r2(resolved.iter().map(|r| r.cost_money).sum()),
         cost_of_recommended_trade_offs_money: r2(trade_offs.iter().map(|t| t.recommendation.cost_money).sum()),
     };

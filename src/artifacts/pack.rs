@@ -124,9 +124,8 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
     };
     let mut plan_rows: Vec<PlanRow> = shown.iter().map(|fam| row_of(fam.clone(), &|l| &l.family == fam)).collect();
     if families.len() > shown.len() {
-        plan_rows.push(row_of(format!("{} other families", families.len() - shown.len()), &|l| {
-            !shown.contains(&l.family)
-        }));
+        plan_rows
+            .push(row_of(format!("{} other families", families.len() - shown.len()), &|l| !shown.contains(&l.family)));
     }
     plan_rows.push(row_of("plan total".into(), &|_| true));
     let sum_opt = |q: Option<&String>, get: &dyn Fn(&crate::analysis::reconcile::QuarterLine) -> Option<f64>| {
@@ -193,16 +192,19 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
         ("constrained".to_string(), fin.revenue_constrained_money),
         ("budget".to_string(), fin.budget_revenue_money),
     ];
-    let chart = bar_chart("Revenue: unconstrained, with the recommendations, constrained, budget", &points, &|s| {
-        s.to_string()
-    });
+    let chart =
+        bar_chart("Revenue: unconstrained, with the recommendations, constrained, budget", &points, &|s| s.to_string());
     let row = |label: &str, revenue: f64, margin: Option<f64>| FinancialRow {
         label: label.into(),
         revenue: money(revenue),
         margin: margin.map(money).unwrap_or_default(),
     };
     let financial_rows = vec![
-        row("unconstrained (the demand consensus)", fin.revenue_unconstrained_money, Some(fin.margin_unconstrained_money)),
+        row(
+            "unconstrained (the demand consensus)",
+            fin.revenue_unconstrained_money,
+            Some(fin.margin_unconstrained_money),
+        ),
         row("constrained (the supply plan)", fin.revenue_constrained_money, Some(fin.margin_constrained_money)),
         row("with the recommended fixes", fin.revenue_with_recommendations_money, None),
         row("budget", fin.budget_revenue_money, None),
@@ -304,7 +306,15 @@ pub fn appendix_xlsx(f: &ReconciliationFacts, company: &str) -> anyhow::Result<V
             let options: Vec<String> = t
                 .options
                 .iter()
-                .map(|o| format!("{}: {:.1} units for {:.2} ({})", option_name(o.kind), o.closes_units, o.cost_money, o.detail))
+                .map(|o| {
+                    format!(
+                        "{}: {:.1} units for {:.2} ({})",
+                        option_name(o.kind),
+                        o.closes_units,
+                        o.cost_money,
+                        o.detail
+                    )
+                })
                 .collect();
             vec![
                 Cell::Num(t.rank as f64),
@@ -353,8 +363,11 @@ pub fn appendix_xlsx(f: &ReconciliationFacts, company: &str) -> anyhow::Result<V
         .resolved
         .iter()
         .map(|r| {
-            let steps: Vec<String> =
-                r.steps.iter().map(|s| format!("{} {:.1} units for {:.2}", option_name(s.kind), s.units, s.cost_money)).collect();
+            let steps: Vec<String> = r
+                .steps
+                .iter()
+                .map(|s| format!("{} {:.1} units for {:.2}", option_name(s.kind), s.units, s.cost_money))
+                .collect();
             vec![
                 text(&r.id),
                 text(kind_word(r.kind)),

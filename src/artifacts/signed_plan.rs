@@ -99,7 +99,10 @@ mod tests {
         };
         let rows = [row("C1", 7.5), row("*", 3.0), row("C2", 0.0)];
         let (csv, _, left_out) = erp_export(&rows, &export, Month::parse("2027-01").unwrap()).unwrap();
-        assert_eq!(String::from_utf8(csv).unwrap(), "VBELN;MATNR;KUNNR;SPMON;KWMENG\nSOP-2027-01-000001;P-1;C1;2027-01;7,5\n");
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "VBELN;MATNR;KUNNR;SPMON;KWMENG\nSOP-2027-01-000001;P-1;C1;2027-01;7,5\n"
+        );
         assert_eq!(left_out, 1);
     }
 }

@@ -166,7 +166,9 @@ fn decision_owner(ws: &Workspace, dir: &Directory) -> String {
     Artifact::SignedPlan
         .signer_roles()
         .iter()
-        .find_map(|r| ws.holders(r).first().map(|p| format!("{} ({})", dir.name(p), crate::store::signoff::role_title(r))))
+        .find_map(|r| {
+            ws.holders(r).first().map(|p| format!("{} ({})", dir.name(p), crate::store::signoff::role_title(r)))
+        })
         .unwrap_or_else(|| dir.describe(Artifact::SignedPlan.signer_roles(), " or "))
 }
 
@@ -179,7 +181,10 @@ fn items_of(ingested: &ingest::Ingested) -> anyhow::Result<BTreeMap<String, (Str
     let (sku, family, price) = (sku.str()?, family.str()?, price.f64()?);
     Ok((0..df.height())
         .filter_map(|i| {
-            Some((sku.get(i)?.to_string(), (family.get(i).unwrap_or_default().to_string(), price.get(i).unwrap_or(0.0))))
+            Some((
+                sku.get(i)?.to_string(),
+                (family.get(i).unwrap_or_default().to_string(), price.get(i).unwrap_or(0.0)),
+            ))
         })
         .collect())
 }
@@ -234,10 +239,7 @@ pub(super) async fn reconciliation(
 pub fn print_pdf(html: &str) -> Result<Vec<u8>, String> {
     let browser = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|b| {
-            std::env::var_os("PATH")
-                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(b).is_file()))
-        })
+        .find(|b| std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(b).is_file())))
         .ok_or("Chromium is not on the PATH")?;
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let tmp = std::env::temp_dir().join(format!("snop-pdf-{}-{nanos}", std::process::id()));
@@ -466,7 +468,10 @@ pub async fn decide(ws: &Workspace, store: &Store, actor: &str, d: NewDecision) 
             }
         }
     } else if !matches!(d.choice, Choice::SendBack { .. }) {
-        return Err(UserError("name the trade-off with `--tradeoff ID` (only sending the whole plan back needs none)".into()).into());
+        return Err(UserError(
+            "name the trade-off with `--tradeoff ID` (only sending the whole plan back needs none)".into(),
+        )
+        .into());
     }
     if let Some(due) = &d.due
         && chrono::NaiveDate::parse_from_str(due, "%Y-%m-%d").is_err()
@@ -482,18 +487,19 @@ pub async fn decide(ws: &Workspace, store: &Store, actor: &str, d: NewDecision) 
 }
 
 /// The trade-offs of a cycle's pack, each with the decision that counts, for `snop decide --list`.
-pub async fn tradeoffs(
-    store: &Store,
-    cycle: Month,
-) -> anyhow::Result<Vec<(reconcile::TradeOff, Option<DecisionRow>)>> {
+pub async fn tradeoffs(store: &Store, cycle: Month) -> anyhow::Result<Vec<(reconcile::TradeOff, Option<DecisionRow>)>> {
     let Some((run, _)) = artifact_run(store, Artifact::ReconciliationPack, cycle).await? else {
         return Err(UserError(upstream_error(Artifact::ReconciliationPack, cycle, false, Agent::Executive)).into());
     };
     let pack: ReconciliationFacts = read_json(store, &run, "facts.json").await?;
     let decisions = store.decisions(&cycle.to_string()).await?;
     let now = crate::store::decisions::standing(&decisions);
-    Ok(pack.trade_offs.into_iter().map(|t| {
-        let d = now.get(&Some(t.id.clone())).map(|d| (*d).clone());
-        (t, d)
-    }).collect())
+    Ok(pack
+        .trade_offs
+        .into_iter()
+        .map(|t| {
+            let d = now.get(&Some(t.id.clone())).map(|d| (*d).clone());
+            (t, d)
+        })
+        .collect())
 }

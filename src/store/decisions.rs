@@ -133,8 +133,15 @@ impl Store {
         .bind(&sha)
         .fetch_one(&mut *tx)
         .await?;
-        append_audit(&mut tx, &ts, actor, if kind == "send_back" { "send_back" } else { "decide" }, &format!("decision:{id}"), &sha)
-            .await?;
+        append_audit(
+            &mut tx,
+            &ts,
+            actor,
+            if kind == "send_back" { "send_back" } else { "decide" },
+            &format!("decision:{id}"),
+            &sha,
+        )
+        .await?;
         let row = sqlx::query("SELECT * FROM decisions WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(decision_row(&row))
@@ -152,9 +159,7 @@ impl Store {
 
 /// The newest decision id of a cycle (0 without any), inside a transaction.
 pub(crate) async fn latest_decision_id(conn: &mut sqlx::SqliteConnection, cycle: &str) -> Result<i64, sqlx::Error> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM decisions WHERE cycle = $1")
-        .bind(cycle)
-        .fetch_one(&mut *conn)
-        .await?;
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM decisions WHERE cycle = $1").bind(cycle).fetch_one(&mut *conn).await?;
     Ok(id.unwrap_or(0))
 }

@@ -191,7 +191,10 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
             .status()
             .unwrap();
         assert!(status.success());
-        let pngs = std::fs::read_dir(&out).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png")).count();
+        let pngs = std::fs::read_dir(&out)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png"))
+            .count();
         assert_eq!(pngs, 5, "one image per page in `{}`", out.display());
     }
 }
@@ -310,11 +313,17 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
             .await
             .unwrap();
             let orders = &ingested.tables[&snop::contract::Table::OpenOrders];
-            assert_eq!(ingested.quarantine.len(), 0, "{file}: {:?}", ingested.quarantine.first().map(|q| q.to_string()));
+            assert_eq!(
+                ingested.quarantine.len(),
+                0,
+                "{file}: {:?}",
+                ingested.quarantine.first().map(|q| q.to_string())
+            );
             let s = |c: &str| orders.column(c).unwrap().cast(&polars::prelude::DataType::String).unwrap();
             let (sku, cust, month) = (s("sku"), s("customer"), s("requested_month"));
             let qty = orders.column("qty").unwrap().cast(&polars::prelude::DataType::Float64).unwrap();
-            let (sku, cust, month, qty) = (sku.str().unwrap(), cust.str().unwrap(), month.str().unwrap(), qty.f64().unwrap());
+            let (sku, cust, month, qty) =
+                (sku.str().unwrap(), cust.str().unwrap(), month.str().unwrap(), qty.f64().unwrap());
             let mut back: Vec<(String, String, String, f64)> = (0..orders.height())
                 .map(|i| {
                     let q = (qty.get(i).unwrap() * 1000.0).round() / 1000.0;
@@ -323,7 +332,12 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
                 .collect();
             back.sort_by(|a, b| a.partial_cmp(b).unwrap());
             assert_eq!(back.len(), plan.len(), "{file}");
-            assert!(back == plan, "{file}: the plan read back differs, first: {:?} vs {:?}", back.first(), plan.first());
+            assert!(
+                back == plan,
+                "{file}: the plan read back differs, first: {:?} vs {:?}",
+                back.first(),
+                plan.first()
+            );
         }
     });
 }
