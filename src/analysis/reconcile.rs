@@ -34,13 +34,16 @@ impl Default for ReconcileParams {
     }
 }
 
+/// A signed plan as its cycle and (sku, month `YYYY-MM`, planned units) lines.
+pub type SignedPlanLines = (String, Vec<(String, String, f64)>);
+
 /// What the reconciliation reads.
 pub struct ReconcileInputs<'a> {
     pub supply: &'a SupplyFacts,
     /// SKU to (family, unit price), from the items master.
     pub items: &'a BTreeMap<String, (String, f64)>,
     /// The previous cycle's signed plan, if any: its cycle and (sku, month, planned units).
-    pub last_signed: Option<(String, Vec<(String, String, f64)>)>,
+    pub last_signed: Option<SignedPlanLines>,
     pub params: &'a ReconcileParams,
     pub demand_signed: bool,
     pub supply_signed: bool,

@@ -29,7 +29,7 @@ pub(super) struct BackHalf {
     pub supply_signed: bool,
     pub supply: SupplyFacts,
     /// The previous cycle's signed plan: its cycle and (sku, month, planned units).
-    pub last_signed: Option<(String, Vec<(String, String, f64)>)>,
+    pub last_signed: Option<reconcile::SignedPlanLines>,
     /// The executive: the cycle's pack and whether it is signed; the consensus; the decisions.
     pub pack: Option<(ReconciliationFacts, bool)>,
     pub demand: Option<DataFrame>,
@@ -65,7 +65,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(store: &Store, run: &RunRow, 
 }
 
 /// The previous cycle's signed plan as (sku, month, planned units), if it has one.
-async fn last_signed_plan(store: &Store, cycle: Month) -> anyhow::Result<Option<(String, Vec<(String, String, f64)>)>> {
+async fn last_signed_plan(store: &Store, cycle: Month) -> anyhow::Result<Option<reconcile::SignedPlanLines>> {
     let previous = cycle.plus(-1);
     let Some(signed) = store.latest_signed(Artifact::SignedPlan, &previous.to_string()).await? else {
         return Ok(None);

@@ -132,7 +132,7 @@ fn items() -> BTreeMap<String, (String, f64)> {
         .collect()
 }
 
-fn run(gaps: Vec<Gap>, last: Option<(String, Vec<(String, String, f64)>)>) -> ReconciliationFacts {
+fn run(gaps: Vec<Gap>, last: Option<SignedPlanLines>) -> ReconciliationFacts {
     let supply = facts(gaps);
     let items = items();
     let params = ReconcileParams { leads_may_approve_up_to: 1_000.0 };
