@@ -466,8 +466,12 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
                 for note in report.notes.iter().filter(|n| !n.contains("no decision yet")) {
                     println!("{:>16}note: {note}", "");
                 }
-                for f in std::fs::read_dir(dir.join(&run.folder))?.filter_map(Result::ok) {
-                    let name = f.file_name().to_string_lossy().into_owned();
+                let mut names: Vec<String> = std::fs::read_dir(dir.join(&run.folder))?
+                    .filter_map(Result::ok)
+                    .map(|f| f.file_name().to_string_lossy().into_owned())
+                    .collect();
+                names.sort();
+                for name in names {
                     if name.ends_with(".xlsx")
                         || name.ends_with(".html")
                         || name.ends_with(".pdf")

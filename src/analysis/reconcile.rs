@@ -230,7 +230,7 @@ pub fn leads_resolve(g: &Gap, limit: f64) -> bool {
 pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
     let s = inputs.supply;
     let limit = inputs.params.leads_may_approve_up_to;
-    let money = crate::artifacts::review::format_number;
+    let money = super::format_number;
 
     let mut trade_offs = Vec::new();
     let mut resolved = Vec::new();

@@ -1182,6 +1182,23 @@ impl Store {
                 });
             }
         }
+        // Every executive decision has its entry, over the same content.
+        let decisions = sqlx::query("SELECT id, decided_by, decided_at, content_sha256 FROM decisions ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        for d in &decisions {
+            let (id, actor, at, sha): (i64, String, String, String) =
+                (d.get("id"), d.get("decided_by"), d.get("decided_at"), d.get("content_sha256"));
+            if !recorded(&format!("decision:{id}"), &["decide", "send_back"], Some(&sha)) {
+                return Ok(AuditReport {
+                    entries,
+                    signed_drafts: 0,
+                    first_problem: Some(format!(
+                        "decision {id} by `{actor}` at {at} has no audit entry over its content: the log was cut or the decision changed"
+                    )),
+                });
+            }
+        }
         let signed =
             sqlx::query("SELECT * FROM drafts WHERE state = 'signed' ORDER BY id").fetch_all(&self.pool).await?;
         let signed_drafts = signed.len() as i64;
