@@ -163,3 +163,40 @@ pub(crate) async fn latest_decision_id(conn: &mut sqlx::SqliteConnection, cycle:
         sqlx::query_scalar("SELECT MAX(id) FROM decisions WHERE cycle = $1").bind(cycle).fetch_one(&mut *conn).await?;
     Ok(id.unwrap_or(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> Directory {
+        let mut d = Directory::default();
+        for (role, id, name) in
+            [("coo", "olivia.chen", "Olivia Chen"), ("demand_lead", "dana.whitfield", "Dana Whitfield")]
+        {
+            d.roles.insert(role.into(), vec![id.into()]);
+            d.names.insert(id.into(), name.into());
+        }
+        d
+    }
+
+    #[test]
+    fn only_the_coo_or_the_ceo_decides() {
+        assert_eq!(may_decide(&dir(), "olivia.chen"), Ok("coo".to_string()));
+        let no = may_decide(&dir(), "dana.whitfield").unwrap_err();
+        assert!(no.starts_with("only the COO (Olivia Chen) or the CEO"), "{no}");
+        assert!(no.ends_with("Dana Whitfield is not allowed to"), "{no}");
+        assert!(may_decide(&dir(), "nobody").unwrap_err().contains("is not a person in `snop.toml`"));
+    }
+
+    #[test]
+    fn a_plan_is_signed_only_fully_decided_not_sent_back_and_built_with_the_latest_decision() {
+        let facts = |undecided: &[&str], sent_back: Option<&str>, through: i64| serde_json::json!({ "undecided": undecided, "sent_back": sent_back, "decisions_through": through });
+        let r = plan_sign_refusal(&facts(&["CAP-A-2027-01", "MAT-B-2027-02"], None, 3), "2026-12", 3).unwrap();
+        assert!(r.contains("2 trade-off(s) have no decision: `CAP-A-2027-01`, `MAT-B-2027-02`"), "{r}");
+        let r = plan_sign_refusal(&facts(&[], Some("the whole plan: redo valves"), 3), "2026-12", 3).unwrap();
+        assert!(r.contains("it was sent back: the whole plan: redo valves"), "{r}");
+        let r = plan_sign_refusal(&facts(&[], None, 3), "2026-12", 4).unwrap();
+        assert!(r.contains("built before the latest decision (decision 4)"), "{r}");
+        assert_eq!(plan_sign_refusal(&facts(&[], None, 4), "2026-12", 4), None);
+    }
+}
