@@ -145,8 +145,11 @@ pub fn adjustments(
     let mut lines = Vec::new();
     let mut undecided = Vec::new();
     let mut sent_back = Vec::new();
+    // The whole plan sent back stands until a later decision on a trade-off (made on the redone
+    // reconciliation) supersedes it.
     if let Some(d) = now.get(&None)
         && let Choice::SendBack { reason } = &d.choice
+        && decisions.iter().all(|x| x.tradeoff_id.is_none() || x.id < d.id)
     {
         sent_back.push(format!(
             "the whole plan, by {} at {}: {reason}; to redo: the reconciliation pack, then the executive decisions",

@@ -46,6 +46,9 @@ pub fn may_decide(dir: &Directory, actor: &str) -> Result<String, String> {
 /// without a decision (`undecided`), whether it was sent back (`sent_back`), and the newest
 /// decision it was built with (`decisions_through`), against the newest recorded one.
 pub fn plan_sign_refusal(facts: &serde_json::Value, cycle: &str, latest_decision: i64) -> Option<String> {
+    if let Some(sent) = facts.get("sent_back").and_then(serde_json::Value::as_str) {
+        return Some(format!("the signed plan of {cycle} cannot be signed: it was sent back: {sent}"));
+    }
     let undecided: Vec<&str> = facts
         .get("undecided")
         .and_then(serde_json::Value::as_array)
@@ -57,9 +60,6 @@ pub fn plan_sign_refusal(facts: &serde_json::Value, cycle: &str, latest_decision
             undecided.len(),
             undecided.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
         ));
-    }
-    if let Some(sent) = facts.get("sent_back").and_then(serde_json::Value::as_str) {
-        return Some(format!("the signed plan of {cycle} cannot be signed: it was sent back: {sent}"));
     }
     let through = facts.get("decisions_through").and_then(serde_json::Value::as_i64).unwrap_or(0);
     if latest_decision > through {

@@ -233,6 +233,30 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         let err = pipeline::decide(&ws, &store, "olivia.chen", decision(&first, "teleport")).await.unwrap_err();
         assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
 
+        // The COO sends the whole plan back (through the binary): the plan says so and cannot be
+        // signed; the next decision, on the redone reconciliation, supersedes it.
+        let (code, out, err) = crate::common::run_in(
+            tmp.path(),
+            &[
+                "decide",
+                "--cycle",
+                CYCLE,
+                "--send-back",
+                "--reason",
+                "redo the valves trade-offs",
+                "--as",
+                "olivia.chen",
+                "--json",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        let sent: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!((sent["kind"].as_str(), sent["tradeoff_id"].as_str()), (Some("send_back"), None));
+        let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+        let err = approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap_err();
+        assert!(err.to_string().contains("it was sent back: the whole plan, by olivia.chen"), "{err}");
+        assert!(err.to_string().contains("redo the valves trade-offs; to redo: the reconciliation pack"), "{err}");
+
         // One decision, then the plan: signing names the trade-offs without a decision.
         pipeline::decide(&ws, &store, "olivia.chen", decision(&first, option)).await.unwrap();
         let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
@@ -269,7 +293,8 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         assert_eq!(names, ["sku", "customer", "month", "requested_units", "planned_units", "constraint", "gap_id"]);
         let log = json(&tmp.path().join(&exec.folder).join("decisions.json"));
         assert_eq!(log["undecided"].as_array().unwrap().len(), 0);
-        assert_eq!(log["history"].as_array().unwrap().len(), tradeoffs.len() + 1, "superseded decisions are kept");
+        assert_eq!(log["history"].as_array().unwrap().len(), tradeoffs.len() + 2, "superseded decisions are kept");
+        assert!(log["sent_back"].is_null(), "the send-back was superseded");
         let planned = df.column("planned_units").unwrap().f64().unwrap().clone();
         let requested = df.column("requested_units").unwrap().f64().unwrap().clone();
         let constraint = df.column("constraint").unwrap().str().unwrap().clone();
