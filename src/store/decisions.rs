@@ -70,7 +70,25 @@ pub fn plan_sign_refusal(facts: &serde_json::Value, cycle: &str, latest_decision
     None
 }
 
-fn decision_row(r: &sqlx::sqlite::SqliteRow) -> DecisionRow {
+/// The hash an audit entry of a decision covers: the decision as asked, who, under which role.
+pub(crate) fn decision_sha(d: &NewDecision, actor: &str, role: &str) -> String {
+    sha256_hex(serde_json::to_string(&(d, actor, role)).expect("a decision serializes").as_bytes())
+}
+
+/// A stored decision's hash, recomputed from its fields (what `snop audit verify` checks).
+pub(crate) fn stored_sha(d: &DecisionRow) -> String {
+    let asked = NewDecision {
+        cycle: d.cycle.clone(),
+        tradeoff_id: d.tradeoff_id.clone(),
+        choice: d.choice.clone(),
+        owner: d.owner.clone(),
+        due: d.due.clone(),
+        note: d.note.clone(),
+    };
+    decision_sha(&asked, &d.decided_by, &d.role)
+}
+
+pub(crate) fn decision_row(r: &sqlx::sqlite::SqliteRow) -> DecisionRow {
     let kind: String = r.get("kind");
     let choice = match kind.as_str() {
         "option" => Choice::Option { option: r.get::<Option<String>, _>("option_kind").unwrap_or_default() },
@@ -110,8 +128,7 @@ impl Store {
             return Err(SignoffError::Refused("a decision needs an `--owner` and a `--due` date".into()));
         }
         let ts = now();
-        let body = serde_json::to_string(&(d, actor, &role)).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        let sha = sha256_hex(body.as_bytes());
+        let sha = decision_sha(d, actor, &role);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO decisions (cycle, tradeoff_id, kind, option_kind, action_text, owner, due, note, reason,

@@ -1183,12 +1183,11 @@ impl Store {
             }
         }
         // Every executive decision has its entry, over the same content.
-        let decisions = sqlx::query("SELECT id, decided_by, decided_at, content_sha256 FROM decisions ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        for d in &decisions {
-            let (id, actor, at, sha): (i64, String, String, String) =
-                (d.get("id"), d.get("decided_by"), d.get("decided_at"), d.get("content_sha256"));
+        let decisions = sqlx::query("SELECT * FROM decisions ORDER BY id").fetch_all(&self.pool).await?;
+        for r in &decisions {
+            let d = super::decisions::decision_row(r);
+            let (id, actor, at) = (d.id, d.decided_by.clone(), d.decided_at.clone());
+            let sha = super::decisions::stored_sha(&d);
             if !recorded(&format!("decision:{id}"), &["decide", "send_back"], Some(&sha)) {
                 return Ok(AuditReport {
                     entries,

@@ -284,6 +284,15 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         let plan = status.iter().find(|s| s.artifact == Artifact::SignedPlan.key()).unwrap();
         assert_eq!(plan.state, Some(snop::store::signoff::State::Signed));
         assert!(store.verify_audit().await.unwrap().first_problem.is_none());
+        // A decision changed behind the store's back is caught.
+        let pool =
+            sqlx::SqlitePool::connect(&format!("sqlite://{}", tmp.path().join("snop.db").display())).await.unwrap();
+        for s in ["DROP TRIGGER decisions_no_update", "UPDATE decisions SET option_kind = 'overtime' WHERE id = 3"] {
+            sqlx::query(sqlx::AssertSqlSafe(s.to_string())).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        let problem = store.verify_audit().await.unwrap().first_problem.unwrap();
+        assert!(problem.starts_with("decision 3 by `olivia.chen`"), "{problem}");
 
         // The interface the commit-back agent reads.
         let (run_row, signed, df) = pipeline::cycle_signed_plan(&store, cycle()).await.unwrap();
