@@ -34,6 +34,8 @@ pub(super) struct BackHalf {
     pub pack: Option<(ReconciliationFacts, bool)>,
     pub demand: Option<DataFrame>,
     pub decisions: Vec<DecisionRow>,
+    /// The signed supply plan was planned against a consensus that was not signed then.
+    pub stale_supply: Option<String>,
 }
 
 /// An artifact this agent builds on is missing or not signed: which, and so which meeting is
@@ -106,6 +108,18 @@ pub(super) async fn reconciliation_upstream(
     }
     let (demand, supply) = (demand.expect("checked"), supply.expect("checked"));
     let facts: SupplyFacts = read_json(store, &supply.0, "facts.json").await?;
+    // A supply plan signed before the consensus was: its plan may not be the signed demand.
+    let planned_on: Option<serde_json::Value> =
+        store.run_file(&supply.0, "narrative-facts.json")?.and_then(|b| serde_json::from_slice(&b).ok());
+    let stale_supply = planned_on
+        .as_ref()
+        .and_then(|f| f.get("demand_consensus")?.as_str().map(str::to_string))
+        .filter(|s| s != "signed" && demand.1.is_some())
+        .map(|_| {
+            format!(
+                "the supply plan was planned against a demand consensus that was not signed at the time: run `snop run supply-review --cycle {cycle}` again and sign it, so the pack builds on the signed demand"
+            )
+        });
     Ok(BackHalf {
         identity: format!("allow_unsigned {}", options.allow_unsigned),
         demand_signed: demand.1.is_some(),
@@ -115,6 +129,7 @@ pub(super) async fn reconciliation_upstream(
         pack: None,
         demand: None,
         decisions: Vec::new(),
+        stale_supply,
         links: vec![demand, supply],
     })
 }
@@ -151,6 +166,7 @@ pub(super) async fn executive_upstream(store: &Store, cycle: Month, options: Run
         pack: Some((pack_facts, pack.1.is_some())),
         demand: Some(demand),
         decisions,
+        stale_supply: None,
         links: vec![pack, supply, (demand_run, demand_signed)],
     })
 }
@@ -210,7 +226,10 @@ pub(super) async fn reconciliation(
         executive_date: executive_date(ws, cycle),
         decision_owner: decision_owner(ws, &dir),
     };
-    let facts = tracing::info_span!("analysis").in_scope(|| reconcile::reconcile(&inputs));
+    let mut facts = tracing::info_span!("analysis").in_scope(|| reconcile::reconcile(&inputs));
+    if let Some(q) = b.stale_supply {
+        facts.open_questions.insert(0, q);
+    }
     let story = reconcile::narrative_facts(&facts);
     let (draft, narrative) = narrate(ws, store, "reconciliation/summary", &story).await?;
     let deck = crate::artifacts::pack::deck_html(&facts, &draft, &ws.company, &ws.currency)?;
