@@ -42,6 +42,14 @@ fn demo_runs_from_nothing_and_reruns_write_nothing() {
         .map(|a| a["artifact"].as_str().unwrap())
         .collect();
     assert_eq!(signed, ["demand_consensus", "supply_plan", "reconciliation_pack", "signed_plan"]);
+    // The demo is the fixture company: its signed plan's facts are the executive prompt's sample.
+    let facts = std::fs::read_to_string(ws.join("runs/2026-12/executive/run-4/narrative-facts.json")).unwrap();
+    let sample = std::fs::read_to_string(repo().join("prompts/executive/sample-facts.json")).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&facts).unwrap(),
+        serde_json::from_str::<serde_json::Value>(&sample).unwrap(),
+        "regenerate prompts/executive/sample-facts.json from the demo's executive narrative-facts.json"
+    );
 
     let (code, out, err) = run_in(&ws, &["validate"]);
     assert_eq!(code, 0, "{out}{err}");
