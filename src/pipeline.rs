@@ -34,6 +34,16 @@ pub struct RunReport {
     pub quarantine_sample: Vec<String>,
     /// How the narrative was drafted (agents that draft one).
     pub narrative: Option<NarrativeReport>,
+    /// What a planner should know about the run's outputs (a PDF not made, and how to get it).
+    pub notes: Vec<String>,
+}
+
+/// How to run an agent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Draft the reconciliation pack or the signed plan even when what they build on is not
+    /// signed; every page then says it was built on unsigned inputs.
+    pub allow_unsigned: bool,
 }
 
 pub enum RunOutcome {
@@ -56,6 +66,18 @@ pub async fn run(
     cycle: Month,
     progress: &Progress,
 ) -> anyhow::Result<RunOutcome> {
+    run_with(ws, store, agent, cycle, progress, RunOptions::default()).await
+}
+
+/// Runs one agent for one cycle, with options.
+pub async fn run_with(
+    ws: &Workspace,
+    store: &Store,
+    agent: Agent,
+    cycle: Month,
+    progress: &Progress,
+    options: RunOptions,
+) -> anyhow::Result<RunOutcome> {
     let span = tracing::info_span!("run", %agent, %cycle);
     let _enter = span.enter();
     let pipeline = ws.pipeline(agent)?;
@@ -70,8 +92,20 @@ pub async fn run(
     let earlier = if agent == Agent::DemandReview { earlier_consensus(store, cycle).await? } else { Vec::new() };
     // The supply review plans against this cycle's demand consensus.
     let demand = if agent == Agent::SupplyReview { Some(cycle_consensus(store, cycle).await?) } else { None };
+    // The reconciliation and the executive build on the artifacts signed before them.
+    let back = match agent {
+        Agent::Reconciliation => Some(reconciliation_upstream(store, cycle, options).await?),
+        Agent::Executive => Some(executive_upstream(store, cycle, options).await?),
+        _ => None,
+    };
     let mut inputs_sha256 = inputs_hash(&pipeline.text, cycle, &ingested.sources);
-    for (run, signed) in earlier.iter().map(|(r, s, _)| (r, s)).chain(demand.iter().map(|(r, s, _)| (r, s))) {
+    if let Some(b) = &back {
+        inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|{}", b.identity)));
+    }
+    let back_links = back.iter().flat_map(|b| b.links.iter().map(|(r, s)| (r, s)));
+    for (run, signed) in
+        earlier.iter().map(|(r, s, _)| (r, s)).chain(demand.iter().map(|(r, s, _)| (r, s))).chain(back_links)
+    {
         inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|{}|{}", run.id, run.inputs_sha256)));
         // Signing the consensus it builds on changes what a run says ("signed plan"): a new run.
         if let Some(draft) = signed {
@@ -101,6 +135,7 @@ pub async fn run(
         rows_kept,
         quarantine_sample: ingested.quarantine.iter().take(20).map(ToString::to_string).collect(),
         narrative: None,
+        notes: Vec::new(),
     };
 
     let mut files = vec![("report.json".to_string(), serde_json::to_vec_pretty(&report)?)];
@@ -109,8 +144,10 @@ pub async fn run(
         let upstream = Upstream {
             earlier: earlier.into_iter().map(|(_, _, e)| e).collect(),
             demand: demand.map(|(_, signed, d)| (d, signed.is_some())),
+            back,
         };
-        let (more, narrative, basis) = analyse(ws, agent, cycle, pipeline, &ingested, upstream, store).await?;
+        let (more, narrative, basis, notes) = analyse(ws, agent, cycle, pipeline, &ingested, upstream, store).await?;
+        report.notes = notes;
         if let Some((narrated, story)) = basis {
             let (content, pages) = draft_content(ws, store, agent, cycle, &narrated, story, &more).await?;
             draft = Some(content);
@@ -182,7 +219,7 @@ pub async fn run(
 
 /// Files to keep with a run, how its narrative was drafted, and what its draft is made from
 /// (the narrative and the narrative facts).
-type Analysed = (Vec<(String, Vec<u8>)>, Option<NarrativeReport>, Option<(Draft, serde_json::Value)>);
+type Analysed = (Vec<(String, Vec<u8>)>, Option<NarrativeReport>, Option<(Draft, serde_json::Value)>, Vec<String>);
 
 /// A new draft's content (serialized `DraftContent`) and its pages as first drafted
 /// (`<artifact>-<cycle>.html` and `.md`). The content names the run's analysis files with their
@@ -240,6 +277,8 @@ struct Upstream {
     earlier: Vec<EarlierConsensus>,
     /// This cycle's demand consensus (supply review), and whether it is signed.
     demand: Option<(DataFrame, bool)>,
+    /// What the reconciliation and the executive build on.
+    back: Option<BackHalf>,
 }
 
 /// The agent's analysis, narrative and artifacts, as files to keep with the run.
@@ -252,7 +291,7 @@ async fn analyse(
     upstream: Upstream,
     store: &Store,
 ) -> anyhow::Result<Analysed> {
-    let Upstream { earlier, demand } = upstream;
+    let Upstream { earlier, demand, back } = upstream;
     match agent {
         Agent::DemandReview => {
             let inputs = DemandInputs {
@@ -276,7 +315,7 @@ async fn analyse(
                 ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
                 (format!("demand-consensus-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative), Some((draft, story))))
+            Ok((files, Some(narrative), Some((draft, story)), Vec::new()))
         }
         Agent::SupplyReview => {
             let (demand, demand_signed) = demand.expect("the supply review's demand is loaded before analysis");
@@ -292,22 +331,39 @@ async fn analyse(
                 ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
                 (format!("supply-plan-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative), Some((draft, story))))
+            Ok((files, Some(narrative), Some((draft, story)), Vec::new()))
         }
-        _ => Ok((Vec::new(), None, None)),
+        Agent::Reconciliation => {
+            let b = back.expect("the reconciliation's inputs are loaded before analysis");
+            reconciliation(ws, store, cycle, ingested, b).await
+        }
+        Agent::Executive => {
+            let b = back.expect("the executive's inputs are loaded before analysis");
+            executive(ws, store, cycle, pipeline, ingested, b).await
+        }
+        Agent::CommitBack => Ok((Vec::new(), None, None, Vec::new())),
     }
 }
 
 /// The demand review run a cycle's consensus comes from: the run of its newest signed version
 /// (with that draft's id), or else the latest succeeded run.
 async fn consensus_run(store: &Store, cycle: Month) -> anyhow::Result<Option<(RunRow, Option<i64>)>> {
-    use crate::store::signoff::Artifact;
-    if let Some(signed) = store.latest_signed(Artifact::DemandConsensus, &cycle.to_string()).await?
+    artifact_run(store, crate::store::signoff::Artifact::DemandConsensus, cycle).await
+}
+
+/// The run an artifact of a cycle comes from: the run of its newest signed version (with that
+/// draft's id), or else its agent's latest succeeded run.
+pub async fn artifact_run(
+    store: &Store,
+    artifact: crate::store::signoff::Artifact,
+    cycle: Month,
+) -> anyhow::Result<Option<(RunRow, Option<i64>)>> {
+    if let Some(signed) = store.latest_signed(artifact, &cycle.to_string()).await?
         && let Some(run) = store.run(signed.row.run_id).await?
     {
         return Ok(Some((run, Some(signed.row.id))));
     }
-    Ok(store.last_succeeded(Agent::DemandReview.name(), &cycle.to_string()).await?.map(|r| (r, None)))
+    Ok(store.last_succeeded(artifact.agent().name(), &cycle.to_string()).await?.map(|r| (r, None)))
 }
 
 /// This cycle's demand consensus (the signed one, else the latest succeeded demand review), as
@@ -459,3 +515,7 @@ pub fn quarantine_csv(rows: &[Quarantined]) -> anyhow::Result<Vec<u8>> {
     CsvWriter::new(&mut out).include_header(true).finish(&mut df)?;
     Ok(out)
 }
+
+mod backhalf;
+use backhalf::{BackHalf, executive, executive_upstream, reconciliation, reconciliation_upstream};
+pub use backhalf::{cycle_signed_plan, decide, executive_date, print_pdf, signed_plan_frame, tradeoffs};

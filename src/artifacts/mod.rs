@@ -2,5 +2,7 @@
 //! XLSX, slides). No I/O here: renderers return bytes and the store writes them.
 
 pub mod demand_consensus;
+pub mod pack;
 pub mod review;
+pub mod signed_plan;
 pub mod supply_plan;

@@ -9,7 +9,7 @@ use crate::analysis::supply::{GapKind, OptionKind, SupplyFacts};
 use crate::contract::Month;
 
 /// One cell of a row.
-enum Cell {
+pub(crate) enum Cell {
     Text(String),
     /// A number shown with the sheet's number format.
     Num(f64),
@@ -18,22 +18,22 @@ enum Cell {
     Empty,
 }
 
-fn text(s: impl Into<String>) -> Cell {
+pub(crate) fn text(s: impl Into<String>) -> Cell {
     Cell::Text(s.into())
 }
 
-fn opt_num(x: Option<f64>) -> Cell {
+pub(crate) fn opt_num(x: Option<f64>) -> Cell {
     x.map_or(Cell::Empty, Cell::Num)
 }
 
-struct Formats {
-    header: Format,
-    number: Format,
-    percent: Format,
+pub(crate) struct Formats {
+    pub(crate) header: Format,
+    pub(crate) number: Format,
+    pub(crate) percent: Format,
 }
 
 /// Writes one table sheet: bold header row, frozen, with an autofilter and set widths.
-fn table(
+pub(crate) fn table(
     sheet: &mut Worksheet,
     formats: &Formats,
     columns: &[(&str, f64)],
@@ -77,7 +77,7 @@ fn kind_name(k: GapKind) -> &'static str {
     }
 }
 
-fn option_name(k: OptionKind) -> &'static str {
+pub(crate) fn option_name(k: OptionKind) -> &'static str {
     match k {
         OptionKind::Overtime => "overtime",
         OptionKind::BuildAhead => "build ahead",
