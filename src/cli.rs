@@ -79,6 +79,49 @@ pub enum Command {
         /// Print the run report as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Reconciliation and executive: draft even when what they build on is not signed
+        /// (every page then says it was built on unsigned inputs).
+        #[arg(long)]
+        allow_unsigned: bool,
+    },
+    /// Record an executive decision on a trade-off of the cycle's signed reconciliation pack
+    /// (the COO or the CEO): an option, or another action; or send the plan back.
+    Decide {
+        /// The cycle month, `YYYY-MM`.
+        #[arg(long)]
+        cycle: Month,
+        /// The trade-off's id, as the pack names it (`--list` lists them).
+        #[arg(long)]
+        tradeoff: Option<String>,
+        /// One of the trade-off's costed options: overtime, build_ahead, alternate_site,
+        /// expedite, alternate_supplier, accept_shortfall.
+        #[arg(long, value_name = "KIND", conflicts_with_all = ["action", "send_back"])]
+        option: Option<String>,
+        /// Another action, written in.
+        #[arg(long, value_name = "TEXT", conflicts_with = "send_back")]
+        action: Option<String>,
+        /// Who carries the decision out.
+        #[arg(long, value_name = "PERSON")]
+        owner: Option<String>,
+        /// By when, `YYYY-MM-DD`.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        due: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// Send the trade-off (with `--tradeoff`) or the whole plan back, with `--reason`.
+        #[arg(long, requires = "reason")]
+        send_back: bool,
+        /// What must be redone, and why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// The deciding person's id from `[people]` in `snop.toml`.
+        #[arg(long = "as", value_name = "PERSON", env = "SNOP_PERSON")]
+        actor: Option<String>,
+        /// List the pack's trade-offs and the decision that counts for each, and decide nothing.
+        #[arg(long)]
+        list: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// List recorded runs, newest first.
     Runs {
@@ -220,11 +263,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ws.pipelines.keys().map(|a| a.name()).collect::<Vec<_>>().join(", ")
             );
         }
-        Command::Run { agent, cycle, json } => {
+        Command::Run { agent, cycle, json, allow_unsigned } => {
             let agent = agent_of(&agent)?;
             let ws = Workspace::load(&cli.workspace)?;
             let store = pipeline::open_store(&ws).await?;
-            match pipeline::run(&ws, &store, agent, cycle, &progress).await? {
+            let options = pipeline::RunOptions { allow_unsigned };
+            match pipeline::run_with(&ws, &store, agent, cycle, &progress, options).await? {
                 RunOutcome::Recorded { run, report } => {
                     if json {
                         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -238,6 +282,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         }
                         if report.rows_quarantined > 0 {
                             println!("  every quarantined row is in `{}/quarantine.csv`", run.folder);
+                        }
+                        for note in &report.notes {
+                            println!("  note: {note}");
                         }
                         if let Some(d) = store.draft_of_run(run.id).await? {
                             println!(
@@ -279,6 +326,70 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         r.id, r.agent, r.cycle, r.outcome, r.rows_read, r.rows_quarantined, r.duration_ms, r.started_at
                     );
                 }
+            }
+        }
+        Command::Decide { cycle, tradeoff, option, action, owner, due, note, send_back, reason, actor, list, json } => {
+            let ws = Workspace::load(&cli.workspace)?;
+            let store = pipeline::open_store(&ws).await?;
+            if list {
+                let rows = pipeline::tradeoffs(&store, cycle).await?;
+                if json {
+                    let v: Vec<serde_json::Value> =
+                        rows.iter().map(|(t, d)| serde_json::json!({ "trade_off": t, "decision": d })).collect();
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                } else if rows.is_empty() {
+                    println!("the reconciliation pack of {cycle} has no trade-offs: nothing to decide");
+                }
+                for (t, d) in rows.iter().filter(|_| !json) {
+                    let options: Vec<&str> =
+                        t.options.iter().map(|o| crate::analysis::reconcile::option_key(o.kind)).collect();
+                    let state = match d {
+                        Some(d) => format!("decided by {} at {}", d.decided_by, d.decided_at),
+                        None => "no decision yet".into(),
+                    };
+                    println!(
+                        "#{:<3} {:<32} {} {}: margin at risk {:.2}; options {}; {state}",
+                        t.rank,
+                        t.id,
+                        t.place,
+                        t.month,
+                        t.margin_at_risk_money,
+                        options.join(", ")
+                    );
+                }
+                return Ok(());
+            }
+            let actor = actor.ok_or_else(|| UserError("say who decides: `--as PERSON` (the COO or the CEO)".into()))?;
+            let choice = match (option, action, send_back) {
+                (Some(option), None, false) => crate::store::decisions::Choice::Option { option },
+                (None, Some(text), false) => crate::store::decisions::Choice::Action { text },
+                (None, None, true) => crate::store::decisions::Choice::SendBack { reason: reason.unwrap_or_default() },
+                _ => {
+                    return Err(UserError(
+                        "say what is decided: `--option KIND`, `--action \"text\"` or `--send-back --reason ...`"
+                            .into(),
+                    )
+                    .into());
+                }
+            };
+            let decision = crate::store::decisions::NewDecision {
+                cycle: cycle.to_string(),
+                tradeoff_id: tradeoff,
+                choice,
+                owner,
+                due,
+                note,
+            };
+            let row = pipeline::decide(&ws, &store, &actor, decision).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&row)?);
+            } else {
+                let what =
+                    row.tradeoff_id.as_deref().map_or("the whole plan".to_string(), |t| format!("trade-off `{t}`"));
+                println!(
+                    "decision {} on {what} of {cycle} recorded for {} ({}); run `snop run executive --cycle {cycle}` to build the signed plan with it",
+                    row.id, row.decided_by, row.role
+                );
             }
         }
         Command::Bench { what } => crate::bench::run(what, &progress).await?,
@@ -328,9 +439,39 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
     );
     let ws = Workspace::load(dir)?;
     let store = pipeline::open_store(&ws).await?;
-    let mut drafted = Vec::new();
-    for agent in [Agent::DemandReview, Agent::SupplyReview] {
-        match pipeline::run(&ws, &store, agent, size.cycle, progress).await? {
+    let dir_people = crate::store::signoff::Directory::of(&ws);
+    let cycle = size.cycle;
+    let w = dir.display();
+    for agent in [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive] {
+        if agent == Agent::Executive {
+            // The executive meeting: the COO takes the recommended decision on every trade-off.
+            let coo = ws.holders("coo").first().or(ws.holders("ceo").first()).cloned().unwrap_or_default();
+            let owner = ws.holders("supply_lead").first().cloned().unwrap_or_else(|| coo.clone());
+            let due = (chrono::NaiveDate::parse_from_str(&pipeline::executive_date(&ws, cycle), "%Y-%m-%d")?
+                + chrono::Days::new(14))
+            .format("%Y-%m-%d")
+            .to_string();
+            let tradeoffs = pipeline::tradeoffs(&store, cycle).await?;
+            for (t, _) in &tradeoffs {
+                let option = crate::analysis::reconcile::option_key(t.recommendation.option).to_string();
+                let d = crate::store::decisions::NewDecision {
+                    cycle: cycle.to_string(),
+                    tradeoff_id: Some(t.id.clone()),
+                    choice: crate::store::decisions::Choice::Option { option },
+                    owner: Some(owner.clone()),
+                    due: Some(due.clone()),
+                    note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
+                };
+                pipeline::decide(&ws, &store, &coo, d).await?;
+            }
+            println!(
+                "{:>14}: {} decided all {} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list -w {w}`)",
+                "decisions",
+                dir_people.name(&coo),
+                tradeoffs.len()
+            );
+        }
+        match pipeline::run(&ws, &store, agent, cycle, progress).await? {
             RunOutcome::Recorded { run, report } => {
                 println!(
                     "{agent:>14}: run {} read {} rows from {} sources, quarantined {}, kept {}",
@@ -349,20 +490,28 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
                         "", n.model, n.source, n.llm_calls
                     );
                 }
-                if let Some(d) = store.draft_of_run(run.id).await? {
-                    println!("{:>16}draft {} ({} version {}), state {}", "", d.id, d.artifact, d.version, d.state);
-                    drafted.push(d);
+                for note in report.notes.iter().filter(|n| !n.contains("no decision yet")) {
+                    println!("{:>16}note: {note}", "");
                 }
-                for f in [
-                    "facts.json",
-                    &format!("demand-consensus-{}.xlsx", size.cycle),
-                    &format!("demand-consensus-{}.html", size.cycle),
-                    &format!("supply-plan-{}.xlsx", size.cycle),
-                    &format!("supply-plan-{}.html", size.cycle),
-                    "quarantine.csv",
-                ] {
-                    if dir.join(&run.folder).join(f).exists() {
-                        println!("{:>16}{}/{}/{f}", "", dir.display(), run.folder);
+                let mut names: Vec<String> = std::fs::read_dir(dir.join(&run.folder))?
+                    .filter_map(Result::ok)
+                    .map(|f| f.file_name().to_string_lossy().into_owned())
+                    .collect();
+                names.sort();
+                for name in names {
+                    if name.ends_with(".xlsx")
+                        || name.ends_with(".html")
+                        || name.ends_with(".pdf")
+                        || name.ends_with(".csv")
+                        || name == "signed-plan.parquet"
+                        || name == "decisions.json"
+                    {
+                        println!("{:>16}{w}/{}/{name}", "", run.folder);
+                    }
+                }
+                if let Some(d) = store.draft_of_run(run.id).await? {
+                    for line in sign_by_script(&store, &dir_people, &ws, d).await? {
+                        println!("{:>16}{line}", "");
                     }
                 }
             }
@@ -372,29 +521,12 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
         }
     }
     println!("\nwhere things are:");
-    println!("  workspace      {}", dir.display());
-    println!("  run reports    {}/runs/{}/<agent>/run-<n>/report.json", dir.display(), size.cycle);
-    println!("  store          {}/snop.db", dir.display());
+    println!("  workspace      {w}");
+    println!("  run reports    {w}/runs/{cycle}/<agent>/run-<n>/report.json");
+    println!("  store          {w}/snop.db");
     println!(
-        "next: `snop runs -w {}` lists the runs; `snop run demand-review --cycle {} -w {}` again writes nothing new",
-        dir.display(),
-        size.cycle,
-        dir.display()
+        "next: `snop status --cycle {cycle} -w {w}` shows who signed what; `snop audit verify -w {w}` checks the log; `snop run demand-review --cycle {cycle} -w {w}` again writes nothing new"
     );
-    if !drafted.is_empty() {
-        let w = dir.display();
-        println!("\nreview and sign the drafts (each action carries the row version it read):");
-        println!("  snop drafts list -w {w}");
-        for d in &drafted {
-            let Some(a) = crate::store::signoff::Artifact::from_key(&d.artifact) else { continue };
-            let who = a.signer_roles().iter().filter_map(|r| ws.holders(r).first()).next().cloned().unwrap_or_default();
-            println!("  snop drafts show {} -w {w} --html > {}.html", d.id, d.artifact);
-            println!("  snop drafts approve {} --as {who} --row-version {} -w {w}", d.id, d.row_version);
-            println!("  snop drafts sign {} --as {who} --row-version {} -w {w}", d.id, d.row_version + 1);
-        }
-        println!("  snop status --cycle {} -w {w}", size.cycle);
-        println!("  snop audit verify -w {w}");
-    }
     // Demo-only logins: every demo person gets a password anyone reading this output knows.
     let mut logins = Vec::new();
     for (id, person) in &ws.people {
@@ -414,4 +546,33 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
         "  these are DEMO-ONLY passwords, printed for anyone to read: for real people use `snop users add PERSON --password-stdin`"
     );
     Ok(())
+}
+
+/// The demo's people approve and sign a draft by script: its owner approves, then each signer
+/// role signs (both leads for the reconciliation pack). Returns what happened, line by line.
+async fn sign_by_script(
+    store: &crate::store::Store,
+    dir: &crate::store::signoff::Directory,
+    ws: &Workspace,
+    draft: crate::store::signoff::DraftRow,
+) -> anyhow::Result<Vec<String>> {
+    use crate::store::signoff::{Artifact, Request};
+    let Some(artifact) = Artifact::from_key(&draft.artifact) else { return Ok(Vec::new()) };
+    let mut lines = Vec::new();
+    let mut row_version = draft.row_version;
+    let owner = artifact.owner_roles().iter().find_map(|r| ws.holders(r).first()).cloned().unwrap_or_default();
+    let acted = store.act(dir, draft.id, &owner, Request::Approve, Some(row_version)).await?;
+    row_version = acted.draft.row_version;
+    lines.push(acted.message);
+    let signers: Vec<String> = if artifact.needs_every_signer() {
+        artifact.signer_roles().iter().filter_map(|r| ws.holders(r).first().cloned()).collect()
+    } else {
+        artifact.signer_roles().iter().find_map(|r| ws.holders(r).first().cloned()).into_iter().collect()
+    };
+    for who in signers {
+        let acted = store.act(dir, draft.id, &who, Request::Sign, Some(row_version)).await?;
+        row_version = acted.draft.row_version;
+        lines.push(acted.message);
+    }
+    Ok(lines)
 }

@@ -94,8 +94,18 @@ impl Agent {
                 Table::Inventory,
                 Table::Capacity,
             ],
+            Agent::Reconciliation => &[Table::Items],
+            Agent::Executive => &[
+                Table::Items,
+                Table::Customers,
+                Table::Resources,
+                Table::Routings,
+                Table::Bom,
+                Table::Components,
+                Table::Inventory,
+                Table::Capacity,
+            ],
             Agent::CommitBack => &[Table::Items, Table::Customers, Table::OpenOrders],
-            _ => &[],
         }
     }
 }
@@ -133,6 +143,19 @@ struct RawWorkspace {
     /// Where runs, drafts and signatures are kept.
     #[serde(default)]
     store: RawStore,
+    /// The pre-S&OP reconciliation's rules.
+    #[serde(default)]
+    reconciliation: RawReconciliation,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawReconciliation {
+    /// The cost, in the workspace currency, up to which the demand and supply leads close a gap
+    /// with its recommended fixes without executives; costlier gaps go to the executive meeting
+    /// as trade-offs. Default: 25000.
+    #[serde(default)]
+    leads_may_approve_up_to: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,6 +281,7 @@ pub struct Workspace {
     pub llm: crate::narrative::client::LlmConfig,
     pub mask_fields: Vec<String>,
     pub store_url: String,
+    pub reconciliation: crate::analysis::reconcile::ReconcileParams,
     pub pipelines: BTreeMap<Agent, Pipeline>,
 }
 
@@ -376,6 +400,19 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
             String::new()
         }
     };
+    let mut reconciliation = crate::analysis::reconcile::ReconcileParams::default();
+    if let Some(limit) = &raw.reconciliation.leads_may_approve_up_to {
+        let v = *limit.get_ref();
+        if v.is_finite() && v >= 0.0 {
+            reconciliation.leads_may_approve_up_to = v;
+        } else {
+            here(
+                limit.span(),
+                "reconciliation.leads_may_approve_up_to",
+                format!("`{v}` must be an amount of 0 or more in the workspace currency"),
+            );
+        }
+    }
     let people =
         raw.people.into_iter().map(|(id, p)| (id.clone(), Person { id, name: p.name, email: p.email })).collect();
     check_prompts(root, problems);
@@ -391,6 +428,7 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
         llm: raw.llm,
         mask_fields: raw.narrative.mask_fields,
         store_url,
+        reconciliation,
         pipelines,
     })
 }
@@ -462,6 +500,50 @@ struct RawPipeline {
     /// Settings of the supply review's analysis: costs of the options, OTIF, allocation.
     #[serde(default)]
     supply: crate::analysis::supply::SupplyParams,
+    /// The executive agent's export of the signed plan, in the ERP's own column names.
+    #[serde(default)]
+    export: Option<Spanned<RawExport>>,
+}
+
+/// `[export]`: the signed plan as the ERP loads it back, as the `open_orders` table of the data
+/// contract (`order_id`, `sku`, `customer`, `requested_month`, `qty`) with the ERP's columns:
+/// the reverse of a source's mapping, so a source with the same `columns` reads it back.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExport {
+    /// The field separator of the CSV; one character. Default: `,`.
+    #[serde(default)]
+    delimiter: Option<String>,
+    /// Numbers written `1.234,5` (comma for decimals).
+    #[serde(default)]
+    decimal_comma: bool,
+    /// Contract column of `open_orders` to the ERP's column name; unmapped columns keep their name.
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+}
+
+/// The signed plan's export: the ERP's column name of each `open_orders` contract column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    pub delimiter: u8,
+    pub decimal_comma: bool,
+    /// (contract column, ERP column) in the contract's order.
+    pub columns: Vec<(String, String)>,
+}
+
+impl Default for Export {
+    fn default() -> Self {
+        Export {
+            delimiter: b',',
+            decimal_comma: false,
+            columns: Table::OpenOrders
+                .spec()
+                .columns
+                .iter()
+                .map(|c| (c.name.to_string(), c.name.to_string()))
+                .collect(),
+        }
+    }
 }
 
 fn default_history_months() -> u32 {
@@ -575,6 +657,7 @@ pub struct Pipeline {
     pub sources: Vec<Source>,
     pub demand: crate::analysis::demand::DemandParams,
     pub supply: crate::analysis::supply::SupplyParams,
+    pub export: Export,
 }
 
 #[derive(Debug, Clone)]
@@ -891,6 +974,30 @@ fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Proble
             }
         }
     }
+    let mut export = Export::default();
+    if let Some(e) = &raw.export {
+        let spec = Table::OpenOrders.spec();
+        for (contract, erp) in &e.get_ref().columns {
+            match export.columns.iter_mut().find(|(c, _)| c == contract) {
+                Some(slot) if !erp.trim().is_empty() => slot.1 = erp.clone(),
+                Some(_) => here(e.span(), format!("export.columns.{contract}"), "the ERP column name is empty".into()),
+                None => here(
+                    e.span(),
+                    format!("export.columns.{contract}"),
+                    format!(
+                        "`{contract}` is not a column of `open_orders`: its columns are {}",
+                        spec.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+            }
+        }
+        match e.get_ref().delimiter.as_deref() {
+            None => {}
+            Some(d) if d.len() == 1 => export.delimiter = d.as_bytes()[0],
+            Some(d) => here(e.span(), "export.delimiter".into(), format!("`{d}` must be a single character")),
+        }
+        export.decimal_comma = e.get_ref().decimal_comma;
+    }
     if problems.len() > before {
         return None;
     }
@@ -913,6 +1020,7 @@ fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Proble
         sources,
         demand: raw.demand,
         supply: raw.supply,
+        export,
     })
 }
 

@@ -36,6 +36,16 @@ pub struct RunReport {
     pub quarantine_sample: Vec<String>,
     /// How the narrative was drafted (agents that draft one).
     pub narrative: Option<NarrativeReport>,
+    /// What a planner should know about the run's outputs (a PDF not made, and how to get it).
+    pub notes: Vec<String>,
+}
+
+/// How to run an agent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Draft the reconciliation pack or the signed plan even when what they build on is not
+    /// signed; every page then says it was built on unsigned inputs.
+    pub allow_unsigned: bool,
 }
 
 pub enum RunOutcome {
@@ -58,6 +68,18 @@ pub async fn run(
     cycle: Month,
     progress: &Progress,
 ) -> anyhow::Result<RunOutcome> {
+    run_with(ws, store, agent, cycle, progress, RunOptions::default()).await
+}
+
+/// Runs one agent for one cycle, with options.
+pub async fn run_with(
+    ws: &Workspace,
+    store: &Store,
+    agent: Agent,
+    cycle: Month,
+    progress: &Progress,
+    options: RunOptions,
+) -> anyhow::Result<RunOutcome> {
     let span = tracing::info_span!("run", %agent, %cycle);
     let _enter = span.enter();
     let pipeline = ws.pipeline(agent)?;
@@ -72,17 +94,28 @@ pub async fn run(
     let earlier = if agent == Agent::DemandReview { earlier_consensus(store, cycle).await? } else { Vec::new() };
     // The supply review plans against this cycle's demand consensus.
     let demand = if agent == Agent::SupplyReview { Some(cycle_consensus(store, cycle).await?) } else { None };
-    // The commit-back builds on this cycle's signed plan, and scores last cycle's log and plan.
-    let plan = if agent == Agent::CommitBack { Some(commit_back_plan(store, cycle).await?) } else { None };
+    // The reconciliation and the executive build on the artifacts signed before them; the
+    // commit-back on this cycle's signed plan, and it scores last cycle's log and plan.
+    let back = match agent {
+        Agent::Reconciliation => Some(reconciliation_upstream(store, cycle, options).await?),
+        Agent::Executive => Some(executive_upstream(store, cycle, options).await?),
+        _ => None,
+    };
+    let plan = if agent == Agent::CommitBack { Some(cycle_signed_plan(store, cycle).await?) } else { None };
     let last = if agent == Agent::CommitBack { last_cycle_inputs(store, cycle).await? } else { None };
     let mut inputs_sha256 = inputs_hash(&pipeline.text, cycle, &ingested.sources);
-    let read_runs = last.iter().flat_map(|l| [(&l.log_run, &l.log_signed), (&l.plan_run, &l.plan_signed)]);
+    if let Some(b) = &back {
+        inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|{}", b.identity)));
+    }
+    let back_links = back.iter().flat_map(|b| b.links.iter().map(|(r, s)| (r, s)));
+    let last_links = last.iter().flat_map(|l| [(&l.log_run, &l.log_signed), (&l.plan_run, &l.plan_signed)]);
     for (run, signed) in earlier
         .iter()
         .map(|(r, s, _)| (r, s))
         .chain(demand.iter().map(|(r, s, _)| (r, s)))
+        .chain(back_links)
         .chain(plan.iter().map(|(r, s, _)| (r, s)))
-        .chain(read_runs)
+        .chain(last_links)
     {
         inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|{}|{}", run.id, run.inputs_sha256)));
         // Signing the consensus it builds on changes what a run says ("signed plan"): a new run.
@@ -113,6 +146,7 @@ pub async fn run(
         rows_kept,
         quarantine_sample: ingested.quarantine.iter().take(20).map(ToString::to_string).collect(),
         narrative: None,
+        notes: Vec::new(),
     };
 
     let mut files = vec![("report.json".to_string(), serde_json::to_vec_pretty(&report)?)];
@@ -121,10 +155,13 @@ pub async fn run(
         let upstream = Upstream {
             earlier: earlier.into_iter().map(|(_, _, e)| e).collect(),
             demand: demand.map(|(_, signed, d)| (d, signed.is_some())),
+            back,
             plan: plan.map(|(_, _, p)| p),
             last,
         };
-        let (more, narrative, basis, checked) = analyse(ws, agent, cycle, pipeline, &ingested, upstream, store).await?;
+        let (more, narrative, basis, notes, checked) =
+            analyse(ws, agent, cycle, pipeline, &ingested, upstream, store).await?;
+        report.notes = notes;
         // Rows judged after ingest (returned commitment logs against the log): quarantined and
         // counted like any other bad row.
         for q in &checked {
@@ -209,8 +246,15 @@ pub async fn run(
 }
 
 /// Files to keep with a run, how its narrative was drafted, what its draft is made from (the
-/// narrative and the narrative facts), and rows judged bad after ingest.
-type Analysed = (Vec<(String, Vec<u8>)>, Option<NarrativeReport>, Option<(Draft, serde_json::Value)>, Vec<Quarantined>);
+/// narrative and the narrative facts), notes for the run report, and rows judged bad after
+/// ingest.
+type Analysed = (
+    Vec<(String, Vec<u8>)>,
+    Option<NarrativeReport>,
+    Option<(Draft, serde_json::Value)>,
+    Vec<String>,
+    Vec<Quarantined>,
+);
 
 /// A new draft's content (serialized `DraftContent`) and its pages as first drafted
 /// (`<artifact>-<cycle>.html` and `.md`). The content names the run's analysis files with their
@@ -268,6 +312,8 @@ struct Upstream {
     earlier: Vec<EarlierConsensus>,
     /// This cycle's demand consensus (supply review), and whether it is signed.
     demand: Option<(DataFrame, bool)>,
+    /// What the reconciliation and the executive build on.
+    back: Option<BackHalf>,
     /// This cycle's signed plan (commit-back).
     plan: Option<DataFrame>,
     /// Last cycle's commitment log and signed plan (commit-back).
@@ -284,7 +330,7 @@ async fn analyse(
     upstream: Upstream,
     store: &Store,
 ) -> anyhow::Result<Analysed> {
-    let Upstream { earlier, demand, plan, last } = upstream;
+    let Upstream { earlier, demand, back, plan, last } = upstream;
     match agent {
         Agent::DemandReview => {
             let inputs = DemandInputs {
@@ -308,7 +354,7 @@ async fn analyse(
                 ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
                 (format!("demand-consensus-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative), Some((draft, story)), Vec::new()))
+            Ok((files, Some(narrative), Some((draft, story)), Vec::new(), Vec::new()))
         }
         Agent::SupplyReview => {
             let (demand, demand_signed) = demand.expect("the supply review's demand is loaded before analysis");
@@ -324,7 +370,15 @@ async fn analyse(
                 ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
                 (format!("supply-plan-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative), Some((draft, story)), Vec::new()))
+            Ok((files, Some(narrative), Some((draft, story)), Vec::new(), Vec::new()))
+        }
+        Agent::Reconciliation => {
+            let b = back.expect("the reconciliation's inputs are loaded before analysis");
+            reconciliation(ws, store, cycle, ingested, b).await
+        }
+        Agent::Executive => {
+            let b = back.expect("the executive's inputs are loaded before analysis");
+            executive(ws, store, cycle, pipeline, ingested, b).await
         }
         Agent::CommitBack => {
             let plan = plan.expect("the commit-back's plan is loaded before analysis");
@@ -353,22 +407,30 @@ async fn analyse(
                 ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
                 (format!("commitment-log-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative), Some((draft, story)), checked))
+            Ok((files, Some(narrative), Some((draft, story)), Vec::new(), checked))
         }
-        _ => Ok((Vec::new(), None, None, Vec::new())),
     }
 }
 
 /// The demand review run a cycle's consensus comes from: the run of its newest signed version
 /// (with that draft's id), or else the latest succeeded run.
 async fn consensus_run(store: &Store, cycle: Month) -> anyhow::Result<Option<(RunRow, Option<i64>)>> {
-    use crate::store::signoff::Artifact;
-    if let Some(signed) = store.latest_signed(Artifact::DemandConsensus, &cycle.to_string()).await?
+    artifact_run(store, crate::store::signoff::Artifact::DemandConsensus, cycle).await
+}
+
+/// The run an artifact of a cycle comes from: the run of its newest signed version (with that
+/// draft's id), or else its agent's latest succeeded run.
+pub async fn artifact_run(
+    store: &Store,
+    artifact: crate::store::signoff::Artifact,
+    cycle: Month,
+) -> anyhow::Result<Option<(RunRow, Option<i64>)>> {
+    if let Some(signed) = store.latest_signed(artifact, &cycle.to_string()).await?
         && let Some(run) = store.run(signed.row.run_id).await?
     {
         return Ok(Some((run, Some(signed.row.id))));
     }
-    Ok(store.last_succeeded(Agent::DemandReview.name(), &cycle.to_string()).await?.map(|r| (r, None)))
+    Ok(store.last_succeeded(artifact.agent().name(), &cycle.to_string()).await?.map(|r| (r, None)))
 }
 
 /// This cycle's demand consensus (the signed one, else the latest succeeded demand review), as
@@ -387,21 +449,6 @@ async fn cycle_consensus(store: &Store, cycle: Month) -> anyhow::Result<(RunRow,
     Ok((run, signed, demand))
 }
 
-/// The run an artifact of a cycle comes from: the run of its newest signed version (with that
-/// draft's id), or else the latest succeeded run of its agent.
-async fn artifact_run(
-    store: &Store,
-    artifact: crate::store::signoff::Artifact,
-    cycle: Month,
-) -> anyhow::Result<Option<(RunRow, Option<i64>)>> {
-    if let Some(signed) = store.latest_signed(artifact, &cycle.to_string()).await?
-        && let Some(run) = store.run(signed.row.run_id).await?
-    {
-        return Ok(Some((run, Some(signed.row.id))));
-    }
-    Ok(store.last_succeeded(artifact.agent().name(), &cycle.to_string()).await?.map(|r| (r, None)))
-}
-
 /// A cycle's signed plan as the executive agent stores it (`signed-plan.parquet`: `sku`,
 /// `customer`, `month`, `requested_units`, `planned_units`, `constraint`, `gap_id`), from the
 /// signed executive draft's run, else the latest succeeded executive run; `None` when the
@@ -412,17 +459,6 @@ async fn signed_plan_of(store: &Store, cycle: Month) -> anyhow::Result<Option<(R
     let Some(bytes) = store.run_file(&run, "signed-plan.parquet")? else { return Ok(None) };
     let plan = ParquetReader::new(std::io::Cursor::new(bytes)).finish()?;
     Ok(Some((run, signed, plan)))
-}
-
-/// The plan the commit-back communicates: this cycle's signed plan, or an error naming the
-/// executive meeting as the one to run first.
-async fn commit_back_plan(store: &Store, cycle: Month) -> anyhow::Result<(RunRow, Option<i64>, DataFrame)> {
-    signed_plan_of(store, cycle).await?.ok_or_else(|| {
-        UserError(format!(
-            "the commercial commit-back of {cycle} needs that cycle's signed plan, and there is none: the executive S&OP has not run\nhint: run `snop run executive --cycle {cycle}` first"
-        ))
-        .into()
-    })
 }
 
 /// What the loop closed reads from the last cycle: its commitment log (the signed version, else
@@ -648,3 +684,7 @@ pub fn quarantine_csv(rows: &[Quarantined]) -> anyhow::Result<Vec<u8>> {
     CsvWriter::new(&mut out).include_header(true).finish(&mut df)?;
     Ok(out)
 }
+
+mod backhalf;
+use backhalf::{BackHalf, executive, executive_upstream, reconciliation, reconciliation_upstream};
+pub use backhalf::{cycle_signed_plan, decide, executive_date, print_pdf, signed_plan_frame, tradeoffs};

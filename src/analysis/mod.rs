@@ -7,7 +7,9 @@
 
 pub mod commitments;
 pub mod demand;
+pub mod executive;
 pub mod forecast;
+pub mod reconcile;
 pub mod supply;
 
 use polars::prelude::*;
@@ -35,6 +37,31 @@ impl AnalysisError {
     pub fn is_user_fault(&self) -> bool {
         matches!(self, AnalysisError::MissingTable(_) | AnalysisError::BomCycle { .. } | AnalysisError::Demand { .. })
     }
+}
+
+/// A number as a planner reads it: thousands grouped, at most one decimal; a fraction (an
+/// error rate, a bias) keeps three.
+pub fn format_number(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1.0 {
+        let s = format!("{x:.3}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        return if s == "0" || s == "-0" { "0".into() } else { s.into() };
+    }
+    let rounded = (x * 10.0).round() / 10.0;
+    let neg = rounded < 0.0;
+    let abs = rounded.abs();
+    let whole = abs.trunc() as u64;
+    let tenth = ((abs - abs.trunc()) * 10.0).round() as u64;
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if neg { "-" } else { "" };
+    if tenth == 0 { format!("{sign}{grouped}") } else { format!("{sign}{grouped}.{tenth}") }
 }
 
 /// A text column as owned values.

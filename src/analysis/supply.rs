@@ -127,7 +127,7 @@ pub struct SupplyInputs<'a> {
 // The facts
 
 /// The supply plan's facts. Money is in the workspace's currency.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SupplyFacts {
     pub cycle: String,
     pub plan_months: Vec<String>,
@@ -151,7 +151,7 @@ pub struct SupplyFacts {
     pub financials: Vec<FamilyMonthFinancials>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     pub demand_units: f64,
     /// Demand added where booked open orders exceeded the consensus.
@@ -176,7 +176,7 @@ pub struct Totals {
     pub recommended_cost_money: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Requirement {
     pub sku: String,
     pub site: String,
@@ -186,7 +186,7 @@ pub struct Requirement {
     pub production_units: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceLoad {
     pub resource: String,
     pub site: String,
@@ -199,7 +199,7 @@ pub struct ResourceLoad {
     pub peak_utilisation_percent: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceMonth {
     pub month: String,
     pub load_hours: f64,
@@ -212,7 +212,7 @@ pub struct ResourceMonth {
     pub beyond_overtime_hours: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NearTermOverload {
     pub resource: String,
     pub site: String,
@@ -222,7 +222,7 @@ pub struct NearTermOverload {
     pub utilisation_percent: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shortage {
     pub component: String,
     pub supplier: String,
@@ -241,7 +241,7 @@ pub struct Shortage {
     pub skus_hit: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SupplierOtif {
     pub supplier: String,
     /// Deliveries promised in the trailing window.
@@ -255,7 +255,7 @@ pub struct SupplierOtif {
     pub at_risk_po_units: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceiptAtRisk {
     pub component: String,
     pub supplier: String,
@@ -268,7 +268,7 @@ pub struct ReceiptAtRisk {
     pub feeds_gaps: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GapKind {
     Capacity,
@@ -277,7 +277,7 @@ pub enum GapKind {
     Supplier,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OptionKind {
     Overtime,
@@ -289,7 +289,7 @@ pub enum OptionKind {
 }
 
 /// One place and month where demand cannot be met as forecast.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gap {
     pub id: String,
     pub kind: GapKind,
@@ -319,7 +319,7 @@ pub struct Gap {
     pub recommended_closes_units: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GapOption {
     pub kind: OptionKind,
     pub detail: String,
@@ -332,14 +332,14 @@ pub struct GapOption {
     pub cost_per_unit_money: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecommendedStep {
     pub kind: OptionKind,
     pub units: f64,
     pub cost_money: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanLine {
     pub sku: String,
     pub customer: String,
@@ -348,7 +348,7 @@ pub struct PlanLine {
     pub constrained_units: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerUnmet {
     pub customer: String,
     pub priority: i64,
@@ -358,7 +358,7 @@ pub struct CustomerUnmet {
     pub unmet_revenue_money: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FamilyMonthFinancials {
     pub family: String,
     pub month: String,
@@ -494,8 +494,30 @@ struct Short {
 // ---------------------------------------------------------------------------------------------
 // The analysis
 
+/// What decisions change before the plan is recomputed (the executive's signed plan): hours
+/// bought on a resource in a month, and the share of a component's in-lead-time shortfall in a
+/// month that an expedite or an alternate supplier covers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlanAdjustments {
+    /// (resource, month `YYYY-MM`) to extra regular hours. Overtime bought comes out of the
+    /// overtime ceiling; build-ahead and alternate-site hours are counted as hours of the
+    /// overloaded resource in the month (the simplification the options were priced with).
+    pub extra_hours: BTreeMap<(String, String), f64>,
+    /// (resource, month) to the overtime ceiling used up by `extra_hours` (overtime only).
+    pub overtime_used: BTreeMap<(String, String), f64>,
+    /// (component, month `YYYY-MM` of the production it goes into) to the share (0 to 1) of its
+    /// in-lead-time shortfall that is covered.
+    pub material_covered: BTreeMap<(String, String), f64>,
+}
+
 /// Computes the supply review's facts.
 pub fn supply_review(inputs: &SupplyInputs<'_>) -> Result<SupplyFacts, AnalysisError> {
+    supply_review_with(inputs, &PlanAdjustments::default())
+}
+
+/// The supply review's facts with decisions applied: the same analysis, the same allocation,
+/// over capacity and materials as the decisions change them.
+pub fn supply_review_with(inputs: &SupplyInputs<'_>, adjust: &PlanAdjustments) -> Result<SupplyFacts, AnalysisError> {
     let p = inputs.params;
     let cycle = inputs.cycle;
     let n = PLAN_MONTHS as usize;
@@ -692,6 +714,13 @@ pub fn supply_review(inputs: &SupplyInputs<'_>) -> Result<SupplyFacts, AnalysisE
             cap[r][mi] = Cap { available: c_av[i], overtime: c_ot[i], rate: c_rate[i] };
         }
     }
+    for ((res, month), hours) in &adjust.extra_hours {
+        if let (Some(&r), Some(mi)) = (res_ix.get(res.as_str()), Month::parse(month).and_then(month_index)) {
+            cap[r][mi].available += hours.max(0.0);
+            let used = adjust.overtime_used.get(&(res.clone(), month.clone())).copied().unwrap_or(0.0);
+            cap[r][mi].overtime = (cap[r][mi].overtime - used.max(0.0)).max(0.0);
+        }
+    }
     let nr = resources.len();
     let mut load = vec![vec![0.0f64; n]; nr];
     let mut units_on = vec![vec![0.0f64; n]; nr];
@@ -749,6 +778,12 @@ pub fn supply_review(inputs: &SupplyInputs<'_>) -> Result<SupplyFacts, AnalysisE
     for sh in base_shorts.iter().filter(|s| s.within_lead_time) {
         *mat_short_by_node.entry((sh.need.root, sh.need.root_month, sh.node)).or_default() +=
             sh.need.qty / sh.need.factor.max(EPS);
+    }
+    for ((_, mi, node), fg) in mat_short_by_node.iter_mut() {
+        let key = (nodes[*node].name.clone(), months[*mi].to_string());
+        if let Some(share) = adjust.material_covered.get(&key) {
+            *fg *= 1.0 - share.clamp(0.0, 1.0);
+        }
     }
     let mut mat_cap: Vec<Vec<f64>> = prod.clone();
     for (&(s, mi, _), &fg) in &mat_short_by_node {

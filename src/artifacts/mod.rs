@@ -3,5 +3,7 @@
 
 pub mod commitment_log;
 pub mod demand_consensus;
+pub mod pack;
 pub mod review;
+pub mod signed_plan;
 pub mod supply_plan;

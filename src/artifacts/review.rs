@@ -82,7 +82,7 @@ struct Scalar {
 }
 
 #[derive(Serialize)]
-struct Bar {
+pub(crate) struct Bar {
     label: String,
     value: String,
     label_x: u32,
@@ -95,7 +95,7 @@ struct Bar {
 }
 
 #[derive(Serialize)]
-struct Chart {
+pub(crate) struct Chart {
     title: String,
     width: u32,
     height: u32,
@@ -204,30 +204,7 @@ fn capitalise(s: &str) -> String {
     chars.next().map(|f| f.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
 }
 
-/// A number as a planner reads it: thousands grouped, at most one decimal; a fraction (an
-/// error rate, a bias) keeps three.
-pub fn format_number(x: f64) -> String {
-    if x != 0.0 && x.abs() < 1.0 {
-        let s = format!("{x:.3}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        return if s == "0" || s == "-0" { "0".into() } else { s.into() };
-    }
-    let rounded = (x * 10.0).round() / 10.0;
-    let neg = rounded < 0.0;
-    let abs = rounded.abs();
-    let whole = abs.trunc() as u64;
-    let tenth = ((abs - abs.trunc()) * 10.0).round() as u64;
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    let sign = if neg { "-" } else { "" };
-    if tenth == 0 { format!("{sign}{grouped}") } else { format!("{sign}{grouped}.{tenth}") }
-}
+pub use crate::analysis::format_number;
 
 fn cell(v: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> Cell {
     match v {
@@ -322,6 +299,12 @@ fn chart(artifact: Artifact, facts: &serde_json::Value, esc: &dyn Fn(&str) -> St
         })
         .take(15)
         .collect();
+    bar_chart(title, &points, esc)
+}
+
+/// A horizontal bar chart as inline SVG geometry (labels escaped with `esc`); `None` without a
+/// positive value.
+pub(crate) fn bar_chart(title: &str, points: &[(String, f64)], esc: &dyn Fn(&str) -> String) -> Option<Chart> {
     let max = points.iter().map(|p| p.1).fold(0.0_f64, f64::max);
     if points.is_empty() || max <= 0.0 {
         return None;

@@ -22,7 +22,7 @@ pub(crate) fn text(s: impl Into<String>) -> Cell {
     Cell::Text(s.into())
 }
 
-fn opt_num(x: Option<f64>) -> Cell {
+pub(crate) fn opt_num(x: Option<f64>) -> Cell {
     x.map_or(Cell::Empty, Cell::Num)
 }
 
@@ -77,7 +77,7 @@ fn kind_name(k: GapKind) -> &'static str {
     }
 }
 
-fn option_name(k: OptionKind) -> &'static str {
+pub(crate) fn option_name(k: OptionKind) -> &'static str {
     match k {
         OptionKind::Overtime => "overtime",
         OptionKind::BuildAhead => "build ahead",

@@ -916,6 +916,16 @@ impl Store {
             signed_roles,
         };
         let decision = decide(dir, actor, action, &situation).map_err(SignoffError::Refused)?;
+        // The signed plan binds the executive decisions: it is signed only with every trade-off
+        // decided, and only as built with the latest decision.
+        if artifact == Artifact::SignedPlan && action == Action::Sign {
+            let content: DraftContent = serde_json::from_str(&content_text)
+                .map_err(|e| SignoffError::Store(StoreError::Query(sqlx::Error::Decode(Box::new(e)))))?;
+            let latest = super::decisions::latest_decision_id(&mut tx, &row.cycle).await?;
+            if let Some(refusal) = super::decisions::plan_sign_refusal(&content.facts, &row.cycle, latest) {
+                return Err(SignoffError::Refused(refusal));
+            }
+        }
         let ts = now();
         let entity = format!("draft:{draft_id}");
         let role = decision.role.clone().unwrap_or_default();
@@ -1168,6 +1178,22 @@ impl Store {
                     signed_drafts: 0,
                     first_problem: Some(format!(
                         "the {kind} of draft {draft_id} by `{actor}` at {at} has no audit entry: the log was cut or an entry removed"
+                    )),
+                });
+            }
+        }
+        // Every executive decision has its entry, over the same content.
+        let decisions = sqlx::query("SELECT * FROM decisions ORDER BY id").fetch_all(&self.pool).await?;
+        for r in &decisions {
+            let d = super::decisions::decision_row(r);
+            let (id, actor, at) = (d.id, d.decided_by.clone(), d.decided_at.clone());
+            let sha = super::decisions::stored_sha(&d);
+            if !recorded(&format!("decision:{id}"), &["decide", "send_back"], Some(&sha)) {
+                return Ok(AuditReport {
+                    entries,
+                    signed_drafts: 0,
+                    first_problem: Some(format!(
+                        "decision {id} by `{actor}` at {at} has no audit entry over its content: the log was cut or the decision changed"
                     )),
                 });
             }

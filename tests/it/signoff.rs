@@ -531,9 +531,17 @@ fn audit_verify_catches_a_removed_audit_row() {
 #[test]
 fn a_crash_between_render_and_store_leaves_no_draft_and_the_next_run_completes() {
     let tmp = tempfile::tempdir().unwrap();
-    let (code, out, err) = run_in(tmp.path(), &["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"]);
+    // The demo company's data and the first two reviews, drafted and not yet signed (`snop demo`
+    // would sign them and run the back half).
+    let (code, out, err) = run_in(tmp.path(), &["init", "ws", "--company", snop::demo::DEMO_COMPANY]);
     assert_eq!(code, 0, "{out}{err}");
     let ws = tmp.path().join("ws");
+    let (code, out, err) = run_in(tmp.path(), &["generate", "ws", "--skus", "30", "--customers", "10"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for agent in ["demand-review", "supply-review"] {
+        let (code, out, err) = run_in(&ws, &["run", agent, "--cycle", "2026-12", "--quiet"]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
     let drafts = |ws: &Path| -> serde_json::Value {
         let (code, out, err) = run_in(ws, &["drafts", "list", "--json"]);
         assert_eq!(code, 0, "{err}");

@@ -17,7 +17,8 @@ fn validate_reports_every_problem_at_once() {
             "coo = [\"olivia.chen\"]",
             "coo = [\"olivia.chen\"]\ncfo = [\"fiona.reyes\"]\nsales_lead = [\"nobody\"]",
         )
-        .replace("sales_lead = [\"leo.grant\"]\n", "");
+        .replace("sales_lead = [\"leo.grant\"]\n", "")
+        .replace("leads_may_approve_up_to = 25000", "leads_may_approve_up_to = -5.0");
     std::fs::write(ws.join("snop.toml"), toml).unwrap();
     std::fs::write(
         ws.join("pipelines/demand-review.toml"),
@@ -42,14 +43,16 @@ columns = { customer = "KUNNR", colour = "FARBE" }
 "#,
     )
     .unwrap();
-    // The commit-back pipeline would only repeat the missing files.
+    // The back half's pipelines read files an empty workspace does not have: left out here.
+    std::fs::remove_file(ws.join("pipelines/reconciliation.toml")).unwrap();
+    std::fs::remove_file(ws.join("pipelines/executive.toml")).unwrap();
     std::fs::remove_file(ws.join("pipelines/commit-back.toml")).unwrap();
     std::fs::write(ws.join("pipelines/supply-review.toml"), "agent = \"supply-review\"\n[[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\nsheet = 3\n").unwrap();
     let (code, out, err) = run_in(&ws, &["validate"]);
     assert_eq!(code, 1, "{out}");
     assert_eq!(
         err,
-        "error: 11 problems in the workspace configuration
+        "error: 12 problems in the workspace configuration
   - `pipelines/demand-review.toml` line 1, key `sources`: the demand-review agent needs a source for `items`
   - `pipelines/demand-review.toml` line 1, key `sources`: the demand-review agent needs a source for `sales_history`
   - `pipelines/demand-review.toml` line 4, key `sources[0].table`: unknown table `orders`: tables are items, customers, resources, routings, bom, components, inventory, open_purchase_orders, capacity, sales_history, open_orders, supplier_deliveries, pipeline, launches, sales_adjustments, marketing_adjustments, budget, commitment_updates
@@ -61,6 +64,7 @@ columns = { customer = "KUNNR", colour = "FARBE" }
   - `snop.toml` line 10, key `calendar.demand_review_starts`: `Mondai` is not a day of the week
   - `snop.toml` line 34, key `roles.cfo`: unknown role `cfo`: roles are demand_lead, supply_lead, finance_lead, sales_lead, coo, ceo
   - `snop.toml` line 35, key `roles.sales_lead`: `nobody` is not in `[people]`
+  - `snop.toml` line 40, key `reconciliation.leads_may_approve_up_to`: `-5` must be an amount of 0 or more in the workspace currency
 "
     );
 }
@@ -77,7 +81,10 @@ fn the_default_pipelines_are_valid_in_a_fresh_demo_workspace() {
     }
     let (code, out, err) = run_in(&tmp.path().join("ws"), &["validate"]);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
-    assert_eq!(out, "`./snop.toml` is valid: 3 pipeline(s) (demand-review, supply-review, commit-back)\n");
+    assert_eq!(
+        out,
+        "`./snop.toml` is valid: 5 pipeline(s) (demand-review, supply-review, reconciliation, executive, commit-back)\n"
+    );
 }
 
 #[test]
@@ -86,7 +93,7 @@ fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_comple
     let (code, _, _) = run_in(tmp.path(), &["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"]);
     assert_eq!(code, 0);
     let ws = tmp.path().join("ws");
-    // A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
+    // The demo recorded runs 1 to 4. A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
     let pos = ws.join("data/open_purchase_orders.csv");
     let mut text = std::fs::read_to_string(&pos).unwrap();
     text.push_str("RM-00001,SUP-CASTWORKS,2027-02-15,500\n");
@@ -98,16 +105,16 @@ fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_comple
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(ws.join("runs/2026-12/supply-review/run-3").exists(), "the crash came after the files were moved");
+    assert!(ws.join("runs/2026-12/supply-review/run-5").exists(), "the crash came after the files were moved");
     let (code, runs, _) = run_in(&ws, &["runs", "--json"]);
     assert_eq!(code, 0);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 2, "a run that was not committed is not listed");
+    assert_eq!(runs.as_array().unwrap().len(), 4, "a run that was not committed is not listed");
 
     let (code, out, err) = run_in(&ws, &["run", "supply-review", "--cycle", "2026-12", "--quiet"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("run 3 "), "{out}");
-    let report = std::fs::read_to_string(ws.join("runs/2026-12/supply-review/run-3/report.json")).unwrap();
+    assert!(out.starts_with("run 5 "), "{out}");
+    let report = std::fs::read_to_string(ws.join("runs/2026-12/supply-review/run-5/report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     let (_, runs, _) = run_in(&ws, &["runs", "--json"]);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();

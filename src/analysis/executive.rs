@@ -1,0 +1,387 @@
+//! The executive S&OP's signed plan: the decisions on the pack's trade-offs (and the fixes the
+//! leads approved for the resolved gaps) turned into [`PlanAdjustments`], so the supply review's
+//! own allocation recomputes the constrained plan with them; then every SKU x customer x month
+//! of the plan with what was asked, what the plan gives, and the constraint behind any shortfall.
+//!
+//! Decisions:
+//! - A capacity or labour option bought buys `closes / units_short` of the gap's hours on its
+//!   resource and month (overtime out of the overtime ceiling). A material option (expedite,
+//!   alternate supplier) covers the same share of the component's in-lead-time shortfall in
+//!   that month. Accepting the shortfall and written-in actions change no number (the log says
+//!   so). Supplier gaps are risks on top of a plan that already assumes promised receipts.
+//! - The constraint named for a row is the gap still open after the decisions (capacity and
+//!   labour first, then material), preferring one that names the row's customer; without one,
+//!   short supply was shared by the allocation rule.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::reconcile::{ReconciliationFacts, kind_word, option_from_key, option_key, place_of};
+use super::supply::{Gap, GapKind, OptionKind, PlanAdjustments, SupplyFacts};
+
+/// What was decided.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Choice {
+    /// One of the trade-off's costed options (`overtime`, `expedite`, `accept_shortfall`, ...).
+    Option { option: String },
+    /// Another action, written in.
+    Action { text: String },
+    /// Sent back: what must be redone, and why.
+    SendBack { reason: String },
+}
+
+/// A recorded decision.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DecisionRow {
+    pub id: i64,
+    pub cycle: String,
+    pub tradeoff_id: Option<String>,
+    #[serde(flatten)]
+    pub choice: Choice,
+    pub owner: Option<String>,
+    pub due: Option<String>,
+    pub note: Option<String>,
+    pub decided_by: String,
+    pub role: String,
+    pub decided_at: String,
+}
+
+/// The decision that counts for each trade-off (the newest), keyed by trade-off id (`None`: the
+/// whole plan).
+pub fn standing(decisions: &[DecisionRow]) -> BTreeMap<Option<String>, &DecisionRow> {
+    let mut out = BTreeMap::new();
+    for d in decisions {
+        let e = out.entry(d.tradeoff_id.clone()).or_insert(d);
+        if d.id > e.id {
+            *e = d;
+        }
+    }
+    out
+}
+
+/// One entry of the decision log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub tradeoff_id: String,
+    /// `trade_off` (decided by the executive) or `resolved` (approved by the leads).
+    pub kind: String,
+    pub rank: Option<usize>,
+    pub place: String,
+    pub month: String,
+    pub margin_at_risk_money: f64,
+    /// The decision that counts (the newest), if any.
+    pub decision: Option<DecisionRow>,
+    /// What it does to the plan, in words.
+    pub effect: String,
+}
+
+/// The decision log (`decisions.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionLog {
+    pub cycle: String,
+    pub lines: Vec<LogLine>,
+    /// Trade-offs without a decision.
+    pub undecided: Vec<String>,
+    /// Why the plan was sent back and what must be redone, when it was.
+    pub sent_back: Option<String>,
+    /// The newest decision the plan was built with (0 without any).
+    pub decisions_through: i64,
+    /// Every decision of the cycle, oldest first (superseded ones included).
+    pub history: Vec<DecisionRow>,
+}
+
+/// One row of the signed plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignedPlanRow {
+    pub sku: String,
+    pub customer: String,
+    pub month: String,
+    pub requested_units: f64,
+    pub planned_units: f64,
+    pub constraint: Option<String>,
+    pub gap_id: Option<String>,
+}
+
+/// Adds what a fix closing `units` of a gap buys to the adjustments; says what it does.
+fn apply(adj: &mut PlanAdjustments, g: &Gap, kind: OptionKind, units: f64) -> String {
+    let share = if g.units_short > 0.0 { (units / g.units_short).clamp(0.0, 1.0) } else { 0.0 };
+    match (kind, g.kind) {
+        (OptionKind::AcceptShortfall, _) => "no change to the plan: the shortfall is accepted".into(),
+        (_, GapKind::Capacity | GapKind::Labour) => {
+            let hours = share * g.hours_short.unwrap_or(0.0);
+            let key = (g.resource.clone().unwrap_or_default(), g.month.clone());
+            *adj.extra_hours.entry(key.clone()).or_default() += hours;
+            if kind == OptionKind::Overtime {
+                *adj.overtime_used.entry(key.clone()).or_default() += hours;
+            }
+            format!("{:.1} h more on {} in {} ({})", hours, key.0, key.1, option_key(kind).replace('_', " "))
+        }
+        (_, GapKind::Material | GapKind::Supplier) => {
+            let key = (g.component.clone().unwrap_or_default(), g.month.clone());
+            let e = adj.material_covered.entry(key.clone()).or_default();
+            *e = (*e + share).min(1.0);
+            format!(
+                "{:.0}% of the shortfall of {} in {} covered ({})",
+                share * 100.0,
+                key.0,
+                key.1,
+                option_key(kind).replace('_', " ")
+            )
+        }
+    }
+}
+
+/// The adjustments the decisions and the leads' resolutions make, and the decision log.
+pub fn adjustments(
+    pack: &ReconciliationFacts,
+    supply: &SupplyFacts,
+    decisions: &[DecisionRow],
+) -> (PlanAdjustments, DecisionLog) {
+    let gaps: BTreeMap<&str, &Gap> = supply.gaps.iter().map(|g| (g.id.as_str(), g)).collect();
+    let now = standing(decisions);
+    let mut adj = PlanAdjustments::default();
+    let mut lines = Vec::new();
+    let mut undecided = Vec::new();
+    let mut sent_back = Vec::new();
+    // The whole plan sent back stands until a later decision on a trade-off (made on the redone
+    // reconciliation) supersedes it.
+    if let Some(d) = now.get(&None)
+        && let Choice::SendBack { reason } = &d.choice
+        && decisions.iter().all(|x| x.tradeoff_id.is_none() || x.id < d.id)
+    {
+        sent_back.push(format!(
+            "the whole plan, by {} at {}: {reason}; to redo: the reconciliation pack, then the executive decisions",
+            d.decided_by, d.decided_at
+        ));
+    }
+    for r in &pack.resolved {
+        let Some(g) = gaps.get(r.id.as_str()) else { continue };
+        let effects: Vec<String> = r
+            .steps
+            .iter()
+            .filter(|s| s.kind != OptionKind::AcceptShortfall)
+            .map(|s| apply(&mut adj, g, s.kind, s.units))
+            .collect();
+        lines.push(LogLine {
+            tradeoff_id: r.id.clone(),
+            kind: "resolved".into(),
+            rank: None,
+            place: r.place.clone(),
+            month: r.month.clone(),
+            margin_at_risk_money: r.margin_at_risk_money,
+            decision: None,
+            effect: format!("approved by the leads within their limit: {}", effects.join("; ")),
+        });
+    }
+    for t in &pack.trade_offs {
+        let decision = now.get(&Some(t.id.clone())).copied();
+        let effect = match (decision, gaps.get(t.id.as_str())) {
+            (None, _) => {
+                undecided.push(t.id.clone());
+                "no decision yet".to_string()
+            }
+            (Some(d), g) => match &d.choice {
+                Choice::Option { option } => match (option_from_key(option), g) {
+                    (Some(kind), Some(g)) => {
+                        let units = g.options.iter().find(|o| o.kind == kind).map_or(0.0, |o| o.closes_units);
+                        apply(&mut adj, g, kind, units.min(g.units_short))
+                    }
+                    _ => format!("option `{option}` is not one of the trade-off's options: no change to the plan"),
+                },
+                Choice::Action { text } => format!("written-in action, not modelled in the plan: {text}"),
+                Choice::SendBack { reason } => {
+                    sent_back.push(format!(
+                        "trade-off `{}`, by {} at {}: {reason}; to redo: its reconciliation",
+                        t.id, d.decided_by, d.decided_at
+                    ));
+                    "sent back".to_string()
+                }
+            },
+        };
+        lines.push(LogLine {
+            tradeoff_id: t.id.clone(),
+            kind: "trade_off".into(),
+            rank: Some(t.rank),
+            place: t.place.clone(),
+            month: t.month.clone(),
+            margin_at_risk_money: t.margin_at_risk_money,
+            decision: decision.cloned(),
+            effect,
+        });
+    }
+    let log = DecisionLog {
+        cycle: pack.cycle.clone(),
+        lines,
+        undecided,
+        sent_back: (!sent_back.is_empty()).then(|| sent_back.join("; ")),
+        decisions_through: decisions.iter().map(|d| d.id).max().unwrap_or(0),
+        history: decisions.to_vec(),
+    };
+    (adj, log)
+}
+
+/// The signed plan's rows from the recomputed supply facts, each shortfall with its constraint.
+/// `closed` are the gaps the decisions closed in full (never named as a constraint).
+pub fn plan_rows(after: &SupplyFacts, before: &SupplyFacts, log: &DecisionLog) -> Vec<SignedPlanRow> {
+    let closed: std::collections::BTreeSet<&str> = log
+        .lines
+        .iter()
+        .filter(|l| l.effect.contains(" more on ") || l.effect.starts_with("100% "))
+        .map(|l| l.tradeoff_id.as_str())
+        .collect();
+    let accepted: std::collections::BTreeSet<&str> = log
+        .lines
+        .iter()
+        .filter(|l| {
+            l.decision
+                .as_ref()
+                .is_some_and(|d| matches!(&d.choice, Choice::Option { option } if option == "accept_shortfall"))
+        })
+        .map(|l| l.tradeoff_id.as_str())
+        .collect();
+    // Gaps by month and SKU, capacity and labour first.
+    let mut index: BTreeMap<(&str, &str), Vec<&Gap>> = BTreeMap::new();
+    for g in after.gaps.iter().chain(before.gaps.iter()) {
+        for s in &g.skus_hit {
+            index.entry((g.month.as_str(), s.as_str())).or_default().push(g);
+        }
+    }
+    after
+        .constrained_plan
+        .iter()
+        .map(|p| {
+            let short = p.demand_units - p.constrained_units > 1e-6;
+            let gap = short
+                .then(|| {
+                    let candidates = index.get(&(p.month.as_str(), p.sku.as_str()))?;
+                    let open: Vec<&&Gap> = candidates.iter().filter(|g| !closed.contains(g.id.as_str())).collect();
+                    let pool = if open.is_empty() { candidates.iter().collect() } else { open };
+                    pool.iter()
+                        .min_by_key(|g| {
+                            (
+                                !matches!(g.kind, GapKind::Capacity | GapKind::Labour),
+                                !g.customers_hit.contains(&p.customer),
+                                g.kind,
+                            )
+                        })
+                        .map(|g| **g)
+                })
+                .flatten();
+            let constraint = short.then(|| match gap {
+                Some(g) => {
+                    let mut s = format!("{}: {}, {}", kind_word(g.kind), place_of(g), g.month);
+                    if accepted.contains(g.id.as_str()) {
+                        s.push_str("; shortfall accepted by the executive meeting");
+                    }
+                    s
+                }
+                None => "allocation: short supply shared by customer priority and margin".to_string(),
+            });
+            SignedPlanRow {
+                sku: p.sku.clone(),
+                customer: p.customer.clone(),
+                month: p.month.clone(),
+                requested_units: p.demand_units,
+                planned_units: p.constrained_units,
+                constraint,
+                gap_id: if short { gap.map(|g| g.id.clone()) } else { None },
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The allocation recomputed with overtime bought, checked by hand. One resource R (site
+    /// S) with 100 regular hours and 50 of overtime in each month; SKU A takes 1 h a unit, no
+    /// stock, no BOM. Customer C1 (priority 1) wants 80 a month and C2 (priority 2) 60: 140 h
+    /// of load against 100, a 40 h gap each month. Before: C1 gets 80, C2 20. Buying 40 h of
+    /// overtime in 2027-01 (the whole gap) gives C2 its 60 that month; 2027-02 stays short.
+    #[test]
+    fn overtime_bought_raises_capacity_and_the_allocation_is_recomputed() {
+        use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review, supply_review_with};
+        use crate::contract::{Month, Table};
+        use polars::prelude::*;
+        let cycle = Month::parse("2027-01").unwrap();
+        let months: Vec<String> = (0..18).map(|i| cycle.plus(i).to_string()).collect();
+        let mut tables = BTreeMap::new();
+        tables.insert(
+            Table::Items,
+            df!("sku" => ["A"], "family" => ["F"], "unit_price" => [10.0], "unit_cost" => [6.0], "make_site" => ["S"])
+                .unwrap(),
+        );
+        tables.insert(Table::Customers, df!("customer" => ["C1", "C2"], "priority" => [1i64, 2]).unwrap());
+        tables.insert(Table::Resources, df!("resource" => ["R"], "site" => ["S"], "kind" => ["line"]).unwrap());
+        tables.insert(Table::Routings, df!("sku" => ["A"], "resource" => ["R"], "hours_per_unit" => [1.0]).unwrap());
+        tables.insert(
+            Table::Bom,
+            DataFrame::new_infer_height(vec![
+                Column::new("parent_sku".into(), Vec::<String>::new()),
+                Column::new("component".into(), Vec::<String>::new()),
+                Column::new("qty_per".into(), Vec::<f64>::new()),
+            ])
+            .unwrap(),
+        );
+        tables.insert(
+            Table::Components,
+            DataFrame::new_infer_height(vec![
+                Column::new("component".into(), Vec::<String>::new()),
+                Column::new("supplier".into(), Vec::<String>::new()),
+                Column::new("lead_time_days".into(), Vec::<f64>::new()),
+                Column::new("unit_cost".into(), Vec::<f64>::new()),
+            ])
+            .unwrap(),
+        );
+        tables.insert(
+            Table::Inventory,
+            df!("item" => ["A"], "site" => ["S"], "on_hand" => [0.0], "safety_stock" => [0.0]).unwrap(),
+        );
+        let n = months.len();
+        tables.insert(
+            Table::Capacity,
+            df!(
+                "resource" => vec!["R"; n],
+                "month" => months.clone(),
+                "available_hours" => vec![100.0; n],
+                "max_overtime_hours" => vec![50.0; n],
+                "overtime_cost_per_hour" => vec![30.0; n]
+            )
+            .unwrap(),
+        );
+        let demand = df!(
+            "sku" => ["A", "A", "A", "A"],
+            "customer" => ["C1", "C2", "C1", "C2"],
+            "month" => ["2027-01", "2027-01", "2027-02", "2027-02"],
+            "qty" => [80.0, 60.0, 80.0, 60.0]
+        )
+        .unwrap();
+        let params = SupplyParams::default();
+        let inputs = SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params };
+        let before = supply_review(&inputs).unwrap();
+        let got = |f: &SupplyFacts, c: &str, m: &str| {
+            f.constrained_plan.iter().find(|p| p.customer == c && p.month == m).unwrap().constrained_units
+        };
+        assert_eq!((got(&before, "C1", "2027-01"), got(&before, "C2", "2027-01")), (80.0, 20.0));
+        let gap = before.gaps.iter().find(|g| g.id == "CAP-R-2027-01").expect("a 40 h gap in 2027-01");
+        assert_eq!(gap.hours_short, Some(40.0));
+
+        // The COO buys the overtime option of that gap: 40 h of overtime at 30/h.
+        let mut adj = PlanAdjustments::default();
+        let effect = apply(&mut adj, gap, OptionKind::Overtime, gap.units_short);
+        assert_eq!(effect, "40.0 h more on R in 2027-01 (overtime)");
+        let after = supply_review_with(&inputs, &adj).unwrap();
+        assert_eq!((got(&after, "C1", "2027-01"), got(&after, "C2", "2027-01")), (80.0, 60.0));
+        assert_eq!((got(&after, "C1", "2027-02"), got(&after, "C2", "2027-02")), (80.0, 20.0));
+        assert!(after.gaps.iter().all(|g| g.id != "CAP-R-2027-01"), "the January gap is closed");
+        let jan = after.capacity[0].months.iter().find(|m| m.month == "2027-01").unwrap();
+        assert_eq!(
+            (jan.available_hours, jan.max_overtime_hours),
+            (140.0, 10.0),
+            "the overtime came out of the ceiling"
+        );
+    }
+}

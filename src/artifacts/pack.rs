@@ -1,0 +1,436 @@
+//! The reconciliation pack: five slides, always, as one self-contained HTML deck (inline CSS,
+//! inline SVG, one slide per printed page of 13.333 x 7.5 in), and the appendix workbook that
+//! takes everything the slides leave out (trade-offs 4 and on, the resolved gaps, the plan by
+//! family, quarter and units). However many trade-offs there are, the deck has five
+//! `section.slide` elements: what does not fit is counted on the slide and listed in the
+//! appendix. Model text is escaped by tera's auto-escape.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook};
+use serde::Serialize;
+
+use super::review::{bar_chart, format_number};
+use super::supply_plan::{Cell, Formats, opt_num, option_name, table, text};
+use crate::analysis::reconcile::{ReconciliationFacts, kind_word};
+use crate::contract::Month;
+use crate::narrative::Draft;
+
+const PACK: &str = include_str!("templates/pack.html");
+
+/// The deck never has more slides than this.
+pub const SLIDES: usize = 5;
+/// Trade-offs with their options on slide 2.
+const TOP: usize = 3;
+/// Rows of recommended decisions on slide 4.
+const DECISION_ROWS: usize = 8;
+/// Family rows on slide 1 (the rest summed as "other families").
+const FAMILY_ROWS: usize = 9;
+
+fn template() -> &'static tera::Tera {
+    static T: OnceLock<tera::Tera> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = tera::Tera::new();
+        t.autoescape_on([".html"]);
+        t.add_raw_template("pack.html", PACK).expect("the pack template parses");
+        t
+    })
+}
+
+#[derive(Serialize)]
+struct PlanCell {
+    revenue: String,
+    units: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PlanRow {
+    label: String,
+    cells: Vec<PlanCell>,
+}
+
+#[derive(Serialize)]
+struct OptionLine {
+    kind: String,
+    detail: String,
+    closes: String,
+    cost: String,
+    recommended: bool,
+}
+
+#[derive(Serialize)]
+struct TopTradeOff {
+    rank: usize,
+    id: String,
+    kind: &'static str,
+    place: String,
+    month: String,
+    near_term: bool,
+    units_short: String,
+    margin: String,
+    why: String,
+    options: Vec<OptionLine>,
+}
+
+#[derive(Serialize)]
+struct FinancialRow {
+    label: String,
+    revenue: String,
+    margin: String,
+}
+
+#[derive(Serialize)]
+struct DecisionLine {
+    id: String,
+    option: String,
+    cost: String,
+    buys: String,
+    owner: String,
+    due: String,
+}
+
+/// The deck as self-contained HTML.
+pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, currency: &str) -> anyhow::Result<String> {
+    let money = format_number;
+    let cell = |revenue: f64, units: f64| PlanCell { revenue: money(revenue), units: Some(money(units)) };
+    let only = |revenue: String| PlanCell { revenue, units: None };
+    // Slide 1: revenue / units by family and quarter, with budget and last signed plan rows.
+    let quarters: Vec<String> =
+        f.agreed_plan.iter().map(|l| l.quarter.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let families: Vec<String> =
+        f.agreed_plan.iter().map(|l| l.family.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut by_revenue: Vec<(String, f64)> = families
+        .iter()
+        .map(|fam| (fam.clone(), f.agreed_plan.iter().filter(|l| &l.family == fam).map(|l| l.revenue_money).sum()))
+        .collect();
+    by_revenue.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let shown: Vec<String> = by_revenue.iter().take(FAMILY_ROWS).map(|x| x.0.clone()).collect();
+    let row_of = |label: String, pick: &dyn Fn(&crate::analysis::reconcile::QuarterLine) -> bool| {
+        let mut cells = Vec::new();
+        let (mut tr, mut tu) = (0.0, 0.0);
+        for q in &quarters {
+            let (r, u) = f
+                .agreed_plan
+                .iter()
+                .filter(|l| &l.quarter == q && pick(l))
+                .fold((0.0, 0.0), |acc, l| (acc.0 + l.revenue_money, acc.1 + l.units));
+            tr += r;
+            tu += u;
+            cells.push(cell(r, u));
+        }
+        cells.push(cell(tr, tu));
+        PlanRow { label, cells }
+    };
+    let mut plan_rows: Vec<PlanRow> = shown.iter().map(|fam| row_of(fam.clone(), &|l| &l.family == fam)).collect();
+    if families.len() > shown.len() {
+        plan_rows
+            .push(row_of(format!("{} other families", families.len() - shown.len()), &|l| !shown.contains(&l.family)));
+    }
+    plan_rows.push(row_of("plan total".into(), &|_| true));
+    let sum_opt = |q: Option<&String>, get: &dyn Fn(&crate::analysis::reconcile::QuarterLine) -> Option<f64>| {
+        let vals: Vec<f64> =
+            f.agreed_plan.iter().filter(|l| q.is_none_or(|q| &l.quarter == q)).filter_map(get).collect();
+        if vals.is_empty() { "none".to_string() } else { money(vals.iter().sum()) }
+    };
+    let mut budget: Vec<PlanCell> =
+        quarters.iter().map(|q| only(sum_opt(Some(q), &|l| l.budget_revenue_money))).collect();
+    budget.push(only(sum_opt(None, &|l| l.budget_revenue_money)));
+    plan_rows.push(PlanRow { label: "budget (revenue)".into(), cells: budget });
+    let last_signed_note = match &f.last_signed_plan_cycle {
+        Some(c) => {
+            let pair = |q: Option<&String>| {
+                let r = sum_opt(q, &|l| l.last_signed_revenue_money);
+                let u = sum_opt(q, &|l| l.last_signed_units);
+                PlanCell { units: (r != "none").then_some(u), revenue: r }
+            };
+            let mut last: Vec<PlanCell> = quarters.iter().map(|q| pair(Some(q))).collect();
+            last.push(pair(None));
+            plan_rows.push(PlanRow { label: format!("last signed plan ({c})"), cells: last });
+            format!("The last signed plan is {c}'s, over the months both plans cover.")
+        }
+        None => "There is no signed plan of the previous cycle to compare against.".to_string(),
+    };
+
+    // Slide 2: the top 3 trade-offs with their costed options.
+    let top: Vec<TopTradeOff> = f
+        .trade_offs
+        .iter()
+        .take(TOP)
+        .map(|t| TopTradeOff {
+            rank: t.rank,
+            id: t.id.clone(),
+            kind: kind_word(t.kind),
+            place: t.place.clone(),
+            month: t.month.clone(),
+            near_term: t.near_term,
+            units_short: money(t.units_short),
+            margin: money(t.margin_at_risk_money),
+            why: t.why.clone(),
+            options: t
+                .options
+                .iter()
+                .map(|o| OptionLine {
+                    kind: option_name(o.kind).into(),
+                    detail: o.detail.clone(),
+                    closes: money(o.closes_units),
+                    cost: money(o.cost_money),
+                    recommended: t.recommendation.steps.iter().any(|s| s.kind == o.kind),
+                })
+                .collect(),
+        })
+        .collect();
+    let more_trade_offs = (f.trade_offs.len() > TOP).then(|| {
+        format!("{} more trade-off(s) are in the appendix workbook (sheet Trade-offs).", f.trade_offs.len() - TOP)
+    });
+
+    // Slide 3: financial impact.
+    let fin = &f.financial;
+    let points = vec![
+        ("unconstrained".to_string(), fin.revenue_unconstrained_money),
+        ("with the recommendations".to_string(), fin.revenue_with_recommendations_money),
+        ("constrained".to_string(), fin.revenue_constrained_money),
+        ("budget".to_string(), fin.budget_revenue_money),
+    ];
+    let chart =
+        bar_chart("Revenue: unconstrained, with the recommendations, constrained, budget", &points, &|s| s.to_string());
+    let row = |label: &str, revenue: f64, margin: Option<f64>| FinancialRow {
+        label: label.into(),
+        revenue: money(revenue),
+        margin: margin.map(money).unwrap_or_default(),
+    };
+    let financial_rows = vec![
+        row(
+            "unconstrained (the demand consensus)",
+            fin.revenue_unconstrained_money,
+            Some(fin.margin_unconstrained_money),
+        ),
+        row("constrained (the supply plan)", fin.revenue_constrained_money, Some(fin.margin_constrained_money)),
+        row("with the recommended fixes", fin.revenue_with_recommendations_money, None),
+        row("budget", fin.budget_revenue_money, None),
+        row("cost of the gaps the leads resolved", fin.cost_of_resolved_money, None),
+        row("cost of the recommended trade-off decisions", fin.cost_of_recommended_trade_offs_money, None),
+    ];
+
+    // Slide 4: recommended decisions.
+    let decisions: Vec<DecisionLine> = f
+        .trade_offs
+        .iter()
+        .take(DECISION_ROWS)
+        .map(|t| DecisionLine {
+            id: t.id.clone(),
+            option: option_name(t.recommendation.option).into(),
+            cost: money(t.recommendation.cost_money),
+            buys: t.recommendation.buys.clone(),
+            owner: t.recommendation.owner.clone(),
+            due: t.recommendation.due.clone(),
+        })
+        .collect();
+    let more_decisions = (f.trade_offs.len() > DECISION_ROWS).then(|| {
+        format!(
+            "{} more recommended decision(s) are in the appendix workbook (sheet Trade-offs).",
+            f.trade_offs.len() - DECISION_ROWS
+        )
+    });
+
+    // Slide 5: risks and open questions.
+    let risks = if narrative.sections.risks.is_empty() {
+        vec!["no risks were named in the narrative".to_string()]
+    } else {
+        narrative.sections.risks.iter().take(3).cloned().collect()
+    };
+    let mut unsigned = Vec::new();
+    if !f.demand_consensus_signed {
+        unsigned.push("the demand consensus is not signed");
+    }
+    if !f.supply_plan_signed {
+        unsigned.push("the supply plan is not signed");
+    }
+
+    let mut c = tera::Context::new();
+    c.insert("company", company);
+    c.insert("currency", currency);
+    c.insert("cycle", &f.cycle);
+    c.insert("unsigned", &f.built_on_unsigned_inputs);
+    c.insert("unsigned_detail", &unsigned.join("; "));
+    c.insert("headline", &narrative.sections.headline);
+    c.insert("quarters", &quarters);
+    c.insert("plan_rows", &plan_rows);
+    c.insert("last_signed_note", &last_signed_note);
+    c.insert("trade_off_count", &f.trade_offs.len());
+    c.insert("resolved_count", &f.resolved.len());
+    c.insert("limit", &format!("{} {currency}", money(f.leads_may_approve_up_to_money)));
+    c.insert("top", &top);
+    c.insert("more_trade_offs", &more_trade_offs);
+    c.insert("chart", &chart);
+    c.insert("financial_rows", &financial_rows);
+    c.insert("paragraph", &narrative.sections.paragraphs.first());
+    c.insert("executive_date", &f.executive_date);
+    c.insert("decisions", &decisions);
+    c.insert("more_decisions", &more_decisions);
+    c.insert("risks", &risks);
+    c.insert("questions", &f.open_questions);
+    c.insert("narrative_source", &serde_json::to_value(narrative.source)?.as_str().unwrap_or_default());
+    c.insert("model", &narrative.model);
+    template().render("pack.html", &c).map_err(|e| anyhow::anyhow!("rendering the reconciliation pack: {e:?}"))
+}
+
+/// The appendix workbook: every trade-off with its options and recommendation, the resolved
+/// gaps, and the agreed plan by family and quarter.
+pub fn appendix_xlsx(f: &ReconciliationFacts, company: &str) -> anyhow::Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let created = Month::parse(&f.cycle)
+        .map(|m| m.first_day())
+        .ok_or_else(|| anyhow::anyhow!("cycle `{}` is not a month", f.cycle))?;
+    use chrono::Datelike;
+    let created = ExcelDateTime::from_ymd(created.year() as u16, created.month() as u8, created.day() as u8)?;
+    book.set_properties(
+        &DocProperties::new()
+            .set_title(format!("Reconciliation pack appendix {}", f.cycle))
+            .set_company(company)
+            .set_creation_datetime(&created),
+    );
+    let formats = Formats {
+        header: Format::new()
+            .set_bold()
+            .set_background_color(Color::RGB(0xDDE4EE))
+            .set_border_bottom(FormatBorder::Thin)
+            .set_text_wrap(),
+        number: Format::new().set_num_format("#,##0.00"),
+        percent: Format::new().set_num_format("0.0%"),
+    };
+    let rows: Vec<Vec<Cell>> = f
+        .trade_offs
+        .iter()
+        .map(|t| {
+            let options: Vec<String> = t
+                .options
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{}: {:.1} units for {:.2} ({})",
+                        option_name(o.kind),
+                        o.closes_units,
+                        o.cost_money,
+                        o.detail
+                    )
+                })
+                .collect();
+            vec![
+                Cell::Num(t.rank as f64),
+                text(&t.id),
+                text(kind_word(t.kind)),
+                text(&t.place),
+                text(&t.month),
+                Cell::Num(t.units_short),
+                Cell::Num(t.revenue_at_risk_money),
+                Cell::Num(t.margin_at_risk_money),
+                text(&t.why),
+                text(options.join("\n")),
+                text(option_name(t.recommendation.option)),
+                Cell::Num(t.recommendation.cost_money),
+                text(&t.recommendation.buys),
+                text(&t.recommendation.owner),
+                text(&t.recommendation.due),
+                text(t.customers_hit.join(", ")),
+            ]
+        })
+        .collect();
+    table(
+        book.add_worksheet().set_name("Trade-offs")?,
+        &formats,
+        &[
+            ("rank", 6.0),
+            ("trade-off", 28.0),
+            ("kind", 10.0),
+            ("where", 30.0),
+            ("month", 9.0),
+            ("units short", 12.0),
+            ("revenue at risk", 14.0),
+            ("margin at risk", 14.0),
+            ("why it goes up", 40.0),
+            ("options", 60.0),
+            ("recommended", 16.0),
+            ("cost", 12.0),
+            ("what it buys", 36.0),
+            ("decision owner", 26.0),
+            ("due", 11.0),
+            ("customers hit", 30.0),
+        ],
+        rows,
+    )?;
+    let rows: Vec<Vec<Cell>> = f
+        .resolved
+        .iter()
+        .map(|r| {
+            let steps: Vec<String> = r
+                .steps
+                .iter()
+                .map(|s| format!("{} {:.1} units for {:.2}", option_name(s.kind), s.units, s.cost_money))
+                .collect();
+            vec![
+                text(&r.id),
+                text(kind_word(r.kind)),
+                text(&r.place),
+                text(&r.month),
+                Cell::Num(r.units_short),
+                Cell::Num(r.margin_at_risk_money),
+                text(steps.join("; ")),
+                Cell::Num(r.cost_money),
+            ]
+        })
+        .collect();
+    table(
+        book.add_worksheet().set_name("Resolved by the leads")?,
+        &formats,
+        &[
+            ("gap", 28.0),
+            ("kind", 10.0),
+            ("where", 30.0),
+            ("month", 9.0),
+            ("units short", 12.0),
+            ("margin at risk", 14.0),
+            ("fixes", 50.0),
+            ("cost", 12.0),
+        ],
+        rows,
+    )?;
+    let rows: Vec<Vec<Cell>> = f
+        .agreed_plan
+        .iter()
+        .map(|l| {
+            vec![
+                text(&l.family),
+                text(&l.quarter),
+                Cell::Num(l.units),
+                Cell::Num(l.revenue_money),
+                Cell::Num(l.unconstrained_revenue_money),
+                opt_num(l.budget_revenue_money),
+                opt_num(l.last_signed_units),
+                opt_num(l.last_signed_revenue_money),
+            ]
+        })
+        .collect();
+    table(
+        book.add_worksheet().set_name("Agreed plan")?,
+        &formats,
+        &[
+            ("family", 18.0),
+            ("quarter", 10.0),
+            ("units", 12.0),
+            ("revenue", 14.0),
+            ("unconstrained revenue", 16.0),
+            ("budget revenue", 14.0),
+            ("last signed units", 14.0),
+            ("last signed revenue", 16.0),
+        ],
+        rows,
+    )?;
+    let sheet = book.add_worksheet().set_name("Open questions")?;
+    sheet.write_string(0, 0, "open questions")?;
+    sheet.set_column_width(0, 100.0)?;
+    for (i, q) in f.open_questions.iter().enumerate() {
+        sheet.write_string(i as u32 + 1, 0, q)?;
+    }
+    Ok(book.save_to_buffer()?)
+}

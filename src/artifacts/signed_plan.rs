@@ -1,0 +1,108 @@
+//! The signed plan's export for the ERP: one line per SKU x customer x month the plan gives
+//! volume to, as the `open_orders` table of the data contract (`order_id`, `sku`, `customer`,
+//! `requested_month`, `qty`) under the ERP's own column names (`[export]` in
+//! `pipelines/executive.toml`: the reverse of a source's `columns` mapping, so a source with the
+//! same mapping reads the file back). As CSV and as `.xlsx` (sheet `Signed plan`). Launch volume
+//! not yet given to a customer (`*`) is left out: the ERP books by customer.
+
+use rust_xlsxwriter::{Format, Workbook};
+
+use crate::analysis::executive::SignedPlanRow;
+use crate::config::Export;
+use crate::contract::Month;
+
+/// The sheet the `.xlsx` export writes.
+pub const SHEET: &str = "Signed plan";
+
+fn number(x: f64, decimal_comma: bool) -> String {
+    let s = format!("{x:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    if decimal_comma { s.replace('.', ",") } else { s }
+}
+
+fn csv_field(s: &str, delimiter: u8) -> String {
+    if s.contains([delimiter as char, '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.into() }
+}
+
+/// The export as (CSV bytes, `.xlsx` bytes, lines left out as unassigned).
+pub fn erp_export(rows: &[SignedPlanRow], export: &Export, cycle: Month) -> anyhow::Result<(Vec<u8>, Vec<u8>, usize)> {
+    let unassigned = crate::analysis::demand::UNASSIGNED;
+    let kept: Vec<&SignedPlanRow> = rows.iter().filter(|r| r.planned_units > 0.0 && r.customer != unassigned).collect();
+    let left_out = rows.iter().filter(|r| r.planned_units > 0.0 && r.customer == unassigned).count();
+    let values = |i: usize, r: &SignedPlanRow| -> Vec<(String, Option<f64>)> {
+        export
+            .columns
+            .iter()
+            .map(|(contract, _)| match contract.as_str() {
+                "order_id" => (format!("SOP-{cycle}-{:06}", i + 1), None),
+                "sku" => (r.sku.clone(), None),
+                "customer" => (r.customer.clone(), None),
+                "requested_month" => (r.month.clone(), None),
+                _ => (number(r.planned_units, export.decimal_comma), Some(r.planned_units)),
+            })
+            .collect()
+    };
+    let d = export.delimiter;
+    let mut csv = String::new();
+    let header: Vec<String> = export.columns.iter().map(|(_, erp)| csv_field(erp, d)).collect();
+    csv.push_str(&header.join(&(d as char).to_string()));
+    csv.push('\n');
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet().set_name(SHEET)?;
+    let bold = Format::new().set_bold();
+    for (c, (_, erp)) in export.columns.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, erp, &bold)?;
+    }
+    for (i, r) in kept.iter().enumerate() {
+        let vals = values(i, r);
+        let line: Vec<String> = vals.iter().map(|(s, _)| csv_field(s, d)).collect();
+        csv.push_str(&line.join(&(d as char).to_string()));
+        csv.push('\n');
+        for (c, (s, num)) in vals.into_iter().enumerate() {
+            match num {
+                Some(x) => sheet.write_number(i as u32 + 1, c as u16, x)?,
+                None => sheet.write_string(i as u32 + 1, c as u16, s)?,
+            };
+        }
+    }
+    Ok((csv.into_bytes(), book.save_to_buffer()?, left_out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(customer: &str, planned: f64) -> SignedPlanRow {
+        SignedPlanRow {
+            sku: "P-1".into(),
+            customer: customer.into(),
+            month: "2027-01".into(),
+            requested_units: 10.0,
+            planned_units: planned,
+            constraint: None,
+            gap_id: None,
+        }
+    }
+
+    #[test]
+    fn the_export_speaks_the_erps_columns_and_leaves_out_unassigned_and_empty_lines() {
+        let export = Export {
+            delimiter: b';',
+            decimal_comma: true,
+            columns: vec![
+                ("order_id".into(), "VBELN".into()),
+                ("sku".into(), "MATNR".into()),
+                ("customer".into(), "KUNNR".into()),
+                ("requested_month".into(), "SPMON".into()),
+                ("qty".into(), "KWMENG".into()),
+            ],
+        };
+        let rows = [row("C1", 7.5), row("*", 3.0), row("C2", 0.0)];
+        let (csv, _, left_out) = erp_export(&rows, &export, Month::parse("2027-01").unwrap()).unwrap();
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "VBELN;MATNR;KUNNR;SPMON;KWMENG\nSOP-2027-01-000001;P-1;C1;2027-01;7,5\n"
+        );
+        assert_eq!(left_out, 1);
+    }
+}

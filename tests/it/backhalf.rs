@@ -1,0 +1,381 @@
+//! The back half of the cycle on the committed demo fixture: the reconciliation refused without
+//! a signed supply plan (naming the supply review), the pack's five slides however many
+//! trade-offs (the HTML always; the PDF's pages with Chromium and poppler), executive decisions
+//! (only the COO or the CEO), signing refused with an undecided trade-off or on a plan built
+//! before the latest decision, and the ERP export read back through ingest.
+
+use std::path::{Path, PathBuf};
+
+use snop::analysis::reconcile::ReconciliationFacts;
+use snop::config::{Agent, Workspace};
+use snop::contract::Month;
+use snop::pipeline::{self, RunOptions, RunOutcome};
+use snop::store::decisions::{Choice, NewDecision};
+use snop::store::signoff::{Artifact, Directory, Request};
+use snop::store::{RunRow, Store};
+
+use crate::common::{block_on, copy_dir, repo};
+
+const CYCLE: &str = "2026-12";
+
+fn cycle() -> Month {
+    Month::parse(CYCLE).unwrap()
+}
+
+fn fixture_workspace(dir: &Path) -> Workspace {
+    snop::demo::init(dir, snop::demo::DEMO_COMPANY).unwrap();
+    copy_dir(&repo().join("fixtures/demo/data"), &dir.join("data"));
+    Workspace::load(dir).unwrap()
+}
+
+async fn run(ws: &Workspace, store: &Store, agent: Agent, allow_unsigned: bool) -> anyhow::Result<RunRow> {
+    let options = RunOptions { allow_unsigned };
+    match pipeline::run_with(ws, store, agent, cycle(), &snop::Progress::hidden(), options).await? {
+        RunOutcome::Recorded { run, .. } => Ok(run),
+        RunOutcome::Unchanged { previous } => Ok(previous),
+    }
+}
+
+/// The run's draft, approved by the first person and signed by each of `signers`.
+async fn approve_and_sign(ws: &Workspace, store: &Store, run: &RunRow, signers: &[&str]) -> anyhow::Result<i64> {
+    let dir = Directory::of(ws);
+    let d = store.draft_of_run(run.id).await?.expect("the run drafted its artifact");
+    let mut v = store.act(&dir, d.id, signers[0], Request::Approve, Some(d.row_version)).await?.draft.row_version;
+    for who in signers {
+        v = store.act(&dir, d.id, who, Request::Sign, Some(v)).await?.draft.row_version;
+    }
+    Ok(d.id)
+}
+
+/// Demand and supply reviews run and signed, the reconciliation run and signed by both leads.
+async fn signed_pack(ws: &Workspace, store: &Store) -> RunRow {
+    let demand = run(ws, store, Agent::DemandReview, false).await.unwrap();
+    approve_and_sign(ws, store, &demand, &["dana.whitfield"]).await.unwrap();
+    let supply = run(ws, store, Agent::SupplyReview, false).await.unwrap();
+    approve_and_sign(ws, store, &supply, &["sam.okafor"]).await.unwrap();
+    let pack = run(ws, store, Agent::Reconciliation, false).await.unwrap();
+    approve_and_sign(ws, store, &pack, &["dana.whitfield", "sam.okafor"]).await.unwrap();
+    pack
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn slides(html: &str) -> usize {
+    html.matches("<section class=\"slide\"").count()
+}
+
+/// Without a signed supply plan the reconciliation stops and names the supply review as the
+/// broken meeting; `--allow-unsigned` drafts it with every slide marked. Signed, the pack's
+/// facts are the prompt's sample facts.
+#[test]
+fn reconciliation_without_a_signed_supply_plan_names_the_supply_review() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = fixture_workspace(tmp.path());
+    block_on(async {
+        let store = pipeline::open_store(&ws).await.unwrap();
+        let demand = run(&ws, &store, Agent::DemandReview, false).await.unwrap();
+        approve_and_sign(&ws, &store, &demand, &["dana.whitfield"]).await.unwrap();
+        let supply = run(&ws, &store, Agent::SupplyReview, false).await.unwrap();
+        let err = run(&ws, &store, Agent::Reconciliation, false).await.unwrap_err();
+        assert_eq!(snop::Fault::of(&err), snop::Fault::User);
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("the supply plan of 2026-12 is not signed: the supply review has not been held"),
+            "{msg}"
+        );
+        assert!(msg.contains("hint: the supply lead approves and signs it"), "{msg}");
+        assert!(msg.contains("--allow-unsigned"), "{msg}");
+        assert!(!msg.contains("demand consensus"), "the signed consensus is not named: {msg}");
+
+        let unsigned = run(&ws, &store, Agent::Reconciliation, true).await.unwrap();
+        let deck = std::fs::read_to_string(tmp.path().join(&unsigned.folder).join("pack-2026-12.html")).unwrap();
+        assert_eq!(slides(&deck), 5);
+        assert_eq!(deck.matches("Built on unsigned inputs: the supply plan is not signed").count(), 5, "every slide");
+
+        approve_and_sign(&ws, &store, &supply, &["sam.okafor"]).await.unwrap();
+        let signed = run(&ws, &store, Agent::Reconciliation, false).await.unwrap();
+        assert_ne!(signed.id, unsigned.id, "signing the supply plan makes a new reconciliation");
+        let folder = tmp.path().join(&signed.folder);
+        let deck = std::fs::read_to_string(folder.join("pack-2026-12.html")).unwrap();
+        assert!(!deck.contains("Built on unsigned inputs"));
+        assert_eq!(
+            json(&folder.join("narrative-facts.json")),
+            json(&repo().join("prompts/reconciliation/sample-facts.json")),
+            "regenerate prompts/reconciliation/sample-facts.json from this run's narrative-facts.json"
+        );
+        // Every gap of the supply plan is either resolved or a trade-off, ranked by margin.
+        let facts: ReconciliationFacts =
+            serde_json::from_slice(&std::fs::read(folder.join("facts.json")).unwrap()).unwrap();
+        let supply_facts = json(&tmp.path().join(&supply.folder).join("facts.json"));
+        let gaps = supply_facts["gaps"].as_array().unwrap().len();
+        assert_eq!(facts.trade_offs.len() + facts.resolved.len(), gaps);
+        assert!(facts.trade_offs.windows(2).all(|w| w[0].margin_at_risk_money >= w[1].margin_at_risk_money));
+        for r in &facts.resolved {
+            assert!(r.cost_money <= ws.reconciliation.leads_may_approve_up_to, "{r:?}");
+        }
+        let book = folder.join("pack-appendix-2026-12.xlsx");
+        use calamine::Reader;
+        let mut book = calamine::open_workbook_auto(book).unwrap();
+        let trade_offs = book.worksheet_range("Trade-offs").unwrap();
+        assert_eq!(trade_offs.height(), facts.trade_offs.len() + 1, "every trade-off is in the appendix");
+    });
+}
+
+/// Where test outputs are kept: `$CARGO_TARGET_DIR/test-outputs/`.
+fn test_outputs(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().to_path_buf());
+    let dir = target.join("test-outputs").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+/// Packs with 0, 1, 3 and 20 trade-offs (the fixture's pack cut down) never have more than five
+/// slides: counted in the HTML, and as pages of the PDF Chromium prints, each page kept as PNG.
+#[test]
+fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = fixture_workspace(tmp.path());
+    let (facts, draft) = block_on(async {
+        let store = pipeline::open_store(&ws).await.unwrap();
+        let pack = signed_pack(&ws, &store).await;
+        let folder = tmp.path().join(&pack.folder);
+        let facts: ReconciliationFacts =
+            serde_json::from_slice(&std::fs::read(folder.join("facts.json")).unwrap()).unwrap();
+        let draft: snop::narrative::Draft =
+            serde_json::from_slice(&std::fs::read(folder.join("narrative.json")).unwrap()).unwrap();
+        (facts, draft)
+    });
+    assert!(facts.trade_offs.len() >= 20, "the fixture has {} trade-offs", facts.trade_offs.len());
+    let mut decks = Vec::new();
+    for n in [0, 1, 3, 20] {
+        let mut f = facts.clone();
+        f.trade_offs.truncate(n);
+        let html = snop::artifacts::pack::deck_html(&f, &draft, "Demo Pumps & Valves Ltd", "EUR").unwrap();
+        assert_eq!(slides(&html), 5, "{n} trade-offs");
+        let shown = html.matches("<div class=\"card\">").count();
+        assert_eq!(shown, n.min(3), "{n} trade-offs: the top 3 on slide 2");
+        if n > 3 {
+            assert!(html.contains(&format!("{} more trade-off(s) are in the appendix workbook", n - 3)));
+        }
+        decks.push((n, html));
+    }
+    let missing: Vec<&str> = ["chromium", "pdfinfo", "pdftoppm"].into_iter().filter(|p| !on_path(p)).collect();
+    assert!(
+        missing.is_empty(),
+        "`{}` not found: install them with `apt-get install chromium poppler-utils` (or run `.ci/setup`)",
+        missing.join("`, `")
+    );
+    for (n, html) in decks {
+        let pdf = snop::pipeline::print_pdf(&html).unwrap();
+        let out = test_outputs(&format!("pack-{n}-trade-offs"));
+        std::fs::write(out.join("pack.pdf"), &pdf).unwrap();
+        std::fs::write(out.join("pack.html"), &html).unwrap();
+        let info = std::process::Command::new("pdfinfo").arg(out.join("pack.pdf")).output().unwrap();
+        let info = String::from_utf8_lossy(&info.stdout);
+        let pages: usize = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Pages:"))
+            .map(|p| p.trim().parse().unwrap())
+            .expect("pdfinfo reports the pages");
+        assert_eq!(pages, 5, "{n} trade-offs: {info}");
+        assert!(info.contains("960 x 540 pts"), "13.333 x 7.5 in pages: {info}");
+        let status = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "50"])
+            .arg(out.join("pack.pdf"))
+            .arg(out.join("page"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let pngs = std::fs::read_dir(&out)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png"))
+            .count();
+        assert_eq!(pngs, 5, "one image per page in `{}`", out.display());
+    }
+}
+
+fn decision(tradeoff: &str, option: &str) -> NewDecision {
+    NewDecision {
+        cycle: CYCLE.into(),
+        tradeoff_id: Some(tradeoff.into()),
+        choice: Choice::Option { option: option.into() },
+        owner: Some("sam.okafor".into()),
+        due: Some("2027-01-15".into()),
+        note: None,
+    }
+}
+
+/// Only the COO or the CEO decides; signing is refused while a trade-off has no decision (named)
+/// and on a plan built before the latest decision; decided and re-run, the plan is signed; its
+/// ERP export read back through ingest is the same plan.
+#[test]
+fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = fixture_workspace(tmp.path());
+    block_on(async {
+        let store = pipeline::open_store(&ws).await.unwrap();
+        signed_pack(&ws, &store).await;
+        let tradeoffs = pipeline::tradeoffs(&store, cycle()).await.unwrap();
+        let first = tradeoffs[0].0.id.clone();
+        let option = snop::analysis::reconcile::option_key(tradeoffs[0].0.recommendation.option);
+
+        // A demand lead may not decide.
+        let err = pipeline::decide(&ws, &store, "dana.whitfield", decision(&first, option)).await.unwrap_err();
+        assert_eq!(snop::Fault::of(&err), snop::Fault::User);
+        assert!(err.to_string().contains("only the COO (Olivia Chen) or the CEO"), "{err}");
+        assert!(err.to_string().contains("Dana Whitfield is not allowed to"), "{err}");
+        // An option the trade-off does not have is refused, naming its options.
+        let err = pipeline::decide(&ws, &store, "olivia.chen", decision(&first, "teleport")).await.unwrap_err();
+        assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
+
+        // The COO sends the whole plan back (through the binary): the plan says so and cannot be
+        // signed; the next decision, on the redone reconciliation, supersedes it.
+        let (code, out, err) = crate::common::run_in(
+            tmp.path(),
+            &[
+                "decide",
+                "--cycle",
+                CYCLE,
+                "--send-back",
+                "--reason",
+                "redo the valves trade-offs",
+                "--as",
+                "olivia.chen",
+                "--json",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        let sent: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!((sent["kind"].as_str(), sent["tradeoff_id"].as_str()), (Some("send_back"), None));
+        let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+        let err = approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap_err();
+        assert!(err.to_string().contains("it was sent back: the whole plan, by olivia.chen"), "{err}");
+        assert!(err.to_string().contains("redo the valves trade-offs; to redo: the reconciliation pack"), "{err}");
+
+        // One decision, then the plan: signing names the trade-offs without a decision.
+        pipeline::decide(&ws, &store, "olivia.chen", decision(&first, option)).await.unwrap();
+        let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+        let err = approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap_err();
+        let msg = err.to_string();
+        let second = &tradeoffs[1].0.id;
+        assert!(msg.contains("trade-off(s) have no decision"), "{msg}");
+        assert!(msg.contains(&format!("`{second}`")), "the undecided trade-off is named: {msg}");
+        assert!(!msg.contains(&format!("`{first}`")), "the decided one is not: {msg}");
+
+        // Every trade-off decided, the plan rebuilt and approved; then one more decision: the
+        // draft is older than it, and signing says to re-run the executive agent.
+        for (t, _) in &tradeoffs[1..] {
+            let o = snop::analysis::reconcile::option_key(t.recommendation.option);
+            pipeline::decide(&ws, &store, "olivia.chen", decision(&t.id, o)).await.unwrap();
+        }
+        let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+        pipeline::decide(&ws, &store, "olivia.chen", decision(&first, "accept_shortfall")).await.unwrap();
+        let err = approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap_err();
+        assert!(err.to_string().contains("built before the latest decision"), "{err}");
+        assert!(err.to_string().contains("snop run executive --cycle 2026-12"), "{err}");
+        let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+        approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap();
+        let status = store.status(CYCLE).await.unwrap();
+        let plan = status.iter().find(|s| s.artifact == Artifact::SignedPlan.key()).unwrap();
+        assert_eq!(plan.state, Some(snop::store::signoff::State::Signed));
+        assert!(store.verify_audit().await.unwrap().first_problem.is_none());
+        // A decision changed behind the store's back is caught.
+        let pool =
+            sqlx::SqlitePool::connect(&format!("sqlite://{}", tmp.path().join("snop.db").display())).await.unwrap();
+        for s in ["DROP TRIGGER decisions_no_update", "UPDATE decisions SET option_kind = 'overtime' WHERE id = 3"] {
+            sqlx::query(sqlx::AssertSqlSafe(s.to_string())).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        let problem = store.verify_audit().await.unwrap().first_problem.unwrap();
+        assert!(problem.starts_with("decision 3 by `olivia.chen`"), "{problem}");
+
+        // The interface the commit-back agent reads.
+        let (run_row, signed, df) = pipeline::cycle_signed_plan(&store, cycle()).await.unwrap();
+        assert_eq!(run_row.id, exec.id);
+        assert!(signed.is_some());
+        let names: Vec<&str> = df.get_column_names().into_iter().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["sku", "customer", "month", "requested_units", "planned_units", "constraint", "gap_id"]);
+        let log = json(&tmp.path().join(&exec.folder).join("decisions.json"));
+        assert_eq!(log["undecided"].as_array().unwrap().len(), 0);
+        assert_eq!(log["history"].as_array().unwrap().len(), tradeoffs.len() + 2, "superseded decisions are kept");
+        assert!(log["sent_back"].is_null(), "the send-back was superseded");
+        let planned = df.column("planned_units").unwrap().f64().unwrap().clone();
+        let requested = df.column("requested_units").unwrap().f64().unwrap().clone();
+        let constraint = df.column("constraint").unwrap().str().unwrap().clone();
+        for i in 0..df.height() {
+            let short = requested.get(i).unwrap() - planned.get(i).unwrap() > 1e-6;
+            assert_eq!(short, constraint.get(i).is_some(), "row {i}: a shortfall has a constraint, only then");
+        }
+
+        // The ERP export, read back through ingest with the export's mapping as a source.
+        let plan: Vec<(String, String, String, f64)> = {
+            let sku = df.column("sku").unwrap().str().unwrap().clone();
+            let cust = df.column("customer").unwrap().str().unwrap().clone();
+            let month = df.column("month").unwrap().str().unwrap().clone();
+            let mut v: Vec<_> = (0..df.height())
+                .filter(|&i| planned.get(i).unwrap() > 0.0 && cust.get(i).unwrap() != "*")
+                .map(|i| {
+                    let units = (planned.get(i).unwrap() * 1000.0).round() / 1000.0;
+                    (sku.get(i).unwrap().into(), cust.get(i).unwrap().into(), month.get(i).unwrap().into(), units)
+                })
+                .collect();
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            v
+        };
+        for (file, source) in [
+            ("signed-plan-2026-12-erp.csv", "type = \"csv\"\ndelimiter = \";\"\ndecimal_comma = true"),
+            ("signed-plan-2026-12-erp.xlsx", "type = \"xlsx\"\nsheet = \"Signed plan\""),
+        ] {
+            std::fs::copy(tmp.path().join(&exec.folder).join(file), tmp.path().join("data").join(file)).unwrap();
+            let toml = format!(
+                "agent = \"commit-back\"\n\n[[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\n\n[[sources]]\ntable = \"customers\"\ntype = \"csv\"\npath = \"data/customers.csv\"\n\n[[sources]]\ntable = \"open_orders\"\n{source}\npath = \"data/{file}\"\ncolumns = {{ order_id = \"VBELN\", sku = \"MATNR\", customer = \"KUNNR\", requested_month = \"SPMON\", qty = \"KWMENG\" }}\n"
+            );
+            std::fs::write(tmp.path().join("pipelines/commit-back.toml"), toml).unwrap();
+            let ws2 = Workspace::load(tmp.path()).unwrap();
+            let window = snop::ingest::Window { cycle: cycle(), history_months: 12 };
+            let ingested = snop::ingest::ingest(
+                tmp.path(),
+                ws2.pipeline(Agent::CommitBack).unwrap(),
+                window,
+                &snop::Progress::hidden(),
+            )
+            .await
+            .unwrap();
+            let orders = &ingested.tables[&snop::contract::Table::OpenOrders];
+            assert_eq!(
+                ingested.quarantine.len(),
+                0,
+                "{file}: {:?}",
+                ingested.quarantine.first().map(|q| q.to_string())
+            );
+            let s = |c: &str| orders.column(c).unwrap().cast(&polars::prelude::DataType::String).unwrap();
+            let (sku, cust, month) = (s("sku"), s("customer"), s("requested_month"));
+            let qty = orders.column("qty").unwrap().cast(&polars::prelude::DataType::Float64).unwrap();
+            let (sku, cust, month, qty) =
+                (sku.str().unwrap(), cust.str().unwrap(), month.str().unwrap(), qty.f64().unwrap());
+            let mut back: Vec<(String, String, String, f64)> = (0..orders.height())
+                .map(|i| {
+                    let q = (qty.get(i).unwrap() * 1000.0).round() / 1000.0;
+                    (sku.get(i).unwrap().into(), cust.get(i).unwrap().into(), month.get(i).unwrap().into(), q)
+                })
+                .collect();
+            back.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            assert_eq!(back.len(), plan.len(), "{file}");
+            assert!(
+                back == plan,
+                "{file}: the plan read back differs, first: {:?} vs {:?}",
+                back.first(),
+                plan.first()
+            );
+        }
+    });
+}
