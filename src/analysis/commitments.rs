@@ -60,6 +60,9 @@ pub struct CommitmentLine {
     pub moved_to: Option<String>,
     /// Units of booked open orders in this month (what the customer already holds a promise for).
     pub open_order_units: f64,
+    /// Booked orders the plan does not cover (`open_order_units - committed`, at least 0): a
+    /// promise already made that the plan breaks, the first thing to tell the customer.
+    pub orders_not_covered: f64,
     /// Why the plan gives less: the signed plan's constraint.
     pub constraint: String,
     /// The customer's account manager (the `customers` table).
@@ -136,6 +139,7 @@ pub fn commitment_log(
                 moved_units: moved.min(short),
                 moved_to,
                 open_order_units: orders,
+                orders_not_covered: (orders - r.planned_units).max(0.0),
                 constraint: r.constraint.clone().unwrap_or_else(|| "not given in the signed plan".into()),
                 owner: owner(&r.customer),
                 status: STATUSES[0].into(),
@@ -584,6 +588,8 @@ pub fn narrative_facts(log: &CommitmentLog, last: Option<&LoopFacts>) -> serde_j
         "short_units": round(short),
         "account_managers": owners.len(),
         "by_status": by_status,
+        "orders_not_covered_units": round(log.lines.iter().map(|l| l.orders_not_covered).sum()),
+        "lines_breaking_orders": log.lines.iter().filter(|l| l.orders_not_covered > EPS).count(),
         "to_book_units": round(log.to_book.iter().map(|t| t.to_book).sum()),
         "to_book_lines": log.to_book.len(),
         "largest_shortfalls": largest.iter().take(5).map(|l| serde_json::json!({

@@ -17,7 +17,7 @@ use crate::contract::Month;
 pub const LOG_SHEET: &str = "Log";
 
 /// The Log sheet's columns: (header, width, editable by the account manager).
-pub const LOG_COLUMNS: [(&str, f64, bool); 13] = [
+pub const LOG_COLUMNS: [(&str, f64, bool); 14] = [
     ("Line", 14.0, false),
     ("Customer", 16.0, false),
     ("SKU", 14.0, false),
@@ -26,6 +26,7 @@ pub const LOG_COLUMNS: [(&str, f64, bool); 13] = [
     ("Committed", 11.0, true),
     ("Moved to", 9.0, false),
     ("On order", 10.0, false),
+    ("Orders not covered", 11.0, false),
     ("Constraint", 36.0, false),
     ("Owner", 14.0, true),
     ("Status", 15.0, true),
@@ -81,6 +82,7 @@ pub fn commitment_log_xlsx(
             sheet.write_string(r, column("Moved to"), m)?;
         }
         sheet.write_number_with_format(r, column("On order"), l.open_order_units, &number)?;
+        sheet.write_number_with_format(r, column("Orders not covered"), l.orders_not_covered, &number)?;
         sheet.write_string(r, column("Constraint"), &l.constraint)?;
         sheet.write_string_with_format(r, column("Owner"), &l.owner, &editable)?;
         sheet.write_string_with_format(r, column("Status"), &l.status, &editable)?;
@@ -273,7 +275,7 @@ mod tests {
         let sheet = book.worksheet_range("Log").unwrap();
         assert_eq!(sheet.get((0, 0)).unwrap().to_string(), "Line");
         assert_eq!(sheet.get((1, 0)).unwrap().to_string(), "2026-12-0001");
-        assert_eq!(sheet.get((1, 10)).unwrap().to_string(), "to communicate");
+        assert_eq!(sheet.get((1, column("Status") as usize)).unwrap().to_string(), "to communicate");
         let last_sheet = book.worksheet_range("Last cycle").unwrap();
         // 9 ordered against 6 planned: 3 beyond plan, named by order with its account manager.
         assert!(last_sheet.get((0, 0)).unwrap().to_string().contains("0 kept, 0 missed"));

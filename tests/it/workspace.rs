@@ -93,7 +93,7 @@ fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_comple
     let (code, _, _) = run_in(tmp.path(), &["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"]);
     assert_eq!(code, 0);
     let ws = tmp.path().join("ws");
-    // The demo recorded runs 1 to 4. A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
+    // The demo recorded runs 1 to 5. A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
     let pos = ws.join("data/open_purchase_orders.csv");
     let mut text = std::fs::read_to_string(&pos).unwrap();
     text.push_str("RM-00001,SUP-CASTWORKS,2027-02-15,500\n");
@@ -105,16 +105,16 @@ fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_comple
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(ws.join("runs/2026-12/supply-review/run-5").exists(), "the crash came after the files were moved");
+    assert!(ws.join("runs/2026-12/supply-review/run-6").exists(), "the crash came after the files were moved");
     let (code, runs, _) = run_in(&ws, &["runs", "--json"]);
     assert_eq!(code, 0);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 4, "a run that was not committed is not listed");
+    assert_eq!(runs.as_array().unwrap().len(), 5, "a run that was not committed is not listed");
 
     let (code, out, err) = run_in(&ws, &["run", "supply-review", "--cycle", "2026-12", "--quiet"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("run 5 "), "{out}");
-    let report = std::fs::read_to_string(ws.join("runs/2026-12/supply-review/run-5/report.json")).unwrap();
+    assert!(out.starts_with("run 6 "), "{out}");
+    let report = std::fs::read_to_string(ws.join("runs/2026-12/supply-review/run-6/report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     let (_, runs, _) = run_in(&ws, &["runs", "--json"]);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();

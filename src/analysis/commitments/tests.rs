@@ -44,6 +44,8 @@ fn a_shortfall_and_a_moved_date_make_one_line_and_the_rest_is_to_book() {
     assert_eq!((l.customer.as_str(), l.sku.as_str(), l.month.as_str()), ("A", "X", "2027-01"));
     assert_eq!((l.requested, l.committed, l.moved_units, l.open_order_units), (100.0, 60.0, 30.0, 70.0));
     assert_eq!(l.moved_to.as_deref(), Some("2027-02"));
+    // 70 on order, 60 planned: 10 of a booked order are not covered.
+    assert_eq!(l.orders_not_covered, 10.0);
     assert_eq!(l.constraint, "capacity: LEE-LINE-CENT");
     assert_eq!(
         (l.owner.as_str(), l.status.as_str(), l.communicate_by.as_str()),
@@ -100,6 +102,7 @@ fn line(id: &str, customer: &str, month: &str, committed: f64, status: &str) -> 
         moved_units: 0.0,
         moved_to: None,
         open_order_units: 0.0,
+        orders_not_covered: 0.0,
         constraint: "capacity".into(),
         owner: owners()[customer].clone(),
         status: status.into(),
