@@ -246,7 +246,8 @@ pub enum Outcome {
     Missed,
     /// The customer agreed to other terms (status `re-negotiated` in the signed log).
     Renegotiated,
-    /// Its month has not ended yet: scored in a later cycle.
+    /// Its month has not ended yet (this cycle's log carries the promise on, and scores it when
+    /// its month is past).
     NotYetDue,
 }
 
