@@ -262,6 +262,31 @@ pub struct Workspace {
 
 pub const WORKSPACE_FILE: &str = "snop.toml";
 
+/// The environment variable that, when set, overrides `[store] url` (a team's PostgreSQL URL
+/// with its password, kept out of `snop.toml`).
+pub const STORE_URL_ENV: &str = "SNOP_STORE_URL";
+
+/// Whether a store URL is one snop can open: `sqlite://FILE`, or a PostgreSQL URL naming a host
+/// and a database.
+fn check_store_url(url: &str) -> Result<(), String> {
+    use crate::store::Backend;
+    let shown = crate::store::dialect::redact(url);
+    match Backend::of_url(url) {
+        Backend::Sqlite if url.starts_with("sqlite://") && url.len() > "sqlite://".len() => Ok(()),
+        Backend::Sqlite => Err(format!(
+            "`{shown}` is not supported: use `sqlite://FILE` (a file in the workspace) or `postgres://USER@HOST/DATABASE`"
+        )),
+        Backend::Postgres => {
+            let parsed: sqlx::postgres::PgConnectOptions =
+                url.parse().map_err(|e| format!("`{shown}` is not a PostgreSQL URL snop can read: {e}"))?;
+            match parsed.get_database() {
+                Some(db) if !db.is_empty() => Ok(()),
+                _ => Err(format!("`{shown}` names no database: use `postgres://USER@HOST/DATABASE`")),
+            }
+        }
+    }
+}
+
 impl Workspace {
     /// Reads and validates `snop.toml` and every `pipelines/*.toml` under `root`.
     pub fn load(root: &Path) -> Result<Workspace, ConfigError> {
@@ -369,15 +394,30 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
     }
     let store_url = match &raw.store.url {
         None => "sqlite://snop.db".to_string(),
-        Some(u) if u.get_ref().starts_with("sqlite://") => u.get_ref().clone(),
-        Some(u) => {
-            here(u.span(), "store.url", format!("`{}` is not supported: use `sqlite://FILE`", u.get_ref()));
-            String::new()
-        }
+        Some(u) => match check_store_url(u.get_ref()) {
+            Ok(()) => u.get_ref().clone(),
+            Err(message) => {
+                here(u.span(), "store.url", message);
+                String::new()
+            }
+        },
     };
+
     let people =
         raw.people.into_iter().map(|(id, p)| (id.clone(), Person { id, name: p.name, email: p.email })).collect();
     check_prompts(root, problems);
+    // The environment wins over the file, so a team's password need not be written in it.
+    let store_url = match std::env::var(STORE_URL_ENV) {
+        Ok(url) if !url.is_empty() => match check_store_url(&url) {
+            Ok(()) => url,
+            Err(message) => {
+                let file = PathBuf::from(format!("${STORE_URL_ENV}"));
+                problems.push(Problem { file, line: None, key: String::new(), message });
+                store_url
+            }
+        },
+        _ => store_url,
+    };
     let pipelines = pipelines?;
     Some(Workspace {
         root: root.to_path_buf(),

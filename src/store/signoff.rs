@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
+use sqlx::AnyConnection;
+use sqlx::any::{AnyQueryResult, AnyRow};
 
 use super::{Store, StoreError};
 use crate::config::Agent;
@@ -515,7 +517,7 @@ pub struct DraftRow {
     pub updated_by: String,
 }
 
-fn draft_row(r: &sqlx::sqlite::SqliteRow) -> DraftRow {
+fn draft_row(r: &AnyRow) -> DraftRow {
     DraftRow {
         id: r.get("id"),
         artifact: r.get("artifact"),
@@ -671,7 +673,7 @@ pub fn entry_hash(prev: &str, seq: i64, ts: &str, actor: &str, action: &str, ent
 
 /// Appends an audit entry inside the caller's transaction (which holds the write lock).
 pub(crate) async fn append_audit(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ts: &str,
     actor: &str,
     action: &str,
@@ -709,7 +711,7 @@ pub(crate) fn now() -> String {
 /// version (if any) is superseded; a signed one is not touched. Returns the new draft's id, or
 /// `None` when the content is the same as the latest version's.
 pub(crate) async fn insert_draft(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run_id: i64,
     agent: &str,
     content: &str,
@@ -742,9 +744,10 @@ pub(crate) async fn insert_draft(
     }
     let version = latest.as_ref().map_or(1, |l| l.version + 1);
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO drafts (artifact, cycle, version, parent_version, run_id, content, content_sha256, state,
+        "INSERT INTO drafts (id, artifact, cycle, version, parent_version, run_id, content, content_sha256, state,
             row_version, created_at, created_by, updated_at, updated_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', 1, $8, $9, $8, $9) RETURNING id",
+         VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM drafts), $1, $2, $3, $4, $5, $6, $7, 'draft', 1, $8, $9, $8, $9)
+         RETURNING id",
     )
     .bind(&parsed.artifact)
     .bind(&parsed.cycle)
@@ -854,7 +857,8 @@ impl Store {
 
     /// Applies a person's request to a draft version, if the rules allow it and nobody changed
     /// the draft since `expected_row_version` was read (comments need no row version). One
-    /// transaction, taken with the write lock first (`BEGIN IMMEDIATE`), with its audit entry.
+    /// transaction, taken with the write lock first ([`super::dialect::begin_write`]), with its
+    /// audit entry.
     pub async fn act(
         &self,
         dir: &Directory,
@@ -863,7 +867,7 @@ impl Store {
         request: Request,
         expected_row_version: Option<i64>,
     ) -> Result<Acted, SignoffError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
         let r = sqlx::query("SELECT * FROM drafts WHERE id = $1")
             .bind(draft_id)
             .fetch_optional(&mut *tx)
@@ -964,9 +968,10 @@ impl Store {
                 let target = if *effect == Effect::NewVersion {
                     let version = row.version + 1;
                     let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO drafts (artifact, cycle, version, parent_version, run_id, content, content_sha256,
+                        "INSERT INTO drafts (id, artifact, cycle, version, parent_version, run_id, content, content_sha256,
                             state, row_version, created_at, created_by, updated_at, updated_by)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', 1, $8, $9, $8, $9) RETURNING id",
+                         VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM drafts), $1, $2, $3, $4, $5, $6, $7, 'draft', 1,
+                            $8, $9, $8, $9) RETURNING id",
                     )
                     .bind(&row.artifact)
                     .bind(&row.cycle)
@@ -1244,7 +1249,7 @@ impl Store {
     }
 }
 
-fn stale_check(done: sqlx::sqlite::SqliteQueryResult, draft_id: i64) -> Result<(), SignoffError> {
+fn stale_check(done: AnyQueryResult, draft_id: i64) -> Result<(), SignoffError> {
     if done.rows_affected() == 1 {
         Ok(())
     } else {
