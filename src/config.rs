@@ -954,6 +954,20 @@ mod tests {
     use crate::contract::Month;
 
     #[test]
+    fn store_urls_snop_can_open() {
+        assert_eq!(check_store_url("sqlite://snop.db"), Ok(()));
+        assert_eq!(check_store_url("postgres://snop@db.example:5432/snop"), Ok(()));
+        assert_eq!(check_store_url("postgresql://snop:pw@db.example/snop?sslmode=require"), Ok(()));
+        let err = check_store_url("mysql://root:hunter2@db/snop").unwrap_err();
+        assert!(err.starts_with("`mysql://root:***@db/snop` is not supported: use `sqlite://FILE`"), "{err}");
+        let err = check_store_url("postgres://snop:hunter2@db.example").unwrap_err();
+        assert_eq!(err, "`postgres://snop:***@db.example` names no database: use `postgres://USER@HOST/DATABASE`");
+        assert!(check_store_url("sqlite://").is_err());
+        let err = check_store_url("postgres://snop@db.example:notaport/snop").unwrap_err();
+        assert!(err.contains("is not a PostgreSQL URL snop can read"), "{err}");
+    }
+
+    #[test]
     fn weekday_rules() {
         let r = WeekdayOfMonth::parse("first Monday").unwrap();
         // 2026-06-01 is a Monday; 2026-11-01 is a Sunday.
