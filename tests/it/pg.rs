@@ -1,8 +1,9 @@
 //! A private, throwaway PostgreSQL server for the tests, started once per test binary from the
 //! OS's own programs (`/usr/lib/postgresql/<version>/bin`): its data folder and socket in a
 //! temporary folder, listening on a free loopback port, with trust authentication for the
-//! `snop` user. Each test gets a fresh database. A watchdog process stops the server and removes
-//! its folder when the test binary exits, however it exits.
+//! `snop` user, and TLS on with a certificate made for it (so a test can check that a store URL
+//! with `sslmode=verify-full` really verifies). Each test gets a fresh database. A watchdog
+//! process stops the server and removes its folder when the test binary exits, however it exits.
 //!
 //! With `SNOP_TEST_POSTGRES_URL` set (a URL of a server where the tests may create databases),
 //! that server is used instead. Without either, the PostgreSQL tests fail and say what to
@@ -19,18 +20,33 @@ use sqlx::Connection;
 
 pub const URL_ENV: &str = "SNOP_TEST_POSTGRES_URL";
 
-static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+/// A server the tests may create databases on.
+pub struct Server {
+    /// A URL of the server's `postgres` database, as a superuser.
+    pub admin_url: String,
+    /// The certificate the server's TLS certificate is checked against.
+    pub root_cert: PathBuf,
+}
+
+static PRIVATE: OnceLock<Result<Server, String>> = OnceLock::new();
 static DATABASES: AtomicU64 = AtomicU64::new(0);
 
-/// The URL of a new, empty database for one test. Call it outside any async runtime.
+/// The private test server, started on first use. Call it outside any async runtime.
+pub fn private_server() -> &'static Server {
+    PRIVATE.get_or_init(start).as_ref().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The URL of a new, empty database for one test, on `SNOP_TEST_POSTGRES_URL`'s server or the
+/// private one. Call it outside any async runtime.
 pub fn fresh_database() -> String {
-    let admin = match SERVER.get_or_init(|| match std::env::var(URL_ENV) {
-        Ok(url) if !url.is_empty() => Ok(url),
-        _ => start(),
-    }) {
-        Ok(url) => url,
-        Err(e) => panic!("{e}"),
-    };
+    match std::env::var(URL_ENV) {
+        Ok(url) if !url.is_empty() => database_on(&url),
+        _ => database_on(&private_server().admin_url),
+    }
+}
+
+/// A new, empty database on a server, as a URL.
+pub fn database_on(admin: &str) -> String {
     let name = format!("snop_test_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::SeqCst));
     runtime().block_on(async {
         let mut conn = sqlx::PgConnection::connect(admin).await.unwrap_or_else(|e| panic!("connecting to {admin}: {e}"));
@@ -92,10 +108,27 @@ fn as_server_user(program: &Path, root: bool) -> Command {
     }
 }
 
-fn start() -> Result<String, String> {
+fn start() -> Result<Server, String> {
     let bin = binaries()?;
     let root = is_root();
     let dir = tempfile::Builder::new().prefix("snop-test-pg-").tempdir().map_err(|e| e.to_string())?.keep();
+    // TLS: a throwaway root, and the server's certificate for 127.0.0.1 signed by it.
+    let cert = dir.join("ca.crt");
+    let script = r#"set -e; cd "$1"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=snop-test-ca -keyout ca.key -out ca.crt
+        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+            -extfile server.ext -out server.crt
+        chmod 600 server.key"#;
+    let out = Command::new("sh")
+        .args(["-c", script, "certs"])
+        .arg(&dir)
+        .output()
+        .map_err(|e| format!("making the test server's TLS certificate with `openssl` (the `openssl` package): {e}"))?;
+    if !out.status.success() {
+        return Err(format!("making the test server's TLS certificate failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
     if root {
         let ok = Command::new("chown").args(["-R", "postgres:"]).arg(&dir).status().is_ok_and(|s| s.success());
         if !ok {
@@ -120,7 +153,8 @@ fn start() -> Result<String, String> {
     // server and removes its folder.
     let script = r#"
         "$1" -D "$2/data" -k "$2" -h 127.0.0.1 -p "$3" -c fsync=off -c synchronous_commit=off \
-            -c full_page_writes=off -c max_connections=400 -c shared_buffers=32MB >"$2/server.log" 2>&1 &
+            -c full_page_writes=off -c max_connections=400 -c shared_buffers=32MB \
+            -c ssl=on -c ssl_cert_file="$2/server.crt" -c ssl_key_file="$2/server.key" >"$2/server.log" 2>&1 &
         pg=$!
         while [ -d "/proc/$4" ] && kill -0 "$pg" 2>/dev/null; do sleep 0.5; done
         kill -INT "$pg" 2>/dev/null; wait "$pg"; rm -rf "$2"
@@ -151,7 +185,7 @@ fn start() -> Result<String, String> {
             match sqlx::PgConnection::connect(&url).await {
                 Ok(c) => {
                     let _ = c.close().await;
-                    return Ok(url.clone());
+                    return Ok(Server { admin_url: url.clone(), root_cert: cert.clone() });
                 }
                 Err(e) if Instant::now() > deadline => {
                     let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
@@ -168,4 +202,45 @@ fn with_database_replaces_only_the_database() {
     assert_eq!(with_database("postgres://snop@127.0.0.1:5/postgres", "t1"), "postgres://snop@127.0.0.1:5/t1");
     assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "t2"), "postgres://u:p@h/t2?sslmode=disable");
     assert_eq!(with_database("postgresql://u@h:5432", "t3"), "postgresql://u@h:5432/t3");
+}
+
+/// A team's store across a network: with `sslmode=verify-full` the connection is encrypted and
+/// the server's certificate is checked against the root given (`sslrootcert`), and without that
+/// root the store is not opened at all.
+#[test]
+fn a_team_store_over_tls_checks_the_server_certificate() {
+    let server = private_server();
+    let url = database_on(&server.admin_url);
+    let tmp = tempfile::tempdir().unwrap();
+    let verified = format!("{url}?sslmode=verify-full&sslrootcert={}", server.root_cert.display());
+    crate::common::block_on(async {
+        let store = snop::store::Store::open(tmp.path(), &verified).await.unwrap();
+        assert_eq!(store.backend(), snop::store::Backend::Postgres);
+        assert!(store.runs(None, None).await.unwrap().is_empty(), "the schema was created");
+        let pool = crate::common::connect(tmp.path(), &verified).await;
+        let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(ssl, "the server sees an encrypted connection");
+        let untrusted = snop::store::Store::open(tmp.path(), &format!("{url}?sslmode=verify-full")).await;
+        let err = untrusted.err().expect("a certificate no known root signed is refused").to_string();
+        assert!(err.starts_with(&format!("the store `{url}?sslmode=verify-full` cannot be opened: ")), "{err}");
+        assert!(err.to_lowercase().contains("certificate"), "{err}");
+    });
+}
+
+/// A store that cannot be opened says which, without its password.
+#[test]
+fn a_store_that_cannot_be_opened_says_which_without_the_password() {
+    let server = private_server();
+    let url = database_on(&server.admin_url);
+    // The same server, a database that does not exist, and a password in the URL.
+    let wrong = url.replace("snop@", "snop:hunter2@").replace("/snop_test_", "/missing_");
+    let tmp = tempfile::tempdir().unwrap();
+    let err = crate::common::block_on(snop::store::Store::open(tmp.path(), &wrong)).err().expect("refused").to_string();
+    let shown = wrong.replace("hunter2", "***");
+    assert!(err.starts_with(&format!("the store `{shown}` cannot be opened: ")), "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
 }
