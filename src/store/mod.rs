@@ -14,8 +14,8 @@ pub mod signoff;
 
 use std::path::{Path, PathBuf};
 
-use sqlx::Row;
 use sqlx::AnyPool as Pool;
+use sqlx::Row;
 use sqlx::any::AnyRow;
 
 pub use dialect::Backend;

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use sqlx::AnyConnection;
+use sqlx::Row;
 use sqlx::any::{AnyQueryResult, AnyRow};
 
 use super::{Store, StoreError};

@@ -49,7 +49,8 @@ pub fn fresh_database() -> String {
 pub fn database_on(admin: &str) -> String {
     let name = format!("snop_test_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::SeqCst));
     runtime().block_on(async {
-        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap_or_else(|e| panic!("connecting to {admin}: {e}"));
+        let mut conn =
+            sqlx::PgConnection::connect(admin).await.unwrap_or_else(|e| panic!("connecting to {admin}: {e}"));
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
         conn.close().await.unwrap();
     });
@@ -121,13 +122,15 @@ fn start() -> Result<Server, String> {
         openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
             -extfile server.ext -out server.crt
         chmod 600 server.key"#;
-    let out = Command::new("sh")
-        .args(["-c", script, "certs"])
-        .arg(&dir)
-        .output()
-        .map_err(|e| format!("making the test server's TLS certificate with `openssl` (the `openssl` package): {e}"))?;
+    let out =
+        Command::new("sh").args(["-c", script, "certs"]).arg(&dir).output().map_err(|e| {
+            format!("making the test server's TLS certificate with `openssl` (the `openssl` package): {e}")
+        })?;
     if !out.status.success() {
-        return Err(format!("making the test server's TLS certificate failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "making the test server's TLS certificate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     if root {
         let ok = Command::new("chown").args(["-R", "postgres:"]).arg(&dir).status().is_ok_and(|s| s.success());
@@ -146,7 +149,11 @@ fn start() -> Result<Server, String> {
         .output()
         .map_err(|e| format!("running `{}`: {e}", bin.join("initdb").display()))?;
     if !out.status.success() {
-        return Err(format!("`initdb` failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "`initdb` failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
     // The watchdog: runs the server, and when this test binary's process is gone, stops the

@@ -426,7 +426,6 @@ fn signed_workspace(tmp: &Path, db: Db) -> (std::path::PathBuf, String) {
     (ws, store_url)
 }
 
-
 fn audit_verify_catches_a_changed_signed_artifact(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
     let (ws, store) = signed_workspace(tmp.path(), db);
@@ -473,7 +472,14 @@ fn audit_verify_catches_a_rehashed_signed_artifact(db: Db) {
 fn audit_verify_catches_a_changed_audit_row(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
     let (ws, store) = signed_workspace(tmp.path(), db);
-    raw_sql(&ws, &store, &[&db.drop_trigger("audit_log_no_update", "audit_log"), "UPDATE audit_log SET actor = 'sam.okafor' WHERE seq = 3"]);
+    raw_sql(
+        &ws,
+        &store,
+        &[
+            &db.drop_trigger("audit_log_no_update", "audit_log"),
+            "UPDATE audit_log SET actor = 'sam.okafor' WHERE seq = 3",
+        ],
+    );
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
     assert!(
@@ -507,7 +513,11 @@ fn audit_verify_catches_a_removed_audit_row(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
     let (ws, store) = signed_workspace(tmp.path(), db);
     // The last entry (the approval of the supply plan): the chain alone cannot see a cut end.
-    raw_sql(&ws, &store, &[&db.drop_trigger("audit_log_no_delete", "audit_log"), "DELETE FROM audit_log WHERE seq = 6"]);
+    raw_sql(
+        &ws,
+        &store,
+        &[&db.drop_trigger("audit_log_no_delete", "audit_log"), "DELETE FROM audit_log WHERE seq = 6"],
+    );
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
     assert!(err.contains("the approval of draft 2 by `sam.okafor` at "), "{err}");
