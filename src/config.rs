@@ -170,6 +170,11 @@ struct RawPerson {
     /// E-mail address for notifications.
     #[serde(default)]
     email: Option<String>,
+    /// The person's ed25519 public key (`ed25519:<hex>`, printed by `snop keys generate`): when
+    /// set, they sign only with the matching private key, and `snop audit verify` checks their
+    /// signatures against it.
+    #[serde(default)]
+    public_key: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -197,6 +202,8 @@ pub struct Person {
     pub id: String,
     pub name: String,
     pub email: Option<String>,
+    /// `ed25519:<hex>`, checked to be a valid key.
+    pub public_key: Option<String>,
 }
 
 /// A rule like "first Monday": the n-th given weekday of each month.
@@ -403,8 +410,17 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
         },
     };
 
-    let people =
-        raw.people.into_iter().map(|(id, p)| (id.clone(), Person { id, name: p.name, email: p.email })).collect();
+    let mut people = BTreeMap::new();
+    for (id, p) in raw.people {
+        let public_key = p.public_key.and_then(|k| match crate::store::keys::parse_public(k.get_ref()) {
+            Ok(_) => Some(k.into_inner()),
+            Err(message) => {
+                here(k.span(), &format!("people.{id}.public_key"), message);
+                None
+            }
+        });
+        people.insert(id.clone(), Person { id, name: p.name, email: p.email, public_key });
+    }
     check_prompts(root, problems);
     // The environment wins over the file, so a team's password need not be written in it.
     let store_url = match std::env::var(STORE_URL_ENV) {

@@ -10,6 +10,7 @@
 //! always finds its files, and nothing half-written is ever listed.
 
 pub mod dialect;
+pub mod keys;
 pub mod signoff;
 
 use std::path::{Path, PathBuf};

@@ -19,7 +19,7 @@ use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::{AnyQueryResult, AnyRow};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, keys};
 use crate::config::Agent;
 use crate::narrative::Narrative;
 
@@ -204,6 +204,8 @@ pub struct Directory {
     pub roles: BTreeMap<String, Vec<String>>,
     /// Person id to full name.
     pub names: BTreeMap<String, String>,
+    /// Person id to their ed25519 public key (`ed25519:<hex>`), for those who registered one.
+    pub public_keys: BTreeMap<String, String>,
 }
 
 impl Directory {
@@ -211,6 +213,7 @@ impl Directory {
         Directory {
             roles: ws.roles.clone(),
             names: ws.people.iter().map(|(id, p)| (id.clone(), p.name.clone())).collect(),
+            public_keys: ws.people.iter().filter_map(|(id, p)| Some((id.clone(), p.public_key.clone()?))).collect(),
         }
     }
 
@@ -567,6 +570,9 @@ pub struct SignatureRow {
     pub role: String,
     pub at: String,
     pub content_sha256: String,
+    /// The signer's ed25519 signature over [`super::keys::message`], as hex, when they signed
+    /// with their key.
+    pub ed25519: Option<String>,
 }
 
 /// A draft version with its content and history.
@@ -836,6 +842,7 @@ impl Store {
                 role: r.get("role"),
                 at: r.get("at"),
                 content_sha256: r.get("content_sha256"),
+                ed25519: r.get("ed25519"),
             })
             .collect())
     }
@@ -866,6 +873,20 @@ impl Store {
         actor: &str,
         request: Request,
         expected_row_version: Option<i64>,
+    ) -> Result<Acted, SignoffError> {
+        self.act_with_key(dir, draft_id, actor, request, expected_row_version, None).await
+    }
+
+    /// [`Store::act`], signing with the actor's private key. A person whose public key is in
+    /// `snop.toml` signs only with the matching private key; anyone else signs without one.
+    pub async fn act_with_key(
+        &self,
+        dir: &Directory,
+        draft_id: i64,
+        actor: &str,
+        request: Request,
+        expected_row_version: Option<i64>,
+        key: Option<&ed25519_dalek::SigningKey>,
     ) -> Result<Acted, SignoffError> {
         let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
         let r = sqlx::query("SELECT * FROM drafts WHERE id = $1")
@@ -1038,14 +1059,18 @@ impl Store {
                 (draft_id, format!("{who} {decision_key} the {title}"))
             }
             (Request::Sign, Effect::Signed { role, completes }) => {
+                let signature = key_signature(dir, actor, key, || {
+                    keys::message(draft_id, &row.artifact, &row.cycle, row.version, role, actor, &row.content_sha256)
+                })?;
                 sqlx::query(
-                    "INSERT INTO signatures (draft_id, actor, role, at, content_sha256) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO signatures (draft_id, actor, role, at, content_sha256, ed25519) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(draft_id)
                 .bind(actor)
                 .bind(role)
                 .bind(&ts)
                 .bind(&row.content_sha256)
+                .bind(&signature)
                 .execute(&mut *tx)
                 .await?;
                 let state = if *completes { State::Signed } else { State::Approved };
@@ -1106,6 +1131,51 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Checks every signature made with a key against the signer's public key in `snop.toml`
+    /// (`dir`), which the database cannot change. Returns how many were checked and the first
+    /// that does not verify.
+    pub async fn verify_keys(&self, dir: &Directory) -> Result<(i64, Option<String>), StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.draft_id, s.actor, s.role, s.at, s.content_sha256, s.ed25519, d.artifact, d.cycle, d.version
+             FROM signatures s JOIN drafts d ON d.id = s.draft_id WHERE s.ed25519 IS NOT NULL ORDER BY s.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            let (draft_id, actor, role, at): (i64, String, String, String) =
+                (r.get("draft_id"), r.get("actor"), r.get("role"), r.get("at"));
+            let name = format!("the signature of draft {draft_id} by `{actor}` at {at}");
+            let public = match dir.public_keys.get(&actor).map(|p| keys::parse_public(p)) {
+                Some(Ok(p)) => p,
+                Some(Err(e)) => return Ok((rows.len() as i64, Some(format!("{name}: {e}")))),
+                None => {
+                    return Ok((
+                        rows.len() as i64,
+                        Some(format!("{name}: `{actor}` has no public key in `snop.toml` to check it against")),
+                    ));
+                }
+            };
+            let message = keys::message(
+                draft_id,
+                r.get("artifact"),
+                r.get("cycle"),
+                r.get("version"),
+                &role,
+                &actor,
+                r.get("content_sha256"),
+            );
+            if !keys::verify(&public, &message, r.get("ed25519")) {
+                return Ok((
+                    rows.len() as i64,
+                    Some(format!(
+                        "{name}: its ed25519 signature does not verify against their public key in `snop.toml`: the signature or what it covers was changed"
+                    )),
+                ));
+            }
+        }
+        Ok((rows.len() as i64, None))
     }
 
     /// Checks the audit chain entry by entry, and every signed draft against the hash its
@@ -1246,6 +1316,35 @@ impl Store {
             }
         }
         Ok(AuditReport { entries, signed_drafts, first_problem: None })
+    }
+}
+
+/// The ed25519 signature a person's signing carries: required (and checked against their
+/// public key) when `snop.toml` has one for them, refused when it has none.
+fn key_signature(
+    dir: &Directory,
+    actor: &str,
+    key: Option<&ed25519_dalek::SigningKey>,
+    message: impl FnOnce() -> String,
+) -> Result<Option<String>, SignoffError> {
+    let who = dir.name(actor);
+    match (dir.public_keys.get(actor), key) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(SignoffError::Refused(format!(
+            "{who} has a public key in `snop.toml`: sign with `--key FILE`, their private key from `snop keys generate`"
+        ))),
+        (None, Some(_)) => Err(SignoffError::Refused(format!(
+            "{who} has no public key in `snop.toml` to check a key against: add the `public_key` line `snop keys generate` printed under `[people.\"{actor}\"]`, or sign without `--key`"
+        ))),
+        (Some(public), Some(key)) => {
+            let public = keys::parse_public(public).map_err(SignoffError::Refused)?;
+            if key.verifying_key() != public {
+                return Err(SignoffError::Refused(format!(
+                    "that private key is not {who}'s: it does not match their public key in `snop.toml`"
+                )));
+            }
+            Ok(Some(keys::sign(key, &message())))
+        }
     }
 }
 

@@ -752,7 +752,112 @@ fn the_review_workflow_through_the_binary(db: Db) {
     assert_eq!(code, 0, "{err}");
 }
 
+/// Per-person keys: once Sam's public key is in `snop.toml`, he signs only with his private key;
+/// the signature carries an ed25519 signature that `snop audit verify` checks against the file,
+/// so even a database administrator who rewrites the signed content, the signature row and the
+/// whole audit chain consistently (which the chain alone cannot see) is caught.
+fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ws, store) = signed_workspace(tmp.path(), db);
+    let (code, out, err) = run_in(&ws, &["keys", "generate", "--as", "sam.okafor", "--out", "sam.key"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("wrote the private key of Sam Okafor to `sam.key`"), "{out}");
+    let line = out.lines().find(|l| l.starts_with("public_key = \"ed25519:")).expect("the public key line");
+    let (code, _, err) = run_in(&ws, &["keys", "generate", "--as", "sam.okafor", "--out", "sam.key"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("`sam.key` already exists: snop never replaces a key"), "{err}");
+    let (code, _, _) = run_in(&ws, &["keys", "generate", "--as", "dana.whitfield", "--out", "dana.key"]);
+    assert_eq!(code, 0);
+    let (code, _, err) =
+        run_in(&ws, &["drafts", "sign", "2", "--as", "sam.okafor", "--row-version", "2", "--key", "sam.key"]);
+    assert_eq!(code, 1, "no public key registered yet");
+    assert!(err.contains("Sam Okafor has no public key in `snop.toml`"), "{err}");
+    let toml = ws.join("snop.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let header = "[people.\"sam.okafor\"]\n";
+    assert!(text.contains(header), "{text}");
+    std::fs::write(&toml, text.replace(header, "[people.\"sam.okafor\"]\npublic_key = \"ed25519:00\"\n")).unwrap();
+    let (code, _, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("key `people.sam.okafor.public_key`: `ed25519:00` is not a public key"), "{err}");
+    std::fs::write(&toml, text.replace(header, &format!("{header}{line}\n"))).unwrap();
+
+    let sign = |extra: &[&str]| {
+        run_in(&ws, &[&["drafts", "sign", "2", "--as", "sam.okafor", "--row-version", "2"], extra].concat())
+    };
+    let (code, _, err) = sign(&[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("Sam Okafor has a public key in `snop.toml`: sign with `--key FILE`"), "{err}");
+    let (code, _, err) = sign(&["--key", "dana.key"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("that private key is not Sam Okafor's"), "{err}");
+    let (code, _, err) = sign(&["--key", "sam.key"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = run_in(&ws, &["drafts", "show", "2", "--json"]);
+    let detail: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(detail["state"], "signed");
+    assert_eq!(detail["signatures"][0]["ed25519"].as_str().map(str::len), Some(128));
+    let (code, out, err) = run_in(&ws, &["audit", "verify"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "the audit log is intact: 7 entries chained, 2 signed draft(s) match what was signed\n\
+         1 signature(s) verified against their signers' public keys in `snop.toml`\n"
+    );
+
+    // The forgery: new content for draft 2, its hash everywhere, and the audit chain rehashed.
+    let triggers =
+        [("drafts_signed_frozen", "drafts"), ("signatures_frozen", "signatures"), ("audit_log_no_update", "audit_log")];
+    let drops: Vec<String> = triggers.iter().map(|(t, table)| db.drop_trigger(t, table)).collect();
+    raw_sql(&ws, &store, &drops.iter().map(String::as_str).collect::<Vec<_>>());
+    block_on(async {
+        let pool = connect(&ws, &store).await;
+        let content: String =
+            sqlx::query_scalar("SELECT content FROM drafts WHERE id = 2").fetch_one(&pool).await.unwrap();
+        let forged = content.replace("120 units", "150 units");
+        let sha = snop::store::signoff::sha256_hex(forged.as_bytes());
+        sqlx::query("UPDATE drafts SET content = $1, content_sha256 = $2 WHERE id = 2")
+            .bind(&forged)
+            .bind(&sha)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE signatures SET content_sha256 = $1 WHERE draft_id = 2")
+            .bind(&sha)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let rows: Vec<(i64, String, String, String, String, String)> =
+            sqlx::query_as("SELECT seq, ts, actor, action, entity, content_sha256 FROM audit_log ORDER BY seq")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let mut prev = "0".repeat(64);
+        for (seq, ts, actor, action, entity, old_sha) in rows {
+            let new_sha = if action == "sign" && entity == "draft:2" { sha.clone() } else { old_sha };
+            let hash = snop::store::signoff::entry_hash(&prev, seq, &ts, &actor, &action, &entity, &new_sha);
+            sqlx::query("UPDATE audit_log SET content_sha256 = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
+                .bind(&new_sha)
+                .bind(&prev)
+                .bind(&hash)
+                .bind(seq)
+                .execute(&pool)
+                .await
+                .unwrap();
+            prev = hash;
+        }
+        pool.close().await;
+        let store = open(&ws, &store).await;
+        assert_eq!(store.verify_audit().await.unwrap().first_problem, None, "the chain alone cannot see it");
+    });
+    let (code, _, err) = run_in(&ws, &["audit", "verify"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error: the audit does not verify: the signature of draft 2 by `sam.okafor` at "), "{err}");
+    assert!(err.contains("its ed25519 signature does not verify against their public key in `snop.toml`"), "{err}");
+}
+
 on_both_backends!(
+    signing_with_a_key_is_checked_without_trusting_the_database,
     versions_supersession_and_signed_drafts_that_never_change,
     the_reconciliation_pack_needs_both_signatures,
     two_approvals_at_once_through_two_connections_the_second_is_refused,
