@@ -149,3 +149,35 @@ fn exit_codes_say_whose_fault_it_is() {
 }
 
 crate::common::on_both_backends!(a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_completes);
+
+/// `snop validate` checks the store URL, in `snop.toml` (with its line) or in `SNOP_STORE_URL`,
+/// and never prints a password.
+#[test]
+fn validate_checks_the_store_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, _) = run_in(tmp.path(), &["init", "ws"]);
+    assert_eq!(code, 0);
+    let ws = tmp.path().join("ws");
+    crate::common::set_store(&ws, "postgres://snop:hunter2@db.example");
+    let (code, _, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "key `store.url`: `postgres://snop:***@db.example` names no database: use `postgres://USER@HOST/DATABASE`"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    let toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
+    std::fs::write(ws.join("snop.toml"), toml.replace("postgres://snop:hunter2@db.example", "sqlite://snop.db"))
+        .unwrap();
+    let out = crate::common::snop()
+        .current_dir(&ws)
+        .arg("validate")
+        .env("SNOP_STORE_URL", "mysql://root@db/snop")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("`$SNOP_STORE_URL`: `mysql://root@db/snop` is not supported"), "{err}");
+}
