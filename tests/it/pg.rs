@@ -74,7 +74,12 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// The newest PostgreSQL server programs the OS has.
 fn binaries() -> Result<PathBuf, String> {
-    let newest = std::fs::read_dir("/usr/lib/postgresql")
+    binaries_under(Path::new("/usr/lib/postgresql"))
+}
+
+/// The newest `<version>/bin` under `root` that has `initdb` and `postgres`.
+fn binaries_under(root: &Path) -> Result<PathBuf, String> {
+    let newest = std::fs::read_dir(root)
         .into_iter()
         .flatten()
         .filter_map(|e| {
@@ -87,9 +92,10 @@ fn binaries() -> Result<PathBuf, String> {
     newest.map(|(_, bin)| bin).ok_or_else(|| {
         format!(
             "the PostgreSQL tests need PostgreSQL's server programs (`initdb`, `postgres`) under \
-             `/usr/lib/postgresql/<version>/bin`, and there are none\n\
+             `{}/<version>/bin`, and there are none\n\
              hint: install the `postgresql` package (`apt-get install postgresql`, as `.ci/setup` does), \
-             or set `{URL_ENV}` to a server where the tests may create databases"
+             or set `{URL_ENV}` to a server where the tests may create databases",
+            root.display()
         )
     })
 }
@@ -250,4 +256,17 @@ fn a_store_that_cannot_be_opened_says_which_without_the_password() {
     assert!(err.starts_with(&format!("the store `{shown}` cannot be opened: ")), "{err}");
     assert!(err.contains("does not exist"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
+}
+
+/// Without the server programs the PostgreSQL tests fail, saying which package to install.
+#[test]
+fn missing_server_programs_name_the_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("15/bin")).unwrap();
+    std::fs::write(tmp.path().join("15/bin/initdb"), "").unwrap(); // no `postgres` beside it
+    let err = binaries_under(tmp.path()).unwrap_err();
+    assert!(err.contains("install the `postgresql` package (`apt-get install postgresql`"), "{err}");
+    std::fs::write(tmp.path().join("15/bin/postgres"), "").unwrap();
+    std::fs::create_dir_all(tmp.path().join("9/bin")).unwrap();
+    assert_eq!(binaries_under(tmp.path()).unwrap(), tmp.path().join("15/bin"));
 }
