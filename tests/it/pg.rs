@@ -6,8 +6,9 @@
 //! process stops the server and removes its folder when the test binary exits, however it exits.
 //!
 //! With `SNOP_TEST_POSTGRES_URL` set (a URL of a server where the tests may create databases),
-//! that server is used instead. Without either, the PostgreSQL tests fail and say what to
-//! install: they never skip.
+//! that server is used for the workflow tests instead (the TLS test still needs the private
+//! server, whose certificate it knows). Without either, the PostgreSQL tests fail and say what
+//! to install: they never skip.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
