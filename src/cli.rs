@@ -185,6 +185,11 @@ pub enum Command {
         #[command(subcommand)]
         what: web::UsersCommand,
     },
+    /// Per-person signing keys, so a signature can be checked without trusting the database.
+    Keys {
+        #[command(subcommand)]
+        what: signoff::KeysCommand,
+    },
     /// Measure snop against its peers (see the README's Benchmarks section).
     Bench {
         #[command(subcommand)]
@@ -398,6 +403,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit { what } => signoff::audit(&cli.workspace, what).await?,
         Command::Serve { bind, behind_proxy } => web::serve(&cli.workspace, bind, behind_proxy).await?,
         Command::Users { what } => web::users(&cli.workspace, what).await?,
+        Command::Keys { what } => signoff::keys(&cli.workspace, what)?,
         Command::MockLlm { port, latency_ms, fault, fault_first, retry_after_secs } => {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             eprintln!("mock LLM on http://{addr}/v1 (OpenAI chat completions); stop with Ctrl-C");

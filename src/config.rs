@@ -194,6 +194,11 @@ struct RawPerson {
     /// E-mail address for notifications.
     #[serde(default)]
     email: Option<String>,
+    /// The person's ed25519 public key (`ed25519:<hex>`, printed by `snop keys generate`): when
+    /// set, they sign only with the matching private key, and `snop audit verify` checks their
+    /// signatures against it.
+    #[serde(default)]
+    public_key: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -221,6 +226,8 @@ pub struct Person {
     pub id: String,
     pub name: String,
     pub email: Option<String>,
+    /// `ed25519:<hex>`, checked to be a valid key.
+    pub public_key: Option<String>,
 }
 
 /// A rule like "first Monday": the n-th given weekday of each month.
@@ -286,6 +293,31 @@ pub struct Workspace {
 }
 
 pub const WORKSPACE_FILE: &str = "snop.toml";
+
+/// The environment variable that, when set, overrides `[store] url` (a team's PostgreSQL URL
+/// with its password, kept out of `snop.toml`).
+pub const STORE_URL_ENV: &str = "SNOP_STORE_URL";
+
+/// Whether a store URL is one snop can open: `sqlite://FILE`, or a PostgreSQL URL naming a host
+/// and a database.
+fn check_store_url(url: &str) -> Result<(), String> {
+    use crate::store::Backend;
+    let shown = crate::store::dialect::redact(url);
+    match Backend::of_url(url) {
+        Backend::Sqlite if url.starts_with("sqlite://") && url.len() > "sqlite://".len() => Ok(()),
+        Backend::Sqlite => Err(format!(
+            "`{shown}` is not supported: use `sqlite://FILE` (a file in the workspace) or `postgres://USER@HOST/DATABASE`"
+        )),
+        Backend::Postgres => {
+            let parsed: sqlx::postgres::PgConnectOptions =
+                url.parse().map_err(|e| format!("`{shown}` is not a PostgreSQL URL snop can read: {e}"))?;
+            match parsed.get_database() {
+                Some(db) if !db.is_empty() => Ok(()),
+                _ => Err(format!("`{shown}` names no database: use `postgres://USER@HOST/DATABASE`")),
+            }
+        }
+    }
+}
 
 impl Workspace {
     /// Reads and validates `snop.toml` and every `pipelines/*.toml` under `root`.
@@ -394,11 +426,13 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
     }
     let store_url = match &raw.store.url {
         None => "sqlite://snop.db".to_string(),
-        Some(u) if u.get_ref().starts_with("sqlite://") => u.get_ref().clone(),
-        Some(u) => {
-            here(u.span(), "store.url", format!("`{}` is not supported: use `sqlite://FILE`", u.get_ref()));
-            String::new()
-        }
+        Some(u) => match check_store_url(u.get_ref()) {
+            Ok(()) => u.get_ref().clone(),
+            Err(message) => {
+                here(u.span(), "store.url", message);
+                String::new()
+            }
+        },
     };
     let mut reconciliation = crate::analysis::reconcile::ReconcileParams::default();
     if let Some(limit) = &raw.reconciliation.leads_may_approve_up_to {
@@ -413,9 +447,31 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
             );
         }
     }
-    let people =
-        raw.people.into_iter().map(|(id, p)| (id.clone(), Person { id, name: p.name, email: p.email })).collect();
+
+    let mut people = BTreeMap::new();
+    for (id, p) in raw.people {
+        let public_key = p.public_key.and_then(|k| match crate::store::keys::parse_public(k.get_ref()) {
+            Ok(_) => Some(k.into_inner()),
+            Err(message) => {
+                here(k.span(), &format!("people.{id}.public_key"), message);
+                None
+            }
+        });
+        people.insert(id.clone(), Person { id, name: p.name, email: p.email, public_key });
+    }
     check_prompts(root, problems);
+    // The environment wins over the file, so a team's password need not be written in it.
+    let store_url = match std::env::var(STORE_URL_ENV) {
+        Ok(url) if !url.is_empty() => match check_store_url(&url) {
+            Ok(()) => url,
+            Err(message) => {
+                let file = PathBuf::from(format!("${STORE_URL_ENV}"));
+                problems.push(Problem { file, line: None, key: String::new(), message });
+                store_url
+            }
+        },
+        _ => store_url,
+    };
     let pipelines = pipelines?;
     Some(Workspace {
         root: root.to_path_buf(),
@@ -1028,6 +1084,20 @@ fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Proble
 mod tests {
     use super::*;
     use crate::contract::Month;
+
+    #[test]
+    fn store_urls_snop_can_open() {
+        assert_eq!(check_store_url("sqlite://snop.db"), Ok(()));
+        assert_eq!(check_store_url("postgres://snop@db.example:5432/snop"), Ok(()));
+        assert_eq!(check_store_url("postgresql://snop:pw@db.example/snop?sslmode=require"), Ok(()));
+        let err = check_store_url("mysql://root:hunter2@db/snop").unwrap_err();
+        assert!(err.starts_with("`mysql://root:***@db/snop` is not supported: use `sqlite://FILE`"), "{err}");
+        let err = check_store_url("postgres://snop:hunter2@db.example").unwrap_err();
+        assert_eq!(err, "`postgres://snop:***@db.example` names no database: use `postgres://USER@HOST/DATABASE`");
+        assert!(check_store_url("sqlite://").is_err());
+        let err = check_store_url("postgres://snop@db.example:notaport/snop").unwrap_err();
+        assert!(err.contains("is not a PostgreSQL URL snop can read"), "{err}");
+    }
 
     #[test]
     fn weekday_rules() {

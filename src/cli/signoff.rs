@@ -11,6 +11,7 @@ use crate::artifacts::review;
 use crate::config::Workspace;
 use crate::contract::Month;
 use crate::pipeline;
+use crate::store::keys;
 use crate::store::signoff::{
     Acted, Artifact, Directory, DraftDetail, Request, narrative_text, parse_narrative, role_title,
 };
@@ -81,6 +82,24 @@ pub enum DraftsCommand {
         id: i64,
         #[command(flatten)]
         who: Who,
+        /// Your private key (`snop keys generate`): required once your public key is in
+        /// `snop.toml`; the signature then carries an ed25519 signature over the content hash.
+        #[arg(long, value_name = "FILE", env = "SNOP_KEY")]
+        key: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a person's key pair: the private key goes to a file only they read (never
+    /// replaced); the public key is printed, to be added to `snop.toml`.
+    Generate {
+        /// The person's id from `[people]` in `snop.toml`.
+        #[arg(long = "as", value_name = "PERSON", env = "SNOP_PERSON")]
+        actor: String,
+        /// Where to write the private key (default `~/.config/snop/keys/<person>.ed25519`).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -178,8 +197,17 @@ pub async fn drafts(workspace: &std::path::Path, command: DraftsCommand) -> anyh
         DraftsCommand::Reject { id, who, reason } => {
             (store.act(&dir, id, &who.actor, Request::Reject { reason }, Some(who.row_version)).await?, who.json)
         }
-        DraftsCommand::Sign { id, who } => {
-            (store.act(&dir, id, &who.actor, Request::Sign, Some(who.row_version)).await?, who.json)
+        DraftsCommand::Sign { id, who, key } => {
+            let key = match &key {
+                Some(path) => Some(
+                    keys::read_private(path)
+                        .map_err(|e| UserError(format!("reading the private key `{}`: {e}", path.display())))?,
+                ),
+                None => None,
+            };
+            let acted =
+                store.act_with_key(&dir, id, &who.actor, Request::Sign, Some(who.row_version), key.as_ref()).await?;
+            (acted, who.json)
         }
     };
     print_acted(&acted, json)
@@ -290,9 +318,19 @@ pub async fn audit(workspace: &std::path::Path, command: AuditCommand) -> anyhow
     let ws = Workspace::load(workspace)?;
     let store = pipeline::open_store(&ws).await?;
     let AuditCommand::Verify { json } = command;
-    let report = store.verify_audit().await?;
+    let mut report = store.verify_audit().await?;
+    let (by_key, key_problem) = store.verify_keys(&Directory::of(&ws)).await?;
+    if report.first_problem.is_none() {
+        report.first_problem = key_problem;
+    }
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            report: &'a crate::store::signoff::AuditReport,
+            signatures_checked_by_key: i64,
+        }
+        println!("{}", serde_json::to_string_pretty(&Out { report: &report, signatures_checked_by_key: by_key })?);
     }
     match &report.first_problem {
         None => {
@@ -301,9 +339,32 @@ pub async fn audit(workspace: &std::path::Path, command: AuditCommand) -> anyhow
                     "the audit log is intact: {} entries chained, {} signed draft(s) match what was signed",
                     report.entries, report.signed_drafts
                 );
+                if by_key > 0 {
+                    println!("{by_key} signature(s) verified against their signers' public keys in `snop.toml`");
+                }
             }
             Ok(())
         }
         Some(problem) => Err(UserError(format!("the audit does not verify: {problem}")).into()),
     }
+}
+
+pub fn keys(workspace: &std::path::Path, command: KeysCommand) -> anyhow::Result<()> {
+    let ws = Workspace::load(workspace)?;
+    let KeysCommand::Generate { actor, out } = command;
+    let Some(person) = ws.people.get(&actor) else {
+        return Err(UserError(format!(
+            "`{actor}` is not a person in `snop.toml`: pass `--as` with a person id from `[people]`"
+        ))
+        .into());
+    };
+    let path = out
+        .or_else(|| keys::default_path(&actor))
+        .ok_or_else(|| UserError("there is no home folder to keep the key in: pass `--out FILE`".into()))?;
+    let key = keys::generate().map_err(|e| anyhow::anyhow!(e))?;
+    keys::write_private(&path, &key).map_err(|e| UserError(format!("writing the private key: {e}")))?;
+    println!("wrote the private key of {} to `{}`: keep it, and let nobody else read it", person.name, path.display());
+    println!("add this line under `[people.\"{actor}\"]` in `snop.toml`, then sign with `--key {}`:", path.display());
+    println!("public_key = \"{}\"", keys::public_text(&key.verifying_key()));
+    Ok(())
 }

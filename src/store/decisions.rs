@@ -88,7 +88,7 @@ pub(crate) fn stored_sha(d: &DecisionRow) -> String {
     decision_sha(&asked, &d.decided_by, &d.role)
 }
 
-pub(crate) fn decision_row(r: &sqlx::sqlite::SqliteRow) -> DecisionRow {
+pub(crate) fn decision_row(r: &sqlx::any::AnyRow) -> DecisionRow {
     let kind: String = r.get("kind");
     let choice = match kind.as_str() {
         "option" => Choice::Option { option: r.get::<Option<String>, _>("option_kind").unwrap_or_default() },
@@ -129,7 +129,7 @@ impl Store {
         }
         let ts = now();
         let sha = decision_sha(d, actor, &role);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO decisions (cycle, tradeoff_id, kind, option_kind, action_text, owner, due, note, reason,
                 decided_by, role, decided_at, content_sha256)
@@ -175,7 +175,7 @@ impl Store {
 }
 
 /// The newest decision id of a cycle (0 without any), inside a transaction.
-pub(crate) async fn latest_decision_id(conn: &mut sqlx::SqliteConnection, cycle: &str) -> Result<i64, sqlx::Error> {
+pub(crate) async fn latest_decision_id(conn: &mut sqlx::AnyConnection, cycle: &str) -> Result<i64, sqlx::Error> {
     let id: Option<i64> =
         sqlx::query_scalar("SELECT MAX(id) FROM decisions WHERE cycle = $1").bind(cycle).fetch_one(&mut *conn).await?;
     Ok(id.unwrap_or(0))

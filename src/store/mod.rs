@@ -1,5 +1,8 @@
-//! The store: the only writer of runs (and, as later parts land, drafts, approvals, signatures
-//! and the audit log). Embedded SQLite, one file in the workspace.
+//! The store: the only writer of runs, drafts, approvals, signatures and the audit log.
+//! Embedded SQLite (one file in the workspace) by default, or a PostgreSQL server by URL for a
+//! team that shares one store. One `Store` over both, through sqlx's runtime-selected `Any`
+//! driver: the SQL is written once, portable; what differs between the two is named in
+//! [`dialect`] (the write lock, the connection set-up, the migrations folder).
 //!
 //! A run's files (report, quarantine, pulled inputs) are written to a temporary folder, moved
 //! into place, and only then is the run's row committed; a folder without a row is debris from
@@ -7,15 +10,18 @@
 //! always finds its files, and nothing half-written is ever listed.
 
 pub mod decisions;
+pub mod dialect;
+pub mod keys;
 pub mod signoff;
 pub mod users;
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Row, SqlitePool as Pool};
+use sqlx::AnyPool as Pool;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+pub use dialect::Backend;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -68,6 +74,7 @@ pub struct NewRun<'a> {
 
 pub struct Store {
     pool: Pool,
+    backend: Backend,
     root: PathBuf,
 }
 
@@ -109,23 +116,20 @@ impl crate::narrative::ResponseCache for StoreCache {
 }
 
 impl Store {
-    /// Opens (creating if needed) the workspace's store and brings its schema up to date.
+    /// Opens (creating if needed) the workspace's store and brings its schema up to date:
+    /// `sqlite://FILE` (relative to the workspace) or `postgres://USER@HOST/DB`.
     pub async fn open(root: &Path, url: &str) -> Result<Store, StoreError> {
-        let file = url.strip_prefix("sqlite://").unwrap_or(url);
-        let path = root.join(file);
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(|source| StoreError::Open { url: url.into(), source })?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool: SqlitePool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        let backend = Backend::of_url(url);
+        let pool = dialect::connect(backend, root, url)
             .await
-            .map_err(|source| StoreError::Open { url: url.into(), source })?;
-        sqlx::migrate!("src/store/migrations/sqlite").run(&pool).await?;
-        Ok(Store { pool, root: root.to_path_buf() })
+            .map_err(|source| StoreError::Open { url: dialect::redact(url), source })?;
+        dialect::migrator(backend).run(&pool).await?;
+        Ok(Store { pool, backend, root: root.to_path_buf() })
+    }
+
+    /// Which database the store is on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The LLM response cache in this store.
@@ -210,11 +214,14 @@ impl Store {
     }
 
     async fn commit_run(&self, run: &NewRun<'_>, staging: &Path) -> Result<RunRow, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = dialect::begin_write(&self.pool, self.backend).await?;
+        // Run numbers are shown to people and name folders: the next one, never a gap after a
+        // crash (a PostgreSQL sequence would skip the number a killed transaction took).
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO runs (agent, cycle, started_at, duration_ms, outcome, inputs_sha256, rows_read,
+            "INSERT INTO runs (id, agent, cycle, started_at, duration_ms, outcome, inputs_sha256, rows_read,
                 rows_quarantined, rows_kept, folder, report_json)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', $10) RETURNING id",
+             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM runs), $1, $2, $3, $4, $5, $6, $7, $8, $9, '', $10)
+             RETURNING id",
         )
         .bind(run.agent)
         .bind(run.cycle)
@@ -263,7 +270,7 @@ impl Store {
     }
 }
 
-fn run_row(r: &sqlx::sqlite::SqliteRow) -> RunRow {
+fn run_row(r: &AnyRow) -> RunRow {
     RunRow {
         id: r.get("id"),
         agent: r.get("agent"),

@@ -15,9 +15,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqliteConnection};
+use sqlx::AnyConnection;
+use sqlx::Row;
+use sqlx::any::{AnyQueryResult, AnyRow};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, keys};
 use crate::config::Agent;
 use crate::narrative::Narrative;
 
@@ -202,6 +204,8 @@ pub struct Directory {
     pub roles: BTreeMap<String, Vec<String>>,
     /// Person id to full name.
     pub names: BTreeMap<String, String>,
+    /// Person id to their ed25519 public key (`ed25519:<hex>`), for those who registered one.
+    pub public_keys: BTreeMap<String, String>,
 }
 
 impl Directory {
@@ -209,6 +213,7 @@ impl Directory {
         Directory {
             roles: ws.roles.clone(),
             names: ws.people.iter().map(|(id, p)| (id.clone(), p.name.clone())).collect(),
+            public_keys: ws.people.iter().filter_map(|(id, p)| Some((id.clone(), p.public_key.clone()?))).collect(),
         }
     }
 
@@ -515,7 +520,7 @@ pub struct DraftRow {
     pub updated_by: String,
 }
 
-fn draft_row(r: &sqlx::sqlite::SqliteRow) -> DraftRow {
+fn draft_row(r: &AnyRow) -> DraftRow {
     DraftRow {
         id: r.get("id"),
         artifact: r.get("artifact"),
@@ -565,6 +570,9 @@ pub struct SignatureRow {
     pub role: String,
     pub at: String,
     pub content_sha256: String,
+    /// The signer's ed25519 signature over [`super::keys::message`], as hex, when they signed
+    /// with their key.
+    pub ed25519: Option<String>,
 }
 
 /// A draft version with its content and history.
@@ -671,7 +679,7 @@ pub fn entry_hash(prev: &str, seq: i64, ts: &str, actor: &str, action: &str, ent
 
 /// Appends an audit entry inside the caller's transaction (which holds the write lock).
 pub(crate) async fn append_audit(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ts: &str,
     actor: &str,
     action: &str,
@@ -709,7 +717,7 @@ pub(crate) fn now() -> String {
 /// version (if any) is superseded; a signed one is not touched. Returns the new draft's id, or
 /// `None` when the content is the same as the latest version's.
 pub(crate) async fn insert_draft(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run_id: i64,
     agent: &str,
     content: &str,
@@ -742,9 +750,10 @@ pub(crate) async fn insert_draft(
     }
     let version = latest.as_ref().map_or(1, |l| l.version + 1);
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO drafts (artifact, cycle, version, parent_version, run_id, content, content_sha256, state,
+        "INSERT INTO drafts (id, artifact, cycle, version, parent_version, run_id, content, content_sha256, state,
             row_version, created_at, created_by, updated_at, updated_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', 1, $8, $9, $8, $9) RETURNING id",
+         VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM drafts), $1, $2, $3, $4, $5, $6, $7, 'draft', 1, $8, $9, $8, $9)
+         RETURNING id",
     )
     .bind(&parsed.artifact)
     .bind(&parsed.cycle)
@@ -833,6 +842,7 @@ impl Store {
                 role: r.get("role"),
                 at: r.get("at"),
                 content_sha256: r.get("content_sha256"),
+                ed25519: r.get("ed25519"),
             })
             .collect())
     }
@@ -854,7 +864,8 @@ impl Store {
 
     /// Applies a person's request to a draft version, if the rules allow it and nobody changed
     /// the draft since `expected_row_version` was read (comments need no row version). One
-    /// transaction, taken with the write lock first (`BEGIN IMMEDIATE`), with its audit entry.
+    /// transaction, taken with the write lock first ([`super::dialect::begin_write`]), with its
+    /// audit entry.
     pub async fn act(
         &self,
         dir: &Directory,
@@ -863,7 +874,21 @@ impl Store {
         request: Request,
         expected_row_version: Option<i64>,
     ) -> Result<Acted, SignoffError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        self.act_with_key(dir, draft_id, actor, request, expected_row_version, None).await
+    }
+
+    /// [`Store::act`], signing with the actor's private key. A person whose public key is in
+    /// `snop.toml` signs only with the matching private key; anyone else signs without one.
+    pub async fn act_with_key(
+        &self,
+        dir: &Directory,
+        draft_id: i64,
+        actor: &str,
+        request: Request,
+        expected_row_version: Option<i64>,
+        key: Option<&ed25519_dalek::SigningKey>,
+    ) -> Result<Acted, SignoffError> {
+        let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
         let r = sqlx::query("SELECT * FROM drafts WHERE id = $1")
             .bind(draft_id)
             .fetch_optional(&mut *tx)
@@ -974,9 +999,10 @@ impl Store {
                 let target = if *effect == Effect::NewVersion {
                     let version = row.version + 1;
                     let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO drafts (artifact, cycle, version, parent_version, run_id, content, content_sha256,
+                        "INSERT INTO drafts (id, artifact, cycle, version, parent_version, run_id, content, content_sha256,
                             state, row_version, created_at, created_by, updated_at, updated_by)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', 1, $8, $9, $8, $9) RETURNING id",
+                         VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM drafts), $1, $2, $3, $4, $5, $6, $7, 'draft', 1,
+                            $8, $9, $8, $9) RETURNING id",
                     )
                     .bind(&row.artifact)
                     .bind(&row.cycle)
@@ -1043,14 +1069,18 @@ impl Store {
                 (draft_id, format!("{who} {decision_key} the {title}"))
             }
             (Request::Sign, Effect::Signed { role, completes }) => {
+                let signature = key_signature(dir, actor, key, || {
+                    keys::message(draft_id, &row.artifact, &row.cycle, row.version, role, actor, &row.content_sha256)
+                })?;
                 sqlx::query(
-                    "INSERT INTO signatures (draft_id, actor, role, at, content_sha256) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO signatures (draft_id, actor, role, at, content_sha256, ed25519) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(draft_id)
                 .bind(actor)
                 .bind(role)
                 .bind(&ts)
                 .bind(&row.content_sha256)
+                .bind(&signature)
                 .execute(&mut *tx)
                 .await?;
                 let state = if *completes { State::Signed } else { State::Approved };
@@ -1111,6 +1141,51 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Checks every signature made with a key against the signer's public key in `snop.toml`
+    /// (`dir`), which the database cannot change. Returns how many were checked and the first
+    /// that does not verify.
+    pub async fn verify_keys(&self, dir: &Directory) -> Result<(i64, Option<String>), StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.draft_id, s.actor, s.role, s.at, s.content_sha256, s.ed25519, d.artifact, d.cycle, d.version
+             FROM signatures s JOIN drafts d ON d.id = s.draft_id WHERE s.ed25519 IS NOT NULL ORDER BY s.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            let (draft_id, actor, role, at): (i64, String, String, String) =
+                (r.get("draft_id"), r.get("actor"), r.get("role"), r.get("at"));
+            let name = format!("the signature of draft {draft_id} by `{actor}` at {at}");
+            let public = match dir.public_keys.get(&actor).map(|p| keys::parse_public(p)) {
+                Some(Ok(p)) => p,
+                Some(Err(e)) => return Ok((rows.len() as i64, Some(format!("{name}: {e}")))),
+                None => {
+                    return Ok((
+                        rows.len() as i64,
+                        Some(format!("{name}: `{actor}` has no public key in `snop.toml` to check it against")),
+                    ));
+                }
+            };
+            let message = keys::message(
+                draft_id,
+                r.get("artifact"),
+                r.get("cycle"),
+                r.get("version"),
+                &role,
+                &actor,
+                r.get("content_sha256"),
+            );
+            if !keys::verify(&public, &message, r.get("ed25519")) {
+                return Ok((
+                    rows.len() as i64,
+                    Some(format!(
+                        "{name}: its ed25519 signature does not verify against their public key in `snop.toml`: the signature or what it covers was changed"
+                    )),
+                ));
+            }
+        }
+        Ok((rows.len() as i64, None))
     }
 
     /// Checks the audit chain entry by entry, and every signed draft against the hash its
@@ -1270,7 +1345,36 @@ impl Store {
     }
 }
 
-fn stale_check(done: sqlx::sqlite::SqliteQueryResult, draft_id: i64) -> Result<(), SignoffError> {
+/// The ed25519 signature a person's signing carries: required (and checked against their
+/// public key) when `snop.toml` has one for them, refused when it has none.
+fn key_signature(
+    dir: &Directory,
+    actor: &str,
+    key: Option<&ed25519_dalek::SigningKey>,
+    message: impl FnOnce() -> String,
+) -> Result<Option<String>, SignoffError> {
+    let who = dir.name(actor);
+    match (dir.public_keys.get(actor), key) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(SignoffError::Refused(format!(
+            "{who} has a public key in `snop.toml`: sign with `--key FILE`, their private key from `snop keys generate`"
+        ))),
+        (None, Some(_)) => Err(SignoffError::Refused(format!(
+            "{who} has no public key in `snop.toml` to check a key against: add the `public_key` line `snop keys generate` printed under `[people.\"{actor}\"]`, or sign without `--key`"
+        ))),
+        (Some(public), Some(key)) => {
+            let public = keys::parse_public(public).map_err(SignoffError::Refused)?;
+            if key.verifying_key() != public {
+                return Err(SignoffError::Refused(format!(
+                    "that private key is not {who}'s: it does not match their public key in `snop.toml`"
+                )));
+            }
+            Ok(Some(keys::sign(key, &message())))
+        }
+    }
+}
+
+fn stale_check(done: AnyQueryResult, draft_id: i64) -> Result<(), SignoffError> {
     if done.rows_affected() == 1 {
         Ok(())
     } else {

@@ -39,7 +39,7 @@ pub struct SessionRow {
     pub expires_at: String,
 }
 
-fn user_row(r: &sqlx::sqlite::SqliteRow) -> UserRow {
+fn user_row(r: &sqlx::any::AnyRow) -> UserRow {
     UserRow {
         person: r.get("person"),
         disabled: r.get::<i64, _>("disabled") != 0,
@@ -53,7 +53,7 @@ fn user_row(r: &sqlx::sqlite::SqliteRow) -> UserRow {
 impl Store {
     /// Adds a user; `false` when the person already has one (nothing changed).
     pub async fn add_user(&self, person: &str, password_phc: &str, by: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
         let exists: Option<String> = sqlx::query_scalar("SELECT person FROM users WHERE person = $1")
             .bind(person)
             .fetch_optional(&mut *tx)
@@ -116,7 +116,7 @@ impl Store {
         update: &'static str,
         password_phc: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
         let ts = now();
         let mut q = sqlx::query(update).bind(&ts).bind(person);
         if let Some(p) = password_phc {
@@ -146,7 +146,7 @@ impl Store {
     /// Counts a failed login; at `lock_after` consecutive failures the user is locked until
     /// `lock_until` (an audit entry says so).
     pub async fn login_failed(&self, person: &str, lock_after: i64, lock_until: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
         let failures: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET failed_logins = failed_logins + 1 WHERE person = $1 RETURNING failed_logins",
         )

@@ -9,7 +9,7 @@ use std::process::Command;
 /// The `snop` binary built for these tests.
 pub fn snop() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_snop"));
-    cmd.env_remove("SNOP_WORKSPACE").env_remove("RUST_LOG").env("NO_COLOR", "1");
+    cmd.env_remove("SNOP_WORKSPACE").env_remove("SNOP_STORE_URL").env_remove("RUST_LOG").env("NO_COLOR", "1");
     cmd
 }
 
@@ -46,3 +46,73 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(f)
 }
+
+/// The store a test runs on: every workflow test runs on both (see [`on_both_backends`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    /// A store URL for one test, as `snop.toml` says it: the workspace's SQLite file, or a fresh
+    /// database on the test PostgreSQL server. Call it outside any async runtime.
+    pub fn fresh_store(self) -> String {
+        match self {
+            Db::Sqlite => "sqlite://snop.db".into(),
+            Db::Postgres => crate::pg::fresh_database(),
+        }
+    }
+
+    /// `DROP TRIGGER`, as each dialect says it (a tamperer removing the last line of defence).
+    pub fn drop_trigger(self, trigger: &str, table: &str) -> String {
+        match self {
+            Db::Sqlite => format!("DROP TRIGGER {trigger}"),
+            Db::Postgres => format!("DROP TRIGGER {trigger} ON {table}"),
+        }
+    }
+}
+
+/// Runs SQL straight against a workspace's store, behind snop's back (`store` as in `snop.toml`,
+/// a SQLite file relative to `ws`).
+pub fn raw_sql(ws: &Path, store: &str, statements: &[&str]) {
+    block_on(async {
+        let pool = connect(ws, store).await;
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(s.to_string())).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    });
+}
+
+/// A connection pool to a workspace's store, behind snop's back.
+pub async fn connect(ws: &Path, store: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    let url = match store.strip_prefix("sqlite://") {
+        Some(file) => format!("sqlite://{}", ws.join(file).display()),
+        None => store.to_string(),
+    };
+    sqlx::AnyPool::connect(&url).await.unwrap()
+}
+
+/// Points a workspace's `snop.toml` at a store.
+pub fn set_store(ws: &Path, store: &str) {
+    let path = ws.join("snop.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("url = \"sqlite://snop.db\""), "{text}");
+    std::fs::write(&path, text.replace("url = \"sqlite://snop.db\"", &format!("url = \"{store}\""))).unwrap();
+}
+
+/// Runs each named test, a `fn name(db: Db)`, on SQLite and on PostgreSQL, as
+/// `<module>::sqlite::name` and `<module>::postgres::name`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name($crate::common::Db::Sqlite) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name($crate::common::Db::Postgres) } )*
+        }
+    };
+}
+pub(crate) use on_both_backends;

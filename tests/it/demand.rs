@@ -8,13 +8,15 @@ use snop::config::{Agent, Workspace};
 use snop::contract::Month;
 use snop::pipeline::{self, RunOutcome};
 
-use crate::common::{block_on, copy_dir, repo};
+use crate::common::{Db, block_on, copy_dir, on_both_backends, repo};
 
-/// A workspace over a copy of the committed fixture.
-fn fixture_workspace(dir: &Path) -> Workspace {
+/// A workspace over a copy of the committed fixture, its store on `db`.
+fn fixture_workspace(dir: &Path, db: Db) -> Workspace {
     snop::demo::init(dir, snop::demo::DEMO_COMPANY).unwrap();
     copy_dir(&repo().join("fixtures/demo/data"), &dir.join("data"));
-    Workspace::load(dir).unwrap()
+    let mut ws = Workspace::load(dir).unwrap();
+    ws.store_url = db.fresh_store();
+    ws
 }
 
 fn run(ws: &Workspace, cycle: &str) -> snop::store::RunRow {
@@ -37,7 +39,7 @@ fn json(path: &Path) -> serde_json::Value {
 #[test]
 fn golden_demand_consensus_on_the_fixture() {
     let tmp = tempfile::tempdir().unwrap();
-    let ws = fixture_workspace(tmp.path());
+    let ws = fixture_workspace(tmp.path(), Db::Sqlite);
     let run = run(&ws, "2026-12");
     let folder = tmp.path().join(&run.folder);
     let facts = json(&folder.join("facts.json"));
@@ -124,8 +126,7 @@ fn golden_demand_consensus_on_the_fixture() {
 }
 
 /// Two cycles: the second reads the first's consensus from the store and scores it.
-#[test]
-fn the_next_cycle_scores_the_last_one() {
+fn the_next_cycle_scores_the_last_one(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     snop::demo::init(dir, "Two Cycles Ltd").unwrap();
@@ -138,7 +139,8 @@ fn the_next_cycle_scores_the_last_one() {
         seed: 3,
     };
     snop::demo::generate(dir, spec("2026-11")).unwrap();
-    let ws = Workspace::load(dir).unwrap();
+    let mut ws = Workspace::load(dir).unwrap();
+    ws.store_url = db.fresh_store();
     let first = run(&ws, "2026-11");
     assert!(json(&dir.join(&first.folder).join("facts.json"))["variance"].is_null());
     // A month later the extracts have a month more history.
@@ -170,10 +172,9 @@ fn the_next_cycle_scores_the_last_one() {
 }
 
 /// The supply review plans against the demand consensus the store holds for the cycle.
-#[test]
-fn the_supply_review_plans_against_the_stored_consensus() {
+fn the_supply_review_plans_against_the_stored_consensus(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
-    let ws = fixture_workspace(tmp.path());
+    let ws = fixture_workspace(tmp.path(), db);
     // Without a consensus the supply review says which meeting has to happen first.
     let err = block_on(async {
         let store = pipeline::open_store(&ws).await.unwrap();
@@ -225,10 +226,9 @@ fn the_supply_review_plans_against_the_stored_consensus() {
 
 /// A new run whose narrative facts are unchanged is served from the store's response cache:
 /// the same draft, no LLM call.
-#[test]
-fn an_unchanged_narrative_is_served_from_the_cache() {
+fn an_unchanged_narrative_is_served_from_the_cache(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
-    let ws = fixture_workspace(tmp.path());
+    let ws = fixture_workspace(tmp.path(), db);
     let first = run(&ws, "2026-12");
     // Open orders do not enter the demand consensus: the inputs change, the facts do not.
     let path = tmp.path().join("data/erp/open_orders.csv");
@@ -244,3 +244,9 @@ fn an_unchanged_narrative_is_served_from_the_cache() {
     let b = json(&tmp.path().join(&second.folder).join("narrative.json"));
     assert_eq!(a["text"], b["text"], "the same draft");
 }
+
+on_both_backends!(
+    the_next_cycle_scores_the_last_one,
+    the_supply_review_plans_against_the_stored_consensus,
+    an_unchanged_narrative_is_served_from_the_cache,
+);

@@ -8,6 +8,7 @@ mod common;
 mod demand;
 mod demo;
 mod ingest;
+mod pg;
 mod signoff;
 mod supply;
 mod web;

@@ -1,5 +1,5 @@
 //! Sign-off: the transition table exhaustively (every artifact x state x action x role), the
-//! workflow on a real SQLite store (versions, supersession, the reconciliation pack's two
+//! workflow on a real store, SQLite and PostgreSQL alike (versions, supersession, the reconciliation pack's two
 //! signatures), two approvals at once through two real connections, tampering caught by
 //! `snop audit verify`, a crash between rendering and storing, and the rendered pages.
 
@@ -13,9 +13,9 @@ use snop::store::signoff::{
     Action, Agenda, Artifact, Decision, Directory, DraftContent, Effect, Request, SignoffError, Situation, State,
     decide,
 };
-use snop::store::{NewRun, RunRow, Store};
+use snop::store::{Backend, NewRun, RunRow, Store};
 
-use crate::common::{block_on, run_in, snop};
+use crate::common::{Db, block_on, connect, on_both_backends, raw_sql, run_in, set_store, snop};
 
 const CYCLE: &str = "2026-12";
 
@@ -226,8 +226,8 @@ async fn record(store: &Store, artifact: Artifact, cycle: &str, headline: &str) 
         .unwrap()
 }
 
-async fn open(dir: &Path) -> Store {
-    Store::open(dir, "sqlite://snop.db").await.unwrap()
+async fn open(dir: &Path, store: &str) -> Store {
+    Store::open(dir, store).await.unwrap()
 }
 
 fn refused(r: Result<snop::store::signoff::Acted, SignoffError>) -> String {
@@ -237,12 +237,14 @@ fn refused(r: Result<snop::store::signoff::Acted, SignoffError>) -> String {
     }
 }
 
-#[test]
-fn versions_supersession_and_signed_drafts_that_never_change() {
+fn versions_supersession_and_signed_drafts_that_never_change(db: Db) {
+    let store_url = db.fresh_store();
     let tmp = tempfile::tempdir().unwrap();
     let dir = directory();
     block_on(async {
-        let store = open(tmp.path()).await;
+        let store = open(tmp.path(), &store_url).await;
+        let expected = if db == Db::Sqlite { Backend::Sqlite } else { Backend::Postgres };
+        assert_eq!(store.backend(), expected);
         let run = record(&store, Artifact::DemandConsensus, CYCLE, "first").await;
         let v1 = store.draft_of_run(run.id).await.unwrap().expect("the run made a draft");
         assert_eq!((v1.version, v1.state, v1.row_version), (1, State::Draft, 1));
@@ -286,8 +288,7 @@ fn versions_supersession_and_signed_drafts_that_never_change() {
         assert!(err.contains("superseded by version 3"), "{err}");
 
         // The database itself refuses to change a signed draft.
-        let pool =
-            sqlx::SqlitePool::connect(&format!("sqlite://{}", tmp.path().join("snop.db").display())).await.unwrap();
+        let pool = connect(tmp.path(), &store_url).await;
         let err =
             sqlx::query("UPDATE drafts SET content = 'x' WHERE id = $1").bind(v1.id).execute(&pool).await.unwrap_err();
         assert!(err.to_string().contains("a signed draft never changes"), "{err}");
@@ -313,12 +314,12 @@ fn versions_supersession_and_signed_drafts_that_never_change() {
     });
 }
 
-#[test]
-fn the_reconciliation_pack_needs_both_signatures() {
+fn the_reconciliation_pack_needs_both_signatures(db: Db) {
+    let store_url = db.fresh_store();
     let tmp = tempfile::tempdir().unwrap();
     let dir = directory();
     block_on(async {
-        let store = open(tmp.path()).await;
+        let store = open(tmp.path(), &store_url).await;
         let run = record(&store, Artifact::ReconciliationPack, CYCLE, "pack").await;
         let id = store.draft_of_run(run.id).await.unwrap().unwrap().id;
         store.act(&dir, id, "sam.okafor", Request::Approve, Some(1)).await.unwrap();
@@ -352,16 +353,16 @@ fn the_reconciliation_pack_needs_both_signatures() {
     });
 }
 
-#[test]
-fn two_approvals_at_once_through_two_connections_the_second_is_refused() {
+fn two_approvals_at_once_through_two_connections_the_second_is_refused(db: Db) {
+    let store_url = db.fresh_store();
     let tmp = tempfile::tempdir().unwrap();
     let dir = directory();
     block_on(async {
-        let setup = open(tmp.path()).await;
+        let setup = open(tmp.path(), &store_url).await;
         let run = record(&setup, Artifact::SignedPlan, CYCLE, "plan").await;
         let id = setup.draft_of_run(run.id).await.unwrap().unwrap().id;
         // Two people, two processes' worth of connections, the same row version read.
-        let (olivia, carl) = (open(tmp.path()).await, open(tmp.path()).await);
+        let (olivia, carl) = (open(tmp.path(), &store_url).await, open(tmp.path(), &store_url).await);
         let read = olivia.draft(id).await.unwrap().unwrap().row.row_version;
         assert_eq!(read, carl.draft(id).await.unwrap().unwrap().row.row_version);
         let (a, b) = tokio::join!(
@@ -397,16 +398,18 @@ fn two_approvals_at_once_through_two_connections_the_second_is_refused() {
 
 /// A workspace (from `snop init`) whose store holds a signed demand consensus and an approved
 /// supply plan; returns the workspace folder.
-fn signed_workspace(tmp: &Path) -> std::path::PathBuf {
+fn signed_workspace(tmp: &Path, db: Db) -> (std::path::PathBuf, String) {
     let (code, _, err) = run_in(tmp, &["init", "ws"]);
     assert_eq!(code, 0, "{err}");
     let ws = tmp.join("ws");
+    let store_url = db.fresh_store();
+    set_store(&ws, &store_url);
     // The data files the pipelines name (a workspace must be valid to open), no runs.
     let (code, _, err) = run_in(tmp, &["generate", "ws", "--skus", "30", "--customers", "10"]);
     assert_eq!(code, 0, "{err}");
     let dir = directory();
     block_on(async {
-        let store = open(&ws).await;
+        let store = open(&ws, &store_url).await;
         let run = record(&store, Artifact::DemandConsensus, CYCLE, "demand").await;
         let id = store.draft_of_run(run.id).await.unwrap().unwrap().id;
         store.act(&dir, id, "dana.whitfield", Request::Approve, Some(1)).await.unwrap();
@@ -419,27 +422,18 @@ fn signed_workspace(tmp: &Path) -> std::path::PathBuf {
     let (code, out, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
     assert_eq!(out, "the audit log is intact: 6 entries chained, 1 signed draft(s) match what was signed\n");
-    ws
+    assert_eq!(ws.join("snop.db").exists(), db == Db::Sqlite, "the binary used the store the test chose");
+    (ws, store_url)
 }
 
-fn tamper(ws: &Path, statements: &[&str]) {
-    block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", ws.join("snop.db").display())).await.unwrap();
-        for s in statements {
-            sqlx::query(sqlx::AssertSqlSafe(s.to_string())).execute(&pool).await.unwrap();
-        }
-        pool.close().await;
-    });
-}
-
-#[test]
-fn audit_verify_catches_a_changed_signed_artifact() {
+fn audit_verify_catches_a_changed_signed_artifact(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
-    let ws = signed_workspace(tmp.path());
-    tamper(
+    let (ws, store) = signed_workspace(tmp.path(), db);
+    raw_sql(
         &ws,
+        &store,
         &[
-            "DROP TRIGGER drafts_signed_frozen",
+            &db.drop_trigger("drafts_signed_frozen", "drafts"),
             "UPDATE drafts SET content = replace(content, '120 units', '150 units') WHERE id = 1",
         ],
     );
@@ -450,37 +444,42 @@ fn audit_verify_catches_a_changed_signed_artifact() {
         "error: the audit does not verify: draft 1 (demand_consensus 2026-12 version 1): its content no longer matches its stored hash: the signed content was changed\n"
     );
     // A forger who also rewrites the stored hash is caught by the signature's hash.
-    tamper(&ws, &["UPDATE drafts SET content_sha256 = 'f00d' WHERE id = 1"]);
+    raw_sql(&ws, &store, &["UPDATE drafts SET content_sha256 = 'f00d' WHERE id = 1"]);
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
     assert!(err.contains("draft 1 (demand_consensus 2026-12 version 1): its content no longer matches"), "{err}");
 }
 
-#[test]
-fn audit_verify_catches_a_rehashed_signed_artifact() {
+fn audit_verify_catches_a_rehashed_signed_artifact(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
-    let ws = signed_workspace(tmp.path());
+    let (ws, store) = signed_workspace(tmp.path(), db);
     // Content and its stored hash changed together: the signature still names the old hash.
     let content: String = block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", ws.join("snop.db").display())).await.unwrap();
+        let pool = connect(&ws, &store).await;
         sqlx::query_scalar("SELECT content FROM drafts WHERE id = 1").fetch_one(&pool).await.unwrap()
     });
     let forged = content.replace("120 units", "150 units");
     let sha = snop::store::signoff::sha256_hex(forged.as_bytes());
     let sql =
         format!("UPDATE drafts SET content = '{}', content_sha256 = '{sha}' WHERE id = 1", forged.replace('\'', "''"));
-    tamper(&ws, &["DROP TRIGGER drafts_signed_frozen", &sql]);
+    raw_sql(&ws, &store, &[&db.drop_trigger("drafts_signed_frozen", "drafts"), &sql]);
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
     assert!(err.contains("draft 1 (demand_consensus 2026-12 version 1): it does not match the hash"), "{err}");
     assert!(err.contains("signed by `dana.whitfield`"), "{err}");
 }
 
-#[test]
-fn audit_verify_catches_a_changed_audit_row() {
+fn audit_verify_catches_a_changed_audit_row(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
-    let ws = signed_workspace(tmp.path());
-    tamper(&ws, &["DROP TRIGGER audit_log_no_update", "UPDATE audit_log SET actor = 'sam.okafor' WHERE seq = 3"]);
+    let (ws, store) = signed_workspace(tmp.path(), db);
+    raw_sql(
+        &ws,
+        &store,
+        &[
+            &db.drop_trigger("audit_log_no_update", "audit_log"),
+            "UPDATE audit_log SET actor = 'sam.okafor' WHERE seq = 3",
+        ],
+    );
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
     assert!(
@@ -490,15 +489,15 @@ fn audit_verify_catches_a_changed_audit_row() {
     assert!(err.ends_with("its hash does not match its fields: the entry was changed\n"), "{err}");
 }
 
-#[test]
-fn audit_verify_catches_a_swapped_chain_order() {
+fn audit_verify_catches_a_swapped_chain_order(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
-    let ws = signed_workspace(tmp.path());
+    let (ws, store) = signed_workspace(tmp.path(), db);
     // Entries 2 and 3 trade places (each keeps its own fields and hashes).
-    tamper(
+    raw_sql(
         &ws,
+        &store,
         &[
-            "DROP TRIGGER audit_log_no_update",
+            &db.drop_trigger("audit_log_no_update", "audit_log"),
             "UPDATE audit_log SET seq = -2 WHERE seq = 2",
             "UPDATE audit_log SET seq = 2 WHERE seq = 3",
             "UPDATE audit_log SET seq = 3 WHERE seq = -2",
@@ -510,32 +509,36 @@ fn audit_verify_catches_a_swapped_chain_order() {
     assert!(err.contains("it does not follow entry 1: the chain is broken or reordered"), "{err}");
 }
 
-#[test]
-fn audit_verify_catches_a_removed_audit_row() {
+fn audit_verify_catches_a_removed_audit_row(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
-    let ws = signed_workspace(tmp.path());
+    let (ws, store) = signed_workspace(tmp.path(), db);
     // The last entry (the approval of the supply plan): the chain alone cannot see a cut end.
-    tamper(&ws, &["DROP TRIGGER audit_log_no_delete", "DELETE FROM audit_log WHERE seq = 6"]);
+    raw_sql(
+        &ws,
+        &store,
+        &[&db.drop_trigger("audit_log_no_delete", "audit_log"), "DELETE FROM audit_log WHERE seq = 6"],
+    );
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
     assert!(err.contains("the approval of draft 2 by `sam.okafor` at "), "{err}");
     assert!(err.contains("has no audit entry: the log was cut or an entry removed"), "{err}");
     // One in the middle.
-    tamper(&ws, &["DELETE FROM audit_log WHERE seq = 2"]);
+    raw_sql(&ws, &store, &["DELETE FROM audit_log WHERE seq = 2"]);
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
     assert!(err.contains("audit entry 3 (`sign` of `draft:1`"), "{err}");
     assert!(err.contains("expected entry 2 here: an entry is missing"), "{err}");
 }
 
-#[test]
-fn a_crash_between_render_and_store_leaves_no_draft_and_the_next_run_completes() {
+fn a_crash_between_render_and_store_leaves_no_draft_and_the_next_run_completes(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
     // The demo company's data and the first two reviews, drafted and not yet signed (`snop demo`
     // would sign them and run the back half).
+    let store = db.fresh_store();
     let (code, out, err) = run_in(tmp.path(), &["init", "ws", "--company", snop::demo::DEMO_COMPANY]);
     assert_eq!(code, 0, "{out}{err}");
     let ws = tmp.path().join("ws");
+    set_store(&ws, &store);
     let (code, out, err) = run_in(tmp.path(), &["generate", "ws", "--skus", "30", "--customers", "10"]);
     assert_eq!(code, 0, "{out}{err}");
     for agent in ["demand-review", "supply-review"] {
@@ -643,12 +646,12 @@ fn a_crash_between_render_and_store_leaves_no_draft_and_the_next_run_completes()
     assert!(err.contains("demand-consensus-2026-12.xlsx` was changed after it was signed"), "{err}");
 }
 
-#[test]
-fn pages_escape_model_text_and_carry_the_agenda() {
+fn pages_escape_model_text_and_carry_the_agenda(db: Db) {
+    let store_url = db.fresh_store();
     let tmp = tempfile::tempdir().unwrap();
     let dir = directory();
     block_on(async {
-        let store = open(tmp.path()).await;
+        let store = open(tmp.path(), &store_url).await;
         let hostile = "<script>alert('x')</script> | & done";
         let run = record(&store, Artifact::DemandConsensus, "2026-11", hostile).await;
         let id = store.draft_of_run(run.id).await.unwrap().unwrap().id;
@@ -689,10 +692,9 @@ fn pages_escape_model_text_and_carry_the_agenda() {
     });
 }
 
-#[test]
-fn the_review_workflow_through_the_binary() {
+fn the_review_workflow_through_the_binary(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
-    let ws = signed_workspace(tmp.path());
+    let (ws, _) = signed_workspace(tmp.path(), db);
     // The supply plan (draft 2) is approved; its owner edits the narrative from a file.
     let (code, text, _) = run_in(&ws, &["drafts", "show", "2", "--narrative"]);
     assert_eq!(code, 0);
@@ -752,3 +754,122 @@ fn the_review_workflow_through_the_binary() {
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// Per-person keys: once Sam's public key is in `snop.toml`, he signs only with his private key;
+/// the signature carries an ed25519 signature that `snop audit verify` checks against the file,
+/// so even a database administrator who rewrites the signed content, the signature row and the
+/// whole audit chain consistently (which the chain alone cannot see) is caught.
+fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ws, store) = signed_workspace(tmp.path(), db);
+    let (code, out, err) = run_in(&ws, &["keys", "generate", "--as", "sam.okafor", "--out", "sam.key"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("wrote the private key of Sam Okafor to `sam.key`"), "{out}");
+    let line = out.lines().find(|l| l.starts_with("public_key = \"ed25519:")).expect("the public key line");
+    let (code, _, err) = run_in(&ws, &["keys", "generate", "--as", "sam.okafor", "--out", "sam.key"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("`sam.key` already exists: snop never replaces a key"), "{err}");
+    let (code, _, _) = run_in(&ws, &["keys", "generate", "--as", "dana.whitfield", "--out", "dana.key"]);
+    assert_eq!(code, 0);
+    let (code, _, err) =
+        run_in(&ws, &["drafts", "sign", "2", "--as", "sam.okafor", "--row-version", "2", "--key", "sam.key"]);
+    assert_eq!(code, 1, "no public key registered yet");
+    assert!(err.contains("Sam Okafor has no public key in `snop.toml`"), "{err}");
+    let toml = ws.join("snop.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let header = "[people.\"sam.okafor\"]\n";
+    assert!(text.contains(header), "{text}");
+    std::fs::write(&toml, text.replace(header, "[people.\"sam.okafor\"]\npublic_key = \"ed25519:00\"\n")).unwrap();
+    let (code, _, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("key `people.sam.okafor.public_key`: `ed25519:00` is not a public key"), "{err}");
+    std::fs::write(&toml, text.replace(header, &format!("{header}{line}\n"))).unwrap();
+
+    let sign = |extra: &[&str]| {
+        run_in(&ws, &[&["drafts", "sign", "2", "--as", "sam.okafor", "--row-version", "2"], extra].concat())
+    };
+    let (code, _, err) = sign(&[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("Sam Okafor has a public key in `snop.toml`: sign with `--key FILE`"), "{err}");
+    let (code, _, err) = sign(&["--key", "dana.key"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("that private key is not Sam Okafor's"), "{err}");
+    let (code, _, err) = sign(&["--key", "sam.key"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = run_in(&ws, &["drafts", "show", "2", "--json"]);
+    let detail: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(detail["state"], "signed");
+    assert_eq!(detail["signatures"][0]["ed25519"].as_str().map(str::len), Some(128));
+    let (code, out, err) = run_in(&ws, &["audit", "verify"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "the audit log is intact: 7 entries chained, 2 signed draft(s) match what was signed\n\
+         1 signature(s) verified against their signers' public keys in `snop.toml`\n"
+    );
+
+    // The forgery: new content for draft 2, its hash everywhere, and the audit chain rehashed.
+    let triggers =
+        [("drafts_signed_frozen", "drafts"), ("signatures_frozen", "signatures"), ("audit_log_no_update", "audit_log")];
+    let drops: Vec<String> = triggers.iter().map(|(t, table)| db.drop_trigger(t, table)).collect();
+    raw_sql(&ws, &store, &drops.iter().map(String::as_str).collect::<Vec<_>>());
+    block_on(async {
+        let pool = connect(&ws, &store).await;
+        let content: String =
+            sqlx::query_scalar("SELECT content FROM drafts WHERE id = 2").fetch_one(&pool).await.unwrap();
+        let forged = content.replace("120 units", "150 units");
+        let sha = snop::store::signoff::sha256_hex(forged.as_bytes());
+        sqlx::query("UPDATE drafts SET content = $1, content_sha256 = $2 WHERE id = 2")
+            .bind(&forged)
+            .bind(&sha)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE signatures SET content_sha256 = $1 WHERE draft_id = 2")
+            .bind(&sha)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let rows: Vec<(i64, String, String, String, String, String)> =
+            sqlx::query_as("SELECT seq, ts, actor, action, entity, content_sha256 FROM audit_log ORDER BY seq")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let mut prev = "0".repeat(64);
+        for (seq, ts, actor, action, entity, old_sha) in rows {
+            let new_sha = if action == "sign" && entity == "draft:2" { sha.clone() } else { old_sha };
+            let hash = snop::store::signoff::entry_hash(&prev, seq, &ts, &actor, &action, &entity, &new_sha);
+            sqlx::query("UPDATE audit_log SET content_sha256 = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
+                .bind(&new_sha)
+                .bind(&prev)
+                .bind(&hash)
+                .bind(seq)
+                .execute(&pool)
+                .await
+                .unwrap();
+            prev = hash;
+        }
+        pool.close().await;
+        let store = open(&ws, &store).await;
+        assert_eq!(store.verify_audit().await.unwrap().first_problem, None, "the chain alone cannot see it");
+    });
+    let (code, _, err) = run_in(&ws, &["audit", "verify"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error: the audit does not verify: the signature of draft 2 by `sam.okafor` at "), "{err}");
+    assert!(err.contains("its ed25519 signature does not verify against their public key in `snop.toml`"), "{err}");
+}
+
+on_both_backends!(
+    signing_with_a_key_is_checked_without_trusting_the_database,
+    versions_supersession_and_signed_drafts_that_never_change,
+    the_reconciliation_pack_needs_both_signatures,
+    two_approvals_at_once_through_two_connections_the_second_is_refused,
+    audit_verify_catches_a_changed_signed_artifact,
+    audit_verify_catches_a_rehashed_signed_artifact,
+    audit_verify_catches_a_changed_audit_row,
+    audit_verify_catches_a_swapped_chain_order,
+    audit_verify_catches_a_removed_audit_row,
+    a_crash_between_render_and_store_leaves_no_draft_and_the_next_run_completes,
+    pages_escape_model_text_and_carry_the_agenda,
+    the_review_workflow_through_the_binary,
+);

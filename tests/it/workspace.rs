@@ -2,7 +2,7 @@
 //! line and key; a crash between writing a run's files and storing it leaves nothing listed
 //! and the next run completes; exit codes say whose fault an error is.
 
-use crate::common::{repo, run_in};
+use crate::common::{Db, repo, run_in};
 
 #[test]
 fn validate_reports_every_problem_at_once() {
@@ -87,12 +87,18 @@ fn the_default_pipelines_are_valid_in_a_fresh_demo_workspace() {
     );
 }
 
-#[test]
-fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_completes() {
+fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_completes(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
-    let (code, _, _) = run_in(tmp.path(), &["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"]);
-    assert_eq!(code, 0);
+    let store = db.fresh_store();
+    let out = crate::common::snop()
+        .current_dir(tmp.path())
+        .args(["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"])
+        .env("SNOP_STORE_URL", &store)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ws = tmp.path().join("ws");
+    crate::common::set_store(&ws, &store);
     // The demo recorded runs 1 to 5. A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
     let pos = ws.join("data/open_purchase_orders.csv");
     let mut text = std::fs::read_to_string(&pos).unwrap();
@@ -149,4 +155,38 @@ fn exit_codes_say_whose_fault_it_is() {
     assert_eq!(code, 0);
     let (code, _, err) = run_in(tmp.path(), &["init", "ws"]);
     assert_eq!((code, err.as_str()), (1, "error: `ws` is already a snop workspace: nothing was changed\n"));
+}
+
+crate::common::on_both_backends!(a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_completes);
+
+/// `snop validate` checks the store URL, in `snop.toml` (with its line) or in `SNOP_STORE_URL`,
+/// and never prints a password.
+#[test]
+fn validate_checks_the_store_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, _) = run_in(tmp.path(), &["init", "ws"]);
+    assert_eq!(code, 0);
+    let ws = tmp.path().join("ws");
+    crate::common::set_store(&ws, "postgres://snop:hunter2@db.example");
+    let (code, _, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "key `store.url`: `postgres://snop:***@db.example` names no database: use `postgres://USER@HOST/DATABASE`"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    let toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
+    std::fs::write(ws.join("snop.toml"), toml.replace("postgres://snop:hunter2@db.example", "sqlite://snop.db"))
+        .unwrap();
+    let out = crate::common::snop()
+        .current_dir(&ws)
+        .arg("validate")
+        .env("SNOP_STORE_URL", "mysql://root@db/snop")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("`$SNOP_STORE_URL`: `mysql://root@db/snop` is not supported"), "{err}");
 }
