@@ -453,7 +453,10 @@ async fn cycle_consensus(store: &Store, cycle: Month) -> anyhow::Result<(RunRow,
 /// `customer`, `month`, `requested_units`, `planned_units`, `constraint`, `gap_id`), from the
 /// signed executive draft's run, else the latest succeeded executive run; `None` when the
 /// executive agent has not run for that cycle.
-async fn signed_plan_of(store: &Store, cycle: Month) -> anyhow::Result<Option<(RunRow, Option<i64>, DataFrame)>> {
+pub(crate) async fn signed_plan_of(
+    store: &Store,
+    cycle: Month,
+) -> anyhow::Result<Option<(RunRow, Option<i64>, DataFrame)>> {
     use crate::store::signoff::Artifact;
     let Some((run, signed)) = artifact_run(store, Artifact::SignedPlan, cycle).await? else { return Ok(None) };
     let Some(bytes) = store.run_file(&run, "signed-plan.parquet")? else { return Ok(None) };
