@@ -11,6 +11,7 @@ use crate::contract::Month;
 use crate::pipeline::{self, RunOutcome};
 use crate::{Progress, UserError, demo};
 
+mod cycle;
 mod signoff;
 
 #[derive(Debug, Parser)]
@@ -119,6 +120,50 @@ pub enum Command {
         #[command(subcommand)]
         what: signoff::AuditCommand,
     },
+    /// The cycle calendar: the next cycles' meeting dates; `--ics` writes them as a calendar file
+    /// (one event per meeting) that Outlook and Google Calendar import.
+    Calendar {
+        /// How many cycles.
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// The first cycle (default: the current one).
+        #[arg(long)]
+        from: Option<Month>,
+        #[arg(long)]
+        ics: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// The time to take as now (RFC 3339), instead of the clock.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Run what is due tonight by the calendar, one run at a time per workspace, catching up a
+    /// missed night, and send the notifications. Exit codes: 0 done, 1 configuration, 2 runtime,
+    /// 3 an agent failed (the others ran), 75 another run holds the lock.
+    Nightly {
+        /// The time to take as now (RFC 3339), instead of the clock.
+        #[arg(long)]
+        now: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run `snop nightly` from systemd, cron, or a foreground loop.
+    Schedule {
+        #[command(subcommand)]
+        what: cycle::ScheduleCommand,
+    },
+    /// Cadence drift over cycles: each meeting early or late against the calendar, the cycle's
+    /// length against 14 days, a moved executive meeting.
+    Cadence {
+        /// How many of the latest cycles.
+        #[arg(long, default_value_t = 12)]
+        cycles: u32,
+        #[arg(long)]
+        json: bool,
+        /// The time to take as now (RFC 3339), instead of the clock.
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Measure snop against its peers (see the README's Benchmarks section).
     Bench {
         #[command(subcommand)]
@@ -188,6 +233,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { dir, size, force } => demo_command(&dir, &size, force, &progress).await?,
         Command::Validate => {
             let ws = Workspace::load(&cli.workspace)?;
+            cycle::validate_calendar(&ws)?;
             println!(
                 "`{}` is valid: {} pipeline(s) ({})",
                 cli.workspace.join(crate::config::WORKSPACE_FILE).display(),
@@ -256,6 +302,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Calendar { months, from, ics, json, now } => {
+            cycle::calendar(&cli.workspace, months, from, ics.as_deref(), json, now.as_deref())?
+        }
+        Command::Nightly { now, json } => cycle::nightly(&cli.workspace, now.as_deref(), json, &progress).await?,
+        Command::Schedule { what } => cycle::schedule_command(&cli.workspace, what, &progress).await?,
+        Command::Cadence { cycles, json, now } => cycle::cadence(&cli.workspace, cycles, json, now.as_deref()).await?,
         Command::Bench { what } => crate::bench::run(what, &progress).await?,
         Command::Drafts { what } => signoff::drafts(&cli.workspace, what).await?,
         Command::Status { cycle, json } => signoff::status(&cli.workspace, cycle, json).await?,

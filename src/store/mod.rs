@@ -6,6 +6,7 @@
 //! a crash and is removed by the next run that would reuse its name. So a reader who finds a row
 //! always finds its files, and nothing half-written is ever listed.
 
+pub mod nightly;
 pub mod signoff;
 
 use std::path::{Path, PathBuf};

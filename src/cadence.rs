@@ -1,0 +1,146 @@
+//! Cadence drift: a meeting is held when its artifact is signed. Per cycle and meeting, how many
+//! days early or late that was against the calendar; the cycle's length from the demand review's
+//! start to the commitment log signed, against 14 days; and whether the executive S&OP moved.
+//! Pure: the signatures and "today" are inputs.
+
+use chrono::NaiveDate;
+
+use crate::calendar::{Calendar, MAX_CYCLE_DAYS};
+use crate::contract::Month;
+use crate::store::signoff::{Artifact, StatusLine};
+
+/// One meeting against the calendar.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MeetingDrift {
+    pub artifact: String,
+    pub meeting: String,
+    pub planned_first: NaiveDate,
+    pub planned_last: NaiveDate,
+    /// The local day its artifact was signed (the last signature needed).
+    pub signed_on: Option<NaiveDate>,
+    /// Days late (positive) or early (negative) against the meeting's days; 0 within them.
+    /// Unsigned past its last day: days overdue as of today.
+    pub days_off: Option<i64>,
+    pub overdue: bool,
+}
+
+/// One cycle against the calendar.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CycleDrift {
+    pub cycle: String,
+    pub meetings: Vec<MeetingDrift>,
+    /// Demand review start to the commitment log signed, calendar days, both counted.
+    pub length_days: Option<i64>,
+    pub max_days: i64,
+    /// The executive S&OP was signed on another day than the calendar's.
+    pub executive_moved: Option<i64>,
+}
+
+/// Days `d` lies outside `[first, last]`: negative before, positive after, 0 within.
+pub fn days_outside(d: NaiveDate, first: NaiveDate, last: NaiveDate) -> i64 {
+    if d < first {
+        (d - first).num_days()
+    } else if d > last {
+        (d - last).num_days()
+    } else {
+        0
+    }
+}
+
+/// The drift of `cycle`, from its status lines (as `Store::status` gives them, in
+/// [`Artifact::ALL`] order) and today's date.
+pub fn drift(cal: &Calendar, cycle: Month, lines: &[StatusLine], today: NaiveDate) -> CycleDrift {
+    let dates = cal.cycle(cycle);
+    let mut meetings = Vec::new();
+    for (a, line) in Artifact::ALL.into_iter().zip(lines) {
+        let m = dates.meeting(a);
+        let signed_on = line
+            .signatures
+            .iter()
+            .filter_map(|s| chrono::DateTime::parse_from_rfc3339(&s.at).ok())
+            .max()
+            .map(|t| cal.local_date(t.with_timezone(&chrono::Utc)));
+        let (days_off, overdue) = match signed_on {
+            Some(d) => (Some(days_outside(d, m.first, m.last)), false),
+            None if today > m.last => (Some((today - m.last).num_days()), true),
+            None => (None, false),
+        };
+        meetings.push(MeetingDrift {
+            artifact: a.key().into(),
+            meeting: a.meeting().into(),
+            planned_first: m.first,
+            planned_last: m.last,
+            signed_on,
+            days_off,
+            overdue,
+        });
+    }
+    let start = dates.meeting(Artifact::DemandConsensus).first;
+    let length_days = meetings.last().and_then(|m| m.signed_on).map(|d| (d - start).num_days() + 1);
+    let executive_moved =
+        meetings.get(3).and_then(|m| m.signed_on.map(|_| m.days_off.unwrap_or(0))).filter(|d| *d != 0);
+    CycleDrift { cycle: cycle.to_string(), meetings, length_days, max_days: MAX_CYCLE_DAYS, executive_moved }
+}
+
+/// "3 days late", "1 day early", "on time".
+pub fn describe_days(days: i64) -> String {
+    let plural = |n: i64| if n == 1 { "day" } else { "days" };
+    match days {
+        0 => "on time".into(),
+        d if d > 0 => format!("{d} {} late", plural(d)),
+        d => format!("{} {} early", -d, plural(-d)),
+    }
+}
+
+impl CycleDrift {
+    /// The lines a person reads: one per meeting held or overdue, the cycle's length, a moved
+    /// executive meeting.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for m in &self.meetings {
+            let when = if m.planned_first == m.planned_last {
+                m.planned_first.to_string()
+            } else {
+                format!("{} to {}", m.planned_first, m.planned_last)
+            };
+            match (m.signed_on, m.days_off) {
+                (Some(d), Some(off)) => {
+                    out.push(format!("{}: planned {when}, signed {d}: {}", m.meeting, describe_days(off)))
+                }
+                (None, Some(off)) => out.push(format!(
+                    "{}: planned {when}, not signed: overdue by {off} day{}",
+                    m.meeting,
+                    if off == 1 { "" } else { "s" }
+                )),
+                _ => out.push(format!("{}: planned {when}", m.meeting)),
+            }
+        }
+        if let Some(len) = self.length_days {
+            let verdict = if len > self.max_days { "over" } else { "within" };
+            out.push(format!("cycle length: {len} days, {verdict} the {} days", self.max_days));
+        }
+        if let Some(d) = self.executive_moved {
+            out.push(format!(
+                "the executive S&OP moved: signed {} against the calendar; the date is not negotiable",
+                describe_days(d)
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_outside_a_window() {
+        let d = |n| NaiveDate::from_ymd_opt(2027, 1, n).unwrap();
+        // The window is the 11th to the 13th: the 10th is a day early, the 16th three days late.
+        assert_eq!(days_outside(d(10), d(11), d(13)), -1);
+        assert_eq!(days_outside(d(12), d(11), d(13)), 0);
+        assert_eq!(days_outside(d(16), d(11), d(13)), 3);
+        assert_eq!(describe_days(3), "3 days late");
+        assert_eq!(describe_days(-1), "1 day early");
+    }
+}
