@@ -45,7 +45,9 @@ pub struct Rule {
 impl Rule {
     /// Parses a rule in planners' words; `Err` says what is wrong and what is expected.
     pub fn parse(text: &str) -> Result<Rule, String> {
-        let lower = text.trim().to_lowercase();
+        let trimmed = text.trim();
+        // ASCII lowercase keeps byte offsets, so a slice of `lower` maps back onto `trimmed`.
+        let lower = trimmed.to_ascii_lowercase();
         let (anchor, length) = match lower.split_once(',') {
             Some((a, l)) => (a.trim(), Some(l.trim())),
             None => (lower.as_str(), None),
@@ -78,7 +80,8 @@ impl Rule {
             Anchor::Before(n, target)
         } else {
             let day = anchor.strip_suffix(" of the month").or(anchor.strip_suffix(" of each month")).unwrap_or(anchor);
-            let rule = WeekdayOfMonth::parse(day).map_err(|e| {
+            let start = day.as_ptr() as usize - lower.as_ptr() as usize;
+            let rule = WeekdayOfMonth::parse(&trimmed[start..start + day.len()]).map_err(|e| {
                 format!("{e}\nhint: a rule reads like `first Monday of the month, 3 working days`, `next working day, 2 working days` or `8 working days before the executive S&OP`")
             })?;
             Anchor::Fixed(rule)
@@ -248,6 +251,12 @@ impl Calendar {
             .map(|m| self.cycle(m))
             .find(|c| c.start() <= today)
             .unwrap_or_else(|| self.cycle(month.plus(-2)))
+    }
+
+    /// The first cycle not yet over on `today`.
+    pub fn upcoming(&self, today: NaiveDate) -> Month {
+        let c = self.cycle_on(today);
+        if c.end() < today { c.month.plus(1) } else { c.month }
     }
 
     /// A local date and time in the calendar's zone, as UTC. A time that does not exist (the

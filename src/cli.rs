@@ -62,8 +62,13 @@ pub enum Command {
         #[command(flatten)]
         size: DemoSize,
     },
-    /// Check snop.toml and every pipeline, and report every problem at once.
-    Validate,
+    /// Check snop.toml and every pipeline, and report every problem at once (the calendar over
+    /// the next 12 cycles and the months of its holidays).
+    Validate {
+        /// The time to take as now (RFC 3339), instead of the clock.
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Run an agent for a cycle.
     Run {
         /// demand-review, supply-review, reconciliation, executive or commit-back.
@@ -231,9 +236,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Demo { dir, size, force } => demo_command(&dir, &size, force, &progress).await?,
-        Command::Validate => {
+        Command::Validate { now } => {
             let ws = Workspace::load(&cli.workspace)?;
-            cycle::validate_calendar(&ws)?;
+            cycle::validate_calendar(&ws, now.as_deref())?;
             println!(
                 "`{}` is valid: {} pipeline(s) ({})",
                 cli.workspace.join(crate::config::WORKSPACE_FILE).display(),

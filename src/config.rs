@@ -404,12 +404,13 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
 pub fn calendar_problems(ws: &Workspace, today: chrono::NaiveDate) -> Vec<Problem> {
     use chrono::Datelike;
     let cal = &ws.calendar;
-    let start = cal.cycle_on(today).month;
+    let start = cal.upcoming(today);
     let mut months: Vec<crate::contract::Month> = (0..12).map(|i| start.plus(i)).collect();
     for h in cal.holidays.keys() {
         let m = crate::contract::Month(h.year() * 12 + h.month0() as i32);
         months.extend([m.plus(-1), m, m.plus(1)]);
     }
+    months.retain(|m| *m >= start);
     months.sort();
     months.dedup();
     let text = fs_err::read_to_string(ws.root.join(WORKSPACE_FILE)).unwrap_or_default();

@@ -58,7 +58,7 @@ pub fn calendar(
     let ws = Workspace::load(workspace)?;
     let cal = &ws.calendar;
     let today = cal.local_date(now_or(now)?);
-    let from = from.unwrap_or_else(|| cal.cycle_on(today).month);
+    let from = from.unwrap_or_else(|| cal.upcoming(today));
     let cycles = cal.cycles(from, months);
     if let Some(path) = ics {
         let stamp = from.first_day().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
@@ -91,8 +91,8 @@ pub fn calendar(
     Ok(())
 }
 
-pub fn validate_calendar(ws: &Workspace) -> anyhow::Result<()> {
-    let today = ws.calendar.local_date(Utc::now());
+pub fn validate_calendar(ws: &Workspace, now: Option<&str>) -> anyhow::Result<()> {
+    let today = ws.calendar.local_date(now_or(now)?);
     let problems = crate::config::calendar_problems(ws, today);
     if problems.is_empty() { Ok(()) } else { Err(crate::config::ConfigError { problems }.into()) }
 }
