@@ -7,6 +7,7 @@ mod common;
 mod demand;
 mod demo;
 mod ingest;
+mod nightly;
 mod signoff;
 mod supply;
 mod workspace;
