@@ -8,6 +8,7 @@ mod demand;
 mod demo;
 mod ingest;
 mod nightly;
+mod notify;
 mod signoff;
 mod supply;
 mod workspace;
