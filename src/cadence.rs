@@ -132,15 +132,101 @@ impl CycleDrift {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendar::tests::{DEMO, calendar, date, month};
+    use crate::store::signoff::SignatureRow;
 
     #[test]
     fn days_outside_a_window() {
-        let d = |n| NaiveDate::from_ymd_opt(2027, 1, n).unwrap();
+        let d = |n| date(2027, 1, n);
         // The window is the 11th to the 13th: the 10th is a day early, the 16th three days late.
         assert_eq!(days_outside(d(10), d(11), d(13)), -1);
         assert_eq!(days_outside(d(12), d(11), d(13)), 0);
         assert_eq!(days_outside(d(16), d(11), d(13)), 3);
         assert_eq!(describe_days(3), "3 days late");
         assert_eq!(describe_days(-1), "1 day early");
+    }
+
+    /// Status lines with each artifact signed at the given London date-times (`None`: unsigned).
+    fn lines(signed: [Option<&str>; 5]) -> Vec<StatusLine> {
+        Artifact::ALL
+            .into_iter()
+            .zip(signed)
+            .map(|(a, at)| StatusLine {
+                artifact: a.key().into(),
+                meeting: a.meeting().into(),
+                exists: true,
+                draft_id: Some(1),
+                version: Some(1),
+                state: Some(if at.is_some() { crate::store::signoff::State::Signed } else { crate::store::signoff::State::Draft }),
+                signed_version: at.map(|_| 1),
+                signatures: at
+                    .map(|t| {
+                        vec![SignatureRow { actor: "x".into(), role: "coo".into(), at: t.into(), content_sha256: String::new() }]
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_months_with_the_second_executive_meeting_three_days_late() {
+        // The demo rules (third Thursday): February 2027 runs demand 9-11, supply 12 and 15,
+        // reconciliation 16-17, executive Thursday 18, commit-back 19 and 22; March 2027 the same
+        // days (both months start on a Monday). February is signed on each meeting's last day; in
+        // March the executive meeting is signed on Sunday the 21st, three days late, and the
+        // commitment log on the 23rd, a day late: 15 days from the 9th.
+        let cal = calendar(DEMO, &[], chrono_tz::Europe::London);
+        let feb = drift(
+            &cal,
+            month("2027-02"),
+            &lines([
+                Some("2027-02-11T16:00:00Z"),
+                Some("2027-02-15T16:00:00Z"),
+                Some("2027-02-17T16:00:00Z"),
+                Some("2027-02-18T10:00:00Z"),
+                Some("2027-02-22T16:00:00Z"),
+            ]),
+            date(2027, 3, 1),
+        );
+        assert_eq!(feb.meetings.iter().map(|m| m.days_off).collect::<Vec<_>>(), vec![Some(0); 5]);
+        assert_eq!((feb.length_days, feb.executive_moved), (Some(14), None));
+        let mar = drift(
+            &cal,
+            month("2027-03"),
+            &lines([
+                Some("2027-03-11T16:00:00Z"),
+                Some("2027-03-15T16:00:00Z"),
+                Some("2027-03-17T16:00:00Z"),
+                // Sunday 21 March, 00:30 GMT (London stays on GMT until the 28th).
+                Some("2027-03-21T00:30:00Z"),
+                Some("2027-03-23T09:00:00Z"),
+            ]),
+            date(2027, 3, 24),
+        );
+        assert_eq!(
+            mar.lines(),
+            vec![
+                "demand review: planned 2027-03-09 to 2027-03-11, signed 2027-03-11: on time",
+                "supply review: planned 2027-03-12 to 2027-03-15, signed 2027-03-15: on time",
+                "pre-S&OP reconciliation: planned 2027-03-16 to 2027-03-17, signed 2027-03-17: on time",
+                "executive S&OP: planned 2027-03-18, signed 2027-03-21: 3 days late",
+                "commercial commit-back: planned 2027-03-19 to 2027-03-22, signed 2027-03-23: 1 day late",
+                "cycle length: 15 days, over the 14 days",
+                "the executive S&OP moved: signed 3 days late against the calendar; the date is not negotiable",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unsigned_meeting_past_its_days_is_overdue() {
+        // March 2027: the supply review ends Monday the 15th; on Thursday the 18th it is 3 days
+        // overdue; the reconciliation (ends the 17th) 1 day.
+        let cal = calendar(DEMO, &[], chrono_tz::UTC);
+        let d = drift(&cal, month("2027-03"), &lines([Some("2027-03-10T12:00:00Z"), None, None, None, None]), date(2027, 3, 18));
+        let lines = d.lines();
+        assert_eq!(lines[1], "supply review: planned 2027-03-12 to 2027-03-15, not signed: overdue by 3 days");
+        assert_eq!(lines[2], "pre-S&OP reconciliation: planned 2027-03-16 to 2027-03-17, not signed: overdue by 1 day");
+        assert_eq!(lines[3], "executive S&OP: planned 2027-03-18");
+        assert_eq!(d.length_days, None);
     }
 }

@@ -465,4 +465,4 @@ fn fold(line: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

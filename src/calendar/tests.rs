@@ -3,16 +3,16 @@
 
 use super::*;
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(crate) fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-fn month(s: &str) -> Month {
+pub(crate) fn month(s: &str) -> Month {
     s.parse().unwrap()
 }
 
 /// A calendar from five rules, Monday to Friday, 09:00-17:00 in `tz`.
-fn calendar(rules: [&str; 5], holidays: &[(NaiveDate, &str)], tz: chrono_tz::Tz) -> Calendar {
+pub(crate) fn calendar(rules: [&str; 5], holidays: &[(NaiveDate, &str)], tz: chrono_tz::Tz) -> Calendar {
     Calendar {
         timezone: tz,
         working_days: [true, true, true, true, true, false, false],
@@ -206,6 +206,15 @@ fn a_cycle_longer_than_fourteen_days_is_reported() {
     );
 }
 
+/// The demo workspace's rules.
+pub(crate) const DEMO: [&str; 5] = [
+    "7 working days before the executive S&OP, 3 working days",
+    "next working day, 2 working days",
+    "next working day, 2 working days",
+    "third Thursday",
+    "next working day, 2 working days",
+];
+
 #[test]
 fn the_demo_rules_hold_for_a_year_of_uk_holidays() {
     // Third Thursday as the fixed point, the rest laid around it: 14 days every month, nothing on
@@ -221,13 +230,7 @@ fn the_demo_rules_hold_for_a_year_of_uk_holidays() {
         (date(2027, 8, 30), "Summer bank holiday"),
     ];
     let cal = calendar(
-        [
-            "7 working days before the executive S&OP, 3 working days",
-            "next working day, 2 working days",
-            "next working day, 2 working days",
-            "third Thursday",
-            "next working day, 2 working days",
-        ],
+        DEMO,
         &holidays,
         chrono_tz::Europe::London,
     );

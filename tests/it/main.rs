@@ -2,6 +2,7 @@
 //! the library in-process or spawns the `snop` binary.
 
 mod bad_inputs;
+mod cadence;
 mod calendar;
 mod common;
 mod demand;

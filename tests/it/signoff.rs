@@ -204,7 +204,7 @@ fn content(artifact: Artifact, cycle: &str, headline: &str) -> String {
 static RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// Records a run of the artifact's agent with a draft, as the pipeline does.
-async fn record(store: &Store, artifact: Artifact, cycle: &str, headline: &str) -> RunRow {
+pub(crate) async fn record(store: &Store, artifact: Artifact, cycle: &str, headline: &str) -> RunRow {
     let n = RUNS.fetch_add(1, Ordering::SeqCst);
     store
         .record_run(NewRun {
