@@ -157,11 +157,20 @@ mod tests {
                 exists: true,
                 draft_id: Some(1),
                 version: Some(1),
-                state: Some(if at.is_some() { crate::store::signoff::State::Signed } else { crate::store::signoff::State::Draft }),
+                state: Some(if at.is_some() {
+                    crate::store::signoff::State::Signed
+                } else {
+                    crate::store::signoff::State::Draft
+                }),
                 signed_version: at.map(|_| 1),
                 signatures: at
                     .map(|t| {
-                        vec![SignatureRow { actor: "x".into(), role: "coo".into(), at: t.into(), content_sha256: String::new() }]
+                        vec![SignatureRow {
+                            actor: "x".into(),
+                            role: "coo".into(),
+                            at: t.into(),
+                            content_sha256: String::new(),
+                        }]
                     })
                     .unwrap_or_default(),
             })
@@ -222,7 +231,12 @@ mod tests {
         // March 2027: the supply review ends Monday the 15th; on Thursday the 18th it is 3 days
         // overdue; the reconciliation (ends the 17th) 1 day.
         let cal = calendar(DEMO, &[], chrono_tz::UTC);
-        let d = drift(&cal, month("2027-03"), &lines([Some("2027-03-10T12:00:00Z"), None, None, None, None]), date(2027, 3, 18));
+        let d = drift(
+            &cal,
+            month("2027-03"),
+            &lines([Some("2027-03-10T12:00:00Z"), None, None, None, None]),
+            date(2027, 3, 18),
+        );
         let lines = d.lines();
         assert_eq!(lines[1], "supply review: planned 2027-03-12 to 2027-03-15, not signed: overdue by 3 days");
         assert_eq!(lines[2], "pre-S&OP reconciliation: planned 2027-03-16 to 2027-03-17, not signed: overdue by 1 day");

@@ -69,9 +69,10 @@ impl Rule {
         let anchor = anchor.strip_prefix("the ").unwrap_or(anchor);
         let anchor = if anchor == "next working day" {
             Anchor::Next
-        } else if let Some((n, meeting)) = anchor.split_once(" working days before ").or_else(|| {
-            anchor.strip_prefix("1 working day before ").map(|m| ("1", m))
-        }) {
+        } else if let Some((n, meeting)) = anchor
+            .split_once(" working days before ")
+            .or_else(|| anchor.strip_prefix("1 working day before ").map(|m| ("1", m)))
+        {
             let n = n.parse::<u32>().map_err(|_| format!("`{n}` is not a number of working days (in `{text}`)"))?;
             let meeting = meeting.strip_prefix("the ").unwrap_or(meeting);
             let target = meeting_named(meeting).ok_or_else(|| {
@@ -391,7 +392,10 @@ impl Calendar {
                 line(format!("DTSTAMP:{}", utc(stamp)));
                 line(format!("DTSTART:{}", utc(self.to_utc(m.first, self.hours.0))));
                 line(format!("DTEND:{}", utc(self.to_utc(m.last, self.hours.1))));
-                line(format!("SUMMARY:{}", escape(&format!("{} {} ({company})", title(m.artifact.meeting()), c.month))));
+                line(format!(
+                    "SUMMARY:{}",
+                    escape(&format!("{} {} ({company})", title(m.artifact.meeting()), c.month))
+                ));
                 if let Some(email) = email {
                     line(format!("ORGANIZER;CN={}:mailto:{email}", param(&name)));
                 }

@@ -450,7 +450,11 @@ fn resolve_calendar(
     let timezone = match &raw.timezone {
         None => chrono_tz::UTC,
         Some(t) => t.get_ref().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-            here(t.span(), "calendar.timezone", format!("`{}` is not an IANA time zone such as `Europe/London`", t.get_ref()));
+            here(
+                t.span(),
+                "calendar.timezone",
+                format!("`{}` is not an IANA time zone such as `Europe/London`", t.get_ref()),
+            );
             ok = false;
             chrono_tz::UTC
         }),
@@ -492,7 +496,10 @@ fn resolve_calendar(
     };
     let nightly_at = time(raw.nightly_at.as_ref(), "calendar.nightly_at", "02:30");
     let hours = match &raw.meeting_hours {
-        None => Ok((chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("time"), chrono::NaiveTime::from_hms_opt(17, 0, 0).expect("time"))),
+        None => Ok((
+            chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("time"),
+            chrono::NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
+        )),
         Some(h) => match h.get_ref().split_once('-').map(|(a, b)| {
             (chrono::NaiveTime::parse_from_str(a.trim(), "%H:%M"), chrono::NaiveTime::parse_from_str(b.trim(), "%H:%M"))
         }) {
@@ -508,7 +515,11 @@ fn resolve_calendar(
         let full = format!("calendar.meetings.{key}");
         let Some(i) = Agent::from_name(key).map(|a| Artifact::ALL.iter().position(|x| x.agent() == a).expect("listed"))
         else {
-            here(text.span(), &full, format!("unknown meeting `{key}`: meetings are {}", Agent::ALL.map(Agent::name).join(", ")));
+            here(
+                text.span(),
+                &full,
+                format!("unknown meeting `{key}`: meetings are {}", Agent::ALL.map(Agent::name).join(", ")),
+            );
             ok = false;
             continue;
         };
@@ -524,10 +535,18 @@ fn resolve_calendar(
             }
         }
     }
-    let missing: Vec<&str> = Artifact::ALL.iter().zip(&rules).filter(|(_, r)| r.is_none()).map(|(a, _)| a.agent().name()).collect();
+    let missing: Vec<&str> =
+        Artifact::ALL.iter().zip(&rules).filter(|(_, r)| r.is_none()).map(|(a, _)| a.agent().name()).collect();
     if ok && !missing.is_empty() {
         let span = raw.meetings.values().next().map_or(0..0, |v| v.span());
-        here(span, "calendar.meetings", format!("no rule for {}: every meeting needs one, e.g. `executive = \"second Thursday\"`", missing.join(", ")));
+        here(
+            span,
+            "calendar.meetings",
+            format!(
+                "no rule for {}: every meeting needs one, e.g. `executive = \"second Thursday\"`",
+                missing.join(", ")
+            ),
+        );
         return None;
     }
     if !ok {

@@ -109,11 +109,17 @@ pub struct Sent {
 
 /// The events of a night: from the store's state of the night's cycle, the night's failed
 /// runs, and meetings whose dates changed since they were announced. Writes the announced dates.
-pub async fn events(ws: &Workspace, store: &Store, night: NaiveDate, report: &NightReport) -> anyhow::Result<Vec<Event>> {
+pub async fn events(
+    ws: &Workspace,
+    store: &Store,
+    night: NaiveDate,
+    report: &NightReport,
+) -> anyhow::Result<Vec<Event>> {
     let cal = &ws.calendar;
     let cycle = cal.cycle_on(night);
     let month = cycle.month.to_string();
-    let holders = |roles: &[&str]| -> Vec<String> { roles.iter().flat_map(|r| ws.holders(r).iter().cloned()).collect() };
+    let holders =
+        |roles: &[&str]| -> Vec<String> { roles.iter().flat_map(|r| ws.holders(r).iter().cloned()).collect() };
     let mut out = Vec::new();
     let lines = store.status(&month).await?;
     for (a, l) in Artifact::ALL.into_iter().zip(&lines) {
@@ -234,8 +240,7 @@ pub async fn deliver(ws: &Workspace, store: &Store, events: &[Event], now: DateT
     let mut out = Vec::new();
     let at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     for e in events {
-        let names: Vec<String> =
-            e.to.iter().map(|p| ws.people.get(p).map_or(p.clone(), |x| x.name.clone())).collect();
+        let names: Vec<String> = e.to.iter().map(|p| ws.people.get(p).map_or(p.clone(), |x| x.name.clone())).collect();
         let mut targets: Vec<(String, &'static str, String)> = Vec::new();
         if ws.notify.smtp.is_some() {
             for p in &e.to {
@@ -270,7 +275,8 @@ pub async fn deliver(ws: &Workspace, store: &Store, events: &[Event], now: DateT
                 let r = if channel == "email" {
                     send_mail(ws, recipient.trim_start_matches("email:"), &for_whom, &e.subject, &text).await
                 } else {
-                    let w = ws.notify.webhooks.iter().find(|w| recipient == format!("webhook:{}", w.name)).expect("listed");
+                    let w =
+                        ws.notify.webhooks.iter().find(|w| recipient == format!("webhook:{}", w.name)).expect("listed");
                     post_webhook(w, &e.subject, &text).await
                 };
                 match r {
@@ -287,9 +293,16 @@ pub async fn deliver(ws: &Workspace, store: &Store, events: &[Event], now: DateT
                     }
                 }
             }
-            if let Err(err) =
-                store.log_attempt(&e.key, &recipient, channel, &e.subject, tries, last_error.as_deref(), &at).await
-            {
+            let attempt = crate::store::nightly::Attempt {
+                event: &e.key,
+                recipient: &recipient,
+                channel,
+                subject: &e.subject,
+                attempts: tries,
+                error: last_error.as_deref(),
+                at: &at,
+            };
+            if let Err(err) = store.log_attempt(&attempt).await {
                 tracing::error!("notifications: cannot write the sent-log: {err}");
             }
             let (outcome, detail) = match last_error {

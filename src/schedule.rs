@@ -201,7 +201,12 @@ impl NightReport {
 /// Runs what is due at `now` (the clock is an input): takes the lock, catches up missed nights,
 /// runs each due agent (a failure is recorded and the next agent runs), sends what there is to
 /// say, and records the night as completed.
-pub async fn nightly(ws: &Workspace, store: &Store, now: DateTime<Utc>, progress: &Progress) -> anyhow::Result<NightReport> {
+pub async fn nightly(
+    ws: &Workspace,
+    store: &Store,
+    now: DateTime<Utc>,
+    progress: &Progress,
+) -> anyhow::Result<NightReport> {
     let lock = NightlyLock::acquire(&ws.root, now)?;
     let night = ws.calendar.local_date(now);
     let last_done = store.last_completed_night().await?;
@@ -237,13 +242,20 @@ pub async fn nightly(ws: &Workspace, store: &Store, now: DateTime<Utc>, progress
                 }
             }
         };
-        agents.push(AgentNight { agent: agent.name().into(), cycle: cycle.to_string(), outcome: outcome.into(), detail });
+        agents.push(AgentNight {
+            agent: agent.name().into(),
+            cycle: cycle.to_string(),
+            outcome: outcome.into(),
+            detail,
+        });
         crate::fail_point("nightly.after_agent");
     }
     let mut report =
         NightReport { night, caught_up, recovered_lock: lock.recovered.clone(), agents, notifications: Vec::new() };
     report.notifications = crate::notify::after_night(ws, store, now, &report).await;
-    store.finish_night(night, &Utc::now().to_rfc3339(), if report.failed().is_empty() { "ok" } else { "failed" }).await?;
+    store
+        .finish_night(night, &Utc::now().to_rfc3339(), if report.failed().is_empty() { "ok" } else { "failed" })
+        .await?;
     drop(lock);
     Ok(report)
 }

@@ -103,7 +103,10 @@ fn a_holiday_on_the_first_monday_moves_the_meeting_and_is_reported() {
     let cal = calendar(FIRST_MONDAY, &[(date(2027, 1, 4), "Plant shutdown")], chrono_tz::UTC);
     let c = cal.cycle(month("2027-01"));
     let demand = c.meeting(Artifact::DemandConsensus);
-    assert_eq!((demand.first, demand.last, demand.moved_from), (date(2027, 1, 5), date(2027, 1, 7), Some(date(2027, 1, 4))));
+    assert_eq!(
+        (demand.first, demand.last, demand.moved_from),
+        (date(2027, 1, 5), date(2027, 1, 7), Some(date(2027, 1, 4)))
+    );
     assert_eq!(c.meeting(Artifact::SupplyPlan).first, date(2027, 1, 8));
     let problems = cal.check(&[month("2027-01")]);
     assert_eq!(problems[0].artifact, Some(Artifact::DemandConsensus));
@@ -132,11 +135,7 @@ fn a_leap_february() {
         chrono_tz::UTC,
     );
     let c = cal.cycle(month("2028-02"));
-    assert_eq!(
-        c.meeting(Artifact::DemandConsensus).last,
-        date(2028, 3, 1),
-        "the 29th is a working day in a leap year"
-    );
+    assert_eq!(c.meeting(Artifact::DemandConsensus).last, date(2028, 3, 1), "the 29th is a working day in a leap year");
     assert_eq!(c.meeting(Artifact::SignedPlan).first, date(2028, 2, 29));
     // In 2027 (not leap) the last Tuesday of February is the 23rd.
     assert_eq!(cal.cycle(month("2027-02")).meeting(Artifact::SignedPlan).first, date(2027, 2, 23));
@@ -155,9 +154,10 @@ fn a_change_of_daylight_saving_time_keeps_local_hours() {
     assert_eq!(cal.to_utc(date(2027, 3, 28), gap).to_rfc3339(), "2027-03-28T01:30:00+00:00");
     // In the .ics: the March 2027 cycle starts Monday 1 March (GMT, 09:00Z); April's on Thursday
     // 1 April... the first Monday of April 2027 is the 5th, in BST: 08:00Z.
-    let ics = cal.ics("Acme", &cal.cycles(month("2027-03"), 2), Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap(), &|_| {
-        ("Dana".into(), None)
-    });
+    let ics =
+        cal.ics("Acme", &cal.cycles(month("2027-03"), 2), Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap(), &|_| {
+            ("Dana".into(), None)
+        });
     assert!(ics.contains("DTSTART:20270301T090000Z\r\n"), "{ics}");
     assert!(ics.contains("DTSTART:20270405T080000Z\r\n"), "{ics}");
 }
@@ -186,9 +186,9 @@ fn the_executive_meeting_must_keep_its_weekday_of_month() {
     let exec: Vec<&CalendarProblem> = problems.iter().filter(|p| p.artifact == Some(Artifact::SignedPlan)).collect();
     assert_eq!(exec.len(), 1, "{problems:#?}");
     assert!(
-        exec[0].message.starts_with(
-            "the executive S&OP is the second Thu in 2027-02 but the third Thu in 2027-04 (2027-04-15)"
-        ),
+        exec[0]
+            .message
+            .starts_with("the executive S&OP is the second Thu in 2027-02 but the third Thu in 2027-04 (2027-04-15)"),
         "{}",
         exec[0].message
     );
@@ -201,7 +201,8 @@ fn a_cycle_longer_than_fourteen_days_is_reported() {
     let problems = cal.check(&[month("2027-02")]);
     assert!(
         problems.iter().any(|p| p.artifact.is_none()
-            && p.message.starts_with("the 2027-02 cycle runs 15 calendar days (2027-02-01 to 2027-02-15), more than 14")),
+            && p.message
+                .starts_with("the 2027-02 cycle runs 15 calendar days (2027-02-01 to 2027-02-15), more than 14")),
         "{problems:#?}"
     );
 }
@@ -229,11 +230,7 @@ fn the_demo_rules_hold_for_a_year_of_uk_holidays() {
         (date(2027, 5, 31), "Spring bank holiday"),
         (date(2027, 8, 30), "Summer bank holiday"),
     ];
-    let cal = calendar(
-        DEMO,
-        &holidays,
-        chrono_tz::Europe::London,
-    );
+    let cal = calendar(DEMO, &holidays, chrono_tz::Europe::London);
     let months: Vec<Month> = (0..13).map(|i| month("2026-12").plus(i)).collect();
     assert_eq!(cal.check(&months), vec![]);
     // April 2027: the third Thursday is the 15th; 7 working days back is Tuesday the 6th (Easter

@@ -143,14 +143,20 @@ pub async fn schedule_command(workspace: &Path, what: ScheduleCommand, progress:
         ScheduleCommand::Install { dir, .. } => {
             let dir = match dir {
                 Some(d) => d,
-                None => PathBuf::from(std::env::var("HOME").map_err(|_| UserError("HOME is not set: pass `--dir`".into()))?)
-                    .join(".config/systemd/user"),
+                None => {
+                    PathBuf::from(std::env::var("HOME").map_err(|_| UserError("HOME is not set: pass `--dir`".into()))?)
+                        .join(".config/systemd/user")
+                }
             };
             fs_err::create_dir_all(&dir)?;
             let (service, timer) = schedule::systemd_units(&ws, &exe);
             fs_err::write(dir.join("snop-nightly.service"), service)?;
             fs_err::write(dir.join("snop-nightly.timer"), timer)?;
-            println!("wrote `{}` and `{}`", dir.join("snop-nightly.service").display(), dir.join("snop-nightly.timer").display());
+            println!(
+                "wrote `{}` and `{}`",
+                dir.join("snop-nightly.service").display(),
+                dir.join("snop-nightly.timer").display()
+            );
             println!("next: systemctl --user daemon-reload && systemctl --user enable --now snop-nightly.timer");
         }
         ScheduleCommand::Run => loop {
@@ -194,7 +200,10 @@ pub async fn cadence(workspace: &Path, cycles: u32, json: bool, now: Option<&str
         return Ok(());
     }
     println!("days early (-) or late (+) against the calendar, per meeting; `.` not signed yet");
-    println!("{:<8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  executive", "cycle", "demand", "supply", "recon", "exec", "commit", "length");
+    println!(
+        "{:<8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  executive",
+        "cycle", "demand", "supply", "recon", "exec", "commit", "length"
+    );
     for d in &drifts {
         let cell = |i: usize| match (&d.meetings[i].signed_on, d.meetings[i].days_off) {
             (Some(_), Some(off)) => format!("{off:+}"),
@@ -207,7 +216,16 @@ pub async fn cadence(workspace: &Path, cycles: u32, json: bool, now: Option<&str
             None if d.meetings[3].signed_on.is_some() => "as planned".into(),
             None => String::new(),
         };
-        println!("{:<8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  {exec}", d.cycle, cell(0), cell(1), cell(2), cell(3), cell(4), length);
+        println!(
+            "{:<8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  {exec}",
+            d.cycle,
+            cell(0),
+            cell(1),
+            cell(2),
+            cell(3),
+            cell(4),
+            length
+        );
     }
     println!("`!` after a number: overdue and not signed, or a cycle over {} days", crate::calendar::MAX_CYCLE_DAYS);
     Ok(())

@@ -278,11 +278,7 @@ pub async fn status(workspace: &std::path::Path, cycle: Month, json: bool) -> an
                 );
             }
             _ => {
-                println!(
-                    "  {:<24} missing: the {} ({first} to {last}) has no artifact",
-                    a.title(),
-                    a.meeting()
-                );
+                println!("  {:<24} missing: the {} ({first} to {last}) has no artifact", a.title(), a.meeting());
                 broken.push(a);
             }
         }

@@ -11,12 +11,26 @@ pub struct SentLog {
     pub sent_at: Option<String>,
 }
 
+/// Attempts to deliver one event to one recipient, for the sent-log.
+#[derive(Debug, Clone)]
+pub struct Attempt<'a> {
+    pub event: &'a str,
+    pub recipient: &'a str,
+    pub channel: &'a str,
+    pub subject: &'a str,
+    pub attempts: i64,
+    /// The last error; `None`: delivered.
+    pub error: Option<&'a str>,
+    pub at: &'a str,
+}
+
 impl Store {
     /// The latest night that ran to its end.
     pub async fn last_completed_night(&self) -> Result<Option<chrono::NaiveDate>, StoreError> {
-        let row = sqlx::query("SELECT night FROM nightly_runs WHERE finished_at IS NOT NULL ORDER BY night DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT night FROM nightly_runs WHERE finished_at IS NOT NULL ORDER BY night DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.and_then(|r| r.get::<String, _>("night").parse().ok()))
     }
 
@@ -53,31 +67,22 @@ impl Store {
         Ok(row.map(|r| SentLog { attempts: r.get("attempts"), sent_at: r.get("sent_at") }))
     }
 
-    /// Records an attempt to deliver: sent (`error` is `None`) or failed.
-    pub async fn log_attempt(
-        &self,
-        event: &str,
-        recipient: &str,
-        channel: &str,
-        subject: &str,
-        attempts: i64,
-        error: Option<&str>,
-        at: &str,
-    ) -> Result<(), StoreError> {
-        let sent_at = error.is_none().then_some(at);
+    /// Records attempts to deliver: sent (`error` is `None`) or failed.
+    pub async fn log_attempt(&self, a: &Attempt<'_>) -> Result<(), StoreError> {
+        let sent_at = a.error.is_none().then_some(a.at);
         sqlx::query(
             "INSERT INTO notifications (event, recipient, channel, subject, attempts, last_error, first_at, sent_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (event, recipient) DO UPDATE SET attempts = notifications.attempts + $5,
                  last_error = $6, sent_at = $8",
         )
-        .bind(event)
-        .bind(recipient)
-        .bind(channel)
-        .bind(subject)
-        .bind(attempts)
-        .bind(error)
-        .bind(at)
+        .bind(a.event)
+        .bind(a.recipient)
+        .bind(a.channel)
+        .bind(a.subject)
+        .bind(a.attempts)
+        .bind(a.error)
+        .bind(a.at)
         .bind(sent_at)
         .execute(&self.pool)
         .await?;

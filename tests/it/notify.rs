@@ -27,16 +27,18 @@ impl Drop for Smtp {
 
 fn smtp_server(port: u16, maildir: &Path) -> Smtp {
     python_with("aiosmtpd");
-    let child = std::process::Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(maildir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let smtp = Smtp(
+        std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Smtp(child);
+            return smtp;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -128,8 +130,14 @@ url = "http://127.0.0.1:{down_port}/hook"
     let (code, out, err) = run_in(&ws, &["nightly", "--now", "2026-12-08T02:30:00Z"]);
     assert_eq!(code, 0, "a webhook that is down does not fail the run: {out}{err}");
     let expected = vec![
-        ("\"Dana Whitfield\" <dana.whitfield@example.com>".to_string(), "Draft ready: the demand consensus for 2026-12".to_string()),
-        ("\"Dana Whitfield\" <dana.whitfield@example.com>".to_string(), "Signature due in 2 days: the demand consensus for 2026-12".to_string()),
+        (
+            "\"Dana Whitfield\" <dana.whitfield@example.com>".to_string(),
+            "Draft ready: the demand consensus for 2026-12".to_string(),
+        ),
+        (
+            "\"Dana Whitfield\" <dana.whitfield@example.com>".to_string(),
+            "Signature due in 2 days: the demand consensus for 2026-12".to_string(),
+        ),
         ("\"Sam Okafor\" <sam.okafor@example.com>".to_string(), "Draft ready: the supply plan for 2026-12".to_string()),
     ];
     let (heads, bodies) = mailbox(&maildir);

@@ -673,7 +673,12 @@ fn pages_escape_model_text_and_carry_the_agenda() {
             meetings: Artifact::ALL
                 .into_iter()
                 .zip([(7, 9), (10, 11), (14, 16), (17, 17), (18, 18)])
-                .map(|(artifact, (f, l))| snop::calendar::Meeting { artifact, first: day(f), last: day(l), moved_from: None })
+                .map(|(artifact, (f, l))| snop::calendar::Meeting {
+                    artifact,
+                    first: day(f),
+                    last: day(l),
+                    moved_from: None,
+                })
                 .collect(),
         };
         let n = narrative("December");
