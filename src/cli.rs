@@ -423,6 +423,9 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
             println!("  snop drafts sign {} --as {who} --row-version {} -w {w}", d.id, d.row_version + 1);
         }
         println!("  snop status --cycle {} -w {w}", size.cycle);
+        println!(
+            "  snop calendar -w {w}                 # the cycle's meeting dates (`--ics FILE` for Outlook or Google)"
+        );
         println!("  snop audit verify -w {w}");
     }
     Ok(())

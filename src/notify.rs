@@ -13,7 +13,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::config::Workspace;
-use crate::schedule::NightReport;
 use crate::store::Store;
 use crate::store::signoff::{Artifact, State};
 
@@ -83,6 +82,14 @@ fn default_format() -> String {
     "slack".into()
 }
 
+/// An agent run that failed tonight.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub agent: String,
+    pub cycle: String,
+    pub detail: String,
+}
+
 /// Something to tell people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -113,7 +120,7 @@ pub async fn events(
     ws: &Workspace,
     store: &Store,
     night: NaiveDate,
-    report: &NightReport,
+    failures: &[Failure],
 ) -> anyhow::Result<Vec<Event>> {
     let cal = &ws.calendar;
     let cycle = cal.cycle_on(night);
@@ -170,11 +177,11 @@ pub async fn events(
             }
         }
     }
-    for f in report.failed() {
+    for f in failures {
         let Some(agent) = crate::config::Agent::from_name(&f.agent) else { continue };
         let a = Artifact::of_agent(agent);
         out.push(Event {
-            key: format!("run-failed:{}:{}:{}", report.night, f.agent, f.cycle),
+            key: format!("run-failed:{night}:{}:{}", f.agent, f.cycle),
             subject: format!("Nightly run failed: {} for {}", f.agent, f.cycle),
             what: format!(
                 "Tonight's run of `{}` for the {} cycle failed, so the {} was not refreshed: {}\nLook: `snop runs --agent {}`, and `snop run {} --cycle {}` once fixed",
@@ -217,8 +224,8 @@ pub async fn events(
 }
 
 /// Finds the night's events and delivers them; never fails (problems are logged and returned).
-pub async fn after_night(ws: &Workspace, store: &Store, now: DateTime<Utc>, report: &NightReport) -> Vec<Sent> {
-    match events(ws, store, ws.calendar.local_date(now), report).await {
+pub async fn after_night(ws: &Workspace, store: &Store, now: DateTime<Utc>, failures: &[Failure]) -> Vec<Sent> {
+    match events(ws, store, ws.calendar.local_date(now), failures).await {
         Ok(events) => deliver(ws, store, &events, now).await,
         Err(e) => {
             tracing::error!("notifications: cannot list tonight's events: {e:#}");

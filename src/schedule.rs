@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
+use crate::calendar::Calendar;
 use crate::config::{Agent, Workspace};
 use crate::contract::Month;
 use crate::pipeline::{self, RunOutcome};
@@ -252,7 +253,12 @@ pub async fn nightly(
     }
     let mut report =
         NightReport { night, caught_up, recovered_lock: lock.recovered.clone(), agents, notifications: Vec::new() };
-    report.notifications = crate::notify::after_night(ws, store, now, &report).await;
+    let failures: Vec<crate::notify::Failure> = report
+        .failed()
+        .iter()
+        .map(|a| crate::notify::Failure { agent: a.agent.clone(), cycle: a.cycle.clone(), detail: a.detail.clone() })
+        .collect();
+    report.notifications = crate::notify::after_night(ws, store, now, &failures).await;
     store
         .finish_night(night, &Utc::now().to_rfc3339(), if report.failed().is_empty() { "ok" } else { "failed" })
         .await?;
@@ -264,7 +270,7 @@ pub async fn nightly(
 pub fn systemd_units(ws: &Workspace, exe: &Path) -> (String, String) {
     let root = std::fs::canonicalize(&ws.root).unwrap_or_else(|_| ws.root.clone());
     let service = format!(
-        "[Unit]\nDescription=snop nightly run for {company}\nAfter=network-online.target\n\n[Service]\nType=oneshot\nWorkingDirectory={root}\nExecStart={exe} nightly --quiet --workspace {root}\n# 3: an agent failed (the others ran); 75: another run holds the lock.\nSuccessExitStatus=0\n",
+        "[Unit]\nDescription=snop nightly run for {company}\nAfter=network-online.target\n\n[Service]\nType=oneshot\nWorkingDirectory={root}\nExecStart={exe} nightly --quiet --workspace {root}\n# 75: another run holds the lock (not a failure); 3: an agent failed, 1 and 2 as usual (failures:\n# an OnFailure= unit or `systemctl --failed` alerts on them).\nSuccessExitStatus=75\n",
         company = ws.company,
         root = root.display(),
         exe = exe.display()
@@ -294,14 +300,34 @@ pub fn cron_line(ws: &Workspace, exe: &Path) -> String {
 }
 
 /// The cron pattern of the nightly time (minute hour, every day), for the foreground loop.
-pub fn cron_pattern(ws: &Workspace) -> String {
+pub fn cron_pattern(cal: &Calendar) -> String {
     use chrono::Timelike;
-    format!("{} {} * * *", ws.calendar.nightly_at.minute(), ws.calendar.nightly_at.hour())
+    format!("{} {} * * *", cal.nightly_at.minute(), cal.nightly_at.hour())
 }
 
 /// The next nightly time after `after`, by croner in the calendar's zone.
-pub fn next_run(ws: &Workspace, after: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
-    let cron: croner::Cron = cron_pattern(ws).parse().map_err(|e| UserError(format!("nightly time: {e}")))?;
-    let local = after.with_timezone(&ws.calendar.timezone);
+pub fn next_run(cal: &Calendar, after: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
+    let cron: croner::Cron = cron_pattern(cal).parse().map_err(|e| UserError(format!("nightly time: {e}")))?;
+    let local = after.with_timezone(&cal.timezone);
     Ok(cron.find_next_occurrence(&local, false)?.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::tests::{DEMO, calendar};
+
+    #[test]
+    fn the_next_nightly_time_in_london_across_the_clock_change() {
+        let mut cal = calendar(DEMO, &[], chrono_tz::Europe::London);
+        cal.nightly_at = chrono::NaiveTime::from_hms_opt(2, 30, 0).unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        // Winter: 02:30 GMT is 02:30Z, the next morning.
+        assert_eq!(next_run(&cal, at("2027-01-10T12:00:00Z")).unwrap(), at("2027-01-11T02:30:00Z"));
+        // Clocks go forward at 01:00Z on Sunday 28 March 2027: 02:30 BST that morning is 01:30Z.
+        assert_eq!(next_run(&cal, at("2027-03-27T03:00:00Z")).unwrap(), at("2027-03-28T01:30:00Z"));
+        // And back at 01:00Z on 31 October: 02:30 GMT is 02:30Z.
+        assert_eq!(next_run(&cal, at("2027-10-30T12:00:00Z")).unwrap(), at("2027-10-31T02:30:00Z"));
+        assert_eq!(cron_pattern(&cal), "30 2 * * *");
+    }
 }

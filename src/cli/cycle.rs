@@ -160,8 +160,12 @@ pub async fn schedule_command(workspace: &Path, what: ScheduleCommand, progress:
             println!("next: systemctl --user daemon-reload && systemctl --user enable --now snop-nightly.timer");
         }
         ScheduleCommand::Run => loop {
-            let next = schedule::next_run(&ws, Utc::now())?;
-            eprintln!("next nightly run at {next} ({} {})", schedule::cron_pattern(&ws), ws.calendar.timezone.name());
+            let next = schedule::next_run(&ws.calendar, Utc::now())?;
+            eprintln!(
+                "next nightly run at {next} ({} {})",
+                schedule::cron_pattern(&ws.calendar),
+                ws.calendar.timezone.name()
+            );
             let wait = (next - Utc::now()).to_std().unwrap_or_default();
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}

@@ -132,3 +132,32 @@ fn a_live_lock_stops_a_second_run_and_an_expired_one_is_taken_over() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("took over a stale lock (PID 1 on elsewhere since 2026-12-16T19:30:00Z)"), "{out}");
 }
+
+#[test]
+fn schedule_install_writes_systemd_units_and_prints_a_crontab_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = workspace(tmp.path());
+    let root = std::fs::canonicalize(&ws).unwrap();
+    let exe = env!("CARGO_BIN_EXE_snop");
+    let (code, out, err) = run_in(&ws, &["schedule", "install", "--systemd", "--dir", "units"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("systemctl --user enable --now snop-nightly.timer"), "{out}");
+    let service = std::fs::read_to_string(ws.join("units/snop-nightly.service")).unwrap();
+    assert!(
+        service.contains(&format!("ExecStart={exe} nightly --quiet --workspace {}\n", root.display())),
+        "{service}"
+    );
+    let timer = std::fs::read_to_string(ws.join("units/snop-nightly.timer")).unwrap();
+    // The demo's `nightly_at = "02:30"` in its zone, caught up after downtime.
+    assert!(timer.contains("OnCalendar=*-*-* 02:30:00 Europe/London\n"), "{timer}");
+    assert!(timer.contains("Persistent=true\n"), "{timer}");
+    let (code, out, err) = run_in(&ws, &["schedule", "install", "--cron"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!(
+            "CRON_TZ=Europe/London\n30 2 * * * {exe} nightly --quiet --workspace {r} >> {r}/nightly.log 2>&1\n",
+            r = root.display()
+        )
+    );
+}
