@@ -93,6 +93,29 @@ pub fn describe_days(days: i64) -> String {
 }
 
 impl CycleDrift {
+    /// What slipped, for the next cycle's agendas: meetings signed off their days, a cycle over
+    /// 14 days, a moved executive meeting. Empty when the cycle kept its calendar.
+    pub fn slips(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .meetings
+            .iter()
+            .filter_map(|m| match (m.signed_on, m.days_off) {
+                (Some(d), Some(off)) if off != 0 => Some(format!(
+                    "cadence, {} cycle: the {} was signed {} ({d}, planned {})",
+                    self.cycle,
+                    m.meeting,
+                    describe_days(off),
+                    m.planned_last
+                )),
+                _ => None,
+            })
+            .collect();
+        if let Some(len) = self.length_days.filter(|l| *l > self.max_days) {
+            out.push(format!("cadence, {} cycle: it ran {len} days, over the {}", self.cycle, self.max_days));
+        }
+        out
+    }
+
     /// The lines a person reads: one per meeting held or overdue, the cycle's length, a moved
     /// executive meeting.
     pub fn lines(&self) -> Vec<String> {
@@ -224,6 +247,16 @@ mod tests {
                 "the executive S&OP moved: signed 3 days late against the calendar; the date is not negotiable",
             ]
         );
+        // What April's agendas say about March.
+        assert_eq!(
+            mar.slips(),
+            vec![
+                "cadence, 2027-03 cycle: the executive S&OP was signed 3 days late (2027-03-21, planned 2027-03-18)",
+                "cadence, 2027-03 cycle: the commercial commit-back was signed 1 day late (2027-03-23, planned 2027-03-22)",
+                "cadence, 2027-03 cycle: it ran 15 days, over the 14",
+            ]
+        );
+        assert_eq!(feb.slips(), Vec::<String>::new(), "February kept its calendar");
     }
 
     #[test]

@@ -50,3 +50,31 @@ fn status_and_cadence_report_meetings_signed_late() {
     assert_eq!(cells[4], format!("+{}", late("2026-06-18")), "{out}");
     assert!(row.ends_with(&format!("moved ({} days late)", late("2026-06-18"))), "{out}");
 }
+
+#[test]
+fn the_next_cycles_agenda_says_the_executive_meeting_slipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = workspace(tmp.path());
+    let dir = Directory::of(&Workspace::load(&ws).unwrap());
+    // November 2026 by the demo rules (the 1st is a Sunday): the third Thursday is the 19th.
+    // Its signed plan is signed today, later than that.
+    block_on(async {
+        let store = snop::store::Store::open(&ws, "sqlite://snop.db").await.unwrap();
+        let run = record(&store, Artifact::SignedPlan, "2026-11", "November").await;
+        let id = store.draft_of_run(run.id).await.unwrap().unwrap().id;
+        store.act(&dir, id, "olivia.chen", Request::Approve, Some(1)).await.unwrap();
+        store.act(&dir, id, "olivia.chen", Request::Sign, Some(2)).await.unwrap();
+    });
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive();
+    let late = (today - chrono::NaiveDate::from_ymd_opt(2026, 11, 19).unwrap()).num_days();
+    let (code, _, err) = run_in(&ws, &["run", "demand-review", "--cycle", "2026-12", "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, page, err) = run_in(&ws, &["drafts", "show", "2", "--markdown"]);
+    assert_eq!(code, 0, "{err}");
+    let line = format!(
+        "cadence, 2026-11 cycle: the executive S&OP was signed {late} day{} late ({today}, planned 2026-11-19)",
+        if late == 1 { "" } else { "s" }
+    );
+    // In "This cycle's output", as the page escapes it.
+    assert!(page.contains(&format!("- {}\n", line.replace('&', "&amp;"))), "`{line}` in:\n{page}");
+}
