@@ -395,3 +395,20 @@ async fn post_webhook(w: &WebhookConfig, subject: &str, text: &str) -> anyhow::R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_bodies_for_slack_and_teams() {
+        let slack = webhook_json("slack", "Draft ready", "Margin <5% & falling");
+        assert_eq!(slack, serde_json::json!({"text": "Margin &lt;5% &amp; falling"}));
+        let teams = webhook_json("teams", "Draft ready", "Margin <5%");
+        let card = &teams["attachments"][0];
+        assert_eq!(card["contentType"], "application/vnd.microsoft.card.adaptive");
+        assert_eq!(card["content"]["type"], "AdaptiveCard");
+        assert_eq!(card["content"]["body"][0]["text"], "Draft ready");
+        assert_eq!(card["content"]["body"][1]["text"], "Margin <5%", "Adaptive Cards take plain text");
+    }
+}
