@@ -186,3 +186,31 @@ url = "http://127.0.0.1:{down_port}/hook"
     )));
     assert!(bodies.iter().any(|b| b.contains("moved from 2026-12-17 to 2026-12-17 to 2026-12-18 to 2026-12-18")));
 }
+
+#[test]
+fn mail_to_a_server_that_is_down_is_retried_by_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = workspace(tmp.path());
+    let maildir = tmp.path().join("Maildir");
+    let port = free_port();
+    let mut toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
+    toml.push_str(&format!(
+        "\n[notify.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nfrom = \"snop <snop@example.com>\"\n"
+    ));
+    std::fs::write(ws.join("snop.toml"), &toml).unwrap();
+    // Nobody listens yet: three deliveries fail after their retries; the run itself succeeds.
+    let (code, out, err) = run_in(&ws, &["nightly", "--now", "2026-12-08T02:30:00Z"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches("notify email   failed ").count(), 3, "{out}");
+    assert!(out.contains("(retried next run)"), "{out}");
+    // The server is up for the next run: each waiting message is delivered, once.
+    let _smtp = smtp_server(port, &maildir);
+    let (code, out, err) = run_in(&ws, &["nightly", "--now", "2026-12-08T06:00:00Z"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches("notify email   sent ").count(), 3, "{out}");
+    assert_eq!(mailbox(&maildir).0.len(), 3);
+    let (code, out, _) = run_in(&ws, &["nightly", "--now", "2026-12-08T07:00:00Z"]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("notify"), "nothing left to send: {out}");
+    assert_eq!(mailbox(&maildir).0.len(), 3);
+}
