@@ -97,10 +97,10 @@ pub fn meeting_named(name: &str) -> Option<Artifact> {
     let n = n.strip_suffix(" meeting").unwrap_or(&n);
     Artifact::ALL.into_iter().find(|a| {
         let agent = a.agent().name().replace('-', " ");
-        let meeting = a.meeting().to_lowercase();
+        let meeting = a.meeting().to_lowercase().replace('-', " ");
         n == agent
             || n == meeting
-            || n == meeting.replace("pre s&op ", "").replace("pre-s&op ", "")
+            || n == meeting.replace("pre s&op ", "")
             || (*a == Artifact::SignedPlan && (n == "executive s&op" || n == "executive" || n == "exec s&op"))
     })
 }

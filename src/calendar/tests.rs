@@ -47,6 +47,15 @@ fn rules_in_planners_words() {
         Anchor::Before(8, Artifact::SignedPlan)
     );
     assert_eq!(Rule::parse("the next working day").unwrap().anchor, Anchor::Next);
+    for (name, artifact) in [
+        ("the pre-S&OP reconciliation", Artifact::ReconciliationPack),
+        ("reconciliation", Artifact::ReconciliationPack),
+        ("Commercial commit-back", Artifact::CommitmentLog),
+        ("commit-back", Artifact::CommitmentLog),
+        ("exec S&OP", Artifact::SignedPlan),
+    ] {
+        assert_eq!(meeting_named(name.strip_prefix("the ").unwrap_or(name)), Some(artifact), "{name}");
+    }
     let e = Rule::parse("first Mondai").unwrap_err();
     assert!(e.starts_with("`Mondai` is not a day of the week"), "{e}");
     let e = Rule::parse("next working day, three days").unwrap_err();
