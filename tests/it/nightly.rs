@@ -80,6 +80,11 @@ fn a_simulated_week_one() {
 
     // Friday 11th: the CRM extract is broken, so the demand review fails; the supply review
     // still runs (a new purchase order) and the exit code tells the scheduler.
+    // The failure is also posted to the planning channel's webhook.
+    let (hook_port, hooks) = crate::notify::webhook_receiver();
+    let mut toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
+    toml.push_str(&format!("\n[[notify.webhooks]]\nname = \"planning\"\nurl = \"http://127.0.0.1:{hook_port}/\"\n"));
+    std::fs::write(ws.join("snop.toml"), toml).unwrap();
     let crm = ws.join("data/crm/pipeline.csv");
     let good = std::fs::read_to_string(&crm).unwrap();
     std::fs::write(&crm, good.replace("probability", "prob")).unwrap();
@@ -92,6 +97,16 @@ fn a_simulated_week_one() {
         err.contains("\nerror: 1 of 2 agent run(s) failed tonight: demand-review (2026-12); the others ran"),
         "{err}"
     );
+    let posts = hooks.lock().unwrap().clone();
+    let failed: Vec<&str> = posts
+        .iter()
+        .filter_map(|p| p["text"].as_str())
+        .filter(|t| t.starts_with("Nightly run failed: demand-review for 2026-12"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{posts:?}");
+    for line in ["missing column `probability`", "For: Dana Whitfield", "By: 2026-12-10"] {
+        assert!(failed[0].contains(line), "`{line}` in {}", failed[0]);
+    }
     std::fs::write(&crm, good).unwrap();
 
     // Nights 12 to 15 are missed (the machine was off). On Wednesday 16th week 1 is over and

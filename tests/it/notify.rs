@@ -46,7 +46,7 @@ fn smtp_server(port: u16, maildir: &Path) -> Smtp {
 }
 
 /// A webhook receiver: answers 200 to every POST and keeps the bodies.
-fn webhook_receiver() -> (u16, Arc<Mutex<Vec<serde_json::Value>>>) {
+pub(crate) fn webhook_receiver() -> (u16, Arc<Mutex<Vec<serde_json::Value>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let bodies = Arc::new(Mutex::new(Vec::new()));
