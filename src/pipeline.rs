@@ -238,8 +238,11 @@ async fn draft_content(
     let artifact = Artifact::of_agent(agent);
     let last = store.latest_signed(artifact, &cycle.plus(-1).to_string()).await?;
     let dir = Directory::of(ws);
-    let day_one = ws.demand_review_starts.in_month(cycle);
-    let agenda = review::agenda(artifact, day_one, &dir, &narrated.sections, &story, last.as_ref());
+    let dates = ws.calendar.cycle(cycle);
+    let mut agenda = review::agenda(artifact, &dates, &dir, &narrated.sections, &story, last.as_ref());
+    // How the last cycle kept its calendar.
+    let previous = store.status(&cycle.plus(-1).to_string()).await?;
+    agenda.this_cycle.extend(crate::cadence::drift(&ws.calendar, cycle.plus(-1), &previous, dates.start()).slips());
     let content = DraftContent {
         artifact: artifact.key().into(),
         cycle: cycle.to_string(),

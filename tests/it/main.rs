@@ -3,10 +3,14 @@
 
 mod backhalf;
 mod bad_inputs;
+mod cadence;
+mod calendar;
 mod common;
 mod demand;
 mod demo;
 mod ingest;
+mod nightly;
+mod notify;
 mod pg;
 mod signoff;
 mod supply;
