@@ -12,6 +12,7 @@ use crate::pipeline::{self, RunOutcome};
 use crate::store::signoff::{Directory, role_title};
 use crate::{Progress, UserError, demo};
 
+mod cycle;
 mod signoff;
 mod web;
 
@@ -67,8 +68,13 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<Month>,
     },
-    /// Check snop.toml and every pipeline, and report every problem at once.
-    Validate,
+    /// Check snop.toml and every pipeline, and report every problem at once (the calendar over
+    /// the next 12 cycles and the months of its holidays).
+    Validate {
+        /// The time to take as now (RFC 3339), instead of the clock.
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Run an agent for a cycle.
     Run {
         /// demand-review, supply-review, reconciliation, executive or commit-back.
@@ -190,6 +196,50 @@ pub enum Command {
         #[command(subcommand)]
         what: signoff::KeysCommand,
     },
+    /// The cycle calendar: the next cycles' meeting dates; `--ics` writes them as a calendar file
+    /// (one event per meeting) that Outlook and Google Calendar import.
+    Calendar {
+        /// How many cycles.
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// The first cycle (default: the current one).
+        #[arg(long)]
+        from: Option<Month>,
+        #[arg(long)]
+        ics: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// The time to take as now (RFC 3339), instead of the clock.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Run what is due tonight by the calendar, one run at a time per workspace, catching up a
+    /// missed night, and send the notifications. Exit codes: 0 done, 1 configuration, 2 runtime,
+    /// 3 an agent failed (the others ran), 75 another run holds the lock.
+    Nightly {
+        /// The time to take as now (RFC 3339), instead of the clock.
+        #[arg(long)]
+        now: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run `snop nightly` from systemd, cron, or a foreground loop.
+    Schedule {
+        #[command(subcommand)]
+        what: cycle::ScheduleCommand,
+    },
+    /// Cadence drift over cycles: each meeting early or late against the calendar, the cycle's
+    /// length against 14 days, a moved executive meeting.
+    Cadence {
+        /// How many of the latest cycles.
+        #[arg(long, default_value_t = 12)]
+        cycles: u32,
+        #[arg(long)]
+        json: bool,
+        /// The time to take as now (RFC 3339), instead of the clock.
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Measure snop against its peers (see the README's Benchmarks section).
     Bench {
         #[command(subcommand)]
@@ -259,8 +309,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Demo { dir, size, force } => demo_command(&dir, &size, force, &progress).await?,
-        Command::Validate => {
+        Command::Validate { now } => {
             let ws = Workspace::load(&cli.workspace)?;
+            cycle::validate_calendar(&ws, now.as_deref())?;
             println!(
                 "`{}` is valid: {} pipeline(s) ({})",
                 cli.workspace.join(crate::config::WORKSPACE_FILE).display(),
@@ -397,6 +448,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Calendar { months, from, ics, json, now } => {
+            cycle::calendar(&cli.workspace, months, from, ics.as_deref(), json, now.as_deref())?
+        }
+        Command::Nightly { now, json } => cycle::nightly(&cli.workspace, now.as_deref(), json, &progress).await?,
+        Command::Schedule { what } => cycle::schedule_command(&cli.workspace, what, &progress).await?,
+        Command::Cadence { cycles, json, now } => cycle::cadence(&cli.workspace, cycles, json, now.as_deref()).await?,
         Command::Bench { what } => crate::bench::run(what, &progress).await?,
         Command::Drafts { what } => signoff::drafts(&cli.workspace, what).await?,
         Command::Status { cycle, json } => signoff::status(&cli.workspace, cycle, json).await?,
@@ -534,6 +591,7 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
     println!(
         "next: `snop status --cycle {cycle} -w {w}` shows who signed what; `snop audit verify -w {w}` checks the log; `snop run demand-review --cycle {cycle} -w {w}` again writes nothing new"
     );
+    println!("  `snop calendar -w {w}` prints the cycle's meeting dates (`--ics FILE` for Outlook or Google Calendar)");
     // Demo-only logins: every demo person gets a password anyone reading this output knows.
     let mut logins = Vec::new();
     for (id, person) in &ws.people {

@@ -146,6 +146,9 @@ struct RawWorkspace {
     /// The pre-S&OP reconciliation's rules.
     #[serde(default)]
     reconciliation: RawReconciliation,
+    /// Who hears what, and how (e-mail, webhooks).
+    #[serde(default)]
+    notify: crate::notify::NotifyConfig,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -176,14 +179,22 @@ fn default_currency() -> String {
 #[serde(deny_unknown_fields)]
 struct RawCalendar {
     /// IANA time zone the meetings are held in.
-    #[serde(default = "default_timezone")]
-    timezone: String,
-    /// When the demand review (cycle day 1) starts each month, e.g. "first Monday".
-    demand_review_starts: Spanned<String>,
-}
-
-fn default_timezone() -> String {
-    "UTC".into()
+    #[serde(default)]
+    timezone: Option<Spanned<String>>,
+    /// The working days of the week (default Monday to Friday).
+    #[serde(default)]
+    working_days: Option<Spanned<Vec<String>>>,
+    /// Holidays, `YYYY-MM-DD` optionally followed by a name: "2026-12-25 Christmas Day".
+    #[serde(default)]
+    holidays: Vec<Spanned<String>>,
+    /// When meetings start and end on their days, local time: "09:00-17:00".
+    #[serde(default)]
+    meeting_hours: Option<Spanned<String>>,
+    /// When `snop nightly` runs, local time: "02:30".
+    #[serde(default)]
+    nightly_at: Option<Spanned<String>>,
+    /// A rule per meeting, keyed by agent name, in planners' words.
+    meetings: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -281,8 +292,7 @@ pub struct Workspace {
     pub root: PathBuf,
     pub company: String,
     pub currency: String,
-    pub timezone: String,
-    pub demand_review_starts: WeekdayOfMonth,
+    pub calendar: crate::calendar::Calendar,
     pub roles: BTreeMap<String, Vec<String>>,
     pub people: BTreeMap<String, Person>,
     pub llm: crate::narrative::client::LlmConfig,
@@ -290,6 +300,7 @@ pub struct Workspace {
     pub store_url: String,
     pub reconciliation: crate::analysis::reconcile::ReconcileParams,
     pub pipelines: BTreeMap<Agent, Pipeline>,
+    pub notify: crate::notify::NotifyConfig,
 }
 
 pub const WORKSPACE_FILE: &str = "snop.toml";
@@ -400,13 +411,7 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
         problems.push(Problem { file: rel.clone(), line: Some(line_of(&text, span.start)), key: key.into(), message });
     };
 
-    let demand_review_starts = match WeekdayOfMonth::parse(raw.calendar.demand_review_starts.get_ref()) {
-        Ok(r) => Some(r),
-        Err(m) => {
-            here(raw.calendar.demand_review_starts.span(), "calendar.demand_review_starts", m);
-            None
-        }
-    };
+    let calendar = resolve_calendar(&raw.calendar, &mut here);
     let mut roles = BTreeMap::new();
     for (role, holders) in &raw.roles {
         if !ROLES.contains(&role.as_str()) {
@@ -477,8 +482,7 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
         root: root.to_path_buf(),
         company: raw.company.name,
         currency: raw.company.currency,
-        timezone: raw.calendar.timezone,
-        demand_review_starts: demand_review_starts?,
+        calendar: calendar?,
         roles,
         people,
         llm: raw.llm,
@@ -486,7 +490,182 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
         store_url,
         reconciliation,
         pipelines,
+        notify: raw.notify,
     })
+}
+
+/// The calendar's problems over the next 12 cycles from `today` and the cycles of every listed
+/// holiday ([`crate::calendar::Calendar::check`]), each with the line and key of the rule.
+pub fn calendar_problems(ws: &Workspace, today: chrono::NaiveDate) -> Vec<Problem> {
+    use chrono::Datelike;
+    let cal = &ws.calendar;
+    let start = cal.upcoming(today);
+    let mut months: Vec<crate::contract::Month> = (0..12).map(|i| start.plus(i)).collect();
+    for h in cal.holidays.keys() {
+        let m = crate::contract::Month(h.year() * 12 + h.month0() as i32);
+        months.extend([m.plus(-1), m, m.plus(1)]);
+    }
+    months.retain(|m| *m >= start);
+    months.sort();
+    months.dedup();
+    let text = fs_err::read_to_string(ws.root.join(WORKSPACE_FILE)).unwrap_or_default();
+    let section = text.lines().position(|l| l.trim() == "[calendar.meetings]");
+    let line_of_key = |key: &str| -> Option<usize> {
+        let from = section?;
+        text.lines()
+            .enumerate()
+            .skip(from + 1)
+            .take_while(|(_, l)| !l.trim_start().starts_with('['))
+            .find(|(_, l)| l.trim_start().trim_start_matches('"').starts_with(key))
+            .map(|(i, _)| i + 1)
+            .or(Some(from + 1))
+    };
+    cal.check(&months)
+        .into_iter()
+        .map(|p| {
+            let key = p.artifact.map(|a| a.agent().name());
+            Problem {
+                file: PathBuf::from(WORKSPACE_FILE),
+                line: key.map_or(section.map(|s| s + 1), line_of_key),
+                key: key.map_or("calendar.meetings".into(), |k| format!("calendar.meetings.{k}")),
+                message: p.message,
+            }
+        })
+        .collect()
+}
+
+/// Resolves `[calendar]`: every rule, day and time parsed, the rules free of loops.
+fn resolve_calendar(
+    raw: &RawCalendar,
+    here: &mut impl FnMut(std::ops::Range<usize>, &str, String),
+) -> Option<crate::calendar::Calendar> {
+    use crate::calendar::{Anchor, Calendar, Rule};
+    use crate::store::signoff::Artifact;
+    let mut ok = true;
+    let timezone = match &raw.timezone {
+        None => chrono_tz::UTC,
+        Some(t) => t.get_ref().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+            here(
+                t.span(),
+                "calendar.timezone",
+                format!("`{}` is not an IANA time zone such as `Europe/London`", t.get_ref()),
+            );
+            ok = false;
+            chrono_tz::UTC
+        }),
+    };
+    let mut working_days = [true, true, true, true, true, false, false];
+    if let Some(days) = &raw.working_days {
+        working_days = [false; 7];
+        for d in days.get_ref() {
+            match d.parse::<chrono::Weekday>() {
+                Ok(w) => working_days[w.num_days_from_monday() as usize] = true,
+                Err(_) => {
+                    here(days.span(), "calendar.working_days", format!("`{d}` is not a day of the week"));
+                    ok = false;
+                }
+            }
+        }
+    }
+    let mut holidays = BTreeMap::new();
+    for h in &raw.holidays {
+        let text = h.get_ref().trim();
+        let (date, name) = text.split_once(' ').unwrap_or((text, "holiday"));
+        match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+            Ok(d) => {
+                holidays.insert(d, name.trim().to_string());
+            }
+            Err(_) => {
+                here(h.span(), "calendar.holidays", format!("`{text}` does not start with a date `YYYY-MM-DD`"));
+                ok = false;
+            }
+        }
+    }
+    let mut time = |value: Option<&Spanned<String>>, key: &str, default: &str| {
+        let text = value.map_or(default, |v| v.get_ref().as_str());
+        chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M").map_err(|_| {
+            if let Some(v) = value {
+                here(v.span(), key, format!("`{text}` is not a time `HH:MM`"));
+            }
+        })
+    };
+    let nightly_at = time(raw.nightly_at.as_ref(), "calendar.nightly_at", "02:30");
+    let hours = match &raw.meeting_hours {
+        None => Ok((
+            chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("time"),
+            chrono::NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
+        )),
+        Some(h) => match h.get_ref().split_once('-').map(|(a, b)| {
+            (chrono::NaiveTime::parse_from_str(a.trim(), "%H:%M"), chrono::NaiveTime::parse_from_str(b.trim(), "%H:%M"))
+        }) {
+            Some((Ok(a), Ok(b))) if a < b => Ok((a, b)),
+            _ => {
+                here(h.span(), "calendar.meeting_hours", format!("`{}` is not a span like `09:00-17:00`", h.get_ref()));
+                Err(())
+            }
+        },
+    };
+    let mut rules: [Option<Rule>; 5] = [None; 5];
+    for (key, text) in &raw.meetings {
+        let full = format!("calendar.meetings.{key}");
+        let Some(i) = Agent::from_name(key).map(|a| Artifact::ALL.iter().position(|x| x.agent() == a).expect("listed"))
+        else {
+            here(
+                text.span(),
+                &full,
+                format!("unknown meeting `{key}`: meetings are {}", Agent::ALL.map(Agent::name).join(", ")),
+            );
+            ok = false;
+            continue;
+        };
+        match Rule::parse(text.get_ref()) {
+            Ok(r) if i == 0 && r.anchor == Anchor::Next => {
+                here(text.span(), &full, "the demand review opens the cycle: it cannot follow `next working day`; give it a rule like `first Monday of the month`".into());
+                ok = false;
+            }
+            Ok(r) => rules[i] = Some(r),
+            Err(m) => {
+                here(text.span(), &full, m);
+                ok = false;
+            }
+        }
+    }
+    let missing: Vec<&str> =
+        Artifact::ALL.iter().zip(&rules).filter(|(_, r)| r.is_none()).map(|(a, _)| a.agent().name()).collect();
+    if ok && !missing.is_empty() {
+        let span = raw.meetings.values().next().map_or(0..0, |v| v.span());
+        here(
+            span,
+            "calendar.meetings",
+            format!(
+                "no rule for {}: every meeting needs one, e.g. `executive = \"second Thursday\"`",
+                missing.join(", ")
+            ),
+        );
+        return None;
+    }
+    if !ok {
+        return None;
+    }
+    let rules = rules.map(|r| r.expect("checked"));
+    // Loops: `before` and `next` anchors must bottom out in a fixed one.
+    let mut fixed = rules.map(|r| matches!(r.anchor, Anchor::Fixed(_)));
+    for _ in 0..5 {
+        for i in 0..5 {
+            fixed[i] |= match rules[i].anchor {
+                Anchor::Fixed(_) => true,
+                Anchor::Next => i > 0 && fixed[i - 1],
+                Anchor::Before(_, t) => fixed[Artifact::ALL.iter().position(|a| *a == t).expect("listed")],
+            };
+        }
+    }
+    if let Some(i) = fixed.iter().position(|f| !f) {
+        let key = Artifact::ALL[i].agent().name();
+        let span = raw.meetings.get(key).map_or(0..0, |v| v.span());
+        here(span, &format!("calendar.meetings.{key}"), "this rule depends on itself through other meetings' rules: anchor one of them to a fixed day such as `second Thursday`".into());
+        return None;
+    }
+    Some(Calendar { timezone, working_days, holidays, rules, hours: hours.ok()?, nightly_at: nightly_at.ok()? })
 }
 
 /// Parses every prompt template of each agent and renders it against that agent's sample facts

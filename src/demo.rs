@@ -954,8 +954,31 @@ currency = "EUR"
 
 [calendar]
 timezone = "Europe/London"
-# Cycle day 1, the start of the demand review, in the words planners use.
-demand_review_starts = "first Monday"
+working_days = ["Mon", "Tue", "Wed", "Thu", "Fri"]
+meeting_hours = "09:00-17:00"
+# When `snop nightly` runs from the scheduler (local time).
+nightly_at = "02:30"
+holidays = [
+    "2026-12-25 Christmas Day",
+    "2026-12-28 Boxing Day (substitute)",
+    "2027-01-01 New Year's Day",
+    "2027-04-02 Good Friday",
+    "2027-04-05 Easter Monday",
+    "2027-05-03 Early May bank holiday",
+    "2027-05-31 Spring bank holiday",
+    "2027-08-30 Summer bank holiday",
+    "2027-12-27 Christmas Day (substitute)",
+    "2027-12-28 Boxing Day (substitute)",
+]
+
+# One rule per meeting, in the words planners use. The executive S&OP is the fixed point: the
+# same weekday of the same week every month; the rest of the cycle is laid around it.
+[calendar.meetings]
+demand-review = "7 working days before the executive S&OP, 3 working days"
+supply-review = "next working day, 2 working days"
+reconciliation = "next working day, 2 working days"
+executive = "third Thursday"
+commit-back = "next working day, 2 working days"
 
 [store]
 # The embedded store: one SQLite file in the workspace.

@@ -7,13 +7,17 @@
 pub mod analysis;
 pub mod artifacts;
 pub mod bench;
+pub mod cadence;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod contract;
 pub mod demo;
 pub mod ingest;
 pub mod narrative;
+pub mod notify;
 pub mod pipeline;
+pub mod schedule;
 pub mod store;
 pub mod web;
 
@@ -27,12 +31,17 @@ pub enum Fault {
     User,
     /// The runtime or a bug (exit 2).
     Runtime,
+    /// A nightly run that could not complete cleanly (its own exit code, see [`schedule`]).
+    Nightly(i32),
 }
 
 impl Fault {
     /// Walks an error's chain for a known cause; anything unknown is the runtime's.
     pub fn of(err: &anyhow::Error) -> Fault {
         for cause in err.chain() {
+            if let Some(e) = cause.downcast_ref::<schedule::NightlyError>() {
+                return Fault::Nightly(e.exit_code());
+            }
             if cause.is::<config::ConfigError>() || cause.is::<UserError>() {
                 return Fault::User;
             }
@@ -53,6 +62,7 @@ impl Fault {
         match self {
             Fault::User => 1,
             Fault::Runtime => 2,
+            Fault::Nightly(code) => code,
         }
     }
 }

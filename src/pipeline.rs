@@ -273,8 +273,11 @@ async fn draft_content(
     let artifact = Artifact::of_agent(agent);
     let last = store.latest_signed(artifact, &cycle.plus(-1).to_string()).await?;
     let dir = Directory::of(ws);
-    let day_one = ws.demand_review_starts.in_month(cycle);
-    let agenda = review::agenda(artifact, day_one, &dir, &narrated.sections, &story, last.as_ref());
+    let dates = ws.calendar.cycle(cycle);
+    let mut agenda = review::agenda(artifact, &dates, &dir, &narrated.sections, &story, last.as_ref());
+    // How the last cycle kept its calendar.
+    let previous = store.status(&cycle.plus(-1).to_string()).await?;
+    agenda.this_cycle.extend(crate::cadence::drift(&ws.calendar, cycle.plus(-1), &previous, dates.start()).slips());
     let content = DraftContent {
         artifact: artifact.key().into(),
         cycle: cycle.to_string(),
@@ -385,9 +388,14 @@ async fn analyse(
             let table = |t: Table| ingested.table(t).ok_or(crate::analysis::AnalysisError::MissingTable(t));
             let owners = commitments::account_managers(table(Table::Customers)?)?;
             let orders = commitments::open_order_lines(table(Table::OpenOrders)?)?;
-            let day_one = ws.demand_review_starts.in_month(cycle);
-            let last_day = crate::store::signoff::Artifact::CommitmentLog.cycle_days().1;
-            let communicate_by = (day_one + chrono::Days::new(u64::from(last_day) - 1)).format("%Y-%m-%d").to_string();
+            // The last day of the commit-back meeting in the workspace's calendar.
+            let communicate_by = ws
+                .calendar
+                .cycle(cycle)
+                .meeting(crate::store::signoff::Artifact::CommitmentLog)
+                .last
+                .format("%Y-%m-%d")
+                .to_string();
             let rows = commitments::plan_rows(&plan)?;
             let mut log = commitments::commitment_log(cycle, &rows, &orders, &owners, &communicate_by);
             let updates = match ingested.table(Table::CommitmentUpdates) {

@@ -336,14 +336,14 @@ pub(crate) fn bar_chart(title: &str, points: &[(String, f64)], esc: &dyn Fn(&str
 /// cycle's output, the top 3 risks, and what the next meeting up must decide, by whom and when.
 pub fn agenda(
     artifact: Artifact,
-    day_one: chrono::NaiveDate,
+    dates: &crate::calendar::Cycle,
     dir: &Directory,
     narrative: &Narrative,
     facts: &serde_json::Value,
     last: Option<&DraftDetail>,
 ) -> Agenda {
-    let day = |d: u32| (day_one + chrono::Days::new(u64::from(d) - 1)).format("%Y-%m-%d").to_string();
-    let (first, last_day) = artifact.cycle_days();
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    let meeting = dates.meeting(artifact);
     let last_cycle = last.map(|d| LastCycle {
         cycle: d.row.cycle.clone(),
         version: d.row.version,
@@ -401,8 +401,8 @@ pub fn agenda(
     let top_risks =
         if top_risks.is_empty() { vec!["no risks were named in the narrative".to_string()] } else { top_risks };
     let (owner, due) = match artifact.next() {
-        Some(next) => (dir.describe(next.owner_roles(), " and "), day(next.cycle_days().0)),
-        None => (dir.describe(artifact.owner_roles(), " and "), day(last_day)),
+        Some(next) => (dir.describe(next.owner_roles(), " and "), day(dates.meeting(next).first)),
+        None => (dir.describe(artifact.owner_roles(), " and "), day(meeting.last)),
     };
     let next_meeting = artifact.next().map_or("the next cycle", Artifact::meeting);
     let mut decisions: Vec<AgendaDecision> = facts
@@ -445,8 +445,8 @@ pub fn agenda(
     }
     Agenda {
         meeting: artifact.meeting().into(),
-        first_day: day(first),
-        last_day: day(last_day),
+        first_day: day(meeting.first),
+        last_day: day(meeting.last),
         last_cycle,
         this_cycle,
         top_risks,

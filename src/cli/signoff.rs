@@ -263,8 +263,9 @@ pub async fn status(workspace: &std::path::Path, cycle: Month, json: bool) -> an
     }
     println!("cycle {cycle}");
     let mut broken = Vec::new();
+    let dates = ws.calendar.cycle(cycle);
     for (l, a) in lines.iter().zip(Artifact::ALL) {
-        let (first, last) = a.cycle_days();
+        let (first, last) = (dates.meeting(a).first, dates.meeting(a).last);
         match (l.version, l.state) {
             (Some(v), Some(state)) => {
                 let signed = if l.signatures.is_empty() {
@@ -288,14 +289,15 @@ pub async fn status(workspace: &std::path::Path, cycle: Month, json: bool) -> an
                 );
             }
             _ => {
-                println!(
-                    "  {:<24} missing: the {} (cycle days {first}-{last}) has no artifact",
-                    a.title(),
-                    a.meeting()
-                );
+                println!("  {:<24} missing: the {} ({first} to {last}) has no artifact", a.title(), a.meeting());
                 broken.push(a);
             }
         }
+    }
+    let today = ws.calendar.local_date(chrono::Utc::now());
+    println!("cadence against the calendar:");
+    for line in crate::cadence::drift(&ws.calendar, cycle, &lines, today).lines() {
+        println!("  {line}");
     }
     if !broken.is_empty() {
         for a in &broken {

@@ -173,8 +173,7 @@ pub(super) async fn executive_upstream(store: &Store, cycle: Month, options: Run
 
 /// The executive meeting's first day of a cycle, `YYYY-MM-DD`.
 pub fn executive_date(ws: &Workspace, cycle: Month) -> String {
-    let day_one = ws.demand_review_starts.in_month(cycle);
-    (day_one + chrono::Days::new(u64::from(Artifact::SignedPlan.cycle_days().0) - 1)).format("%Y-%m-%d").to_string()
+    ws.calendar.cycle(cycle).meeting(Artifact::SignedPlan).first.format("%Y-%m-%d").to_string()
 }
 
 /// Who decides the trade-offs: "Olivia Chen (COO)", the first holder of the COO or CEO role.

@@ -12,6 +12,7 @@
 pub mod decisions;
 pub mod dialect;
 pub mod keys;
+pub mod nightly;
 pub mod signoff;
 pub mod users;
 

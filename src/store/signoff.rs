@@ -93,17 +93,6 @@ impl Artifact {
         }
     }
 
-    /// The cycle days of its meeting (first, last).
-    pub fn cycle_days(self) -> (u32, u32) {
-        match self {
-            Artifact::DemandConsensus => (1, 3),
-            Artifact::SupplyPlan => (4, 5),
-            Artifact::ReconciliationPack => (6, 8),
-            Artifact::SignedPlan => (9, 10),
-            Artifact::CommitmentLog => (11, 14),
-        }
-    }
-
     /// The next meeting up, whose decisions this artifact's agenda prepares.
     pub fn next(self) -> Option<Artifact> {
         let i = Artifact::ALL.iter().position(|a| *a == self).expect("listed");

@@ -51,8 +51,12 @@ pub async fn measure(ws: &Workspace, reviewers: usize, requests: usize) -> anyho
     store.start_session(&person, &token, "bench", &hour).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let app =
-        App::new(crate::pipeline::open_store(ws).await?, Directory::of(ws), ws.company.clone(), Options::default());
+    let app = App::new(
+        crate::pipeline::open_store(ws).await?,
+        Directory::of(ws),
+        ws.company.clone(),
+        Options { calendar: Some(ws.calendar.clone()), ..Options::default() },
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(super::serve(listener, app, async {
         let _ = stopped.await;

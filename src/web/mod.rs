@@ -60,6 +60,8 @@ pub struct Options {
     pub session_hours: i64,
     /// Rows of a facts table per page.
     pub page_rows: usize,
+    /// The cycle calendar, for the meetings' dates on the board.
+    pub calendar: Option<crate::calendar::Calendar>,
 }
 
 impl Default for Options {
@@ -72,6 +74,7 @@ impl Default for Options {
             idle_minutes: 30,
             session_hours: 12,
             page_rows: 50,
+            calendar: None,
         }
     }
 }

@@ -104,7 +104,13 @@ async fn board_page(app: &App, viewer: &Viewer, q: BoardQuery) -> anyhow::Result
     let mut waiting = Vec::new();
     if let Some(cycle) = &cycle {
         for (line, a) in app.store.status(cycle).await?.into_iter().zip(Artifact::ALL) {
-            let (first, last) = a.cycle_days();
+            let days = match (&app.options.calendar, crate::contract::Month::parse(cycle)) {
+                (Some(calendar), Some(month)) => {
+                    let m = calendar.cycle(month).meeting(a).clone();
+                    if m.first == m.last { m.first.to_string() } else { format!("{} to {}", m.first, m.last) }
+                }
+                _ => String::new(),
+            };
             let mut todo = Vec::new();
             if let Some(id) = line.draft_id
                 && let Some(d) = app.store.draft(id).await?
@@ -138,7 +144,7 @@ async fn board_page(app: &App, viewer: &Viewer, q: BoardQuery) -> anyhow::Result
             lines.push(BoardLine {
                 title: a.title().to_string(),
                 meeting: a.meeting(),
-                days: format!("cycle days {first}-{last}"),
+                days,
                 draft_id: line.draft_id,
                 version: line.version,
                 state: line.state.map_or_else(|| "missing".to_string(), |s| s.to_string()),

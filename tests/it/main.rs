@@ -3,11 +3,15 @@
 
 mod backhalf;
 mod bad_inputs;
+mod cadence;
+mod calendar;
 mod commitments;
 mod common;
 mod demand;
 mod demo;
 mod ingest;
+mod nightly;
+mod notify;
 mod pg;
 mod signoff;
 mod supply;

@@ -204,7 +204,7 @@ fn content(artifact: Artifact, cycle: &str, headline: &str) -> String {
 static RUNS: AtomicU64 = AtomicU64::new(0);
 
 /// Records a run of the artifact's agent with a draft, as the pipeline does.
-async fn record(store: &Store, artifact: Artifact, cycle: &str, headline: &str) -> RunRow {
+pub(crate) async fn record(store: &Store, artifact: Artifact, cycle: &str, headline: &str) -> RunRow {
     let n = RUNS.fetch_add(1, Ordering::SeqCst);
     store
         .record_run(NewRun {
@@ -677,10 +677,24 @@ fn pages_escape_model_text_and_carry_the_agenda(db: Db) {
         store.act(&dir, id, "dana.whitfield", Request::Approve, Some(1)).await.unwrap();
         store.act(&dir, id, "dana.whitfield", Request::Sign, Some(2)).await.unwrap();
         let last = store.latest_signed(Artifact::DemandConsensus, "2026-11").await.unwrap();
-        let day_one = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        // The cycle's dates as the calendar would give them (built by hand here).
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        let dates = snop::calendar::Cycle {
+            month: "2026-12".parse().unwrap(),
+            meetings: Artifact::ALL
+                .into_iter()
+                .zip([(7, 9), (10, 11), (14, 16), (17, 17), (18, 18)])
+                .map(|(artifact, (f, l))| snop::calendar::Meeting {
+                    artifact,
+                    first: day(f),
+                    last: day(l),
+                    moved_from: None,
+                })
+                .collect(),
+        };
         let n = narrative("December");
         let facts = serde_json::json!({"top_gaps": [{"id": "CAP-1", "recommended": [{"kind": "overtime"}]}]});
-        let agenda = review::agenda(Artifact::DemandConsensus, day_one, &dir, &n, &facts, last.as_ref());
+        let agenda = review::agenda(Artifact::DemandConsensus, &dates, &dir, &n, &facts, last.as_ref());
         let lc = agenda.last_cycle.as_ref().expect("last cycle");
         assert_eq!((lc.cycle.as_str(), lc.version, lc.signed_by.as_str()), ("2026-11", 1, "Dana Whitfield"));
         assert_eq!((agenda.first_day.as_str(), agenda.last_day.as_str()), ("2026-12-07", "2026-12-09"));

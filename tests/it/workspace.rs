@@ -12,7 +12,7 @@ fn validate_reports_every_problem_at_once() {
     let ws = tmp.path().join("ws");
     let toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
     let toml = toml
-        .replace("demand_review_starts = \"first Monday\"", "demand_review_starts = \"first Mondai\"")
+        .replace("executive = \"third Thursday\"", "executive = \"third Thursdai\"")
         .replace(
             "coo = [\"olivia.chen\"]",
             "coo = [\"olivia.chen\"]\ncfo = [\"fiona.reyes\"]\nsales_lead = [\"nobody\"]",
@@ -61,10 +61,11 @@ columns = { customer = "KUNNR", colour = "FARBE" }
   - `pipelines/demand-review.toml` line 17, key `sources[2].path`: `data/customers.csv` matches no file in the workspace
   - `pipelines/demand-review.toml` line 18, key `sources[2].columns.colour`: `colour` is not a column of `customers`: its columns are customer, channel, region, account_manager, priority
   - `pipelines/supply-review.toml` line 6: invalid type: integer `3`, expected a string
-  - `snop.toml` line 10, key `calendar.demand_review_starts`: `Mondai` is not a day of the week
-  - `snop.toml` line 34, key `roles.cfo`: unknown role `cfo`: roles are demand_lead, supply_lead, finance_lead, sales_lead, coo, ceo
-  - `snop.toml` line 35, key `roles.sales_lead`: `nobody` is not in `[people]`
-  - `snop.toml` line 40, key `reconciliation.leads_may_approve_up_to`: `-5` must be an amount of 0 or more in the workspace currency
+  - `snop.toml` line 32, key `calendar.meetings.executive`: `Thursdai` is not a day of the week
+hint: a rule reads like `first Monday of the month, 3 working days`, `next working day, 2 working days` or `8 working days before the executive S&OP`
+  - `snop.toml` line 57, key `roles.cfo`: unknown role `cfo`: roles are demand_lead, supply_lead, finance_lead, sales_lead, coo, ceo
+  - `snop.toml` line 58, key `roles.sales_lead`: `nobody` is not in `[people]`
+  - `snop.toml` line 63, key `reconciliation.leads_may_approve_up_to`: `-5` must be an amount of 0 or more in the workspace currency
 "
     );
 }
