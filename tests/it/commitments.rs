@@ -158,8 +158,9 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
                 ("2026-12-0003", "C10003", 10.0, 0.0, "chloe.martin", "to communicate"),
             ]
         );
-        // The first Monday of December 2026 is the 7th: cycle day 14 is the 20th.
-        assert_eq!(lines[0]["communicate_by"], "2026-12-20");
+        // The demo calendar: the executive S&OP on the third Thursday (17 December 2026), the
+        // commit-back the next working day for 2 working days (Friday 18th, Monday 21st).
+        assert_eq!(lines[0]["communicate_by"], "2026-12-21");
         assert_eq!((lines[0]["moved_to"].as_str(), lines[0]["moved_units"].as_f64()), (Some("2027-01"), Some(4.0)));
         // The fixture's order book holds 5 (December) and 6 (January) for C10001/AC-0005: to book
         // are December's 12 - 5 = 7, January's 14 - 6 = 8, and all of C10002's 20 (no orders).
@@ -181,7 +182,7 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
         assert_eq!(report["narrative"]["source"], "model", "the mock's draft passes the fact check: {report}");
         let page = std::fs::read_to_string(folder.join("commitment-log-2026-12.md")).unwrap();
         assert!(
-            page.contains("3 commitment lines (28 units less than asked) to communicate to customers by 2026-12-20"),
+            page.contains("3 commitment lines (28 units less than asked) to communicate to customers by 2026-12-21"),
             "{page}"
         );
 
