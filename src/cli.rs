@@ -364,7 +364,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Runs { agent, cycle, json } => {
             let agent = agent.map(|a| agent_of(&a)).transpose()?;
-            let ws = Workspace::load(&cli.workspace)?;
+            let ws = Workspace::load_without_inputs(&cli.workspace)?;
             let store = pipeline::open_store(&ws).await?;
             let runs = store.runs(agent.map(Agent::name), cycle.map(|c| c.to_string()).as_deref()).await?;
             if json {
@@ -385,7 +385,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Decide { cycle, tradeoff, option, action, owner, due, note, send_back, reason, actor, list, json } => {
-            let ws = Workspace::load(&cli.workspace)?;
+            let ws = Workspace::load_without_inputs(&cli.workspace)?;
             let store = pipeline::open_store(&ws).await?;
             if list {
                 let rows = pipeline::tradeoffs(&store, cycle).await?;
