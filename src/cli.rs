@@ -126,6 +126,10 @@ pub enum Command {
         /// List the pack's trade-offs and the decision that counts for each, and decide nothing.
         #[arg(long)]
         list: bool,
+        /// Say that the decision on `--tradeoff` was carried out (its owner, or the COO or CEO);
+        /// the next cycle scores last cycle's decisions as done, open or overdue.
+        #[arg(long, requires = "tradeoff", conflicts_with_all = ["option", "action", "send_back", "list"])]
+        done: bool,
         #[arg(long)]
         json: bool,
     },
@@ -364,7 +368,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Runs { agent, cycle, json } => {
             let agent = agent.map(|a| agent_of(&a)).transpose()?;
-            let ws = Workspace::load(&cli.workspace)?;
+            let ws = Workspace::load_without_inputs(&cli.workspace)?;
             let store = pipeline::open_store(&ws).await?;
             let runs = store.runs(agent.map(Agent::name), cycle.map(|c| c.to_string()).as_deref()).await?;
             if json {
@@ -384,9 +388,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Decide { cycle, tradeoff, option, action, owner, due, note, send_back, reason, actor, list, json } => {
-            let ws = Workspace::load(&cli.workspace)?;
+        Command::Decide {
+            cycle,
+            tradeoff,
+            option,
+            action,
+            owner,
+            due,
+            note,
+            send_back,
+            reason,
+            actor,
+            list,
+            done,
+            json,
+        } => {
+            let ws = Workspace::load_without_inputs(&cli.workspace)?;
             let store = pipeline::open_store(&ws).await?;
+            if done {
+                let actor = actor.ok_or_else(|| UserError("say who carried it out: `--as PERSON`".into()))?;
+                let tradeoff = tradeoff.expect("clap requires --tradeoff with --done");
+                let row = store
+                    .record_done(&Directory::of(&ws), &actor, &cycle.to_string(), &tradeoff, note.as_deref())
+                    .await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&row)?);
+                } else {
+                    println!(
+                        "decision {} on trade-off `{tradeoff}` of {cycle} is done ({} at {})",
+                        row.decision_id, row.done_by, row.done_at
+                    );
+                }
+                return Ok(());
+            }
             if list {
                 let rows = pipeline::tradeoffs(&store, cycle).await?;
                 if json {

@@ -331,10 +331,21 @@ fn check_store_url(url: &str) -> Result<(), String> {
 }
 
 impl Workspace {
-    /// Reads and validates `snop.toml` and every `pipelines/*.toml` under `root`.
+    /// Reads and validates `snop.toml` and every `pipelines/*.toml` under `root`, and checks
+    /// that every file a pipeline names is there.
     pub fn load(root: &Path) -> Result<Workspace, ConfigError> {
+        Workspace::load_checking(root, Inputs::Required)
+    }
+
+    /// As [`Workspace::load`], for commands that read no input file (reviewing, signing, the
+    /// calendar, the web): a reviewer on a team's shared store need not have the extracts.
+    pub fn load_without_inputs(root: &Path) -> Result<Workspace, ConfigError> {
+        Workspace::load_checking(root, Inputs::NotRead)
+    }
+
+    fn load_checking(root: &Path, inputs: Inputs) -> Result<Workspace, ConfigError> {
         let mut problems = Vec::new();
-        let ws = load_workspace(root, &mut problems);
+        let ws = load_workspace(root, inputs, &mut problems);
         problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         if problems.is_empty() { Ok(ws.expect("a workspace without problems")) } else { Err(ConfigError { problems }) }
     }
@@ -392,7 +403,14 @@ fn read_toml<T: for<'de> Deserialize<'de>>(
     }
 }
 
-fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace> {
+/// Whether the pipelines' input files must be there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inputs {
+    Required,
+    NotRead,
+}
+
+fn load_workspace(root: &Path, inputs: Inputs, problems: &mut Vec<Problem>) -> Option<Workspace> {
     let rel = PathBuf::from(WORKSPACE_FILE);
     let path = root.join(WORKSPACE_FILE);
     if !path.exists() {
@@ -405,7 +423,7 @@ fn load_workspace(root: &Path, problems: &mut Vec<Problem>) -> Option<Workspace>
         return None;
     }
     let raw: Option<(RawWorkspace, String)> = read_toml(&path, &rel, problems);
-    let pipelines = load_pipelines(root, problems);
+    let pipelines = load_pipelines(root, inputs, problems);
     let (raw, text) = raw?;
     let mut here = |span: std::ops::Range<usize>, key: &str, message: String| {
         problems.push(Problem { file: rel.clone(), line: Some(line_of(&text, span.start)), key: key.into(), message });
@@ -939,7 +957,7 @@ pub struct ColumnMap {
     pub date_format: String,
 }
 
-fn load_pipelines(root: &Path, problems: &mut Vec<Problem>) -> Option<BTreeMap<Agent, Pipeline>> {
+fn load_pipelines(root: &Path, inputs: Inputs, problems: &mut Vec<Problem>) -> Option<BTreeMap<Agent, Pipeline>> {
     let dir = root.join("pipelines");
     let mut files: Vec<PathBuf> = match fs_err::read_dir(&dir) {
         Ok(rd) => {
@@ -961,14 +979,20 @@ fn load_pipelines(root: &Path, problems: &mut Vec<Problem>) -> Option<BTreeMap<A
     for path in files {
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
         // One agent per file: the file is named after its agent, so no agent is run twice.
-        if let Some(p) = load_pipeline(root, &path, &rel, problems) {
+        if let Some(p) = load_pipeline(root, &path, &rel, inputs, problems) {
             out.insert(p.agent, p);
         }
     }
     (problems.len() == before).then_some(out)
 }
 
-fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Problem>) -> Option<Pipeline> {
+fn load_pipeline(
+    root: &Path,
+    path: &Path,
+    rel: &Path,
+    inputs: Inputs,
+    problems: &mut Vec<Problem>,
+) -> Option<Pipeline> {
     let (raw, text): (RawPipeline, String) = read_toml(path, rel, problems)?;
     let before = problems.len();
     let mut here = |span: std::ops::Range<usize>, key: String, message: String| {
@@ -1125,7 +1149,7 @@ fn load_pipeline(root: &Path, path: &Path, rel: &Path, problems: &mut Vec<Proble
             match glob::glob(&root.join(&pattern).to_string_lossy()) {
                 Err(e) => here(p.span(), key("path"), format!("`{pattern}` is not a valid glob: {}", e.msg)),
                 Ok(mut paths) => {
-                    if paths.next().is_none() && !s.optional {
+                    if inputs == Inputs::Required && !s.optional && paths.next().is_none() {
                         here(p.span(), key("path"), format!("`{pattern}` matches no file in the workspace"));
                     }
                 }

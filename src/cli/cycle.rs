@@ -55,7 +55,7 @@ pub fn calendar(
     json: bool,
     now: Option<&str>,
 ) -> anyhow::Result<()> {
-    let ws = Workspace::load(workspace)?;
+    let ws = Workspace::load_without_inputs(workspace)?;
     let cal = &ws.calendar;
     let today = cal.local_date(now_or(now)?);
     let from = from.unwrap_or_else(|| cal.upcoming(today));
@@ -136,7 +136,7 @@ pub async fn nightly(workspace: &Path, now: Option<&str>, json: bool, progress: 
 }
 
 pub async fn schedule_command(workspace: &Path, what: ScheduleCommand, progress: &Progress) -> anyhow::Result<()> {
-    let ws = Workspace::load(workspace)?;
+    let ws = Workspace::load_without_inputs(workspace)?;
     let exe = std::env::current_exe()?;
     match what {
         ScheduleCommand::Install { cron: true, .. } => println!("{}", schedule::cron_line(&ws, &exe)),
@@ -172,7 +172,7 @@ pub async fn schedule_command(workspace: &Path, what: ScheduleCommand, progress:
                 _ = tokio::signal::ctrl_c() => return Ok(()),
             }
             // A failed night is reported and the loop goes on; the next night catches up.
-            let ws = Workspace::load(workspace)?;
+            let ws = Workspace::load_without_inputs(workspace)?;
             if let Err(e) = nightly(&ws.root, None, false, progress).await {
                 eprintln!("error: {e:#}");
             }
@@ -182,7 +182,7 @@ pub async fn schedule_command(workspace: &Path, what: ScheduleCommand, progress:
 }
 
 pub async fn cadence(workspace: &Path, cycles: u32, json: bool, now: Option<&str>) -> anyhow::Result<()> {
-    let ws = Workspace::load(workspace)?;
+    let ws = Workspace::load_without_inputs(workspace)?;
     let store = pipeline::open_store(&ws).await?;
     let today = ws.calendar.local_date(now_or(now)?);
     let mut months: Vec<Month> =

@@ -135,7 +135,7 @@ fn artifact_of(key: &str) -> anyhow::Result<Artifact> {
 }
 
 pub async fn drafts(workspace: &std::path::Path, command: DraftsCommand) -> anyhow::Result<()> {
-    let ws = Workspace::load(workspace)?;
+    let ws = Workspace::load_without_inputs(workspace)?;
     let store = pipeline::open_store(&ws).await?;
     let dir = Directory::of(&ws);
     let missing = |id: i64| UserError(format!("there is no draft {id}: `snop drafts list` lists them"));
@@ -253,7 +253,7 @@ fn print_detail(d: &DraftDetail, dir: &Directory) {
 }
 
 pub async fn status(workspace: &std::path::Path, cycle: Month, json: bool) -> anyhow::Result<()> {
-    let ws = Workspace::load(workspace)?;
+    let ws = Workspace::load_without_inputs(workspace)?;
     let store = pipeline::open_store(&ws).await?;
     let dir = Directory::of(&ws);
     let lines = store.status(&cycle.to_string()).await?;
@@ -317,7 +317,7 @@ pub async fn status(workspace: &std::path::Path, cycle: Month, json: bool) -> an
 }
 
 pub async fn audit(workspace: &std::path::Path, command: AuditCommand) -> anyhow::Result<()> {
-    let ws = Workspace::load(workspace)?;
+    let ws = Workspace::load_without_inputs(workspace)?;
     let store = pipeline::open_store(&ws).await?;
     let AuditCommand::Verify { json } = command;
     let mut report = store.verify_audit().await?;
@@ -352,7 +352,7 @@ pub async fn audit(workspace: &std::path::Path, command: AuditCommand) -> anyhow
 }
 
 pub fn keys(workspace: &std::path::Path, command: KeysCommand) -> anyhow::Result<()> {
-    let ws = Workspace::load(workspace)?;
+    let ws = Workspace::load_without_inputs(workspace)?;
     let KeysCommand::Generate { actor, out } = command;
     let Some(person) = ws.people.get(&actor) else {
         return Err(UserError(format!(

@@ -79,7 +79,7 @@ pub async fn add_user(store: &Store, person: &str, password: &str, by: &str) -> 
 }
 
 pub async fn users(workspace: &Path, command: UsersCommand) -> anyhow::Result<()> {
-    let ws = Workspace::load(workspace)?;
+    let ws = Workspace::load_without_inputs(workspace)?;
     let store = pipeline::open_store(&ws).await?;
     let by = "cli:snop users";
     match command {
@@ -138,7 +138,7 @@ pub async fn users(workspace: &Path, command: UsersCommand) -> anyhow::Result<()
 }
 
 pub async fn serve(workspace: &Path, bind: SocketAddr, behind_proxy: bool) -> anyhow::Result<()> {
-    let ws = Workspace::load(workspace)?;
+    let ws = Workspace::load_without_inputs(workspace)?;
     let store = pipeline::open_store(&ws).await?;
     let users = store.users().await?.len();
     let listener = tokio::net::TcpListener::bind(bind)

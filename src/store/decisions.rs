@@ -174,6 +174,147 @@ impl Store {
     }
 }
 
+/// A decision carried out, as recorded.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DoneRow {
+    pub decision_id: i64,
+    pub done_by: String,
+    pub done_at: String,
+    pub note: Option<String>,
+}
+
+/// How a decision of the executive meeting stands at a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Progress {
+    Done,
+    /// Not done, and not yet due.
+    Open,
+    /// Not done, and its due date has passed.
+    Overdue,
+}
+
+/// One decision of a cycle with how it stands `as_of` a date (`YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DecisionProgress {
+    pub tradeoff_id: String,
+    /// What was decided, as a person says it.
+    pub decision: String,
+    pub owner: String,
+    pub due: String,
+    pub progress: Progress,
+    /// When it was done, and by whom.
+    pub done: Option<(String, String)>,
+}
+
+/// How last cycle's decisions stand `as_of` a date: the decision that counts for each trade-off
+/// (sent-back ones are not actions to carry out and are left out), done when a `done` row names
+/// it, else overdue when its due date is before `as_of`, else open. Pure.
+pub fn decision_progress(decisions: &[DecisionRow], done: &[DoneRow], as_of: &str) -> Vec<DecisionProgress> {
+    standing(decisions)
+        .into_iter()
+        .filter_map(|(tradeoff, d)| {
+            let tradeoff = tradeoff?;
+            let decision = match &d.choice {
+                Choice::Option { option } => option.replace('_', " "),
+                Choice::Action { text } => text.clone(),
+                Choice::SendBack { .. } => return None,
+            };
+            let due = d.due.clone().unwrap_or_default();
+            let finished = done.iter().find(|x| x.decision_id == d.id);
+            let progress = match finished {
+                Some(_) => Progress::Done,
+                None if !due.is_empty() && due.as_str() < as_of => Progress::Overdue,
+                None => Progress::Open,
+            };
+            Some(DecisionProgress {
+                tradeoff_id: tradeoff,
+                decision,
+                owner: d.owner.clone().unwrap_or_default(),
+                due,
+                progress,
+                done: finished.map(|f| (f.done_at.clone(), f.done_by.clone())),
+            })
+        })
+        .collect()
+}
+
+impl Store {
+    /// Records that the decision that counts on a trade-off of `cycle` was carried out, by its
+    /// owner or the COO or the CEO, with its audit entry.
+    pub async fn record_done(
+        &self,
+        dir: &Directory,
+        actor: &str,
+        cycle: &str,
+        tradeoff: &str,
+        note: Option<&str>,
+    ) -> Result<DoneRow, SignoffError> {
+        let decisions = self.decisions(cycle).await?;
+        let counts = standing(&decisions);
+        let Some(d) = counts.get(&Some(tradeoff.to_string())) else {
+            return Err(SignoffError::Refused(format!(
+                "trade-off `{tradeoff}` of {cycle} has no decision to carry out: `snop decide --cycle {cycle} --list` lists them"
+            )));
+        };
+        if matches!(d.choice, Choice::SendBack { .. }) {
+            return Err(SignoffError::Refused(format!(
+                "trade-off `{tradeoff}` of {cycle} was sent back: there is nothing to carry out until it is decided"
+            )));
+        }
+        if d.owner.as_deref() != Some(actor) && may_decide(dir, actor).is_err() {
+            return Err(SignoffError::Refused(format!(
+                "only the decision's owner ({}) or {} may say it is done",
+                d.owner.as_deref().map_or_else(|| "nobody".to_string(), |o| dir.name(o)),
+                dir.describe(&DECIDER_ROLES, " or ")
+            )));
+        }
+        let ts = now();
+        let sha = sha256_hex(serde_json::to_string(&(d.id, actor, note)).expect("serializes").as_bytes());
+        let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
+        let already: Option<i64> = sqlx::query_scalar("SELECT id FROM decision_done WHERE decision_id = $1")
+            .bind(d.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if already.is_some() {
+            return Err(SignoffError::Refused(format!("decision {} on `{tradeoff}` is already done", d.id)));
+        }
+        sqlx::query(
+            "INSERT INTO decision_done (decision_id, done_by, done_at, note, content_sha256) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(d.id)
+        .bind(actor)
+        .bind(&ts)
+        .bind(note)
+        .bind(&sha)
+        .execute(&mut *tx)
+        .await?;
+        append_audit(&mut tx, &ts, actor, "done", &format!("decision:{}", d.id), &sha).await?;
+        tx.commit().await?;
+        Ok(DoneRow { decision_id: d.id, done_by: actor.into(), done_at: ts, note: note.map(str::to_string) })
+    }
+
+    /// Every decision of a cycle said to be done.
+    pub async fn decisions_done(&self, cycle: &str) -> Result<Vec<DoneRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT x.decision_id, x.done_by, x.done_at, x.note FROM decision_done x
+             JOIN decisions d ON d.id = x.decision_id WHERE d.cycle = $1 ORDER BY x.id",
+        )
+        .bind(cycle)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DoneRow {
+                decision_id: r.get("decision_id"),
+                done_by: r.get("done_by"),
+                done_at: r.get("done_at"),
+                note: r.get("note"),
+            })
+            .collect())
+    }
+}
+
 /// The newest decision id of a cycle (0 without any), inside a transaction.
 pub(crate) async fn latest_decision_id(conn: &mut sqlx::AnyConnection, cycle: &str) -> Result<i64, sqlx::Error> {
     let id: Option<i64> =
@@ -194,6 +335,51 @@ mod tests {
             d.names.insert(id.into(), name.into());
         }
         d
+    }
+
+    /// Three trade-offs decided for 2027-01-10, 2027-01-20 and 2027-01-10; the first carried
+    /// out; as of 2027-01-12 the second is open (not yet due) and the third overdue (two days
+    /// past). A sent-back trade-off is no action; a later decision on a trade-off counts.
+    #[test]
+    fn decisions_are_done_open_or_overdue() {
+        let d = |id: i64, t: &str, choice: Choice, due: &str| DecisionRow {
+            id,
+            cycle: "2026-12".into(),
+            tradeoff_id: Some(t.into()),
+            choice,
+            owner: Some("sam.okafor".into()),
+            due: Some(due.into()),
+            note: None,
+            decided_by: "olivia.chen".into(),
+            role: "coo".into(),
+            decided_at: "2026-12-17T10:00:00Z".into(),
+        };
+        let opt = |o: &str| Choice::Option { option: o.into() };
+        let decisions = vec![
+            d(1, "A", opt("overtime"), "2027-01-10"),
+            d(2, "B", opt("expedite"), "2027-01-20"),
+            d(3, "C", opt("accept_shortfall"), "2027-01-05"),
+            d(4, "C", Choice::Action { text: "re-source from Brno".into() }, "2027-01-10"),
+            d(5, "D", Choice::SendBack { reason: "redo".into() }, ""),
+        ];
+        let done = vec![DoneRow {
+            decision_id: 1,
+            done_by: "sam.okafor".into(),
+            done_at: "2027-01-08T09:00:00Z".into(),
+            note: None,
+        }];
+        let p = decision_progress(&decisions, &done, "2027-01-12");
+        let got: Vec<(&str, &str, Progress)> =
+            p.iter().map(|x| (x.tradeoff_id.as_str(), x.decision.as_str(), x.progress)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("A", "overtime", Progress::Done),
+                ("B", "expedite", Progress::Open),
+                ("C", "re-source from Brno", Progress::Overdue),
+            ]
+        );
+        assert_eq!(p[0].done, Some(("2027-01-08T09:00:00Z".into(), "sam.okafor".into())));
     }
 
     #[test]

@@ -1262,6 +1262,22 @@ impl Store {
                 });
             }
         }
+        // Every decision said to be done has its entry, over the same content.
+        let done = sqlx::query("SELECT * FROM decision_done ORDER BY id").fetch_all(&self.pool).await?;
+        for r in &done {
+            let (decision, actor, at, note): (i64, String, String, Option<String>) =
+                (r.get("decision_id"), r.get("done_by"), r.get("done_at"), r.get("note"));
+            let sha = sha256_hex(serde_json::to_string(&(decision, &actor, &note)).expect("serializes").as_bytes());
+            if !recorded(&format!("decision:{decision}"), &["done"], Some(&sha)) {
+                return Ok(AuditReport {
+                    entries,
+                    signed_drafts: 0,
+                    first_problem: Some(format!(
+                        "decision {decision} said done by `{actor}` at {at} has no audit entry over its content: the log was cut or the row changed"
+                    )),
+                });
+            }
+        }
         let signed =
             sqlx::query("SELECT * FROM drafts WHERE state = 'signed' ORDER BY id").fetch_all(&self.pool).await?;
         let signed_drafts = signed.len() as i64;

@@ -4,6 +4,27 @@
 
 use crate::common::{Db, repo, run_in};
 
+/// A reviewer on a team's shared store has `snop.toml` and the pipelines but not the extracts:
+/// the commands that read no input file work; those that do name the missing files.
+#[test]
+fn reviewing_needs_no_input_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, _) = run_in(tmp.path(), &["init", "ws"]);
+    assert_eq!(code, 0);
+    let ws = tmp.path().join("ws");
+    let (code, out, err) = run_in(&ws, &["calendar", "--from", "2026-12", "--months", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("executive S&OP           Thu 2026-12-17"), "{out}");
+    let (code, out, err) = run_in(&ws, &["status", "--cycle", "2026-12"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("demand consensus"), "{out}");
+    let (code, out, err) = run_in(&ws, &["drafts", "list"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = run_in(&ws, &["run", "demand-review", "--cycle", "2026-12"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("`data/items.csv` matches no file in the workspace"), "{err}");
+}
+
 #[test]
 fn validate_reports_every_problem_at_once() {
     let tmp = tempfile::tempdir().unwrap();
