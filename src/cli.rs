@@ -539,7 +539,8 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
     let dir_people = crate::store::signoff::Directory::of(&ws);
     let cycle = size.cycle;
     let w = dir.display();
-    for agent in [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive] {
+    for agent in [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive, Agent::CommitBack]
+    {
         if agent == Agent::Executive {
             // The executive meeting: the COO takes the recommended decision on every trade-off.
             let coo = ws.holders("coo").first().or(ws.holders("ceo").first()).cloned().unwrap_or_default();

@@ -105,7 +105,7 @@ impl Agent {
                 Table::Inventory,
                 Table::Capacity,
             ],
-            Agent::CommitBack => &[],
+            Agent::CommitBack => &[Table::Items, Table::Customers, Table::OpenOrders],
         }
     }
 }
@@ -871,6 +871,10 @@ struct RawSource {
     /// Overrides `[quarantine] max_percent` for this source.
     #[serde(default)]
     max_quarantined_percent: Option<f64>,
+    /// No file matching `path` is not an error: the source then has no rows (spreadsheets people
+    /// send back when they have something to say, such as returned commitment logs).
+    #[serde(default)]
+    optional: bool,
     /// Contract column to the source's own column name (or `{ column, format }` for dates).
     #[serde(default = "no_mapping")]
     columns: Spanned<BTreeMap<String, RawMapping>>,
@@ -917,6 +921,8 @@ pub struct Source {
     pub columns: Vec<ColumnMap>,
     pub decimal_comma: bool,
     pub max_quarantined_percent: f64,
+    /// No matching file means no rows, not an error.
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1143,7 +1149,7 @@ fn load_pipeline(
             match glob::glob(&root.join(&pattern).to_string_lossy()) {
                 Err(e) => here(p.span(), key("path"), format!("`{pattern}` is not a valid glob: {}", e.msg)),
                 Ok(mut paths) => {
-                    if inputs == Inputs::Required && paths.next().is_none() {
+                    if inputs == Inputs::Required && !s.optional && paths.next().is_none() {
                         here(p.span(), key("path"), format!("`{pattern}` matches no file in the workspace"));
                     }
                 }
@@ -1201,6 +1207,7 @@ fn load_pipeline(
             columns,
             decimal_comma: s.decimal_comma,
             max_quarantined_percent: s.max_quarantined_percent.unwrap_or(raw.quarantine.max_percent),
+            optional: s.optional,
         });
     }
     if let Some(agent) = agent {

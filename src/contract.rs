@@ -105,6 +105,7 @@ pub enum Table {
     SalesAdjustments,
     MarketingAdjustments,
     Budget,
+    CommitmentUpdates,
 }
 
 pub struct TableSpec {
@@ -153,7 +154,7 @@ const ADJUSTMENT_RULES: &[RowRule] =
     &[RowRule::AtLeastOne(&["sku", "family"]), RowRule::ExactlyOne(&["delta", "override"])];
 
 impl Table {
-    pub const ALL: [Table; 17] = [
+    pub const ALL: [Table; 18] = [
         Table::Items,
         Table::Customers,
         Table::Resources,
@@ -171,6 +172,7 @@ impl Table {
         Table::SalesAdjustments,
         Table::MarketingAdjustments,
         Table::Budget,
+        Table::CommitmentUpdates,
     ];
 
     pub fn name(self) -> &'static str {
@@ -192,6 +194,7 @@ impl Table {
             Table::SalesAdjustments => "sales_adjustments",
             Table::MarketingAdjustments => "marketing_adjustments",
             Table::Budget => "budget",
+            Table::CommitmentUpdates => "commitment_updates",
         }
     }
 
@@ -414,7 +417,32 @@ impl Table {
                 };
                 &S
             }
+            // The customer commitment log as the account managers send it back: a line of the
+            // log (checked against the log after ingest), its status, and the committed quantity
+            // if it changed (with a note saying why).
+            Table::CommitmentUpdates => {
+                const S: TableSpec = TableSpec {
+                    columns: &[
+                        col("line_id", Text),
+                        Column { allowed: &COMMITMENT_STATUSES, ..col("status", Text) },
+                        Column { range: Range::NonNegative, ..opt("committed", Number) },
+                        opt("note", Text),
+                        col("owner", Text),
+                    ],
+                    key: &[],
+                    references: &[],
+                    rules: &[],
+                };
+                &S
+            }
         }
+    }
+
+    /// Whether the kept rows carry where they came from (`source_file`, `source_sheet`,
+    /// `source_row`): tables checked after ingest against a stored artifact, whose faults must
+    /// still name file, sheet and row.
+    pub fn keeps_origin(self) -> bool {
+        matches!(self, Table::CommitmentUpdates)
     }
 
     /// Tables whose values this table's references point into.
@@ -443,6 +471,10 @@ impl TableSpec {
         self.columns.iter().find(|c| c.name == name)
     }
 }
+
+/// The statuses of a line of the customer commitment log, in the order a line moves through
+/// them.
+pub const COMMITMENT_STATUSES: [&str; 4] = ["to communicate", "communicated", "accepted", "re-negotiated"];
 
 /// The planning horizon in months, from the cycle month on (the guide's 18 months out).
 pub const PLAN_MONTHS: u32 = 18;

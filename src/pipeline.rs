@@ -7,12 +7,14 @@ use anyhow::Context as _;
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::analysis::commitments::{self, CommitmentLog, LoopFacts};
 use crate::analysis::demand::{self, DemandInputs, EarlierConsensus};
 use crate::analysis::supply::{self, SupplyInputs};
+use crate::artifacts::commitment_log::commitment_log_xlsx;
 use crate::artifacts::demand_consensus::demand_consensus_xlsx;
 use crate::artifacts::supply_plan::supply_plan_xlsx;
 use crate::config::{Agent, Workspace};
-use crate::contract::Month;
+use crate::contract::{Month, Table};
 use crate::ingest::{self, Quarantined, SourceReport, Window};
 use crate::narrative::{Draft, DraftConfig, Drafter, Prompts};
 use crate::store::{NewRun, RunRow, Store};
@@ -84,7 +86,7 @@ pub async fn run_with(
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let window = Window { cycle, history_months: pipeline.history_months };
-    let ingested = ingest::ingest(&ws.root, pipeline, window, progress)
+    let mut ingested = ingest::ingest(&ws.root, pipeline, window, progress)
         .await
         .with_context(|| format!("reading the inputs of `{}`", pipeline.file.display()))?;
 
@@ -92,19 +94,28 @@ pub async fn run_with(
     let earlier = if agent == Agent::DemandReview { earlier_consensus(store, cycle).await? } else { Vec::new() };
     // The supply review plans against this cycle's demand consensus.
     let demand = if agent == Agent::SupplyReview { Some(cycle_consensus(store, cycle).await?) } else { None };
-    // The reconciliation and the executive build on the artifacts signed before them.
+    // The reconciliation and the executive build on the artifacts signed before them; the
+    // commit-back on this cycle's signed plan, and it scores last cycle's log and plan.
     let back = match agent {
         Agent::Reconciliation => Some(reconciliation_upstream(store, cycle, options).await?),
         Agent::Executive => Some(executive_upstream(store, cycle, options).await?),
         _ => None,
     };
+    let plan = if agent == Agent::CommitBack { Some(cycle_signed_plan(store, cycle).await?) } else { None };
+    let last = if agent == Agent::CommitBack { last_cycle_inputs(store, cycle).await? } else { None };
     let mut inputs_sha256 = inputs_hash(&pipeline.text, cycle, &ingested.sources);
     if let Some(b) = &back {
         inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|{}", b.identity)));
     }
     let back_links = back.iter().flat_map(|b| b.links.iter().map(|(r, s)| (r, s)));
-    for (run, signed) in
-        earlier.iter().map(|(r, s, _)| (r, s)).chain(demand.iter().map(|(r, s, _)| (r, s))).chain(back_links)
+    let last_links = last.iter().flat_map(|l| [(&l.log_run, &l.log_signed), (&l.plan_run, &l.plan_signed)]);
+    for (run, signed) in earlier
+        .iter()
+        .map(|(r, s, _)| (r, s))
+        .chain(demand.iter().map(|(r, s, _)| (r, s)))
+        .chain(back_links)
+        .chain(plan.iter().map(|(r, s, _)| (r, s)))
+        .chain(last_links)
     {
         inputs_sha256 = hex::encode(Sha256::digest(format!("{inputs_sha256}|{}|{}", run.id, run.inputs_sha256)));
         // Signing the consensus it builds on changes what a run says ("signed plan"): a new run.
@@ -121,7 +132,7 @@ pub async fn run_with(
     let rows_read = ingested.sources.iter().map(|s| s.rows_read).sum();
     let rows_quarantined = ingested.sources.iter().map(|s| s.rows_quarantined).sum();
     let rows_kept = ingested.sources.iter().map(|s| s.rows_kept).sum();
-    let over: Vec<&SourceReport> = ingested.sources.iter().filter(|s| s.over_limit).collect();
+    let over: Vec<SourceReport> = ingested.sources.iter().filter(|s| s.over_limit).cloned().collect();
     let outcome = if over.is_empty() { "succeeded" } else { "rejected" };
     let mut report = RunReport {
         agent: agent.name().into(),
@@ -145,9 +156,26 @@ pub async fn run_with(
             earlier: earlier.into_iter().map(|(_, _, e)| e).collect(),
             demand: demand.map(|(_, signed, d)| (d, signed.is_some())),
             back,
+            plan: plan.map(|(_, _, p)| p),
+            last,
         };
-        let (more, narrative, basis, notes) = analyse(ws, agent, cycle, pipeline, &ingested, upstream, store).await?;
+        let (more, narrative, basis, notes, checked) =
+            analyse(ws, agent, cycle, pipeline, &ingested, upstream, store).await?;
         report.notes = notes;
+        // Rows judged after ingest (returned commitment logs against the log): quarantined and
+        // counted like any other bad row.
+        for q in &checked {
+            if let Some(s) = ingested.sources.iter_mut().find(|s| s.name == q.source) {
+                s.rows_quarantined += 1;
+                s.rows_kept -= 1;
+            }
+        }
+        report.rows_quarantined += checked.len();
+        report.rows_kept -= checked.len();
+        report.sources = ingested.sources.clone();
+        ingested.quarantine.extend(checked);
+        ingested.quarantine.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
+        report.quarantine_sample = ingested.quarantine.iter().take(20).map(ToString::to_string).collect();
         if let Some((narrated, story)) = basis {
             let (content, pages) = draft_content(ws, store, agent, cycle, &narrated, story, &more).await?;
             draft = Some(content);
@@ -217,9 +245,16 @@ pub async fn run_with(
     Ok(RunOutcome::Recorded { run, report: Box::new(report) })
 }
 
-/// Files to keep with a run, how its narrative was drafted, and what its draft is made from
-/// (the narrative and the narrative facts).
-type Analysed = (Vec<(String, Vec<u8>)>, Option<NarrativeReport>, Option<(Draft, serde_json::Value)>, Vec<String>);
+/// Files to keep with a run, how its narrative was drafted, what its draft is made from (the
+/// narrative and the narrative facts), notes for the run report, and rows judged bad after
+/// ingest.
+type Analysed = (
+    Vec<(String, Vec<u8>)>,
+    Option<NarrativeReport>,
+    Option<(Draft, serde_json::Value)>,
+    Vec<String>,
+    Vec<Quarantined>,
+);
 
 /// A new draft's content (serialized `DraftContent`) and its pages as first drafted
 /// (`<artifact>-<cycle>.html` and `.md`). The content names the run's analysis files with their
@@ -282,6 +317,10 @@ struct Upstream {
     demand: Option<(DataFrame, bool)>,
     /// What the reconciliation and the executive build on.
     back: Option<BackHalf>,
+    /// This cycle's signed plan (commit-back).
+    plan: Option<DataFrame>,
+    /// Last cycle's commitment log and signed plan (commit-back).
+    last: Option<LastCycle>,
 }
 
 /// The agent's analysis, narrative and artifacts, as files to keep with the run.
@@ -294,7 +333,7 @@ async fn analyse(
     upstream: Upstream,
     store: &Store,
 ) -> anyhow::Result<Analysed> {
-    let Upstream { earlier, demand, back } = upstream;
+    let Upstream { earlier, demand, back, plan, last } = upstream;
     match agent {
         Agent::DemandReview => {
             let inputs = DemandInputs {
@@ -318,7 +357,7 @@ async fn analyse(
                 ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
                 (format!("demand-consensus-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative), Some((draft, story)), Vec::new()))
+            Ok((files, Some(narrative), Some((draft, story)), Vec::new(), Vec::new()))
         }
         Agent::SupplyReview => {
             let (demand, demand_signed) = demand.expect("the supply review's demand is loaded before analysis");
@@ -334,7 +373,7 @@ async fn analyse(
                 ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
                 (format!("supply-plan-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative), Some((draft, story)), Vec::new()))
+            Ok((files, Some(narrative), Some((draft, story)), Vec::new(), Vec::new()))
         }
         Agent::Reconciliation => {
             let b = back.expect("the reconciliation's inputs are loaded before analysis");
@@ -344,7 +383,40 @@ async fn analyse(
             let b = back.expect("the executive's inputs are loaded before analysis");
             executive(ws, store, cycle, pipeline, ingested, b).await
         }
-        Agent::CommitBack => Ok((Vec::new(), None, None, Vec::new())),
+        Agent::CommitBack => {
+            let plan = plan.expect("the commit-back's plan is loaded before analysis");
+            let table = |t: Table| ingested.table(t).ok_or(crate::analysis::AnalysisError::MissingTable(t));
+            let owners = commitments::account_managers(table(Table::Customers)?)?;
+            let orders = commitments::open_order_lines(table(Table::OpenOrders)?)?;
+            // The last day of the commit-back meeting in the workspace's calendar.
+            let communicate_by = ws
+                .calendar
+                .cycle(cycle)
+                .meeting(crate::store::signoff::Artifact::CommitmentLog)
+                .last
+                .format("%Y-%m-%d")
+                .to_string();
+            let rows = commitments::plan_rows(&plan)?;
+            let mut log = commitments::commitment_log(cycle, &rows, &orders, &owners, &communicate_by);
+            let updates = match ingested.table(Table::CommitmentUpdates) {
+                Some(df) => commitment_updates(df)?,
+                None => Vec::new(),
+            };
+            let checked = commitments::apply_updates(&mut log, &updates);
+            let loop_facts = last.map(|l| l.score(cycle, &ingested.tables)).transpose()?;
+            let story = commitments::narrative_facts(&log, loop_facts.as_ref());
+            let (draft, narrative) = narrate(ws, store, "commit-back/summary", &story).await?;
+            let xlsx = commitment_log_xlsx(&log, loop_facts.as_ref(), &ws.company)?;
+            let facts = serde_json::json!({ "log": &log, "last_cycle": &loop_facts });
+            let files = vec![
+                ("facts.json".into(), serde_json::to_vec_pretty(&facts)?),
+                ("commitment-log.json".into(), serde_json::to_vec_pretty(&log)?),
+                ("narrative.json".into(), serde_json::to_vec_pretty(&draft)?),
+                ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
+                (format!("commitment-log-{cycle}.xlsx"), xlsx),
+            ];
+            Ok((files, Some(narrative), Some((draft, story)), Vec::new(), checked))
+        }
     }
 }
 
@@ -383,6 +455,111 @@ async fn cycle_consensus(store: &Store, cycle: Month) -> anyhow::Result<(RunRow,
     let demand =
         cells.lazy().select([col("sku"), col("customer"), col("month"), col("final").alias("qty")]).collect()?;
     Ok((run, signed, demand))
+}
+
+/// A cycle's signed plan as the executive agent stores it (`signed-plan.parquet`: `sku`,
+/// `customer`, `month`, `requested_units`, `planned_units`, `constraint`, `gap_id`), from the
+/// signed executive draft's run, else the latest succeeded executive run; `None` when the
+/// executive agent has not run for that cycle.
+pub(crate) async fn signed_plan_of(
+    store: &Store,
+    cycle: Month,
+) -> anyhow::Result<Option<(RunRow, Option<i64>, DataFrame)>> {
+    use crate::store::signoff::Artifact;
+    let Some((run, signed)) = artifact_run(store, Artifact::SignedPlan, cycle).await? else { return Ok(None) };
+    let Some(bytes) = store.run_file(&run, "signed-plan.parquet")? else { return Ok(None) };
+    let plan = ParquetReader::new(std::io::Cursor::new(bytes)).finish()?;
+    Ok(Some((run, signed, plan)))
+}
+
+/// What the loop closed reads from the last cycle: its commitment log (the signed version, else
+/// the latest draft's run) and its signed plan, with the runs they come from.
+pub struct LastCycle {
+    pub log: CommitmentLog,
+    pub log_run: RunRow,
+    pub log_signed: Option<i64>,
+    pub plan: DataFrame,
+    pub plan_run: RunRow,
+    pub plan_signed: Option<i64>,
+}
+
+impl LastCycle {
+    /// Scores this log and plan against a cycle's ingested tables (`customers`, and
+    /// `sales_history` and `open_orders` where the pipeline reads them).
+    pub fn score(
+        &self,
+        cycle: Month,
+        tables: &std::collections::BTreeMap<Table, DataFrame>,
+    ) -> anyhow::Result<LoopFacts> {
+        let owners = match tables.get(&Table::Customers) {
+            Some(df) => commitments::account_managers(df)?,
+            None => Default::default(),
+        };
+        let since = Month::parse(&self.log.cycle).unwrap_or(cycle.plus(-1));
+        let shipments = match tables.get(&Table::SalesHistory) {
+            Some(df) => commitments::shipment_lines(df, since)?,
+            None => Vec::new(),
+        };
+        let open = match tables.get(&Table::OpenOrders) {
+            Some(df) => commitments::open_order_lines(df)?,
+            None => Vec::new(),
+        };
+        let plan = commitments::plan_rows(&self.plan)?;
+        Ok(commitments::loop_facts(cycle, &self.log, self.log_signed.is_some(), &plan, &shipments, &open, &owners))
+    }
+}
+
+/// Last cycle's commitment log and signed plan, or `None` when either is missing (the first
+/// cycle snop runs, or a cycle whose commit-back never ran).
+pub async fn last_cycle_inputs(store: &Store, cycle: Month) -> anyhow::Result<Option<LastCycle>> {
+    use crate::store::signoff::Artifact;
+    let last = cycle.plus(-1);
+    let Some((log_run, log_signed)) = artifact_run(store, Artifact::CommitmentLog, last).await? else {
+        return Ok(None);
+    };
+    let Some(bytes) = store.run_file(&log_run, "commitment-log.json")? else { return Ok(None) };
+    let log: CommitmentLog = serde_json::from_slice(&bytes)
+        .with_context(|| format!("reading the commitment log of {last} in `{}`", log_run.folder))?;
+    let Some((plan_run, plan_signed, plan)) = signed_plan_of(store, last).await? else { return Ok(None) };
+    Ok(Some(LastCycle { log, log_run, log_signed, plan, plan_run, plan_signed }))
+}
+
+/// The loop closed at the start of a cycle: last cycle's commitments scored (kept, missed,
+/// re-negotiated, by customer and owner) and every order line booked outside last cycle's
+/// signed plan, against this cycle's ingested `customers`, `sales_history` and `open_orders`.
+/// `None` when last cycle has no commitment log or no signed plan. Every agent's agenda can
+/// read it; the commit-back stores it in its facts (`last_cycle`) and workbook.
+pub async fn last_cycle_loop(
+    store: &Store,
+    cycle: Month,
+    tables: &std::collections::BTreeMap<Table, DataFrame>,
+) -> anyhow::Result<Option<LoopFacts>> {
+    last_cycle_inputs(store, cycle).await?.map(|l| l.score(cycle, tables)).transpose()
+}
+
+/// The `commitment_updates` table (returned commitment logs) as updates with their origin.
+fn commitment_updates(df: &DataFrame) -> anyhow::Result<Vec<commitments::Update>> {
+    use crate::analysis::{col_f64, col_str};
+    let line_id = col_str(df, "line_id")?;
+    let status = col_str(df, "status")?;
+    let committed = col_f64(df, "committed")?;
+    let note = col_str(df, "note")?;
+    let owner = col_str(df, "owner")?;
+    let file = col_str(df, "source_file")?;
+    let sheet = col_str(df, "source_sheet")?;
+    let row: Vec<Option<u32>> = df.column("source_row")?.u32()?.iter().collect();
+    Ok((0..df.height())
+        .map(|i| commitments::Update {
+            line_id: line_id[i].clone().unwrap_or_default(),
+            status: status[i].clone().unwrap_or_default(),
+            committed: committed[i],
+            note: note[i].clone(),
+            owner: owner[i].clone().unwrap_or_default(),
+            file: file[i].clone().unwrap_or_default(),
+            sheet: sheet[i].clone(),
+            row: row[i].map_or(0, u64::from),
+        })
+        .collect())
 }
 
 /// How the narrative of a run was drafted, for the run report.

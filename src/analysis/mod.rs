@@ -5,6 +5,7 @@
 //! identical inputs give bit-identical outputs, so a re-run with unchanged inputs reproduces
 //! the same facts.
 
+pub mod commitments;
 pub mod demand;
 pub mod executive;
 pub mod forecast;

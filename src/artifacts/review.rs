@@ -381,6 +381,20 @@ pub fn agenda(
                 }
             }
         }
+        Artifact::CommitmentLog => {
+            if let (Some(n), Some(u), Some(by)) =
+                (num(&["lines"]), num(&["short_units"]), facts.get("communicate_by").and_then(|v| v.as_str()))
+            {
+                this_cycle.push(format!(
+                    "{} commitment lines ({} units less than asked) to communicate to customers by {by}",
+                    format_number(n),
+                    format_number(u)
+                ));
+            }
+            if let Some(u) = num(&["to_book_units"]) {
+                this_cycle.push(format!("{} units the plan commits beyond the order book, to book", format_number(u)));
+            }
+        }
         _ => {}
     }
     let top_risks: Vec<String> = narrative.risks.iter().take(3).cloned().collect();

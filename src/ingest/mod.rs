@@ -70,6 +70,22 @@ impl Ingested {
     }
 }
 
+/// Turns the file index and row a kept row came from into `source_file`, `source_sheet` and
+/// `source_row`, for checks made after ingest.
+fn with_origin(frame: DataFrame, files: &[(String, Option<String>)]) -> Result<DataFrame, IngestError> {
+    let err = |e: PolarsError| IngestError::Runtime(e.to_string());
+    let idx: Vec<Option<u32>> = frame.column(read::FILE_COL).map_err(err)?.u32().map_err(err)?.iter().collect();
+    let file: Vec<Option<String>> =
+        idx.iter().map(|i| i.and_then(|i| files.get(i as usize)).map(|f| f.0.clone())).collect();
+    let sheet: Vec<Option<String>> =
+        idx.iter().map(|i| i.and_then(|i| files.get(i as usize)).and_then(|f| f.1.clone())).collect();
+    let mut frame = frame.drop(read::FILE_COL).map_err(err)?;
+    frame.rename(read::ROW_COL, "source_row".into()).map_err(err)?;
+    frame.with_column(Column::new("source_file".into(), file)).map_err(err)?;
+    frame.with_column(Column::new("source_sheet".into(), sheet)).map_err(err)?;
+    Ok(frame)
+}
+
 /// How deep a table sits in the reference graph: masters first.
 fn depth(t: Table) -> usize {
     t.depends_on().into_iter().map(|d| depth(d) + 1).max().unwrap_or(0)
@@ -114,8 +130,11 @@ pub async fn ingest(
             keys: &keys,
             window,
         };
-        let v = validate::validate(raw.frame, &cx)?;
+        let mut v = validate::validate(raw.frame, &cx)?;
         bar.finish_and_clear();
+        if s.table.keeps_origin() {
+            v.frame = with_origin(v.frame, &files)?;
+        }
         let percent = if rows_read == 0 { 0.0 } else { 100.0 * v.rows_quarantined as f64 / rows_read as f64 };
         if v.rows_quarantined > 0 {
             tracing::info!(source = %s.name, rows = v.rows_quarantined, percent = format!("{percent:.2}"), "rows quarantined");

@@ -71,6 +71,9 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
     match &source.location {
         Location::Files { pattern, format } => {
             let paths = expand(root, pattern)?;
+            if paths.is_empty() && source.optional {
+                return Ok(Raw { frame: empty(&source.columns)?, files });
+            }
             if paths.is_empty() {
                 return Err(IngestError::NoFile { name: source.name.clone(), pattern: pattern.clone() });
             }
@@ -172,6 +175,16 @@ fn check_columns(
             found: found.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
         })
     }
+}
+
+/// A source without rows (an optional source with no file yet).
+fn empty(columns: &[ColumnMap]) -> Result<DataFrame, IngestError> {
+    let mut cols = vec![
+        Column::new_empty(FILE_COL.into(), &DataType::UInt32),
+        Column::new_empty(ROW_COL.into(), &DataType::UInt32),
+    ];
+    cols.extend(columns.iter().map(|m| Column::new_empty(m.column.name.into(), &DataType::String)));
+    DataFrame::new_infer_height(cols).map_err(|e| IngestError::Runtime(e.to_string()))
 }
 
 /// Renames source columns to contract names, adds the optional ones that are absent as nulls

@@ -410,7 +410,10 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
             }
         }
     }
-    let keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
+    let mut keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
+    if cx.table.keeps_origin() {
+        keep.extend([col(FILE_COL), col(ROW_COL)]);
+    }
     let frame = stage.lazy().filter(col("__bad").not().and(col("__dup").not())).select(keep).collect().map_err(err)?;
     quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
     Ok(Validated { frame, quarantined, rows_quarantined })

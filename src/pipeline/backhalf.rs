@@ -250,7 +250,7 @@ pub(super) async fn reconciliation(
             "the PDF of the pack was not made: {why}; the HTML deck prints one slide per page\nhint: install Chromium (`apt-get install chromium`) and run the reconciliation again, or print `pack-{cycle}.html` from a browser"
         )),
     }
-    Ok((files, Some(narrative), Some((draft, story)), notes))
+    Ok((files, Some(narrative), Some((draft, story)), notes, Vec::new()))
 }
 
 /// Prints a self-contained HTML page to PDF with headless Chromium, if it is installed.
@@ -366,7 +366,7 @@ pub(super) async fn executive(
         (format!("signed-plan-{cycle}-erp.csv"), csv),
         (format!("signed-plan-{cycle}-erp.xlsx"), xlsx),
     ];
-    Ok((files, Some(narrative), Some((draft, story)), notes))
+    Ok((files, Some(narrative), Some((draft, story)), notes, Vec::new()))
 }
 
 fn r2(x: f64) -> f64 {
@@ -437,15 +437,12 @@ fn executive_story(
 /// The signed plan of a cycle, for the commit-back agent: the run of the signed executive draft
 /// (with its id), else the latest succeeded executive run; and its `signed-plan.parquet`.
 pub async fn cycle_signed_plan(store: &Store, cycle: Month) -> anyhow::Result<(RunRow, Option<i64>, DataFrame)> {
-    let missing = || {
+    super::signed_plan_of(store, cycle).await?.ok_or_else(|| {
         UserError(format!(
             "there is no signed plan for {cycle}: the executive S&OP has not run\nhint: run `snop run executive --cycle {cycle}` first"
         ))
-    };
-    let (run, signed) = artifact_run(store, Artifact::SignedPlan, cycle).await?.ok_or_else(missing)?;
-    let bytes = store.run_file(&run, "signed-plan.parquet")?.ok_or_else(missing)?;
-    let df = ParquetReader::new(std::io::Cursor::new(bytes)).finish()?;
-    Ok((run, signed, df))
+        .into()
+    })
 }
 
 /// Records an executive decision on a trade-off of the cycle's signed reconciliation pack,

@@ -10,9 +10,10 @@ fn demo_runs_from_nothing_and_reruns_write_nothing() {
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(out.contains("demand-review: run 1"), "{out}");
     assert!(out.contains("supply-review: run 2"), "{out}");
-    // The demo's people sign, decide and sign again by script: all four artifacts signed.
+    // The demo's people sign, decide and sign again by script: all five artifacts signed.
     assert!(out.contains("reconciliation: run 3"), "{out}");
     assert!(out.contains("executive: run 4"), "{out}");
+    assert!(out.contains("commit-back: run 5"), "{out}");
     assert!(out.contains("Olivia Chen signed the signed plan 2026-12 version 1 as COO"), "{out}");
     // The two bad lines the demo's ERP extract carries are quarantined, not dropped.
     assert!(out.contains("row") && out.contains("`XX-9999`: unknown sku"), "{out}");
@@ -37,7 +38,7 @@ fn demo_runs_from_nothing_and_reruns_write_nothing() {
     let (code, out, _) = run_in(&ws, &["runs", "--json"]);
     assert_eq!(code, 0);
     let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 4, "the re-run wrote no new run");
+    assert_eq!(runs.as_array().unwrap().len(), 5, "the re-run wrote no new run");
     let (code, out, _) = run_in(&ws, &["status", "--cycle", "2026-12", "--json"]);
     assert_eq!(code, 0);
     let status: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -49,7 +50,7 @@ fn demo_runs_from_nothing_and_reruns_write_nothing() {
         .filter(|a| a["state"] == "signed")
         .map(|a| a["artifact"].as_str().unwrap())
         .collect();
-    assert_eq!(signed, ["demand_consensus", "supply_plan", "reconciliation_pack", "signed_plan"]);
+    assert_eq!(signed, ["demand_consensus", "supply_plan", "reconciliation_pack", "signed_plan", "commitment_log"]);
     // The demo is the fixture company: its signed plan's facts are the executive prompt's sample.
     let facts = std::fs::read_to_string(ws.join("runs/2026-12/executive/run-4/narrative-facts.json")).unwrap();
     let sample = std::fs::read_to_string(repo().join("prompts/executive/sample-facts.json")).unwrap();

@@ -5,6 +5,7 @@ mod backhalf;
 mod bad_inputs;
 mod cadence;
 mod calendar;
+mod commitments;
 mod common;
 mod demand;
 mod demo;

@@ -67,6 +67,7 @@ columns = { customer = "KUNNR", colour = "FARBE" }
     // The back half's pipelines read files an empty workspace does not have: left out here.
     std::fs::remove_file(ws.join("pipelines/reconciliation.toml")).unwrap();
     std::fs::remove_file(ws.join("pipelines/executive.toml")).unwrap();
+    std::fs::remove_file(ws.join("pipelines/commit-back.toml")).unwrap();
     std::fs::write(ws.join("pipelines/supply-review.toml"), "agent = \"supply-review\"\n[[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\nsheet = 3\n").unwrap();
     let (code, out, err) = run_in(&ws, &["validate"]);
     assert_eq!(code, 1, "{out}");
@@ -75,7 +76,7 @@ columns = { customer = "KUNNR", colour = "FARBE" }
         "error: 12 problems in the workspace configuration
   - `pipelines/demand-review.toml` line 1, key `sources`: the demand-review agent needs a source for `items`
   - `pipelines/demand-review.toml` line 1, key `sources`: the demand-review agent needs a source for `sales_history`
-  - `pipelines/demand-review.toml` line 4, key `sources[0].table`: unknown table `orders`: tables are items, customers, resources, routings, bom, components, inventory, open_purchase_orders, capacity, sales_history, open_orders, supplier_deliveries, pipeline, launches, sales_adjustments, marketing_adjustments, budget
+  - `pipelines/demand-review.toml` line 4, key `sources[0].table`: unknown table `orders`: tables are items, customers, resources, routings, bom, components, inventory, open_purchase_orders, capacity, sales_history, open_orders, supplier_deliveries, pipeline, launches, sales_adjustments, marketing_adjustments, budget, commitment_updates
   - `pipelines/demand-review.toml` line 8, key `sources[1].sheet`: an xlsx source needs a `sheet`
   - `pipelines/demand-review.toml` line 12, key `sources[1].delimiter`: `delimiter` does not apply to a `xlsx` source
   - `pipelines/demand-review.toml` line 17, key `sources[2].path`: `data/customers.csv` matches no file in the workspace
@@ -104,7 +105,7 @@ fn the_default_pipelines_are_valid_in_a_fresh_demo_workspace() {
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
     assert_eq!(
         out,
-        "`./snop.toml` is valid: 4 pipeline(s) (demand-review, supply-review, reconciliation, executive)\n"
+        "`./snop.toml` is valid: 5 pipeline(s) (demand-review, supply-review, reconciliation, executive, commit-back)\n"
     );
 }
 
@@ -120,7 +121,7 @@ fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_comple
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ws = tmp.path().join("ws");
     crate::common::set_store(&ws, &store);
-    // The demo recorded runs 1 to 4. A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
+    // The demo recorded runs 1 to 5. A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
     let pos = ws.join("data/open_purchase_orders.csv");
     let mut text = std::fs::read_to_string(&pos).unwrap();
     text.push_str("RM-00001,SUP-CASTWORKS,2027-02-15,500\n");
@@ -132,16 +133,16 @@ fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_comple
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(ws.join("runs/2026-12/supply-review/run-5").exists(), "the crash came after the files were moved");
+    assert!(ws.join("runs/2026-12/supply-review/run-6").exists(), "the crash came after the files were moved");
     let (code, runs, _) = run_in(&ws, &["runs", "--json"]);
     assert_eq!(code, 0);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 4, "a run that was not committed is not listed");
+    assert_eq!(runs.as_array().unwrap().len(), 5, "a run that was not committed is not listed");
 
     let (code, out, err) = run_in(&ws, &["run", "supply-review", "--cycle", "2026-12", "--quiet"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("run 5 "), "{out}");
-    let report = std::fs::read_to_string(ws.join("runs/2026-12/supply-review/run-5/report.json")).unwrap();
+    assert!(out.starts_with("run 6 "), "{out}");
+    let report = std::fs::read_to_string(ws.join("runs/2026-12/supply-review/run-6/report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     let (_, runs, _) = run_in(&ws, &["runs", "--json"]);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
