@@ -539,91 +539,78 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
     let dir_people = crate::store::signoff::Directory::of(&ws);
     let cycle = size.cycle;
     let w = dir.display();
+    println!("\nmonth one, {cycle}: the five meetings, each artifact approved and signed by its people (by script)");
     for agent in [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive, Agent::CommitBack]
     {
         if agent == Agent::Executive {
-            // The executive meeting: the COO takes the recommended decision on every trade-off.
-            let coo = ws.holders("coo").first().or(ws.holders("ceo").first()).cloned().unwrap_or_default();
-            let owner = ws.holders("supply_lead").first().cloned().unwrap_or_else(|| coo.clone());
-            let due = (chrono::NaiveDate::parse_from_str(&pipeline::executive_date(&ws, cycle), "%Y-%m-%d")?
-                + chrono::Days::new(14))
-            .format("%Y-%m-%d")
-            .to_string();
-            let tradeoffs = pipeline::tradeoffs(&store, cycle).await?;
-            for (t, _) in &tradeoffs {
-                let option = crate::analysis::reconcile::option_key(t.recommendation.option).to_string();
-                let d = crate::store::decisions::NewDecision {
-                    cycle: cycle.to_string(),
-                    tradeoff_id: Some(t.id.clone()),
-                    choice: crate::store::decisions::Choice::Option { option },
-                    owner: Some(owner.clone()),
-                    due: Some(due.clone()),
-                    note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
-                };
-                pipeline::decide(&ws, &store, &coo, d).await?;
-            }
-            println!(
-                "{:>14}: {} decided all {} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list -w {w}`)",
-                "decisions",
-                dir_people.name(&coo),
-                tradeoffs.len()
-            );
+            decide_by_script(&ws, &store, &dir_people, cycle).await?;
         }
-        match pipeline::run(&ws, &store, agent, cycle, progress).await? {
-            RunOutcome::Recorded { run, report } => {
-                println!(
-                    "{agent:>14}: run {} read {} rows from {} sources, quarantined {}, kept {}",
-                    run.id,
-                    report.rows_read,
-                    report.sources.len(),
-                    report.rows_quarantined,
-                    report.rows_kept
-                );
-                for line in report.quarantine_sample.iter().take(3) {
-                    println!("{:>16}quarantined: {line}", "");
+        let draft = demo_run(&ws, &store, agent, cycle, dir, progress).await?;
+        if agent == Agent::CommitBack
+            && let Some(d) = &draft
+        {
+            // The account managers send the log back before it is signed: a few lines
+            // re-negotiated with their customers.
+            if let Some(line) = return_log_by_script(&store, d, dir).await? {
+                println!("{:>16}{line}", "");
+                if let Some(d) = demo_run(&ws, &store, agent, cycle, dir, progress).await? {
+                    sign_and_print(&store, &dir_people, &ws, d).await?;
                 }
-                if let Some(n) = &report.narrative {
-                    println!(
-                        "{:>16}narrative drafted by `{}` ({}), {} LLM call(s), every number checked",
-                        "", n.model, n.source, n.llm_calls
-                    );
-                }
-                for note in report.notes.iter().filter(|n| !n.contains("no decision yet")) {
-                    println!("{:>16}note: {note}", "");
-                }
-                let mut names: Vec<String> = std::fs::read_dir(dir.join(&run.folder))?
-                    .filter_map(Result::ok)
-                    .map(|f| f.file_name().to_string_lossy().into_owned())
-                    .collect();
-                names.sort();
-                for name in names {
-                    if name.ends_with(".xlsx")
-                        || name.ends_with(".html")
-                        || name.ends_with(".pdf")
-                        || name.ends_with(".csv")
-                        || name == "signed-plan.parquet"
-                        || name == "decisions.json"
-                    {
-                        println!("{:>16}{w}/{}/{name}", "", run.folder);
-                    }
-                }
-                if let Some(d) = store.draft_of_run(run.id).await? {
-                    for line in sign_by_script(&store, &dir_people, &ws, d).await? {
-                        println!("{:>16}{line}", "");
-                    }
-                }
+                continue;
             }
-            RunOutcome::Unchanged { previous } => {
-                println!("{agent:>14}: unchanged since run {}", previous.id)
-            }
+        }
+        if let Some(d) = draft {
+            sign_and_print(&store, &dir_people, &ws, d).await?;
+        }
+    }
+    // Between the cycles, the owners carry out some of the executive decisions.
+    let decided = store.decisions(&cycle.to_string()).await?;
+    let standing = crate::store::decisions::standing(&decided);
+    let mut done = 0;
+    for (i, (tradeoff, d)) in standing.iter().enumerate() {
+        if let (Some(t), Some(owner)) = (tradeoff, &d.owner)
+            && i % 3 != 2
+        {
+            store.record_done(&dir_people, owner, &cycle.to_string(), t, Some("done, in the demo by script")).await?;
+            done += 1;
+        }
+    }
+    println!(
+        "\nbetween the cycles: {done} of {} executive decisions carried out by their owners (`snop decide --done`); the rest are overdue by month two",
+        standing.len()
+    );
+
+    // Month two: the same company a month on; its demand and supply reviews score month one.
+    let next = cycle.plus(1);
+    let g = demo::generate(dir, demo::Spec { as_of: next, ..size.spec() })
+        .context("generating the demo company a month on")?;
+    println!(
+        "\nmonth two, {next}: the extracts a month on ({} order lines: {cycle}'s orders shipped, the order book moved on); week 1's drafts wait for review",
+        g.order_lines
+    );
+    let mut scorecard = None;
+    for agent in [Agent::DemandReview, Agent::SupplyReview] {
+        if let Some(d) = demo_run(&ws, &store, agent, next, dir, progress).await?
+            && agent == Agent::DemandReview
+        {
+            scorecard = store.draft(d.id).await?.and_then(|d| d.content.agenda.scorecard);
+        }
+    }
+    if let Some(card) = scorecard {
+        println!("\nthe first line of every agenda of {next}: last cycle's promises, as of {}", card.as_of);
+        for line in &card.lines {
+            println!("  {line}");
+        }
+        for a in &card.attention {
+            println!("  needs attention: {} (owner: {})", a.decision, a.owner);
         }
     }
     println!("\nwhere things are:");
     println!("  workspace      {w}");
-    println!("  run reports    {w}/runs/{cycle}/<agent>/run-<n>/report.json");
+    println!("  run reports    {w}/runs/<cycle>/<agent>/run-<n>/report.json");
     println!("  store          {w}/snop.db");
     println!(
-        "next: `snop status --cycle {cycle} -w {w}` shows who signed what; `snop audit verify -w {w}` checks the log; `snop run demand-review --cycle {cycle} -w {w}` again writes nothing new"
+        "next: `snop status --cycle {cycle} -w {w}` shows all five artifacts signed; `snop status --cycle {next} -w {w}` what month two is waiting for; `snop audit verify -w {w}` checks the log; `snop run demand-review --cycle {next} -w {w}` again writes nothing new"
     );
     println!("  `snop calendar -w {w}` prints the cycle's meeting dates (`--ics FILE` for Outlook or Google Calendar)");
     // Demo-only logins: every demo person gets a password anyone reading this output knows.
@@ -645,6 +632,148 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
         "  these are DEMO-ONLY passwords, printed for anyone to read: for real people use `snop users add PERSON --password-stdin`"
     );
     Ok(())
+}
+
+/// One agent's run in the demo, printed: what it read and wrote, its narrative, notes and files.
+/// Returns the draft it stored.
+async fn demo_run(
+    ws: &Workspace,
+    store: &crate::store::Store,
+    agent: Agent,
+    cycle: Month,
+    dir: &std::path::Path,
+    progress: &Progress,
+) -> anyhow::Result<Option<crate::store::signoff::DraftRow>> {
+    let w = dir.display();
+    match pipeline::run(ws, store, agent, cycle, progress).await? {
+        RunOutcome::Recorded { run, report } => {
+            println!(
+                "{agent:>14}: run {} read {} rows from {} sources, quarantined {}, kept {}",
+                run.id,
+                report.rows_read,
+                report.sources.len(),
+                report.rows_quarantined,
+                report.rows_kept
+            );
+            for line in report.quarantine_sample.iter().take(3) {
+                println!("{:>16}quarantined: {line}", "");
+            }
+            if let Some(n) = &report.narrative {
+                println!(
+                    "{:>16}narrative drafted by `{}` ({}), {} LLM call(s), every number checked",
+                    "", n.model, n.source, n.llm_calls
+                );
+            }
+            for note in report.notes.iter().filter(|n| !n.contains("no decision yet")) {
+                println!("{:>16}note: {note}", "");
+            }
+            let mut names: Vec<String> = std::fs::read_dir(dir.join(&run.folder))?
+                .filter_map(Result::ok)
+                .map(|f| f.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            for name in names {
+                if [".xlsx", ".html", ".pdf", ".csv"].iter().any(|x| name.ends_with(x))
+                    || name == "signed-plan.parquet"
+                    || name == "decisions.json"
+                {
+                    println!("{:>16}{w}/{}/{name}", "", run.folder);
+                }
+            }
+            Ok(store.draft_of_run(run.id).await?)
+        }
+        RunOutcome::Unchanged { previous } => {
+            println!("{agent:>14}: unchanged since run {}", previous.id);
+            Ok(None)
+        }
+    }
+}
+
+async fn sign_and_print(
+    store: &crate::store::Store,
+    dir: &crate::store::signoff::Directory,
+    ws: &Workspace,
+    draft: crate::store::signoff::DraftRow,
+) -> anyhow::Result<()> {
+    for line in sign_by_script(store, dir, ws, draft).await? {
+        println!("{:>16}{line}", "");
+    }
+    Ok(())
+}
+
+/// The executive meeting in the demo: the COO takes the recommended option on every trade-off
+/// of the signed pack, each owned by the supply lead and due two weeks after the meeting.
+async fn decide_by_script(
+    ws: &Workspace,
+    store: &crate::store::Store,
+    dir: &crate::store::signoff::Directory,
+    cycle: Month,
+) -> anyhow::Result<()> {
+    let coo = ws.holders("coo").first().or(ws.holders("ceo").first()).cloned().unwrap_or_default();
+    let owner = ws.holders("supply_lead").first().cloned().unwrap_or_else(|| coo.clone());
+    let due = (chrono::NaiveDate::parse_from_str(&pipeline::executive_date(ws, cycle), "%Y-%m-%d")?
+        + chrono::Days::new(14))
+    .format("%Y-%m-%d")
+    .to_string();
+    let tradeoffs = pipeline::tradeoffs(store, cycle).await?;
+    for (t, _) in &tradeoffs {
+        let option = crate::analysis::reconcile::option_key(t.recommendation.option).to_string();
+        let d = crate::store::decisions::NewDecision {
+            cycle: cycle.to_string(),
+            tradeoff_id: Some(t.id.clone()),
+            choice: crate::store::decisions::Choice::Option { option },
+            owner: Some(owner.clone()),
+            due: Some(due.clone()),
+            note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
+        };
+        pipeline::decide(ws, store, &coo, d).await?;
+    }
+    println!(
+        "{:>14}: {} decided all {} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list`)",
+        "decisions",
+        dir.name(&coo),
+        tradeoffs.len()
+    );
+    Ok(())
+}
+
+/// The account managers' returned log in the demo: every fifth line of the commitment log
+/// re-negotiated with its customer, written as a workbook in `returns/` the way a person edits
+/// the Log sheet (line, status, committed, note, owner). `None` when the log has no lines.
+async fn return_log_by_script(
+    store: &crate::store::Store,
+    draft: &crate::store::signoff::DraftRow,
+    dir: &std::path::Path,
+) -> anyhow::Result<Option<String>> {
+    let Some(run) = store.run(draft.run_id).await? else { return Ok(None) };
+    let Some(bytes) = store.run_file(&run, "commitment-log.json")? else { return Ok(None) };
+    let log: crate::analysis::commitments::CommitmentLog = serde_json::from_slice(&bytes)?;
+    let lines: Vec<_> = log.lines.iter().step_by(5).collect();
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet().set_name(crate::artifacts::commitment_log::LOG_SHEET)?;
+    for (c, h) in ["Line", "Status", "Committed", "Note", "Owner"].iter().enumerate() {
+        sheet.write(0, c as u16, *h)?;
+    }
+    for (r, l) in lines.iter().enumerate() {
+        let r = r as u32 + 1;
+        sheet.write(r, 0, &l.line_id)?;
+        sheet.write(r, 1, "re-negotiated")?;
+        sheet.write(r, 2, l.committed)?;
+        sheet.write(r, 3, "the customer agreed to the committed quantity")?;
+        sheet.write(r, 4, &l.owner)?;
+    }
+    fs_err::create_dir_all(dir.join("returns"))?;
+    let path = dir.join("returns").join(format!("log-{}-returned.xlsx", log.cycle));
+    book.save(&path)?;
+    Ok(Some(format!(
+        "the account managers returned the log: {} of {} lines re-negotiated with their customers (`{}`)",
+        lines.len(),
+        log.lines.len(),
+        path.display()
+    )))
 }
 
 /// The demo's people approve and sign a draft by script: its owner approves, then each signer

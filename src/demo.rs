@@ -133,6 +133,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     };
     anyhow::ensure!(spec.as_of >= spec.cycle, "the extracts' month {} is before the cycle {}", spec.as_of, spec.cycle);
     let first_month = spec.cycle.plus(-(spec.months as i32));
+    let window_start = spec.as_of.plus(-(spec.months as i32));
     let plan: Vec<Month> = (0..PLAN_MONTHS as i32).map(|i| spec.cycle.plus(i)).collect();
     // The plan months as of the extracts' month (the same as `plan` for the first cycle).
     let plan_now: Vec<Month> = (0..PLAN_MONTHS as i32).map(|i| spec.as_of.plus(i)).collect();
@@ -319,16 +320,20 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
                 let date = chrono::NaiveDate::from_ymd_opt(month.year(), month.month(), day).expect("date");
                 let ship = date + chrono::Days::new(rng.random_range(2..12));
                 let value = q as f64 * it.price * (1.0 - discount);
-                let _ = writeln!(
-                    sales,
-                    "{order_no};{};{};{};{};{q};{}",
-                    date.format("%Y%m%d"),
-                    ship.format("%Y%m%d"),
-                    it.sku,
-                    cust.id,
-                    decimal_comma(value)
-                );
-                lines += 1;
+                // A later extract covers the same number of months, ending later: the oldest
+                // month falls out of it (drawn all the same, so what follows is unchanged).
+                if month >= window_start {
+                    let _ = writeln!(
+                        sales,
+                        "{order_no};{};{};{};{};{q};{}",
+                        date.format("%Y%m%d"),
+                        ship.format("%Y%m%d"),
+                        it.sku,
+                        cust.id,
+                        decimal_comma(value)
+                    );
+                    lines += 1;
+                }
             }
         }
         monthly.push(per_month);
@@ -1125,10 +1130,17 @@ mod tests {
         generate(&dir.path().join("m2"), Spec { as_of: cycle.plus(1), ..spec }).unwrap();
         let read = |m: &str, f: &str| fs_err::read_to_string(dir.path().join(m).join("data").join(f)).unwrap();
         let (s1, s2) = (read("m1", "erp/sales_lines.csv"), read("m2", "erp/sales_lines.csv"));
-        assert!(s2.starts_with(&s1), "month one's order lines are unchanged");
+        // The extract a month on covers as many months, from 2025-01 (month one's from 2024-12).
+        let month_of = |l: &str| l.split(';').nth(1).and_then(|d| d.get(..6)).unwrap_or_default().to_string();
+        let kept: Vec<&str> = s1.lines().filter(|l| month_of(l).as_str() >= "202501").collect();
+        assert!(kept.len() < s1.lines().count() - 1, "December 2024 fell out");
+        assert!(s1.lines().skip(1).all(|l| month_of(l).as_str() >= "202412"));
+        let s2_lines: std::collections::HashSet<&str> = s2.lines().collect();
+        assert!(kept.iter().all(|l| s2_lines.contains(l)), "month one's order lines are unchanged");
+        assert!(s2.lines().skip(1).all(|l| month_of(l).as_str() >= "202501"), "{s2}");
         let shipped = |sku: &str, cust: &str| -> f64 {
-            s2[s1.len()..]
-                .lines()
+            s2.lines()
+                .skip(1)
                 .map(|l| l.split(';').collect::<Vec<_>>())
                 .filter(|f| f[1].starts_with("202612") && f[3] == sku && f[4] == cust)
                 .map(|f| f[5].parse::<f64>().unwrap())

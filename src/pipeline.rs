@@ -176,8 +176,16 @@ pub async fn run_with(
         ingested.quarantine.extend(checked);
         ingested.quarantine.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
         report.quarantine_sample = ingested.quarantine.iter().take(20).map(ToString::to_string).collect();
+        let mut more = more;
         if let Some((narrated, story)) = basis {
-            let (content, pages) = draft_content(ws, store, agent, cycle, &narrated, story, &more).await?;
+            // Last cycle's promises, scored against this cycle's extracts where this agent read
+            // them (kept with the run), else as the cycle's demand review scored them.
+            let scored = last_cycle_scored(store, cycle, &ingested.tables).await?;
+            if let Some(l) = scored.as_ref().filter(|_| agent == Agent::DemandReview) {
+                more.push((LAST_CYCLE_FILE.into(), serde_json::to_vec_pretty(l)?));
+            }
+            let (content, pages) =
+                draft_content(ws, store, agent, cycle, (&narrated, story), &more, scored.as_ref()).await?;
             draft = Some(content);
             files.extend(pages);
         }
@@ -256,6 +264,30 @@ type Analysed = (
     Vec<Quarantined>,
 );
 
+/// The file of a demand review run that holds last cycle's promises scored (`LoopFacts`).
+const LAST_CYCLE_FILE: &str = "last-cycle.json";
+
+/// Last cycle's commitments and plan scored: from this run's own `customers`, `sales_history`
+/// and `open_orders` when it read them, else from the file the cycle's demand review kept (the
+/// signed one's run, else the latest). `None` when last cycle has no log or signed plan.
+async fn last_cycle_scored(
+    store: &Store,
+    cycle: Month,
+    tables: &std::collections::BTreeMap<crate::contract::Table, DataFrame>,
+) -> anyhow::Result<Option<LoopFacts>> {
+    use crate::contract::Table;
+    if [Table::Customers, Table::SalesHistory, Table::OpenOrders].iter().all(|t| tables.contains_key(t)) {
+        return last_cycle_loop(store, cycle, tables).await;
+    }
+    let Some((run, _)) = consensus_run(store, cycle).await? else { return Ok(None) };
+    store
+        .run_file(&run, LAST_CYCLE_FILE)?
+        .map(|bytes| {
+            serde_json::from_slice(&bytes).with_context(|| format!("reading `{}/{LAST_CYCLE_FILE}`", run.folder))
+        })
+        .transpose()
+}
+
 /// A new draft's content (serialized `DraftContent`) and its pages as first drafted
 /// (`<artifact>-<cycle>.html` and `.md`). The content names the run's analysis files with their
 /// hashes, so a signature covers the workbook too; the agenda reads last cycle's signed version.
@@ -264,9 +296,9 @@ async fn draft_content(
     store: &Store,
     agent: Agent,
     cycle: Month,
-    narrated: &Draft,
-    story: serde_json::Value,
+    (narrated, story): (&Draft, serde_json::Value),
     files: &[(String, Vec<u8>)],
+    scored: Option<&LoopFacts>,
 ) -> anyhow::Result<(String, Vec<(String, Vec<u8>)>)> {
     use crate::artifacts::review;
     use crate::store::signoff::{Artifact, Directory, DraftContent, sha256_hex};
@@ -278,6 +310,16 @@ async fn draft_content(
     // How the last cycle kept its calendar.
     let previous = store.status(&cycle.plus(-1).to_string()).await?;
     agenda.this_cycle.extend(crate::cadence::drift(&ws.calendar, cycle.plus(-1), &previous, dates.start()).slips());
+    // Last cycle's promises: commitments to customers, orders outside the plan, and the
+    // executive decisions as they stand on this meeting's first day.
+    let last_cycle = cycle.plus(-1).to_string();
+    let as_of = dates.meeting(artifact).first.format("%Y-%m-%d").to_string();
+    let progress = crate::store::decisions::decision_progress(
+        &store.decisions(&last_cycle).await?,
+        &store.decisions_done(&last_cycle).await?,
+        &as_of,
+    );
+    agenda.scorecard = review::scorecard(&last_cycle, &as_of, &dir, scored, &progress);
     let content = DraftContent {
         artifact: artifact.key().into(),
         cycle: cycle.to_string(),

@@ -432,6 +432,57 @@ pub fn agenda(
                 .collect()
         })
         .unwrap_or_default();
+    // The pack's trade-offs go to the executive meeting; the signed plan's decisions and the
+    // commitment log's lines are this cycle's promises, each with its owner and date.
+    let list = |key: &str| facts.get(key).and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+    let text = |v: &serde_json::Value, key: &str| v.get(key).and_then(serde_json::Value::as_str).map(str::to_string);
+    match artifact {
+        Artifact::ReconciliationPack => {
+            decisions = list("top_trade_offs")
+                .iter()
+                .take(3)
+                .filter_map(|t| {
+                    Some(AgendaDecision {
+                        decision: format!(
+                            "{next_meeting}: decide trade-off `{}` ({} in {}; recommended: {})",
+                            text(t, "id")?,
+                            text(t, "place")?,
+                            text(t, "month")?,
+                            text(t, "recommended_option").unwrap_or_default().replace('_', " ")
+                        ),
+                        owner: owner.clone(),
+                        due: due.clone(),
+                    })
+                })
+                .collect();
+        }
+        Artifact::SignedPlan => {
+            decisions = list("decisions")
+                .iter()
+                .take(3)
+                .filter_map(|d| {
+                    Some(AgendaDecision {
+                        decision: format!("carry out `{}`: {}", text(d, "tradeoff_id")?, text(d, "decision")?),
+                        owner: dir.name(&text(d, "owner")?),
+                        due: text(d, "due")?,
+                    })
+                })
+                .collect();
+        }
+        Artifact::CommitmentLog => {
+            if let (Some(n), Some(by)) = (num(&["lines"]), text(facts, "communicate_by")) {
+                decisions = vec![AgendaDecision {
+                    decision: format!(
+                        "tell customers of the {} commitment lines the plan gives less",
+                        format_number(n)
+                    ),
+                    owner: dir.describe(&["sales_lead"], " and "),
+                    due: by,
+                }];
+            }
+        }
+        _ => {}
+    }
     if decisions.is_empty() {
         decisions = top_risks
             .iter()
@@ -444,6 +495,7 @@ pub fn agenda(
             .collect();
     }
     Agenda {
+        scorecard: None,
         meeting: artifact.meeting().into(),
         first_day: day(meeting.first),
         last_day: day(meeting.last),
@@ -452,6 +504,87 @@ pub fn agenda(
         top_risks,
         decisions,
     }
+}
+
+/// The agenda's first line: last cycle's promises against this cycle's facts, from the
+/// commitments scored (`LoopFacts`, when last cycle has a commitment log and a signed plan) and
+/// the executive decisions' progress at `as_of`. `None` when there is nothing to score.
+pub fn scorecard(
+    scored_cycle: &str,
+    as_of: &str,
+    dir: &Directory,
+    commitments: Option<&crate::analysis::commitments::LoopFacts>,
+    decisions: &[crate::store::decisions::DecisionProgress],
+) -> Option<crate::store::signoff::Scorecard> {
+    use crate::analysis::commitments::Outcome;
+    use crate::store::decisions::Progress;
+    if commitments.is_none() && decisions.is_empty() {
+        return None;
+    }
+    let mut lines = Vec::new();
+    let mut attention = Vec::new();
+    if let Some(l) = commitments {
+        lines.push(format!(
+            "commitments to customers ({}): {} kept, {} missed ({} units short), {} re-negotiated, {} not yet due",
+            l.scored_cycle,
+            l.kept,
+            l.missed,
+            format_number(l.missed_units),
+            l.renegotiated,
+            l.not_yet_due
+        ));
+        let o = &l.orders;
+        lines.push(format!(
+            "order lines booked outside the signed plan: {} of {} ({} units): {} beyond the planned quantity, {} with no plan",
+            o.lines_beyond_plan + o.lines_without_plan,
+            o.order_lines,
+            format_number(o.units_outside_plan),
+            o.lines_beyond_plan,
+            o.lines_without_plan
+        ));
+        let mut owners: Vec<&crate::analysis::commitments::Tally> =
+            l.by_owner.iter().filter(|t| t.missed > 0).collect();
+        owners.sort_by(|a, b| b.missed_units.total_cmp(&a.missed_units).then(a.name.cmp(&b.name)));
+        for t in owners.into_iter().take(3) {
+            let worst = l
+                .commitments
+                .iter()
+                .filter(|c| c.owner == t.name && c.outcome == Outcome::Missed)
+                .max_by(|a, b| a.missed_units.total_cmp(&b.missed_units).then(b.line_id.cmp(&a.line_id)));
+            attention.push(AgendaDecision {
+                decision: format!(
+                    "{} commitment(s) missed by {} units{}: explain to the customers and re-commit",
+                    t.missed,
+                    format_number(t.missed_units),
+                    worst.map(|c| format!(" (worst: {} {} in {})", c.customer, c.sku, c.month)).unwrap_or_default()
+                ),
+                owner: dir.name(&t.name),
+                due: as_of.to_string(),
+            });
+        }
+    }
+    if !decisions.is_empty() {
+        let count = |p: Progress| decisions.iter().filter(|d| d.progress == p).count();
+        lines.push(format!(
+            "executive decisions of {scored_cycle}: {} done, {} open, {} overdue",
+            count(Progress::Done),
+            count(Progress::Open),
+            count(Progress::Overdue)
+        ));
+        for d in decisions.iter().filter(|d| d.progress == Progress::Overdue).take(3) {
+            attention.push(AgendaDecision {
+                decision: format!("overdue since {}: `{}`: {}", d.due, d.tradeoff_id, d.decision),
+                owner: dir.name(&d.owner),
+                due: as_of.to_string(),
+            });
+        }
+    }
+    Some(crate::store::signoff::Scorecard {
+        cycle: scored_cycle.to_string(),
+        as_of: as_of.to_string(),
+        lines,
+        attention,
+    })
 }
 
 #[cfg(test)]

@@ -390,6 +390,23 @@ pub struct Agenda {
     pub top_risks: Vec<String>,
     /// What the next meeting up must decide, each with an owner and a date.
     pub decisions: Vec<AgendaDecision>,
+    /// Last cycle's promises scored at the start of this one (commitments to customers kept,
+    /// missed, re-negotiated; the executive decisions done, open, overdue; orders booked outside
+    /// the signed plan); `None` when there is no last cycle to score.
+    #[serde(default)]
+    pub scorecard: Option<Scorecard>,
+}
+
+/// Last cycle's promises against this cycle's facts: the agenda's first line, with the items
+/// that need the meeting's attention (missed commitments by owner, overdue decisions).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Scorecard {
+    /// The cycle whose promises are scored.
+    pub cycle: String,
+    /// The date decisions are judged at (`YYYY-MM-DD`): this meeting's first day.
+    pub as_of: String,
+    pub lines: Vec<String>,
+    pub attention: Vec<AgendaDecision>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -3,18 +3,29 @@
 
 use crate::common::{repo, run_in};
 
+/// The golden two-month demo: month one's five artifacts made and signed by the demo's people,
+/// then the same company a month on, whose first meeting scores month one's promises.
 #[test]
-fn demo_runs_from_nothing_and_reruns_write_nothing() {
+fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (code, out, err) = run_in(tmp.path(), &["demo", "ws", "--skus", "40", "--customers", "12"]);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
-    assert!(out.contains("demand-review: run 1"), "{out}");
-    assert!(out.contains("supply-review: run 2"), "{out}");
-    // The demo's people sign, decide and sign again by script: all five artifacts signed.
-    assert!(out.contains("reconciliation: run 3"), "{out}");
-    assert!(out.contains("executive: run 4"), "{out}");
-    assert!(out.contains("commit-back: run 5"), "{out}");
-    assert!(out.contains("Olivia Chen signed the signed plan 2026-12 version 1 as COO"), "{out}");
+    for line in [
+        "demand-review: run 1",
+        "supply-review: run 2",
+        "reconciliation: run 3",
+        "executive: run 4",
+        // The account managers return the log with lines re-negotiated: a second commit-back.
+        "commit-back: run 5",
+        "commit-back: run 6",
+        "month two, 2027-01",
+        "demand-review: run 7",
+        "supply-review: run 8",
+        "Olivia Chen signed the signed plan 2026-12 version 1 as COO",
+        "Leo Grant signed the customer commitment log 2026-12 version 2 as sales lead",
+    ] {
+        assert!(out.contains(line), "`{line}` in:\n{out}");
+    }
     // The two bad lines the demo's ERP extract carries are quarantined, not dropped.
     assert!(out.contains("row") && out.contains("`XX-9999`: unknown sku"), "{out}");
     let ws = tmp.path().join("ws");
@@ -32,25 +43,82 @@ fn demo_runs_from_nothing_and_reruns_write_nothing() {
     assert_eq!(code, 0);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&users).unwrap().as_array().unwrap().len(), 5);
 
-    let (code, out, _) = run_in(&ws, &["run", "demand-review", "--cycle", "2026-12"]);
+    // Month one: all five signed. Month two: week 1's drafts, the rest not yet made.
+    let states = |cycle: &str| -> Vec<(String, String)> {
+        let (code, out, _) = run_in(&ws, &["status", "--cycle", cycle, "--json"]);
+        assert_eq!(code, 0);
+        let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+        status
+            .as_array()
+            .or_else(|| status["artifacts"].as_array())
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (a["artifact"].as_str().unwrap().to_string(), a["state"].as_str().unwrap_or("missing").to_string())
+            })
+            .collect()
+    };
+    let all_signed: Vec<(String, String)> =
+        ["demand_consensus", "supply_plan", "reconciliation_pack", "signed_plan", "commitment_log"]
+            .iter()
+            .map(|a| (a.to_string(), "signed".to_string()))
+            .collect();
+    assert_eq!(states("2026-12"), all_signed);
+    let month_two: Vec<String> = states("2027-01").into_iter().map(|(a, s)| format!("{a} {s}")).collect();
+    assert_eq!(
+        month_two,
+        [
+            "demand_consensus draft",
+            "supply_plan draft",
+            "reconciliation_pack missing",
+            "signed_plan missing",
+            "commitment_log missing"
+        ]
+    );
+
+    // Month two's first agenda line scores month one. Checked against what month one stored:
+    // every line of the signed log is scored once; the re-negotiated ones are those returned;
+    // every decision not carried out is overdue on 12 January (all were due 31 December).
+    let draft = |id: &str| -> serde_json::Value {
+        let (code, out, err) = run_in(&ws, &["drafts", "show", id, "--json"]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let month_two_consensus = draft("7");
+    let card = &month_two_consensus["content"]["agenda"]["scorecard"];
+    assert_eq!(card["cycle"], "2026-12");
+    assert_eq!(card["as_of"], "2027-01-12", "the demand review's first day");
+    let scored: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.join("runs/2027-01/demand-review/run-7/last-cycle.json")).unwrap(),
+    )
+    .unwrap();
+    let log: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.join("runs/2026-12/commit-back/run-6/commitment-log.json")).unwrap(),
+    )
+    .unwrap();
+    let log_lines = log["lines"].as_array().unwrap();
+    let n = |k: &str| scored[k].as_u64().unwrap() as usize;
+    assert_eq!(n("kept") + n("missed") + n("renegotiated") + n("not_yet_due"), log_lines.len());
+    assert_eq!(n("renegotiated"), log_lines.iter().filter(|l| l["status"] == "re-negotiated").count());
+    assert_eq!(n("renegotiated"), log_lines.len().div_ceil(5), "every fifth line was returned re-negotiated");
+    let decided = out.lines().find(|l| l.contains("decided all")).unwrap();
+    let trade_offs: usize = decided.split("decided all ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let done = trade_offs - trade_offs / 3;
+    let line = format!("executive decisions of 2026-12: {done} done, 0 open, {} overdue", trade_offs - done);
+    assert!(
+        card["lines"].as_array().unwrap().iter().any(|l| l == &serde_json::Value::from(line.clone())),
+        "{line}\n{card}"
+    );
+    insta::assert_snapshot!("two_month_demo_scorecard", serde_json::to_string_pretty(card).unwrap());
+
+    // Re-running month two's first meeting with unchanged extracts writes nothing.
+    let (code, out, _) = run_in(&ws, &["run", "demand-review", "--cycle", "2027-01"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("inputs unchanged since run 1"), "{out}");
+    assert!(out.starts_with("inputs unchanged since run 7"), "{out}");
     let (code, out, _) = run_in(&ws, &["runs", "--json"]);
     assert_eq!(code, 0);
     let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 5, "the re-run wrote no new run");
-    let (code, out, _) = run_in(&ws, &["status", "--cycle", "2026-12", "--json"]);
-    assert_eq!(code, 0);
-    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let signed: Vec<&str> = status
-        .as_array()
-        .or_else(|| status["artifacts"].as_array())
-        .unwrap()
-        .iter()
-        .filter(|a| a["state"] == "signed")
-        .map(|a| a["artifact"].as_str().unwrap())
-        .collect();
-    assert_eq!(signed, ["demand_consensus", "supply_plan", "reconciliation_pack", "signed_plan", "commitment_log"]);
+    assert_eq!(runs.as_array().unwrap().len(), 8, "the re-run wrote no new run");
     // The demo is the fixture company: its signed plan's facts are the executive prompt's sample.
     let facts = std::fs::read_to_string(ws.join("runs/2026-12/executive/run-4/narrative-facts.json")).unwrap();
     let sample = std::fs::read_to_string(repo().join("prompts/executive/sample-facts.json")).unwrap();
@@ -59,7 +127,8 @@ fn demo_runs_from_nothing_and_reruns_write_nothing() {
         serde_json::from_str::<serde_json::Value>(&sample).unwrap(),
         "regenerate prompts/executive/sample-facts.json from the demo's executive narrative-facts.json"
     );
-
+    let (code, out, err) = run_in(&ws, &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = run_in(&ws, &["validate"]);
     assert_eq!(code, 0, "{out}{err}");
 }

@@ -196,6 +196,7 @@ fn content(artifact: Artifact, cycle: &str, headline: &str) -> String {
             this_cycle: vec![headline.into()],
             top_risks: vec!["Pumps may slip.".into()],
             decisions: vec![],
+            scorecard: None,
         },
     })
     .unwrap()

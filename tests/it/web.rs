@@ -74,6 +74,7 @@ fn content(artifact: Artifact, headline: &str, paragraph: &str, files: BTreeMap<
             this_cycle: vec![headline.into()],
             top_risks: vec!["Pumps may slip.".into()],
             decisions: vec![],
+            scorecard: None,
         },
     })
     .unwrap()

@@ -121,28 +121,28 @@ fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_comple
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ws = tmp.path().join("ws");
     crate::common::set_store(&ws, &store);
-    // The demo recorded runs 1 to 5. A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
+    // The demo recorded runs 1 to 8 (two months). A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
     let pos = ws.join("data/open_purchase_orders.csv");
     let mut text = std::fs::read_to_string(&pos).unwrap();
     text.push_str("RM-00001,SUP-CASTWORKS,2027-02-15,500\n");
     std::fs::write(&pos, text).unwrap();
     let out = crate::common::snop()
         .current_dir(&ws)
-        .args(["run", "supply-review", "--cycle", "2026-12", "--quiet"])
+        .args(["run", "supply-review", "--cycle", "2027-01", "--quiet"])
         .env("SNOP_FAIL_AT", "store.after_files")
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(ws.join("runs/2026-12/supply-review/run-6").exists(), "the crash came after the files were moved");
+    assert!(ws.join("runs/2027-01/supply-review/run-9").exists(), "the crash came after the files were moved");
     let (code, runs, _) = run_in(&ws, &["runs", "--json"]);
     assert_eq!(code, 0);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 5, "a run that was not committed is not listed");
+    assert_eq!(runs.as_array().unwrap().len(), 8, "a run that was not committed is not listed");
 
-    let (code, out, err) = run_in(&ws, &["run", "supply-review", "--cycle", "2026-12", "--quiet"]);
+    let (code, out, err) = run_in(&ws, &["run", "supply-review", "--cycle", "2027-01", "--quiet"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("run 6 "), "{out}");
-    let report = std::fs::read_to_string(ws.join("runs/2026-12/supply-review/run-6/report.json")).unwrap();
+    assert!(out.starts_with("run 9 "), "{out}");
+    let report = std::fs::read_to_string(ws.join("runs/2027-01/supply-review/run-9/report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     let (_, runs, _) = run_in(&ws, &["runs", "--json"]);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
