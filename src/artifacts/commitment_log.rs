@@ -5,13 +5,10 @@
 //! A returned workbook is read back by ingest as the `commitment_updates` table, through the
 //! column names below (`pipelines/commit-back.toml` maps them). Deterministic bytes.
 
-use rust_xlsxwriter::{
-    Color, DataValidation, DataValidationErrorStyle, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook,
-};
+use rust_xlsxwriter::{Color, DataValidation, DataValidationErrorStyle, Format, FormatBorder};
 
-use super::supply_plan::{Cell, Formats, table, text};
+use super::supply_plan::{Cell, Formats, table, text, workbook};
 use crate::analysis::commitments::{CommitmentLog, LoopFacts, Outcome, Outside, STATUSES};
-use crate::contract::Month;
 
 /// The sheet the account managers edit and ingest reads back.
 pub const LOG_SHEET: &str = "Log";
@@ -44,16 +41,7 @@ pub fn commitment_log_xlsx(
     last: Option<&LoopFacts>,
     company: &str,
 ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    let mut book = Workbook::new();
-    let cycle = Month::parse(&log.cycle).map_or_else(chrono::NaiveDate::default, Month::first_day);
-    use chrono::Datelike;
-    let created = ExcelDateTime::from_ymd(cycle.year() as u16, cycle.month() as u8, cycle.day() as u8)?;
-    book.set_properties(
-        &DocProperties::new()
-            .set_title(format!("Customer commitment log {}", log.cycle))
-            .set_company(company)
-            .set_creation_datetime(&created),
-    );
+    let mut book = workbook(&format!("Customer commitment log {}", log.cycle), company, &log.cycle)?;
     let header = Format::new()
         .set_bold()
         .set_background_color(Color::RGB(0xDDE4EE))
@@ -242,6 +230,7 @@ mod tests {
     use calamine::{Reader, Xlsx};
 
     use super::*;
+    use crate::contract::Month;
     use crate::analysis::commitments::{PlanRow, commitment_log, loop_facts};
 
     /// A log of one line, and a last cycle with one order beyond plan: the workbook has the Log

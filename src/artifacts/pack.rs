@@ -8,13 +8,11 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook};
 use serde::Serialize;
 
 use super::review::{bar_chart, format_number};
-use super::supply_plan::{Cell, Formats, opt_num, option_name, table, text};
+use super::supply_plan::{Cell, Formats, opt_num, option_name, table, text, workbook};
 use crate::analysis::reconcile::{ReconciliationFacts, kind_word};
-use crate::contract::Month;
 use crate::narrative::Draft;
 
 const PACK: &str = include_str!("templates/pack.html");
@@ -278,27 +276,8 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
 /// The appendix workbook: every trade-off with its options and recommendation, the resolved
 /// gaps, and the agreed plan by family and quarter.
 pub fn appendix_xlsx(f: &ReconciliationFacts, company: &str) -> anyhow::Result<Vec<u8>> {
-    let mut book = Workbook::new();
-    let created = Month::parse(&f.cycle)
-        .map(|m| m.first_day())
-        .ok_or_else(|| anyhow::anyhow!("cycle `{}` is not a month", f.cycle))?;
-    use chrono::Datelike;
-    let created = ExcelDateTime::from_ymd(created.year() as u16, created.month() as u8, created.day() as u8)?;
-    book.set_properties(
-        &DocProperties::new()
-            .set_title(format!("Reconciliation pack appendix {}", f.cycle))
-            .set_company(company)
-            .set_creation_datetime(&created),
-    );
-    let formats = Formats {
-        header: Format::new()
-            .set_bold()
-            .set_background_color(Color::RGB(0xDDE4EE))
-            .set_border_bottom(FormatBorder::Thin)
-            .set_text_wrap(),
-        number: Format::new().set_num_format("#,##0.00"),
-        percent: Format::new().set_num_format("0.0%"),
-    };
+    let mut book = workbook(&format!("Reconciliation pack appendix {}", f.cycle), company, &f.cycle)?;
+    let formats = Formats::standard();
     let rows: Vec<Vec<Cell>> = f
         .trade_offs
         .iter()

@@ -32,6 +32,32 @@ pub(crate) struct Formats {
     pub(crate) percent: Format,
 }
 
+impl Formats {
+    /// The artifacts' workbook look: a bold, shaded, wrapped header; thousands and percents.
+    pub(crate) fn standard() -> Formats {
+        Formats {
+            header: Format::new()
+                .set_bold()
+                .set_background_color(Color::RGB(0xDDE4EE))
+                .set_border_bottom(FormatBorder::Thin)
+                .set_text_wrap(),
+            number: Format::new().set_num_format("#,##0.00"),
+            percent: Format::new().set_num_format("0.0%"),
+        }
+    }
+}
+
+/// A new artifact workbook with its title and company, created (for the file's properties) on
+/// the cycle's first day, so the same facts give the same bytes.
+pub(crate) fn workbook(title: &str, company: &str, cycle: &str) -> Result<Workbook, rust_xlsxwriter::XlsxError> {
+    use chrono::Datelike;
+    let day = Month::parse(cycle).map_or_else(chrono::NaiveDate::default, Month::first_day);
+    let created = ExcelDateTime::from_ymd(day.year() as u16, day.month() as u8, day.day() as u8)?;
+    let mut book = Workbook::new();
+    book.set_properties(&DocProperties::new().set_title(title).set_company(company).set_creation_datetime(&created));
+    Ok(book)
+}
+
 /// Writes one table sheet: bold header row, frozen, with an autofilter and set widths.
 pub(crate) fn table(
     sheet: &mut Worksheet,
@@ -90,27 +116,8 @@ pub(crate) fn option_name(k: OptionKind) -> &'static str {
 
 /// Renders the supply plan workbook.
 pub fn supply_plan_xlsx(facts: &SupplyFacts, company: &str) -> anyhow::Result<Vec<u8>> {
-    let mut book = Workbook::new();
-    let created = Month::parse(&facts.cycle)
-        .map(|m| m.first_day())
-        .ok_or_else(|| anyhow::anyhow!("cycle `{}` is not a month", facts.cycle))?;
-    use chrono::Datelike;
-    let created = ExcelDateTime::from_ymd(created.year() as u16, created.month() as u8, created.day() as u8)?;
-    book.set_properties(
-        &DocProperties::new()
-            .set_title(format!("Supply plan {}", facts.cycle))
-            .set_company(company)
-            .set_creation_datetime(&created),
-    );
-    let formats = Formats {
-        header: Format::new()
-            .set_bold()
-            .set_background_color(Color::RGB(0xDDE4EE))
-            .set_border_bottom(FormatBorder::Thin)
-            .set_text_wrap(),
-        number: Format::new().set_num_format("#,##0.00"),
-        percent: Format::new().set_num_format("0.0%"),
-    };
+    let mut book = workbook(&format!("Supply plan {}", facts.cycle), company, &facts.cycle)?;
+    let formats = Formats::standard();
 
     // Gaps.
     let rows = facts
