@@ -306,6 +306,17 @@ fn q4_length(r: &CycleRecord) -> CycleAnswer {
     let start = r.drift.meetings.first().map(|m| m.planned_first);
     let start = start.map_or_else(String::new, |d| d.to_string());
     match r.drift.length_days {
+        // Signed before the cycle's calendar start: the signatures do not follow the calendar
+        // (question 3 says so), and a length cannot be measured.
+        Some(len) if len < 1 => one(
+            &r.cycle,
+            Verdict::Unknown,
+            format!(
+                "the commitment log was signed {}, before the demand review's planned start ({start}): no cycle length to measure",
+                r.drift.meetings.last().and_then(|m| m.signed_on).map_or_else(String::new, |d| d.to_string())
+            ),
+            &[],
+        ),
         Some(len) => {
             let end = r.drift.meetings.last().and_then(|m| m.signed_on).map_or_else(String::new, |d| d.to_string());
             let text = format!(
@@ -431,8 +442,9 @@ fn q9_reconciliation(r: &CycleRecord) -> CycleAnswer {
     let recon = &r.held[index(Artifact::ReconciliationPack)];
     let exec = &r.held[index(Artifact::SignedPlan)];
     let fail = [Artifact::ReconciliationPack];
-    match (recon.last_signed, exec.first_signed) {
-        (Some(rs), Some(es)) if rs <= es => {
+    let at = |t: Option<DateTime<Utc>>| t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+    match (at(recon.last_signed), at(exec.first_signed)) {
+        (Some(rs), Some(es)) if recon.last_signed <= exec.first_signed => {
             one(&r.cycle, Verdict::Yes, format!("reconciliation pack signed {rs}, before the signed plan ({es})"), &[])
         }
         (Some(rs), Some(es)) => one(

@@ -248,3 +248,30 @@ fn answers_over_cycles_combine_and_a_cycle_in_flight_is_not_judged_yet() {
     assert_eq!(verdicts(&m), vec![Verdict::Yes; 12]);
     assert_eq!(m.cycle, "2027-01");
 }
+
+#[test]
+fn a_log_signed_before_the_cycle_started_has_no_length() {
+    let mut r = perfect();
+    // Signed on 1 December, before the demand review's start on the 7th: (1 - 7) + 1 = -5.
+    r.drift.length_days = Some(-5);
+    r.drift.meetings[4].signed_on = Some(day(1));
+    let m = judge(&[r]);
+    assert_eq!(m.answers[3].answer, Verdict::Unknown);
+    assert_eq!(
+        m.answers[3].evidence,
+        "2026-12: the commitment log was signed 2026-12-01, before the demand review's planned start (2026-12-07): no cycle length to measure"
+    );
+}
+
+#[test]
+fn a_reconciliation_signed_after_the_executive_fails() {
+    let mut r = perfect();
+    r.held[index(Artifact::ReconciliationPack)].last_signed = Some(Utc.with_ymd_and_hms(2026, 12, 17, 12, 0, 1).unwrap());
+    let m = judge(&[r]);
+    assert_eq!(m.answers[8].answer, Verdict::No);
+    assert_eq!(
+        m.answers[8].evidence,
+        "2026-12: reconciliation pack signed 2026-12-17 12:00:01 UTC, after the signed plan (2026-12-17 12:00:00 UTC)"
+    );
+    assert_eq!(m.weakest_link.unwrap().meeting, "pre-S&OP reconciliation");
+}
