@@ -20,8 +20,14 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use serde_json::Value;
+
+use crate::analysis::executive::{Choice, DecisionRow};
 use crate::cadence::{CycleDrift, describe_days};
-use crate::store::signoff::Artifact;
+use crate::calendar::Calendar;
+use crate::contract::Month;
+use crate::store::Store;
+use crate::store::signoff::{Artifact, DraftDetail};
 
 /// An answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -283,7 +289,13 @@ fn q3_on_time(r: &CycleRecord) -> CycleAnswer {
         match (m.signed_on, m.days_off) {
             (Some(_), Some(0)) => on_time += 1,
             (Some(d), Some(days)) => {
-                off.push(format!("{} {} ({d}, planned {} to {})", a.title(), describe_days(days), m.planned_first, m.planned_last));
+                off.push(format!(
+                    "{} {} ({d}, planned {} to {})",
+                    a.title(),
+                    describe_days(days),
+                    m.planned_first,
+                    m.planned_last
+                ));
                 failing.push(a);
             }
             (None, Some(days)) => {
@@ -343,7 +355,11 @@ fn q5_executive(r: &CycleRecord) -> CycleAnswer {
         (Some(d), Some(days)) => one(
             &r.cycle,
             Verdict::No,
-            format!("the signed plan was signed {d}, {} against the executive S&OP of {}", describe_days(days), m.planned_last),
+            format!(
+                "the signed plan was signed {d}, {} against the executive S&OP of {}",
+                describe_days(days),
+                m.planned_last
+            ),
             &exec,
         ),
         (Some(d), None) => {
@@ -352,12 +368,19 @@ fn q5_executive(r: &CycleRecord) -> CycleAnswer {
         (None, _) if m.overdue => one(
             &r.cycle,
             Verdict::No,
-            format!("not held: the signed plan is unsigned {} day(s) after {}", m.days_off.unwrap_or(0), m.planned_last),
+            format!(
+                "not held: the signed plan is unsigned {} day(s) after {}",
+                m.days_off.unwrap_or(0),
+                m.planned_last
+            ),
             &exec,
         ),
-        (None, _) => {
-            one(&r.cycle, Verdict::Unknown, format!("the executive S&OP is on {} (not signed yet)", m.planned_last), &[])
-        }
+        (None, _) => one(
+            &r.cycle,
+            Verdict::Unknown,
+            format!("the executive S&OP is on {} (not signed yet)", m.planned_last),
+            &[],
+        ),
     }
 }
 
@@ -374,7 +397,10 @@ fn q6_layers(r: &CycleRecord) -> CycleAnswer {
         bad.push("no statistical forecast".to_string());
     }
     for l in &d.layers {
-        parts.push(format!("{} {:+.0} units by {} owner(s) in {} adjustment(s)", l.layer, l.units, l.owners, l.adjustments));
+        parts.push(format!(
+            "{} {:+.0} units by {} owner(s) in {} adjustment(s)",
+            l.layer, l.units, l.owners, l.adjustments
+        ));
         if l.unowned > 0 {
             bad.push(format!("{} {} adjustment(s) without an owner", l.unowned, l.layer));
         }
@@ -424,9 +450,12 @@ fn q7_value(r: &CycleRecord) -> CycleAnswer {
 
 fn q8_capacity(r: &CycleRecord) -> CycleAnswer {
     match r.capacity_resources {
-        Some(0) => {
-            one(&r.cycle, Verdict::No, "the supply review loaded no resource against capacity".into(), &[Artifact::SupplyPlan])
-        }
+        Some(0) => one(
+            &r.cycle,
+            Verdict::No,
+            "the supply review loaded no resource against capacity".into(),
+            &[Artifact::SupplyPlan],
+        ),
         Some(n) => one(&r.cycle, Verdict::Yes, format!("{n} resources loaded against capacity"), &[]),
         None if overdue(r, Artifact::SupplyPlan) => one(
             &r.cycle,
@@ -447,23 +476,27 @@ fn q9_reconciliation(r: &CycleRecord) -> CycleAnswer {
         (Some(rs), Some(es)) if recon.last_signed <= exec.first_signed => {
             one(&r.cycle, Verdict::Yes, format!("reconciliation pack signed {rs}, before the signed plan ({es})"), &[])
         }
-        (Some(rs), Some(es)) => one(
+        (Some(rs), Some(es)) => {
+            one(&r.cycle, Verdict::No, format!("reconciliation pack signed {rs}, after the signed plan ({es})"), &fail)
+        }
+        (None, Some(es)) => one(
             &r.cycle,
             Verdict::No,
-            format!("reconciliation pack signed {rs}, after the signed plan ({es})"),
+            format!("the signed plan was signed {es} with no signed reconciliation pack"),
             &fail,
         ),
-        (None, Some(es)) => {
-            one(&r.cycle, Verdict::No, format!("the signed plan was signed {es} with no signed reconciliation pack"), &fail)
+        (Some(rs), None) => {
+            one(&r.cycle, Verdict::Yes, format!("reconciliation pack signed {rs}; executive S&OP to come"), &[])
         }
-        (Some(rs), None) => one(&r.cycle, Verdict::Yes, format!("reconciliation pack signed {rs}; executive S&OP to come"), &[]),
         (None, None) if overdue(r, Artifact::SignedPlan) || overdue(r, Artifact::ReconciliationPack) => one(
             &r.cycle,
             Verdict::No,
             "no signed reconciliation pack, past the pre-S&OP reconciliation's last day".into(),
             &fail,
         ),
-        (None, None) => one(&r.cycle, Verdict::Unknown, "neither the reconciliation nor the executive S&OP is due yet".into(), &[]),
+        (None, None) => {
+            one(&r.cycle, Verdict::Unknown, "neither the reconciliation nor the executive S&OP is due yet".into(), &[])
+        }
     }
 }
 
@@ -613,12 +646,8 @@ pub fn judge(records: &[CycleRecord]) -> Maturity {
         .collect();
     // The most failing answers; `max_by_key` keeps the last of equals, so walk in reverse to
     // keep the earliest meeting in the cycle.
-    let weakest_link = failing_by_meeting
-        .iter()
-        .rev()
-        .max_by_key(|(_, n)| *n)
-        .filter(|(_, n)| *n > 0)
-        .map(|(key, n)| WeakestLink {
+    let weakest_link =
+        failing_by_meeting.iter().rev().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0).map(|(key, n)| WeakestLink {
             artifact: key.clone(),
             meeting: Artifact::from_key(key).expect("a key").meeting().into(),
             failing_answers: *n,
@@ -635,12 +664,6 @@ pub fn judge(records: &[CycleRecord]) -> Maturity {
 
 // ---------------------------------------------------------------------------------------------
 // Reading the records from the store
-
-use crate::calendar::Calendar;
-use crate::contract::Month;
-use crate::store::Store;
-use crate::store::signoff::DraftDetail;
-use serde_json::Value;
 
 /// The draft that stands for an artifact: its newest signed version, else its newest.
 async fn standing_draft(store: &Store, a: Artifact, cycle: &str) -> anyhow::Result<Option<DraftDetail>> {
@@ -737,7 +760,8 @@ pub fn loop_record(l: &Value, on_agenda: bool) -> LoopRecord {
 
 /// The cycles in the store up to `cycle` (default: the newest), the last `count` of them.
 pub async fn cycles_up_to(store: &Store, cycle: Option<Month>, count: usize) -> anyhow::Result<Vec<Month>> {
-    let mut months: Vec<Month> = store.drafts(None, None).await?.iter().filter_map(|d| Month::parse(&d.cycle)).collect();
+    let mut months: Vec<Month> =
+        store.drafts(None, None).await?.iter().filter_map(|d| Month::parse(&d.cycle)).collect();
     months.sort();
     months.dedup();
     if let Some(c) = cycle {
@@ -780,8 +804,10 @@ pub async fn load(store: &Store, cal: &Calendar, cycle: Month, today: NaiveDate)
     let recon = standing_draft(store, Artifact::ReconciliationPack, &c).await?;
     let on_agenda = demand.as_ref().is_some_and(|d| d.content.agenda.scorecard.is_some());
     let decisions = store.decisions(&c).await?;
-    let standing = crate::store::decisions::standing(&decisions);
-    let is_action = |d: &crate::store::decisions::DecisionRow| !matches!(d.choice, crate::analysis::executive::Choice::SendBack { .. });
+    let standing = crate::analysis::executive::standing(&decisions);
+    let is_action = |d: &crate::store::decisions::DecisionRow| {
+        !matches!(d.choice, crate::analysis::executive::Choice::SendBack { .. })
+    };
     Ok(CycleRecord {
         cycle: c,
         held,

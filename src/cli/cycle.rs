@@ -247,7 +247,10 @@ pub async fn maturity(
     let today = ws.calendar.local_date(now_or(now)?);
     let months = crate::maturity::cycles_up_to(&store, cycle, cycles as usize).await?;
     if months.is_empty() {
-        return Err(UserError("no cycles in the store yet\nhint: `snop run demand-review --cycle YYYY-MM` starts one".into()).into());
+        return Err(UserError(
+            "no cycles in the store yet\nhint: `snop run demand-review --cycle YYYY-MM` starts one".into(),
+        )
+        .into());
     }
     let mut records = Vec::new();
     for m in &months {
@@ -258,15 +261,16 @@ pub async fn maturity(
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    println!("S&OP maturity of {}, cycle {}, from the record of {}", ws.company, report.cycle, report.cycles.join(", "));
+    println!(
+        "S&OP maturity of {}, cycle {}, from the record of {}",
+        ws.company,
+        report.cycle,
+        report.cycles.join(", ")
+    );
     println!("level {} of 5: {}", report.level.level, report.level.name);
     if let Some((n, name, _)) = crate::maturity::LEVELS.iter().find(|l| l.0 == report.level.level + 1) {
-        let needs: Vec<String> = report
-            .level
-            .next_needs
-            .iter()
-            .map(|q| format!("{q} ({})", report.answers[q - 1].answer.word()))
-            .collect();
+        let needs: Vec<String> =
+            report.level.next_needs.iter().map(|q| format!("{q} ({})", report.answers[q - 1].answer.word())).collect();
         println!("  level {n} ({name}) needs a yes to: {}", needs.join(", "));
     }
     match &report.weakest_link {

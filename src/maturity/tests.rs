@@ -41,7 +41,13 @@ fn perfect() -> CycleRecord {
         cycle: "2026-12".into(),
         held,
         // 7 to 18 December, both counted: 12 days.
-        drift: CycleDrift { cycle: "2026-12".into(), meetings, length_days: Some(12), max_days: 14, executive_moved: None },
+        drift: CycleDrift {
+            cycle: "2026-12".into(),
+            meetings,
+            length_days: Some(12),
+            max_days: 14,
+            executive_moved: None,
+        },
         demand: Some(DemandRecord {
             statistical_units: 1000.0,
             final_units: 1150.0,
@@ -101,7 +107,10 @@ fn everything_right_is_level_five_with_no_weak_link() {
     assert!(m.level.next_needs.is_empty());
     assert_eq!(m.weakest_link, None);
     // The evidence carries the record's numbers.
-    assert_eq!(m.answers[3].evidence, "2026-12: 12 days from the demand review's start (2026-12-07) to the commitment log signed (2026-12-18), limit 14");
+    assert_eq!(
+        m.answers[3].evidence,
+        "2026-12: 12 days from the demand review's start (2026-12-07) to the commitment log signed (2026-12-18), limit 14"
+    );
     assert_eq!(m.answers[7].evidence, "2026-12: 17 resources loaded against capacity");
     assert_eq!(m.answers[9].evidence, "2026-12: 3 of 3 trade-off(s) decided");
     assert!(m.answers[10].evidence.contains("2026-11's commitments: 40 kept, 0 missed (0 units), 5 re-negotiated"));
@@ -172,7 +181,10 @@ fn a_signature_by_another_role_and_a_late_moved_executive() {
     e.days_off = Some(3);
     r.drift.executive_moved = Some(3);
     let m = judge(&[r]);
-    assert_eq!(m.answers[1].evidence, "2026-12: 4 of 5 signed by their named role; signed by another role: reconciliation pack");
+    assert_eq!(
+        m.answers[1].evidence,
+        "2026-12: 4 of 5 signed by their named role; signed by another role: reconciliation pack"
+    );
     assert_eq!(
         m.answers[2].evidence,
         "2026-12: 4 of 5 signed within their meeting's days; signed plan 3 days late (2026-12-20, planned 2026-12-17 to 2026-12-17)"
@@ -191,7 +203,11 @@ fn a_layer_that_loses_accuracy_and_unowned_adjustments() {
     d.layers[1].unowned = 1;
     let m = judge(&[r]);
     assert_eq!(m.answers[5].answer, Verdict::No);
-    assert!(m.answers[5].evidence.ends_with("; 1 marketing adjustment(s) without an owner"), "{}", m.answers[5].evidence);
+    assert!(
+        m.answers[5].evidence.ends_with("; 1 marketing adjustment(s) without an owner"),
+        "{}",
+        m.answers[5].evidence
+    );
     // Statistical and marketing add value, sales loses 1.5 points.
     assert_eq!(m.answers[6].answer, Verdict::Partly);
     assert_eq!(m.level.level, 4);
@@ -266,7 +282,8 @@ fn a_log_signed_before_the_cycle_started_has_no_length() {
 #[test]
 fn a_reconciliation_signed_after_the_executive_fails() {
     let mut r = perfect();
-    r.held[index(Artifact::ReconciliationPack)].last_signed = Some(Utc.with_ymd_and_hms(2026, 12, 17, 12, 0, 1).unwrap());
+    r.held[index(Artifact::ReconciliationPack)].last_signed =
+        Some(Utc.with_ymd_and_hms(2026, 12, 17, 12, 0, 1).unwrap());
     let m = judge(&[r]);
     assert_eq!(m.answers[8].answer, Verdict::No);
     assert_eq!(
