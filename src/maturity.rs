@@ -805,9 +805,7 @@ pub async fn load(store: &Store, cal: &Calendar, cycle: Month, today: NaiveDate)
     let on_agenda = demand.as_ref().is_some_and(|d| d.content.agenda.scorecard.is_some());
     let decisions = store.decisions(&c).await?;
     let standing = crate::analysis::executive::standing(&decisions);
-    let is_action = |d: &crate::store::decisions::DecisionRow| {
-        !matches!(d.choice, crate::analysis::executive::Choice::SendBack { .. })
-    };
+    let is_action = |d: &DecisionRow| !matches!(d.choice, Choice::SendBack { .. });
     Ok(CycleRecord {
         cycle: c,
         held,
