@@ -773,7 +773,7 @@ pub async fn cycles_up_to(store: &Store, cycle: Option<Month>, count: usize) -> 
         }
         months.retain(|m| *m <= c);
     }
-    let skip = months.len().saturating_sub(count.max(1));
+    let skip = months.len().saturating_sub(count);
     Ok(months.split_off(skip))
 }
 

@@ -185,13 +185,9 @@ pub async fn cadence(workspace: &Path, cycles: u32, json: bool, now: Option<&str
     let ws = Workspace::load_without_inputs(workspace)?;
     let store = pipeline::open_store(&ws).await?;
     let today = ws.calendar.local_date(now_or(now)?);
-    let mut months: Vec<Month> =
-        store.drafts(None, None).await?.iter().filter_map(|d| Month::parse(&d.cycle)).collect();
-    months.sort();
-    months.dedup();
-    let skip = months.len().saturating_sub(cycles as usize);
+    let months = crate::maturity::cycles_up_to(&store, None, cycles as usize).await?;
     let mut drifts = Vec::new();
-    for m in &months[skip..] {
+    for m in &months {
         let lines = store.status(&m.to_string()).await?;
         drifts.push(crate::cadence::drift(&ws.calendar, *m, &lines, today));
     }
