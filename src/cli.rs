@@ -244,6 +244,21 @@ pub enum Command {
         #[arg(long)]
         now: Option<String>,
     },
+    /// S&OP maturity from the record: twelve questions answered with their evidence, the cycle
+    /// on a five-level scale, and the weakest meeting.
+    Maturity {
+        /// The cycle to place (default: the newest in the store).
+        #[arg(long)]
+        cycle: Option<Month>,
+        /// How many cycles up to it the answers look at.
+        #[arg(long, default_value_t = 6)]
+        cycles: u32,
+        #[arg(long)]
+        json: bool,
+        /// The time to take as now (RFC 3339), instead of the clock: what is due is judged at it.
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Measure snop against its peers (see the README's Benchmarks section).
     Bench {
         #[command(subcommand)]
@@ -488,6 +503,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nightly { now, json } => cycle::nightly(&cli.workspace, now.as_deref(), json, &progress).await?,
         Command::Schedule { what } => cycle::schedule_command(&cli.workspace, what, &progress).await?,
         Command::Cadence { cycles, json, now } => cycle::cadence(&cli.workspace, cycles, json, now.as_deref()).await?,
+        Command::Maturity { cycle, cycles, json, now } => {
+            cycle::maturity(&cli.workspace, cycle, cycles, json, now.as_deref()).await?
+        }
         Command::Bench { what } => crate::bench::run(what, &progress).await?,
         Command::Drafts { what } => signoff::drafts(&cli.workspace, what).await?,
         Command::Status { cycle, json } => signoff::status(&cli.workspace, cycle, json).await?,

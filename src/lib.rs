@@ -14,6 +14,7 @@ pub mod config;
 pub mod contract;
 pub mod demo;
 pub mod ingest;
+pub mod maturity;
 pub mod narrative;
 pub mod notify;
 pub mod pipeline;

@@ -185,13 +185,9 @@ pub async fn cadence(workspace: &Path, cycles: u32, json: bool, now: Option<&str
     let ws = Workspace::load_without_inputs(workspace)?;
     let store = pipeline::open_store(&ws).await?;
     let today = ws.calendar.local_date(now_or(now)?);
-    let mut months: Vec<Month> =
-        store.drafts(None, None).await?.iter().filter_map(|d| Month::parse(&d.cycle)).collect();
-    months.sort();
-    months.dedup();
-    let skip = months.len().saturating_sub(cycles as usize);
+    let months = crate::maturity::cycles_up_to(&store, None, cycles as usize).await?;
     let mut drifts = Vec::new();
-    for m in &months[skip..] {
+    for m in &months {
         let lines = store.status(&m.to_string()).await?;
         drifts.push(crate::cadence::drift(&ws.calendar, *m, &lines, today));
     }
@@ -232,5 +228,56 @@ pub async fn cadence(workspace: &Path, cycles: u32, json: bool, now: Option<&str
         );
     }
     println!("`!` after a number: overdue and not signed, or a cycle over {} days", crate::calendar::MAX_CYCLE_DAYS);
+    Ok(())
+}
+
+pub async fn maturity(
+    workspace: &Path,
+    cycle: Option<Month>,
+    cycles: u32,
+    json: bool,
+    now: Option<&str>,
+) -> anyhow::Result<()> {
+    let ws = Workspace::load_without_inputs(workspace)?;
+    let store = pipeline::open_store(&ws).await?;
+    let today = ws.calendar.local_date(now_or(now)?);
+    let months = crate::maturity::cycles_up_to(&store, cycle, cycles as usize).await?;
+    if months.is_empty() {
+        return Err(UserError(
+            "no cycles in the store yet\nhint: `snop run demand-review --cycle YYYY-MM` starts one".into(),
+        )
+        .into());
+    }
+    let mut records = Vec::new();
+    for m in &months {
+        records.push(crate::maturity::load(&store, &ws.calendar, *m, today).await?);
+    }
+    let report = crate::maturity::judge(&records);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "S&OP maturity of {}, cycle {}, from the record of {}",
+        ws.company,
+        report.cycle,
+        report.cycles.join(", ")
+    );
+    println!("level {} of 5: {}", report.level.level, report.level.name);
+    if let Some((n, name, _)) = crate::maturity::LEVELS.iter().find(|l| l.0 == report.level.level + 1) {
+        let needs: Vec<String> =
+            report.level.next_needs.iter().map(|q| format!("{q} ({})", report.answers[q - 1].answer.word())).collect();
+        println!("  level {n} ({name}) needs a yes to: {}", needs.join(", "));
+    }
+    match &report.weakest_link {
+        Some(w) => println!("weakest link: the {} ({} failing answer(s))", w.meeting, w.failing_answers),
+        None => println!("weakest link: none, no answer fails"),
+    }
+    for a in &report.answers {
+        println!("{:>2}. {:<8} {} [{}]", a.number, a.answer.word(), a.question, a.meeting);
+        for c in &a.cycles {
+            println!("             {}: {}", c.cycle, c.evidence);
+        }
+    }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod common;
 mod demand;
 mod demo;
 mod ingest;
+mod maturity;
 mod nightly;
 mod notify;
 mod pg;
