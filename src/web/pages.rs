@@ -766,6 +766,12 @@ struct TradeOffView {
 }
 
 #[derive(Serialize)]
+struct PersonView {
+    id: String,
+    name: String,
+}
+
+#[derive(Serialize)]
 struct DecisionsPage<'a> {
     #[serde(flatten)]
     frame: Frame<'a>,
@@ -775,7 +781,7 @@ struct DecisionsPage<'a> {
     tradeoffs: Vec<TradeOffView>,
     may_decide: bool,
     deciders: String,
-    people: Vec<(String, String)>,
+    people: Vec<PersonView>,
     plan_sent_back: Option<String>,
     outcome: Outcome,
 }
@@ -895,7 +901,7 @@ async fn decisions_page<'a>(
         tradeoffs,
         may_decide: may,
         deciders: app.dir.describe(&DECIDER_ROLES, " or "),
-        people: app.dir.names.iter().map(|(id, name)| (id.clone(), name.clone())).collect(),
+        people: app.dir.names.iter().map(|(id, name)| PersonView { id: id.clone(), name: name.clone() }).collect(),
         plan_sent_back,
         outcome,
     })
