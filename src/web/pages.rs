@@ -718,10 +718,8 @@ pub async fn sign(State(app): State<Shared>, Path(id): Path<i64>, posted: Posted
 // A cycle's executive decisions, per trade-off of the signed reconciliation pack: each through
 // `pipeline::decide` and `Store::record_done`, the same as `snop decide`.
 
-fn cycle_of(cycle: &str) -> Result<crate::contract::Month, Response> {
-    crate::contract::Month::parse(cycle).ok_or_else(|| {
-        message(StatusCode::NOT_FOUND, "No such cycle", &format!("`{cycle}` is not a cycle month `YYYY-MM`"))
-    })
+fn no_cycle(cycle: &str) -> Response {
+    message(StatusCode::NOT_FOUND, "No such cycle", &format!("`{cycle}` is not a cycle month `YYYY-MM`"))
 }
 
 /// A refusal of the service layer (its message says why and who may), else a fault of ours.
@@ -804,10 +802,7 @@ pub async fn decisions(State(app): State<Shared>, viewer: Viewer, Path(cycle): P
 }
 
 async fn decisions_response(app: &App, viewer: &Viewer, cycle: &str, status: StatusCode, outcome: Outcome) -> Response {
-    let month = match cycle_of(cycle) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    let Some(month) = crate::contract::Month::parse(cycle) else { return no_cycle(cycle) };
     match decisions_page(app, viewer, month, outcome).await {
         Ok(page) => {
             let mut r = render(status, "decisions.html", &page);
@@ -929,10 +924,7 @@ pub async fn decide_tradeoff(
 ) -> Response {
     use crate::store::decisions::{Choice, NewDecision};
     let Posted { viewer, form } = posted;
-    let month = match cycle_of(&cycle) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
     let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let choice = match form.choice.as_str() {
         "option" => given(form.option).map(|option| Choice::Option { option }),
@@ -994,10 +986,7 @@ pub struct DoneForm {
 
 pub async fn decision_done(State(app): State<Shared>, Path(cycle): Path<String>, posted: Posted<DoneForm>) -> Response {
     let Posted { viewer, form } = posted;
-    let month = match cycle_of(&cycle) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
     let note = form.note.filter(|n| !n.trim().is_empty());
     match app.store.record_done(&app.dir, &viewer.person, &month.to_string(), &form.tradeoff, note.as_deref()).await {
         Ok(row) => {
@@ -1079,10 +1068,7 @@ async fn commitments_response(
     status: StatusCode,
     outcome: Outcome,
 ) -> Response {
-    let month = match cycle_of(cycle) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    let Some(month) = crate::contract::Month::parse(cycle) else { return no_cycle(cycle) };
     match commitments_page(app, viewer, month, q, outcome).await {
         Ok(page) => render(status, "commitments.html", &page),
         Err(e) => internal(&e),
@@ -1184,10 +1170,7 @@ pub struct LineForm {
 
 pub async fn update_line(State(app): State<Shared>, Path(cycle): Path<String>, posted: Posted<LineForm>) -> Response {
     let Posted { viewer, form } = posted;
-    let month = match cycle_of(&cycle) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
     let q = LogQuery { mine: form.mine, customer: form.customer, page: form.page };
     let Some(returns) = &app.options.returns else {
         let outcome = Outcome {
@@ -1205,7 +1188,7 @@ pub async fn update_line(State(app): State<Shared>, Path(cycle): Path<String>, p
         returns,
         month,
         &viewer.person,
-        &[update.clone()],
+        std::slice::from_ref(&update),
     )
     .await
     {
@@ -1214,7 +1197,7 @@ pub async fn update_line(State(app): State<Shared>, Path(cycle): Path<String>, p
                 done: Some(format!(
                     "line {} saved as `{}` (status {}): the commit-back agent's next run (`snop run commit-back --cycle {month}`, or the nightly run) makes a new version of the log with it",
                     update.line_id,
-                    path.file_name().map_or_else(String::new, |f| format!("returns/{}", f.to_string_lossy())),
+                    path.strip_prefix(returns.parent().unwrap_or(returns)).unwrap_or(&path).display(),
                     update.status
                 )),
                 ..Outcome::default()
