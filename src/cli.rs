@@ -485,7 +485,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 due,
                 note,
             };
-            let row = pipeline::decide(&ws, &store, &actor, decision).await?;
+            let row = pipeline::decide(&Directory::of(&ws), &store, &actor, decision).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&row)?);
             } else {
@@ -744,7 +744,7 @@ async fn decide_by_script(
             due: Some(due.clone()),
             note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
         };
-        pipeline::decide(ws, store, &coo, d).await?;
+        pipeline::decide(dir, store, &coo, d).await?;
     }
     println!(
         "{:>14}: {} decided all {} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list`)",
@@ -770,22 +770,17 @@ async fn return_log_by_script(
     if lines.is_empty() {
         return Ok(None);
     }
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet().set_name(crate::artifacts::commitment_log::LOG_SHEET)?;
-    for (c, h) in ["Line", "Status", "Committed", "Note", "Owner"].iter().enumerate() {
-        sheet.write(0, c as u16, *h)?;
-    }
-    for (r, l) in lines.iter().enumerate() {
-        let r = r as u32 + 1;
-        sheet.write(r, 0, &l.line_id)?;
-        sheet.write(r, 1, "re-negotiated")?;
-        sheet.write(r, 2, l.committed)?;
-        sheet.write(r, 3, "the customer agreed to the committed quantity")?;
-        sheet.write(r, 4, &l.owner)?;
-    }
-    fs_err::create_dir_all(dir.join("returns"))?;
-    let path = dir.join("returns").join(format!("log-{}-returned.xlsx", log.cycle));
-    book.save(&path)?;
+    let rows: Vec<_> = lines
+        .iter()
+        .map(|l| crate::artifacts::commitment_log::ReturnedRow {
+            line_id: l.line_id.clone(),
+            status: "re-negotiated".into(),
+            committed: l.committed,
+            note: Some("the customer agreed to the committed quantity".into()),
+            owner: l.owner.clone(),
+        })
+        .collect();
+    let path = pipeline::write_returned_log(&dir.join("returns"), &format!("log-{}-returned.xlsx", log.cycle), &rows)?;
     Ok(Some(format!(
         "the account managers returned the log: {} of {} lines re-negotiated with their customers (`{}`)",
         lines.len(),

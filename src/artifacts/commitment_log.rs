@@ -35,6 +35,40 @@ fn column(name: &str) -> u16 {
     LOG_COLUMNS.iter().position(|c| c.0 == name).expect("a log column") as u16
 }
 
+/// One row of a returned log: what an account manager changes on a line of the Log sheet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnedRow {
+    pub line_id: String,
+    pub status: String,
+    pub committed: f64,
+    pub note: Option<String>,
+    pub owner: String,
+}
+
+/// A returned log as `.xlsx` bytes: the Log sheet with the columns ingest reads back (Line,
+/// Status, Committed, Note, Owner), as a person sends the workbook back. Deterministic bytes.
+pub fn returned_log_xlsx(rows: &[ReturnedRow]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let fixed = rust_xlsxwriter::ExcelDateTime::from_ymd(2000, 1, 1)?;
+    book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&fixed));
+    let sheet = book.add_worksheet().set_name(LOG_SHEET)?;
+    for (c, h) in ["Line", "Status", "Committed", "Note", "Owner"].iter().enumerate() {
+        debug_assert!(LOG_COLUMNS.iter().any(|(name, _, _)| name == h));
+        sheet.write_string(0, c as u16, *h)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        sheet.write_string(r, 0, &row.line_id)?;
+        sheet.write_string(r, 1, &row.status)?;
+        sheet.write_number(r, 2, row.committed)?;
+        if let Some(note) = &row.note {
+            sheet.write_string(r, 3, note)?;
+        }
+        sheet.write_string(r, 4, &row.owner)?;
+    }
+    book.save_to_buffer()
+}
+
 /// Renders the log (and last cycle's score, when there is one) as `.xlsx` bytes.
 pub fn commitment_log_xlsx(
     log: &CommitmentLog,
@@ -230,8 +264,8 @@ mod tests {
     use calamine::{Reader, Xlsx};
 
     use super::*;
-    use crate::contract::Month;
     use crate::analysis::commitments::{PlanRow, commitment_log, loop_facts};
+    use crate::contract::Month;
 
     /// A log of one line, and a last cycle with one order beyond plan: the workbook has the Log
     /// (line id first, editable columns marked), To book, and the two Last cycle sheets with the

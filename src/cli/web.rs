@@ -149,7 +149,12 @@ pub async fn serve(workspace: &Path, bind: SocketAddr, behind_proxy: bool) -> an
         store,
         Directory::of(&ws),
         ws.company.clone(),
-        web::Options { behind_proxy, calendar: Some(ws.calendar.clone()), ..web::Options::default() },
+        web::Options {
+            behind_proxy,
+            calendar: Some(ws.calendar.clone()),
+            returns: crate::pipeline::returns_folder(&ws),
+            ..web::Options::default()
+        },
     );
     eprintln!("snop serve: http://{address}/ ({users} user(s)); stop with Ctrl-C");
     if users == 0 {

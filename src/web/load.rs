@@ -55,7 +55,11 @@ pub async fn measure(ws: &Workspace, reviewers: usize, requests: usize) -> anyho
         crate::pipeline::open_store(ws).await?,
         Directory::of(ws),
         ws.company.clone(),
-        Options { calendar: Some(ws.calendar.clone()), ..Options::default() },
+        Options {
+            calendar: Some(ws.calendar.clone()),
+            returns: crate::pipeline::returns_folder(ws),
+            ..Options::default()
+        },
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(super::serve(listener, app, async {

@@ -18,8 +18,8 @@
 //! - output: tera escapes every value; a Content-Security-Policy forbids inline script (and the
 //!   rendered artifact, framed, runs no script at all).
 //!
-//! Adding a page (executive decisions per trade-off, the commitment log's status lines) is a
-//! template, a handler in [`pages`] and a route in [`router`].
+//! Adding a page is a template, a handler in [`pages`] and a route in [`router`] (a route that
+//! changes state is listed in [`STATE_CHANGING_ROUTES`] too).
 
 mod auth;
 pub mod load;
@@ -62,6 +62,10 @@ pub struct Options {
     pub page_rows: usize,
     /// The cycle calendar, for the meetings' dates on the board.
     pub calendar: Option<crate::calendar::Calendar>,
+    /// The folder the commit-back agent reads returned commitment logs from
+    /// ([`crate::pipeline::returns_folder`]): where a line's update is saved. `None`: the
+    /// commitment log is read-only.
+    pub returns: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -75,6 +79,7 @@ impl Default for Options {
             session_hours: 12,
             page_rows: 50,
             calendar: None,
+            returns: None,
         }
     }
 }
@@ -114,6 +119,9 @@ pub const STATE_CHANGING_ROUTES: &[&str] = &[
     "/drafts/{id}/approve",
     "/drafts/{id}/reject",
     "/drafts/{id}/sign",
+    "/cycles/{cycle}/decisions",
+    "/cycles/{cycle}/decisions/done",
+    "/cycles/{cycle}/commitments",
 ];
 
 /// The vendored htmx (0BSD, see `assets/htmx-LICENSE`), served under its version.
@@ -138,6 +146,9 @@ pub fn router(app: App) -> Router {
         .route("/drafts/{id}/approve", post(pages::approve))
         .route("/drafts/{id}/reject", post(pages::reject))
         .route("/drafts/{id}/sign", post(pages::sign))
+        .route("/cycles/{cycle}/decisions", get(pages::decisions).post(pages::decide_tradeoff))
+        .route("/cycles/{cycle}/decisions/done", post(pages::decision_done))
+        .route("/cycles/{cycle}/commitments", get(pages::commitments).post(pages::update_line))
         .route(HTMX_PATH, get(|| async { asset("text/javascript; charset=utf-8", HTMX) }))
         .route(CSS_PATH, get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .layer(middleware::from_fn(same_origin_only))
@@ -229,6 +240,8 @@ fn templates() -> &'static tera::Tera {
             ("message.html", include_str!("templates/message.html")),
             ("board.html", include_str!("templates/board.html")),
             ("draft.html", include_str!("templates/draft.html")),
+            ("decisions.html", include_str!("templates/decisions.html")),
+            ("commitments.html", include_str!("templates/commitments.html")),
         ])
         .expect("the web templates parse");
         t

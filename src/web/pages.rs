@@ -713,3 +713,503 @@ pub async fn sign(State(app): State<Shared>, Path(id): Path<i64>, posted: Posted
         Err(e) => internal(&e),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A cycle's executive decisions, per trade-off of the signed reconciliation pack: each through
+// `pipeline::decide` and `Store::record_done`, the same as `snop decide`.
+
+fn no_cycle(cycle: &str) -> Response {
+    message(StatusCode::NOT_FOUND, "No such cycle", &format!("`{cycle}` is not a cycle month `YYYY-MM`"))
+}
+
+/// A refusal of the service layer (its message says why and who may), else a fault of ours.
+fn refusal(e: &anyhow::Error) -> Option<String> {
+    if let Some(u) = e.downcast_ref::<crate::UserError>() {
+        return Some(u.0.clone());
+    }
+    match e.downcast_ref::<SignoffError>() {
+        Some(SignoffError::Refused(why)) => Some(why.clone()),
+        _ => None,
+    }
+}
+
+#[derive(Serialize)]
+struct OptionView {
+    key: &'static str,
+    detail: String,
+    closes: String,
+    cost: String,
+    recommended: bool,
+}
+
+#[derive(Serialize)]
+struct TradeOffView {
+    rank: usize,
+    id: String,
+    kind: String,
+    place: String,
+    month: String,
+    units_short: String,
+    margin_at_risk: String,
+    revenue_at_risk: String,
+    customers: String,
+    why: String,
+    buys: String,
+    options: Vec<OptionView>,
+    /// The decision that counts, as a person says it.
+    decision: Option<String>,
+    decided: Option<String>,
+    done: Option<String>,
+    may_mark_done: bool,
+}
+
+#[derive(Serialize)]
+struct PersonView {
+    id: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct DecisionsPage<'a> {
+    #[serde(flatten)]
+    frame: Frame<'a>,
+    cycle: String,
+    /// Why there is nothing to decide (no pack yet), when so.
+    missing: Option<String>,
+    tradeoffs: Vec<TradeOffView>,
+    may_decide: bool,
+    deciders: String,
+    people: Vec<PersonView>,
+    plan_sent_back: Option<String>,
+    outcome: Outcome,
+}
+
+fn said(d: &crate::store::decisions::DecisionRow) -> String {
+    use crate::store::decisions::Choice;
+    let what = match &d.choice {
+        Choice::Option { option } => format!("option {}", option.replace('_', " ")),
+        Choice::Action { text } => format!("action: {text}"),
+        Choice::SendBack { reason } => format!("sent back: {reason}"),
+    };
+    let owner = d.owner.as_ref().map(|o| format!("; owner {o}")).unwrap_or_default();
+    let due = d.due.as_ref().map(|o| format!("; due {o}")).unwrap_or_default();
+    let note = d.note.as_ref().map(|o| format!("; note: {o}")).unwrap_or_default();
+    format!("{what}{owner}{due}{note}")
+}
+
+pub async fn decisions(State(app): State<Shared>, viewer: Viewer, Path(cycle): Path<String>) -> Response {
+    decisions_response(&app, &viewer, &cycle, StatusCode::OK, Outcome::default()).await
+}
+
+async fn decisions_response(app: &App, viewer: &Viewer, cycle: &str, status: StatusCode, outcome: Outcome) -> Response {
+    let Some(month) = crate::contract::Month::parse(cycle) else { return no_cycle(cycle) };
+    match decisions_page(app, viewer, month, outcome).await {
+        Ok(page) => {
+            let mut r = render(status, "decisions.html", &page);
+            if let Ok(v) = format!("/cycles/{month}/decisions").parse() {
+                r.headers_mut().insert("hx-replace-url", v);
+            }
+            r
+        }
+        Err(e) => internal(&e),
+    }
+}
+
+async fn decisions_page<'a>(
+    app: &'a App,
+    viewer: &'a Viewer,
+    cycle: crate::contract::Month,
+    outcome: Outcome,
+) -> anyhow::Result<DecisionsPage<'a>> {
+    use crate::store::decisions::{Choice, DECIDER_ROLES, may_decide};
+    let may = may_decide(&app.dir, &viewer.person).is_ok();
+    let (rows, missing) = match crate::pipeline::tradeoffs(&app.store, cycle).await {
+        Ok(rows) => (rows, None),
+        Err(e) => match refusal(&e) {
+            Some(why) => (Vec::new(), Some(why)),
+            None => return Err(e),
+        },
+    };
+    let done = app.store.decisions_done(&cycle.to_string()).await?;
+    let all = app.store.decisions(&cycle.to_string()).await?;
+    let standing = crate::store::decisions::standing(&all);
+    let plan_sent_back = standing.get(&None).and_then(|d| match &d.choice {
+        Choice::SendBack { reason } => {
+            Some(format!("{} sent the whole plan back at {}: {reason}", app.dir.name(&d.decided_by), d.decided_at))
+        }
+        _ => None,
+    });
+    let n = crate::artifacts::review::format_number;
+    let tradeoffs = rows
+        .into_iter()
+        .map(|(t, d)| {
+            let finished = d.as_ref().and_then(|d| done.iter().find(|x| x.decision_id == d.id));
+            let carried_out = d.as_ref().is_some_and(|d| !matches!(d.choice, Choice::SendBack { .. }));
+            TradeOffView {
+                rank: t.rank,
+                kind: serde_json::to_value(t.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+                    .unwrap_or_default(),
+                place: t.place.clone(),
+                month: t.month.clone(),
+                units_short: n(t.units_short),
+                margin_at_risk: n(t.margin_at_risk_money),
+                revenue_at_risk: n(t.revenue_at_risk_money),
+                customers: t.customers_hit.join(", "),
+                why: t.why.clone(),
+                buys: t.recommendation.buys.clone(),
+                options: t
+                    .options
+                    .iter()
+                    .map(|o| OptionView {
+                        key: crate::analysis::reconcile::option_key(o.kind),
+                        detail: o.detail.clone(),
+                        closes: format!("{} units ({:.0}%)", n(o.closes_units), o.closes_percent),
+                        cost: n(o.cost_money),
+                        recommended: o.kind == t.recommendation.option,
+                    })
+                    .collect(),
+                decision: d.as_ref().map(said),
+                decided: d.as_ref().map(|d| {
+                    format!("decided by {} ({}) at {}", app.dir.name(&d.decided_by), role_title(&d.role), d.decided_at)
+                }),
+                done: finished.map(|f| {
+                    format!(
+                        "done: {} at {}{}",
+                        app.dir.name(&f.done_by),
+                        f.done_at,
+                        f.note.as_ref().map(|x| format!(" ({x})")).unwrap_or_default()
+                    )
+                }),
+                may_mark_done: carried_out
+                    && finished.is_none()
+                    && (may || d.as_ref().and_then(|d| d.owner.as_deref()) == Some(viewer.person.as_str())),
+                id: t.id,
+            }
+        })
+        .collect();
+    Ok(DecisionsPage {
+        frame: frame(app, viewer, format!("Executive decisions {cycle}")),
+        cycle: cycle.to_string(),
+        missing,
+        tradeoffs,
+        may_decide: may,
+        deciders: app.dir.describe(&DECIDER_ROLES, " or "),
+        people: app.dir.names.iter().map(|(id, name)| PersonView { id: id.clone(), name: name.clone() }).collect(),
+        plan_sent_back,
+        outcome,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct DecideForm {
+    /// Empty: the whole plan (only to send it back).
+    #[serde(default)]
+    tradeoff: String,
+    /// `option`, `action` or `send_back`.
+    choice: String,
+    option: Option<String>,
+    action: Option<String>,
+    owner: Option<String>,
+    due: Option<String>,
+    note: Option<String>,
+    reason: Option<String>,
+}
+
+pub async fn decide_tradeoff(
+    State(app): State<Shared>,
+    Path(cycle): Path<String>,
+    posted: Posted<DecideForm>,
+) -> Response {
+    use crate::store::decisions::{Choice, NewDecision};
+    let Posted { viewer, form } = posted;
+    let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
+    let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let choice = match form.choice.as_str() {
+        "option" => given(form.option).map(|option| Choice::Option { option }),
+        "action" => given(form.action).map(|text| Choice::Action { text }),
+        "send_back" => given(form.reason).map(|reason| Choice::SendBack { reason }),
+        _ => None,
+    };
+    let Some(choice) = choice else {
+        let outcome = Outcome {
+            refused: Some(
+                "say what is decided: choose an option, write an action in, or send it back with a reason".into(),
+            ),
+            ..Outcome::default()
+        };
+        return decisions_response(&app, &viewer, &cycle, StatusCode::UNPROCESSABLE_ENTITY, outcome).await;
+    };
+    let decision = NewDecision {
+        cycle: month.to_string(),
+        tradeoff_id: given(Some(form.tradeoff)),
+        choice,
+        owner: given(form.owner),
+        due: given(form.due),
+        note: given(form.note),
+    };
+    match crate::pipeline::decide(&app.dir, &app.store, &viewer.person, decision).await {
+        Ok(row) => {
+            let what = row.tradeoff_id.as_deref().map_or("the whole plan".to_string(), |t| format!("trade-off `{t}`"));
+            let outcome = Outcome {
+                done: Some(format!(
+                    "decision {} on {what} of {month} recorded for {} ({}); the executive agent's next run (`snop run executive --cycle {month}`, or the nightly run) builds the signed plan with it",
+                    row.id,
+                    app.dir.name(&row.decided_by),
+                    role_title(&row.role)
+                )),
+                ..Outcome::default()
+            };
+            decisions_response(&app, &viewer, &cycle, StatusCode::OK, outcome).await
+        }
+        Err(e) => match refusal(&e) {
+            Some(why) => {
+                let status = if crate::store::decisions::may_decide(&app.dir, &viewer.person).is_err() {
+                    StatusCode::FORBIDDEN
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                let outcome = Outcome { refused: Some(why), ..Outcome::default() };
+                decisions_response(&app, &viewer, &cycle, status, outcome).await
+            }
+            None => internal(&e),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DoneForm {
+    tradeoff: String,
+    note: Option<String>,
+}
+
+pub async fn decision_done(State(app): State<Shared>, Path(cycle): Path<String>, posted: Posted<DoneForm>) -> Response {
+    let Posted { viewer, form } = posted;
+    let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
+    let note = form.note.filter(|n| !n.trim().is_empty());
+    match app.store.record_done(&app.dir, &viewer.person, &month.to_string(), &form.tradeoff, note.as_deref()).await {
+        Ok(row) => {
+            let outcome = Outcome {
+                done: Some(format!(
+                    "decision {} on trade-off `{}` of {month} is done ({} at {})",
+                    row.decision_id,
+                    form.tradeoff,
+                    app.dir.name(&row.done_by),
+                    row.done_at
+                )),
+                ..Outcome::default()
+            };
+            decisions_response(&app, &viewer, &cycle, StatusCode::OK, outcome).await
+        }
+        Err(SignoffError::Refused(why)) => {
+            let outcome = Outcome { refused: Some(why), ..Outcome::default() };
+            decisions_response(&app, &viewer, &cycle, StatusCode::FORBIDDEN, outcome).await
+        }
+        Err(e) => internal(&e.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A cycle's commitment log: anyone reads it; an account manager updates the status and note of
+// their own lines, written as a returned log that the commit-back agent's next run applies.
+
+#[derive(Deserialize, Default)]
+pub struct LogQuery {
+    /// "1": only the logged-in person's lines.
+    mine: Option<String>,
+    customer: Option<String>,
+    page: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct LineView {
+    #[serde(flatten)]
+    line: crate::analysis::commitments::CommitmentLine,
+    owner_name: String,
+    requested_text: String,
+    committed_text: String,
+    yours: bool,
+}
+
+#[derive(Serialize)]
+struct LogPage<'a> {
+    #[serde(flatten)]
+    frame: Frame<'a>,
+    cycle: String,
+    missing: Option<String>,
+    run: Option<String>,
+    communicate_by: String,
+    lines: Vec<LineView>,
+    statuses: &'static [&'static str],
+    mine: bool,
+    customer: String,
+    showing: String,
+    prev: Option<String>,
+    next: Option<String>,
+    can_save: bool,
+    outcome: Outcome,
+}
+
+pub async fn commitments(
+    State(app): State<Shared>,
+    viewer: Viewer,
+    Path(cycle): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> Response {
+    commitments_response(&app, &viewer, &cycle, &q, StatusCode::OK, Outcome::default()).await
+}
+
+async fn commitments_response(
+    app: &App,
+    viewer: &Viewer,
+    cycle: &str,
+    q: &LogQuery,
+    status: StatusCode,
+    outcome: Outcome,
+) -> Response {
+    let Some(month) = crate::contract::Month::parse(cycle) else { return no_cycle(cycle) };
+    match commitments_page(app, viewer, month, q, outcome).await {
+        Ok(page) => render(status, "commitments.html", &page),
+        Err(e) => internal(&e),
+    }
+}
+
+async fn commitments_page<'a>(
+    app: &'a App,
+    viewer: &'a Viewer,
+    cycle: crate::contract::Month,
+    q: &LogQuery,
+    outcome: Outcome,
+) -> anyhow::Result<LogPage<'a>> {
+    let mine = q.mine.as_deref().is_some_and(|m| !m.is_empty() && m != "0");
+    let customer = q.customer.clone().unwrap_or_default();
+    let wanted = customer.trim().to_lowercase();
+    let latest = crate::pipeline::latest_commitment_log(&app.store, cycle).await?;
+    let missing = latest.is_none().then(|| {
+        format!("there is no commitment log for {cycle} yet: the commit-back agent makes it (`snop run commit-back --cycle {cycle}`)")
+    });
+    let (run, communicate_by, all) = match latest {
+        Some((run, log)) => (Some(format!("run {} of {}", run.id, run.started_at)), log.communicate_by, log.lines),
+        None => (None, String::new(), Vec::new()),
+    };
+    let total = all.len();
+    let kept: Vec<_> = all
+        .into_iter()
+        .filter(|l| !mine || l.owner == viewer.person)
+        .filter(|l| wanted.is_empty() || l.customer.to_lowercase().contains(&wanted))
+        .collect();
+    let per = app.options.page_rows.max(1);
+    let pages = kept.len().div_ceil(per).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let start = (page - 1) * per;
+    let filtered = if kept.len() == total {
+        String::new()
+    } else {
+        format!(" (filtered from {})", review::format_number(total as f64))
+    };
+    let showing = if kept.is_empty() {
+        format!("no lines{filtered}")
+    } else {
+        format!(
+            "lines {}-{} of {}{filtered}",
+            start + 1,
+            (start + per).min(kept.len()),
+            review::format_number(kept.len() as f64)
+        )
+    };
+    let link = |p: usize| {
+        let query = serde_urlencoded::to_string([
+            ("mine", if mine { "1" } else { "" }),
+            ("customer", customer.as_str()),
+            ("page", &p.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/cycles/{cycle}/commitments?{query}")
+    };
+    let lines = kept
+        .into_iter()
+        .skip(start)
+        .take(per)
+        .map(|l| LineView {
+            owner_name: app.dir.name(&l.owner),
+            requested_text: review::format_number(l.requested),
+            committed_text: review::format_number(l.committed),
+            yours: l.owner == viewer.person,
+            line: l,
+        })
+        .collect();
+    Ok(LogPage {
+        frame: frame(app, viewer, format!("Commitment log {cycle}")),
+        cycle: cycle.to_string(),
+        missing,
+        run,
+        communicate_by,
+        lines,
+        statuses: &crate::contract::COMMITMENT_STATUSES,
+        mine,
+        customer: customer.clone(),
+        showing,
+        prev: (page > 1).then(|| link(page - 1)),
+        next: (page < pages).then(|| link(page + 1)),
+        can_save: app.options.returns.is_some(),
+        outcome,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LineForm {
+    line: String,
+    status: String,
+    note: Option<String>,
+    /// The filters the page was showing, to show it again.
+    mine: Option<String>,
+    customer: Option<String>,
+    page: Option<usize>,
+}
+
+pub async fn update_line(State(app): State<Shared>, Path(cycle): Path<String>, posted: Posted<LineForm>) -> Response {
+    let Posted { viewer, form } = posted;
+    let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
+    let q = LogQuery { mine: form.mine, customer: form.customer, page: form.page };
+    let Some(returns) = &app.options.returns else {
+        let outcome = Outcome {
+            refused: Some(
+                "this server has no returns folder (the commit-back pipeline reads none): nothing was saved".into(),
+            ),
+            ..Outcome::default()
+        };
+        return commitments_response(&app, &viewer, &cycle, &q, StatusCode::CONFLICT, outcome).await;
+    };
+    let update = crate::pipeline::LineUpdate { line_id: form.line, status: form.status, note: form.note };
+    match crate::pipeline::update_commitment_lines(
+        &app.store,
+        &app.dir,
+        returns,
+        month,
+        &viewer.person,
+        std::slice::from_ref(&update),
+    )
+    .await
+    {
+        Ok(path) => {
+            let outcome = Outcome {
+                done: Some(format!(
+                    "line {} saved as `{}` (status {}): the commit-back agent's next run (`snop run commit-back --cycle {month}`, or the nightly run) makes a new version of the log with it",
+                    update.line_id,
+                    path.strip_prefix(returns.parent().unwrap_or(returns)).unwrap_or(&path).display(),
+                    update.status
+                )),
+                ..Outcome::default()
+            };
+            commitments_response(&app, &viewer, &cycle, &q, StatusCode::OK, outcome).await
+        }
+        Err(e) => match refusal(&e) {
+            Some(why) => {
+                let outcome = Outcome { refused: Some(why), ..Outcome::default() };
+                commitments_response(&app, &viewer, &cycle, &q, StatusCode::FORBIDDEN, outcome).await
+            }
+            None => internal(&e),
+        },
+    }
+}

@@ -229,12 +229,16 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         let option = snop::analysis::reconcile::option_key(tradeoffs[0].0.recommendation.option);
 
         // A demand lead may not decide.
-        let err = pipeline::decide(&ws, &store, "dana.whitfield", decision(&first, option)).await.unwrap_err();
+        let err = pipeline::decide(&Directory::of(&ws), &store, "dana.whitfield", decision(&first, option))
+            .await
+            .unwrap_err();
         assert_eq!(snop::Fault::of(&err), snop::Fault::User);
         assert!(err.to_string().contains("only the COO (Olivia Chen) or the CEO"), "{err}");
         assert!(err.to_string().contains("Dana Whitfield is not allowed to"), "{err}");
         // An option the trade-off does not have is refused, naming its options.
-        let err = pipeline::decide(&ws, &store, "olivia.chen", decision(&first, "teleport")).await.unwrap_err();
+        let err = pipeline::decide(&Directory::of(&ws), &store, "olivia.chen", decision(&first, "teleport"))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
 
         // The COO sends the whole plan back (through the binary): the plan says so and cannot be
@@ -262,7 +266,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         assert!(err.to_string().contains("redo the valves trade-offs; to redo: the reconciliation pack"), "{err}");
 
         // One decision, then the plan: signing names the trade-offs without a decision.
-        pipeline::decide(&ws, &store, "olivia.chen", decision(&first, option)).await.unwrap();
+        pipeline::decide(&Directory::of(&ws), &store, "olivia.chen", decision(&first, option)).await.unwrap();
         let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
         let err = approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap_err();
         let msg = err.to_string();
@@ -275,10 +279,12 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         // draft is older than it, and signing says to re-run the executive agent.
         for (t, _) in &tradeoffs[1..] {
             let o = snop::analysis::reconcile::option_key(t.recommendation.option);
-            pipeline::decide(&ws, &store, "olivia.chen", decision(&t.id, o)).await.unwrap();
+            pipeline::decide(&Directory::of(&ws), &store, "olivia.chen", decision(&t.id, o)).await.unwrap();
         }
         let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
-        pipeline::decide(&ws, &store, "olivia.chen", decision(&first, "accept_shortfall")).await.unwrap();
+        pipeline::decide(&Directory::of(&ws), &store, "olivia.chen", decision(&first, "accept_shortfall"))
+            .await
+            .unwrap();
         let err = approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap_err();
         assert!(err.to_string().contains("built before the latest decision"), "{err}");
         assert!(err.to_string().contains("snop run executive --cycle 2026-12"), "{err}");

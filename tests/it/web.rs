@@ -138,10 +138,14 @@ fn http() -> reqwest::Client {
 
 /// Logs in; returns the session cookie (`name=value`).
 async fn login(base: &str, person: &str) -> String {
+    login_with(base, person, &password(person)).await
+}
+
+async fn login_with(base: &str, person: &str, password: &str) -> String {
     let r = http()
         .post(format!("{base}/login"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(serde_urlencoded::to_string([("user", person), ("password", &password(person))]).unwrap())
+        .body(serde_urlencoded::to_string([("user", person), ("password", password)]).unwrap())
         .send()
         .await
         .unwrap();
@@ -210,7 +214,7 @@ fn every_state_changing_route_needs_a_session_and_the_forgery_token() {
             ]
         };
         for route in web::STATE_CHANGING_ROUTES {
-            let path = route.replace("{id}", "1");
+            let path = route.replace("{id}", "1").replace("{cycle}", "2026-12");
             let with = |t: &str| fields(t);
             let form_of = |f: &Vec<(&'static str, String)>| f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
             let good = form_of(&with(&csrf));
@@ -378,6 +382,249 @@ fn failed_logins_all_look_the_same_and_are_limited() {
         let store = Store::open(tmp.path(), "sqlite://snop.db").await.unwrap();
         let paul = store.credentials("paul.planner").await.unwrap().unwrap();
         assert!(paul.locked_until.is_some(), "the lock is in the store, so it survives a restart");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cycle's pages on a real demo workspace: executive decisions per trade-off, and the
+// account managers' commitment-log lines.
+
+const CYCLE: &str = "2026-12";
+
+/// A small demo workspace (month one's five artifacts signed, so the pack and the log exist),
+/// with two of its account managers added as people who can log in; the server on it.
+async fn demo_server(dir: &Path) -> (PathBuf, String) {
+    let (code, _, err) = crate::common::run_in(dir, &["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    let ws_dir = dir.join("ws");
+    let mut toml = std::fs::read_to_string(ws_dir.join("snop.toml")).unwrap();
+    for (id, name) in [("ana.lopez", "Ana Lopez"), ("eva.novak", "Eva Novak")] {
+        toml.push_str(&format!("\n[people.\"{id}\"]\nname = \"{name}\"\n"));
+    }
+    std::fs::write(ws_dir.join("snop.toml"), toml).unwrap();
+    let ws = snop::config::Workspace::load_without_inputs(&ws_dir).unwrap();
+    let store = snop::pipeline::open_store(&ws).await.unwrap();
+    for id in ["ana.lopez", "eva.novak"] {
+        assert!(store.add_user(id, &web::hash_password(&password(id)).unwrap(), "test").await.unwrap());
+    }
+    let options = Options {
+        calendar: Some(ws.calendar.clone()),
+        returns: snop::pipeline::returns_folder(&ws),
+        ..Options::default()
+    };
+    assert_eq!(options.returns.as_deref(), Some(ws_dir.join("returns").as_path()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = App::new(store, Directory::of(&ws), ws.company.clone(), options);
+    tokio::spawn(web::serve(listener, app, std::future::pending()));
+    (ws_dir, base)
+}
+
+#[test]
+fn the_coo_decides_a_trade_off_in_the_browser_and_others_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let (ws_dir, base) = demo_server(tmp.path()).await;
+        let coo = login_with(&base, "olivia.chen", &snop::demo::demo_password("olivia.chen")).await;
+        // The board links to the cycle's two pages.
+        let (_, board) = get(&base, "/?cycle=2026-12", &coo).await;
+        assert!(
+            board.contains("href=\"/cycles/2026-12/decisions\"")
+                && board.contains("href=\"/cycles/2026-12/commitments\"")
+        );
+        let (s, page) = get(&base, "/cycles/2026-12/decisions", &coo).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let list = |ws: &Path| -> Vec<Value> {
+            let (code, out, err) = crate::common::run_in(ws, &["decide", "--cycle", CYCLE, "--list", "--json"]);
+            assert_eq!(code, 0, "{err}");
+            serde_json::from_str(&out).unwrap()
+        };
+        let before = list(&ws_dir);
+        let tradeoff = before[0]["trade_off"]["id"].as_str().unwrap().to_string();
+        assert!(page.contains(&format!("{tradeoff} · ")), "every trade-off is listed: {page}");
+        let options: Vec<&str> =
+            before[0]["trade_off"]["options"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
+        assert!(options.contains(&"accept_shortfall"), "{options:?}");
+        let csrf = csrf_of(&page);
+        let hostile_note = "<b>go</b> now";
+        let decide = [
+            ("csrf", csrf.as_str()),
+            ("tradeoff", tradeoff.as_str()),
+            ("choice", "option"),
+            ("option", "accept_shortfall"),
+            ("owner", "sam.okafor"),
+            ("due", "2027-01-15"),
+            ("note", hostile_note),
+        ];
+        let (s, body) = post(&base, "/cycles/2026-12/decisions", Some(&coo), &decide, &[]).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert!(
+            body.contains(&format!("on trade-off `{tradeoff}` of 2026-12 recorded for Olivia Chen (COO)")),
+            "{body}"
+        );
+        assert!(body.contains("&lt;b&gt;go&lt;/b&gt; now") && !body.contains(hostile_note), "the note is escaped");
+        // `snop decide --list` shows the decision that counts now.
+        let after = list(&ws_dir);
+        let d = &after[0]["decision"];
+        assert_eq!(
+            (
+                d["kind"].as_str(),
+                d["option"].as_str(),
+                d["owner"].as_str(),
+                d["due"].as_str(),
+                d["decided_by"].as_str()
+            ),
+            (Some("option"), Some("accept_shortfall"), Some("sam.okafor"), Some("2027-01-15"), Some("olivia.chen")),
+            "{d}"
+        );
+        assert_eq!(d["note"].as_str(), Some(hostile_note));
+
+        // A demand lead sees no form, and a decision posted anyway is refused naming who may.
+        let dana = login_with(&base, "dana.whitfield", &snop::demo::demo_password("dana.whitfield")).await;
+        let (_, page) = get(&base, "/cycles/2026-12/decisions", &dana).await;
+        assert!(!page.contains("class=\"decide\""), "no decision form for a demand lead");
+        let mut forged = decide;
+        let dana_csrf = csrf_of(&page);
+        forged[0] = ("csrf", &dana_csrf);
+        let (s, body) = post(&base, "/cycles/2026-12/decisions", Some(&dana), &forged, &[]).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert!(body.contains("only the COO (Olivia Chen) or the CEO"), "{body}");
+        assert!(body.contains("Dana Whitfield is not allowed to"), "{body}");
+        assert_eq!(list(&ws_dir)[0]["decision"]["id"], d["id"], "nothing recorded");
+        // Nor may she say it is done; its owner, the supply lead, may.
+        let (s, body) = post(
+            &base,
+            "/cycles/2026-12/decisions/done",
+            Some(&dana),
+            &[("csrf", &dana_csrf), ("tradeoff", &tradeoff)],
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert!(body.contains("only the decision&#39;s owner (Sam Okafor) or the COO (Olivia Chen)"), "{body}");
+        let sam = login_with(&base, "sam.okafor", &snop::demo::demo_password("sam.okafor")).await;
+        let (_, page) = get(&base, "/cycles/2026-12/decisions", &sam).await;
+        let (s, body) = post(
+            &base,
+            "/cycles/2026-12/decisions/done",
+            Some(&sam),
+            &[("csrf", &csrf_of(&page)), ("tradeoff", &tradeoff), ("note", "accepted with the customers")],
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert!(body.contains(&format!("on trade-off `{tradeoff}` of 2026-12 is done (Sam Okafor at ")), "{body}");
+        let store = Store::open(&ws_dir, "sqlite://snop.db").await.unwrap();
+        let done = store.decisions_done(CYCLE).await.unwrap();
+        let id = d["id"].as_i64().unwrap();
+        assert_eq!(
+            done.iter().filter(|x| x.decision_id == id).map(|x| x.done_by.as_str()).collect::<Vec<_>>(),
+            ["sam.okafor"]
+        );
+    });
+}
+
+#[test]
+fn an_account_manager_updates_their_own_commitment_lines() {
+    use calamine::{Data, Reader};
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let (ws_dir, base) = demo_server(tmp.path()).await;
+        let store = Store::open(&ws_dir, "sqlite://snop.db").await.unwrap();
+        let month = snop::contract::Month::parse(CYCLE).unwrap();
+        let (_, log) = snop::pipeline::latest_commitment_log(&store, month).await.unwrap().unwrap();
+        let ana: Vec<_> = log.lines.iter().filter(|l| l.owner == "ana.lopez").collect();
+        let theirs = log.lines.iter().find(|l| l.owner == "eva.novak").unwrap();
+        // A line of Ana's the demo's returned log did not touch (it re-negotiated every fifth).
+        let line = ana.iter().find(|l| l.status == "to communicate").unwrap();
+        let cookie = login(&base, "ana.lopez").await;
+        let (s, page) = get(&base, "/cycles/2026-12/commitments?mine=1", &cookie).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let expected = format!(
+            "lines 1-{} of {} (filtered from {})",
+            ana.len().min(50),
+            ana.len(),
+            snop::artifacts::review::format_number(log.lines.len() as f64)
+        );
+        assert!(page.contains(&expected), "{expected}: {page}");
+        assert!(page.contains(&line.line_id) && !page.contains(&theirs.line_id), "only her lines");
+        // Everyone's lines, paged 50 at a time.
+        let (_, all) = get(&base, "/cycles/2026-12/commitments?page=2", &cookie).await;
+        assert!(all.contains(&format!("lines 51-100 of {}", log.lines.len())), "{all}");
+
+        let csrf = csrf_of(&page);
+        let note = "<script>alert(3)</script> told on the phone";
+        let returns = ws_dir.join("returns");
+        let files = || {
+            let mut v: Vec<String> = std::fs::read_dir(&returns)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let before = files();
+        let (s, body) = post(
+            &base,
+            "/cycles/2026-12/commitments",
+            Some(&cookie),
+            &[("csrf", &csrf), ("line", &line.line_id), ("status", "communicated"), ("note", note), ("mine", "1")],
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert!(body.contains("saved as `returns/log-2026-12-web-"), "{body}");
+        assert!(body.contains("`snop run commit-back --cycle 2026-12`"), "{body}");
+        let after = files();
+        assert_eq!(after.len(), before.len() + 1, "one new workbook, nothing staged left: {after:?}");
+        let new = after.iter().find(|f| !before.contains(f)).unwrap();
+        assert!(new.starts_with("log-2026-12-web-") && new.ends_with("-ana.lopez.xlsx"), "{new}");
+        // The returned workbook, read back as ingest reads it: the Log sheet, one row.
+        let mut book = calamine::open_workbook_auto(returns.join(new)).unwrap();
+        let range = book.worksheet_range("Log").unwrap();
+        let rows: Vec<Vec<Data>> = range.rows().map(<[Data]>::to_vec).collect();
+        let text = |s: &str| Data::String(s.into());
+        assert_eq!(
+            rows,
+            vec![
+                vec![text("Line"), text("Status"), text("Committed"), text("Note"), text("Owner")],
+                vec![
+                    text(&line.line_id),
+                    text("communicated"),
+                    Data::Float(line.committed),
+                    text(note),
+                    text("ana.lopez")
+                ],
+            ]
+        );
+
+        // A line someone else owns is refused, naming its owner; nothing is written.
+        let (s, body) = post(
+            &base,
+            "/cycles/2026-12/commitments",
+            Some(&cookie),
+            &[("csrf", &csrf), ("line", &theirs.line_id), ("status", "accepted"), ("note", "")],
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert!(body.contains(&format!("line {} (", theirs.line_id)), "{body}");
+        assert!(
+            body.contains("is Eva Novak&#39;s: only its owner updates its status; Ana Lopez is not allowed to"),
+            "{body}"
+        );
+        assert_eq!(files(), after);
+
+        // The commit-back agent's next run makes a new version of the log with the update; the
+        // page shows it, the note escaped.
+        let (code, _, err) = crate::common::run_in(&ws_dir, &["run", "commit-back", "--cycle", CYCLE]);
+        assert_eq!(code, 0, "{err}");
+        let (_, log) = snop::pipeline::latest_commitment_log(&store, month).await.unwrap().unwrap();
+        let updated = log.lines.iter().find(|l| l.line_id == line.line_id).unwrap();
+        assert_eq!((updated.status.as_str(), updated.note.as_deref()), ("communicated", Some(note)));
+        let (_, page) = get(&base, "/cycles/2026-12/commitments?mine=1", &cookie).await;
+        assert!(page.contains("&lt;script&gt;alert(3)&lt;/script&gt; told on the phone"), "{page}");
+        assert!(!page.contains("<script>alert(3)"), "spreadsheet text is escaped");
     });
 }
 
