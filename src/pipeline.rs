@@ -176,16 +176,8 @@ pub async fn run_with(
         ingested.quarantine.extend(checked);
         ingested.quarantine.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
         report.quarantine_sample = ingested.quarantine.iter().take(20).map(ToString::to_string).collect();
-        let mut more = more;
-        if let Some((narrated, story)) = basis {
-            // Last cycle's promises, scored against this cycle's extracts where this agent read
-            // them (kept with the run), else as the cycle's demand review scored them.
-            let scored = last_cycle_scored(store, cycle, &ingested.tables).await?;
-            if let Some(l) = scored.as_ref().filter(|_| agent == Agent::DemandReview) {
-                more.push((LAST_CYCLE_FILE.into(), serde_json::to_vec_pretty(l)?));
-            }
-            let (content, pages) =
-                draft_content(ws, store, agent, cycle, (&narrated, story), &more, scored.as_ref()).await?;
+        if let Some((narrated, story, agenda)) = basis {
+            let (content, pages) = draft_content(ws, store, agent, cycle, (&narrated, story, agenda), &more).await?;
             draft = Some(content);
             files.extend(pages);
         }
@@ -259,7 +251,7 @@ pub async fn run_with(
 type Analysed = (
     Vec<(String, Vec<u8>)>,
     Option<NarrativeReport>,
-    Option<(Draft, serde_json::Value)>,
+    Option<(Draft, serde_json::Value, crate::store::signoff::Agenda)>,
     Vec<String>,
     Vec<Quarantined>,
 );
@@ -291,27 +283,31 @@ async fn last_cycle_scored(
 /// A new draft's content (serialized `DraftContent`) and its pages as first drafted
 /// (`<artifact>-<cycle>.html` and `.md`). The content names the run's analysis files with their
 /// hashes, so a signature covers the workbook too; the agenda reads last cycle's signed version.
-async fn draft_content(
+/// The one-page agenda of an agent's artifact, made after its narrative and before its workbook
+/// (which carries it as a sheet): this cycle's output and risks, the decisions the next meeting
+/// up must take, how last cycle kept its calendar, and last cycle's promises scored (returned
+/// too, so the demand review keeps them with its run for the later agents).
+pub(crate) async fn agenda_of(
     ws: &Workspace,
     store: &Store,
     agent: Agent,
     cycle: Month,
-    (narrated, story): (&Draft, serde_json::Value),
-    files: &[(String, Vec<u8>)],
-    scored: Option<&LoopFacts>,
-) -> anyhow::Result<(String, Vec<(String, Vec<u8>)>)> {
+    (narrated, story): (&Draft, &serde_json::Value),
+    tables: &std::collections::BTreeMap<crate::contract::Table, DataFrame>,
+) -> anyhow::Result<(crate::store::signoff::Agenda, Option<LoopFacts>)> {
     use crate::artifacts::review;
-    use crate::store::signoff::{Artifact, Directory, DraftContent, sha256_hex};
+    use crate::store::signoff::{Artifact, Directory};
     let artifact = Artifact::of_agent(agent);
     let last = store.latest_signed(artifact, &cycle.plus(-1).to_string()).await?;
     let dir = Directory::of(ws);
     let dates = ws.calendar.cycle(cycle);
-    let mut agenda = review::agenda(artifact, &dates, &dir, &narrated.sections, &story, last.as_ref());
+    let mut agenda = review::agenda(artifact, &dates, &dir, &narrated.sections, story, last.as_ref());
     // How the last cycle kept its calendar.
     let previous = store.status(&cycle.plus(-1).to_string()).await?;
     agenda.this_cycle.extend(crate::cadence::drift(&ws.calendar, cycle.plus(-1), &previous, dates.start()).slips());
     // Last cycle's promises: commitments to customers, orders outside the plan, and the
     // executive decisions as they stand on this meeting's first day.
+    let scored = last_cycle_scored(store, cycle, tables).await?;
     let last_cycle = cycle.plus(-1).to_string();
     let as_of = dates.meeting(artifact).first.format("%Y-%m-%d").to_string();
     let progress = crate::store::decisions::decision_progress(
@@ -319,7 +315,21 @@ async fn draft_content(
         &store.decisions_done(&last_cycle).await?,
         &as_of,
     );
-    agenda.scorecard = review::scorecard(&last_cycle, &as_of, &dir, scored, &progress);
+    agenda.scorecard = review::scorecard(&last_cycle, &as_of, &dir, scored.as_ref(), &progress);
+    Ok((agenda, scored))
+}
+
+async fn draft_content(
+    ws: &Workspace,
+    store: &Store,
+    agent: Agent,
+    cycle: Month,
+    (narrated, story, agenda): (&Draft, serde_json::Value, crate::store::signoff::Agenda),
+    files: &[(String, Vec<u8>)],
+) -> anyhow::Result<(String, Vec<(String, Vec<u8>)>)> {
+    use crate::artifacts::review;
+    use crate::store::signoff::{Artifact, DraftContent, sha256_hex};
+    let artifact = Artifact::of_agent(agent);
     let content = DraftContent {
         artifact: artifact.key().into(),
         cycle: cycle.to_string(),
@@ -389,9 +399,11 @@ async fn analyse(
                 .in_scope(|| tokio::task::block_in_place(|| demand::demand_review(&inputs)))?;
             let story = demand::narrative_facts(&consensus.facts);
             let (draft, narrative) = narrate(ws, store, "demand-review/summary", &story).await?;
+            let (agenda, scored) = agenda_of(ws, store, agent, cycle, (&draft, &story), &ingested.tables).await?;
             let (mut cells, mut adjustments) = demand::consensus_frames(&consensus, cycle)?;
-            let xlsx = demand_consensus_xlsx(&consensus, &ws.company, "draft, not signed", Some(&draft))?;
-            let files = vec![
+            let xlsx =
+                demand_consensus_xlsx(&consensus, &ws.company, "draft, not signed", Some(&draft), Some(&agenda))?;
+            let mut files = vec![
                 ("facts.json".into(), serde_json::to_vec_pretty(&consensus.facts)?),
                 ("narrative.json".into(), serde_json::to_vec_pretty(&draft)?),
                 ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
@@ -399,7 +411,11 @@ async fn analyse(
                 ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
                 (format!("demand-consensus-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative), Some((draft, story)), Vec::new(), Vec::new()))
+            // Last cycle's promises scored against this cycle's extracts, for the later agents.
+            if let Some(l) = &scored {
+                files.push((LAST_CYCLE_FILE.into(), serde_json::to_vec_pretty(l)?));
+            }
+            Ok((files, Some(narrative), Some((draft, story, agenda)), Vec::new(), Vec::new()))
         }
         Agent::SupplyReview => {
             let (demand, demand_signed) = demand.expect("the supply review's demand is loaded before analysis");
@@ -408,14 +424,15 @@ async fn analyse(
                 .in_scope(|| tokio::task::block_in_place(|| supply::supply_review(&inputs)))?;
             let story = supply::narrative_facts(&facts, demand_signed);
             let (draft, narrative) = narrate(ws, store, "supply-review/summary", &story).await?;
-            let xlsx = supply_plan_xlsx(&facts, &ws.company)?;
+            let (agenda, _) = agenda_of(ws, store, agent, cycle, (&draft, &story), &ingested.tables).await?;
+            let xlsx = supply_plan_xlsx(&facts, &ws.company, Some(&agenda))?;
             let files = vec![
                 ("facts.json".into(), serde_json::to_vec_pretty(&facts)?),
                 ("narrative.json".into(), serde_json::to_vec_pretty(&draft)?),
                 ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
                 (format!("supply-plan-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative), Some((draft, story)), Vec::new(), Vec::new()))
+            Ok((files, Some(narrative), Some((draft, story, agenda)), Vec::new(), Vec::new()))
         }
         Agent::Reconciliation => {
             let b = back.expect("the reconciliation's inputs are loaded before analysis");
@@ -448,7 +465,8 @@ async fn analyse(
             let loop_facts = last.map(|l| l.score(cycle, &ingested.tables)).transpose()?;
             let story = commitments::narrative_facts(&log, loop_facts.as_ref());
             let (draft, narrative) = narrate(ws, store, "commit-back/summary", &story).await?;
-            let xlsx = commitment_log_xlsx(&log, loop_facts.as_ref(), &ws.company)?;
+            let (agenda, _) = agenda_of(ws, store, agent, cycle, (&draft, &story), &ingested.tables).await?;
+            let xlsx = commitment_log_xlsx(&log, loop_facts.as_ref(), &ws.company, Some(&agenda))?;
             let facts = serde_json::json!({ "log": &log, "last_cycle": &loop_facts });
             let files = vec![
                 ("facts.json".into(), serde_json::to_vec_pretty(&facts)?),
@@ -457,7 +475,7 @@ async fn analyse(
                 ("narrative-facts.json".into(), serde_json::to_vec_pretty(&story)?),
                 (format!("commitment-log-{cycle}.xlsx"), xlsx),
             ];
-            Ok((files, Some(narrative), Some((draft, story)), Vec::new(), checked))
+            Ok((files, Some(narrative), Some((draft, story, agenda)), Vec::new(), checked))
         }
     }
 }

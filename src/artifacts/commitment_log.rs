@@ -74,6 +74,7 @@ pub fn commitment_log_xlsx(
     log: &CommitmentLog,
     last: Option<&LoopFacts>,
     company: &str,
+    agenda: Option<&crate::store::signoff::Agenda>,
 ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut book = workbook(&format!("Customer commitment log {}", log.cycle), company, &log.cycle)?;
     let header = Format::new()
@@ -254,6 +255,9 @@ pub fn commitment_log_xlsx(
             rows,
         )?;
     }
+    if let Some(a) = agenda {
+        super::supply_plan::agenda_sheet(&mut book, a)?;
+    }
     book.save_to_buffer()
 }
 
@@ -291,8 +295,8 @@ mod tests {
             qty: 9.0,
         };
         let last = loop_facts(m("2027-01"), &log, true, &plan, &[], &[order], &owners);
-        let bytes = commitment_log_xlsx(&log, Some(&last), "Acme").unwrap();
-        assert_eq!(bytes, commitment_log_xlsx(&log, Some(&last), "Acme").unwrap());
+        let bytes = commitment_log_xlsx(&log, Some(&last), "Acme", None).unwrap();
+        assert_eq!(bytes, commitment_log_xlsx(&log, Some(&last), "Acme", None).unwrap());
         let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
         assert_eq!(book.sheet_names(), vec!["Log", "To book", "Last cycle", "Last cycle commitments"]);
         let sheet = book.worksheet_range("Log").unwrap();

@@ -37,6 +37,7 @@ pub fn demand_consensus_xlsx(
     company: &str,
     signed_state: &str,
     narrative: Option<&Draft>,
+    agenda: Option<&crate::store::signoff::Agenda>,
 ) -> anyhow::Result<Vec<u8>> {
     let f = &c.facts;
     let mut book = Workbook::new();
@@ -322,5 +323,8 @@ pub fn demand_consensus_xlsx(
         }
     }
     ws.set_column_width(0, 18)?;
+    if let Some(a) = agenda {
+        super::supply_plan::agenda_sheet(&mut book, a)?;
+    }
     Ok(book.save_to_buffer()?)
 }

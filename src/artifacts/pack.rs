@@ -275,7 +275,11 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
 
 /// The appendix workbook: every trade-off with its options and recommendation, the resolved
 /// gaps, and the agreed plan by family and quarter.
-pub fn appendix_xlsx(f: &ReconciliationFacts, company: &str) -> anyhow::Result<Vec<u8>> {
+pub fn appendix_xlsx(
+    f: &ReconciliationFacts,
+    company: &str,
+    agenda: Option<&crate::store::signoff::Agenda>,
+) -> anyhow::Result<Vec<u8>> {
     let mut book = workbook(&format!("Reconciliation pack appendix {}", f.cycle), company, &f.cycle)?;
     let formats = Formats::standard();
     let rows: Vec<Vec<Cell>> = f
@@ -410,6 +414,9 @@ pub fn appendix_xlsx(f: &ReconciliationFacts, company: &str) -> anyhow::Result<V
     sheet.set_column_width(0, 100.0)?;
     for (i, q) in f.open_questions.iter().enumerate() {
         sheet.write_string(i as u32 + 1, 0, q)?;
+    }
+    if let Some(a) = agenda {
+        super::supply_plan::agenda_sheet(&mut book, a)?;
     }
     Ok(book.save_to_buffer()?)
 }

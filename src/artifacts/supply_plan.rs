@@ -47,6 +47,76 @@ impl Formats {
     }
 }
 
+/// The artifact's one-page agenda as a sheet of its workbook, for those who work in Excel: the
+/// meeting and its dates, last cycle's promises scored, this cycle's output, the top risks and
+/// the decisions needed, each with its owner and date.
+pub(crate) fn agenda_sheet(
+    book: &mut Workbook,
+    agenda: &crate::store::signoff::Agenda,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let bold = Format::new().set_bold();
+    let sheet = book.add_worksheet().set_name("Agenda")?;
+    sheet.set_column_width(0, 90)?;
+    sheet.set_column_width(1, 28)?;
+    sheet.set_column_width(2, 14)?;
+    sheet.write_with_format(
+        0,
+        0,
+        format!("Agenda: {}, {} to {}", agenda.meeting, agenda.first_day, agenda.last_day),
+        &bold,
+    )?;
+    let mut r = 2u32;
+    let heading = |sheet: &mut Worksheet, r: &mut u32, text: &str| -> Result<(), rust_xlsxwriter::XlsxError> {
+        sheet.write_with_format(*r, 0, text, &bold)?;
+        *r += 1;
+        Ok(())
+    };
+    heading(sheet, &mut r, "1. Last cycle's commitments: kept, missed, re-negotiated")?;
+    let mut promised: Vec<(String, String, String)> = Vec::new();
+    match &agenda.scorecard {
+        Some(card) => {
+            for line in &card.lines {
+                promised.push((line.clone(), String::new(), String::new()));
+            }
+            for a in &card.attention {
+                promised.push((a.decision.clone(), a.owner.clone(), a.due.clone()));
+            }
+        }
+        None => promised.push(("No earlier cycle to score.".into(), String::new(), String::new())),
+    }
+    for (text, owner, due) in &promised {
+        sheet.write(r, 0, text)?;
+        sheet.write(r, 1, owner)?;
+        sheet.write(r, 2, due)?;
+        r += 1;
+    }
+    r += 1;
+    heading(sheet, &mut r, "2. This cycle's output")?;
+    for line in &agenda.this_cycle {
+        sheet.write(r, 0, line)?;
+        r += 1;
+    }
+    r += 1;
+    heading(sheet, &mut r, "3. Top 3 risks and open questions")?;
+    for line in &agenda.top_risks {
+        sheet.write(r, 0, line)?;
+        r += 1;
+    }
+    r += 1;
+    heading(sheet, &mut r, "4. Decisions needed from the next meeting up")?;
+    for (c, h) in ["decision", "owner", "date"].iter().enumerate() {
+        sheet.write_with_format(r, c as u16, *h, &bold)?;
+    }
+    r += 1;
+    for d in &agenda.decisions {
+        sheet.write(r, 0, &d.decision)?;
+        sheet.write(r, 1, &d.owner)?;
+        sheet.write(r, 2, &d.due)?;
+        r += 1;
+    }
+    Ok(())
+}
+
 /// A new artifact workbook with its title and company, created (for the file's properties) on
 /// the cycle's first day, so the same facts give the same bytes.
 pub(crate) fn workbook(title: &str, company: &str, cycle: &str) -> Result<Workbook, rust_xlsxwriter::XlsxError> {
@@ -115,7 +185,11 @@ pub(crate) fn option_name(k: OptionKind) -> &'static str {
 }
 
 /// Renders the supply plan workbook.
-pub fn supply_plan_xlsx(facts: &SupplyFacts, company: &str) -> anyhow::Result<Vec<u8>> {
+pub fn supply_plan_xlsx(
+    facts: &SupplyFacts,
+    company: &str,
+    agenda: Option<&crate::store::signoff::Agenda>,
+) -> anyhow::Result<Vec<u8>> {
     let mut book = workbook(&format!("Supply plan {}", facts.cycle), company, &facts.cycle)?;
     let formats = Formats::standard();
 
@@ -320,5 +394,8 @@ pub fn supply_plan_xlsx(facts: &SupplyFacts, company: &str) -> anyhow::Result<Ve
         rows,
     )?;
 
+    if let Some(a) = agenda {
+        super::supply_plan::agenda_sheet(&mut book, a)?;
+    }
     Ok(book.save_to_buffer()?)
 }

@@ -231,8 +231,10 @@ pub(super) async fn reconciliation(
     }
     let story = reconcile::narrative_facts(&facts);
     let (draft, narrative) = narrate(ws, store, "reconciliation/summary", &story).await?;
+    let (agenda, _) =
+        super::agenda_of(ws, store, Agent::Reconciliation, cycle, (&draft, &story), &ingested.tables).await?;
     let deck = crate::artifacts::pack::deck_html(&facts, &draft, &ws.company, &ws.currency)?;
-    let appendix = crate::artifacts::pack::appendix_xlsx(&facts, &ws.company)?;
+    let appendix = crate::artifacts::pack::appendix_xlsx(&facts, &ws.company, Some(&agenda))?;
     let mut notes = Vec::new();
     let mut files = vec![
         ("facts.json".into(), serde_json::to_vec_pretty(&facts)?),
@@ -250,7 +252,7 @@ pub(super) async fn reconciliation(
             "the PDF of the pack was not made: {why}; the HTML deck prints one slide per page\nhint: install Chromium (`apt-get install chromium`) and run the reconciliation again, or print `pack-{cycle}.html` from a browser"
         )),
     }
-    Ok((files, Some(narrative), Some((draft, story)), notes, Vec::new()))
+    Ok((files, Some(narrative), Some((draft, story, agenda)), notes, Vec::new()))
 }
 
 /// Prints a self-contained HTML page to PDF with headless Chromium, if it is installed.
@@ -339,6 +341,7 @@ pub(super) async fn executive(
     let rows = executive::plan_rows(&after, &b.supply, &log);
     let story = executive_story(&pack, pack_signed, &b.supply, &after, &rows, &log);
     let (draft, narrative) = narrate(ws, store, "executive/summary", &story).await?;
+    let (agenda, _) = super::agenda_of(ws, store, Agent::Executive, cycle, (&draft, &story), &ingested.tables).await?;
     let (csv, xlsx, left_out) = crate::artifacts::signed_plan::erp_export(&rows, &pipeline.export, cycle)?;
     let mut notes = Vec::new();
     if left_out > 0 {
@@ -366,7 +369,7 @@ pub(super) async fn executive(
         (format!("signed-plan-{cycle}-erp.csv"), csv),
         (format!("signed-plan-{cycle}-erp.xlsx"), xlsx),
     ];
-    Ok((files, Some(narrative), Some((draft, story)), notes, Vec::new()))
+    Ok((files, Some(narrative), Some((draft, story, agenda)), notes, Vec::new()))
 }
 
 fn r2(x: f64) -> f64 {

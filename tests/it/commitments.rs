@@ -189,7 +189,7 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
         // The workbook: the Log sheet first, its editable columns as the header says.
         let xlsx = folder.join("commitment-log-2026-12.xlsx");
         let book = calamine::open_workbook_auto(&xlsx).unwrap();
-        assert_eq!(book.sheet_names(), vec!["Log", "To book"]);
+        assert_eq!(book.sheet_names(), vec!["Log", "To book", "Agenda"]);
         let raw = std::fs::read(&xlsx).unwrap();
         let mut zip = ::zip::ZipArchive::new(std::io::Cursor::new(raw)).unwrap();
         let mut sheet1 = String::new();
@@ -335,6 +335,6 @@ fn next_cycle_scores_last_cycles_commitments_and_orders() {
         assert_eq!(outcomes[2], "renegotiated", "C10003's line was re-negotiated in December's log");
         assert_eq!(json(&folder.join("narrative-facts.json"))["last_cycle"]["cycle"], "2026-12");
         let book = calamine::open_workbook_auto(folder.join("commitment-log-2027-01.xlsx")).unwrap();
-        assert_eq!(book.sheet_names(), vec!["Log", "To book", "Last cycle", "Last cycle commitments"]);
+        assert_eq!(book.sheet_names(), vec!["Log", "To book", "Last cycle", "Last cycle commitments", "Agenda"]);
     });
 }

@@ -90,8 +90,21 @@ fn golden_demand_consensus_on_the_fixture() {
     let mut book = calamine::open_workbook_auto(folder.join("demand-consensus-2026-12.xlsx")).unwrap();
     assert_eq!(
         book.sheet_names(),
-        ["Summary", "Consensus", "Totals", "Accuracy", "Value added", "Adjustments", "Variance"]
+        ["Summary", "Consensus", "Totals", "Accuracy", "Value added", "Adjustments", "Variance", "Agenda"]
     );
+    // The one-page agenda, as the draft holds it, for those who work in Excel.
+    let agenda = book.worksheet_range("Agenda").unwrap();
+    let cells: Vec<String> = agenda.rows().map(|r| r[0].to_string()).collect();
+    assert_eq!(cells[0], "Agenda: demand review, 2026-12-08 to 2026-12-10");
+    for heading in [
+        "1. Last cycle's commitments: kept, missed, re-negotiated",
+        "2. This cycle's output",
+        "3. Top 3 risks and open questions",
+        "4. Decisions needed from the next meeting up",
+    ] {
+        assert!(cells.iter().any(|c| c == heading), "{heading} in {cells:?}");
+    }
+    assert!(cells.iter().any(|c| c == "No earlier cycle to score."), "{cells:?}");
     let consensus = book.worksheet_range("Consensus").unwrap();
     let rows: Vec<_> = consensus.rows().skip(3).collect();
     assert_eq!(rows[0][4].to_string(), "Layer");

@@ -110,8 +110,8 @@ fn the_demo_company_has_every_gap_kind() {
 fn the_supply_plan_workbook_opens_with_the_gaps_first() {
     use calamine::{Reader, Xlsx};
     let facts = demo_facts();
-    let bytes = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps").unwrap();
-    let again = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps").unwrap();
+    let bytes = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps", None).unwrap();
+    let again = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps", None).unwrap();
     assert!(bytes == again, "the workbook is not deterministic");
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     assert_eq!(book.sheet_names(), ["Gaps", "Load by resource", "Shortages", "Constrained plan", "Financials"]);
