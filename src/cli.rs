@@ -507,31 +507,11 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
     let w = dir.display();
     for agent in [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive] {
         if agent == Agent::Executive {
-            // The executive meeting: the COO takes the recommended decision on every trade-off.
-            let coo = ws.holders("coo").first().or(ws.holders("ceo").first()).cloned().unwrap_or_default();
-            let owner = ws.holders("supply_lead").first().cloned().unwrap_or_else(|| coo.clone());
-            let due = (chrono::NaiveDate::parse_from_str(&pipeline::executive_date(&ws, cycle), "%Y-%m-%d")?
-                + chrono::Days::new(14))
-            .format("%Y-%m-%d")
-            .to_string();
-            let tradeoffs = pipeline::tradeoffs(&store, cycle).await?;
-            for (t, _) in &tradeoffs {
-                let option = crate::analysis::reconcile::option_key(t.recommendation.option).to_string();
-                let d = crate::store::decisions::NewDecision {
-                    cycle: cycle.to_string(),
-                    tradeoff_id: Some(t.id.clone()),
-                    choice: crate::store::decisions::Choice::Option { option },
-                    owner: Some(owner.clone()),
-                    due: Some(due.clone()),
-                    note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
-                };
-                pipeline::decide(&ws, &store, &coo, d).await?;
-            }
+            let (coo, decided) = decide_by_script(&ws, &store, cycle).await?;
             println!(
-                "{:>14}: {} decided all {} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list -w {w}`)",
+                "{:>14}: {} decided all {decided} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list -w {w}`)",
                 "decisions",
                 dir_people.name(&coo),
-                tradeoffs.len()
             );
         }
         match pipeline::run(&ws, &store, agent, cycle, progress).await? {
@@ -612,9 +592,39 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
     Ok(())
 }
 
+/// The executive meeting by script: the COO (or the CEO) takes the reconciliation's recommended
+/// option on every trade-off of the cycle's pack, owned by the supply lead, due two weeks after
+/// the meeting. Returns who decided and how many trade-offs.
+pub(crate) async fn decide_by_script(
+    ws: &Workspace,
+    store: &crate::store::Store,
+    cycle: Month,
+) -> anyhow::Result<(String, usize)> {
+    let coo = ws.holders("coo").first().or(ws.holders("ceo").first()).cloned().unwrap_or_default();
+    let owner = ws.holders("supply_lead").first().cloned().unwrap_or_else(|| coo.clone());
+    let due = (chrono::NaiveDate::parse_from_str(&pipeline::executive_date(ws, cycle), "%Y-%m-%d")?
+        + chrono::Days::new(14))
+    .format("%Y-%m-%d")
+    .to_string();
+    let tradeoffs = pipeline::tradeoffs(store, cycle).await?;
+    for (t, _) in &tradeoffs {
+        let option = crate::analysis::reconcile::option_key(t.recommendation.option).to_string();
+        let d = crate::store::decisions::NewDecision {
+            cycle: cycle.to_string(),
+            tradeoff_id: Some(t.id.clone()),
+            choice: crate::store::decisions::Choice::Option { option },
+            owner: Some(owner.clone()),
+            due: Some(due.clone()),
+            note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
+        };
+        pipeline::decide(ws, store, &coo, d).await?;
+    }
+    Ok((coo, tradeoffs.len()))
+}
+
 /// The demo's people approve and sign a draft by script: its owner approves, then each signer
 /// role signs (both leads for the reconciliation pack). Returns what happened, line by line.
-async fn sign_by_script(
+pub(crate) async fn sign_by_script(
     store: &crate::store::Store,
     dir: &crate::store::signoff::Directory,
     ws: &Workspace,
