@@ -250,7 +250,12 @@ fn measured(args: &[String], threads: usize) -> anyhow::Result<Measured> {
         .env("RAYON_NUM_THREADS", threads.to_string())
         .output()
         .context("running `snop bench measure`")?;
-    anyhow::ensure!(out.status.success(), "measuring `snop {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    anyhow::ensure!(
+        out.status.success(),
+        "measuring `snop {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let m: Measured = serde_json::from_slice(&out.stdout)?;
     anyhow::ensure!(m.code == Some(0), "`snop {}` failed (exit {:?}):\n{}", args.join(" "), m.code, m.stderr);
     Ok(m)
@@ -308,7 +313,10 @@ async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> an
         "the whole cycle {cycle}: {} SKUs x {} customers, {} months of history, {series} series; {threads} thread(s); every step in its own process",
         size.skus, size.customers, size.months
     );
-    println!("{:<15} {:>9} {:>12} {:>10} {:>12}  then, by script", "step", "seconds", "peak RSS MB", "rows read", "quarantined");
+    println!(
+        "{:<15} {:>9} {:>12} {:>10} {:>12}  then, by script",
+        "step", "seconds", "peak RSS MB", "rows read", "quarantined"
+    );
     let row = |step: &str, m: &Measured, rows: &str, quarantined: &str, then: &str| {
         println!(
             "{step:<15} {:>9.2} {:>12.0} {rows:>10} {quarantined:>12}  {then}",
