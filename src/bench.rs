@@ -92,11 +92,12 @@ pub enum BenchCommand {
     /// One measured phase (used by `snop bench ingest` in a child process).
     #[command(hide = true)]
     Phase { phase: String, dir: PathBuf },
-    /// Runs `snop ARGS...` as this process's only child and prints, as JSON, its wall time, its
-    /// peak memory (from the child's rusage), its exit code and its output (used by `snop bench
-    /// cycle`, one per step).
+    /// Runs `snop ARGS...` in this process and writes its wall time and this process's peak
+    /// memory as JSON to `--to` (used by `snop bench cycle`, one process per step).
     #[command(hide = true)]
     Measure {
+        #[arg(long)]
+        to: PathBuf,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -107,9 +108,7 @@ pub enum BenchCommand {
 struct Measured {
     seconds: f64,
     peak_rss_bytes: u64,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+    error: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -180,24 +179,21 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
         BenchCommand::Cycle { skus, customers, months, dir, threads } => {
             cycle_bench(&crate::demo::Spec { skus, customers, months, ..Default::default() }, &dir, threads).await
         }
-        BenchCommand::Measure { args } => {
+        BenchCommand::Measure { to, args } => {
+            // The command runs in this process, parsed and run as `snop ARGS` would be, so this
+            // process's peak memory is the step's.
+            let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(
+                std::iter::once("snop".to_string()).chain(args.iter().cloned()),
+            )?;
             let started = Instant::now();
-            let out = std::process::Command::new(std::env::current_exe()?)
-                .args(&args)
-                .output()
-                .with_context(|| format!("running `snop {}`", args.join(" ")))?;
-            let seconds = started.elapsed().as_secs_f64();
-            // This process has had exactly one child, so the children's peak is that child's.
-            let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
+            let outcome = Box::pin(crate::cli::run(cli)).await;
             let m = Measured {
-                seconds,
-                peak_rss_bytes: u64::try_from(usage.max_rss()).unwrap_or(0) * 1024,
-                code: out.status.code(),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                seconds: started.elapsed().as_secs_f64(),
+                peak_rss_bytes: peak_rss(),
+                error: outcome.as_ref().err().map(|e| format!("{e:#}")),
             };
-            println!("{}", serde_json::to_string(&m)?);
-            Ok(())
+            fs_err::write(&to, serde_json::to_string(&m)?)?;
+            outcome
         }
         BenchCommand::Phase { phase, dir } if phase.starts_with("supply-") => {
             let divisor: usize = phase.trim_start_matches("supply-").parse()?;
@@ -240,25 +236,33 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
     }
 }
 
-/// Runs `snop ARGS` in a child process measured by `snop bench measure` (itself a child, so
-/// the measurement is the step's alone), with polars and rayon held to `threads`.
-fn measured(args: &[String], threads: usize) -> anyhow::Result<Measured> {
+/// Runs `snop ARGS` in a child process (`snop bench measure`, which runs the command in-process
+/// and reads its own peak memory), with polars and rayon held to `threads`. Returns the
+/// measurement and the command's stdout.
+fn measured(args: &[String], threads: usize) -> anyhow::Result<(Measured, String)> {
+    let to = tempfile_path()?;
     let out = std::process::Command::new(std::env::current_exe()?)
-        .args(["bench", "measure", "--"])
+        .args(["bench", "measure", "--to"])
+        .arg(&to)
+        .arg("--")
         .args(args)
         .env("POLARS_MAX_THREADS", threads.to_string())
         .env("RAYON_NUM_THREADS", threads.to_string())
         .output()
         .context("running `snop bench measure`")?;
-    anyhow::ensure!(
-        out.status.success(),
-        "measuring `snop {}` failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let m: Measured = serde_json::from_slice(&out.stdout)?;
-    anyhow::ensure!(m.code == Some(0), "`snop {}` failed (exit {:?}):\n{}", args.join(" "), m.code, m.stderr);
-    Ok(m)
+    let m: Option<Measured> = fs_err::read(&to).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let _ = fs_err::remove_file(&to);
+    let why = m.as_ref().and_then(|m| m.error.clone()).unwrap_or_else(|| String::from_utf8_lossy(&out.stderr).into());
+    let m =
+        m.filter(|_| out.status.success()).ok_or_else(|| anyhow::anyhow!("`snop {}` failed: {why}", args.join(" ")))?;
+    Ok((m, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+/// A fresh file name in the temporary folder for one measurement.
+fn tempfile_path() -> anyhow::Result<PathBuf> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(std::env::temp_dir().join(format!("snop-bench-{}-{n}.json", std::process::id())))
 }
 
 /// `snop bench cycle`: generates the demo company at `size` in `dir` and runs the cycle on it,
@@ -280,7 +284,7 @@ async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> an
     let w = dir.to_string_lossy().into_owned();
     let cycle = size.cycle;
     let s = |v: &[&str]| v.iter().map(|a| (*a).to_string()).collect::<Vec<_>>();
-    let generate = measured(
+    let (generate, generated) = measured(
         &s(&[
             "generate",
             &w,
@@ -324,7 +328,7 @@ async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> an
             m.peak_rss_bytes as f64 / 1e6
         );
     };
-    row("generate", &generate, "-", "-", generate.stdout.trim());
+    row("generate", &generate, "-", "-", generated.trim());
     let mut total = generate.seconds;
     let mut skipped = Vec::new();
     for agent in Agent::ALL {
@@ -337,9 +341,10 @@ async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> an
             let (coo, n) = crate::cli::decide_by_script(&ws, &store, cycle).await?;
             then.push(format!("{} decided {n} trade-offs first", people.name(&coo)));
         }
-        let m = measured(&s(&["-q", "-w", &w, "run", agent.name(), "--cycle", &cycle.to_string(), "--json"]), threads)?;
+        let (m, stdout) =
+            measured(&s(&["-q", "-w", &w, "run", agent.name(), "--cycle", &cycle.to_string(), "--json"]), threads)?;
         total += m.seconds;
-        let report: serde_json::Value = serde_json::from_str(&m.stdout).context("reading the run's JSON report")?;
+        let report: serde_json::Value = serde_json::from_str(&stdout).context("reading the run's JSON report")?;
         let run = store.runs(Some(agent.name()), Some(&cycle.to_string())).await?.into_iter().next();
         if let Some(draft) = match run {
             Some(r) => store.draft_of_run(r.id).await?,

@@ -30,5 +30,5 @@ fn the_cycle_benchmark_prints_a_measured_row_per_step() {
     assert!(stdout.contains("decided"), "{stdout}");
     let (code, status, _) = crate::common::run_in(&dir, &["status", "--cycle", "2026-12"]);
     assert_eq!(code, 0);
-    assert!(status.matches("signed").count() >= 4, "{status}");
+    assert!(status.matches("signed by").count() >= 4, "{status}");
 }
