@@ -71,9 +71,44 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5_000)]
         requests: usize,
     },
+    /// The whole cycle on the demo company generated at a size: the generator and every agent
+    /// in order, each in its own child process (its wall time and peak memory), the demo's people
+    /// deciding and signing by script in between, as `snop demo` does.
+    Cycle {
+        #[arg(long, default_value_t = 50_000)]
+        skus: usize,
+        #[arg(long, default_value_t = 1_000)]
+        customers: usize,
+        /// Months of order history.
+        #[arg(long, default_value_t = 36)]
+        months: u32,
+        /// Where to generate the workspace (replaced when it is a snop workspace already).
+        #[arg(long, default_value = "target/bench-cycle")]
+        dir: PathBuf,
+        /// Threads for polars and rayon in every step (1 for the single-threaded figures).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
     /// One measured phase (used by `snop bench ingest` in a child process).
     #[command(hide = true)]
     Phase { phase: String, dir: PathBuf },
+    /// Runs `snop ARGS...` in this process and writes its wall time and this process's peak
+    /// memory as JSON to `--to` (used by `snop bench cycle`, one process per step).
+    #[command(hide = true)]
+    Measure {
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+/// One step measured in its own child process by `snop bench measure`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Measured {
+    seconds: f64,
+    peak_rss_bytes: u64,
+    error: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -141,6 +176,25 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
             }
             Ok(())
         }
+        BenchCommand::Cycle { skus, customers, months, dir, threads } => {
+            cycle_bench(&crate::demo::Spec { skus, customers, months, ..Default::default() }, &dir, threads).await
+        }
+        BenchCommand::Measure { to, args } => {
+            // The command runs in this process, parsed and run as `snop ARGS` would be, so this
+            // process's peak memory is the step's.
+            let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(
+                std::iter::once("snop".to_string()).chain(args.iter().cloned()),
+            )?;
+            let started = Instant::now();
+            let outcome = Box::pin(crate::cli::run(cli)).await;
+            let m = Measured {
+                seconds: started.elapsed().as_secs_f64(),
+                peak_rss_bytes: peak_rss(),
+                error: outcome.as_ref().err().map(|e| format!("{e:#}")),
+            };
+            fs_err::write(&to, serde_json::to_string(&m)?)?;
+            outcome
+        }
         BenchCommand::Phase { phase, dir } if phase.starts_with("supply-") => {
             let divisor: usize = phase.trim_start_matches("supply-").parse()?;
             let _ = dir;
@@ -180,6 +234,138 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
             Ok(())
         }
     }
+}
+
+/// Runs `snop ARGS` in a child process (`snop bench measure`, which runs the command in-process
+/// and reads its own peak memory), with polars and rayon held to `threads`. Returns the
+/// measurement and the command's stdout.
+fn measured(args: &[String], threads: usize) -> anyhow::Result<(Measured, String)> {
+    let to = tempfile_path()?;
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(["bench", "measure", "--to"])
+        .arg(&to)
+        .arg("--")
+        .args(args)
+        .env("POLARS_MAX_THREADS", threads.to_string())
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .output()
+        .context("running `snop bench measure`")?;
+    let m: Option<Measured> = fs_err::read(&to).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let _ = fs_err::remove_file(&to);
+    let why = m.as_ref().and_then(|m| m.error.clone()).unwrap_or_else(|| String::from_utf8_lossy(&out.stderr).into());
+    let m =
+        m.filter(|_| out.status.success()).ok_or_else(|| anyhow::anyhow!("`snop {}` failed: {why}", args.join(" ")))?;
+    Ok((m, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+/// A fresh file name in the temporary folder for one measurement.
+fn tempfile_path() -> anyhow::Result<PathBuf> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(std::env::temp_dir().join(format!("snop-bench-{}-{n}.json", std::process::id())))
+}
+
+/// `snop bench cycle`: generates the demo company at `size` in `dir` and runs the cycle on it,
+/// one measured child process per step; prints a row per step.
+async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> anyhow::Result<()> {
+    use crate::config::Agent;
+    use crate::pipeline;
+    if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
+        if !dir.join(crate::config::WORKSPACE_FILE).exists() {
+            return Err(crate::UserError(format!(
+                "`{}` is not empty and not a snop workspace: refusing to replace it; name another `--dir`",
+                dir.display()
+            ))
+            .into());
+        }
+        fs_err::remove_dir_all(dir)?;
+    }
+    crate::demo::init(dir, crate::demo::DEMO_COMPANY)?;
+    let w = dir.to_string_lossy().into_owned();
+    let cycle = size.cycle;
+    let s = |v: &[&str]| v.iter().map(|a| (*a).to_string()).collect::<Vec<_>>();
+    let (generate, generated) = measured(
+        &s(&[
+            "generate",
+            &w,
+            "--skus",
+            &size.skus.to_string(),
+            "--customers",
+            &size.customers.to_string(),
+            "--months",
+            &size.months.to_string(),
+            "--cycle",
+            &cycle.to_string(),
+            "--seed",
+            &size.seed.to_string(),
+        ]),
+        threads,
+    )?;
+    let ws = Workspace::load(dir)?;
+    let store = pipeline::open_store(&ws).await?;
+    let people = crate::store::signoff::Directory::of(&ws);
+    let series = LazyCsvReader::new(PlRefPath::from(dir.join("data/erp/sales_lines.csv").to_string_lossy().as_ref()))
+        .with_separator(b';')
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .finish()?
+        .select([col("MATNR"), col("KUNNR")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()?
+        .height();
+    println!(
+        "the whole cycle {cycle}: {} SKUs x {} customers, {} months of history, {series} series; {threads} thread(s); every step in its own process",
+        size.skus, size.customers, size.months
+    );
+    println!(
+        "{:<15} {:>9} {:>12} {:>10} {:>12}  then, by script",
+        "step", "seconds", "peak RSS MB", "rows read", "quarantined"
+    );
+    let row = |step: &str, m: &Measured, rows: &str, quarantined: &str, then: &str| {
+        println!(
+            "{step:<15} {:>9.2} {:>12.0} {rows:>10} {quarantined:>12}  {then}",
+            m.seconds,
+            m.peak_rss_bytes as f64 / 1e6
+        );
+    };
+    row("generate", &generate, "-", "-", generated.trim());
+    let mut total = generate.seconds;
+    let mut skipped = Vec::new();
+    for agent in Agent::ALL {
+        if !ws.pipelines.contains_key(&agent) {
+            skipped.push(agent.name());
+            continue;
+        }
+        let mut then = Vec::new();
+        if agent == Agent::Executive {
+            let (coo, n) = crate::cli::decide_by_script(&ws, &store, cycle).await?;
+            then.push(format!("{} decided {n} trade-offs first", people.name(&coo)));
+        }
+        let (m, stdout) =
+            measured(&s(&["-q", "-w", &w, "run", agent.name(), "--cycle", &cycle.to_string(), "--json"]), threads)?;
+        total += m.seconds;
+        let report: serde_json::Value = serde_json::from_str(&stdout).context("reading the run's JSON report")?;
+        let run = store.runs(Some(agent.name()), Some(&cycle.to_string())).await?.into_iter().next();
+        if let Some(draft) = match run {
+            Some(r) => store.draft_of_run(r.id).await?,
+            None => None,
+        } {
+            let signed = crate::cli::sign_by_script(&store, &people, &ws, draft).await?;
+            then.push(format!("{} approval(s) and signature(s)", signed.len()));
+        }
+        row(
+            agent.name(),
+            &m,
+            &report["rows_read"].to_string(),
+            &report["rows_quarantined"].to_string(),
+            &then.join("; "),
+        );
+    }
+    println!("{:<15} {total:>9.2}", "total");
+    if !skipped.is_empty() {
+        println!("not run (no pipeline in the demo workspace): {}", skipped.join(", "));
+    }
+    Ok(())
 }
 
 /// Peak resident memory of this process (VmHWM), in bytes.

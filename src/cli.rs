@@ -561,7 +561,12 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
     for agent in [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive, Agent::CommitBack]
     {
         if agent == Agent::Executive {
-            decide_by_script(&ws, &store, &dir_people, cycle).await?;
+            let (coo, decided) = decide_by_script(&ws, &store, cycle).await?;
+            println!(
+                "{:>14}: {} decided all {decided} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list -w {w}`)",
+                "decisions",
+                dir_people.name(&coo),
+            );
         }
         let draft = demo_run(&ws, &store, agent, cycle, dir, progress).await?;
         if agent == Agent::CommitBack
@@ -719,14 +724,14 @@ async fn sign_and_print(
     Ok(())
 }
 
-/// The executive meeting in the demo: the COO takes the recommended option on every trade-off
-/// of the signed pack, each owned by the supply lead and due two weeks after the meeting.
-async fn decide_by_script(
+/// The executive meeting by script: the COO (or the CEO) takes the reconciliation's recommended
+/// option on every trade-off of the cycle's pack, owned by the supply lead, due two weeks after
+/// the meeting. Returns who decided and how many trade-offs.
+pub(crate) async fn decide_by_script(
     ws: &Workspace,
     store: &crate::store::Store,
-    dir: &crate::store::signoff::Directory,
     cycle: Month,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(String, usize)> {
     let coo = ws.holders("coo").first().or(ws.holders("ceo").first()).cloned().unwrap_or_default();
     let owner = ws.holders("supply_lead").first().cloned().unwrap_or_else(|| coo.clone());
     let due = (chrono::NaiveDate::parse_from_str(&pipeline::executive_date(ws, cycle), "%Y-%m-%d")?
@@ -744,15 +749,9 @@ async fn decide_by_script(
             due: Some(due.clone()),
             note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
         };
-        pipeline::decide(dir, store, &coo, d).await?;
+        pipeline::decide(&crate::store::signoff::Directory::of(ws), store, &coo, d).await?;
     }
-    println!(
-        "{:>14}: {} decided all {} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list`)",
-        "decisions",
-        dir.name(&coo),
-        tradeoffs.len()
-    );
-    Ok(())
+    Ok((coo, tradeoffs.len()))
 }
 
 /// The account managers' returned log in the demo: every fifth line of the commitment log
@@ -791,7 +790,7 @@ async fn return_log_by_script(
 
 /// The demo's people approve and sign a draft by script: its owner approves, then each signer
 /// role signs (both leads for the reconciliation pack). Returns what happened, line by line.
-async fn sign_by_script(
+pub(crate) async fn sign_by_script(
     store: &crate::store::Store,
     dir: &crate::store::signoff::Directory,
     ws: &Workspace,

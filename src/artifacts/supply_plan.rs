@@ -147,7 +147,7 @@ pub(crate) fn table(
             let c = c as u16;
             match cell {
                 Cell::Text(s) => {
-                    sheet.write_string(r, c, s)?;
+                    sheet.write_string(r, c, fit_cell(&s))?;
                 }
                 Cell::Num(x) => {
                     sheet.write_number_with_format(r, c, x, &formats.number)?;
@@ -162,6 +162,23 @@ pub(crate) fn table(
     sheet.set_freeze_panes(1, 0)?;
     sheet.autofilter(0, 0, n.max(1), columns.len() as u16 - 1)?;
     Ok(())
+}
+
+/// Excel holds at most 32,767 characters in a cell (a longer one is refused when the workbook
+/// is written). A longer text, such as the SKUs a gap hits at 50,000 SKUs, is cut at a character
+/// boundary and says how much more there is and where the whole is.
+pub(crate) fn fit_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    const EXCEL_MAX: usize = 32_767;
+    let total = s.chars().count();
+    if total <= EXCEL_MAX {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let keep = EXCEL_MAX - 120;
+    let head: String = s.chars().take(keep).collect();
+    std::borrow::Cow::Owned(format!(
+        "{head} ... and {} more characters: the whole list is in the run's facts.json",
+        total - keep
+    ))
 }
 
 fn kind_name(k: GapKind) -> &'static str {
@@ -398,4 +415,25 @@ pub fn supply_plan_xlsx(
         super::supply_plan::agenda_sheet(&mut book, a)?;
     }
     Ok(book.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cell over Excel's limit is cut to fit, saying how much is left out (42,000 characters
+    /// less the 32,647 kept); one within it is written as it is; the cut never splits a
+    /// character, and the workbook is written.
+    #[test]
+    fn a_cell_longer_than_excel_holds_is_cut_and_says_so() {
+        let long = "SKU-é, ".repeat(6_000);
+        let fitted = fit_cell(&long);
+        assert!(fitted.chars().count() <= 32_767, "{}", fitted.chars().count());
+        assert!(fitted.ends_with("... and 9353 more characters: the whole list is in the run's facts.json"));
+        assert_eq!(fit_cell("short"), "short");
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        table(sheet, &Formats::standard(), &[("skus hit", 20.0)], vec![vec![text(long)]]).unwrap();
+        book.save_to_buffer().unwrap();
+    }
 }

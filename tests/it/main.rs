@@ -3,6 +3,7 @@
 
 mod backhalf;
 mod bad_inputs;
+mod bench;
 mod cadence;
 mod calendar;
 mod commitments;

@@ -1,0 +1,34 @@
+//! `snop bench cycle` at a tiny size: the generator and every agent run in their own measured
+//! process, the demo's people sign in between, and each step gets a row with a time and memory.
+
+use crate::common::snop;
+
+#[test]
+fn the_cycle_benchmark_prints_a_measured_row_per_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cycle");
+    let out = snop()
+        .args(["bench", "cycle", "--skus", "24", "--customers", "6", "--months", "18", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for step in ["generate", "demand-review", "supply-review", "reconciliation", "executive"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{step} ")))
+            .unwrap_or_else(|| panic!("no row for {step}:\n{stdout}"));
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let seconds: f64 = cols[1].parse().unwrap();
+        let rss_mb: f64 = cols[2].parse().unwrap();
+        assert!(seconds > 0.0, "{line}");
+        // A snop process holds at least a few MB: a zero means the rusage was not read.
+        assert!(rss_mb >= 5.0, "{line}");
+    }
+    // Each draft was signed by script, so the executive agent found a signed pack and decided.
+    assert!(stdout.contains("decided"), "{stdout}");
+    let (code, status, _) = crate::common::run_in(&dir, &["status", "--cycle", "2026-12"]);
+    assert_eq!(code, 0);
+    assert!(status.matches("signed by").count() >= 4, "{status}");
+}
