@@ -270,7 +270,7 @@ impl Store {
             )));
         }
         let ts = now();
-        let sha = sha256_hex(serde_json::to_string(&(d.id, actor, note)).expect("serializes").as_bytes());
+        let sha = done_sha(d.id, actor, note);
         let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
         let already: Option<i64> = sqlx::query_scalar("SELECT id FROM decision_done WHERE decision_id = $1")
             .bind(d.id)
@@ -313,6 +313,11 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// The hash an audit entry of a decision carried out covers (what `snop audit verify` checks).
+pub(crate) fn done_sha(decision_id: i64, actor: &str, note: Option<&str>) -> String {
+    sha256_hex(serde_json::to_string(&(decision_id, actor, note)).expect("a done row serializes").as_bytes())
 }
 
 /// The newest decision id of a cycle (0 without any), inside a transaction.

@@ -1232,6 +1232,7 @@ impl Store {
                 .get(entity)
                 .is_some_and(|h| h.iter().any(|(a, x)| actions.contains(&a.as_str()) && sha.is_none_or(|s| s == x)))
         };
+        let broken = |problem: String| AuditReport { entries, signed_drafts: 0, first_problem: Some(problem) };
         let changes = sqlx::query(
             "SELECT 'draft' AS kind, id AS draft_id, created_by AS actor, created_at AS at, NULL AS sha FROM drafts
              UNION ALL SELECT 'approval', draft_id, actor, at, content_sha256 FROM approvals
@@ -1254,13 +1255,9 @@ impl Store {
             };
             if !recorded(&format!("draft:{draft_id}"), actions, sha.as_deref()) {
                 let (actor, at): (String, String) = (c.get("actor"), c.get("at"));
-                return Ok(AuditReport {
-                    entries,
-                    signed_drafts: 0,
-                    first_problem: Some(format!(
-                        "the {kind} of draft {draft_id} by `{actor}` at {at} has no audit entry: the log was cut or an entry removed"
-                    )),
-                });
+                return Ok(broken(format!(
+                    "the {kind} of draft {draft_id} by `{actor}` at {at} has no audit entry: the log was cut or an entry removed"
+                )));
             }
         }
         // Every executive decision has its entry, over the same content.
@@ -1270,13 +1267,9 @@ impl Store {
             let (id, actor, at) = (d.id, d.decided_by.clone(), d.decided_at.clone());
             let sha = super::decisions::stored_sha(&d);
             if !recorded(&format!("decision:{id}"), &["decide", "send_back"], Some(&sha)) {
-                return Ok(AuditReport {
-                    entries,
-                    signed_drafts: 0,
-                    first_problem: Some(format!(
-                        "decision {id} by `{actor}` at {at} has no audit entry over its content: the log was cut or the decision changed"
-                    )),
-                });
+                return Ok(broken(format!(
+                    "decision {id} by `{actor}` at {at} has no audit entry over its content: the log was cut or the decision changed"
+                )));
             }
         }
         // Every decision said to be done has its entry, over the same content.
@@ -1284,15 +1277,11 @@ impl Store {
         for r in &done {
             let (decision, actor, at, note): (i64, String, String, Option<String>) =
                 (r.get("decision_id"), r.get("done_by"), r.get("done_at"), r.get("note"));
-            let sha = sha256_hex(serde_json::to_string(&(decision, &actor, &note)).expect("serializes").as_bytes());
+            let sha = super::decisions::done_sha(decision, &actor, note.as_deref());
             if !recorded(&format!("decision:{decision}"), &["done"], Some(&sha)) {
-                return Ok(AuditReport {
-                    entries,
-                    signed_drafts: 0,
-                    first_problem: Some(format!(
-                        "decision {decision} said done by `{actor}` at {at} has no audit entry over its content: the log was cut or the row changed"
-                    )),
-                });
+                return Ok(broken(format!(
+                    "decision {decision} said done by `{actor}` at {at} has no audit entry over its content: the log was cut or the row changed"
+                )));
             }
         }
         let signed =

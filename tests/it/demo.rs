@@ -131,6 +131,15 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = run_in(&ws, &["validate"]);
     assert_eq!(code, 0, "{out}{err}");
+    // A decision quietly re-dated as done by someone else is caught (behind the trigger's back).
+    crate::common::raw_sql(
+        &ws,
+        "sqlite://snop.db",
+        &["DROP TRIGGER decision_done_no_update", "UPDATE decision_done SET done_by = 'olivia.chen' WHERE id = 1"],
+    );
+    let (code, _, err) = run_in(&ws, &["audit", "verify"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("said done by `olivia.chen`") && err.contains("has no audit entry over its content"), "{err}");
 }
 
 #[test]
