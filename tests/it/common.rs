@@ -116,3 +116,39 @@ macro_rules! on_both_backends {
     };
 }
 pub(crate) use on_both_backends;
+
+/// A draft's stored content for tests that seed the store by hand: the test company, the mock
+/// model, the narrative as given (also as the model's), and a one-page agenda that repeats the
+/// headline.
+pub fn draft_content(
+    artifact: snop::store::signoff::Artifact,
+    cycle: &str,
+    narrative: snop::narrative::Narrative,
+    facts: serde_json::Value,
+    files: std::collections::BTreeMap<String, String>,
+) -> String {
+    use snop::store::signoff::{Agenda, DraftContent};
+    serde_json::to_string(&DraftContent {
+        artifact: artifact.key().into(),
+        cycle: cycle.into(),
+        company: "Test Pumps".into(),
+        currency: "EUR".into(),
+        agenda: Agenda {
+            meeting: artifact.meeting().into(),
+            first_day: "2026-12-07".into(),
+            last_day: "2026-12-09".into(),
+            last_cycle: None,
+            this_cycle: vec![narrative.headline.clone()],
+            top_risks: vec!["Pumps may slip.".into()],
+            decisions: vec![],
+            scorecard: None,
+        },
+        model_narrative: narrative.clone(),
+        narrative,
+        narrative_source: "model".into(),
+        model: "snop-mock".into(),
+        facts,
+        files,
+    })
+    .unwrap()
+}

@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use snop::artifacts::review;
 use snop::narrative::Narrative;
 use snop::store::signoff::{
-    Action, Agenda, Artifact, Decision, Directory, DraftContent, Effect, Request, SignoffError, Situation, State,
-    decide,
+    Action, Artifact, Decision, Directory, Effect, Request, SignoffError, Situation, State, decide,
 };
 use snop::store::{Backend, NewRun, RunRow, Store};
 
@@ -176,30 +175,8 @@ fn narrative(headline: &str) -> Narrative {
 }
 
 fn content(artifact: Artifact, cycle: &str, headline: &str) -> String {
-    let n = narrative(headline);
-    serde_json::to_string(&DraftContent {
-        artifact: artifact.key().into(),
-        cycle: cycle.into(),
-        company: "Test Pumps".into(),
-        currency: "EUR".into(),
-        narrative: n.clone(),
-        model_narrative: n,
-        narrative_source: "model".into(),
-        model: "snop-mock".into(),
-        facts: serde_json::json!({"cycle": cycle, "families": [{"family": "pumps", "final_units": 120.0}]}),
-        files: BTreeMap::new(),
-        agenda: Agenda {
-            meeting: artifact.meeting().into(),
-            first_day: "2026-12-07".into(),
-            last_day: "2026-12-09".into(),
-            last_cycle: None,
-            this_cycle: vec![headline.into()],
-            top_risks: vec!["Pumps may slip.".into()],
-            decisions: vec![],
-            scorecard: None,
-        },
-    })
-    .unwrap()
+    let facts = serde_json::json!({"cycle": cycle, "families": [{"family": "pumps", "final_units": 120.0}]});
+    crate::common::draft_content(artifact, cycle, narrative(headline), facts, BTreeMap::new())
 }
 
 static RUNS: AtomicU64 = AtomicU64::new(0);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use snop::narrative::Narrative;
-use snop::store::signoff::{Agenda, Artifact, Directory, DraftContent, State, sha256_hex};
+use snop::store::signoff::{Artifact, Directory, State, sha256_hex};
 use snop::store::{NewRun, Store};
 use snop::web::{self, App, Options};
 
@@ -47,37 +47,16 @@ fn content(artifact: Artifact, headline: &str, paragraph: &str, files: BTreeMap<
         paragraphs: vec![paragraph.into()],
         risks: vec!["Pumps may slip.".into()],
     };
-    serde_json::to_string(&DraftContent {
-        artifact: artifact.key().into(),
-        cycle: "2026-12".into(),
-        company: "Test Pumps".into(),
-        currency: "EUR".into(),
-        narrative: n.clone(),
-        model_narrative: n,
-        narrative_source: "model".into(),
-        model: "snop-mock".into(),
-        facts: json!({
-            "families": [{"family": "pumps", "final_units": 120.0}, {"family": "valves", "final_units": 80.0}],
-            // 120 customer lines: 3 pages of 50; the hostile name is line 0.
-            "top_customers": (0..120).map(|i| json!({
-                "customer": if i == 0 { HOSTILE_CUSTOMER.to_string() } else { format!("Customer {i:03}") },
-                "family": if i % 2 == 0 { "pumps" } else { "valves" },
-                "final_units": i,
-            })).collect::<Vec<_>>(),
-        }),
-        files,
-        agenda: Agenda {
-            meeting: artifact.meeting().into(),
-            first_day: "2026-12-07".into(),
-            last_day: "2026-12-09".into(),
-            last_cycle: None,
-            this_cycle: vec![headline.into()],
-            top_risks: vec!["Pumps may slip.".into()],
-            decisions: vec![],
-            scorecard: None,
-        },
-    })
-    .unwrap()
+    let facts = json!({
+        "families": [{"family": "pumps", "final_units": 120.0}, {"family": "valves", "final_units": 80.0}],
+        // 120 customer lines: 3 pages of 50; the hostile name is line 0.
+        "top_customers": (0..120).map(|i| json!({
+            "customer": if i == 0 { HOSTILE_CUSTOMER.to_string() } else { format!("Customer {i:03}") },
+            "family": if i % 2 == 0 { "pumps" } else { "valves" },
+            "final_units": i,
+        })).collect::<Vec<_>>(),
+    });
+    crate::common::draft_content(artifact, "2026-12", n, facts, files)
 }
 
 /// A store with draft 1 (demand consensus, with a workbook) and draft 2 (supply plan, whose
