@@ -642,7 +642,8 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
         let password = demo::demo_password(id);
         web::add_user(&store, id, &password, "snop demo").await?;
         let roles: Vec<String> = Directory::of(&ws).roles_of(id).into_iter().map(role_title).collect();
-        logins.push(format!("  {id:<16} {password:<22} {} ({})", person.name, roles.join(", ")));
+        let roles = if roles.is_empty() { "account manager".to_string() } else { roles.join(", ") };
+        logins.push(format!("  {id:<16} {password:<22} {} ({roles})", person.name));
     }
     println!(
         "\nreview in the browser: `snop serve -w {}`, then open http://127.0.0.1:8080/ and log in as",
@@ -651,6 +652,9 @@ async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progr
     for line in &logins {
         println!("{line}");
     }
+    println!(
+        "  the board shows each cycle's meetings and drafts; {next}'s drafts wait for the demand and supply leads; the COO's trade-offs are at /cycles/{cycle}/decisions; an account manager's lines at /cycles/{cycle}/commitments?mine=1"
+    );
     println!(
         "  these are DEMO-ONLY passwords, printed for anyone to read: for real people use `snop users add PERSON --password-stdin`"
     );

@@ -52,7 +52,14 @@ const FAMILIES: [(&str, f64, &str); 8] = [
 const SITES: [&str; 3] = ["LEEDS", "BRNO", "MONTERREY"];
 const CHANNELS: [&str; 4] = ["oem", "distributor", "direct", "e-commerce"];
 const REGIONS: [&str; 4] = ["EMEA", "NA", "LATAM", "APAC"];
-const ACCOUNT_MANAGERS: [&str; 5] = ["ana.lopez", "ben.carter", "chloe.martin", "dev.patel", "eva.novak"];
+/// The account managers (id, name): each owns its customers' lines in the commitment log.
+const ACCOUNT_MANAGERS: [(&str, &str); 5] = [
+    ("ana.lopez", "Ana Lopez"),
+    ("ben.carter", "Ben Carter"),
+    ("chloe.martin", "Chloe Martin"),
+    ("dev.patel", "Dev Patel"),
+    ("eva.novak", "Eva Novak"),
+];
 const SUPPLIERS: [&str; 10] = [
     "SUP-CASTWORKS",
     "SUP-STEELCO",
@@ -183,7 +190,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     row!(&mut out, "customer", "channel", "region", "account_manager", "priority");
     for i in 0..spec.customers {
         let channel = CHANNELS[rng.random_range(0..CHANNELS.len())];
-        let manager = ACCOUNT_MANAGERS[i % ACCOUNT_MANAGERS.len()];
+        let manager = ACCOUNT_MANAGERS[i % ACCOUNT_MANAGERS.len()].0;
         let id = format!("C{:05}", 10001 + i);
         let priority = if channel == "oem" { 1 } else { rng.random_range(2..4) };
         row!(&mut out, id, channel, REGIONS[rng.random_range(0..REGIONS.len())], manager, priority);
@@ -1033,8 +1040,13 @@ email = "leo.grant@example.com"
 [people."olivia.chen"]
 name = "Olivia Chen"
 email = "olivia.chen@example.com"
+
+# The account managers hold no role: each updates its own customers' lines of the commitment log.
 "#
-    )
+    ) + &ACCOUNT_MANAGERS
+        .iter()
+        .map(|(id, name)| format!("\n[people.\"{id}\"]\nname = \"{name}\"\nemail = \"{id}@example.com\"\n"))
+        .collect::<String>()
 }
 
 /// The default pipelines, embedded from `pipelines/` at the top of the repository.

@@ -38,10 +38,12 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     // It says how to open the cycle in a browser, with demo-only logins for its people.
     assert!(out.contains("review in the browser: `snop serve -w"), "{out}");
     assert!(out.contains("dana.whitfield   demo-dana.whitfield    Dana Whitfield (demand lead)"), "{out}");
+    assert!(out.contains("ana.lopez        demo-ana.lopez         Ana Lopez (account manager)"), "{out}");
     assert!(out.contains("DEMO-ONLY passwords"), "{out}");
     let (code, users, _) = run_in(&ws, &["users", "list", "--json"]);
     assert_eq!(code, 0);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&users).unwrap().as_array().unwrap().len(), 5);
+    // The five leads and executives, and the five account managers.
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&users).unwrap().as_array().unwrap().len(), 10);
 
     // Month one: all five signed. Month two: week 1's drafts, the rest not yet made.
     let states = |cycle: &str| -> Vec<(String, String)> {

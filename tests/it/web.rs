@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use snop::narrative::Narrative;
-use snop::store::signoff::{Artifact, Directory, State, sha256_hex};
+use snop::store::signoff::{Artifact, Directory, Request, State, sha256_hex};
 use snop::store::{NewRun, Store};
 use snop::web::{self, App, Options};
 
@@ -372,20 +372,14 @@ const CYCLE: &str = "2026-12";
 
 /// A small demo workspace (month one's five artifacts signed, so the pack and the log exist),
 /// with two of its account managers added as people who can log in; the server on it.
+/// The demo's workspace (month one signed, month two's first drafts waiting), served; every
+/// demo person logs in with the demo's password (`demo_login`).
 async fn demo_server(dir: &Path) -> (PathBuf, String) {
     let (code, _, err) = crate::common::run_in(dir, &["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"]);
     assert_eq!(code, 0, "{err}");
     let ws_dir = dir.join("ws");
-    let mut toml = std::fs::read_to_string(ws_dir.join("snop.toml")).unwrap();
-    for (id, name) in [("ana.lopez", "Ana Lopez"), ("eva.novak", "Eva Novak")] {
-        toml.push_str(&format!("\n[people.\"{id}\"]\nname = \"{name}\"\n"));
-    }
-    std::fs::write(ws_dir.join("snop.toml"), toml).unwrap();
     let ws = snop::config::Workspace::load_without_inputs(&ws_dir).unwrap();
     let store = snop::pipeline::open_store(&ws).await.unwrap();
-    for id in ["ana.lopez", "eva.novak"] {
-        assert!(store.add_user(id, &web::hash_password(&password(id)).unwrap(), "test").await.unwrap());
-    }
     let options = Options {
         calendar: Some(ws.calendar.clone()),
         returns: snop::pipeline::returns_folder(&ws),
@@ -399,12 +393,16 @@ async fn demo_server(dir: &Path) -> (PathBuf, String) {
     (ws_dir, base)
 }
 
+async fn demo_login(base: &str, person: &str) -> String {
+    login_with(base, person, &snop::demo::demo_password(person)).await
+}
+
 #[test]
 fn the_coo_decides_a_trade_off_in_the_browser_and_others_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     block_on(async {
         let (ws_dir, base) = demo_server(tmp.path()).await;
-        let coo = login_with(&base, "olivia.chen", &snop::demo::demo_password("olivia.chen")).await;
+        let coo = demo_login(&base, "olivia.chen").await;
         // The board links to the cycle's two pages.
         let (_, board) = get(&base, "/?cycle=2026-12", &coo).await;
         assert!(
@@ -459,7 +457,7 @@ fn the_coo_decides_a_trade_off_in_the_browser_and_others_are_refused() {
         assert_eq!(d["note"].as_str(), Some(hostile_note));
 
         // A demand lead sees no form, and a decision posted anyway is refused naming who may.
-        let dana = login_with(&base, "dana.whitfield", &snop::demo::demo_password("dana.whitfield")).await;
+        let dana = demo_login(&base, "dana.whitfield").await;
         let (_, page) = get(&base, "/cycles/2026-12/decisions", &dana).await;
         assert!(!page.contains("class=\"decide\""), "no decision form for a demand lead");
         let mut forged = decide;
@@ -481,7 +479,7 @@ fn the_coo_decides_a_trade_off_in_the_browser_and_others_are_refused() {
         .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
         assert!(body.contains("only the decision&#39;s owner (Sam Okafor) or the COO (Olivia Chen)"), "{body}");
-        let sam = login_with(&base, "sam.okafor", &snop::demo::demo_password("sam.okafor")).await;
+        let sam = demo_login(&base, "sam.okafor").await;
         let (_, page) = get(&base, "/cycles/2026-12/decisions", &sam).await;
         let (s, body) = post(
             &base,
@@ -516,7 +514,7 @@ fn an_account_manager_updates_their_own_commitment_lines() {
         let theirs = log.lines.iter().find(|l| l.owner == "eva.novak").unwrap();
         // A line of Ana's the demo's returned log did not touch (it re-negotiated every fifth).
         let line = ana.iter().find(|l| l.status == "to communicate").unwrap();
-        let cookie = login(&base, "ana.lopez").await;
+        let cookie = demo_login(&base, "ana.lopez").await;
         let (s, page) = get(&base, "/cycles/2026-12/commitments?mine=1", &cookie).await;
         assert_eq!(s, StatusCode::OK, "{page}");
         let expected = format!(
@@ -737,11 +735,16 @@ impl Browser {
     }
 
     async fn login(&self, base: &str, person: &str) {
+        self.login_with(base, person, &password(person)).await;
+        self.wait_text("#who", &directory().name(person)).await;
+    }
+
+    async fn login_with(&self, base: &str, person: &str, password: &str) {
         self.goto(&format!("{base}/login")).await;
         self.fill("#user", person).await;
-        self.fill("#password", &password(person)).await;
+        self.fill("#password", password).await;
         self.click("#login").await;
-        self.wait_text("#who", &directory().name(person)).await;
+        self.find("#who").await;
     }
 
     async fn no_alert(&self) {
@@ -865,6 +868,123 @@ fn the_review_workflow_in_a_real_browser() {
         a.screenshot("08-board").await;
         a.no_alert().await;
         a.close().await;
+        assert!(store.verify_audit().await.unwrap().first_problem.is_none());
+    });
+}
+
+/// The newest version of a cycle's artifact, approved by the first signer and signed by each,
+/// through the store as `snop drafts approve|sign` does.
+async fn approve_and_sign(store: &Store, dir: &Directory, cycle: &str, artifact: Artifact, signers: &[&str]) {
+    let d = store.drafts(Some(cycle), Some(artifact)).await.unwrap().remove(0);
+    let mut row_version =
+        store.act(dir, d.id, signers[0], Request::Approve, Some(d.row_version)).await.unwrap().draft.row_version;
+    for who in signers {
+        row_version = store.act(dir, d.id, who, Request::Sign, Some(row_version)).await.unwrap().draft.row_version;
+    }
+}
+
+/// The demo's month two taken to its executive meeting in a real browser: the leads sign their
+/// drafts and the pack as the CLI does; the COO decides a trade-off on the decisions page, the
+/// executive agent drafts the plan from it, and the COO approves and signs the plan. Then an
+/// account manager updates one of her lines of month one's commitment log.
+#[test]
+fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let (ws_dir, base) = demo_server(tmp.path()).await;
+        let ws = snop::config::Workspace::load_without_inputs(&ws_dir).unwrap();
+        let dir = Directory::of(&ws);
+        let store = Store::open(&ws_dir, "sqlite://snop.db").await.unwrap();
+        const NEXT: &str = "2027-01";
+        approve_and_sign(&store, &dir, NEXT, Artifact::DemandConsensus, &["dana.whitfield"]).await;
+        approve_and_sign(&store, &dir, NEXT, Artifact::SupplyPlan, &["sam.okafor"]).await;
+        let (code, _, err) = crate::common::run_in(&ws_dir, &["run", "reconciliation", "--cycle", NEXT, "--quiet"]);
+        assert_eq!(code, 0, "{err}");
+        approve_and_sign(&store, &dir, NEXT, Artifact::ReconciliationPack, &["dana.whitfield", "sam.okafor"]).await;
+
+        let driver = chromedriver().await;
+        let b = Browser::open(&driver).await;
+        b.login_with(&base, "olivia.chen", &snop::demo::demo_password("olivia.chen")).await;
+        b.goto(&format!("{base}/cycles/{NEXT}/decisions")).await;
+        let form = "#tradeoff-1 form.decide";
+        let tradeoff = b.script(&format!("return document.querySelector('{form} input[name=tradeoff]').value")).await;
+        let tradeoff = tradeoff.as_str().unwrap().to_string();
+        b.click(&format!("{form} input[value=send_back]")).await;
+        b.fill(&format!("{form} input[name=reason]"), "<b>recost</b> the overtime").await;
+        b.click(&format!("{form} input[value=option]")).await;
+        b.click(&format!("{form} select[name=option] option[value=accept_shortfall]")).await;
+        b.click(&format!("{form} select[name=owner] option[value='sam.okafor']")).await;
+        b.script(&format!("document.querySelector('{form} input[name=due]').value = '2027-02-05'; return 0")).await;
+        b.fill(&format!("{form} input[name=note]"), "<i>tell</i> the OEMs first").await;
+        b.screenshot("09-deciding-a-trade-off").await;
+        b.click(&format!("{form} button")).await;
+        b.wait_text("#done", &format!("on trade-off `{tradeoff}` of {NEXT} recorded for Olivia Chen (COO)")).await;
+        b.no_alert().await;
+        let decided = store.decisions(NEXT).await.unwrap();
+        let d = decided.iter().find(|d| d.tradeoff_id.as_deref() == Some(&tradeoff)).expect("the decision is stored");
+        assert!(
+            matches!(&d.choice, snop::store::decisions::Choice::Option { option } if option == "accept_shortfall"),
+            "the option chosen, not the send-back tried first: {:?}",
+            d.choice
+        );
+        assert_eq!(
+            (d.owner.as_deref(), d.due.as_deref(), d.decided_by.as_str(), d.note.as_deref()),
+            (Some("sam.okafor"), Some("2027-02-05"), "olivia.chen", Some("<i>tell</i> the OEMs first"))
+        );
+
+        // The rest as `snop decide` records them: the recommended option each.
+        let month = snop::contract::Month::parse(NEXT).unwrap();
+        for (t, decision) in snop::pipeline::tradeoffs(&store, month).await.unwrap() {
+            if decision.is_none() {
+                let option = snop::analysis::reconcile::option_key(t.recommendation.option).to_string();
+                let d = snop::store::decisions::NewDecision {
+                    cycle: NEXT.into(),
+                    tradeoff_id: Some(t.id.clone()),
+                    choice: snop::store::decisions::Choice::Option { option },
+                    owner: Some("sam.okafor".into()),
+                    due: Some("2027-02-05".into()),
+                    note: None,
+                };
+                snop::pipeline::decide(&dir, &store, "olivia.chen", d).await.unwrap();
+            }
+        }
+
+        // The executive agent drafts the plan from the decisions; the COO approves and signs it.
+        let (code, _, err) = crate::common::run_in(&ws_dir, &["run", "executive", "--cycle", NEXT, "--quiet"]);
+        assert_eq!(code, 0, "{err}");
+        let plan = store.drafts(Some(NEXT), Some(Artifact::SignedPlan)).await.unwrap().remove(0);
+        b.goto(&format!("{base}/drafts/{}", plan.id)).await;
+        b.click("#approve").await;
+        b.wait_text("#done", &format!("Olivia Chen approved the signed plan {NEXT}")).await;
+        b.fill("#sign-password", &snop::demo::demo_password("olivia.chen")).await;
+        b.click("#sign").await;
+        b.wait_text("#signed", "signed by Olivia Chen (COO)").await;
+        b.screenshot("10-plan-signed").await;
+        b.goto(&format!("{base}/?cycle={NEXT}")).await;
+        b.wait_text("#board", "signed by Olivia Chen (COO)").await;
+        b.screenshot("11-board-month-two").await;
+        b.click("#logout").await;
+        b.find("#login").await;
+
+        // An account manager's own lines of month one's log; she marks one told.
+        b.login_with(&base, "ana.lopez", &snop::demo::demo_password("ana.lopez")).await;
+        b.goto(&format!("{base}/cycles/{CYCLE}/commitments?mine=1")).await;
+        b.wait_text("#showing", "lines 1-").await;
+        let row = "#log tr:nth-child(2) form";
+        let line = b.script(&format!("return document.querySelector('{row} input[name=line]').value")).await;
+        let line = line.as_str().unwrap().to_string();
+        b.click(&format!("{row} select[name=status] option[value=communicated]")).await;
+        b.fill(&format!("{row} input[name=note]"), "told on the phone").await;
+        b.click(&format!("{row} button")).await;
+        b.wait_text("#done", "saved as `returns/log-2026-12-web-").await;
+        b.screenshot("12-commitment-line-updated").await;
+        b.no_alert().await;
+        b.close().await;
+        let returned = std::fs::read_dir(ws_dir.join("returns")).unwrap().filter_map(Result::ok).any(|f| {
+            let name = f.file_name().to_string_lossy().into_owned();
+            name.starts_with("log-2026-12-web-") && name.ends_with("-ana.lopez.xlsx")
+        });
+        assert!(returned, "her update is a returned log for the commit-back agent ({line})");
         assert!(store.verify_audit().await.unwrap().first_problem.is_none());
     });
 }
