@@ -159,8 +159,14 @@ pub async fn run_with(
             plan: plan.map(|(_, _, p)| p),
             last,
         };
-        let (more, narrative, basis, notes, checked) =
+        let (mut more, narrative, basis, notes, checked) =
             analyse(ws, agent, cycle, pipeline, &ingested, upstream, store).await?;
+        // The facts' tables as Parquet, for the draft page to page and filter at any size.
+        let tables = match more.iter().find(|(name, _)| name == "facts.json") {
+            Some((_, facts)) => crate::artifacts::tables::files(facts)?,
+            None => Vec::new(),
+        };
+        more.extend(tables);
         report.notes = notes;
         // Rows judged after ingest (returned commitment logs against the log): quarantined and
         // counted like any other bad row.

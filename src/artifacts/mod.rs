@@ -7,3 +7,4 @@ pub mod pack;
 pub mod review;
 pub mod signed_plan;
 pub mod supply_plan;
+pub mod tables;

@@ -206,6 +206,11 @@ fn capitalise(s: &str) -> String {
 
 pub use crate::analysis::format_number;
 
+/// The text a value of the facts is shown as (unescaped).
+pub(crate) fn cell_text(v: &serde_json::Value) -> String {
+    cell(v, &|s: &str| s.to_string()).text
+}
+
 fn cell(v: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> Cell {
     match v {
         serde_json::Value::Number(n) => Cell { text: format_number(n.as_f64().unwrap_or_default()), num: true },

@@ -97,7 +97,7 @@ pub struct App {
     tables: Mutex<Vec<(String, TablesCell)>>,
 }
 
-type TablesCell = Arc<tokio::sync::OnceCell<Arc<Vec<crate::artifacts::review::Table>>>>;
+type TablesCell = Arc<tokio::sync::OnceCell<Arc<Vec<crate::artifacts::tables::FrameTable>>>>;
 
 /// How many drafts' facts tables are kept parsed.
 const CACHED_TABLES: usize = 8;

@@ -872,6 +872,66 @@ fn the_review_workflow_in_a_real_browser() {
     });
 }
 
+/// A run's tables come to the page from its `tables/*.parquet` (hashed in the draft like every
+/// file of the run): paged and filtered, the counts those of `facts.json` itself; a changed
+/// Parquet file is not shown (the page reads the checked `facts.json` instead).
+#[test]
+fn a_runs_tables_are_paged_and_filtered_from_its_parquet_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let (ws_dir, base) = demo_server(tmp.path()).await;
+        let store = Store::open(&ws_dir, "sqlite://snop.db").await.unwrap();
+        let d = store.drafts(Some(CYCLE), Some(Artifact::SupplyPlan)).await.unwrap().remove(0);
+        let detail = store.draft(d.id).await.unwrap().unwrap();
+        let run = store.run(d.run_id).await.unwrap().unwrap();
+        let folder = ws_dir.join(&run.folder);
+        let parquet = folder.join("tables/constrained_plan.parquet");
+        assert_eq!(
+            detail.content.files.get("tables/constrained_plan.parquet"),
+            Some(&sha256_hex(&std::fs::read(&parquet).unwrap())),
+            "the draft holds the Parquet file's hash"
+        );
+        // The expected counts, from facts.json.
+        let facts: Value = serde_json::from_slice(&std::fs::read(folder.join("facts.json")).unwrap()).unwrap();
+        let plan = facts["constrained_plan"].as_array().unwrap();
+        let c10003 = plan.iter().filter(|r| r["customer"].as_str().unwrap().to_lowercase().contains("c10003")).count();
+        assert!(c10003 > 50 && c10003 < plan.len(), "{c10003} of {}", plan.len());
+        let n = |x: usize| snop::artifacts::review::format_number(x as f64);
+        let cookie = demo_login(&base, "sam.okafor").await;
+        let path = format!("/drafts/{}?table=constrained+plan&customer=c10003&page=2", d.id);
+        let (s, page) = get(&base, &path, &cookie).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let showing = format!("rows 51-{} of {} (filtered from {})", c10003.min(100), n(c10003), n(plan.len()));
+        assert!(page.contains(&showing), "{showing}: {page}");
+        // The 51st matching row of facts.json is the first row shown (columns in the facts' order).
+        let row = plan.iter().filter(|r| r["customer"].as_str().unwrap().contains("C10003")).nth(50).unwrap();
+        let num = |k: &str| snop::artifacts::review::format_number(row[k].as_f64().unwrap());
+        let text = |k: &str| row[k].as_str().unwrap().to_string();
+        let first = format!(
+            "</th></tr>\n<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+            num("constrained_units"),
+            text("customer"),
+            num("demand_units"),
+            text("month"),
+            text("sku")
+        );
+        assert!(page.contains(&first), "{first}: {page}");
+
+        // Another run's Parquet file replaced by a valid one of other rows: its page is not fooled
+        // (the hash differs) and shows the rows of the checked facts.json.
+        let pack = store.drafts(Some(CYCLE), Some(Artifact::ReconciliationPack)).await.unwrap().remove(0);
+        let pack_folder = ws_dir.join(store.run(pack.run_id).await.unwrap().unwrap().folder);
+        let pack_facts: Value =
+            serde_json::from_slice(&std::fs::read(pack_folder.join("facts.json")).unwrap()).unwrap();
+        let agreed = pack_facts["agreed_plan"].as_array().unwrap().len();
+        std::fs::copy(&parquet, pack_folder.join("tables/agreed_plan.parquet")).unwrap();
+        let (s, page) = get(&base, &format!("/drafts/{}?table=agreed+plan", pack.id), &cookie).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let showing = format!("rows 1-{} of {}</p>", agreed.min(50), n(agreed));
+        assert!(page.contains(&showing) && agreed != plan.len(), "{showing}: {page}");
+    });
+}
+
 /// The newest version of a cycle's artifact, approved by the first signer and signed by each,
 /// through the store as `snop drafts approve|sign` does.
 async fn approve_and_sign(store: &Store, dir: &Directory, cycle: &str, artifact: Artifact, signers: &[&str]) {
