@@ -231,9 +231,9 @@ fn cell(v: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> Cell {
     }
 }
 
-/// Every table of the facts with all its rows, unescaped: for a page that escapes, pages and
-/// filters them itself (`snop serve`).
-pub fn tables(facts: &serde_json::Value) -> Vec<Table> {
+/// Every table of the facts with all its rows, unescaped: what `tables::of_facts` must agree with.
+#[cfg(test)]
+pub(crate) fn tables(facts: &serde_json::Value) -> Vec<Table> {
     facts_tables(facts, &|s: &str| s.to_string(), usize::MAX).1
 }
 
