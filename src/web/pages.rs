@@ -794,6 +794,17 @@ struct PersonView {
     name: String,
 }
 
+/// Which trade-offs a decisions page shows: a page of those whose id, place, kind or customers
+/// contain `find`, only the undecided ones when `open` is set.
+#[derive(Deserialize, Default)]
+pub struct DecisionsQuery {
+    #[serde(default)]
+    find: String,
+    #[serde(default)]
+    open: String,
+    page: Option<usize>,
+}
+
 #[derive(Serialize)]
 struct DecisionsPage<'a> {
     #[serde(flatten)]
@@ -802,6 +813,12 @@ struct DecisionsPage<'a> {
     /// Why there is nothing to decide (no pack yet), when so.
     missing: Option<String>,
     tradeoffs: Vec<TradeOffView>,
+    find: String,
+    open: bool,
+    page: usize,
+    showing: String,
+    prev: Option<String>,
+    next: Option<String>,
     may_decide: bool,
     deciders: String,
     people: Vec<PersonView>,
@@ -822,13 +839,25 @@ fn said(d: &crate::store::decisions::DecisionRow) -> String {
     format!("{what}{owner}{due}{note}")
 }
 
-pub async fn decisions(State(app): State<Shared>, viewer: Viewer, Path(cycle): Path<String>) -> Response {
-    decisions_response(&app, &viewer, &cycle, StatusCode::OK, Outcome::default()).await
+pub async fn decisions(
+    State(app): State<Shared>,
+    viewer: Viewer,
+    Path(cycle): Path<String>,
+    Query(q): Query<DecisionsQuery>,
+) -> Response {
+    decisions_response(&app, &viewer, &cycle, &q, StatusCode::OK, Outcome::default()).await
 }
 
-async fn decisions_response(app: &App, viewer: &Viewer, cycle: &str, status: StatusCode, outcome: Outcome) -> Response {
+async fn decisions_response(
+    app: &App,
+    viewer: &Viewer,
+    cycle: &str,
+    q: &DecisionsQuery,
+    status: StatusCode,
+    outcome: Outcome,
+) -> Response {
     let Some(month) = crate::contract::Month::parse(cycle) else { return no_cycle(cycle) };
-    match decisions_page(app, viewer, month, outcome).await {
+    match decisions_page(app, viewer, month, q, outcome).await {
         Ok(page) => {
             let mut r = render(status, "decisions.html", &page);
             if let Ok(v) = format!("/cycles/{month}/decisions").parse() {
@@ -844,6 +873,7 @@ async fn decisions_page<'a>(
     app: &'a App,
     viewer: &'a Viewer,
     cycle: crate::contract::Month,
+    q: &DecisionsQuery,
     outcome: Outcome,
 ) -> anyhow::Result<DecisionsPage<'a>> {
     use crate::store::decisions::{Choice, DECIDER_ROLES, may_decide};
@@ -865,8 +895,40 @@ async fn decisions_page<'a>(
         _ => None,
     });
     let n = crate::artifacts::review::format_number;
-    let tradeoffs = rows
+    let (find, open) = (q.find.trim().to_lowercase(), !q.open.is_empty());
+    let total = rows.len();
+    let kept: Vec<_> = rows
         .into_iter()
+        .filter(|(_, d)| !open || d.is_none())
+        .filter(|(t, _)| {
+            find.is_empty()
+                || [&t.id, &t.place, &t.customers_hit.join(" ")].iter().any(|f| f.to_lowercase().contains(&find))
+                || serde_json::to_value(t.kind).is_ok_and(|k| k.as_str().is_some_and(|k| k.contains(&find)))
+        })
+        .collect();
+    let per = app.options.page_rows.max(1);
+    let pages = kept.len().div_ceil(per).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let start = (page - 1) * per;
+    let filtered = if kept.len() == total { String::new() } else { format!(" (filtered from {})", n(total as f64)) };
+    let showing = if kept.is_empty() {
+        format!("no trade-offs{filtered}")
+    } else {
+        format!("trade-offs {}-{} of {}{filtered}", start + 1, (start + per).min(kept.len()), n(kept.len() as f64))
+    };
+    let link = |p: usize| {
+        let query = serde_urlencoded::to_string([
+            ("find", q.find.as_str()),
+            ("open", if open { "1" } else { "" }),
+            ("page", &p.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/cycles/{cycle}/decisions?{query}")
+    };
+    let tradeoffs = kept
+        .into_iter()
+        .skip(start)
+        .take(per)
         .map(|(t, d)| {
             let finished = d.as_ref().and_then(|d| done.iter().find(|x| x.decision_id == d.id));
             let carried_out = d.as_ref().is_some_and(|d| !matches!(d.choice, Choice::SendBack { .. }));
@@ -919,6 +981,12 @@ async fn decisions_page<'a>(
         cycle: cycle.to_string(),
         missing,
         tradeoffs,
+        find: q.find.clone(),
+        open,
+        page,
+        showing,
+        prev: (page > 1).then(|| link(page - 1)),
+        next: (page < pages).then(|| link(page + 1)),
         may_decide: may,
         deciders: app.dir.describe(&DECIDER_ROLES, " or "),
         people: app.dir.names.iter().map(|(id, name)| PersonView { id: id.clone(), name: name.clone() }).collect(),
@@ -940,6 +1008,26 @@ pub struct DecideForm {
     due: Option<String>,
     note: Option<String>,
     reason: Option<String>,
+    /// The page the form was on, shown again after it.
+    #[serde(flatten)]
+    view: ViewForm,
+}
+
+/// The decisions page a form was posted from (its filter and page), as text fields.
+#[derive(Deserialize, Default)]
+pub struct ViewForm {
+    #[serde(default)]
+    find: String,
+    #[serde(default)]
+    open: String,
+    #[serde(default)]
+    page: String,
+}
+
+impl ViewForm {
+    fn query(&self) -> DecisionsQuery {
+        DecisionsQuery { find: self.find.clone(), open: self.open.clone(), page: self.page.parse().ok() }
+    }
 }
 
 pub async fn decide_tradeoff(
@@ -949,6 +1037,7 @@ pub async fn decide_tradeoff(
 ) -> Response {
     use crate::store::decisions::{Choice, NewDecision};
     let Posted { viewer, form } = posted;
+    let view = form.view.query();
     let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
     let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let choice = match form.choice.as_str() {
@@ -964,7 +1053,7 @@ pub async fn decide_tradeoff(
             ),
             ..Outcome::default()
         };
-        return decisions_response(&app, &viewer, &cycle, StatusCode::UNPROCESSABLE_ENTITY, outcome).await;
+        return decisions_response(&app, &viewer, &cycle, &view, StatusCode::UNPROCESSABLE_ENTITY, outcome).await;
     };
     let decision = NewDecision {
         cycle: month.to_string(),
@@ -986,7 +1075,7 @@ pub async fn decide_tradeoff(
                 )),
                 ..Outcome::default()
             };
-            decisions_response(&app, &viewer, &cycle, StatusCode::OK, outcome).await
+            decisions_response(&app, &viewer, &cycle, &view, StatusCode::OK, outcome).await
         }
         Err(e) => match refusal(&e) {
             Some(why) => {
@@ -996,7 +1085,7 @@ pub async fn decide_tradeoff(
                     StatusCode::UNPROCESSABLE_ENTITY
                 };
                 let outcome = Outcome { refused: Some(why), ..Outcome::default() };
-                decisions_response(&app, &viewer, &cycle, status, outcome).await
+                decisions_response(&app, &viewer, &cycle, &view, status, outcome).await
             }
             None => internal(&e),
         },
@@ -1007,10 +1096,13 @@ pub async fn decide_tradeoff(
 pub struct DoneForm {
     tradeoff: String,
     note: Option<String>,
+    #[serde(flatten)]
+    view: ViewForm,
 }
 
 pub async fn decision_done(State(app): State<Shared>, Path(cycle): Path<String>, posted: Posted<DoneForm>) -> Response {
     let Posted { viewer, form } = posted;
+    let view = form.view.query();
     let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
     let note = form.note.filter(|n| !n.trim().is_empty());
     match app.store.record_done(&app.dir, &viewer.person, &month.to_string(), &form.tradeoff, note.as_deref()).await {
@@ -1025,11 +1117,11 @@ pub async fn decision_done(State(app): State<Shared>, Path(cycle): Path<String>,
                 )),
                 ..Outcome::default()
             };
-            decisions_response(&app, &viewer, &cycle, StatusCode::OK, outcome).await
+            decisions_response(&app, &viewer, &cycle, &view, StatusCode::OK, outcome).await
         }
         Err(SignoffError::Refused(why)) => {
             let outcome = Outcome { refused: Some(why), ..Outcome::default() };
-            decisions_response(&app, &viewer, &cycle, StatusCode::FORBIDDEN, outcome).await
+            decisions_response(&app, &viewer, &cycle, &view, StatusCode::FORBIDDEN, outcome).await
         }
         Err(e) => internal(&e.into()),
     }

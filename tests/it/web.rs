@@ -455,6 +455,21 @@ fn the_coo_decides_a_trade_off_in_the_browser_and_others_are_refused() {
             "{d}"
         );
         assert_eq!(d["note"].as_str(), Some(hostile_note));
+        // Found by a resource, or only the undecided ones; a page at a time.
+        let n = |x: usize| snop::artifacts::review::format_number(x as f64);
+        let total = before.len();
+        let on_line =
+            before.iter().filter(|t| t["trade_off"]["id"].as_str().unwrap().contains("LEE-LINE-CENT")).count();
+        assert!(on_line > 0 && on_line < total, "{on_line} of {total}");
+        let (_, page) = get(&base, "/cycles/2026-12/decisions?find=lee-line-cent", &coo).await;
+        assert!(page.contains(&format!("trade-offs 1-{on_line} of {on_line} (filtered from {})", n(total))), "{page}");
+        assert_eq!(page.matches("class=\"tradeoff\"").count(), on_line);
+        let (_, page) = get(&base, "/cycles/2026-12/decisions?open=1", &coo).await;
+        // The demo decided every trade-off of its month one: none is open.
+        let open = after.iter().filter(|t| t["decision"].is_null()).count();
+        assert_eq!(open, 0);
+        assert!(page.contains(&format!("no trade-offs (filtered from {})", n(total))), "{page}");
+        assert!(!page.contains("class=\"tradeoff\""), "the decided ones are not shown");
 
         // A demand lead sees no form, and a decision posted anyway is refused naming who may.
         let dana = demo_login(&base, "dana.whitfield").await;
