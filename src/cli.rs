@@ -742,20 +742,22 @@ pub(crate) async fn decide_by_script(
         + chrono::Days::new(14))
     .format("%Y-%m-%d")
     .to_string();
-    let tradeoffs = pipeline::tradeoffs(store, cycle).await?;
-    for (t, _) in &tradeoffs {
-        let option = crate::analysis::reconcile::option_key(t.recommendation.option).to_string();
-        let d = crate::store::decisions::NewDecision {
+    let decisions: Vec<_> = pipeline::tradeoffs(store, cycle)
+        .await?
+        .into_iter()
+        .map(|(t, _)| crate::store::decisions::NewDecision {
             cycle: cycle.to_string(),
-            tradeoff_id: Some(t.id.clone()),
-            choice: crate::store::decisions::Choice::Option { option },
+            tradeoff_id: Some(t.id),
+            choice: crate::store::decisions::Choice::Option {
+                option: crate::analysis::reconcile::option_key(t.recommendation.option).to_string(),
+            },
             owner: Some(owner.clone()),
             due: Some(due.clone()),
             note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
-        };
-        pipeline::decide(&crate::store::signoff::Directory::of(ws), store, &coo, d).await?;
-    }
-    Ok((coo, tradeoffs.len()))
+        })
+        .collect();
+    let decided = pipeline::decide_each(&crate::store::signoff::Directory::of(ws), store, &coo, decisions).await?;
+    Ok((coo, decided.len()))
 }
 
 /// The account managers' returned log in the demo: every fifth line of the commitment log

@@ -452,8 +452,25 @@ pub async fn cycle_signed_plan(store: &Store, cycle: Month) -> anyhow::Result<(R
 /// after checking the person may decide, the trade-off is in the pack and the option is one of
 /// its options.
 pub async fn decide(dir: &Directory, store: &Store, actor: &str, d: NewDecision) -> anyhow::Result<DecisionRow> {
+    let mut rows = decide_each(dir, store, actor, vec![d]).await?;
+    rows.pop().ok_or_else(|| anyhow::anyhow!("no decision recorded"))
+}
+
+/// Records decisions of one cycle as `decide` does, reading the pack once: every decision is
+/// checked before the first is recorded (each then in its own audited transaction).
+pub async fn decide_each(
+    dir: &Directory,
+    store: &Store,
+    actor: &str,
+    decisions: Vec<NewDecision>,
+) -> anyhow::Result<Vec<DecisionRow>> {
     crate::store::decisions::may_decide(dir, actor).map_err(UserError)?;
-    let cycle = Month::parse(&d.cycle).ok_or_else(|| UserError(format!("`{}` is not a month `YYYY-MM`", d.cycle)))?;
+    let Some(first) = decisions.first() else { return Ok(Vec::new()) };
+    let cycle =
+        Month::parse(&first.cycle).ok_or_else(|| UserError(format!("`{}` is not a month `YYYY-MM`", first.cycle)))?;
+    if let Some(other) = decisions.iter().find(|d| d.cycle != first.cycle) {
+        return Err(anyhow::anyhow!("decisions of two cycles at once ({} and {})", first.cycle, other.cycle));
+    }
     let Some((run, signed)) = artifact_run(store, Artifact::ReconciliationPack, cycle).await? else {
         return Err(UserError(upstream_error(Artifact::ReconciliationPack, cycle, false, Agent::Executive)).into());
     };
@@ -464,8 +481,28 @@ pub async fn decide(dir: &Directory, store: &Store, actor: &str, d: NewDecision)
         .into());
     }
     let pack: ReconciliationFacts = read_json(store, &run, "facts.json").await?;
+    let by_id: std::collections::HashMap<&str, &reconcile::TradeOff> =
+        pack.trade_offs.iter().map(|t| (t.id.as_str(), t)).collect();
+    for d in &decisions {
+        check_decision(&pack, &by_id, cycle, d)?;
+    }
+    let mut rows = Vec::with_capacity(decisions.len());
+    for d in &decisions {
+        rows.push(store.record_decision(dir, actor, d).await?);
+    }
+    Ok(rows)
+}
+
+/// Whether a decision fits the pack: its trade-off is there and its option is one of the
+/// trade-off's; its due date is a date and its owner is named.
+fn check_decision(
+    pack: &ReconciliationFacts,
+    by_id: &std::collections::HashMap<&str, &reconcile::TradeOff>,
+    cycle: Month,
+    d: &NewDecision,
+) -> anyhow::Result<()> {
     if let Some(id) = &d.tradeoff_id {
-        let Some(t) = pack.trade_offs.iter().find(|t| &t.id == id) else {
+        let Some(t) = by_id.get(id.as_str()) else {
             let known: Vec<&str> = pack.trade_offs.iter().map(|t| t.id.as_str()).take(10).collect();
             return Err(UserError(format!(
                 "`{id}` is not a trade-off of the reconciliation pack of {cycle}{}\nhint: `snop decide --cycle {cycle} --list` lists them",
@@ -500,7 +537,7 @@ pub async fn decide(dir: &Directory, store: &Store, actor: &str, d: NewDecision)
     {
         return Err(UserError("`--owner` is empty: name the person who carries the decision out".into()).into());
     }
-    Ok(store.record_decision(dir, actor, &d).await?)
+    Ok(())
 }
 
 /// The trade-offs of a cycle's pack, each with the decision that counts, for `snop decide --list`.

@@ -434,8 +434,16 @@ async fn draft_page<'a>(
         decisions,
         audit,
         tables: {
-            let (tables, q, per) = (fact_tables(app, &d).await?, q.clone(), app.options.page_rows);
-            tokio::task::spawn_blocking(move || table_page(id, &tables, &q, per)).await??
+            let (tables, per) = (fact_tables(app, &d).await?, app.options.page_rows);
+            let filtering =
+                [&q.family, &q.customer, &q.site].iter().any(|v| v.as_deref().is_some_and(|v| !v.trim().is_empty()));
+            if filtering {
+                // A filter reads the whole column: off the async threads.
+                let q = q.clone();
+                tokio::task::spawn_blocking(move || table_page(id, &tables, &q, per)).await??
+            } else {
+                table_page(id, &tables, q, per)?
+            }
         },
         outcome,
     }))

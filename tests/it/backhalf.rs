@@ -277,10 +277,19 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
 
         // Every trade-off decided, the plan rebuilt and approved; then one more decision: the
         // draft is older than it, and signing says to re-run the executive agent.
-        for (t, _) in &tradeoffs[1..] {
-            let o = snop::analysis::reconcile::option_key(t.recommendation.option);
-            pipeline::decide(&Directory::of(&ws), &store, "olivia.chen", decision(&t.id, o)).await.unwrap();
-        }
+        let rest: Vec<_> = tradeoffs[1..]
+            .iter()
+            .map(|(t, _)| decision(&t.id, snop::analysis::reconcile::option_key(t.recommendation.option)))
+            .collect();
+        // All at once, the pack read once; one bad decision among them and none is recorded.
+        let recorded = store.decisions(CYCLE).await.unwrap().len();
+        let mut with_a_bad_one = rest.clone();
+        with_a_bad_one.push(decision(&first, "teleport"));
+        let err = pipeline::decide_each(&Directory::of(&ws), &store, "olivia.chen", with_a_bad_one).await.unwrap_err();
+        assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
+        assert_eq!(store.decisions(CYCLE).await.unwrap().len(), recorded, "checked before any is recorded");
+        let rows = pipeline::decide_each(&Directory::of(&ws), &store, "olivia.chen", rest).await.unwrap();
+        assert_eq!(rows.len(), tradeoffs.len() - 1);
         let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
         pipeline::decide(&Directory::of(&ws), &store, "olivia.chen", decision(&first, "accept_shortfall"))
             .await

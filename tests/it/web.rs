@@ -1009,20 +1009,23 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
 
         // The rest as `snop decide` records them: the recommended option each.
         let month = snop::contract::Month::parse(NEXT).unwrap();
-        for (t, decision) in snop::pipeline::tradeoffs(&store, month).await.unwrap() {
-            if decision.is_none() {
-                let option = snop::analysis::reconcile::option_key(t.recommendation.option).to_string();
-                let d = snop::store::decisions::NewDecision {
-                    cycle: NEXT.into(),
-                    tradeoff_id: Some(t.id.clone()),
-                    choice: snop::store::decisions::Choice::Option { option },
-                    owner: Some("sam.okafor".into()),
-                    due: Some("2027-02-05".into()),
-                    note: None,
-                };
-                snop::pipeline::decide(&dir, &store, "olivia.chen", d).await.unwrap();
-            }
-        }
+        let rest = snop::pipeline::tradeoffs(&store, month)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(_, decided)| decided.is_none())
+            .map(|(t, _)| snop::store::decisions::NewDecision {
+                cycle: NEXT.into(),
+                tradeoff_id: Some(t.id.clone()),
+                choice: snop::store::decisions::Choice::Option {
+                    option: snop::analysis::reconcile::option_key(t.recommendation.option).to_string(),
+                },
+                owner: Some("sam.okafor".into()),
+                due: Some("2027-02-05".into()),
+                note: None,
+            })
+            .collect();
+        snop::pipeline::decide_each(&dir, &store, "olivia.chen", rest).await.unwrap();
 
         // The executive agent drafts the plan from the decisions; the COO approves and signs it.
         let (code, _, err) = crate::common::run_in(&ws_dir, &["run", "executive", "--cycle", NEXT, "--quiet"]);
