@@ -35,46 +35,68 @@ impl FrameTable {
     }
 }
 
-/// Every table of the facts (each list of records, and each nested record as a one-row table),
-/// in the order of the facts' keys. A column whose values are all numbers (or missing) is Float64;
-/// any other is the text the artifact shows for each value.
+/// Every table of the facts: each list of records, and the plain values of each record of
+/// records as a one-row table (its own lists of records are tables of their own, `log_lines` for
+/// the `lines` of `log`), in the order of the facts' keys. A column whose values are all numbers
+/// (or missing) is Float64; any other is the text the artifact shows for each value.
 pub fn of_facts(facts: &serde_json::Value) -> anyhow::Result<Vec<FrameTable>> {
-    let Some(map) = facts.as_object() else { return Ok(Vec::new()) };
     let mut tables = Vec::new();
-    for (key, value) in map {
-        let records: Vec<&serde_json::Map<String, serde_json::Value>> = match value {
-            serde_json::Value::Array(items) if items.first().is_some_and(serde_json::Value::is_object) => {
-                items.iter().filter_map(serde_json::Value::as_object).collect()
-            }
-            serde_json::Value::Object(inner) => vec![inner],
-            _ => continue,
-        };
-        let mut names: Vec<&String> = Vec::new();
-        for r in &records {
-            for k in r.keys() {
-                if !names.contains(&k) {
-                    names.push(k);
-                }
-            }
+    if let Some(map) = facts.as_object() {
+        for (key, value) in map {
+            collect(key, value, &mut tables)?;
         }
-        let null = serde_json::Value::Null;
-        let columns = names
-            .iter()
-            .map(|name| {
-                let values = records.iter().map(|r| r.get(name.as_str()).unwrap_or(&null));
-                let numeric = values.clone().all(|v| v.is_number() || v.is_null());
-                if numeric {
-                    Column::new(name.as_str().into(), values.map(serde_json::Value::as_f64).collect::<Vec<_>>())
-                } else {
-                    let text: Vec<Option<String>> =
-                        values.map(|v| (!v.is_null()).then(|| review::cell_text(v))).collect();
-                    Column::new(name.as_str().into(), text)
-                }
-            })
-            .collect::<Vec<_>>();
-        tables.push(FrameTable { key: key.clone(), frame: DataFrame::new(records.len(), columns)? });
     }
     Ok(tables)
+}
+
+fn collect(key: &str, value: &serde_json::Value, tables: &mut Vec<FrameTable>) -> anyhow::Result<()> {
+    match value {
+        serde_json::Value::Array(items) if items.first().is_some_and(serde_json::Value::is_object) => {
+            let records: Vec<_> = items.iter().filter_map(serde_json::Value::as_object).collect();
+            tables.push(FrameTable { key: key.to_string(), frame: frame(&records)? });
+        }
+        serde_json::Value::Object(inner) => {
+            let nested = |v: &serde_json::Value| {
+                v.is_object() || v.as_array().is_some_and(|a| a.first().is_some_and(serde_json::Value::is_object))
+            };
+            let plain: serde_json::Map<String, serde_json::Value> =
+                inner.iter().filter(|(_, v)| !nested(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            if !plain.is_empty() {
+                tables.push(FrameTable { key: key.to_string(), frame: frame(&[&plain])? });
+            }
+            for (k, v) in inner.iter().filter(|(_, v)| nested(v)) {
+                collect(&format!("{key}_{k}"), v, tables)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The frame of a list of records: a column per key, in order of first appearance.
+fn frame(records: &[&serde_json::Map<String, serde_json::Value>]) -> anyhow::Result<DataFrame> {
+    let mut names: Vec<&String> = Vec::new();
+    for r in records {
+        for k in r.keys() {
+            if !names.contains(&k) {
+                names.push(k);
+            }
+        }
+    }
+    let null = serde_json::Value::Null;
+    let columns = names
+        .iter()
+        .map(|name| {
+            let values = records.iter().map(|r| r.get(name.as_str()).unwrap_or(&null));
+            if values.clone().all(|v| v.is_number() || v.is_null()) {
+                Column::new(name.as_str().into(), values.map(serde_json::Value::as_f64).collect::<Vec<_>>())
+            } else {
+                let text: Vec<Option<String>> = values.map(|v| (!v.is_null()).then(|| review::cell_text(v))).collect();
+                Column::new(name.as_str().into(), text)
+            }
+        })
+        .collect::<Vec<_>>();
+    Ok(DataFrame::new(records.len(), columns)?)
 }
 
 /// The run's files for the tables of `facts_json` (the bytes of its `facts.json`):
@@ -136,7 +158,7 @@ pub fn cells(frame: &DataFrame, start: usize, rows: usize) -> Vec<Vec<Cell>> {
             _ => match c.cast(&DataType::String) {
                 Ok(s) => s
                     .str()
-                    .map(|v| v.iter().map(|x| Cell { text: x.unwrap_or_default().to_string(), num: false }).collect())
+                    .map(|v| v.iter().map(|x| Cell { text: shortened(x.unwrap_or_default()), num: false }).collect())
                     .unwrap_or_default(),
                 Err(_) => Vec::new(),
             },
@@ -147,6 +169,19 @@ pub fn cells(frame: &DataFrame, start: usize, rows: usize) -> Vec<Vec<Cell>> {
             columns.iter().map(|c| c.get(i).cloned().unwrap_or(Cell { text: String::new(), num: false })).collect()
         })
         .collect()
+}
+
+/// A cell's text as a page shows it: at most `LONGEST` characters (a list of 3,400 customers is
+/// in the Parquet file and the workbook, not in one table cell of a page).
+fn shortened(text: &str) -> String {
+    const LONGEST: usize = 500;
+    match text.char_indices().nth(LONGEST) {
+        Some((at, _)) => {
+            let rest = text[at..].chars().count();
+            format!("{}… ({rest} more characters)", &text[..at])
+        }
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -161,7 +196,7 @@ mod tests {
                 {"sku": "AC-0013", "customer": "<b>C10002</b>", "family": "actuators", "units": 5.5},
                 {"sku": "SE-0001", "customer": "C10001", "family": "seal-kits", "units": null, "note": "late"},
             ],
-            "params": {"horizon": 18, "site": "LEEDS"},
+            "params": {"horizon": 18, "site": "LEEDS", "lines": [{"line": "L1", "note": "x".repeat(600)}]},
             "mixed": [{"a": 1}, {"a": "two"}],
         })
     }
@@ -171,7 +206,15 @@ mod tests {
         let bytes = serde_json::to_vec(&facts()).unwrap();
         let files = files(&bytes).unwrap();
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["tables/constrained_plan.parquet", "tables/mixed.parquet", "tables/params.parquet"]);
+        assert_eq!(
+            names,
+            [
+                "tables/constrained_plan.parquet",
+                "tables/mixed.parquet",
+                "tables/params.parquet",
+                "tables/params_lines.parquet"
+            ]
+        );
         let plan = read(&files[0].0, files[0].1.clone()).unwrap();
         assert_eq!(plan.title(), "constrained plan");
         assert_eq!(plan.columns(), ["customer", "family", "sku", "units", "note"]);
@@ -185,8 +228,15 @@ mod tests {
         // A column of numbers and text is text; a nested record is a one-row table.
         let mixed = read(&files[1].0, files[1].1.clone()).unwrap();
         assert_eq!(text(cells(&mixed.frame, 0, 5)), [[("1".to_string(), false)], [("two".to_string(), false)]]);
+        // A record of records: its plain values one row, its list of records a table of its own.
         let params = read(&files[2].0, files[2].1.clone()).unwrap();
-        assert_eq!(params.frame.height(), 1);
+        assert_eq!((params.frame.height(), params.columns()), (1, vec!["horizon".to_string(), "site".to_string()]));
+        let lines = read(&files[3].0, files[3].1.clone()).unwrap();
+        assert_eq!(lines.title(), "params lines");
+        // A long text is shortened on the page, whole in the file.
+        let note = &cells(&lines.frame, 0, 1)[0][1].text;
+        assert_eq!(note, &format!("{}… (100 more characters)", "x".repeat(500)));
+        assert_eq!(lines.frame.column("note").unwrap().str().unwrap().get(0).map(str::len), Some(600));
     }
 
     #[test]
