@@ -542,20 +542,33 @@ fn check_decision(
 
 /// The trade-offs of a cycle's pack, each with the decision that counts, for `snop decide --list`.
 pub async fn tradeoffs(store: &Store, cycle: Month) -> anyhow::Result<Vec<(reconcile::TradeOff, Option<DecisionRow>)>> {
-    let Some((run, _)) = artifact_run(store, Artifact::ReconciliationPack, cycle).await? else {
-        return Err(UserError(upstream_error(Artifact::ReconciliationPack, cycle, false, Agent::Executive)).into());
-    };
-    let pack: ReconciliationFacts = read_json(store, &run, "facts.json").await?;
+    let pack = read_tradeoffs(store, &pack_run(store, cycle).await?).await?;
     let decisions = store.decisions(&cycle.to_string()).await?;
-    let now = crate::store::decisions::standing(&decisions);
-    Ok(pack
-        .trade_offs
-        .into_iter()
-        .map(|t| {
-            let d = now.get(&Some(t.id.clone())).map(|d| (*d).clone());
-            (t, d)
-        })
-        .collect())
+    Ok(with_decisions(&pack, &decisions).into_iter().map(|(t, d)| (t.clone(), d.cloned())).collect())
+}
+
+/// The run of the cycle's reconciliation pack (signed, else the latest), or the error that says
+/// to run the reconciliation first.
+pub async fn pack_run(store: &Store, cycle: Month) -> anyhow::Result<RunRow> {
+    match artifact_run(store, Artifact::ReconciliationPack, cycle).await? {
+        Some((run, _)) => Ok(run),
+        None => Err(UserError(upstream_error(Artifact::ReconciliationPack, cycle, false, Agent::Executive)).into()),
+    }
+}
+
+/// The trade-offs of a pack's run (its `facts.json`: tens of MB at 50,000 series).
+pub async fn read_tradeoffs(store: &Store, run: &RunRow) -> anyhow::Result<Vec<reconcile::TradeOff>> {
+    let pack: ReconciliationFacts = read_json(store, run, "facts.json").await?;
+    Ok(pack.trade_offs)
+}
+
+/// Each trade-off with the decision that counts for it.
+pub fn with_decisions<'a>(
+    tradeoffs: &'a [reconcile::TradeOff],
+    decisions: &'a [DecisionRow],
+) -> Vec<(&'a reconcile::TradeOff, Option<&'a DecisionRow>)> {
+    let now = crate::store::decisions::standing(decisions);
+    tradeoffs.iter().map(|t| (t, now.get(&Some(t.id.clone())).copied())).collect()
 }
 
 /// A cycle's latest commitment log (the commit-back agent's latest succeeded run, with every
@@ -567,9 +580,16 @@ pub async fn latest_commitment_log(
     let Some(run) = store.last_succeeded(Agent::CommitBack.name(), &cycle.to_string()).await? else {
         return Ok(None);
     };
-    let Some(bytes) = store.run_file(&run, "commitment-log.json")? else { return Ok(None) };
-    let log = serde_json::from_slice(&bytes).context("reading the stored commitment log")?;
-    Ok(Some((run, log)))
+    Ok(read_commitment_log(store, &run)?.map(|log| (run, log)))
+}
+
+/// The commitment log a commit-back run wrote, if it wrote one.
+pub fn read_commitment_log(
+    store: &Store,
+    run: &RunRow,
+) -> anyhow::Result<Option<crate::analysis::commitments::CommitmentLog>> {
+    let Some(bytes) = store.run_file(run, "commitment-log.json")? else { return Ok(None) };
+    Ok(Some(serde_json::from_slice(&bytes).context("reading the stored commitment log")?))
 }
 
 /// The folder the commit-back agent reads returned commitment logs from: the folder of its

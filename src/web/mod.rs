@@ -92,19 +92,66 @@ pub struct App {
     options: Options,
     /// Login attempts per client address in the last minute.
     attempts: Mutex<HashMap<String, Vec<Instant>>>,
-    /// The facts tables of the drafts viewed last, by the hash of their facts, least recently
-    /// viewed first; each parsed once however many requests ask for it at the same time.
-    tables: Mutex<Vec<(String, TablesCell)>>,
+    /// The facts tables of the drafts viewed last, by the hash of their facts.
+    tables: Memo<Vec<crate::artifacts::tables::FrameTable>>,
+    /// The trade-offs of the packs viewed last, by the pack's run.
+    tradeoffs: Memo<Vec<crate::analysis::reconcile::TradeOff>>,
+    /// The commitment logs viewed last, by the commit-back run.
+    logs: Memo<Option<crate::analysis::commitments::CommitmentLog>>,
 }
-
-type TablesCell = Arc<tokio::sync::OnceCell<Arc<Vec<crate::artifacts::tables::FrameTable>>>>;
-
-/// How many drafts' facts tables are kept parsed.
-const CACHED_TABLES: usize = 8;
 
 impl App {
     pub fn new(store: Store, dir: Directory, company: String, options: Options) -> App {
-        App { store, dir, company, options, attempts: Mutex::new(HashMap::new()), tables: Mutex::new(Vec::new()) }
+        App {
+            store,
+            dir,
+            company,
+            options,
+            attempts: Mutex::new(HashMap::new()),
+            tables: Memo::default(),
+            tradeoffs: Memo::default(),
+            logs: Memo::default(),
+        }
+    }
+}
+
+/// What was read from a run's files (which never change once written), kept for the last few
+/// keys asked for, least recently asked first; each read once however many requests ask for it
+/// at the same time.
+pub(crate) struct Memo<T> {
+    cells: Mutex<Vec<(String, MemoCell<T>)>>,
+}
+
+type MemoCell<T> = Arc<tokio::sync::OnceCell<Arc<T>>>;
+
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Memo { cells: Mutex::new(Vec::new()) }
+    }
+}
+
+impl<T> Memo<T> {
+    /// How many keys are kept.
+    const KEEP: usize = 8;
+
+    pub(crate) async fn get<F, Fut>(&self, key: String, read: F) -> anyhow::Result<Arc<T>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<T>>,
+    {
+        let cell = {
+            let mut cells = self.cells.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let cell = match cells.iter().position(|(k, _)| *k == key) {
+                Some(i) => cells.remove(i).1,
+                None => Arc::default(),
+            };
+            cells.push((key, Arc::clone(&cell)));
+            if cells.len() > Self::KEEP {
+                cells.remove(0);
+            }
+            cell
+        };
+        Ok(Arc::clone(cell.get_or_try_init(|| async { read().await.map(Arc::new) }).await?))
     }
 }
 

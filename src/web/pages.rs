@@ -2,7 +2,7 @@
 //! filtered, versions, edits with their diff against the model's draft, comments, approvals,
 //! signatures and the audit trail), and the actions on a draft, each through `Store::act`.
 
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -457,20 +457,8 @@ async fn draft_page<'a>(
 async fn fact_tables(app: &App, d: &DraftDetail) -> anyhow::Result<Arc<Vec<FrameTable>>> {
     const FULL: &str = "facts.json";
     let key = d.content.files.get(FULL).cloned().unwrap_or_else(|| d.row.content_sha256.clone());
-    let cell = {
-        let mut cache = app.tables.lock().unwrap_or_else(PoisonError::into_inner);
-        let cell = match cache.iter().position(|(k, _)| *k == key) {
-            Some(i) => cache.remove(i).1,
-            None => Arc::default(),
-        };
-        cache.push((key, Arc::clone(&cell)));
-        if cache.len() > super::CACHED_TABLES {
-            cache.remove(0);
-        }
-        cell
-    };
-    let tables = cell
-        .get_or_try_init(|| async {
+    app.tables
+        .get(key, || async {
             let run = app.store.run(d.row.run_id).await?;
             // The run's file `name`, when it has the hash the draft holds for it.
             let checked = |name: &str| -> anyhow::Result<Option<Vec<u8>>> {
@@ -489,7 +477,7 @@ async fn fact_tables(app: &App, d: &DraftDetail) -> anyhow::Result<Arc<Vec<Frame
             if !names.is_empty() && files.len() == names.len() {
                 let read =
                     move || files.into_iter().map(|(n, b)| tables::read(&n, b)).collect::<anyhow::Result<Vec<_>>>();
-                return anyhow::Ok(Arc::new(tokio::task::spawn_blocking(read).await??));
+                return tokio::task::spawn_blocking(read).await?;
             }
             let facts = match checked(FULL)? {
                 Some(bytes) => {
@@ -497,10 +485,9 @@ async fn fact_tables(app: &App, d: &DraftDetail) -> anyhow::Result<Arc<Vec<Frame
                 }
                 None => d.content.facts.clone(),
             };
-            anyhow::Ok(Arc::new(tokio::task::spawn_blocking(move || tables::of_facts(&facts)).await??))
+            tokio::task::spawn_blocking(move || tables::of_facts(&facts)).await?
         })
-        .await?;
-    Ok(Arc::clone(tables))
+        .await
 }
 
 fn capitalised(s: &str) -> String {
@@ -886,15 +873,19 @@ async fn decisions_page<'a>(
 ) -> anyhow::Result<DecisionsPage<'a>> {
     use crate::store::decisions::{Choice, DECIDER_ROLES, may_decide};
     let may = may_decide(&app.dir, &viewer.person).is_ok();
-    let (rows, missing) = match crate::pipeline::tradeoffs(&app.store, cycle).await {
-        Ok(rows) => (rows, None),
+    let (pack, missing) = match crate::pipeline::pack_run(&app.store, cycle).await {
+        Ok(run) => {
+            let read = || crate::pipeline::read_tradeoffs(&app.store, &run);
+            (app.tradeoffs.get(format!("run {}", run.id), read).await?, None)
+        }
         Err(e) => match refusal(&e) {
-            Some(why) => (Vec::new(), Some(why)),
+            Some(why) => (Arc::default(), Some(why)),
             None => return Err(e),
         },
     };
     let done = app.store.decisions_done(&cycle.to_string()).await?;
     let all = app.store.decisions(&cycle.to_string()).await?;
+    let rows = crate::pipeline::with_decisions(&pack, &all);
     let standing = crate::store::decisions::standing(&all);
     let plan_sent_back = standing.get(&None).and_then(|d| match &d.choice {
         Choice::SendBack { reason } => {
@@ -938,8 +929,8 @@ async fn decisions_page<'a>(
         .skip(start)
         .take(per)
         .map(|(t, d)| {
-            let finished = d.as_ref().and_then(|d| done.iter().find(|x| x.decision_id == d.id));
-            let carried_out = d.as_ref().is_some_and(|d| !matches!(d.choice, Choice::SendBack { .. }));
+            let finished = d.and_then(|d| done.iter().find(|x| x.decision_id == d.id));
+            let carried_out = d.is_some_and(|d| !matches!(d.choice, Choice::SendBack { .. }));
             TradeOffView {
                 rank: t.rank,
                 kind: serde_json::to_value(t.kind)
@@ -965,8 +956,8 @@ async fn decisions_page<'a>(
                         recommended: o.kind == t.recommendation.option,
                     })
                     .collect(),
-                decision: d.as_ref().map(said),
-                decided: d.as_ref().map(|d| {
+                decision: d.map(said),
+                decided: d.map(|d| {
                     format!("decided by {} ({}) at {}", app.dir.name(&d.decided_by), role_title(&d.role), d.decided_at)
                 }),
                 done: finished.map(|f| {
@@ -979,8 +970,8 @@ async fn decisions_page<'a>(
                 }),
                 may_mark_done: carried_out
                     && finished.is_none()
-                    && (may || d.as_ref().and_then(|d| d.owner.as_deref()) == Some(viewer.person.as_str())),
-                id: t.id,
+                    && (may || d.and_then(|d| d.owner.as_deref()) == Some(viewer.person.as_str())),
+                id: t.id.clone(),
             }
         })
         .collect();
@@ -1210,17 +1201,23 @@ async fn commitments_page<'a>(
     let mine = q.mine.as_deref().is_some_and(|m| !m.is_empty() && m != "0");
     let customer = q.customer.clone().unwrap_or_default();
     let wanted = customer.trim().to_lowercase();
-    let latest = crate::pipeline::latest_commitment_log(&app.store, cycle).await?;
-    let missing = latest.is_none().then(|| {
+    let latest = match app.store.last_succeeded(crate::config::Agent::CommitBack.name(), &cycle.to_string()).await? {
+        Some(run) => {
+            let read = || async { crate::pipeline::read_commitment_log(&app.store, &run) };
+            Some((app.logs.get(format!("run {}", run.id), read).await?, run))
+        }
+        None => None,
+    };
+    let log = latest.as_ref().and_then(|(log, _)| log.as_ref().as_ref());
+    let missing = log.is_none().then(|| {
         format!("there is no commitment log for {cycle} yet: the commit-back agent makes it (`snop run commit-back --cycle {cycle}`)")
     });
-    let (run, communicate_by, all) = match latest {
-        Some((run, log)) => (Some(format!("run {} of {}", run.id, run.started_at)), log.communicate_by, log.lines),
-        None => (None, String::new(), Vec::new()),
-    };
+    let run = latest.as_ref().filter(|_| log.is_some()).map(|(_, run)| format!("run {} of {}", run.id, run.started_at));
+    let communicate_by = log.map(|l| l.communicate_by.clone()).unwrap_or_default();
+    let all = log.map_or(&[][..], |l| &l.lines[..]);
     let total = all.len();
     let kept: Vec<_> = all
-        .into_iter()
+        .iter()
         .filter(|l| !mine || l.owner == viewer.person)
         .filter(|l| wanted.is_empty() || l.customer.to_lowercase().contains(&wanted))
         .collect();
@@ -1261,7 +1258,7 @@ async fn commitments_page<'a>(
             requested_text: review::format_number(l.requested),
             committed_text: review::format_number(l.committed),
             yours: l.owner == viewer.person,
-            line: l,
+            line: l.clone(),
         })
         .collect();
     Ok(LogPage {
