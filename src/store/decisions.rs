@@ -295,6 +295,20 @@ impl Store {
     }
 
     /// Every decision of a cycle said to be done.
+    /// Where a cycle's decisions stand, as a key that changes with every decision or `done`
+    /// recorded (both are append-only: triggers refuse updates and deletes).
+    pub async fn decisions_mark(&self, cycle: &str) -> Result<String, StoreError> {
+        let r = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM decisions WHERE cycle = $1) AS decided,
+                    (SELECT COALESCE(MAX(x.id), 0) FROM decision_done x JOIN decisions d ON d.id = x.decision_id
+                      WHERE d.cycle = $1) AS done",
+        )
+        .bind(cycle)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(format!("{cycle}: decision {}, done {}", r.get::<i64, _>("decided"), r.get::<i64, _>("done")))
+    }
+
     pub async fn decisions_done(&self, cycle: &str) -> Result<Vec<DoneRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT x.decision_id, x.done_by, x.done_at, x.note FROM decision_done x

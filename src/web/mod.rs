@@ -98,6 +98,8 @@ pub struct App {
     tradeoffs: Memo<Vec<crate::analysis::reconcile::TradeOff>>,
     /// The commitment logs viewed last, by the commit-back run.
     logs: Memo<Option<crate::analysis::commitments::CommitmentLog>>,
+    /// The decisions of the cycles viewed last and which are done, by `Store::decisions_mark`.
+    decisions: Memo<(Vec<crate::store::decisions::DecisionRow>, Vec<crate::store::decisions::DoneRow>)>,
 }
 
 impl App {
@@ -111,6 +113,7 @@ impl App {
             tables: Memo::default(),
             tradeoffs: Memo::default(),
             logs: Memo::default(),
+            decisions: Memo::default(),
         }
     }
 }

@@ -883,10 +883,12 @@ async fn decisions_page<'a>(
             None => return Err(e),
         },
     };
-    let done = app.store.decisions_done(&cycle.to_string()).await?;
-    let all = app.store.decisions(&cycle.to_string()).await?;
-    let rows = crate::pipeline::with_decisions(&pack, &all);
-    let standing = crate::store::decisions::standing(&all);
+    let c = cycle.to_string();
+    let read = || async { anyhow::Ok((app.store.decisions(&c).await?, app.store.decisions_done(&c).await?)) };
+    let decided = app.decisions.get(app.store.decisions_mark(&c).await?, read).await?;
+    let (all, done) = (&decided.0, &decided.1);
+    let rows = crate::pipeline::with_decisions(&pack, all);
+    let standing = crate::store::decisions::standing(all);
     let plan_sent_back = standing.get(&None).and_then(|d| match &d.choice {
         Choice::SendBack { reason } => {
             Some(format!("{} sent the whole plan back at {}: {reason}", app.dir.name(&d.decided_by), d.decided_at))

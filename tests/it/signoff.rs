@@ -331,6 +331,38 @@ fn the_reconciliation_pack_needs_both_signatures(db: Db) {
     });
 }
 
+/// Decisions and their `done` are append-only on both backends: their mark (what `snop serve`
+/// keys its copy of a cycle's decisions by) moves with each, and with nothing else.
+fn decisions_and_done_move_the_cycles_mark(db: Db) {
+    use snop::store::decisions::{Choice, NewDecision};
+    let store_url = db.fresh_store();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = directory();
+    block_on(async {
+        let store = open(tmp.path(), &store_url).await;
+        let empty = store.decisions_mark(CYCLE).await.unwrap();
+        let decision = |tradeoff: &str, cycle: &str| NewDecision {
+            cycle: cycle.into(),
+            tradeoff_id: Some(tradeoff.into()),
+            choice: Choice::Option { option: "overtime".into() },
+            owner: Some("sam.okafor".into()),
+            due: Some("2027-01-15".into()),
+            note: None,
+        };
+        store.record_decision(&dir, "olivia.chen", &decision("CAP-1", CYCLE)).await.unwrap();
+        let decided = store.decisions_mark(CYCLE).await.unwrap();
+        assert_ne!(decided, empty);
+        // Another cycle's decision leaves this cycle's mark alone.
+        store.record_decision(&dir, "olivia.chen", &decision("CAP-1", "2027-01")).await.unwrap();
+        assert_eq!(store.decisions_mark(CYCLE).await.unwrap(), decided);
+        store.record_done(&dir, "sam.okafor", CYCLE, "CAP-1", Some("overtime booked")).await.unwrap();
+        let done = store.decisions_mark(CYCLE).await.unwrap();
+        assert_ne!(done, decided);
+        assert_eq!(store.decisions_done(CYCLE).await.unwrap().len(), 1);
+        assert_eq!(store.decisions_mark(CYCLE).await.unwrap(), done, "reading changes nothing");
+    });
+}
+
 fn two_approvals_at_once_through_two_connections_the_second_is_refused(db: Db) {
     let store_url = db.fresh_store();
     let tmp = tempfile::tempdir().unwrap();
@@ -852,6 +884,7 @@ fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
 }
 
 on_both_backends!(
+    decisions_and_done_move_the_cycles_mark,
     signing_with_a_key_is_checked_without_trusting_the_database,
     versions_supersession_and_signed_drafts_that_never_change,
     the_reconciliation_pack_needs_both_signatures,
