@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The load benchmark of `snop serve` from a second process: oha (a Rust HTTP load generator,
 # installed here by cargo on first use) as REVIEWERS concurrent reviewers browsing every draft's
-# page of a workspace (its first and second table page and the framed artifact) and the cycle
-# board, for SECONDS, on loopback. `snop bench web` measures the same pages from inside the
-# process; this is the second opinion.
+# page of a workspace (its first and second table page and the framed artifact), the cycle
+# board, and each cycle's executive decisions and commitment log, for SECONDS, on loopback.
+# `snop bench web` measures the same pages from inside the process; this is the second opinion.
 #
 #   bench/web-load.sh WORKSPACE [REVIEWERS] [SECONDS]
 #
@@ -52,9 +52,13 @@ test -n "$cookie" || { echo "the bench login as $person failed"; exit 1; }
 import json, sys
 base = sys.argv[1]
 print(base + "/")
-for d in json.load(sys.stdin):
+drafts = json.load(sys.stdin)
+for d in drafts:
     for path in ("", "?page=2", "/page"):
         print(base + "/drafts/" + str(d["id"]) + path)
+for cycle in sorted({d["cycle"] for d in drafts}):
+    print(base + "/cycles/" + cycle + "/decisions")
+    print(base + "/cycles/" + cycle + "/commitments")
 ' "$base" >"$work/urls"
 pages="$(wc -l <"$work/urls")"
 

@@ -27,7 +27,8 @@ pub struct LoadReport {
 }
 
 /// Serves the workspace on a free loopback port and has `reviewers` clients make `requests`
-/// page requests in all, round-robin over the board and every draft's page (tables paged).
+/// page requests in all, round-robin over the board, every draft's page (tables paged), and
+/// each cycle's executive decisions and commitment log.
 pub async fn measure(ws: &Workspace, reviewers: usize, requests: usize) -> anyhow::Result<LoadReport> {
     crate::install_tls_provider();
     let store = crate::pipeline::open_store(ws).await?;
@@ -41,10 +42,16 @@ pub async fn measure(ws: &Workspace, reviewers: usize, requests: usize) -> anyho
         })?
         .person;
     let mut pages = vec!["/".to_string()];
+    let mut cycles = std::collections::BTreeSet::new();
     for d in store.drafts(None, None).await? {
         pages.push(format!("/drafts/{}", d.id));
         pages.push(format!("/drafts/{}?page=2", d.id));
         pages.push(format!("/drafts/{}/page", d.id));
+        cycles.insert(d.cycle);
+    }
+    for c in cycles {
+        pages.push(format!("/cycles/{c}/decisions"));
+        pages.push(format!("/cycles/{c}/commitments"));
     }
     let token = format!("bench-{}", crate::store::signoff::now());
     let hour = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);

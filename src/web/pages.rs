@@ -907,7 +907,8 @@ async fn decisions_page<'a>(
                 || serde_json::to_value(t.kind).is_ok_and(|k| k.as_str().is_some_and(|k| k.contains(&find)))
         })
         .collect();
-    let per = app.options.page_rows.max(1);
+    // A trade-off is a section with its options and a form: fewer to a page than table rows.
+    let per = (app.options.page_rows / 2).max(1);
     let pages = kept.len().div_ceil(per).max(1);
     let page = q.page.unwrap_or(1).clamp(1, pages);
     let start = (page - 1) * per;
