@@ -544,7 +544,8 @@ fn check_decision(
 pub async fn tradeoffs(store: &Store, cycle: Month) -> anyhow::Result<Vec<(reconcile::TradeOff, Option<DecisionRow>)>> {
     let pack = read_tradeoffs(store, &pack_run(store, cycle).await?).await?;
     let decisions = store.decisions(&cycle.to_string()).await?;
-    Ok(with_decisions(&pack, &decisions).into_iter().map(|(t, d)| (t.clone(), d.cloned())).collect())
+    let standing = crate::store::decisions::standing(&decisions);
+    Ok(with_decisions(&pack, &standing).into_iter().map(|(t, d)| (t.clone(), d.cloned())).collect())
 }
 
 /// The run of the cycle's reconciliation pack (signed, else the latest), or the error that says
@@ -562,13 +563,12 @@ pub async fn read_tradeoffs(store: &Store, run: &RunRow) -> anyhow::Result<Vec<r
     Ok(pack.trade_offs)
 }
 
-/// Each trade-off with the decision that counts for it.
+/// Each trade-off with the decision that counts for it (`standing`: the decisions' standing).
 pub fn with_decisions<'a>(
     tradeoffs: &'a [reconcile::TradeOff],
-    decisions: &'a [DecisionRow],
+    standing: &std::collections::BTreeMap<Option<String>, &'a DecisionRow>,
 ) -> Vec<(&'a reconcile::TradeOff, Option<&'a DecisionRow>)> {
-    let now = crate::store::decisions::standing(decisions);
-    tradeoffs.iter().map(|t| (t, now.get(&Some(t.id.clone())).copied())).collect()
+    tradeoffs.iter().map(|t| (t, standing.get(&Some(t.id.clone())).copied())).collect()
 }
 
 /// A cycle's latest commitment log (the commit-back agent's latest succeeded run, with every

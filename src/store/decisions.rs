@@ -296,14 +296,13 @@ impl Store {
 
     /// Every decision of a cycle said to be done.
     /// Where a cycle's decisions stand, as a key that changes with every decision or `done`
-    /// recorded (both are append-only: triggers refuse updates and deletes).
+    /// recorded, of this cycle or any other (both tables are append-only: triggers refuse
+    /// updates and deletes; the newest ids are read from their primary keys, at once at any size).
     pub async fn decisions_mark(&self, cycle: &str) -> Result<String, StoreError> {
         let r = sqlx::query(
-            "SELECT (SELECT COALESCE(MAX(id), 0) FROM decisions WHERE cycle = $1) AS decided,
-                    (SELECT COALESCE(MAX(x.id), 0) FROM decision_done x JOIN decisions d ON d.id = x.decision_id
-                      WHERE d.cycle = $1) AS done",
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM decisions) AS decided,
+                    (SELECT COALESCE(MAX(id), 0) FROM decision_done) AS done",
         )
-        .bind(cycle)
         .fetch_one(&self.pool)
         .await?;
         Ok(format!("{cycle}: decision {}, done {}", r.get::<i64, _>("decided"), r.get::<i64, _>("done")))

@@ -887,8 +887,8 @@ async fn decisions_page<'a>(
     let read = || async { anyhow::Ok((app.store.decisions(&c).await?, app.store.decisions_done(&c).await?)) };
     let decided = app.decisions.get(app.store.decisions_mark(&c).await?, read).await?;
     let (all, done) = (&decided.0, &decided.1);
-    let rows = crate::pipeline::with_decisions(&pack, all);
     let standing = crate::store::decisions::standing(all);
+    let rows = crate::pipeline::with_decisions(&pack, &standing);
     let plan_sent_back = standing.get(&None).and_then(|d| match &d.choice {
         Choice::SendBack { reason } => {
             Some(format!("{} sent the whole plan back at {}: {reason}", app.dir.name(&d.decided_by), d.decided_at))
@@ -945,7 +945,10 @@ async fn decisions_page<'a>(
                 units_short: n(t.units_short),
                 margin_at_risk: n(t.margin_at_risk_money),
                 revenue_at_risk: n(t.revenue_at_risk_money),
-                customers: t.customers_hit.join(", "),
+                customers: match t.customers_hit.len() {
+                    0..=12 => t.customers_hit.join(", "),
+                    n => format!("{} and {} more", t.customers_hit[..10].join(", "), n - 10),
+                },
                 why: t.why.clone(),
                 buys: t.recommendation.buys.clone(),
                 options: t
