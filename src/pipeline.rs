@@ -767,5 +767,5 @@ use backhalf::{BackHalf, executive, executive_upstream, reconciliation, reconcil
 pub use backhalf::{
     LineUpdate, cycle_signed_plan, decide, decide_each, executive_date, latest_commitment_log, pack_run, print_pdf,
     read_commitment_log, read_tradeoffs, returns_folder, signed_plan_frame, tradeoffs, update_commitment_lines,
-    with_decisions, write_returned_log,
+    write_returned_log,
 };

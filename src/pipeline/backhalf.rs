@@ -564,7 +564,7 @@ pub async fn read_tradeoffs(store: &Store, run: &RunRow) -> anyhow::Result<Vec<r
 }
 
 /// Each trade-off with the decision that counts for it (`standing`: the decisions' standing).
-pub fn with_decisions<'a>(
+fn with_decisions<'a>(
     tradeoffs: &'a [reconcile::TradeOff],
     standing: &std::collections::BTreeMap<Option<String>, &'a DecisionRow>,
 ) -> Vec<(&'a reconcile::TradeOff, Option<&'a DecisionRow>)> {

@@ -99,7 +99,7 @@ pub struct App {
     /// The commitment logs viewed last, by the commit-back run.
     logs: Memo<Option<crate::analysis::commitments::CommitmentLog>>,
     /// The decisions of the cycles viewed last and which are done, by `Store::decisions_mark`.
-    decisions: Memo<(Vec<crate::store::decisions::DecisionRow>, Vec<crate::store::decisions::DoneRow>)>,
+    decisions: Memo<pages::Decided>,
 }
 
 impl App {

@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Posted, Viewer};
 use super::{App, CSS_PATH, HTMX_PATH, Shared, internal, message, render};
+use crate::analysis::reconcile::TradeOff;
 use crate::artifacts::review;
 use crate::artifacts::tables::{self, FrameTable};
+use crate::store::Store;
+use crate::store::decisions::{DecisionRow, DoneRow};
 use crate::store::signoff::{
     Action, Artifact, AuditEntry, DraftDetail, DraftRow, Request, SignoffError, Situation, decide, narrative_text,
     parse_narrative, role_title,
@@ -873,23 +876,22 @@ async fn decisions_page<'a>(
 ) -> anyhow::Result<DecisionsPage<'a>> {
     use crate::store::decisions::{Choice, DECIDER_ROLES, may_decide};
     let may = may_decide(&app.dir, &viewer.person).is_ok();
-    let (pack, missing) = match crate::pipeline::pack_run(&app.store, cycle).await {
+    let (pack, missing, run) = match crate::pipeline::pack_run(&app.store, cycle).await {
         Ok(run) => {
             let read = || crate::pipeline::read_tradeoffs(&app.store, &run);
-            (app.tradeoffs.get(format!("run {}", run.id), read).await?, None)
+            (app.tradeoffs.get(format!("run {}", run.id), read).await?, None, format!("run {}", run.id))
         }
         Err(e) => match refusal(&e) {
-            Some(why) => (Arc::default(), Some(why)),
+            Some(why) => (Arc::default(), Some(why), "no pack".to_string()),
             None => return Err(e),
         },
     };
     let c = cycle.to_string();
-    let read = || async { anyhow::Ok((app.store.decisions(&c).await?, app.store.decisions_done(&c).await?)) };
-    let decided = app.decisions.get(app.store.decisions_mark(&c).await?, read).await?;
-    let (all, done) = (&decided.0, &decided.1);
-    let standing = crate::store::decisions::standing(all);
-    let rows = crate::pipeline::with_decisions(&pack, &standing);
-    let plan_sent_back = standing.get(&None).and_then(|d| match &d.choice {
+    let key = format!("{run}; {}", app.store.decisions_mark(&c).await?);
+    let decided = app.decisions.get(key, || Decided::read(&app.store, &c, &pack)).await?;
+    let rows: Vec<_> =
+        pack.iter().zip(&decided.by_tradeoff).map(|(t, (d, done))| (t, d.as_ref(), done.as_ref())).collect();
+    let plan_sent_back = decided.whole_plan.as_ref().and_then(|d| match &d.choice {
         Choice::SendBack { reason } => {
             Some(format!("{} sent the whole plan back at {}: {reason}", app.dir.name(&d.decided_by), d.decided_at))
         }
@@ -900,8 +902,8 @@ async fn decisions_page<'a>(
     let total = rows.len();
     let kept: Vec<_> = rows
         .into_iter()
-        .filter(|(_, d)| !open || d.is_none())
-        .filter(|(t, _)| {
+        .filter(|(_, d, _)| !open || d.is_none())
+        .filter(|(t, _, _)| {
             find.is_empty()
                 || [&t.id, &t.place, &t.customers_hit.join(" ")].iter().any(|f| f.to_lowercase().contains(&find))
                 || serde_json::to_value(t.kind).is_ok_and(|k| k.as_str().is_some_and(|k| k.contains(&find)))
@@ -931,8 +933,7 @@ async fn decisions_page<'a>(
         .into_iter()
         .skip(start)
         .take(per)
-        .map(|(t, d)| {
-            let finished = d.and_then(|d| done.iter().find(|x| x.decision_id == d.id));
+        .map(|(t, d, finished)| {
             let carried_out = d.is_some_and(|d| !matches!(d.choice, Choice::SendBack { .. }));
             TradeOffView {
                 rank: t.rank,
@@ -998,6 +999,34 @@ async fn decisions_page<'a>(
         plan_sent_back,
         outcome,
     })
+}
+
+/// A cycle's decisions as its page reads them, kept per pack and `Store::decisions_mark`: for
+/// each trade-off of the pack (in its order) the decision that counts and when it was done; and
+/// the whole plan's decision, if any.
+pub(crate) struct Decided {
+    by_tradeoff: Vec<(Option<DecisionRow>, Option<DoneRow>)>,
+    whole_plan: Option<DecisionRow>,
+}
+
+impl Decided {
+    async fn read(store: &Store, cycle: &str, pack: &[TradeOff]) -> anyhow::Result<Decided> {
+        let all = store.decisions(cycle).await?;
+        let mut done = std::collections::HashMap::new();
+        for d in store.decisions_done(cycle).await? {
+            done.entry(d.decision_id).or_insert(d);
+        }
+        let standing = crate::store::decisions::standing(&all);
+        let by_tradeoff = pack
+            .iter()
+            .map(|t| {
+                let d = standing.get(&Some(t.id.clone())).map(|d| (*d).clone());
+                let finished = d.as_ref().and_then(|d| done.get(&d.id).cloned());
+                (d, finished)
+            })
+            .collect();
+        Ok(Decided { by_tradeoff, whole_plan: standing.get(&None).map(|d| (*d).clone()) })
+    }
 }
 
 #[derive(Deserialize)]
