@@ -191,6 +191,7 @@ pub fn router(app: App) -> Router {
         .route("/drafts/{id}/page", get(pages::rendered))
         .route("/drafts/{id}/markdown", get(pages::markdown))
         .route("/drafts/{id}/workbook", get(pages::workbook))
+        .route("/drafts/{id}/pdf", get(pages::pdf))
         .route("/drafts/{id}/edit", post(pages::edit))
         .route("/drafts/{id}/comment", post(pages::comment))
         .route("/drafts/{id}/approve", post(pages::approve))

@@ -319,6 +319,7 @@ struct DraftPage<'a> {
     narrative_source: String,
     narrative: String,
     has_workbook: bool,
+    has_pdf: bool,
     versions: Vec<VersionLine>,
     edits: Vec<HistoryLine>,
     comments: Vec<HistoryLine>,
@@ -413,7 +414,8 @@ async fn draft_page<'a>(
         you_may,
         narrative_source: d.content.narrative_source.clone(),
         narrative: outcome.narrative.clone().unwrap_or_else(|| narrative_text(&d.content.narrative)),
-        has_workbook: workbook_name(&d).is_some(),
+        has_workbook: run_file_name(&d, ".xlsx").is_some(),
+        has_pdf: run_file_name(&d, ".pdf").is_some(),
         versions: versions
             .iter()
             .map(|v| VersionLine {
@@ -539,19 +541,30 @@ pub async fn markdown(State(app): State<Shared>, _viewer: Viewer, Path(id): Path
     }
 }
 
-fn workbook_name(d: &DraftDetail) -> Option<String> {
-    d.content.files.keys().find(|f| f.ends_with(".xlsx")).cloned()
+/// The run's file ending in `ext` that the draft holds a hash for (its workbook, its PDF).
+fn run_file_name(d: &DraftDetail, ext: &str) -> Option<String> {
+    d.content.files.keys().find(|f| f.ends_with(ext) && !f.contains('/')).cloned()
 }
 
 /// The run's workbook, checked against the hash the draft holds for it.
 pub async fn workbook(State(app): State<Shared>, _viewer: Viewer, Path(id): Path<i64>) -> Response {
+    run_download(&app, id, ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "workbook")
+        .await
+}
+
+/// The run's PDF (the reconciliation pack's slides), checked against the hash the draft holds.
+pub async fn pdf(State(app): State<Shared>, _viewer: Viewer, Path(id): Path<i64>) -> Response {
+    run_download(&app, id, ".pdf", "application/pdf", "PDF").await
+}
+
+async fn run_download(app: &App, id: i64, ext: &str, content_type: &'static str, what: &str) -> Response {
     let d = match app.store.draft(id).await {
         Ok(Some(d)) => d,
         Ok(None) => return no_draft(id),
         Err(e) => return internal(&e.into()),
     };
-    let Some(name) = workbook_name(&d) else {
-        return message(StatusCode::NOT_FOUND, "No workbook", &format!("draft {id} has no workbook"));
+    let Some(name) = run_file_name(&d, ext) else {
+        return message(StatusCode::NOT_FOUND, &format!("No {what}"), &format!("draft {id} has no {what}"));
     };
     let bytes = match app.store.run(d.row.run_id).await {
         Ok(Some(run)) => match app.store.run_file(&run, &name) {
@@ -563,19 +576,19 @@ pub async fn workbook(State(app): State<Shared>, _viewer: Viewer, Path(id): Path
     };
     match bytes {
         Some(b) if d.content.files.get(&name).is_some_and(|sha| *sha == crate::store::signoff::sha256_hex(&b)) => {
-            download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &name, b)
+            download(content_type, &name, b)
         }
         Some(_) => message(
             StatusCode::CONFLICT,
-            "Workbook changed",
+            &format!("{} changed", capitalised(what)),
             &format!(
-                "the workbook `{name}` of draft {id} was changed after it was drafted: `snop audit verify` says more"
+                "the {what} `{name}` of draft {id} was changed after it was drafted: `snop audit verify` says more"
             ),
         ),
         None => message(
             StatusCode::NOT_FOUND,
-            "Workbook missing",
-            &format!("the workbook `{name}` of draft {id} is missing"),
+            &format!("{} missing", capitalised(what)),
+            &format!("the {what} `{name}` of draft {id} is missing"),
         ),
     }
 }

@@ -889,7 +889,8 @@ fn the_review_workflow_in_a_real_browser() {
 
 /// A run's tables come to the page from its `tables/*.parquet` (hashed in the draft like every
 /// file of the run): paged and filtered, the counts those of `facts.json` itself; a changed
-/// Parquet file is not shown (the page reads the checked `facts.json` instead).
+/// Parquet file is not shown (the page reads the checked `facts.json` instead). The pack's PDF
+/// downloads from its page.
 #[test]
 fn a_runs_tables_are_paged_and_filtered_from_its_parquet_files() {
     let tmp = tempfile::tempdir().unwrap();
@@ -944,6 +945,23 @@ fn a_runs_tables_are_paged_and_filtered_from_its_parquet_files() {
         assert_eq!(s, StatusCode::OK, "{page}");
         let showing = format!("rows 1-{} of {}</p>", agreed.min(50), n(agreed));
         assert!(page.contains(&showing) && agreed != plan.len(), "{showing}: {page}");
+
+        // The pack's PDF downloads as the run wrote it (Chromium from the OS packages prints it);
+        // a draft without one says so.
+        assert!(page.contains(&format!("href=\"/drafts/{}/pdf\"", pack.id)), "{page}");
+        let pdf = std::fs::read_dir(&pack_folder)
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|f| f.file_name().to_string_lossy().ends_with(".pdf"))
+            .expect("the pack's PDF (Chromium is needed: `.ci/setup` installs it)");
+        let r = http().get(format!("{base}/drafts/{}/pdf", pack.id)).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[reqwest::header::CONTENT_TYPE], "application/pdf");
+        let bytes = r.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"%PDF") && bytes[..] == std::fs::read(pdf.path()).unwrap()[..]);
+        let (s, page) = get(&base, &format!("/drafts/{}/pdf", d.id), &cookie).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert!(page.contains(&format!("draft {} has no PDF", d.id)), "{page}");
     });
 }
 
