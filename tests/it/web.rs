@@ -470,6 +470,29 @@ fn the_coo_decides_a_trade_off_in_the_browser_and_others_are_refused() {
         assert_eq!(open, 0);
         assert!(page.contains(&format!("no trade-offs (filtered from {})", n(total))), "{page}");
         assert!(!page.contains("class=\"tradeoff\""), "the decided ones are not shown");
+        // A decision posted from a found page comes back to that page, not the first (on another
+        // trade-off than the one checked below).
+        let on_line_id = before
+            .iter()
+            .map(|t| t["trade_off"]["id"].as_str().unwrap())
+            .find(|id| id.contains("LEE-LINE-CENT") && *id != tradeoff)
+            .unwrap();
+        let from_found = [
+            ("csrf", csrf.as_str()),
+            ("tradeoff", on_line_id),
+            ("choice", "action"),
+            ("action", "move the volume to the second shift"),
+            ("owner", "sam.okafor"),
+            ("due", "2027-01-20"),
+            ("find", "lee-line-cent"),
+            ("open", ""),
+            ("page", "1"),
+        ];
+        let (s, body) = post(&base, "/cycles/2026-12/decisions", Some(&coo), &from_found, &[]).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert!(body.contains(&format!("on trade-off `{on_line_id}` of 2026-12 recorded")), "{body}");
+        assert!(body.contains(&format!("trade-offs 1-{on_line} of {on_line} (filtered from {})", n(total))), "{body}");
+        assert!(body.contains("value=\"lee-line-cent\""), "the search box keeps what was searched: {body}");
 
         // A demand lead sees no form, and a decision posted anyway is refused naming who may.
         let dana = demo_login(&base, "dana.whitfield").await;
