@@ -765,7 +765,7 @@ pub fn quarantine_csv(rows: &[Quarantined]) -> anyhow::Result<Vec<u8>> {
 mod backhalf;
 use backhalf::{BackHalf, executive, executive_upstream, reconciliation, reconciliation_upstream};
 pub use backhalf::{
-    LineUpdate, cycle_signed_plan, decide, decide_each, executive_date, latest_commitment_log, pack_run, print_pdf,
-    read_commitment_log, read_tradeoffs, returns_folder, signed_plan_frame, tradeoffs, update_commitment_lines,
-    write_returned_log,
+    LineUpdate, commitment_log_run, cycle_signed_plan, decide, decide_each, executive_date, latest_commitment_log,
+    pack_run, print_pdf, read_commitment_log, read_tradeoffs, returns_folder, signed_plan_frame, tradeoffs,
+    update_commitment_lines, write_returned_log,
 };

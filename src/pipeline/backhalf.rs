@@ -577,10 +577,14 @@ pub async fn latest_commitment_log(
     store: &Store,
     cycle: Month,
 ) -> anyhow::Result<Option<(RunRow, crate::analysis::commitments::CommitmentLog)>> {
-    let Some(run) = store.last_succeeded(Agent::CommitBack.name(), &cycle.to_string()).await? else {
-        return Ok(None);
-    };
+    let Some(run) = commitment_log_run(store, cycle).await? else { return Ok(None) };
     Ok(read_commitment_log(store, &run)?.map(|log| (run, log)))
+}
+
+/// The run a cycle's latest commitment log comes from: the commit-back agent's latest succeeded
+/// run; `None` before the agent has run.
+pub async fn commitment_log_run(store: &Store, cycle: Month) -> anyhow::Result<Option<RunRow>> {
+    Ok(store.last_succeeded(Agent::CommitBack.name(), &cycle.to_string()).await?)
 }
 
 /// The commitment log a commit-back run wrote, if it wrote one.

@@ -180,6 +180,16 @@ pub struct TableQuery {
     site: Option<String>,
 }
 
+impl TableQuery {
+    /// The filters asked for (column, text), the empty ones left out.
+    fn filters(&self) -> Vec<(&'static str, String)> {
+        [("family", &self.family), ("customer", &self.customer), ("site", &self.site)]
+            .into_iter()
+            .filter_map(|(c, v)| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(|v| (c, v.to_string())))
+            .collect()
+    }
+}
+
 #[derive(Serialize)]
 struct TablePage {
     names: Vec<String>,
@@ -211,17 +221,8 @@ fn table_page(id: i64, tables: &[FrameTable], q: &TableQuery, per: usize) -> any
     else {
         return Ok(None);
     };
-    let filters = [("family", &q.family), ("customer", &q.customer), ("site", &q.site)];
-    let mut ignored = Vec::new();
-    let mut wanted: Vec<(&str, String)> = Vec::new();
-    for (column, value) in filters {
-        let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else { continue };
-        if table.frame.column(column).is_ok() {
-            wanted.push((column, value.to_string()));
-        } else {
-            ignored.push(column);
-        }
-    }
+    let (wanted, ignored): (Vec<_>, Vec<_>) = q.filters().into_iter().partition(|(c, _)| table.frame.column(c).is_ok());
+    let ignored: Vec<&'static str> = ignored.into_iter().map(|(c, _)| c).collect();
     let kept = tables::filtered(table, &wanted)?;
     let frame = kept.as_ref().unwrap_or(&table.frame);
     let (total, count) = (table.frame.height(), frame.height());
@@ -440,9 +441,7 @@ async fn draft_page<'a>(
         audit,
         tables: {
             let (tables, per) = (fact_tables(app, &d).await?, app.options.page_rows);
-            let filtering =
-                [&q.family, &q.customer, &q.site].iter().any(|v| v.as_deref().is_some_and(|v| !v.trim().is_empty()));
-            if filtering {
+            if !q.filters().is_empty() {
                 // A filter reads the whole column: off the async threads.
                 let q = q.clone();
                 tokio::task::spawn_blocking(move || table_page(id, &tables, &q, per)).await??
@@ -1249,7 +1248,7 @@ async fn commitments_page<'a>(
     let mine = q.mine.as_deref().is_some_and(|m| !m.is_empty() && m != "0");
     let customer = q.customer.clone().unwrap_or_default();
     let wanted = customer.trim().to_lowercase();
-    let latest = match app.store.last_succeeded(crate::config::Agent::CommitBack.name(), &cycle.to_string()).await? {
+    let latest = match crate::pipeline::commitment_log_run(&app.store, cycle).await? {
         Some(run) => {
             let read = || async { crate::pipeline::read_commitment_log(&app.store, &run) };
             Some((app.logs.get(format!("run {}", run.id), read).await?, run))
