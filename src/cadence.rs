@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 
 use crate::calendar::{Calendar, MAX_CYCLE_DAYS};
 use crate::contract::Month;
-use crate::store::signoff::{Artifact, StatusLine};
+use crate::draft::StatusLine;
+use crate::sop::Artifact;
 
 /// One meeting against the calendar.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -156,7 +157,7 @@ impl CycleDrift {
 mod tests {
     use super::*;
     use crate::calendar::tests::{DEMO, calendar, date, month};
-    use crate::store::signoff::SignatureRow;
+    use crate::draft::SignatureRow;
 
     #[test]
     fn days_outside_a_window() {
@@ -180,11 +181,7 @@ mod tests {
                 exists: true,
                 draft_id: Some(1),
                 version: Some(1),
-                state: Some(if at.is_some() {
-                    crate::store::signoff::State::Signed
-                } else {
-                    crate::store::signoff::State::Draft
-                }),
+                state: Some(if at.is_some() { crate::draft::State::Signed } else { crate::draft::State::Draft }),
                 signed_version: at.map(|_| 1),
                 signatures: at
                     .map(|t| {

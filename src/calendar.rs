@@ -16,9 +16,53 @@ use std::fmt::Write as _;
 
 use chrono::{Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 
-use crate::config::WeekdayOfMonth;
 use crate::contract::Month;
-use crate::store::signoff::Artifact;
+use crate::sop::Artifact;
+
+/// A rule like "first Monday": the n-th given weekday of each month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeekdayOfMonth {
+    /// 1 to 4, or 5 for "last".
+    pub nth: u8,
+    pub weekday: chrono::Weekday,
+}
+
+impl WeekdayOfMonth {
+    pub fn parse(s: &str) -> Result<WeekdayOfMonth, String> {
+        let words: Vec<String> = s.split_whitespace().map(str::to_lowercase).collect();
+        let [nth, day] = words.as_slice() else {
+            return Err(format!("`{s}` is not a rule like `first Monday`"));
+        };
+        let nth = match nth.as_str() {
+            "first" | "1st" => 1,
+            "second" | "2nd" => 2,
+            "third" | "3rd" => 3,
+            "fourth" | "4th" => 4,
+            "last" => 5,
+            other => {
+                return Err(format!("`{other}` is not one of first, second, third, fourth, last"));
+            }
+        };
+        let weekday = day.parse::<chrono::Weekday>().map_err(|_| {
+            let original = s.split_whitespace().nth(1).unwrap_or(day);
+            format!("`{original}` is not a day of the week")
+        })?;
+        Ok(WeekdayOfMonth { nth, weekday })
+    }
+
+    /// The date of this weekday in a given month.
+    pub fn in_month(self, month: crate::contract::Month) -> chrono::NaiveDate {
+        use chrono::Datelike;
+        let first = month.first_day();
+        if self.nth == 5 {
+            let last = month.plus(1).first_day().pred_opt().expect("date");
+            let back = (last.weekday().num_days_from_monday() + 7 - self.weekday.num_days_from_monday()) % 7;
+            return last - chrono::Days::new(back.into());
+        }
+        let ahead = (self.weekday.num_days_from_monday() + 7 - first.weekday().num_days_from_monday()) % 7;
+        first + chrono::Days::new(u64::from(ahead) + 7 * u64::from(self.nth - 1))
+    }
+}
 
 /// The longest a cycle may run, demand review start to commit-back end, in calendar days.
 pub const MAX_CYCLE_DAYS: i64 = 14;

@@ -3,16 +3,17 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::config::{Agent, Workspace};
+use crate::config::Workspace;
 use crate::contract::Month;
 use crate::pipeline::{self, RunOutcome};
-use crate::store::signoff::{Directory, role_title};
+use crate::sop::Agent;
 use crate::{Progress, UserError, demo};
 
+pub mod bench;
 mod cycle;
+mod showcase;
 mod signoff;
 mod web;
 
@@ -262,7 +263,7 @@ pub enum Command {
     /// Measure snop against its peers (see the README's Benchmarks section).
     Bench {
         #[command(subcommand)]
-        what: crate::bench::BenchCommand,
+        what: bench::BenchCommand,
     },
 }
 
@@ -327,7 +328,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 dir.join("data").display()
             );
         }
-        Command::Demo { dir, size, force } => demo_command(&dir, &size, force, &progress).await?,
+        Command::Demo { dir, size, force } => showcase::demo_command(&dir, &size, force, &progress).await?,
         Command::Validate { now } => {
             let ws = Workspace::load(&cli.workspace)?;
             cycle::validate_calendar(&ws, now.as_deref())?;
@@ -423,9 +424,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if done {
                 let actor = actor.ok_or_else(|| UserError("say who carried it out: `--as PERSON`".into()))?;
                 let tradeoff = tradeoff.expect("clap requires --tradeoff with --done");
-                let row = store
-                    .record_done(&Directory::of(&ws), &actor, &cycle.to_string(), &tradeoff, note.as_deref())
-                    .await?;
+                let row =
+                    store.record_done(&ws.directory(), &actor, &cycle.to_string(), &tradeoff, note.as_deref()).await?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&row)?);
                 } else {
@@ -466,9 +466,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let actor = actor.ok_or_else(|| UserError("say who decides: `--as PERSON` (the COO or the CEO)".into()))?;
             let choice = match (option, action, send_back) {
-                (Some(option), None, false) => crate::store::decisions::Choice::Option { option },
-                (None, Some(text), false) => crate::store::decisions::Choice::Action { text },
-                (None, None, true) => crate::store::decisions::Choice::SendBack { reason: reason.unwrap_or_default() },
+                (Some(option), None, false) => crate::analysis::executive::Choice::Option { option },
+                (None, Some(text), false) => crate::analysis::executive::Choice::Action { text },
+                (None, None, true) => {
+                    crate::analysis::executive::Choice::SendBack { reason: reason.unwrap_or_default() }
+                }
                 _ => {
                     return Err(UserError(
                         "say what is decided: `--option KIND`, `--action \"text\"` or `--send-back --reason ...`"
@@ -485,7 +487,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 due,
                 note,
             };
-            let row = pipeline::decide(&Directory::of(&ws), &store, &actor, decision).await?;
+            let row = pipeline::decide(&ws.directory(), &store, &actor, decision).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&row)?);
             } else {
@@ -506,7 +508,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Maturity { cycle, cycles, json, now } => {
             cycle::maturity(&cli.workspace, cycle, cycles, json, now.as_deref()).await?
         }
-        Command::Bench { what } => crate::bench::run(what, &progress).await?,
+        Command::Bench { what } => bench::run(what, &progress).await?,
         Command::Drafts { what } => signoff::drafts(&cli.workspace, what).await?,
         Command::Status { cycle, json } => signoff::status(&cli.workspace, cycle, json).await?,
         Command::Audit { what } => signoff::audit(&cli.workspace, what).await?,
@@ -525,300 +527,4 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-async fn demo_command(dir: &std::path::Path, size: &DemoSize, force: bool, progress: &Progress) -> anyhow::Result<()> {
-    if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
-        if !force {
-            return Err(UserError(format!(
-                "`{}` already exists and is not empty\nhint: pass `--force` to replace it, or name another folder",
-                dir.display()
-            ))
-            .into());
-        }
-        if !dir.join(crate::config::WORKSPACE_FILE).exists() {
-            return Err(UserError(format!("`{}` is not a snop workspace: refusing to delete it", dir.display())).into());
-        }
-        fs_err::remove_dir_all(dir)?;
-    }
-    demo::init(dir, demo::DEMO_COMPANY)?;
-    let g = demo::generate(dir, size.spec()).context("generating the demo company")?;
-    println!(
-        "demo company `{}`: {} SKUs, {} customers, {} months of history ({} order lines) in `{}`",
-        demo::DEMO_COMPANY,
-        size.skus,
-        size.customers,
-        size.months,
-        g.order_lines,
-        dir.join("data").display()
-    );
-    let ws = Workspace::load(dir)?;
-    let store = pipeline::open_store(&ws).await?;
-    let dir_people = crate::store::signoff::Directory::of(&ws);
-    let cycle = size.cycle;
-    let w = dir.display();
-    println!("\nmonth one, {cycle}: the five meetings, each artifact approved and signed by its people (by script)");
-    for agent in [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive, Agent::CommitBack]
-    {
-        if agent == Agent::Executive {
-            let (coo, decided) = decide_by_script(&ws, &store, cycle).await?;
-            println!(
-                "{:>14}: {} decided all {decided} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list -w {w}`)",
-                "decisions",
-                dir_people.name(&coo),
-            );
-        }
-        let draft = demo_run(&ws, &store, agent, cycle, dir, progress).await?;
-        if agent == Agent::CommitBack
-            && let Some(d) = &draft
-        {
-            // The account managers send the log back before it is signed: a few lines
-            // re-negotiated with their customers.
-            if let Some(line) = return_log_by_script(&store, d, dir).await? {
-                println!("{:>16}{line}", "");
-                if let Some(d) = demo_run(&ws, &store, agent, cycle, dir, progress).await? {
-                    sign_and_print(&store, &dir_people, &ws, d).await?;
-                }
-                continue;
-            }
-        }
-        if let Some(d) = draft {
-            sign_and_print(&store, &dir_people, &ws, d).await?;
-        }
-    }
-    // Between the cycles, the owners carry out some of the executive decisions.
-    let decided = store.decisions(&cycle.to_string()).await?;
-    let standing = crate::store::decisions::standing(&decided);
-    let mut done = 0;
-    for (i, (tradeoff, d)) in standing.iter().enumerate() {
-        if let (Some(t), Some(owner)) = (tradeoff, &d.owner)
-            && i % 3 != 2
-        {
-            store.record_done(&dir_people, owner, &cycle.to_string(), t, Some("done, in the demo by script")).await?;
-            done += 1;
-        }
-    }
-    println!(
-        "\nbetween the cycles: {done} of {} executive decisions carried out by their owners (`snop decide --done`); the rest are overdue by month two",
-        standing.len()
-    );
-
-    // Month two: the same company a month on; its demand and supply reviews score month one.
-    let next = cycle.plus(1);
-    let g = demo::generate(dir, demo::Spec { as_of: next, ..size.spec() })
-        .context("generating the demo company a month on")?;
-    println!(
-        "\nmonth two, {next}: the extracts a month on ({} order lines: {cycle}'s orders shipped, the order book moved on); week 1's drafts wait for review",
-        g.order_lines
-    );
-    let mut scorecard = None;
-    for agent in [Agent::DemandReview, Agent::SupplyReview] {
-        if let Some(d) = demo_run(&ws, &store, agent, next, dir, progress).await?
-            && agent == Agent::DemandReview
-        {
-            scorecard = store.draft(d.id).await?.and_then(|d| d.content.agenda.scorecard);
-        }
-    }
-    if let Some(card) = scorecard {
-        println!("\nthe first line of every agenda of {next}: last cycle's promises, as of {}", card.as_of);
-        for line in &card.lines {
-            println!("  {line}");
-        }
-        for a in &card.attention {
-            println!("  needs attention: {} (owner: {})", a.decision, a.owner);
-        }
-    }
-    println!("\nwhere things are:");
-    println!("  workspace      {w}");
-    println!("  run reports    {w}/runs/<cycle>/<agent>/run-<n>/report.json");
-    println!("  store          {w}/snop.db");
-    println!(
-        "next: `snop status --cycle {cycle} -w {w}` shows all five artifacts signed; `snop status --cycle {next} -w {w}` what month two is waiting for; `snop audit verify -w {w}` checks the log; `snop run demand-review --cycle {next} -w {w}` again writes nothing new"
-    );
-    println!("  `snop calendar -w {w}` prints the cycle's meeting dates (`--ics FILE` for Outlook or Google Calendar)");
-    // Demo-only logins: every demo person gets a password anyone reading this output knows.
-    let mut logins = Vec::new();
-    for (id, person) in &ws.people {
-        let password = demo::demo_password(id);
-        web::add_user(&store, id, &password, "snop demo").await?;
-        let roles: Vec<String> = Directory::of(&ws).roles_of(id).into_iter().map(role_title).collect();
-        let roles = if roles.is_empty() { "account manager".to_string() } else { roles.join(", ") };
-        logins.push(format!("  {id:<16} {password:<22} {} ({roles})", person.name));
-    }
-    println!(
-        "\nreview in the browser: `snop serve -w {}`, then open http://127.0.0.1:8080/ and log in as",
-        dir.display()
-    );
-    for line in &logins {
-        println!("{line}");
-    }
-    println!(
-        "  the board shows each cycle's meetings and drafts; {next}'s drafts wait for the demand and supply leads; the COO's trade-offs are at /cycles/{cycle}/decisions; an account manager's lines at /cycles/{cycle}/commitments?mine=1"
-    );
-    println!(
-        "  these are DEMO-ONLY passwords, printed for anyone to read: for real people use `snop users add PERSON --password-stdin`"
-    );
-    Ok(())
-}
-
-/// One agent's run in the demo, printed: what it read and wrote, its narrative, notes and files.
-/// Returns the draft it stored.
-async fn demo_run(
-    ws: &Workspace,
-    store: &crate::store::Store,
-    agent: Agent,
-    cycle: Month,
-    dir: &std::path::Path,
-    progress: &Progress,
-) -> anyhow::Result<Option<crate::store::signoff::DraftRow>> {
-    let w = dir.display();
-    match pipeline::run(ws, store, agent, cycle, progress).await? {
-        RunOutcome::Recorded { run, report } => {
-            println!(
-                "{agent:>14}: run {} read {} rows from {} sources, quarantined {}, kept {}",
-                run.id,
-                report.rows_read,
-                report.sources.len(),
-                report.rows_quarantined,
-                report.rows_kept
-            );
-            for line in report.quarantine_sample.iter().take(3) {
-                println!("{:>16}quarantined: {line}", "");
-            }
-            if let Some(n) = &report.narrative {
-                println!(
-                    "{:>16}narrative drafted by `{}` ({}), {} LLM call(s), every number checked",
-                    "", n.model, n.source, n.llm_calls
-                );
-            }
-            for note in report.notes.iter().filter(|n| !n.contains("no decision yet")) {
-                println!("{:>16}note: {note}", "");
-            }
-            let mut names: Vec<String> = std::fs::read_dir(dir.join(&run.folder))?
-                .filter_map(Result::ok)
-                .map(|f| f.file_name().to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            for name in names {
-                if [".xlsx", ".html", ".pdf", ".csv"].iter().any(|x| name.ends_with(x))
-                    || name == "signed-plan.parquet"
-                    || name == "decisions.json"
-                {
-                    println!("{:>16}{w}/{}/{name}", "", run.folder);
-                }
-            }
-            Ok(store.draft_of_run(run.id).await?)
-        }
-        RunOutcome::Unchanged { previous } => {
-            println!("{agent:>14}: unchanged since run {}", previous.id);
-            Ok(None)
-        }
-    }
-}
-
-async fn sign_and_print(
-    store: &crate::store::Store,
-    dir: &crate::store::signoff::Directory,
-    ws: &Workspace,
-    draft: crate::store::signoff::DraftRow,
-) -> anyhow::Result<()> {
-    for line in sign_by_script(store, dir, ws, draft).await? {
-        println!("{:>16}{line}", "");
-    }
-    Ok(())
-}
-
-/// The executive meeting by script: the COO (or the CEO) takes the reconciliation's recommended
-/// option on every trade-off of the cycle's pack, owned by the supply lead, due two weeks after
-/// the meeting. Returns who decided and how many trade-offs.
-pub(crate) async fn decide_by_script(
-    ws: &Workspace,
-    store: &crate::store::Store,
-    cycle: Month,
-) -> anyhow::Result<(String, usize)> {
-    let coo = ws.holders("coo").first().or(ws.holders("ceo").first()).cloned().unwrap_or_default();
-    let owner = ws.holders("supply_lead").first().cloned().unwrap_or_else(|| coo.clone());
-    let due = (chrono::NaiveDate::parse_from_str(&pipeline::executive_date(ws, cycle), "%Y-%m-%d")?
-        + chrono::Days::new(14))
-    .format("%Y-%m-%d")
-    .to_string();
-    let decisions: Vec<_> = pipeline::tradeoffs(store, cycle)
-        .await?
-        .into_iter()
-        .map(|(t, _)| crate::store::decisions::NewDecision {
-            cycle: cycle.to_string(),
-            tradeoff_id: Some(t.id),
-            choice: crate::store::decisions::Choice::Option {
-                option: crate::analysis::reconcile::option_key(t.recommendation.option).to_string(),
-            },
-            owner: Some(owner.clone()),
-            due: Some(due.clone()),
-            note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
-        })
-        .collect();
-    let decided = pipeline::decide_each(&crate::store::signoff::Directory::of(ws), store, &coo, decisions).await?;
-    Ok((coo, decided.len()))
-}
-
-/// The account managers' returned log in the demo: every fifth line of the commitment log
-/// re-negotiated with its customer, written as a workbook in `returns/` the way a person edits
-/// the Log sheet (line, status, committed, note, owner). `None` when the log has no lines.
-async fn return_log_by_script(
-    store: &crate::store::Store,
-    draft: &crate::store::signoff::DraftRow,
-    dir: &std::path::Path,
-) -> anyhow::Result<Option<String>> {
-    let Some(run) = store.run(draft.run_id).await? else { return Ok(None) };
-    let Some(bytes) = store.run_file(&run, "commitment-log.json")? else { return Ok(None) };
-    let log: crate::analysis::commitments::CommitmentLog = serde_json::from_slice(&bytes)?;
-    let lines: Vec<_> = log.lines.iter().step_by(5).collect();
-    if lines.is_empty() {
-        return Ok(None);
-    }
-    let rows: Vec<_> = lines
-        .iter()
-        .map(|l| crate::artifacts::commitment_log::ReturnedRow {
-            line_id: l.line_id.clone(),
-            status: "re-negotiated".into(),
-            committed: l.committed,
-            note: Some("the customer agreed to the committed quantity".into()),
-            owner: l.owner.clone(),
-        })
-        .collect();
-    let path = pipeline::write_returned_log(&dir.join("returns"), &format!("log-{}-returned.xlsx", log.cycle), &rows)?;
-    Ok(Some(format!(
-        "the account managers returned the log: {} of {} lines re-negotiated with their customers (`{}`)",
-        lines.len(),
-        log.lines.len(),
-        path.display()
-    )))
-}
-
-/// The demo's people approve and sign a draft by script: its owner approves, then each signer
-/// role signs (both leads for the reconciliation pack). Returns what happened, line by line.
-pub(crate) async fn sign_by_script(
-    store: &crate::store::Store,
-    dir: &crate::store::signoff::Directory,
-    ws: &Workspace,
-    draft: crate::store::signoff::DraftRow,
-) -> anyhow::Result<Vec<String>> {
-    use crate::store::signoff::{Artifact, Request};
-    let Some(artifact) = Artifact::from_key(&draft.artifact) else { return Ok(Vec::new()) };
-    let mut lines = Vec::new();
-    let mut row_version = draft.row_version;
-    let owner = artifact.owner_roles().iter().find_map(|r| ws.holders(r).first()).cloned().unwrap_or_default();
-    let acted = store.act(dir, draft.id, &owner, Request::Approve, Some(row_version)).await?;
-    row_version = acted.draft.row_version;
-    lines.push(acted.message);
-    let signers: Vec<String> = if artifact.needs_every_signer() {
-        artifact.signer_roles().iter().filter_map(|r| ws.holders(r).first().cloned()).collect()
-    } else {
-        artifact.signer_roles().iter().find_map(|r| ws.holders(r).first().cloned()).into_iter().collect()
-    };
-    for who in signers {
-        let acted = store.act(dir, draft.id, &who, Request::Sign, Some(row_version)).await?;
-        row_version = acted.draft.row_version;
-        lines.push(acted.message);
-    }
-    Ok(lines)
 }

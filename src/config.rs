@@ -12,6 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::contract::{Column, Kind, Table};
+use crate::sop::{Agent, Directory, ROLES};
 
 /// One thing wrong in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,70 +53,6 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// The agents, one per S&OP sub-meeting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Agent {
-    DemandReview,
-    SupplyReview,
-    Reconciliation,
-    Executive,
-    CommitBack,
-}
-
-impl Agent {
-    pub const ALL: [Agent; 5] =
-        [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive, Agent::CommitBack];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Agent::DemandReview => "demand-review",
-            Agent::SupplyReview => "supply-review",
-            Agent::Reconciliation => "reconciliation",
-            Agent::Executive => "executive",
-            Agent::CommitBack => "commit-back",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Agent> {
-        Agent::ALL.into_iter().find(|a| a.name() == name)
-    }
-
-    /// The tables the agent's analysis cannot do without.
-    pub fn required_tables(self) -> &'static [Table] {
-        match self {
-            Agent::DemandReview => &[Table::Items, Table::Customers, Table::SalesHistory],
-            Agent::SupplyReview => &[
-                Table::Items,
-                Table::Customers,
-                Table::Resources,
-                Table::Routings,
-                Table::Bom,
-                Table::Components,
-                Table::Inventory,
-                Table::Capacity,
-            ],
-            Agent::Reconciliation => &[Table::Items],
-            Agent::Executive => &[
-                Table::Items,
-                Table::Customers,
-                Table::Resources,
-                Table::Routings,
-                Table::Bom,
-                Table::Components,
-                Table::Inventory,
-                Table::Capacity,
-            ],
-            Agent::CommitBack => &[Table::Items, Table::Customers, Table::OpenOrders],
-        }
-    }
-}
-
-impl fmt::Display for Agent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // snop.toml
 
@@ -148,7 +85,7 @@ struct RawWorkspace {
     reconciliation: RawReconciliation,
     /// Who hears what, and how (e-mail, webhooks).
     #[serde(default)]
-    notify: crate::notify::NotifyConfig,
+    notify: NotifyConfig,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -229,9 +166,6 @@ struct RawStore {
     url: Option<Spanned<String>>,
 }
 
-/// The roles that sign artifacts or own decisions.
-pub const ROLES: [&str; 6] = ["demand_lead", "supply_lead", "finance_lead", "sales_lead", "coo", "ceo"];
-
 #[derive(Debug, Clone)]
 pub struct Person {
     pub id: String,
@@ -241,49 +175,65 @@ pub struct Person {
     pub public_key: Option<String>,
 }
 
-/// A rule like "first Monday": the n-th given weekday of each month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WeekdayOfMonth {
-    /// 1 to 4, or 5 for "last".
-    pub nth: u8,
-    pub weekday: chrono::Weekday,
+/// `[notify]` in `snop.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Remind the signers this many days before a meeting's last day.
+    #[serde(default = "default_remind_days")]
+    pub remind_days: i64,
+    /// Where to look, said in every message (a share, an intranet page); the workspace path
+    /// when not given.
+    #[serde(default)]
+    pub look_at: Option<String>,
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
 }
 
-impl WeekdayOfMonth {
-    pub fn parse(s: &str) -> Result<WeekdayOfMonth, String> {
-        let words: Vec<String> = s.split_whitespace().map(str::to_lowercase).collect();
-        let [nth, day] = words.as_slice() else {
-            return Err(format!("`{s}` is not a rule like `first Monday`"));
-        };
-        let nth = match nth.as_str() {
-            "first" | "1st" => 1,
-            "second" | "2nd" => 2,
-            "third" | "3rd" => 3,
-            "fourth" | "4th" => 4,
-            "last" => 5,
-            other => {
-                return Err(format!("`{other}` is not one of first, second, third, fourth, last"));
-            }
-        };
-        let weekday = day.parse::<chrono::Weekday>().map_err(|_| {
-            let original = s.split_whitespace().nth(1).unwrap_or(day);
-            format!("`{original}` is not a day of the week")
-        })?;
-        Ok(WeekdayOfMonth { nth, weekday })
-    }
+fn default_remind_days() -> i64 {
+    2
+}
 
-    /// The date of this weekday in a given month.
-    pub fn in_month(self, month: crate::contract::Month) -> chrono::NaiveDate {
-        use chrono::Datelike;
-        let first = month.first_day();
-        if self.nth == 5 {
-            let last = month.plus(1).first_day().pred_opt().expect("date");
-            let back = (last.weekday().num_days_from_monday() + 7 - self.weekday.num_days_from_monday()) % 7;
-            return last - chrono::Days::new(back.into());
-        }
-        let ahead = (self.weekday.num_days_from_monday() + 7 - first.weekday().num_days_from_monday()) % 7;
-        first + chrono::Days::new(u64::from(ahead) + 7 * u64::from(self.nth - 1))
-    }
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `starttls` (default, port 587), `tls` (port 465) or `none` (loopback relays only).
+    #[serde(default = "default_security")]
+    pub security: String,
+    /// The sender, e.g. `snop <snop@example.com>`.
+    pub from: String,
+    /// Environment variables holding the login, when the relay wants one.
+    #[serde(default)]
+    pub username_env: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+fn default_security() -> String {
+    "starttls".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub name: String,
+    /// The URL; better kept out of the file in `url_env` (the URL is the secret).
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub url_env: Option<String>,
+    /// `slack` (default: `{"text": ...}`) or `teams` (an Adaptive Card for a Workflows webhook).
+    #[serde(default = "default_format")]
+    pub format: String,
+}
+
+fn default_format() -> String {
+    "slack".into()
 }
 
 /// A validated workspace.
@@ -300,7 +250,7 @@ pub struct Workspace {
     pub store_url: String,
     pub reconciliation: crate::analysis::reconcile::ReconcileParams,
     pub pipelines: BTreeMap<Agent, Pipeline>,
-    pub notify: crate::notify::NotifyConfig,
+    pub notify: NotifyConfig,
 }
 
 pub const WORKSPACE_FILE: &str = "snop.toml";
@@ -331,6 +281,14 @@ fn check_store_url(url: &str) -> Result<(), String> {
 }
 
 impl Workspace {
+    /// Who holds which role, with people's names and keys: what the sign-off rules read.
+    pub fn directory(&self) -> Directory {
+        Directory {
+            roles: self.roles.clone(),
+            names: self.people.iter().map(|(id, p)| (id.clone(), p.name.clone())).collect(),
+            public_keys: self.people.iter().filter_map(|(id, p)| Some((id.clone(), p.public_key.clone()?))).collect(),
+        }
+    }
     /// Reads and validates `snop.toml` and every `pipelines/*.toml` under `root`, and checks
     /// that every file a pipeline names is there.
     pub fn load(root: &Path) -> Result<Workspace, ConfigError> {
@@ -558,7 +516,7 @@ fn resolve_calendar(
     here: &mut impl FnMut(std::ops::Range<usize>, &str, String),
 ) -> Option<crate::calendar::Calendar> {
     use crate::calendar::{Anchor, Calendar, Rule};
-    use crate::store::signoff::Artifact;
+    use crate::sop::Artifact;
     let mut ok = true;
     let timezone = match &raw.timezone {
         None => chrono_tz::UTC,
@@ -1286,7 +1244,6 @@ fn load_pipeline(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::Month;
 
     #[test]
     fn store_urls_snop_can_open() {
@@ -1300,20 +1257,6 @@ mod tests {
         assert!(check_store_url("sqlite://").is_err());
         let err = check_store_url("postgres://snop@db.example:notaport/snop").unwrap_err();
         assert!(err.contains("is not a PostgreSQL URL snop can read"), "{err}");
-    }
-
-    #[test]
-    fn weekday_rules() {
-        let r = WeekdayOfMonth::parse("first Monday").unwrap();
-        // 2026-06-01 is a Monday; 2026-11-01 is a Sunday.
-        assert_eq!(r.in_month(Month::parse("2026-06").unwrap()).to_string(), "2026-06-01");
-        assert_eq!(r.in_month(Month::parse("2026-11").unwrap()).to_string(), "2026-11-02");
-        let last = WeekdayOfMonth::parse("last Friday").unwrap();
-        assert_eq!(last.in_month(Month::parse("2026-02").unwrap()).to_string(), "2026-02-27");
-        let second = WeekdayOfMonth::parse("Second thursday").unwrap();
-        assert_eq!(second.in_month(Month::parse("2026-10").unwrap()).to_string(), "2026-10-08");
-        assert!(WeekdayOfMonth::parse("fifth Monday").is_err());
-        assert!(WeekdayOfMonth::parse("first Mondai").is_err());
     }
 
     #[test]

@@ -527,6 +527,34 @@ impl std::str::FromStr for Month {
     }
 }
 
+/// A row that was set aside, with what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Quarantined {
+    pub source: String,
+    pub file: String,
+    pub sheet: Option<String>,
+    pub row: u64,
+    pub column: String,
+    /// The value as found (empty when the cell was empty).
+    pub value: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Quarantined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "column `{}` in `{}`", self.column, self.file)?;
+        if let Some(sheet) = &self.sheet {
+            write!(f, " sheet `{sheet}`")?;
+        }
+        write!(f, " row {} ", self.row)?;
+        if self.value.is_empty() {
+            write!(f, "is empty: {}", self.reason)
+        } else {
+            write!(f, "is `{}`: {}", self.value, self.reason)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,8 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::contract::{Month, PLAN_MONTHS};
 
+pub mod people;
+
 /// How big a demo company to generate.
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {

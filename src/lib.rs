@@ -6,19 +6,20 @@
 
 pub mod analysis;
 pub mod artifacts;
-pub mod bench;
 pub mod cadence;
 pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod contract;
 pub mod demo;
+pub mod draft;
 pub mod ingest;
 pub mod maturity;
 pub mod narrative;
 pub mod notify;
 pub mod pipeline;
 pub mod schedule;
+pub mod sop;
 pub mod store;
 pub mod web;
 

@@ -26,8 +26,9 @@ use crate::analysis::executive::{Choice, DecisionRow};
 use crate::cadence::{CycleDrift, describe_days};
 use crate::calendar::Calendar;
 use crate::contract::Month;
+use crate::draft::DraftDetail;
+use crate::sop::Artifact;
 use crate::store::Store;
-use crate::store::signoff::{Artifact, DraftDetail};
 
 /// An answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -10,77 +10,16 @@
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
 
-use crate::config::Workspace;
+use crate::config::{WebhookConfig, Workspace};
+use crate::draft::State;
+use crate::sop::Artifact;
 use crate::store::Store;
-use crate::store::signoff::{Artifact, State};
 
 /// Attempts per delivery within one run.
 const ATTEMPTS: u32 = 3;
 /// A delivery given up after this many attempts over all runs.
 const MAX_ATTEMPTS: i64 = 12;
-
-/// `[notify]` in `snop.toml`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NotifyConfig {
-    /// Remind the signers this many days before a meeting's last day.
-    #[serde(default = "default_remind_days")]
-    pub remind_days: i64,
-    /// Where to look, said in every message (a share, an intranet page); the workspace path
-    /// when not given.
-    #[serde(default)]
-    pub look_at: Option<String>,
-    #[serde(default)]
-    pub smtp: Option<SmtpConfig>,
-    #[serde(default)]
-    pub webhooks: Vec<WebhookConfig>,
-}
-
-fn default_remind_days() -> i64 {
-    2
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpConfig {
-    pub host: String,
-    #[serde(default)]
-    pub port: Option<u16>,
-    /// `starttls` (default, port 587), `tls` (port 465) or `none` (loopback relays only).
-    #[serde(default = "default_security")]
-    pub security: String,
-    /// The sender, e.g. `snop <snop@example.com>`.
-    pub from: String,
-    /// Environment variables holding the login, when the relay wants one.
-    #[serde(default)]
-    pub username_env: Option<String>,
-    #[serde(default)]
-    pub password_env: Option<String>,
-}
-
-fn default_security() -> String {
-    "starttls".into()
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    pub name: String,
-    /// The URL; better kept out of the file in `url_env` (the URL is the secret).
-    #[serde(default)]
-    pub url: Option<String>,
-    #[serde(default)]
-    pub url_env: Option<String>,
-    /// `slack` (default: `{"text": ...}`) or `teams` (an Adaptive Card for a Workflows webhook).
-    #[serde(default = "default_format")]
-    pub format: String,
-}
-
-fn default_format() -> String {
-    "slack".into()
-}
 
 /// An agent run that failed tonight.
 #[derive(Debug, Clone)]
@@ -178,7 +117,7 @@ pub async fn events(
         }
     }
     for f in failures {
-        let Some(agent) = crate::config::Agent::from_name(&f.agent) else { continue };
+        let Some(agent) = crate::sop::Agent::from_name(&f.agent) else { continue };
         let a = Artifact::of_agent(agent);
         out.push(Event {
             key: format!("run-failed:{night}:{}:{}", f.agent, f.cycle),

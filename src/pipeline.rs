@@ -13,10 +13,12 @@ use crate::analysis::supply::{self, SupplyInputs};
 use crate::artifacts::commitment_log::commitment_log_xlsx;
 use crate::artifacts::demand_consensus::demand_consensus_xlsx;
 use crate::artifacts::supply_plan::supply_plan_xlsx;
-use crate::config::{Agent, Workspace};
+use crate::config::Workspace;
+use crate::contract::Quarantined;
 use crate::contract::{Month, Table};
-use crate::ingest::{self, Quarantined, SourceReport, Window};
+use crate::ingest::{self, SourceReport, Window};
 use crate::narrative::{Draft, DraftConfig, Drafter, Prompts};
+use crate::sop::Agent;
 use crate::store::{NewRun, RunRow, Store};
 use crate::{Progress, UserError};
 
@@ -257,7 +259,7 @@ pub async fn run_with(
 type Analysed = (
     Vec<(String, Vec<u8>)>,
     Option<NarrativeReport>,
-    Option<(Draft, serde_json::Value, crate::store::signoff::Agenda)>,
+    Option<(Draft, serde_json::Value, crate::draft::Agenda)>,
     Vec<String>,
     Vec<Quarantined>,
 );
@@ -300,12 +302,12 @@ pub(crate) async fn agenda_of(
     cycle: Month,
     (narrated, story): (&Draft, &serde_json::Value),
     tables: &std::collections::BTreeMap<crate::contract::Table, DataFrame>,
-) -> anyhow::Result<(crate::store::signoff::Agenda, Option<LoopFacts>)> {
+) -> anyhow::Result<(crate::draft::Agenda, Option<LoopFacts>)> {
     use crate::artifacts::review;
-    use crate::store::signoff::{Artifact, Directory};
+    use crate::sop::Artifact;
     let artifact = Artifact::of_agent(agent);
     let last = store.latest_signed(artifact, &cycle.plus(-1).to_string()).await?;
-    let dir = Directory::of(ws);
+    let dir = ws.directory();
     let dates = ws.calendar.cycle(cycle);
     let mut agenda = review::agenda(artifact, &dates, &dir, &narrated.sections, story, last.as_ref());
     // How the last cycle kept its calendar.
@@ -316,7 +318,7 @@ pub(crate) async fn agenda_of(
     let scored = last_cycle_scored(store, cycle, tables).await?;
     let last_cycle = cycle.plus(-1).to_string();
     let as_of = dates.meeting(artifact).first.format("%Y-%m-%d").to_string();
-    let progress = crate::store::decisions::decision_progress(
+    let progress = crate::analysis::executive::decision_progress(
         &store.decisions(&last_cycle).await?,
         &store.decisions_done(&last_cycle).await?,
         &as_of,
@@ -330,11 +332,12 @@ async fn draft_content(
     store: &Store,
     agent: Agent,
     cycle: Month,
-    (narrated, story, agenda): (&Draft, serde_json::Value, crate::store::signoff::Agenda),
+    (narrated, story, agenda): (&Draft, serde_json::Value, crate::draft::Agenda),
     files: &[(String, Vec<u8>)],
 ) -> anyhow::Result<(String, Vec<(String, Vec<u8>)>)> {
     use crate::artifacts::review;
-    use crate::store::signoff::{Artifact, DraftContent, sha256_hex};
+    use crate::draft::{DraftContent, sha256_hex};
+    use crate::sop::Artifact;
     let artifact = Artifact::of_agent(agent);
     let content = DraftContent {
         artifact: artifact.key().into(),
@@ -457,7 +460,7 @@ async fn analyse(
             let communicate_by = ws
                 .calendar
                 .cycle(cycle)
-                .meeting(crate::store::signoff::Artifact::CommitmentLog)
+                .meeting(crate::sop::Artifact::CommitmentLog)
                 .last
                 .format("%Y-%m-%d")
                 .to_string();
@@ -489,14 +492,14 @@ async fn analyse(
 /// The demand review run a cycle's consensus comes from: the run of its newest signed version
 /// (with that draft's id), or else the latest succeeded run.
 async fn consensus_run(store: &Store, cycle: Month) -> anyhow::Result<Option<(RunRow, Option<i64>)>> {
-    artifact_run(store, crate::store::signoff::Artifact::DemandConsensus, cycle).await
+    artifact_run(store, crate::sop::Artifact::DemandConsensus, cycle).await
 }
 
 /// The run an artifact of a cycle comes from: the run of its newest signed version (with that
 /// draft's id), or else its agent's latest succeeded run.
 pub async fn artifact_run(
     store: &Store,
-    artifact: crate::store::signoff::Artifact,
+    artifact: crate::sop::Artifact,
     cycle: Month,
 ) -> anyhow::Result<Option<(RunRow, Option<i64>)>> {
     if let Some(signed) = store.latest_signed(artifact, &cycle.to_string()).await?
@@ -531,7 +534,7 @@ pub(crate) async fn signed_plan_of(
     store: &Store,
     cycle: Month,
 ) -> anyhow::Result<Option<(RunRow, Option<i64>, DataFrame)>> {
-    use crate::store::signoff::Artifact;
+    use crate::sop::Artifact;
     let Some((run, signed)) = artifact_run(store, Artifact::SignedPlan, cycle).await? else { return Ok(None) };
     let Some(bytes) = store.run_file(&run, "signed-plan.parquet")? else { return Ok(None) };
     let plan = ParquetReader::new(std::io::Cursor::new(bytes)).finish()?;
@@ -578,7 +581,7 @@ impl LastCycle {
 /// Last cycle's commitment log and signed plan, or `None` when either is missing (the first
 /// cycle snop runs, or a cycle whose commit-back never ran).
 pub async fn last_cycle_inputs(store: &Store, cycle: Month) -> anyhow::Result<Option<LastCycle>> {
-    use crate::store::signoff::Artifact;
+    use crate::sop::Artifact;
     let last = cycle.plus(-1);
     let Some((log_run, log_signed)) = artifact_run(store, Artifact::CommitmentLog, last).await? else {
         return Ok(None);

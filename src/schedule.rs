@@ -14,11 +14,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use crate::calendar::Calendar;
-use crate::config::{Agent, Workspace};
+use crate::config::Workspace;
 use crate::contract::Month;
+use crate::draft::{State, StatusLine};
 use crate::pipeline::{self, RunOutcome};
+use crate::sop::Agent;
+use crate::sop::Artifact;
 use crate::store::Store;
-use crate::store::signoff::{Artifact, State, StatusLine};
 use crate::{Progress, UserError};
 
 pub const LOCK_FILE: &str = "nightly.lock";

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AnalysisError, col_f64, col_str};
 use crate::contract::Month;
-use crate::ingest::Quarantined;
+use crate::contract::Quarantined;
 
 /// The customer of launch volume not yet assigned (the demand consensus's `*`).
 const UNASSIGNED: &str = "*";

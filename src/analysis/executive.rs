@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::reconcile::{ReconciliationFacts, kind_word, option_from_key, option_key, place_of};
 use super::supply::{Gap, GapKind, OptionKind, PlanAdjustments, SupplyFacts};
+use crate::sop::Directory;
 
 /// What was decided.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -292,6 +293,117 @@ pub fn plan_rows(after: &SupplyFacts, before: &SupplyFacts, log: &DecisionLog) -
         .collect()
 }
 
+/// The roles that decide the executive meeting's trade-offs.
+pub const DECIDER_ROLES: [&str; 2] = ["coo", "ceo"];
+
+/// Whether `actor` may decide trade-offs: the role under which they decide, or why not.
+pub fn may_decide(dir: &Directory, actor: &str) -> Result<String, String> {
+    if !dir.names.contains_key(actor) {
+        return Err(format!("`{actor}` is not a person in `snop.toml`: pass `--as` with a person id from `[people]`"));
+    }
+    let held = dir.roles_of(actor);
+    DECIDER_ROLES.iter().find(|r| held.contains(r)).map(|r| r.to_string()).ok_or_else(|| {
+        format!(
+            "only {} may decide the executive meeting's trade-offs; {} is not allowed to",
+            dir.describe(&DECIDER_ROLES, " or "),
+            dir.name(actor)
+        )
+    })
+}
+
+/// Why a signed plan's draft may not be signed, if it may not: its facts name the trade-offs
+/// without a decision (`undecided`), whether it was sent back (`sent_back`), and the newest
+/// decision it was built with (`decisions_through`), against the newest recorded one.
+pub fn plan_sign_refusal(facts: &serde_json::Value, cycle: &str, latest_decision: i64) -> Option<String> {
+    if let Some(sent) = facts.get("sent_back").and_then(serde_json::Value::as_str) {
+        return Some(format!("the signed plan of {cycle} cannot be signed: it was sent back: {sent}"));
+    }
+    let undecided: Vec<&str> = facts
+        .get("undecided")
+        .and_then(serde_json::Value::as_array)
+        .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    if !undecided.is_empty() {
+        return Some(format!(
+            "the signed plan of {cycle} cannot be signed: {} trade-off(s) have no decision: {}\nhint: the COO or the CEO decides each with `snop decide --cycle {cycle} --tradeoff ID --option KIND --owner PERSON --due YYYY-MM-DD`, then `snop run executive --cycle {cycle}` again",
+            undecided.len(),
+            undecided.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let through = facts.get("decisions_through").and_then(serde_json::Value::as_i64).unwrap_or(0);
+    if latest_decision > through {
+        return Some(format!(
+            "the signed plan of {cycle} cannot be signed: it was built before the latest decision (decision {latest_decision})\nhint: run `snop run executive --cycle {cycle}` again to build it with every decision, then approve and sign the new version"
+        ));
+    }
+    None
+}
+
+/// A decision carried out, as recorded.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DoneRow {
+    pub decision_id: i64,
+    pub done_by: String,
+    pub done_at: String,
+    pub note: Option<String>,
+}
+
+/// How a decision of the executive meeting stands at a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Progress {
+    Done,
+    /// Not done, and not yet due.
+    Open,
+    /// Not done, and its due date has passed.
+    Overdue,
+}
+
+/// One decision of a cycle with how it stands `as_of` a date (`YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DecisionProgress {
+    pub tradeoff_id: String,
+    /// What was decided, as a person says it.
+    pub decision: String,
+    pub owner: String,
+    pub due: String,
+    pub progress: Progress,
+    /// When it was done, and by whom.
+    pub done: Option<(String, String)>,
+}
+
+/// How last cycle's decisions stand `as_of` a date: the decision that counts for each trade-off
+/// (sent-back ones are not actions to carry out and are left out), done when a `done` row names
+/// it, else overdue when its due date is before `as_of`, else open. Pure.
+pub fn decision_progress(decisions: &[DecisionRow], done: &[DoneRow], as_of: &str) -> Vec<DecisionProgress> {
+    standing(decisions)
+        .into_iter()
+        .filter_map(|(tradeoff, d)| {
+            let tradeoff = tradeoff?;
+            let decision = match &d.choice {
+                Choice::Option { option } => option.replace('_', " "),
+                Choice::Action { text } => text.clone(),
+                Choice::SendBack { .. } => return None,
+            };
+            let due = d.due.clone().unwrap_or_default();
+            let finished = done.iter().find(|x| x.decision_id == d.id);
+            let progress = match finished {
+                Some(_) => Progress::Done,
+                None if !due.is_empty() && due.as_str() < as_of => Progress::Overdue,
+                None => Progress::Open,
+            };
+            Some(DecisionProgress {
+                tradeoff_id: tradeoff,
+                decision,
+                owner: d.owner.clone().unwrap_or_default(),
+                due,
+                progress,
+                done: finished.map(|f| (f.done_at.clone(), f.done_by.clone())),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,5 +495,82 @@ mod tests {
             (140.0, 10.0),
             "the overtime came out of the ceiling"
         );
+    }
+
+    fn dir() -> Directory {
+        let mut d = Directory::default();
+        for (role, id, name) in
+            [("coo", "olivia.chen", "Olivia Chen"), ("demand_lead", "dana.whitfield", "Dana Whitfield")]
+        {
+            d.roles.insert(role.into(), vec![id.into()]);
+            d.names.insert(id.into(), name.into());
+        }
+        d
+    }
+
+    /// Three trade-offs decided for 2027-01-10, 2027-01-20 and 2027-01-10; the first carried
+    /// out; as of 2027-01-12 the second is open (not yet due) and the third overdue (two days
+    /// past). A sent-back trade-off is no action; a later decision on a trade-off counts.
+    #[test]
+    fn decisions_are_done_open_or_overdue() {
+        let d = |id: i64, t: &str, choice: Choice, due: &str| DecisionRow {
+            id,
+            cycle: "2026-12".into(),
+            tradeoff_id: Some(t.into()),
+            choice,
+            owner: Some("sam.okafor".into()),
+            due: Some(due.into()),
+            note: None,
+            decided_by: "olivia.chen".into(),
+            role: "coo".into(),
+            decided_at: "2026-12-17T10:00:00Z".into(),
+        };
+        let opt = |o: &str| Choice::Option { option: o.into() };
+        let decisions = vec![
+            d(1, "A", opt("overtime"), "2027-01-10"),
+            d(2, "B", opt("expedite"), "2027-01-20"),
+            d(3, "C", opt("accept_shortfall"), "2027-01-05"),
+            d(4, "C", Choice::Action { text: "re-source from Brno".into() }, "2027-01-10"),
+            d(5, "D", Choice::SendBack { reason: "redo".into() }, ""),
+        ];
+        let done = vec![DoneRow {
+            decision_id: 1,
+            done_by: "sam.okafor".into(),
+            done_at: "2027-01-08T09:00:00Z".into(),
+            note: None,
+        }];
+        let p = decision_progress(&decisions, &done, "2027-01-12");
+        let got: Vec<(&str, &str, Progress)> =
+            p.iter().map(|x| (x.tradeoff_id.as_str(), x.decision.as_str(), x.progress)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("A", "overtime", Progress::Done),
+                ("B", "expedite", Progress::Open),
+                ("C", "re-source from Brno", Progress::Overdue),
+            ]
+        );
+        assert_eq!(p[0].done, Some(("2027-01-08T09:00:00Z".into(), "sam.okafor".into())));
+    }
+
+    #[test]
+    fn only_the_coo_or_the_ceo_decides() {
+        assert_eq!(may_decide(&dir(), "olivia.chen"), Ok("coo".to_string()));
+        let no = may_decide(&dir(), "dana.whitfield").unwrap_err();
+        assert!(no.starts_with("only the COO (Olivia Chen) or the CEO"), "{no}");
+        assert!(no.ends_with("Dana Whitfield is not allowed to"), "{no}");
+        assert!(may_decide(&dir(), "nobody").unwrap_err().contains("is not a person in `snop.toml`"));
+    }
+
+    #[test]
+    fn a_plan_is_signed_only_fully_decided_not_sent_back_and_built_with_the_latest_decision() {
+        let facts = |undecided: &[&str], sent_back: Option<&str>, through: i64| serde_json::json!({ "undecided": undecided, "sent_back": sent_back, "decisions_through": through });
+        let r = plan_sign_refusal(&facts(&["CAP-A-2027-01", "MAT-B-2027-02"], None, 3), "2026-12", 3).unwrap();
+        assert!(r.contains("2 trade-off(s) have no decision: `CAP-A-2027-01`, `MAT-B-2027-02`"), "{r}");
+        let r = plan_sign_refusal(&facts(&[], Some("the whole plan: redo valves"), 3), "2026-12", 3).unwrap();
+        assert!(r.contains("it was sent back: the whole plan: redo valves"), "{r}");
+        let r = plan_sign_refusal(&facts(&[], None, 3), "2026-12", 4).unwrap();
+        assert!(r.contains("built before the latest decision (decision 4)"), "{r}");
+        assert_eq!(plan_sign_refusal(&facts(&[], None, 4), "2026-12", 4), None);
     }
 }

@@ -74,7 +74,7 @@ pub fn commitment_log_xlsx(
     log: &CommitmentLog,
     last: Option<&LoopFacts>,
     company: &str,
-    agenda: Option<&crate::store::signoff::Agenda>,
+    agenda: Option<&crate::draft::Agenda>,
 ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut book = workbook(&format!("Customer commitment log {}", log.cycle), company, &log.cycle)?;
     let header = Format::new()

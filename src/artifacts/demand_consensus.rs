@@ -37,7 +37,7 @@ pub fn demand_consensus_xlsx(
     company: &str,
     signed_state: &str,
     narrative: Option<&Draft>,
-    agenda: Option<&crate::store::signoff::Agenda>,
+    agenda: Option<&crate::draft::Agenda>,
 ) -> anyhow::Result<Vec<u8>> {
     let f = &c.facts;
     let mut book = Workbook::new();

@@ -278,7 +278,7 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
 pub fn appendix_xlsx(
     f: &ReconciliationFacts,
     company: &str,
-    agenda: Option<&crate::store::signoff::Agenda>,
+    agenda: Option<&crate::draft::Agenda>,
 ) -> anyhow::Result<Vec<u8>> {
     let mut book = workbook(&format!("Reconciliation pack appendix {}", f.cycle), company, &f.cycle)?;
     let formats = Formats::standard();

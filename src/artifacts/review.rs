@@ -11,8 +11,9 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use crate::draft::{Agenda, AgendaDecision, DraftContent, DraftDetail, LastCycle};
 use crate::narrative::Narrative;
-use crate::store::signoff::{Agenda, AgendaDecision, Artifact, Directory, DraftContent, DraftDetail, LastCycle};
+use crate::sop::{Artifact, Directory};
 
 const HTML: &str = include_str!("templates/artifact.html");
 const MARKDOWN: &str = include_str!("templates/artifact.md");
@@ -46,7 +47,7 @@ impl Standing {
             let who: Vec<String> = d
                 .signatures
                 .iter()
-                .map(|s| format!("{} ({}) at {}", dir.name(&s.actor), crate::store::signoff::role_title(&s.role), s.at))
+                .map(|s| format!("{} ({}) at {}", dir.name(&s.actor), crate::sop::role_title(&s.role), s.at))
                 .collect();
             format!("signed by {}", who.join(" and "))
         });
@@ -519,10 +520,10 @@ pub fn scorecard(
     as_of: &str,
     dir: &Directory,
     commitments: Option<&crate::analysis::commitments::LoopFacts>,
-    decisions: &[crate::store::decisions::DecisionProgress],
-) -> Option<crate::store::signoff::Scorecard> {
+    decisions: &[crate::analysis::executive::DecisionProgress],
+) -> Option<crate::draft::Scorecard> {
     use crate::analysis::commitments::Outcome;
-    use crate::store::decisions::Progress;
+    use crate::analysis::executive::Progress;
     if commitments.is_none() && decisions.is_empty() {
         return None;
     }
@@ -584,12 +585,7 @@ pub fn scorecard(
             });
         }
     }
-    Some(crate::store::signoff::Scorecard {
-        cycle: scored_cycle.to_string(),
-        as_of: as_of.to_string(),
-        lines,
-        attention,
-    })
+    Some(crate::draft::Scorecard { cycle: scored_cycle.to_string(), as_of: as_of.to_string(), lines, attention })
 }
 
 #[cfg(test)]

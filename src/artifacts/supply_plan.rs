@@ -52,7 +52,7 @@ impl Formats {
 /// the decisions needed, each with its owner and date.
 pub(crate) fn agenda_sheet(
     book: &mut Workbook,
-    agenda: &crate::store::signoff::Agenda,
+    agenda: &crate::draft::Agenda,
 ) -> Result<(), rust_xlsxwriter::XlsxError> {
     let bold = Format::new().set_bold();
     let sheet = book.add_worksheet().set_name("Agenda")?;
@@ -205,7 +205,7 @@ pub(crate) fn option_name(k: OptionKind) -> &'static str {
 pub fn supply_plan_xlsx(
     facts: &SupplyFacts,
     company: &str,
-    agenda: Option<&crate::store::signoff::Agenda>,
+    agenda: Option<&crate::draft::Agenda>,
 ) -> anyhow::Result<Vec<u8>> {
     let mut book = workbook(&format!("Supply plan {}", facts.cycle), company, &facts.cycle)?;
     let formats = Formats::standard();

@@ -267,3 +267,17 @@ fn ics_lines_are_escaped_and_folded() {
     assert!(folded.split("\r\n").all(|l| l.len() <= 75), "{folded}");
     assert_eq!(folded.replace("\r\n ", "").trim_end(), long);
 }
+
+#[test]
+fn weekday_rules() {
+    let r = WeekdayOfMonth::parse("first Monday").unwrap();
+    // 2026-06-01 is a Monday; 2026-11-01 is a Sunday.
+    assert_eq!(r.in_month(Month::parse("2026-06").unwrap()).to_string(), "2026-06-01");
+    assert_eq!(r.in_month(Month::parse("2026-11").unwrap()).to_string(), "2026-11-02");
+    let last = WeekdayOfMonth::parse("last Friday").unwrap();
+    assert_eq!(last.in_month(Month::parse("2026-02").unwrap()).to_string(), "2026-02-27");
+    let second = WeekdayOfMonth::parse("Second thursday").unwrap();
+    assert_eq!(second.in_month(Month::parse("2026-10").unwrap()).to_string(), "2026-10-08");
+    assert!(WeekdayOfMonth::parse("fifth Monday").is_err());
+    assert!(WeekdayOfMonth::parse("first Mondai").is_err());
+}

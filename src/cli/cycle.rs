@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Workspace;
 use crate::contract::Month;
 use crate::schedule::{self, NightlyError};
-use crate::store::signoff::{Artifact, Directory};
+use crate::sop::Artifact;
 use crate::{Progress, UserError, pipeline};
 
 #[derive(Debug, clap::Subcommand)]
@@ -41,7 +41,7 @@ fn now_or(now: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
 
 /// The owner of an artifact as a name and an e-mail, for invites.
 fn owner(ws: &Workspace, a: Artifact) -> (String, Option<String>) {
-    let dir = Directory::of(ws);
+    let dir = ws.directory();
     let people: Vec<&crate::config::Person> =
         a.owner_roles().iter().flat_map(|r| ws.holders(r)).filter_map(|p| ws.people.get(p)).collect();
     (dir.describe(a.owner_roles(), " and "), people.first().and_then(|p| p.email.clone()))

@@ -10,11 +10,11 @@ use crate::UserError;
 use crate::artifacts::review;
 use crate::config::Workspace;
 use crate::contract::Month;
+use crate::draft::{DraftDetail, Request, narrative_text, parse_narrative};
 use crate::pipeline;
+use crate::sop::{Artifact, Directory, role_title};
 use crate::store::keys;
-use crate::store::signoff::{
-    Acted, Artifact, Directory, DraftDetail, Request, narrative_text, parse_narrative, role_title,
-};
+use crate::store::signoff::Acted;
 
 #[derive(Debug, Subcommand)]
 pub enum DraftsCommand {
@@ -137,7 +137,7 @@ fn artifact_of(key: &str) -> anyhow::Result<Artifact> {
 pub async fn drafts(workspace: &std::path::Path, command: DraftsCommand) -> anyhow::Result<()> {
     let ws = Workspace::load_without_inputs(workspace)?;
     let store = pipeline::open_store(&ws).await?;
-    let dir = Directory::of(&ws);
+    let dir = ws.directory();
     let missing = |id: i64| UserError(format!("there is no draft {id}: `snop drafts list` lists them"));
     let (acted, json) = match command {
         DraftsCommand::List { cycle, artifact, json } => {
@@ -255,7 +255,7 @@ fn print_detail(d: &DraftDetail, dir: &Directory) {
 pub async fn status(workspace: &std::path::Path, cycle: Month, json: bool) -> anyhow::Result<()> {
     let ws = Workspace::load_without_inputs(workspace)?;
     let store = pipeline::open_store(&ws).await?;
-    let dir = Directory::of(&ws);
+    let dir = ws.directory();
     let lines = store.status(&cycle.to_string()).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&lines)?);
@@ -321,7 +321,7 @@ pub async fn audit(workspace: &std::path::Path, command: AuditCommand) -> anyhow
     let store = pipeline::open_store(&ws).await?;
     let AuditCommand::Verify { json } = command;
     let mut report = store.verify_audit().await?;
-    let (by_key, key_problem) = store.verify_keys(&Directory::of(&ws)).await?;
+    let (by_key, key_problem) = store.verify_keys(&ws.directory()).await?;
     if report.first_problem.is_none() {
         report.first_problem = key_problem;
     }

@@ -10,7 +10,6 @@ use crate::UserError;
 use crate::config::Workspace;
 use crate::pipeline;
 use crate::store::Store;
-use crate::store::signoff::Directory;
 use crate::web;
 
 #[derive(Debug, Subcommand)]
@@ -147,7 +146,7 @@ pub async fn serve(workspace: &Path, bind: SocketAddr, behind_proxy: bool) -> an
     let address = listener.local_addr()?;
     let app = web::App::new(
         store,
-        Directory::of(&ws),
+        ws.directory(),
         ws.company.clone(),
         web::Options {
             behind_proxy,

@@ -11,9 +11,10 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::config::{Pipeline, Source};
+use crate::contract::Quarantined;
 use crate::contract::Table;
 pub use read::{InputFile, sha256_hex};
-pub use validate::{Quarantined, Window};
+pub use validate::Window;
 
 /// Why a source could not be used at all. Each says which file, sheet or column, and what was
 /// expected, so a planner can fix it.

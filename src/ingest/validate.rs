@@ -11,35 +11,7 @@ use polars::prelude::*;
 
 use super::read::{FILE_COL, ROW_COL};
 use crate::config::ColumnMap;
-use crate::contract::{Horizon, Kind, Month, Range, RowRule, Table};
-
-/// A row that was set aside, with what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Quarantined {
-    pub source: String,
-    pub file: String,
-    pub sheet: Option<String>,
-    pub row: u64,
-    pub column: String,
-    /// The value as found (empty when the cell was empty).
-    pub value: String,
-    pub reason: String,
-}
-
-impl std::fmt::Display for Quarantined {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "column `{}` in `{}`", self.column, self.file)?;
-        if let Some(sheet) = &self.sheet {
-            write!(f, " sheet `{sheet}`")?;
-        }
-        write!(f, " row {} ", self.row)?;
-        if self.value.is_empty() {
-            write!(f, "is empty: {}", self.reason)
-        } else {
-            write!(f, "is `{}`: {}", self.value, self.reason)
-        }
-    }
-}
+use crate::contract::{Horizon, Kind, Month, Quarantined, Range, RowRule, Table};
 
 /// The months a run may see: history before the cycle, the plan from it.
 #[derive(Debug, Clone, Copy)]

@@ -10,13 +10,15 @@ use polars::prelude::*;
 use super::{Analysed, RunOptions, artifact_run, cycle_consensus, narrate, parquet_bytes};
 use crate::UserError;
 use crate::analysis::executive::{self, DecisionLog, SignedPlanRow};
+use crate::analysis::executive::{Choice, DecisionRow};
 use crate::analysis::reconcile::{self, ReconcileInputs, ReconciliationFacts, option_from_key};
 use crate::analysis::supply::{SupplyFacts, SupplyInputs, supply_review_with};
-use crate::config::{Agent, Workspace};
+use crate::config::Workspace;
 use crate::contract::{Month, Table};
 use crate::ingest;
-use crate::store::decisions::{Choice, DecisionRow, NewDecision};
-use crate::store::signoff::{Artifact, Directory};
+use crate::sop::Agent;
+use crate::sop::{Artifact, Directory};
+use crate::store::decisions::NewDecision;
 use crate::store::{RunRow, Store};
 
 /// What the reconciliation or the executive agent reads from the store.
@@ -50,7 +52,7 @@ fn upstream_error(artifact: Artifact, cycle: Month, exists: bool, for_agent: Age
             artifact.agent()
         );
     }
-    let signers = artifact.signer_roles().iter().map(|r| crate::store::signoff::role_title(r)).collect::<Vec<_>>();
+    let signers = artifact.signer_roles().iter().map(|r| crate::sop::role_title(r)).collect::<Vec<_>>();
     let joiner = if artifact.needs_every_signer() { " and the " } else { " or the " };
     format!(
         "the {} of {cycle} is not signed: the {meeting} has not been held (or has not signed its output), so the {here} cannot build on it\nhint: the {} approves and signs it (`snop drafts list --cycle {cycle}`); or pass `--allow-unsigned` to draft anyway, with every page marked as built on unsigned inputs",
@@ -181,9 +183,7 @@ fn decision_owner(ws: &Workspace, dir: &Directory) -> String {
     Artifact::SignedPlan
         .signer_roles()
         .iter()
-        .find_map(|r| {
-            ws.holders(r).first().map(|p| format!("{} ({})", dir.name(p), crate::store::signoff::role_title(r)))
-        })
+        .find_map(|r| ws.holders(r).first().map(|p| format!("{} ({})", dir.name(p), crate::sop::role_title(r))))
         .unwrap_or_else(|| dir.describe(Artifact::SignedPlan.signer_roles(), " or "))
 }
 
@@ -214,7 +214,7 @@ pub(super) async fn reconciliation(
     b: BackHalf,
 ) -> anyhow::Result<Analysed> {
     let items = items_of(ingested)?;
-    let dir = Directory::of(ws);
+    let dir = ws.directory();
     let inputs = ReconcileInputs {
         supply: &b.supply,
         items: &items,
@@ -464,7 +464,7 @@ pub async fn decide_each(
     actor: &str,
     decisions: Vec<NewDecision>,
 ) -> anyhow::Result<Vec<DecisionRow>> {
-    crate::store::decisions::may_decide(dir, actor).map_err(UserError)?;
+    crate::analysis::executive::may_decide(dir, actor).map_err(UserError)?;
     let Some(first) = decisions.first() else { return Ok(Vec::new()) };
     let cycle =
         Month::parse(&first.cycle).ok_or_else(|| UserError(format!("`{}` is not a month `YYYY-MM`", first.cycle)))?;
@@ -544,7 +544,7 @@ fn check_decision(
 pub async fn tradeoffs(store: &Store, cycle: Month) -> anyhow::Result<Vec<(reconcile::TradeOff, Option<DecisionRow>)>> {
     let pack = read_tradeoffs(store, &pack_run(store, cycle).await?).await?;
     let decisions = store.decisions(&cycle.to_string()).await?;
-    let standing = crate::store::decisions::standing(&decisions);
+    let standing = crate::analysis::executive::standing(&decisions);
     Ok(with_decisions(&pack, &standing).into_iter().map(|(t, d)| (t.clone(), d.cloned())).collect())
 }
 

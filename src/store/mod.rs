@@ -68,7 +68,7 @@ pub struct NewRun<'a> {
     pub inputs: Vec<(String, String, String, Option<String>, String)>,
     /// Files to keep with the run, relative to its folder.
     pub files: Vec<(String, Vec<u8>)>,
-    /// The artifact's draft (a serialized `signoff::DraftContent`), stored in the run's own
+    /// The artifact's draft (a serialized `crate::draft::DraftContent`), stored in the run's own
     /// transaction: a new version, superseding the previous unsigned one.
     pub draft: Option<String>,
 }
@@ -179,7 +179,7 @@ impl Store {
     }
 
     /// The draft version a run created, if it created one.
-    pub async fn draft_of_run(&self, run_id: i64) -> Result<Option<signoff::DraftRow>, StoreError> {
+    pub async fn draft_of_run(&self, run_id: i64) -> Result<Option<crate::draft::DraftRow>, StoreError> {
         let id: Option<i64> = sqlx::query_scalar("SELECT id FROM drafts WHERE run_id = $1 ORDER BY version LIMIT 1")
             .bind(run_id)
             .fetch_optional(&self.pool)

@@ -5,8 +5,9 @@
 
 use sqlx::Row;
 
-use super::signoff::{append_audit, now, sha256_hex};
+use super::signoff::{append_audit, now};
 use super::{Store, StoreError};
+use crate::draft::sha256_hex;
 
 /// A user as listed by `snop users list`.
 #[derive(Debug, Clone, serde::Serialize)]

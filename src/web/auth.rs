@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
 use super::{App, CSS_PATH, HTMX_PATH, Shared, allow_attempt, internal, message, render};
-use crate::store::signoff::role_title;
+use crate::sop::role_title;
 
 /// An argon2id hash of a password (PHC string: salt and parameters inside).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use super::{App, Options};
 use crate::config::Workspace;
-use crate::store::signoff::Directory;
 
 /// What a load run measured.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -60,7 +59,7 @@ pub async fn measure(ws: &Workspace, reviewers: usize, requests: usize) -> anyho
     let base = format!("http://{}", listener.local_addr()?);
     let app = App::new(
         crate::pipeline::open_store(ws).await?,
-        Directory::of(ws),
+        ws.directory(),
         ws.company.clone(),
         Options {
             calendar: Some(ws.calendar.clone()),

@@ -2,7 +2,7 @@
 //!
 //! Server-rendered pages (axum + tera, auto-escaped), htmx for partial updates (vendored and
 //! embedded; no JavaScript of our own, no build step). Every action goes through the same
-//! service layer as the CLI: [`Store::act`], whose [`decide`](crate::store::signoff::decide)
+//! service layer as the CLI: [`Store::act`], whose [`decide`](crate::draft::verdict)
 //! is the one place that says who may do what, so a rule enforced for the CLI is enforced here
 //! by the same code. A refusal shows `decide`'s message, which names who may.
 //!
@@ -39,8 +39,8 @@ use axum::routing::{get, post};
 
 pub use auth::{hash_password, verify_password};
 
+use crate::sop::Directory;
 use crate::store::Store;
-use crate::store::signoff::Directory;
 
 /// How the server behaves; the defaults are what `snop serve` uses.
 #[derive(Debug, Clone)]

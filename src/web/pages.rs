@@ -11,15 +11,14 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Posted, Viewer};
 use super::{App, CSS_PATH, HTMX_PATH, Shared, internal, message, render};
+use crate::analysis::executive::{DecisionRow, DoneRow};
 use crate::analysis::reconcile::TradeOff;
 use crate::artifacts::review;
 use crate::artifacts::tables::{self, FrameTable};
+use crate::draft::{Action, DraftDetail, DraftRow, Request, Situation, narrative_text, parse_narrative, verdict};
+use crate::sop::{Artifact, role_title};
 use crate::store::Store;
-use crate::store::decisions::{DecisionRow, DoneRow};
-use crate::store::signoff::{
-    Action, Artifact, AuditEntry, DraftDetail, DraftRow, Request, SignoffError, Situation, decide, narrative_text,
-    parse_narrative, role_title,
-};
+use crate::store::signoff::{AuditEntry, SignoffError};
 
 /// What every page's frame needs.
 #[derive(Serialize)]
@@ -56,7 +55,7 @@ fn situation<'a>(d: &'a DraftDetail, versions: &[DraftRow]) -> Option<Situation<
 fn allowed(app: &App, person: &str, s: &Situation<'_>) -> Vec<&'static str> {
     [Action::Edit, Action::Approve, Action::Reject, Action::Sign]
         .into_iter()
-        .filter(|a| decide(&app.dir, person, *a, s).is_ok())
+        .filter(|a| verdict(&app.dir, person, *a, s).is_ok())
         .map(Action::verb)
         .collect()
 }
@@ -123,7 +122,7 @@ async fn board_page(app: &App, viewer: &Viewer, q: BoardQuery) -> anyhow::Result
                 if let Some(s) = situation(&d, &versions) {
                     todo = [Action::Approve, Action::Sign]
                         .into_iter()
-                        .filter(|act| decide(&app.dir, &viewer.person, *act, &s).is_ok())
+                        .filter(|act| verdict(&app.dir, &viewer.person, *act, &s).is_ok())
                         .map(Action::verb)
                         .collect();
                 }
@@ -467,7 +466,7 @@ async fn fact_tables(app: &App, d: &DraftDetail) -> anyhow::Result<Arc<Vec<Frame
             // The run's file `name`, when it has the hash the draft holds for it.
             let checked = |name: &str| -> anyhow::Result<Option<Vec<u8>>> {
                 let (Some(run), Some(sha)) = (&run, d.content.files.get(name)) else { return Ok(None) };
-                Ok(app.store.run_file(run, name)?.filter(|b| crate::store::signoff::sha256_hex(b) == *sha))
+                Ok(app.store.run_file(run, name)?.filter(|b| crate::draft::sha256_hex(b) == *sha))
             };
             let names: Vec<&String> =
                 d.content.files.keys().filter(|n| n.starts_with(tables::FOLDER) && n.ends_with(".parquet")).collect();
@@ -574,7 +573,7 @@ async fn run_download(app: &App, id: i64, ext: &str, content_type: &'static str,
         Err(e) => return internal(&e.into()),
     };
     match bytes {
-        Some(b) if d.content.files.get(&name).is_some_and(|sha| *sha == crate::store::signoff::sha256_hex(&b)) => {
+        Some(b) if d.content.files.get(&name).is_some_and(|sha| *sha == crate::draft::sha256_hex(&b)) => {
             download(content_type, &name, b)
         }
         Some(_) => message(
@@ -836,8 +835,8 @@ struct DecisionsPage<'a> {
     outcome: Outcome,
 }
 
-fn said(d: &crate::store::decisions::DecisionRow) -> String {
-    use crate::store::decisions::Choice;
+fn said(d: &crate::analysis::executive::DecisionRow) -> String {
+    use crate::analysis::executive::Choice;
     let what = match &d.choice {
         Choice::Option { option } => format!("option {}", option.replace('_', " ")),
         Choice::Action { text } => format!("action: {text}"),
@@ -886,7 +885,7 @@ async fn decisions_page<'a>(
     q: &DecisionsQuery,
     outcome: Outcome,
 ) -> anyhow::Result<DecisionsPage<'a>> {
-    use crate::store::decisions::{Choice, DECIDER_ROLES, may_decide};
+    use crate::analysis::executive::{Choice, DECIDER_ROLES, may_decide};
     let may = may_decide(&app.dir, &viewer.person).is_ok();
     let (pack, missing, run) = match crate::pipeline::pack_run(&app.store, cycle).await {
         Ok(run) => {
@@ -1028,7 +1027,7 @@ impl Decided {
         for d in store.decisions_done(cycle).await? {
             done.entry(d.decision_id).or_insert(d);
         }
-        let standing = crate::store::decisions::standing(&all);
+        let standing = crate::analysis::executive::standing(&all);
         let by_tradeoff = pack
             .iter()
             .map(|t| {
@@ -1081,7 +1080,8 @@ pub async fn decide_tradeoff(
     Path(cycle): Path<String>,
     posted: Posted<DecideForm>,
 ) -> Response {
-    use crate::store::decisions::{Choice, NewDecision};
+    use crate::analysis::executive::Choice;
+    use crate::store::decisions::NewDecision;
     let Posted { viewer, form } = posted;
     let view = form.view.query();
     let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
@@ -1125,7 +1125,7 @@ pub async fn decide_tradeoff(
         }
         Err(e) => match refusal(&e) {
             Some(why) => {
-                let status = if crate::store::decisions::may_decide(&app.dir, &viewer.person).is_err() {
+                let status = if crate::analysis::executive::may_decide(&app.dir, &viewer.person).is_err() {
                     StatusCode::FORBIDDEN
                 } else {
                     StatusCode::UNPROCESSABLE_ENTITY

@@ -6,12 +6,15 @@
 
 use std::path::{Path, PathBuf};
 
+use snop::analysis::executive::Choice;
 use snop::analysis::reconcile::ReconciliationFacts;
-use snop::config::{Agent, Workspace};
+use snop::config::Workspace;
 use snop::contract::Month;
+use snop::draft::Request;
 use snop::pipeline::{self, RunOptions, RunOutcome};
-use snop::store::decisions::{Choice, NewDecision};
-use snop::store::signoff::{Artifact, Directory, Request};
+use snop::sop::Agent;
+use snop::sop::Artifact;
+use snop::store::decisions::NewDecision;
 use snop::store::{RunRow, Store};
 
 use crate::common::{block_on, copy_dir, repo};
@@ -38,7 +41,7 @@ async fn run(ws: &Workspace, store: &Store, agent: Agent, allow_unsigned: bool) 
 
 /// The run's draft, approved by the first person and signed by each of `signers`.
 async fn approve_and_sign(ws: &Workspace, store: &Store, run: &RunRow, signers: &[&str]) -> anyhow::Result<i64> {
-    let dir = Directory::of(ws);
+    let dir = ws.directory();
     let d = store.draft_of_run(run.id).await?.expect("the run drafted its artifact");
     let mut v = store.act(&dir, d.id, signers[0], Request::Approve, Some(d.row_version)).await?.draft.row_version;
     for who in signers {
@@ -229,16 +232,14 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         let option = snop::analysis::reconcile::option_key(tradeoffs[0].0.recommendation.option);
 
         // A demand lead may not decide.
-        let err = pipeline::decide(&Directory::of(&ws), &store, "dana.whitfield", decision(&first, option))
-            .await
-            .unwrap_err();
+        let err =
+            pipeline::decide(&ws.directory(), &store, "dana.whitfield", decision(&first, option)).await.unwrap_err();
         assert_eq!(snop::Fault::of(&err), snop::Fault::User);
         assert!(err.to_string().contains("only the COO (Olivia Chen) or the CEO"), "{err}");
         assert!(err.to_string().contains("Dana Whitfield is not allowed to"), "{err}");
         // An option the trade-off does not have is refused, naming its options.
-        let err = pipeline::decide(&Directory::of(&ws), &store, "olivia.chen", decision(&first, "teleport"))
-            .await
-            .unwrap_err();
+        let err =
+            pipeline::decide(&ws.directory(), &store, "olivia.chen", decision(&first, "teleport")).await.unwrap_err();
         assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
 
         // The COO sends the whole plan back (through the binary): the plan says so and cannot be
@@ -266,7 +267,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         assert!(err.to_string().contains("redo the valves trade-offs; to redo: the reconciliation pack"), "{err}");
 
         // One decision, then the plan: signing names the trade-offs without a decision.
-        pipeline::decide(&Directory::of(&ws), &store, "olivia.chen", decision(&first, option)).await.unwrap();
+        pipeline::decide(&ws.directory(), &store, "olivia.chen", decision(&first, option)).await.unwrap();
         let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
         let err = approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap_err();
         let msg = err.to_string();
@@ -285,15 +286,13 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         let recorded = store.decisions(CYCLE).await.unwrap().len();
         let mut with_a_bad_one = rest.clone();
         with_a_bad_one.push(decision(&first, "teleport"));
-        let err = pipeline::decide_each(&Directory::of(&ws), &store, "olivia.chen", with_a_bad_one).await.unwrap_err();
+        let err = pipeline::decide_each(&ws.directory(), &store, "olivia.chen", with_a_bad_one).await.unwrap_err();
         assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
         assert_eq!(store.decisions(CYCLE).await.unwrap().len(), recorded, "checked before any is recorded");
-        let rows = pipeline::decide_each(&Directory::of(&ws), &store, "olivia.chen", rest).await.unwrap();
+        let rows = pipeline::decide_each(&ws.directory(), &store, "olivia.chen", rest).await.unwrap();
         assert_eq!(rows.len(), tradeoffs.len() - 1);
         let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
-        pipeline::decide(&Directory::of(&ws), &store, "olivia.chen", decision(&first, "accept_shortfall"))
-            .await
-            .unwrap();
+        pipeline::decide(&ws.directory(), &store, "olivia.chen", decision(&first, "accept_shortfall")).await.unwrap();
         let err = approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap_err();
         assert!(err.to_string().contains("built before the latest decision"), "{err}");
         assert!(err.to_string().contains("snop run executive --cycle 2026-12"), "{err}");
@@ -301,7 +300,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap();
         let status = store.status(CYCLE).await.unwrap();
         let plan = status.iter().find(|s| s.artifact == Artifact::SignedPlan.key()).unwrap();
-        assert_eq!(plan.state, Some(snop::store::signoff::State::Signed));
+        assert_eq!(plan.state, Some(snop::draft::State::Signed));
         assert!(store.verify_audit().await.unwrap().first_problem.is_none());
         // A decision changed behind the store's back is caught.
         let pool =

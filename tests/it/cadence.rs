@@ -2,7 +2,8 @@
 //! reported late by the days between, in `snop status` and `snop cadence`.
 
 use snop::config::Workspace;
-use snop::store::signoff::{Artifact, Directory, Request};
+use snop::draft::Request;
+use snop::sop::Artifact;
 
 use crate::calendar::workspace;
 use crate::common::{block_on, run_in};
@@ -12,7 +13,7 @@ use crate::signoff::record;
 fn status_and_cadence_report_meetings_signed_late() {
     let tmp = tempfile::tempdir().unwrap();
     let ws = workspace(tmp.path());
-    let dir = Directory::of(&Workspace::load(&ws).unwrap());
+    let dir = Workspace::load(&ws).unwrap().directory();
     // The June 2026 cycle by the demo rules (June 1 is a Monday): the third Thursday is the
     // 18th; 7 working days before it is Tuesday the 9th, so the demand review runs 9-11 June.
     block_on(async {
@@ -55,7 +56,7 @@ fn status_and_cadence_report_meetings_signed_late() {
 fn the_next_cycles_agenda_says_the_executive_meeting_slipped() {
     let tmp = tempfile::tempdir().unwrap();
     let ws = workspace(tmp.path());
-    let dir = Directory::of(&Workspace::load(&ws).unwrap());
+    let dir = Workspace::load(&ws).unwrap().directory();
     // November 2026 by the demo rules (the 1st is a Sunday): the third Thursday is the 19th.
     // Its signed plan is signed today, later than that.
     block_on(async {

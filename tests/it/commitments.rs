@@ -7,9 +7,10 @@ use std::path::Path;
 
 use calamine::{Data, Reader};
 use polars::prelude::*;
-use snop::config::{Agent, Workspace};
+use snop::config::Workspace;
 use snop::contract::{Month, Table};
 use snop::pipeline::{self, RunOutcome};
+use snop::sop::Agent;
 use snop::store::{NewRun, Store};
 
 use crate::common::{block_on, copy_dir, repo};
@@ -176,7 +177,7 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
             json(&repo().join("prompts/commit-back/sample-facts.json")),
             "regenerate prompts/commit-back/sample-facts.json from this run's narrative-facts.json"
         );
-        let drafts = store.drafts(Some("2026-12"), Some(snop::store::signoff::Artifact::CommitmentLog)).await.unwrap();
+        let drafts = store.drafts(Some("2026-12"), Some(snop::sop::Artifact::CommitmentLog)).await.unwrap();
         assert_eq!(drafts.len(), 1);
         let report = json(&folder.join("report.json"));
         assert_eq!(report["narrative"]["source"], "model", "the mock's draft passes the fact check: {report}");
@@ -241,7 +242,7 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
             (source["rows_read"].as_u64(), source["rows_quarantined"].as_u64(), source["rows_kept"].as_u64()),
             (Some(7), Some(4), Some(3))
         );
-        let drafts = store.drafts(Some("2026-12"), Some(snop::store::signoff::Artifact::CommitmentLog)).await.unwrap();
+        let drafts = store.drafts(Some("2026-12"), Some(snop::sop::Artifact::CommitmentLog)).await.unwrap();
         assert_eq!(drafts.len(), 2, "the returned statuses make a new draft version");
     });
 }

@@ -121,13 +121,13 @@ pub(crate) use on_both_backends;
 /// model, the narrative as given (also as the model's), and a one-page agenda that repeats the
 /// headline.
 pub fn draft_content(
-    artifact: snop::store::signoff::Artifact,
+    artifact: snop::sop::Artifact,
     cycle: &str,
     narrative: snop::narrative::Narrative,
     facts: serde_json::Value,
     files: std::collections::BTreeMap<String, String>,
 ) -> String {
-    use snop::store::signoff::{Agenda, DraftContent};
+    use snop::draft::{Agenda, DraftContent};
     serde_json::to_string(&DraftContent {
         artifact: artifact.key().into(),
         cycle: cycle.into(),

@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use calamine::{DataType, Reader};
-use snop::config::{Agent, Workspace};
+use snop::config::Workspace;
 use snop::contract::Month;
 use snop::pipeline::{self, RunOutcome};
+use snop::sop::Agent;
 
 use crate::common::{Db, block_on, copy_dir, on_both_backends, repo};
 

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use polars::prelude::*;
-use snop::config::{Agent, Workspace};
+use snop::config::Workspace;
 use snop::contract::{Month, Table};
 use snop::ingest::{self, IngestError, Window};
+use snop::sop::Agent;
 
 use crate::common::{block_on, run_in};
 

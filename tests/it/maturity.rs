@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use snop::store::signoff::Artifact;
+use snop::sop::Artifact;
 
 use crate::common::{block_on, run_in};
 

@@ -8,10 +8,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use snop::artifacts::review;
+use snop::draft::{Action, Effect, Request, Situation, State, Verdict, verdict};
 use snop::narrative::Narrative;
-use snop::store::signoff::{
-    Action, Artifact, Decision, Directory, Effect, Request, SignoffError, Situation, State, decide,
-};
+use snop::sop::{Artifact, Directory};
+use snop::store::signoff::SignoffError;
 use snop::store::{Backend, NewRun, RunRow, Store};
 
 use crate::common::{Db, block_on, connect, on_both_backends, raw_sql, run_in, set_store, snop};
@@ -49,7 +49,7 @@ fn holder(role: Option<&str>) -> &'static str {
     }
 }
 
-/// The specification, written out independently of `decide`: who owns and signs what, and
+/// The specification, written out independently of `verdict`: who owns and signs what, and
 /// what each action does in each state. `Err` holds a phrase the refusal must contain.
 fn expected(artifact: Artifact, state: State, action: Action, role: Option<&str>) -> Result<Effect, String> {
     let (owners, signers): (&[&str], &[&str]) = match artifact {
@@ -94,7 +94,7 @@ fn expected(artifact: Artifact, state: State, action: Action, role: Option<&str>
 #[test]
 fn the_transition_table_every_artifact_state_action_and_role() {
     let dir = directory();
-    let roles: Vec<Option<&str>> = snop::config::ROLES.iter().map(|r| Some(*r)).chain([None]).collect();
+    let roles: Vec<Option<&str>> = snop::sop::ROLES.iter().map(|r| Some(*r)).chain([None]).collect();
     let mut checked = 0;
     for artifact in Artifact::ALL {
         for state in State::ALL {
@@ -108,10 +108,10 @@ fn the_transition_table_every_artifact_state_action_and_role() {
                         newer_version: (state == State::Superseded).then_some(2),
                         signed_roles: Vec::new(),
                     };
-                    let got = decide(&dir, holder(*role), action, &s);
+                    let got = verdict(&dir, holder(*role), action, &s);
                     let case = format!("{artifact} / {state} / {action:?} / {role:?}");
                     match (expected(artifact, state, action, *role), got) {
-                        (Ok(effect), Ok(Decision { effect: got, .. })) => assert_eq!(got, effect, "{case}"),
+                        (Ok(effect), Ok(Verdict { effect: got, .. })) => assert_eq!(got, effect, "{case}"),
                         (Err(phrase), Err(message)) => {
                             assert!(message.contains(&phrase), "{case}: `{message}` should say `{phrase}`")
                         }
@@ -136,30 +136,31 @@ fn refusals_say_who_may() {
         newer_version: None,
         signed_roles: vec![],
     };
-    let err = decide(&dir, "leo.grant", Action::Sign, &s(Artifact::DemandConsensus, State::Approved)).unwrap_err();
+    let err = verdict(&dir, "leo.grant", Action::Sign, &s(Artifact::DemandConsensus, State::Approved)).unwrap_err();
     assert!(err.starts_with("only the demand lead (Dana Whitfield) may sign the demand consensus"), "{err}");
-    let err = decide(&dir, "fiona.reyes", Action::Sign, &s(Artifact::ReconciliationPack, State::Approved)).unwrap_err();
+    let err =
+        verdict(&dir, "fiona.reyes", Action::Sign, &s(Artifact::ReconciliationPack, State::Approved)).unwrap_err();
     assert!(
         err.starts_with(
             "only the demand lead (Dana Whitfield) and the supply lead (Sam Okafor), both of them, may sign"
         ),
         "{err}"
     );
-    let err = decide(&dir, "dana.whitfield", Action::Sign, &s(Artifact::SignedPlan, State::Approved)).unwrap_err();
+    let err = verdict(&dir, "dana.whitfield", Action::Sign, &s(Artifact::SignedPlan, State::Approved)).unwrap_err();
     assert!(err.starts_with("only the COO (Olivia Chen) or the CEO (Carl Berg) may sign the signed plan"), "{err}");
-    let err = decide(&dir, "mallory", Action::Comment, &s(Artifact::SupplyPlan, State::Draft)).unwrap_err();
+    let err = verdict(&dir, "mallory", Action::Comment, &s(Artifact::SupplyPlan, State::Draft)).unwrap_err();
     assert!(err.contains("`mallory` is not a person in `snop.toml`"), "{err}");
     // The reconciliation pack: the second signer completes it; nobody signs twice.
     let mut half = s(Artifact::ReconciliationPack, State::Approved);
     half.signed_roles = vec!["demand_lead".into()];
-    let d = decide(&dir, "sam.okafor", Action::Sign, &half).unwrap();
+    let d = verdict(&dir, "sam.okafor", Action::Sign, &half).unwrap();
     assert_eq!(d.effect, Effect::Signed { role: "supply_lead".into(), completes: true });
-    let err = decide(&dir, "dana.whitfield", Action::Sign, &half).unwrap_err();
+    let err = verdict(&dir, "dana.whitfield", Action::Sign, &half).unwrap_err();
     assert!(err.contains("already signed by Dana Whitfield"), "{err}");
     // A signed version with a newer version is edited through the newer one.
     let mut old = s(Artifact::DemandConsensus, State::Signed);
     old.newer_version = Some(3);
-    let err = decide(&dir, "dana.whitfield", Action::Edit, &old).unwrap_err();
+    let err = verdict(&dir, "dana.whitfield", Action::Edit, &old).unwrap_err();
     assert!(err.contains("already has a newer version 3"), "{err}");
 }
 
@@ -334,7 +335,8 @@ fn the_reconciliation_pack_needs_both_signatures(db: Db) {
 /// Decisions and their `done` are append-only on both backends: their mark (what `snop serve`
 /// keys its copy of a cycle's decisions by) moves with each, and not with reading.
 fn decisions_and_done_move_the_cycles_mark(db: Db) {
-    use snop::store::decisions::{Choice, NewDecision};
+    use snop::analysis::executive::Choice;
+    use snop::store::decisions::NewDecision;
     let store_url = db.fresh_store();
     let tmp = tempfile::tempdir().unwrap();
     let dir = directory();
@@ -472,7 +474,7 @@ fn audit_verify_catches_a_rehashed_signed_artifact(db: Db) {
         sqlx::query_scalar("SELECT content FROM drafts WHERE id = 1").fetch_one(&pool).await.unwrap()
     });
     let forged = content.replace("120 units", "150 units");
-    let sha = snop::store::signoff::sha256_hex(forged.as_bytes());
+    let sha = snop::draft::sha256_hex(forged.as_bytes());
     let sql =
         format!("UPDATE drafts SET content = '{}', content_sha256 = '{sha}' WHERE id = 1", forged.replace('\'', "''"));
     raw_sql(&ws, &store, &[&db.drop_trigger("drafts_signed_frozen", "drafts"), &sql]);
@@ -845,7 +847,7 @@ fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
         let content: String =
             sqlx::query_scalar("SELECT content FROM drafts WHERE id = 2").fetch_one(&pool).await.unwrap();
         let forged = content.replace("120 units", "150 units");
-        let sha = snop::store::signoff::sha256_hex(forged.as_bytes());
+        let sha = snop::draft::sha256_hex(forged.as_bytes());
         sqlx::query("UPDATE drafts SET content = $1, content_sha256 = $2 WHERE id = 2")
             .bind(&forged)
             .bind(&sha)

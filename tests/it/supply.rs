@@ -6,9 +6,10 @@ use std::path::Path;
 
 use polars::prelude::*;
 use snop::analysis::supply::{GapKind, SupplyFacts, SupplyInputs, SupplyParams, supply_review};
-use snop::config::{Agent, Workspace};
+use snop::config::Workspace;
 use snop::contract::{Month, PLAN_MONTHS, Table};
 use snop::ingest::{self, Window};
+use snop::sop::Agent;
 
 use crate::common::{block_on, copy_dir, repo};
 

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use snop::draft::{Request, State, sha256_hex};
 use snop::narrative::Narrative;
-use snop::store::signoff::{Artifact, Directory, Request, State, sha256_hex};
+use snop::sop::{Artifact, Directory};
 use snop::store::{NewRun, Store};
 use snop::web::{self, App, Options};
 
@@ -388,7 +389,7 @@ async fn demo_server(dir: &Path) -> (PathBuf, String) {
     assert_eq!(options.returns.as_deref(), Some(ws_dir.join("returns").as_path()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = App::new(store, Directory::of(&ws), ws.company.clone(), options);
+    let app = App::new(store, ws.directory(), ws.company.clone(), options);
     tokio::spawn(web::serve(listener, app, std::future::pending()));
     (ws_dir, base)
 }
@@ -1009,7 +1010,7 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
     block_on(async {
         let (ws_dir, base) = demo_server(tmp.path()).await;
         let ws = snop::config::Workspace::load_without_inputs(&ws_dir).unwrap();
-        let dir = Directory::of(&ws);
+        let dir = ws.directory();
         let store = Store::open(&ws_dir, "sqlite://snop.db").await.unwrap();
         const NEXT: &str = "2027-01";
         approve_and_sign(&store, &dir, NEXT, Artifact::DemandConsensus, &["dana.whitfield"]).await;
@@ -1039,7 +1040,7 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
         let decided = store.decisions(NEXT).await.unwrap();
         let d = decided.iter().find(|d| d.tradeoff_id.as_deref() == Some(&tradeoff)).expect("the decision is stored");
         assert!(
-            matches!(&d.choice, snop::store::decisions::Choice::Option { option } if option == "accept_shortfall"),
+            matches!(&d.choice, snop::analysis::executive::Choice::Option { option } if option == "accept_shortfall"),
             "the option chosen, not the send-back tried first: {:?}",
             d.choice
         );
@@ -1058,7 +1059,7 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
             .map(|(t, _)| snop::store::decisions::NewDecision {
                 cycle: NEXT.into(),
                 tradeoff_id: Some(t.id.clone()),
-                choice: snop::store::decisions::Choice::Option {
+                choice: snop::analysis::executive::Choice::Option {
                     option: snop::analysis::reconcile::option_key(t.recommendation.option).to_string(),
                 },
                 owner: Some("sam.okafor".into()),

@@ -182,11 +182,11 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
         BenchCommand::Measure { to, args } => {
             // The command runs in this process, parsed and run as `snop ARGS` would be, so this
             // process's peak memory is the step's.
-            let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(
+            let cli = <super::Cli as clap::Parser>::try_parse_from(
                 std::iter::once("snop".to_string()).chain(args.iter().cloned()),
             )?;
             let started = Instant::now();
-            let outcome = Box::pin(crate::cli::run(cli)).await;
+            let outcome = Box::pin(super::run(cli)).await;
             let m = Measured {
                 seconds: started.elapsed().as_secs_f64(),
                 peak_rss_bytes: peak_rss(),
@@ -216,7 +216,7 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
                 }
                 "validate" => {
                     let ws = Workspace::load(&dir)?;
-                    let pipeline = ws.pipeline(crate::config::Agent::DemandReview)?;
+                    let pipeline = ws.pipeline(crate::sop::Agent::DemandReview)?;
                     let window = Window { cycle: Month::parse(CYCLE).expect("month"), history_months: 36 };
                     let got = ingest::ingest(&dir, pipeline, window, &crate::Progress::hidden()).await?;
                     let sales = got.table(crate::contract::Table::SalesHistory).context("no sales")?;
@@ -268,8 +268,8 @@ fn tempfile_path() -> anyhow::Result<PathBuf> {
 /// `snop bench cycle`: generates the demo company at `size` in `dir` and runs the cycle on it,
 /// one measured child process per step; prints a row per step.
 async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> anyhow::Result<()> {
-    use crate::config::Agent;
     use crate::pipeline;
+    use crate::sop::Agent;
     if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
         if !dir.join(crate::config::WORKSPACE_FILE).exists() {
             return Err(crate::UserError(format!(
@@ -303,7 +303,7 @@ async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> an
     )?;
     let ws = Workspace::load(dir)?;
     let store = pipeline::open_store(&ws).await?;
-    let people = crate::store::signoff::Directory::of(&ws);
+    let people = ws.directory();
     let series = LazyCsvReader::new(PlRefPath::from(dir.join("data/erp/sales_lines.csv").to_string_lossy().as_ref()))
         .with_separator(b';')
         .with_has_header(true)
@@ -338,7 +338,7 @@ async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> an
         }
         let mut then = Vec::new();
         if agent == Agent::Executive {
-            let (coo, n) = crate::cli::decide_by_script(&ws, &store, cycle).await?;
+            let (coo, n) = crate::demo::people::decide_by_script(&ws, &store, cycle).await?;
             then.push(format!("{} decided {n} trade-offs first", people.name(&coo)));
         }
         let (m, stdout) =
@@ -350,7 +350,7 @@ async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> an
             Some(r) => store.draft_of_run(r.id).await?,
             None => None,
         } {
-            let signed = crate::cli::sign_by_script(&store, &people, &ws, draft).await?;
+            let signed = crate::demo::people::sign_by_script(&store, &people, &ws, draft).await?;
             then.push(format!("{} approval(s) and signature(s)", signed.len()));
         }
         row(

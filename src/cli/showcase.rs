@@ -1,0 +1,218 @@
+//! `snop demo`: a demo manufacturer's workspace made from nothing, and two months of its cycle
+//! played by its people (by script), printed as it goes.
+
+use anyhow::Context as _;
+
+use super::DemoSize;
+use crate::config::Workspace;
+use crate::contract::Month;
+use crate::demo::people::{decide_by_script, return_log_by_script, sign_by_script};
+use crate::pipeline::{self, RunOutcome};
+use crate::sop::{Agent, role_title};
+use crate::{Progress, UserError, demo};
+
+pub(super) async fn demo_command(
+    dir: &std::path::Path,
+    size: &DemoSize,
+    force: bool,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
+        if !force {
+            return Err(UserError(format!(
+                "`{}` already exists and is not empty\nhint: pass `--force` to replace it, or name another folder",
+                dir.display()
+            ))
+            .into());
+        }
+        if !dir.join(crate::config::WORKSPACE_FILE).exists() {
+            return Err(UserError(format!("`{}` is not a snop workspace: refusing to delete it", dir.display())).into());
+        }
+        fs_err::remove_dir_all(dir)?;
+    }
+    demo::init(dir, demo::DEMO_COMPANY)?;
+    let g = demo::generate(dir, size.spec()).context("generating the demo company")?;
+    println!(
+        "demo company `{}`: {} SKUs, {} customers, {} months of history ({} order lines) in `{}`",
+        demo::DEMO_COMPANY,
+        size.skus,
+        size.customers,
+        size.months,
+        g.order_lines,
+        dir.join("data").display()
+    );
+    let ws = Workspace::load(dir)?;
+    let store = pipeline::open_store(&ws).await?;
+    let dir_people = ws.directory();
+    let cycle = size.cycle;
+    let w = dir.display();
+    println!("\nmonth one, {cycle}: the five meetings, each artifact approved and signed by its people (by script)");
+    for agent in [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive, Agent::CommitBack]
+    {
+        if agent == Agent::Executive {
+            let (coo, decided) = decide_by_script(&ws, &store, cycle).await?;
+            println!(
+                "{:>14}: {} decided all {decided} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list -w {w}`)",
+                "decisions",
+                dir_people.name(&coo),
+            );
+        }
+        let draft = demo_run(&ws, &store, agent, cycle, dir, progress).await?;
+        if agent == Agent::CommitBack
+            && let Some(d) = &draft
+        {
+            // The account managers send the log back before it is signed: a few lines
+            // re-negotiated with their customers.
+            if let Some(line) = return_log_by_script(&store, d, dir).await? {
+                println!("{:>16}{line}", "");
+                if let Some(d) = demo_run(&ws, &store, agent, cycle, dir, progress).await? {
+                    sign_and_print(&store, &dir_people, &ws, d).await?;
+                }
+                continue;
+            }
+        }
+        if let Some(d) = draft {
+            sign_and_print(&store, &dir_people, &ws, d).await?;
+        }
+    }
+    // Between the cycles, the owners carry out some of the executive decisions.
+    let decided = store.decisions(&cycle.to_string()).await?;
+    let standing = crate::analysis::executive::standing(&decided);
+    let mut done = 0;
+    for (i, (tradeoff, d)) in standing.iter().enumerate() {
+        if let (Some(t), Some(owner)) = (tradeoff, &d.owner)
+            && i % 3 != 2
+        {
+            store.record_done(&dir_people, owner, &cycle.to_string(), t, Some("done, in the demo by script")).await?;
+            done += 1;
+        }
+    }
+    println!(
+        "\nbetween the cycles: {done} of {} executive decisions carried out by their owners (`snop decide --done`); the rest are overdue by month two",
+        standing.len()
+    );
+
+    // Month two: the same company a month on; its demand and supply reviews score month one.
+    let next = cycle.plus(1);
+    let g = demo::generate(dir, demo::Spec { as_of: next, ..size.spec() })
+        .context("generating the demo company a month on")?;
+    println!(
+        "\nmonth two, {next}: the extracts a month on ({} order lines: {cycle}'s orders shipped, the order book moved on); week 1's drafts wait for review",
+        g.order_lines
+    );
+    let mut scorecard = None;
+    for agent in [Agent::DemandReview, Agent::SupplyReview] {
+        if let Some(d) = demo_run(&ws, &store, agent, next, dir, progress).await?
+            && agent == Agent::DemandReview
+        {
+            scorecard = store.draft(d.id).await?.and_then(|d| d.content.agenda.scorecard);
+        }
+    }
+    if let Some(card) = scorecard {
+        println!("\nthe first line of every agenda of {next}: last cycle's promises, as of {}", card.as_of);
+        for line in &card.lines {
+            println!("  {line}");
+        }
+        for a in &card.attention {
+            println!("  needs attention: {} (owner: {})", a.decision, a.owner);
+        }
+    }
+    println!("\nwhere things are:");
+    println!("  workspace      {w}");
+    println!("  run reports    {w}/runs/<cycle>/<agent>/run-<n>/report.json");
+    println!("  store          {w}/snop.db");
+    println!(
+        "next: `snop status --cycle {cycle} -w {w}` shows all five artifacts signed; `snop status --cycle {next} -w {w}` what month two is waiting for; `snop audit verify -w {w}` checks the log; `snop run demand-review --cycle {next} -w {w}` again writes nothing new"
+    );
+    println!("  `snop calendar -w {w}` prints the cycle's meeting dates (`--ics FILE` for Outlook or Google Calendar)");
+    // Demo-only logins: every demo person gets a password anyone reading this output knows.
+    let mut logins = Vec::new();
+    for (id, person) in &ws.people {
+        let password = demo::demo_password(id);
+        super::web::add_user(&store, id, &password, "snop demo").await?;
+        let roles: Vec<String> = ws.directory().roles_of(id).into_iter().map(role_title).collect();
+        let roles = if roles.is_empty() { "account manager".to_string() } else { roles.join(", ") };
+        logins.push(format!("  {id:<16} {password:<22} {} ({roles})", person.name));
+    }
+    println!(
+        "\nreview in the browser: `snop serve -w {}`, then open http://127.0.0.1:8080/ and log in as",
+        dir.display()
+    );
+    for line in &logins {
+        println!("{line}");
+    }
+    println!(
+        "  the board shows each cycle's meetings and drafts; {next}'s drafts wait for the demand and supply leads; the COO's trade-offs are at /cycles/{cycle}/decisions; an account manager's lines at /cycles/{cycle}/commitments?mine=1"
+    );
+    println!(
+        "  these are DEMO-ONLY passwords, printed for anyone to read: for real people use `snop users add PERSON --password-stdin`"
+    );
+    Ok(())
+}
+
+/// One agent's run in the demo, printed: what it read and wrote, its narrative, notes and files.
+/// Returns the draft it stored.
+async fn demo_run(
+    ws: &Workspace,
+    store: &crate::store::Store,
+    agent: Agent,
+    cycle: Month,
+    dir: &std::path::Path,
+    progress: &Progress,
+) -> anyhow::Result<Option<crate::draft::DraftRow>> {
+    let w = dir.display();
+    match pipeline::run(ws, store, agent, cycle, progress).await? {
+        RunOutcome::Recorded { run, report } => {
+            println!(
+                "{agent:>14}: run {} read {} rows from {} sources, quarantined {}, kept {}",
+                run.id,
+                report.rows_read,
+                report.sources.len(),
+                report.rows_quarantined,
+                report.rows_kept
+            );
+            for line in report.quarantine_sample.iter().take(3) {
+                println!("{:>16}quarantined: {line}", "");
+            }
+            if let Some(n) = &report.narrative {
+                println!(
+                    "{:>16}narrative drafted by `{}` ({}), {} LLM call(s), every number checked",
+                    "", n.model, n.source, n.llm_calls
+                );
+            }
+            for note in report.notes.iter().filter(|n| !n.contains("no decision yet")) {
+                println!("{:>16}note: {note}", "");
+            }
+            let mut names: Vec<String> = std::fs::read_dir(dir.join(&run.folder))?
+                .filter_map(Result::ok)
+                .map(|f| f.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            for name in names {
+                if [".xlsx", ".html", ".pdf", ".csv"].iter().any(|x| name.ends_with(x))
+                    || name == "signed-plan.parquet"
+                    || name == "decisions.json"
+                {
+                    println!("{:>16}{w}/{}/{name}", "", run.folder);
+                }
+            }
+            Ok(store.draft_of_run(run.id).await?)
+        }
+        RunOutcome::Unchanged { previous } => {
+            println!("{agent:>14}: unchanged since run {}", previous.id);
+            Ok(None)
+        }
+    }
+}
+
+async fn sign_and_print(
+    store: &crate::store::Store,
+    dir: &crate::sop::Directory,
+    ws: &Workspace,
+    draft: crate::draft::DraftRow,
+) -> anyhow::Result<()> {
+    for line in sign_by_script(store, dir, ws, draft).await? {
+        println!("{:>16}{line}", "");
+    }
+    Ok(())
+}

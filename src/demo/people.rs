@@ -1,0 +1,103 @@
+//! The demo's people, by script: the COO decides every trade-off as recommended, the owners
+//! approve and the signers sign each draft, the account managers send the commitment log back.
+//! `snop demo` and `snop bench cycle` play the cycle's meetings with them.
+
+use crate::config::Workspace;
+use crate::contract::Month;
+use crate::draft::Request;
+use crate::pipeline;
+use crate::sop::Artifact;
+
+/// The executive meeting by script: the COO (or the CEO) takes the reconciliation's recommended
+/// option on every trade-off of the cycle's pack, owned by the supply lead, due two weeks after
+/// the meeting. Returns who decided and how many trade-offs.
+pub async fn decide_by_script(
+    ws: &Workspace,
+    store: &crate::store::Store,
+    cycle: Month,
+) -> anyhow::Result<(String, usize)> {
+    let coo = ws.holders("coo").first().or(ws.holders("ceo").first()).cloned().unwrap_or_default();
+    let owner = ws.holders("supply_lead").first().cloned().unwrap_or_else(|| coo.clone());
+    let due = (chrono::NaiveDate::parse_from_str(&pipeline::executive_date(ws, cycle), "%Y-%m-%d")?
+        + chrono::Days::new(14))
+    .format("%Y-%m-%d")
+    .to_string();
+    let decisions: Vec<_> = pipeline::tradeoffs(store, cycle)
+        .await?
+        .into_iter()
+        .map(|(t, _)| crate::store::decisions::NewDecision {
+            cycle: cycle.to_string(),
+            tradeoff_id: Some(t.id),
+            choice: crate::analysis::executive::Choice::Option {
+                option: crate::analysis::reconcile::option_key(t.recommendation.option).to_string(),
+            },
+            owner: Some(owner.clone()),
+            due: Some(due.clone()),
+            note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
+        })
+        .collect();
+    let decided = pipeline::decide_each(&ws.directory(), store, &coo, decisions).await?;
+    Ok((coo, decided.len()))
+}
+
+/// The account managers' returned log in the demo: every fifth line of the commitment log
+/// re-negotiated with its customer, written as a workbook in `returns/` the way a person edits
+/// the Log sheet (line, status, committed, note, owner). `None` when the log has no lines.
+pub async fn return_log_by_script(
+    store: &crate::store::Store,
+    draft: &crate::draft::DraftRow,
+    dir: &std::path::Path,
+) -> anyhow::Result<Option<String>> {
+    let Some(run) = store.run(draft.run_id).await? else { return Ok(None) };
+    let Some(bytes) = store.run_file(&run, "commitment-log.json")? else { return Ok(None) };
+    let log: crate::analysis::commitments::CommitmentLog = serde_json::from_slice(&bytes)?;
+    let lines: Vec<_> = log.lines.iter().step_by(5).collect();
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let rows: Vec<_> = lines
+        .iter()
+        .map(|l| crate::artifacts::commitment_log::ReturnedRow {
+            line_id: l.line_id.clone(),
+            status: "re-negotiated".into(),
+            committed: l.committed,
+            note: Some("the customer agreed to the committed quantity".into()),
+            owner: l.owner.clone(),
+        })
+        .collect();
+    let path = pipeline::write_returned_log(&dir.join("returns"), &format!("log-{}-returned.xlsx", log.cycle), &rows)?;
+    Ok(Some(format!(
+        "the account managers returned the log: {} of {} lines re-negotiated with their customers (`{}`)",
+        lines.len(),
+        log.lines.len(),
+        path.display()
+    )))
+}
+
+/// The demo's people approve and sign a draft by script: its owner approves, then each signer
+/// role signs (both leads for the reconciliation pack). Returns what happened, line by line.
+pub async fn sign_by_script(
+    store: &crate::store::Store,
+    dir: &crate::sop::Directory,
+    ws: &Workspace,
+    draft: crate::draft::DraftRow,
+) -> anyhow::Result<Vec<String>> {
+    let Some(artifact) = Artifact::from_key(&draft.artifact) else { return Ok(Vec::new()) };
+    let mut lines = Vec::new();
+    let mut row_version = draft.row_version;
+    let owner = artifact.owner_roles().iter().find_map(|r| ws.holders(r).first()).cloned().unwrap_or_default();
+    let acted = store.act(dir, draft.id, &owner, Request::Approve, Some(row_version)).await?;
+    row_version = acted.draft.row_version;
+    lines.push(acted.message);
+    let signers: Vec<String> = if artifact.needs_every_signer() {
+        artifact.signer_roles().iter().filter_map(|r| ws.holders(r).first().cloned()).collect()
+    } else {
+        artifact.signer_roles().iter().find_map(|r| ws.holders(r).first().cloned()).into_iter().collect()
+    };
+    for who in signers {
+        let acted = store.act(dir, draft.id, &who, Request::Sign, Some(row_version)).await?;
+        row_version = acted.draft.row_version;
+        lines.push(acted.message);
+    }
+    Ok(lines)
+}

@@ -1,0 +1,227 @@
+//! The S&OP vocabulary every layer shares: the five meetings (each run by an [`Agent`]), the
+//! [`Artifact`] each one produces, the roles that own and sign them, and the [`Directory`] of
+//! who holds which role. The ground floor: it imports nothing of snop but the data contract.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::contract::Table;
+
+/// The agents, one per S&OP sub-meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Agent {
+    DemandReview,
+    SupplyReview,
+    Reconciliation,
+    Executive,
+    CommitBack,
+}
+
+impl Agent {
+    pub const ALL: [Agent; 5] =
+        [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive, Agent::CommitBack];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Agent::DemandReview => "demand-review",
+            Agent::SupplyReview => "supply-review",
+            Agent::Reconciliation => "reconciliation",
+            Agent::Executive => "executive",
+            Agent::CommitBack => "commit-back",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Agent> {
+        Agent::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// The tables the agent's analysis cannot do without.
+    pub fn required_tables(self) -> &'static [Table] {
+        match self {
+            Agent::DemandReview => &[Table::Items, Table::Customers, Table::SalesHistory],
+            Agent::SupplyReview => &[
+                Table::Items,
+                Table::Customers,
+                Table::Resources,
+                Table::Routings,
+                Table::Bom,
+                Table::Components,
+                Table::Inventory,
+                Table::Capacity,
+            ],
+            Agent::Reconciliation => &[Table::Items],
+            Agent::Executive => &[
+                Table::Items,
+                Table::Customers,
+                Table::Resources,
+                Table::Routings,
+                Table::Bom,
+                Table::Components,
+                Table::Inventory,
+                Table::Capacity,
+            ],
+            Agent::CommitBack => &[Table::Items, Table::Customers, Table::OpenOrders],
+        }
+    }
+}
+
+impl fmt::Display for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The five artifacts, one per meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Artifact {
+    DemandConsensus,
+    SupplyPlan,
+    ReconciliationPack,
+    SignedPlan,
+    CommitmentLog,
+}
+
+impl Artifact {
+    pub const ALL: [Artifact; 5] = [
+        Artifact::DemandConsensus,
+        Artifact::SupplyPlan,
+        Artifact::ReconciliationPack,
+        Artifact::SignedPlan,
+        Artifact::CommitmentLog,
+    ];
+
+    /// The key stored in the `drafts` table.
+    pub fn key(self) -> &'static str {
+        match self {
+            Artifact::DemandConsensus => "demand_consensus",
+            Artifact::SupplyPlan => "supply_plan",
+            Artifact::ReconciliationPack => "reconciliation_pack",
+            Artifact::SignedPlan => "signed_plan",
+            Artifact::CommitmentLog => "commitment_log",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Artifact> {
+        Artifact::ALL.into_iter().find(|a| a.key() == key)
+    }
+
+    /// As a person says it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Artifact::DemandConsensus => "demand consensus",
+            Artifact::SupplyPlan => "supply plan",
+            Artifact::ReconciliationPack => "reconciliation pack",
+            Artifact::SignedPlan => "signed plan",
+            Artifact::CommitmentLog => "customer commitment log",
+        }
+    }
+
+    pub fn agent(self) -> Agent {
+        match self {
+            Artifact::DemandConsensus => Agent::DemandReview,
+            Artifact::SupplyPlan => Agent::SupplyReview,
+            Artifact::ReconciliationPack => Agent::Reconciliation,
+            Artifact::SignedPlan => Agent::Executive,
+            Artifact::CommitmentLog => Agent::CommitBack,
+        }
+    }
+
+    pub fn of_agent(agent: Agent) -> Artifact {
+        Artifact::ALL.into_iter().find(|a| a.agent() == agent).expect("one artifact per agent")
+    }
+
+    /// The meeting the artifact is made for.
+    pub fn meeting(self) -> &'static str {
+        match self {
+            Artifact::DemandConsensus => "demand review",
+            Artifact::SupplyPlan => "supply review",
+            Artifact::ReconciliationPack => "pre-S&OP reconciliation",
+            Artifact::SignedPlan => "executive S&OP",
+            Artifact::CommitmentLog => "commercial commit-back",
+        }
+    }
+
+    /// The next meeting up, whose decisions this artifact's agenda prepares.
+    pub fn next(self) -> Option<Artifact> {
+        let i = Artifact::ALL.iter().position(|a| *a == self).expect("listed");
+        Artifact::ALL.get(i + 1).copied()
+    }
+
+    /// The roles that own the draft: they edit, approve and reject it.
+    pub fn owner_roles(self) -> &'static [&'static str] {
+        self.signer_roles()
+    }
+
+    /// The roles that sign it.
+    pub fn signer_roles(self) -> &'static [&'static str] {
+        match self {
+            Artifact::DemandConsensus => &["demand_lead"],
+            Artifact::SupplyPlan => &["supply_lead"],
+            Artifact::ReconciliationPack => &["demand_lead", "supply_lead"],
+            Artifact::SignedPlan => &["coo", "ceo"],
+            Artifact::CommitmentLog => &["sales_lead"],
+        }
+    }
+
+    /// Whether every signer role must sign (the reconciliation pack), or any one of them.
+    pub fn needs_every_signer(self) -> bool {
+        self == Artifact::ReconciliationPack
+    }
+}
+
+impl fmt::Display for Artifact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.title())
+    }
+}
+
+/// The roles that sign artifacts or own decisions.
+pub const ROLES: [&str; 6] = ["demand_lead", "supply_lead", "finance_lead", "sales_lead", "coo", "ceo"];
+
+/// Who holds which role, and people's names: what the rules need to say who may.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    /// Role to person ids.
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// Person id to full name.
+    pub names: BTreeMap<String, String>,
+    /// Person id to their ed25519 public key (`ed25519:<hex>`), for those who registered one.
+    pub public_keys: BTreeMap<String, String>,
+}
+
+impl Directory {
+    /// The roles a person holds.
+    pub fn roles_of(&self, person: &str) -> Vec<&str> {
+        self.roles.iter().filter(|(_, ids)| ids.iter().any(|i| i == person)).map(|(r, _)| r.as_str()).collect()
+    }
+
+    pub fn name(&self, person: &str) -> String {
+        self.names.get(person).cloned().unwrap_or_else(|| person.to_string())
+    }
+
+    /// "the demand lead (Dana Whitfield)", "the COO or the CEO (Olivia Chen)".
+    pub fn describe(&self, roles: &[&str], joiner: &str) -> String {
+        let parts: Vec<String> = roles
+            .iter()
+            .map(|r| {
+                let holders: Vec<String> =
+                    self.roles.get(*r).map(|ids| ids.iter().map(|i| self.name(i)).collect()).unwrap_or_default();
+                if holders.is_empty() {
+                    format!("the {} (nobody holds it in `snop.toml`)", role_title(r))
+                } else {
+                    format!("the {} ({})", role_title(r), holders.join(", "))
+                }
+            })
+            .collect();
+        parts.join(joiner)
+    }
+}
+
+/// A role as a person says it.
+pub fn role_title(role: &str) -> String {
+    match role {
+        "coo" => "COO".into(),
+        "ceo" => "CEO".into(),
+        other => other.replace('_', " "),
+    }
+}
