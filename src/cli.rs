@@ -437,7 +437,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Ok(());
             }
             if list {
-                let rows = pipeline::tradeoffs(&store, cycle).await?;
+                let rows = crate::pipeline::decisions::tradeoffs(&store, cycle).await?;
                 if json {
                     let v: Vec<serde_json::Value> =
                         rows.iter().map(|(t, d)| serde_json::json!({ "trade_off": t, "decision": d })).collect();
@@ -487,7 +487,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 due,
                 note,
             };
-            let row = pipeline::decide(&ws.directory(), &store, &actor, decision).await?;
+            let row = crate::pipeline::decisions::decide(&ws.directory(), &store, &actor, decision).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&row)?);
             } else {

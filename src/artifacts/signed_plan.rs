@@ -5,6 +5,7 @@
 //! same mapping reads the file back). As CSV and as `.xlsx` (sheet `Signed plan`). Launch volume
 //! not yet given to a customer (`*`) is left out: the ERP books by customer.
 
+use polars::prelude::{Column, DataFrame, PolarsResult};
 use rust_xlsxwriter::{Format, Workbook};
 
 use crate::analysis::executive::SignedPlanRow;
@@ -66,6 +67,20 @@ pub fn erp_export(rows: &[SignedPlanRow], export: &Export, cycle: Month) -> anyh
         }
     }
     Ok((csv.into_bytes(), book.save_to_buffer()?, left_out))
+}
+
+/// The signed plan as a frame: the interface the commit-back agent reads
+/// (`signed-plan.parquet`).
+pub fn signed_plan_frame(rows: &[SignedPlanRow]) -> PolarsResult<DataFrame> {
+    DataFrame::new_infer_height(vec![
+        Column::new("sku".into(), rows.iter().map(|r| r.sku.as_str()).collect::<Vec<_>>()),
+        Column::new("customer".into(), rows.iter().map(|r| r.customer.as_str()).collect::<Vec<_>>()),
+        Column::new("month".into(), rows.iter().map(|r| r.month.as_str()).collect::<Vec<_>>()),
+        Column::new("requested_units".into(), rows.iter().map(|r| r.requested_units).collect::<Vec<_>>()),
+        Column::new("planned_units".into(), rows.iter().map(|r| r.planned_units).collect::<Vec<_>>()),
+        Column::new("constraint".into(), rows.iter().map(|r| r.constraint.clone()).collect::<Vec<_>>()),
+        Column::new("gap_id".into(), rows.iter().map(|r| r.gap_id.clone()).collect::<Vec<_>>()),
+    ])
 }
 
 #[cfg(test)]

@@ -151,7 +151,7 @@ pub async fn serve(workspace: &Path, bind: SocketAddr, behind_proxy: bool) -> an
         web::Options {
             behind_proxy,
             calendar: Some(ws.calendar.clone()),
-            returns: crate::pipeline::returns_folder(&ws),
+            returns: crate::pipeline::commitment_lines::returns_folder(&ws),
             ..web::Options::default()
         },
     );

@@ -22,7 +22,7 @@ pub async fn decide_by_script(
         + chrono::Days::new(14))
     .format("%Y-%m-%d")
     .to_string();
-    let decisions: Vec<_> = pipeline::tradeoffs(store, cycle)
+    let decisions: Vec<_> = crate::pipeline::decisions::tradeoffs(store, cycle)
         .await?
         .into_iter()
         .map(|(t, _)| crate::store::decisions::NewDecision {
@@ -36,7 +36,7 @@ pub async fn decide_by_script(
             note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
         })
         .collect();
-    let decided = pipeline::decide_each(&ws.directory(), store, &coo, decisions).await?;
+    let decided = crate::pipeline::decisions::decide_each(&ws.directory(), store, &coo, decisions).await?;
     Ok((coo, decided.len()))
 }
 
@@ -65,7 +65,11 @@ pub async fn return_log_by_script(
             owner: l.owner.clone(),
         })
         .collect();
-    let path = pipeline::write_returned_log(&dir.join("returns"), &format!("log-{}-returned.xlsx", log.cycle), &rows)?;
+    let path = crate::pipeline::commitment_lines::write_returned_log(
+        &dir.join("returns"),
+        &format!("log-{}-returned.xlsx", log.cycle),
+        &rows,
+    )?;
     Ok(Some(format!(
         "the account managers returned the log: {} of {} lines re-negotiated with their customers (`{}`)",
         lines.len(),

@@ -63,7 +63,7 @@ pub async fn measure(ws: &Workspace, reviewers: usize, requests: usize) -> anyho
         ws.company.clone(),
         Options {
             calendar: Some(ws.calendar.clone()),
-            returns: crate::pipeline::returns_folder(ws),
+            returns: crate::pipeline::commitment_lines::returns_folder(ws),
             ..Options::default()
         },
     );

@@ -63,7 +63,7 @@ pub struct Options {
     /// The cycle calendar, for the meetings' dates on the board.
     pub calendar: Option<crate::calendar::Calendar>,
     /// The folder the commit-back agent reads returned commitment logs from
-    /// ([`crate::pipeline::returns_folder`]): where a line's update is saved. `None`: the
+    /// ([`crate::pipeline::commitment_lines::returns_folder`]): where a line's update is saved. `None`: the
     /// commitment log is read-only.
     pub returns: Option<std::path::PathBuf>,
 }

@@ -750,7 +750,7 @@ pub async fn sign(State(app): State<Shared>, Path(id): Path<i64>, posted: Posted
 
 // ---------------------------------------------------------------------------------------------
 // A cycle's executive decisions, per trade-off of the signed reconciliation pack: each through
-// `pipeline::decide` and `Store::record_done`, the same as `snop decide`.
+// `crate::pipeline::decisions::decide` and `Store::record_done`, the same as `snop decide`.
 
 fn no_cycle(cycle: &str) -> Response {
     message(StatusCode::NOT_FOUND, "No such cycle", &format!("`{cycle}` is not a cycle month `YYYY-MM`"))
@@ -887,9 +887,9 @@ async fn decisions_page<'a>(
 ) -> anyhow::Result<DecisionsPage<'a>> {
     use crate::analysis::executive::{Choice, DECIDER_ROLES, may_decide};
     let may = may_decide(&app.dir, &viewer.person).is_ok();
-    let (pack, missing, run) = match crate::pipeline::pack_run(&app.store, cycle).await {
+    let (pack, missing, run) = match crate::pipeline::decisions::pack_run(&app.store, cycle).await {
         Ok(run) => {
-            let read = || crate::pipeline::read_tradeoffs(&app.store, &run);
+            let read = || crate::pipeline::decisions::read_tradeoffs(&app.store, &run);
             (app.tradeoffs.get(format!("run {}", run.id), read).await?, None, format!("run {}", run.id))
         }
         Err(e) => match refusal(&e) {
@@ -1109,7 +1109,7 @@ pub async fn decide_tradeoff(
         due: given(form.due),
         note: given(form.note),
     };
-    match crate::pipeline::decide(&app.dir, &app.store, &viewer.person, decision).await {
+    match crate::pipeline::decisions::decide(&app.dir, &app.store, &viewer.person, decision).await {
         Ok(row) => {
             let what = row.tradeoff_id.as_deref().map_or("the whole plan".to_string(), |t| format!("trade-off `{t}`"));
             let outcome = Outcome {
@@ -1248,9 +1248,9 @@ async fn commitments_page<'a>(
     let mine = q.mine.as_deref().is_some_and(|m| !m.is_empty() && m != "0");
     let customer = q.customer.clone().unwrap_or_default();
     let wanted = customer.trim().to_lowercase();
-    let latest = match crate::pipeline::commitment_log_run(&app.store, cycle).await? {
+    let latest = match crate::pipeline::commitment_lines::commitment_log_run(&app.store, cycle).await? {
         Some(run) => {
-            let read = || async { crate::pipeline::read_commitment_log(&app.store, &run) };
+            let read = || async { crate::pipeline::commitment_lines::read_commitment_log(&app.store, &run) };
             Some((app.logs.get(format!("run {}", run.id), read).await?, run))
         }
         None => None,
@@ -1350,8 +1350,9 @@ pub async fn update_line(State(app): State<Shared>, Path(cycle): Path<String>, p
         };
         return commitments_response(&app, &viewer, &cycle, &q, StatusCode::CONFLICT, outcome).await;
     };
-    let update = crate::pipeline::LineUpdate { line_id: form.line, status: form.status, note: form.note };
-    match crate::pipeline::update_commitment_lines(
+    let update =
+        crate::pipeline::commitment_lines::LineUpdate { line_id: form.line, status: form.status, note: form.note };
+    match crate::pipeline::commitment_lines::update_commitment_lines(
         &app.store,
         &app.dir,
         returns,

@@ -298,8 +298,10 @@ fn next_cycle_scores_last_cycles_commitments_and_orders() {
         )
         .unwrap();
         let tables = [(Table::SalesHistory, sales), (Table::OpenOrders, open), (Table::Customers, customers)].into();
-        let facts =
-            pipeline::last_cycle_loop(&store, Month::parse("2027-01").unwrap(), &tables).await.unwrap().unwrap();
+        let facts = snop::pipeline::upstream::last_cycle_loop(&store, Month::parse("2027-01").unwrap(), &tables)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(facts.scored_cycle, "2026-12");
         assert!(!facts.log_signed, "December's log is a draft here");
         assert_eq!((facts.kept, facts.missed, facts.renegotiated, facts.missed_units), (1, 1, 1, 5.0));
@@ -315,7 +317,12 @@ fn next_cycle_scores_last_cycles_commitments_and_orders() {
         assert_eq!((o.order_lines, o.lines_inside_plan, o.lines_beyond_plan, o.lines_without_plan), (5, 3, 1, 1));
         assert_eq!((o.units_ordered, o.units_outside_plan), (48.0, 7.0));
         // A cycle with no log the month before has nothing to score.
-        assert!(pipeline::last_cycle_loop(&store, Month::parse("2026-12").unwrap(), &tables).await.unwrap().is_none());
+        assert!(
+            snop::pipeline::upstream::last_cycle_loop(&store, Month::parse("2026-12").unwrap(), &tables)
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         // January's commit-back run carries the score in its facts and workbook. (The fixture's
         // history starts in 2023-12: one month more of history keeps it all in the window.)

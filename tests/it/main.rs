@@ -1,7 +1,6 @@
 //! The one integration-test binary (one link of polars, not one per file). Each module drives
 //! the library in-process or spawns the `snop` binary.
 
-mod backhalf;
 mod bad_inputs;
 mod bench;
 mod cadence;
@@ -10,6 +9,7 @@ mod commitments;
 mod common;
 mod demand;
 mod demo;
+mod executive;
 mod ingest;
 mod maturity;
 mod nightly;

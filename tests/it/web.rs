@@ -383,7 +383,7 @@ async fn demo_server(dir: &Path) -> (PathBuf, String) {
     let store = snop::pipeline::open_store(&ws).await.unwrap();
     let options = Options {
         calendar: Some(ws.calendar.clone()),
-        returns: snop::pipeline::returns_folder(&ws),
+        returns: snop::pipeline::commitment_lines::returns_folder(&ws),
         ..Options::default()
     };
     assert_eq!(options.returns.as_deref(), Some(ws_dir.join("returns").as_path()));
@@ -548,7 +548,7 @@ fn an_account_manager_updates_their_own_commitment_lines() {
         let (ws_dir, base) = demo_server(tmp.path()).await;
         let store = Store::open(&ws_dir, "sqlite://snop.db").await.unwrap();
         let month = snop::contract::Month::parse(CYCLE).unwrap();
-        let (_, log) = snop::pipeline::latest_commitment_log(&store, month).await.unwrap().unwrap();
+        let (_, log) = snop::pipeline::commitment_lines::latest_commitment_log(&store, month).await.unwrap().unwrap();
         let ana: Vec<_> = log.lines.iter().filter(|l| l.owner == "ana.lopez").collect();
         let theirs = log.lines.iter().find(|l| l.owner == "eva.novak").unwrap();
         // A line of Ana's the demo's returned log did not touch (it re-negotiated every fifth).
@@ -635,7 +635,7 @@ fn an_account_manager_updates_their_own_commitment_lines() {
         // page shows it, the note escaped.
         let (code, _, err) = crate::common::run_in(&ws_dir, &["run", "commit-back", "--cycle", CYCLE]);
         assert_eq!(code, 0, "{err}");
-        let (_, log) = snop::pipeline::latest_commitment_log(&store, month).await.unwrap().unwrap();
+        let (_, log) = snop::pipeline::commitment_lines::latest_commitment_log(&store, month).await.unwrap().unwrap();
         let updated = log.lines.iter().find(|l| l.line_id == line.line_id).unwrap();
         assert_eq!((updated.status.as_str(), updated.note.as_deref()), ("communicated", Some(note)));
         let (_, page) = get(&base, "/cycles/2026-12/commitments?mine=1", &cookie).await;
@@ -1051,7 +1051,7 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
 
         // The rest as `snop decide` records them: the recommended option each.
         let month = snop::contract::Month::parse(NEXT).unwrap();
-        let rest = snop::pipeline::tradeoffs(&store, month)
+        let rest = snop::pipeline::decisions::tradeoffs(&store, month)
             .await
             .unwrap()
             .into_iter()
@@ -1067,7 +1067,7 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
                 note: None,
             })
             .collect();
-        snop::pipeline::decide_each(&dir, &store, "olivia.chen", rest).await.unwrap();
+        snop::pipeline::decisions::decide_each(&dir, &store, "olivia.chen", rest).await.unwrap();
 
         // The executive agent drafts the plan from the decisions; the COO approves and signs it.
         let (code, _, err) = crate::common::run_in(&ws_dir, &["run", "executive", "--cycle", NEXT, "--quiet"]);

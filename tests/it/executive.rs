@@ -1,4 +1,4 @@
-//! The back half of the cycle on the committed demo fixture: the reconciliation refused without
+//! The reconciliation and the executive meeting on the committed demo fixture: the reconciliation refused without
 //! a signed supply plan (naming the supply review), the pack's five slides however many
 //! trade-offs (the HTML always; the PDF's pages with Chromium and poppler), executive decisions
 //! (only the COO or the CEO), signing refused with an undecided trade-off or on a plan built
@@ -178,7 +178,7 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
         missing.join("`, `")
     );
     for (n, html) in decks {
-        let pdf = snop::pipeline::print_pdf(&html).unwrap();
+        let pdf = snop::pipeline::pdf::print_pdf(&html).unwrap();
         let out = test_outputs(&format!("pack-{n}-trade-offs"));
         std::fs::write(out.join("pack.pdf"), &pdf).unwrap();
         std::fs::write(out.join("pack.html"), &html).unwrap();
@@ -227,19 +227,23 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
     block_on(async {
         let store = pipeline::open_store(&ws).await.unwrap();
         signed_pack(&ws, &store).await;
-        let tradeoffs = pipeline::tradeoffs(&store, cycle()).await.unwrap();
+        let tradeoffs = snop::pipeline::decisions::tradeoffs(&store, cycle()).await.unwrap();
         let first = tradeoffs[0].0.id.clone();
         let option = snop::analysis::reconcile::option_key(tradeoffs[0].0.recommendation.option);
 
         // A demand lead may not decide.
         let err =
-            pipeline::decide(&ws.directory(), &store, "dana.whitfield", decision(&first, option)).await.unwrap_err();
+            snop::pipeline::decisions::decide(&ws.directory(), &store, "dana.whitfield", decision(&first, option))
+                .await
+                .unwrap_err();
         assert_eq!(snop::Fault::of(&err), snop::Fault::User);
         assert!(err.to_string().contains("only the COO (Olivia Chen) or the CEO"), "{err}");
         assert!(err.to_string().contains("Dana Whitfield is not allowed to"), "{err}");
         // An option the trade-off does not have is refused, naming its options.
         let err =
-            pipeline::decide(&ws.directory(), &store, "olivia.chen", decision(&first, "teleport")).await.unwrap_err();
+            snop::pipeline::decisions::decide(&ws.directory(), &store, "olivia.chen", decision(&first, "teleport"))
+                .await
+                .unwrap_err();
         assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
 
         // The COO sends the whole plan back (through the binary): the plan says so and cannot be
@@ -267,7 +271,9 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         assert!(err.to_string().contains("redo the valves trade-offs; to redo: the reconciliation pack"), "{err}");
 
         // One decision, then the plan: signing names the trade-offs without a decision.
-        pipeline::decide(&ws.directory(), &store, "olivia.chen", decision(&first, option)).await.unwrap();
+        snop::pipeline::decisions::decide(&ws.directory(), &store, "olivia.chen", decision(&first, option))
+            .await
+            .unwrap();
         let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
         let err = approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap_err();
         let msg = err.to_string();
@@ -286,13 +292,17 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         let recorded = store.decisions(CYCLE).await.unwrap().len();
         let mut with_a_bad_one = rest.clone();
         with_a_bad_one.push(decision(&first, "teleport"));
-        let err = pipeline::decide_each(&ws.directory(), &store, "olivia.chen", with_a_bad_one).await.unwrap_err();
+        let err = snop::pipeline::decisions::decide_each(&ws.directory(), &store, "olivia.chen", with_a_bad_one)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
         assert_eq!(store.decisions(CYCLE).await.unwrap().len(), recorded, "checked before any is recorded");
-        let rows = pipeline::decide_each(&ws.directory(), &store, "olivia.chen", rest).await.unwrap();
+        let rows = snop::pipeline::decisions::decide_each(&ws.directory(), &store, "olivia.chen", rest).await.unwrap();
         assert_eq!(rows.len(), tradeoffs.len() - 1);
         let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
-        pipeline::decide(&ws.directory(), &store, "olivia.chen", decision(&first, "accept_shortfall")).await.unwrap();
+        snop::pipeline::decisions::decide(&ws.directory(), &store, "olivia.chen", decision(&first, "accept_shortfall"))
+            .await
+            .unwrap();
         let err = approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap_err();
         assert!(err.to_string().contains("built before the latest decision"), "{err}");
         assert!(err.to_string().contains("snop run executive --cycle 2026-12"), "{err}");
@@ -313,7 +323,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         assert!(problem.starts_with("decision 3 by `olivia.chen`"), "{problem}");
 
         // The interface the commit-back agent reads.
-        let (run_row, signed, df) = pipeline::cycle_signed_plan(&store, cycle()).await.unwrap();
+        let (run_row, signed, df) = snop::pipeline::upstream::cycle_signed_plan(&store, cycle()).await.unwrap();
         assert_eq!(run_row.id, exec.id);
         assert!(signed.is_some());
         let names: Vec<&str> = df.get_column_names().into_iter().map(|n| n.as_str()).collect();

@@ -1,0 +1,170 @@
+//! The executive S&OP: the decisions on the signed pack's trade-offs applied, the supply plan's
+//! allocation recomputed with them, and the signed plan: every SKU x customer x month with what
+//! was asked and what the plan gives, its decision log and its export in the ERP's columns.
+
+use polars::prelude::DataFrame;
+
+use super::{Read as AgentRead, Upstream};
+use crate::UserError;
+use crate::analysis::executive::{self, Choice, DecisionLog, DecisionRow, SignedPlanRow};
+use crate::analysis::reconcile::ReconciliationFacts;
+use crate::analysis::supply::{SupplyFacts, SupplyInputs, supply_review_with};
+use crate::config::Workspace;
+use crate::contract::Month;
+use crate::pipeline::RunOptions;
+use crate::pipeline::drafting::{Ctx, Prepared};
+use crate::pipeline::parquet_bytes;
+use crate::pipeline::upstream::{artifact_run, cycle_consensus, read_json, upstream_error};
+use crate::sop::{Agent, Artifact};
+use crate::store::Store;
+
+/// What the executive meeting decides on: the cycle's pack and whether it is signed, the supply
+/// plan, the consensus it was planned against, and the decisions recorded so far.
+pub(in crate::pipeline) struct Read {
+    pack: ReconciliationFacts,
+    pack_signed: bool,
+    supply: SupplyFacts,
+    demand: DataFrame,
+    decisions: Vec<DecisionRow>,
+}
+
+/// The executive's inputs: the cycle's reconciliation pack (signed unless `--allow-unsigned`),
+/// the supply plan and the consensus it was built on, and the decisions recorded so far.
+pub(super) async fn upstream(store: &Store, cycle: Month, options: RunOptions) -> anyhow::Result<Upstream> {
+    let pack = artifact_run(store, Artifact::ReconciliationPack, cycle).await?;
+    let problem = match &pack {
+        None => Some(upstream_error(Artifact::ReconciliationPack, cycle, false, Agent::Executive)),
+        Some((_, None)) if !options.allow_unsigned => {
+            Some(upstream_error(Artifact::ReconciliationPack, cycle, true, Agent::Executive))
+        }
+        _ => None,
+    };
+    if let Some(p) = problem {
+        return Err(UserError(p).into());
+    }
+    let pack = pack.expect("checked");
+    let pack_facts: ReconciliationFacts = read_json(store, &pack.0, "facts.json").await?;
+    let supply = artifact_run(store, Artifact::SupplyPlan, cycle)
+        .await?
+        .ok_or_else(|| UserError(upstream_error(Artifact::SupplyPlan, cycle, false, Agent::Executive)))?;
+    let facts: SupplyFacts = read_json(store, &supply.0, "facts.json").await?;
+    let (demand_run, demand_signed, demand) = cycle_consensus(store, cycle).await?;
+    let decisions = store.decisions(&cycle.to_string()).await?;
+    let through = decisions.iter().map(|d| d.id).max().unwrap_or(0);
+    let read = Read { pack: pack_facts, pack_signed: pack.1.is_some(), supply: facts, demand, decisions };
+    Ok(Upstream {
+        identity: Some(format!("allow_unsigned {} decisions through {through}", options.allow_unsigned)),
+        links: vec![pack, supply, (demand_run, demand_signed)],
+        read: AgentRead::Executive(read),
+    })
+}
+
+/// The executive meeting's first day of a cycle, `YYYY-MM-DD`.
+pub fn executive_date(ws: &Workspace, cycle: Month) -> String {
+    ws.calendar.cycle(cycle).meeting(Artifact::SignedPlan).first.format("%Y-%m-%d").to_string()
+}
+
+/// The executive: the decisions applied, the allocation recomputed, the signed plan, its
+/// decision log and its export in the ERP's column names.
+pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> {
+    let (ws, cycle, pipeline) = (ctx.ws, ctx.cycle, ctx.pipeline);
+    let Read { pack, pack_signed, demand, .. } = &b;
+    let (adjust, log) = executive::adjustments(pack, &b.supply, &b.decisions);
+    // Plan with the supply review's own parameters, so the allocation is the same rule.
+    let params = ws.pipelines.get(&Agent::SupplyReview).map_or(&pipeline.supply, |p| &p.supply);
+    let inputs = SupplyInputs { tables: &ctx.ingested.tables, demand, cycle, params };
+    let after = tracing::info_span!("analysis")
+        .in_scope(|| tokio::task::block_in_place(|| supply_review_with(&inputs, &adjust)))?;
+    let rows = executive::plan_rows(&after, &b.supply, &log);
+    let n = ctx.narrate(narrative_facts(pack, *pack_signed, &b.supply, &after, &rows, &log)).await?;
+    let (csv, xlsx, left_out) = crate::artifacts::signed_plan::erp_export(&rows, &pipeline.export, cycle)?;
+    let mut notes = Vec::new();
+    if left_out > 0 {
+        notes.push(format!(
+            "{left_out} plan line(s) of launch volume not yet given to a customer (`*`) are not in the ERP export: the ERP books by customer"
+        ));
+    }
+    if !log.undecided.is_empty() {
+        notes.push(format!(
+            "{} trade-off(s) have no decision yet, so the plan cannot be signed: {}",
+            log.undecided.len(),
+            log.undecided.join(", ")
+        ));
+    }
+    if let Some(s) = &log.sent_back {
+        notes.push(format!("the plan was sent back: {s}"));
+    }
+    let mut frame = crate::artifacts::signed_plan::signed_plan_frame(&rows)?;
+    let own = vec![
+        ("signed-plan.parquet".into(), parquet_bytes(&mut frame)?),
+        ("decisions.json".into(), serde_json::to_vec_pretty(&log)?),
+        (format!("signed-plan-{cycle}-erp.csv"), csv),
+        (format!("signed-plan-{cycle}-erp.xlsx"), xlsx),
+    ];
+    n.prepared(&after, own, notes)
+}
+
+fn r2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Decisions listed in the signed plan's draft facts (the rest are in `decisions.json`).
+const LISTED_DECISIONS: usize = 10;
+
+/// The signed plan's draft facts: what the narrative is drafted from, and what signing checks
+/// (`undecided`, `sent_back`, `decisions_through`).
+fn narrative_facts(
+    pack: &ReconciliationFacts,
+    pack_signed: bool,
+    before: &SupplyFacts,
+    after: &SupplyFacts,
+    rows: &[SignedPlanRow],
+    log: &DecisionLog,
+) -> serde_json::Value {
+    let decisions: Vec<serde_json::Value> = log
+        .lines
+        .iter()
+        .filter(|l| l.kind == "trade_off")
+        .take(LISTED_DECISIONS)
+        .map(|l| {
+            let (decision, owner, due) = match &l.decision {
+                None => ("no decision yet".to_string(), None, None),
+                Some(d) => (
+                    match &d.choice {
+                        Choice::Option { option } => option.replace('_', " "),
+                        Choice::Action { text } => format!("action: {text}"),
+                        Choice::SendBack { reason } => format!("sent back: {reason}"),
+                    },
+                    d.owner.clone(),
+                    d.due.clone(),
+                ),
+            };
+            serde_json::json!({
+                "tradeoff_id": l.tradeoff_id, "rank": l.rank, "decision": decision, "owner": owner, "due": due,
+                "effect": l.effect,
+            })
+        })
+        .collect();
+    let requested: f64 = rows.iter().map(|r| r.requested_units).sum();
+    let planned: f64 = rows.iter().map(|r| r.planned_units).sum();
+    serde_json::json!({
+        "cycle": pack.cycle,
+        "pack": if pack_signed { "signed" } else { "not signed" },
+        "trade_off_count": pack.trade_offs.len(),
+        "decided_count": pack.trade_offs.len() - log.undecided.len(),
+        "undecided": log.undecided,
+        "sent_back": log.sent_back,
+        "decisions_through": log.decisions_through,
+        "resolved_by_leads_count": pack.resolved.len(),
+        "decisions": decisions,
+        "decisions_not_listed": pack.trade_offs.len().saturating_sub(LISTED_DECISIONS),
+        "totals": {
+            "requested_units": r2(requested),
+            "planned_units": r2(planned),
+            "planned_before_decisions_units": before.totals.constrained_units,
+            "revenue_planned_money": after.totals.revenue_constrained_money,
+            "revenue_before_decisions_money": before.totals.revenue_constrained_money,
+            "budget_revenue_money": after.totals.budget_revenue_money,
+        },
+    })
+}

@@ -1,0 +1,145 @@
+//! The pre-S&OP reconciliation: the signed demand consensus against the signed supply plan,
+//! every gap resolved or made an explicit trade-off with options; the pack of at most five
+//! slides (HTML, and PDF when Chromium is installed) and its appendix workbook.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+
+use super::executive::executive_date;
+use super::{Read as AgentRead, Upstream};
+use crate::UserError;
+use crate::analysis::reconcile::{self, ReconcileInputs};
+use crate::analysis::supply::SupplyFacts;
+use crate::config::Workspace;
+use crate::contract::{Month, Table};
+use crate::ingest;
+use crate::pipeline::RunOptions;
+use crate::pipeline::drafting::{Ctx, Prepared};
+use crate::pipeline::pdf::print_pdf;
+use crate::pipeline::upstream::{artifact_run, last_signed_plan, read_json, upstream_error};
+use crate::sop::{Agent, Artifact, Directory};
+use crate::store::Store;
+
+/// What the reconciliation builds on.
+pub(in crate::pipeline) struct Read {
+    demand_signed: bool,
+    supply_signed: bool,
+    supply: SupplyFacts,
+    /// The previous cycle's signed plan: its cycle and (sku, month, planned units).
+    last_signed: Option<reconcile::SignedPlanLines>,
+    /// The signed supply plan was planned against a consensus that was not signed then.
+    stale_supply: Option<String>,
+}
+
+/// The reconciliation's inputs: the cycle's demand consensus and supply plan, signed unless
+/// `--allow-unsigned`, and the previous cycle's signed plan.
+pub(super) async fn upstream(store: &Store, cycle: Month, options: RunOptions) -> anyhow::Result<Upstream> {
+    let demand = artifact_run(store, Artifact::DemandConsensus, cycle).await?;
+    let supply = artifact_run(store, Artifact::SupplyPlan, cycle).await?;
+    let mut problems = Vec::new();
+    for (artifact, found) in [(Artifact::DemandConsensus, &demand), (Artifact::SupplyPlan, &supply)] {
+        match found {
+            None => problems.push(upstream_error(artifact, cycle, false, Agent::Reconciliation)),
+            Some((_, None)) if !options.allow_unsigned => {
+                problems.push(upstream_error(artifact, cycle, true, Agent::Reconciliation));
+            }
+            _ => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(UserError(problems.join("\n")).into());
+    }
+    let (demand, supply) = (demand.expect("checked"), supply.expect("checked"));
+    let facts: SupplyFacts = read_json(store, &supply.0, "facts.json").await?;
+    // A supply plan signed before the consensus was: its plan may not be the signed demand.
+    let planned_on: Option<serde_json::Value> =
+        store.run_file(&supply.0, "narrative-facts.json")?.and_then(|b| serde_json::from_slice(&b).ok());
+    let stale_supply = planned_on
+        .as_ref()
+        .and_then(|f| f.get("demand_consensus")?.as_str().map(str::to_string))
+        .filter(|s| s != "signed" && demand.1.is_some())
+        .map(|_| {
+            format!(
+                "the supply plan was planned against a demand consensus that was not signed at the time: run `snop run supply-review --cycle {cycle}` again and sign it, so the pack builds on the signed demand"
+            )
+        });
+    let read = Read {
+        demand_signed: demand.1.is_some(),
+        supply_signed: supply.1.is_some(),
+        supply: facts,
+        last_signed: last_signed_plan(store, cycle).await?,
+        stale_supply,
+    };
+    Ok(Upstream {
+        identity: Some(format!("allow_unsigned {}", options.allow_unsigned)),
+        links: vec![demand, supply],
+        read: AgentRead::Reconciliation(read),
+    })
+}
+
+/// The reconciliation: facts, narrative, the five-slide deck (HTML, and PDF when Chromium is
+/// installed) and the appendix workbook.
+pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> {
+    let (ws, cycle) = (ctx.ws, ctx.cycle);
+    let items = items_of(ctx.ingested)?;
+    let dir = ws.directory();
+    let inputs = ReconcileInputs {
+        supply: &b.supply,
+        items: &items,
+        last_signed: b.last_signed,
+        params: &ws.reconciliation,
+        demand_signed: b.demand_signed,
+        supply_signed: b.supply_signed,
+        executive_date: executive_date(ws, cycle),
+        decision_owner: decision_owner(ws, &dir),
+    };
+    let mut facts = tracing::info_span!("analysis").in_scope(|| reconcile::reconcile(&inputs));
+    if let Some(q) = b.stale_supply {
+        facts.open_questions.insert(0, q);
+    }
+    let n = ctx.narrate(reconcile::narrative_facts(&facts)).await?;
+    let deck = crate::artifacts::pack::deck_html(&facts, &n.draft, &ws.company, &ws.currency)?;
+    let appendix = crate::artifacts::pack::appendix_xlsx(&facts, &ws.company, Some(&n.agenda))?;
+    let mut notes = Vec::new();
+    let mut files = vec![
+        (format!("pack-{cycle}.html"), deck.clone().into_bytes()),
+        (format!("pack-appendix-{cycle}.xlsx"), appendix),
+    ];
+    if facts.built_on_unsigned_inputs {
+        notes.push("drafted with --allow-unsigned: every slide says it was built on unsigned inputs".into());
+    }
+    match tokio::task::block_in_place(|| print_pdf(&deck)) {
+        Ok(pdf) => files.push((format!("pack-{cycle}.pdf"), pdf)),
+        Err(why) => notes.push(format!(
+            "the PDF of the pack was not made: {why}; the HTML deck prints one slide per page\nhint: install Chromium (`apt-get install chromium`) and run the reconciliation again, or print `pack-{cycle}.html` from a browser"
+        )),
+    }
+    n.prepared(&facts, files, notes)
+}
+
+/// Who decides the trade-offs: "Olivia Chen (COO)", the first holder of the COO or CEO role.
+fn decision_owner(ws: &Workspace, dir: &Directory) -> String {
+    Artifact::SignedPlan
+        .signer_roles()
+        .iter()
+        .find_map(|r| ws.holders(r).first().map(|p| format!("{} ({})", dir.name(p), crate::sop::role_title(r))))
+        .unwrap_or_else(|| dir.describe(Artifact::SignedPlan.signer_roles(), " or "))
+}
+
+/// SKU to (family, unit price) from the items master.
+fn items_of(ingested: &ingest::Ingested) -> anyhow::Result<BTreeMap<String, (String, f64)>> {
+    let df = ingested.tables.get(&Table::Items).ok_or_else(|| UserError("the pipeline reads no `items`".into()))?;
+    let sku = df.column("sku")?.cast(&DataType::String)?;
+    let family = df.column("family")?.cast(&DataType::String)?;
+    let price = df.column("unit_price")?.cast(&DataType::Float64)?;
+    let (sku, family, price) = (sku.str()?, family.str()?, price.f64()?);
+    Ok((0..df.height())
+        .filter_map(|i| {
+            Some((
+                sku.get(i)?.to_string(),
+                (family.get(i).unwrap_or_default().to_string(), price.get(i).unwrap_or(0.0)),
+            ))
+        })
+        .collect())
+}

@@ -1,0 +1,137 @@
+//! The executive decisions service: a decision on a trade-off of the cycle's signed pack,
+//! checked against the pack (read once for a batch) and recorded with its audit entry; the
+//! trade-offs of a cycle with the decision that counts. `snop decide`, the decisions page and
+//! the demo's COO all record through here.
+
+use crate::UserError;
+use crate::analysis::executive::{Choice, DecisionRow};
+use crate::analysis::reconcile::{self, ReconciliationFacts, option_from_key};
+use crate::contract::Month;
+use crate::sop::{Agent, Artifact, Directory};
+use crate::store::decisions::NewDecision;
+use crate::store::{RunRow, Store};
+
+use super::upstream::{artifact_run, read_json, upstream_error};
+
+/// Records an executive decision on a trade-off of the cycle's signed reconciliation pack,
+/// after checking the person may decide, the trade-off is in the pack and the option is one of
+/// its options.
+pub async fn decide(dir: &Directory, store: &Store, actor: &str, d: NewDecision) -> anyhow::Result<DecisionRow> {
+    let mut rows = decide_each(dir, store, actor, vec![d]).await?;
+    rows.pop().ok_or_else(|| anyhow::anyhow!("no decision recorded"))
+}
+
+/// Records decisions of one cycle as `decide` does, reading the pack once: every decision is
+/// checked before the first is recorded (each then in its own audited transaction).
+pub async fn decide_each(
+    dir: &Directory,
+    store: &Store,
+    actor: &str,
+    decisions: Vec<NewDecision>,
+) -> anyhow::Result<Vec<DecisionRow>> {
+    crate::analysis::executive::may_decide(dir, actor).map_err(UserError)?;
+    let Some(first) = decisions.first() else { return Ok(Vec::new()) };
+    let cycle =
+        Month::parse(&first.cycle).ok_or_else(|| UserError(format!("`{}` is not a month `YYYY-MM`", first.cycle)))?;
+    if let Some(other) = decisions.iter().find(|d| d.cycle != first.cycle) {
+        return Err(anyhow::anyhow!("decisions of two cycles at once ({} and {})", first.cycle, other.cycle));
+    }
+    let Some((run, signed)) = artifact_run(store, Artifact::ReconciliationPack, cycle).await? else {
+        return Err(UserError(upstream_error(Artifact::ReconciliationPack, cycle, false, Agent::Executive)).into());
+    };
+    if signed.is_none() {
+        return Err(UserError(format!(
+            "the reconciliation pack of {cycle} is not signed: the executive meeting decides the trade-offs of the signed pack\nhint: the demand lead and the supply lead approve and sign it first (`snop drafts list --cycle {cycle}`)"
+        ))
+        .into());
+    }
+    let pack: ReconciliationFacts = read_json(store, &run, "facts.json").await?;
+    let by_id: std::collections::HashMap<&str, &reconcile::TradeOff> =
+        pack.trade_offs.iter().map(|t| (t.id.as_str(), t)).collect();
+    for d in &decisions {
+        check_decision(&pack, &by_id, cycle, d)?;
+    }
+    let mut rows = Vec::with_capacity(decisions.len());
+    for d in &decisions {
+        rows.push(store.record_decision(dir, actor, d).await?);
+    }
+    Ok(rows)
+}
+
+/// Whether a decision fits the pack: its trade-off is there and its option is one of the
+/// trade-off's; its due date is a date and its owner is named.
+fn check_decision(
+    pack: &ReconciliationFacts,
+    by_id: &std::collections::HashMap<&str, &reconcile::TradeOff>,
+    cycle: Month,
+    d: &NewDecision,
+) -> anyhow::Result<()> {
+    if let Some(id) = &d.tradeoff_id {
+        let Some(t) = by_id.get(id.as_str()) else {
+            let known: Vec<&str> = pack.trade_offs.iter().map(|t| t.id.as_str()).take(10).collect();
+            return Err(UserError(format!(
+                "`{id}` is not a trade-off of the reconciliation pack of {cycle}{}\nhint: `snop decide --cycle {cycle} --list` lists them",
+                if known.is_empty() { ": it has none".to_string() } else { format!(": its trade-offs include {}", known.join(", ")) }
+            ))
+            .into());
+        };
+        if let Choice::Option { option } = &d.choice {
+            let kind = option_from_key(option);
+            if !kind.is_some_and(|k| t.options.iter().any(|o| o.kind == k)) {
+                let options: Vec<&str> = t.options.iter().map(|o| reconcile::option_key(o.kind)).collect();
+                return Err(UserError(format!(
+                    "`{option}` is not an option of trade-off `{id}`: its options are {}\nhint: or write another action in with `--action \"...\"`",
+                    options.join(", ")
+                ))
+                .into());
+            }
+        }
+    } else if !matches!(d.choice, Choice::SendBack { .. }) {
+        return Err(UserError(
+            "name the trade-off with `--tradeoff ID` (only sending the whole plan back needs none)".into(),
+        )
+        .into());
+    }
+    if let Some(due) = &d.due
+        && chrono::NaiveDate::parse_from_str(due, "%Y-%m-%d").is_err()
+    {
+        return Err(UserError(format!("`--due {due}` is not a date `YYYY-MM-DD`")).into());
+    }
+    if let Some(owner) = &d.owner
+        && owner.trim().is_empty()
+    {
+        return Err(UserError("`--owner` is empty: name the person who carries the decision out".into()).into());
+    }
+    Ok(())
+}
+
+/// The trade-offs of a cycle's pack, each with the decision that counts, for `snop decide --list`.
+pub async fn tradeoffs(store: &Store, cycle: Month) -> anyhow::Result<Vec<(reconcile::TradeOff, Option<DecisionRow>)>> {
+    let pack = read_tradeoffs(store, &pack_run(store, cycle).await?).await?;
+    let decisions = store.decisions(&cycle.to_string()).await?;
+    let standing = crate::analysis::executive::standing(&decisions);
+    Ok(with_decisions(&pack, &standing).into_iter().map(|(t, d)| (t.clone(), d.cloned())).collect())
+}
+
+/// The run of the cycle's reconciliation pack (signed, else the latest), or the error that says
+/// to run the reconciliation first.
+pub async fn pack_run(store: &Store, cycle: Month) -> anyhow::Result<RunRow> {
+    match artifact_run(store, Artifact::ReconciliationPack, cycle).await? {
+        Some((run, _)) => Ok(run),
+        None => Err(UserError(upstream_error(Artifact::ReconciliationPack, cycle, false, Agent::Executive)).into()),
+    }
+}
+
+/// The trade-offs of a pack's run (its `facts.json`: tens of MB at 50,000 series).
+pub async fn read_tradeoffs(store: &Store, run: &RunRow) -> anyhow::Result<Vec<reconcile::TradeOff>> {
+    let pack: ReconciliationFacts = read_json(store, run, "facts.json").await?;
+    Ok(pack.trade_offs)
+}
+
+/// Each trade-off with the decision that counts for it (`standing`: the decisions' standing).
+fn with_decisions<'a>(
+    tradeoffs: &'a [reconcile::TradeOff],
+    standing: &std::collections::BTreeMap<Option<String>, &'a DecisionRow>,
+) -> Vec<(&'a reconcile::TradeOff, Option<&'a DecisionRow>)> {
+    tradeoffs.iter().map(|t| (t, standing.get(&Some(t.id.clone())).copied())).collect()
+}

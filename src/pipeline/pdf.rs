@@ -1,0 +1,52 @@
+//! The reconciliation pack's PDF: its HTML deck printed by headless Chromium, when installed.
+
+/// Prints a self-contained HTML page to PDF with headless Chromium, if it is installed.
+pub fn print_pdf(html: &str) -> Result<Vec<u8>, String> {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(b).is_file())))
+        .ok_or("Chromium is not on the PATH")?;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let tmp = std::env::temp_dir().join(format!("snop-pdf-{}-{nanos}", std::process::id()));
+    let result = (|| {
+        fs_err::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+        let page = tmp.join("pack.html");
+        let pdf = tmp.join("pack.pdf");
+        fs_err::write(&page, html).map_err(|e| e.to_string())?;
+        let mut child = std::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-pdf-header-footer",
+            ])
+            .arg(format!("--user-data-dir={}", tmp.join("profile").display()))
+            .arg(format!("--print-to-pdf={}", pdf.display()))
+            .arg(format!("file://{}", page.display()))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("`{browser}` did not start: {e}"))?;
+        let started = std::time::Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if started.elapsed() > std::time::Duration::from_secs(120) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("`{browser}` took more than 120 s"));
+                }
+                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        fs_err::read(&pdf).map_err(|_| format!("`{browser}` wrote no PDF"))
+    })();
+    let _ = fs_err::remove_dir_all(&tmp);
+    result
+}
