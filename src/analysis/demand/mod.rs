@@ -1,0 +1,169 @@
+//! The demand review's analysis: the statistical forecast per SKU x customer, the layered
+//! consensus (statistical, sales, marketing, final) with the owner and reason of every
+//! adjustment kept per cell, accuracy and forecast value added per layer and owner, and the
+//! variance of last month's actuals against the last plan.
+//!
+//! Totals are bottom-up: every total (SKU, family, customer, month) is a sum of cells, so they are
+//! consistent with the cells by construction.
+//!
+//! The review runs in named steps ([`demand_review`]), one module each: `history` reads the
+//! item master and the sales history, `statistical` forecasts and plans launches,
+//! `adjustments` applies the sales and marketing layers, `totals` sums the final layer,
+//! `accuracy` scores the layers, `variance` compares with the last plan; `facts` holds the
+//! output types, `store` the stored tables and `narrative` the facts for the narrative.
+
+mod accuracy;
+mod adjustments;
+mod facts;
+mod history;
+mod narrative;
+mod statistical;
+mod store;
+mod totals;
+mod variance;
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+
+use self::adjustments::{add_pipeline, apply_adjustments};
+use self::history::Actuals;
+use self::statistical::StatisticalLayer;
+use self::totals::Totals;
+use super::AnalysisError;
+use crate::contract::{Month, PLAN_MONTHS, Table};
+
+pub use self::facts::{
+    ADJUSTMENT_COLUMNS, Accuracy, CELL_COLUMNS, Consensus, ConsensusChange, DemandFacts, FamilyChange, GroupAccuracy,
+    Layer, LayerTotals, Mover, OwnerSummary, OwnerValueAdded, Series, Trace, ValueAdded, Variance,
+};
+pub use self::narrative::narrative_facts;
+pub use self::store::consensus_frames;
+
+/// The customer of a cell that is not yet anyone's: a launch planned by SKU only.
+pub const UNASSIGNED: &str = "*";
+
+/// Settings of the demand review (the pipeline's `[demand]` table).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemandParams {
+    /// Add open CRM opportunities, weighted by their probability, to the sales layer.
+    pub include_pipeline: bool,
+    /// Opportunities below this probability (0 to 1) are left out.
+    pub min_pipeline_probability: f64,
+    /// How many top movers the variance lists.
+    pub top_movers: usize,
+}
+
+impl Default for DemandParams {
+    fn default() -> Self {
+        DemandParams { include_pipeline: true, min_pipeline_probability: 0.0, top_movers: 10 }
+    }
+}
+
+/// A consensus of an earlier cycle, as stored by its run, for accuracy and variance.
+pub struct EarlierConsensus {
+    pub cycle: Month,
+    /// Whether it was signed (then it is "the signed plan").
+    pub signed: bool,
+    /// [`CELL_COLUMNS`] rows.
+    pub cells: DataFrame,
+    /// [`ADJUSTMENT_COLUMNS`] rows.
+    pub adjustments: DataFrame,
+}
+
+pub struct DemandInputs<'a> {
+    pub tables: &'a BTreeMap<Table, DataFrame>,
+    pub cycle: Month,
+    pub history_months: u32,
+    /// Earlier cycles' consensus, any order.
+    pub earlier: &'a [EarlierConsensus],
+    pub params: &'a DemandParams,
+}
+
+/// The demand review, step by step: read the item master, the account managers and the
+/// history; forecast the statistical layer and plan launches; apply the sales layer (the
+/// spreadsheet, then the CRM pipeline) and the marketing layer; total the final layer
+/// bottom-up; score accuracy and value added; compare last month with the last plan and this
+/// consensus with the last one; gather the facts.
+pub fn demand_review(inputs: &DemandInputs<'_>) -> Result<Consensus, AnalysisError> {
+    let t = |table: Table| inputs.tables.get(&table).ok_or(AnalysisError::MissingTable(table));
+    let cycle = inputs.cycle;
+    let plan: Vec<Month> = (0..PLAN_MONTHS as i32).map(|i| cycle.plus(i)).collect();
+
+    let items = history::read_items(t(Table::Items)?)?;
+    let managers = history::account_managers(t(Table::Customers)?)?;
+    let Actuals { history, last_month } =
+        history::monthly_history(t(Table::SalesHistory)?, cycle, inputs.history_months)?;
+
+    // The statistical layer, then new SKUs from their launch plan.
+    let StatisticalLayer { keys, histories, fcs, mut series, mut index, discontinued_cut } =
+        statistical::statistical_layer(&history, &items, &plan);
+    let launches_planned =
+        statistical::plan_launches(inputs.tables.get(&Table::Launches), cycle, &items, &mut series, &mut index)?;
+
+    // The sales layer: the account managers' spreadsheet, then the CRM pipeline; then marketing.
+    let mut owners: BTreeMap<(String, Layer), (usize, f64)> = BTreeMap::new();
+    if let Some(adj) = inputs.tables.get(&Table::SalesAdjustments) {
+        apply_adjustments(adj, Layer::Sales, cycle, &items, &mut series, &mut index, &mut owners)?;
+    }
+    if inputs.params.include_pipeline
+        && let Some(p) = inputs.tables.get(&Table::Pipeline)
+    {
+        add_pipeline(p, inputs, &items, &managers, &mut series, &mut index, &mut owners)?;
+    }
+    if let Some(adj) = inputs.tables.get(&Table::MarketingAdjustments) {
+        apply_adjustments(adj, Layer::Marketing, cycle, &items, &mut series, &mut index, &mut owners)?;
+    }
+    series.sort_by(|a, b| (&a.sku, &a.customer).cmp(&(&b.sku, &b.customer)));
+
+    // Totals, bottom-up.
+    let budget = totals::budget_by_family_month(inputs.tables.get(&Table::Budget))?;
+    let Totals { totals, by_month, by_family, by_customer, methods, classes } =
+        totals::layer_totals(&series, &items, &plan, &budget);
+
+    // Accuracy and value added.
+    let family_of = |sku: &str| items.get(sku).map(|i| i.family.clone()).unwrap_or_default();
+    let (accuracy, accuracy_by_family, accuracy_by_customer, accuracy_by_sku, mut value_added) =
+        accuracy::backtest_accuracy(&keys, &histories, &fcs, &family_of);
+    let (earlier_accuracy, earlier_va, value_added_by_owner) = accuracy::earlier_accuracy(inputs, &last_month)?;
+    let mut all_accuracy = accuracy;
+    all_accuracy.extend(earlier_accuracy);
+    value_added.extend(earlier_va);
+
+    let (variance, variance_unavailable) = match variance::variance(inputs, &last_month, &items) {
+        Ok(v) => (Some(v), None),
+        Err(why) => (None, Some(why)),
+    };
+    let changes_since_last_consensus = variance::changes_since_last(inputs, &series)?;
+    let owners = owners
+        .into_iter()
+        .map(|((owner, layer), (n, units))| OwnerSummary { owner, layer, adjustments: n, net_units: units })
+        .collect();
+    let facts = DemandFacts {
+        cycle: cycle.to_string(),
+        months: plan.iter().map(ToString::to_string).collect(),
+        series_count: series.len(),
+        totals,
+        by_month: by_month.into_iter().collect(),
+        by_family: by_family.into_iter().collect(),
+        by_customer: by_customer.into_iter().collect(),
+        methods,
+        classes,
+        owners,
+        accuracy: all_accuracy,
+        accuracy_by_family,
+        accuracy_by_customer,
+        value_added,
+        value_added_by_owner,
+        variance,
+        variance_unavailable,
+        changes_since_last_consensus,
+        launches_planned: launches_planned.into_iter().collect(),
+        discontinued_cut: discontinued_cut.into_iter().collect(),
+    };
+    Ok(Consensus { facts, series, accuracy_by_sku })
+}
+
+#[cfg(test)]
+mod tests;

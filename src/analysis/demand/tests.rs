@@ -1,0 +1,248 @@
+//! Tests of `analysis::demand`: a hand-made company through the whole review.
+
+use super::*;
+
+fn frame(cols: Vec<Column>) -> DataFrame {
+    DataFrame::new_infer_height(cols).unwrap()
+}
+fn s(name: &str, v: &[&str]) -> Column {
+    Column::new(
+        name.into(),
+        v.iter().map(|x| if x.is_empty() { None } else { Some(x.to_string()) }).collect::<Vec<_>>(),
+    )
+}
+fn n(name: &str, v: &[Option<f64>]) -> Column {
+    Column::new(name.into(), v.to_vec())
+}
+
+/// A hand-made company: P-1 sells 10 a month to C-1 and 5 to C-2, P-2 sells 4 to C-1 and is
+/// discontinued after 2027-01, P-3 is new and launches in 2027-02. Cycle 2026-12.
+fn tables() -> BTreeMap<Table, DataFrame> {
+    let mut t = BTreeMap::new();
+    t.insert(
+        Table::Items,
+        frame(vec![
+            s("sku", &["P-1", "P-2", "P-3"]),
+            s("family", &["A", "A", "B"]),
+            n("unit_price", &[Some(10.0), Some(20.0), Some(50.0)]),
+            s("lifecycle", &["active", "discontinued", "new"]),
+            s("end_month", &["", "2027-01", ""]),
+        ]),
+    );
+    t.insert(Table::Customers, frame(vec![s("customer", &["C-1", "C-2"]), s("account_manager", &["ana", "ben"])]));
+    let (mut sku, mut cust, mut date, mut qty, mut rev) = (vec![], vec![], vec![], vec![], vec![]);
+    for m in 0..36 {
+        let month = Month::parse("2023-12").unwrap().plus(m);
+        for (k, c, q, r) in [("P-1", "C-1", 10.0, 100.0), ("P-1", "C-2", 5.0, 40.0), ("P-2", "C-1", 4.0, 80.0)] {
+            sku.push(k);
+            cust.push(c);
+            date.push(format!("{month}-15"));
+            qty.push(Some(q));
+            rev.push(Some(r));
+        }
+    }
+    let sales = frame(vec![
+        s("sku", &sku),
+        s("customer", &cust),
+        Column::new("order_date".into(), date),
+        n("qty", &qty),
+        n("net_revenue", &rev),
+    ])
+    .lazy()
+    .with_column(col("order_date").str().to_date(StrptimeOptions::default()))
+    .collect()
+    .unwrap();
+    t.insert(Table::SalesHistory, sales);
+    t.insert(Table::Launches, frame(vec![s("sku", &["P-3"]), s("month", &["2027-02"]), n("qty", &[Some(30.0)])]));
+    t.insert(
+        Table::SalesAdjustments,
+        frame(vec![
+            s("sku", &["P-1", "P-1"]),
+            s("customer", &["C-1", ""]),
+            s("family", &["", ""]),
+            s("month", &["2026-12", "2027-01"]),
+            n("delta", &[Some(6.0), None]),
+            n("override", &[None, Some(30.0)]),
+            s("reason", &["project won", "destocking ends"]),
+            s("owner", &["ana", "ben"]),
+        ]),
+    );
+    t.insert(
+        Table::MarketingAdjustments,
+        frame(vec![
+            s("sku", &[""]),
+            s("customer", &[""]),
+            s("family", &["A"]),
+            s("month", &["2027-02"]),
+            n("delta", &[Some(12.0)]),
+            n("override", &[None]),
+            s("reason", &["spring promotion"]),
+            s("owner", &["maya"]),
+        ]),
+    );
+    t.insert(
+        Table::Pipeline,
+        frame(vec![
+            s("opportunity", &["OPP-1"]),
+            s("customer", &["C-2"]),
+            s("sku", &["P-1"]),
+            s("month", &["2027-03"]),
+            n("qty", &[Some(100.0)]),
+            n("probability", &[Some(0.25)]),
+        ]),
+    );
+    t
+}
+
+fn run(tables: &BTreeMap<Table, DataFrame>, earlier: &[EarlierConsensus]) -> Consensus {
+    let params = DemandParams::default();
+    demand_review(&DemandInputs {
+        tables,
+        cycle: Month::parse("2026-12").unwrap(),
+        history_months: 36,
+        earlier,
+        params: &params,
+    })
+    .unwrap()
+}
+
+fn series<'a>(c: &'a Consensus, sku: &str, cust: &str) -> &'a Series {
+    c.series.iter().find(|s| s.sku == sku && s.customer == cust).unwrap()
+}
+
+#[test]
+fn layers_apply_in_order_with_owners_kept_per_cell() {
+    let c = run(&tables(), &[]);
+    let p11 = series(&c, "P-1", "C-1");
+    let p12 = series(&c, "P-1", "C-2");
+    // A constant history forecasts constant.
+    assert!(p11.statistical.iter().all(|v| (v - 10.0).abs() < 1e-6), "{:?}", p11.statistical);
+    // 2026-12: ana's +6 on the cell.
+    assert!((p11.final_units(0) - 16.0).abs() < 1e-6);
+    assert_eq!(
+        p11.traces[0],
+        vec![Trace { layer: Layer::Sales, owner: "ana".into(), reason: "project won".into(), delta_units: 6.0 }]
+    );
+    // 2027-01: ben overrides P-1's total (10 + 5 = 15) to 30: +15 split 10:5.
+    assert!((p11.final_units(1) - 20.0).abs() < 1e-6);
+    assert!((p12.final_units(1) - 10.0).abs() < 1e-6);
+    assert_eq!(p12.traces[1][0].owner, "ben");
+    // 2027-02: maya's +12 on family A spread 10:5:0 (P-2 is cut after 2027-01).
+    assert!((p11.marketing[2] - 8.0).abs() < 1e-6 && (p12.marketing[2] - 4.0).abs() < 1e-6);
+    let p2 = series(&c, "P-2", "C-1");
+    assert!((p2.final_units(1) - 4.0).abs() < 1e-6 && p2.final_units(2) == 0.0, "cut after its end month");
+    // 2027-03: the CRM opportunity, 100 at 25%, in ben's sales layer.
+    assert!((p12.sales[3] - 25.0).abs() < 1e-6);
+    assert_eq!(p12.traces[3][0].reason, "CRM opportunity OPP-1 at 25%");
+    // The launch plan for the new SKU, not yet anyone's customer.
+    let p3 = series(&c, "P-3", UNASSIGNED);
+    assert_eq!((p3.method.as_str(), p3.statistical[2]), ("launch_plan", 30.0));
+    // Every final number is its parts: statistical + sales + marketing.
+    for s in &c.series {
+        for m in 0..18 {
+            let traced: f64 = s.traces[m].iter().map(|t| t.delta_units).sum();
+            assert!((s.sales[m] + s.marketing[m] - traced).abs() < 1e-9, "{} {} {m}", s.sku, s.customer);
+        }
+    }
+}
+
+#[test]
+fn totals_are_the_sum_of_the_cells() {
+    let c = run(&tables(), &[]);
+    let f = &c.facts;
+    // 204 (P-1/C-1) + 124 (P-1/C-2) + 8 (P-2/C-1) + 30 (P-3) units over the 18 months.
+    assert!((f.totals.final_units - 366.0).abs() < 1e-6, "{}", f.totals.final_units);
+    let fam: f64 = f.by_family.iter().map(|(_, t)| t.final_units).sum();
+    let month: f64 = f.by_month.iter().map(|(_, t)| t.final_units).sum();
+    let cust: f64 = f.by_customer.iter().map(|(_, t)| t.final_units).sum();
+    for x in [fam, month, cust] {
+        assert!((x - f.totals.final_units).abs() < 1e-6);
+    }
+    let ben = f.owners.iter().find(|o| o.owner == "ben").unwrap();
+    assert_eq!(ben.adjustments, 2);
+    assert!((ben.net_units - 40.0).abs() < 1e-6, "override +15, opportunity +25");
+    assert_eq!(f.launches_planned, ["P-3"]);
+    assert_eq!(f.discontinued_cut, ["P-2"]);
+    assert!(f.variance.is_none() && f.variance_unavailable.is_some());
+}
+
+fn earlier() -> EarlierConsensus {
+    EarlierConsensus {
+        cycle: Month::parse("2026-11").unwrap(),
+        signed: false,
+        cells: frame(vec![
+            s("sku", &["P-1", "P-2", "P-1"]),
+            s("customer", &["C-1", "C-1", "C-1"]),
+            s("family", &["A", "A", "A"]),
+            s("month", &["2026-11", "2026-11", "2026-12"]),
+            n("statistical", &[Some(10.0), Some(4.0), Some(10.0)]),
+            n("sales", &[Some(2.0), Some(0.0), Some(0.0)]),
+            n("marketing", &[Some(0.0), Some(0.0), Some(0.0)]),
+            n("final", &[Some(12.0), Some(4.0), Some(10.0)]),
+        ]),
+        adjustments: frame(vec![
+            s("sku", &["P-1"]),
+            s("customer", &["C-1"]),
+            s("month", &["2026-11"]),
+            s("layer", &["sales"]),
+            s("owner", &["ana"]),
+            s("reason", &["optimism"]),
+            n("delta", &[Some(2.0)]),
+        ]),
+    }
+}
+
+#[test]
+fn variance_splits_into_price_volume_and_mix() {
+    let c = run(&tables(), &[earlier()]);
+    let v = c.facts.variance.as_ref().unwrap();
+    // Plan 12 x 10 + 4 x 20 = 200 for 16 units; actual 19 units, 100 + 40 + 80 = 220.
+    assert_eq!((v.plan_units, v.actual_units, v.plan_revenue, v.actual_revenue), (16.0, 19.0, 200.0, 220.0));
+    // Volume (19 - 16) x 12.5 = 37.5; at plan prices 15 x 10 + 4 x 20 = 230, mix 230 - 19 x 12.5
+    // = -7.5; price 220 - 230 = -10. They add up to +20.
+    assert!((v.volume_effect - 37.5).abs() < 1e-9);
+    assert!((v.mix_effect + 7.5).abs() < 1e-9);
+    assert!((v.price_effect + 10.0).abs() < 1e-9);
+    assert_eq!(v.against, "last consensus (unsigned)");
+    // Since last cycle's consensus, over 2026-12 .. 2028-04 (the months both plan): family A
+    // had 10 (P-1/C-1 in 2026-12 only); this cycle plans, in those 17 months, P-1/C-1
+    // 10 x 17 + 6 + 10 + 8 = 194, P-1/C-2 5 x 17 + 5 + 4 + 25 = 119, P-2 4 + 4 = 8.
+    let ch = c.facts.changes_since_last_consensus.as_ref().unwrap();
+    assert_eq!((ch.from_month.as_str(), ch.to_month.as_str()), ("2026-12", "2028-04"));
+    let a = ch.by_family.iter().find(|f| f.family == "A").unwrap();
+    assert!((a.last_units - 10.0).abs() < 1e-9);
+    assert!((a.this_units - 321.0).abs() < 1e-6, "{}", a.this_units);
+}
+
+#[test]
+fn value_added_per_layer_and_owner_from_the_earlier_cycle() {
+    let c = run(&tables(), &[earlier()]);
+    let f = &c.facts;
+    let acc = |layer| {
+        f.accuracy.iter().find(|a| a.lag_months == 1 && a.layer == layer && a.source.starts_with("earlier")).unwrap()
+    };
+    // Actuals 10, 5 (unplanned), 4 = 19. Statistical errors 0 + 5 + 0; after sales 2 + 5 + 0.
+    assert!((acc(Layer::Statistical).wmape.unwrap() - 5.0 / 19.0).abs() < 1e-9);
+    assert!((acc(Layer::Sales).wmape.unwrap() - 7.0 / 19.0).abs() < 1e-9);
+    let sales_va = f.value_added.iter().find(|v| v.layer == Layer::Sales && v.lag_months == 1).unwrap();
+    assert!((sales_va.value_added_points.unwrap() - (5.0 - 7.0) / 19.0 * 100.0).abs() < 1e-9, "the sales layer hurt");
+    // ana moved one cell from 10 to 12 against an actual of 10: WMAPE 0 without, 0.2 with.
+    let ana = f.value_added_by_owner.iter().find(|o| o.owner == "ana").unwrap();
+    assert_eq!(ana.cells, 1);
+    assert!((ana.value_added_points.unwrap() + 20.0).abs() < 1e-9);
+}
+
+#[test]
+fn backtest_accuracy_of_a_constant_history_is_perfect() {
+    let c = run(&tables(), &[]);
+    let stat = c.facts.accuracy.iter().find(|a| a.layer == Layer::Statistical && a.lag_months == 3).unwrap();
+    assert_eq!(stat.source, "backtest");
+    assert!(stat.wmape.unwrap() < 1e-9 && stat.mape.unwrap() < 1e-9 && stat.bias.unwrap().abs() < 1e-9);
+}
+
+#[test]
+fn the_analysis_is_deterministic() {
+    let a = serde_json::to_string(&run(&tables(), &[earlier()]).facts).unwrap();
+    let b = serde_json::to_string(&run(&tables(), &[earlier()]).facts).unwrap();
+    assert_eq!(a, b);
+}
