@@ -1,0 +1,193 @@
+//! The workspace: `snop.toml` ([`workspace`]) and the agents' `pipelines/*.toml`
+//! ([`pipeline`]).
+//!
+//! Each file is read into a raw spec (serde, `deny_unknown_fields`, spans kept), then resolved
+//! into a validated plan the rest of the code can trust. Resolution collects every problem of
+//! every file, each with its file, line and key, so `snop validate` reports them all at once.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::sop::{Agent, Directory};
+
+mod pipeline;
+mod workspace;
+
+pub use pipeline::{ColumnMap, Export, FileFormat, Location, Pipeline, Source};
+pub use workspace::{
+    NotifyConfig, Person, STORE_URL_ENV, SmtpConfig, WORKSPACE_FILE, WebhookConfig, calendar_problems,
+};
+
+/// One thing wrong in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, " line {line}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ", key `{}`", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every problem found in a workspace's configuration.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(f, "{n} problem{} in the workspace configuration", if n == 1 { "" } else { "s" })?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A validated workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub company: String,
+    pub currency: String,
+    pub calendar: crate::calendar::Calendar,
+    pub roles: BTreeMap<String, Vec<String>>,
+    pub people: BTreeMap<String, Person>,
+    pub llm: crate::narrative::client::LlmConfig,
+    pub mask_fields: Vec<String>,
+    pub store_url: String,
+    pub reconciliation: crate::analysis::reconcile::ReconcileParams,
+    pub pipelines: BTreeMap<Agent, Pipeline>,
+    pub notify: NotifyConfig,
+}
+
+impl Workspace {
+    /// Who holds which role, with people's names and keys: what the sign-off rules read.
+    pub fn directory(&self) -> Directory {
+        Directory {
+            roles: self.roles.clone(),
+            names: self.people.iter().map(|(id, p)| (id.clone(), p.name.clone())).collect(),
+            public_keys: self.people.iter().filter_map(|(id, p)| Some((id.clone(), p.public_key.clone()?))).collect(),
+        }
+    }
+    /// Reads and validates `snop.toml` and every `pipelines/*.toml` under `root`, and checks
+    /// that every file a pipeline names is there.
+    pub fn load(root: &Path) -> Result<Workspace, ConfigError> {
+        Workspace::load_checking(root, Inputs::Required)
+    }
+
+    /// As [`Workspace::load`], for commands that read no input file (reviewing, signing, the
+    /// calendar, the web): a reviewer on a team's shared store need not have the extracts.
+    pub fn load_without_inputs(root: &Path) -> Result<Workspace, ConfigError> {
+        Workspace::load_checking(root, Inputs::NotRead)
+    }
+
+    fn load_checking(root: &Path, inputs: Inputs) -> Result<Workspace, ConfigError> {
+        let mut problems = Vec::new();
+        let ws = workspace::load_workspace(root, inputs, &mut problems);
+        problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        if problems.is_empty() { Ok(ws.expect("a workspace without problems")) } else { Err(ConfigError { problems }) }
+    }
+
+    pub fn pipeline(&self, agent: Agent) -> Result<&Pipeline, ConfigError> {
+        self.pipelines.get(&agent).ok_or_else(|| ConfigError {
+            problems: vec![Problem {
+                file: self.root.join("pipelines"),
+                line: None,
+                key: String::new(),
+                message: format!("no pipeline for agent `{agent}`: expected `pipelines/{agent}.toml`"),
+            }],
+        })
+    }
+
+    /// The people who hold a role.
+    pub fn holders(&self, role: &str) -> &[String] {
+        self.roles.get(role).map(Vec::as_slice).unwrap_or_default()
+    }
+}
+
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+}
+
+/// Reads a TOML file into `T`, recording a problem (with its line) when it does not parse.
+pub(super) fn read_toml<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    rel: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<(T, String)> {
+    let text = match fs_err::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(Problem {
+                file: rel.to_path_buf(),
+                line: None,
+                key: String::new(),
+                message: format!("cannot be read: {}", e.kind()),
+            });
+            return None;
+        }
+    };
+    match toml::from_str::<T>(&text) {
+        Ok(v) => Some((v, text)),
+        Err(e) => {
+            problems.push(Problem {
+                file: rel.to_path_buf(),
+                line: e.span().map(|s| line_of(&text, s.start)),
+                key: String::new(),
+                message: e.message().trim().to_string(),
+            });
+            None
+        }
+    }
+}
+
+/// Whether the pipelines' input files must be there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Inputs {
+    Required,
+    NotRead,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::workspace::check_store_url;
+    use super::*;
+
+    #[test]
+    fn store_urls_snop_can_open() {
+        assert_eq!(check_store_url("sqlite://snop.db"), Ok(()));
+        assert_eq!(check_store_url("postgres://snop@db.example:5432/snop"), Ok(()));
+        assert_eq!(check_store_url("postgresql://snop:pw@db.example/snop?sslmode=require"), Ok(()));
+        let err = check_store_url("mysql://root:hunter2@db/snop").unwrap_err();
+        assert!(err.starts_with("`mysql://root:***@db/snop` is not supported: use `sqlite://FILE`"), "{err}");
+        let err = check_store_url("postgres://snop:hunter2@db.example").unwrap_err();
+        assert_eq!(err, "`postgres://snop:***@db.example` names no database: use `postgres://USER@HOST/DATABASE`");
+        assert!(check_store_url("sqlite://").is_err());
+        let err = check_store_url("postgres://snop@db.example:notaport/snop").unwrap_err();
+        assert!(err.contains("is not a PostgreSQL URL snop can read"), "{err}");
+    }
+
+    #[test]
+    fn lines_count_from_one() {
+        assert_eq!(line_of("a\nb\nc", 0), 1);
+        assert_eq!(line_of("a\nb\nc", 2), 2);
+        assert_eq!(line_of("a\nb\nc", 4), 3);
+    }
+}

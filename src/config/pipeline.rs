@@ -1,0 +1,635 @@
+//! `pipelines/<agent>.toml`: where an agent's inputs come from (files or URLs), how their
+//! columns map onto the data contract, the quarantine limit, the analysis parameters and the
+//! signed plan's export; resolved into a [`Pipeline`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Inputs, Problem, line_of, read_toml};
+use crate::contract::{Column, Kind, Table};
+use crate::sop::Agent;
+
+/// `pipelines/<agent>.toml`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    /// The agent this pipeline runs: demand-review, supply-review, reconciliation, executive or commit-back.
+    agent: Spanned<String>,
+    /// What the pipeline is for, in a planner's words.
+    #[serde(default)]
+    description: String,
+    /// How many months of history the agent reads, counted back from the cycle month.
+    #[serde(default = "default_history_months")]
+    history_months: u32,
+    /// When bad rows stop a run.
+    #[serde(default)]
+    quarantine: RawQuarantine,
+    /// The inputs, each mapped onto one contract table.
+    #[serde(default)]
+    sources: Vec<Spanned<RawSource>>,
+    /// Settings of the demand review's analysis.
+    #[serde(default)]
+    demand: crate::analysis::demand::DemandParams,
+    /// Settings of the supply review's analysis: costs of the options, OTIF, allocation.
+    #[serde(default)]
+    supply: crate::analysis::supply::SupplyParams,
+    /// The executive agent's export of the signed plan, in the ERP's own column names.
+    #[serde(default)]
+    export: Option<Spanned<RawExport>>,
+}
+
+/// `[export]`: the signed plan as the ERP loads it back, as the `open_orders` table of the data
+/// contract (`order_id`, `sku`, `customer`, `requested_month`, `qty`) with the ERP's columns:
+/// the reverse of a source's mapping, so a source with the same `columns` reads it back.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExport {
+    /// The field separator of the CSV; one character. Default: `,`.
+    #[serde(default)]
+    delimiter: Option<String>,
+    /// Numbers written `1.234,5` (comma for decimals).
+    #[serde(default)]
+    decimal_comma: bool,
+    /// Contract column of `open_orders` to the ERP's column name; unmapped columns keep their name.
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+}
+
+/// The signed plan's export: the ERP's column name of each `open_orders` contract column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    pub delimiter: u8,
+    pub decimal_comma: bool,
+    /// (contract column, ERP column) in the contract's order.
+    pub columns: Vec<(String, String)>,
+}
+
+impl Default for Export {
+    fn default() -> Self {
+        Export {
+            delimiter: b',',
+            decimal_comma: false,
+            columns: Table::OpenOrders
+                .spec()
+                .columns
+                .iter()
+                .map(|c| (c.name.to_string(), c.name.to_string()))
+                .collect(),
+        }
+    }
+}
+
+fn default_history_months() -> u32 {
+    36
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuarantine {
+    /// The share of a source's rows, in percent, that may be quarantined before the run fails.
+    #[serde(default = "default_max_percent")]
+    max_percent: f64,
+}
+
+impl Default for RawQuarantine {
+    fn default() -> Self {
+        RawQuarantine { max_percent: default_max_percent() }
+    }
+}
+
+fn default_max_percent() -> f64 {
+    5.0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    /// A name for the source in reports; defaults to the table name.
+    #[serde(default)]
+    name: Option<String>,
+    /// The contract table the source fills.
+    table: Spanned<String>,
+    /// Where the data comes from: `csv`, `parquet`, `xlsx` or `http`.
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    /// A file path or glob, relative to the workspace (csv, parquet, xlsx).
+    #[serde(default)]
+    path: Option<Spanned<String>>,
+    /// The sheet to read (xlsx).
+    #[serde(default)]
+    sheet: Option<Spanned<String>>,
+    /// The row that holds the column names, counting from 1 (xlsx).
+    #[serde(default)]
+    header_row: Option<Spanned<u32>>,
+    /// The field separator (csv, and http with format csv); one character.
+    #[serde(default)]
+    delimiter: Option<Spanned<String>>,
+    /// The URL to pull (http).
+    #[serde(default)]
+    url: Option<Spanned<String>>,
+    /// The body's format: `csv` or `parquet` (http).
+    #[serde(default)]
+    format: Option<Spanned<String>>,
+    /// The HTTP header that carries the credential, e.g. `Authorization` (http).
+    #[serde(default)]
+    auth_header: Option<Spanned<String>>,
+    /// The environment variable that holds the credential's value (http).
+    #[serde(default)]
+    auth_env: Option<Spanned<String>>,
+    /// How long one attempt may take (http).
+    #[serde(default)]
+    timeout_seconds: Option<Spanned<u64>>,
+    /// How many times a failed pull is tried again, with backoff (http).
+    #[serde(default)]
+    retries: Option<Spanned<u32>>,
+    /// Numbers are written `1.234,5` (comma for decimals, dot for thousands).
+    #[serde(default)]
+    decimal_comma: bool,
+    /// The default date format of the source's date columns (strftime), e.g. `%Y%m%d`.
+    #[serde(default)]
+    date_format: Option<String>,
+    /// Overrides `[quarantine] max_percent` for this source.
+    #[serde(default)]
+    max_quarantined_percent: Option<f64>,
+    /// No file matching `path` is not an error: the source then has no rows (spreadsheets people
+    /// send back when they have something to say, such as returned commitment logs).
+    #[serde(default)]
+    optional: bool,
+    /// Contract column to the source's own column name (or `{ column, format }` for dates).
+    #[serde(default = "no_mapping")]
+    columns: Spanned<BTreeMap<String, RawMapping>>,
+}
+
+fn no_mapping() -> Spanned<BTreeMap<String, RawMapping>> {
+    Spanned::new(0..0, BTreeMap::new())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawMapping {
+    Name(String),
+    Detailed {
+        /// The source's column name.
+        column: String,
+        /// The date format of this column (strftime).
+        #[serde(default)]
+        format: Option<String>,
+    },
+}
+
+/// A validated pipeline.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub agent: Agent,
+    /// The file it was read from, relative to the workspace.
+    pub file: PathBuf,
+    /// The file's bytes, hashed into every run.
+    pub text: String,
+    pub description: String,
+    pub history_months: u32,
+    pub sources: Vec<Source>,
+    pub demand: crate::analysis::demand::DemandParams,
+    pub supply: crate::analysis::supply::SupplyParams,
+    pub export: Export,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub table: Table,
+    pub location: Location,
+    pub columns: Vec<ColumnMap>,
+    pub decimal_comma: bool,
+    pub max_quarantined_percent: f64,
+    /// No matching file means no rows, not an error.
+    pub optional: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileFormat {
+    Csv { delimiter: u8 },
+    Parquet,
+    Xlsx { sheet: String, header_row: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A path or glob relative to the workspace.
+    Files {
+        pattern: String,
+        format: FileFormat,
+    },
+    Http {
+        url: String,
+        format: FileFormat,
+        auth: Option<(String, String)>,
+        timeout_seconds: u64,
+        retries: u32,
+    },
+}
+
+/// One contract column and where it comes from in the source.
+#[derive(Debug, Clone)]
+pub struct ColumnMap {
+    pub column: Column,
+    pub source: String,
+    /// For date columns: the strftime format of the source's text.
+    pub date_format: String,
+}
+
+pub(super) fn load_pipelines(
+    root: &Path,
+    inputs: Inputs,
+    problems: &mut Vec<Problem>,
+) -> Option<BTreeMap<Agent, Pipeline>> {
+    let dir = root.join("pipelines");
+    let mut files: Vec<PathBuf> = match fs_err::read_dir(&dir) {
+        Ok(rd) => {
+            rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect()
+        }
+        Err(_) => {
+            problems.push(Problem {
+                file: PathBuf::from("pipelines"),
+                line: None,
+                key: String::new(),
+                message: "folder not found: a workspace keeps one pipeline per agent there".into(),
+            });
+            return None;
+        }
+    };
+    files.sort();
+    let before = problems.len();
+    let mut out = BTreeMap::new();
+    for path in files {
+        let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+        // One agent per file: the file is named after its agent, so no agent is run twice.
+        if let Some(p) = load_pipeline(root, &path, &rel, inputs, problems) {
+            out.insert(p.agent, p);
+        }
+    }
+    (problems.len() == before).then_some(out)
+}
+
+/// The problems of one file, each placed at the line its span starts on.
+struct Here<'a> {
+    rel: &'a Path,
+    text: &'a str,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Here<'_> {
+    fn at(&mut self, span: std::ops::Range<usize>, key: String, message: String) {
+        self.problems.push(Problem {
+            file: self.rel.to_path_buf(),
+            line: Some(line_of(self.text, span.start)),
+            key,
+            message,
+        });
+    }
+}
+
+fn load_pipeline(
+    root: &Path,
+    path: &Path,
+    rel: &Path,
+    inputs: Inputs,
+    problems: &mut Vec<Problem>,
+) -> Option<Pipeline> {
+    let (raw, text): (RawPipeline, String) = read_toml(path, rel, problems)?;
+    let before = problems.len();
+    let mut here = Here { rel, text: &text, problems };
+    let agent = Agent::from_name(raw.agent.get_ref());
+    if agent.is_none() {
+        here.at(
+            raw.agent.span(),
+            "agent".into(),
+            format!("unknown agent `{}`: agents are {}", raw.agent.get_ref(), Agent::ALL.map(Agent::name).join(", ")),
+        );
+    }
+    if !(0.0..=100.0).contains(&raw.quarantine.max_percent) {
+        here.at(0..0, "quarantine.max_percent".into(), "must be between 0 and 100".into());
+    }
+    if raw.history_months == 0 || raw.history_months > 120 {
+        here.at(0..0, "history_months".into(), "must be between 1 and 120".into());
+    }
+    let mut sources: Vec<Source> = Vec::new();
+    let mut names = BTreeMap::new();
+    for source in raw.sources.iter().enumerate() {
+        sources.extend(resolve_source(root, inputs, &raw, source, &mut names, &mut here));
+    }
+    check_tables(agent, &raw, &sources, &mut here);
+    let export = resolve_export(raw.export.as_ref(), &mut here);
+    if problems.len() > before {
+        return None;
+    }
+    let agent = agent?;
+    if rel.file_stem().is_some_and(|s| s != agent.name()) {
+        problems.push(Problem {
+            file: rel.to_path_buf(),
+            line: None,
+            key: "agent".into(),
+            message: format!("the file of agent `{agent}` must be named `pipelines/{agent}.toml`"),
+        });
+        return None;
+    }
+    Some(Pipeline {
+        agent,
+        file: rel.to_path_buf(),
+        text,
+        description: raw.description,
+        history_months: raw.history_months,
+        sources,
+        demand: raw.demand,
+        supply: raw.supply,
+        export,
+    })
+}
+
+/// One `[[sources]]` entry resolved, or `None` with its problems reported.
+fn resolve_source(
+    root: &Path,
+    inputs: Inputs,
+    raw: &RawPipeline,
+    (i, spanned): (usize, &Spanned<RawSource>),
+    names: &mut BTreeMap<String, usize>,
+    here: &mut Here<'_>,
+) -> Option<Source> {
+    let key = |k: &str| format!("sources[{i}].{k}");
+    let s = spanned.get_ref();
+    let Some(table) = Table::from_name(s.table.get_ref()) else {
+        here.at(
+            s.table.span(),
+            key("table"),
+            format!("unknown table `{}`: tables are {}", s.table.get_ref(), Table::ALL.map(Table::name).join(", ")),
+        );
+        return None;
+    };
+    let name = s.name.clone().unwrap_or_else(|| table.name().to_string());
+    if let Some(prev) = names.insert(name.clone(), i) {
+        here.at(
+            spanned.span(),
+            key("name"),
+            format!("source name `{name}` is also used by sources[{prev}]: give one a `name`"),
+        );
+    }
+    let delimiter = match &s.delimiter {
+        None => b',',
+        Some(d) if d.get_ref().len() == 1 => d.get_ref().as_bytes()[0],
+        Some(d) => {
+            here.at(d.span(), key("delimiter"), format!("`{}` must be a single character", d.get_ref()));
+            b','
+        }
+    };
+    let kind = s.kind.get_ref().as_str();
+    // Which keys belong to which kind: a key for another kind is a mistake worth naming.
+    let allowed: &[&str] = match kind {
+        "csv" => &["path", "delimiter"],
+        "parquet" => &["path"],
+        "xlsx" => &["path", "sheet", "header_row"],
+        "http" => &["url", "format", "auth_header", "auth_env", "timeout_seconds", "retries", "delimiter"],
+        other => {
+            here.at(
+                s.kind.span(),
+                key("type"),
+                format!("unknown source type `{other}`: types are csv, parquet, xlsx, http"),
+            );
+            return None;
+        }
+    };
+    let present: [(&str, Option<std::ops::Range<usize>>); 10] = [
+        ("path", s.path.as_ref().map(Spanned::span)),
+        ("sheet", s.sheet.as_ref().map(Spanned::span)),
+        ("header_row", s.header_row.as_ref().map(Spanned::span)),
+        ("delimiter", s.delimiter.as_ref().map(Spanned::span)),
+        ("url", s.url.as_ref().map(Spanned::span)),
+        ("format", s.format.as_ref().map(Spanned::span)),
+        ("auth_header", s.auth_header.as_ref().map(Spanned::span)),
+        ("auth_env", s.auth_env.as_ref().map(Spanned::span)),
+        ("timeout_seconds", s.timeout_seconds.as_ref().map(Spanned::span)),
+        ("retries", s.retries.as_ref().map(Spanned::span)),
+    ];
+    for (k, span) in present {
+        if let Some(span) = span.filter(|_| !allowed.contains(&k)) {
+            here.at(span, key(k), format!("`{k}` does not apply to a `{kind}` source"));
+        }
+    }
+    let location = source_location(root, inputs, i, spanned, delimiter, here)?;
+    let columns = column_maps(table, i, s, here);
+    Some(Source {
+        name,
+        table,
+        location,
+        columns,
+        decimal_comma: s.decimal_comma,
+        max_quarantined_percent: s.max_quarantined_percent.unwrap_or(raw.quarantine.max_percent),
+        optional: s.optional,
+    })
+}
+
+/// Where a source's rows come from: files matching a glob (csv, parquet, xlsx) or a URL.
+fn source_location(
+    root: &Path,
+    inputs: Inputs,
+    i: usize,
+    spanned: &Spanned<RawSource>,
+    delimiter: u8,
+    here: &mut Here<'_>,
+) -> Option<Location> {
+    let key = |k: &str| format!("sources[{i}].{k}");
+    let s = spanned.get_ref();
+    let kind = s.kind.get_ref().as_str();
+    Some(if kind == "http" {
+        let Some(url) = &s.url else {
+            here.at(spanned.span(), key("url"), "an http source needs a `url`".into());
+            return None;
+        };
+        if !(url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://")) {
+            here.at(url.span(), key("url"), format!("`{}` is not an http(s) URL", url.get_ref()));
+        }
+        let format = match s.format.as_ref().map(|f| f.get_ref().as_str()) {
+            None | Some("csv") => FileFormat::Csv { delimiter },
+            Some("parquet") => FileFormat::Parquet,
+            Some(other) => {
+                here.at(
+                    s.format.as_ref().expect("format").span(),
+                    key("format"),
+                    format!("`{other}` is not `csv` or `parquet`"),
+                );
+                return None;
+            }
+        };
+        let auth = match (&s.auth_header, &s.auth_env) {
+            (Some(h), Some(e)) => Some((h.get_ref().clone(), e.get_ref().clone())),
+            (None, None) => None,
+            (Some(h), None) => {
+                here.at(
+                    h.span(),
+                    key("auth_env"),
+                    "`auth_header` needs `auth_env`, the environment variable with its value".into(),
+                );
+                None
+            }
+            (None, Some(e)) => {
+                here.at(
+                    e.span(),
+                    key("auth_header"),
+                    "`auth_env` needs `auth_header`, the header to send it in".into(),
+                );
+                None
+            }
+        };
+        Location::Http {
+            url: url.get_ref().clone(),
+            format,
+            auth,
+            timeout_seconds: s.timeout_seconds.as_ref().map_or(30, |t| *t.get_ref()),
+            retries: s.retries.as_ref().map_or(3, |r| *r.get_ref()),
+        }
+    } else {
+        let Some(p) = &s.path else {
+            here.at(spanned.span(), key("path"), format!("a `{kind}` source needs a `path`"));
+            return None;
+        };
+        let format = match kind {
+            "csv" => FileFormat::Csv { delimiter },
+            "parquet" => FileFormat::Parquet,
+            _ => {
+                let Some(sheet) = &s.sheet else {
+                    here.at(spanned.span(), key("sheet"), "an xlsx source needs a `sheet`".into());
+                    return None;
+                };
+                let header_row = s.header_row.as_ref().map_or(1, |h| *h.get_ref());
+                if header_row == 0 {
+                    here.at(
+                        s.header_row.as_ref().expect("header_row").span(),
+                        key("header_row"),
+                        "rows count from 1".into(),
+                    );
+                }
+                FileFormat::Xlsx { sheet: sheet.get_ref().clone(), header_row }
+            }
+        };
+        let pattern = p.get_ref().clone();
+        match glob::glob(&root.join(&pattern).to_string_lossy()) {
+            Err(e) => here.at(p.span(), key("path"), format!("`{pattern}` is not a valid glob: {}", e.msg)),
+            Ok(mut paths) => {
+                if inputs == Inputs::Required && !s.optional && paths.next().is_none() {
+                    here.at(p.span(), key("path"), format!("`{pattern}` matches no file in the workspace"));
+                }
+            }
+        }
+        Location::Files { pattern, format }
+    })
+}
+
+/// The column mapping of a source: every key a contract column, every required column mapped;
+/// unmapped contract columns are read under their own name.
+fn column_maps(table: Table, i: usize, s: &RawSource, here: &mut Here<'_>) -> Vec<ColumnMap> {
+    let key = |k: &str| format!("sources[{i}].{k}");
+    let spec = table.spec();
+    let default_date_format = s.date_format.clone().unwrap_or_else(|| "%Y-%m-%d".into());
+    let mut columns = Vec::new();
+    for (contract_name, mapping) in s.columns.get_ref() {
+        let Some(column) = spec.column(contract_name) else {
+            here.at(
+                s.columns.span(),
+                key(&format!("columns.{contract_name}")),
+                format!(
+                    "`{contract_name}` is not a column of `{table}`: its columns are {}",
+                    spec.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                ),
+            );
+            continue;
+        };
+        let (source, format) = match mapping {
+            RawMapping::Name(n) => (n.clone(), None),
+            RawMapping::Detailed { column, format } => (column.clone(), format.clone()),
+        };
+        if format.is_some() && column.kind != Kind::Date {
+            here.at(
+                s.columns.span(),
+                key(&format!("columns.{contract_name}.format")),
+                "a `format` applies only to date columns".into(),
+            );
+        }
+        columns.push(ColumnMap {
+            column: *column,
+            source,
+            date_format: format.unwrap_or_else(|| default_date_format.clone()),
+        });
+    }
+    // Unmapped contract columns are read under their own name.
+    for c in spec.columns {
+        if !s.columns.get_ref().contains_key(c.name) {
+            columns.push(ColumnMap {
+                column: *c,
+                source: c.name.to_string(),
+                date_format: default_date_format.clone(),
+            });
+        }
+    }
+    columns.sort_by_key(|m| spec.columns.iter().position(|c| c.name == m.column.name));
+    columns
+}
+
+/// The tables an agent needs, and the tables a source's references point to, are read by some
+/// source of the pipeline.
+fn check_tables(agent: Option<Agent>, raw: &RawPipeline, sources: &[Source], here: &mut Here<'_>) {
+    if let Some(agent) = agent {
+        for t in agent.required_tables() {
+            if !sources.iter().any(|s| s.table == *t) {
+                here.at(raw.agent.span(), "sources".into(), format!("the {agent} agent needs a source for `{t}`"));
+            }
+        }
+    }
+    // References need their target tables in the same pipeline.
+    for s in sources {
+        for r in s.table.spec().references {
+            if !r.targets.iter().any(|(t, _)| *t == s.table || sources.iter().any(|o| o.table == *t)) {
+                here.at(
+                    0..0,
+                    format!("sources.{}", s.name),
+                    format!(
+                        "`{}` refers to `{}`, which no source of this pipeline provides",
+                        s.table,
+                        r.targets.iter().map(|(t, _)| t.name()).collect::<Vec<_>>().join("` or `")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// `[export]`: the signed plan's ERP column names (the reverse of a source's `columns`).
+fn resolve_export(raw: Option<&Spanned<RawExport>>, here: &mut Here<'_>) -> Export {
+    let mut export = Export::default();
+    if let Some(e) = raw {
+        let spec = Table::OpenOrders.spec();
+        for (contract, erp) in &e.get_ref().columns {
+            match export.columns.iter_mut().find(|(c, _)| c == contract) {
+                Some(slot) if !erp.trim().is_empty() => slot.1 = erp.clone(),
+                Some(_) => {
+                    here.at(e.span(), format!("export.columns.{contract}"), "the ERP column name is empty".into())
+                }
+                None => here.at(
+                    e.span(),
+                    format!("export.columns.{contract}"),
+                    format!(
+                        "`{contract}` is not a column of `open_orders`: its columns are {}",
+                        spec.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+            }
+        }
+        match e.get_ref().delimiter.as_deref() {
+            None => {}
+            Some(d) if d.len() == 1 => export.delimiter = d.as_bytes()[0],
+            Some(d) => here.at(e.span(), "export.delimiter".into(), format!("`{d}` must be a single character")),
+        }
+        export.decimal_comma = e.get_ref().decimal_comma;
+    }
+    export
+}
