@@ -168,8 +168,8 @@ pub(super) fn material_gaps(plan: &Plan<'_>, hit: &CustomersHit<'_>) -> Vec<Gap>
         }
         out
     };
-    let base = aggregate(&base_shorts);
-    let risk = aggregate(&risk_shorts);
+    let base = aggregate(base_shorts);
+    let risk = aggregate(risk_shorts);
     let mut po_suppliers: Vec<BTreeSet<String>> = vec![BTreeSet::new(); nodes.len()];
     for (i, nd) in nodes.iter().enumerate() {
         for (_, _, sup) in &nd.receipts {

@@ -456,8 +456,6 @@ pub fn supply_review(inputs: &SupplyInputs<'_>) -> Result<SupplyFacts, AnalysisE
     supply_review_with(inputs, &PlanAdjustments::default())
 }
 
-/// The supply review's facts with decisions applied: the same analysis, the same allocation,
-
 /// The phase state: the masters and what each phase before the allocation made of them. The
 /// constrained plan, the gaps and the facts are computed over it.
 struct Plan<'a> {
