@@ -165,3 +165,59 @@ pub(super) fn requirements(masters: &Masters<'_>, net: &Netting) -> Vec<Requirem
     }
     requirements
 }
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::*;
+
+    use super::*;
+    use crate::analysis::supply::SupplyParams;
+    use crate::analysis::supply::masters::Item;
+
+    /// One SKU `P1` made at `S1`, over a three-month horizon.
+    fn masters(params: &SupplyParams) -> Masters<'_> {
+        let cycle = Month::parse("2026-12").unwrap();
+        Masters {
+            params,
+            cycle,
+            n: 3,
+            months: (0..3).map(|i| cycle.plus(i)).collect(),
+            cycle_start: 0,
+            near_term: vec![false; 3],
+            items: vec![Item {
+                sku: "P1".to_string(),
+                family: "F".to_string(),
+                price: 150.0,
+                cost: 100.0,
+                site: "S1".to_string(),
+            }],
+            sku_ix: BTreeMap::from([("P1".to_string(), 0)]),
+            customers: vec![("C1".to_string(), 1), ("C2".to_string(), 2)],
+            cust_ix: BTreeMap::from([("C1".to_string(), 0), ("C2".to_string(), 1)]),
+            resources: Vec::new(),
+            res_ix: BTreeMap::new(),
+        }
+    }
+
+    /// 25 on hand at the make site above a safety stock of 5 leaves 20 to use; the 7 at `S2`
+    /// are not used. Demand 10 + 2, 6, 9 by month: stock covers 12, 6, then 2 of the 9, so
+    /// production is 0, 0, 7.
+    #[test]
+    fn finished_goods_net_demand_in_month_order() {
+        let params = SupplyParams::default();
+        let m = masters(&params);
+        let inventory = df!(
+            "item" => ["P1", "P1"],
+            "site" => ["S1", "S2"],
+            "on_hand" => [25.0, 7.0],
+            "safety_stock" => [5.0, 0.0],
+        )
+        .unwrap();
+        let tables = BTreeMap::from([(Table::Inventory, inventory)]);
+        let cells = BTreeMap::from([((0, 0), vec![10.0, 6.0, 9.0]), ((0, 1), vec![2.0, 0.0, 0.0])]);
+        let net = net_finished_goods(&m, &tables, &cells).unwrap();
+        assert_eq!(net.dem_sku, vec![vec![12.0, 6.0, 9.0]]);
+        assert_eq!(net.inv_used, vec![vec![12.0, 6.0, 2.0]]);
+        assert_eq!(net.prod, vec![vec![0.0, 0.0, 7.0]]);
+    }
+}

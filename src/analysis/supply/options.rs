@@ -243,3 +243,27 @@ pub(super) fn material_options(
     ));
     options
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 12-unit gap: build ahead (10 units for 50, 5 a unit) goes first, then 2 of overtime's
+    /// 4 units (40 for 4, so 20 for half); nothing is left to accept.
+    #[test]
+    fn recommend_takes_the_cheapest_per_unit_first() {
+        let mut options = vec![
+            Offer::new(OptionKind::Overtime, String::new(), 4.0, 40.0, Vec::new()),
+            Offer::new(OptionKind::AcceptShortfall, String::new(), 12.0, 120.0, Vec::new()),
+            Offer::new(OptionKind::BuildAhead, String::new(), 10.0, 50.0, Vec::new()),
+        ];
+        let (steps, used) = recommend(&mut options, 12.0);
+        let expected = vec![
+            RecommendedStep { kind: OptionKind::BuildAhead, units: 10.0, cost_money: 50.0 },
+            RecommendedStep { kind: OptionKind::Overtime, units: 2.0, cost_money: 20.0 },
+        ];
+        assert_eq!(steps, expected);
+        let fractions: Vec<(OptionKind, f64)> = used.iter().map(|(o, f)| (o.kind, *f)).collect();
+        assert_eq!(fractions, vec![(OptionKind::BuildAhead, 1.0), (OptionKind::Overtime, 0.5)]);
+    }
+}
