@@ -39,13 +39,13 @@
 //!   production limited by regular hours and by material, in the order of the allocation rule
 //!   (customer priority 1 first, then unit margin). It never exceeds demand nor regular hours.
 //!
-//! The review runs as phases over [`Plan`], each in its own file: `masters` (the horizon and
-//! the master tables), `netting` (demand with open orders as a floor, netted against finished
-//! goods), `capacity` (routings, capacity and the rough-cut load), `materials` (BOM explosion,
-//! material limits, shortages), `suppliers` (OTIF and receipts at risk), `constrained` (the
-//! greedy allocation), `gaps` (gap detection) with `options` (the greedy pricing of each gap's
-//! fixes), and `financials` (plan lines, financials, totals). `supply_review_with` runs them in
-//! order.
+//! The review runs as phases over `Plan` (the phase state), each in its own file: `masters`
+//! (the horizon and the master tables), `netting` (demand with open orders as a floor, netted
+//! against finished goods), `capacity` (routings, capacity and the rough-cut load), `materials`
+//! (BOM explosion, material limits, shortages), `suppliers` (OTIF and receipts at risk),
+//! `constrained` (the greedy allocation), `gaps` (gap detection) with `options` (the greedy
+//! pricing of each gap's fixes), and `financials` (plan lines, financials, totals).
+//! `supply_review_with` runs them in order.
 
 mod capacity;
 mod columns;
