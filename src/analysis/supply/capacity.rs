@@ -1,0 +1,211 @@
+//! The rough-cut capacity phase: routings (operations at the make site, other sites' routings
+//! as alternates), capacity per resource and month with the decisions' extra hours, the load
+//! the production requirement puts on each resource, and the capacity facts (utilisation,
+//! overloads, the near-term window's overloads).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use polars::prelude::DataFrame;
+
+use super::super::AnalysisError;
+use super::columns::{numbers0, table, texts};
+use super::masters::Masters;
+use super::{EPS, NearTermOverload, PlanAdjustments, ResourceLoad, ResourceMonth, r2};
+use crate::contract::{Month, Table};
+
+/// A resource's hours in a month: regular hours available, the overtime ceiling and its cost
+/// per hour.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Cap {
+    pub(super) available: f64,
+    pub(super) overtime: f64,
+    pub(super) rate: f64,
+}
+
+/// Each SKU's routings as (resource, hours per unit), sorted by resource.
+pub(super) struct Routes {
+    /// The operations at the SKU's make site; every one is loaded by its production. A SKU
+    /// without a routing at its make site has all its routings here.
+    pub(super) primary: Vec<Vec<(usize, f64)>>,
+    /// Routings at other sites, by site: where the production could move.
+    pub(super) alternates: Vec<BTreeMap<String, Vec<(usize, f64)>>>,
+}
+
+/// Reads the routings into each SKU's operations at its make site and its alternates.
+pub(super) fn read_routes(masters: &Masters<'_>, tables: &BTreeMap<Table, DataFrame>) -> Result<Routes, AnalysisError> {
+    let Masters { ref items, ref sku_ix, ref resources, ref res_ix, .. } = *masters;
+    let df = table(tables, Table::Routings)?;
+    let (r_sku, r_res, r_h) = (
+        texts(df, "routings", "sku")?,
+        texts(df, "routings", "resource")?,
+        numbers0(df, "routings", "hours_per_unit")?,
+    );
+    let mut all_routes: Vec<Vec<(usize, f64)>> = vec![Vec::new(); items.len()];
+    for i in 0..r_sku.len() {
+        if let (Some(&s), Some(&r)) = (sku_ix.get(r_sku[i].as_str()), res_ix.get(r_res[i].as_str())) {
+            all_routes[s].push((r, r_h[i]));
+        }
+    }
+    let mut primary: Vec<Vec<(usize, f64)>> = vec![Vec::new(); items.len()];
+    let mut alternates: Vec<BTreeMap<String, Vec<(usize, f64)>>> = vec![BTreeMap::new(); items.len()];
+    for s in 0..items.len() {
+        all_routes[s].sort_by_key(|a| a.0);
+        for &(r, h) in &all_routes[s] {
+            if resources[r].site == items[s].site {
+                primary[s].push((r, h));
+            } else {
+                alternates[s].entry(resources[r].site.clone()).or_default().push((r, h));
+            }
+        }
+        if primary[s].is_empty() {
+            primary[s] = all_routes[s].clone();
+            alternates[s].clear();
+        }
+    }
+    Ok(Routes { primary, alternates })
+}
+
+/// Reads capacity per resource and plan month, then applies the decisions: extra regular
+/// hours are added, and the overtime they use comes out of the overtime ceiling.
+pub(super) fn read_capacity(
+    masters: &Masters<'_>,
+    tables: &BTreeMap<Table, DataFrame>,
+    adjust: &PlanAdjustments,
+) -> Result<Vec<Vec<Cap>>, AnalysisError> {
+    let Masters { n, ref resources, ref res_ix, .. } = *masters;
+    let month_index = |m: Month| masters.month_index(m);
+    let df = table(tables, Table::Capacity)?;
+    let (c_res, c_month, c_av, c_ot, c_rate) = (
+        texts(df, "capacity", "resource")?,
+        texts(df, "capacity", "month")?,
+        numbers0(df, "capacity", "available_hours")?,
+        numbers0(df, "capacity", "max_overtime_hours")?,
+        numbers0(df, "capacity", "overtime_cost_per_hour")?,
+    );
+    let mut cap = vec![vec![Cap::default(); n]; resources.len()];
+    for i in 0..c_res.len() {
+        if let (Some(&r), Some(mi)) = (res_ix.get(c_res[i].as_str()), Month::parse(&c_month[i]).and_then(month_index)) {
+            cap[r][mi] = Cap { available: c_av[i], overtime: c_ot[i], rate: c_rate[i] };
+        }
+    }
+    for ((res, month), hours) in &adjust.extra_hours {
+        if let (Some(&r), Some(mi)) = (res_ix.get(res.as_str()), Month::parse(month).and_then(month_index)) {
+            cap[r][mi].available += hours.max(0.0);
+            let used = adjust.overtime_used.get(&(res.clone(), month.clone())).copied().unwrap_or(0.0);
+            cap[r][mi].overtime = (cap[r][mi].overtime - used.max(0.0)).max(0.0);
+        }
+    }
+    Ok(cap)
+}
+
+/// The load the production requirement puts on each resource and month (unconstrained).
+pub(super) struct Load {
+    /// Hours: production x hours per unit, summed over the SKUs routed on the resource.
+    pub(super) load: Vec<Vec<f64>>,
+    /// Units produced on the resource, and their revenue and cost.
+    pub(super) units_on: Vec<Vec<f64>>,
+    pub(super) rev_on: Vec<Vec<f64>>,
+    pub(super) cost_on: Vec<Vec<f64>>,
+    /// The SKUs loading the resource in the month.
+    pub(super) skus_on: Vec<Vec<BTreeSet<usize>>>,
+}
+
+/// Loads every operation at the make site with hours per unit x production (operations with
+/// no hours are skipped).
+pub(super) fn rough_cut(masters: &Masters<'_>, routes: &Routes, prod: &[Vec<f64>]) -> Load {
+    let Masters { n, ref items, ref resources, .. } = *masters;
+    let primary = &routes.primary;
+    let nr = resources.len();
+    let mut load = vec![vec![0.0f64; n]; nr];
+    let mut units_on = vec![vec![0.0f64; n]; nr];
+    let mut rev_on = vec![vec![0.0f64; n]; nr];
+    let mut cost_on = vec![vec![0.0f64; n]; nr];
+    let mut skus_on: Vec<Vec<BTreeSet<usize>>> = vec![vec![BTreeSet::new(); n]; nr];
+    for s in 0..items.len() {
+        for mi in 0..n {
+            let q = prod[s][mi];
+            if q <= EPS {
+                continue;
+            }
+            for &(r, h) in &primary[s] {
+                if h <= 0.0 {
+                    continue;
+                }
+                load[r][mi] += q * h;
+                units_on[r][mi] += q;
+                rev_on[r][mi] += q * items[s].price;
+                cost_on[r][mi] += q * items[s].cost;
+                skus_on[r][mi].insert(s);
+            }
+        }
+    }
+    Load { load, units_on, rev_on, cost_on, skus_on }
+}
+
+/// The capacity facts: per resource, the months' load, utilisation and overloads (beyond
+/// regular hours, beyond overtime too), and the overloads that fall in the near-term window.
+pub(super) fn capacity_facts(
+    masters: &Masters<'_>,
+    cap: &[Vec<Cap>],
+    load: &Load,
+) -> (Vec<ResourceLoad>, Vec<NearTermOverload>) {
+    let Masters { n, ref months, ref near_term, ref resources, .. } = *masters;
+    let load = &load.load;
+    let nr = resources.len();
+    let mut capacity = Vec::with_capacity(nr);
+    let mut near_term_overloads = Vec::new();
+    for (r, res) in resources.iter().enumerate() {
+        let mut rows = Vec::with_capacity(n);
+        let (mut first_over, mut first_break, mut peak) = (None, None, 0.0f64);
+        for mi in 0..n {
+            let c = cap[r][mi];
+            let over = (load[r][mi] - c.available).max(0.0);
+            let beyond = (load[r][mi] - c.available - c.overtime).max(0.0);
+            let util = if c.available > 0.0 {
+                100.0 * load[r][mi] / c.available
+            } else if load[r][mi] > 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
+            };
+            let util = if util.is_finite() { r2(util) } else { 9999.0 };
+            peak = peak.max(util);
+            if over > 1e-6 && first_over.is_none() {
+                first_over = Some(months[mi].to_string());
+            }
+            if beyond > 1e-6 && first_break.is_none() {
+                first_break = Some(months[mi].to_string());
+            }
+            if over > 1e-6 && near_term[mi] {
+                near_term_overloads.push(NearTermOverload {
+                    resource: res.name.clone(),
+                    site: res.site.clone(),
+                    kind: res.kind.clone(),
+                    month: months[mi].to_string(),
+                    overload_hours: r2(over),
+                    utilisation_percent: util,
+                });
+            }
+            rows.push(ResourceMonth {
+                month: months[mi].to_string(),
+                load_hours: r2(load[r][mi]),
+                available_hours: r2(c.available),
+                max_overtime_hours: r2(c.overtime),
+                utilisation_percent: util,
+                overload_hours: r2(over),
+                beyond_overtime_hours: r2(beyond),
+            });
+        }
+        capacity.push(ResourceLoad {
+            resource: res.name.clone(),
+            site: res.site.clone(),
+            kind: res.kind.clone(),
+            months: rows,
+            first_overload_month: first_over,
+            first_break_month: first_break,
+            peak_utilisation_percent: peak,
+        });
+    }
+    near_term_overloads.sort_by(|a, b| (&a.month, &a.resource).cmp(&(&b.month, &b.resource)));
+    (capacity, near_term_overloads)
+}
