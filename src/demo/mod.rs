@@ -1051,31 +1051,31 @@ email = "olivia.chen@example.com"
 
 /// The default pipelines, embedded from `pipelines/` at the top of the repository.
 pub const PIPELINES: [(&str, &str); 5] = [
-    ("demand-review.toml", include_str!("../pipelines/demand-review.toml")),
-    ("supply-review.toml", include_str!("../pipelines/supply-review.toml")),
-    ("reconciliation.toml", include_str!("../pipelines/reconciliation.toml")),
-    ("executive.toml", include_str!("../pipelines/executive.toml")),
-    ("commit-back.toml", include_str!("../pipelines/commit-back.toml")),
+    ("demand-review.toml", include_str!("../../pipelines/demand-review.toml")),
+    ("supply-review.toml", include_str!("../../pipelines/supply-review.toml")),
+    ("reconciliation.toml", include_str!("../../pipelines/reconciliation.toml")),
+    ("executive.toml", include_str!("../../pipelines/executive.toml")),
+    ("commit-back.toml", include_str!("../../pipelines/commit-back.toml")),
 ];
 
 /// The default prompts, embedded from `prompts/` at the top of the repository.
 pub const PROMPTS: [(&str, &str); 16] = [
-    ("README.md", include_str!("../prompts/README.md")),
-    ("demand-review/summary.system.tera", include_str!("../prompts/demand-review/summary.system.tera")),
-    ("demand-review/summary.user.tera", include_str!("../prompts/demand-review/summary.user.tera")),
-    ("demand-review/sample-facts.json", include_str!("../prompts/demand-review/sample-facts.json")),
-    ("supply-review/summary.system.tera", include_str!("../prompts/supply-review/summary.system.tera")),
-    ("supply-review/summary.user.tera", include_str!("../prompts/supply-review/summary.user.tera")),
-    ("supply-review/sample-facts.json", include_str!("../prompts/supply-review/sample-facts.json")),
-    ("reconciliation/summary.system.tera", include_str!("../prompts/reconciliation/summary.system.tera")),
-    ("reconciliation/summary.user.tera", include_str!("../prompts/reconciliation/summary.user.tera")),
-    ("reconciliation/sample-facts.json", include_str!("../prompts/reconciliation/sample-facts.json")),
-    ("executive/summary.system.tera", include_str!("../prompts/executive/summary.system.tera")),
-    ("executive/summary.user.tera", include_str!("../prompts/executive/summary.user.tera")),
-    ("executive/sample-facts.json", include_str!("../prompts/executive/sample-facts.json")),
-    ("commit-back/summary.system.tera", include_str!("../prompts/commit-back/summary.system.tera")),
-    ("commit-back/summary.user.tera", include_str!("../prompts/commit-back/summary.user.tera")),
-    ("commit-back/sample-facts.json", include_str!("../prompts/commit-back/sample-facts.json")),
+    ("README.md", include_str!("../../prompts/README.md")),
+    ("demand-review/summary.system.tera", include_str!("../../prompts/demand-review/summary.system.tera")),
+    ("demand-review/summary.user.tera", include_str!("../../prompts/demand-review/summary.user.tera")),
+    ("demand-review/sample-facts.json", include_str!("../../prompts/demand-review/sample-facts.json")),
+    ("supply-review/summary.system.tera", include_str!("../../prompts/supply-review/summary.system.tera")),
+    ("supply-review/summary.user.tera", include_str!("../../prompts/supply-review/summary.user.tera")),
+    ("supply-review/sample-facts.json", include_str!("../../prompts/supply-review/sample-facts.json")),
+    ("reconciliation/summary.system.tera", include_str!("../../prompts/reconciliation/summary.system.tera")),
+    ("reconciliation/summary.user.tera", include_str!("../../prompts/reconciliation/summary.user.tera")),
+    ("reconciliation/sample-facts.json", include_str!("../../prompts/reconciliation/sample-facts.json")),
+    ("executive/summary.system.tera", include_str!("../../prompts/executive/summary.system.tera")),
+    ("executive/summary.user.tera", include_str!("../../prompts/executive/summary.user.tera")),
+    ("executive/sample-facts.json", include_str!("../../prompts/executive/sample-facts.json")),
+    ("commit-back/summary.system.tera", include_str!("../../prompts/commit-back/summary.system.tera")),
+    ("commit-back/summary.user.tera", include_str!("../../prompts/commit-back/summary.user.tera")),
+    ("commit-back/sample-facts.json", include_str!("../../prompts/commit-back/sample-facts.json")),
 ];
 
 /// Creates a workspace: `snop.toml`, the agents' pipelines and the prompts. Refuses to overwrite.
