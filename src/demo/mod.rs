@@ -4,10 +4,10 @@
 //! Identical specs give byte-identical files, so a small version is committed under
 //! `fixtures/demo` and a test regenerates and compares it.
 //!
-//! One seeded stream is drawn from by [`generate`]'s steps in turn: the masters
-//! ([`masters`]), the order history and book ([`orders`]), the supply side ([`supply`]), the
-//! commercial inputs ([`commercial`]). The benchmark company ([`large`]) and the workspace files
-//! ([`workspace`]) are apart from it.
+//! One seeded stream is drawn from by [`generate`]'s steps in turn, so their order is part of
+//! the output: the masters (`masters`), the order history and book (`orders`), the supply side
+//! (`supply`), the commercial inputs (`commercial`). The benchmark company (`large`, its own
+//! seed) and the workspace files (`workspace`) are apart from it.
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +46,7 @@ pub struct Generated {
     pub order_lines: usize,
 }
 
+/// Appends one CSV line, quoting the fields that need it.
 fn csv(out: &mut String, fields: &[String]) {
     let line: Vec<String> = fields
         .iter()
@@ -60,6 +61,7 @@ macro_rules! row {
     ($out:expr, $($f:expr),+ $(,)?) => { $crate::demo::csv($out, &[$($f.to_string()),+]) };
 }
 
+/// An amount with two decimals.
 fn money(x: f64) -> String {
     format!("{x:.2}")
 }
