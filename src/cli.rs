@@ -13,6 +13,7 @@ use crate::{Progress, UserError, demo};
 
 pub mod bench;
 mod cycle;
+mod decide;
 mod showcase;
 mod signoff;
 mod web;
@@ -93,47 +94,7 @@ pub enum Command {
     },
     /// Record an executive decision on a trade-off of the cycle's signed reconciliation pack
     /// (the COO or the CEO): an option, or another action; or send the plan back.
-    Decide {
-        /// The cycle month, `YYYY-MM`.
-        #[arg(long)]
-        cycle: Month,
-        /// The trade-off's id, as the pack names it (`--list` lists them).
-        #[arg(long)]
-        tradeoff: Option<String>,
-        /// One of the trade-off's costed options: overtime, build_ahead, alternate_site,
-        /// expedite, alternate_supplier, accept_shortfall.
-        #[arg(long, value_name = "KIND", conflicts_with_all = ["action", "send_back"])]
-        option: Option<String>,
-        /// Another action, written in.
-        #[arg(long, value_name = "TEXT", conflicts_with = "send_back")]
-        action: Option<String>,
-        /// Who carries the decision out.
-        #[arg(long, value_name = "PERSON")]
-        owner: Option<String>,
-        /// By when, `YYYY-MM-DD`.
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        due: Option<String>,
-        #[arg(long)]
-        note: Option<String>,
-        /// Send the trade-off (with `--tradeoff`) or the whole plan back, with `--reason`.
-        #[arg(long, requires = "reason")]
-        send_back: bool,
-        /// What must be redone, and why.
-        #[arg(long)]
-        reason: Option<String>,
-        /// The deciding person's id from `[people]` in `snop.toml`.
-        #[arg(long = "as", value_name = "PERSON", env = "SNOP_PERSON")]
-        actor: Option<String>,
-        /// List the pack's trade-offs and the decision that counts for each, and decide nothing.
-        #[arg(long)]
-        list: bool,
-        /// Say that the decision on `--tradeoff` was carried out (its owner, or the COO or CEO);
-        /// the next cycle scores last cycle's decisions as done, open or overdue.
-        #[arg(long, requires = "tradeoff", conflicts_with_all = ["option", "action", "send_back", "list"])]
-        done: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    Decide(decide::DecideArgs),
     /// List recorded runs, newest first.
     Runs {
         #[arg(long)]
@@ -340,165 +301,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Run { agent, cycle, json, allow_unsigned } => {
-            let agent = agent_of(&agent)?;
-            let ws = Workspace::load(&cli.workspace)?;
-            let store = pipeline::open_store(&ws).await?;
-            let options = pipeline::RunOptions { allow_unsigned };
-            match pipeline::run_with(&ws, &store, agent, cycle, &progress, options).await? {
-                RunOutcome::Recorded { run, report } => {
-                    if json {
-                        println!("{}", serde_json::to_string_pretty(&report)?);
-                    } else {
-                        println!(
-                            "run {} of `{agent}` for {cycle}: {} rows read, {} quarantined, {} kept; report in `{}`",
-                            run.id, report.rows_read, report.rows_quarantined, report.rows_kept, run.folder
-                        );
-                        for line in report.quarantine_sample.iter().take(5) {
-                            println!("  quarantined: {line}");
-                        }
-                        if report.rows_quarantined > 0 {
-                            println!("  every quarantined row is in `{}/quarantine.csv`", run.folder);
-                        }
-                        for note in &report.notes {
-                            println!("  note: {note}");
-                        }
-                        if let Some(d) = store.draft_of_run(run.id).await? {
-                            println!(
-                                "  draft {} ({} version {}) is ready for review: `snop drafts show {}`",
-                                d.id, d.artifact, d.version, d.id
-                            );
-                        }
-                    }
-                }
-                RunOutcome::Unchanged { previous } => {
-                    if json {
-                        println!("{}", serde_json::json!({ "unchanged": true, "previous_run": previous.id }));
-                    } else {
-                        println!(
-                            "inputs unchanged since run {} ({}): nothing new was written",
-                            previous.id, previous.started_at
-                        );
-                    }
-                }
-            }
+            run_agent(&cli.workspace, &agent, cycle, (json, allow_unsigned), &progress).await?
         }
-        Command::Runs { agent, cycle, json } => {
-            let agent = agent.map(|a| agent_of(&a)).transpose()?;
-            let ws = Workspace::load_without_inputs(&cli.workspace)?;
-            let store = pipeline::open_store(&ws).await?;
-            let runs = store.runs(agent.map(Agent::name), cycle.map(|c| c.to_string()).as_deref()).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&runs)?);
-            } else if runs.is_empty() {
-                println!("no runs yet: start one with `snop run AGENT --cycle YYYY-MM`");
-            } else {
-                println!(
-                    "{:>5}  {:<15} {:<8} {:<10} {:>10} {:>12} {:>9}  started",
-                    "run", "agent", "cycle", "outcome", "rows read", "quarantined", "ms"
-                );
-                for r in runs {
-                    println!(
-                        "{:>5}  {:<15} {:<8} {:<10} {:>10} {:>12} {:>9}  {}",
-                        r.id, r.agent, r.cycle, r.outcome, r.rows_read, r.rows_quarantined, r.duration_ms, r.started_at
-                    );
-                }
-            }
-        }
-        Command::Decide {
-            cycle,
-            tradeoff,
-            option,
-            action,
-            owner,
-            due,
-            note,
-            send_back,
-            reason,
-            actor,
-            list,
-            done,
-            json,
-        } => {
-            let ws = Workspace::load_without_inputs(&cli.workspace)?;
-            let store = pipeline::open_store(&ws).await?;
-            if done {
-                let actor = actor.ok_or_else(|| UserError("say who carried it out: `--as PERSON`".into()))?;
-                let tradeoff = tradeoff.expect("clap requires --tradeoff with --done");
-                let row =
-                    store.record_done(&ws.directory(), &actor, &cycle.to_string(), &tradeoff, note.as_deref()).await?;
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&row)?);
-                } else {
-                    println!(
-                        "decision {} on trade-off `{tradeoff}` of {cycle} is done ({} at {})",
-                        row.decision_id, row.done_by, row.done_at
-                    );
-                }
-                return Ok(());
-            }
-            if list {
-                let rows = crate::pipeline::decisions::tradeoffs(&store, cycle).await?;
-                if json {
-                    let v: Vec<serde_json::Value> =
-                        rows.iter().map(|(t, d)| serde_json::json!({ "trade_off": t, "decision": d })).collect();
-                    println!("{}", serde_json::to_string_pretty(&v)?);
-                } else if rows.is_empty() {
-                    println!("the reconciliation pack of {cycle} has no trade-offs: nothing to decide");
-                }
-                for (t, d) in rows.iter().filter(|_| !json) {
-                    let options: Vec<&str> =
-                        t.options.iter().map(|o| crate::analysis::reconcile::option_key(o.kind)).collect();
-                    let state = match d {
-                        Some(d) => format!("decided by {} at {}", d.decided_by, d.decided_at),
-                        None => "no decision yet".into(),
-                    };
-                    println!(
-                        "#{:<3} {:<32} {} {}: margin at risk {:.2}; options {}; {state}",
-                        t.rank,
-                        t.id,
-                        t.place,
-                        t.month,
-                        t.margin_at_risk_money,
-                        options.join(", ")
-                    );
-                }
-                return Ok(());
-            }
-            let actor = actor.ok_or_else(|| UserError("say who decides: `--as PERSON` (the COO or the CEO)".into()))?;
-            let choice = match (option, action, send_back) {
-                (Some(option), None, false) => crate::analysis::executive::Choice::Option { option },
-                (None, Some(text), false) => crate::analysis::executive::Choice::Action { text },
-                (None, None, true) => {
-                    crate::analysis::executive::Choice::SendBack { reason: reason.unwrap_or_default() }
-                }
-                _ => {
-                    return Err(UserError(
-                        "say what is decided: `--option KIND`, `--action \"text\"` or `--send-back --reason ...`"
-                            .into(),
-                    )
-                    .into());
-                }
-            };
-            let decision = crate::store::decisions::NewDecision {
-                cycle: cycle.to_string(),
-                tradeoff_id: tradeoff,
-                choice,
-                owner,
-                due,
-                note,
-            };
-            let row = crate::pipeline::decisions::decide(&ws.directory(), &store, &actor, decision).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&row)?);
-            } else {
-                let what =
-                    row.tradeoff_id.as_deref().map_or("the whole plan".to_string(), |t| format!("trade-off `{t}`"));
-                println!(
-                    "decision {} on {what} of {cycle} recorded for {} ({}); run `snop run executive --cycle {cycle}` to build the signed plan with it",
-                    row.id, row.decided_by, row.role
-                );
-            }
-        }
+        Command::Runs { agent, cycle, json } => list_runs(&cli.workspace, agent, cycle, json).await?,
+        Command::Decide(args) => decide::decide(&cli.workspace, args).await?,
         Command::Calendar { months, from, ics, json, now } => {
             cycle::calendar(&cli.workspace, months, from, ics.as_deref(), json, now.as_deref())?
         }
@@ -524,6 +330,88 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 r = crate::narrative::mock::serve_forever(addr, config) => r?,
                 _ = tokio::signal::ctrl_c() => {}
             }
+        }
+    }
+    Ok(())
+}
+
+/// `snop run AGENT`: one agent's run for a cycle, and what it wrote.
+async fn run_agent(
+    workspace: &std::path::Path,
+    agent: &str,
+    cycle: Month,
+    (json, allow_unsigned): (bool, bool),
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let agent = agent_of(agent)?;
+    let ws = Workspace::load(workspace)?;
+    let store = pipeline::open_store(&ws).await?;
+    let options = pipeline::RunOptions { allow_unsigned };
+    match pipeline::run_with(&ws, &store, agent, cycle, progress, options).await? {
+        RunOutcome::Recorded { run, report } => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "run {} of `{agent}` for {cycle}: {} rows read, {} quarantined, {} kept; report in `{}`",
+                    run.id, report.rows_read, report.rows_quarantined, report.rows_kept, run.folder
+                );
+                for line in report.quarantine_sample.iter().take(5) {
+                    println!("  quarantined: {line}");
+                }
+                if report.rows_quarantined > 0 {
+                    println!("  every quarantined row is in `{}/quarantine.csv`", run.folder);
+                }
+                for note in &report.notes {
+                    println!("  note: {note}");
+                }
+                if let Some(d) = store.draft_of_run(run.id).await? {
+                    println!(
+                        "  draft {} ({} version {}) is ready for review: `snop drafts show {}`",
+                        d.id, d.artifact, d.version, d.id
+                    );
+                }
+            }
+        }
+        RunOutcome::Unchanged { previous } => {
+            if json {
+                println!("{}", serde_json::json!({ "unchanged": true, "previous_run": previous.id }));
+            } else {
+                println!(
+                    "inputs unchanged since run {} ({}): nothing new was written",
+                    previous.id, previous.started_at
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `snop runs`: the recorded runs, newest first.
+async fn list_runs(
+    workspace: &std::path::Path,
+    agent: Option<String>,
+    cycle: Option<Month>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let agent = agent.map(|a| agent_of(&a)).transpose()?;
+    let ws = Workspace::load_without_inputs(workspace)?;
+    let store = pipeline::open_store(&ws).await?;
+    let runs = store.runs(agent.map(Agent::name), cycle.map(|c| c.to_string()).as_deref()).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+    } else if runs.is_empty() {
+        println!("no runs yet: start one with `snop run AGENT --cycle YYYY-MM`");
+    } else {
+        println!(
+            "{:>5}  {:<15} {:<8} {:<10} {:>10} {:>12} {:>9}  started",
+            "run", "agent", "cycle", "outcome", "rows read", "quarantined", "ms"
+        );
+        for r in runs {
+            println!(
+                "{:>5}  {:<15} {:<8} {:<10} {:>10} {:>12} {:>9}  {}",
+                r.id, r.agent, r.cycle, r.outcome, r.rows_read, r.rows_quarantined, r.duration_ms, r.started_at
+            );
         }
     }
     Ok(())

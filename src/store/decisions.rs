@@ -10,9 +10,10 @@ use sqlx::Row;
 use crate::analysis::executive::{Choice, DECIDER_ROLES, DecisionRow, DoneRow, may_decide, standing};
 use crate::sop::Directory;
 
-use super::signoff::{SignoffError, append_audit, now};
+use super::signoff::{SignoffError, now};
 use super::{Store, StoreError};
 use crate::draft::sha256_hex;
+use crate::store::audit::append_audit;
 
 /// A decision to record.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -9,6 +9,7 @@
 //! a crash and is removed by the next run that would reuse its name. So a reader who finds a row
 //! always finds its files, and nothing half-written is ever listed.
 
+pub mod audit;
 pub mod decisions;
 pub mod dialect;
 pub mod keys;

@@ -5,9 +5,10 @@
 
 use sqlx::Row;
 
-use super::signoff::{append_audit, now};
+use super::signoff::now;
 use super::{Store, StoreError};
 use crate::draft::sha256_hex;
+use crate::store::audit::append_audit;
 
 /// A user as listed by `snop users list`.
 #[derive(Debug, Clone, serde::Serialize)]

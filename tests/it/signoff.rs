@@ -867,7 +867,7 @@ fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
         let mut prev = "0".repeat(64);
         for (seq, ts, actor, action, entity, old_sha) in rows {
             let new_sha = if action == "sign" && entity == "draft:2" { sha.clone() } else { old_sha };
-            let hash = snop::store::signoff::entry_hash(&prev, seq, &ts, &actor, &action, &entity, &new_sha);
+            let hash = snop::store::audit::entry_hash(&prev, seq, &ts, &actor, &action, &entity, &new_sha);
             sqlx::query("UPDATE audit_log SET content_sha256 = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
                 .bind(&new_sha)
                 .bind(&prev)
