@@ -230,101 +230,154 @@ pub fn leads_resolve(g: &Gap, limit: f64) -> bool {
 pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
     let s = inputs.supply;
     let limit = inputs.params.leads_may_approve_up_to;
-    let money = super::format_number;
+    let (mut trade_offs, resolved) = split_gaps(inputs);
+    rank_trade_offs(&mut trade_offs);
+    let agreed_plan = agreed_plan(inputs);
+    let financial = financial_impact(s, &trade_offs, &resolved);
+    let open_questions = open_questions(inputs, &trade_offs);
 
+    ReconciliationFacts {
+        cycle: s.cycle.clone(),
+        demand_consensus_signed: inputs.demand_signed,
+        supply_plan_signed: inputs.supply_signed,
+        built_on_unsigned_inputs: !(inputs.demand_signed && inputs.supply_signed),
+        leads_may_approve_up_to_money: limit,
+        executive_date: inputs.executive_date.clone(),
+        decision_owner: inputs.decision_owner.clone(),
+        last_signed_plan_cycle: inputs.last_signed.as_ref().map(|(c, _)| c.clone()),
+        agreed_plan,
+        financial,
+        trade_offs,
+        resolved,
+        open_questions,
+    }
+}
+
+/// Splits the gaps of the supply plan, in the plan's order, into trade-offs for the executives
+/// (not yet ranked) and gaps the leads resolve.
+fn split_gaps(inputs: &ReconcileInputs<'_>) -> (Vec<TradeOff>, Vec<Resolved>) {
+    let limit = inputs.params.leads_may_approve_up_to;
     let mut trade_offs = Vec::new();
     let mut resolved = Vec::new();
-    for g in &s.gaps {
+    for g in &inputs.supply.gaps {
         if leads_resolve(g, limit) {
-            resolved.push(Resolved {
-                id: g.id.clone(),
-                kind: g.kind,
-                place: place_of(g),
-                month: g.month.clone(),
-                units_short: g.units_short,
-                margin_at_risk_money: g.margin_at_risk_money,
-                steps: g.recommended.clone(),
-                cost_money: g.recommended_cost_money,
-            });
-            continue;
-        }
-        let accepted: f64 =
-            g.recommended.iter().filter(|s| s.kind == OptionKind::AcceptShortfall).map(|s| s.units).sum();
-        let why = if accepted > 1e-9 {
-            format!(
-                "no fix closes all of it: {} of {} units would be accepted short",
-                money(accepted),
-                money(g.units_short)
-            )
+            resolved.push(resolved_gap(g));
         } else {
-            format!(
-                "its fixes cost {}, over the {} the leads may approve",
-                money(g.recommended_cost_money),
-                money(limit)
-            )
-        };
-        let option = g
-            .recommended
-            .iter()
-            .find(|s| s.kind != OptionKind::AcceptShortfall)
-            .or(g.recommended.first())
-            .map_or(OptionKind::AcceptShortfall, |s| s.kind);
-        let closed = closes(&g.recommended);
-        let margin_kept =
-            if g.units_short > 0.0 { g.margin_at_risk_money * (closed / g.units_short).min(1.0) } else { 0.0 };
-        trade_offs.push(TradeOff {
-            rank: 0,
-            id: g.id.clone(),
-            kind: g.kind,
-            place: place_of(g),
-            month: g.month.clone(),
-            near_term: g.near_term,
-            units_short: g.units_short,
-            revenue_at_risk_money: g.revenue_at_risk_money,
-            margin_at_risk_money: g.margin_at_risk_money,
-            customers_hit: g.customers_hit.clone(),
-            why,
-            options: g.options.clone(),
-            recommendation: Recommendation {
-                option,
-                steps: g.recommended.clone(),
-                cost_money: g.recommended_cost_money,
-                buys: format!(
-                    "closes {} of {} units, keeps {} of margin",
-                    money(closed),
-                    money(g.units_short),
-                    money(r2(margin_kept))
-                ),
-                owner: inputs.decision_owner.clone(),
-                due: inputs.executive_date.clone(),
-            },
-        });
+            trade_offs.push(trade_off(g, inputs));
+        }
     }
+    (trade_offs, resolved)
+}
+
+/// A gap the leads close: its recommended fixes and their cost.
+fn resolved_gap(g: &Gap) -> Resolved {
+    Resolved {
+        id: g.id.clone(),
+        kind: g.kind,
+        place: place_of(g),
+        month: g.month.clone(),
+        units_short: g.units_short,
+        margin_at_risk_money: g.margin_at_risk_money,
+        steps: g.recommended.clone(),
+        cost_money: g.recommended_cost_money,
+    }
+}
+
+/// A gap for the executives (rank 0 until ranked): why the leads could not close it, its
+/// options, and the recommended decision with what it buys, owner and due date.
+fn trade_off(g: &Gap, inputs: &ReconcileInputs<'_>) -> TradeOff {
+    let limit = inputs.params.leads_may_approve_up_to;
+    let money = super::format_number;
+    let accepted: f64 = g.recommended.iter().filter(|s| s.kind == OptionKind::AcceptShortfall).map(|s| s.units).sum();
+    let why = if accepted > 1e-9 {
+        format!(
+            "no fix closes all of it: {} of {} units would be accepted short",
+            money(accepted),
+            money(g.units_short)
+        )
+    } else {
+        format!("its fixes cost {}, over the {} the leads may approve", money(g.recommended_cost_money), money(limit))
+    };
+    let option = g
+        .recommended
+        .iter()
+        .find(|s| s.kind != OptionKind::AcceptShortfall)
+        .or(g.recommended.first())
+        .map_or(OptionKind::AcceptShortfall, |s| s.kind);
+    let closed = closes(&g.recommended);
+    let margin_kept =
+        if g.units_short > 0.0 { g.margin_at_risk_money * (closed / g.units_short).min(1.0) } else { 0.0 };
+    TradeOff {
+        rank: 0,
+        id: g.id.clone(),
+        kind: g.kind,
+        place: place_of(g),
+        month: g.month.clone(),
+        near_term: g.near_term,
+        units_short: g.units_short,
+        revenue_at_risk_money: g.revenue_at_risk_money,
+        margin_at_risk_money: g.margin_at_risk_money,
+        customers_hit: g.customers_hit.clone(),
+        why,
+        options: g.options.clone(),
+        recommendation: Recommendation {
+            option,
+            steps: g.recommended.clone(),
+            cost_money: g.recommended_cost_money,
+            buys: format!(
+                "closes {} of {} units, keeps {} of margin",
+                money(closed),
+                money(g.units_short),
+                money(r2(margin_kept))
+            ),
+            owner: inputs.decision_owner.clone(),
+            due: inputs.executive_date.clone(),
+        },
+    }
+}
+
+/// Orders the trade-offs by margin at risk (highest first), then month and id, and numbers
+/// their ranks from 1.
+fn rank_trade_offs(trade_offs: &mut [TradeOff]) {
     trade_offs.sort_by(|a, b| {
         b.margin_at_risk_money.total_cmp(&a.margin_at_risk_money).then(a.month.cmp(&b.month)).then(a.id.cmp(&b.id))
     });
     for (i, t) in trade_offs.iter_mut().enumerate() {
         t.rank = i + 1;
     }
+}
 
-    // The agreed plan by family and quarter.
-    let mut lines: BTreeMap<(String, String), QuarterLine> = BTreeMap::new();
-    let line = |lines: &mut BTreeMap<(String, String), QuarterLine>, family: &str, quarter: String| {
-        lines
-            .entry((family.to_string(), quarter.clone()))
-            .or_insert_with(|| QuarterLine {
-                family: family.to_string(),
-                quarter,
-                units: 0.0,
-                revenue_money: 0.0,
-                unconstrained_revenue_money: 0.0,
-                budget_revenue_money: None,
-                last_signed_units: None,
-                last_signed_revenue_money: None,
-            })
-            .clone()
-    };
-    let unknown = ("(unknown family)".to_string(), 0.0);
+/// The lines of the agreed plan, by family and quarter.
+type QuarterLines = BTreeMap<(String, String), QuarterLine>;
+
+/// Makes sure the line of a family and quarter exists (empty when new).
+fn line(lines: &mut QuarterLines, family: &str, quarter: String) -> QuarterLine {
+    lines
+        .entry((family.to_string(), quarter.clone()))
+        .or_insert_with(|| QuarterLine {
+            family: family.to_string(),
+            quarter,
+            units: 0.0,
+            revenue_money: 0.0,
+            unconstrained_revenue_money: 0.0,
+            budget_revenue_money: None,
+            last_signed_units: None,
+            last_signed_revenue_money: None,
+        })
+        .clone()
+}
+
+/// The family of a SKU unknown to the items master.
+fn unknown_family() -> (String, f64) {
+    ("(unknown family)".to_string(), 0.0)
+}
+
+/// The agreed plan by family and quarter: the constrained units, the revenue (constrained,
+/// unconstrained, budget) and the last signed plan, each rounded to cents.
+fn agreed_plan(inputs: &ReconcileInputs<'_>) -> Vec<QuarterLine> {
+    let s = inputs.supply;
+    let mut lines: QuarterLines = BTreeMap::new();
+    let unknown = unknown_family();
     for p in &s.constrained_plan {
         let (family, _) = inputs.items.get(&p.sku).unwrap_or(&unknown);
         line(&mut lines, family, quarter_of(&p.month));
@@ -340,22 +393,8 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
             l.budget_revenue_money = Some(l.budget_revenue_money.unwrap_or(0.0) + b);
         }
     }
-    if let Some((_, rows)) = &inputs.last_signed {
-        let quarters: std::collections::BTreeSet<String> = s.plan_months.iter().map(|m| quarter_of(m)).collect();
-        let plan_months: std::collections::BTreeSet<&str> = s.plan_months.iter().map(String::as_str).collect();
-        for (sku, month, units) in rows {
-            // Only the months both plans cover: a quarter is compared over the same months.
-            if !plan_months.contains(month.as_str()) || !quarters.contains(&quarter_of(month)) {
-                continue;
-            }
-            let (family, price) = inputs.items.get(sku).unwrap_or(&unknown);
-            line(&mut lines, family, quarter_of(month));
-            let l = lines.get_mut(&(family.clone(), quarter_of(month))).expect("inserted");
-            l.last_signed_units = Some(l.last_signed_units.unwrap_or(0.0) + units);
-            l.last_signed_revenue_money = Some(l.last_signed_revenue_money.unwrap_or(0.0) + units * price);
-        }
-    }
-    let agreed_plan: Vec<QuarterLine> = lines
+    add_last_signed(inputs, &mut lines);
+    lines
         .into_values()
         .map(|mut l| {
             l.units = r2(l.units);
@@ -366,14 +405,40 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
             l.last_signed_revenue_money = l.last_signed_revenue_money.map(r2);
             l
         })
-        .collect();
+        .collect()
+}
 
+/// Adds the last signed plan's units and revenue (at the items' prices) to the lines, over the
+/// months both plans cover only.
+fn add_last_signed(inputs: &ReconcileInputs<'_>, lines: &mut QuarterLines) {
+    let s = inputs.supply;
+    let unknown = unknown_family();
+    if let Some((_, rows)) = &inputs.last_signed {
+        let quarters: std::collections::BTreeSet<String> = s.plan_months.iter().map(|m| quarter_of(m)).collect();
+        let plan_months: std::collections::BTreeSet<&str> = s.plan_months.iter().map(String::as_str).collect();
+        for (sku, month, units) in rows {
+            // Only the months both plans cover: a quarter is compared over the same months.
+            if !plan_months.contains(month.as_str()) || !quarters.contains(&quarter_of(month)) {
+                continue;
+            }
+            let (family, price) = inputs.items.get(sku).unwrap_or(&unknown);
+            line(lines, family, quarter_of(month));
+            let l = lines.get_mut(&(family.clone(), quarter_of(month))).expect("inserted");
+            l.last_signed_units = Some(l.last_signed_units.unwrap_or(0.0) + units);
+            l.last_signed_revenue_money = Some(l.last_signed_revenue_money.unwrap_or(0.0) + units * price);
+        }
+    }
+}
+
+/// The financial impact: the supply plan's totals, the revenue with what the resolved gaps' and
+/// the trade-offs' recommended fixes recover (capped at the unconstrained revenue), and their costs.
+fn financial_impact(s: &SupplyFacts, trade_offs: &[TradeOff], resolved: &[Resolved]) -> Financial {
     let gap_by_id: BTreeMap<&str, &Gap> = s.gaps.iter().map(|g| (g.id.as_str(), g)).collect();
     let recovered_resolved: f64 = resolved.iter().map(|r| recovered(gap_by_id[r.id.as_str()], &r.steps)).sum();
     let recovered_trade_offs: f64 =
         trade_offs.iter().map(|t| recovered(gap_by_id[t.id.as_str()], &t.recommendation.steps)).sum();
     let t = &s.totals;
-    let financial = Financial {
+    Financial {
         revenue_unconstrained_money: t.revenue_unconstrained_money,
         revenue_constrained_money: t.revenue_constrained_money,
         budget_revenue_money: t.budget_revenue_money,
@@ -385,8 +450,14 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
             .min(t.revenue_unconstrained_money)),
         cost_of_resolved_money: r2(resolved.iter().map(|r| r.cost_money).sum()),
         cost_of_recommended_trade_offs_money: r2(trade_offs.iter().map(|t| t.recommendation.cost_money).sum()),
-    };
+    }
+}
 
+/// The open questions for the pack, in order: unsigned inputs, the top 3 trade-offs, revenue
+/// below budget, how many more trade-offs there are, and a missing last signed plan.
+fn open_questions(inputs: &ReconcileInputs<'_>, trade_offs: &[TradeOff]) -> Vec<String> {
+    let money = super::format_number;
+    let t = &inputs.supply.totals;
     let mut open_questions = Vec::new();
     if !inputs.demand_signed {
         open_questions.push("the demand consensus is not signed: the demand review must sign it".to_string());
@@ -418,22 +489,7 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
     if inputs.last_signed.is_none() {
         open_questions.push("there is no signed plan of the previous cycle to compare against".to_string());
     }
-
-    ReconciliationFacts {
-        cycle: s.cycle.clone(),
-        demand_consensus_signed: inputs.demand_signed,
-        supply_plan_signed: inputs.supply_signed,
-        built_on_unsigned_inputs: !(inputs.demand_signed && inputs.supply_signed),
-        leads_may_approve_up_to_money: limit,
-        executive_date: inputs.executive_date.clone(),
-        decision_owner: inputs.decision_owner.clone(),
-        last_signed_plan_cycle: inputs.last_signed.as_ref().map(|(c, _)| c.clone()),
-        agreed_plan,
-        financial,
-        trade_offs,
-        resolved,
-        open_questions,
-    }
+    open_questions
 }
 
 /// The compact facts the narrative is drafted from (and the draft page shows): the totals, the

@@ -11,7 +11,7 @@ use polars::prelude::*;
 
 use super::read::{FILE_COL, ROW_COL};
 use crate::config::ColumnMap;
-use crate::contract::{Horizon, Kind, Month, Quarantined, Range, RowRule, Table};
+use crate::contract::{Horizon, Kind, Month, Quarantined, Range, RowRule, Table, TableSpec};
 
 /// The months a run may see: history before the cycle, the plan from it.
 #[derive(Debug, Clone, Copy)]
@@ -220,8 +220,22 @@ fn err(e: PolarsError) -> super::IngestError {
 pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::IngestError> {
     let spec = cx.table.spec();
     let names: Vec<&'static str> = cx.columns.iter().map(|m| m.column.name).collect();
-    let broken_rules: Vec<Expr> = spec
-        .rules
+    let broken_rules = broken_rules(spec);
+    let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
+    let stage = judge(raw, cx, &names, &broken_rules, &key)?;
+    let mut quarantined = Vec::new();
+    let mut rows_quarantined = quarantine_faults(&stage, cx, &broken_rules, &mut quarantined)?;
+    if !spec.key.is_empty() {
+        rows_quarantined += quarantine_duplicates(&stage, cx, &key, &mut quarantined)?;
+    }
+    let frame = kept(stage, cx, &names)?;
+    quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
+    Ok(Validated { frame, quarantined, rows_quarantined })
+}
+
+/// One flag per row rule of the table: true where the row breaks it.
+fn broken_rules(spec: &TableSpec) -> Vec<Expr> {
+    spec.rules
         .iter()
         .map(|rule| {
             let count = |cols: &[&str]| {
@@ -235,24 +249,40 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
                 RowRule::AtLeastOne(cols) => count(cols).eq(lit(0u32)),
             }
         })
-        .collect();
-    // Pass 1: the cleaned text replaces the raw text (it is what a message shows), the typed
-    // values beside it, and one flag.
+        .collect()
+}
+
+/// Pass 1, over the whole frame: the cleaned text replaces the raw text (it is what a message
+/// shows), the typed values beside it, a `__bad` flag (any fault or broken rule) and a `__dup`
+/// flag (a repeated key among the rows that passed).
+fn judge(
+    raw: DataFrame,
+    cx: &Context<'_>,
+    names: &[&'static str],
+    broken_rules: &[Expr],
+    key: &[Expr],
+) -> Result<DataFrame, super::IngestError> {
     let mut clean: Vec<Expr> = vec![col(FILE_COL), col(ROW_COL)];
     clean.extend(names.iter().map(|n| cleaned(n).alias(clean_col(n))));
     let mut any_fault: Vec<Expr> =
         cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window).is_not_null()).collect();
     any_fault.extend(broken_rules.iter().cloned());
     let t0 = std::time::Instant::now();
-    let mut stage = raw
+    let stage = raw
         .lazy()
         .select(clean)
         .with_columns(cx.columns.iter().map(|m| parsed(m, cx.decimal_comma).alias(m.column.name)).collect::<Vec<_>>())
-        .with_column(any_horizontal(any_fault).map_err(err)?.alias("__bad"));
-    // Duplicate keys among the rows that passed (bad rows are masked out of the comparison): the
-    // first occurrence in file and row order is kept.
-    let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
-    stage = stage.with_column(if key.is_empty() {
+        .with_column(any_horizontal(any_fault).map_err(err)?.alias("__bad"))
+        .with_column(duplicate_flag(key));
+    let stage = stage.collect().map_err(err)?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validate: parsed and judged");
+    Ok(stage)
+}
+
+/// `__dup`: the row passed but its key was seen before among the rows that passed (bad rows are
+/// masked out of the comparison), so the first occurrence in file and row order is kept.
+fn duplicate_flag(key: &[Expr]) -> Expr {
+    if key.is_empty() {
         lit(false).alias("__dup")
     } else {
         // One text per key (a separator no extract uses, nulls as a marker of their own): hashing
@@ -261,132 +291,182 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
         let joined = if parts.len() == 1 { parts[0].clone() } else { concat_str(parts, "\u{1f}", false) };
         let masked = when(col("__bad").not()).then(joined).otherwise(lit(NULL).cast(DataType::String));
         col("__bad").not().and(masked.is_first_distinct().not()).alias("__dup")
-    });
-    let stage = stage.collect().map_err(err)?;
-    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validate: parsed and judged");
+    }
+}
 
-    // Pass 2, on the bad rows only: which column failed which check.
+/// The file and sheet of a row's file index.
+fn file_of(cx: &Context<'_>, idx: u32) -> (String, Option<String>) {
+    cx.files[idx as usize].clone()
+}
+
+/// Pass 2, on the bad rows only: which column failed which check, and which rules are broken,
+/// as quarantine entries (columns first, then rules). Returns how many rows were bad.
+fn quarantine_faults(
+    stage: &DataFrame,
+    cx: &Context<'_>,
+    broken_rules: &[Expr],
+    quarantined: &mut Vec<Quarantined>,
+) -> Result<usize, super::IngestError> {
     let mut codes: Vec<Expr> = cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window)).collect();
     codes.extend(broken_rules.iter().enumerate().map(|(i, b)| b.clone().alias(format!("__rule_{i}"))));
     let bad = stage.clone().lazy().filter(col("__bad")).with_columns(codes).collect().map_err(err)?;
-    let mut quarantined = Vec::new();
-    let mut rows_quarantined = bad.height();
-    let file_of = |idx: u32| cx.files[idx as usize].clone();
     if bad.height() > 0 {
         let file_idx = bad.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone();
         let rows = bad.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
         let rows = rows.u64().map_err(err)?;
-        for m in cx.columns {
-            let faults = bad.column(&fault_col(m.column.name)).map_err(err)?.u32().map_err(err)?.clone();
-            let texts = bad.column(&clean_col(m.column.name)).map_err(err)?.str().map_err(err)?.clone();
-            for i in 0..bad.height() {
-                if let Some(code) = faults.get(i) {
-                    let (file, sheet) = file_of(file_idx.get(i).unwrap_or(0));
-                    quarantined.push(Quarantined {
-                        source: cx.source.to_string(),
-                        file,
-                        sheet,
-                        row: rows.get(i).unwrap_or(0),
-                        column: m.column.name.to_string(),
-                        value: texts.get(i).unwrap_or("").to_string(),
-                        reason: reason(code, m, cx.table, cx.window),
-                    });
-                }
-            }
-        }
-        for (r, rule) in spec.rules.iter().enumerate() {
-            let broken = bad.column(&format!("__rule_{r}")).map_err(err)?.bool().map_err(err)?.clone();
-            let (cols, what) = match rule {
-                RowRule::ExactlyOne(cols) => (cols, "exactly one of"),
-                RowRule::AtLeastOne(cols) => (cols, "at least one of"),
-            };
-            for i in 0..bad.height() {
-                if broken.get(i) == Some(true) {
-                    let (file, sheet) = file_of(file_idx.get(i).unwrap_or(0));
-                    let shown: Vec<String> = cols.iter().map(|c| format!("`{c}`")).collect();
-                    quarantined.push(Quarantined {
-                        source: cx.source.to_string(),
-                        file,
-                        sheet,
-                        row: rows.get(i).unwrap_or(0),
-                        column: cols.join("+"),
-                        value: String::new(),
-                        reason: format!("{what} {} must be given", shown.join(", ")),
-                    });
-                }
-            }
-        }
+        quarantine_column_faults(&bad, cx, &file_idx, rows, quarantined)?;
+        quarantine_broken_rules(&bad, cx, &file_idx, rows, quarantined)?;
     }
+    Ok(bad.height())
+}
 
-    if !spec.key.is_empty() {
-        let dups = stage.clone().lazy().filter(col("__dup")).collect().map_err(err)?;
-        if dups.height() > 0 {
-            rows_quarantined += dups.height();
-            // Where each duplicated key first appears.
-            let dup_keys = dups.clone().lazy().select(key.clone()).unique(None, UniqueKeepStrategy::First);
-            let mut wanted: Vec<Expr> = key.clone();
-            wanted.extend([col(FILE_COL), col(ROW_COL)]);
-            wanted.extend(spec.key.iter().map(|k| col(clean_col(k))));
-            let firsts = stage
-                .clone()
-                .lazy()
-                .filter(col("__bad").not().and(col("__dup").not()))
-                .select(wanted)
-                .join(
-                    dup_keys,
-                    key.clone(),
-                    key.clone(),
-                    JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) },
-                )
-                .collect()
-                .map_err(err)?;
-            let key_text = |df: &DataFrame, i: usize| -> Result<Vec<String>, super::IngestError> {
-                spec.key
-                    .iter()
-                    .map(|k| {
-                        Ok(df.column(&clean_col(k)).map_err(err)?.str().map_err(err)?.get(i).unwrap_or("").to_string())
-                    })
-                    .collect()
-            };
-            let mut first_of: std::collections::HashMap<Vec<String>, (u32, u64)> = std::collections::HashMap::new();
-            let (f_file, f_row) = (
-                firsts.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone(),
-                firsts.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?,
-            );
-            for i in 0..firsts.height() {
-                first_of.insert(
-                    key_text(&firsts, i)?,
-                    (f_file.get(i).unwrap_or(0), f_row.u64().map_err(err)?.get(i).unwrap_or(0)),
-                );
-            }
-            let file_idx = dups.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone();
-            let rows = dups.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
-            for i in 0..dups.height() {
-                let (file, sheet) = file_of(file_idx.get(i).unwrap_or(0));
-                let value = key_text(&dups, i)?;
-                let (first_file, first_row) = first_of.get(&value).copied().unwrap_or((0, 0));
-                let (first_file, _) = file_of(first_file);
+/// One quarantine entry per faulty value of the bad rows, column by column, with its reason.
+fn quarantine_column_faults(
+    bad: &DataFrame,
+    cx: &Context<'_>,
+    file_idx: &UInt32Chunked,
+    rows: &UInt64Chunked,
+    quarantined: &mut Vec<Quarantined>,
+) -> Result<(), super::IngestError> {
+    for m in cx.columns {
+        let faults = bad.column(&fault_col(m.column.name)).map_err(err)?.u32().map_err(err)?.clone();
+        let texts = bad.column(&clean_col(m.column.name)).map_err(err)?.str().map_err(err)?.clone();
+        for i in 0..bad.height() {
+            if let Some(code) = faults.get(i) {
+                let (file, sheet) = file_of(cx, file_idx.get(i).unwrap_or(0));
                 quarantined.push(Quarantined {
                     source: cx.source.to_string(),
-                    file: file.clone(),
+                    file,
                     sheet,
-                    row: rows.u64().map_err(err)?.get(i).unwrap_or(0),
-                    column: spec.key.join("+"),
-                    value: value.join(" | "),
-                    reason: if first_file == file {
-                        format!("duplicate key: the same as row {first_row}")
-                    } else {
-                        format!("duplicate key: the same as `{first_file}` row {first_row}")
-                    },
+                    row: rows.get(i).unwrap_or(0),
+                    column: m.column.name.to_string(),
+                    value: texts.get(i).unwrap_or("").to_string(),
+                    reason: reason(code, m, cx.table, cx.window),
                 });
             }
         }
     }
+    Ok(())
+}
+
+/// One quarantine entry per broken row rule of the bad rows, rule by rule.
+fn quarantine_broken_rules(
+    bad: &DataFrame,
+    cx: &Context<'_>,
+    file_idx: &UInt32Chunked,
+    rows: &UInt64Chunked,
+    quarantined: &mut Vec<Quarantined>,
+) -> Result<(), super::IngestError> {
+    for (r, rule) in cx.table.spec().rules.iter().enumerate() {
+        let broken = bad.column(&format!("__rule_{r}")).map_err(err)?.bool().map_err(err)?.clone();
+        let (cols, what) = match rule {
+            RowRule::ExactlyOne(cols) => (cols, "exactly one of"),
+            RowRule::AtLeastOne(cols) => (cols, "at least one of"),
+        };
+        for i in 0..bad.height() {
+            if broken.get(i) == Some(true) {
+                let (file, sheet) = file_of(cx, file_idx.get(i).unwrap_or(0));
+                let shown: Vec<String> = cols.iter().map(|c| format!("`{c}`")).collect();
+                quarantined.push(Quarantined {
+                    source: cx.source.to_string(),
+                    file,
+                    sheet,
+                    row: rows.get(i).unwrap_or(0),
+                    column: cols.join("+"),
+                    value: String::new(),
+                    reason: format!("{what} {} must be given", shown.join(", ")),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The cleaned text of a row's key, column by column.
+fn key_text(spec: &TableSpec, df: &DataFrame, i: usize) -> Result<Vec<String>, super::IngestError> {
+    spec.key
+        .iter()
+        .map(|k| Ok(df.column(&clean_col(k)).map_err(err)?.str().map_err(err)?.get(i).unwrap_or("").to_string()))
+        .collect()
+}
+
+/// One quarantine entry per duplicate row (flagged `__dup`), naming where its key first
+/// appears. Returns how many rows were duplicates.
+fn quarantine_duplicates(
+    stage: &DataFrame,
+    cx: &Context<'_>,
+    key: &[Expr],
+    quarantined: &mut Vec<Quarantined>,
+) -> Result<usize, super::IngestError> {
+    let spec = cx.table.spec();
+    let dups = stage.clone().lazy().filter(col("__dup")).collect().map_err(err)?;
+    if dups.height() > 0 {
+        let first_of = first_occurrences(stage, &dups, spec, key)?;
+        let file_idx = dups.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone();
+        let rows = dups.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
+        for i in 0..dups.height() {
+            let (file, sheet) = file_of(cx, file_idx.get(i).unwrap_or(0));
+            let value = key_text(spec, &dups, i)?;
+            let (first_file, first_row) = first_of.get(&value).copied().unwrap_or((0, 0));
+            let (first_file, _) = file_of(cx, first_file);
+            quarantined.push(Quarantined {
+                source: cx.source.to_string(),
+                file: file.clone(),
+                sheet,
+                row: rows.u64().map_err(err)?.get(i).unwrap_or(0),
+                column: spec.key.join("+"),
+                value: value.join(" | "),
+                reason: if first_file == file {
+                    format!("duplicate key: the same as row {first_row}")
+                } else {
+                    format!("duplicate key: the same as `{first_file}` row {first_row}")
+                },
+            });
+        }
+    }
+    Ok(dups.height())
+}
+
+/// Where each duplicated key first appears: its key text to the file index and row of the kept
+/// row with that key.
+fn first_occurrences(
+    stage: &DataFrame,
+    dups: &DataFrame,
+    spec: &TableSpec,
+    key: &[Expr],
+) -> Result<std::collections::HashMap<Vec<String>, (u32, u64)>, super::IngestError> {
+    let dup_keys = dups.clone().lazy().select(key).unique(None, UniqueKeepStrategy::First);
+    let mut wanted: Vec<Expr> = key.to_vec();
+    wanted.extend([col(FILE_COL), col(ROW_COL)]);
+    wanted.extend(spec.key.iter().map(|k| col(clean_col(k))));
+    let firsts = stage
+        .clone()
+        .lazy()
+        .filter(col("__bad").not().and(col("__dup").not()))
+        .select(wanted)
+        .join(dup_keys, key.to_vec(), key.to_vec(), JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) })
+        .collect()
+        .map_err(err)?;
+    let mut first_of: std::collections::HashMap<Vec<String>, (u32, u64)> = std::collections::HashMap::new();
+    let (f_file, f_row) = (
+        firsts.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone(),
+        firsts.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?,
+    );
+    for i in 0..firsts.height() {
+        first_of.insert(
+            key_text(spec, &firsts, i)?,
+            (f_file.get(i).unwrap_or(0), f_row.u64().map_err(err)?.get(i).unwrap_or(0)),
+        );
+    }
+    Ok(first_of)
+}
+
+/// The kept rows: neither bad nor duplicate, with the contract's columns (and the file and row
+/// they came from, for tables that keep their origin).
+fn kept(stage: DataFrame, cx: &Context<'_>, names: &[&'static str]) -> Result<DataFrame, super::IngestError> {
     let mut keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
     if cx.table.keeps_origin() {
         keep.extend([col(FILE_COL), col(ROW_COL)]);
     }
-    let frame = stage.lazy().filter(col("__bad").not().and(col("__dup").not())).select(keep).collect().map_err(err)?;
-    quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
-    Ok(Validated { frame, quarantined, rows_quarantined })
+    stage.lazy().filter(col("__bad").not().and(col("__dup").not())).select(keep).collect().map_err(err)
 }
