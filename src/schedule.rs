@@ -65,7 +65,7 @@ pub struct NightlyLock {
 }
 
 fn host() -> String {
-    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into())
+    fs_err::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into())
 }
 
 fn alive(pid: u32) -> Option<bool> {
@@ -83,7 +83,7 @@ impl NightlyLock {
         };
         let mut recovered = None;
         for _ in 0..3 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match fs_err::OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(mut f) => {
                     use std::io::Write as _;
                     f.write_all(serde_json::to_string(&body)?.as_bytes())?;
@@ -91,9 +91,9 @@ impl NightlyLock {
                     return Ok(NightlyLock { path, recovered });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let text = fs_err::read_to_string(&path).unwrap_or_default();
                     let held: Option<LockBody> = serde_json::from_str(&text).ok();
-                    let age = std::fs::metadata(&path)
+                    let age = fs_err::metadata(&path)
                         .and_then(|m| m.modified())
                         .ok()
                         .and_then(|m| m.elapsed().ok())
@@ -119,8 +119,8 @@ impl NightlyLock {
                         .into());
                     }
                     let aside = root.join(format!("{LOCK_FILE}.stale-{}", body.pid));
-                    if std::fs::rename(&path, &aside).is_ok() {
-                        let _ = std::fs::remove_file(&aside);
+                    if fs_err::rename(&path, &aside).is_ok() {
+                        let _ = fs_err::remove_file(&aside);
                         recovered = Some(held.map_or("an unreadable lock".into(), |h| {
                             format!("PID {} on {} since {}", h.pid, h.host, h.started_at)
                         }));
@@ -136,12 +136,12 @@ impl NightlyLock {
 
 impl Drop for NightlyLock {
     fn drop(&mut self) {
-        let ours = std::fs::read_to_string(&self.path)
+        let ours = fs_err::read_to_string(&self.path)
             .ok()
             .and_then(|t| serde_json::from_str::<LockBody>(&t).ok())
             .is_some_and(|b| b.pid == std::process::id());
         if ours {
-            let _ = std::fs::remove_file(&self.path);
+            let _ = fs_err::remove_file(&self.path);
         }
     }
 }
@@ -270,7 +270,7 @@ pub async fn nightly(
 
 /// The systemd service and timer that run `snop nightly` at the calendar's nightly time.
 pub fn systemd_units(ws: &Workspace, exe: &Path) -> (String, String) {
-    let root = std::fs::canonicalize(&ws.root).unwrap_or_else(|_| ws.root.clone());
+    let root = fs_err::canonicalize(&ws.root).unwrap_or_else(|_| ws.root.clone());
     let service = format!(
         "[Unit]\nDescription=snop nightly run for {company}\nAfter=network-online.target\n\n[Service]\nType=oneshot\nWorkingDirectory={root}\nExecStart={exe} nightly --quiet --workspace {root}\n# 75: another run holds the lock (not a failure); 3: an agent failed, 1 and 2 as usual (failures:\n# an OnFailure= unit or `systemctl --failed` alerts on them).\nSuccessExitStatus=75\n",
         company = ws.company,
@@ -289,7 +289,7 @@ pub fn systemd_units(ws: &Workspace, exe: &Path) -> (String, String) {
 /// The crontab line that runs `snop nightly` at the calendar's nightly time.
 pub fn cron_line(ws: &Workspace, exe: &Path) -> String {
     use chrono::Timelike;
-    let root = std::fs::canonicalize(&ws.root).unwrap_or_else(|_| ws.root.clone());
+    let root = fs_err::canonicalize(&ws.root).unwrap_or_else(|_| ws.root.clone());
     let t = ws.calendar.nightly_at;
     format!(
         "CRON_TZ={tz}\n{m} {h} * * * {exe} nightly --quiet --workspace {root} >> {root}/nightly.log 2>&1",

@@ -183,7 +183,7 @@ async fn demo_run(
             for note in report.notes.iter().filter(|n| !n.contains("no decision yet")) {
                 println!("{:>16}note: {note}", "");
             }
-            let mut names: Vec<String> = std::fs::read_dir(dir.join(&run.folder))?
+            let mut names: Vec<String> = fs_err::read_dir(dir.join(&run.folder))?
                 .filter_map(Result::ok)
                 .map(|f| f.file_name().to_string_lossy().into_owned())
                 .collect();

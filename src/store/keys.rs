@@ -132,7 +132,7 @@ mod tests {
         let path = tmp.path().join("keys/dana.ed25519");
         let key = generate().unwrap();
         write_private(&path, &key).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs_err::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(read_private(&path).unwrap().to_bytes(), key.to_bytes());
         let err = write_private(&path, &generate().unwrap()).unwrap_err();
         assert!(err.contains("already exists: snop never replaces a key"), "{err}");

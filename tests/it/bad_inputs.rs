@@ -13,10 +13,10 @@ fn workspace(case: &str) -> (tempfile::TempDir, PathBuf) {
     let src = repo().join("fixtures/bad").join(case);
     let (code, _, err) = run_in(tmp.path(), &["init", "ws"]);
     assert_eq!(code, 0, "{err}");
-    for p in std::fs::read_dir(ws.join("pipelines")).unwrap() {
-        std::fs::remove_file(p.unwrap().path()).unwrap();
+    for p in fs_err::read_dir(ws.join("pipelines")).unwrap() {
+        fs_err::remove_file(p.unwrap().path()).unwrap();
     }
-    std::fs::copy(src.join("pipeline.toml"), ws.join("pipelines/demand-review.toml")).unwrap();
+    fs_err::copy(src.join("pipeline.toml"), ws.join("pipelines/demand-review.toml")).unwrap();
     copy_dir(&src.join("data"), &ws.join("data"));
     (tmp, ws)
 }
@@ -27,8 +27,8 @@ fn check(case: &str) {
     let (_tmp, ws) = workspace(case);
     let src = repo().join("fixtures/bad").join(case);
     let (code, out, err) = run_in(&ws, &["run", "demand-review", "--cycle", "2026-12", "--quiet"]);
-    let quarantine = std::fs::read_to_string(src.join("expected-quarantine.csv")).ok();
-    if let Ok(expected) = std::fs::read_to_string(src.join("expected-stderr.txt")) {
+    let quarantine = fs_err::read_to_string(src.join("expected-quarantine.csv")).ok();
+    if let Ok(expected) = fs_err::read_to_string(src.join("expected-stderr.txt")) {
         assert_eq!(code, 1, "a data or configuration fault exits 1\nstdout: {out}\nstderr: {err}");
         assert_eq!(err, expected, "case `{case}`: stderr");
         if quarantine.is_none() {
@@ -40,10 +40,10 @@ fn check(case: &str) {
     }
     {
         let expected = quarantine.expect("a case expects an error or a quarantine");
-        let got = std::fs::read_to_string(ws.join("runs/2026-12/demand-review/run-1/quarantine.csv")).unwrap();
+        let got = fs_err::read_to_string(ws.join("runs/2026-12/demand-review/run-1/quarantine.csv")).unwrap();
         assert_eq!(got, expected, "case `{case}`: quarantine");
         let report: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(ws.join("runs/2026-12/demand-review/run-1/report.json")).unwrap(),
+            &fs_err::read_to_string(ws.join("runs/2026-12/demand-review/run-1/report.json")).unwrap(),
         )
         .unwrap();
         let rows = expected
@@ -75,7 +75,7 @@ macro_rules! cases {
 }
 
 fn folders(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
+    let mut v: Vec<String> = fs_err::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap())
         .filter(|e| e.file_type().unwrap().is_dir())

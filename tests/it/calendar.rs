@@ -32,10 +32,10 @@ fn the_ics_file_is_read_back_by_python_icalendar() {
     let (code, out, err) = run_in(&ws, &["calendar", "--from", "2027-03", "--months", "2", "--ics", "cycle.ics"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("wrote 10 event(s) to `cycle.ics` (times in UTC)"), "{out}");
-    let first = std::fs::read(ws.join("cycle.ics")).unwrap();
+    let first = fs_err::read(ws.join("cycle.ics")).unwrap();
     let (code, _, _) = run_in(&ws, &["calendar", "--from", "2027-03", "--months", "2", "--ics", "cycle.ics"]);
     assert_eq!(code, 0);
-    assert_eq!(first, std::fs::read(ws.join("cycle.ics")).unwrap(), "the same calendar gives the same bytes");
+    assert_eq!(first, fs_err::read(ws.join("cycle.ics")).unwrap(), "the same calendar gives the same bytes");
     let script = r#"
 import sys, icalendar
 cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())
@@ -77,7 +77,7 @@ fn validate_reports_the_calendars_problems_with_line_and_key() {
     assert_eq!((code, err.as_str()), (0, ""), "the demo calendar is valid: {out}");
     // The brief's rules: first Monday for the demand review, second Thursday for the executive,
     // with New Year's Day moved onto Monday 4 January 2027.
-    let toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
+    let toml = fs_err::read_to_string(ws.join("snop.toml")).unwrap();
     let toml = toml
         .replace(
             "demand-review = \"7 working days before the executive S&OP, 3 working days\"",
@@ -85,7 +85,7 @@ fn validate_reports_the_calendars_problems_with_line_and_key() {
         )
         .replace("executive = \"third Thursday\"", "executive = \"second Thursday\"")
         .replace("\"2027-01-01 New Year's Day\"", "\"2027-01-04 New Year's Day (moved)\"");
-    std::fs::write(ws.join("snop.toml"), &toml).unwrap();
+    fs_err::write(ws.join("snop.toml"), &toml).unwrap();
     let line = |key: &str| toml.lines().position(|l| l.starts_with(key)).unwrap() + 1;
     let (code, out, err) = run_in(&ws, &["validate", "--now", "2026-12-01T12:00:00Z"]);
     assert_eq!(code, 1, "{out}");

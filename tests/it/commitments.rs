@@ -22,7 +22,7 @@ fn fixture_workspace(dir: &Path) -> Workspace {
 }
 
 fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_json::from_str(&fs_err::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Stores an executive run for a cycle whose folder holds `signed-plan.parquet` (the interface
@@ -114,7 +114,7 @@ fn write_return(path: &Path, rows: &[Vec<String>]) {
             };
         }
     }
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs_err::create_dir_all(path.parent().unwrap()).unwrap();
     book.save(path).unwrap();
 }
 
@@ -181,7 +181,7 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
         assert_eq!(drafts.len(), 1);
         let report = json(&folder.join("report.json"));
         assert_eq!(report["narrative"]["source"], "model", "the mock's draft passes the fact check: {report}");
-        let page = std::fs::read_to_string(folder.join("commitment-log-2026-12.md")).unwrap();
+        let page = fs_err::read_to_string(folder.join("commitment-log-2026-12.md")).unwrap();
         assert!(
             page.contains("3 commitment lines (28 units less than asked) to communicate to customers by 2026-12-21"),
             "{page}"
@@ -191,7 +191,7 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
         let xlsx = folder.join("commitment-log-2026-12.xlsx");
         let book = calamine::open_workbook_auto(&xlsx).unwrap();
         assert_eq!(book.sheet_names(), vec!["Log", "To book", "Agenda"]);
-        let raw = std::fs::read(&xlsx).unwrap();
+        let raw = fs_err::read(&xlsx).unwrap();
         let mut zip = ::zip::ZipArchive::new(std::io::Cursor::new(raw)).unwrap();
         let mut sheet1 = String::new();
         std::io::Read::read_to_string(&mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(), &mut sheet1).unwrap();
@@ -221,7 +221,7 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
 
         let second = commit_back(&ws, &store, "2026-12").await;
         let folder = tmp.path().join(&second.folder);
-        let quarantine = std::fs::read_to_string(folder.join("quarantine.csv")).unwrap();
+        let quarantine = fs_err::read_to_string(folder.join("quarantine.csv")).unwrap();
         let named: Vec<&str> = quarantine.lines().filter(|l| l.contains("returns/account-managers.xlsx")).collect();
         assert_eq!(named.len(), 4, "{quarantine}");
         assert!(named[0].contains(",Log,5,line_id,2026-12-0099,unknown line"), "{quarantine}");
@@ -327,9 +327,9 @@ fn next_cycle_scores_last_cycles_commitments_and_orders() {
         // January's commit-back run carries the score in its facts and workbook. (The fixture's
         // history starts in 2023-12: one month more of history keeps it all in the window.)
         let path = tmp.path().join("pipelines/commit-back.toml");
-        let text = std::fs::read_to_string(&path).unwrap().replace("history_months = 36", "history_months = 37");
-        std::fs::write(&path, text).unwrap();
-        std::fs::remove_file(tmp.path().join("returns/chloe.xlsx")).unwrap();
+        let text = fs_err::read_to_string(&path).unwrap().replace("history_months = 36", "history_months = 37");
+        fs_err::write(&path, text).unwrap();
+        fs_err::remove_file(tmp.path().join("returns/chloe.xlsx")).unwrap();
         let ws = Workspace::load(tmp.path()).unwrap();
         store_signed_plan(&store, "2027-01", &[("C10001", "AC-0005", "2027-01", 10.0, 8.0, Some("capacity"))]).await;
         let january = commit_back(&ws, &store, "2027-01").await;

@@ -30,14 +30,14 @@ pub fn repo() -> PathBuf {
 
 /// Copies a folder tree (fixtures into a temporary workspace).
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
+    fs_err::create_dir_all(to).unwrap();
+    for entry in fs_err::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             copy_dir(&entry.path(), &target);
         } else {
-            std::fs::copy(entry.path(), &target).unwrap();
+            fs_err::copy(entry.path(), &target).unwrap();
         }
     }
 }
@@ -98,9 +98,9 @@ pub async fn connect(ws: &Path, store: &str) -> sqlx::AnyPool {
 /// Points a workspace's `snop.toml` at a store.
 pub fn set_store(ws: &Path, store: &str) {
     let path = ws.join("snop.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text = fs_err::read_to_string(&path).unwrap();
     assert!(text.contains("url = \"sqlite://snop.db\""), "{text}");
-    std::fs::write(&path, text.replace("url = \"sqlite://snop.db\"", &format!("url = \"{store}\""))).unwrap();
+    fs_err::write(&path, text.replace("url = \"sqlite://snop.db\"", &format!("url = \"{store}\""))).unwrap();
 }
 
 /// Runs each named test, a `fn name(db: Db)`, on SQLite and on PostgreSQL, as

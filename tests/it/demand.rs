@@ -34,7 +34,7 @@ fn run(ws: &Workspace, cycle: &str) -> snop::store::RunRow {
 }
 
 fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_json::from_str(&fs_err::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn the_next_cycle_scores_the_last_one(db: Db) {
     let first = run(&ws, "2026-11");
     assert!(json(&dir.join(&first.folder).join("facts.json"))["variance"].is_null());
     // A month later the extracts have a month more history.
-    std::fs::remove_dir_all(dir.join("data")).unwrap();
+    fs_err::remove_dir_all(dir.join("data")).unwrap();
     snop::demo::generate(dir, spec("2026-12")).unwrap();
     let second = run(&ws, "2026-12");
     let facts = json(&dir.join(&second.folder).join("facts.json"));
@@ -246,9 +246,9 @@ fn an_unchanged_narrative_is_served_from_the_cache(db: Db) {
     let first = run(&ws, "2026-12");
     // Open orders do not enter the demand consensus: the inputs change, the facts do not.
     let path = tmp.path().join("data/erp/open_orders.csv");
-    let mut text = std::fs::read_to_string(&path).unwrap();
+    let mut text = fs_err::read_to_string(&path).unwrap();
     text.push_str("SO-NEW-1,CE-0001,C10001,2027-01,3\n");
-    std::fs::write(&path, text).unwrap();
+    fs_err::write(&path, text).unwrap();
     let second = run(&ws, "2026-12");
     assert_ne!(first.id, second.id);
     let report = json(&tmp.path().join(&second.folder).join("report.json"));

@@ -29,10 +29,10 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     // The two bad lines the demo's ERP extract carries are quarantined, not dropped.
     assert!(out.contains("row") && out.contains("`XX-9999`: unknown sku"), "{out}");
     let ws = tmp.path().join("ws");
-    let report = std::fs::read_to_string(ws.join("runs/2026-12/demand-review/run-1/report.json")).unwrap();
+    let report = fs_err::read_to_string(ws.join("runs/2026-12/demand-review/run-1/report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(report["rows_quarantined"], 2);
-    let quarantine = std::fs::read_to_string(ws.join("runs/2026-12/demand-review/run-1/quarantine.csv")).unwrap();
+    let quarantine = fs_err::read_to_string(ws.join("runs/2026-12/demand-review/run-1/quarantine.csv")).unwrap();
     assert_eq!(quarantine.lines().count(), 3, "{quarantine}");
 
     // It says how to open the cycle in a browser, with demo-only logins for its people.
@@ -91,11 +91,11 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     assert_eq!(card["cycle"], "2026-12");
     assert_eq!(card["as_of"], "2027-01-12", "the demand review's first day");
     let scored: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ws.join("runs/2027-01/demand-review/run-7/last-cycle.json")).unwrap(),
+        &fs_err::read_to_string(ws.join("runs/2027-01/demand-review/run-7/last-cycle.json")).unwrap(),
     )
     .unwrap();
     let log: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ws.join("runs/2026-12/commit-back/run-6/commitment-log.json")).unwrap(),
+        &fs_err::read_to_string(ws.join("runs/2026-12/commit-back/run-6/commitment-log.json")).unwrap(),
     )
     .unwrap();
     let log_lines = log["lines"].as_array().unwrap();
@@ -122,8 +122,8 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 8, "the re-run wrote no new run");
     // The demo is the fixture company: its signed plan's facts are the executive prompt's sample.
-    let facts = std::fs::read_to_string(ws.join("runs/2026-12/executive/run-4/narrative-facts.json")).unwrap();
-    let sample = std::fs::read_to_string(repo().join("prompts/executive/sample-facts.json")).unwrap();
+    let facts = fs_err::read_to_string(ws.join("runs/2026-12/executive/run-4/narrative-facts.json")).unwrap();
+    let sample = fs_err::read_to_string(repo().join("prompts/executive/sample-facts.json")).unwrap();
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&facts).unwrap(),
         serde_json::from_str::<serde_json::Value>(&sample).unwrap(),
@@ -153,8 +153,8 @@ fn generator_reproduces_the_committed_fixture() {
     let mut compared = 0;
     for entry in walk(&fixture) {
         let rel = entry.strip_prefix(&fixture).unwrap();
-        let fresh = std::fs::read(tmp.path().join("out/data").join(rel)).unwrap();
-        assert!(fresh == std::fs::read(&entry).unwrap(), "`{}` differs from the committed fixture", rel.display());
+        let fresh = fs_err::read(tmp.path().join("out/data").join(rel)).unwrap();
+        assert!(fresh == fs_err::read(&entry).unwrap(), "`{}` differs from the committed fixture", rel.display());
         compared += 1;
     }
     assert!(compared >= 17, "only {compared} fixture files");
@@ -162,7 +162,7 @@ fn generator_reproduces_the_committed_fixture() {
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
+    for e in fs_err::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
     }

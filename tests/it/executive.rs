@@ -62,7 +62,7 @@ async fn signed_pack(ws: &Workspace, store: &Store) -> RunRow {
 }
 
 fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_json::from_str(&fs_err::read_to_string(path).unwrap()).unwrap()
 }
 
 fn slides(html: &str) -> usize {
@@ -93,7 +93,7 @@ fn reconciliation_without_a_signed_supply_plan_names_the_supply_review() {
         assert!(!msg.contains("demand consensus"), "the signed consensus is not named: {msg}");
 
         let unsigned = run(&ws, &store, Agent::Reconciliation, true).await.unwrap();
-        let deck = std::fs::read_to_string(tmp.path().join(&unsigned.folder).join("pack-2026-12.html")).unwrap();
+        let deck = fs_err::read_to_string(tmp.path().join(&unsigned.folder).join("pack-2026-12.html")).unwrap();
         assert_eq!(slides(&deck), 5);
         assert_eq!(deck.matches("Built on unsigned inputs: the supply plan is not signed").count(), 5, "every slide");
 
@@ -101,7 +101,7 @@ fn reconciliation_without_a_signed_supply_plan_names_the_supply_review() {
         let signed = run(&ws, &store, Agent::Reconciliation, false).await.unwrap();
         assert_ne!(signed.id, unsigned.id, "signing the supply plan makes a new reconciliation");
         let folder = tmp.path().join(&signed.folder);
-        let deck = std::fs::read_to_string(folder.join("pack-2026-12.html")).unwrap();
+        let deck = fs_err::read_to_string(folder.join("pack-2026-12.html")).unwrap();
         assert!(!deck.contains("Built on unsigned inputs"));
         assert_eq!(
             json(&folder.join("narrative-facts.json")),
@@ -110,7 +110,7 @@ fn reconciliation_without_a_signed_supply_plan_names_the_supply_review() {
         );
         // Every gap of the supply plan is either resolved or a trade-off, ranked by margin.
         let facts: ReconciliationFacts =
-            serde_json::from_slice(&std::fs::read(folder.join("facts.json")).unwrap()).unwrap();
+            serde_json::from_slice(&fs_err::read(folder.join("facts.json")).unwrap()).unwrap();
         let supply_facts = json(&tmp.path().join(&supply.folder).join("facts.json"));
         let gaps = supply_facts["gaps"].as_array().unwrap().len();
         assert_eq!(facts.trade_offs.len() + facts.resolved.len(), gaps);
@@ -132,8 +132,8 @@ fn test_outputs(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().to_path_buf());
     let dir = target.join("test-outputs").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let _ = fs_err::remove_dir_all(&dir);
+    fs_err::create_dir_all(&dir).unwrap();
     dir
 }
 
@@ -152,9 +152,9 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
         let pack = signed_pack(&ws, &store).await;
         let folder = tmp.path().join(&pack.folder);
         let facts: ReconciliationFacts =
-            serde_json::from_slice(&std::fs::read(folder.join("facts.json")).unwrap()).unwrap();
+            serde_json::from_slice(&fs_err::read(folder.join("facts.json")).unwrap()).unwrap();
         let draft: snop::narrative::Draft =
-            serde_json::from_slice(&std::fs::read(folder.join("narrative.json")).unwrap()).unwrap();
+            serde_json::from_slice(&fs_err::read(folder.join("narrative.json")).unwrap()).unwrap();
         (facts, draft)
     });
     assert!(facts.trade_offs.len() >= 20, "the fixture has {} trade-offs", facts.trade_offs.len());
@@ -180,8 +180,8 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
     for (n, html) in decks {
         let pdf = snop::pipeline::pdf::print_pdf(&html).unwrap();
         let out = test_outputs(&format!("pack-{n}-trade-offs"));
-        std::fs::write(out.join("pack.pdf"), &pdf).unwrap();
-        std::fs::write(out.join("pack.html"), &html).unwrap();
+        fs_err::write(out.join("pack.pdf"), &pdf).unwrap();
+        fs_err::write(out.join("pack.html"), &html).unwrap();
         let info = std::process::Command::new("pdfinfo").arg(out.join("pack.pdf")).output().unwrap();
         let info = String::from_utf8_lossy(&info.stdout);
         let pages: usize = info
@@ -198,7 +198,7 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
             .status()
             .unwrap();
         assert!(status.success());
-        let pngs = std::fs::read_dir(&out)
+        let pngs = fs_err::read_dir(&out)
             .unwrap()
             .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png"))
             .count();
@@ -359,11 +359,11 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
             ("signed-plan-2026-12-erp.csv", "type = \"csv\"\ndelimiter = \";\"\ndecimal_comma = true"),
             ("signed-plan-2026-12-erp.xlsx", "type = \"xlsx\"\nsheet = \"Signed plan\""),
         ] {
-            std::fs::copy(tmp.path().join(&exec.folder).join(file), tmp.path().join("data").join(file)).unwrap();
+            fs_err::copy(tmp.path().join(&exec.folder).join(file), tmp.path().join("data").join(file)).unwrap();
             let toml = format!(
                 "agent = \"commit-back\"\n\n[[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\n\n[[sources]]\ntable = \"customers\"\ntype = \"csv\"\npath = \"data/customers.csv\"\n\n[[sources]]\ntable = \"open_orders\"\n{source}\npath = \"data/{file}\"\ncolumns = {{ order_id = \"VBELN\", sku = \"MATNR\", customer = \"KUNNR\", requested_month = \"SPMON\", qty = \"KWMENG\" }}\n"
             );
-            std::fs::write(tmp.path().join("pipelines/commit-back.toml"), toml).unwrap();
+            fs_err::write(tmp.path().join("pipelines/commit-back.toml"), toml).unwrap();
             let ws2 = Workspace::load(tmp.path()).unwrap();
             let window = snop::ingest::Window { cycle: cycle(), history_months: 12 };
             let ingested = snop::ingest::ingest(

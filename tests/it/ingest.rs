@@ -20,14 +20,14 @@ const CUSTOMERS: &str = "customer,channel,region,account_manager,priority\nC-1,o
 /// A workspace with `snop.toml`, the given demand-review pipeline and data files.
 fn workspace(dir: &Path, pipeline: &str, files: &[(&str, &[u8])]) -> Workspace {
     snop::demo::init(dir, "Test Co").unwrap();
-    for p in std::fs::read_dir(dir.join("pipelines")).unwrap() {
-        std::fs::remove_file(p.unwrap().path()).unwrap();
+    for p in fs_err::read_dir(dir.join("pipelines")).unwrap() {
+        fs_err::remove_file(p.unwrap().path()).unwrap();
     }
-    std::fs::write(dir.join("pipelines/demand-review.toml"), pipeline).unwrap();
+    fs_err::write(dir.join("pipelines/demand-review.toml"), pipeline).unwrap();
     for (name, bytes) in files {
         let p = dir.join(name);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
+        fs_err::create_dir_all(p.parent().unwrap()).unwrap();
+        fs_err::write(p, bytes).unwrap();
     }
     Workspace::load(dir).unwrap()
 }
@@ -301,7 +301,7 @@ path = "data/sales.csv"
     let (code, out, err) = run(Some("s3cret"));
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("run 1 "), "{out}");
-    let kept = std::fs::read(tmp.path().join("runs/2026-12/demand-review/run-1/inputs/items")).unwrap();
+    let kept = fs_err::read(tmp.path().join("runs/2026-12/demand-review/run-1/inputs/items")).unwrap();
     assert_eq!(kept, ITEMS.as_bytes(), "the pulled bytes are kept with the run");
 
     let (code, out, _) = run(Some("s3cret"));

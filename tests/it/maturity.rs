@@ -11,9 +11,9 @@ use crate::common::{block_on, run_in};
 /// The `facts.json` (or another file) of the one run of an agent in a cycle of the demo.
 fn run_json(ws: &Path, cycle: &str, agent: &str, file: &str) -> Value {
     let dir = ws.join("runs").join(cycle).join(agent);
-    let runs: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let runs: Vec<_> = fs_err::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(runs.len(), 1, "one {agent} run in {cycle}: {runs:?}");
-    serde_json::from_slice(&std::fs::read(runs[0].join(file)).unwrap()).unwrap()
+    serde_json::from_slice(&fs_err::read(runs[0].join(file)).unwrap()).unwrap()
 }
 
 fn answers(out: &str) -> Value {

@@ -37,9 +37,9 @@ fn run_count(ws: &Path) -> usize {
 /// A new open purchase order (an input of the supply review only).
 fn new_purchase_order(ws: &Path, qty: u32) {
     let path = ws.join("data/open_purchase_orders.csv");
-    let mut text = std::fs::read_to_string(&path).unwrap();
+    let mut text = fs_err::read_to_string(&path).unwrap();
     text.push_str(&format!("RM-00001,SUP-CASTWORKS,2027-02-15,{qty}\n"));
-    std::fs::write(&path, text).unwrap();
+    fs_err::write(&path, text).unwrap();
 }
 
 #[test]
@@ -82,12 +82,12 @@ fn a_simulated_week_one() {
     // still runs (a new purchase order) and the exit code tells the scheduler.
     // The failure is also posted to the planning channel's webhook.
     let (hook_port, hooks) = crate::notify::webhook_receiver();
-    let mut toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
+    let mut toml = fs_err::read_to_string(ws.join("snop.toml")).unwrap();
     toml.push_str(&format!("\n[[notify.webhooks]]\nname = \"planning\"\nurl = \"http://127.0.0.1:{hook_port}/\"\n"));
-    std::fs::write(ws.join("snop.toml"), toml).unwrap();
+    fs_err::write(ws.join("snop.toml"), toml).unwrap();
     let crm = ws.join("data/crm/pipeline.csv");
-    let good = std::fs::read_to_string(&crm).unwrap();
-    std::fs::write(&crm, good.replace("probability", "prob")).unwrap();
+    let good = fs_err::read_to_string(&crm).unwrap();
+    fs_err::write(&crm, good.replace("probability", "prob")).unwrap();
     new_purchase_order(&ws, 600);
     let (code, out, err) = run_in(&ws, &["nightly", "--now", "2026-12-11T02:30:00Z", "--quiet"]);
     assert_eq!(code, 3, "{out}{err}");
@@ -107,7 +107,7 @@ fn a_simulated_week_one() {
     for line in ["missing column `probability`", "For: Dana Whitfield", "By: 2026-12-10"] {
         assert!(failed[0].contains(line), "`{line}` in {}", failed[0]);
     }
-    std::fs::write(&crm, good).unwrap();
+    fs_err::write(&crm, good).unwrap();
 
     // Nights 12 to 15 are missed (the machine was off). On Wednesday 16th week 1 is over and
     // nothing is due for that night alone, but Monday 14th (the supply review's second day) is
@@ -127,10 +127,10 @@ fn a_simulated_week_one() {
 fn a_live_lock_stops_a_second_run_and_an_expired_one_is_taken_over() {
     let tmp = tempfile::tempdir().unwrap();
     let ws = workspace(tmp.path());
-    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or("localhost".into());
+    let host = fs_err::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or("localhost".into());
     // This test's own process holds it, started an hour ago: alive and within its lease.
     let lock = serde_json::json!({"pid": std::process::id(), "host": host, "started_at": "2026-12-17T01:30:00Z"});
-    std::fs::write(ws.join("nightly.lock"), lock.to_string()).unwrap();
+    fs_err::write(ws.join("nightly.lock"), lock.to_string()).unwrap();
     let (code, out, err) = run_in(&ws, &["nightly", "--now", "2026-12-17T02:30:00Z"]);
     assert_eq!(code, 75, "{out}{err}");
     assert!(
@@ -142,7 +142,7 @@ fn a_live_lock_stops_a_second_run_and_an_expired_one_is_taken_over() {
     );
     // On another machine (its PID cannot be checked) and started 7 hours ago: past the 6-hour lease.
     let lock = serde_json::json!({"pid": 1, "host": "elsewhere", "started_at": "2026-12-16T19:30:00Z"});
-    std::fs::write(ws.join("nightly.lock"), lock.to_string()).unwrap();
+    fs_err::write(ws.join("nightly.lock"), lock.to_string()).unwrap();
     let (code, out, err) = run_in(&ws, &["nightly", "--now", "2026-12-17T02:30:00Z"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("took over a stale lock (PID 1 on elsewhere since 2026-12-16T19:30:00Z)"), "{out}");
@@ -152,17 +152,17 @@ fn a_live_lock_stops_a_second_run_and_an_expired_one_is_taken_over() {
 fn schedule_install_writes_systemd_units_and_prints_a_crontab_line() {
     let tmp = tempfile::tempdir().unwrap();
     let ws = workspace(tmp.path());
-    let root = std::fs::canonicalize(&ws).unwrap();
+    let root = fs_err::canonicalize(&ws).unwrap();
     let exe = env!("CARGO_BIN_EXE_snop");
     let (code, out, err) = run_in(&ws, &["schedule", "install", "--systemd", "--dir", "units"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("systemctl --user enable --now snop-nightly.timer"), "{out}");
-    let service = std::fs::read_to_string(ws.join("units/snop-nightly.service")).unwrap();
+    let service = fs_err::read_to_string(ws.join("units/snop-nightly.service")).unwrap();
     assert!(
         service.contains(&format!("ExecStart={exe} nightly --quiet --workspace {}\n", root.display())),
         "{service}"
     );
-    let timer = std::fs::read_to_string(ws.join("units/snop-nightly.timer")).unwrap();
+    let timer = fs_err::read_to_string(ws.join("units/snop-nightly.timer")).unwrap();
     // The demo's `nightly_at = "02:30"` in its zone, caught up after downtime.
     assert!(timer.contains("OnCalendar=*-*-* 02:30:00 Europe/London\n"), "{timer}");
     assert!(timer.contains("Persistent=true\n"), "{timer}");

@@ -78,9 +78,9 @@ pub(crate) fn webhook_receiver() -> (u16, Arc<Mutex<Vec<serde_json::Value>>>) {
 fn mailbox(maildir: &Path) -> (Vec<(String, String)>, Vec<String>) {
     let mut heads = Vec::new();
     let mut bodies = Vec::new();
-    let Ok(entries) = std::fs::read_dir(maildir.join("new")) else { return (heads, bodies) };
+    let Ok(entries) = fs_err::read_dir(maildir.join("new")) else { return (heads, bodies) };
     for e in entries {
-        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        let text = fs_err::read_to_string(e.unwrap().path()).unwrap();
         let header = |name: &str| {
             text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default()
         };
@@ -101,7 +101,7 @@ fn notifications_by_mail_and_webhook_once_per_event_and_person() {
     let _smtp = smtp_server(smtp_port, &maildir);
     let (hook_port, hooks) = webhook_receiver();
     let down_port = free_port();
-    let mut toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
+    let mut toml = fs_err::read_to_string(ws.join("snop.toml")).unwrap();
     toml.push_str(&format!(
         r#"
 [notify]
@@ -123,7 +123,7 @@ name = "down"
 url = "http://127.0.0.1:{down_port}/hook"
 "#
     ));
-    std::fs::write(ws.join("snop.toml"), &toml).unwrap();
+    fs_err::write(ws.join("snop.toml"), &toml).unwrap();
 
     // Tuesday 8 December: both drafts are new, and the demand consensus is due on the 10th, two
     // days away: three events, two for Dana, one for Sam.
@@ -173,7 +173,7 @@ url = "http://127.0.0.1:{down_port}/hook"
     // The calendar moves the executive S&OP: a holiday on Thursday 17 December puts it on the
     // 18th and the commit-back on 21-22 December. Everyone with an address hears of each.
     let toml = toml.replace("holidays = [\n", "holidays = [\n    \"2026-12-17 Plant closed\",\n");
-    std::fs::write(ws.join("snop.toml"), &toml).unwrap();
+    fs_err::write(ws.join("snop.toml"), &toml).unwrap();
     let (code, out, err) = run_in(&ws, &["nightly", "--now", "2026-12-09T02:30:00Z"]);
     assert_eq!(code, 0, "{out}{err}");
     let (heads, bodies) = mailbox(&maildir);
@@ -193,11 +193,11 @@ fn mail_to_a_server_that_is_down_is_retried_by_the_next_run() {
     let ws = workspace(tmp.path());
     let maildir = tmp.path().join("Maildir");
     let port = free_port();
-    let mut toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
+    let mut toml = fs_err::read_to_string(ws.join("snop.toml")).unwrap();
     toml.push_str(&format!(
         "\n[notify.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nfrom = \"snop <snop@example.com>\"\n"
     ));
-    std::fs::write(ws.join("snop.toml"), &toml).unwrap();
+    fs_err::write(ws.join("snop.toml"), &toml).unwrap();
     // Nobody listens yet: three deliveries fail after their retries; the run itself succeeds.
     let (code, out, err) = run_in(&ws, &["nightly", "--now", "2026-12-08T02:30:00Z"]);
     assert_eq!(code, 0, "{out}{err}");

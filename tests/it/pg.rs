@@ -80,7 +80,7 @@ fn binaries() -> Result<PathBuf, String> {
 
 /// The newest `<version>/bin` under `root` that has `initdb` and `postgres`.
 fn binaries_under(root: &Path) -> Result<PathBuf, String> {
-    let newest = std::fs::read_dir(root)
+    let newest = fs_err::read_dir(root)
         .into_iter()
         .flatten()
         .filter_map(|e| {
@@ -202,7 +202,7 @@ fn start() -> Result<Server, String> {
                     return Ok(Server { admin_url: url.clone(), root_cert: cert.clone() });
                 }
                 Err(e) if Instant::now() > deadline => {
-                    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                    let log = fs_err::read_to_string(dir.join("server.log")).unwrap_or_default();
                     return Err(format!("the test PostgreSQL server did not start on port {port}: {e}\n{log}"));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
@@ -263,11 +263,11 @@ fn a_store_that_cannot_be_opened_says_which_without_the_password() {
 #[test]
 fn missing_server_programs_name_the_package() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(tmp.path().join("15/bin")).unwrap();
-    std::fs::write(tmp.path().join("15/bin/initdb"), "").unwrap(); // no `postgres` beside it
+    fs_err::create_dir_all(tmp.path().join("15/bin")).unwrap();
+    fs_err::write(tmp.path().join("15/bin/initdb"), "").unwrap(); // no `postgres` beside it
     let err = binaries_under(tmp.path()).unwrap_err();
     assert!(err.contains("install the `postgresql` package (`apt-get install postgresql`"), "{err}");
-    std::fs::write(tmp.path().join("15/bin/postgres"), "").unwrap();
-    std::fs::create_dir_all(tmp.path().join("9/bin")).unwrap();
+    fs_err::write(tmp.path().join("15/bin/postgres"), "").unwrap();
+    fs_err::create_dir_all(tmp.path().join("9/bin")).unwrap();
     assert_eq!(binaries_under(tmp.path()).unwrap(), tmp.path().join("15/bin"));
 }

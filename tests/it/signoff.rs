@@ -571,9 +571,9 @@ fn a_crash_between_render_and_store_leaves_no_draft_and_the_next_run_completes(d
     assert!(ws.join("runs/2026-12/demand-review/run-1/demand-consensus-2026-12.md").exists());
 
     let pos = ws.join("data/open_purchase_orders.csv");
-    let mut text = std::fs::read_to_string(&pos).unwrap();
+    let mut text = fs_err::read_to_string(&pos).unwrap();
     text.push_str("RM-00001,SUP-CASTWORKS,2027-02-15,500\n");
-    std::fs::write(&pos, text).unwrap();
+    fs_err::write(&pos, text).unwrap();
     // Killed after rendering, before storing; then killed inside the store's transaction,
     // after the draft row was written and the files moved, before the commit.
     for point in ["pipeline.after_render", "store.after_files"] {
@@ -653,9 +653,9 @@ fn a_crash_between_render_and_store_leaves_no_draft_and_the_next_run_completes(d
     assert!(out.starts_with("inputs unchanged since run 4"), "{out}");
     // The signed draft covers the run's workbook: changing it is caught.
     let xlsx = ws.join("runs/2026-12/demand-review/run-1/demand-consensus-2026-12.xlsx");
-    let mut bytes = std::fs::read(&xlsx).unwrap();
+    let mut bytes = fs_err::read(&xlsx).unwrap();
     bytes.push(0);
-    std::fs::write(&xlsx, bytes).unwrap();
+    fs_err::write(&xlsx, bytes).unwrap();
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
     assert!(err.contains("demand-consensus-2026-12.xlsx` was changed after it was signed"), "{err}");
@@ -729,7 +729,7 @@ fn the_review_workflow_through_the_binary(db: Db) {
     assert_eq!(code, 0);
     assert_eq!(text, "# supply\n\nDemand is flat at 120 units.\n\n## Risks\n- Pumps may slip.\n- Budget gap.\n");
     let edited = text.replace("# supply", "# Supply <b>holds</b>").replace("- Budget gap.\n", "");
-    std::fs::write(ws.join("n.txt"), edited).unwrap();
+    fs_err::write(ws.join("n.txt"), edited).unwrap();
     let (code, _, err) =
         run_in(&ws, &["drafts", "edit", "2", "--as", "leo.grant", "--row-version", "2", "--file", "n.txt"]);
     assert_eq!(code, 1);
@@ -805,14 +805,14 @@ fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
     assert_eq!(code, 1, "no public key registered yet");
     assert!(err.contains("Sam Okafor has no public key in `snop.toml`"), "{err}");
     let toml = ws.join("snop.toml");
-    let text = std::fs::read_to_string(&toml).unwrap();
+    let text = fs_err::read_to_string(&toml).unwrap();
     let header = "[people.\"sam.okafor\"]\n";
     assert!(text.contains(header), "{text}");
-    std::fs::write(&toml, text.replace(header, "[people.\"sam.okafor\"]\npublic_key = \"ed25519:00\"\n")).unwrap();
+    fs_err::write(&toml, text.replace(header, "[people.\"sam.okafor\"]\npublic_key = \"ed25519:00\"\n")).unwrap();
     let (code, _, err) = run_in(&ws, &["validate"]);
     assert_eq!(code, 1);
     assert!(err.contains("key `people.sam.okafor.public_key`: `ed25519:00` is not a public key"), "{err}");
-    std::fs::write(&toml, text.replace(header, &format!("{header}{line}\n"))).unwrap();
+    fs_err::write(&toml, text.replace(header, &format!("{header}{line}\n"))).unwrap();
 
     let sign = |extra: &[&str]| {
         run_in(&ws, &[&["drafts", "sign", "2", "--as", "sam.okafor", "--row-version", "2"], extra].concat())

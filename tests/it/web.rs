@@ -572,7 +572,7 @@ fn an_account_manager_updates_their_own_commitment_lines() {
         let note = "<script>alert(3)</script> told on the phone";
         let returns = ws_dir.join("returns");
         let files = || {
-            let mut v: Vec<String> = std::fs::read_dir(&returns)
+            let mut v: Vec<String> = fs_err::read_dir(&returns)
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
                 .collect();
@@ -796,8 +796,8 @@ impl Browser {
         let png = self.cmd("GET", "/screenshot", None).await.unwrap();
         let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
         let dir = outputs();
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+        fs_err::create_dir_all(&dir).unwrap();
+        fs_err::write(dir.join(format!("{name}.png")), bytes).unwrap();
     }
 
     async fn close(self) {
@@ -928,11 +928,11 @@ fn a_runs_tables_are_paged_and_filtered_from_its_parquet_files() {
         let parquet = folder.join("tables/constrained_plan.parquet");
         assert_eq!(
             detail.content.files.get("tables/constrained_plan.parquet"),
-            Some(&sha256_hex(&std::fs::read(&parquet).unwrap())),
+            Some(&sha256_hex(&fs_err::read(&parquet).unwrap())),
             "the draft holds the Parquet file's hash"
         );
         // The expected counts, from facts.json.
-        let facts: Value = serde_json::from_slice(&std::fs::read(folder.join("facts.json")).unwrap()).unwrap();
+        let facts: Value = serde_json::from_slice(&fs_err::read(folder.join("facts.json")).unwrap()).unwrap();
         let plan = facts["constrained_plan"].as_array().unwrap();
         let c10003 = plan.iter().filter(|r| r["customer"].as_str().unwrap().to_lowercase().contains("c10003")).count();
         assert!(c10003 > 50 && c10003 < plan.len(), "{c10003} of {}", plan.len());
@@ -961,10 +961,9 @@ fn a_runs_tables_are_paged_and_filtered_from_its_parquet_files() {
         // (the hash differs) and shows the rows of the checked facts.json.
         let pack = store.drafts(Some(CYCLE), Some(Artifact::ReconciliationPack)).await.unwrap().remove(0);
         let pack_folder = ws_dir.join(store.run(pack.run_id).await.unwrap().unwrap().folder);
-        let pack_facts: Value =
-            serde_json::from_slice(&std::fs::read(pack_folder.join("facts.json")).unwrap()).unwrap();
+        let pack_facts: Value = serde_json::from_slice(&fs_err::read(pack_folder.join("facts.json")).unwrap()).unwrap();
         let agreed = pack_facts["agreed_plan"].as_array().unwrap().len();
-        std::fs::copy(&parquet, pack_folder.join("tables/agreed_plan.parquet")).unwrap();
+        fs_err::copy(&parquet, pack_folder.join("tables/agreed_plan.parquet")).unwrap();
         let (s, page) = get(&base, &format!("/drafts/{}?table=agreed+plan", pack.id), &cookie).await;
         assert_eq!(s, StatusCode::OK, "{page}");
         let showing = format!("rows 1-{} of {}</p>", agreed.min(50), n(agreed));
@@ -973,7 +972,7 @@ fn a_runs_tables_are_paged_and_filtered_from_its_parquet_files() {
         // The pack's PDF downloads as the run wrote it (Chromium from the OS packages prints it);
         // a draft without one says so.
         assert!(page.contains(&format!("href=\"/drafts/{}/pdf\"", pack.id)), "{page}");
-        let pdf = std::fs::read_dir(&pack_folder)
+        let pdf = fs_err::read_dir(&pack_folder)
             .unwrap()
             .filter_map(Result::ok)
             .find(|f| f.file_name().to_string_lossy().ends_with(".pdf"))
@@ -982,7 +981,7 @@ fn a_runs_tables_are_paged_and_filtered_from_its_parquet_files() {
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()[reqwest::header::CONTENT_TYPE], "application/pdf");
         let bytes = r.bytes().await.unwrap();
-        assert!(bytes.starts_with(b"%PDF") && bytes[..] == std::fs::read(pdf.path()).unwrap()[..]);
+        assert!(bytes.starts_with(b"%PDF") && bytes[..] == fs_err::read(pdf.path()).unwrap()[..]);
         let (s, page) = get(&base, &format!("/drafts/{}/pdf", d.id), &cookie).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
         assert!(page.contains(&format!("draft {} has no PDF", d.id)), "{page}");
@@ -1100,7 +1099,7 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
         b.screenshot("12-commitment-line-updated").await;
         b.no_alert().await;
         b.close().await;
-        let returned = std::fs::read_dir(ws_dir.join("returns")).unwrap().filter_map(Result::ok).any(|f| {
+        let returned = fs_err::read_dir(ws_dir.join("returns")).unwrap().filter_map(Result::ok).any(|f| {
             let name = f.file_name().to_string_lossy().into_owned();
             name.starts_with("log-2026-12-web-") && name.ends_with("-ana.lopez.xlsx")
         });

@@ -31,7 +31,7 @@ fn validate_reports_every_problem_at_once() {
     let (code, _, _) = run_in(tmp.path(), &["init", "ws"]);
     assert_eq!(code, 0);
     let ws = tmp.path().join("ws");
-    let toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
+    let toml = fs_err::read_to_string(ws.join("snop.toml")).unwrap();
     let toml = toml
         .replace("executive = \"third Thursday\"", "executive = \"third Thursdai\"")
         .replace(
@@ -40,8 +40,8 @@ fn validate_reports_every_problem_at_once() {
         )
         .replace("sales_lead = [\"leo.grant\"]\n", "")
         .replace("leads_may_approve_up_to = 25000", "leads_may_approve_up_to = -5.0");
-    std::fs::write(ws.join("snop.toml"), toml).unwrap();
-    std::fs::write(
+    fs_err::write(ws.join("snop.toml"), toml).unwrap();
+    fs_err::write(
         ws.join("pipelines/demand-review.toml"),
         r#"agent = "demand-review"
 
@@ -65,10 +65,10 @@ columns = { customer = "KUNNR", colour = "FARBE" }
     )
     .unwrap();
     // The back half's pipelines read files an empty workspace does not have: left out here.
-    std::fs::remove_file(ws.join("pipelines/reconciliation.toml")).unwrap();
-    std::fs::remove_file(ws.join("pipelines/executive.toml")).unwrap();
-    std::fs::remove_file(ws.join("pipelines/commit-back.toml")).unwrap();
-    std::fs::write(ws.join("pipelines/supply-review.toml"), "agent = \"supply-review\"\n[[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\nsheet = 3\n").unwrap();
+    fs_err::remove_file(ws.join("pipelines/reconciliation.toml")).unwrap();
+    fs_err::remove_file(ws.join("pipelines/executive.toml")).unwrap();
+    fs_err::remove_file(ws.join("pipelines/commit-back.toml")).unwrap();
+    fs_err::write(ws.join("pipelines/supply-review.toml"), "agent = \"supply-review\"\n[[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\nsheet = 3\n").unwrap();
     let (code, out, err) = run_in(&ws, &["validate"]);
     assert_eq!(code, 1, "{out}");
     assert_eq!(
@@ -96,10 +96,10 @@ fn the_default_pipelines_are_valid_in_a_fresh_demo_workspace() {
     let tmp = tempfile::tempdir().unwrap();
     let (code, out, err) = run_in(tmp.path(), &["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"]);
     assert_eq!(code, 0, "{out}{err}");
-    for entry in std::fs::read_dir(repo().join("pipelines")).unwrap() {
+    for entry in fs_err::read_dir(repo().join("pipelines")).unwrap() {
         let p = entry.unwrap().path();
-        let shipped = std::fs::read(tmp.path().join("ws/pipelines").join(p.file_name().unwrap())).unwrap();
-        assert_eq!(shipped, std::fs::read(&p).unwrap(), "`snop init` writes `{}` as committed", p.display());
+        let shipped = fs_err::read(tmp.path().join("ws/pipelines").join(p.file_name().unwrap())).unwrap();
+        assert_eq!(shipped, fs_err::read(&p).unwrap(), "`snop init` writes `{}` as committed", p.display());
     }
     let (code, out, err) = run_in(&tmp.path().join("ws"), &["validate"]);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
@@ -123,9 +123,9 @@ fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_comple
     crate::common::set_store(&ws, &store);
     // The demo recorded runs 1 to 8 (two months). A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
     let pos = ws.join("data/open_purchase_orders.csv");
-    let mut text = std::fs::read_to_string(&pos).unwrap();
+    let mut text = fs_err::read_to_string(&pos).unwrap();
     text.push_str("RM-00001,SUP-CASTWORKS,2027-02-15,500\n");
-    std::fs::write(&pos, text).unwrap();
+    fs_err::write(&pos, text).unwrap();
     let out = crate::common::snop()
         .current_dir(&ws)
         .args(["run", "supply-review", "--cycle", "2027-01", "--quiet"])
@@ -142,12 +142,12 @@ fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_comple
     let (code, out, err) = run_in(&ws, &["run", "supply-review", "--cycle", "2027-01", "--quiet"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("run 9 "), "{out}");
-    let report = std::fs::read_to_string(ws.join("runs/2027-01/supply-review/run-9/report.json")).unwrap();
+    let report = fs_err::read_to_string(ws.join("runs/2027-01/supply-review/run-9/report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     let (_, runs, _) = run_in(&ws, &["runs", "--json"]);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
     assert_eq!(report["inputs_sha256"], runs[0]["inputs_sha256"], "the folder holds the committed run's files");
-    let leftovers: Vec<_> = std::fs::read_dir(ws.join("runs"))
+    let leftovers: Vec<_> = fs_err::read_dir(ws.join("runs"))
         .unwrap()
         .filter_map(|e| {
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
@@ -199,8 +199,8 @@ fn validate_checks_the_store_url() {
         "{err}"
     );
     assert!(!err.contains("hunter2"), "{err}");
-    let toml = std::fs::read_to_string(ws.join("snop.toml")).unwrap();
-    std::fs::write(ws.join("snop.toml"), toml.replace("postgres://snop:hunter2@db.example", "sqlite://snop.db"))
+    let toml = fs_err::read_to_string(ws.join("snop.toml")).unwrap();
+    fs_err::write(ws.join("snop.toml"), toml.replace("postgres://snop:hunter2@db.example", "sqlite://snop.db"))
         .unwrap();
     let out = crate::common::snop()
         .current_dir(&ws)
