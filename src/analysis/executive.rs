@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::r2;
 use super::reconcile::{ReconciliationFacts, kind_word, option_from_key, option_key, place_of};
 use super::supply::{Gap, GapKind, OptionKind, PlanAdjustments, SupplyFacts};
 use crate::sop::Directory;
@@ -402,6 +403,67 @@ pub fn decision_progress(decisions: &[DecisionRow], done: &[DoneRow], as_of: &st
             })
         })
         .collect()
+}
+
+/// Decisions listed in the signed plan's draft facts (the rest are in `decisions.json`).
+const LISTED_DECISIONS: usize = 10;
+
+/// The signed plan's draft facts: what the narrative is drafted from, and what signing checks
+/// (`undecided`, `sent_back`, `decisions_through`).
+pub fn narrative_facts(
+    pack: &ReconciliationFacts,
+    pack_signed: bool,
+    before: &SupplyFacts,
+    after: &SupplyFacts,
+    rows: &[SignedPlanRow],
+    log: &DecisionLog,
+) -> serde_json::Value {
+    let decisions: Vec<serde_json::Value> = log
+        .lines
+        .iter()
+        .filter(|l| l.kind == "trade_off")
+        .take(LISTED_DECISIONS)
+        .map(|l| {
+            let (decision, owner, due) = match &l.decision {
+                None => ("no decision yet".to_string(), None, None),
+                Some(d) => (
+                    match &d.choice {
+                        Choice::Option { option } => option.replace('_', " "),
+                        Choice::Action { text } => format!("action: {text}"),
+                        Choice::SendBack { reason } => format!("sent back: {reason}"),
+                    },
+                    d.owner.clone(),
+                    d.due.clone(),
+                ),
+            };
+            serde_json::json!({
+                "tradeoff_id": l.tradeoff_id, "rank": l.rank, "decision": decision, "owner": owner, "due": due,
+                "effect": l.effect,
+            })
+        })
+        .collect();
+    let requested: f64 = rows.iter().map(|r| r.requested_units).sum();
+    let planned: f64 = rows.iter().map(|r| r.planned_units).sum();
+    serde_json::json!({
+        "cycle": pack.cycle,
+        "pack": if pack_signed { "signed" } else { "not signed" },
+        "trade_off_count": pack.trade_offs.len(),
+        "decided_count": pack.trade_offs.len() - log.undecided.len(),
+        "undecided": log.undecided,
+        "sent_back": log.sent_back,
+        "decisions_through": log.decisions_through,
+        "resolved_by_leads_count": pack.resolved.len(),
+        "decisions": decisions,
+        "decisions_not_listed": pack.trade_offs.len().saturating_sub(LISTED_DECISIONS),
+        "totals": {
+            "requested_units": r2(requested),
+            "planned_units": r2(planned),
+            "planned_before_decisions_units": before.totals.constrained_units,
+            "revenue_planned_money": after.totals.revenue_constrained_money,
+            "revenue_before_decisions_money": before.totals.revenue_constrained_money,
+            "budget_revenue_money": after.totals.budget_revenue_money,
+        },
+    })
 }
 
 #[cfg(test)]

@@ -39,6 +39,12 @@ impl AnalysisError {
     }
 }
 
+/// Rounded to cents (money) or hundredths (units) for the facts, never `-0`.
+pub(crate) fn r2(x: f64) -> f64 {
+    let v = (x * 100.0).round() / 100.0;
+    if v == 0.0 { 0.0 } else { v }
+}
+
 /// A number as a planner reads it: thousands grouped, at most one decimal; a fraction (an
 /// error rate, a bias) keeps three.
 pub fn format_number(x: f64) -> String {

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::r2;
 use super::supply::{Gap, GapKind, GapOption, OptionKind, RecommendedStep, SupplyFacts};
 
 /// `[reconciliation]` in `snop.toml`.
@@ -147,11 +148,6 @@ pub struct Resolved {
     pub margin_at_risk_money: f64,
     pub steps: Vec<RecommendedStep>,
     pub cost_money: f64,
-}
-
-fn r2(x: f64) -> f64 {
-    let v = (x * 100.0).round() / 100.0;
-    if v == 0.0 { 0.0 } else { v }
 }
 
 /// "2027-Q1" for "2027-02".

@@ -65,6 +65,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::AnalysisError;
+pub(super) use super::r2;
 #[cfg(test)] // the tests build their capacity tables over the plan's months
 use crate::contract::PLAN_MONTHS;
 use crate::contract::{Month, Table};
@@ -420,11 +421,6 @@ fn month_of_day(day: i32) -> Month {
     use chrono::Datelike;
     let d = date_of(day);
     Month(d.year() * 12 + d.month0() as i32)
-}
-
-fn r2(x: f64) -> f64 {
-    let v = (x * 100.0).round() / 100.0;
-    if v == 0.0 { 0.0 } else { v }
 }
 
 fn r3(x: f64) -> f64 {

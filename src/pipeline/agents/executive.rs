@@ -6,7 +6,7 @@ use polars::prelude::DataFrame;
 
 use super::{Read as AgentRead, Upstream};
 use crate::UserError;
-use crate::analysis::executive::{self, Choice, DecisionLog, DecisionRow, SignedPlanRow};
+use crate::analysis::executive::{self, DecisionRow};
 use crate::analysis::reconcile::ReconciliationFacts;
 use crate::analysis::supply::{SupplyFacts, SupplyInputs, supply_review_with};
 use crate::config::Workspace;
@@ -76,7 +76,7 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
     let after = tracing::info_span!("analysis")
         .in_scope(|| tokio::task::block_in_place(|| supply_review_with(&inputs, &adjust)))?;
     let rows = executive::plan_rows(&after, &b.supply, &log);
-    let n = ctx.narrate(narrative_facts(pack, *pack_signed, &b.supply, &after, &rows, &log)).await?;
+    let n = ctx.narrate(executive::narrative_facts(pack, *pack_signed, &b.supply, &after, &rows, &log)).await?;
     let (csv, xlsx, left_out) = crate::artifacts::signed_plan::erp_export(&rows, &pipeline.export, cycle)?;
     let mut notes = Vec::new();
     if left_out > 0 {
@@ -102,69 +102,4 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
         (format!("signed-plan-{cycle}-erp.xlsx"), xlsx),
     ];
     n.prepared(&after, own, notes)
-}
-
-fn r2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
-/// Decisions listed in the signed plan's draft facts (the rest are in `decisions.json`).
-const LISTED_DECISIONS: usize = 10;
-
-/// The signed plan's draft facts: what the narrative is drafted from, and what signing checks
-/// (`undecided`, `sent_back`, `decisions_through`).
-fn narrative_facts(
-    pack: &ReconciliationFacts,
-    pack_signed: bool,
-    before: &SupplyFacts,
-    after: &SupplyFacts,
-    rows: &[SignedPlanRow],
-    log: &DecisionLog,
-) -> serde_json::Value {
-    let decisions: Vec<serde_json::Value> = log
-        .lines
-        .iter()
-        .filter(|l| l.kind == "trade_off")
-        .take(LISTED_DECISIONS)
-        .map(|l| {
-            let (decision, owner, due) = match &l.decision {
-                None => ("no decision yet".to_string(), None, None),
-                Some(d) => (
-                    match &d.choice {
-                        Choice::Option { option } => option.replace('_', " "),
-                        Choice::Action { text } => format!("action: {text}"),
-                        Choice::SendBack { reason } => format!("sent back: {reason}"),
-                    },
-                    d.owner.clone(),
-                    d.due.clone(),
-                ),
-            };
-            serde_json::json!({
-                "tradeoff_id": l.tradeoff_id, "rank": l.rank, "decision": decision, "owner": owner, "due": due,
-                "effect": l.effect,
-            })
-        })
-        .collect();
-    let requested: f64 = rows.iter().map(|r| r.requested_units).sum();
-    let planned: f64 = rows.iter().map(|r| r.planned_units).sum();
-    serde_json::json!({
-        "cycle": pack.cycle,
-        "pack": if pack_signed { "signed" } else { "not signed" },
-        "trade_off_count": pack.trade_offs.len(),
-        "decided_count": pack.trade_offs.len() - log.undecided.len(),
-        "undecided": log.undecided,
-        "sent_back": log.sent_back,
-        "decisions_through": log.decisions_through,
-        "resolved_by_leads_count": pack.resolved.len(),
-        "decisions": decisions,
-        "decisions_not_listed": pack.trade_offs.len().saturating_sub(LISTED_DECISIONS),
-        "totals": {
-            "requested_units": r2(requested),
-            "planned_units": r2(planned),
-            "planned_before_decisions_units": before.totals.constrained_units,
-            "revenue_planned_money": after.totals.revenue_constrained_money,
-            "revenue_before_decisions_money": before.totals.revenue_constrained_money,
-            "budget_revenue_money": after.totals.budget_revenue_money,
-        },
-    })
 }
