@@ -194,7 +194,7 @@ struct TablePage {
     names: Vec<String>,
     name: String,
     columns: Vec<String>,
-    rows: Vec<Vec<review::Cell>>,
+    rows: Vec<Vec<review::TableCell>>,
     /// "rows 1-50 of 1,234 (filtered from 50,000)".
     showing: String,
     page: usize,
