@@ -31,6 +31,7 @@ pub const LOG_COLUMNS: [(&str, f64, bool); 14] = [
     ("Communicate by", 13.0, false),
 ];
 
+/// The Log sheet's column index of the column named `name`.
 fn column(name: &str) -> u16 {
     LOG_COLUMNS.iter().position(|c| c.0 == name).expect("a log column") as u16
 }

@@ -6,6 +6,7 @@ use rust_xlsxwriter::{Format, FormatAlign, Note, Workbook, Worksheet};
 use crate::analysis::demand::{Consensus, Layer, LayerTotals};
 use crate::narrative::{Draft, DraftSource};
 
+/// Writes a row of bold column titles at `row`.
 fn header(ws: &mut Worksheet, row: u32, titles: &[&str], bold: &Format) -> anyhow::Result<()> {
     for (c, t) in titles.iter().enumerate() {
         ws.write_with_format(row, c as u16, *t, bold)?;
@@ -13,6 +14,7 @@ fn header(ws: &mut Worksheet, row: u32, titles: &[&str], bold: &Format) -> anyho
     Ok(())
 }
 
+/// Writes a number with `fmt`, or "n/a" when there is none.
 fn opt(ws: &mut Worksheet, row: u32, col: u16, v: Option<f64>, fmt: &Format) -> anyhow::Result<()> {
     match v {
         Some(v) => ws.write_with_format(row, col, v, fmt)?,
@@ -21,6 +23,7 @@ fn opt(ws: &mut Worksheet, row: u32, col: u16, v: Option<f64>, fmt: &Format) -> 
     Ok(())
 }
 
+/// A forecast layer as the sheets name it.
 fn layer_name(l: Layer) -> &'static str {
     match l {
         Layer::Naive => "naive",
@@ -74,6 +77,7 @@ struct Styles {
 }
 
 impl Styles {
+    /// Bold titles, whole units and money, percentages, wrapped text.
     fn new() -> Styles {
         Styles {
             bold: Format::new().set_bold(),
