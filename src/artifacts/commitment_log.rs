@@ -5,9 +5,9 @@
 //! A returned workbook is read back by ingest as the `commitment_updates` table, through the
 //! column names below (`pipelines/commit-back.toml` maps them). Deterministic bytes.
 
-use rust_xlsxwriter::{Color, DataValidation, DataValidationErrorStyle, Format, FormatBorder};
+use rust_xlsxwriter::{Color, DataValidation, DataValidationErrorStyle, Format, FormatBorder, Workbook, XlsxError};
 
-use super::supply_plan::{Cell, Formats, table, text, workbook};
+use super::xlsx::{Formats, Value, table, text, workbook};
 use crate::analysis::commitments::{CommitmentLog, LoopFacts, Outcome, Outside, STATUSES};
 
 /// The sheet the account managers edit and ingest reads back.
@@ -31,6 +31,7 @@ pub const LOG_COLUMNS: [(&str, f64, bool); 14] = [
     ("Communicate by", 13.0, false),
 ];
 
+/// The Log sheet's column index of the column named `name`.
 fn column(name: &str) -> u16 {
     LOG_COLUMNS.iter().position(|c| c.0 == name).expect("a log column") as u16
 }
@@ -82,15 +83,32 @@ pub fn commitment_log_xlsx(
         .set_background_color(Color::RGB(0xDDE4EE))
         .set_border_bottom(FormatBorder::Thin)
         .set_text_wrap();
+    let number = Format::new().set_num_format("#,##0.00");
+    let formats = Formats { header, number, percent: Format::new() };
+    log_sheet(&mut book, &formats, log)?;
+    to_book_sheet(&mut book, &formats, log)?;
+    if let Some(f) = last {
+        last_cycle_sheet(&mut book, &formats, f)?;
+        last_cycle_commitments_sheet(&mut book, &formats, f)?;
+    }
+    if let Some(a) = agenda {
+        super::xlsx::agenda_sheet(&mut book, a)?;
+    }
+    book.save_to_buffer()
+}
+
+/// The Log sheet: one row per line, the columns the account managers may edit marked, the
+/// status a drop-down list and the committed quantity checked.
+fn log_sheet(book: &mut Workbook, formats: &Formats, log: &CommitmentLog) -> Result<(), XlsxError> {
+    let (header, number) = (&formats.header, &formats.number);
     let editable_header = header.clone().set_background_color(Color::RGB(0xFFE699));
     let editable = Format::new().set_background_color(Color::RGB(0xFFF2CC));
-    let number = Format::new().set_num_format("#,##0.00");
     let editable_number = editable.clone().set_num_format("#,##0.00");
 
     let sheet = book.add_worksheet().set_name(LOG_SHEET)?;
     for (c, (name, width, edit)) in LOG_COLUMNS.iter().enumerate() {
         let c = c as u16;
-        sheet.write_string_with_format(0, c, *name, if *edit { &editable_header } else { &header })?;
+        sheet.write_string_with_format(0, c, *name, if *edit { &editable_header } else { header })?;
         sheet.set_column_width(c, *width)?;
     }
     for (r, l) in log.lines.iter().enumerate() {
@@ -99,13 +117,13 @@ pub fn commitment_log_xlsx(
         sheet.write_string(r, column("Customer"), &l.customer)?;
         sheet.write_string(r, column("SKU"), &l.sku)?;
         sheet.write_string(r, column("Month"), &l.month)?;
-        sheet.write_number_with_format(r, column("Requested"), l.requested, &number)?;
+        sheet.write_number_with_format(r, column("Requested"), l.requested, number)?;
         sheet.write_number_with_format(r, column("Committed"), l.committed, &editable_number)?;
         if let Some(m) = &l.moved_to {
             sheet.write_string(r, column("Moved to"), m)?;
         }
-        sheet.write_number_with_format(r, column("On order"), l.open_order_units, &number)?;
-        sheet.write_number_with_format(r, column("Orders not covered"), l.orders_not_covered, &number)?;
+        sheet.write_number_with_format(r, column("On order"), l.open_order_units, number)?;
+        sheet.write_number_with_format(r, column("Orders not covered"), l.orders_not_covered, number)?;
         sheet.write_string(r, column("Constraint"), &l.constraint)?;
         sheet.write_string_with_format(r, column("Owner"), &l.owner, &editable)?;
         sheet.write_string_with_format(r, column("Status"), &l.status, &editable)?;
@@ -127,8 +145,12 @@ pub fn commitment_log_xlsx(
     sheet.add_data_validation(1, column("Committed"), last_row, column("Committed"), &quantity)?;
     sheet.set_freeze_panes(1, 1)?;
     sheet.autofilter(0, 0, last_row, LOG_COLUMNS.len() as u16 - 1)?;
+    Ok(())
+}
 
-    let formats = Formats { header: header.clone(), number: number.clone(), percent: Format::new() };
+/// The To book sheet: the volume the plan commits beyond the order book, per customer, SKU and
+/// month, with its account manager.
+fn to_book_sheet(book: &mut Workbook, formats: &Formats, log: &CommitmentLog) -> Result<(), XlsxError> {
     let rows = log
         .to_book
         .iter()
@@ -137,16 +159,16 @@ pub fn commitment_log_xlsx(
                 text(&t.customer),
                 text(&t.sku),
                 text(&t.month),
-                Cell::Num(t.planned),
-                Cell::Num(t.open_order_units),
-                Cell::Num(t.to_book),
+                Value::Num(t.planned),
+                Value::Num(t.open_order_units),
+                Value::Num(t.to_book),
                 text(&t.owner),
             ]
         })
         .collect();
     table(
         book.add_worksheet().set_name("To book")?,
-        &formats,
+        formats,
         &[
             ("Customer", 16.0),
             ("SKU", 14.0),
@@ -158,107 +180,114 @@ pub fn commitment_log_xlsx(
         ],
         rows,
     )?;
+    Ok(())
+}
 
-    if let Some(f) = last {
-        let sheet = book.add_worksheet().set_name("Last cycle")?;
-        let o = &f.orders;
-        let summary = [
-            format!(
-                "Commitments of {}{}: {} kept, {} missed (by {:.2} units), {} re-negotiated, {} not yet due",
-                f.scored_cycle,
-                if f.log_signed { "" } else { " (log not signed)" },
-                f.kept,
-                f.missed,
-                f.missed_units,
-                f.renegotiated,
-                f.not_yet_due
-            ),
-            format!(
-                "Order lines against its signed plan: {} in all, {} inside, {} beyond plan, {} without plan; {:.2} of {:.2} units outside the plan",
-                o.order_lines,
-                o.lines_inside_plan,
-                o.lines_beyond_plan,
-                o.lines_without_plan,
-                o.units_outside_plan,
-                o.units_ordered
-            ),
-        ];
-        for (r, line) in summary.iter().enumerate() {
-            sheet.write_string(r as u32, 0, line)?;
-        }
-        let top = summary.len() as u32 + 1;
-        let orders: [(&str, f64); 9] = [
-            ("Order", 14.0),
+/// The Last cycle sheet: last cycle's commitments and its orders against the signed plan in two
+/// lines, then the orders taken outside the plan.
+fn last_cycle_sheet(book: &mut Workbook, formats: &Formats, f: &LoopFacts) -> Result<(), XlsxError> {
+    let (header, number) = (&formats.header, &formats.number);
+    let sheet = book.add_worksheet().set_name("Last cycle")?;
+    let o = &f.orders;
+    let summary = [
+        format!(
+            "Commitments of {}{}: {} kept, {} missed (by {:.2} units), {} re-negotiated, {} not yet due",
+            f.scored_cycle,
+            if f.log_signed { "" } else { " (log not signed)" },
+            f.kept,
+            f.missed,
+            f.missed_units,
+            f.renegotiated,
+            f.not_yet_due
+        ),
+        format!(
+            "Order lines against its signed plan: {} in all, {} inside, {} beyond plan, {} without plan; {:.2} of {:.2} units outside the plan",
+            o.order_lines,
+            o.lines_inside_plan,
+            o.lines_beyond_plan,
+            o.lines_without_plan,
+            o.units_outside_plan,
+            o.units_ordered
+        ),
+    ];
+    for (r, line) in summary.iter().enumerate() {
+        sheet.write_string(r as u32, 0, line)?;
+    }
+    let top = summary.len() as u32 + 1;
+    let orders: [(&str, f64); 9] = [
+        ("Order", 14.0),
+        ("Customer", 16.0),
+        ("SKU", 14.0),
+        ("Month", 9.0),
+        ("Quantity", 11.0),
+        ("Planned", 11.0),
+        ("Outside plan", 12.0),
+        ("Why", 14.0),
+        ("Account manager", 16.0),
+    ];
+    for (c, (name, width)) in orders.iter().enumerate() {
+        sheet.write_string_with_format(top, c as u16, *name, header)?;
+        sheet.set_column_width(c as u16, *width)?;
+    }
+    for (i, x) in f.orders_outside_plan.iter().enumerate() {
+        let r = top + 1 + i as u32;
+        sheet.write_string(r, 0, &x.order_id)?;
+        sheet.write_string(r, 1, &x.customer)?;
+        sheet.write_string(r, 2, &x.sku)?;
+        sheet.write_string(r, 3, &x.month)?;
+        sheet.write_number_with_format(r, 4, x.qty, number)?;
+        sheet.write_number_with_format(r, 5, x.planned, number)?;
+        sheet.write_number_with_format(r, 6, x.units_outside, number)?;
+        sheet.write_string(r, 7, if x.outside == Outside::NoPlan { "no plan" } else { "beyond plan" })?;
+        sheet.write_string(r, 8, &x.account_manager)?;
+    }
+    Ok(())
+}
+
+/// The Last cycle commitments sheet: each of last cycle's lines scored (kept, missed,
+/// re-negotiated, not yet due).
+fn last_cycle_commitments_sheet(book: &mut Workbook, formats: &Formats, f: &LoopFacts) -> Result<(), XlsxError> {
+    let rows = f
+        .commitments
+        .iter()
+        .map(|c| {
+            vec![
+                text(&c.line_id),
+                text(&c.customer),
+                text(&c.sku),
+                text(&c.month),
+                text(&c.owner),
+                Value::Num(c.committed),
+                Value::Num(c.shipped),
+                Value::Num(c.ordered),
+                text(match c.outcome {
+                    Outcome::Kept => "kept",
+                    Outcome::Missed => "missed",
+                    Outcome::Renegotiated => "re-negotiated",
+                    Outcome::NotYetDue => "not yet due",
+                }),
+                Value::Num(c.missed_units),
+            ]
+        })
+        .collect();
+    table(
+        book.add_worksheet().set_name("Last cycle commitments")?,
+        formats,
+        &[
+            ("Line", 14.0),
             ("Customer", 16.0),
             ("SKU", 14.0),
             ("Month", 9.0),
-            ("Quantity", 11.0),
-            ("Planned", 11.0),
-            ("Outside plan", 12.0),
-            ("Why", 14.0),
-            ("Account manager", 16.0),
-        ];
-        for (c, (name, width)) in orders.iter().enumerate() {
-            sheet.write_string_with_format(top, c as u16, *name, &header)?;
-            sheet.set_column_width(c as u16, *width)?;
-        }
-        for (i, x) in f.orders_outside_plan.iter().enumerate() {
-            let r = top + 1 + i as u32;
-            sheet.write_string(r, 0, &x.order_id)?;
-            sheet.write_string(r, 1, &x.customer)?;
-            sheet.write_string(r, 2, &x.sku)?;
-            sheet.write_string(r, 3, &x.month)?;
-            sheet.write_number_with_format(r, 4, x.qty, &number)?;
-            sheet.write_number_with_format(r, 5, x.planned, &number)?;
-            sheet.write_number_with_format(r, 6, x.units_outside, &number)?;
-            sheet.write_string(r, 7, if x.outside == Outside::NoPlan { "no plan" } else { "beyond plan" })?;
-            sheet.write_string(r, 8, &x.account_manager)?;
-        }
-        let rows = f
-            .commitments
-            .iter()
-            .map(|c| {
-                vec![
-                    text(&c.line_id),
-                    text(&c.customer),
-                    text(&c.sku),
-                    text(&c.month),
-                    text(&c.owner),
-                    Cell::Num(c.committed),
-                    Cell::Num(c.shipped),
-                    Cell::Num(c.ordered),
-                    text(match c.outcome {
-                        Outcome::Kept => "kept",
-                        Outcome::Missed => "missed",
-                        Outcome::Renegotiated => "re-negotiated",
-                        Outcome::NotYetDue => "not yet due",
-                    }),
-                    Cell::Num(c.missed_units),
-                ]
-            })
-            .collect();
-        table(
-            book.add_worksheet().set_name("Last cycle commitments")?,
-            &formats,
-            &[
-                ("Line", 14.0),
-                ("Customer", 16.0),
-                ("SKU", 14.0),
-                ("Month", 9.0),
-                ("Owner", 14.0),
-                ("Committed", 11.0),
-                ("Shipped", 11.0),
-                ("On order", 11.0),
-                ("Outcome", 13.0),
-                ("Missed by", 11.0),
-            ],
-            rows,
-        )?;
-    }
-    if let Some(a) = agenda {
-        super::supply_plan::agenda_sheet(&mut book, a)?;
-    }
-    book.save_to_buffer()
+            ("Owner", 14.0),
+            ("Committed", 11.0),
+            ("Shipped", 11.0),
+            ("On order", 11.0),
+            ("Outcome", 13.0),
+            ("Missed by", 11.0),
+        ],
+        rows,
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

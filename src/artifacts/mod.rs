@@ -8,3 +8,4 @@ pub mod review;
 pub mod signed_plan;
 pub mod supply_plan;
 pub mod tables;
+pub(crate) mod xlsx;

@@ -10,8 +10,9 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use super::review::{bar_chart, format_number};
-use super::supply_plan::{Cell, Formats, opt_num, option_name, table, text, workbook};
+use super::review::{Chart, bar_chart, format_number};
+use super::supply_plan::option_name;
+use super::xlsx::{Formats, Value, opt_num, table, text, workbook};
 use crate::analysis::reconcile::{ReconciliationFacts, kind_word};
 use crate::narrative::Draft;
 
@@ -88,12 +89,57 @@ struct DecisionLine {
     due: String,
 }
 
-/// The deck as self-contained HTML.
+/// The deck as self-contained HTML: each slide's content, then the template.
 pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, currency: &str) -> anyhow::Result<String> {
+    let money = format_number;
+    let PlanSlide { quarters, plan_rows, last_signed_note } = plan_slide(f);
+    let (top, more_trade_offs) = trade_offs_slide(f);
+    let (chart, financial_rows) = financial_slide(f);
+    let (decisions, more_decisions) = decisions_slide(f);
+    let (risks, unsigned) = risks_slide(f, narrative);
+
+    let mut c = tera::Context::new();
+    c.insert("company", company);
+    c.insert("currency", currency);
+    c.insert("cycle", &f.cycle);
+    c.insert("unsigned", &f.built_on_unsigned_inputs);
+    c.insert("unsigned_detail", &unsigned.join("; "));
+    c.insert("headline", &narrative.sections.headline);
+    c.insert("quarters", &quarters);
+    c.insert("plan_rows", &plan_rows);
+    c.insert("last_signed_note", &last_signed_note);
+    c.insert("trade_off_count", &f.trade_offs.len());
+    c.insert("resolved_count", &f.resolved.len());
+    c.insert("limit", &format!("{} {currency}", money(f.leads_may_approve_up_to_money)));
+    c.insert("top", &top);
+    c.insert("more_trade_offs", &more_trade_offs);
+    c.insert("chart", &chart);
+    c.insert("financial_rows", &financial_rows);
+    c.insert("paragraph", &narrative.sections.paragraphs.first());
+    c.insert("executive_date", &f.executive_date);
+    c.insert("decisions", &decisions);
+    c.insert("more_decisions", &more_decisions);
+    c.insert("risks", &risks);
+    c.insert("questions", &f.open_questions);
+    c.insert("narrative_source", &serde_json::to_value(narrative.source)?.as_str().unwrap_or_default());
+    c.insert("model", &narrative.model);
+    template().render("pack.html", &c).map_err(|e| anyhow::anyhow!("rendering the reconciliation pack: {e:?}"))
+}
+
+/// Slide 1's table: the quarters across, and a row per family (the largest by revenue), the
+/// plan total, the budget and the last signed plan; with what the slide says about the last
+/// signed plan.
+struct PlanSlide {
+    quarters: Vec<String>,
+    plan_rows: Vec<PlanRow>,
+    last_signed_note: String,
+}
+
+/// Slide 1: revenue / units by family and quarter, with budget and last signed plan rows.
+fn plan_slide(f: &ReconciliationFacts) -> PlanSlide {
     let money = format_number;
     let cell = |revenue: f64, units: f64| PlanCell { revenue: money(revenue), units: Some(money(units)) };
     let only = |revenue: String| PlanCell { revenue, units: None };
-    // Slide 1: revenue / units by family and quarter, with budget and last signed plan rows.
     let quarters: Vec<String> =
         f.agreed_plan.iter().map(|l| l.quarter.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let families: Vec<String> =
@@ -149,8 +195,12 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
         }
         None => "There is no signed plan of the previous cycle to compare against.".to_string(),
     };
+    PlanSlide { quarters, plan_rows, last_signed_note }
+}
 
-    // Slide 2: the top 3 trade-offs with their costed options.
+/// Slide 2: the top 3 trade-offs with their costed options, and the line counting the rest.
+fn trade_offs_slide(f: &ReconciliationFacts) -> (Vec<TopTradeOff>, Option<String>) {
+    let money = format_number;
     let top: Vec<TopTradeOff> = f
         .trade_offs
         .iter()
@@ -181,8 +231,12 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
     let more_trade_offs = (f.trade_offs.len() > TOP).then(|| {
         format!("{} more trade-off(s) are in the appendix workbook (sheet Trade-offs).", f.trade_offs.len() - TOP)
     });
+    (top, more_trade_offs)
+}
 
-    // Slide 3: financial impact.
+/// Slide 3: financial impact, as a chart of revenue and a table of revenue and margin.
+fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>) {
+    let money = format_number;
     let fin = &f.financial;
     let points = vec![
         ("unconstrained".to_string(), fin.revenue_unconstrained_money),
@@ -209,8 +263,12 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
         row("cost of the gaps the leads resolved", fin.cost_of_resolved_money, None),
         row("cost of the recommended trade-off decisions", fin.cost_of_recommended_trade_offs_money, None),
     ];
+    (chart, financial_rows)
+}
 
-    // Slide 4: recommended decisions.
+/// Slide 4: the recommended decisions, and the line counting those left to the appendix.
+fn decisions_slide(f: &ReconciliationFacts) -> (Vec<DecisionLine>, Option<String>) {
+    let money = format_number;
     let decisions: Vec<DecisionLine> = f
         .trade_offs
         .iter()
@@ -230,8 +288,11 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
             f.trade_offs.len() - DECISION_ROWS
         )
     });
+    (decisions, more_decisions)
+}
 
-    // Slide 5: risks and open questions.
+/// Slide 5: the top risks of the narrative, and which inputs are not signed.
+fn risks_slide(f: &ReconciliationFacts, narrative: &Draft) -> (Vec<String>, Vec<&'static str>) {
     let risks = if narrative.sections.risks.is_empty() {
         vec!["no risks were named in the narrative".to_string()]
     } else {
@@ -244,33 +305,7 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
     if !f.supply_plan_signed {
         unsigned.push("the supply plan is not signed");
     }
-
-    let mut c = tera::Context::new();
-    c.insert("company", company);
-    c.insert("currency", currency);
-    c.insert("cycle", &f.cycle);
-    c.insert("unsigned", &f.built_on_unsigned_inputs);
-    c.insert("unsigned_detail", &unsigned.join("; "));
-    c.insert("headline", &narrative.sections.headline);
-    c.insert("quarters", &quarters);
-    c.insert("plan_rows", &plan_rows);
-    c.insert("last_signed_note", &last_signed_note);
-    c.insert("trade_off_count", &f.trade_offs.len());
-    c.insert("resolved_count", &f.resolved.len());
-    c.insert("limit", &format!("{} {currency}", money(f.leads_may_approve_up_to_money)));
-    c.insert("top", &top);
-    c.insert("more_trade_offs", &more_trade_offs);
-    c.insert("chart", &chart);
-    c.insert("financial_rows", &financial_rows);
-    c.insert("paragraph", &narrative.sections.paragraphs.first());
-    c.insert("executive_date", &f.executive_date);
-    c.insert("decisions", &decisions);
-    c.insert("more_decisions", &more_decisions);
-    c.insert("risks", &risks);
-    c.insert("questions", &f.open_questions);
-    c.insert("narrative_source", &serde_json::to_value(narrative.source)?.as_str().unwrap_or_default());
-    c.insert("model", &narrative.model);
-    template().render("pack.html", &c).map_err(|e| anyhow::anyhow!("rendering the reconciliation pack: {e:?}"))
+    (risks, unsigned)
 }
 
 /// The appendix workbook: every trade-off with its options and recommendation, the resolved
@@ -282,7 +317,7 @@ pub fn appendix_xlsx(
 ) -> anyhow::Result<Vec<u8>> {
     let mut book = workbook(&format!("Reconciliation pack appendix {}", f.cycle), company, &f.cycle)?;
     let formats = Formats::standard();
-    let rows: Vec<Vec<Cell>> = f
+    let rows: Vec<Vec<Value>> = f
         .trade_offs
         .iter()
         .map(|t| {
@@ -300,18 +335,18 @@ pub fn appendix_xlsx(
                 })
                 .collect();
             vec![
-                Cell::Num(t.rank as f64),
+                Value::Num(t.rank as f64),
                 text(&t.id),
                 text(kind_word(t.kind)),
                 text(&t.place),
                 text(&t.month),
-                Cell::Num(t.units_short),
-                Cell::Num(t.revenue_at_risk_money),
-                Cell::Num(t.margin_at_risk_money),
+                Value::Num(t.units_short),
+                Value::Num(t.revenue_at_risk_money),
+                Value::Num(t.margin_at_risk_money),
                 text(&t.why),
                 text(options.join("\n")),
                 text(option_name(t.recommendation.option)),
-                Cell::Num(t.recommendation.cost_money),
+                Value::Num(t.recommendation.cost_money),
                 text(&t.recommendation.buys),
                 text(&t.recommendation.owner),
                 text(&t.recommendation.due),
@@ -342,7 +377,7 @@ pub fn appendix_xlsx(
         ],
         rows,
     )?;
-    let rows: Vec<Vec<Cell>> = f
+    let rows: Vec<Vec<Value>> = f
         .resolved
         .iter()
         .map(|r| {
@@ -356,10 +391,10 @@ pub fn appendix_xlsx(
                 text(kind_word(r.kind)),
                 text(&r.place),
                 text(&r.month),
-                Cell::Num(r.units_short),
-                Cell::Num(r.margin_at_risk_money),
+                Value::Num(r.units_short),
+                Value::Num(r.margin_at_risk_money),
                 text(steps.join("; ")),
-                Cell::Num(r.cost_money),
+                Value::Num(r.cost_money),
             ]
         })
         .collect();
@@ -378,16 +413,16 @@ pub fn appendix_xlsx(
         ],
         rows,
     )?;
-    let rows: Vec<Vec<Cell>> = f
+    let rows: Vec<Vec<Value>> = f
         .agreed_plan
         .iter()
         .map(|l| {
             vec![
                 text(&l.family),
                 text(&l.quarter),
-                Cell::Num(l.units),
-                Cell::Num(l.revenue_money),
-                Cell::Num(l.unconstrained_revenue_money),
+                Value::Num(l.units),
+                Value::Num(l.revenue_money),
+                Value::Num(l.unconstrained_revenue_money),
                 opt_num(l.budget_revenue_money),
                 opt_num(l.last_signed_units),
                 opt_num(l.last_signed_revenue_money),
@@ -416,7 +451,7 @@ pub fn appendix_xlsx(
         sheet.write_string(i as u32 + 1, 0, q)?;
     }
     if let Some(a) = agenda {
-        super::supply_plan::agenda_sheet(&mut book, a)?;
+        super::xlsx::agenda_sheet(&mut book, a)?;
     }
     Ok(book.save_to_buffer()?)
 }

@@ -60,9 +60,9 @@ impl Standing {
     }
 }
 
-/// A table cell: its text as a planner reads it, and whether it is a number.
+/// A cell of a review page's table: its text as a planner reads it, and whether it is a number.
 #[derive(Debug, Clone, Serialize)]
-pub struct Cell {
+pub struct TableCell {
     pub text: String,
     pub num: bool,
 }
@@ -72,7 +72,7 @@ pub struct Cell {
 pub struct Table {
     pub title: String,
     pub columns: Vec<String>,
-    pub rows: Vec<Vec<Cell>>,
+    pub rows: Vec<Vec<TableCell>>,
     pub more: Option<String>,
 }
 
@@ -212,22 +212,22 @@ pub(crate) fn cell_text(v: &serde_json::Value) -> String {
     cell(v, &|s: &str| s.to_string()).text
 }
 
-fn cell(v: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> Cell {
+fn cell(v: &serde_json::Value, esc: &dyn Fn(&str) -> String) -> TableCell {
     match v {
-        serde_json::Value::Number(n) => Cell { text: format_number(n.as_f64().unwrap_or_default()), num: true },
-        serde_json::Value::String(s) => Cell { text: esc(s), num: false },
-        serde_json::Value::Null => Cell { text: String::new(), num: false },
-        serde_json::Value::Bool(b) => Cell { text: b.to_string(), num: false },
+        serde_json::Value::Number(n) => TableCell { text: format_number(n.as_f64().unwrap_or_default()), num: true },
+        serde_json::Value::String(s) => TableCell { text: esc(s), num: false },
+        serde_json::Value::Null => TableCell { text: String::new(), num: false },
+        serde_json::Value::Bool(b) => TableCell { text: b.to_string(), num: false },
         serde_json::Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
-            Cell { text: items.iter().map(|i| cell(i, esc).text).collect::<Vec<_>>().join(", "), num: false }
+            TableCell { text: items.iter().map(|i| cell(i, esc).text).collect::<Vec<_>>().join(", "), num: false }
         }
         serde_json::Value::Array(items) => {
-            Cell { text: items.iter().map(|i| cell(i, esc).text).collect::<Vec<_>>().join("; "), num: false }
+            TableCell { text: items.iter().map(|i| cell(i, esc).text).collect::<Vec<_>>().join("; "), num: false }
         }
         serde_json::Value::Object(fields) => {
             let parts: Vec<String> =
                 fields.iter().map(|(k, v)| format!("{} {}", esc(&k.replace('_', " ")), cell(v, esc).text)).collect();
-            Cell { text: parts.join(", "), num: false }
+            TableCell { text: parts.join(", "), num: false }
         }
     }
 }
@@ -357,14 +357,42 @@ pub fn agenda(
         signed_at: d.signatures.last().map(|s| s.at.clone()).unwrap_or_default(),
         commitments: d.content.agenda.decisions.clone(),
     });
-    let mut this_cycle = vec![narrative.headline.clone()];
-    let num = |path: &[&str]| {
-        let mut v = facts;
-        for p in path {
-            v = v.get(*p)?;
-        }
-        v.as_f64()
+    let this_cycle = this_cycle(artifact, narrative, facts);
+    let top_risks: Vec<String> = narrative.risks.iter().take(3).cloned().collect();
+    let top_risks =
+        if top_risks.is_empty() { vec!["no risks were named in the narrative".to_string()] } else { top_risks };
+    let (owner, due) = match artifact.next() {
+        Some(next) => (dir.describe(next.owner_roles(), " and "), day(dates.meeting(next).first)),
+        None => (dir.describe(artifact.owner_roles(), " and "), day(meeting.last)),
     };
+    let next_meeting = artifact.next().map_or("the next cycle", Artifact::meeting);
+    let decisions = decisions_needed(artifact, dir, facts, &top_risks, next_meeting, &owner, &due);
+    Agenda {
+        scorecard: None,
+        meeting: artifact.meeting().into(),
+        first_day: day(meeting.first),
+        last_day: day(meeting.last),
+        last_cycle,
+        this_cycle,
+        top_risks,
+        decisions,
+    }
+}
+
+/// The number at `path` in the facts, if there is one.
+fn number_at(facts: &serde_json::Value, path: &[&str]) -> Option<f64> {
+    let mut v = facts;
+    for p in path {
+        v = v.get(*p)?;
+    }
+    v.as_f64()
+}
+
+/// The agenda's "this cycle's output": the narrative's headline and the artifact's headline
+/// numbers.
+fn this_cycle(artifact: Artifact, narrative: &Narrative, facts: &serde_json::Value) -> Vec<String> {
+    let mut this_cycle = vec![narrative.headline.clone()];
+    let num = |path: &[&str]| number_at(facts, path);
     match artifact {
         Artifact::DemandConsensus => {
             if let Some(u) = num(&["totals", "final_units"]) {
@@ -403,15 +431,13 @@ pub fn agenda(
         }
         _ => {}
     }
-    let top_risks: Vec<String> = narrative.risks.iter().take(3).cloned().collect();
-    let top_risks =
-        if top_risks.is_empty() { vec!["no risks were named in the narrative".to_string()] } else { top_risks };
-    let (owner, due) = match artifact.next() {
-        Some(next) => (dir.describe(next.owner_roles(), " and "), day(dates.meeting(next).first)),
-        None => (dir.describe(artifact.owner_roles(), " and "), day(meeting.last)),
-    };
-    let next_meeting = artifact.next().map_or("the next cycle", Artifact::meeting);
-    let mut decisions: Vec<AgendaDecision> = facts
+    this_cycle
+}
+
+/// What the next meeting up must decide on the top gaps (at most 3), each with its
+/// recommended option.
+fn gap_decisions(facts: &serde_json::Value, next_meeting: &str, owner: &str, due: &str) -> Vec<AgendaDecision> {
+    facts
         .get("top_gaps")
         .and_then(serde_json::Value::as_array)
         .map(|gaps| {
@@ -431,13 +457,28 @@ pub fn agenda(
                             "{next_meeting}: choose how to close gap `{id}` (recommended: {})",
                             option.replace('_', " ")
                         ),
-                        owner: owner.clone(),
-                        due: due.clone(),
+                        owner: owner.to_string(),
+                        due: due.to_string(),
                     })
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The agenda's decisions needed: the top gaps', or the artifact's own (the pack's trade-offs,
+/// the signed plan's decisions, the commitment log's lines), else a response to each risk.
+fn decisions_needed(
+    artifact: Artifact,
+    dir: &Directory,
+    facts: &serde_json::Value,
+    top_risks: &[String],
+    next_meeting: &str,
+    owner: &str,
+    due: &str,
+) -> Vec<AgendaDecision> {
+    let num = |path: &[&str]| number_at(facts, path);
+    let mut decisions = gap_decisions(facts, next_meeting, owner, due);
     // The pack's trade-offs go to the executive meeting; the signed plan's decisions and the
     // commitment log's lines are this cycle's promises, each with its owner and date.
     let list = |key: &str| facts.get(key).and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
@@ -456,8 +497,8 @@ pub fn agenda(
                             text(t, "month")?,
                             text(t, "recommended_option").unwrap_or_default().replace('_', " ")
                         ),
-                        owner: owner.clone(),
-                        due: due.clone(),
+                        owner: owner.to_string(),
+                        due: due.to_string(),
                     })
                 })
                 .collect();
@@ -495,21 +536,12 @@ pub fn agenda(
             .filter(|r| !r.starts_with("no risks"))
             .map(|r| AgendaDecision {
                 decision: format!("{next_meeting}: decide the response to: {r}"),
-                owner: owner.clone(),
-                due: due.clone(),
+                owner: owner.to_string(),
+                due: due.to_string(),
             })
             .collect();
     }
-    Agenda {
-        scorecard: None,
-        meeting: artifact.meeting().into(),
-        first_day: day(meeting.first),
-        last_day: day(meeting.last),
-        last_cycle,
-        this_cycle,
-        top_risks,
-        decisions,
-    }
+    decisions
 }
 
 /// The agenda's first line: last cycle's promises against this cycle's facts, from the

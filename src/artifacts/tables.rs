@@ -10,7 +10,7 @@ use std::io::Cursor;
 
 use polars::prelude::*;
 
-use super::review::{self, Cell};
+use super::review::{self, TableCell};
 
 /// The folder of a run that holds its tables.
 pub const FOLDER: &str = "tables/";
@@ -138,9 +138,9 @@ pub fn filtered(table: &FrameTable, filters: &[(&str, String)]) -> anyhow::Resul
 }
 
 /// The cells of `rows` rows of `frame` from `start`, as the page shows them.
-pub fn cells(frame: &DataFrame, start: usize, rows: usize) -> Vec<Vec<Cell>> {
+pub fn cells(frame: &DataFrame, start: usize, rows: usize) -> Vec<Vec<TableCell>> {
     let page = frame.slice(start as i64, rows);
-    let columns: Vec<Vec<Cell>> = page
+    let columns: Vec<Vec<TableCell>> = page
         .columns()
         .iter()
         .map(|c| match c.dtype() {
@@ -149,8 +149,8 @@ pub fn cells(frame: &DataFrame, start: usize, rows: usize) -> Vec<Vec<Cell>> {
                 .map(|v| {
                     v.iter()
                         .map(|x| match x {
-                            Some(x) => Cell { text: review::format_number(x), num: true },
-                            None => Cell { text: String::new(), num: false },
+                            Some(x) => TableCell { text: review::format_number(x), num: true },
+                            None => TableCell { text: String::new(), num: false },
                         })
                         .collect()
                 })
@@ -158,7 +158,9 @@ pub fn cells(frame: &DataFrame, start: usize, rows: usize) -> Vec<Vec<Cell>> {
             _ => match c.cast(&DataType::String) {
                 Ok(s) => s
                     .str()
-                    .map(|v| v.iter().map(|x| Cell { text: shortened(x.unwrap_or_default()), num: false }).collect())
+                    .map(|v| {
+                        v.iter().map(|x| TableCell { text: shortened(x.unwrap_or_default()), num: false }).collect()
+                    })
                     .unwrap_or_default(),
                 Err(_) => Vec::new(),
             },
@@ -166,7 +168,7 @@ pub fn cells(frame: &DataFrame, start: usize, rows: usize) -> Vec<Vec<Cell>> {
         .collect();
     (0..page.height())
         .map(|i| {
-            columns.iter().map(|c| c.get(i).cloned().unwrap_or(Cell { text: String::new(), num: false })).collect()
+            columns.iter().map(|c| c.get(i).cloned().unwrap_or(TableCell { text: String::new(), num: false })).collect()
         })
         .collect()
 }
@@ -220,7 +222,7 @@ mod tests {
         assert_eq!(plan.columns(), ["customer", "family", "sku", "units", "note"]);
         // The same cells as the artifact's own table of the same facts.
         let table = review::tables(&facts()).into_iter().find(|t| t.title == "constrained plan").unwrap();
-        let text = |rows: Vec<Vec<Cell>>| -> Vec<Vec<(String, bool)>> {
+        let text = |rows: Vec<Vec<TableCell>>| -> Vec<Vec<(String, bool)>> {
             rows.into_iter().map(|r| r.into_iter().map(|c| (c.text, c.num)).collect()).collect()
         };
         assert_eq!(text(cells(&plan.frame, 0, 50)), text(table.rows));

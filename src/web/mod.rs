@@ -18,10 +18,14 @@
 //! - output: tera escapes every value; a Content-Security-Policy forbids inline script (and the
 //!   rendered artifact, framed, runs no script at all).
 //!
-//! Adding a page is a template, a handler in [`pages`] and a route in [`router`] (a route that
-//! changes state is listed in [`STATE_CHANGING_ROUTES`] too).
+//! Adding a page is a template, a handler (in [`pages`] for the board and a draft's pages, in
+//! [`decisions`] for a cycle's executive decisions, in [`commitments`] for its commitment log)
+//! and a route in [`router`] (a route that changes state is listed in [`STATE_CHANGING_ROUTES`]
+//! too).
 
 mod auth;
+mod commitments;
+mod decisions;
 pub mod load;
 mod pages;
 
@@ -99,7 +103,7 @@ pub struct App {
     /// The commitment logs viewed last, by the commit-back run.
     logs: Memo<Option<crate::analysis::commitments::CommitmentLog>>,
     /// The decisions of the cycles viewed last and which are done, by `Store::decisions_mark`.
-    decisions: Memo<pages::Decided>,
+    decisions: Memo<decisions::Decided>,
 }
 
 impl App {
@@ -197,9 +201,9 @@ pub fn router(app: App) -> Router {
         .route("/drafts/{id}/approve", post(pages::approve))
         .route("/drafts/{id}/reject", post(pages::reject))
         .route("/drafts/{id}/sign", post(pages::sign))
-        .route("/cycles/{cycle}/decisions", get(pages::decisions).post(pages::decide_tradeoff))
-        .route("/cycles/{cycle}/decisions/done", post(pages::decision_done))
-        .route("/cycles/{cycle}/commitments", get(pages::commitments).post(pages::update_line))
+        .route("/cycles/{cycle}/decisions", get(decisions::decisions).post(decisions::decide_tradeoff))
+        .route("/cycles/{cycle}/decisions/done", post(decisions::decision_done))
+        .route("/cycles/{cycle}/commitments", get(commitments::commitments).post(commitments::update_line))
         .route(HTMX_PATH, get(|| async { asset("text/javascript; charset=utf-8", HTMX) }))
         .route(CSS_PATH, get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .layer(middleware::from_fn(same_origin_only))

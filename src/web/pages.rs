@@ -1,6 +1,9 @@
 //! The pages: the cycle board, a draft's page (the rendered artifact, its tables paged and
 //! filtered, versions, edits with their diff against the model's draft, comments, approvals,
 //! signatures and the audit trail), and the actions on a draft, each through `Store::act`.
+//! Also what every page shares: its frame, what it says about the last action, and the answers
+//! to a cycle that is not one and to a refused action. A cycle's executive decisions are in
+//! [`super::decisions`], its commitment log in [`super::commitments`].
 
 use std::sync::Arc;
 
@@ -11,19 +14,16 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Posted, Viewer};
 use super::{App, CSS_PATH, HTMX_PATH, Shared, internal, message, render};
-use crate::analysis::executive::{DecisionRow, DoneRow};
-use crate::analysis::reconcile::TradeOff;
 use crate::artifacts::review;
 use crate::artifacts::tables::{self, FrameTable};
 use crate::draft::{Action, DraftDetail, DraftRow, Request, Situation, narrative_text, parse_narrative, verdict};
 use crate::sop::{Artifact, role_title};
-use crate::store::Store;
 use crate::store::audit::AuditEntry;
 use crate::store::signoff::SignoffError;
 
 /// What every page's frame needs.
 #[derive(Serialize)]
-struct Frame<'a> {
+pub(super) struct Frame<'a> {
     title: String,
     company: &'a str,
     viewer: &'a Viewer,
@@ -31,7 +31,8 @@ struct Frame<'a> {
     css: &'static str,
 }
 
-fn frame<'a>(app: &'a App, viewer: &'a Viewer, title: String) -> Frame<'a> {
+/// The frame of a page titled `title`, for `viewer`.
+pub(super) fn frame<'a>(app: &'a App, viewer: &'a Viewer, title: String) -> Frame<'a> {
     Frame { title, company: &app.company, viewer, htmx: HTMX_PATH, css: CSS_PATH }
 }
 
@@ -59,6 +60,22 @@ fn allowed(app: &App, person: &str, s: &Situation<'_>) -> Vec<&'static str> {
         .filter(|a| verdict(&app.dir, person, *a, s).is_ok())
         .map(Action::verb)
         .collect()
+}
+
+/// The answer to a cycle that is not a cycle month.
+pub(super) fn no_cycle(cycle: &str) -> Response {
+    message(StatusCode::NOT_FOUND, "No such cycle", &format!("`{cycle}` is not a cycle month `YYYY-MM`"))
+}
+
+/// A refusal of the service layer (its message says why and who may), else a fault of ours.
+pub(super) fn refusal(e: &anyhow::Error) -> Option<String> {
+    if let Some(u) = e.downcast_ref::<crate::UserError>() {
+        return Some(u.0.clone());
+    }
+    match e.downcast_ref::<SignoffError>() {
+        Some(SignoffError::Refused(why)) => Some(why.clone()),
+        _ => None,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,7 +212,7 @@ struct TablePage {
     names: Vec<String>,
     name: String,
     columns: Vec<String>,
-    rows: Vec<Vec<review::Cell>>,
+    rows: Vec<Vec<review::TableCell>>,
     /// "rows 1-50 of 1,234 (filtered from 50,000)".
     showing: String,
     page: usize,
@@ -292,13 +309,13 @@ struct HistoryLine {
 #[derive(Serialize, Default)]
 pub struct Outcome {
     /// What was done.
-    done: Option<String>,
+    pub(super) done: Option<String>,
     /// Why nothing was done (a refusal names who may).
-    refused: Option<String>,
+    pub(super) refused: Option<String>,
     /// After a refused save: what is stored now against what was sent.
-    conflict_diff: Option<String>,
+    pub(super) conflict_diff: Option<String>,
     /// The narrative to put back in the editor (the person's own text after a refused save).
-    narrative: Option<String>,
+    pub(super) narrative: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -746,641 +763,5 @@ pub async fn sign(State(app): State<Shared>, Path(id): Path<i64>, posted: Posted
             draft_response(&app, &viewer, id, &TableQuery::default(), StatusCode::FORBIDDEN, outcome).await
         }
         Err(e) => internal(&e),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// A cycle's executive decisions, per trade-off of the signed reconciliation pack: each through
-// `crate::pipeline::decisions::decide` and `Store::record_done`, the same as `snop decide`.
-
-fn no_cycle(cycle: &str) -> Response {
-    message(StatusCode::NOT_FOUND, "No such cycle", &format!("`{cycle}` is not a cycle month `YYYY-MM`"))
-}
-
-/// A refusal of the service layer (its message says why and who may), else a fault of ours.
-fn refusal(e: &anyhow::Error) -> Option<String> {
-    if let Some(u) = e.downcast_ref::<crate::UserError>() {
-        return Some(u.0.clone());
-    }
-    match e.downcast_ref::<SignoffError>() {
-        Some(SignoffError::Refused(why)) => Some(why.clone()),
-        _ => None,
-    }
-}
-
-#[derive(Serialize)]
-struct OptionView {
-    key: &'static str,
-    detail: String,
-    closes: String,
-    cost: String,
-    recommended: bool,
-}
-
-#[derive(Serialize)]
-struct TradeOffView {
-    rank: usize,
-    id: String,
-    kind: String,
-    place: String,
-    month: String,
-    units_short: String,
-    margin_at_risk: String,
-    revenue_at_risk: String,
-    customers: String,
-    why: String,
-    buys: String,
-    options: Vec<OptionView>,
-    /// The decision that counts, as a person says it.
-    decision: Option<String>,
-    decided: Option<String>,
-    done: Option<String>,
-    may_mark_done: bool,
-}
-
-#[derive(Serialize)]
-struct PersonView {
-    id: String,
-    name: String,
-}
-
-/// Which trade-offs a decisions page shows: a page of those whose id, place, kind or customers
-/// contain `find`, only the undecided ones when `open` is set.
-#[derive(Deserialize, Default)]
-pub struct DecisionsQuery {
-    #[serde(default)]
-    find: String,
-    #[serde(default)]
-    open: String,
-    page: Option<usize>,
-}
-
-#[derive(Serialize)]
-struct DecisionsPage<'a> {
-    #[serde(flatten)]
-    frame: Frame<'a>,
-    cycle: String,
-    /// Why there is nothing to decide (no pack yet), when so.
-    missing: Option<String>,
-    tradeoffs: Vec<TradeOffView>,
-    find: String,
-    open: bool,
-    page: usize,
-    showing: String,
-    prev: Option<String>,
-    next: Option<String>,
-    may_decide: bool,
-    deciders: String,
-    people: Vec<PersonView>,
-    plan_sent_back: Option<String>,
-    outcome: Outcome,
-}
-
-fn said(d: &crate::analysis::executive::DecisionRow) -> String {
-    use crate::analysis::executive::Choice;
-    let what = match &d.choice {
-        Choice::Option { option } => format!("option {}", option.replace('_', " ")),
-        Choice::Action { text } => format!("action: {text}"),
-        Choice::SendBack { reason } => format!("sent back: {reason}"),
-    };
-    let owner = d.owner.as_ref().map(|o| format!("; owner {o}")).unwrap_or_default();
-    let due = d.due.as_ref().map(|o| format!("; due {o}")).unwrap_or_default();
-    let note = d.note.as_ref().map(|o| format!("; note: {o}")).unwrap_or_default();
-    format!("{what}{owner}{due}{note}")
-}
-
-pub async fn decisions(
-    State(app): State<Shared>,
-    viewer: Viewer,
-    Path(cycle): Path<String>,
-    Query(q): Query<DecisionsQuery>,
-) -> Response {
-    decisions_response(&app, &viewer, &cycle, &q, StatusCode::OK, Outcome::default()).await
-}
-
-async fn decisions_response(
-    app: &App,
-    viewer: &Viewer,
-    cycle: &str,
-    q: &DecisionsQuery,
-    status: StatusCode,
-    outcome: Outcome,
-) -> Response {
-    let Some(month) = crate::contract::Month::parse(cycle) else { return no_cycle(cycle) };
-    match decisions_page(app, viewer, month, q, outcome).await {
-        Ok(page) => {
-            let mut r = render(status, "decisions.html", &page);
-            if let Ok(v) = format!("/cycles/{month}/decisions").parse() {
-                r.headers_mut().insert("hx-replace-url", v);
-            }
-            r
-        }
-        Err(e) => internal(&e),
-    }
-}
-
-async fn decisions_page<'a>(
-    app: &'a App,
-    viewer: &'a Viewer,
-    cycle: crate::contract::Month,
-    q: &DecisionsQuery,
-    outcome: Outcome,
-) -> anyhow::Result<DecisionsPage<'a>> {
-    use crate::analysis::executive::{Choice, DECIDER_ROLES, may_decide};
-    let may = may_decide(&app.dir, &viewer.person).is_ok();
-    let (pack, missing, run) = match crate::pipeline::decisions::pack_run(&app.store, cycle).await {
-        Ok(run) => {
-            let read = || crate::pipeline::decisions::read_tradeoffs(&app.store, &run);
-            (app.tradeoffs.get(format!("run {}", run.id), read).await?, None, format!("run {}", run.id))
-        }
-        Err(e) => match refusal(&e) {
-            Some(why) => (Arc::default(), Some(why), "no pack".to_string()),
-            None => return Err(e),
-        },
-    };
-    let c = cycle.to_string();
-    let key = format!("{run}; {}", app.store.decisions_mark(&c).await?);
-    let decided = app.decisions.get(key, || Decided::read(&app.store, &c, &pack)).await?;
-    let rows: Vec<_> =
-        pack.iter().zip(&decided.by_tradeoff).map(|(t, (d, done))| (t, d.as_ref(), done.as_ref())).collect();
-    let plan_sent_back = decided.whole_plan.as_ref().and_then(|d| match &d.choice {
-        Choice::SendBack { reason } => {
-            Some(format!("{} sent the whole plan back at {}: {reason}", app.dir.name(&d.decided_by), d.decided_at))
-        }
-        _ => None,
-    });
-    let n = crate::artifacts::review::format_number;
-    let (find, open) = (q.find.trim().to_lowercase(), !q.open.is_empty());
-    let total = rows.len();
-    let kept: Vec<_> = rows
-        .into_iter()
-        .filter(|(_, d, _)| !open || d.is_none())
-        .filter(|(t, _, _)| {
-            find.is_empty()
-                || [&t.id, &t.place, &t.customers_hit.join(" ")].iter().any(|f| f.to_lowercase().contains(&find))
-                || serde_json::to_value(t.kind).is_ok_and(|k| k.as_str().is_some_and(|k| k.contains(&find)))
-        })
-        .collect();
-    // A trade-off is a section with its options and a form: fewer to a page than table rows.
-    let per = (app.options.page_rows / 2).max(1);
-    let pages = kept.len().div_ceil(per).max(1);
-    let page = q.page.unwrap_or(1).clamp(1, pages);
-    let start = (page - 1) * per;
-    let filtered = if kept.len() == total { String::new() } else { format!(" (filtered from {})", n(total as f64)) };
-    let showing = if kept.is_empty() {
-        format!("no trade-offs{filtered}")
-    } else {
-        format!("trade-offs {}-{} of {}{filtered}", start + 1, (start + per).min(kept.len()), n(kept.len() as f64))
-    };
-    let link = |p: usize| {
-        let query = serde_urlencoded::to_string([
-            ("find", q.find.as_str()),
-            ("open", if open { "1" } else { "" }),
-            ("page", &p.to_string()),
-        ])
-        .unwrap_or_default();
-        format!("/cycles/{cycle}/decisions?{query}")
-    };
-    let tradeoffs = kept
-        .into_iter()
-        .skip(start)
-        .take(per)
-        .map(|(t, d, finished)| {
-            let carried_out = d.is_some_and(|d| !matches!(d.choice, Choice::SendBack { .. }));
-            TradeOffView {
-                rank: t.rank,
-                kind: serde_json::to_value(t.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-                    .unwrap_or_default(),
-                place: t.place.clone(),
-                month: t.month.clone(),
-                units_short: n(t.units_short),
-                margin_at_risk: n(t.margin_at_risk_money),
-                revenue_at_risk: n(t.revenue_at_risk_money),
-                customers: match t.customers_hit.len() {
-                    0..=12 => t.customers_hit.join(", "),
-                    n => format!("{} and {} more", t.customers_hit[..10].join(", "), n - 10),
-                },
-                why: t.why.clone(),
-                buys: t.recommendation.buys.clone(),
-                options: t
-                    .options
-                    .iter()
-                    .map(|o| OptionView {
-                        key: crate::analysis::reconcile::option_key(o.kind),
-                        detail: o.detail.clone(),
-                        closes: format!("{} units ({:.0}%)", n(o.closes_units), o.closes_percent),
-                        cost: n(o.cost_money),
-                        recommended: o.kind == t.recommendation.option,
-                    })
-                    .collect(),
-                decision: d.map(said),
-                decided: d.map(|d| {
-                    format!("decided by {} ({}) at {}", app.dir.name(&d.decided_by), role_title(&d.role), d.decided_at)
-                }),
-                done: finished.map(|f| {
-                    format!(
-                        "done: {} at {}{}",
-                        app.dir.name(&f.done_by),
-                        f.done_at,
-                        f.note.as_ref().map(|x| format!(" ({x})")).unwrap_or_default()
-                    )
-                }),
-                may_mark_done: carried_out
-                    && finished.is_none()
-                    && (may || d.and_then(|d| d.owner.as_deref()) == Some(viewer.person.as_str())),
-                id: t.id.clone(),
-            }
-        })
-        .collect();
-    Ok(DecisionsPage {
-        frame: frame(app, viewer, format!("Executive decisions {cycle}")),
-        cycle: cycle.to_string(),
-        missing,
-        tradeoffs,
-        find: q.find.clone(),
-        open,
-        page,
-        showing,
-        prev: (page > 1).then(|| link(page - 1)),
-        next: (page < pages).then(|| link(page + 1)),
-        may_decide: may,
-        deciders: app.dir.describe(&DECIDER_ROLES, " or "),
-        people: app.dir.names.iter().map(|(id, name)| PersonView { id: id.clone(), name: name.clone() }).collect(),
-        plan_sent_back,
-        outcome,
-    })
-}
-
-/// A cycle's decisions as its page reads them, kept per pack and `Store::decisions_mark`: for
-/// each trade-off of the pack (in its order) the decision that counts and when it was done; and
-/// the whole plan's decision, if any.
-pub(crate) struct Decided {
-    by_tradeoff: Vec<(Option<DecisionRow>, Option<DoneRow>)>,
-    whole_plan: Option<DecisionRow>,
-}
-
-impl Decided {
-    async fn read(store: &Store, cycle: &str, pack: &[TradeOff]) -> anyhow::Result<Decided> {
-        let all = store.decisions(cycle).await?;
-        let mut done = std::collections::HashMap::new();
-        for d in store.decisions_done(cycle).await? {
-            done.entry(d.decision_id).or_insert(d);
-        }
-        let standing = crate::analysis::executive::standing(&all);
-        let by_tradeoff = pack
-            .iter()
-            .map(|t| {
-                let d = standing.get(&Some(t.id.clone())).map(|d| (*d).clone());
-                let finished = d.as_ref().and_then(|d| done.get(&d.id).cloned());
-                (d, finished)
-            })
-            .collect();
-        Ok(Decided { by_tradeoff, whole_plan: standing.get(&None).map(|d| (*d).clone()) })
-    }
-}
-
-#[derive(Deserialize)]
-pub struct DecideForm {
-    /// Empty: the whole plan (only to send it back).
-    #[serde(default)]
-    tradeoff: String,
-    /// `option`, `action` or `send_back`.
-    choice: String,
-    option: Option<String>,
-    action: Option<String>,
-    owner: Option<String>,
-    due: Option<String>,
-    note: Option<String>,
-    reason: Option<String>,
-    /// The page the form was on, shown again after it.
-    #[serde(flatten)]
-    view: ViewForm,
-}
-
-/// The decisions page a form was posted from (its filter and page), as text fields.
-#[derive(Deserialize, Default)]
-pub struct ViewForm {
-    #[serde(default)]
-    find: String,
-    #[serde(default)]
-    open: String,
-    #[serde(default)]
-    page: String,
-}
-
-impl ViewForm {
-    fn query(&self) -> DecisionsQuery {
-        DecisionsQuery { find: self.find.clone(), open: self.open.clone(), page: self.page.parse().ok() }
-    }
-}
-
-pub async fn decide_tradeoff(
-    State(app): State<Shared>,
-    Path(cycle): Path<String>,
-    posted: Posted<DecideForm>,
-) -> Response {
-    use crate::analysis::executive::Choice;
-    use crate::store::decisions::NewDecision;
-    let Posted { viewer, form } = posted;
-    let view = form.view.query();
-    let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
-    let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let choice = match form.choice.as_str() {
-        "option" => given(form.option).map(|option| Choice::Option { option }),
-        "action" => given(form.action).map(|text| Choice::Action { text }),
-        "send_back" => given(form.reason).map(|reason| Choice::SendBack { reason }),
-        _ => None,
-    };
-    let Some(choice) = choice else {
-        let outcome = Outcome {
-            refused: Some(
-                "say what is decided: choose an option, write an action in, or send it back with a reason".into(),
-            ),
-            ..Outcome::default()
-        };
-        return decisions_response(&app, &viewer, &cycle, &view, StatusCode::UNPROCESSABLE_ENTITY, outcome).await;
-    };
-    let decision = NewDecision {
-        cycle: month.to_string(),
-        tradeoff_id: given(Some(form.tradeoff)),
-        choice,
-        owner: given(form.owner),
-        due: given(form.due),
-        note: given(form.note),
-    };
-    match crate::pipeline::decisions::decide(&app.dir, &app.store, &viewer.person, decision).await {
-        Ok(row) => {
-            let what = row.tradeoff_id.as_deref().map_or("the whole plan".to_string(), |t| format!("trade-off `{t}`"));
-            let outcome = Outcome {
-                done: Some(format!(
-                    "decision {} on {what} of {month} recorded for {} ({}); the executive agent's next run (`snop run executive --cycle {month}`, or the nightly run) builds the signed plan with it",
-                    row.id,
-                    app.dir.name(&row.decided_by),
-                    role_title(&row.role)
-                )),
-                ..Outcome::default()
-            };
-            decisions_response(&app, &viewer, &cycle, &view, StatusCode::OK, outcome).await
-        }
-        Err(e) => match refusal(&e) {
-            Some(why) => {
-                let status = if crate::analysis::executive::may_decide(&app.dir, &viewer.person).is_err() {
-                    StatusCode::FORBIDDEN
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
-                let outcome = Outcome { refused: Some(why), ..Outcome::default() };
-                decisions_response(&app, &viewer, &cycle, &view, status, outcome).await
-            }
-            None => internal(&e),
-        },
-    }
-}
-
-#[derive(Deserialize)]
-pub struct DoneForm {
-    tradeoff: String,
-    note: Option<String>,
-    #[serde(flatten)]
-    view: ViewForm,
-}
-
-pub async fn decision_done(State(app): State<Shared>, Path(cycle): Path<String>, posted: Posted<DoneForm>) -> Response {
-    let Posted { viewer, form } = posted;
-    let view = form.view.query();
-    let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
-    let note = form.note.filter(|n| !n.trim().is_empty());
-    match app.store.record_done(&app.dir, &viewer.person, &month.to_string(), &form.tradeoff, note.as_deref()).await {
-        Ok(row) => {
-            let outcome = Outcome {
-                done: Some(format!(
-                    "decision {} on trade-off `{}` of {month} is done ({} at {})",
-                    row.decision_id,
-                    form.tradeoff,
-                    app.dir.name(&row.done_by),
-                    row.done_at
-                )),
-                ..Outcome::default()
-            };
-            decisions_response(&app, &viewer, &cycle, &view, StatusCode::OK, outcome).await
-        }
-        Err(SignoffError::Refused(why)) => {
-            let outcome = Outcome { refused: Some(why), ..Outcome::default() };
-            decisions_response(&app, &viewer, &cycle, &view, StatusCode::FORBIDDEN, outcome).await
-        }
-        Err(e) => internal(&e.into()),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// A cycle's commitment log: anyone reads it; an account manager updates the status and note of
-// their own lines, written as a returned log that the commit-back agent's next run applies.
-
-#[derive(Deserialize, Default)]
-pub struct LogQuery {
-    /// "1": only the logged-in person's lines.
-    mine: Option<String>,
-    customer: Option<String>,
-    page: Option<usize>,
-}
-
-#[derive(Serialize)]
-struct LineView {
-    #[serde(flatten)]
-    line: crate::analysis::commitments::CommitmentLine,
-    owner_name: String,
-    requested_text: String,
-    committed_text: String,
-    yours: bool,
-}
-
-#[derive(Serialize)]
-struct LogPage<'a> {
-    #[serde(flatten)]
-    frame: Frame<'a>,
-    cycle: String,
-    missing: Option<String>,
-    run: Option<String>,
-    communicate_by: String,
-    lines: Vec<LineView>,
-    statuses: &'static [&'static str],
-    mine: bool,
-    customer: String,
-    showing: String,
-    prev: Option<String>,
-    next: Option<String>,
-    can_save: bool,
-    outcome: Outcome,
-}
-
-pub async fn commitments(
-    State(app): State<Shared>,
-    viewer: Viewer,
-    Path(cycle): Path<String>,
-    Query(q): Query<LogQuery>,
-) -> Response {
-    commitments_response(&app, &viewer, &cycle, &q, StatusCode::OK, Outcome::default()).await
-}
-
-async fn commitments_response(
-    app: &App,
-    viewer: &Viewer,
-    cycle: &str,
-    q: &LogQuery,
-    status: StatusCode,
-    outcome: Outcome,
-) -> Response {
-    let Some(month) = crate::contract::Month::parse(cycle) else { return no_cycle(cycle) };
-    match commitments_page(app, viewer, month, q, outcome).await {
-        Ok(page) => render(status, "commitments.html", &page),
-        Err(e) => internal(&e),
-    }
-}
-
-async fn commitments_page<'a>(
-    app: &'a App,
-    viewer: &'a Viewer,
-    cycle: crate::contract::Month,
-    q: &LogQuery,
-    outcome: Outcome,
-) -> anyhow::Result<LogPage<'a>> {
-    let mine = q.mine.as_deref().is_some_and(|m| !m.is_empty() && m != "0");
-    let customer = q.customer.clone().unwrap_or_default();
-    let wanted = customer.trim().to_lowercase();
-    let latest = match crate::pipeline::commitment_lines::commitment_log_run(&app.store, cycle).await? {
-        Some(run) => {
-            let read = || async { crate::pipeline::commitment_lines::read_commitment_log(&app.store, &run) };
-            Some((app.logs.get(format!("run {}", run.id), read).await?, run))
-        }
-        None => None,
-    };
-    let log = latest.as_ref().and_then(|(log, _)| log.as_ref().as_ref());
-    let missing = log.is_none().then(|| {
-        format!("there is no commitment log for {cycle} yet: the commit-back agent makes it (`snop run commit-back --cycle {cycle}`)")
-    });
-    let run = latest.as_ref().filter(|_| log.is_some()).map(|(_, run)| format!("run {} of {}", run.id, run.started_at));
-    let communicate_by = log.map(|l| l.communicate_by.clone()).unwrap_or_default();
-    let all = log.map_or(&[][..], |l| &l.lines[..]);
-    let total = all.len();
-    let kept: Vec<_> = all
-        .iter()
-        .filter(|l| !mine || l.owner == viewer.person)
-        .filter(|l| wanted.is_empty() || l.customer.to_lowercase().contains(&wanted))
-        .collect();
-    let per = app.options.page_rows.max(1);
-    let pages = kept.len().div_ceil(per).max(1);
-    let page = q.page.unwrap_or(1).clamp(1, pages);
-    let start = (page - 1) * per;
-    let filtered = if kept.len() == total {
-        String::new()
-    } else {
-        format!(" (filtered from {})", review::format_number(total as f64))
-    };
-    let showing = if kept.is_empty() {
-        format!("no lines{filtered}")
-    } else {
-        format!(
-            "lines {}-{} of {}{filtered}",
-            start + 1,
-            (start + per).min(kept.len()),
-            review::format_number(kept.len() as f64)
-        )
-    };
-    let link = |p: usize| {
-        let query = serde_urlencoded::to_string([
-            ("mine", if mine { "1" } else { "" }),
-            ("customer", customer.as_str()),
-            ("page", &p.to_string()),
-        ])
-        .unwrap_or_default();
-        format!("/cycles/{cycle}/commitments?{query}")
-    };
-    let lines = kept
-        .into_iter()
-        .skip(start)
-        .take(per)
-        .map(|l| LineView {
-            owner_name: app.dir.name(&l.owner),
-            requested_text: review::format_number(l.requested),
-            committed_text: review::format_number(l.committed),
-            yours: l.owner == viewer.person,
-            line: l.clone(),
-        })
-        .collect();
-    Ok(LogPage {
-        frame: frame(app, viewer, format!("Commitment log {cycle}")),
-        cycle: cycle.to_string(),
-        missing,
-        run,
-        communicate_by,
-        lines,
-        statuses: &crate::contract::COMMITMENT_STATUSES,
-        mine,
-        customer: customer.clone(),
-        showing,
-        prev: (page > 1).then(|| link(page - 1)),
-        next: (page < pages).then(|| link(page + 1)),
-        can_save: app.options.returns.is_some(),
-        outcome,
-    })
-}
-
-#[derive(Deserialize)]
-pub struct LineForm {
-    line: String,
-    status: String,
-    note: Option<String>,
-    /// The filters the page was showing, to show it again.
-    mine: Option<String>,
-    customer: Option<String>,
-    page: Option<usize>,
-}
-
-pub async fn update_line(State(app): State<Shared>, Path(cycle): Path<String>, posted: Posted<LineForm>) -> Response {
-    let Posted { viewer, form } = posted;
-    let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
-    let q = LogQuery { mine: form.mine, customer: form.customer, page: form.page };
-    let Some(returns) = &app.options.returns else {
-        let outcome = Outcome {
-            refused: Some(
-                "this server has no returns folder (the commit-back pipeline reads none): nothing was saved".into(),
-            ),
-            ..Outcome::default()
-        };
-        return commitments_response(&app, &viewer, &cycle, &q, StatusCode::CONFLICT, outcome).await;
-    };
-    let update =
-        crate::pipeline::commitment_lines::LineUpdate { line_id: form.line, status: form.status, note: form.note };
-    match crate::pipeline::commitment_lines::update_commitment_lines(
-        &app.store,
-        &app.dir,
-        returns,
-        month,
-        &viewer.person,
-        std::slice::from_ref(&update),
-    )
-    .await
-    {
-        Ok(path) => {
-            let outcome = Outcome {
-                done: Some(format!(
-                    "line {} saved as `{}` (status {}): the commit-back agent's next run (`snop run commit-back --cycle {month}`, or the nightly run) makes a new version of the log with it",
-                    update.line_id,
-                    path.strip_prefix(returns.parent().unwrap_or(returns)).unwrap_or(&path).display(),
-                    update.status
-                )),
-                ..Outcome::default()
-            };
-            commitments_response(&app, &viewer, &cycle, &q, StatusCode::OK, outcome).await
-        }
-        Err(e) => match refusal(&e) {
-            Some(why) => {
-                let outcome = Outcome { refused: Some(why), ..Outcome::default() };
-                commitments_response(&app, &viewer, &cycle, &q, StatusCode::FORBIDDEN, outcome).await
-            }
-            None => internal(&e),
-        },
     }
 }

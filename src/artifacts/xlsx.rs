@@ -1,0 +1,205 @@
+//! The workbook kit every artifact workbook is built with: a new workbook with deterministic
+//! properties ([`workbook`]), the house look ([`Formats`]), a table sheet from rows of cell
+//! values ([`table`], [`Value`], [`text`], [`opt_num`]) with over-long texts cut to what Excel
+//! holds ([`fit_cell`]), and the meeting's agenda as a sheet ([`agenda_sheet`]).
+
+use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet};
+
+use crate::contract::Month;
+
+/// A workbook cell's value, as one cell of a row [`table`] writes.
+pub(crate) enum Value {
+    Text(String),
+    /// A number shown with the sheet's number format.
+    Num(f64),
+    /// A share shown as a percentage (the value is in percent).
+    Percent(f64),
+    Empty,
+}
+
+/// A text cell.
+pub(crate) fn text(s: impl Into<String>) -> Value {
+    Value::Text(s.into())
+}
+
+/// A number cell, or an empty one when there is no number.
+pub(crate) fn opt_num(x: Option<f64>) -> Value {
+    x.map_or(Value::Empty, Value::Num)
+}
+
+/// The formats a table sheet is written with: its header row, its numbers, its percentages.
+pub(crate) struct Formats {
+    pub(crate) header: Format,
+    pub(crate) number: Format,
+    pub(crate) percent: Format,
+}
+
+impl Formats {
+    /// The artifacts' workbook look: a bold, shaded, wrapped header; thousands and percents.
+    pub(crate) fn standard() -> Formats {
+        Formats {
+            header: Format::new()
+                .set_bold()
+                .set_background_color(Color::RGB(0xDDE4EE))
+                .set_border_bottom(FormatBorder::Thin)
+                .set_text_wrap(),
+            number: Format::new().set_num_format("#,##0.00"),
+            percent: Format::new().set_num_format("0.0%"),
+        }
+    }
+}
+
+/// The artifact's one-page agenda as a sheet of its workbook, for those who work in Excel: the
+/// meeting and its dates, last cycle's promises scored, this cycle's output, the top risks and
+/// the decisions needed, each with its owner and date.
+pub(crate) fn agenda_sheet(
+    book: &mut Workbook,
+    agenda: &crate::draft::Agenda,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let bold = Format::new().set_bold();
+    let sheet = book.add_worksheet().set_name("Agenda")?;
+    sheet.set_column_width(0, 90)?;
+    sheet.set_column_width(1, 28)?;
+    sheet.set_column_width(2, 14)?;
+    sheet.write_with_format(
+        0,
+        0,
+        format!("Agenda: {}, {} to {}", agenda.meeting, agenda.first_day, agenda.last_day),
+        &bold,
+    )?;
+    let mut r = 2u32;
+    let heading = |sheet: &mut Worksheet, r: &mut u32, text: &str| -> Result<(), rust_xlsxwriter::XlsxError> {
+        sheet.write_with_format(*r, 0, text, &bold)?;
+        *r += 1;
+        Ok(())
+    };
+    heading(sheet, &mut r, "1. Last cycle's commitments: kept, missed, re-negotiated")?;
+    let mut promised: Vec<(String, String, String)> = Vec::new();
+    match &agenda.scorecard {
+        Some(card) => {
+            for line in &card.lines {
+                promised.push((line.clone(), String::new(), String::new()));
+            }
+            for a in &card.attention {
+                promised.push((a.decision.clone(), a.owner.clone(), a.due.clone()));
+            }
+        }
+        None => promised.push(("No earlier cycle to score.".into(), String::new(), String::new())),
+    }
+    for (text, owner, due) in &promised {
+        sheet.write(r, 0, text)?;
+        sheet.write(r, 1, owner)?;
+        sheet.write(r, 2, due)?;
+        r += 1;
+    }
+    r += 1;
+    heading(sheet, &mut r, "2. This cycle's output")?;
+    for line in &agenda.this_cycle {
+        sheet.write(r, 0, line)?;
+        r += 1;
+    }
+    r += 1;
+    heading(sheet, &mut r, "3. Top 3 risks and open questions")?;
+    for line in &agenda.top_risks {
+        sheet.write(r, 0, line)?;
+        r += 1;
+    }
+    r += 1;
+    heading(sheet, &mut r, "4. Decisions needed from the next meeting up")?;
+    for (c, h) in ["decision", "owner", "date"].iter().enumerate() {
+        sheet.write_with_format(r, c as u16, *h, &bold)?;
+    }
+    r += 1;
+    for d in &agenda.decisions {
+        sheet.write(r, 0, &d.decision)?;
+        sheet.write(r, 1, &d.owner)?;
+        sheet.write(r, 2, &d.due)?;
+        r += 1;
+    }
+    Ok(())
+}
+
+/// A new artifact workbook with its title and company, created (for the file's properties) on
+/// the cycle's first day, so the same facts give the same bytes.
+pub(crate) fn workbook(title: &str, company: &str, cycle: &str) -> Result<Workbook, rust_xlsxwriter::XlsxError> {
+    use chrono::Datelike;
+    let day = Month::parse(cycle).map_or_else(chrono::NaiveDate::default, Month::first_day);
+    let created = ExcelDateTime::from_ymd(day.year() as u16, day.month() as u8, day.day() as u8)?;
+    let mut book = Workbook::new();
+    book.set_properties(&DocProperties::new().set_title(title).set_company(company).set_creation_datetime(&created));
+    Ok(book)
+}
+
+/// Writes one table sheet: bold header row, frozen, with an autofilter and set widths.
+pub(crate) fn table(
+    sheet: &mut Worksheet,
+    formats: &Formats,
+    columns: &[(&str, f64)],
+    rows: Vec<Vec<Value>>,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    for (c, (name, width)) in columns.iter().enumerate() {
+        let c = c as u16;
+        sheet.write_string_with_format(0, c, *name, &formats.header)?;
+        sheet.set_column_width(c, *width)?;
+    }
+    let n = rows.len() as u32;
+    for (r, row) in rows.into_iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, cell) in row.into_iter().enumerate() {
+            let c = c as u16;
+            match cell {
+                Value::Text(s) => {
+                    sheet.write_string(r, c, fit_cell(&s))?;
+                }
+                Value::Num(x) => {
+                    sheet.write_number_with_format(r, c, x, &formats.number)?;
+                }
+                Value::Percent(x) => {
+                    sheet.write_number_with_format(r, c, x / 100.0, &formats.percent)?;
+                }
+                Value::Empty => {}
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    sheet.autofilter(0, 0, n.max(1), columns.len() as u16 - 1)?;
+    Ok(())
+}
+
+/// Excel holds at most 32,767 characters in a cell (a longer one is refused when the workbook
+/// is written). A longer text, such as the SKUs a gap hits at 50,000 SKUs, is cut at a character
+/// boundary and says how much more there is and where the whole is.
+pub(crate) fn fit_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    const EXCEL_MAX: usize = 32_767;
+    let total = s.chars().count();
+    if total <= EXCEL_MAX {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let keep = EXCEL_MAX - 120;
+    let head: String = s.chars().take(keep).collect();
+    std::borrow::Cow::Owned(format!(
+        "{head} ... and {} more characters: the whole list is in the run's facts.json",
+        total - keep
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cell over Excel's limit is cut to fit, saying how much is left out (42,000 characters
+    /// less the 32,647 kept); one within it is written as it is; the cut never splits a
+    /// character, and the workbook is written.
+    #[test]
+    fn a_cell_longer_than_excel_holds_is_cut_and_says_so() {
+        let long = "SKU-é, ".repeat(6_000);
+        let fitted = fit_cell(&long);
+        assert!(fitted.chars().count() <= 32_767, "{}", fitted.chars().count());
+        assert!(fitted.ends_with("... and 9353 more characters: the whole list is in the run's facts.json"));
+        assert_eq!(fit_cell("short"), "short");
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        table(sheet, &Formats::standard(), &[("skus hit", 20.0)], vec![vec![text(long)]]).unwrap();
+        book.save_to_buffer().unwrap();
+    }
+}
