@@ -50,7 +50,7 @@ impl Fault {
             if let Some(e) = cause.downcast_ref::<analysis::AnalysisError>() {
                 return if e.is_user_fault() { Fault::User } else { Fault::Runtime };
             }
-            if let Some(e) = cause.downcast_ref::<store::signoff::SignoffError>() {
+            if let Some(e) = cause.downcast_ref::<store::SignoffError>() {
                 return if e.is_user_fault() { Fault::User } else { Fault::Runtime };
             }
             if let Some(e) = cause.downcast_ref::<ingest::IngestError>() {

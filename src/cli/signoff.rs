@@ -329,7 +329,7 @@ pub async fn audit(workspace: &std::path::Path, command: AuditCommand) -> anyhow
         #[derive(serde::Serialize)]
         struct Out<'a> {
             #[serde(flatten)]
-            report: &'a crate::store::audit::AuditReport,
+            report: &'a crate::store::verify::AuditReport,
             signatures_checked_by_key: i64,
         }
         println!("{}", serde_json::to_string_pretty(&Out { report: &report, signatures_checked_by_key: by_key })?);

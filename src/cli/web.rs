@@ -100,7 +100,7 @@ pub async fn users(workspace: &Path, command: UsersCommand) -> anyhow::Result<()
             } else if users.is_empty() {
                 println!("no users yet: `snop users add PERSON --password-stdin` adds one");
             } else {
-                let now = crate::store::signoff::now();
+                let now = crate::store::audit::now();
                 println!("{:<24} {:<24} {:<10} since", "person", "name", "state");
                 for u in users {
                     let name = ws.people.get(&u.person).map_or("(not in snop.toml)", |p| p.name.as_str());

@@ -10,10 +10,11 @@ use sqlx::Row;
 use crate::analysis::executive::{Choice, DECIDER_ROLES, DecisionRow, DoneRow, may_decide, standing};
 use crate::sop::Directory;
 
-use super::signoff::{SignoffError, now};
 use super::{Store, StoreError};
 use crate::draft::sha256_hex;
+use crate::store::SignoffError;
 use crate::store::audit::append_audit;
+use crate::store::audit::now;
 
 /// A decision to record.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod nightly;
 pub mod signoff;
 pub mod users;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,30 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 pub use dialect::Backend;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignoffError {
+    /// The rules refuse the action; the message says why and who may.
+    #[error("{0}")]
+    Refused(String),
+    /// Someone changed the draft since the caller read it.
+    #[error("{0}")]
+    Stale(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SignoffError {
+    pub fn is_user_fault(&self) -> bool {
+        !matches!(self, SignoffError::Store(_))
+    }
+}
+
+impl From<sqlx::Error> for SignoffError {
+    fn from(e: sqlx::Error) -> Self {
+        SignoffError::Store(StoreError::Query(e))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

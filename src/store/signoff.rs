@@ -15,8 +15,8 @@ use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::{AnyQueryResult, AnyRow};
 
-use super::audit::append_audit;
-use super::{Store, StoreError, keys};
+use super::audit::{append_audit, now};
+use super::{SignoffError, Store, StoreError, keys};
 use crate::draft::{
     Action, ApprovalRow, CommentRow, DraftContent, DraftDetail, DraftRow, EditRow, Effect, Request, SignatureRow,
     Situation, State, StatusLine, Verdict, narrative_diff, narrative_text, sha256_hex, verdict,
@@ -47,34 +47,6 @@ pub struct Acted {
     /// The draft version as it is now (a new version after editing a signed one).
     pub draft: DraftRow,
     pub message: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignoffError {
-    /// The rules refuse the action; the message says why and who may.
-    #[error("{0}")]
-    Refused(String),
-    /// Someone changed the draft since the caller read it.
-    #[error("{0}")]
-    Stale(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl SignoffError {
-    pub fn is_user_fault(&self) -> bool {
-        !matches!(self, SignoffError::Store(_))
-    }
-}
-
-impl From<sqlx::Error> for SignoffError {
-    fn from(e: sqlx::Error) -> Self {
-        SignoffError::Store(StoreError::Query(e))
-    }
-}
-
-pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Stores a new draft version for a run inside the run's transaction: the previous unsigned

@@ -5,10 +5,10 @@
 
 use sqlx::Row;
 
-use super::signoff::now;
 use super::{Store, StoreError};
 use crate::draft::sha256_hex;
 use crate::store::audit::append_audit;
+use crate::store::audit::now;
 
 /// A user as listed by `snop users list`.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -16,8 +16,8 @@ use super::{App, Shared, internal, render};
 use crate::analysis::executive::{DecisionRow, DoneRow};
 use crate::analysis::reconcile::TradeOff;
 use crate::sop::role_title;
+use crate::store::SignoffError;
 use crate::store::Store;
-use crate::store::signoff::SignoffError;
 
 #[derive(Serialize)]
 struct OptionView {

@@ -52,7 +52,7 @@ pub async fn measure(ws: &Workspace, reviewers: usize, requests: usize) -> anyho
         pages.push(format!("/cycles/{c}/decisions"));
         pages.push(format!("/cycles/{c}/commitments"));
     }
-    let token = format!("bench-{}", crate::store::signoff::now());
+    let token = format!("bench-{}", crate::store::audit::now());
     let hour = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     store.start_session(&person, &token, "bench", &hour).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -18,8 +18,8 @@ use crate::artifacts::review;
 use crate::artifacts::tables::{self, FrameTable};
 use crate::draft::{Action, DraftDetail, DraftRow, Request, Situation, narrative_text, parse_narrative, verdict};
 use crate::sop::{Artifact, role_title};
+use crate::store::SignoffError;
 use crate::store::audit::AuditEntry;
-use crate::store::signoff::SignoffError;
 
 /// What every page's frame needs.
 #[derive(Serialize)]

@@ -11,7 +11,7 @@ use snop::artifacts::review;
 use snop::draft::{Action, Effect, Request, Situation, State, Verdict, verdict};
 use snop::narrative::Narrative;
 use snop::sop::{Artifact, Directory};
-use snop::store::signoff::SignoffError;
+use snop::store::SignoffError;
 use snop::store::{Backend, NewRun, RunRow, Store};
 
 use crate::common::{Db, block_on, connect, on_both_backends, raw_sql, run_in, set_store, snop};
