@@ -1,8 +1,10 @@
 //! snop: takes the data-prep 80% of a monthly S&OP cycle off planners' hands.
 //!
 //! Data flows one way: [`ingest`] (the only reader of inputs) → analysis → narrative →
-//! artifacts → [`store`] (the only writer). [`pipeline`] runs an agent through those stages;
-//! [`cli`] sits on top. See `ARCHITECTURE.md`.
+//! artifacts → [`store`] (the only writer), over a ground floor of shared words ([`contract`],
+//! [`sop`], [`draft`]). [`pipeline`] runs an agent (one room per meeting in
+//! `pipeline::agents`) through those stages; [`cli`], [`schedule`] and [`web`] sit on top. See
+//! `ARCHITECTURE.md`.
 
 pub mod analysis;
 pub mod artifacts;

@@ -1,9 +1,10 @@
 //! Executive decisions on the trade-offs of a cycle's reconciliation pack: the option chosen
 //! (or another action written in), its owner, due date and note; or the plan (or one trade-off)
 //! sent back with the reason. Append-only: a newer decision on the same trade-off supersedes the
-//! older one, and both stay. The rules live here: only the COO or the CEO decides
-//! ([`may_decide`]), and a signed plan can only be signed once every trade-off has a decision
-//! that the draft was built with ([`plan_sign_refusal`], called by `Store::act`).
+//! older one, and both stay. The rules are pure and live in `analysis::executive`: only the COO
+//! or the CEO decides (`may_decide`, checked here before recording), and a signed plan can only
+//! be signed once every trade-off has a decision that the draft was built with
+//! (`plan_sign_refusal`, called by `Store::act`).
 
 use sqlx::Row;
 

@@ -1,15 +1,15 @@
-//! Sign-off: drafts and their versions, edits, comments, approvals, signatures, and the
-//! hash-chained audit log. The rules live here and only here: [`decide`] says which action is
-//! legal in which state for which role; the `Store` methods below apply a legal action in one
-//! transaction together with its audit entry.
+//! Sign-off in the store: drafts and their versions, edits, comments, approvals and signatures.
+//! The rules are [`crate::draft::verdict`]'s (which action is legal in which state for which
+//! role); [`Store::act`] applies a legal action in one transaction together with its audit
+//! entry ([`super::audit`]).
 //!
 //! - Every mutating call carries the row version it read; a stale one is refused, never
 //!   silently overwritten (comments are append-only and carry none: they cannot lose an update).
 //! - Signing needs an approved draft; a signature covers the content hash of exactly what was
 //!   signed; a signed draft never changes (a trigger aborts any update), and editing it makes a
 //!   new version that must be approved and signed again.
-//! - Each audit entry's hash covers the previous entry's hash, so `snop audit verify` finds a
-//!   changed, removed or reordered entry, and a signed draft whose content no longer matches.
+//! - `snop audit verify` ([`super::verify`]) finds a changed, removed or reordered audit entry,
+//!   and a signed draft whose content no longer matches.
 
 use sqlx::AnyConnection;
 use sqlx::Row;
