@@ -64,10 +64,41 @@ impl Ctx<'_> {
     pub(super) async fn narrate(&self, narrative_facts: serde_json::Value) -> anyhow::Result<Narrated> {
         let section = format!("{}/summary", self.agent.name());
         let (draft, report) = narrate(self.ws, self.store, &section, &narrative_facts).await?;
-        let (agenda, scored) =
-            agenda_of(self.ws, self.store, self.agent, self.cycle, (&draft, &narrative_facts), &self.ingested.tables)
-                .await?;
+        let (agenda, scored) = self.agenda(&draft, &narrative_facts).await?;
         Ok(Narrated { draft, report, agenda, narrative_facts, scored })
+    }
+
+    /// The one-page agenda of an agent's artifact, made after its narrative and before its workbook
+    /// (which carries it as a sheet): this cycle's output and risks, the decisions the next meeting
+    /// up must take, how last cycle kept its calendar, and last cycle's promises scored (returned
+    /// too, so the demand review keeps them with its run for the later agents).
+    async fn agenda(
+        &self,
+        narrated: &Draft,
+        narrative_facts: &serde_json::Value,
+    ) -> anyhow::Result<(Agenda, Option<LoopFacts>)> {
+        use crate::artifacts::review;
+        let (ws, store, cycle) = (self.ws, self.store, self.cycle);
+        let artifact = Artifact::of_agent(self.agent);
+        let last = store.latest_signed(artifact, &cycle.plus(-1).to_string()).await?;
+        let dir = ws.directory();
+        let dates = ws.calendar.cycle(cycle);
+        let mut agenda = review::agenda(artifact, &dates, &dir, &narrated.sections, narrative_facts, last.as_ref());
+        // How the last cycle kept its calendar.
+        let previous = store.status(&cycle.plus(-1).to_string()).await?;
+        agenda.this_cycle.extend(crate::cadence::drift(&ws.calendar, cycle.plus(-1), &previous, dates.start()).slips());
+        // Last cycle's promises: commitments to customers, orders outside the plan, and the
+        // executive decisions as they stand on this meeting's first day.
+        let scored = last_cycle_scored(store, cycle, &self.ingested.tables).await?;
+        let last_cycle = cycle.plus(-1).to_string();
+        let as_of = dates.meeting(artifact).first.format("%Y-%m-%d").to_string();
+        let progress = crate::analysis::executive::decision_progress(
+            &store.decisions(&last_cycle).await?,
+            &store.decisions_done(&last_cycle).await?,
+            &as_of,
+        );
+        agenda.scorecard = review::scorecard(&last_cycle, &as_of, &dir, scored.as_ref(), &progress);
+        Ok((agenda, scored))
     }
 
     /// A table the agent's analysis cannot do without.
@@ -195,41 +226,6 @@ async fn last_cycle_scored(
 /// A new draft's content (serialized `DraftContent`) and its pages as first drafted
 /// (`<artifact>-<cycle>.html` and `.md`). The content names the run's analysis files with their
 /// hashes, so a signature covers the workbook too; the agenda reads last cycle's signed version.
-/// The one-page agenda of an agent's artifact, made after its narrative and before its workbook
-/// (which carries it as a sheet): this cycle's output and risks, the decisions the next meeting
-/// up must take, how last cycle kept its calendar, and last cycle's promises scored (returned
-/// too, so the demand review keeps them with its run for the later agents).
-async fn agenda_of(
-    ws: &Workspace,
-    store: &Store,
-    agent: Agent,
-    cycle: Month,
-    (narrated, narrative_facts): (&Draft, &serde_json::Value),
-    tables: &std::collections::BTreeMap<Table, DataFrame>,
-) -> anyhow::Result<(Agenda, Option<LoopFacts>)> {
-    use crate::artifacts::review;
-    let artifact = Artifact::of_agent(agent);
-    let last = store.latest_signed(artifact, &cycle.plus(-1).to_string()).await?;
-    let dir = ws.directory();
-    let dates = ws.calendar.cycle(cycle);
-    let mut agenda = review::agenda(artifact, &dates, &dir, &narrated.sections, narrative_facts, last.as_ref());
-    // How the last cycle kept its calendar.
-    let previous = store.status(&cycle.plus(-1).to_string()).await?;
-    agenda.this_cycle.extend(crate::cadence::drift(&ws.calendar, cycle.plus(-1), &previous, dates.start()).slips());
-    // Last cycle's promises: commitments to customers, orders outside the plan, and the
-    // executive decisions as they stand on this meeting's first day.
-    let scored = last_cycle_scored(store, cycle, tables).await?;
-    let last_cycle = cycle.plus(-1).to_string();
-    let as_of = dates.meeting(artifact).first.format("%Y-%m-%d").to_string();
-    let progress = crate::analysis::executive::decision_progress(
-        &store.decisions(&last_cycle).await?,
-        &store.decisions_done(&last_cycle).await?,
-        &as_of,
-    );
-    agenda.scorecard = review::scorecard(&last_cycle, &as_of, &dir, scored.as_ref(), &progress);
-    Ok((agenda, scored))
-}
-
 pub(super) async fn draft_content(
     ws: &Workspace,
     store: &Store,
