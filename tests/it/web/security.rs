@@ -1,0 +1,228 @@
+//! Security of `snop serve` over HTTP: every state-changing route needs a session and the
+//! forgery token, pages carry a strict content policy and downloads are the stored bytes,
+//! sessions end at logout and when idle (with a secure cookie behind a TLS proxy), and failed
+//! logins all look the same and are limited.
+
+use reqwest::StatusCode;
+use snop::draft::State;
+use snop::store::Store;
+use snop::web::{self, Options};
+
+use super::{HOSTILE_CUSTOMER, WORKBOOK, csrf_of, draft_state, get, http, login, password, post, start};
+use crate::common::block_on;
+
+#[test]
+fn every_state_changing_route_needs_a_session_and_the_forgery_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let base = start(tmp.path(), Options::default()).await;
+        let cookie = login(&base, "dana.whitfield").await;
+        let (status, page) = get(&base, "/drafts/1", &cookie).await;
+        assert_eq!(status, StatusCode::OK);
+        let csrf = csrf_of(&page);
+        let narrative = "# Edited\n\nText.\n\n## Risks\n- One.\n";
+        let fields = |token: &str| -> Vec<(&'static str, String)> {
+            vec![
+                ("csrf", token.to_string()),
+                ("row_version", "1".into()),
+                ("narrative", narrative.into()),
+                ("body", "a comment".into()),
+                ("reason", "a reason".into()),
+                ("password", password("dana.whitfield")),
+            ]
+        };
+        for route in web::STATE_CHANGING_ROUTES {
+            let path = route.replace("{id}", "1").replace("{cycle}", "2026-12");
+            let with = |t: &str| fields(t);
+            let form_of = |f: &Vec<(&'static str, String)>| f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+            let good = form_of(&with(&csrf));
+            let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            // No session at all.
+            let (s, _) = post(&base, &path, None, &good, &[]).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{path} without a session");
+            // A session, but a forged form: no token, a wrong token.
+            let no_token: Vec<(&str, &str)> = good.iter().filter(|(k, _)| *k != "csrf").copied().collect();
+            let (s, body) = post(&base, &path, Some(&cookie), &no_token, &[]).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{path} without the token: {body}");
+            assert!(body.contains("did not carry this session&#39;s token"), "{body}");
+            let wrong = "0".repeat(64);
+            let mut forged = good.clone();
+            forged[0] = ("csrf", wrong.as_str());
+            let (s, _) = post(&base, &path, Some(&cookie), &forged, &[]).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{path} with a wrong token");
+            // The right token, sent from another site by the browser.
+            for header in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")] {
+                let (s, _) = post(&base, &path, Some(&cookie), &good, &[header]).await;
+                assert_eq!(s, StatusCode::FORBIDDEN, "{path} with {header:?}");
+            }
+        }
+        // Nothing of all that changed the draft, nor ended the session.
+        assert_eq!(draft_state(tmp.path(), 1).await, (State::Draft, 1, 0));
+        let (s, _) = get(&base, "/", &cookie).await;
+        assert_eq!(s, StatusCode::OK);
+
+        // The same form, right: a comment and an approval go through `Store::act`.
+        let (s, body) =
+            post(&base, "/drafts/1/comment", Some(&cookie), &[("csrf", &csrf), ("body", "looks right")], &[]).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert!(body.contains("Dana Whitfield commented on the demand consensus 2026-12 version 1"), "{body}");
+        // A planner without the role is refused by `decide`, with who may.
+        let planner = login(&base, "paul.planner").await;
+        let (_, page) = get(&base, "/drafts/1", &planner).await;
+        let (s, body) =
+            post(&base, "/drafts/1/approve", Some(&planner), &[("csrf", &csrf_of(&page)), ("row_version", "1")], &[])
+                .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert!(
+            body.contains("only the demand lead (Dana Whitfield, Priya Shah) may approve the demand consensus; Paul Planner is not allowed to"),
+            "{body}"
+        );
+        let (s, body) =
+            post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(draft_state(tmp.path(), 1).await, (State::Approved, 2, 1));
+        // A stale row version is refused, not applied.
+        // Signing asks for the password again.
+        let (s, body) = post(
+            &base,
+            "/drafts/1/sign",
+            Some(&cookie),
+            &[("csrf", &csrf), ("row_version", "2"), ("password", "not-her-password")],
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert!(body.contains("signing needs your password, and the one given does not match"), "{body}");
+        let pw = password("dana.whitfield");
+        let (s, body) = post(
+            &base,
+            "/drafts/1/sign",
+            Some(&cookie),
+            &[("csrf", &csrf), ("row_version", "1"), ("password", &pw)],
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{body}");
+        assert!(body.contains("Dana Whitfield changed this draft at "), "{body}");
+        assert!(body.contains("(you had row version 1, it is now 2)"), "{body}");
+        assert_eq!(draft_state(tmp.path(), 1).await, (State::Approved, 2, 1));
+    });
+}
+
+#[test]
+fn pages_carry_a_strict_policy_and_downloads_are_the_stored_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let base = start(tmp.path(), Options::default()).await;
+        // Not logged in: pages send you to log in; downloads are not served.
+        let r = http().get(format!("{base}/drafts/1/workbook")).send().await.unwrap();
+        assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+        let cookie = login(&base, "sam.okafor").await;
+        let r = http().get(format!("{base}/")).header("cookie", &cookie).send().await.unwrap();
+        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("script-src 'self';") && !csp.contains("unsafe"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        let board = r.text().await.unwrap();
+        assert!(!board.contains("<script>") && !board.contains(" style="), "no inline script or style");
+        // The board says what waits for the supply lead: approving the supply plan.
+        assert!(board.contains("approve the supply plan (draft 2, version 1)"), "{board}");
+
+        let r = http().get(format!("{base}/drafts/1/workbook")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"wb-2026-12.xlsx\"");
+        assert_eq!(&r.bytes().await.unwrap()[..], WORKBOOK);
+        let (s, md) = get(&base, "/drafts/2/markdown", &cookie).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(md.contains("Pumps &lt;img src=x onerror=alert(2)&gt; hold &lt;b&gt;steady&lt;/b&gt;."), "{md}");
+        // The framed artifact runs no script at all.
+        let r = http().get(format!("{base}/drafts/2/page")).header("cookie", &cookie).send().await.unwrap();
+        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("sandbox") && csp.contains("default-src 'none'") && !csp.contains("script-src"), "{csp}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("&lt;img src=x onerror=alert(2)&gt;") && !page.contains("<img"), "model text escaped");
+        // Large tables are paged and filtered: 120 customer lines, 50 a page; `valves` are odd.
+        let (_, page) = get(&base, "/drafts/1?table=top+customers&page=3", &cookie).await;
+        assert!(page.contains("rows 101-120 of 120"), "{page}");
+        let (_, page) = get(&base, "/drafts/1?table=top+customers&family=valves&customer=customer+1", &cookie).await;
+        // `Customer 100` to `Customer 119` contain "customer 1"; the odd ones are valves: 10 rows.
+        assert!(page.contains("rows 1-10 of 10 (filtered from 120)"), "{page}");
+        let (_, page) = get(&base, "/drafts/1?table=top+customers&customer=script", &cookie).await;
+        assert!(page.contains("rows 1-1 of 1 (filtered from 120)"), "{page}");
+        assert!(page.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>") && !page.contains(HOSTILE_CUSTOMER));
+    });
+}
+
+#[test]
+fn a_session_after_logout_is_dead() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let base = start(tmp.path(), Options::default()).await;
+        let cookie = login(&base, "dana.whitfield").await;
+        let (s, page) = get(&base, "/drafts/1", &cookie).await;
+        assert_eq!(s, StatusCode::OK);
+        let csrf = csrf_of(&page);
+        let (s, _) = post(&base, "/logout", Some(&cookie), &[("csrf", &csrf)], &[]).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let r = http().get(format!("{base}/drafts/1")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+        let (s, _) =
+            post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert_eq!(draft_state(tmp.path(), 1).await, (State::Draft, 1, 0));
+    });
+}
+
+#[test]
+fn failed_logins_all_look_the_same_and_are_limited() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        // 8 attempts a minute from one address; an account locks after 5 failures in a row.
+        let options = Options { logins_per_minute: 8, lock_after: 5, ..Options::default() };
+        let base = start(tmp.path(), options).await;
+        let attempt = |user: &'static str, pw: String| {
+            let base = base.clone();
+            async move { post(&base, "/login", None, &[("user", user), ("password", &pw)], &[]).await }
+        };
+        let unknown = attempt("nobody.at.all", "whatever-password".into()).await; // attempt 1
+        let wrong = attempt("dana.whitfield", "not-her-password".into()).await; // 2
+        assert_eq!(unknown.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(unknown, wrong, "a wrong user name and a wrong password get the same answer");
+        // Paul fails 5 times (attempts 3-7): locked; his right password (8) gets the same answer.
+        for _ in 0..5 {
+            assert_eq!(attempt("paul.planner", "guess-guess-guess".into()).await, wrong);
+        }
+        assert_eq!(attempt("paul.planner", password("paul.planner")).await, wrong, "a locked account");
+        // The 9th attempt from this address within the minute is refused outright.
+        let (s, body) = attempt("dana.whitfield", password("dana.whitfield")).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(body.contains("too many login attempts"), "{body}");
+        let store = Store::open(tmp.path(), "sqlite://snop.db").await.unwrap();
+        let paul = store.credentials("paul.planner").await.unwrap().unwrap();
+        assert!(paul.locked_until.is_some(), "the lock is in the store, so it survives a restart");
+    });
+}
+
+#[test]
+fn sessions_expire_and_the_cookie_is_secure_behind_a_tls_proxy() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        // Idle limit 0: every session has ended by its next request.
+        let options = Options { idle_minutes: 0, behind_proxy: true, ..Options::default() };
+        let base = start(tmp.path(), options).await;
+        let r = http()
+            .post(format!("{base}/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-proto", "https")
+            .body(serde_urlencoded::to_string([("user", "sam.okafor"), ("password", &password("sam.okafor"))]).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let cookie = r.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_string();
+        assert!(cookie.starts_with("__Host-snop_session=") && cookie.contains("; Secure;"), "{cookie}");
+        let r =
+            http().get(format!("{base}/")).header("cookie", cookie.split(';').next().unwrap()).send().await.unwrap();
+        assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+    });
+}
