@@ -190,8 +190,6 @@ fn free_port() -> u16 {
 
 const CYCLE: &str = "2026-12";
 
-/// A small demo workspace (month one's five artifacts signed, so the pack and the log exist),
-/// with two of its account managers added as people who can log in; the server on it.
 /// The demo's workspace (month one signed, month two's first drafts waiting), served; every
 /// demo person logs in with the demo's password (`demo_login`).
 async fn demo_server(dir: &Path) -> (PathBuf, String) {
