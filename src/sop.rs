@@ -50,16 +50,8 @@ impl Agent {
                 Table::Capacity,
             ],
             Agent::Reconciliation => &[Table::Items],
-            Agent::Executive => &[
-                Table::Items,
-                Table::Customers,
-                Table::Resources,
-                Table::Routings,
-                Table::Bom,
-                Table::Components,
-                Table::Inventory,
-                Table::Capacity,
-            ],
+            // The executive re-plans with the supply review's own analysis, on the same tables.
+            Agent::Executive => Agent::SupplyReview.required_tables(),
             Agent::CommitBack => &[Table::Items, Table::Customers, Table::OpenOrders],
         }
     }
