@@ -11,12 +11,12 @@
 //! prediction intervals from the backtest errors. Forecasts
 //! and bounds are never negative: demand is not.
 
-use std::collections::BTreeMap;
-
 use rayon::prelude::*;
 
+mod evaluation;
 mod intermittent;
 
+pub use self::evaluation::{Evaluation, bias, evaluate, holdout_forecasts, mape, mase, score, smape, wmape};
 #[cfg(test)]
 use self::intermittent::fit_croston;
 pub use self::intermittent::{croston, croston_with, sba, sba_with, tsb, tsb_with};
@@ -851,109 +851,6 @@ fn with_history_bounds(y: &[f64], method: Method, class: DemandClass, point: Vec
 /// one (each series is independent and nothing is reduced across threads).
 pub fn forecast_many(histories: &[Vec<f64>], cfg: &Config) -> Vec<SeriesForecast> {
     histories.par_iter().map(|h| forecast(h, cfg)).collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Evaluation
-
-/// Accuracy of the automatic choice on held-out months, for a benchmark against peers.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Evaluation {
-    /// Series given.
-    pub series: usize,
-    /// Series long enough to hold out `holdout` months and keep one to train on.
-    pub evaluated: usize,
-    /// Months held out at the end of each series.
-    pub holdout: usize,
-    /// `sum |actual - forecast| / sum |actual|` pooled over all evaluated series.
-    pub wmape: Option<f64>,
-    /// Mean over series (where defined) of the MASE against the in-sample seasonal naive.
-    pub mase: Option<f64>,
-    /// Series on which the MASE is defined.
-    pub mase_series: usize,
-    /// How often each method was chosen.
-    pub methods: BTreeMap<Method, usize>,
-    /// How many series fell in each class.
-    pub classes: BTreeMap<DemandClass, usize>,
-}
-
-/// Forecasts every series from all but its last `holdout` months (horizon `holdout`) and
-/// scores the automatic choice on those months. Series of `holdout` months or fewer are
-/// skipped.
-pub fn evaluate(series: &[Vec<f64>], holdout: usize, cfg: &Config) -> Evaluation {
-    let cfg = Config { horizon: holdout, ..cfg.clone() };
-    let kept: Vec<&Vec<f64>> = series.iter().filter(|s| s.len() > holdout).collect();
-    let train: Vec<Vec<f64>> = kept.iter().map(|s| s[..s.len() - holdout].to_vec()).collect();
-    let fcs = forecast_many(&train, &cfg);
-    let (mut abs_err, mut abs_act) = (0.0, 0.0);
-    let mut mases = Vec::new();
-    let mut methods = BTreeMap::new();
-    let mut classes = BTreeMap::new();
-    for ((s, tr), fc) in kept.iter().zip(&train).zip(&fcs) {
-        let actual = &s[s.len() - holdout..];
-        abs_err += actual.iter().zip(&fc.point).map(|(a, f)| (a - f).abs()).sum::<f64>();
-        abs_act += actual.iter().map(|a| a.abs()).sum::<f64>();
-        if let Some(v) = mase(actual, &fc.point, tr, SEASON) {
-            mases.push(v);
-        }
-        *methods.entry(fc.method).or_insert(0) += 1;
-        *classes.entry(fc.class).or_insert(0) += 1;
-    }
-    Evaluation {
-        series: series.len(),
-        evaluated: kept.len(),
-        holdout,
-        wmape: (abs_act > 0.0).then(|| abs_err / abs_act),
-        mase: (!mases.is_empty()).then(|| mases.iter().sum::<f64>() / mases.len() as f64),
-        mase_series: mases.len(),
-        methods,
-        classes,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Metrics: pairwise over the shorter of `actual` and `forecast`.
-
-/// Weighted MAPE: `sum |a - f| / sum |a|`; `None` when the actuals sum to 0.
-pub fn wmape(actual: &[f64], forecast: &[f64]) -> Option<f64> {
-    let den: f64 = actual.iter().map(|a| a.abs()).sum();
-    let num: f64 = actual.iter().zip(forecast).map(|(a, f)| (a - f).abs()).sum();
-    (den > 0.0).then(|| num / den)
-}
-
-/// Mean absolute percentage error as a fraction; `None` when any actual is 0 (or none given).
-pub fn mape(actual: &[f64], forecast: &[f64]) -> Option<f64> {
-    let pairs: Vec<(f64, f64)> = actual.iter().copied().zip(forecast.iter().copied()).collect();
-    if pairs.is_empty() || pairs.iter().any(|(a, _)| *a == 0.0) {
-        return None;
-    }
-    Some(pairs.iter().map(|(a, f)| ((a - f) / a).abs()).sum::<f64>() / pairs.len() as f64)
-}
-
-/// Bias: `sum (f - a) / sum a`, positive when over-forecasting; `None` when the actuals sum
-/// to 0.
-pub fn bias(actual: &[f64], forecast: &[f64]) -> Option<f64> {
-    let den: f64 = actual.iter().sum();
-    let num: f64 = actual.iter().zip(forecast).map(|(a, f)| f - a).sum();
-    (den != 0.0).then(|| num / den)
-}
-
-/// Mean absolute scaled error: the MAE over the mean absolute in-sample error of the seasonal
-/// naive with lag `m` (lag 1 when the in-sample has `m` values or fewer). `None` when the
-/// scale is 0 or cannot be computed, or nothing is compared.
-pub fn mase(actual: &[f64], forecast: &[f64], insample: &[f64], m: usize) -> Option<f64> {
-    let lag = if m >= 1 && insample.len() > m { m } else { 1 };
-    if insample.len() <= lag {
-        return None;
-    }
-    let scale = (lag..insample.len()).map(|t| (insample[t] - insample[t - lag]).abs()).sum::<f64>()
-        / (insample.len() - lag) as f64;
-    let k = actual.len().min(forecast.len());
-    if scale <= 0.0 || k == 0 {
-        return None;
-    }
-    let mae = actual.iter().zip(forecast).map(|(a, f)| (a - f).abs()).sum::<f64>() / k as f64;
-    Some(mae / scale)
 }
 
 #[cfg(test)]

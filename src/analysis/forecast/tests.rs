@@ -374,6 +374,14 @@ fn metrics_by_hand() {
 }
 
 #[test]
+fn smape_by_hand() {
+    // 200 * |10 - 12| / 22 and 200 * |0 - 5| / 5, a month of 0 against 0 counting 0.
+    let v = smape(&[10.0, 0.0, 0.0], &[12.0, 5.0, 0.0]).unwrap();
+    assert!((v - (400.0 / 22.0 + 200.0) / 3.0).abs() < 1e-12);
+    assert_eq!(smape(&[], &[1.0]), None);
+}
+
+#[test]
 fn mase_by_hand() {
     // lag 1 (in-sample 4 values <= m = 12): |2-1| + |4-2| + |7-4| = 6 over 3 = 2
     // MAE of [3, 5] vs [4, 4] = 1 -> 0.5
@@ -393,6 +401,8 @@ fn evaluate_by_hand() {
     let ev = evaluate(&[s.clone(), s, vec![1.0, 2.0]], 2, &Config::default());
     assert_eq!((ev.series, ev.evaluated, ev.mase, ev.mase_series), (3, 2, None, 0));
     assert!((ev.wmape.unwrap() - 2.0 / 12.0).abs() < 1e-9);
+    // sMAPE of 10 against 12: 200 * 2 / 22 every month.
+    assert!((ev.smape.unwrap() - 400.0 / 22.0).abs() < 1e-9);
     assert_eq!(ev.classes.get(&DemandClass::Smooth), Some(&2));
     assert_eq!(ev.methods.values().sum::<usize>(), 2);
 }
