@@ -365,6 +365,12 @@ async fn run_agent(
                 if report.rows_quarantined > 0 {
                     println!("  every quarantined row is in `{}/quarantine.csv`", run.folder);
                 }
+                if report.rows_before_window > 0 {
+                    println!(
+                        "  {} history rows older than the pipeline's `history_months` skipped (counted in the report)",
+                        report.rows_before_window
+                    );
+                }
                 for note in &report.notes {
                     println!("  note: {note}");
                 }

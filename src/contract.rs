@@ -49,7 +49,8 @@ pub enum Range {
 pub enum Horizon {
     /// No check.
     Any,
-    /// History: within `history_months` before the cycle month, not in or after it.
+    /// History: before the cycle month, not in or after it. Rows older than the window
+    /// (`history_months` before the cycle) are skipped and counted, not quarantined.
     History,
     /// The plan: from the cycle month through the end of the planning horizon.
     Plan,

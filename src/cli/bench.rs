@@ -43,6 +43,10 @@ pub enum BenchCommand {
         /// Threads (1 for the single-threaded figures; 0 for all cores).
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Also write the forecasts of the held-out months to this CSV, in the layout of the
+        /// input (`unique_id,ds,y`), for scoring with another tool.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// The whole supply review at 1/divisor of a large manufacturer (50,000 SKUs, a 5-level
     /// BOM, 2,000 resources, 18 months), in a child process per size for time and peak memory.
@@ -125,7 +129,9 @@ const CYCLE: &str = "2026-12";
 pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest { rows, dir, threads, repeat } => ingest_bench(rows, &dir, threads, repeat, progress),
-        BenchCommand::Forecast { series, holdout, threads } => forecast_bench(&series, holdout, threads),
+        BenchCommand::Forecast { series, holdout, threads, out } => {
+            forecast_bench(&series, holdout, threads, out.as_deref())
+        }
         BenchCommand::Web { dir, reviewers, requests } => {
             let ws = Workspace::load(&dir)?;
             let r = crate::web::load::measure(&ws, reviewers, requests).await?;
@@ -511,7 +517,15 @@ path = "data/erp/sales_lines.csv"
 }
 
 /// Reads a long CSV of monthly series and scores the automatic forecast on held-out months.
-fn forecast_bench(path: &Path, holdout: usize, threads: usize) -> anyhow::Result<()> {
+/// One series of the long CSV: its id, its months (`ds` as written) and its values.
+struct LongSeries {
+    id: String,
+    ds: Vec<String>,
+    y: Vec<f64>,
+}
+
+/// The long CSV (`unique_id,ds,y`), one series per id, each sorted by `ds`.
+fn read_long(path: &Path) -> anyhow::Result<Vec<LongSeries>> {
     let df = CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
@@ -526,29 +540,51 @@ fn forecast_bench(path: &Path, holdout: usize, threads: usize) -> anyhow::Result
         .sort(["unique_id", "ds"], SortMultipleOptions::default())
         .collect()?;
     let ids = df.column("unique_id")?.str()?.clone();
+    let ds = df.column("ds")?.str()?.clone();
     let ys = df.column("y")?.f64()?.clone();
-    let mut series: Vec<Vec<f64>> = Vec::new();
-    let mut last: Option<&str> = None;
-    for (id, y) in ids.iter().zip(ys.iter()) {
-        if id != last {
-            series.push(Vec::new());
-            last = id;
+    let mut series: Vec<LongSeries> = Vec::new();
+    for ((id, d), y) in ids.iter().zip(ds.iter()).zip(ys.iter()) {
+        let id = id.unwrap_or_default();
+        if series.last().is_none_or(|s| s.id != id) {
+            series.push(LongSeries { id: id.to_string(), ds: Vec::new(), y: Vec::new() });
         }
-        series.last_mut().expect("a series").push(y.unwrap_or(0.0));
+        let s = series.last_mut().expect("a series");
+        s.ds.push(d.unwrap_or_default().to_string());
+        s.y.push(y.unwrap_or(0.0));
     }
-    let cfg = crate::analysis::forecast::Config::default();
+    Ok(series)
+}
+
+fn forecast_bench(path: &Path, holdout: usize, threads: usize, out: Option<&Path>) -> anyhow::Result<()> {
+    use crate::analysis::forecast;
+    let long = read_long(path)?;
+    let series: Vec<Vec<f64>> = long.iter().map(|s| s.y.clone()).collect();
+    let cfg = forecast::Config::default();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let started = Instant::now();
-    let eval = pool.install(|| crate::analysis::forecast::evaluate(&series, holdout, &cfg));
+    let fcs = pool.install(|| forecast::holdout_forecasts(&series, holdout, &cfg));
     let seconds = started.elapsed().as_secs_f64();
+    let eval = forecast::score(&series, holdout, &fcs);
     println!(
-        "snop forecast: {} series ({} evaluated), holdout {holdout}, {} thread(s): {seconds:.2} s, WMAPE {:.4}, MASE {:.4}",
+        "snop forecast: {} series ({} evaluated), holdout {holdout}, {} thread(s): {seconds:.2} s, sMAPE {:.2}, WMAPE {:.4}, MASE {:.4}",
         eval.series,
         eval.evaluated,
         if threads == 0 { "all".to_string() } else { threads.to_string() },
+        eval.smape.unwrap_or(f64::NAN),
         eval.wmape.unwrap_or(f64::NAN),
         eval.mase.unwrap_or(f64::NAN)
     );
+    if let Some(out) = out {
+        let mut w = std::io::BufWriter::new(fs_err::File::create(out)?);
+        writeln!(w, "unique_id,ds,y")?;
+        for (s, fc) in long.iter().zip(&fcs) {
+            let Some(fc) = fc else { continue };
+            for (d, v) in s.ds[s.ds.len() - holdout..].iter().zip(&fc.point) {
+                writeln!(w, "{},{d},{v}", s.id)?;
+            }
+        }
+        w.flush()?;
+    }
     println!("{}", serde_json::json!({ "tool": "snop", "seconds": seconds, "evaluation": eval }));
     Ok(())
 }

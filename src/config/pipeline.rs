@@ -21,9 +21,10 @@ struct RawPipeline {
     /// What the pipeline is for, in a planner's words.
     #[serde(default)]
     description: String,
-    /// How many months of history the agent reads, counted back from the cycle month.
+    /// How many months of history the agent reads, counted back from the cycle month: a number
+    /// of months, or `"all"` for everything the extracts hold. Older rows are skipped and counted.
     #[serde(default = "default_history_months")]
-    history_months: u32,
+    history_months: RawHistoryMonths,
     /// When bad rows stop a run.
     #[serde(default)]
     quarantine: RawQuarantine,
@@ -82,8 +83,37 @@ impl Default for Export {
     }
 }
 
-fn default_history_months() -> u32 {
-    36
+/// `history_months` as written: a number, or `"all"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawHistoryMonths {
+    Months(i64),
+    Word(String),
+}
+
+/// The default `history_months`: ten years, as long as most ERP extracts go back.
+pub const DEFAULT_HISTORY_MONTHS: u32 = 120;
+
+/// What `history_months = "all"` means, and the most a number may say: 100 years, older than
+/// any order line an ERP keeps, so "all" reads everything.
+pub const ALL_HISTORY_MONTHS: u32 = 1200;
+
+fn default_history_months() -> RawHistoryMonths {
+    RawHistoryMonths::Months(i64::from(DEFAULT_HISTORY_MONTHS))
+}
+
+impl RawHistoryMonths {
+    /// The months, or why not.
+    fn resolve(&self) -> Result<u32, String> {
+        let bad = || format!("must be a number of months between 1 and {ALL_HISTORY_MONTHS}, or \"all\"");
+        match self {
+            RawHistoryMonths::Word(w) if w == "all" => Ok(ALL_HISTORY_MONTHS),
+            RawHistoryMonths::Months(n) => {
+                u32::try_from(*n).ok().filter(|n| (1..=ALL_HISTORY_MONTHS).contains(n)).ok_or_else(bad)
+            }
+            RawHistoryMonths::Word(_) => Err(bad()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -189,6 +219,7 @@ pub struct Pipeline {
     /// The file's bytes, hashed into every run.
     pub text: String,
     pub description: String,
+    /// Months of history read before the cycle month (`"all"` is [`ALL_HISTORY_MONTHS`]).
     pub history_months: u32,
     pub sources: Vec<Source>,
     pub demand: crate::analysis::demand::DemandParams,
@@ -312,9 +343,10 @@ fn load_pipeline(
     if !(0.0..=100.0).contains(&raw.quarantine.max_percent) {
         here.at(0..0, "quarantine.max_percent".into(), "must be between 0 and 100".into());
     }
-    if raw.history_months == 0 || raw.history_months > 120 {
-        here.at(0..0, "history_months".into(), "must be between 1 and 120".into());
-    }
+    let history_months = raw.history_months.resolve().unwrap_or_else(|why| {
+        here.at(0..0, "history_months".into(), why);
+        DEFAULT_HISTORY_MONTHS
+    });
     let mut sources: Vec<Source> = Vec::new();
     let mut names = BTreeMap::new();
     for source in raw.sources.iter().enumerate() {
@@ -340,7 +372,7 @@ fn load_pipeline(
         file: rel.to_path_buf(),
         text,
         description: raw.description,
-        history_months: raw.history_months,
+        history_months,
         sources,
         demand: raw.demand,
         supply: raw.supply,

@@ -52,6 +52,9 @@ pub struct SourceReport {
     pub rows_read: usize,
     pub rows_quarantined: usize,
     pub rows_kept: usize,
+    /// History rows older than the pipeline's `history_months`: skipped (not kept, not
+    /// quarantined) and counted here. `rows_read` is kept + quarantined + these.
+    pub rows_before_window: usize,
     /// The share of rows that may be quarantined before the run is rejected.
     pub max_quarantined_percent: f64,
     /// More rows were quarantined than the limit allows: the run must not produce artifacts.
@@ -136,7 +139,12 @@ pub async fn ingest(
         if s.table.keeps_origin() {
             v.frame = with_origin(v.frame, &files)?;
         }
-        let percent = if rows_read == 0 { 0.0 } else { 100.0 * v.rows_quarantined as f64 / rows_read as f64 };
+        // The share of the rows judged: history older than the window is not judged.
+        let judged = rows_read - v.rows_before_window;
+        let percent = if judged == 0 { 0.0 } else { 100.0 * v.rows_quarantined as f64 / judged as f64 };
+        if v.rows_before_window > 0 {
+            tracing::info!(source = %s.name, rows = v.rows_before_window, "history rows older than the window skipped");
+        }
         if v.rows_quarantined > 0 {
             tracing::info!(source = %s.name, rows = v.rows_quarantined, percent = format!("{percent:.2}"), "rows quarantined");
         }
@@ -166,6 +174,7 @@ pub async fn ingest(
             rows_read,
             rows_quarantined: v.rows_quarantined,
             rows_kept: kept,
+            rows_before_window: v.rows_before_window,
             max_quarantined_percent: s.max_quarantined_percent,
             over_limit: percent > s.max_quarantined_percent,
         });

@@ -106,6 +106,28 @@ fn month_of_text(e: Expr) -> Expr {
         - lit(1)
 }
 
+/// The month of a `Month` or `Date` value.
+fn month_of(kind: Kind, value: Expr) -> Expr {
+    match kind {
+        Kind::Date => Month::of_date(value),
+        _ => month_of_text(value),
+    }
+}
+
+/// True where a row's history column (a [`Horizon::History`] one) falls before the window:
+/// older history than the run reads, skipped and counted rather than quarantined.
+fn before_window(cx: &Context<'_>) -> Expr {
+    cx.columns
+        .iter()
+        .filter(|m| m.column.horizon == Horizon::History)
+        .filter_map(|m| {
+            let (from, _) = cx.window.bounds(Horizon::History)?;
+            Some(month_of(m.column.kind, col(m.column.name)).lt(lit(from.0)).fill_null(lit(false)))
+        })
+        .reduce(Expr::or)
+        .unwrap_or(lit(false))
+}
+
 /// The fault code of one column: the first check that fails, or null.
 fn fault(m: &ColumnMap, keys: &Keys, table: Table, window: Window) -> Expr {
     let c = m.column;
@@ -127,11 +149,11 @@ fn fault(m: &ColumnMap, keys: &Keys, table: Table, window: Window) -> Expr {
         checks.push((value.clone().is_in(lit(allowed).implode(false), false).not(), NOT_ALLOWED));
     }
     if let Some((from, to)) = window.bounds(c.horizon) {
-        let m = match c.kind {
-            Kind::Date => Month::of_date(value.clone()),
-            _ => month_of_text(value.clone()),
-        };
-        checks.push((m.clone().lt(lit(from.0)).or(m.gt(lit(to.0))), HORIZON));
+        let m = month_of(c.kind, value.clone());
+        // History older than the window is not a fault: the row is skipped and counted
+        // ([`before_window`]), not quarantined.
+        let early = if c.horizon == Horizon::History { lit(false) } else { m.clone().lt(lit(from.0)) };
+        checks.push((early.or(m.gt(lit(to.0))), HORIZON));
     }
     if let Some(r) = table.spec().references.iter().find(|r| r.column == c.name) {
         let mut known: Option<Expr> = None;
@@ -196,6 +218,8 @@ pub struct Validated {
     pub quarantined: Vec<Quarantined>,
     /// Rows with at least one fault.
     pub rows_quarantined: usize,
+    /// History rows older than the window: skipped (neither kept nor quarantined) and counted.
+    pub rows_before_window: usize,
 }
 
 pub struct Context<'a> {
@@ -228,9 +252,10 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
     if !spec.key.is_empty() {
         rows_quarantined += quarantine_duplicates(&stage, cx, &key, &mut quarantined)?;
     }
+    let rows_before_window = stage.column("__old").map_err(err)?.bool().map_err(err)?.sum().unwrap_or(0) as usize;
     let frame = kept(stage, cx, &names)?;
     quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
-    Ok(Validated { frame, quarantined, rows_quarantined })
+    Ok(Validated { frame, quarantined, rows_quarantined, rows_before_window })
 }
 
 /// One flag per row rule of the table: true where the row breaks it.
@@ -253,8 +278,9 @@ fn broken_rules(spec: &TableSpec) -> Vec<Expr> {
 }
 
 /// Pass 1, over the whole frame: the cleaned text replaces the raw text (it is what a message
-/// shows), the typed values beside it, a `__bad` flag (any fault or broken rule) and a `__dup`
-/// flag (a repeated key among the rows that passed).
+/// shows), the typed values beside it, an `__old` flag (history before the window: skipped, so
+/// neither judged nor compared), a `__bad` flag (any fault or broken rule) and a `__dup` flag
+/// (a repeated key among the rows that passed).
 fn judge(
     raw: DataFrame,
     cx: &Context<'_>,
@@ -272,16 +298,18 @@ fn judge(
         .lazy()
         .select(clean)
         .with_columns(cx.columns.iter().map(|m| parsed(m, cx.decimal_comma).alias(m.column.name)).collect::<Vec<_>>())
-        .with_column(any_horizontal(any_fault).map_err(err)?.alias("__bad"))
+        .with_column(before_window(cx).alias("__old"))
+        .with_column(any_horizontal(any_fault).map_err(err)?.and(col("__old").not()).alias("__bad"))
         .with_column(duplicate_flag(key));
     let stage = stage.collect().map_err(err)?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validate: parsed and judged");
     Ok(stage)
 }
 
-/// `__dup`: the row passed but its key was seen before among the rows that passed (bad rows are
-/// masked out of the comparison), so the first occurrence in file and row order is kept.
+/// `__dup`: the row passed but its key was seen before among the rows that passed (bad and old
+/// rows are masked out of the comparison), so the first occurrence in file and row order is kept.
 fn duplicate_flag(key: &[Expr]) -> Expr {
+    let passed = col("__bad").or(col("__old")).not();
     if key.is_empty() {
         lit(false).alias("__dup")
     } else {
@@ -289,8 +317,8 @@ fn duplicate_flag(key: &[Expr]) -> Expr {
         // one string column is far cheaper than row-encoding a struct.
         let parts: Vec<Expr> = key.iter().map(|k| k.clone().cast(DataType::String).fill_null(lit("\u{0}"))).collect();
         let joined = if parts.len() == 1 { parts[0].clone() } else { concat_str(parts, "\u{1f}", false) };
-        let masked = when(col("__bad").not()).then(joined).otherwise(lit(NULL).cast(DataType::String));
-        col("__bad").not().and(masked.is_first_distinct().not()).alias("__dup")
+        let masked = when(passed.clone()).then(joined).otherwise(lit(NULL).cast(DataType::String));
+        passed.and(masked.is_first_distinct().not()).alias("__dup")
     }
 }
 
@@ -442,7 +470,7 @@ fn first_occurrences(
     let firsts = stage
         .clone()
         .lazy()
-        .filter(col("__bad").not().and(col("__dup").not()))
+        .filter(col("__bad").not().and(col("__dup").not()).and(col("__old").not()))
         .select(wanted)
         .join(dup_keys, key.to_vec(), key.to_vec(), JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) })
         .collect()
@@ -461,12 +489,17 @@ fn first_occurrences(
     Ok(first_of)
 }
 
-/// The kept rows: neither bad nor duplicate, with the contract's columns (and the file and row
+/// The kept rows: neither bad, duplicate nor before the window, with the contract's columns (and the file and row
 /// they came from, for tables that keep their origin).
 fn kept(stage: DataFrame, cx: &Context<'_>, names: &[&'static str]) -> Result<DataFrame, super::IngestError> {
     let mut keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
     if cx.table.keeps_origin() {
         keep.extend([col(FILE_COL), col(ROW_COL)]);
     }
-    stage.lazy().filter(col("__bad").not().and(col("__dup").not())).select(keep).collect().map_err(err)
+    stage
+        .lazy()
+        .filter(col("__bad").not().and(col("__dup").not()).and(col("__old").not()))
+        .select(keep)
+        .collect()
+        .map_err(err)
 }

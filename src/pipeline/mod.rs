@@ -41,6 +41,8 @@ pub struct RunReport {
     pub rows_read: usize,
     pub rows_quarantined: usize,
     pub rows_kept: usize,
+    /// History rows older than the window, skipped and counted (per source in `sources`).
+    pub rows_before_window: usize,
     /// The first quarantined rows, as messages (all of them are in `quarantine.csv`).
     pub quarantine_sample: Vec<String>,
     /// How the narrative was drafted (agents that draft one).
@@ -175,6 +177,7 @@ impl RunReport {
             rows_read: ingested.sources.iter().map(|s| s.rows_read).sum(),
             rows_quarantined: ingested.sources.iter().map(|s| s.rows_quarantined).sum(),
             rows_kept: ingested.sources.iter().map(|s| s.rows_kept).sum(),
+            rows_before_window: ingested.sources.iter().map(|s| s.rows_before_window).sum(),
             quarantine_sample: ingested.quarantine.iter().take(20).map(ToString::to_string).collect(),
             narrative: None,
             notes: Vec::new(),
@@ -252,7 +255,10 @@ fn rejected(agent: Agent, cycle: Month, run: &RunRow, over: &[SourceReport], qua
         .map(|s| {
             format!(
                 "source `{}`: {} of {} rows quarantined, over the limit of {}%",
-                s.name, s.rows_quarantined, s.rows_read, s.max_quarantined_percent
+                s.name,
+                s.rows_quarantined,
+                s.rows_read - s.rows_before_window,
+                s.max_quarantined_percent
             )
         })
         .collect();

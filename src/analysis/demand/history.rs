@@ -52,22 +52,26 @@ pub(super) fn account_managers(customers_df: &DataFrame) -> Result<BTreeMap<Stri
 
 /// The sales history as the review reads it.
 pub(super) struct Actuals {
-    /// Units per SKU x customer, one value per month of the history window (dense, 0 when
-    /// nothing sold).
+    /// Units per SKU x customer, one value per month from the series' first order line (or the
+    /// start of the window, when it sold before) through the month before the cycle: dense, 0
+    /// when nothing sold, never padded before the series started.
     pub(super) history: BTreeMap<(String, String), Vec<f64>>,
     /// Actual units and revenue per (sku, customer) for the month before the cycle.
     pub(super) last_month: BTreeMap<(String, String), (f64, f64)>,
 }
 
-/// History: units per SKU x customer x month, dense over the `history_months` before `cycle`,
-/// and last month's units and revenue per cell.
+/// History: units per SKU x customer x month over the `history_months` before `cycle`, each
+/// series from its first order line on (a series that starts mid-window is not zero-filled
+/// before it: zeros there would make continuous demand look intermittent), and last month's
+/// units and revenue per cell.
 pub(super) fn monthly_history(sales: &DataFrame, cycle: Month, history_months: u32) -> Result<Actuals, AnalysisError> {
-    let h = history_months as usize;
-    let first_hist = cycle.plus(-(history_months as i32));
+    let h = history_months as i32;
+    let first_hist = cycle.plus(-h);
     let monthly = sales
         .clone()
         .lazy()
         .with_column(Month::of_date(col("order_date")).alias("m"))
+        .filter(col("m").gt_eq(lit(first_hist.0)).and(col("m").lt(lit(cycle.0))))
         .group_by([col("sku"), col("customer"), col("m")])
         .agg([col("qty").sum().alias("qty"), col("net_revenue").sum().alias("revenue")])
         .sort(["sku", "customer", "m"], SortMultipleOptions::default())
@@ -82,14 +86,13 @@ pub(super) fn monthly_history(sales: &DataFrame, cycle: Month, history_months: u
     let mut history: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
     // Actual units and revenue per (sku, customer) for the month before the cycle.
     let mut last_month: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+    // Sorted by series then month: the first row of a series is its first month, and sizes
+    // the series through the month before the cycle.
     for i in 0..hs.len() {
         let (Some(sku), Some(cust), Some(m)) = (&hs[i], &hc[i], hm[i]) else { continue };
-        let idx = m - first_hist.0;
-        if idx < 0 || idx as usize >= h {
-            continue;
-        }
-        let v = history.entry((sku.clone(), cust.clone())).or_insert_with(|| vec![0.0; h]);
-        v[idx as usize] += hq[i].unwrap_or(0.0);
+        let v = history.entry((sku.clone(), cust.clone())).or_insert_with(|| vec![0.0; (cycle.0 - m) as usize]);
+        let idx = v.len() - (cycle.0 - m) as usize;
+        v[idx] += hq[i].unwrap_or(0.0);
         if Month(m) == cycle.plus(-1) {
             let e = last_month.entry((sku.clone(), cust.clone())).or_default();
             e.0 += hq[i].unwrap_or(0.0);

@@ -38,7 +38,7 @@ pub use self::facts::{
     Layer, LayerTotals, Mover, OwnerSummary, OwnerValueAdded, Series, Trace, ValueAdded, Variance,
 };
 pub use self::narrative::narrative_facts;
-pub use self::store::consensus_frames;
+pub use self::store::{consensus_frames, statistical_frame};
 
 /// The customer of a cell that is not yet anyone's: a launch planned by SKU only.
 pub const UNASSIGNED: &str = "*";

@@ -95,10 +95,10 @@ pub(super) fn plan_launches(
     Ok(launches_planned)
 }
 
-fn method_name(m: Method) -> String {
+pub(super) fn method_name(m: Method) -> String {
     serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
-fn class_name(c: DemandClass) -> String {
+pub(super) fn class_name(c: DemandClass) -> String {
     serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 

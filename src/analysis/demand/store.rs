@@ -70,3 +70,43 @@ pub fn consensus_frames(consensus: &Consensus, cycle: Month) -> Result<(DataFram
     ])?;
     Ok((cells, adjustments))
 }
+
+/// The statistical forecast per series and month with its prediction interval, before any
+/// layer: `sku, customer, family, month, method, class, statistical, lower, upper`.
+pub fn statistical_frame(consensus: &Consensus, cycle: Month) -> Result<DataFrame, AnalysisError> {
+    let months = PLAN_MONTHS as usize;
+    let mut text: [Vec<String>; 6] = Default::default();
+    let mut nums: [Vec<f64>; 3] = Default::default();
+    for s in &consensus.series {
+        for m in 0..months {
+            for (v, t) in text.iter_mut().zip([
+                &s.sku,
+                &s.customer,
+                &s.family,
+                &cycle.plus(m as i32).to_string(),
+                &s.method,
+                &s.class,
+            ]) {
+                v.push(t.clone());
+            }
+            for (v, x) in nums.iter_mut().zip([s.statistical[m], s.lower[m], s.upper[m]]) {
+                v.push(x);
+            }
+        }
+    }
+    let [sku, customer, family, month, method, class] = text;
+    let [statistical, lower, upper] = nums;
+    let c = |name: &str, v: Vec<String>| Column::new(name.into(), v);
+    let f = |name: &str, v: Vec<f64>| Column::new(name.into(), v);
+    Ok(DataFrame::new_infer_height(vec![
+        c("sku", sku),
+        c("customer", customer),
+        c("family", family),
+        c("month", month),
+        c("method", method),
+        c("class", class),
+        f("statistical", statistical),
+        f("lower", lower),
+        f("upper", upper),
+    ])?)
+}

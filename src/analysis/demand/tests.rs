@@ -246,3 +246,82 @@ fn the_analysis_is_deterministic() {
     let b = serde_json::to_string(&run(&tables(), &[earlier()]).facts).unwrap();
     assert_eq!(a, b);
 }
+
+/// Order lines as the contract's `sales_history` (revenue 10 a unit).
+fn sales(rows: &[(&str, &str, Month, f64)]) -> DataFrame {
+    let date: Vec<String> = rows.iter().map(|r| format!("{}-15", r.2)).collect();
+    frame(vec![
+        s("sku", &rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+        s("customer", &rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+        Column::new("order_date".into(), date),
+        n("qty", &rows.iter().map(|r| Some(r.3)).collect::<Vec<_>>()),
+        n("net_revenue", &rows.iter().map(|r| Some(10.0 * r.3)).collect::<Vec<_>>()),
+    ])
+    .lazy()
+    .with_column(col("order_date").str().to_date(StrptimeOptions::default()))
+    .collect()
+    .unwrap()
+}
+
+#[test]
+fn a_series_starts_at_its_first_sale_and_forecasts_as_the_engine_does() {
+    // P-1 x C-1 first sells in 2025-05 (19 months before the 2026-12 cycle), every month, with
+    // a trend and noise; P-1 x C-2 sold 15 years ago and since 2024-12. Neither is zero-filled
+    // before it started (that would make P-1 x C-1 look intermittent: 101 zeros of 120
+    // months), and nothing before the window is read.
+    let cycle = Month::parse("2026-12").unwrap();
+    let mut rows = Vec::new();
+    let mut c1 = Vec::new();
+    for m in 0..19 {
+        let v = 20.0 + 1.5 * f64::from(m) + [3.0, -2.0, 0.0, 4.0, -3.0][m as usize % 5];
+        rows.push(("P-1", "C-1", Month::parse("2025-05").unwrap().plus(m), v));
+        c1.push(v);
+    }
+    rows.push(("P-1", "C-2", cycle.plus(-180), 99.0));
+    let mut c2 = Vec::new();
+    for m in 0..24 {
+        let v = 8.0 + f64::from(m % 3);
+        rows.push(("P-1", "C-2", Month::parse("2024-12").unwrap().plus(m), v));
+        c2.push(v);
+    }
+    let mut t = tables();
+    t.insert(Table::SalesHistory, sales(&rows));
+    let Actuals { history, .. } = history::monthly_history(&sales(&rows), cycle, 120).unwrap();
+    assert_eq!(history[&("P-1".to_string(), "C-1".to_string())], c1);
+    assert_eq!(history[&("P-1".to_string(), "C-2".to_string())], c2);
+    let params = DemandParams::default();
+    let c =
+        demand_review(&DemandInputs { tables: &t, cycle, history_months: 120, earlier: &[], params: &params }).unwrap();
+    let cfg = crate::analysis::forecast::Config { horizon: PLAN_MONTHS as usize, ..Default::default() };
+    for (cust, h) in [("C-1", &c1), ("C-2", &c2)] {
+        let engine = crate::analysis::forecast::forecast(h, &cfg);
+        let product = series(&c, "P-1", cust);
+        assert_eq!(product.class, statistical::class_name(engine.class), "{cust}");
+        assert_eq!(product.method, statistical::method_name(engine.method), "{cust}");
+        assert_eq!((&product.lower, &product.upper), (&engine.lower, &engine.upper), "{cust}");
+        // Bit-identical, before any layer is added.
+        assert_eq!(product.statistical, engine.point, "{cust}");
+    }
+    assert_eq!(series(&c, "P-1", "C-1").class, "smooth");
+}
+
+#[test]
+fn the_statistical_table_has_every_series_and_month_with_its_interval() {
+    let c = run(&tables(), &[]);
+    let t = statistical_frame(&c, Month::parse("2026-12").unwrap()).unwrap();
+    assert_eq!(t.height(), c.series.len() * PLAN_MONTHS as usize);
+    let names: Vec<&str> = t.get_column_names().iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["sku", "customer", "family", "month", "method", "class", "statistical", "lower", "upper"]);
+    let p11 = series(&c, "P-1", "C-1");
+    let row = |col: &str| {
+        t.column(col)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .get(c.series.iter().position(|s| s.sku == "P-1" && s.customer == "C-1").unwrap() * 18)
+    };
+    assert_eq!(
+        (row("statistical"), row("lower"), row("upper")),
+        (Some(p11.statistical[0]), Some(p11.lower[0]), Some(p11.upper[0]))
+    );
+}

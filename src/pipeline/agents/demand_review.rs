@@ -39,10 +39,13 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, Read { earlier }: Read) -> anyhow::Re
         tracing::info_span!("analysis").in_scope(|| tokio::task::block_in_place(|| demand::demand_review(&inputs)))?;
     let n = ctx.narrate(demand::narrative_facts(&consensus.facts)).await?;
     let (mut cells, mut adjustments) = demand::consensus_frames(&consensus, cycle)?;
+    let mut statistical = demand::statistical_frame(&consensus, cycle)?;
     let xlsx = demand_consensus_xlsx(&consensus, &ws.company, "draft, not signed", Some(&n.draft), Some(&n.agenda))?;
     let mut own = vec![
         ("consensus.parquet".into(), parquet_bytes(&mut cells)?),
         ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
+        // The statistical forecast and its interval per series and month, for other tools.
+        (format!("{}statistical_forecast.parquet", crate::artifacts::tables::FOLDER), parquet_bytes(&mut statistical)?),
         (format!("demand-consensus-{cycle}.xlsx"), xlsx),
     ];
     // Last cycle's promises scored against this cycle's extracts, for the later agents.
