@@ -521,11 +521,26 @@ impl<'a> Acting<'a> {
     ) -> Result<(i64, String), SignoffError> {
         let row = &self.row;
         let (draft_id, actor, ts, who, title) = (row.id, self.actor, self.ts.as_str(), &self.who, &self.title);
+        // The audit chain's end as it stands (under the write lock): the signature's own entry
+        // follows it, and the signature records (and with a key, signs) it.
+        let (audit_count, audit_hash) = super::audit::chain_end(tx).await?;
         let signature = key_signature(self.dir, actor, key, || {
-            keys::message(draft_id, &row.artifact, &row.cycle, row.version, role, actor, &row.content_sha256)
+            keys::message_v2(&keys::Signed {
+                draft_id,
+                artifact: &row.artifact,
+                cycle: &row.cycle,
+                version: row.version,
+                role,
+                actor,
+                sha: &row.content_sha256,
+                at: ts,
+                audit_count,
+                audit_hash: &audit_hash,
+            })
         })?;
         sqlx::query(
-            "INSERT INTO signatures (draft_id, actor, role, at, content_sha256, ed25519) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO signatures (draft_id, actor, role, at, content_sha256, ed25519, audit_count, audit_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(draft_id)
         .bind(actor)
@@ -533,6 +548,8 @@ impl<'a> Acting<'a> {
         .bind(ts)
         .bind(&row.content_sha256)
         .bind(&signature)
+        .bind(audit_count)
+        .bind(&audit_hash)
         .execute(&mut *tx)
         .await?;
         let state = if completes { State::Signed } else { State::Approved };
