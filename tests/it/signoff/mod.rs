@@ -11,6 +11,7 @@
 mod audit;
 mod binary;
 mod table;
+mod tamper;
 mod workflow;
 
 use std::collections::BTreeMap;
