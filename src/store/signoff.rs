@@ -594,7 +594,8 @@ fn check_row_version(row: &DraftRow, action: Action, expected: Option<i64>) -> R
 }
 
 /// The ed25519 signature a person's signing carries: required (and checked against their
-/// public key) when `snop.toml` has one for them, refused when it has none.
+/// public key) when `snop.toml` has one for them, refused when it has none; with `[signoff]
+/// require_keys`, nobody signs without one.
 fn key_signature(
     dir: &Directory,
     actor: &str,
@@ -603,6 +604,9 @@ fn key_signature(
 ) -> Result<Option<String>, SignoffError> {
     let who = dir.name(actor);
     match (dir.public_keys.get(actor), key) {
+        (None, None) if dir.require_keys => Err(SignoffError::Refused(format!(
+            "`[signoff] require_keys` in `snop.toml` says every signature needs the signer's key, and {who} has none: run `snop keys generate --as {actor}`, add the `public_key` line it prints under `[people.\"{actor}\"]` in `snop.toml`, then sign with `snop drafts sign ID --as {actor} --row-version N --key FILE`"
+        ))),
         (None, None) => Ok(None),
         (Some(_), None) => Err(SignoffError::Refused(format!(
             "{who} has a public key in `snop.toml`: sign with `--key FILE`, their private key from `snop keys generate`"

@@ -206,7 +206,10 @@ impl Store {
         for r in &runs {
             let (id, agent, files): (i64, String, String) = (r.get("id"), r.get("agent"), r.get("files_sha256"));
             let name = format!("the list of files of run {id}");
-            facts.push((fact(format!("run:{id}"), "run_files", &format!("agent:{agent}"), "", &sha256_hex(files.as_bytes())), name));
+            facts.push((
+                fact(format!("run:{id}"), "run_files", &format!("agent:{agent}"), "", &sha256_hex(files.as_bytes())),
+                name,
+            ));
         }
         for r in sqlx::query("SELECT person, created_at FROM users ORDER BY person").fetch_all(&self.pool).await? {
             let (person, at): (String, String) = (r.get("person"), r.get("created_at"));
@@ -231,7 +234,9 @@ impl Store {
         for (f, name) in self.row_facts().await? {
             if unmatched.get_mut(&f).and_then(Vec::pop).is_none() {
                 let why = match f.1.as_str() {
-                    "decide" | "send_back" | "done" => "has no audit entry over its content: the log was cut or the row changed",
+                    "decide" | "send_back" | "done" => {
+                        "has no audit entry over its content: the log was cut or the row changed"
+                    }
                     _ => "has no audit entry: the log was cut or an entry removed, or the row was changed",
                 };
                 return Ok(Some(format!("{name} {why}")));
@@ -303,9 +308,11 @@ impl Store {
                 )));
             }
         }
-        Ok(by_user.into_values().flatten().min_by_key(|e| e.seq).map(|e| {
-            format!("{}: that user has no login in the store: the user was deleted", e.name())
-        }))
+        Ok(by_user
+            .into_values()
+            .flatten()
+            .min_by_key(|e| e.seq)
+            .map(|e| format!("{}: that user has no login in the store: the user was deleted", e.name())))
     }
 
     /// Each signature's anchor: the chain had `audit_count` entries ending in `audit_hash` when
@@ -403,8 +410,8 @@ impl Store {
         let listed: Option<String> = run.as_ref().and_then(|r| r.get("files_sha256"));
         let mut files: Vec<(String, String)> = c.files.iter().map(|(f, s)| (f.clone(), s.clone())).collect();
         if let Some(listed) = listed {
-            let listed: BTreeMap<String, String> = serde_json::from_str(&listed)
-                .map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))?;
+            let listed: BTreeMap<String, String> =
+                serde_json::from_str(&listed).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))?;
             files.extend(listed);
         }
         let folder = self.root.join(folder);

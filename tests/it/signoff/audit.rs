@@ -180,8 +180,10 @@ fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
             .execute(&pool)
             .await
             .unwrap();
-        let old: String =
-            sqlx::query_scalar("SELECT content_sha256 FROM signatures WHERE draft_id = 2").fetch_one(&pool).await.unwrap();
+        let old: String = sqlx::query_scalar("SELECT content_sha256 FROM signatures WHERE draft_id = 2")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         for table in ["signatures", "approvals"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET content_sha256 = $1 WHERE draft_id = 2")))
                 .bind(&sha)
@@ -225,7 +227,38 @@ fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
     assert!(err.contains("its ed25519 signature does not verify against their public key in `snop.toml`"), "{err}");
 }
 
+/// `[signoff] require_keys = true`: nobody signs without their key; the refusal says how to
+/// register one, and with it the signature goes through.
+fn require_keys_refuses_a_signature_without_a_key(db: Db) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ws, _) = signed_workspace(tmp.path(), db);
+    let toml = ws.join("snop.toml");
+    let text = fs_err::read_to_string(&toml).unwrap();
+    fs_err::write(&toml, format!("{text}\n[signoff]\nrequire_keys = true\n")).unwrap();
+    let sign = |extra: &[&str]| {
+        run_in(&ws, &[&["drafts", "sign", "2", "--as", "sam.okafor", "--row-version", "2"], extra].concat())
+    };
+    let (code, _, err) = sign(&[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("`[signoff] require_keys` in `snop.toml` says every signature needs the signer's key, and Sam Okafor has none: run `snop keys generate --as sam.okafor`, add the `public_key` line it prints under `[people.\"sam.okafor\"]`"),
+        "{err}"
+    );
+    let (code, out, _) = run_in(&ws, &["keys", "generate", "--as", "sam.okafor", "--out", "sam.key"]);
+    assert_eq!(code, 0);
+    let line = out.lines().find(|l| l.starts_with("public_key = ")).unwrap();
+    let text = fs_err::read_to_string(&toml).unwrap();
+    let header = "[people.\"sam.okafor\"]\n";
+    fs_err::write(&toml, text.replace(header, &format!("{header}{line}\n"))).unwrap();
+    let (code, _, err) = sign(&["--key", "sam.key"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run_in(&ws, &["audit", "verify"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 signature(s) verified"), "{out}");
+}
+
 on_both_backends!(
+    require_keys_refuses_a_signature_without_a_key,
     signing_with_a_key_is_checked_without_trusting_the_database,
     audit_verify_catches_a_changed_signed_artifact,
     audit_verify_catches_a_rehashed_signed_artifact,

@@ -120,7 +120,9 @@ fn a_signatures_signer_or_time_changed_is_caught(db: Db) {
     drop_guards(&ws, &store, db);
     raw_sql(&ws, &store, &["UPDATE signatures SET at = '2026-12-01T09:00:00.000Z' WHERE draft_id = 1"]);
     let err = verify_fails(&ws);
-    assert!(err.contains("the signature of draft 1 by `dana.whitfield` at 2026-12-01T09:00:00.000Z has no audit entry"));
+    assert!(
+        err.contains("the signature of draft 1 by `dana.whitfield` at 2026-12-01T09:00:00.000Z has no audit entry")
+    );
 }
 
 fn a_forged_signature_is_caught(db: Db) {
@@ -130,8 +132,10 @@ fn a_forged_signature_is_caught(db: Db) {
     raw_sql(
         &ws,
         &store,
-        &["INSERT INTO signatures (draft_id, actor, role, at, content_sha256)
-           SELECT id, 'sam.okafor', 'supply_lead', '2026-12-08T10:00:00.000Z', content_sha256 FROM drafts WHERE id = 2"],
+        &[
+            "INSERT INTO signatures (draft_id, actor, role, at, content_sha256)
+           SELECT id, 'sam.okafor', 'supply_lead', '2026-12-08T10:00:00.000Z', content_sha256 FROM drafts WHERE id = 2",
+        ],
     );
     let err = verify_fails(&ws);
     assert!(err.contains("the signature of draft 2 by `sam.okafor` at 2026-12-08T10:00:00.000Z has no audit entry"));
@@ -247,7 +251,9 @@ fn a_keyed_signatures_time_changed_is_caught(db: Db) {
         }
     });
     let err = verify_fails(&ws);
-    assert!(err.contains(&format!("the signature of draft 2 by `sam.okafor` at {later}: its ed25519 signature does not verify")));
+    assert!(err.contains(&format!(
+        "the signature of draft 2 by `sam.okafor` at {later}: its ed25519 signature does not verify"
+    )));
 }
 
 fn the_chain_rewritten_under_a_signature_is_caught(db: Db) {

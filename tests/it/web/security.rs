@@ -226,3 +226,122 @@ fn sessions_expire_and_the_cookie_is_secure_behind_a_tls_proxy() {
         assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
     });
 }
+
+/// Issue 21: the sign form's password counts as a login. Five wrong passwords there lock the
+/// account as five wrong logins do (429, the wait said, every session ended); tries while locked
+/// are not counted and do not push the lock forward; nothing is signed, even with the right one.
+#[test]
+fn the_sign_forms_password_counts_as_a_login() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let options = Options { logins_per_minute: 100, lock_after: 5, ..Options::default() };
+        let base = start(tmp.path(), options).await;
+        let cookie = login(&base, "dana.whitfield").await;
+        let (_, page) = get(&base, "/drafts/1", &cookie).await;
+        let csrf = csrf_of(&page);
+        let (s, _) =
+            post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        let sign = |pw: String| {
+            let (base, cookie, csrf) = (base.clone(), cookie.clone(), csrf.clone());
+            async move {
+                let r = http()
+                    .post(format!("{base}/drafts/1/sign"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("cookie", cookie)
+                    .body(
+                        serde_urlencoded::to_string([("csrf", csrf.as_str()), ("row_version", "2"), ("password", &pw)])
+                            .unwrap(),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+                let wait = r.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<i64>().unwrap());
+                (r.status(), wait, r.text().await.unwrap())
+            }
+        };
+        for _ in 0..4 {
+            let (s, wait, body) = sign("guess-guess-guess".into()).await;
+            assert_eq!((s, wait), (StatusCode::FORBIDDEN, None), "{body}");
+        }
+        let (s, wait, body) = sign("guess-guess-guess".into()).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(wait.is_some_and(|w| (800..=900).contains(&w)), "{wait:?}");
+        assert!(body.contains("your account is locked after 5 wrong passwords in a row, until "), "{body}");
+        assert!(body.contains("and your sessions have ended: nothing was signed"), "{body}");
+        // The lock ended the session.
+        let (s, _) = get(&base, "/", &cookie).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "the session ended with the lock");
+        let store = Store::open(tmp.path(), "sqlite://snop.db").await.unwrap();
+        let locked = store.credentials("dana.whitfield").await.unwrap().unwrap().locked_until.unwrap();
+        // Tries while locked, on /login (wrong or right): refused, not counted, the lock stays put.
+        for pw in ["guess-guess-guess".to_string(), password("dana.whitfield")] {
+            for _ in 0..5 {
+                let (s, _) =
+                    post(&base, "/login", None, &[("user", "dana.whitfield"), ("password", pw.as_str())], &[]).await;
+                assert_eq!(s, StatusCode::UNAUTHORIZED);
+            }
+        }
+        let after = store.credentials("dana.whitfield").await.unwrap().unwrap();
+        assert_eq!((after.locked_until.as_deref(), after.failed_logins), (Some(locked.as_str()), 0));
+        assert_eq!(draft_state(tmp.path(), 1).await.0, State::Approved, "nothing was signed");
+        let report = store.verify_audit().await.unwrap();
+        assert_eq!(report.first_problem, None, "the lock is audited");
+    });
+}
+
+/// The sign form shares the per-address limit of `/login`: a 429 with the wait.
+#[test]
+fn the_sign_form_shares_the_login_limit_of_an_address() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let options = Options { logins_per_minute: 3, lock_after: 5, ..Options::default() };
+        let base = start(tmp.path(), options).await;
+        let cookie = login(&base, "dana.whitfield").await; // attempt 1
+        let (_, page) = get(&base, "/drafts/1", &cookie).await;
+        let csrf = csrf_of(&page);
+        let form = [("csrf", csrf.as_str()), ("row_version", "1"), ("password", "guess-guess-guess")];
+        for _ in 0..2 {
+            let (s, body) = post(&base, "/drafts/1/sign", Some(&cookie), &form, &[]).await; // 2, 3
+            assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        }
+        let pw = password("dana.whitfield");
+        let form = [("csrf", csrf.as_str()), ("row_version", "1"), ("password", pw.as_str())];
+        let (s, body) = post(&base, "/drafts/1/sign", Some(&cookie), &form, &[]).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(body.contains("too many password attempts from your address: nothing was signed; wait a minute"));
+        let (s, body) = post(&base, "/login", None, &[("user", "sam.okafor"), ("password", "x")], &[]).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    });
+}
+
+/// `[signoff] require_keys`: the web cannot sign without the signer's key either, and says how
+/// to register one.
+#[test]
+fn require_keys_refuses_signing_on_the_web() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let store = super::seeded(tmp.path()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let dir = snop::sop::Directory { require_keys: true, ..super::directory() };
+        let app = web::App::new(store, dir, "Test Pumps".into(), Options::default());
+        tokio::spawn(web::serve(listener, app, std::future::pending()));
+        let cookie = login(&base, "dana.whitfield").await;
+        let (_, page) = get(&base, "/drafts/1", &cookie).await;
+        let csrf = csrf_of(&page);
+        let (s, _) =
+            post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        let pw = password("dana.whitfield");
+        let form = [("csrf", csrf.as_str()), ("row_version", "2"), ("password", pw.as_str())];
+        let (s, body) = post(&base, "/drafts/1/sign", Some(&cookie), &form, &[]).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert!(
+            body.contains("says every signature needs the signer&#39;s key, and Dana Whitfield has none"),
+            "{body}"
+        );
+        assert!(body.contains("run `snop keys generate --as dana.whitfield`"), "{body}");
+        assert_eq!(draft_state(tmp.path(), 1).await.0, State::Approved);
+    });
+}
