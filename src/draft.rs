@@ -387,8 +387,8 @@ pub struct SignatureRow {
     pub role: String,
     pub at: String,
     pub content_sha256: String,
-    /// The signer's ed25519 signature over [`super::keys::message`], as hex, when they signed
-    /// with their key.
+    /// The signer's ed25519 signature over `store::keys::message_v2` (version 1: `message`), as
+    /// hex, when they signed with their key.
     pub ed25519: Option<String>,
 }
 

@@ -1,8 +1,10 @@
 //! Per-person ed25519 keys, so a signature can be checked without trusting the database: a
 //! person keeps their private key in a file (`snop keys generate`), their public key is written
 //! in `snop.toml` (`[people."id"] public_key = "ed25519:..."`), and a signature made with
-//! `snop drafts sign --key FILE` carries an ed25519 signature over [`message`]: which draft,
-//! artifact, cycle and version, under which role, by whom, over which content hash. Someone who
+//! `snop drafts sign --key FILE` carries an ed25519 signature over [`message_v2`]: which draft,
+//! artifact, cycle and version, under which role, by whom, over which content hash, when, and
+//! the audit chain's end it was made at (signatures made over version 1, [`message`], without
+//! the time and the anchor, still verify). Someone who
 //! can write the database but not the person's key file cannot forge it, even by rewriting the
 //! draft, its signature rows and the whole audit chain consistently.
 
