@@ -316,19 +316,24 @@ impl Store {
     }
 
     /// Each signature's anchor: the chain had `audit_count` entries ending in `audit_hash` when
-    /// it was made, and its own entry comes next. Signatures made after the first anchored one
-    /// must have theirs (only those made before this version have none).
+    /// it was made, and its own entry comes next. Only signatures made before this version have
+    /// none: not one made after an anchored one, nor after the first list of run files (which
+    /// this version began to record).
     async fn anchor_problem(&self, chain: &[Entry]) -> Result<Option<String>, StoreError> {
         let sigs = sqlx::query("SELECT draft_id, actor, at, audit_count, audit_hash FROM signatures ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
+        let this_version = chain.iter().find(|e| e.action == "run_files").map(|e| e.seq);
         let mut anchored = false;
         for r in &sigs {
             let (draft_id, actor, at): (i64, String, String) = (r.get("draft_id"), r.get("actor"), r.get("at"));
             let (count, hash): (Option<i64>, Option<String>) = (r.get("audit_count"), r.get("audit_hash"));
             let name = format!("the signature of draft {draft_id} by `{actor}` at {at}");
             let (Some(count), Some(hash)) = (count, hash) else {
-                if anchored {
+                let entity = format!("draft:{draft_id}");
+                let own =
+                    chain.iter().find(|e| e.action == "sign" && e.entity == entity && e.actor == actor && e.ts == at);
+                if anchored || own.zip(this_version).is_some_and(|(e, since)| e.seq > since) {
                     return Ok(Some(format!(
                         "{name} has lost its anchor in the audit log (the entry count and hash it was made at): the row was changed"
                     )));

@@ -273,6 +273,11 @@ fn the_chain_rewritten_under_a_signature_is_caught(db: Db) {
     assert!(err.contains("the signature of draft 1 by `dana.whitfield` at "), "{err}");
     assert!(err.contains("was made when the audit log had 3 entries ending in "), "{err}");
     assert!(err.contains("the log no longer reads so: it was rewritten or cut"), "{err}");
+    // The anchor cleared: a signature made by this version cannot pass for an older one.
+    raw_sql(&ws, &store, &["UPDATE signatures SET audit_count = NULL, audit_hash = NULL WHERE draft_id = 1"]);
+    let err = verify_fails(&ws);
+    assert!(err.contains("the signature of draft 1 by `dana.whitfield` at "), "{err}");
+    assert!(err.contains("has lost its anchor in the audit log"), "{err}");
 }
 
 /// A signed run's files that its content does not name (the first pages, `report.json`, the
