@@ -439,3 +439,17 @@ pub struct StatusLine {
     pub signed_version: Option<i64>,
     pub signatures: Vec<SignatureRow>,
 }
+
+/// The most characters a comment, a rejection's reason, or a decision's note, action or reason
+/// may have: text on a page everybody opens, not a document.
+pub const MAX_NOTE_CHARS: usize = 10_000;
+
+/// The refusal of a text longer than [`MAX_NOTE_CHARS`], naming what it is.
+pub fn too_long(what: &str, text: &str) -> Option<String> {
+    let n = text.chars().count();
+    (n > MAX_NOTE_CHARS).then(|| {
+        format!(
+            "{what} is at most {MAX_NOTE_CHARS} characters, and this one has {n}: nothing was saved; shorten it, or put the long text in a document and say where it is"
+        )
+    })
+}

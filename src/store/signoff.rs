@@ -398,6 +398,9 @@ impl<'a> Acting<'a> {
         if body.trim().is_empty() {
             return Err(SignoffError::Refused("a comment needs some text".into()));
         }
+        if let Some(refusal) = crate::draft::too_long("a comment", body) {
+            return Err(SignoffError::Refused(refusal));
+        }
         sqlx::query("INSERT INTO comments (draft_id, actor, at, body) VALUES ($1, $2, $3, $4)")
             .bind(draft_id)
             .bind(actor)
@@ -491,6 +494,9 @@ impl<'a> Acting<'a> {
             Request::Reject { reason } => (State::Rejected, "rejected", Some(reason.clone())),
             _ => (State::Approved, "approved", None),
         };
+        if let Some(refusal) = reason.as_deref().and_then(|r| crate::draft::too_long("a rejection's reason", r)) {
+            return Err(SignoffError::Refused(refusal));
+        }
         self.bump(tx, state, None).await?;
         sqlx::query(
             "INSERT INTO approvals (draft_id, actor, role, decision, reason, at, content_sha256)

@@ -55,15 +55,21 @@ fn over_tls(app: &App, headers: &HeaderMap) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
-fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
+/// The session cookie's token. Over TLS behind a proxy only the `__Host-` cookie counts (a plain
+/// one could be planted by another host of the domain); two session cookies in one request are
+/// trusted neither.
+fn session_token(app: &App, headers: &HeaderMap) -> Option<String> {
+    let tls = over_tls(app, headers);
+    let mut tokens = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE || *name == SECURE_COOKIE)
-        .map(|(_, value)| value.to_string())
+        .filter(|(name, _)| *name == SECURE_COOKIE || (!tls && *name == COOKIE))
+        .map(|(_, value)| value.to_string());
+    let token = tokens.next()?;
+    tokens.next().is_none().then_some(token)
 }
 
 fn client_address(app: &App, parts: &Parts) -> String {
@@ -108,7 +114,7 @@ impl FromRequestParts<Shared> for Viewer {
                 )
             }
         };
-        let Some(token) = session_token(&parts.headers) else { return Err(unauthorised()) };
+        let Some(token) = session_token(app, &parts.headers) else { return Err(unauthorised()) };
         let session = match app.store.session(&token).await {
             Ok(Some(s)) => s,
             Ok(None) => return Err(unauthorised()),
@@ -305,7 +311,7 @@ pub async fn check_password(app: &App, address: &str, person: &str, password: St
 pub struct Empty {}
 
 pub async fn logout(State(app): State<Shared>, headers: HeaderMap, posted: Posted<Empty>) -> Response {
-    if let Some(token) = session_token(&headers)
+    if let Some(token) = session_token(&app, &headers)
         && let Err(e) = app.store.end_session(&token).await
     {
         return internal(&e.into());

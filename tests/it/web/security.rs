@@ -345,3 +345,47 @@ fn require_keys_refuses_signing_on_the_web() {
         assert_eq!(draft_state(tmp.path(), 1).await.0, State::Approved);
     });
 }
+
+/// Issue 21: behind a TLS proxy only the `__Host-` cookie counts, and two session cookies in one
+/// request are trusted neither (the first no longer wins).
+#[test]
+fn behind_a_tls_proxy_only_the_host_cookie_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let base = start(tmp.path(), Options { behind_proxy: true, ..Options::default() }).await;
+        let r = http()
+            .post(format!("{base}/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-proto", "https")
+            .body(serde_urlencoded::to_string([("user", "sam.okafor"), ("password", &password("sam.okafor"))]).unwrap())
+            .send()
+            .await
+            .unwrap();
+        let cookie = r.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_string();
+        let token = cookie.split(';').next().unwrap().strip_prefix("__Host-snop_session=").unwrap().to_string();
+        let page = |cookies: String| {
+            let base = base.clone();
+            async move {
+                let r = http()
+                    .get(format!("{base}/"))
+                    .header("x-forwarded-proto", "https")
+                    .header("cookie", cookies)
+                    .send()
+                    .await
+                    .unwrap();
+                r.status()
+            }
+        };
+        assert_eq!(page(format!("__Host-snop_session={token}")).await, StatusCode::OK);
+        assert_eq!(page(format!("snop_session={token}")).await, StatusCode::SEE_OTHER, "the plain cookie over TLS");
+        let planted = "0".repeat(64);
+        for two in [
+            format!("snop_session={planted}; __Host-snop_session={token}"),
+            format!("__Host-snop_session={planted}; __Host-snop_session={token}"),
+            format!("__Host-snop_session={token}; __Host-snop_session={planted}"),
+        ] {
+            let expected = if two.starts_with("snop_session") { StatusCode::OK } else { StatusCode::SEE_OTHER };
+            assert_eq!(page(two.clone()).await, expected, "{two}");
+        }
+    });
+}
