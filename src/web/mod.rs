@@ -25,12 +25,12 @@
 
 mod auth;
 mod commitments;
+mod conn;
 mod decisions;
 pub mod load;
 mod pages;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -64,6 +64,10 @@ pub struct Options {
     pub session_hours: i64,
     /// Rows of a facts table per page.
     pub page_rows: usize,
+    /// A client that has not sent a request's headers within this long is cut off.
+    pub header_read_timeout: Duration,
+    /// Connections one address may hold open at once (not behind a proxy).
+    pub connections_per_address: usize,
     /// The cycle calendar, for the meetings' dates on the board.
     pub calendar: Option<crate::calendar::Calendar>,
     /// The folder the commit-back agent reads returned commitment logs from
@@ -82,6 +86,8 @@ impl Default for Options {
             idle_minutes: 30,
             session_hours: 12,
             page_rows: 50,
+            header_read_timeout: Duration::from_secs(10),
+            connections_per_address: 256,
             calendar: None,
             returns: None,
         }
@@ -217,9 +223,8 @@ pub async fn serve(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let options = app.options.clone();
+    conn::serve(listener, router(app), &options, shutdown).await
 }
 
 fn asset(content_type: &'static str, bytes: &'static [u8]) -> Response {

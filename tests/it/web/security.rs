@@ -389,3 +389,65 @@ fn behind_a_tls_proxy_only_the_host_cookie_counts() {
         }
     });
 }
+
+/// Issue 21: a client that never finishes its request's headers is cut off after the header
+/// read timeout, and one address holds at most so many connections; the server goes on
+/// serving. Bounded in time: a second's timeout.
+#[test]
+fn slow_clients_are_cut_off_and_one_address_holds_few_connections() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let options = Options {
+            header_read_timeout: std::time::Duration::from_secs(1),
+            connections_per_address: 20,
+            ..Options::default()
+        };
+        let base = start(tmp.path(), options).await;
+        let addr = base.strip_prefix("http://").unwrap().to_string();
+        // Half-sent requests: the headers never end.
+        let mut slow = Vec::new();
+        for _ in 0..10 {
+            let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            s.write_all(b"GET /login HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+            slow.push(s);
+        }
+        // A connection over the limit of the address is closed at once.
+        let mut more = Vec::new();
+        for _ in 0..10 {
+            more.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+        }
+        let mut extra = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let mut buf = [0u8; 64];
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), extra.read(&mut buf)).await;
+        assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the 21st connection is closed: {closed:?}");
+        drop(more);
+        // Each slow one is cut off within the timeout (and a little).
+        let started = std::time::Instant::now();
+        for mut s in slow {
+            let read = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf)).await;
+            assert!(read.is_ok(), "a slow client was still held after 5 s");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
+        // A kept-alive connection left idle after its answer is closed too.
+        let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        idle.write_all(b"GET /login HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut answer = vec![0u8; 1 << 16];
+        let n = idle.read(&mut answer).await.unwrap();
+        assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..n]));
+        let started = std::time::Instant::now();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                match idle.read(&mut answer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(read.is_ok() && started.elapsed() < std::time::Duration::from_secs(4), "an idle connection was held");
+        // And the server still serves.
+        let (s, _) = get(&base, "/login", "").await;
+        assert_eq!(s, StatusCode::OK);
+    });
+}
