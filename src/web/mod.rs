@@ -8,13 +8,16 @@
 //!
 //! Security, by layer:
 //! - login: argon2id hashes; a per-account failure counter in the store that locks the account
-//!   for a while, and a per-address limit on `POST /login`; a wrong user name, a wrong password
+//!   for a while, and a per-address limit on `POST /login` (the sign form's password counts as
+//!   a login: [`auth::check_password`]); a wrong user name, a wrong password
 //!   and a locked or disabled account get the same answer;
 //! - sessions: a random token in an HttpOnly, SameSite=Strict cookie (`__Host-` and Secure
 //!   behind a TLS proxy that says so), only its sha256 stored; idle and absolute expiry; logout
 //!   deletes the row;
 //! - forgery: every state-changing request must come from our own origin (Sec-Fetch-Site /
 //!   Origin) and carry the session's token in its form ([`auth::Posted`]);
+//! - connections: a header read timeout (slow and idle clients cut off) and a cap per address
+//!   ([`conn`]);
 //! - output: tera escapes every value; a Content-Security-Policy forbids inline script (and the
 //!   rendered artifact, framed, runs no script at all).
 //!
