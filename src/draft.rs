@@ -387,8 +387,8 @@ pub struct SignatureRow {
     pub role: String,
     pub at: String,
     pub content_sha256: String,
-    /// The signer's ed25519 signature over [`super::keys::message`], as hex, when they signed
-    /// with their key.
+    /// The signer's ed25519 signature over `store::keys::message_v2` (version 1: `message`), as
+    /// hex, when they signed with their key.
     pub ed25519: Option<String>,
 }
 
@@ -438,4 +438,18 @@ pub struct StatusLine {
     /// The version the signatures are on (the newest version, or the signed one it was made from).
     pub signed_version: Option<i64>,
     pub signatures: Vec<SignatureRow>,
+}
+
+/// The most characters a comment, a rejection's reason, or a decision's note, action or reason
+/// may have: text on a page everybody opens, not a document.
+pub const MAX_NOTE_CHARS: usize = 10_000;
+
+/// The refusal of a text longer than [`MAX_NOTE_CHARS`], naming what it is.
+pub fn too_long(what: &str, text: &str) -> Option<String> {
+    let n = text.chars().count();
+    (n > MAX_NOTE_CHARS).then(|| {
+        format!(
+            "{what} is at most {MAX_NOTE_CHARS} characters, and this one has {n}: nothing was saved; shorten it, or put the long text in a document and say where it is"
+        )
+    })
 }

@@ -179,6 +179,8 @@ pub struct Directory {
     pub names: BTreeMap<String, String>,
     /// Person id to their ed25519 public key (`ed25519:<hex>`), for those who registered one.
     pub public_keys: BTreeMap<String, String>,
+    /// `[signoff] require_keys`: nobody signs without their key.
+    pub require_keys: bool,
 }
 
 impl Directory {

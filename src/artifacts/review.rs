@@ -155,8 +155,17 @@ fn render(name: &str, page: &Page<'_>) -> anyhow::Result<String> {
     templates().render(name, &context).map_err(|e| anyhow::anyhow!("rendering `{name}`: {e:?}"))
 }
 
+/// A person's or the model's text as inert Markdown: no HTML (`<`, `>`, `&`), no link or image
+/// (`[`, `]` escaped, so `[x](javascript:...)` stays text), no table cell break, one line.
 fn md_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "\\|").replace('\n', " ")
+    s.replace('\\', "\\\\")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('\n', " ")
 }
 
 fn page<'a>(c: &'a DraftContent, s: &'a Standing, esc: &dyn Fn(&str) -> String) -> Page<'a> {
@@ -178,6 +187,10 @@ fn page<'a>(c: &'a DraftContent, s: &'a Standing, esc: &dyn Fn(&str) -> String) 
     if let Some(last) = &mut agenda.last_cycle {
         last.commitments.iter_mut().for_each(esc_d);
         last.signed_by = esc(&last.signed_by);
+    }
+    if let Some(card) = &mut agenda.scorecard {
+        card.lines = card.lines.iter().map(|l| esc(l)).collect();
+        card.attention.iter_mut().for_each(esc_d);
     }
     let (scalars, tables) = facts_tables(&c.facts, esc, MAX_ROWS);
     Page {
@@ -633,5 +646,50 @@ mod tests {
         assert_eq!(format_number(-0.05), "-0.05");
         assert_eq!(format_number(0.0001), "0");
         assert_eq!(format_number(12.25), "12.3");
+    }
+
+    /// Issue 21: a person's text (a decision's action and owner in the scorecard, an edited
+    /// narrative) is inert in the Markdown download: no raw HTML, no `javascript:` link.
+    #[test]
+    fn the_markdown_page_escapes_every_persons_text() {
+        use crate::draft::{Agenda, AgendaDecision, Scorecard};
+        let hostile = "<script>alert(1)</script> [click](javascript:alert(2)) ![i](javascript:x)";
+        let decision = AgendaDecision { decision: hostile.into(), owner: hostile.into(), due: "2027-01-12".into() };
+        let narrative = Narrative { headline: hostile.into(), paragraphs: vec![hostile.into()], risks: vec![] };
+        let content = DraftContent {
+            artifact: "demand_consensus".into(),
+            cycle: "2027-01".into(),
+            company: "Test Pumps".into(),
+            currency: "EUR".into(),
+            narrative: narrative.clone(),
+            model_narrative: narrative,
+            narrative_source: "edited".into(),
+            model: "snop-mock".into(),
+            facts: serde_json::json!({}),
+            files: Default::default(),
+            agenda: Agenda {
+                meeting: "demand review".into(),
+                first_day: "2027-01-12".into(),
+                last_day: "2027-01-14".into(),
+                last_cycle: None,
+                this_cycle: vec![hostile.into()],
+                top_risks: vec![hostile.into()],
+                decisions: vec![decision.clone()],
+                scorecard: Some(Scorecard {
+                    cycle: "2026-12".into(),
+                    as_of: "2027-01-12".into(),
+                    lines: vec![hostile.into()],
+                    attention: vec![decision],
+                }),
+            },
+        };
+        let standing = Standing { version: 1, state: "draft".into(), content_sha256: "ab".into(), signed_line: None };
+        let md = markdown(&content, &standing).unwrap();
+        // Every `](` of a link is escaped: no link is left.
+        assert!(!md.contains("<script>") && !md.replace("\\]", "").contains("](javascript:"), "{md}");
+        assert!(
+            md.contains("- needs attention: &lt;script&gt;alert(1)&lt;/script&gt; \\[click\\](javascript:alert(2))"),
+            "{md}"
+        );
     }
 }

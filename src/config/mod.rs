@@ -75,6 +75,8 @@ pub struct Workspace {
     pub reconciliation: crate::analysis::reconcile::ReconcileParams,
     pub pipelines: BTreeMap<Agent, Pipeline>,
     pub notify: NotifyConfig,
+    /// `[signoff] require_keys`: every signature needs the signer's key.
+    pub require_keys: bool,
 }
 
 impl Workspace {
@@ -84,6 +86,7 @@ impl Workspace {
             roles: self.roles.clone(),
             names: self.people.iter().map(|(id, p)| (id.clone(), p.name.clone())).collect(),
             public_keys: self.people.iter().filter_map(|(id, p)| Some((id.clone(), p.public_key.clone()?))).collect(),
+            require_keys: self.require_keys,
         }
     }
     /// Reads and validates `snop.toml` and every `pipelines/*.toml` under `root`, and checks

@@ -41,6 +41,17 @@ struct RawWorkspace {
     /// Who hears what, and how (e-mail, webhooks).
     #[serde(default)]
     notify: NotifyConfig,
+    /// How signatures are made.
+    #[serde(default)]
+    signoff: RawSignoff,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSignoff {
+    /// Every signature needs the signer's ed25519 key (off by default).
+    #[serde(default)]
+    require_keys: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -317,6 +328,7 @@ pub(super) fn load_workspace(root: &Path, inputs: Inputs, problems: &mut Vec<Pro
         reconciliation,
         pipelines,
         notify: raw.notify,
+        require_keys: raw.signoff.require_keys,
     })
 }
 

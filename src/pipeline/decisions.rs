@@ -49,7 +49,7 @@ pub async fn decide_each(
     let by_id: std::collections::HashMap<&str, &reconcile::TradeOff> =
         pack.trade_offs.iter().map(|t| (t.id.as_str(), t)).collect();
     for d in &decisions {
-        check_decision(&pack, &by_id, cycle, d)?;
+        check_decision(dir, &pack, &by_id, cycle, d)?;
     }
     let mut rows = Vec::with_capacity(decisions.len());
     for d in &decisions {
@@ -59,8 +59,9 @@ pub async fn decide_each(
 }
 
 /// Whether a decision fits the pack: its trade-off is there and its option is one of the
-/// trade-off's; its due date is a date and its owner is named.
+/// trade-off's; its due date is a date and its owner is a person of `[people]`.
 fn check_decision(
+    dir: &Directory,
     pack: &ReconciliationFacts,
     by_id: &std::collections::HashMap<&str, &reconcile::TradeOff>,
     cycle: Month,
@@ -101,6 +102,16 @@ fn check_decision(
         && owner.trim().is_empty()
     {
         return Err(UserError("`--owner` is empty: name the person who carries the decision out".into()).into());
+    }
+    if let Some(owner) = &d.owner
+        && !dir.names.contains_key(owner.as_str())
+    {
+        let some: Vec<&str> = dir.names.keys().map(String::as_str).take(6).collect();
+        return Err(UserError(format!(
+            "the owner `{owner}` is not a person of `[people]` in `snop.toml`: name the one who carries the decision out by their id ({})",
+            some.join(", ")
+        ))
+        .into());
     }
     Ok(())
 }

@@ -21,6 +21,14 @@ pub fn entry_hash(prev: &str, seq: i64, ts: &str, actor: &str, action: &str, ent
     hex::encode(h.finalize())
 }
 
+/// The chain's end inside the caller's transaction: how many entries it has and the last one's
+/// hash ([`GENESIS`] when empty).
+pub(crate) async fn chain_end(conn: &mut AnyConnection) -> Result<(i64, String), sqlx::Error> {
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
+    Ok(last.unwrap_or_else(|| (0, GENESIS.to_string())))
+}
+
 /// Appends an audit entry inside the caller's transaction (which holds the write lock).
 pub(crate) async fn append_audit(
     conn: &mut AnyConnection,
@@ -30,12 +38,8 @@ pub(crate) async fn append_audit(
     entity: &str,
     sha: &str,
 ) -> Result<i64, sqlx::Error> {
-    let last: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
-    let (seq, prev) = match last {
-        Some((s, h)) => (s + 1, h),
-        None => (1, GENESIS.to_string()),
-    };
+    let (count, prev) = chain_end(conn).await?;
+    let seq = count + 1;
     let hash = entry_hash(&prev, seq, ts, actor, action, entity, sha);
     sqlx::query(
         "INSERT INTO audit_log (seq, ts, actor, action, entity, content_sha256, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

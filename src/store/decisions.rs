@@ -86,6 +86,12 @@ impl Store {
         if kind != "send_back" && (d.owner.is_none() || d.due.is_none()) {
             return Err(SignoffError::Refused("a decision needs an `--owner` and a `--due` date".into()));
         }
+        let texts = [("a decision's note", &d.note), ("a decision's action", &text), ("a decision's reason", &reason)];
+        if let Some(refusal) =
+            texts.iter().find_map(|(what, t)| t.as_deref().and_then(|t| crate::draft::too_long(what, t)))
+        {
+            return Err(SignoffError::Refused(refusal));
+        }
         let ts = now();
         let sha = decision_sha(d, actor, &role);
         let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
@@ -162,6 +168,9 @@ impl Store {
                 d.owner.as_deref().map_or_else(|| "nobody".to_string(), |o| dir.name(o)),
                 dir.describe(&DECIDER_ROLES, " or ")
             )));
+        }
+        if let Some(refusal) = note.and_then(|n| crate::draft::too_long("a note", n)) {
+            return Err(SignoffError::Refused(refusal));
         }
         let ts = now();
         let sha = done_sha(d.id, actor, note);

@@ -1,8 +1,10 @@
 //! Per-person ed25519 keys, so a signature can be checked without trusting the database: a
 //! person keeps their private key in a file (`snop keys generate`), their public key is written
 //! in `snop.toml` (`[people."id"] public_key = "ed25519:..."`), and a signature made with
-//! `snop drafts sign --key FILE` carries an ed25519 signature over [`message`]: which draft,
-//! artifact, cycle and version, under which role, by whom, over which content hash. Someone who
+//! `snop drafts sign --key FILE` carries an ed25519 signature over [`message_v2`]: which draft,
+//! artifact, cycle and version, under which role, by whom, over which content hash, when, and
+//! the audit chain's end it was made at (signatures made over version 1, [`message`], without
+//! the time and the anchor, still verify). Someone who
 //! can write the database but not the person's key file cannot forge it, even by rewriting the
 //! draft, its signature rows and the whole audit chain consistently.
 
@@ -75,10 +77,37 @@ pub fn parse_public(text: &str) -> Result<VerifyingKey, String> {
     VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
 }
 
-/// What a signature covers, as the bytes signed. Every field is on its own line, named.
+/// What a signature made before version 2 covers (no time, no anchor): still verified, so old
+/// signatures stand. Every field is on its own line, named.
 pub fn message(draft_id: i64, artifact: &str, cycle: &str, version: i64, role: &str, actor: &str, sha: &str) -> String {
     format!(
         "snop signature v1\ndraft {draft_id}\nartifact {artifact}\ncycle {cycle}\nversion {version}\nrole {role}\nsigner {actor}\ncontent_sha256 {sha}\n"
+    )
+}
+
+/// Where a signature stands: which draft (id, artifact, cycle, version), under which role, by
+/// whom, over which content hash, at what time, and the audit chain as it stood just before its
+/// own entry (how many entries, the last one's hash).
+#[derive(Debug, Clone, Copy)]
+pub struct Signed<'a> {
+    pub draft_id: i64,
+    pub artifact: &'a str,
+    pub cycle: &'a str,
+    pub version: i64,
+    pub role: &'a str,
+    pub actor: &'a str,
+    pub sha: &'a str,
+    pub at: &'a str,
+    pub audit_count: i64,
+    pub audit_hash: &'a str,
+}
+
+/// What a signature covers since version 2, as the bytes signed: version 1's fields, the time
+/// and the audit chain's end it was made at, so neither can be changed unseen.
+pub fn message_v2(s: &Signed) -> String {
+    format!(
+        "snop signature v2\ndraft {}\nartifact {}\ncycle {}\nversion {}\nrole {}\nsigner {}\ncontent_sha256 {}\nat {}\naudit_count {}\naudit_hash {}\n",
+        s.draft_id, s.artifact, s.cycle, s.version, s.role, s.actor, s.sha, s.at, s.audit_count, s.audit_hash
     )
 }
 
@@ -121,6 +150,23 @@ mod tests {
         assert!(!verify(&someone_else.verifying_key(), &m, &sig), "another person's key");
         assert!(!verify(&key.verifying_key(), &m, "00"), "not a signature");
         assert_eq!(parse_public(&public_text(&key.verifying_key())).unwrap(), key.verifying_key());
+        let signed = Signed {
+            draft_id: 1,
+            artifact: "demand_consensus",
+            cycle: "2026-12",
+            version: 1,
+            role: "demand_lead",
+            actor: "dana.whitfield",
+            sha: "ab12",
+            at: "2026-12-07T10:00:00.000Z",
+            audit_count: 2,
+            audit_hash: "cd34",
+        };
+        let v2 = sign(&key, &message_v2(&signed));
+        assert!(verify(&key.verifying_key(), &message_v2(&signed), &v2));
+        let later = Signed { at: "2026-12-08T10:00:00.000Z", ..signed };
+        assert!(!verify(&key.verifying_key(), &message_v2(&later), &v2), "another time");
+        assert!(!verify(&key.verifying_key(), &m, &v2), "a version 2 signature is not a version 1 one");
         assert!(parse_public("ed25519:zz").is_err());
         assert!(parse_public("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a").is_err());
     }

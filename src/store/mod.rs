@@ -278,6 +278,20 @@ impl Store {
             .await?;
         }
         if let Some(content) = &run.draft {
+            // Every file of a drafted run hashed, with an audit entry over the list: what a
+            // signature of its draft stands on (`snop audit verify` checks each file).
+            let manifest: std::collections::BTreeMap<&str, String> =
+                run.files.iter().map(|(name, bytes)| (name.as_str(), crate::draft::sha256_hex(bytes))).collect();
+            let manifest = serde_json::to_string(&manifest).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            sqlx::query("UPDATE runs SET files_sha256 = $1 WHERE id = $2")
+                .bind(&manifest)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let entity = format!("run:{id}");
+            let sha = crate::draft::sha256_hex(manifest.as_bytes());
+            audit::append_audit(&mut tx, &audit::now(), &format!("agent:{}", run.agent), "run_files", &entity, &sha)
+                .await?;
             signoff::insert_draft(&mut tx, id, run.agent, content).await?;
         }
         let target = self.root.join(&folder);

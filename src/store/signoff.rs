@@ -398,6 +398,9 @@ impl<'a> Acting<'a> {
         if body.trim().is_empty() {
             return Err(SignoffError::Refused("a comment needs some text".into()));
         }
+        if let Some(refusal) = crate::draft::too_long("a comment", body) {
+            return Err(SignoffError::Refused(refusal));
+        }
         sqlx::query("INSERT INTO comments (draft_id, actor, at, body) VALUES ($1, $2, $3, $4)")
             .bind(draft_id)
             .bind(actor)
@@ -491,6 +494,9 @@ impl<'a> Acting<'a> {
             Request::Reject { reason } => (State::Rejected, "rejected", Some(reason.clone())),
             _ => (State::Approved, "approved", None),
         };
+        if let Some(refusal) = reason.as_deref().and_then(|r| crate::draft::too_long("a rejection's reason", r)) {
+            return Err(SignoffError::Refused(refusal));
+        }
         self.bump(tx, state, None).await?;
         sqlx::query(
             "INSERT INTO approvals (draft_id, actor, role, decision, reason, at, content_sha256)
@@ -521,11 +527,26 @@ impl<'a> Acting<'a> {
     ) -> Result<(i64, String), SignoffError> {
         let row = &self.row;
         let (draft_id, actor, ts, who, title) = (row.id, self.actor, self.ts.as_str(), &self.who, &self.title);
+        // The audit chain's end as it stands (under the write lock): the signature's own entry
+        // follows it, and the signature records (and with a key, signs) it.
+        let (audit_count, audit_hash) = super::audit::chain_end(tx).await?;
         let signature = key_signature(self.dir, actor, key, || {
-            keys::message(draft_id, &row.artifact, &row.cycle, row.version, role, actor, &row.content_sha256)
+            keys::message_v2(&keys::Signed {
+                draft_id,
+                artifact: &row.artifact,
+                cycle: &row.cycle,
+                version: row.version,
+                role,
+                actor,
+                sha: &row.content_sha256,
+                at: ts,
+                audit_count,
+                audit_hash: &audit_hash,
+            })
         })?;
         sqlx::query(
-            "INSERT INTO signatures (draft_id, actor, role, at, content_sha256, ed25519) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO signatures (draft_id, actor, role, at, content_sha256, ed25519, audit_count, audit_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(draft_id)
         .bind(actor)
@@ -533,6 +554,8 @@ impl<'a> Acting<'a> {
         .bind(ts)
         .bind(&row.content_sha256)
         .bind(&signature)
+        .bind(audit_count)
+        .bind(&audit_hash)
         .execute(&mut *tx)
         .await?;
         let state = if completes { State::Signed } else { State::Approved };
@@ -577,7 +600,8 @@ fn check_row_version(row: &DraftRow, action: Action, expected: Option<i64>) -> R
 }
 
 /// The ed25519 signature a person's signing carries: required (and checked against their
-/// public key) when `snop.toml` has one for them, refused when it has none.
+/// public key) when `snop.toml` has one for them, refused when it has none; with `[signoff]
+/// require_keys`, nobody signs without one.
 fn key_signature(
     dir: &Directory,
     actor: &str,
@@ -586,6 +610,9 @@ fn key_signature(
 ) -> Result<Option<String>, SignoffError> {
     let who = dir.name(actor);
     match (dir.public_keys.get(actor), key) {
+        (None, None) if dir.require_keys => Err(SignoffError::Refused(format!(
+            "`[signoff] require_keys` in `snop.toml` says every signature needs the signer's key, and {who} has none: run `snop keys generate --as {actor}`, add the `public_key` line it prints under `[people.\"{actor}\"]` in `snop.toml`, then sign with `snop drafts sign ID --as {actor} --row-version N --key FILE`"
+        ))),
         (None, None) => Ok(None),
         (Some(_), None) => Err(SignoffError::Refused(format!(
             "{who} has a public key in `snop.toml`: sign with `--key FILE`, their private key from `snop keys generate`"

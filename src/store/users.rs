@@ -146,8 +146,10 @@ impl Store {
     }
 
     /// Counts a failed login; at `lock_after` consecutive failures the user is locked until
-    /// `lock_until` (an audit entry says so).
-    pub async fn login_failed(&self, person: &str, lock_after: i64, lock_until: &str) -> Result<(), StoreError> {
+    /// `lock_until` (an audit entry says so) and their sessions end. Returns whether this failure
+    /// locked them. The caller judges a live lock first: tries while locked are not counted, so
+    /// they never push the lock forward.
+    pub async fn login_failed(&self, person: &str, lock_after: i64, lock_until: &str) -> Result<bool, StoreError> {
         let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
         let failures: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET failed_logins = failed_logins + 1 WHERE person = $1 RETURNING failed_logins",
@@ -155,12 +157,14 @@ impl Store {
         .bind(person)
         .fetch_optional(&mut *tx)
         .await?;
-        if failures.is_some_and(|f| f >= lock_after) {
+        let locks = failures.is_some_and(|f| f >= lock_after);
+        if locks {
             sqlx::query("UPDATE users SET locked_until = $1, failed_logins = 0 WHERE person = $2")
                 .bind(lock_until)
                 .bind(person)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query("DELETE FROM sessions WHERE person = $1").bind(person).execute(&mut *tx).await?;
             let ts = now();
             append_audit(
                 &mut tx,
@@ -173,7 +177,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(locks)
     }
 
     /// Starts a session for a person who gave the right password: clears their failure counter

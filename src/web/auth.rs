@@ -55,15 +55,21 @@ fn over_tls(app: &App, headers: &HeaderMap) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
-fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
+/// The session cookie's token. Over TLS behind a proxy only the `__Host-` cookie counts (a plain
+/// one could be planted by another host of the domain); two session cookies in one request are
+/// trusted neither.
+fn session_token(app: &App, headers: &HeaderMap) -> Option<String> {
+    let tls = over_tls(app, headers);
+    let mut tokens = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE || *name == SECURE_COOKIE)
-        .map(|(_, value)| value.to_string())
+        .filter(|(name, _)| *name == SECURE_COOKIE || (!tls && *name == COOKIE))
+        .map(|(_, value)| value.to_string());
+    let token = tokens.next()?;
+    tokens.next().is_none().then_some(token)
 }
 
 fn client_address(app: &App, parts: &Parts) -> String {
@@ -108,7 +114,7 @@ impl FromRequestParts<Shared> for Viewer {
                 )
             }
         };
-        let Some(token) = session_token(&parts.headers) else { return Err(unauthorised()) };
+        let Some(token) = session_token(app, &parts.headers) else { return Err(unauthorised()) };
         let session = match app.store.session(&token).await {
             Ok(Some(s)) => s,
             Ok(None) => return Err(unauthorised()),
@@ -225,7 +231,8 @@ pub async fn login(State(app): State<Shared>, request: Request) -> Response {
     let Some(c) = credentials else { return login_form(&app, StatusCode::UNAUTHORIZED, Some(LOGIN_FAILED)) };
     let locked = c.locked_until.as_deref().and_then(parse_time).is_some_and(|t| now < t);
     if !matches || locked || c.disabled {
-        if !matches {
+        // Tries while locked are not counted: they never push the lock forward.
+        if !matches && !locked {
             let until = (now + chrono::Duration::minutes(app.options.lock_minutes))
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             if let Err(e) = app.store.login_failed(&c.person, app.options.lock_after, &until).await {
@@ -252,24 +259,59 @@ pub async fn login(State(app): State<Shared>, request: Request) -> Response {
     ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
 }
 
-/// Whether a logged-in person's password matches (to sign); a mismatch counts as a failed login.
-pub async fn password_matches(app: &App, person: &str, password: String) -> anyhow::Result<bool> {
-    let Some(c) = app.store.credentials(person).await? else { return Ok(false) };
-    let phc = c.password_phc.clone();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await?;
-    if !matches {
-        let until = (Utc::now() + chrono::Duration::minutes(app.options.lock_minutes))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        app.store.login_failed(person, app.options.lock_after, &until).await?;
+/// The address a request comes from, as the login limit counts it (the proxy's
+/// `X-Forwarded-For` when behind one).
+pub struct ClientAddress(pub String);
+
+impl FromRequestParts<Shared> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<ClientAddress, Self::Rejection> {
+        Ok(ClientAddress(client_address(app, parts)))
     }
-    Ok(matches)
+}
+
+/// What a password given to sign came to: the signing password counts as a login.
+pub enum PasswordCheck {
+    Matches,
+    /// Wrong, and the account not locked by it.
+    Wrong,
+    /// The account is locked until then (by this try, or before it: then the password was not
+    /// even judged, and the try does not push the lock forward); a lock ends every session.
+    Locked(DateTime<Utc>),
+    /// Too many tries from this address in the last minute.
+    Limited,
+}
+
+/// Judges a logged-in person's password (to sign) as `/login` does: the per-address limit, the
+/// per-account lock (a live lock is not pushed forward by more tries), a wrong one counted.
+pub async fn check_password(app: &App, address: &str, person: &str, password: String) -> anyhow::Result<PasswordCheck> {
+    if !allow_attempt(app, address) {
+        return Ok(PasswordCheck::Limited);
+    }
+    let Some(c) = app.store.credentials(person).await? else { return Ok(PasswordCheck::Wrong) };
+    let now = Utc::now();
+    if let Some(until) = c.locked_until.as_deref().and_then(parse_time).filter(|t| now < *t) {
+        return Ok(PasswordCheck::Locked(until));
+    }
+    let phc = c.password_phc.clone();
+    if tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await? {
+        return Ok(PasswordCheck::Matches);
+    }
+    let until = now + chrono::Duration::minutes(app.options.lock_minutes);
+    let text = until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    if app.store.login_failed(person, app.options.lock_after, &text).await? {
+        tracing::warn!(person, "locked after too many wrong passwords on the sign form");
+        return Ok(PasswordCheck::Locked(until));
+    }
+    Ok(PasswordCheck::Wrong)
 }
 
 #[derive(serde::Deserialize)]
 pub struct Empty {}
 
 pub async fn logout(State(app): State<Shared>, headers: HeaderMap, posted: Posted<Empty>) -> Response {
-    if let Some(token) = session_token(&headers)
+    if let Some(token) = session_token(&app, &headers)
         && let Err(e) = app.store.end_session(&token).await
     {
         return internal(&e.into());

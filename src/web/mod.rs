@@ -8,13 +8,16 @@
 //!
 //! Security, by layer:
 //! - login: argon2id hashes; a per-account failure counter in the store that locks the account
-//!   for a while, and a per-address limit on `POST /login`; a wrong user name, a wrong password
+//!   for a while, and a per-address limit on `POST /login` (the sign form's password counts as
+//!   a login: [`auth::check_password`]); a wrong user name, a wrong password
 //!   and a locked or disabled account get the same answer;
 //! - sessions: a random token in an HttpOnly, SameSite=Strict cookie (`__Host-` and Secure
 //!   behind a TLS proxy that says so), only its sha256 stored; idle and absolute expiry; logout
 //!   deletes the row;
 //! - forgery: every state-changing request must come from our own origin (Sec-Fetch-Site /
 //!   Origin) and carry the session's token in its form ([`auth::Posted`]);
+//! - connections: a header read timeout (slow and idle clients cut off) and a cap per address
+//!   ([`conn`]);
 //! - output: tera escapes every value; a Content-Security-Policy forbids inline script (and the
 //!   rendered artifact, framed, runs no script at all).
 //!
@@ -25,12 +28,12 @@
 
 mod auth;
 mod commitments;
+mod conn;
 mod decisions;
 pub mod load;
 mod pages;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -64,6 +67,10 @@ pub struct Options {
     pub session_hours: i64,
     /// Rows of a facts table per page.
     pub page_rows: usize,
+    /// A client that has not sent a request's headers within this long is cut off.
+    pub header_read_timeout: Duration,
+    /// Connections one address may hold open at once (not behind a proxy).
+    pub connections_per_address: usize,
     /// The cycle calendar, for the meetings' dates on the board.
     pub calendar: Option<crate::calendar::Calendar>,
     /// The folder the commit-back agent reads returned commitment logs from
@@ -82,6 +89,8 @@ impl Default for Options {
             idle_minutes: 30,
             session_hours: 12,
             page_rows: 50,
+            header_read_timeout: Duration::from_secs(10),
+            connections_per_address: 256,
             calendar: None,
             returns: None,
         }
@@ -217,9 +226,8 @@ pub async fn serve(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let options = app.options.clone();
+    conn::serve(listener, router(app), &options, shutdown).await
 }
 
 fn asset(content_type: &'static str, bytes: &'static [u8]) -> Response {

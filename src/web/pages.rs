@@ -749,19 +749,48 @@ pub struct SignForm {
     password: String,
 }
 
-pub async fn sign(State(app): State<Shared>, Path(id): Path<i64>, posted: Posted<SignForm>) -> Response {
+/// Signs, if the password given is the person's: judged as a login is (the per-address limit
+/// and the per-account lock, answered 429 with the wait).
+pub async fn sign(
+    State(app): State<Shared>,
+    Path(id): Path<i64>,
+    address: super::auth::ClientAddress,
+    posted: Posted<SignForm>,
+) -> Response {
+    use super::auth::PasswordCheck;
     let Posted { viewer, form } = posted;
-    match super::auth::password_matches(&app, &viewer.person, form.password).await {
-        Ok(true) => act(&app, &viewer, id, Request::Sign, Some(form.row_version)).await,
-        Ok(false) => {
-            let outcome = Outcome {
-                refused: Some(
-                    "signing needs your password, and the one given does not match: nothing was signed".into(),
-                ),
-                ..Outcome::default()
-            };
-            draft_response(&app, &viewer, id, &TableQuery::default(), StatusCode::FORBIDDEN, outcome).await
+    let (status, refusal, wait) = match super::auth::check_password(&app, &address.0, &viewer.person, form.password)
+        .await
+    {
+        Ok(PasswordCheck::Matches) => return act(&app, &viewer, id, Request::Sign, Some(form.row_version)).await,
+        Ok(PasswordCheck::Wrong) => (
+            StatusCode::FORBIDDEN,
+            "signing needs your password, and the one given does not match: nothing was signed".to_string(),
+            None,
+        ),
+        Ok(PasswordCheck::Limited) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many password attempts from your address: nothing was signed; wait a minute and try again".into(),
+            Some(60),
+        ),
+        Ok(PasswordCheck::Locked(until)) => {
+            let secs = (until - chrono::Utc::now()).num_seconds().max(1);
+            let refusal = format!(
+                "your account is locked after {} wrong passwords in a row, until {} UTC (about {} minute(s) from now), and your sessions have ended: nothing was signed; log in again after that, or ask an administrator to unlock it with `snop users reset-password`",
+                app.options.lock_after,
+                until.format("%Y-%m-%d %H:%M"),
+                (secs + 59) / 60
+            );
+            (StatusCode::TOO_MANY_REQUESTS, refusal, Some(secs))
         }
-        Err(e) => internal(&e),
+        Err(e) => return internal(&e),
+    };
+    let outcome = Outcome { refused: Some(refusal), ..Outcome::default() };
+    let mut r = draft_response(&app, &viewer, id, &TableQuery::default(), status, outcome).await;
+    if let Some(secs) = wait
+        && let Ok(v) = secs.to_string().parse()
+    {
+        r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
     }
+    r
 }

@@ -245,6 +245,11 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
                 .await
                 .unwrap_err();
         assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
+        // An owner who is nobody of `[people]` (issue 21) is refused, naming who is.
+        let nobody = NewDecision { owner: Some("<script>x</script>".into()), ..decision(&first, option) };
+        let err = snop::pipeline::decisions::decide(&ws.directory(), &store, "olivia.chen", nobody).await.unwrap_err();
+        assert_eq!(snop::Fault::of(&err), snop::Fault::User);
+        assert!(err.to_string().contains("the owner `<script>x</script>` is not a person of `[people]`"), "{err}");
 
         // The COO sends the whole plan back (through the binary): the plan says so and cannot be
         // signed; the next decision, on the redone reconciliation, supersedes it.

@@ -56,13 +56,13 @@ fn audit_verify_catches_a_changed_audit_row(db: Db) {
         &store,
         &[
             &db.drop_trigger("audit_log_no_update", "audit_log"),
-            "UPDATE audit_log SET actor = 'sam.okafor' WHERE seq = 3",
+            "UPDATE audit_log SET actor = 'sam.okafor' WHERE seq = 4",
         ],
     );
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
     assert!(
-        err.starts_with("error: the audit does not verify: audit entry 3 (`sign` of `draft:1` by `sam.okafor` at "),
+        err.starts_with("error: the audit does not verify: audit entry 4 (`sign` of `draft:1` by `sam.okafor` at "),
         "{err}"
     );
     assert!(err.ends_with("its hash does not match its fields: the entry was changed\n"), "{err}");
@@ -71,21 +71,21 @@ fn audit_verify_catches_a_changed_audit_row(db: Db) {
 fn audit_verify_catches_a_swapped_chain_order(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
     let (ws, store) = signed_workspace(tmp.path(), db);
-    // Entries 2 and 3 trade places (each keeps its own fields and hashes).
+    // Entries 3 and 4 trade places (each keeps its own fields and hashes).
     raw_sql(
         &ws,
         &store,
         &[
             &db.drop_trigger("audit_log_no_update", "audit_log"),
-            "UPDATE audit_log SET seq = -2 WHERE seq = 2",
-            "UPDATE audit_log SET seq = 2 WHERE seq = 3",
-            "UPDATE audit_log SET seq = 3 WHERE seq = -2",
+            "UPDATE audit_log SET seq = -3 WHERE seq = 3",
+            "UPDATE audit_log SET seq = 3 WHERE seq = 4",
+            "UPDATE audit_log SET seq = 4 WHERE seq = -3",
         ],
     );
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
-    assert!(err.starts_with("error: the audit does not verify: audit entry 2 (`sign` of `draft:1`"), "{err}");
-    assert!(err.contains("it does not follow entry 1: the chain is broken or reordered"), "{err}");
+    assert!(err.starts_with("error: the audit does not verify: audit entry 3 (`sign` of `draft:1`"), "{err}");
+    assert!(err.contains("it does not follow entry 2: the chain is broken or reordered"), "{err}");
 }
 
 fn audit_verify_catches_a_removed_audit_row(db: Db) {
@@ -95,18 +95,18 @@ fn audit_verify_catches_a_removed_audit_row(db: Db) {
     raw_sql(
         &ws,
         &store,
-        &[&db.drop_trigger("audit_log_no_delete", "audit_log"), "DELETE FROM audit_log WHERE seq = 6"],
+        &[&db.drop_trigger("audit_log_no_delete", "audit_log"), "DELETE FROM audit_log WHERE seq = 8"],
     );
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
     assert!(err.contains("the approval of draft 2 by `sam.okafor` at "), "{err}");
     assert!(err.contains("has no audit entry: the log was cut or an entry removed"), "{err}");
     // One in the middle.
-    raw_sql(&ws, &store, &["DELETE FROM audit_log WHERE seq = 2"]);
+    raw_sql(&ws, &store, &["DELETE FROM audit_log WHERE seq = 3"]);
     let (code, _, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 1);
-    assert!(err.contains("audit entry 3 (`sign` of `draft:1`"), "{err}");
-    assert!(err.contains("expected entry 2 here: an entry is missing"), "{err}");
+    assert!(err.contains("audit entry 4 (`sign` of `draft:1`"), "{err}");
+    assert!(err.contains("expected entry 3 here: an entry is missing"), "{err}");
 }
 
 /// Per-person keys: once Sam's public key is in `snop.toml`, he signs only with his private key;
@@ -158,11 +158,12 @@ fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out,
-        "the audit log is intact: 7 entries chained, 2 signed draft(s) match what was signed\n\
+        "the audit log is intact: 9 entries chained, 2 signed draft(s) match what was signed\n\
          1 signature(s) verified against their signers' public keys in `snop.toml`\n"
     );
 
-    // The forgery: new content for draft 2, its hash everywhere, and the audit chain rehashed.
+    // The forgery: new content for draft 2, its hash everywhere (the draft, its approval and
+    // signature rows, its entries), the audit chain rehashed and the signature's anchor moved.
     let triggers =
         [("drafts_signed_frozen", "drafts"), ("signatures_frozen", "signatures"), ("audit_log_no_update", "audit_log")];
     let drops: Vec<String> = triggers.iter().map(|(t, table)| db.drop_trigger(t, table)).collect();
@@ -179,11 +180,17 @@ fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
             .execute(&pool)
             .await
             .unwrap();
-        sqlx::query("UPDATE signatures SET content_sha256 = $1 WHERE draft_id = 2")
-            .bind(&sha)
-            .execute(&pool)
+        let old: String = sqlx::query_scalar("SELECT content_sha256 FROM signatures WHERE draft_id = 2")
+            .fetch_one(&pool)
             .await
             .unwrap();
+        for table in ["signatures", "approvals"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET content_sha256 = $1 WHERE draft_id = 2")))
+                .bind(&sha)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
         let rows: Vec<(i64, String, String, String, String, String)> =
             sqlx::query_as("SELECT seq, ts, actor, action, entity, content_sha256 FROM audit_log ORDER BY seq")
                 .fetch_all(&pool)
@@ -191,7 +198,7 @@ fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
                 .unwrap();
         let mut prev = "0".repeat(64);
         for (seq, ts, actor, action, entity, old_sha) in rows {
-            let new_sha = if action == "sign" && entity == "draft:2" { sha.clone() } else { old_sha };
+            let new_sha = if entity == "draft:2" && old_sha == old { sha.clone() } else { old_sha };
             let hash = snop::store::audit::entry_hash(&prev, seq, &ts, &actor, &action, &entity, &new_sha);
             sqlx::query("UPDATE audit_log SET content_sha256 = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
                 .bind(&new_sha)
@@ -202,6 +209,13 @@ fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
                 .await
                 .unwrap();
             prev = hash;
+            if action == "approve" && entity == "draft:2" {
+                sqlx::query("UPDATE signatures SET audit_hash = $1 WHERE draft_id = 2")
+                    .bind(&prev)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
         }
         pool.close().await;
         let store = open(&ws, &store).await;
@@ -213,7 +227,38 @@ fn signing_with_a_key_is_checked_without_trusting_the_database(db: Db) {
     assert!(err.contains("its ed25519 signature does not verify against their public key in `snop.toml`"), "{err}");
 }
 
+/// `[signoff] require_keys = true`: nobody signs without their key; the refusal says how to
+/// register one, and with it the signature goes through.
+fn require_keys_refuses_a_signature_without_a_key(db: Db) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ws, _) = signed_workspace(tmp.path(), db);
+    let toml = ws.join("snop.toml");
+    let text = fs_err::read_to_string(&toml).unwrap();
+    fs_err::write(&toml, format!("{text}\n[signoff]\nrequire_keys = true\n")).unwrap();
+    let sign = |extra: &[&str]| {
+        run_in(&ws, &[&["drafts", "sign", "2", "--as", "sam.okafor", "--row-version", "2"], extra].concat())
+    };
+    let (code, _, err) = sign(&[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("`[signoff] require_keys` in `snop.toml` says every signature needs the signer's key, and Sam Okafor has none: run `snop keys generate --as sam.okafor`, add the `public_key` line it prints under `[people.\"sam.okafor\"]`"),
+        "{err}"
+    );
+    let (code, out, _) = run_in(&ws, &["keys", "generate", "--as", "sam.okafor", "--out", "sam.key"]);
+    assert_eq!(code, 0);
+    let line = out.lines().find(|l| l.starts_with("public_key = ")).unwrap();
+    let text = fs_err::read_to_string(&toml).unwrap();
+    let header = "[people.\"sam.okafor\"]\n";
+    fs_err::write(&toml, text.replace(header, &format!("{header}{line}\n"))).unwrap();
+    let (code, _, err) = sign(&["--key", "sam.key"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run_in(&ws, &["audit", "verify"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 signature(s) verified"), "{out}");
+}
+
 on_both_backends!(
+    require_keys_refuses_a_signature_without_a_key,
     signing_with_a_key_is_checked_without_trusting_the_database,
     audit_verify_catches_a_changed_signed_artifact,
     audit_verify_catches_a_rehashed_signed_artifact,

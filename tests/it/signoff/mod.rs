@@ -11,6 +11,7 @@
 mod audit;
 mod binary;
 mod table;
+mod tamper;
 mod workflow;
 
 use std::collections::BTreeMap;
@@ -122,7 +123,7 @@ fn signed_workspace(tmp: &Path, db: Db) -> (std::path::PathBuf, String) {
     });
     let (code, out, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
-    assert_eq!(out, "the audit log is intact: 6 entries chained, 1 signed draft(s) match what was signed\n");
+    assert_eq!(out, "the audit log is intact: 8 entries chained, 1 signed draft(s) match what was signed\n");
     assert_eq!(ws.join("snop.db").exists(), db == Db::Sqlite, "the binary used the store the test chose");
     (ws, store_url)
 }

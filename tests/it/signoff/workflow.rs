@@ -266,7 +266,50 @@ fn pages_escape_model_text_and_carry_the_agenda(db: Db) {
     });
 }
 
+/// Issue 21: a comment, a rejection's reason, a decision's note and a done note are text for a
+/// page everybody opens: over 10,000 characters they are refused, and nothing is stored.
+fn texts_over_the_limit_are_refused(db: Db) {
+    let store_url = db.fresh_store();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = directory();
+    let long = "x".repeat(10_001);
+    block_on(async {
+        let store = open(tmp.path(), &store_url).await;
+        let run = record(&store, Artifact::DemandConsensus, CYCLE, "long").await;
+        let id = store.draft_of_run(run.id).await.unwrap().unwrap().id;
+        let err = refused(store.act(&dir, id, "fiona.reyes", Request::Comment { body: long.clone() }, None).await);
+        assert!(
+            err.contains("a comment is at most 10000 characters, and this one has 10001: nothing was saved"),
+            "{err}"
+        );
+        let ok = "y".repeat(10_000);
+        store.act(&dir, id, "fiona.reyes", Request::Comment { body: ok }, None).await.unwrap();
+        let err =
+            refused(store.act(&dir, id, "dana.whitfield", Request::Reject { reason: long.clone() }, Some(1)).await);
+        assert!(err.contains("a rejection's reason is at most 10000 characters"), "{err}");
+        let d = snop::store::decisions::NewDecision {
+            cycle: CYCLE.into(),
+            tradeoff_id: Some("GAP-1".into()),
+            choice: snop::analysis::executive::Choice::Option { option: "overtime".into() },
+            owner: Some("sam.okafor".into()),
+            due: Some("2027-01-15".into()),
+            note: Some(long.clone()),
+        };
+        let err = store.record_decision(&dir, "olivia.chen", &d).await.unwrap_err().to_string();
+        assert!(err.contains("a decision's note is at most 10000 characters"), "{err}");
+        let d = snop::store::decisions::NewDecision { note: None, ..d };
+        store.record_decision(&dir, "olivia.chen", &d).await.unwrap();
+        let err = store.record_done(&dir, "sam.okafor", CYCLE, "GAP-1", Some(&long)).await.unwrap_err().to_string();
+        assert!(err.contains("a note is at most 10000 characters"), "{err}");
+        let detail = store.draft(id).await.unwrap().unwrap();
+        assert_eq!((detail.comments.len(), detail.row.state), (1, State::Draft));
+        assert!(store.decisions_done(CYCLE).await.unwrap().is_empty());
+        assert!(store.verify_audit().await.unwrap().first_problem.is_none());
+    });
+}
+
 on_both_backends!(
+    texts_over_the_limit_are_refused,
     decisions_and_done_move_the_cycles_mark,
     versions_supersession_and_signed_drafts_that_never_change,
     the_reconciliation_pack_needs_both_signatures,

@@ -226,3 +226,228 @@ fn sessions_expire_and_the_cookie_is_secure_behind_a_tls_proxy() {
         assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
     });
 }
+
+/// Issue 21: the sign form's password counts as a login. Five wrong passwords there lock the
+/// account as five wrong logins do (429, the wait said, every session ended); tries while locked
+/// are not counted and do not push the lock forward; nothing is signed, even with the right one.
+#[test]
+fn the_sign_forms_password_counts_as_a_login() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let options = Options { logins_per_minute: 100, lock_after: 5, ..Options::default() };
+        let base = start(tmp.path(), options).await;
+        let cookie = login(&base, "dana.whitfield").await;
+        let (_, page) = get(&base, "/drafts/1", &cookie).await;
+        let csrf = csrf_of(&page);
+        let (s, _) =
+            post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        let sign = |pw: String| {
+            let (base, cookie, csrf) = (base.clone(), cookie.clone(), csrf.clone());
+            async move {
+                let r = http()
+                    .post(format!("{base}/drafts/1/sign"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("cookie", cookie)
+                    .body(
+                        serde_urlencoded::to_string([("csrf", csrf.as_str()), ("row_version", "2"), ("password", &pw)])
+                            .unwrap(),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+                let wait = r.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<i64>().unwrap());
+                (r.status(), wait, r.text().await.unwrap())
+            }
+        };
+        for _ in 0..4 {
+            let (s, wait, body) = sign("guess-guess-guess".into()).await;
+            assert_eq!((s, wait), (StatusCode::FORBIDDEN, None), "{body}");
+        }
+        let (s, wait, body) = sign("guess-guess-guess".into()).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(wait.is_some_and(|w| (800..=900).contains(&w)), "{wait:?}");
+        assert!(body.contains("your account is locked after 5 wrong passwords in a row, until "), "{body}");
+        assert!(body.contains("and your sessions have ended: nothing was signed"), "{body}");
+        // The lock ended the session.
+        let (s, _) = get(&base, "/", &cookie).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "the session ended with the lock");
+        let store = Store::open(tmp.path(), "sqlite://snop.db").await.unwrap();
+        let locked = store.credentials("dana.whitfield").await.unwrap().unwrap().locked_until.unwrap();
+        // Tries while locked, on /login (wrong or right): refused, not counted, the lock stays put.
+        for pw in ["guess-guess-guess".to_string(), password("dana.whitfield")] {
+            for _ in 0..5 {
+                let (s, _) =
+                    post(&base, "/login", None, &[("user", "dana.whitfield"), ("password", pw.as_str())], &[]).await;
+                assert_eq!(s, StatusCode::UNAUTHORIZED);
+            }
+        }
+        let after = store.credentials("dana.whitfield").await.unwrap().unwrap();
+        assert_eq!((after.locked_until.as_deref(), after.failed_logins), (Some(locked.as_str()), 0));
+        assert_eq!(draft_state(tmp.path(), 1).await.0, State::Approved, "nothing was signed");
+        let report = store.verify_audit().await.unwrap();
+        assert_eq!(report.first_problem, None, "the lock is audited");
+    });
+}
+
+/// The sign form shares the per-address limit of `/login`: a 429 with the wait.
+#[test]
+fn the_sign_form_shares_the_login_limit_of_an_address() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let options = Options { logins_per_minute: 3, lock_after: 5, ..Options::default() };
+        let base = start(tmp.path(), options).await;
+        let cookie = login(&base, "dana.whitfield").await; // attempt 1
+        let (_, page) = get(&base, "/drafts/1", &cookie).await;
+        let csrf = csrf_of(&page);
+        let form = [("csrf", csrf.as_str()), ("row_version", "1"), ("password", "guess-guess-guess")];
+        for _ in 0..2 {
+            let (s, body) = post(&base, "/drafts/1/sign", Some(&cookie), &form, &[]).await; // 2, 3
+            assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        }
+        let pw = password("dana.whitfield");
+        let form = [("csrf", csrf.as_str()), ("row_version", "1"), ("password", pw.as_str())];
+        let (s, body) = post(&base, "/drafts/1/sign", Some(&cookie), &form, &[]).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(body.contains("too many password attempts from your address: nothing was signed; wait a minute"));
+        let (s, body) = post(&base, "/login", None, &[("user", "sam.okafor"), ("password", "x")], &[]).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    });
+}
+
+/// `[signoff] require_keys`: the web cannot sign without the signer's key either, and says how
+/// to register one.
+#[test]
+fn require_keys_refuses_signing_on_the_web() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let store = super::seeded(tmp.path()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let dir = snop::sop::Directory { require_keys: true, ..super::directory() };
+        let app = web::App::new(store, dir, "Test Pumps".into(), Options::default());
+        tokio::spawn(web::serve(listener, app, std::future::pending()));
+        let cookie = login(&base, "dana.whitfield").await;
+        let (_, page) = get(&base, "/drafts/1", &cookie).await;
+        let csrf = csrf_of(&page);
+        let (s, _) =
+            post(&base, "/drafts/1/approve", Some(&cookie), &[("csrf", &csrf), ("row_version", "1")], &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        let pw = password("dana.whitfield");
+        let form = [("csrf", csrf.as_str()), ("row_version", "2"), ("password", pw.as_str())];
+        let (s, body) = post(&base, "/drafts/1/sign", Some(&cookie), &form, &[]).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert!(
+            body.contains("says every signature needs the signer&#39;s key, and Dana Whitfield has none"),
+            "{body}"
+        );
+        assert!(body.contains("run `snop keys generate --as dana.whitfield`"), "{body}");
+        assert_eq!(draft_state(tmp.path(), 1).await.0, State::Approved);
+    });
+}
+
+/// Issue 21: behind a TLS proxy only the `__Host-` cookie counts, and two session cookies in one
+/// request are trusted neither (the first no longer wins).
+#[test]
+fn behind_a_tls_proxy_only_the_host_cookie_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let base = start(tmp.path(), Options { behind_proxy: true, ..Options::default() }).await;
+        let r = http()
+            .post(format!("{base}/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-proto", "https")
+            .body(serde_urlencoded::to_string([("user", "sam.okafor"), ("password", &password("sam.okafor"))]).unwrap())
+            .send()
+            .await
+            .unwrap();
+        let cookie = r.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_string();
+        let token = cookie.split(';').next().unwrap().strip_prefix("__Host-snop_session=").unwrap().to_string();
+        let page = |cookies: String| {
+            let base = base.clone();
+            async move {
+                let r = http()
+                    .get(format!("{base}/"))
+                    .header("x-forwarded-proto", "https")
+                    .header("cookie", cookies)
+                    .send()
+                    .await
+                    .unwrap();
+                r.status()
+            }
+        };
+        assert_eq!(page(format!("__Host-snop_session={token}")).await, StatusCode::OK);
+        assert_eq!(page(format!("snop_session={token}")).await, StatusCode::SEE_OTHER, "the plain cookie over TLS");
+        let planted = "0".repeat(64);
+        for two in [
+            format!("snop_session={planted}; __Host-snop_session={token}"),
+            format!("__Host-snop_session={planted}; __Host-snop_session={token}"),
+            format!("__Host-snop_session={token}; __Host-snop_session={planted}"),
+        ] {
+            let expected = if two.starts_with("snop_session") { StatusCode::OK } else { StatusCode::SEE_OTHER };
+            assert_eq!(page(two.clone()).await, expected, "{two}");
+        }
+    });
+}
+
+/// Issue 21: a client that never finishes its request's headers is cut off after the header
+/// read timeout, and one address holds at most so many connections; the server goes on
+/// serving. Bounded in time: a second's timeout.
+#[test]
+fn slow_clients_are_cut_off_and_one_address_holds_few_connections() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let options = Options {
+            header_read_timeout: std::time::Duration::from_secs(1),
+            connections_per_address: 20,
+            ..Options::default()
+        };
+        let base = start(tmp.path(), options).await;
+        let addr = base.strip_prefix("http://").unwrap().to_string();
+        // Half-sent requests: the headers never end.
+        let mut slow = Vec::new();
+        for _ in 0..10 {
+            let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            s.write_all(b"GET /login HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+            slow.push(s);
+        }
+        // A connection over the limit of the address is closed at once.
+        let mut more = Vec::new();
+        for _ in 0..10 {
+            more.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+        }
+        let mut extra = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let mut buf = [0u8; 64];
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), extra.read(&mut buf)).await;
+        assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the 21st connection is closed: {closed:?}");
+        drop(more);
+        // Each slow one is cut off within the timeout (and a little).
+        let started = std::time::Instant::now();
+        for mut s in slow {
+            let read = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf)).await;
+            assert!(read.is_ok(), "a slow client was still held after 5 s");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
+        // A kept-alive connection left idle after its answer is closed too.
+        let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        idle.write_all(b"GET /login HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut answer = vec![0u8; 1 << 16];
+        let n = idle.read(&mut answer).await.unwrap();
+        assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..n]));
+        let started = std::time::Instant::now();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                match idle.read(&mut answer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(read.is_ok() && started.elapsed() < std::time::Duration::from_secs(4), "an idle connection was held");
+        // And the server still serves.
+        let (s, _) = get(&base, "/login", "").await;
+        assert_eq!(s, StatusCode::OK);
+    });
+}
