@@ -3,6 +3,7 @@
 //! what was read, kept and quarantined.
 
 pub mod read;
+mod typed;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,14 @@ pub enum IngestError {
     MissingColumns { file: String, sheet: Option<String>, missing: String, found: String },
     #[error("`{file}` cannot be read: {detail}")]
     Unreadable { file: String, detail: String },
+    #[error(
+        "`{file}`: column {column} is stored as {stored}, which cannot hold {kind}\nhint: export the column with a type that holds {kind}, or as text in a CSV"
+    )]
+    ColumnType { file: String, column: String, stored: String, kind: crate::contract::Kind },
+    #[error(
+        "reading `{file}` stopped on an internal error (a bug in snop, not a fault of the file): {detail}\nhint: please report it, with the file if you can share it"
+    )]
+    Panicked { file: String, detail: String },
     #[error("source `{name}` needs the environment variable `{var}` for its credential, and it is not set")]
     AuthEnvMissing { name: String, var: String },
     #[error("pulling `{url}` failed after {attempts} attempt(s): {detail}")]
@@ -39,7 +48,7 @@ pub enum IngestError {
 impl IngestError {
     /// Whether the fault lies with the data or configuration (exit 1) rather than the runtime.
     pub fn is_user_fault(&self) -> bool {
-        !matches!(self, IngestError::Runtime(_) | IngestError::Http { .. })
+        !matches!(self, IngestError::Runtime(_) | IngestError::Http { .. } | IngestError::Panicked { .. })
     }
 }
 
@@ -131,7 +140,8 @@ pub async fn ingest(
             keys: &keys,
             window,
         };
-        let mut v = validate::validate(raw.frame, &cx)?;
+        let shown = files.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join("`, `");
+        let mut v = read::guarded(&shown, || validate::validate(raw.frame, &cx))?;
         bar.finish_and_clear();
         if s.table.keeps_origin() {
             v.frame = with_origin(v.frame, &files)?;

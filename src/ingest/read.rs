@@ -86,11 +86,13 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
                     // Extracts can be large: hashed as a stream and parsed from the file (mapped),
                     // never held whole in memory.
                     let sha256 = sha256_file(&path).map_err(unreadable)?;
-                    (read_csv(CsvInput::Path(&path), &rel, *delimiter, &source.columns, idx)?, None, sha256)
+                    let frame =
+                        guarded(&rel, || read_csv(CsvInput::Path(&path), &rel, *delimiter, &source.columns, idx))?;
+                    (frame, None, sha256)
                 } else {
                     let bytes = fs_err::read(&path).map_err(unreadable)?;
                     let sha256 = sha256_hex(&bytes);
-                    let (frame, sheet) = parse_bytes(bytes, &rel, format, &source.columns, idx)?;
+                    let (frame, sheet) = guarded(&rel, || parse_bytes(bytes, &rel, format, source, idx))?;
                     (frame, sheet, sha256)
                 };
                 files.push(InputFile { location: rel, sheet, sha256, fetched: None });
@@ -100,7 +102,7 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
         Location::Http { url, format, auth, timeout_seconds, retries } => {
             let bytes =
                 fetch(url, auth.as_ref(), &source.name, Duration::from_secs(*timeout_seconds), *retries).await?;
-            let (frame, sheet) = parse_bytes(bytes.clone(), url, format, &source.columns, 0)?;
+            let (frame, sheet) = guarded(url, || parse_bytes(bytes.clone(), url, format, source, 0))?;
             files.push(InputFile { location: url.clone(), sheet, sha256: sha256_hex(&bytes), fetched: Some(bytes) });
             frames.push(frame);
         }
@@ -114,6 +116,19 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
             .map_err(|e| IngestError::Runtime(e.to_string()))?
     };
     Ok(Raw { frame, files })
+}
+
+/// Runs a parser, turning a panic inside it (a bug in snop or polars, never the planner's fault)
+/// into an error naming the file, so no input ends snop with a crash.
+pub(super) fn guarded<T>(file: &str, f: impl FnOnce() -> Result<T, IngestError>) -> Result<T, IngestError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no detail".into());
+        Err(IngestError::Panicked { file: file.to_string(), detail })
+    })
 }
 
 fn expand(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, IngestError> {
@@ -131,14 +146,15 @@ fn parse_bytes(
     bytes: Vec<u8>,
     name: &str,
     format: &FileFormat,
-    columns: &[ColumnMap],
+    source: &Source,
     file_idx: u32,
 ) -> Result<(DataFrame, Option<String>), IngestError> {
+    let columns = &source.columns;
     match format {
         FileFormat::Csv { delimiter } => {
             Ok((read_csv(CsvInput::Bytes(bytes), name, *delimiter, columns, file_idx)?, None))
         }
-        FileFormat::Parquet => Ok((read_parquet(bytes, name, columns, file_idx)?, None)),
+        FileFormat::Parquet => Ok((read_parquet(bytes, name, columns, source.decimal_comma, file_idx)?, None)),
         FileFormat::Xlsx { sheet, header_row } => {
             Ok((read_xlsx(bytes, name, sheet, *header_row, columns, file_idx)?, Some(sheet.clone())))
         }
@@ -158,11 +174,7 @@ fn check_columns(
         if found.iter().any(|f| f == &m.source) {
             selected.push((m.source.clone(), m.column.name));
         } else if m.column.required {
-            missing.push(if m.source == m.column.name {
-                format!("`{}`", m.source)
-            } else {
-                format!("`{}` (for `{}`)", m.source, m.column.name)
-            });
+            missing.push(shown_column(m));
         }
     }
     if missing.is_empty() {
@@ -255,7 +267,13 @@ fn read_csv(
     finish(frame, &selected, columns, file_idx)
 }
 
-fn read_parquet(bytes: Vec<u8>, name: &str, columns: &[ColumnMap], file_idx: u32) -> Result<DataFrame, IngestError> {
+fn read_parquet(
+    bytes: Vec<u8>,
+    name: &str,
+    columns: &[ColumnMap],
+    decimal_comma: bool,
+    file_idx: u32,
+) -> Result<DataFrame, IngestError> {
     let unreadable = |e: PolarsError| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() };
     let mut reader = ParquetReader::new(Cursor::new(bytes));
     let schema = reader.schema().map_err(unreadable)?;
@@ -267,7 +285,30 @@ fn read_parquet(bytes: Vec<u8>, name: &str, columns: &[ColumnMap], file_idx: u32
         .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 1 }))
         .finish()
         .map_err(unreadable)?;
+    // Typed columns become the text of their contract kind, or are refused by name.
+    let mut texts = vec![col(ROW_COL)];
+    for (src, contract) in &selected {
+        let m = columns.iter().find(|m| m.column.name == *contract).expect("a selected column is mapped");
+        let dtype = frame.column(src).map_err(unreadable)?.dtype().clone();
+        let text = super::typed::as_text(src, &dtype, m, decimal_comma).map_err(|w| IngestError::ColumnType {
+            file: name.to_string(),
+            column: shown_column(m),
+            stored: w.stored,
+            kind: m.column.kind,
+        })?;
+        texts.push(text.alias(src.as_str()));
+    }
+    let frame = frame.lazy().select(texts).collect().map_err(unreadable)?;
     finish(frame, &selected, columns, file_idx)
+}
+
+/// A column as a message names it: the source's name, and the contract's when it differs.
+fn shown_column(m: &ColumnMap) -> String {
+    if m.source == m.column.name {
+        format!("`{}`", m.source)
+    } else {
+        format!("`{}` (for `{}`)", m.source, m.column.name)
+    }
 }
 
 /// The text of a cell as the validator reads it. Dates become ISO text; numbers keep their
@@ -399,5 +440,22 @@ pub async fn fetch(
         let backoff = Duration::from_millis(200 * 2u64.pow(attempt.min(6) - 1));
         tracing::warn!(url, attempt, %detail, "pull failed, retrying in {} ms", backoff.as_millis());
         tokio::time::sleep(backoff).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_reading_becomes_an_error_naming_the_file() {
+        let err = guarded::<()>("data/sales.parquet", || panic!("activate 'dtype-decimal' feature")).unwrap_err();
+        assert!(!err.is_user_fault(), "a panic is snop's fault: exit 2");
+        assert_eq!(
+            err.to_string(),
+            "reading `data/sales.parquet` stopped on an internal error (a bug in snop, not a fault of the file): \
+             activate 'dtype-decimal' feature\nhint: please report it, with the file if you can share it"
+        );
+        assert!(guarded("f", || Ok(1)).is_ok_and(|v| v == 1));
     }
 }

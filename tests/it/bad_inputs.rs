@@ -101,6 +101,8 @@ cases!(
     missing_sheet,
     month_outside_horizon,
     negative_quantity,
+    parquet_text_where_a_number_belongs,
+    parquet_typed_columns,
     too_many_bad_rows,
     unknown_customer,
     unknown_sku,
