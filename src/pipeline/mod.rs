@@ -301,7 +301,11 @@ pub fn quarantine_csv(rows: &[Quarantined]) -> anyhow::Result<Vec<u8>> {
         s("file", &|q| q.file.clone()),
         Column::new("sheet".into(), rows.iter().map(|q| q.sheet.clone()).collect::<Vec<_>>()),
         Column::new("row".into(), rows.iter().map(|q| q.row).collect::<Vec<_>>()),
-        s("column", &|q| q.column.clone()),
+        // A fault of the row's layout (a ragged CSV record) names no column.
+        Column::new(
+            "column".into(),
+            rows.iter().map(|q| Some(q.column.clone()).filter(|c| !c.is_empty())).collect::<Vec<_>>(),
+        ),
         Column::new(
             "value".into(),
             rows.iter().map(|q| Some(q.value.clone()).filter(|v| !v.is_empty())).collect::<Vec<_>>(),

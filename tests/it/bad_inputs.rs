@@ -89,6 +89,13 @@ cases!(
     adjustment_delta_and_override,
     adjustment_unknown_sku_and_month,
     adjustment_without_owner,
+    csv_blank_lines,
+    csv_duplicate_header,
+    csv_latin1,
+    csv_ragged_row,
+    csv_unterminated_quote,
+    csv_utf16,
+    csv_wrong_delimiter,
     decimal_comma_ambiguous,
     duplicate_adjustment,
     duplicate_key,
@@ -108,6 +115,9 @@ cases!(
     unknown_sku,
     unparseable_date,
     unparseable_number,
+    xlsx_duplicate_header,
+    xlsx_encrypted,
+    xlsx_renamed_csv,
 );
 
 /// The rejected run is listed, so a planner finds it and its quarantine.
