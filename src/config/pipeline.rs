@@ -151,7 +151,7 @@ struct RawSource {
     /// The default date format of the source's date columns (strftime), e.g. `%Y%m%d`, or a
     /// list of formats tried in order.
     #[serde(default)]
-    date_format: Option<Formats>,
+    date_format: Option<Spanned<Formats>>,
     /// Plausibility limits: contract column to the largest absolute value believed, overriding
     /// the contract's default (numeric columns).
     #[serde(default)]
@@ -561,8 +561,8 @@ fn source_location(
 fn column_maps(table: Table, i: usize, s: &RawSource, here: &mut Here<'_>) -> Vec<ColumnMap> {
     let key = |k: &str| format!("sources[{i}].{k}");
     let spec = table.spec();
-    let default_formats = s.date_format.as_ref().map_or_else(|| vec!["%Y-%m-%d".to_string()], Formats::list);
-    check_formats(&default_formats, 0..0, key("date_format"), here);
+    let default_formats = s.date_format.as_ref().map_or_else(|| vec!["%Y-%m-%d".to_string()], |f| f.get_ref().list());
+    check_formats(&default_formats, s.date_format.as_ref().map_or(0..0, Spanned::span), key("date_format"), here);
     let mut columns = Vec::new();
     for (contract_name, mapping) in s.columns.get_ref() {
         let Some(column) = spec.column(contract_name) else {

@@ -205,7 +205,7 @@ fn reason(code: u32, m: &ColumnMap, table: Table, window: Window) -> String {
             }
         }
         IMPLAUSIBLE => format!(
-            "implausibly large: more than {:e} (if it is real, raise `limits.{}` of the source)",
+            "implausibly large: more than {:e} (raise `limits.{}` of the source if it is real)",
             m.max.unwrap_or_default(),
             c.name
         ),

@@ -89,6 +89,7 @@ cases!(
     adjustment_delta_and_override,
     adjustment_unknown_sku_and_month,
     adjustment_without_owner,
+    bom_qty_per_zero,
     csv_blank_lines,
     csv_duplicate_header,
     csv_latin1,
@@ -96,11 +97,14 @@ cases!(
     csv_unterminated_quote,
     csv_utf16,
     csv_wrong_delimiter,
+    date_formats_list,
     decimal_comma_ambiguous,
     duplicate_adjustment,
     duplicate_key,
     duplicate_of_a_bad_row,
     empty_required,
+    implausible_quantity,
+    limit_raised_per_source,
     missing_column,
     missing_column_in_sheet,
     missing_file,
@@ -115,6 +119,7 @@ cases!(
     unknown_sku,
     unparseable_date,
     unparseable_number,
+    value_mapping,
     xlsx_duplicate_header,
     xlsx_encrypted,
     xlsx_renamed_csv,
@@ -130,4 +135,46 @@ fn a_rejected_run_is_listed() {
     assert_eq!(code, 0);
     let run = out.lines().nth(1).unwrap_or_default();
     assert!(run.contains("demand-review") && run.contains("rejected"), "{out}");
+}
+
+/// `snop validate` checks `values`, `limits` and date format lists, each problem with its file,
+/// line and key, all of them at once.
+#[test]
+fn values_limits_and_date_formats_are_checked_by_validate() {
+    let (_tmp, ws) = workspace("value_mapping");
+    let pipeline = r#"agent = "demand-review"
+
+[[sources]]
+table = "items"
+type = "csv"
+path = "data/items.csv"
+values = { lifecycle = { launch = "newish" }, unit_price = { a = "1" } }
+limits = { sku = 5, unit_price = -1 }
+
+[[sources]]
+table = "customers"
+type = "csv"
+path = "data/customers.csv"
+
+[[sources]]
+table = "sales_history"
+type = "csv"
+path = "data/sales.csv"
+date_format = ["%Y-%m-%d", "%Q"]
+"#;
+    fs_err::write(ws.join("pipelines/demand-review.toml"), pipeline).unwrap();
+    let (code, _, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1, "{err}");
+    let file = "`pipelines/demand-review.toml`";
+    assert_eq!(
+        err,
+        format!(
+            "error: 5 problems in the workspace configuration\n\
+             \x20 - {file} line 7, key `sources[0].values.lifecycle.launch`: maps to `newish`, which `lifecycle` does not allow: it must be one of `active`, `new`, `discontinued`\n\
+             \x20 - {file} line 7, key `sources[0].values.unit_price`: `unit_price` is not a text column: `values` maps text\n\
+             \x20 - {file} line 8, key `sources[0].limits.sku`: `sku` is not a number column: a limit applies to numbers\n\
+             \x20 - {file} line 8, key `sources[0].limits.unit_price`: `-1` must be a positive number\n\
+             \x20 - {file} line 19, key `sources[2].date_format`: `%Q` is not a date format (strftime, e.g. `%d.%m.%Y`)\n"
+        )
+    );
 }
