@@ -103,6 +103,7 @@ cases!(
     duplicate_key,
     duplicate_of_a_bad_row,
     empty_required,
+    formula_in_a_value,
     implausible_quantity,
     limit_raised_per_source,
     missing_column,
@@ -177,4 +178,21 @@ date_format = ["%Y-%m-%d", "%Q"]
              \x20 - {file} line 19, key `sources[2].date_format`: `%Q` is not a date format (strftime, e.g. `%d.%m.%Y`)\n"
         )
     );
+}
+
+/// Read back as a spreadsheet would: the formula is text behind a `'`, the number a number.
+#[test]
+fn a_quarantined_formula_reads_back_as_text() {
+    use polars::prelude::*;
+    let (_tmp, ws) = workspace("formula_in_a_value");
+    let (code, _, err) = run_in(&ws, &["run", "demand-review", "--cycle", "2026-12", "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    let df = CsvReadOptions::default()
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(ws.join("runs/2026-12/demand-review/run-1/quarantine.csv")))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let values: Vec<Option<&str>> = df.column("value").unwrap().str().unwrap().iter().collect();
+    assert_eq!(values, [Some("'=HYPERLINK(\"http://x.example/\",\"open\")"), Some("-5")]);
 }
