@@ -44,7 +44,9 @@ pub struct Layout {
     pub head: Vec<u8>,
 }
 
-/// A streaming scanner: feed it the file's bytes in order, then `finish`.
+/// A streaming scanner: feed it the file's bytes in order, then `finish`. It jumps from one
+/// separator, quote or line end to the next (`memchr`), so a clean file costs little more than
+/// reading it.
 pub struct Scanner {
     delimiter: u8,
     quote: u8,
@@ -57,14 +59,15 @@ pub struct Scanner {
     fields: usize,
     /// Only separators and spaces so far in this record.
     blank: bool,
-    /// The record's first bytes (all of them for the header).
+    /// The current record's bytes from earlier chunks (the first `PREVIEW`; all of the header's).
     text: Vec<u8>,
     record: u64,
     header_fields: usize,
     /// Bytes of an incomplete UTF-8 sequence at the end of the last chunk.
     carry: Vec<u8>,
-    /// Offset of the first invalid UTF-8 byte, once found; and how far the scan has come.
+    /// Offset and value of the first byte that is not UTF-8, once found.
     bad_utf8_at: Option<(u64, u8)>,
+    /// Offset of the chunk being scanned.
     pos: u64,
     layout: Layout,
 }
@@ -102,43 +105,55 @@ impl Scanner {
             self.layout.head.extend_from_slice(&chunk[..n]);
         }
         self.check_utf8(chunk);
-        let bad_at = self.bad_utf8_at.filter(|_| self.layout.invalid_utf8.is_none());
-        if let Some((_, byte)) = bad_at.filter(|(at, _)| *at < self.pos) {
-            // The bad byte was held back from the last chunk, in this record.
-            self.layout.invalid_utf8 = Some((self.record + 1, byte));
-        }
-        for &b in chunk {
-            if bad_at.is_some_and(|(at, _)| at == self.pos) {
-                self.layout.invalid_utf8 = Some((self.record + 1, b));
-            }
-            self.pos += 1;
-            if self.text.len() < PREVIEW || self.record == 0 {
-                self.text.push(b);
-            }
+        let (delimiter, quote) = (self.delimiter, self.quote);
+        // Where the current record starts in this chunk, and where the unread bytes start.
+        let mut record_start = 0;
+        let mut i = 0;
+        for k in memchr::memchr3_iter(b'\n', delimiter, quote, chunk) {
+            let b = chunk[k];
             if self.in_quotes {
-                if b == self.quote {
+                // Inside quotes only a quote matters: it closes them.
+                if b == quote {
                     self.in_quotes = false;
+                    i = k + 1;
                 }
                 continue;
             }
-            if b == b'\n' {
-                self.end_record();
-            } else if b == self.delimiter {
-                self.fields += 1;
-                self.field_start = true;
-                self.field_quoted = false;
-            } else if b == self.quote && (self.field_start || self.field_quoted) {
-                self.field_quoted = true;
-                self.in_quotes = true;
+            if k > i {
                 self.field_start = false;
-                self.blank = false;
-            } else {
-                self.field_start = false;
-                if !matches!(b, b' ' | b'\t' | b'\r') {
+                if self.blank && chunk[i..k].iter().any(|b| !matches!(b, b' ' | b'\t' | b'\r')) {
                     self.blank = false;
                 }
             }
+            if b == b'\n' {
+                self.end_record(&chunk[record_start..=k], k);
+                record_start = k + 1;
+            } else if b == delimiter {
+                self.fields += 1;
+                self.field_start = true;
+                self.field_quoted = false;
+            } else {
+                // A quote opens a quoted field at its start, and toggles inside one; elsewhere it
+                // is a plain character.
+                if self.field_start || self.field_quoted {
+                    self.field_quoted = true;
+                    self.in_quotes = true;
+                }
+                self.field_start = false;
+                self.blank = false;
+            }
+            i = k + 1;
         }
+        if !self.in_quotes && i < chunk.len() {
+            self.field_start = false;
+            if self.blank && chunk[i..].iter().any(|b| !matches!(b, b' ' | b'\t' | b'\r')) {
+                self.blank = false;
+            }
+        }
+        let rest = &chunk[record_start..];
+        let keep = if self.record == 0 { rest.len() } else { PREVIEW.saturating_sub(self.text.len()).min(rest.len()) };
+        self.text.extend_from_slice(&rest[..keep]);
+        self.pos += chunk.len() as u64;
     }
 
     /// Finds the offset of the first byte that is not UTF-8, across chunk boundaries.
@@ -154,19 +169,29 @@ impl Scanner {
             joined = [self.carry.as_slice(), chunk].concat();
             &joined
         };
-        self.carry.clear();
+        let mut carry = Vec::new();
         if let Err(e) = std::str::from_utf8(bytes) {
+            let at = e.valid_up_to();
             match e.error_len() {
-                Some(_) => self.bad_utf8_at = Some((start + e.valid_up_to() as u64, bytes[e.valid_up_to()])),
+                Some(_) => self.bad_utf8_at = Some((start + at as u64, bytes[at])),
                 // Cut at the chunk's end: judged with the next chunk.
-                None => self.carry = bytes[e.valid_up_to()..].to_vec(),
+                None => carry = bytes[at..].to_vec(),
             }
         }
+        self.carry = carry;
     }
 
-    fn end_record(&mut self) {
+    /// The record ends at `end` (the index of its line end in the chunk); `tail` is its part in
+    /// this chunk, `self.text` what came before.
+    fn end_record(&mut self, tail: &[u8], end: usize) {
         let row = self.record + 1;
+        if let Some((at, byte)) = self.bad_utf8_at.filter(|_| self.layout.invalid_utf8.is_none()) {
+            if at <= self.pos + end as u64 {
+                self.layout.invalid_utf8 = Some((row, byte));
+            }
+        }
         if self.record == 0 {
+            self.text.extend_from_slice(tail);
             self.header_fields = self.fields;
             self.layout.header = split_header(&self.text, self.delimiter, self.quote);
             self.layout.header_line = std::mem::take(&mut self.text);
@@ -175,9 +200,11 @@ impl Scanner {
             if self.blank {
                 self.layout.blank.push(row);
             } else if self.fields != self.header_fields {
-                let text = String::from_utf8_lossy(&self.text);
+                let mut bytes = std::mem::take(&mut self.text);
+                bytes.extend_from_slice(&tail[..tail.len().min(PREVIEW.saturating_sub(bytes.len()))]);
+                let text = String::from_utf8_lossy(&bytes);
                 let text = text.trim_end_matches(['\r', '\n']);
-                let text = if self.text.len() >= PREVIEW { format!("{text}…") } else { text.to_string() };
+                let text = if bytes.len() >= PREVIEW { format!("{text}…") } else { text.to_string() };
                 self.layout.ragged.push(Ragged { row, fields: self.fields, expected: self.header_fields, text });
             }
         }
@@ -193,10 +220,16 @@ impl Scanner {
         if self.in_quotes {
             self.layout.unterminated_quote = Some(self.record + 1);
         } else if !self.text.is_empty() {
-            self.end_record(); // the last record, without a line end
+            // The last record, without a line end.
+            self.pos = self.pos.saturating_sub(1);
+            self.end_record(&[], 0);
         }
-        if !self.carry.is_empty() && self.layout.invalid_utf8.is_none() {
-            self.layout.invalid_utf8 = Some((self.record.max(1), self.carry[0]));
+        if self.layout.invalid_utf8.is_none() {
+            if let Some((_, byte)) = self.bad_utf8_at {
+                self.layout.invalid_utf8 = Some((self.record.max(1), byte));
+            } else if let Some(byte) = self.carry.first() {
+                self.layout.invalid_utf8 = Some((self.record.max(1), *byte));
+            }
         }
         self.layout
     }
@@ -318,13 +351,23 @@ mod tests {
 
     #[test]
     fn chunks_do_not_change_the_answer() {
-        let csv = "a;b\n\"x\";2\nü;\u{fc}\n".as_bytes();
-        let whole = Scanner::scan(csv, b';');
-        for cut in 0..csv.len() {
-            let mut s = Scanner::new(b';');
-            s.feed(&csv[..cut]);
-            s.feed(&csv[cut..]);
-            assert_eq!(s.finish(), whole, "cut at {cut}");
+        let inputs: [&[u8]; 4] = [
+            "a;b\n\"x\";2\nü;\u{fc}\n".as_bytes(),
+            b"a,b,c\n1,2,3\n4,5,6,7\n\n,, \r\n\"x,\ny\",\"q\"\"\",9\n8,9",
+            b"a,b\n1,2\nM\xfcller,3\n4,5,6\n",
+            b"a,b\n1,2\n\"3,4\n5,6\n",
+        ];
+        for csv in inputs {
+            let whole = Scanner::scan(csv, if csv[1] == b';' { b';' } else { b',' });
+            for cut in 0..csv.len() {
+                for cut2 in cut..csv.len() {
+                    let mut s = Scanner::new(if csv[1] == b';' { b';' } else { b',' });
+                    s.feed(&csv[..cut]);
+                    s.feed(&csv[cut..cut2]);
+                    s.feed(&csv[cut2..]);
+                    assert_eq!(s.finish(), whole, "cuts at {cut} and {cut2} of {:?}", String::from_utf8_lossy(csv));
+                }
+            }
         }
     }
 
