@@ -185,10 +185,10 @@ impl Scanner {
     /// this chunk, `self.text` what came before.
     fn end_record(&mut self, tail: &[u8], end: usize) {
         let row = self.record + 1;
-        if let Some((at, byte)) = self.bad_utf8_at.filter(|_| self.layout.invalid_utf8.is_none()) {
-            if at <= self.pos + end as u64 {
-                self.layout.invalid_utf8 = Some((row, byte));
-            }
+        if let Some((at, byte)) = self.bad_utf8_at.filter(|_| self.layout.invalid_utf8.is_none())
+            && at <= self.pos + end as u64
+        {
+            self.layout.invalid_utf8 = Some((row, byte));
         }
         if self.record == 0 {
             self.text.extend_from_slice(tail);
