@@ -75,6 +75,10 @@ pub struct Workspace {
     pub reconciliation: crate::analysis::reconcile::ReconcileParams,
     pub pipelines: BTreeMap<Agent, Pipeline>,
     pub notify: NotifyConfig,
+    /// Pipelines none of whose input files is there yet (a fresh `snop init`), one note each
+    /// with the files to put in; only [`Workspace::load_allowing_pending`] leaves them out of
+    /// the problems.
+    pub pending: Vec<Problem>,
 }
 
 impl Workspace {
@@ -96,6 +100,19 @@ impl Workspace {
     /// calendar, the web): a reviewer on a team's shared store need not have the extracts.
     pub fn load_without_inputs(root: &Path) -> Result<Workspace, ConfigError> {
         Workspace::load_checking(root, Inputs::NotRead)
+    }
+
+    /// As [`Workspace::load`], checking only the input files of `agent`'s pipeline: an agent is
+    /// run with its own files, whether the others' are there yet or not.
+    pub fn load_for(root: &Path, agent: Agent) -> Result<Workspace, ConfigError> {
+        Workspace::load_checking(root, Inputs::Only(agent))
+    }
+
+    /// As [`Workspace::load`], for `snop validate`: a pipeline none of whose input files is
+    /// there yet is pending (a note in `pending` saying what to put where), not a problem. A
+    /// pipeline with some of its files is checked in full.
+    pub fn load_allowing_pending(root: &Path) -> Result<Workspace, ConfigError> {
+        Workspace::load_checking(root, Inputs::Pending)
     }
 
     fn load_checking(root: &Path, inputs: Inputs) -> Result<Workspace, ConfigError> {
@@ -163,6 +180,21 @@ pub(super) fn read_toml<T: for<'de> Deserialize<'de>>(
 pub(super) enum Inputs {
     Required,
     NotRead,
+    /// Only this agent's pipeline's.
+    Only(Agent),
+    /// Every pipeline's, but one with none of its files is pending rather than a problem.
+    Pending,
+}
+
+impl Inputs {
+    /// Whether the files of `agent`'s pipeline must be there.
+    fn checked_for(self, agent: Option<Agent>) -> bool {
+        match self {
+            Inputs::Required | Inputs::Pending => true,
+            Inputs::NotRead => false,
+            Inputs::Only(a) => agent == Some(a),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -274,6 +274,7 @@ pub(super) fn load_pipelines(
     root: &Path,
     inputs: Inputs,
     problems: &mut Vec<Problem>,
+    pending: &mut Vec<Problem>,
 ) -> Option<BTreeMap<Agent, Pipeline>> {
     let dir = root.join("pipelines");
     let mut files: Vec<PathBuf> = match fs_err::read_dir(&dir) {
@@ -296,7 +297,7 @@ pub(super) fn load_pipelines(
     for path in files {
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
         // One agent per file: the file is named after its agent, so no agent is run twice.
-        if let Some(p) = load_pipeline(root, &path, &rel, inputs, problems) {
+        if let Some(p) = load_pipeline(root, &path, &rel, inputs, (problems, pending)) {
             out.insert(p.agent, p);
         }
     }
@@ -308,9 +309,24 @@ struct Here<'a> {
     rel: &'a Path,
     text: &'a str,
     problems: &'a mut Vec<Problem>,
+    /// Whether the input files must be there.
+    check_files: bool,
+    /// Input files not there, as problems and as the paths a note would name; kept apart until
+    /// the whole file is read, for a pipeline may be pending (see `Inputs::Pending`).
+    missing: Vec<(Problem, String)>,
 }
 
 impl Here<'_> {
+    fn missing_file(&mut self, span: std::ops::Range<usize>, key: String, pattern: &str) {
+        let problem = Problem {
+            file: self.rel.to_path_buf(),
+            line: Some(line_of(self.text, span.start)),
+            key,
+            message: format!("`{pattern}` matches no file in the workspace"),
+        };
+        self.missing.push((problem, pattern.to_string()));
+    }
+
     fn at(&mut self, span: std::ops::Range<usize>, key: String, message: String) {
         self.problems.push(Problem {
             file: self.rel.to_path_buf(),
@@ -326,12 +342,13 @@ fn load_pipeline(
     path: &Path,
     rel: &Path,
     inputs: Inputs,
-    problems: &mut Vec<Problem>,
+    (problems, pending): (&mut Vec<Problem>, &mut Vec<Problem>),
 ) -> Option<Pipeline> {
     let (raw, text): (RawPipeline, String) = read_toml(path, rel, problems)?;
     let before = problems.len();
-    let mut here = Here { rel, text: &text, problems };
     let agent = Agent::from_name(raw.agent.get_ref());
+    let check_files = inputs.checked_for(agent);
+    let mut here = Here { rel, text: &text, problems, check_files, missing: Vec::new() };
     if agent.is_none() {
         here.at(
             raw.agent.span(),
@@ -348,10 +365,27 @@ fn load_pipeline(
     let mut sources: Vec<Source> = Vec::new();
     let mut names = BTreeMap::new();
     for source in raw.sources.iter().enumerate() {
-        sources.extend(resolve_source(root, inputs, &raw, source, &mut names, &mut here));
+        sources.extend(resolve_source(root, &raw, source, &mut names, &mut here));
     }
     check_tables(agent, &raw, &sources, &mut here);
     let export = resolve_export(raw.export.as_ref(), &mut here);
+    let missing = std::mem::take(&mut here.missing);
+    let files = sources.iter().filter(|s| !s.optional && matches!(s.location, Location::Files { .. })).count();
+    if inputs == Inputs::Pending && problems.len() == before && !missing.is_empty() && missing.len() == files {
+        let paths: Vec<String> = missing.iter().map(|(_, p)| format!("`{p}`")).collect();
+        pending.push(Problem {
+            file: rel.to_path_buf(),
+            line: None,
+            key: String::new(),
+            message: format!(
+                "pending: none of its input files is there yet; put {} in the workspace (`snop run {}` reads them)",
+                paths.join(", "),
+                raw.agent.get_ref()
+            ),
+        });
+    } else {
+        problems.extend(missing.into_iter().map(|(p, _)| p));
+    }
     if problems.len() > before {
         return None;
     }
@@ -381,7 +415,6 @@ fn load_pipeline(
 /// One `[[sources]]` entry resolved, or `None` with its problems reported.
 fn resolve_source(
     root: &Path,
-    inputs: Inputs,
     raw: &RawPipeline,
     (i, spanned): (usize, &Spanned<RawSource>),
     names: &mut BTreeMap<String, usize>,
@@ -446,7 +479,7 @@ fn resolve_source(
             here.at(span, key(k), format!("`{k}` does not apply to a `{kind}` source"));
         }
     }
-    let location = source_location(root, inputs, i, spanned, delimiter, here)?;
+    let location = source_location(root, i, spanned, delimiter, here)?;
     let columns = column_maps(table, i, s, here);
     Some(Source {
         name,
@@ -462,7 +495,6 @@ fn resolve_source(
 /// Where a source's rows come from: files matching a glob (csv, parquet, xlsx) or a URL.
 fn source_location(
     root: &Path,
-    inputs: Inputs,
     i: usize,
     spanned: &Spanned<RawSource>,
     delimiter: u8,
@@ -546,8 +578,8 @@ fn source_location(
         match glob::glob(&root.join(&pattern).to_string_lossy()) {
             Err(e) => here.at(p.span(), key("path"), format!("`{pattern}` is not a valid glob: {}", e.msg)),
             Ok(mut paths) => {
-                if inputs == Inputs::Required && !s.optional && paths.next().is_none() {
-                    here.at(p.span(), key("path"), format!("`{pattern}` matches no file in the workspace"));
+                if here.check_files && !s.optional && paths.next().is_none() {
+                    here.missing_file(p.span(), key("path"), &pattern);
                 }
             }
         }
