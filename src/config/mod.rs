@@ -144,6 +144,8 @@ pub(super) fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// Reads a TOML file into `T`, recording a problem (with its line) when it does not parse.
+/// Every unknown key of the file is reported, not only the first: each is taken out of the
+/// parsed document and the rest read again.
 pub(super) fn read_toml<T: for<'de> Deserialize<'de>>(
     path: &Path,
     rel: &Path,
@@ -161,18 +163,56 @@ pub(super) fn read_toml<T: for<'de> Deserialize<'de>>(
             return None;
         }
     };
-    match toml::from_str::<T>(&text) {
-        Ok(v) => Some((v, text)),
-        Err(e) => {
-            problems.push(Problem {
-                file: rel.to_path_buf(),
-                line: e.span().map(|s| line_of(&text, s.start)),
-                key: String::new(),
-                message: e.message().trim().to_string(),
-            });
-            None
+    let problem = |e: &toml::de::Error| Problem {
+        file: rel.to_path_buf(),
+        line: e.span().map(|s| line_of(&text, s.start)),
+        key: String::new(),
+        message: e.message().trim().to_string(),
+    };
+    let read = {
+        let mut table = match toml::de::DeTable::parse(&text) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(problem(&e));
+                return None;
+            }
+        };
+        let mut unknown = false;
+        // A bound, not a limit in practice: one pass per unknown key.
+        let mut passes = 0;
+        loop {
+            passes += 1;
+            match T::deserialize(toml::de::Deserializer::from(table.clone())) {
+                Ok(v) => break (!unknown).then_some(v),
+                Err(e) => {
+                    problems.push(problem(&e));
+                    let span = e.span().filter(|_| e.message().starts_with("unknown field") && passes < 100);
+                    if span.is_some_and(|s| remove_key(table.get_mut(), &s)) {
+                        unknown = true;
+                        continue;
+                    }
+                    break None;
+                }
+            }
         }
+    };
+    read.map(|v| (v, text))
+}
+
+/// Takes the key whose span is `span` out of a parsed document, wherever it is nested.
+fn remove_key(table: &mut toml::de::DeTable<'_>, span: &std::ops::Range<usize>) -> bool {
+    if let Some(key) = table.keys().find(|k| k.span() == *span).cloned() {
+        table.remove(&key);
+        return true;
     }
+    table.iter_mut().any(|(_, v)| match v.get_mut() {
+        toml::de::DeValue::Table(t) => remove_key(t, span),
+        toml::de::DeValue::Array(a) => a.iter_mut().any(|item| match item.get_mut() {
+            toml::de::DeValue::Table(t) => remove_key(t, span),
+            _ => false,
+        }),
+        _ => false,
+    })
 }
 
 /// Whether the pipelines' input files must be there.

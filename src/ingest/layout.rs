@@ -1,6 +1,7 @@
 //! The layout of a CSV file, found in one streaming pass over its bytes (the same pass that
 //! hashes it): the header's names, blank records (skipped, like blank sheet rows), ragged
-//! records (a field more or less than the header: quarantined by row), an unterminated quote,
+//! records (a value beyond the header's last column: quarantined by row; a record with fewer
+//! fields is read with the rest empty, and missing values are judged as such), an unterminated quote,
 //! the first byte that is not UTF-8; and, from the first bytes, what a file that is not CSV text
 //! is instead (a workbook, UTF-16 text, an encrypted workbook).
 //!
@@ -12,7 +13,8 @@ const PREVIEW: usize = 80;
 /// How many first bytes are kept to tell what kind of file it is.
 const SNIFF: usize = 4096;
 
-/// A record with more or fewer fields than the header.
+/// A record with a value in a field beyond the header's last column: the values cannot be told
+/// apart from a separator inside an unquoted value, so the row cannot be trusted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ragged {
     /// The row a person looks for (the header is row 1).
@@ -59,6 +61,8 @@ pub struct Scanner {
     fields: usize,
     /// Only separators and spaces so far in this record.
     blank: bool,
+    /// A field beyond the header's last column holds something.
+    beyond: bool,
     /// The current record's bytes from earlier chunks (the first `PREVIEW`; all of the header's).
     text: Vec<u8>,
     record: u64,
@@ -82,6 +86,7 @@ impl Scanner {
             field_start: true,
             fields: 1,
             blank: true,
+            beyond: false,
             text: Vec::new(),
             record: 0,
             header_fields: 0,
@@ -120,10 +125,7 @@ impl Scanner {
                 continue;
             }
             if k > i {
-                self.field_start = false;
-                if self.blank && chunk[i..k].iter().any(|b| !matches!(b, b' ' | b'\t' | b'\r')) {
-                    self.blank = false;
-                }
+                self.segment(&chunk[i..k]);
             }
             if b == b'\n' {
                 self.end_record(&chunk[record_start..=k], k);
@@ -141,19 +143,28 @@ impl Scanner {
                 }
                 self.field_start = false;
                 self.blank = false;
+                self.beyond |= self.record > 0 && self.fields > self.header_fields;
             }
             i = k + 1;
         }
         if !self.in_quotes && i < chunk.len() {
-            self.field_start = false;
-            if self.blank && chunk[i..].iter().any(|b| !matches!(b, b' ' | b'\t' | b'\r')) {
-                self.blank = false;
-            }
+            self.segment(&chunk[i..]);
         }
         let rest = &chunk[record_start..];
         let keep = if self.record == 0 { rest.len() } else { PREVIEW.saturating_sub(self.text.len()).min(rest.len()) };
         self.text.extend_from_slice(&rest[..keep]);
         self.pos += chunk.len() as u64;
+    }
+
+    /// Bytes of a field between separators: do they make the record not blank, or put a value
+    /// beyond the header's last column? (Only asked while the answer can still change.)
+    fn segment(&mut self, bytes: &[u8]) {
+        self.field_start = false;
+        let beyond = self.record > 0 && self.fields > self.header_fields;
+        if (self.blank || (beyond && !self.beyond)) && bytes.iter().any(|b| !matches!(b, b' ' | b'\t' | b'\r')) {
+            self.blank = false;
+            self.beyond |= beyond;
+        }
     }
 
     /// Finds the offset of the first byte that is not UTF-8, across chunk boundaries.
@@ -199,7 +210,7 @@ impl Scanner {
             self.layout.records += 1;
             if self.blank {
                 self.layout.blank.push(row);
-            } else if self.fields != self.header_fields {
+            } else if self.beyond {
                 let mut bytes = std::mem::take(&mut self.text);
                 bytes.extend_from_slice(&tail[..tail.len().min(PREVIEW.saturating_sub(bytes.len()))]);
                 let text = String::from_utf8_lossy(&bytes);
@@ -213,6 +224,7 @@ impl Scanner {
         self.field_start = true;
         self.field_quoted = false;
         self.blank = true;
+        self.beyond = false;
         self.text.clear();
     }
 
@@ -334,16 +346,18 @@ mod tests {
 
     #[test]
     fn ragged_blank_and_quoted_records_by_row() {
-        let csv = b"a,b,c\n1,2,3\n4,5,6,7\n\n,, \r\n\"x,\ny\",\"q\"\"\",9\n8,9\n";
+        let csv = b"a,b,c\n1,2,3\n4,5,6,7\n\n,, \r\n\"x,\ny\",\"q\"\"\",9\n8,9\n1,2,3,,\r\n1,2,3,\"\"\n";
         let l = Scanner::scan(csv, b',');
         assert_eq!(l.header, ["a", "b", "c"]);
-        assert_eq!(l.records, 6);
+        assert_eq!(l.records, 8);
         assert_eq!(l.blank, [4, 5]);
+        // Fewer fields (row 7) and empty fields beyond the header (row 8) lose nothing; a quoted
+        // empty value (row 9) is a value.
         assert_eq!(
             l.ragged,
             [
                 Ragged { row: 3, fields: 4, expected: 3, text: "4,5,6,7".into() },
-                Ragged { row: 7, fields: 2, expected: 3, text: "8,9".into() }
+                Ragged { row: 9, fields: 4, expected: 3, text: "1,2,3,\"\"".into() }
             ]
         );
         assert_eq!(l.unterminated_quote, None);

@@ -38,7 +38,7 @@ pub struct InputFile {
 pub struct Raw {
     pub frame: DataFrame,
     pub files: Vec<InputFile>,
-    /// Rows set aside while reading (a CSV record with more or fewer fields than its header),
+    /// Rows set aside while reading (a CSV record with a value beyond its header's columns),
     /// not in `frame`.
     pub quarantined: Vec<Quarantined>,
 }

@@ -253,3 +253,27 @@ fn the_ingest_benchmark_runs_on_its_own_workspace() {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("snop ingest + validation"), "{stdout}");
 }
+
+/// Every unknown key of every file, each with its line, not only serde's first.
+#[test]
+fn validate_reports_every_unknown_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, _) = run_in(tmp.path(), &["init", "ws"]);
+    assert_eq!(code, 0);
+    let ws = tmp.path().join("ws");
+    for p in fs_err::read_dir(ws.join("pipelines")).unwrap() {
+        fs_err::remove_file(p.unwrap().path()).unwrap();
+    }
+    fs_err::write(
+        ws.join("pipelines/demand-review.toml"),
+        "agent = \"demand-review\"\nhistory_month = 24\n\n[[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\n\n[[sources]]\ntable = \"customers\"\ntype = \"csv\"\npaht = \"data/customers.csv\"\nseperator = \";\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1, "{out}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("unknown field")).collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(lines[0].starts_with("  - `pipelines/demand-review.toml` line 2: unknown field `history_month`"), "{err}");
+    assert!(lines[1].starts_with("  - `pipelines/demand-review.toml` line 12: unknown field `paht`"), "{err}");
+    assert!(lines[2].starts_with("  - `pipelines/demand-review.toml` line 13: unknown field `seperator`"), "{err}");
+}
