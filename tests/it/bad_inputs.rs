@@ -94,6 +94,7 @@ cases!(
     csv_duplicate_header,
     csv_latin1,
     csv_ragged_row,
+    csv_that_is_a_workbook,
     csv_unterminated_quote,
     csv_utf16,
     csv_wrong_delimiter,
