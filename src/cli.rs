@@ -294,7 +294,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo { dir, size, force } => showcase::demo_command(&dir, &size, force, &progress).await?,
         Command::Validate { now } => {
-            let ws = Workspace::load(&cli.workspace)?;
+            let ws = Workspace::load_allowing_pending(&cli.workspace)?;
             cycle::validate_calendar(&ws, now.as_deref())?;
             println!(
                 "`{}` is valid: {} pipeline(s) ({})",
@@ -302,6 +302,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ws.pipelines.len(),
                 ws.pipelines.keys().map(|a| a.name()).collect::<Vec<_>>().join(", ")
             );
+            for note in &ws.pending {
+                println!("note: `{}` is {}", note.file.display(), note.message);
+            }
         }
         Command::Run { agent, cycle, json, allow_unsigned } => {
             run_agent(&cli.workspace, &agent, cycle, (json, allow_unsigned), &progress).await?
@@ -347,7 +350,8 @@ async fn run_agent(
     progress: &Progress,
 ) -> anyhow::Result<()> {
     let agent = agent_of(agent)?;
-    let ws = Workspace::load(workspace)?;
+    // The agent's own input files must be there; another's may still be pending.
+    let ws = Workspace::load_for(workspace, agent)?;
     let store = pipeline::open_store(&ws).await?;
     let options = pipeline::RunOptions { allow_unsigned };
     match pipeline::run_with(&ws, &store, agent, cycle, progress, options).await? {

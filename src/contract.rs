@@ -40,6 +40,8 @@ pub enum Range {
     NonNegative,
     /// `>= 1`.
     AtLeastOne,
+    /// `> 0` (a BOM's quantity per parent: a zero would make the component vanish).
+    Positive,
     /// Between 0 and 1 inclusive (probabilities).
     Fraction,
 }
@@ -67,6 +69,27 @@ pub struct Column {
     pub horizon: Horizon,
     /// Allowed values for a text column (empty: any).
     pub allowed: &'static [&'static str],
+}
+
+/// The default plausibility limit of numeric columns: no quantity, price, hour count or cost
+/// in a mid-market manufacturer's extract is larger (a source's `limits` overrides it).
+pub const PLAUSIBLE_MAX: f64 = 1e9;
+/// The default plausibility limit of revenue columns (`net_revenue`, `revenue`).
+pub const PLAUSIBLE_MAX_MONEY: f64 = 1e12;
+/// The default plausibility limit of `lead_time_days`: ten years.
+pub const PLAUSIBLE_MAX_DAYS: f64 = 3650.0;
+
+impl Column {
+    /// The largest absolute value believed by default, for numeric columns: a larger one (say
+    /// `1e22`, a unit typed into a quantity) is quarantined rather than planned with.
+    pub fn plausible_max(&self) -> Option<f64> {
+        match (self.kind, self.name) {
+            (Kind::Int | Kind::Number, "net_revenue" | "revenue") => Some(PLAUSIBLE_MAX_MONEY),
+            (Kind::Int | Kind::Number, "lead_time_days") => Some(PLAUSIBLE_MAX_DAYS),
+            (Kind::Int | Kind::Number, _) => Some(PLAUSIBLE_MAX),
+            _ => None,
+        }
+    }
 }
 
 /// Where a column's values must be found.
@@ -264,7 +287,11 @@ impl Table {
             }
             Table::Bom => {
                 const S: TableSpec = TableSpec {
-                    columns: &[col("parent_sku", Text), col("component", Text), qty("qty_per")],
+                    columns: &[
+                        col("parent_sku", Text),
+                        col("component", Text),
+                        Column { range: Range::Positive, ..qty("qty_per") },
+                    ],
                     key: &["parent_sku", "component"],
                     references: &[refs("parent_sku", ITEM_OR_COMPONENT), refs("component", ITEM_OR_COMPONENT)],
                     rules: &[],

@@ -6,6 +6,7 @@ use snop::cli::Cli;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",
@@ -32,4 +33,22 @@ fn main() {
         }
         std::process::exit(fault.exit_code());
     }
+}
+
+/// A reader that stops early (`snop calendar | head`) closes stdout, and the next `println!`
+/// panics with a broken pipe. That is the reader's choice, not a fault: end quietly, exit 0.
+/// Every other panic (a full disk under a redirect included) is reported as before.
+fn quiet_on_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message =
+            payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied());
+        // `Broken pipe (os error 32)` on Unix; `os error 232` (the pipe is being closed) on Windows.
+        let closed = |m: &str| m.to_lowercase().contains("broken pipe") || m.contains("(os error 232)");
+        if message.is_some_and(|m| m.starts_with("failed printing to stdout") && closed(m)) {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
 }

@@ -21,7 +21,11 @@ fn number(x: f64, decimal_comma: bool) -> String {
     if decimal_comma { s.replace('.', ",") } else { s }
 }
 
-fn csv_field(s: &str, delimiter: u8) -> String {
+/// A text cell of the CSV: formula-like text escaped (`super::csv_text`), then quoted when it
+/// holds the separator, a quote or a line end. Quantities are numbers and are written as they
+/// are (a negative one stays a number).
+fn csv_field(s: &str, delimiter: u8, number: bool) -> String {
+    let s = if number { s.into() } else { super::csv_text(s) };
     if s.contains([delimiter as char, '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.into() }
 }
 
@@ -45,7 +49,7 @@ pub fn erp_export(rows: &[SignedPlanRow], export: &Export, cycle: Month) -> anyh
     };
     let d = export.delimiter;
     let mut csv = String::new();
-    let header: Vec<String> = export.columns.iter().map(|(_, erp)| csv_field(erp, d)).collect();
+    let header: Vec<String> = export.columns.iter().map(|(_, erp)| csv_field(erp, d, false)).collect();
     csv.push_str(&header.join(&(d as char).to_string()));
     csv.push('\n');
     let mut book = Workbook::new();
@@ -56,7 +60,7 @@ pub fn erp_export(rows: &[SignedPlanRow], export: &Export, cycle: Month) -> anyh
     }
     for (i, r) in kept.iter().enumerate() {
         let vals = values(i, r);
-        let line: Vec<String> = vals.iter().map(|(s, _)| csv_field(s, d)).collect();
+        let line: Vec<String> = vals.iter().map(|(s, num)| csv_field(s, d, num.is_some())).collect();
         csv.push_str(&line.join(&(d as char).to_string()));
         csv.push('\n');
         for (c, (s, num)) in vals.into_iter().enumerate() {
@@ -119,5 +123,26 @@ mod tests {
             "VBELN;MATNR;KUNNR;SPMON;KWMENG\nSOP-2027-01-000001;P-1;C1;2027-01;7,5\n"
         );
         assert_eq!(left_out, 1);
+    }
+
+    /// Text that a spreadsheet would run is escaped; quantities stay numbers. Read back as a
+    /// CSV reader (and Excel) reads it.
+    #[test]
+    fn formula_like_text_is_escaped_and_numbers_are_not() {
+        use polars::prelude::*;
+        let mut evil = row("=HYPERLINK(\"http://x.example\",\"open\")", 2.5);
+        evil.sku = "-P1".into();
+        let export = Export { decimal_comma: true, ..Export::default() };
+        let (csv, _, _) = erp_export(&[evil, row("+C2", 1.0)], &export, Month::parse("2027-01").unwrap()).unwrap();
+        let df = CsvReadOptions::default()
+            .with_infer_schema_length(Some(0))
+            .into_reader_with_file_handle(std::io::Cursor::new(csv))
+            .finish()
+            .unwrap();
+        let text =
+            |c: &str| df.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
+        assert_eq!(text("customer"), ["'=HYPERLINK(\"http://x.example\",\"open\")", "'+C2"]);
+        assert_eq!(text("sku"), ["'-P1", "P-1"]);
+        assert_eq!(text("qty"), ["2,5", "1"], "a number is written as a number, quoted only for the separator");
     }
 }

@@ -221,7 +221,8 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
                     (df.height(), df.estimated_size())
                 }
                 "validate" => {
-                    let ws = Workspace::load(&dir)?;
+                    // The bench workspace has the demand review's files only.
+                    let ws = Workspace::load_for(&dir, crate::sop::Agent::DemandReview)?;
                     let pipeline = ws.pipeline(crate::sop::Agent::DemandReview)?;
                     let window = Window { cycle: Month::parse(CYCLE).expect("month"), history_months: 36 };
                     let got = ingest::ingest(&dir, pipeline, window, &crate::Progress::hidden()).await?;

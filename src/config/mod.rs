@@ -77,6 +77,10 @@ pub struct Workspace {
     pub notify: NotifyConfig,
     /// `[signoff] require_keys`: every signature needs the signer's key.
     pub require_keys: bool,
+    /// Pipelines none of whose input files is there yet (a fresh `snop init`), one note each
+    /// with the files to put in; only [`Workspace::load_allowing_pending`] leaves them out of
+    /// the problems.
+    pub pending: Vec<Problem>,
 }
 
 impl Workspace {
@@ -99,6 +103,19 @@ impl Workspace {
     /// calendar, the web): a reviewer on a team's shared store need not have the extracts.
     pub fn load_without_inputs(root: &Path) -> Result<Workspace, ConfigError> {
         Workspace::load_checking(root, Inputs::NotRead)
+    }
+
+    /// As [`Workspace::load`], checking only the input files of `agent`'s pipeline: an agent is
+    /// run with its own files, whether the others' are there yet or not.
+    pub fn load_for(root: &Path, agent: Agent) -> Result<Workspace, ConfigError> {
+        Workspace::load_checking(root, Inputs::Only(agent))
+    }
+
+    /// As [`Workspace::load`], for `snop validate`: a pipeline none of whose input files is
+    /// there yet is pending (a note in `pending` saying what to put where), not a problem. A
+    /// pipeline with some of its files is checked in full.
+    pub fn load_allowing_pending(root: &Path) -> Result<Workspace, ConfigError> {
+        Workspace::load_checking(root, Inputs::Pending)
     }
 
     fn load_checking(root: &Path, inputs: Inputs) -> Result<Workspace, ConfigError> {
@@ -130,6 +147,8 @@ pub(super) fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// Reads a TOML file into `T`, recording a problem (with its line) when it does not parse.
+/// Every unknown key of the file is reported, not only the first: each is taken out of the
+/// parsed document and the rest read again.
 pub(super) fn read_toml<T: for<'de> Deserialize<'de>>(
     path: &Path,
     rel: &Path,
@@ -147,18 +166,56 @@ pub(super) fn read_toml<T: for<'de> Deserialize<'de>>(
             return None;
         }
     };
-    match toml::from_str::<T>(&text) {
-        Ok(v) => Some((v, text)),
-        Err(e) => {
-            problems.push(Problem {
-                file: rel.to_path_buf(),
-                line: e.span().map(|s| line_of(&text, s.start)),
-                key: String::new(),
-                message: e.message().trim().to_string(),
-            });
-            None
+    let problem = |e: &toml::de::Error| Problem {
+        file: rel.to_path_buf(),
+        line: e.span().map(|s| line_of(&text, s.start)),
+        key: String::new(),
+        message: e.message().trim().to_string(),
+    };
+    let read = {
+        let mut table = match toml::de::DeTable::parse(&text) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(problem(&e));
+                return None;
+            }
+        };
+        let mut unknown = false;
+        // A bound, not a limit in practice: one pass per unknown key.
+        let mut passes = 0;
+        loop {
+            passes += 1;
+            match T::deserialize(toml::de::Deserializer::from(table.clone())) {
+                Ok(v) => break (!unknown).then_some(v),
+                Err(e) => {
+                    problems.push(problem(&e));
+                    let span = e.span().filter(|_| e.message().starts_with("unknown field") && passes < 100);
+                    if span.is_some_and(|s| remove_key(table.get_mut(), &s)) {
+                        unknown = true;
+                        continue;
+                    }
+                    break None;
+                }
+            }
         }
+    };
+    read.map(|v| (v, text))
+}
+
+/// Takes the key whose span is `span` out of a parsed document, wherever it is nested.
+fn remove_key(table: &mut toml::de::DeTable<'_>, span: &std::ops::Range<usize>) -> bool {
+    if let Some(key) = table.keys().find(|k| k.span() == *span).cloned() {
+        table.remove(&key);
+        return true;
     }
+    table.iter_mut().any(|(_, v)| match v.get_mut() {
+        toml::de::DeValue::Table(t) => remove_key(t, span),
+        toml::de::DeValue::Array(a) => a.iter_mut().any(|item| match item.get_mut() {
+            toml::de::DeValue::Table(t) => remove_key(t, span),
+            _ => false,
+        }),
+        _ => false,
+    })
 }
 
 /// Whether the pipelines' input files must be there.
@@ -166,6 +223,21 @@ pub(super) fn read_toml<T: for<'de> Deserialize<'de>>(
 pub(super) enum Inputs {
     Required,
     NotRead,
+    /// Only this agent's pipeline's.
+    Only(Agent),
+    /// Every pipeline's, but one with none of its files is pending rather than a problem.
+    Pending,
+}
+
+impl Inputs {
+    /// Whether the files of `agent`'s pipeline must be there.
+    fn checked_for(self, agent: Option<Agent>) -> bool {
+        match self {
+            Inputs::Required | Inputs::Pending => true,
+            Inputs::NotRead => false,
+            Inputs::Only(a) => agent == Some(a),
+        }
+    }
 }
 
 #[cfg(test)]

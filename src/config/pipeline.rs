@@ -178,9 +178,17 @@ struct RawSource {
     /// Numbers are written `1.234,5` (comma for decimals, dot for thousands).
     #[serde(default)]
     decimal_comma: bool,
-    /// The default date format of the source's date columns (strftime), e.g. `%Y%m%d`.
+    /// The default date format of the source's date columns (strftime), e.g. `%Y%m%d`, or a
+    /// list of formats tried in order.
     #[serde(default)]
-    date_format: Option<String>,
+    date_format: Option<Spanned<Formats>>,
+    /// Plausibility limits: contract column to the largest absolute value believed, overriding
+    /// the contract's default (numeric columns).
+    #[serde(default)]
+    limits: Option<Spanned<BTreeMap<String, f64>>>,
+    /// Value mappings: contract column to `{ source value = contract value }` (text columns).
+    #[serde(default)]
+    values: Option<Spanned<BTreeMap<String, BTreeMap<String, String>>>>,
     /// Overrides `[quarantine] max_percent` for this source.
     #[serde(default)]
     max_quarantined_percent: Option<f64>,
@@ -204,10 +212,27 @@ enum RawMapping {
     Detailed {
         /// The source's column name.
         column: String,
-        /// The date format of this column (strftime).
+        /// The date format of this column (strftime), or a list tried in order.
         #[serde(default)]
-        format: Option<String>,
+        format: Option<Formats>,
     },
+}
+
+/// One date format, or a list of them tried in order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Formats {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Formats {
+    fn list(&self) -> Vec<String> {
+        match self {
+            Formats::One(f) => vec![f.clone()],
+            Formats::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// A validated pipeline.
@@ -267,14 +292,20 @@ pub enum Location {
 pub struct ColumnMap {
     pub column: Column,
     pub source: String,
-    /// For date columns: the strftime format of the source's text.
-    pub date_format: String,
+    /// For date columns: the strftime formats of the source's text, tried in order (never empty).
+    pub date_formats: Vec<String>,
+    /// The largest absolute value believed (numeric columns): the source's `limits`, else the
+    /// contract's default.
+    pub max: Option<f64>,
+    /// The source's values and the contract values they stand for (`values`; text columns).
+    pub values: Vec<(String, String)>,
 }
 
 pub(super) fn load_pipelines(
     root: &Path,
     inputs: Inputs,
     problems: &mut Vec<Problem>,
+    pending: &mut Vec<Problem>,
 ) -> Option<BTreeMap<Agent, Pipeline>> {
     let dir = root.join("pipelines");
     let mut files: Vec<PathBuf> = match fs_err::read_dir(&dir) {
@@ -297,7 +328,7 @@ pub(super) fn load_pipelines(
     for path in files {
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
         // One agent per file: the file is named after its agent, so no agent is run twice.
-        if let Some(p) = load_pipeline(root, &path, &rel, inputs, problems) {
+        if let Some(p) = load_pipeline(root, &path, &rel, inputs, (problems, pending)) {
             out.insert(p.agent, p);
         }
     }
@@ -309,9 +340,24 @@ struct Here<'a> {
     rel: &'a Path,
     text: &'a str,
     problems: &'a mut Vec<Problem>,
+    /// Whether the input files must be there.
+    check_files: bool,
+    /// Input files not there, as problems and as the paths a note would name; kept apart until
+    /// the whole file is read, for a pipeline may be pending (see `Inputs::Pending`).
+    missing: Vec<(Problem, String)>,
 }
 
 impl Here<'_> {
+    fn missing_file(&mut self, span: std::ops::Range<usize>, key: String, pattern: &str) {
+        let problem = Problem {
+            file: self.rel.to_path_buf(),
+            line: Some(line_of(self.text, span.start)),
+            key,
+            message: format!("`{pattern}` matches no file in the workspace"),
+        };
+        self.missing.push((problem, pattern.to_string()));
+    }
+
     fn at(&mut self, span: std::ops::Range<usize>, key: String, message: String) {
         self.problems.push(Problem {
             file: self.rel.to_path_buf(),
@@ -327,12 +373,13 @@ fn load_pipeline(
     path: &Path,
     rel: &Path,
     inputs: Inputs,
-    problems: &mut Vec<Problem>,
+    (problems, pending): (&mut Vec<Problem>, &mut Vec<Problem>),
 ) -> Option<Pipeline> {
     let (raw, text): (RawPipeline, String) = read_toml(path, rel, problems)?;
     let before = problems.len();
-    let mut here = Here { rel, text: &text, problems };
     let agent = Agent::from_name(raw.agent.get_ref());
+    let check_files = inputs.checked_for(agent);
+    let mut here = Here { rel, text: &text, problems, check_files, missing: Vec::new() };
     if agent.is_none() {
         here.at(
             raw.agent.span(),
@@ -350,10 +397,27 @@ fn load_pipeline(
     let mut sources: Vec<Source> = Vec::new();
     let mut names = BTreeMap::new();
     for source in raw.sources.iter().enumerate() {
-        sources.extend(resolve_source(root, inputs, &raw, source, &mut names, &mut here));
+        sources.extend(resolve_source(root, &raw, source, &mut names, &mut here));
     }
     check_tables(agent, &raw, &sources, &mut here);
     let export = resolve_export(raw.export.as_ref(), &mut here);
+    let missing = std::mem::take(&mut here.missing);
+    let files = sources.iter().filter(|s| !s.optional && matches!(s.location, Location::Files { .. })).count();
+    if inputs == Inputs::Pending && problems.len() == before && !missing.is_empty() && missing.len() == files {
+        let paths: Vec<String> = missing.iter().map(|(_, p)| format!("`{p}`")).collect();
+        pending.push(Problem {
+            file: rel.to_path_buf(),
+            line: None,
+            key: String::new(),
+            message: format!(
+                "pending: none of its input files is there yet; put {} in the workspace (`snop run {}` reads them)",
+                paths.join(", "),
+                raw.agent.get_ref()
+            ),
+        });
+    } else {
+        problems.extend(missing.into_iter().map(|(p, _)| p));
+    }
     if problems.len() > before {
         return None;
     }
@@ -383,7 +447,6 @@ fn load_pipeline(
 /// One `[[sources]]` entry resolved, or `None` with its problems reported.
 fn resolve_source(
     root: &Path,
-    inputs: Inputs,
     raw: &RawPipeline,
     (i, spanned): (usize, &Spanned<RawSource>),
     names: &mut BTreeMap<String, usize>,
@@ -448,7 +511,7 @@ fn resolve_source(
             here.at(span, key(k), format!("`{k}` does not apply to a `{kind}` source"));
         }
     }
-    let location = source_location(root, inputs, i, spanned, delimiter, here)?;
+    let location = source_location(root, i, spanned, delimiter, here)?;
     let columns = column_maps(table, i, s, here);
     Some(Source {
         name,
@@ -464,7 +527,6 @@ fn resolve_source(
 /// Where a source's rows come from: files matching a glob (csv, parquet, xlsx) or a URL.
 fn source_location(
     root: &Path,
-    inputs: Inputs,
     i: usize,
     spanned: &Spanned<RawSource>,
     delimiter: u8,
@@ -548,8 +610,8 @@ fn source_location(
         match glob::glob(&root.join(&pattern).to_string_lossy()) {
             Err(e) => here.at(p.span(), key("path"), format!("`{pattern}` is not a valid glob: {}", e.msg)),
             Ok(mut paths) => {
-                if inputs == Inputs::Required && !s.optional && paths.next().is_none() {
-                    here.at(p.span(), key("path"), format!("`{pattern}` matches no file in the workspace"));
+                if here.check_files && !s.optional && paths.next().is_none() {
+                    here.missing_file(p.span(), key("path"), &pattern);
                 }
             }
         }
@@ -558,39 +620,39 @@ fn source_location(
 }
 
 /// The column mapping of a source: every key a contract column, every required column mapped;
-/// unmapped contract columns are read under their own name.
+/// unmapped contract columns are read under their own name. Then its date formats, `limits`
+/// and `values`.
 fn column_maps(table: Table, i: usize, s: &RawSource, here: &mut Here<'_>) -> Vec<ColumnMap> {
     let key = |k: &str| format!("sources[{i}].{k}");
     let spec = table.spec();
-    let default_date_format = s.date_format.clone().unwrap_or_else(|| "%Y-%m-%d".into());
+    let default_formats = s.date_format.as_ref().map_or_else(|| vec!["%Y-%m-%d".to_string()], |f| f.get_ref().list());
+    check_formats(&default_formats, s.date_format.as_ref().map_or(0..0, Spanned::span), key("date_format"), here);
     let mut columns = Vec::new();
     for (contract_name, mapping) in s.columns.get_ref() {
         let Some(column) = spec.column(contract_name) else {
-            here.at(
-                s.columns.span(),
-                key(&format!("columns.{contract_name}")),
-                format!(
-                    "`{contract_name}` is not a column of `{table}`: its columns are {}",
-                    spec.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
-                ),
-            );
+            here.at(s.columns.span(), key(&format!("columns.{contract_name}")), not_a_column(contract_name, table));
             continue;
         };
         let (source, format) = match mapping {
             RawMapping::Name(n) => (n.clone(), None),
-            RawMapping::Detailed { column, format } => (column.clone(), format.clone()),
+            RawMapping::Detailed { column, format } => (column.clone(), format.as_ref().map(Formats::list)),
         };
-        if format.is_some() && column.kind != Kind::Date {
-            here.at(
-                s.columns.span(),
-                key(&format!("columns.{contract_name}.format")),
-                "a `format` applies only to date columns".into(),
-            );
+        if let Some(f) = &format {
+            if column.kind != Kind::Date {
+                here.at(
+                    s.columns.span(),
+                    key(&format!("columns.{contract_name}.format")),
+                    "a `format` applies only to date columns".into(),
+                );
+            }
+            check_formats(f, s.columns.span(), key(&format!("columns.{contract_name}.format")), here);
         }
         columns.push(ColumnMap {
             column: *column,
             source,
-            date_format: format.unwrap_or_else(|| default_date_format.clone()),
+            date_formats: format.unwrap_or_else(|| default_formats.clone()),
+            max: column.plausible_max(),
+            values: Vec::new(),
         });
     }
     // Unmapped contract columns are read under their own name.
@@ -599,12 +661,83 @@ fn column_maps(table: Table, i: usize, s: &RawSource, here: &mut Here<'_>) -> Ve
             columns.push(ColumnMap {
                 column: *c,
                 source: c.name.to_string(),
-                date_format: default_date_format.clone(),
+                date_formats: default_formats.clone(),
+                max: c.plausible_max(),
+                values: Vec::new(),
             });
         }
     }
     columns.sort_by_key(|m| spec.columns.iter().position(|c| c.name == m.column.name));
+    limits_and_values(table, i, s, &mut columns, here);
     columns
+}
+
+fn not_a_column(name: &str, table: Table) -> String {
+    format!(
+        "`{name}` is not a column of `{table}`: its columns are {}",
+        table.spec().columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// A list of date formats: not empty, each one chrono can read.
+fn check_formats(formats: &[String], span: std::ops::Range<usize>, key: String, here: &mut Here<'_>) {
+    if formats.is_empty() {
+        here.at(span.clone(), key.clone(), "give at least one date format".into());
+    }
+    for f in formats {
+        let broken = chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error));
+        if broken || f.trim().is_empty() {
+            here.at(span.clone(), key.clone(), format!("`{f}` is not a date format (strftime, e.g. `%d.%m.%Y`)"));
+        }
+    }
+}
+
+/// `limits` (numeric columns, a positive number) and `values` (text columns; a value the
+/// contract allows) onto the column maps.
+fn limits_and_values(table: Table, i: usize, s: &RawSource, columns: &mut [ColumnMap], here: &mut Here<'_>) {
+    let key = |k: &str| format!("sources[{i}].{k}");
+    if let Some(limits) = &s.limits {
+        for (name, max) in limits.get_ref() {
+            let k = key(&format!("limits.{name}"));
+            match columns.iter_mut().find(|m| m.column.name == name) {
+                None => here.at(limits.span(), k, not_a_column(name, table)),
+                Some(m) if !matches!(m.column.kind, Kind::Int | Kind::Number) => {
+                    here.at(limits.span(), k, format!("`{name}` is not a number column: a limit applies to numbers"))
+                }
+                Some(_) if !(max.is_finite() && *max > 0.0) => {
+                    here.at(limits.span(), k, format!("`{max}` must be a positive number"))
+                }
+                Some(m) => m.max = Some(*max),
+            }
+        }
+    }
+    if let Some(values) = &s.values {
+        for (name, mapping) in values.get_ref() {
+            let k = key(&format!("values.{name}"));
+            let Some(m) = columns.iter_mut().find(|m| m.column.name == name) else {
+                here.at(values.span(), k, not_a_column(name, table));
+                continue;
+            };
+            if m.column.kind != Kind::Text {
+                here.at(values.span(), k, format!("`{name}` is not a text column: `values` maps text"));
+                continue;
+            }
+            for (from, to) in mapping {
+                let allowed = m.column.allowed;
+                if !allowed.is_empty() && !allowed.contains(&to.as_str()) {
+                    here.at(
+                        values.span(),
+                        format!("{k}.{from}"),
+                        format!(
+                            "maps to `{to}`, which `{name}` does not allow: it must be one of {}",
+                            allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                    );
+                }
+                m.values.push((from.clone(), to.clone()));
+            }
+        }
+    }
 }
 
 /// The tables an agent needs, and the tables a source's references point to, are read by some

@@ -242,7 +242,8 @@ pub(super) fn load_workspace(root: &Path, inputs: Inputs, problems: &mut Vec<Pro
         return None;
     }
     let raw: Option<(RawWorkspace, String)> = read_toml(&path, &rel, problems);
-    let pipelines = load_pipelines(root, inputs, problems);
+    let mut pending = Vec::new();
+    let pipelines = load_pipelines(root, inputs, problems, &mut pending);
     let (raw, text) = raw?;
     let mut here = |span: std::ops::Range<usize>, key: &str, message: String| {
         problems.push(Problem { file: rel.clone(), line: Some(line_of(&text, span.start)), key: key.into(), message });
@@ -329,6 +330,7 @@ pub(super) fn load_workspace(root: &Path, inputs: Inputs, problems: &mut Vec<Pro
         pipelines,
         notify: raw.notify,
         require_keys: raw.signoff.require_keys,
+        pending,
     })
 }
 

@@ -2,7 +2,9 @@
 //! its contract table, validates every row, and hands analysis typed tables plus a report of
 //! what was read, kept and quarantined.
 
+mod layout;
 pub mod read;
+mod typed;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -28,6 +30,34 @@ pub enum IngestError {
     MissingColumns { file: String, sheet: Option<String>, missing: String, found: String },
     #[error("`{file}` cannot be read: {detail}")]
     Unreadable { file: String, detail: String },
+    #[error("`{file}` is {found}\nhint: {hint}")]
+    NotThisFormat { file: String, found: String, hint: String },
+    #[error(
+        "`{file}` is encrypted (password-protected): snop cannot read it\nhint: save a copy without the password (Excel: File > Info > Protect Workbook > Encrypt with Password, then clear it)"
+    )]
+    Encrypted { file: String },
+    #[error(
+        "`{file}` row {row} is not UTF-8 text (byte `0x{byte:02X}`): the file looks saved as Windows-1252 or Latin-1\nhint: save it as UTF-8: in Excel, Save As \"CSV UTF-8 (Comma delimited)\""
+    )]
+    NotUtf8 { file: String, row: u64, byte: u8 },
+    #[error(
+        "`{file}` row {row}: a quoted value opens with `\"` and never closes\nhint: close the quote; a quote inside a quoted value is written twice (`\"\"`)"
+    )]
+    UnterminatedQuote { file: String, row: u64 },
+    #[error("`{file}`{}: the header names `{name}` twice, in columns {first} and {second}\nhint: rename or remove one of them", sheet.as_ref().map(|s| format!(" sheet `{s}`")).unwrap_or_default())]
+    DuplicateHeader { file: String, sheet: Option<String>, name: String, first: String, second: String },
+    #[error(
+        "`{file}`: missing column {missing}; the header reads as `{header}`\nhint: the file looks separated by `{likely}`: set `delimiter = \"{likely}\"` on the source"
+    )]
+    WrongDelimiter { file: String, missing: String, header: String, likely: String },
+    #[error(
+        "`{file}`: column {column} is stored as {stored}, which cannot hold {kind}\nhint: export the column with a type that holds {kind}, or as text in a CSV"
+    )]
+    ColumnType { file: String, column: String, stored: String, kind: crate::contract::Kind },
+    #[error(
+        "reading `{file}` stopped on an internal error (a bug in snop, not a fault of the file): {detail}\nhint: please report it, with the file if you can share it"
+    )]
+    Panicked { file: String, detail: String },
     #[error("source `{name}` needs the environment variable `{var}` for its credential, and it is not set")]
     AuthEnvMissing { name: String, var: String },
     #[error("pulling `{url}` failed after {attempts} attempt(s): {detail}")]
@@ -39,7 +69,7 @@ pub enum IngestError {
 impl IngestError {
     /// Whether the fault lies with the data or configuration (exit 1) rather than the runtime.
     pub fn is_user_fault(&self) -> bool {
-        !matches!(self, IngestError::Runtime(_) | IngestError::Http { .. })
+        !matches!(self, IngestError::Runtime(_) | IngestError::Http { .. } | IngestError::Panicked { .. })
     }
 }
 
@@ -122,7 +152,8 @@ pub async fn ingest(
     let mut quarantine = Vec::new();
     for (s, raw) in order.into_iter().zip(raws) {
         let bar = progress.spinner(format!("validating {}", s.name));
-        let rows_read = raw.frame.height();
+        // Rows set aside while reading (ragged records) count as read and quarantined.
+        let rows_read = raw.frame.height() + raw.quarantined.len();
         let files: Vec<(String, Option<String>)> =
             raw.files.iter().map(|f| (f.location.clone(), f.sheet.clone())).collect();
         let cx = validate::Context {
@@ -134,7 +165,13 @@ pub async fn ingest(
             keys: &keys,
             window,
         };
-        let mut v = validate::validate(raw.frame, &cx)?;
+        let shown = files.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join("`, `");
+        let mut v = read::guarded(&shown, || validate::validate(raw.frame, &cx))?;
+        if !raw.quarantined.is_empty() {
+            v.rows_quarantined += raw.quarantined.len();
+            v.quarantined.extend(raw.quarantined);
+            v.quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
+        }
         bar.finish_and_clear();
         if s.table.keeps_origin() {
             v.frame = with_origin(v.frame, &files)?;

@@ -11,8 +11,9 @@ use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::IngestError;
+use super::layout::{self, Layout, Ragged, Scanner};
 use crate::config::{ColumnMap, FileFormat, Location, Source};
-use crate::contract::Kind;
+use crate::contract::{Kind, Quarantined};
 
 /// Column holding the index of the file a row came from (into `Raw::files`).
 pub const FILE_COL: &str = "__file";
@@ -37,17 +38,21 @@ pub struct InputFile {
 pub struct Raw {
     pub frame: DataFrame,
     pub files: Vec<InputFile>,
+    /// Rows set aside while reading (a CSV record with a value beyond its header's columns),
+    /// not in `frame`.
+    pub quarantined: Vec<Quarantined>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// SHA-256 of a file, read as a stream.
-fn sha256_file(path: &Path) -> std::io::Result<String> {
+/// SHA-256 of a CSV file and its layout, in one pass reading it as a stream.
+fn scan_file(path: &Path, delimiter: u8) -> std::io::Result<(String, Layout)> {
     use std::io::Read;
     let mut file = fs_err::File::open(path)?;
     let mut hasher = Sha256::new();
+    let mut scanner = Scanner::new(delimiter);
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = file.read(&mut buf)?;
@@ -55,8 +60,22 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
             break;
         }
         hasher.update(&buf[..n]);
+        scanner.feed(&buf[..n]);
     }
-    Ok(hex::encode(hasher.finalize()))
+    Ok((hex::encode(hasher.finalize()), scanner.finish()))
+}
+
+/// The quarantine entries of a file's ragged records.
+fn ragged_rows(source: &Source, file: &str, ragged: Vec<Ragged>) -> impl Iterator<Item = Quarantined> {
+    ragged.into_iter().map(move |r| Quarantined {
+        source: source.name.clone(),
+        file: file.to_string(),
+        sheet: None,
+        row: r.row,
+        column: String::new(),
+        value: r.text,
+        reason: format!("{} fields where the header has {}", r.fields, r.expected),
+    })
 }
 
 enum CsvInput<'a> {
@@ -68,11 +87,12 @@ enum CsvInput<'a> {
 pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestError> {
     let mut frames = Vec::new();
     let mut files = Vec::new();
+    let mut quarantined = Vec::new();
     match &source.location {
         Location::Files { pattern, format } => {
             let paths = expand(root, pattern)?;
             if paths.is_empty() && source.optional {
-                return Ok(Raw { frame: empty(&source.columns)?, files });
+                return Ok(Raw { frame: empty(&source.columns)?, files, quarantined });
             }
             if paths.is_empty() {
                 return Err(IngestError::NoFile { name: source.name.clone(), pattern: pattern.clone() });
@@ -83,14 +103,19 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
                     |e: std::io::Error| IngestError::Unreadable { file: rel.clone(), detail: e.to_string() };
                 let idx = files.len() as u32;
                 let (frame, sheet, sha256) = if let FileFormat::Csv { delimiter } = format {
-                    // Extracts can be large: hashed as a stream and parsed from the file (mapped),
-                    // never held whole in memory.
-                    let sha256 = sha256_file(&path).map_err(unreadable)?;
-                    (read_csv(CsvInput::Path(&path), &rel, *delimiter, &source.columns, idx)?, None, sha256)
+                    // Extracts can be large: hashed and scanned as a stream and parsed from the
+                    // file (mapped), never held whole in memory.
+                    let (sha256, layout) = scan_file(&path, *delimiter).map_err(unreadable)?;
+                    let (frame, ragged) = guarded(&rel, || {
+                        read_csv(CsvInput::Path(&path), &rel, *delimiter, &layout, &source.columns, idx)
+                    })?;
+                    quarantined.extend(ragged_rows(source, &rel, ragged));
+                    (frame, None, sha256)
                 } else {
                     let bytes = fs_err::read(&path).map_err(unreadable)?;
                     let sha256 = sha256_hex(&bytes);
-                    let (frame, sheet) = parse_bytes(bytes, &rel, format, &source.columns, idx)?;
+                    let (frame, sheet, ragged) = guarded(&rel, || parse_bytes(bytes, &rel, format, source, idx))?;
+                    quarantined.extend(ragged_rows(source, &rel, ragged));
                     (frame, sheet, sha256)
                 };
                 files.push(InputFile { location: rel, sheet, sha256, fetched: None });
@@ -100,7 +125,8 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
         Location::Http { url, format, auth, timeout_seconds, retries } => {
             let bytes =
                 fetch(url, auth.as_ref(), &source.name, Duration::from_secs(*timeout_seconds), *retries).await?;
-            let (frame, sheet) = parse_bytes(bytes.clone(), url, format, &source.columns, 0)?;
+            let (frame, sheet, ragged) = guarded(url, || parse_bytes(bytes.clone(), url, format, source, 0))?;
+            quarantined.extend(ragged_rows(source, url, ragged));
             files.push(InputFile { location: url.clone(), sheet, sha256: sha256_hex(&bytes), fetched: Some(bytes) });
             frames.push(frame);
         }
@@ -113,7 +139,67 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
             .and_then(LazyFrame::collect)
             .map_err(|e| IngestError::Runtime(e.to_string()))?
     };
-    Ok(Raw { frame, files })
+    Ok(Raw { frame, files, quarantined })
+}
+
+enum Expected {
+    Workbook,
+    Parquet,
+}
+
+/// Names what a file is when it is not what its source's `type` says: an encrypted workbook, or
+/// a CSV (or workbook, or Parquet file) under another name. Anything else is left to the reader.
+fn check_magic(bytes: &[u8], name: &str, expected: Expected) -> Result<(), IngestError> {
+    const ZIP: &[u8] = b"PK\x03\x04";
+    const CFB: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
+    if bytes.starts_with(CFB) {
+        // An encrypted `.xlsx` is a compound file holding the stream `EncryptedPackage`.
+        let marker: Vec<u8> = "EncryptedPackage".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        if bytes.windows(marker.len()).any(|w| w == marker.as_slice()) {
+            return Err(IngestError::Encrypted { file: name.to_string() });
+        }
+    }
+    let (fits, what) = match expected {
+        Expected::Workbook => (bytes.starts_with(ZIP) || bytes.starts_with(CFB), "a workbook"),
+        Expected::Parquet => (bytes.starts_with(b"PAR1"), "a Parquet file"),
+    };
+    if fits {
+        return Ok(());
+    }
+    let head = &bytes[..bytes.len().min(4096)];
+    let (found, hint) = if bytes.starts_with(ZIP) {
+        ("a workbook (`.xlsx`)", "make the source `type = \"xlsx\"` with its `sheet`")
+    } else if bytes.starts_with(b"PAR1") {
+        ("a Parquet file", "make the source `type = \"parquet\"`")
+    } else if layout::not_text(head).is_none()
+        && std::str::from_utf8(head).map_or_else(|e| e.error_len().is_none(), |_| true)
+        && head.contains(&b'\n')
+    {
+        (
+            "text, probably a CSV under another name",
+            "make the source `type = \"csv\"` (and give the file a `.csv` name)",
+        )
+    } else {
+        return Ok(());
+    };
+    Err(IngestError::NotThisFormat {
+        file: name.to_string(),
+        found: format!("not {what}: it is {found}"),
+        hint: hint.to_string(),
+    })
+}
+
+/// Runs a parser, turning a panic inside it (a bug in snop or polars, never the planner's fault)
+/// into an error naming the file, so no input ends snop with a crash.
+pub(super) fn guarded<T>(file: &str, f: impl FnOnce() -> Result<T, IngestError>) -> Result<T, IngestError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no detail".into());
+        Err(IngestError::Panicked { file: file.to_string(), detail })
+    })
 }
 
 fn expand(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, IngestError> {
@@ -131,16 +217,21 @@ fn parse_bytes(
     bytes: Vec<u8>,
     name: &str,
     format: &FileFormat,
-    columns: &[ColumnMap],
+    source: &Source,
     file_idx: u32,
-) -> Result<(DataFrame, Option<String>), IngestError> {
+) -> Result<(DataFrame, Option<String>, Vec<Ragged>), IngestError> {
+    let columns = &source.columns;
     match format {
         FileFormat::Csv { delimiter } => {
-            Ok((read_csv(CsvInput::Bytes(bytes), name, *delimiter, columns, file_idx)?, None))
+            let layout = Scanner::scan(&bytes, *delimiter);
+            let (frame, ragged) = read_csv(CsvInput::Bytes(bytes), name, *delimiter, &layout, columns, file_idx)?;
+            Ok((frame, None, ragged))
         }
-        FileFormat::Parquet => Ok((read_parquet(bytes, name, columns, file_idx)?, None)),
+        FileFormat::Parquet => {
+            Ok((read_parquet(bytes, name, columns, source.decimal_comma, file_idx)?, None, Vec::new()))
+        }
         FileFormat::Xlsx { sheet, header_row } => {
-            Ok((read_xlsx(bytes, name, sheet, *header_row, columns, file_idx)?, Some(sheet.clone())))
+            Ok((read_xlsx(bytes, name, sheet, *header_row, columns, file_idx)?, Some(sheet.clone()), Vec::new()))
         }
     }
 }
@@ -158,11 +249,7 @@ fn check_columns(
         if found.iter().any(|f| f == &m.source) {
             selected.push((m.source.clone(), m.column.name));
         } else if m.column.required {
-            missing.push(if m.source == m.column.name {
-                format!("`{}`", m.source)
-            } else {
-                format!("`{}` (for `{}`)", m.source, m.column.name)
-            });
+            missing.push(shown_column(m));
         }
     }
     if missing.is_empty() {
@@ -205,43 +292,71 @@ fn finish(
     frame.lazy().select(exprs).collect().map_err(|e| IngestError::Runtime(e.to_string()))
 }
 
+/// Refuses a CSV whose layout cannot be read: not text, not UTF-8, an open quote, a header
+/// naming a column it reads twice.
+fn check_layout(layout: &Layout, name: &str, columns: &[ColumnMap]) -> Result<(), IngestError> {
+    if let Some((found, hint)) = layout::not_text(&layout.head) {
+        return Err(IngestError::NotThisFormat { file: name.to_string(), found: found.into(), hint: hint.into() });
+    }
+    if let Some((row, byte)) = layout.invalid_utf8 {
+        return Err(IngestError::NotUtf8 { file: name.to_string(), row, byte });
+    }
+    if let Some(row) = layout.unterminated_quote {
+        return Err(IngestError::UnterminatedQuote { file: name.to_string(), row });
+    }
+    check_duplicates(&layout.header, columns, name, None, 0)
+}
+
+/// Refuses a header that names a column the source reads twice, with both column letters.
+fn check_duplicates(
+    header: &[String],
+    columns: &[ColumnMap],
+    file: &str,
+    sheet: Option<&str>,
+    first_col: usize,
+) -> Result<(), IngestError> {
+    for m in columns {
+        let mut at = header.iter().enumerate().filter(|(_, h)| **h == m.source).map(|(i, _)| i);
+        if let (Some(a), Some(b)) = (at.next(), at.next()) {
+            return Err(IngestError::DuplicateHeader {
+                file: file.to_string(),
+                sheet: sheet.map(str::to_string),
+                name: m.source.clone(),
+                first: layout::column_letter(first_col + a),
+                second: layout::column_letter(first_col + b),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn read_csv(
     input: CsvInput<'_>,
     name: &str,
     delimiter: u8,
+    layout: &Layout,
     columns: &[ColumnMap],
     file_idx: u32,
-) -> Result<DataFrame, IngestError> {
+) -> Result<(DataFrame, Vec<Ragged>), IngestError> {
+    check_layout(layout, name, columns)?;
     let unreadable = |e: PolarsError| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() };
+    // Ragged records are found by the layout scan and set aside below.
     let options = || {
         CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
-            .map_parse_options(|p| p.with_separator(delimiter).with_truncate_ragged_lines(false))
+            .map_parse_options(|p| p.with_separator(delimiter).with_truncate_ragged_lines(true))
     };
     // The header first, so a missing column is named before the whole file is parsed.
-    let header_line = match &input {
-        CsvInput::Bytes(bytes) => {
-            bytes[..bytes.iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| i + 1)].to_vec()
-        }
-        CsvInput::Path(path) => {
-            use std::io::BufRead;
-            let mut line = Vec::new();
-            let file = fs_err::File::open(path)
-                .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
-            std::io::BufReader::new(file)
-                .read_until(b'\n', &mut line)
-                .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
-            line
-        }
-    };
+    let header_line = layout.header_line.as_slice();
     let header = options()
         .with_n_rows(Some(0))
-        .into_reader_with_file_handle(Cursor::new(header_line))
+        .into_reader_with_file_handle(Cursor::new(header_line.to_vec()))
         .finish()
         .map_err(unreadable)?;
     let found: Vec<String> = header.get_column_names().iter().map(|c| c.to_string()).collect();
-    let selected = check_columns(&found, columns, name, None)?;
+    let selected =
+        check_columns(&found, columns, name, None).map_err(|e| wrong_delimiter(e, header_line, delimiter))?;
     let projection: Arc<[PlSmallStr]> = selected.iter().map(|(s, _)| PlSmallStr::from(s.as_str())).collect();
     let options =
         options().with_columns(Some(projection)).with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }));
@@ -252,11 +367,55 @@ fn read_csv(
         }
     }
     .map_err(unreadable)?;
-    finish(frame, &selected, columns, file_idx)
+    if frame.height() as u64 != layout.records {
+        return Err(IngestError::Unreadable {
+            file: name.to_string(),
+            detail: format!(
+                "its rows cannot be told apart: {} by one count, {} by another\nhint: a quote `\"` that opens a value must close it",
+                layout.records,
+                frame.height()
+            ),
+        });
+    }
+    // Blank records carry no data (like blank sheet rows); ragged ones are quarantined.
+    let set_aside: Vec<u32> =
+        layout.blank.iter().chain(layout.ragged.iter().map(|r| &r.row)).map(|r| *r as u32).collect();
+    let frame = if set_aside.is_empty() {
+        frame
+    } else {
+        let rows = Series::new("rows".into(), set_aside);
+        frame
+            .lazy()
+            .filter(col(ROW_COL).cast(DataType::UInt32).is_in(lit(rows).implode(false), false).not())
+            .collect()
+            .map_err(unreadable)?
+    };
+    Ok((finish(frame, &selected, columns, file_idx)?, layout.ragged.clone()))
 }
 
-fn read_parquet(bytes: Vec<u8>, name: &str, columns: &[ColumnMap], file_idx: u32) -> Result<DataFrame, IngestError> {
+/// A missing column whose header splits better at another separator says so.
+fn wrong_delimiter(e: IngestError, header_line: &[u8], delimiter: u8) -> IngestError {
+    let line = String::from_utf8_lossy(header_line).trim_end().to_string();
+    match (e, layout::likely_delimiter(&line, delimiter)) {
+        (IngestError::MissingColumns { file, missing, .. }, Some(d)) => IngestError::WrongDelimiter {
+            file,
+            missing,
+            header: line,
+            likely: if d == b'\t' { "\\t".into() } else { (d as char).to_string() },
+        },
+        (e, _) => e,
+    }
+}
+
+fn read_parquet(
+    bytes: Vec<u8>,
+    name: &str,
+    columns: &[ColumnMap],
+    decimal_comma: bool,
+    file_idx: u32,
+) -> Result<DataFrame, IngestError> {
     let unreadable = |e: PolarsError| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() };
+    check_magic(&bytes, name, Expected::Parquet)?;
     let mut reader = ParquetReader::new(Cursor::new(bytes));
     let schema = reader.schema().map_err(unreadable)?;
     let found: Vec<String> = schema.iter_names().map(|c| c.to_string()).collect();
@@ -267,7 +426,30 @@ fn read_parquet(bytes: Vec<u8>, name: &str, columns: &[ColumnMap], file_idx: u32
         .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 1 }))
         .finish()
         .map_err(unreadable)?;
+    // Typed columns become the text of their contract kind, or are refused by name.
+    let mut texts = vec![col(ROW_COL)];
+    for (src, contract) in &selected {
+        let m = columns.iter().find(|m| m.column.name == *contract).expect("a selected column is mapped");
+        let dtype = frame.column(src).map_err(unreadable)?.dtype().clone();
+        let text = super::typed::as_text(src, &dtype, m, decimal_comma).map_err(|w| IngestError::ColumnType {
+            file: name.to_string(),
+            column: shown_column(m),
+            stored: w.stored,
+            kind: m.column.kind,
+        })?;
+        texts.push(text.alias(src.as_str()));
+    }
+    let frame = frame.lazy().select(texts).collect().map_err(unreadable)?;
     finish(frame, &selected, columns, file_idx)
+}
+
+/// A column as a message names it: the source's name, and the contract's when it differs.
+fn shown_column(m: &ColumnMap) -> String {
+    if m.source == m.column.name {
+        format!("`{}`", m.source)
+    } else {
+        format!("`{}` (for `{}`)", m.source, m.column.name)
+    }
 }
 
 /// The text of a cell as the validator reads it. Dates become ISO text; numbers keep their
@@ -302,6 +484,7 @@ fn read_xlsx(
     columns: &[ColumnMap],
     file_idx: u32,
 ) -> Result<DataFrame, IngestError> {
+    check_magic(&bytes, name, Expected::Workbook)?;
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
     let sheets = book.sheet_names();
@@ -324,6 +507,7 @@ fn read_xlsx(
         .map(|r| r.iter().map(|c| cell_text(c, Kind::Text).unwrap_or_default().trim().to_string()).collect())
         .unwrap_or_default();
     let selected = check_columns(&header, columns, name, Some(sheet))?;
+    check_duplicates(&header, columns, name, Some(sheet), range.start().map_or(0, |(_, c)| c as usize))?;
     let header_idx = header_idx.expect("a header was found");
     let mut rows: Vec<u32> = Vec::new();
     let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); selected.len()];
@@ -399,5 +583,22 @@ pub async fn fetch(
         let backoff = Duration::from_millis(200 * 2u64.pow(attempt.min(6) - 1));
         tracing::warn!(url, attempt, %detail, "pull failed, retrying in {} ms", backoff.as_millis());
         tokio::time::sleep(backoff).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_reading_becomes_an_error_naming_the_file() {
+        let err = guarded::<()>("data/sales.parquet", || panic!("activate 'dtype-decimal' feature")).unwrap_err();
+        assert!(!err.is_user_fault(), "a panic is snop's fault: exit 2");
+        assert_eq!(
+            err.to_string(),
+            "reading `data/sales.parquet` stopped on an internal error (a bug in snop, not a fault of the file): \
+             activate 'dtype-decimal' feature\nhint: please report it, with the file if you can share it"
+        );
+        assert!(guarded("f", || Ok(1)).is_ok_and(|v| v == 1));
     }
 }

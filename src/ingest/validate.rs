@@ -42,6 +42,7 @@ const RANGE: u32 = 3;
 const NOT_ALLOWED: u32 = 4;
 const HORIZON: u32 = 5;
 const UNKNOWN: u32 = 6;
+const IMPLAUSIBLE: u32 = 7;
 
 fn fault_col(name: &str) -> String {
     format!("__fault_{name}")
@@ -85,15 +86,28 @@ fn month_regex() -> Expr {
 fn parsed(m: &ColumnMap, decimal_comma: bool) -> Expr {
     let text = col(clean_col(m.column.name));
     match m.column.kind {
-        Kind::Text => text,
+        // The source's own words for a value (`values`), as the contract's.
+        Kind::Text => m.values.iter().rev().fold(text.clone(), |acc, (from, to)| {
+            when(text.clone().eq(lit(from.as_str()))).then(lit(to.as_str())).otherwise(acc)
+        }),
         Kind::Int => parse_number(text, DataType::Int64, decimal_comma),
         Kind::Number => parse_number(text, DataType::Float64, decimal_comma),
-        Kind::Date => text.str().to_date(StrptimeOptions {
-            format: Some(m.date_format.as_str().into()),
-            strict: false,
-            exact: true,
-            cache: true,
-        }),
+        // Each format in turn: the first that reads the text gives the date.
+        Kind::Date => {
+            let dates: Vec<Expr> = m
+                .date_formats
+                .iter()
+                .map(|f| {
+                    text.clone().str().to_date(StrptimeOptions {
+                        format: Some(f.as_str().into()),
+                        strict: false,
+                        exact: true,
+                        cache: true,
+                    })
+                })
+                .collect();
+            if dates.len() == 1 { dates.into_iter().next().expect("one format") } else { coalesce(&dates) }
+        }
         Kind::Month => when(text.clone().str().contains(month_regex(), true))
             .then(text)
             .otherwise(lit(NULL).cast(DataType::String)),
@@ -142,7 +156,11 @@ fn fault(m: &ColumnMap, keys: &Keys, table: Table, window: Window) -> Expr {
         Range::Any => {}
         Range::NonNegative => checks.push((value.clone().lt(lit(0)), RANGE)),
         Range::AtLeastOne => checks.push((value.clone().lt(lit(1)), RANGE)),
+        Range::Positive => checks.push((value.clone().lt_eq(lit(0)), RANGE)),
         Range::Fraction => checks.push((value.clone().lt(lit(0)).or(value.clone().gt(lit(1))), RANGE)),
+    }
+    if let Some(max) = m.max {
+        checks.push((value.clone().cast(DataType::Float64).abs().gt(lit(max)), IMPLAUSIBLE));
     }
     if !c.allowed.is_empty() {
         let allowed = Series::new("allowed".into(), c.allowed.to_vec());
@@ -183,7 +201,10 @@ fn reason(code: u32, m: &ColumnMap, table: Table, window: Window) -> String {
     match code {
         MISSING => "a value is required".into(),
         UNPARSEABLE => match c.kind {
-            Kind::Date => format!("not a date in the format `{}`", m.date_format),
+            Kind::Date => format!(
+                "not a date in the format {}",
+                m.date_formats.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(" or ")
+            ),
             Kind::Month => "not a month `YYYY-MM`".into(),
             Kind::Int => "not a whole number".into(),
             _ => "not a number".into(),
@@ -191,6 +212,7 @@ fn reason(code: u32, m: &ColumnMap, table: Table, window: Window) -> String {
         RANGE => match c.range {
             Range::NonNegative => "must be >= 0".into(),
             Range::AtLeastOne => "must be >= 1".into(),
+            Range::Positive => "must be > 0".into(),
             _ => "must be between 0 and 1".into(),
         },
         NOT_ALLOWED => {
@@ -204,6 +226,11 @@ fn reason(code: u32, m: &ColumnMap, table: Table, window: Window) -> String {
                 format!("outside the horizon {from} to {to}")
             }
         }
+        IMPLAUSIBLE => format!(
+            "implausibly large: more than {:e} (raise `limits.{}` of the source if it is real)",
+            m.max.unwrap_or_default(),
+            c.name
+        ),
         UNKNOWN => {
             let r = table.spec().references.iter().find(|r| r.column == c.name).expect("a reference");
             let targets: Vec<String> = r.targets.iter().map(|(t, col)| format!("`{t}.{col}`")).collect();

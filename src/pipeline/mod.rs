@@ -297,22 +297,26 @@ fn inputs_hash(pipeline_text: &str, cycle: Month, sources: &[SourceReport]) -> S
     hex::encode(h.finalize())
 }
 
-/// The quarantine as a CSV a planner opens in Excel.
+/// The quarantine as a CSV a planner opens in Excel. Every cell is text, and a value that a
+/// spreadsheet would run as a formula is escaped (`crate::artifacts::csv_text`): a quarantined
+/// `=HYPERLINK(...)` must not become a live link.
 pub fn quarantine_csv(rows: &[Quarantined]) -> anyhow::Result<Vec<u8>> {
-    let s = |name: &str, f: &dyn Fn(&Quarantined) -> String| {
-        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    let safe = |s: &str| crate::artifacts::csv_text(s).into_owned();
+    let s = |name: &str, f: &dyn Fn(&Quarantined) -> &str| {
+        Column::new(name.into(), rows.iter().map(|q| safe(f(q))).collect::<Vec<_>>())
+    };
+    // Empty cells are left empty (a layout fault names no column; a missing value has none).
+    let optional = |name: &str, f: &dyn Fn(&Quarantined) -> Option<&str>| {
+        Column::new(name.into(), rows.iter().map(|q| f(q).filter(|v| !v.is_empty()).map(safe)).collect::<Vec<_>>())
     };
     let mut df = DataFrame::new_infer_height(vec![
-        s("source", &|q| q.source.clone()),
-        s("file", &|q| q.file.clone()),
-        Column::new("sheet".into(), rows.iter().map(|q| q.sheet.clone()).collect::<Vec<_>>()),
+        s("source", &|q| &q.source),
+        s("file", &|q| &q.file),
+        optional("sheet", &|q| q.sheet.as_deref()),
         Column::new("row".into(), rows.iter().map(|q| q.row).collect::<Vec<_>>()),
-        s("column", &|q| q.column.clone()),
-        Column::new(
-            "value".into(),
-            rows.iter().map(|q| Some(q.value.clone()).filter(|v| !v.is_empty())).collect::<Vec<_>>(),
-        ),
-        s("reason", &|q| q.reason.clone()),
+        optional("column", &|q| Some(&q.column)),
+        optional("value", &|q| Some(&q.value)),
+        s("reason", &|q| &q.reason),
     ])?;
     let mut out = Vec::new();
     CsvWriter::new(&mut out).include_header(true).finish(&mut df)?;

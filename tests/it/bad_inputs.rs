@@ -91,11 +91,24 @@ cases!(
     adjustment_delta_and_override,
     adjustment_unknown_sku_and_month,
     adjustment_without_owner,
+    bom_qty_per_zero,
+    csv_blank_lines,
+    csv_duplicate_header,
+    csv_latin1,
+    csv_ragged_row,
+    csv_that_is_a_workbook,
+    csv_unterminated_quote,
+    csv_utf16,
+    csv_wrong_delimiter,
+    date_formats_list,
     decimal_comma_ambiguous,
     duplicate_adjustment,
     duplicate_key,
     duplicate_of_a_bad_row,
     empty_required,
+    formula_in_a_value,
+    implausible_quantity,
+    limit_raised_per_source,
     missing_column,
     missing_column_in_sheet,
     missing_file,
@@ -103,11 +116,17 @@ cases!(
     missing_sheet,
     month_outside_horizon,
     negative_quantity,
+    parquet_text_where_a_number_belongs,
+    parquet_typed_columns,
     too_many_bad_rows,
     unknown_customer,
     unknown_sku,
     unparseable_date,
     unparseable_number,
+    value_mapping,
+    xlsx_duplicate_header,
+    xlsx_encrypted,
+    xlsx_renamed_csv,
 );
 
 /// The rejected run is listed, so a planner finds it and its quarantine.
@@ -120,4 +139,63 @@ fn a_rejected_run_is_listed() {
     assert_eq!(code, 0);
     let run = out.lines().nth(1).unwrap_or_default();
     assert!(run.contains("demand-review") && run.contains("rejected"), "{out}");
+}
+
+/// `snop validate` checks `values`, `limits` and date format lists, each problem with its file,
+/// line and key, all of them at once.
+#[test]
+fn values_limits_and_date_formats_are_checked_by_validate() {
+    let (_tmp, ws) = workspace("value_mapping");
+    let pipeline = r#"agent = "demand-review"
+
+[[sources]]
+table = "items"
+type = "csv"
+path = "data/items.csv"
+values = { lifecycle = { launch = "newish" }, unit_price = { a = "1" } }
+limits = { sku = 5, unit_price = -1 }
+
+[[sources]]
+table = "customers"
+type = "csv"
+path = "data/customers.csv"
+
+[[sources]]
+table = "sales_history"
+type = "csv"
+path = "data/sales.csv"
+date_format = ["%Y-%m-%d", "%Q"]
+"#;
+    fs_err::write(ws.join("pipelines/demand-review.toml"), pipeline).unwrap();
+    let (code, _, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1, "{err}");
+    let file = "`pipelines/demand-review.toml`";
+    assert_eq!(
+        err,
+        format!(
+            "error: 5 problems in the workspace configuration\n\
+             \x20 - {file} line 7, key `sources[0].values.lifecycle.launch`: maps to `newish`, which `lifecycle` does not allow: it must be one of `active`, `new`, `discontinued`\n\
+             \x20 - {file} line 7, key `sources[0].values.unit_price`: `unit_price` is not a text column: `values` maps text\n\
+             \x20 - {file} line 8, key `sources[0].limits.sku`: `sku` is not a number column: a limit applies to numbers\n\
+             \x20 - {file} line 8, key `sources[0].limits.unit_price`: `-1` must be a positive number\n\
+             \x20 - {file} line 19, key `sources[2].date_format`: `%Q` is not a date format (strftime, e.g. `%d.%m.%Y`)\n"
+        )
+    );
+}
+
+/// Read back as a spreadsheet would: the formula is text behind a `'`, the number a number.
+#[test]
+fn a_quarantined_formula_reads_back_as_text() {
+    use polars::prelude::*;
+    let (_tmp, ws) = workspace("formula_in_a_value");
+    let (code, _, err) = run_in(&ws, &["run", "demand-review", "--cycle", "2026-12", "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    let df = CsvReadOptions::default()
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(ws.join("runs/2026-12/demand-review/run-1/quarantine.csv")))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let values: Vec<Option<&str>> = df.column("value").unwrap().str().unwrap().iter().collect();
+    assert_eq!(values, [Some("'=HYPERLINK(\"http://x.example/\",\"open\")"), Some("-5")]);
 }

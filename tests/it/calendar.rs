@@ -109,3 +109,26 @@ hint: shorten a meeting or start the demand review later
         )
     );
 }
+
+/// `snop calendar | head -1`: the reader closes the pipe after one line, and snop, with far more
+/// than a pipe's buffer still to print, ends quietly with exit 0 instead of panicking.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = run_in(tmp.path(), &["init", "ws"]);
+    assert_eq!(code, 0, "{err}");
+    let mut child = crate::common::snop()
+        .current_dir(tmp.path().join("ws"))
+        .args(["calendar", "--months", "600", "--from", "2026-01"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.contains("cycle calendar"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

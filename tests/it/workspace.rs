@@ -212,3 +212,68 @@ fn validate_checks_the_store_url() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("`$SNOP_STORE_URL`: `mysql://root@db/snop` is not supported"), "{err}");
 }
+
+/// A fresh `snop init`: every pipeline names files not put in yet. `snop validate` says what to
+/// put where and exits 0; `snop run` still needs its own agent's files; a pipeline with some of
+/// its files but not all is checked in full.
+#[test]
+fn pipelines_whose_files_are_not_there_yet_are_pending() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, _) = run_in(tmp.path(), &["init", "ws"]);
+    assert_eq!(code, 0);
+    let ws = tmp.path().join("ws");
+    let (code, out, err) = run_in(&ws, &["validate"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    let notes: Vec<&str> = out.lines().filter(|l| l.starts_with("note: ")).collect();
+    assert_eq!(notes.len(), 5, "{out}");
+    assert_eq!(
+        notes[3],
+        "note: `pipelines/reconciliation.toml` is pending: none of its input files is there yet; put `data/items.csv` \
+         in the workspace (`snop run reconciliation` reads them)"
+    );
+    let (code, _, err) = run_in(&ws, &["run", "reconciliation", "--cycle", "2026-12"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("`data/items.csv` matches no file in the workspace"), "{err}");
+    // Now the masters are there: the pipelines that read more are missing files, not pending.
+    fs_err::write(ws.join("data/items.csv"), "sku\n").unwrap();
+    let (code, _, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("line 18, key `sources[1].path`: `data/customers.csv` matches no file"), "{err}");
+    assert!(!err.contains("reconciliation.toml"), "{err}");
+}
+
+/// `snop bench ingest` needs only the demand review's files, which it generates.
+#[test]
+fn the_ingest_benchmark_runs_on_its_own_workspace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bench");
+    let args = ["bench", "ingest", "--rows", "2000", "--repeat", "1", "--dir"];
+    let out = crate::common::snop().args(args).arg(&dir).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("snop ingest + validation"), "{stdout}");
+}
+
+/// Every unknown key of every file, each with its line, not only serde's first.
+#[test]
+fn validate_reports_every_unknown_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, _) = run_in(tmp.path(), &["init", "ws"]);
+    assert_eq!(code, 0);
+    let ws = tmp.path().join("ws");
+    for p in fs_err::read_dir(ws.join("pipelines")).unwrap() {
+        fs_err::remove_file(p.unwrap().path()).unwrap();
+    }
+    fs_err::write(
+        ws.join("pipelines/demand-review.toml"),
+        "agent = \"demand-review\"\nhistory_month = 24\n\n[[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\n\n[[sources]]\ntable = \"customers\"\ntype = \"csv\"\npaht = \"data/customers.csv\"\nseperator = \";\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1, "{out}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("unknown field")).collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(lines[0].starts_with("  - `pipelines/demand-review.toml` line 2: unknown field `history_month`"), "{err}");
+    assert!(lines[1].starts_with("  - `pipelines/demand-review.toml` line 12: unknown field `paht`"), "{err}");
+    assert!(lines[2].starts_with("  - `pipelines/demand-review.toml` line 13: unknown field `seperator`"), "{err}");
+}
