@@ -6,7 +6,8 @@
 //! holder's PID, host and start time. A lock whose process is gone (same host) or that is older
 //! than [`LOCK_LEASE`] is stale: the next run moves it aside (an atomic rename, so only one
 //! taker wins) and takes its place. A crashed run therefore blocks nothing for longer than it
-//! takes the next run to look.
+//! takes the next run to look. The lock's start and age are the real clock's, never `--now`
+//! (the night a run is for): a replay of an old or future night cannot take over a live run.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -74,6 +75,8 @@ fn alive(pid: u32) -> Option<bool> {
 }
 
 impl NightlyLock {
+    /// Takes the lock, judging a held one's age by `now`: the real clock (`Utc::now()`),
+    /// whatever night the run is for.
     pub fn acquire(root: &Path, now: DateTime<Utc>) -> anyhow::Result<NightlyLock> {
         let path = root.join(LOCK_FILE);
         let body = LockBody {
@@ -210,7 +213,8 @@ pub async fn nightly(
     now: DateTime<Utc>,
     progress: &Progress,
 ) -> anyhow::Result<NightReport> {
-    let lock = NightlyLock::acquire(&ws.root, now)?;
+    // The real clock, not the night's `--now`: a replay must not judge a live lock stale.
+    let lock = NightlyLock::acquire(&ws.root, Utc::now())?;
     let night = ws.calendar.local_date(now);
     let last_done = store.last_completed_night().await?;
     let caught_up: Vec<NaiveDate> = match last_done {

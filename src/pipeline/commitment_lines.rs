@@ -9,7 +9,7 @@ use crate::UserError;
 use crate::config::Workspace;
 use crate::contract::{Month, Table};
 use crate::sop::{Agent, Directory};
-use crate::store::{RunRow, Store};
+use crate::store::{RunRow, SignoffError, Store};
 
 /// A cycle's latest commitment log (the commit-back agent's latest succeeded run, with every
 /// returned update it read), with the run it comes from; `None` before the agent has run.
@@ -61,11 +61,18 @@ pub struct LineUpdate {
     pub note: Option<String>,
 }
 
+/// Saves of the same lines by the same person within one window of this many seconds (of the
+/// clock, from the minute's start) go to one returned-log file, the last save replacing the
+/// one before: 100 saves of a line in a minute are one file, holding what was saved last (what
+/// the person meant), and a line saved again later is a new file.
+pub const SAVE_WINDOW_SECS: i64 = 60;
+
 /// An account manager updates lines of a cycle's latest commitment log: each must be theirs
 /// (refused naming its owner) and its status one of the log's. The update is written as a
 /// returned log into `returns` (the workbook a person would send back, staged then renamed;
-/// named with the cycle, the time and the person), so the commit-back agent's next run applies
-/// it by the one path every returned log takes. Returns the file written.
+/// named with the cycle, the save window, the lines and the person: a save of the same lines in
+/// the same window replaces the file, [`SAVE_WINDOW_SECS`]), so the commit-back agent's next
+/// run applies it by the one path every returned log takes. Returns the file written.
 pub async fn update_commitment_lines(
     store: &Store,
     dir: &Directory,
@@ -84,7 +91,11 @@ pub async fn update_commitment_lines(
     let mut rows = Vec::new();
     for u in updates {
         let Some(line) = log.lines.iter().find(|l| l.line_id == u.line_id) else {
-            return Err(UserError(format!("`{}` is not a line of the commitment log of {cycle}", u.line_id)).into());
+            return Err(SignoffError::Invalid(format!(
+                "`{}` is not a line of the commitment log of {cycle}: nothing was saved; reload the page and choose a line it lists",
+                u.line_id
+            ))
+            .into());
         };
         if line.owner != person {
             return Err(UserError(format!(
@@ -99,8 +110,8 @@ pub async fn update_commitment_lines(
             .into());
         }
         if !crate::contract::COMMITMENT_STATUSES.contains(&u.status.as_str()) {
-            return Err(UserError(format!(
-                "`{}` is not a status of a commitment line: one of {}",
+            return Err(SignoffError::Invalid(format!(
+                "`{}` is not a status of a commitment line: one of {}; nothing was saved",
                 u.status,
                 crate::contract::COMMITMENT_STATUSES.join(", ")
             ))
@@ -114,10 +125,34 @@ pub async fn update_commitment_lines(
             owner: line.owner.clone(),
         });
     }
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-    let safe: String =
-        person.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
-    write_returned_log(returns, &format!("log-{cycle}-web-{stamp}-{safe}.xlsx"), &rows)
+    let now = chrono::Utc::now().timestamp();
+    let window = chrono::DateTime::from_timestamp(now - now.rem_euclid(SAVE_WINDOW_SECS), 0).unwrap_or_default();
+    let safe = |s: &str| -> String {
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect()
+    };
+    let lines = match updates {
+        [one] => safe(&one.line_id),
+        many => {
+            let mut ids: Vec<&str> = many.iter().map(|u| u.line_id.as_str()).collect();
+            ids.sort_unstable();
+            format!("{}-lines-{}", ids.len(), &crate::draft::sha256_hex(ids.join("\n").as_bytes())[..12])
+        }
+    };
+    let name = format!("log-{cycle}-web-{}-{lines}-{}.xlsx", window.format("%Y%m%dT%H%M%SZ"), safe(person));
+    let bytes = crate::artifacts::commitment_log::returned_log_xlsx(&rows)?;
+    fs_err::create_dir_all(returns)?;
+    let path = returns.join(&name);
+    // Staged under a name of this save alone, renamed over the window's file if there is one.
+    let staged = returns.join(format!(".{name}.{}.part", random_suffix()));
+    fs_err::write(&staged, bytes)?;
+    fs_err::rename(&staged, &path)?;
+    Ok(path)
+}
+
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).unwrap_or_default();
+    hex::encode(bytes)
 }
 
 /// Writes a returned commitment log into the returns folder: staged under a name the commit-back

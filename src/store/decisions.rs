@@ -84,13 +84,13 @@ impl Store {
             Choice::SendBack { reason } => ("send_back", None, None, Some(reason.clone())),
         };
         if kind != "send_back" && (d.owner.is_none() || d.due.is_none()) {
-            return Err(SignoffError::Refused("a decision needs an `--owner` and a `--due` date".into()));
+            return Err(SignoffError::Invalid("a decision needs an `--owner` and a `--due` date".into()));
         }
         let texts = [("a decision's note", &d.note), ("a decision's action", &text), ("a decision's reason", &reason)];
         if let Some(refusal) =
             texts.iter().find_map(|(what, t)| t.as_deref().and_then(|t| crate::draft::too_long(what, t)))
         {
-            return Err(SignoffError::Refused(refusal));
+            return Err(SignoffError::Invalid(refusal));
         }
         let ts = now();
         let sha = decision_sha(d, actor, &role);
@@ -170,7 +170,7 @@ impl Store {
             )));
         }
         if let Some(refusal) = note.and_then(|n| crate::draft::too_long("a note", n)) {
-            return Err(SignoffError::Refused(refusal));
+            return Err(SignoffError::Invalid(refusal));
         }
         let ts = now();
         let sha = done_sha(d.id, actor, note);

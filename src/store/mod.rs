@@ -6,8 +6,10 @@
 //!
 //! A run's files (report, quarantine, pulled inputs) are written to a temporary folder, moved
 //! into place, and only then is the run's row committed; a folder without a row is debris from
-//! a crash and is removed by the next run that would reuse its name. So a reader who finds a row
-//! always finds its files, and nothing half-written is ever listed.
+//! a crash and is removed by the next run to commit (whichever agent and cycle it is for: the
+//! crashed run's number may go to another's folder), as is a staging folder whose process is
+//! gone. So a reader who finds a row always finds its files, and nothing half-written is ever
+//! listed, nor left behind.
 
 pub mod audit;
 pub mod decisions;
@@ -31,6 +33,10 @@ pub enum SignoffError {
     /// The rules refuse the action; the message says why and who may.
     #[error("{0}")]
     Refused(String),
+    /// The input does not stand (empty, too long, changes nothing, not one of the choices):
+    /// the message says what to change. The web answers it 422, a refusal 403.
+    #[error("{0}")]
+    Invalid(String),
     /// Someone changed the draft since the caller read it.
     #[error("{0}")]
     Stale(String),
@@ -294,6 +300,10 @@ impl Store {
                 .await?;
             signoff::insert_draft(&mut tx, id, run.agent, content).await?;
         }
+        // Under the write lock: no other run is between moving its files and committing.
+        let kept: std::collections::HashSet<String> =
+            sqlx::query_scalar("SELECT folder FROM runs").fetch_all(&mut *tx).await?.into_iter().collect();
+        remove_debris(&self.root, &kept);
         let target = self.root.join(&folder);
         if target.exists() {
             // Debris of a run that crashed after moving its files and before committing.
@@ -308,6 +318,50 @@ impl Store {
         let row = sqlx::query("SELECT * FROM runs WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(run_row(&row))
+    }
+}
+
+/// Removes what crashed runs left under `runs/`: a `runs/<cycle>/<agent>/run-<n>` folder that
+/// no run row names (`kept`: every row's folder), and a `.staging-<pid>-...` folder whose
+/// process is gone. Called under the write lock, so no run is between its files and its row. A
+/// folder that cannot be removed is logged and left for the next run.
+fn remove_debris(root: &Path, kept: &std::collections::HashSet<String>) {
+    let runs = root.join("runs");
+    let dirs = |p: &Path| -> Vec<(String, std::path::PathBuf)> {
+        fs_err::read_dir(p)
+            .map(|it| {
+                it.filter_map(Result::ok)
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let remove = |path: &Path| {
+        if let Err(e) = fs_err::remove_dir_all(path) {
+            tracing::warn!(error = %e, "removing the debris of a crashed run");
+        } else {
+            tracing::warn!(folder = %path.display(), "removed the debris of a crashed run");
+        }
+    };
+    for (cycle, cycle_dir) in dirs(&runs) {
+        if let Some(rest) = cycle.strip_prefix(".staging-") {
+            let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+            let gone = pid.is_some_and(|p| p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists());
+            if gone && Path::new("/proc/self").exists() {
+                remove(&cycle_dir);
+            }
+            continue;
+        }
+        for (agent, agent_dir) in dirs(&cycle_dir) {
+            for (name, run_dir) in dirs(&agent_dir) {
+                let numbered =
+                    name.strip_prefix("run-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                if numbered && !kept.contains(&format!("runs/{cycle}/{agent}/{name}")) {
+                    remove(&run_dir);
+                }
+            }
+        }
     }
 }
 

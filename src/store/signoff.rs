@@ -396,10 +396,10 @@ impl<'a> Acting<'a> {
         let row = &self.row;
         let (draft_id, actor, ts, who, title) = (row.id, self.actor, self.ts.as_str(), &self.who, &self.title);
         if body.trim().is_empty() {
-            return Err(SignoffError::Refused("a comment needs some text".into()));
+            return Err(SignoffError::Invalid("a comment needs some text".into()));
         }
         if let Some(refusal) = crate::draft::too_long("a comment", body) {
-            return Err(SignoffError::Refused(refusal));
+            return Err(SignoffError::Invalid(refusal));
         }
         sqlx::query("INSERT INTO comments (draft_id, actor, at, body) VALUES ($1, $2, $3, $4)")
             .bind(draft_id)
@@ -425,7 +425,7 @@ impl<'a> Acting<'a> {
         let mut content: DraftContent = serde_json::from_str(&self.content_text)
             .map_err(|e| SignoffError::Store(StoreError::Query(sqlx::Error::Decode(Box::new(e)))))?;
         if &content.narrative == narrative {
-            return Err(SignoffError::Refused(format!("the edit changes nothing in the {title}")));
+            return Err(SignoffError::Invalid(format!("the edit changes nothing in the {title}")));
         }
         content.narrative = narrative.clone();
         let text = serde_json::to_string(&content).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
@@ -495,7 +495,7 @@ impl<'a> Acting<'a> {
             _ => (State::Approved, "approved", None),
         };
         if let Some(refusal) = reason.as_deref().and_then(|r| crate::draft::too_long("a rejection's reason", r)) {
-            return Err(SignoffError::Refused(refusal));
+            return Err(SignoffError::Invalid(refusal));
         }
         self.bump(tx, state, None).await?;
         sqlx::query(

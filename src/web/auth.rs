@@ -165,9 +165,29 @@ impl<T: DeserializeOwned + Send> FromRequest<Shared> for Posted<T> {
                 "refused: the form did not carry this session's token (it may be from before you logged in again): reload the page and retry",
             ));
         }
-        let form = serde_urlencoded::from_bytes::<T>(&bytes)
-            .map_err(|e| message(StatusCode::BAD_REQUEST, "Bad form", &format!("the form does not read: {e}")))?;
+        let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
+            tracing::debug!(error = %e, "a form that does not read");
+            message(StatusCode::UNPROCESSABLE_ENTITY, "Not saved", &unreadable_form(&e))
+        })?;
         Ok(Posted { viewer, form })
+    }
+}
+
+/// Why a form does not read, in the words of the person who sent it: the decoder's own
+/// ("invalid digit found in string", "missing field `row_version`") name nothing they can act on.
+/// The fields a person fills in are text; what does not read is the page's own (a version, a
+/// page number), so the page is out of date or was changed by hand.
+fn unreadable_form(e: &serde_urlencoded::de::Error) -> String {
+    let text = e.to_string();
+    let missing = text.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    match missing {
+        Some("row_version" | "csrf") | None => {
+            "the form is incomplete or not as the page sent it (the page may be out of date): nothing was saved; reload the page and try again".into()
+        }
+        Some(field) => format!(
+            "the form has no {}: nothing was saved; fill it in and send the form again",
+            field.replace('_', " ")
+        ),
     }
 }
 
@@ -217,7 +237,11 @@ pub async fn login(State(app): State<Shared>, request: Request) -> Response {
         return login_form(&app, StatusCode::BAD_REQUEST, Some("the login form is too large"));
     };
     let Ok(form) = serde_urlencoded::from_bytes::<LoginForm>(&bytes) else {
-        return login_form(&app, StatusCode::BAD_REQUEST, Some("the login form needs a user name and a password"));
+        return login_form(
+            &app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("the login form needs a user name and a password"),
+        );
     };
     let user = form.user.trim().to_string();
     let credentials = match app.store.credentials(&user).await {

@@ -215,9 +215,9 @@ pub async fn update_line(State(app): State<Shared>, Path(cycle): Path<String>, p
             commitments_response(&app, &viewer, &cycle, &q, StatusCode::OK, outcome).await
         }
         Err(e) => match refusal(&e) {
-            Some(why) => {
+            Some((status, why)) => {
                 let outcome = Outcome { refused: Some(why), ..Outcome::default() };
-                commitments_response(&app, &viewer, &cycle, &q, StatusCode::FORBIDDEN, outcome).await
+                commitments_response(&app, &viewer, &cycle, &q, status, outcome).await
             }
             None => internal(&e),
         },

@@ -150,7 +150,7 @@ async fn decisions_page<'a>(
             (app.tradeoffs.get(format!("run {}", run.id), read).await?, None, format!("run {}", run.id))
         }
         Err(e) => match refusal(&e) {
-            Some(why) => (Arc::default(), Some(why), "no pack".to_string()),
+            Some((_, why)) => (Arc::default(), Some(why), "no pack".to_string()),
             None => return Err(e),
         },
     };
@@ -383,11 +383,15 @@ pub async fn decide_tradeoff(
             decisions_response(&app, &viewer, &cycle, &view, StatusCode::OK, outcome).await
         }
         Err(e) => match refusal(&e) {
-            Some(why) => {
+            Some((status, why)) => {
                 let status = if crate::analysis::executive::may_decide(&app.dir, &viewer.person).is_err() {
                     StatusCode::FORBIDDEN
-                } else {
+                } else if status == StatusCode::FORBIDDEN {
+                    // A decider refused by the rules of the cycle (the pack, the trade-off): not
+                    // the person, the request; as before.
                     StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    status
                 };
                 let outcome = Outcome { refused: Some(why), ..Outcome::default() };
                 decisions_response(&app, &viewer, &cycle, &view, status, outcome).await
@@ -425,9 +429,14 @@ pub async fn decision_done(State(app): State<Shared>, Path(cycle): Path<String>,
             };
             decisions_response(&app, &viewer, &cycle, &view, StatusCode::OK, outcome).await
         }
-        Err(SignoffError::Refused(why)) => {
-            let outcome = Outcome { refused: Some(why), ..Outcome::default() };
-            decisions_response(&app, &viewer, &cycle, &view, StatusCode::FORBIDDEN, outcome).await
+        Err(e @ (SignoffError::Refused(_) | SignoffError::Invalid(_))) => {
+            let status = if matches!(e, SignoffError::Invalid(_)) {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            let outcome = Outcome { refused: Some(e.to_string()), ..Outcome::default() };
+            decisions_response(&app, &viewer, &cycle, &view, status, outcome).await
         }
         Err(e) => internal(&e.into()),
     }

@@ -16,8 +16,10 @@
 //!   deletes the row;
 //! - forgery: every state-changing request must come from our own origin (Sec-Fetch-Site /
 //!   Origin) and carry the session's token in its form ([`auth::Posted`]);
-//! - connections: a header read timeout (slow and idle clients cut off) and a cap per address
-//!   ([`conn`]);
+//! - connections: a header read timeout (slow clients cut off, and a kept-alive connection
+//!   idle between requests: hyper's timer runs while it waits for the next request's headers),
+//!   a request timeout (a request whose body or answer takes longer gets a 408: tower's
+//!   `Timeout`, in [`router`]) and a cap per address ([`conn`]);
 //! - output: tera escapes every value; a Content-Security-Policy forbids inline script (and the
 //!   rendered artifact, framed, runs no script at all).
 //!
@@ -69,6 +71,9 @@ pub struct Options {
     pub page_rows: usize,
     /// A client that has not sent a request's headers within this long is cut off.
     pub header_read_timeout: Duration,
+    /// A request not answered within this long (its body sent too slowly, say) gets a 408 and
+    /// its connection is closed.
+    pub request_timeout: Duration,
     /// Connections one address may hold open at once (not behind a proxy).
     pub connections_per_address: usize,
     /// The cycle calendar, for the meetings' dates on the board.
@@ -90,6 +95,7 @@ impl Default for Options {
             session_hours: 12,
             page_rows: 50,
             header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
             connections_per_address: 256,
             calendar: None,
             returns: None,
@@ -195,6 +201,7 @@ const CSS: &[u8] = include_bytes!("assets/snop.css");
 
 /// The application: every page and action.
 pub fn router(app: App) -> Router {
+    let request_timeout = app.options.request_timeout;
     let app: Shared = Arc::new(app);
     Router::new()
         .route("/", get(pages::board))
@@ -215,6 +222,33 @@ pub fn router(app: App) -> Router {
         .route("/cycles/{cycle}/commitments", get(commitments::commitments).post(commitments::update_line))
         .route(HTMX_PATH, get(|| async { asset("text/javascript; charset=utf-8", HTMX) }))
         .route(CSS_PATH, get(|| async { asset("text/css; charset=utf-8", CSS) }))
+        .fallback(|| async {
+            message(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "there is no page at this address: the board (/) lists the cycle's pages",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            message(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Not allowed",
+                "this page is not used that way: open it from the board (/)",
+            )
+        })
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(|_: tower::BoxError| async {
+                    let mut r = message(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "Too slow",
+                        "the request took too long to arrive or to answer: nothing more was done; try again",
+                    );
+                    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    r
+                }))
+                .timeout(request_timeout),
+        )
         .layer(middleware::from_fn(same_origin_only))
         .layer(middleware::map_response(security_headers))
         .with_state(app)

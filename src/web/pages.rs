@@ -67,13 +67,15 @@ pub(super) fn no_cycle(cycle: &str) -> Response {
     message(StatusCode::NOT_FOUND, "No such cycle", &format!("`{cycle}` is not a cycle month `YYYY-MM`"))
 }
 
-/// A refusal of the service layer (its message says why and who may), else a fault of ours.
-pub(super) fn refusal(e: &anyhow::Error) -> Option<String> {
+/// A refusal of the service layer (its message says why and who may: 403), or input that does
+/// not stand (its message says what to change: 422), else a fault of ours (`None`).
+pub(super) fn refusal(e: &anyhow::Error) -> Option<(StatusCode, String)> {
     if let Some(u) = e.downcast_ref::<crate::UserError>() {
-        return Some(u.0.clone());
+        return Some((StatusCode::FORBIDDEN, u.0.clone()));
     }
     match e.downcast_ref::<SignoffError>() {
-        Some(SignoffError::Refused(why)) => Some(why.clone()),
+        Some(SignoffError::Refused(why)) => Some((StatusCode::FORBIDDEN, why.clone())),
+        Some(SignoffError::Invalid(why)) => Some((StatusCode::UNPROCESSABLE_ENTITY, why.clone())),
         _ => None,
     }
 }
@@ -662,9 +664,14 @@ async fn act(app: &App, viewer: &Viewer, id: i64, request: Request, row_version:
             }
             draft_response(app, viewer, id, &q, StatusCode::OK, outcome).await
         }
-        Err(SignoffError::Refused(why)) => {
-            let outcome = Outcome { refused: Some(why), narrative: sent, ..Outcome::default() };
-            draft_response(app, viewer, id, &q, StatusCode::FORBIDDEN, outcome).await
+        Err(e @ (SignoffError::Refused(_) | SignoffError::Invalid(_))) => {
+            let status = if matches!(e, SignoffError::Invalid(_)) {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            let outcome = Outcome { refused: Some(e.to_string()), narrative: sent, ..Outcome::default() };
+            draft_response(app, viewer, id, &q, status, outcome).await
         }
         Err(SignoffError::Stale(_)) => {
             let outcome = match app.store.draft(id).await {

@@ -128,24 +128,38 @@ fn a_live_lock_stops_a_second_run_and_an_expired_one_is_taken_over() {
     let tmp = tempfile::tempdir().unwrap();
     let ws = workspace(tmp.path());
     let host = fs_err::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or("localhost".into());
+    // The lock's age is the real clock's, whatever night `--now` asks for.
+    let ago = |hours: i64| {
+        (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
     // This test's own process holds it, started an hour ago: alive and within its lease.
-    let lock = serde_json::json!({"pid": std::process::id(), "host": host, "started_at": "2026-12-17T01:30:00Z"});
+    let started = ago(1);
+    let lock = serde_json::json!({"pid": std::process::id(), "host": host, "started_at": started});
     fs_err::write(ws.join("nightly.lock"), lock.to_string()).unwrap();
     let (code, out, err) = run_in(&ws, &["nightly", "--now", "2026-12-17T02:30:00Z"]);
     assert_eq!(code, 75, "{out}{err}");
     assert!(
         err.starts_with(&format!(
-            "error: another nightly run holds the lock since 2026-12-17T01:30:00Z (PID {} on {host}): nothing was run",
+            "error: another nightly run holds the lock since {started} (PID {} on {host}): nothing was run",
             std::process::id()
         )),
         "{err}"
     );
-    // On another machine (its PID cannot be checked) and started 7 hours ago: past the 6-hour lease.
-    let lock = serde_json::json!({"pid": 1, "host": "elsewhere", "started_at": "2026-12-16T19:30:00Z"});
+    // A replay of a night long after (or before) the lock's start does not make it stale: on
+    // another machine (its PID cannot be checked), an hour old by the real clock, it holds.
+    let lock = serde_json::json!({"pid": 1, "host": "elsewhere", "started_at": ago(1)});
+    fs_err::write(ws.join("nightly.lock"), lock.to_string()).unwrap();
+    for now in ["2027-06-17T02:30:00Z", "2025-01-02T02:30:00Z"] {
+        let (code, out, err) = run_in(&ws, &["nightly", "--now", now]);
+        assert_eq!(code, 75, "a replay at {now} took over a live lock: {out}{err}");
+    }
+    // Started 7 hours ago by the real clock: past the 6-hour lease, taken over.
+    let started = ago(7);
+    let lock = serde_json::json!({"pid": 1, "host": "elsewhere", "started_at": started});
     fs_err::write(ws.join("nightly.lock"), lock.to_string()).unwrap();
     let (code, out, err) = run_in(&ws, &["nightly", "--now", "2026-12-17T02:30:00Z"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("took over a stale lock (PID 1 on elsewhere since 2026-12-16T19:30:00Z)"), "{out}");
+    assert!(out.contains(&format!("took over a stale lock (PID 1 on elsewhere since {started})")), "{out}");
 }
 
 #[test]

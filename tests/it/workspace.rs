@@ -179,7 +179,52 @@ fn exit_codes_say_whose_fault_it_is() {
     assert_eq!((code, err.as_str()), (1, "error: `ws` is already a snop workspace: nothing was changed\n"));
 }
 
-crate::common::on_both_backends!(a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_completes);
+/// A crash just before commit leaves `runs/<cycle>/<agent>/run-<n>` without a row (the test
+/// above shows it does); when the next run to commit is another agent's or another cycle's, it
+/// takes the number `n` in its own folder, and the debris is removed all the same, as is the
+/// staging folder of a process that is gone.
+fn debris_of_a_crash_is_removed_when_another_run_takes_its_number(db: Db) {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = db.fresh_store();
+    let out = crate::common::snop()
+        .current_dir(tmp.path())
+        .args(["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"])
+        .env("SNOP_STORE_URL", &store)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ws = tmp.path().join("ws");
+    crate::common::set_store(&ws, &store);
+    // What a demand review of 2026-12 killed after moving its files as run 9 leaves, and a
+    // staging folder of a process that no longer runs.
+    let debris = ws.join("runs/2026-12/demand-review/run-9");
+    fs_err::create_dir_all(&debris).unwrap();
+    fs_err::write(debris.join("report.json"), "{}").unwrap();
+    let staging = ws.join("runs/.staging-4194303-2027-01-05T000000Z");
+    fs_err::create_dir_all(&staging).unwrap();
+    let pos = ws.join("data/open_purchase_orders.csv");
+    let mut text = fs_err::read_to_string(&pos).unwrap();
+    text.push_str("RM-00001,SUP-CASTWORKS,2027-02-15,500\n");
+    fs_err::write(&pos, text).unwrap();
+    let (code, out, err) = run_in(&ws, &["run", "supply-review", "--cycle", "2027-01", "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("run 9 "), "{out}");
+    assert!(ws.join("runs/2027-01/supply-review/run-9/report.json").exists());
+    assert!(!debris.exists(), "the debris of the crashed run 9 is removed");
+    assert!(!staging.exists(), "the staging folder of a process that is gone is removed");
+    // Every run a row lists keeps its folder.
+    let (_, runs, _) = run_in(&ws, &["runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
+    for r in runs.as_array().unwrap() {
+        let folder = r["folder"].as_str().unwrap();
+        assert!(ws.join(folder).is_dir(), "{folder}");
+    }
+}
+
+crate::common::on_both_backends!(
+    a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_completes,
+    debris_of_a_crash_is_removed_when_another_run_takes_its_number
+);
 
 /// `snop validate` checks the store URL, in `snop.toml` (with its line) or in `SNOP_STORE_URL`,
 /// and never prints a password.

@@ -93,7 +93,7 @@ async fn open(dir: &Path, store: &str) -> Store {
 
 fn refused(r: Result<snop::store::signoff::Acted, SignoffError>) -> String {
     match r {
-        Err(e @ (SignoffError::Refused(_) | SignoffError::Stale(_))) => e.to_string(),
+        Err(e @ (SignoffError::Refused(_) | SignoffError::Invalid(_) | SignoffError::Stale(_))) => e.to_string(),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }

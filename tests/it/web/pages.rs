@@ -247,6 +247,31 @@ fn an_account_manager_updates_their_own_commitment_lines() {
         );
         assert_eq!(files(), after);
 
+        // Issue 21: 100 saves of one line are one returned-log file per save window (the last
+        // save replacing the one before in its window), never 100 files; the last save counts.
+        let first_window = chrono::Utc::now().timestamp() / snop::pipeline::commitment_lines::SAVE_WINDOW_SECS;
+        for i in 0..100 {
+            let (status, text) =
+                if i == 99 { ("communicated", note.to_string()) } else { ("accepted", format!("try {i}")) };
+            let form = [("csrf", csrf.as_str()), ("line", &line.line_id), ("status", status), ("note", &text)];
+            let (s, body) = post(&base, "/cycles/2026-12/commitments", Some(&cookie), &form, &[]).await;
+            assert_eq!(s, StatusCode::OK, "{body}");
+        }
+        let windows =
+            chrono::Utc::now().timestamp() / snop::pipeline::commitment_lines::SAVE_WINDOW_SECS - first_window + 1;
+        let saved: Vec<String> = files().into_iter().filter(|f| !before.contains(f)).collect();
+        assert!(
+            !saved.is_empty() && saved.len() as i64 <= windows && saved.iter().all(|f| f.ends_with("-ana.lopez.xlsx")),
+            "{} window(s): {saved:?}",
+            windows
+        );
+        assert!(files().iter().all(|f| !f.ends_with(".part")), "nothing staged is left");
+        let last = saved.iter().max().unwrap();
+        let mut book = calamine::open_workbook_auto(returns.join(last)).unwrap();
+        let range = book.worksheet_range("Log").unwrap();
+        let rows: Vec<Vec<Data>> = range.rows().map(<[Data]>::to_vec).collect();
+        assert_eq!((&rows[1][1], &rows[1][3]), (&text("communicated"), &text(note)), "the last save is kept");
+
         // The commit-back agent's next run makes a new version of the log with the update; the
         // page shows it, the note escaped.
         let (code, _, err) = crate::common::run_in(&ws_dir, &["run", "commit-back", "--cycle", CYCLE]);

@@ -451,3 +451,80 @@ fn slow_clients_are_cut_off_and_one_address_holds_few_connections() {
         assert_eq!(s, StatusCode::OK);
     });
 }
+
+/// Issue 21: a request whose body never ends is answered 408 once the request timeout passes,
+/// and its connection closed (a kept-alive idle one is cut off by the header read timeout,
+/// above). Bounded in time: a second's timeout.
+#[test]
+fn a_request_whose_body_never_ends_gets_a_408() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let second = std::time::Duration::from_secs(1);
+        let options = Options { request_timeout: second, header_read_timeout: 10 * second, ..Options::default() };
+        let base = start(tmp.path(), options).await;
+        let addr = base.strip_prefix("http://").unwrap().to_string();
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let started = std::time::Instant::now();
+        s.write_all(
+            b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nuser=sam",
+        )
+        .await
+        .unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(5 * second, s.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "the connection was still held after 5 s");
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        assert!(text.contains("the request took too long to arrive or to answer"), "{text}");
+        let took = started.elapsed();
+        assert!(took >= second && took < 4 * second, "{took:?}");
+        // And the server still serves.
+        let (s, _) = get(&base, "/login", "").await;
+        assert_eq!(s, StatusCode::OK);
+    });
+}
+
+/// Issue 21: a form that does not read, and input that does not stand, are answered 422 in the
+/// person's words (never the decoder's "missing field" or "invalid digit"); a refusal of the
+/// person stays 403; an unknown address is a 404 page, an action opened as a page a 405 page.
+#[test]
+fn bad_input_is_a_422_in_words_and_an_unknown_address_a_404_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    block_on(async {
+        let base = start(tmp.path(), Options::default()).await;
+        let cookie = login(&base, "dana.whitfield").await;
+        let (_, page) = get(&base, "/drafts/1", &cookie).await;
+        let csrf = csrf_of(&page);
+        for form in [vec![("csrf", csrf.as_str())], vec![("csrf", csrf.as_str()), ("row_version", "1x")]] {
+            let (s, body) = post(&base, "/drafts/1/approve", Some(&cookie), &form, &[]).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{form:?}: {body}");
+            assert!(body.contains("nothing was saved; reload the page and try again"), "{body}");
+            for internal in ["missing field", "row_version", "invalid digit"] {
+                assert!(!body.contains(internal), "{internal}: {body}");
+            }
+        }
+        // Input that does not stand (was 403).
+        let (s, body) = post(&base, "/drafts/1/comment", Some(&cookie), &[("csrf", &csrf), ("body", "  ")], &[]).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains("a comment needs some text"), "{body}");
+        let long = "x".repeat(10_001);
+        let (s, body) = post(&base, "/drafts/1/comment", Some(&cookie), &[("csrf", &csrf), ("body", &long)], &[]).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("a comment is at most 10000 characters"));
+        assert_eq!(draft_state(tmp.path(), 1).await, (State::Draft, 1, 0), "nothing was stored");
+        // A login form without its password.
+        let (s, body) = post(&base, "/login", None, &[("user", "dana.whitfield")], &[]).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains("the login form needs a user name and a password"), "{body}");
+        // Addresses that are no page, and an action opened as a page.
+        for path in ["/nowhere", "/drafts/1/nothing", "/assets/htmx-0.0.1.min.js"] {
+            let (s, body) = get(&base, path, &cookie).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+            assert!(body.contains("there is no page at this address"), "{path}: {body}");
+        }
+        let (s, body) = get(&base, "/drafts/1/approve", &cookie).await;
+        assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+        assert!(body.contains("this page is not used that way"), "{body}");
+    });
+}
