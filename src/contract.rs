@@ -473,6 +473,12 @@ impl Table {
         matches!(self, Table::CommitmentUpdates)
     }
 
+    /// A master table: one that other tables' references point into (`items`, `customers`,
+    /// `resources`, `components`). Empty, it would turn every row referring to it into a fault.
+    pub fn is_master(self) -> bool {
+        Table::ALL.iter().any(|t| t != &self && t.depends_on().contains(&self))
+    }
+
     /// Tables whose values this table's references point into.
     pub fn depends_on(self) -> Vec<Table> {
         let mut out: Vec<Table> = self
