@@ -2,6 +2,7 @@
 //! its contract table, validates every row, and hands analysis typed tables plus a report of
 //! what was read, kept and quarantined.
 
+mod bom;
 mod layout;
 pub mod read;
 mod typed;
@@ -62,6 +63,10 @@ pub enum IngestError {
         "source `{name}`: `{files}` has a header and no rows: `{table}` is a master table, and every row that refers to it would be quarantined as unknown\nhint: export `{table}` again with its rows, or point `path` at the full extract"
     )]
     EmptyMaster { name: String, files: String, table: Table },
+    #[error(
+        "the bill of materials has a loop: {path}, in {rows}\nhint: a part cannot contain itself: correct or remove one of these rows"
+    )]
+    BomLoop { path: String, rows: String },
     #[error("source `{name}` needs the environment variable `{var}` for its credential, and it is not set")]
     AuthEnvMissing { name: String, var: String },
     #[error("pulling `{url}` failed after {attempts} attempt(s): {detail}")]
@@ -191,7 +196,11 @@ pub async fn ingest(
             v.quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
         }
         bar.finish_and_clear();
-        if s.table.keeps_origin() {
+        for q in &mut v.quarantined {
+            let file = raw.files.iter().find(|f| f.location == q.file && f.sheet == q.sheet);
+            q.cell = file.and_then(|f| f.letters.get(&q.column)).map(|letter| format!("{letter}{}", q.row));
+        }
+        if s.table.origin_in_ingest() {
             v.frame = with_origin(v.frame, &files)?;
         }
         // The share of the rows judged: history older than the window is not judged.
@@ -221,6 +230,9 @@ pub async fn ingest(
                 keys.insert((t, c), unique);
             }
         }
+        if s.table == Table::Bom {
+            bom::refuse_loops(&merged)?;
+        }
         tables.insert(s.table, merged);
         reports.push(SourceReport {
             name: s.name.clone(),
@@ -235,6 +247,9 @@ pub async fn ingest(
             over_limit: v.rows_quarantined >= s.min_rows_before_percent && percent > s.max_quarantined_percent,
         });
         quarantine.extend(v.quarantined);
+    }
+    if let Some(bom) = tables.get_mut(&Table::Bom).filter(|_| !Table::Bom.keeps_origin()) {
+        *bom = bom.drop_many(["source_file", "source_sheet", "source_row"]);
     }
     Ok(Ingested { tables, sources: reports, quarantine })
 }

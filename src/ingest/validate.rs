@@ -411,6 +411,7 @@ fn quarantine_column_faults(
                     column: m.column.name.to_string(),
                     value: texts.get(i).unwrap_or("").to_string(),
                     reason: set_aside.unwrap_or_else(|| reason(code, m, cx.table, cx.window)),
+                    cell: None,
                 });
             }
         }
@@ -465,18 +466,33 @@ fn quarantine_broken_rules(
             RowRule::ExactlyOne(cols) => (cols, "exactly one of"),
             RowRule::AtLeastOne(cols) => (cols, "at least one of"),
         };
+        let texts = cols
+            .iter()
+            .map(|c| Ok(bad.column(&clean_col(c)).map_err(err)?.str().map_err(err)?.clone()))
+            .collect::<Result<Vec<_>, super::IngestError>>()?;
         for i in 0..bad.height() {
             if broken.get(i) == Some(true) {
                 let (file, sheet) = file_of(cx, file_idx.get(i).unwrap_or(0));
                 let shown: Vec<String> = cols.iter().map(|c| format!("`{c}`")).collect();
+                // The values given, by column: none, or (for `exactly one`) more than one.
+                let given: Vec<(&str, &str)> =
+                    cols.iter().zip(&texts).filter_map(|(c, t)| t.get(i).map(|v| (*c, v))).collect();
+                let (value, reason) = if given.is_empty() {
+                    (String::new(), format!("{what} {} must be given", shown.join(", ")))
+                } else {
+                    let each: Vec<String> = given.iter().map(|(c, v)| format!("`{c}` is `{v}`")).collect();
+                    let value = given.iter().map(|(_, v)| *v).collect::<Vec<_>>().join(" | ");
+                    (value, format!("{}: give exactly one of {}", each.join(" and "), shown.join(", ")))
+                };
                 quarantined.push(Quarantined {
                     source: cx.source.to_string(),
                     file,
                     sheet,
                     row: rows.get(i).unwrap_or(0),
                     column: cols.join("+"),
-                    value: String::new(),
-                    reason: format!("{what} {} must be given", shown.join(", ")),
+                    value,
+                    reason,
+                    cell: None,
                 });
             }
         }
@@ -523,6 +539,7 @@ fn quarantine_duplicates(
                 } else {
                     format!("duplicate key: the same as `{first_file}` row {first_row}")
                 },
+                cell: None,
             });
         }
     }
@@ -567,7 +584,7 @@ fn first_occurrences(
 /// they came from, for tables that keep their origin).
 fn kept(stage: DataFrame, cx: &Context<'_>, names: &[&'static str]) -> Result<DataFrame, super::IngestError> {
     let mut keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
-    if cx.table.keeps_origin() {
+    if cx.table.origin_in_ingest() {
         keep.extend([col(FILE_COL), col(ROW_COL)]);
     }
     stage
