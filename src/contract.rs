@@ -473,6 +473,19 @@ impl Table {
         matches!(self, Table::CommitmentUpdates)
     }
 
+    /// Whether ingest carries the file and row of each kept row through validation: the tables
+    /// that keep their origin, and the BOM, whose loops are found in ingest naming their rows
+    /// (and which then drops it).
+    pub fn origin_in_ingest(self) -> bool {
+        self.keeps_origin() || self == Table::Bom
+    }
+
+    /// A master table: one that other tables' references point into (`items`, `customers`,
+    /// `resources`, `components`). Empty, it would turn every row referring to it into a fault.
+    pub fn is_master(self) -> bool {
+        Table::ALL.iter().any(|t| t != &self && t.depends_on().contains(&self))
+    }
+
     /// Tables whose values this table's references point into.
     pub fn depends_on(self) -> Vec<Table> {
         let mut out: Vec<Table> = self
@@ -566,6 +579,8 @@ pub struct Quarantined {
     /// The value as found (empty when the cell was empty).
     pub value: String,
     pub reason: String,
+    /// In a workbook, the cell (`B14`) a person types into Excel's name box.
+    pub cell: Option<String>,
 }
 
 impl std::fmt::Display for Quarantined {
@@ -574,7 +589,11 @@ impl std::fmt::Display for Quarantined {
         if let Some(sheet) = &self.sheet {
             write!(f, " sheet `{sheet}`")?;
         }
-        write!(f, " row {} ", self.row)?;
+        write!(f, " row {}", self.row)?;
+        if let Some(cell) = &self.cell {
+            write!(f, " (cell `{cell}`)")?;
+        }
+        f.write_str(" ")?;
         if self.value.is_empty() {
             write!(f, "is empty: {}", self.reason)
         } else {

@@ -194,6 +194,7 @@ pub fn apply_updates(log: &mut CommitmentLog, updates: &[Update]) -> Vec<Quarant
             column: column.into(),
             value,
             reason,
+            cell: None,
         };
         let Some(&i) = index.get(&u.line_id) else {
             bad.push(fault(

@@ -122,16 +122,26 @@ struct RawQuarantine {
     /// The share of a source's rows, in percent, that may be quarantined before the run fails.
     #[serde(default = "default_max_percent")]
     max_percent: f64,
+    /// A source with fewer quarantined rows than this never rejects the run on `max_percent`:
+    /// a few typos in a 12-row master are listed in the quarantine, not a reason to stop the cycle.
+    #[serde(default = "default_min_rows_before_percent")]
+    min_rows_before_percent: i64,
 }
 
 impl Default for RawQuarantine {
     fn default() -> Self {
-        RawQuarantine { max_percent: default_max_percent() }
+        RawQuarantine { max_percent: default_max_percent(), min_rows_before_percent: default_min_rows_before_percent() }
     }
 }
 
 fn default_max_percent() -> f64 {
     5.0
+}
+
+/// Five: a handful of bad rows is a typo to fix, not a broken extract; from 100 rows up the
+/// default 5% alone decides, so the large tables are judged by the percentage as before.
+fn default_min_rows_before_percent() -> i64 {
+    5
 }
 
 #[derive(Debug, Deserialize)]
@@ -260,6 +270,8 @@ pub struct Source {
     pub columns: Vec<ColumnMap>,
     pub decimal_comma: bool,
     pub max_quarantined_percent: f64,
+    /// Fewer quarantined rows than this never reject the run on the percentage.
+    pub min_rows_before_percent: usize,
     /// No matching file means no rows, not an error.
     pub optional: bool,
 }
@@ -389,6 +401,14 @@ fn load_pipeline(
     }
     if !(0.0..=100.0).contains(&raw.quarantine.max_percent) {
         here.at(0..0, "quarantine.max_percent".into(), "must be between 0 and 100".into());
+    }
+    if raw.quarantine.min_rows_before_percent < 0 {
+        let n = raw.quarantine.min_rows_before_percent;
+        here.at(
+            0..0,
+            "quarantine.min_rows_before_percent".into(),
+            format!("`{n}` must be a number of rows, 0 or more"),
+        );
     }
     let history_months = raw.history_months.resolve().unwrap_or_else(|why| {
         here.at(0..0, "history_months".into(), why);
@@ -520,6 +540,7 @@ fn resolve_source(
         columns,
         decimal_comma: s.decimal_comma,
         max_quarantined_percent: s.max_quarantined_percent.unwrap_or(raw.quarantine.max_percent),
+        min_rows_before_percent: usize::try_from(raw.quarantine.min_rows_before_percent).unwrap_or(0),
         optional: s.optional,
     })
 }

@@ -2,6 +2,7 @@
 //! its contract table, validates every row, and hands analysis typed tables plus a report of
 //! what was read, kept and quarantined.
 
+mod bom;
 mod layout;
 pub mod read;
 mod typed;
@@ -58,6 +59,14 @@ pub enum IngestError {
         "reading `{file}` stopped on an internal error (a bug in snop, not a fault of the file): {detail}\nhint: please report it, with the file if you can share it"
     )]
     Panicked { file: String, detail: String },
+    #[error(
+        "source `{name}`: `{files}` has a header and no rows: `{table}` is a master table, and every row that refers to it would be quarantined as unknown\nhint: export `{table}` again with its rows, or point `path` at the full extract"
+    )]
+    EmptyMaster { name: String, files: String, table: Table },
+    #[error(
+        "the bill of materials has a loop: {path}, in {rows}\nhint: a part cannot contain itself: correct or remove one of these rows"
+    )]
+    BomLoop { path: String, rows: String },
     #[error("source `{name}` needs the environment variable `{var}` for its credential, and it is not set")]
     AuthEnvMissing { name: String, var: String },
     #[error("pulling `{url}` failed after {attempts} attempt(s): {detail}")]
@@ -87,6 +96,8 @@ pub struct SourceReport {
     pub rows_before_window: usize,
     /// The share of rows that may be quarantined before the run is rejected.
     pub max_quarantined_percent: f64,
+    /// Fewer quarantined rows than this never reject the run on the percentage.
+    pub min_rows_before_percent: usize,
     /// More rows were quarantined than the limit allows: the run must not produce artifacts.
     pub over_limit: bool,
 }
@@ -147,6 +158,7 @@ pub async fn ingest(
         raws.push(raw);
     }
     let mut keys: validate::Keys = BTreeMap::new();
+    let mut quarantined_keys = validate::QuarantinedKeys::new();
     let mut tables: BTreeMap<Table, DataFrame> = BTreeMap::new();
     let mut reports = Vec::new();
     let mut quarantine = Vec::new();
@@ -156,6 +168,10 @@ pub async fn ingest(
         let rows_read = raw.frame.height() + raw.quarantined.len();
         let files: Vec<(String, Option<String>)> =
             raw.files.iter().map(|f| (f.location.clone(), f.sheet.clone())).collect();
+        if rows_read == 0 && !s.optional && s.table.is_master() && !files.is_empty() {
+            let files = files.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join("`, `");
+            return Err(IngestError::EmptyMaster { name: s.name.clone(), files, table: s.table });
+        }
         let cx = validate::Context {
             source: &s.name,
             table: s.table,
@@ -163,17 +179,28 @@ pub async fn ingest(
             decimal_comma: s.decimal_comma,
             files: &files,
             keys: &keys,
+            quarantined_keys: &quarantined_keys,
             window,
         };
         let shown = files.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join("`, `");
         let mut v = read::guarded(&shown, || validate::validate(raw.frame, &cx))?;
+        for (target, values) in std::mem::take(&mut v.quarantined_keys) {
+            let known = quarantined_keys.entry(target).or_default();
+            for (value, at) in values {
+                known.entry(value).or_insert(at);
+            }
+        }
         if !raw.quarantined.is_empty() {
             v.rows_quarantined += raw.quarantined.len();
             v.quarantined.extend(raw.quarantined);
             v.quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
         }
         bar.finish_and_clear();
-        if s.table.keeps_origin() {
+        for q in &mut v.quarantined {
+            let file = raw.files.iter().find(|f| f.location == q.file && f.sheet == q.sheet);
+            q.cell = file.and_then(|f| f.letters.get(&q.column)).map(|letter| format!("{letter}{}", q.row));
+        }
+        if s.table.origin_in_ingest() {
             v.frame = with_origin(v.frame, &files)?;
         }
         // The share of the rows judged: history older than the window is not judged.
@@ -203,6 +230,9 @@ pub async fn ingest(
                 keys.insert((t, c), unique);
             }
         }
+        if s.table == Table::Bom {
+            bom::refuse_loops(&merged)?;
+        }
         tables.insert(s.table, merged);
         reports.push(SourceReport {
             name: s.name.clone(),
@@ -213,9 +243,13 @@ pub async fn ingest(
             rows_kept: kept,
             rows_before_window: v.rows_before_window,
             max_quarantined_percent: s.max_quarantined_percent,
-            over_limit: percent > s.max_quarantined_percent,
+            min_rows_before_percent: s.min_rows_before_percent,
+            over_limit: v.rows_quarantined >= s.min_rows_before_percent && percent > s.max_quarantined_percent,
         });
         quarantine.extend(v.quarantined);
+    }
+    if let Some(bom) = tables.get_mut(&Table::Bom).filter(|_| !Table::Bom.keeps_origin()) {
+        *bom = bom.drop_many(["source_file", "source_sheet", "source_row"]);
     }
     Ok(Ingested { tables, sources: reports, quarantine })
 }

@@ -1,6 +1,7 @@
 //! Reading sources into raw frames: every mapped column as text, renamed to its contract name,
 //! with the file and row each value came from. Nothing here judges a value; `validate` does.
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,6 +33,10 @@ pub struct InputFile {
     /// The bytes, for sources pulled over HTTP (kept with the run).
     #[serde(skip)]
     pub fetched: Option<Vec<u8>>,
+    /// In a workbook, the sheet column letter of each contract column read, so a fault names
+    /// its cell (`B14`).
+    #[serde(skip)]
+    pub letters: BTreeMap<String, String>,
 }
 
 /// A source's rows, every mapped column as text under its contract name.
@@ -75,6 +80,7 @@ fn ragged_rows(source: &Source, file: &str, ragged: Vec<Ragged>) -> impl Iterato
         column: String::new(),
         value: r.text,
         reason: format!("{} fields where the header has {}", r.fields, r.expected),
+        cell: None,
     })
 }
 
@@ -102,7 +108,7 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
                 let unreadable =
                     |e: std::io::Error| IngestError::Unreadable { file: rel.clone(), detail: e.to_string() };
                 let idx = files.len() as u32;
-                let (frame, sheet, sha256) = if let FileFormat::Csv { delimiter } = format {
+                let (frame, sheet, sha256, letters) = if let FileFormat::Csv { delimiter } = format {
                     // Extracts can be large: hashed and scanned as a stream and parsed from the
                     // file (mapped), never held whole in memory.
                     let (sha256, layout) = scan_file(&path, *delimiter).map_err(unreadable)?;
@@ -110,24 +116,26 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
                         read_csv(CsvInput::Path(&path), &rel, *delimiter, &layout, &source.columns, idx)
                     })?;
                     quarantined.extend(ragged_rows(source, &rel, ragged));
-                    (frame, None, sha256)
+                    (frame, None, sha256, BTreeMap::new())
                 } else {
                     let bytes = fs_err::read(&path).map_err(unreadable)?;
                     let sha256 = sha256_hex(&bytes);
-                    let (frame, sheet, ragged) = guarded(&rel, || parse_bytes(bytes, &rel, format, source, idx))?;
+                    let (frame, sheet, ragged, letters) =
+                        guarded(&rel, || parse_bytes(bytes, &rel, format, source, idx))?;
                     quarantined.extend(ragged_rows(source, &rel, ragged));
-                    (frame, sheet, sha256)
+                    (frame, sheet, sha256, letters)
                 };
-                files.push(InputFile { location: rel, sheet, sha256, fetched: None });
+                files.push(InputFile { location: rel, sheet, sha256, fetched: None, letters });
                 frames.push(frame);
             }
         }
         Location::Http { url, format, auth, timeout_seconds, retries } => {
             let bytes =
                 fetch(url, auth.as_ref(), &source.name, Duration::from_secs(*timeout_seconds), *retries).await?;
-            let (frame, sheet, ragged) = guarded(url, || parse_bytes(bytes.clone(), url, format, source, 0))?;
+            let (frame, sheet, ragged, letters) = guarded(url, || parse_bytes(bytes.clone(), url, format, source, 0))?;
             quarantined.extend(ragged_rows(source, url, ragged));
-            files.push(InputFile { location: url.clone(), sheet, sha256: sha256_hex(&bytes), fetched: Some(bytes) });
+            let sha256 = sha256_hex(&bytes);
+            files.push(InputFile { location: url.clone(), sheet, sha256, fetched: Some(bytes), letters });
             frames.push(frame);
         }
     }
@@ -213,25 +221,31 @@ fn expand(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, IngestError> {
     Ok(paths)
 }
 
+/// A parsed file: its rows, its sheet, the records set aside while reading, and (in a workbook)
+/// the column letter of each contract column.
+type Parsed = (DataFrame, Option<String>, Vec<Ragged>, BTreeMap<String, String>);
+
 fn parse_bytes(
     bytes: Vec<u8>,
     name: &str,
     format: &FileFormat,
     source: &Source,
     file_idx: u32,
-) -> Result<(DataFrame, Option<String>, Vec<Ragged>), IngestError> {
+) -> Result<Parsed, IngestError> {
     let columns = &source.columns;
     match format {
         FileFormat::Csv { delimiter } => {
             let layout = Scanner::scan(&bytes, *delimiter);
             let (frame, ragged) = read_csv(CsvInput::Bytes(bytes), name, *delimiter, &layout, columns, file_idx)?;
-            Ok((frame, None, ragged))
+            Ok((frame, None, ragged, BTreeMap::new()))
         }
         FileFormat::Parquet => {
-            Ok((read_parquet(bytes, name, columns, source.decimal_comma, file_idx)?, None, Vec::new()))
+            let frame = read_parquet(bytes, name, columns, source.decimal_comma, file_idx)?;
+            Ok((frame, None, Vec::new(), BTreeMap::new()))
         }
         FileFormat::Xlsx { sheet, header_row } => {
-            Ok((read_xlsx(bytes, name, sheet, *header_row, columns, file_idx)?, Some(sheet.clone()), Vec::new()))
+            let (frame, letters) = read_xlsx(bytes, name, sheet, *header_row, columns, file_idx)?;
+            Ok((frame, Some(sheet.clone()), Vec::new(), letters))
         }
     }
 }
@@ -483,7 +497,7 @@ fn read_xlsx(
     header_row: u32,
     columns: &[ColumnMap],
     file_idx: u32,
-) -> Result<DataFrame, IngestError> {
+) -> Result<(DataFrame, BTreeMap<String, String>), IngestError> {
     check_magic(&bytes, name, Expected::Workbook)?;
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
@@ -533,7 +547,13 @@ fn read_xlsx(
         cols.push(Column::new(src.as_str().into(), v));
     }
     let frame = DataFrame::new_infer_height(cols).map_err(|e| IngestError::Runtime(e.to_string()))?;
-    finish(frame, &selected, columns, file_idx)
+    let col0 = range.start().map_or(0, |(_, c)| c as usize);
+    let letters = selected
+        .iter()
+        .zip(&positions)
+        .map(|((_, contract), (pos, _))| (contract.to_string(), super::layout::column_letter(col0 + pos)))
+        .collect();
+    Ok((finish(frame, &selected, columns, file_idx)?, letters))
 }
 
 /// Pulls a URL with a timeout per attempt and retries with exponential backoff on failures that

@@ -35,6 +35,10 @@ impl Window {
 /// Values a reference may point at, by target table and column.
 pub type Keys = BTreeMap<(Table, &'static str), Series>;
 
+/// Values of quarantined master rows, by target table and column: the value to the file, sheet
+/// and row it was quarantined in, so a reference to it says so rather than "unknown".
+pub type QuarantinedKeys = BTreeMap<(Table, &'static str), BTreeMap<String, (String, Option<String>, u64)>>;
+
 // Fault codes, in the order the checks run; the first that fails names the fault.
 const MISSING: u32 = 1;
 const UNPARSEABLE: u32 = 2;
@@ -247,6 +251,8 @@ pub struct Validated {
     pub rows_quarantined: usize,
     /// History rows older than the window: skipped (neither kept nor quarantined) and counted.
     pub rows_before_window: usize,
+    /// The values other tables refer to, of the rows quarantined for a fault (first row each).
+    pub quarantined_keys: QuarantinedKeys,
 }
 
 pub struct Context<'a> {
@@ -256,6 +262,7 @@ pub struct Context<'a> {
     pub decimal_comma: bool,
     pub files: &'a [(String, Option<String>)],
     pub keys: &'a Keys,
+    pub quarantined_keys: &'a QuarantinedKeys,
     pub window: Window,
 }
 
@@ -275,14 +282,15 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
     let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
     let stage = judge(raw, cx, &names, &broken_rules, &key)?;
     let mut quarantined = Vec::new();
-    let mut rows_quarantined = quarantine_faults(&stage, cx, &broken_rules, &mut quarantined)?;
+    let mut quarantined_keys = QuarantinedKeys::new();
+    let mut rows_quarantined = quarantine_faults(&stage, cx, &broken_rules, &mut quarantined, &mut quarantined_keys)?;
     if !spec.key.is_empty() {
         rows_quarantined += quarantine_duplicates(&stage, cx, &key, &mut quarantined)?;
     }
     let rows_before_window = stage.column("__old").map_err(err)?.bool().map_err(err)?.sum().unwrap_or(0) as usize;
     let frame = kept(stage, cx, &names)?;
     quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
-    Ok(Validated { frame, quarantined, rows_quarantined, rows_before_window })
+    Ok(Validated { frame, quarantined, rows_quarantined, rows_before_window, quarantined_keys })
 }
 
 /// One flag per row rule of the table: true where the row breaks it.
@@ -361,6 +369,7 @@ fn quarantine_faults(
     cx: &Context<'_>,
     broken_rules: &[Expr],
     quarantined: &mut Vec<Quarantined>,
+    quarantined_keys: &mut QuarantinedKeys,
 ) -> Result<usize, super::IngestError> {
     let mut codes: Vec<Expr> = cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window)).collect();
     codes.extend(broken_rules.iter().enumerate().map(|(i, b)| b.clone().alias(format!("__rule_{i}"))));
@@ -371,6 +380,7 @@ fn quarantine_faults(
         let rows = rows.u64().map_err(err)?;
         quarantine_column_faults(&bad, cx, &file_idx, rows, quarantined)?;
         quarantine_broken_rules(&bad, cx, &file_idx, rows, quarantined)?;
+        keys_of_bad_rows(&bad, cx, &file_idx, rows, quarantined_keys)?;
     }
     Ok(bad.height())
 }
@@ -386,9 +396,13 @@ fn quarantine_column_faults(
     for m in cx.columns {
         let faults = bad.column(&fault_col(m.column.name)).map_err(err)?.u32().map_err(err)?.clone();
         let texts = bad.column(&clean_col(m.column.name)).map_err(err)?.str().map_err(err)?.clone();
+        let values = bad.column(m.column.name).map_err(err)?.cast(&DataType::String).map_err(err)?;
+        let values = values.str().map_err(err)?;
         for i in 0..bad.height() {
             if let Some(code) = faults.get(i) {
                 let (file, sheet) = file_of(cx, file_idx.get(i).unwrap_or(0));
+                let set_aside =
+                    (code == UNKNOWN).then(|| values.get(i).and_then(|v| quarantined_at(cx, m, v))).flatten();
                 quarantined.push(Quarantined {
                     source: cx.source.to_string(),
                     file,
@@ -396,8 +410,42 @@ fn quarantine_column_faults(
                     row: rows.get(i).unwrap_or(0),
                     column: m.column.name.to_string(),
                     value: texts.get(i).unwrap_or("").to_string(),
-                    reason: reason(code, m, cx.table, cx.window),
+                    reason: set_aside.unwrap_or_else(|| reason(code, m, cx.table, cx.window)),
+                    cell: None,
                 });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where a referenced value was quarantined in a master, in words, if it was.
+fn quarantined_at(cx: &Context<'_>, m: &ColumnMap, value: &str) -> Option<String> {
+    let r = cx.table.spec().references.iter().find(|r| r.column == m.column.name)?;
+    r.targets.iter().find_map(|target| {
+        let (file, sheet, row) = cx.quarantined_keys.get(target)?.get(value)?;
+        let sheet = sheet.as_ref().map(|s| format!(" sheet `{s}`")).unwrap_or_default();
+        Some(format!("`{value}` was quarantined in `{file}`{sheet} row {row}"))
+    })
+}
+
+/// The values of the bad rows in the columns other tables refer to, first row each.
+fn keys_of_bad_rows(
+    bad: &DataFrame,
+    cx: &Context<'_>,
+    file_idx: &UInt32Chunked,
+    rows: &UInt64Chunked,
+    out: &mut QuarantinedKeys,
+) -> Result<(), super::IngestError> {
+    let targets = Table::ALL.iter().flat_map(|t| t.spec().references.iter().flat_map(|r| r.targets.iter().copied()));
+    for (t, c) in targets.filter(|(t, _)| *t == cx.table) {
+        let Ok(values) = bad.column(c) else { continue };
+        let values = values.cast(&DataType::String).map_err(err)?;
+        let entry = out.entry((t, c)).or_default();
+        for (i, v) in values.str().map_err(err)?.iter().enumerate() {
+            if let Some(v) = v {
+                let (file, sheet) = file_of(cx, file_idx.get(i).unwrap_or(0));
+                entry.entry(v.to_string()).or_insert((file, sheet, rows.get(i).unwrap_or(0)));
             }
         }
     }
@@ -418,18 +466,33 @@ fn quarantine_broken_rules(
             RowRule::ExactlyOne(cols) => (cols, "exactly one of"),
             RowRule::AtLeastOne(cols) => (cols, "at least one of"),
         };
+        let texts = cols
+            .iter()
+            .map(|c| Ok(bad.column(&clean_col(c)).map_err(err)?.str().map_err(err)?.clone()))
+            .collect::<Result<Vec<_>, super::IngestError>>()?;
         for i in 0..bad.height() {
             if broken.get(i) == Some(true) {
                 let (file, sheet) = file_of(cx, file_idx.get(i).unwrap_or(0));
                 let shown: Vec<String> = cols.iter().map(|c| format!("`{c}`")).collect();
+                // The values given, by column: none, or (for `exactly one`) more than one.
+                let given: Vec<(&str, &str)> =
+                    cols.iter().zip(&texts).filter_map(|(c, t)| t.get(i).map(|v| (*c, v))).collect();
+                let (value, reason) = if given.is_empty() {
+                    (String::new(), format!("{what} {} must be given", shown.join(", ")))
+                } else {
+                    let each: Vec<String> = given.iter().map(|(c, v)| format!("`{c}` is `{v}`")).collect();
+                    let value = given.iter().map(|(_, v)| *v).collect::<Vec<_>>().join(" | ");
+                    (value, format!("{}: give exactly one of {}", each.join(" and "), shown.join(", ")))
+                };
                 quarantined.push(Quarantined {
                     source: cx.source.to_string(),
                     file,
                     sheet,
                     row: rows.get(i).unwrap_or(0),
                     column: cols.join("+"),
-                    value: String::new(),
-                    reason: format!("{what} {} must be given", shown.join(", ")),
+                    value,
+                    reason,
+                    cell: None,
                 });
             }
         }
@@ -476,6 +539,7 @@ fn quarantine_duplicates(
                 } else {
                     format!("duplicate key: the same as `{first_file}` row {first_row}")
                 },
+                cell: None,
             });
         }
     }
@@ -520,7 +584,7 @@ fn first_occurrences(
 /// they came from, for tables that keep their origin).
 fn kept(stage: DataFrame, cx: &Context<'_>, names: &[&'static str]) -> Result<DataFrame, super::IngestError> {
     let mut keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
-    if cx.table.keeps_origin() {
+    if cx.table.origin_in_ingest() {
         keep.extend([col(FILE_COL), col(ROW_COL)]);
     }
     stage

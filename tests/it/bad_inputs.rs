@@ -49,7 +49,11 @@ fn check(case: &str) {
         let rows = expected
             .lines()
             .skip(1)
-            .map(|l| l.split(',').nth(3).unwrap().to_string())
+            .map(|l| {
+                // A row is its file and row number: two sources may both have a bad row 3.
+                let f: Vec<&str> = l.split(',').collect();
+                (f[1].to_string(), f[3].to_string())
+            })
             .collect::<std::collections::BTreeSet<_>>();
         assert_eq!(report["rows_quarantined"], rows.len(), "case `{case}`: every bad row counted once");
         assert_eq!(
@@ -91,6 +95,7 @@ cases!(
     adjustment_delta_and_override,
     adjustment_unknown_sku_and_month,
     adjustment_without_owner,
+    bom_loop,
     bom_qty_per_zero,
     csv_blank_lines,
     csv_duplicate_header,
@@ -105,6 +110,7 @@ cases!(
     duplicate_adjustment,
     duplicate_key,
     duplicate_of_a_bad_row,
+    empty_master,
     empty_required,
     formula_in_a_value,
     implausible_quantity,
@@ -118,12 +124,15 @@ cases!(
     negative_quantity,
     parquet_text_where_a_number_belongs,
     parquet_typed_columns,
+    quarantine_minimum_rows,
+    reference_to_a_quarantined_row,
     too_many_bad_rows,
     unknown_customer,
     unknown_sku,
     unparseable_date,
     unparseable_number,
     value_mapping,
+    xlsx_cell_in_the_message,
     xlsx_duplicate_header,
     xlsx_encrypted,
     xlsx_renamed_csv,
@@ -198,4 +207,28 @@ fn a_quarantined_formula_reads_back_as_text() {
         .unwrap();
     let values: Vec<Option<&str>> = df.column("value").unwrap().str().unwrap().iter().collect();
     assert_eq!(values, [Some("'=HYPERLINK(\"http://x.example/\",\"open\")"), Some("-5")]);
+}
+
+/// `snop validate` checks the quarantine limit's two keys.
+#[test]
+fn the_quarantine_limit_is_checked_by_validate() {
+    let (_tmp, ws) = workspace("quarantine_minimum_rows");
+    let path = ws.join("pipelines/demand-review.toml");
+    let pipeline = fs_err::read_to_string(&path).unwrap().replacen(
+        "agent = \"demand-review\"\n",
+        "agent = \"demand-review\"\n\n[quarantine]\nmax_percent = 110.0\nmin_rows_before_percent = -1\n",
+        1,
+    );
+    fs_err::write(&path, pipeline).unwrap();
+    let (code, _, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1, "{err}");
+    let file = "`pipelines/demand-review.toml`";
+    assert_eq!(
+        err,
+        format!(
+            "error: 2 problems in the workspace configuration\n\
+             \x20 - {file} line 1, key `quarantine.max_percent`: must be between 0 and 100\n\
+             \x20 - {file} line 1, key `quarantine.min_rows_before_percent`: `-1` must be a number of rows, 0 or more\n"
+        )
+    );
 }

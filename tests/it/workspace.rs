@@ -283,6 +283,7 @@ fn pipelines_whose_files_are_not_there_yet_are_pending() {
     fs_err::write(ws.join("data/items.csv"), "sku\n").unwrap();
     let (code, _, err) = run_in(&ws, &["validate"]);
     assert_eq!(code, 1);
+    // Line 20 of `pipelines/demand-review.toml` since its `history_months` comment (was 18).
     assert!(
         err.contains(
             "`pipelines/demand-review.toml` line 20, key `sources[1].path`: `data/customers.csv` matches no file"
