@@ -9,6 +9,7 @@ pub mod commitments;
 pub mod demand;
 pub mod executive;
 pub mod forecast;
+pub mod graph;
 pub mod reconcile;
 pub mod supply;
 

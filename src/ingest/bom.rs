@@ -54,45 +54,11 @@ pub(super) fn refuse_loops(bom: &DataFrame) -> Result<(), IngestError> {
     for list in &mut children {
         list.sort_by(|a, b| (&a.file, &a.sheet, a.row).cmp(&(&b.file, &b.sheet, b.row)));
     }
-    match find_loop(&children) {
-        Some(lines) => Err(loop_error(&names, &children, &lines)),
-        None => Ok(()),
+    let targets: Vec<Vec<usize>> = children.iter().map(|list| list.iter().map(|e| e.to).collect()).collect();
+    match crate::analysis::graph::topological_order(&targets) {
+        Err(lines) => Err(loop_error(&names, &children, &lines)),
+        Ok(_) => Ok(()),
     }
-}
-
-/// A loop as the lines (part, index into its children) that make it, by depth-first search: a
-/// part met again while still on the stack closes one.
-fn find_loop(children: &[Vec<Edge>]) -> Option<Vec<(usize, usize)>> {
-    let mut state = vec![0u8; children.len()]; // 0 new, 1 on the stack, 2 done
-    for start in 0..children.len() {
-        if state[start] != 0 {
-            continue;
-        }
-        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-        state[start] = 1;
-        while let Some(&mut (v, ref mut next)) = stack.last_mut() {
-            if *next < children[v].len() {
-                let w = children[v][*next].to;
-                *next += 1;
-                match state[w] {
-                    0 => {
-                        state[w] = 1;
-                        stack.push((w, 0));
-                    }
-                    1 => {
-                        let from = stack.iter().position(|&(x, _)| x == w).unwrap_or(0);
-                        // Each part's `next` is one past the line it followed.
-                        return Some(stack[from..].iter().map(|&(x, n)| (x, n - 1)).collect());
-                    }
-                    _ => {}
-                }
-            } else {
-                state[v] = 2;
-                stack.pop();
-            }
-        }
-    }
-    None
 }
 
 fn loop_error(names: &[&str], children: &[Vec<Edge>], lines: &[(usize, usize)]) -> IngestError {

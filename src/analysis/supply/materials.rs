@@ -257,41 +257,16 @@ fn build_bom(
         nd.children.sort_by_key(|a| a.0);
         nd.receipts.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)).then(a.1.total_cmp(&b.1)));
     }
-    // Topological order by depth-first search; a grey node met again closes a loop.
-    let mut state = vec![0u8; nodes.len()]; // 0 new, 1 on the stack, 2 done
-    let mut post = Vec::with_capacity(nodes.len());
-    for start in 0..nodes.len() {
-        if state[start] != 0 {
-            continue;
-        }
-        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-        state[start] = 1;
-        while let Some(&mut (v, ref mut next)) = stack.last_mut() {
-            if *next < nodes[v].children.len() {
-                let w = nodes[v].children[*next].0;
-                *next += 1;
-                match state[w] {
-                    0 => {
-                        state[w] = 1;
-                        stack.push((w, 0));
-                    }
-                    1 => {
-                        let from = stack.iter().position(|&(x, _)| x == w).unwrap_or(0);
-                        let mut path: Vec<String> = stack[from..].iter().map(|&(x, _)| nodes[x].name.clone()).collect();
-                        path.push(nodes[w].name.clone());
-                        return Err(AnalysisError::BomCycle { path });
-                    }
-                    _ => {}
-                }
-            } else {
-                state[v] = 2;
-                post.push(v);
-                stack.pop();
-            }
+    // Topological order by depth-first search; a part met again on the walk closes a loop.
+    let children: Vec<Vec<usize>> = nodes.iter().map(|nd| nd.children.iter().map(|c| c.0).collect()).collect();
+    match crate::analysis::graph::topological_order(&children) {
+        Ok(order) => Ok((nodes, order)),
+        Err(lines) => {
+            let mut path: Vec<String> = lines.iter().map(|&(x, _)| nodes[x].name.clone()).collect();
+            path.push(nodes[lines[0].0].name.clone());
+            Err(AnalysisError::BomCycle { path })
         }
     }
-    post.reverse();
-    Ok((nodes, post))
 }
 
 /// The first-level gross requirements of each finished SKU's production.
