@@ -196,10 +196,7 @@ pub async fn ingest(
             v.quarantined.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
         }
         bar.finish_and_clear();
-        for q in &mut v.quarantined {
-            let file = raw.files.iter().find(|f| f.location == q.file && f.sheet == q.sheet);
-            q.cell = file.and_then(|f| f.letters.get(&q.column)).map(|letter| format!("{letter}{}", q.row));
-        }
+        name_cells(&mut v.quarantined, &raw.files);
         if s.table.origin_in_ingest() {
             v.frame = with_origin(v.frame, &files)?;
         }
@@ -252,4 +249,14 @@ pub async fn ingest(
         *bom = bom.drop_many(["source_file", "source_sheet", "source_row"]);
     }
     Ok(Ingested { tables, sources: reports, quarantine })
+}
+
+/// Gives each quarantined row of a workbook the cell (`D7`) a person types into Excel's name
+/// box, from its file's column letters. Rows already naming a cell, or of a text file, or faults
+/// of several columns keep what they have.
+pub fn name_cells(quarantined: &mut [Quarantined], files: &[InputFile]) {
+    for q in quarantined.iter_mut().filter(|q| q.cell.is_none()) {
+        let file = files.iter().find(|f| f.location == q.file && f.sheet == q.sheet);
+        q.cell = file.and_then(|f| f.letters.get(&q.column)).map(|letter| format!("{letter}{}", q.row));
+    }
 }

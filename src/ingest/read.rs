@@ -70,17 +70,47 @@ fn scan_file(path: &Path, delimiter: u8) -> std::io::Result<(String, Layout)> {
     Ok((hex::encode(hasher.finalize()), scanner.finish()))
 }
 
-/// The quarantine entries of a file's ragged records.
-fn ragged_rows(source: &Source, file: &str, ragged: Vec<Ragged>) -> impl Iterator<Item = Quarantined> {
-    ragged.into_iter().map(move |r| Quarantined {
+/// A row set aside while reading, before any value is judged: a CSV record with more fields
+/// than its header, a sheet row whose formula has no saved value.
+#[derive(Debug, Clone, PartialEq)]
+struct SetAside {
+    row: u64,
+    /// The contract column, when the fault is in one cell.
+    column: String,
+    value: String,
+    reason: String,
+    /// In a workbook, the cell (`D7`).
+    cell: Option<String>,
+}
+
+impl From<&Ragged> for SetAside {
+    fn from(r: &Ragged) -> Self {
+        SetAside {
+            row: r.row,
+            column: String::new(),
+            value: r.text.clone(),
+            reason: format!("{} fields where the header has {}", r.fields, r.expected),
+            cell: None,
+        }
+    }
+}
+
+/// The quarantine entries of the rows a file's reader set aside.
+fn set_aside_rows<'a>(
+    source: &'a Source,
+    file: &'a str,
+    sheet: Option<&'a str>,
+    rows: Vec<SetAside>,
+) -> impl Iterator<Item = Quarantined> + 'a {
+    rows.into_iter().map(move |r| Quarantined {
         source: source.name.clone(),
         file: file.to_string(),
-        sheet: None,
+        sheet: sheet.map(str::to_string),
         row: r.row,
-        column: String::new(),
-        value: r.text,
-        reason: format!("{} fields where the header has {}", r.fields, r.expected),
-        cell: None,
+        column: r.column,
+        value: r.value,
+        reason: r.reason,
+        cell: r.cell,
     })
 }
 
@@ -115,14 +145,14 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
                     let (frame, ragged) = guarded(&rel, || {
                         read_csv(CsvInput::Path(&path), &rel, *delimiter, &layout, &source.columns, idx)
                     })?;
-                    quarantined.extend(ragged_rows(source, &rel, ragged));
+                    quarantined.extend(set_aside_rows(source, &rel, None, ragged));
                     (frame, None, sha256, BTreeMap::new())
                 } else {
                     let bytes = fs_err::read(&path).map_err(unreadable)?;
                     let sha256 = sha256_hex(&bytes);
-                    let (frame, sheet, ragged, letters) =
+                    let (frame, sheet, aside, letters) =
                         guarded(&rel, || parse_bytes(bytes, &rel, format, source, idx))?;
-                    quarantined.extend(ragged_rows(source, &rel, ragged));
+                    quarantined.extend(set_aside_rows(source, &rel, sheet.as_deref(), aside));
                     (frame, sheet, sha256, letters)
                 };
                 files.push(InputFile { location: rel, sheet, sha256, fetched: None, letters });
@@ -132,8 +162,8 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
         Location::Http { url, format, auth, timeout_seconds, retries } => {
             let bytes =
                 fetch(url, auth.as_ref(), &source.name, Duration::from_secs(*timeout_seconds), *retries).await?;
-            let (frame, sheet, ragged, letters) = guarded(url, || parse_bytes(bytes.clone(), url, format, source, 0))?;
-            quarantined.extend(ragged_rows(source, url, ragged));
+            let (frame, sheet, aside, letters) = guarded(url, || parse_bytes(bytes.clone(), url, format, source, 0))?;
+            quarantined.extend(set_aside_rows(source, url, sheet.as_deref(), aside));
             let sha256 = sha256_hex(&bytes);
             files.push(InputFile { location: url.clone(), sheet, sha256, fetched: Some(bytes), letters });
             frames.push(frame);
@@ -221,9 +251,9 @@ fn expand(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, IngestError> {
     Ok(paths)
 }
 
-/// A parsed file: its rows, its sheet, the records set aside while reading, and (in a workbook)
+/// A parsed file: its rows, its sheet, the rows set aside while reading, and (in a workbook)
 /// the column letter of each contract column.
-type Parsed = (DataFrame, Option<String>, Vec<Ragged>, BTreeMap<String, String>);
+type Parsed = (DataFrame, Option<String>, Vec<SetAside>, BTreeMap<String, String>);
 
 fn parse_bytes(
     bytes: Vec<u8>,
@@ -243,10 +273,7 @@ fn parse_bytes(
             let frame = read_parquet(bytes, name, columns, source.decimal_comma, file_idx)?;
             Ok((frame, None, Vec::new(), BTreeMap::new()))
         }
-        FileFormat::Xlsx { sheet, header_row } => {
-            let (frame, letters) = read_xlsx(bytes, name, sheet, *header_row, columns, file_idx)?;
-            Ok((frame, Some(sheet.clone()), Vec::new(), letters))
-        }
+        FileFormat::Xlsx { sheet, header_row } => read_xlsx(bytes, name, sheet, *header_row, columns, file_idx),
     }
 }
 
@@ -351,7 +378,7 @@ fn read_csv(
     layout: &Layout,
     columns: &[ColumnMap],
     file_idx: u32,
-) -> Result<(DataFrame, Vec<Ragged>), IngestError> {
+) -> Result<(DataFrame, Vec<SetAside>), IngestError> {
     check_layout(layout, name, columns)?;
     let unreadable = |e: PolarsError| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() };
     // Ragged records are found by the layout scan and set aside below.
@@ -404,7 +431,7 @@ fn read_csv(
             .collect()
             .map_err(unreadable)?
     };
-    Ok((finish(frame, &selected, columns, file_idx)?, layout.ragged.clone()))
+    Ok((finish(frame, &selected, columns, file_idx)?, layout.ragged.iter().map(SetAside::from).collect()))
 }
 
 /// A missing column whose header splits better at another separator says so.
@@ -497,7 +524,7 @@ fn read_xlsx(
     header_row: u32,
     columns: &[ColumnMap],
     file_idx: u32,
-) -> Result<(DataFrame, BTreeMap<String, String>), IngestError> {
+) -> Result<Parsed, IngestError> {
     check_magic(&bytes, name, Expected::Workbook)?;
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
@@ -533,13 +560,46 @@ fn read_xlsx(
             (pos, kind)
         })
         .collect();
-    for (i, row) in range.rows().enumerate().skip(header_idx + 1) {
+    let col0 = range.start().map_or(0, |(_, c)| c as usize);
+    let letter = |pos: usize| super::layout::column_letter(col0 + pos);
+    // Formulas are read only when a mapped cell comes out empty: a formula saved without its
+    // value (written by a program that does not calculate) is not an empty cell.
+    let mut formulas: Option<calamine::Range<String>> = None;
+    let mut aside = Vec::new();
+    'rows: for (i, row) in range.rows().enumerate().skip(header_idx + 1) {
         if row.iter().all(|c| matches!(c, Data::Empty)) {
             continue; // a blank line in a spreadsheet carries no data
         }
-        rows.push(row0 + i as u32);
-        for (j, (pos, kind)) in positions.iter().enumerate() {
-            values[j].push(row.get(*pos).filter(|_| *pos < width).and_then(|c| cell_text(c, *kind)));
+        let at = row0 + i as u32;
+        let texts: Vec<Option<String>> = positions
+            .iter()
+            .map(|(pos, kind)| row.get(*pos).filter(|_| *pos < width).and_then(|c| cell_text(c, *kind)))
+            .collect();
+        for (((pos, _), text), (_, contract)) in positions.iter().zip(&texts).zip(&selected) {
+            if text.is_some() {
+                continue;
+            }
+            let formulas = formulas
+                .get_or_insert_with(|| book.worksheet_formula(sheet).unwrap_or_else(|_| calamine::Range::empty()));
+            if let Some(f) = formulas.get_value((at - 1, (col0 + pos) as u32)).filter(|f| !f.is_empty()) {
+                let formula = if f.starts_with('=') { f.clone() } else { format!("={f}") };
+                aside.push(SetAside {
+                    row: u64::from(at),
+                    column: contract.to_string(),
+                    reason: format!(
+                        "holds the formula `{formula}` with no saved value (the program that wrote the file \
+                         did not calculate it): open the file in Excel or LibreOffice and save it, or paste \
+                         the values"
+                    ),
+                    value: formula,
+                    cell: Some(format!("{}{at}", letter(*pos))),
+                });
+                continue 'rows;
+            }
+        }
+        rows.push(at);
+        for (v, t) in values.iter_mut().zip(texts) {
+            v.push(t);
         }
     }
     let mut cols: Vec<Column> = vec![Column::new(ROW_COL.into(), rows)];
@@ -547,13 +607,9 @@ fn read_xlsx(
         cols.push(Column::new(src.as_str().into(), v));
     }
     let frame = DataFrame::new_infer_height(cols).map_err(|e| IngestError::Runtime(e.to_string()))?;
-    let col0 = range.start().map_or(0, |(_, c)| c as usize);
-    let letters = selected
-        .iter()
-        .zip(&positions)
-        .map(|((_, contract), (pos, _))| (contract.to_string(), super::layout::column_letter(col0 + pos)))
-        .collect();
-    Ok((finish(frame, &selected, columns, file_idx)?, letters))
+    let letters =
+        selected.iter().zip(&positions).map(|((_, contract), (pos, _))| (contract.to_string(), letter(*pos))).collect();
+    Ok((finish(frame, &selected, columns, file_idx)?, Some(sheet.to_string()), aside, letters))
 }
 
 /// Pulls a URL with a timeout per attempt and retries with exponential backoff on failures that

@@ -204,11 +204,12 @@ fn run_identity(pipeline_text: &str, cycle: Month, sources: &[SourceReport], ups
 
 /// Rows judged after ingest (returned commitment logs against the log): quarantined and counted
 /// like any other bad row, in the report and with the quarantine.
-fn quarantine_after_ingest(report: &mut RunReport, ingested: &mut Ingested, checked: Vec<Quarantined>) {
-    for q in &checked {
+fn quarantine_after_ingest(report: &mut RunReport, ingested: &mut Ingested, mut checked: Vec<Quarantined>) {
+    for q in &mut checked {
         if let Some(s) = ingested.sources.iter_mut().find(|s| s.name == q.source) {
             s.rows_quarantined += 1;
             s.rows_kept -= 1;
+            crate::ingest::name_cells(std::slice::from_mut(q), &s.files);
         }
     }
     report.rows_quarantined += checked.len();
@@ -315,6 +316,7 @@ pub fn quarantine_csv(rows: &[Quarantined]) -> anyhow::Result<Vec<u8>> {
         optional("sheet", &|q| q.sheet.as_deref()),
         Column::new("row".into(), rows.iter().map(|q| q.row).collect::<Vec<_>>()),
         optional("column", &|q| Some(&q.column)),
+        optional("cell", &|q| q.cell.as_deref()),
         optional("value", &|q| Some(&q.value)),
         s("reason", &|q| &q.reason),
     ])?;

@@ -135,8 +135,40 @@ cases!(
     xlsx_cell_in_the_message,
     xlsx_duplicate_header,
     xlsx_encrypted,
+    xlsx_formula_without_value,
     xlsx_renamed_csv,
+    xlsx_written_by_libreoffice,
 );
+
+/// The formula case's hint works: the workbook that openpyxl saved without values, opened and
+/// saved by LibreOffice (installed by `.ci/setup`), reads whole: the formula's row is kept with
+/// its calculated value.
+#[test]
+fn a_formula_workbook_saved_by_libreoffice_reads_whole() {
+    let (tmp, ws) = workspace("xlsx_formula_without_value");
+    let sales = ws.join("data/sales.xlsx");
+    let out = tmp.path().join("saved");
+    let status = std::process::Command::new("soffice")
+        .arg("--headless")
+        .arg(format!("-env:UserInstallation=file://{}", tmp.path().join("profile").display()))
+        .args(["--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir"])
+        .arg(&out)
+        .arg(&sales)
+        .output()
+        .expect("LibreOffice (`soffice`) is installed by .ci/setup");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    fs_err::copy(out.join("sales.xlsx"), &sales).unwrap();
+    let (code, out, err) = run_in(&ws, &["run", "demand-review", "--cycle", "2026-12", "--quiet"]);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(ws.join("runs/2026-12/demand-review/run-1/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["rows_quarantined"], 0, "{report}");
+    assert!(!ws.join("runs/2026-12/demand-review/run-1/quarantine.csv").exists());
+    // The three sales rows were all kept, the formula's among them.
+    let sales = report["sources"].as_array().unwrap().iter().find(|s| s["table"] == "sales_history").unwrap();
+    assert_eq!((sales["rows_read"].as_u64(), sales["rows_kept"].as_u64()), (Some(3), Some(3)), "{report}");
+}
 
 /// The rejected run is listed, so a planner finds it and its quarantine.
 #[test]

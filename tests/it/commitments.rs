@@ -224,10 +224,15 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
         let quarantine = fs_err::read_to_string(folder.join("quarantine.csv")).unwrap();
         let named: Vec<&str> = quarantine.lines().filter(|l| l.contains("returns/account-managers.xlsx")).collect();
         assert_eq!(named.len(), 4, "{quarantine}");
-        assert!(named[0].contains(",Log,5,line_id,2026-12-0099,unknown line"), "{quarantine}");
-        assert!(named[1].contains(",Log,6,owner,"), "{quarantine}");
-        assert!(named[2].contains(",Log,7,committed,25,"), "{quarantine}");
-        assert!(named[3].contains(",Log,8,status,maybe,\"must be one of"), "{quarantine}");
+        // Each names the cell a person types into Excel's name box (the header is row 1, column
+        // A the first of `rows`).
+        let cell = |name: &str, row: usize| format!("{}{row}", (b'A' + at(name) as u8) as char);
+        let (line, owner, committed, status) =
+            (cell("Line", 5), cell("Owner", 6), cell("Committed", 7), cell("Status", 8));
+        assert!(named[0].contains(&format!(",Log,5,line_id,{line},2026-12-0099,unknown line")), "{quarantine}");
+        assert!(named[1].contains(&format!(",Log,6,owner,{owner},")), "{quarantine}");
+        assert!(named[2].contains(&format!(",Log,7,committed,{committed},25,")), "{quarantine}");
+        assert!(named[3].contains(&format!(",Log,8,status,{status},maybe,\"must be one of")), "{quarantine}");
         let log = json(&folder.join("commitment-log.json"));
         let status: Vec<(&str, f64)> = log["lines"]
             .as_array()
