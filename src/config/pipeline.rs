@@ -116,7 +116,8 @@ pub const EXPORT_EXTRA_COLUMNS: [&str; 3] = ["line", "plant", "uom"];
 pub struct Export {
     pub delimiter: u8,
     pub decimal_comma: bool,
-    /// (contract column, ERP column) in the contract's order, then [`EXPORT_EXTRA_COLUMNS`].
+    /// (contract column, ERP column) in the contract's order (the line after the document
+    /// number), then the plant and the unit of measure.
     pub columns: Vec<(String, String)>,
     pub layout: ExportLayout,
     /// Make site to plant code.
@@ -134,8 +135,12 @@ impl Default for Export {
                 .spec()
                 .columns
                 .iter()
-                .map(|c| (c.name.to_string(), c.name.to_string()))
-                .chain(EXPORT_EXTRA_COLUMNS.iter().map(|c| (c.to_string(), c.to_string())))
+                .flat_map(|c| {
+                    // The line within its document right after the document number.
+                    let line = (c.name == "order_id").then(|| ("line".to_string(), "line".to_string()));
+                    std::iter::once((c.name.to_string(), c.name.to_string())).chain(line)
+                })
+                .chain(["plant", "uom"].iter().map(|c| (c.to_string(), c.to_string())))
                 .collect(),
             layout: ExportLayout::SalesOrders,
             plants: BTreeMap::new(),
