@@ -377,6 +377,23 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
             v.sort_by(|a, b| a.partial_cmp(b).unwrap());
             v
         };
+        // The workbook a person reads: the agenda first; by family, the total row's planned units
+        // are the plan's, summed here row by row.
+        {
+            use calamine::{DataType, Reader};
+            let mut book =
+                calamine::open_workbook_auto(tmp.path().join(&exec.folder).join("signed-plan-2026-12.xlsx")).unwrap();
+            assert_eq!(book.sheet_names(), ["Agenda", "By family", "By customer", "Decisions", "Plan lines"]);
+            let total: f64 = (0..df.height()).map(|i| planned.get(i).unwrap()).sum();
+            let fam = book.worksheet_range("By family").unwrap();
+            let last = fam.height() - 1;
+            assert_eq!(fam.get((last, 0)).unwrap().to_string(), "Total");
+            let months = fam.width() - 4;
+            let cell = fam.get((last, months + 1)).unwrap().get_float().unwrap();
+            assert!((cell - total).abs() < 1e-6, "{cell} vs {total}");
+            let decisions = book.worksheet_range("Decisions").unwrap();
+            assert_eq!(decisions.height(), log["lines"].as_array().unwrap().len() + 1);
+        }
         // SAP's fields as a SAP user's upload checks them: VBELN 10 digits, POSNR 6, SPMON
         // `YYYYMM`, WERKS at most 4 characters, VRKME at most 3, KWMENG a whole number for
         // pieces, MATNR at most 40 and KUNNR at most 10; one document per customer and month.
