@@ -85,25 +85,99 @@ pub struct ToBook {
     pub owner: String,
 }
 
+/// One customer's part of the log: what its account manager has to say to it, in one row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomerSummary {
+    pub customer: String,
+    pub owner: String,
+    pub lines: u32,
+    /// Lines whose booked orders the plan does not cover.
+    pub lines_breaking_orders: u32,
+    pub requested: f64,
+    pub committed: f64,
+    /// `requested - committed` over its lines.
+    pub short_units: f64,
+    pub orders_not_covered: f64,
+    /// Units to book inside the firm horizon.
+    pub to_book_units: f64,
+}
+
+/// What the noise threshold and the firm horizon left out of the log: counted, never dropped
+/// silently.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeftOut {
+    /// Shortfalls under `min_units` (and breaking no booked order by `min_units` or more).
+    pub lines_below_min_units: u32,
+    pub units_below_min_units: f64,
+    /// Volume to book under `min_units`.
+    pub to_book_below_min_units: u32,
+    /// Volume to book beyond the firm horizon (the forecast, not yet an order to take).
+    pub to_book_beyond_horizon: u32,
+    pub units_beyond_horizon: f64,
+}
+
+/// The commit-back's settings (`[commit_back]` in `pipelines/commit-back.toml`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitBackParams {
+    /// A line short by fewer units than this (and breaking no booked order by as many) is
+    /// noise: left out of the log and counted. Default: [`DEFAULT_MIN_UNITS`].
+    pub min_units: f64,
+    /// Months from the cycle month on (that month included) whose volume is firm enough to book
+    /// into the order book. Default: [`DEFAULT_FIRM_HORIZON_MONTHS`].
+    pub firm_horizon_months: u32,
+    /// One workbook per account manager besides the whole log.
+    pub split_by_account_manager: bool,
+}
+
+/// The default noise threshold: one unit.
+pub const DEFAULT_MIN_UNITS: f64 = 1.0;
+/// The default firm horizon: the cycle month and the two after it.
+pub const DEFAULT_FIRM_HORIZON_MONTHS: u32 = 3;
+
+impl Default for CommitBackParams {
+    fn default() -> Self {
+        CommitBackParams {
+            min_units: DEFAULT_MIN_UNITS,
+            firm_horizon_months: DEFAULT_FIRM_HORIZON_MONTHS,
+            split_by_account_manager: false,
+        }
+    }
+}
+
 /// The customer commitment log of one cycle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommitmentLog {
     pub cycle: String,
     pub communicate_by: String,
+    /// Lines breaking booked orders first, then by customer, SKU and month.
     pub lines: Vec<CommitmentLine>,
     pub to_book: Vec<ToBook>,
+    /// One row per customer with a line or volume to book, by customer.
+    #[serde(default)]
+    pub by_customer: Vec<CustomerSummary>,
+    #[serde(default)]
+    pub left_out: LeftOut,
+    /// The threshold and horizon the log was made with.
+    #[serde(default)]
+    pub min_units: f64,
+    /// The last month to book, `YYYY-MM`.
+    #[serde(default)]
+    pub book_through: String,
 }
 
 /// Builds the log from the signed plan and the open orders. `owners` maps each customer to its
 /// account manager; `communicate_by` is the last day of the commit-back (cycle day 14). Launch
 /// volume not yet assigned to a customer (customer `*`) is nobody's to tell or to book: it is
-/// left out.
+/// left out. Shortfalls under `params.min_units` that break no booked order by as much are
+/// noise, and volume to book beyond the firm horizon is the forecast, not an order to take:
+/// both are counted in `left_out`.
 pub fn commitment_log(
     cycle: Month,
     plan: &[PlanRow],
     open_orders: &[OrderLine],
     owners: &BTreeMap<String, String>,
     communicate_by: &str,
+    params: &CommitBackParams,
 ) -> CommitmentLog {
     let mut booked: BTreeMap<(&str, &str, Month), f64> = BTreeMap::new();
     for o in open_orders {
@@ -112,57 +186,121 @@ pub fn commitment_log(
     let mut rows: Vec<&PlanRow> = plan.iter().filter(|r| r.customer != UNASSIGNED).collect();
     rows.sort_by(|a, b| (&a.customer, &a.sku, a.month).cmp(&(&b.customer, &b.sku, b.month)));
     let owner = |c: &str| owners.get(c).cloned().unwrap_or_default();
+    let book_through = cycle.plus(params.firm_horizon_months as i32 - 1);
     let mut lines = Vec::new();
     let mut to_book = Vec::new();
+    let mut left_out = LeftOut::default();
     for (i, r) in rows.iter().enumerate() {
         let orders = booked.get(&(r.customer.as_str(), r.sku.as_str(), r.month)).copied().unwrap_or(0.0);
         if r.planned_units + EPS < r.requested_units {
-            // Later months of the same customer and SKU where the plan gives more than asked.
-            let later = rows[i + 1..]
-                .iter()
-                .take_while(|l| l.customer == r.customer && l.sku == r.sku)
-                .filter(|l| l.planned_units > l.requested_units + EPS);
-            let mut moved = 0.0;
-            let mut moved_to = None;
-            for l in later {
-                moved += l.planned_units - l.requested_units;
-                moved_to.get_or_insert(l.month.to_string());
-            }
             let short = r.requested_units - r.planned_units;
-            lines.push(CommitmentLine {
-                line_id: String::new(),
-                customer: r.customer.clone(),
-                sku: r.sku.clone(),
-                month: r.month.to_string(),
-                requested: r.requested_units,
-                committed: r.planned_units,
-                moved_units: moved.min(short),
-                moved_to,
-                open_order_units: orders,
-                orders_not_covered: (orders - r.planned_units).max(0.0),
-                constraint: r.constraint.clone().unwrap_or_else(|| "not given in the signed plan".into()),
-                owner: owner(&r.customer),
-                status: STATUSES[0].into(),
-                note: None,
-                communicate_by: communicate_by.into(),
-            });
+            let not_covered = (orders - r.planned_units).max(0.0);
+            if short + EPS < params.min_units && not_covered + EPS < params.min_units {
+                left_out.lines_below_min_units += 1;
+                left_out.units_below_min_units += short;
+            } else {
+                let (moved, moved_to) = moved(r, &rows[i + 1..]);
+                lines.push(CommitmentLine {
+                    line_id: String::new(),
+                    customer: r.customer.clone(),
+                    sku: r.sku.clone(),
+                    month: r.month.to_string(),
+                    requested: r.requested_units,
+                    committed: r.planned_units,
+                    moved_units: moved.min(short),
+                    moved_to,
+                    open_order_units: orders,
+                    orders_not_covered: not_covered,
+                    constraint: r.constraint.clone().unwrap_or_else(|| "not given in the signed plan".into()),
+                    owner: owner(&r.customer),
+                    status: STATUSES[0].into(),
+                    note: None,
+                    communicate_by: communicate_by.into(),
+                });
+            }
         }
         if r.planned_units > orders + EPS {
-            to_book.push(ToBook {
-                customer: r.customer.clone(),
-                sku: r.sku.clone(),
-                month: r.month.to_string(),
-                planned: r.planned_units,
-                open_order_units: orders,
-                to_book: r.planned_units - orders,
-                owner: owner(&r.customer),
-            });
+            let units = r.planned_units - orders;
+            if r.month > book_through {
+                left_out.to_book_beyond_horizon += 1;
+                left_out.units_beyond_horizon += units;
+            } else if units + EPS < params.min_units {
+                left_out.to_book_below_min_units += 1;
+            } else {
+                to_book.push(ToBook {
+                    customer: r.customer.clone(),
+                    sku: r.sku.clone(),
+                    month: r.month.to_string(),
+                    planned: r.planned_units,
+                    open_order_units: orders,
+                    to_book: units,
+                    owner: owner(&r.customer),
+                });
+            }
         }
     }
+    // The lines that break a promise already made first; the sort is stable, so each group
+    // keeps customer, SKU, month order.
+    lines.sort_by_key(|l| l.orders_not_covered <= EPS);
     for (n, l) in lines.iter_mut().enumerate() {
         l.line_id = format!("{cycle}-{:04}", n + 1);
     }
-    CommitmentLog { cycle: cycle.to_string(), communicate_by: communicate_by.into(), lines, to_book }
+    let by_customer = by_customer(&lines, &to_book);
+    CommitmentLog {
+        cycle: cycle.to_string(),
+        communicate_by: communicate_by.into(),
+        lines,
+        to_book,
+        by_customer,
+        left_out,
+        min_units: params.min_units,
+        book_through: book_through.to_string(),
+    }
+}
+
+/// Where a shortfall goes, from the plan's later months of the same customer and SKU (`later`,
+/// in month order, starting right after `r`): the units the plan gives beyond what was asked
+/// there, and the first month that takes some; when it takes none, the first later month the
+/// plan serves in full (supply is back: the date to offer the customer).
+fn moved(r: &PlanRow, later: &[&PlanRow]) -> (f64, Option<String>) {
+    let same = || later.iter().take_while(|l| l.customer == r.customer && l.sku == r.sku);
+    let mut units = 0.0;
+    let mut to = None;
+    for l in same().filter(|l| l.planned_units > l.requested_units + EPS) {
+        units += l.planned_units - l.requested_units;
+        to.get_or_insert(l.month.to_string());
+    }
+    if to.is_none() {
+        to = same()
+            .find(|l| l.planned_units + EPS >= l.requested_units && l.planned_units > EPS)
+            .map(|l| l.month.to_string());
+    }
+    (units, to)
+}
+
+/// One row per customer of the log's lines and volume to book, by customer.
+fn by_customer(lines: &[CommitmentLine], to_book: &[ToBook]) -> Vec<CustomerSummary> {
+    fn entry<'m>(m: &'m mut BTreeMap<String, CustomerSummary>, c: &str, owner: &str) -> &'m mut CustomerSummary {
+        m.entry(c.to_string()).or_insert_with(|| CustomerSummary {
+            customer: c.into(),
+            owner: owner.into(),
+            ..Default::default()
+        })
+    }
+    let mut m: BTreeMap<String, CustomerSummary> = BTreeMap::new();
+    for l in lines {
+        let s = entry(&mut m, &l.customer, &l.owner);
+        s.lines += 1;
+        s.lines_breaking_orders += u32::from(l.orders_not_covered > EPS);
+        s.requested += l.requested;
+        s.committed += l.committed;
+        s.short_units += l.requested - l.committed;
+        s.orders_not_covered += l.orders_not_covered;
+    }
+    for t in to_book {
+        entry(&mut m, &t.customer, &t.owner).to_book_units += t.to_book;
+    }
+    m.into_values().collect()
 }
 
 /// One row of a returned workbook (the `commitment_updates` table), with where it came from.
@@ -594,6 +732,9 @@ pub fn narrative_facts(log: &CommitmentLog, last: Option<&LoopFacts>) -> serde_j
         "lines_breaking_orders": log.lines.iter().filter(|l| l.orders_not_covered > EPS).count(),
         "to_book_units": round(log.to_book.iter().map(|t| t.to_book).sum()),
         "to_book_lines": log.to_book.len(),
+        "book_through": log.book_through,
+        "min_units": log.min_units,
+        "lines_below_min_units": log.left_out.lines_below_min_units,
         "largest_shortfalls": largest.iter().take(5).map(|l| serde_json::json!({
             "customer": l.customer,
             "sku": l.sku,

@@ -11,6 +11,7 @@ pub mod executive;
 pub mod forecast;
 pub mod graph;
 pub mod reconcile;
+pub mod signed_plan;
 pub mod supply;
 
 use polars::prelude::*;

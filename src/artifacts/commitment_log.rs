@@ -1,6 +1,8 @@
 //! The customer commitment log as the workbook the account managers receive and send back: the
 //! "Log" sheet (one row per line, its id first; the columns they may edit marked and the
-//! status a drop-down list), "To book" (volume the plan commits beyond the order book) and
+//! status a drop-down list; the lines that break booked orders first), "By customer" (one row
+//! per customer, a total, and what the noise threshold and the firm horizon left out), "To book"
+//! (volume the plan commits beyond the order book inside the firm horizon) and
 //! "Last cycle" (last cycle's commitments scored and the orders taken outside its plan).
 //! A returned workbook is read back by ingest as the `commitment_updates` table, through the
 //! column names below (`pipelines/commit-back.toml` maps them). Deterministic bytes.
@@ -12,6 +14,9 @@ use crate::analysis::commitments::{CommitmentLog, LoopFacts, Outcome, Outside, S
 
 /// The sheet the account managers edit and ingest reads back.
 pub const LOG_SHEET: &str = "Log";
+
+/// The sheet with one row per customer.
+pub const BY_CUSTOMER_SHEET: &str = "By customer";
 
 /// The Log sheet's columns: (header, width, editable by the account manager).
 pub const LOG_COLUMNS: [(&str, f64, bool); 14] = [
@@ -86,6 +91,7 @@ pub fn commitment_log_xlsx(
     let number = Format::new().set_num_format("#,##0.00");
     let formats = Formats { header, number, percent: Format::new() };
     log_sheet(&mut book, &formats, log)?;
+    by_customer_sheet(&mut book, &formats, log)?;
     to_book_sheet(&mut book, &formats, log)?;
     if let Some(f) = last {
         last_cycle_sheet(&mut book, &formats, f)?;
@@ -145,6 +151,74 @@ fn log_sheet(book: &mut Workbook, formats: &Formats, log: &CommitmentLog) -> Res
     sheet.add_data_validation(1, column("Committed"), last_row, column("Committed"), &quantity)?;
     sheet.set_freeze_panes(1, 1)?;
     sheet.autofilter(0, 0, last_row, LOG_COLUMNS.len() as u16 - 1)?;
+    Ok(())
+}
+
+/// The By customer sheet: one row per customer (what its account manager has to say to it), a
+/// total row, and what the noise threshold and the firm horizon left out of the log.
+fn by_customer_sheet(book: &mut Workbook, formats: &Formats, log: &CommitmentLog) -> Result<(), XlsxError> {
+    let row = |c: &crate::analysis::commitments::CustomerSummary| {
+        vec![
+            text(&c.customer),
+            text(&c.owner),
+            Value::Num(f64::from(c.lines)),
+            Value::Num(f64::from(c.lines_breaking_orders)),
+            Value::Num(c.requested),
+            Value::Num(c.committed),
+            Value::Num(c.short_units),
+            Value::Num(c.orders_not_covered),
+            Value::Num(c.to_book_units),
+        ]
+    };
+    let mut rows: Vec<Vec<Value>> = log.by_customer.iter().map(row).collect();
+    let mut total = crate::analysis::commitments::CustomerSummary { customer: "Total".into(), ..Default::default() };
+    for c in &log.by_customer {
+        total.lines += c.lines;
+        total.lines_breaking_orders += c.lines_breaking_orders;
+        total.requested += c.requested;
+        total.committed += c.committed;
+        total.short_units += c.short_units;
+        total.orders_not_covered += c.orders_not_covered;
+        total.to_book_units += c.to_book_units;
+    }
+    let n = rows.len() as u32;
+    rows.push(row(&total));
+    let sheet = book.add_worksheet().set_name(BY_CUSTOMER_SHEET)?;
+    table(
+        sheet,
+        formats,
+        &[
+            ("Customer", 16.0),
+            ("Account manager", 16.0),
+            ("Lines", 8.0),
+            ("Lines breaking orders", 11.0),
+            ("Requested", 13.0),
+            ("Committed", 13.0),
+            ("Short", 13.0),
+            ("Orders not covered", 13.0),
+            ("To book", 13.0),
+        ],
+        rows,
+    )?;
+    sheet.set_row_format(n + 1, &Format::new().set_bold())?;
+    let o = &log.left_out;
+    let notes = [
+        format!(
+            "Left out as noise (short by less than {} units, breaking no booked order by as much): {} lines, {:.2} units",
+            log.min_units, o.lines_below_min_units, o.units_below_min_units
+        ),
+        format!(
+            "To book through {} (the firm horizon); {} lines ({:.2} units) after it are forecast, not yet orders to take; {} to book under {} units left out",
+            log.book_through,
+            o.to_book_beyond_horizon,
+            o.units_beyond_horizon,
+            o.to_book_below_min_units,
+            log.min_units
+        ),
+    ];
+    for (i, note) in notes.iter().enumerate() {
+        sheet.write_string(n + 3 + i as u32, 0, note)?;
+    }
     Ok(())
 }
 
@@ -315,7 +389,7 @@ mod tests {
             constraint: Some("capacity".into()),
         }];
         let owners = BTreeMap::from([("A".to_string(), "ann".to_string())]);
-        let log = commitment_log(m("2026-12"), &plan, &[], &owners, "2026-12-20");
+        let log = commitment_log(m("2026-12"), &plan, &[], &owners, "2026-12-20", &Default::default());
         let order = crate::analysis::commitments::OrderLine {
             order_id: "SO-7".into(),
             sku: "X".into(),
@@ -327,7 +401,7 @@ mod tests {
         let bytes = commitment_log_xlsx(&log, Some(&last), "Acme", None).unwrap();
         assert_eq!(bytes, commitment_log_xlsx(&log, Some(&last), "Acme", None).unwrap());
         let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
-        assert_eq!(book.sheet_names(), vec!["Log", "To book", "Last cycle", "Last cycle commitments"]);
+        assert_eq!(book.sheet_names(), vec!["Log", "By customer", "To book", "Last cycle", "Last cycle commitments"]);
         let sheet = book.worksheet_range("Log").unwrap();
         assert_eq!(sheet.get((0, 0)).unwrap().to_string(), "Line");
         assert_eq!(sheet.get((1, 0)).unwrap().to_string(), "2026-12-0001");

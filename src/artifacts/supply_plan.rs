@@ -39,6 +39,7 @@ pub fn supply_plan_xlsx(
     let mut book = workbook(&format!("Supply plan {}", facts.cycle), company, &facts.cycle)?;
     let formats = Formats::standard();
 
+    gap_summary_sheet(&mut book, &formats, facts)?;
     gaps_sheet(&mut book, &formats, facts)?;
     load_sheet(&mut book, &formats, facts)?;
     shortages_sheet(&mut book, &formats, facts)?;
@@ -50,11 +51,77 @@ pub fn supply_plan_xlsx(
     Ok(book.save_to_buffer()?)
 }
 
-/// The Gaps sheet: every gap with what it puts at risk, the recommended fix and all its options.
+/// The gaps by margin at risk, largest first (then by id, so the order is stable).
+fn gaps_by_margin(facts: &SupplyFacts) -> Vec<&crate::analysis::supply::Gap> {
+    let mut gaps: Vec<_> = facts.gaps.iter().collect();
+    gaps.sort_by(|a, b| b.margin_at_risk_money.total_cmp(&a.margin_at_risk_money).then(a.id.cmp(&b.id)));
+    gaps
+}
+
+/// The Gap summary sheet: per kind of gap, how many, in the 6-12-week window, units short and
+/// margin at risk; a total row; then the plan's own totals, which count a shortfall once where
+/// gaps overlap (a SKU short of hours and of a component is in both gaps).
+fn gap_summary_sheet(book: &mut Workbook, formats: &Formats, facts: &SupplyFacts) -> Result<(), XlsxError> {
+    let kinds = [GapKind::Capacity, GapKind::Labour, GapKind::Material, GapKind::Supplier];
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    let mut all = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for k in kinds {
+        let of: Vec<_> = facts.gaps.iter().filter(|g| g.kind == k).collect();
+        let n = of.len() as f64;
+        let near = of.iter().filter(|g| g.near_term).count() as f64;
+        let units: f64 = of.iter().map(|g| g.units_short).sum();
+        let margin: f64 = of.iter().map(|g| g.margin_at_risk_money).sum();
+        let cost: f64 = of.iter().map(|g| g.recommended_cost_money).sum();
+        all = (all.0 + n, all.1 + near, all.2 + units, all.3 + margin, all.4 + cost);
+        rows.push(vec![
+            text(kind_name(k)),
+            Value::Num(n),
+            Value::Num(near),
+            Value::Num(units),
+            Value::Num(margin),
+            Value::Num(cost),
+        ]);
+    }
+    rows.push(vec![
+        text("All gaps (overlapping)"),
+        Value::Num(all.0),
+        Value::Num(all.1),
+        Value::Num(all.2),
+        Value::Num(all.3),
+        Value::Num(all.4),
+    ]);
+    let t = &facts.totals;
+    rows.push(vec![
+        text("The plan (each shortfall once)"),
+        Value::Empty,
+        Value::Empty,
+        Value::Num(t.unmet_units),
+        Value::Num(t.margin_at_risk_money),
+        Value::Empty,
+    ]);
+    let sheet = book.add_worksheet().set_name("Gap summary")?;
+    table(
+        sheet,
+        formats,
+        &[
+            ("Kind", 28.0),
+            ("Gaps", 8.0),
+            ("In 6-12 weeks", 10.0),
+            ("Units short", 13.0),
+            ("Margin at risk", 15.0),
+            ("Recommended cost", 15.0),
+        ],
+        rows,
+    )?;
+    sheet.write_string(8, 0, "The Gaps sheet lists every gap, largest margin at risk first.")?;
+    Ok(())
+}
+
+/// The Gaps sheet: every gap with what it puts at risk, the recommended fix and all its options,
+/// largest margin at risk first.
 fn gaps_sheet(book: &mut Workbook, formats: &Formats, facts: &SupplyFacts) -> Result<(), XlsxError> {
-    let rows = facts
-        .gaps
-        .iter()
+    let rows = gaps_by_margin(facts)
+        .into_iter()
         .map(|g| {
             let place = g.resource.clone().or_else(|| g.component.clone()).unwrap_or_default();
             let at = g.site.clone().or_else(|| g.supplier.clone()).unwrap_or_default();

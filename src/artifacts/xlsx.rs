@@ -49,8 +49,8 @@ impl Formats {
     }
 }
 
-/// The artifact's one-page agenda as a sheet of its workbook, for those who work in Excel: the
-/// meeting and its dates, last cycle's promises scored, this cycle's output, the top risks and
+/// The artifact's one-page agenda as the first sheet of its workbook (moved there, whenever it
+/// is added), printed on one landscape page, for those who work in Excel: the meeting and its dates, last cycle's promises scored, this cycle's output, the top risks and
 /// the decisions needed, each with its owner and date.
 pub(crate) fn agenda_sheet(
     book: &mut Workbook,
@@ -116,6 +116,13 @@ pub(crate) fn agenda_sheet(
         sheet.write(r, 2, &d.due)?;
         r += 1;
     }
+    sheet.set_landscape();
+    sheet.set_print_fit_to_pages(1, 1);
+    // The agenda is what people open first: the workbook's first sheet, whatever was added before.
+    let sheets = book.worksheets_mut();
+    if let Some(agenda) = sheets.pop() {
+        sheets.insert(0, agenda);
+    }
     Ok(())
 }
 
@@ -130,7 +137,9 @@ pub(crate) fn workbook(title: &str, company: &str, cycle: &str) -> Result<Workbo
     Ok(book)
 }
 
-/// Writes one table sheet: bold header row, frozen, with an autofilter and set widths.
+/// Writes one table sheet: bold header row, frozen, with an autofilter; each column as wide as
+/// set, or as its widest number needs (so Excel never shows `###`); printed landscape, one page
+/// wide, the header row repeated on every page.
 pub(crate) fn table(
     sheet: &mut Worksheet,
     formats: &Formats,
@@ -143,6 +152,20 @@ pub(crate) fn table(
         sheet.set_column_width(c, *width)?;
     }
     let n = rows.len() as u32;
+    let mut widths: Vec<f64> = columns.iter().map(|c| c.1).collect();
+    for row in &rows {
+        for (c, cell) in row.iter().enumerate() {
+            if let (Value::Num(x), Some(w)) = (cell, widths.get_mut(c)) {
+                *w = w.max(number_width(*x));
+            }
+        }
+    }
+    for (c, w) in widths.iter().enumerate() {
+        sheet.set_column_width(c as u16, *w)?;
+    }
+    sheet.set_landscape();
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_repeat_rows(0, 0)?;
     for (r, row) in rows.into_iter().enumerate() {
         let r = r as u32 + 1;
         for (c, cell) in row.into_iter().enumerate() {
@@ -164,6 +187,14 @@ pub(crate) fn table(
     sheet.set_freeze_panes(1, 0)?;
     sheet.autofilter(0, 0, n.max(1), columns.len() as u16 - 1)?;
     Ok(())
+}
+
+/// The column width (in characters) a number needs in the `#,##0.00` format: its digits, a
+/// thousands separator every three, the sign, two decimals, and a margin of two.
+pub(crate) fn number_width(x: f64) -> f64 {
+    let digits = format!("{:.0}", x.abs().trunc()).len();
+    let sign = usize::from(x < 0.0);
+    (digits + (digits - 1) / 3 + sign + 3 + 2) as f64
 }
 
 /// Excel holds at most 32,767 characters in a cell (a longer one is refused when the workbook
@@ -190,6 +221,37 @@ mod tests {
     /// A cell over Excel's limit is cut to fit, saying how much is left out (42,000 characters
     /// less the 32,647 kept); one within it is written as it is; the cut never splits a
     /// character, and the workbook is written.
+    /// By hand: 222,599,147.00 is 9 digits, 2 separators, 3 for the decimals and 2 of margin:
+    /// 16; -1,234.50 is 4 + 1 + 1 (sign) + 3 + 2 = 11; 0.50 is 1 + 3 + 2 = 6.
+    #[test]
+    fn a_column_is_as_wide_as_its_widest_number() {
+        assert_eq!(number_width(222_599_147.0), 16.0);
+        assert_eq!(number_width(-1_234.5), 11.0);
+        assert_eq!(number_width(0.5), 6.0);
+    }
+
+    /// The agenda is the first sheet even when added last.
+    #[test]
+    fn the_agenda_is_the_first_sheet() {
+        use calamine::Reader;
+        let mut book = Workbook::new();
+        book.add_worksheet().set_name("Log").unwrap();
+        let agenda = crate::draft::Agenda {
+            meeting: "Executive S&OP".into(),
+            first_day: "2026-12-17".into(),
+            last_day: "2026-12-17".into(),
+            last_cycle: None,
+            this_cycle: vec!["the plan".into()],
+            top_risks: vec![],
+            decisions: vec![],
+            scorecard: None,
+        };
+        agenda_sheet(&mut book, &agenda).unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(book.sheet_names(), ["Agenda", "Log"]);
+    }
+
     #[test]
     fn a_cell_longer_than_excel_holds_is_cut_and_says_so() {
         let long = "SKU-é, ".repeat(6_000);

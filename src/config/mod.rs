@@ -16,7 +16,7 @@ use crate::sop::{Agent, Directory};
 mod pipeline;
 mod workspace;
 
-pub use pipeline::{ColumnMap, Export, FileFormat, Location, Pipeline, Source};
+pub use pipeline::{ColumnMap, EXPORT_EXTRA_COLUMNS, Export, ExportLayout, FileFormat, Location, Pipeline, Source};
 pub use workspace::{
     NotifyConfig, Person, STORE_URL_ENV, SmtpConfig, WORKSPACE_FILE, WebhookConfig, calendar_problems,
 };

@@ -40,6 +40,26 @@ struct RawPipeline {
     /// The executive agent's export of the signed plan, in the ERP's own column names.
     #[serde(default)]
     export: Option<Spanned<RawExport>>,
+    /// The commit-back's noise threshold, firm horizon and split by account manager.
+    #[serde(default)]
+    commit_back: Option<Spanned<RawCommitBack>>,
+}
+
+/// `[commit_back]`: what reaches the account managers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommitBack {
+    /// Lines short by fewer units (breaking no booked order by as many) are noise: left out of
+    /// the log and counted. Default: 1.
+    #[serde(default)]
+    min_units: Option<Spanned<f64>>,
+    /// Months from the cycle month on whose planned volume is booked into the order book
+    /// ("to book"); later months are forecast. Default: 3.
+    #[serde(default)]
+    firm_horizon_months: Option<Spanned<i64>>,
+    /// Also write one workbook per account manager (its Log sheet only their lines).
+    #[serde(default)]
+    split_by_account_manager: bool,
 }
 
 /// `[export]`: the signed plan as the ERP loads it back, as the `open_orders` table of the data
@@ -54,18 +74,56 @@ struct RawExport {
     /// Numbers written `1.234,5` (comma for decimals).
     #[serde(default)]
     decimal_comma: bool,
-    /// Contract column of `open_orders` to the ERP's column name; unmapped columns keep their name.
+    /// Contract column of `open_orders` (and `line`, `plant`, `uom`: the item number in its
+    /// document, the plant, the unit of measure) to the ERP's column name; unmapped columns keep
+    /// their name.
     #[serde(default)]
     columns: BTreeMap<String, String>,
+    /// `sales_orders` (one document per customer and month, a line per SKU; the default) or
+    /// `planned_independent_requirements` (SAP's MD61 upload: per material, plant and month,
+    /// customers summed).
+    #[serde(default)]
+    layout: Option<Spanned<String>>,
+    /// Make site (`items.make_site`) to the ERP's plant code (SAP's `WERKS`: 4 characters). A
+    /// site not listed is written as it is.
+    #[serde(default)]
+    plants: BTreeMap<String, String>,
+    /// The requirements type of the planned-independent-requirements layout (`BEDAE`, up to 4
+    /// characters). Default: `LSF`.
+    #[serde(default)]
+    requirements_type: Option<String>,
+    /// The version of the planned independent requirements (`VERSB`, 2 characters). Default: `00`.
+    #[serde(default)]
+    version: Option<String>,
 }
+
+/// The export's layout (`[export] layout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExportLayout {
+    /// One document per customer and month, one line per SKU: the `open_orders` table.
+    #[default]
+    SalesOrders,
+    /// SAP's planned independent requirements: per material, plant and month.
+    PlannedIndependentRequirements,
+}
+
+/// The columns an export may name beyond `open_orders`'s: the line within its document, the
+/// plant and the unit of measure.
+pub const EXPORT_EXTRA_COLUMNS: [&str; 3] = ["line", "plant", "uom"];
 
 /// The signed plan's export: the ERP's column name of each `open_orders` contract column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Export {
     pub delimiter: u8,
     pub decimal_comma: bool,
-    /// (contract column, ERP column) in the contract's order.
+    /// (contract column, ERP column) in the contract's order (the line after the document
+    /// number), then the plant and the unit of measure.
     pub columns: Vec<(String, String)>,
+    pub layout: ExportLayout,
+    /// Make site to plant code.
+    pub plants: BTreeMap<String, String>,
+    pub requirements_type: String,
+    pub version: String,
 }
 
 impl Default for Export {
@@ -77,8 +135,17 @@ impl Default for Export {
                 .spec()
                 .columns
                 .iter()
-                .map(|c| (c.name.to_string(), c.name.to_string()))
+                .flat_map(|c| {
+                    // The line within its document right after the document number.
+                    let line = (c.name == "order_id").then(|| ("line".to_string(), "line".to_string()));
+                    std::iter::once((c.name.to_string(), c.name.to_string())).chain(line)
+                })
+                .chain(["plant", "uom"].iter().map(|c| (c.to_string(), c.to_string())))
                 .collect(),
+            layout: ExportLayout::SalesOrders,
+            plants: BTreeMap::new(),
+            requirements_type: "LSF".into(),
+            version: "00".into(),
         }
     }
 }
@@ -260,6 +327,7 @@ pub struct Pipeline {
     pub demand: crate::analysis::demand::DemandParams,
     pub supply: crate::analysis::supply::SupplyParams,
     pub export: Export,
+    pub commit_back: crate::analysis::commitments::CommitBackParams,
 }
 
 #[derive(Debug, Clone)]
@@ -421,6 +489,7 @@ fn load_pipeline(
     }
     check_tables(agent, &raw, &sources, &mut here);
     let export = resolve_export(raw.export.as_ref(), &mut here);
+    let commit_back = resolve_commit_back(raw.commit_back.as_ref(), &mut here);
     let missing = std::mem::take(&mut here.missing);
     let files = sources.iter().filter(|s| !s.optional && matches!(s.location, Location::Files { .. })).count();
     if inputs == Inputs::Pending && problems.len() == before && !missing.is_empty() && missing.len() == files {
@@ -461,6 +530,7 @@ fn load_pipeline(
         demand: raw.demand,
         supply: raw.supply,
         export,
+        commit_back,
     })
 }
 
@@ -804,7 +874,8 @@ fn resolve_export(raw: Option<&Spanned<RawExport>>, here: &mut Here<'_>) -> Expo
                     e.span(),
                     format!("export.columns.{contract}"),
                     format!(
-                        "`{contract}` is not a column of `open_orders`: its columns are {}",
+                        "`{contract}` is not a column of `open_orders` nor one of {}: its columns are {}",
+                        EXPORT_EXTRA_COLUMNS.join(", "),
                         spec.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
                     ),
                 ),
@@ -816,6 +887,76 @@ fn resolve_export(raw: Option<&Spanned<RawExport>>, here: &mut Here<'_>) -> Expo
             Some(d) => here.at(e.span(), "export.delimiter".into(), format!("`{d}` must be a single character")),
         }
         export.decimal_comma = e.get_ref().decimal_comma;
+        resolve_export_sap(e, &mut export, here);
     }
     export
+}
+
+/// `[export]`'s layout, plants, requirements type and version, each within SAP's lengths.
+fn resolve_export_sap(e: &Spanned<RawExport>, export: &mut Export, here: &mut Here<'_>) {
+    let raw = e.get_ref();
+    if let Some(l) = &raw.layout {
+        match l.get_ref().as_str() {
+            "sales_orders" => export.layout = ExportLayout::SalesOrders,
+            "planned_independent_requirements" => export.layout = ExportLayout::PlannedIndependentRequirements,
+            other => here.at(
+                l.span(),
+                "export.layout".into(),
+                format!("unknown layout `{other}`: `sales_orders` or `planned_independent_requirements`"),
+            ),
+        }
+    }
+    for (site, plant) in &raw.plants {
+        if plant.trim().is_empty() || plant.chars().count() > 4 {
+            here.at(
+                e.span(),
+                format!("export.plants.{site}"),
+                format!("`{plant}` must be a plant code of 1 to 4 characters"),
+            );
+        }
+    }
+    export.plants = raw.plants.clone();
+    let mut short = |key: &str, value: &Option<String>, max: usize, slot: &mut String| {
+        if let Some(v) = value {
+            if v.trim().is_empty() || v.chars().count() > max {
+                here.at(e.span(), format!("export.{key}"), format!("`{v}` must be 1 to {max} characters"));
+            } else {
+                *slot = v.clone();
+            }
+        }
+    };
+    short("requirements_type", &raw.requirements_type, 4, &mut export.requirements_type);
+    short("version", &raw.version, 2, &mut export.version);
+}
+
+/// `[commit_back]`: the noise threshold (0 or more units) and the firm horizon (1 to 18 months).
+fn resolve_commit_back(
+    raw: Option<&Spanned<RawCommitBack>>,
+    here: &mut Here<'_>,
+) -> crate::analysis::commitments::CommitBackParams {
+    let mut params = crate::analysis::commitments::CommitBackParams::default();
+    let Some(raw) = raw else { return params };
+    let raw = raw.get_ref();
+    if let Some(m) = &raw.min_units {
+        let x = *m.get_ref();
+        if x.is_finite() && x >= 0.0 {
+            params.min_units = x;
+        } else {
+            here.at(m.span(), "commit_back.min_units".into(), format!("`{x}` must be a number of units, 0 or more"));
+        }
+    }
+    if let Some(h) = &raw.firm_horizon_months {
+        let n = *h.get_ref();
+        let max = crate::contract::PLAN_MONTHS;
+        match u32::try_from(n).ok().filter(|n| (1..=max).contains(n)) {
+            Some(n) => params.firm_horizon_months = n,
+            None => here.at(
+                h.span(),
+                "commit_back.firm_horizon_months".into(),
+                format!("`{n}` must be a number of months between 1 and {max} (the plan's horizon)"),
+            ),
+        }
+    }
+    params.split_by_account_manager = raw.split_by_account_manager;
+    params
 }

@@ -112,8 +112,15 @@ fn parsed(m: &ColumnMap, decimal_comma: bool) -> Expr {
                 .collect();
             if dates.len() == 1 { dates.into_iter().next().expect("one format") } else { coalesce(&dates) }
         }
+        // `YYYY-MM`, or SAP's `YYYYMM` (`SPMON`) read as `YYYY-MM`.
         Kind::Month => when(text.clone().str().contains(month_regex(), true))
-            .then(text)
+            .then(text.clone())
+            .when(text.clone().str().contains(lit(r"^\d{4}(0[1-9]|1[0-2])$"), true))
+            .then(concat_str(
+                [text.clone().str().slice(lit(0), lit(4)), lit("-"), text.str().slice(lit(4), lit(2))],
+                "",
+                false,
+            ))
             .otherwise(lit(NULL).cast(DataType::String)),
     }
 }
@@ -209,7 +216,7 @@ fn reason(code: u32, m: &ColumnMap, table: Table, window: Window) -> String {
                 "not a date in the format {}",
                 m.date_formats.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(" or ")
             ),
-            Kind::Month => "not a month `YYYY-MM`".into(),
+            Kind::Month => "not a month `YYYY-MM` (or `YYYYMM`)".into(),
             Kind::Int => "not a whole number".into(),
             _ => "not a number".into(),
         },

@@ -187,14 +187,14 @@ fn the_log_goes_out_as_xlsx_and_comes_back_through_ingest() {
             "{page}"
         );
 
-        // The workbook: the Log sheet first, its editable columns as the header says.
+        // The workbook: the agenda first, then the Log sheet, its editable columns as the header says.
         let xlsx = folder.join("commitment-log-2026-12.xlsx");
         let book = calamine::open_workbook_auto(&xlsx).unwrap();
-        assert_eq!(book.sheet_names(), vec!["Log", "To book", "Agenda"]);
+        assert_eq!(book.sheet_names(), vec!["Agenda", "Log", "By customer", "To book"]);
         let raw = fs_err::read(&xlsx).unwrap();
         let mut zip = ::zip::ZipArchive::new(std::io::Cursor::new(raw)).unwrap();
         let mut sheet1 = String::new();
-        std::io::Read::read_to_string(&mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(), &mut sheet1).unwrap();
+        std::io::Read::read_to_string(&mut zip.by_name("xl/worksheets/sheet2.xml").unwrap(), &mut sheet1).unwrap();
         assert!(sheet1.contains("<dataValidation type=\"list\""), "the status is a list: {sheet1}");
         assert!(sheet1.contains("to communicate,communicated,accepted,re-negotiated"), "{sheet1}");
 
@@ -348,6 +348,9 @@ fn next_cycle_scores_last_cycles_commitments_and_orders() {
         assert_eq!(outcomes[2], "renegotiated", "C10003's line was re-negotiated in December's log");
         assert_eq!(json(&folder.join("narrative-facts.json"))["last_cycle"]["cycle"], "2026-12");
         let book = calamine::open_workbook_auto(folder.join("commitment-log-2027-01.xlsx")).unwrap();
-        assert_eq!(book.sheet_names(), vec!["Log", "To book", "Last cycle", "Last cycle commitments", "Agenda"]);
+        assert_eq!(
+            book.sheet_names(),
+            vec!["Agenda", "Log", "By customer", "To book", "Last cycle", "Last cycle commitments"]
+        );
     });
 }

@@ -91,7 +91,7 @@ fn golden_demand_consensus_on_the_fixture() {
     let mut book = calamine::open_workbook_auto(folder.join("demand-consensus-2026-12.xlsx")).unwrap();
     assert_eq!(
         book.sheet_names(),
-        ["Summary", "Consensus", "Totals", "Accuracy", "Value added", "Adjustments", "Variance", "Agenda"]
+        ["Agenda", "Summary", "Consensus", "Totals", "Accuracy", "Value added", "Adjustments", "Variance"]
     );
     // The one-page agenda, as the draft holds it, for those who work in Excel.
     let agenda = book.worksheet_range("Agenda").unwrap();
@@ -235,7 +235,7 @@ fn the_supply_review_plans_against_the_stored_consensus(db: Db) {
         "regenerate prompts/supply-review/sample-facts.json from this run's narrative-facts.json"
     );
     let book = calamine::open_workbook_auto(tmp.path().join(&supply.folder).join("supply-plan-2026-12.xlsx")).unwrap();
-    assert_eq!(book.sheet_names()[0], "Gaps", "the gap report comes first");
+    assert_eq!(book.sheet_names()[..3], ["Agenda", "Gap summary", "Gaps"], "the agenda, then the gap report");
 }
 
 /// A new run whose narrative facts are unchanged is served from the store's response cache:

@@ -99,6 +99,7 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     )
     .unwrap();
     let log_lines = log["lines"].as_array().unwrap();
+    commitment_counts_before_and_after_the_threshold(&ws, &log);
     let n = |k: &str| scored[k].as_u64().unwrap() as usize;
     assert_eq!(n("kept") + n("missed") + n("renegotiated") + n("not_yet_due"), log_lines.len());
     assert_eq!(n("renegotiated"), log_lines.iter().filter(|l| l["status"] == "re-negotiated").count());
@@ -168,4 +169,55 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The commitment log's counts on the demo before and after `[commit_back] min_units` (1 unit),
+/// checked against the signed plan by plain loops: before the threshold a line is every
+/// customer x SKU x month the plan shortens (the log's lines plus those it counts as noise);
+/// every shortfall of a unit or more is a line; a line under a unit is one that breaks a booked
+/// order by a unit or more. (The order book itself is month two's by now, so the orders are read
+/// from the lines.) Lines breaking orders come first.
+fn commitment_counts_before_and_after_the_threshold(ws: &std::path::Path, log: &serde_json::Value) {
+    use polars::prelude::*;
+    let bytes = fs_err::read(ws.join("runs/2026-12/executive/run-4/signed-plan.parquet")).unwrap();
+    let plan = ParquetReader::new(std::io::Cursor::new(bytes)).finish().unwrap();
+    let text = |c: &str| plan.column(c).unwrap().str().unwrap().clone();
+    let num = |c: &str| plan.column(c).unwrap().f64().unwrap().clone();
+    let (sku, customer, month, requested, planned) =
+        (text("sku"), text("customer"), text("month"), num("requested_units"), num("planned_units"));
+    let lines = log["lines"].as_array().unwrap();
+    let key = |l: &serde_json::Value| {
+        (
+            l["customer"].as_str().unwrap().to_string(),
+            l["sku"].as_str().unwrap().to_string(),
+            l["month"].as_str().unwrap().to_string(),
+        )
+    };
+    let listed: std::collections::BTreeSet<(String, String, String)> = lines.iter().map(key).collect();
+    let (mut before, mut one_or_more) = (0, 0);
+    for i in 0..plan.height() {
+        let (c, s, m) = (customer.get(i).unwrap(), sku.get(i).unwrap(), month.get(i).unwrap());
+        let (r, p) = (requested.get(i).unwrap(), planned.get(i).unwrap());
+        if c == "*" || p + 1e-6 >= r {
+            continue;
+        }
+        before += 1;
+        if r - p + 1e-6 >= 1.0 {
+            one_or_more += 1;
+            assert!(listed.contains(&(c.to_string(), s.to_string(), m.to_string())), "{c} {s} {m} short by {}", r - p);
+        }
+    }
+    let below = log["left_out"]["lines_below_min_units"].as_u64().unwrap() as usize;
+    assert_eq!(lines.len() + below, before, "lines before the threshold");
+    assert!(below > 0, "the demo's plan has shortfalls under one unit: {before} before, {} after", lines.len());
+    let f = |l: &serde_json::Value, k: &str| l[k].as_f64().unwrap();
+    let small: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| f(l, "requested") - f(l, "committed") + 1e-6 < 1.0).collect();
+    assert!(small.iter().all(|l| f(l, "orders_not_covered") + 1e-6 >= 1.0), "a line under a unit breaks an order");
+    assert_eq!(one_or_more + small.len(), lines.len(), "after the threshold");
+    let breaking: Vec<bool> = lines.iter().map(|l| f(l, "orders_not_covered") > 1e-6).collect();
+    let n = breaking.iter().filter(|b| **b).count();
+    assert!(breaking.iter().take(n).all(|b| *b), "the {n} lines breaking booked orders come first");
+    // What the demo shows, for the record (the closing note quotes it).
+    eprintln!("demo commitment log: {before} lines before the threshold, {} after, {n} breaking orders", lines.len());
 }

@@ -345,7 +345,19 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
             assert_eq!(short, constraint.get(i).is_some(), "row {i}: a shortfall has a constraint, only then");
         }
 
-        // The ERP export, read back through ingest with the export's mapping as a source.
+        // The ERP export, read back through ingest with the export's mapping as a source. What
+        // it should hold, computed here from the plan and the items master: every line with a
+        // customer, discrete items (`ea`, `set`) in whole pieces rounded down, lines under one
+        // piece left out.
+        let uom: std::collections::BTreeMap<String, String> = fs_err::read_to_string(tmp.path().join("data/items.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].to_string(), f[2].to_string())
+            })
+            .collect();
         let plan: Vec<(String, String, String, f64)> = {
             let sku = df.column("sku").unwrap().str().unwrap().clone();
             let cust = df.column("customer").unwrap().str().unwrap().clone();
@@ -353,13 +365,62 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
             let mut v: Vec<_> = (0..df.height())
                 .filter(|&i| planned.get(i).unwrap() > 0.0 && cust.get(i).unwrap() != "*")
                 .map(|i| {
-                    let units = (planned.get(i).unwrap() * 1000.0).round() / 1000.0;
+                    let p = planned.get(i).unwrap();
+                    let units = match uom[sku.get(i).unwrap()].as_str() {
+                        "ea" | "set" => (p + 1e-6).floor(),
+                        _ => (p * 1000.0).round() / 1000.0,
+                    };
                     (sku.get(i).unwrap().into(), cust.get(i).unwrap().into(), month.get(i).unwrap().into(), units)
                 })
+                .filter(|r| r.3 > 0.0)
                 .collect();
             v.sort_by(|a, b| a.partial_cmp(b).unwrap());
             v
         };
+        // The workbook a person reads: the agenda first; by family, the total row's planned units
+        // are the plan's, summed here row by row.
+        {
+            use calamine::{DataType, Reader};
+            let mut book =
+                calamine::open_workbook_auto(tmp.path().join(&exec.folder).join("signed-plan-2026-12.xlsx")).unwrap();
+            assert_eq!(book.sheet_names(), ["Agenda", "By family", "By customer", "Decisions", "Plan lines"]);
+            let total: f64 = (0..df.height()).map(|i| planned.get(i).unwrap()).sum();
+            let fam = book.worksheet_range("By family").unwrap();
+            let last = fam.height() - 1;
+            assert_eq!(fam.get((last, 0)).unwrap().to_string(), "Total");
+            let months = fam.width() - 4;
+            let cell = fam.get((last, months + 1)).unwrap().get_float().unwrap();
+            assert!((cell - total).abs() < 1e-6, "{cell} vs {total}");
+            let decisions = book.worksheet_range("Decisions").unwrap();
+            assert_eq!(decisions.height(), log["lines"].as_array().unwrap().len() + 1);
+        }
+        // SAP's fields as a SAP user's upload checks them: VBELN 10 digits, POSNR 6, SPMON
+        // `YYYYMM`, WERKS at most 4 characters, VRKME at most 3, KWMENG a whole number for
+        // pieces, MATNR at most 40 and KUNNR at most 10; one document per customer and month.
+        let csv = fs_err::read_to_string(tmp.path().join(&exec.folder).join("signed-plan-2026-12-erp.csv")).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("VBELN;POSNR;MATNR;KUNNR;SPMON;KWMENG;WERKS;VRKME"));
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        let mut documents: std::collections::BTreeMap<String, (String, String)> = Default::default();
+        let mut count = 0;
+        for line in lines {
+            let f: Vec<&str> = line.split(';').collect();
+            assert_eq!(f.len(), 8, "{line}");
+            assert!(digits(f[0], 10) && f[0].starts_with("2612"), "VBELN `{}`", f[0]);
+            assert!(digits(f[1], 6) && f[1].ends_with('0'), "POSNR `{}`", f[1]);
+            assert!(f[2].chars().count() <= 40 && f[3].chars().count() <= 10, "{line}");
+            assert!(digits(f[4], 6) && f[4].starts_with("202"), "SPMON `{}`", f[4]);
+            assert!(["1000", "2000", "3000"].contains(&f[6]), "WERKS `{}`", f[6]);
+            assert!(["EA", "SET"].contains(&f[7]), "VRKME `{}`", f[7]);
+            assert!(!f[5].contains(','), "pieces are whole: {line}");
+            let doc = documents.entry(f[0].to_string()).or_insert((f[3].to_string(), f[4].to_string()));
+            assert_eq!(doc, &(f[3].to_string(), f[4].to_string()), "one customer and month per document");
+            count += 1;
+        }
+        assert_eq!(count, plan.len());
+        let pairs: std::collections::BTreeSet<(&str, String)> =
+            plan.iter().map(|p| (p.1.as_str(), p.2.replace('-', ""))).collect();
+        assert_eq!(documents.len(), pairs.len(), "a document per customer and month");
         for (file, source) in [
             ("signed-plan-2026-12-erp.csv", "type = \"csv\"\ndelimiter = \";\"\ndecimal_comma = true"),
             ("signed-plan-2026-12-erp.xlsx", "type = \"xlsx\"\nsheet = \"Signed plan\""),

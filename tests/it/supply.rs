@@ -109,17 +109,37 @@ fn the_demo_company_has_every_gap_kind() {
 
 #[test]
 fn the_supply_plan_workbook_opens_with_the_gaps_first() {
-    use calamine::{Reader, Xlsx};
+    use calamine::{DataType, Reader, Xlsx};
     let facts = demo_facts();
     let bytes = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps", None).unwrap();
     let again = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps", None).unwrap();
     assert!(bytes == again, "the workbook is not deterministic");
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
-    assert_eq!(book.sheet_names(), ["Gaps", "Load by resource", "Shortages", "Constrained plan", "Financials"]);
+    assert_eq!(
+        book.sheet_names(),
+        ["Gap summary", "Gaps", "Load by resource", "Shortages", "Constrained plan", "Financials"]
+    );
     let gaps = book.worksheet_range("Gaps").unwrap();
     assert_eq!(gaps.height(), facts.gaps.len() + 1);
     assert_eq!(gaps.get((0, 0)).unwrap().to_string(), "Gap");
-    assert_eq!(gaps.get((1, 0)).unwrap().to_string(), facts.gaps[0].id);
+    // Largest margin at risk first: the first row is the gap with the most, found by a loop.
+    let mut top = &facts.gaps[0];
+    for g in &facts.gaps {
+        if g.margin_at_risk_money > top.margin_at_risk_money
+            || (g.margin_at_risk_money == top.margin_at_risk_money && g.id < top.id)
+        {
+            top = g;
+        }
+    }
+    assert_eq!(gaps.get((1, 0)).unwrap().to_string(), top.id);
+    let margin: Vec<f64> = (1..gaps.height()).map(|r| gaps.get((r, 10)).unwrap().get_float().unwrap()).collect();
+    assert!(margin.windows(2).all(|w| w[0] >= w[1]), "sorted by margin at risk");
+    // The summary: the gaps of each kind counted, and their total (row 5) is every gap's.
+    let summary = book.worksheet_range("Gap summary").unwrap();
+    assert_eq!(summary.get((5, 0)).unwrap().to_string(), "All gaps (overlapping)");
+    assert_eq!(summary.get((5, 1)).unwrap().get_float().unwrap(), facts.gaps.len() as f64);
+    let total: f64 = facts.gaps.iter().map(|g| g.margin_at_risk_money).sum();
+    assert!((summary.get((5, 4)).unwrap().get_float().unwrap() - total).abs() < 1e-6);
     let load = book.worksheet_range("Load by resource").unwrap();
     assert_eq!(load.height(), facts.capacity.len() * 18 + 1);
     let plan = book.worksheet_range("Constrained plan").unwrap();

@@ -328,3 +328,49 @@ fn validate_reports_every_unknown_key() {
     assert!(lines[1].starts_with("  - `pipelines/demand-review.toml` line 12: unknown field `paht`"), "{err}");
     assert!(lines[2].starts_with("  - `pipelines/demand-review.toml` line 13: unknown field `seperator`"), "{err}");
 }
+
+/// `[commit_back]` and `[export]` are checked like the rest: a negative threshold, a horizon
+/// past the plan's 18 months, an unknown layout and a plant code longer than SAP's 4 characters
+/// are each named with file, line and key; an unknown key is refused.
+#[test]
+fn validate_checks_the_commit_back_threshold_and_the_erp_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, _) = run_in(tmp.path(), &["init", "ws"]);
+    assert_eq!(code, 0);
+    let ws = tmp.path().join("ws");
+    let commit_back = fs_err::read_to_string(ws.join("pipelines/commit-back.toml")).unwrap();
+    let commit_back = commit_back
+        .replace("min_units = 1.0", "min_units = -2.0")
+        .replace("firm_horizon_months = 3", "firm_horizon_months = 24");
+    fs_err::write(ws.join("pipelines/commit-back.toml"), &commit_back).unwrap();
+    let executive = fs_err::read_to_string(ws.join("pipelines/executive.toml")).unwrap();
+    let executive = executive
+        .replace("layout = \"sales_orders\"", "layout = \"idocs\"")
+        .replace("MONTERREY = \"3000\"", "MONTERREY = \"MONTERREY\"");
+    fs_err::write(ws.join("pipelines/executive.toml"), &executive).unwrap();
+    let line = |text: &str, needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let (code, out, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1, "{out}");
+    for expected in [
+        format!(
+            "`pipelines/commit-back.toml` line {}, key `commit_back.min_units`: `-2` must be a number of units, 0 or more",
+            line(&commit_back, "min_units")
+        ),
+        format!(
+            "`pipelines/commit-back.toml` line {}, key `commit_back.firm_horizon_months`: `24` must be a number of months between 1 and 18 (the plan's horizon)",
+            line(&commit_back, "firm_horizon_months")
+        ),
+        format!(
+            "`pipelines/executive.toml` line {}, key `export.layout`: unknown layout `idocs`: `sales_orders` or `planned_independent_requirements`",
+            line(&executive, "layout")
+        ),
+        "key `export.plants.MONTERREY`: `MONTERREY` must be a plant code of 1 to 4 characters".to_string(),
+    ] {
+        assert!(err.contains(&expected), "`{expected}` in:\n{err}");
+    }
+    fs_err::write(ws.join("pipelines/commit-back.toml"), commit_back.replace("min_units = -2.0", "min_unit = 2"))
+        .unwrap();
+    let (code, _, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown field `min_unit`"), "{err}");
+}

@@ -37,7 +37,7 @@ fn a_shortfall_and_a_moved_date_make_one_line_and_the_rest_is_to_book() {
         plan("*", "N", "2027-01", 40.0, 25.0, Some("capacity")),
     ];
     let orders = vec![order("O1", "A", "X", "2027-01", 70.0)];
-    let log = commitment_log(m("2026-12"), &rows, &orders, &owners(), "2026-12-17");
+    let log = commitment_log(m("2026-12"), &rows, &orders, &owners(), "2026-12-17", &CommitBackParams::default());
     assert_eq!(log.lines.len(), 1);
     let l = &log.lines[0];
     assert_eq!(l.line_id, "2026-12-0001");
@@ -56,6 +56,67 @@ fn a_shortfall_and_a_moved_date_make_one_line_and_the_rest_is_to_book() {
     assert_eq!(books, vec![("A", "2027-02", 80.0), ("B", "2027-01", 10.0)]);
 }
 
+/// By hand, with `min_units` 1 and a firm horizon of 2 months (December and January):
+/// - A/X December: asked 10, given 9.5: 0.5 short, no orders: noise, left out (0.5 units).
+/// - A/X January: asked 20, given 0: a line; February gives all it asks (5 of 5), so the plan
+///   serves A/X in full again from February: "moved to" 2027-02, nothing moved.
+/// - B/Y December: asked 10, given 9.6 but 12 on order: 0.4 short yet 2.4 of a booked order not
+///   covered, so a line, and it comes first.
+/// - C/Z January: asked 3, given 1: 2 short, a line; no later month: moved to nowhere.
+///
+/// To book: A/X December 9.5 (no orders); February's 5 is beyond the horizon (left out, 5 units);
+/// C/Z January 1; B/Y none (9.6 given against 12 on order).
+#[test]
+fn noise_is_counted_not_listed_broken_orders_come_first_and_booking_stops_at_the_horizon() {
+    let rows = vec![
+        plan("A", "X", "2026-12", 10.0, 9.5, None),
+        plan("A", "X", "2027-01", 20.0, 0.0, Some("capacity")),
+        plan("A", "X", "2027-02", 5.0, 5.0, None),
+        plan("B", "Y", "2026-12", 10.0, 9.6, Some("material")),
+        plan("C", "Z", "2027-01", 3.0, 1.0, Some("capacity")),
+    ];
+    let orders = vec![order("O1", "B", "Y", "2026-12", 12.0)];
+    let params = CommitBackParams { min_units: 1.0, firm_horizon_months: 2, split_by_account_manager: false };
+    let log = commitment_log(m("2026-12"), &rows, &orders, &owners(), "2026-12-17", &params);
+    let got: Vec<(&str, &str, &str, &str, Option<&str>)> = log
+        .lines
+        .iter()
+        .map(|l| (l.line_id.as_str(), l.customer.as_str(), l.sku.as_str(), l.month.as_str(), l.moved_to.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("2026-12-0001", "B", "Y", "2026-12", None),
+            ("2026-12-0002", "A", "X", "2027-01", Some("2027-02")),
+            ("2026-12-0003", "C", "Z", "2027-01", None),
+        ]
+    );
+    assert!((log.lines[0].orders_not_covered - 2.4).abs() < 1e-9);
+    assert_eq!(log.lines[1].moved_units, 0.0);
+    assert_eq!((log.left_out.lines_below_min_units, log.left_out.units_below_min_units), (1, 0.5));
+    let books: Vec<(&str, &str, f64)> =
+        log.to_book.iter().map(|t| (t.customer.as_str(), t.month.as_str(), t.to_book)).collect();
+    assert_eq!(books, vec![("A", "2026-12", 9.5), ("C", "2027-01", 1.0)]);
+    assert_eq!((log.left_out.to_book_beyond_horizon, log.left_out.units_beyond_horizon), (1, 5.0));
+    assert_eq!(log.book_through, "2027-01");
+    // Per customer: A one line 20 short and 9.5 to book; B one line breaking orders; C 2 short.
+    let per: Vec<(&str, u32, u32, f64, f64)> = log
+        .by_customer
+        .iter()
+        .map(|c| (c.customer.as_str(), c.lines, c.lines_breaking_orders, c.short_units, c.to_book_units))
+        .collect();
+    assert_eq!(per.len(), 3);
+    assert_eq!(per[0], ("A", 1, 0, 20.0, 9.5));
+    assert_eq!((per[1].0, per[1].1, per[1].2), ("B", 1, 1));
+    assert!((per[1].3 - 0.4).abs() < 1e-9);
+    assert_eq!(per[2], ("C", 1, 0, 2.0, 1.0));
+    // With no threshold the half unit is a line of its own, and nothing else changes.
+    let all = CommitBackParams { min_units: 0.0, ..params };
+    let log = commitment_log(m("2026-12"), &rows, &orders, &owners(), "2026-12-17", &all);
+    assert_eq!(log.lines.len(), 4);
+    assert_eq!(log.left_out.lines_below_min_units, 0);
+}
+
 fn update(line_id: &str, status: &str, committed: Option<f64>, note: Option<&str>, row: u64) -> Update {
     Update {
         line_id: line_id.into(),
@@ -72,7 +133,7 @@ fn update(line_id: &str, status: &str, committed: Option<f64>, note: Option<&str
 #[test]
 fn returned_rows_update_the_log_and_bad_ones_are_named_by_row() {
     let rows = vec![plan("A", "X", "2027-01", 100.0, 60.0, None), plan("A", "Z", "2027-01", 20.0, 0.0, None)];
-    let mut log = commitment_log(m("2026-12"), &rows, &[], &owners(), "2026-12-17");
+    let mut log = commitment_log(m("2026-12"), &rows, &[], &owners(), "2026-12-17", &CommitBackParams::default());
     let bad = apply_updates(
         &mut log,
         &[
@@ -127,6 +188,10 @@ fn last_cycles_commitments_and_orders_are_scored() {
             line("L4", "A", "2027-02", 10.0, "accepted"),
         ],
         to_book: vec![],
+        by_customer: vec![],
+        left_out: LeftOut::default(),
+        min_units: 1.0,
+        book_through: "2027-02".into(),
     };
     let last_plan = vec![plan("A", "X", "2026-12", 100.0, 60.0, None), plan("A", "X", "2027-01", 50.0, 50.0, None)];
     let shipments = vec![

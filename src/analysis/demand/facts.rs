@@ -116,7 +116,8 @@ pub struct Mover {
 #[derive(Debug, Clone, Serialize)]
 pub struct Variance {
     pub month: String,
-    /// `signed plan` or `last consensus (unsigned)`.
+    /// `signed consensus` (the earlier cycle's demand consensus, signed: what is compared) or
+    /// `last consensus (unsigned)`.
     pub against: String,
     pub against_cycle: String,
     pub plan_units: f64,

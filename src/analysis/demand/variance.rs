@@ -10,7 +10,7 @@ use super::history::Item;
 use super::{ConsensusChange, DemandInputs, EarlierConsensus, FamilyChange, Mover, Series, Variance};
 use crate::contract::{Month, PLAN_MONTHS};
 
-/// Last month's actuals against the last signed plan, or the last consensus when none is
+/// Last month's actuals against the last signed consensus, or the last consensus when none is
 /// signed: units and revenue, revenue variance split into price, volume and mix.
 pub(super) fn variance(
     inputs: &DemandInputs<'_>,
@@ -87,7 +87,7 @@ pub(super) fn variance(
     movers.truncate(inputs.params.top_movers);
     Ok(Variance {
         month: month.to_string(),
-        against: if e.signed { "signed plan".into() } else { "last consensus (unsigned)".into() },
+        against: if e.signed { "signed consensus".into() } else { "last consensus (unsigned)".into() },
         against_cycle: e.cycle.to_string(),
         plan_units,
         actual_units,

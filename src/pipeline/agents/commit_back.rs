@@ -38,7 +38,8 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, Read { plan, last }: Read) -> anyhow:
     let communicate_by =
         ctx.ws.calendar.cycle(cycle).meeting(Artifact::CommitmentLog).last.format("%Y-%m-%d").to_string();
     let rows = commitments::plan_rows(&plan)?;
-    let mut log = commitments::commitment_log(cycle, &rows, &orders, &owners, &communicate_by);
+    let params = &ctx.pipeline.commit_back;
+    let mut log = commitments::commitment_log(cycle, &rows, &orders, &owners, &communicate_by, params);
     let updates = match ctx.ingested.table(Table::CommitmentUpdates) {
         Some(df) => commitment_updates(df)?,
         None => Vec::new(),
@@ -48,13 +49,38 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, Read { plan, last }: Read) -> anyhow:
     let n = ctx.narrate(commitments::narrative_facts(&log, loop_facts.as_ref())).await?;
     let xlsx = commitment_log_xlsx(&log, loop_facts.as_ref(), &ctx.ws.company, Some(&n.agenda))?;
     let facts = serde_json::json!({ "log": &log, "last_cycle": &loop_facts });
-    let own = vec![
+    let mut own = vec![
         ("commitment-log.json".into(), serde_json::to_vec_pretty(&log)?),
         (format!("commitment-log-{cycle}.xlsx"), xlsx),
     ];
+    if params.split_by_account_manager {
+        for (owner, bytes) in account_manager_logs(&log, &ctx.ws.company)? {
+            own.push((format!("commitment-log-{cycle}-{owner}.xlsx"), bytes));
+        }
+    }
     let mut prepared = n.prepared(&facts, own, Vec::new())?;
     prepared.quarantined = checked;
     Ok(prepared)
+}
+
+/// One workbook per account manager: the log with only their lines and volume to book, named by
+/// the owner's id made safe for a file name (what is not a letter, a digit, `.`, `-` or `_` is
+/// `_`). Its Log sheet comes back through the same `commitment_updates` source.
+fn account_manager_logs(log: &commitments::CommitmentLog, company: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let owners: std::collections::BTreeSet<&str> =
+        log.lines.iter().map(|l| l.owner.as_str()).chain(log.to_book.iter().map(|t| t.owner.as_str())).collect();
+    let mut out = Vec::new();
+    for owner in owners {
+        let mut own = log.clone();
+        own.lines.retain(|l| l.owner == owner);
+        own.to_book.retain(|t| t.owner == owner);
+        own.by_customer.retain(|c| c.owner == owner);
+        let safe: String =
+            owner.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+        let name = if safe.is_empty() { "no-account-manager".to_string() } else { safe };
+        out.push((name, commitment_log_xlsx(&own, None, company, None)?));
+    }
+    Ok(out)
 }
 
 /// The `commitment_updates` table (returned commitment logs) as updates with their origin.

@@ -40,7 +40,13 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, Read { earlier }: Read) -> anyhow::Re
     let n = ctx.narrate(demand::narrative_facts(&consensus.facts)).await?;
     let (mut cells, mut adjustments) = demand::consensus_frames(&consensus, cycle)?;
     let mut statistical = demand::statistical_frame(&consensus, cycle)?;
-    let xlsx = demand_consensus_xlsx(&consensus, &ws.company, "draft, not signed", Some(&n.draft), Some(&n.agenda))?;
+    let xlsx = demand_consensus_xlsx(
+        &consensus,
+        &ws.company,
+        "as put up for sign-off; who signed it is in `snop status`",
+        Some(&n.draft),
+        Some(&n.agenda),
+    )?;
     let mut own = vec![
         ("consensus.parquet".into(), parquet_bytes(&mut cells)?),
         ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),

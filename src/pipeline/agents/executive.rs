@@ -77,11 +77,53 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
         .in_scope(|| tokio::task::block_in_place(|| supply_review_with(&inputs, &adjust)))?;
     let rows = executive::plan_rows(&after, &b.supply, &log);
     let n = ctx.narrate(executive::narrative_facts(pack, *pack_signed, &b.supply, &after, &rows, &log)).await?;
-    let (csv, xlsx, left_out) = crate::artifacts::signed_plan::erp_export(&rows, &pipeline.export, cycle)?;
+    let items = crate::analysis::signed_plan::item_info(ctx.table(crate::contract::Table::Items)?)?;
+    let export = crate::artifacts::signed_plan::erp_export(&rows, &items, &pipeline.export, cycle)?;
+    let summary = crate::analysis::signed_plan::plan_summary(&rows, &items);
+    let changes = crate::analysis::signed_plan::decision_changes(&log, &b.supply, &after);
+    let book = crate::artifacts::signed_plan::PlanBook {
+        cycle,
+        company: &ws.company,
+        rows: &rows,
+        items: &items,
+        summary: &summary,
+        log: &log,
+        changes: &changes,
+        agenda: Some(&n.agenda),
+    };
+    let workbook = crate::artifacts::signed_plan::signed_plan_xlsx(&book)?;
+    let notes = export_notes(&export, &log);
+    let mut frame = crate::artifacts::signed_plan::signed_plan_frame(&rows)?;
+    let own = vec![
+        ("signed-plan.parquet".into(), parquet_bytes(&mut frame)?),
+        ("decisions.json".into(), serde_json::to_vec_pretty(&log)?),
+        (format!("signed-plan-{cycle}.xlsx"), workbook),
+        (format!("signed-plan-{cycle}-erp.csv"), export.csv),
+        (format!("signed-plan-{cycle}-erp.xlsx"), export.xlsx),
+    ];
+    n.prepared(&after, own, notes)
+}
+
+/// What the run says besides its files: the lines the ERP export leaves out and why, sites with
+/// no plant code, trade-offs without a decision, a plan sent back.
+fn export_notes(export: &crate::artifacts::signed_plan::ErpExport, log: &executive::DecisionLog) -> Vec<String> {
     let mut notes = Vec::new();
-    if left_out > 0 {
+    if export.unassigned > 0 {
         notes.push(format!(
-            "{left_out} plan line(s) of launch volume not yet given to a customer (`*`) are not in the ERP export: the ERP books by customer"
+            "{} plan line(s) of launch volume not yet given to a customer (`*`) are not in the ERP export: the ERP books by customer",
+            export.unassigned
+        ));
+    }
+    if export.under_one_piece > 0 {
+        notes.push(format!(
+            "{} plan line(s) of discrete items under one piece are not in the ERP export (whole pieces, rounded down)",
+            export.under_one_piece
+        ));
+    }
+    if !export.sites_without_plant.is_empty() {
+        notes.push(format!(
+            "make site(s) {} have no plant code in `[export] plants` of `pipelines/executive.toml`: written as they are",
+            export.sites_without_plant.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
         ));
     }
     if !log.undecided.is_empty() {
@@ -94,12 +136,5 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
     if let Some(s) = &log.sent_back {
         notes.push(format!("the plan was sent back: {s}"));
     }
-    let mut frame = crate::artifacts::signed_plan::signed_plan_frame(&rows)?;
-    let own = vec![
-        ("signed-plan.parquet".into(), parquet_bytes(&mut frame)?),
-        ("decisions.json".into(), serde_json::to_vec_pretty(&log)?),
-        (format!("signed-plan-{cycle}-erp.csv"), csv),
-        (format!("signed-plan-{cycle}-erp.xlsx"), xlsx),
-    ];
-    n.prepared(&after, own, notes)
+    notes
 }
