@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 pub use client::{ChatMessage, LlmClient, LlmConfig, LlmError, OutputMode, TokenUsage};
-pub use grounding::{GroundingContext, GroundingFailure};
+pub use grounding::{GroundingContext, GroundingFailure, NameDirectory};
 
 /// Opens the fenced block that carries the facts JSON in a user prompt (closed by "\n```").
 pub const FACTS_FENCE: &str = "```json\n";
@@ -403,6 +403,11 @@ pub struct DraftConfig {
     pub id_patterns: Vec<String>,
     /// Retries with grounding feedback before the fallback.
     pub grounding_retries: u32,
+    /// The workspace's directories of names (kind to names: customers, SKUs, sites, people...),
+    /// which the grounding check accepts besides the names in the facts.
+    pub directory: grounding::NameDirectory,
+    /// Fields whose text people typed, besides [`grounding::DATA_TEXT_FIELDS`].
+    pub data_text_fields: Vec<String>,
     /// Names the endpoint in the parameters (and so in the cache key) instead of its URL: for
     /// the in-process mock, whose port changes from run to run.
     pub endpoint_label: Option<String>,
@@ -414,6 +419,8 @@ impl Default for DraftConfig {
             masking: MaskingConfig::default(),
             id_patterns: Vec::new(),
             grounding_retries: 2,
+            directory: grounding::NameDirectory::new(),
+            data_text_fields: Vec::new(),
             endpoint_label: None,
         }
     }
@@ -484,7 +491,7 @@ impl Drafter {
 
         let mut patterns = self.id_patterns.clone();
         patterns.extend(mask.pattern().cloned());
-        let ground = GroundingContext::from_facts(facts, patterns);
+        let ground = GroundingContext::build(facts, patterns, &self.config.directory, &self.config.data_text_fields);
         let schema = Narrative::schema();
         let mut tokens = TokenUsage::default();
         let mut calls = 0;

@@ -12,7 +12,7 @@ use crate::config::{Pipeline, Workspace};
 use crate::contract::{Month, Quarantined, Table};
 use crate::draft::Agenda;
 use crate::ingest::Ingested;
-use crate::narrative::{Draft, DraftConfig, Drafter, Prompts};
+use crate::narrative::{Draft, DraftConfig, Drafter, NameDirectory, Prompts};
 use crate::sop::{Agent, Artifact};
 use crate::store::Store;
 
@@ -63,7 +63,8 @@ impl Ctx<'_> {
     /// one-page agenda.
     pub(super) async fn narrate(&self, narrative_facts: serde_json::Value) -> anyhow::Result<Narrated> {
         let section = format!("{}/summary", self.agent.name());
-        let (draft, report) = narrate(self.ws, self.store, &section, &narrative_facts).await?;
+        let directory = name_directory(self.ws, self.ingested);
+        let (draft, report) = narrate(self.ws, self.store, &section, &narrative_facts, directory).await?;
         let (agenda, scored) = self.agenda(&draft, &narrative_facts).await?;
         Ok(Narrated { draft, report, agenda, narrative_facts, scored })
     }
@@ -161,6 +162,7 @@ async fn narrate(
     store: &Store,
     section: &str,
     facts: &serde_json::Value,
+    directory: NameDirectory,
 ) -> anyhow::Result<(Draft, NarrativeReport)> {
     let span = tracing::info_span!("narrative", section);
     let _enter = span.enter();
@@ -177,6 +179,7 @@ async fn narrate(
     let config = DraftConfig {
         masking: crate::narrative::MaskingConfig { fields: ws.mask_fields.clone() },
         endpoint_label: mock.as_ref().map(|_| "mock".to_string()),
+        directory,
         ..DraftConfig::default()
     };
     let drafter = Drafter::new(prompts, client, std::sync::Arc::new(store.response_cache()), config)?;
@@ -198,6 +201,39 @@ async fn narrate(
         estimated_cost: draft.cost,
     };
     Ok((draft, report))
+}
+
+/// The names the workspace knows, by kind, for the narrative's fact check: the keys of the
+/// master data this run read (customers, SKUs, families, sites, resources, components,
+/// suppliers) and the people of `snop.toml` (ids and names).
+fn name_directory(ws: &Workspace, ingested: &Ingested) -> NameDirectory {
+    const COLUMNS: &[(Table, &str, &str)] = &[
+        (Table::Customers, "customer", "customers"),
+        (Table::SalesHistory, "customer", "customers"),
+        (Table::Items, "sku", "skus"),
+        (Table::Items, "family", "families"),
+        (Table::Items, "make_site", "sites"),
+        (Table::Resources, "resource", "resources"),
+        (Table::Resources, "site", "sites"),
+        (Table::Inventory, "site", "sites"),
+        (Table::Components, "component", "components"),
+        (Table::Components, "supplier", "suppliers"),
+        (Table::OpenPurchaseOrders, "supplier", "suppliers"),
+    ];
+    let mut directory = NameDirectory::new();
+    for (table, column, kind) in COLUMNS {
+        let Some(values) = ingested.table(*table).and_then(|df| df.column(column).ok()).and_then(|c| c.str().ok())
+        else {
+            continue;
+        };
+        directory.entry((*kind).to_string()).or_default().extend(values.iter().flatten().map(str::to_string));
+    }
+    let people = directory.entry("people".to_string()).or_default();
+    for (id, person) in &ws.people {
+        people.insert(id.clone());
+        people.insert(person.name.clone());
+    }
+    directory
 }
 
 /// The file of a demand review run that holds last cycle's promises scored (`LoopFacts`).
