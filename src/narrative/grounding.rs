@@ -10,9 +10,9 @@
 //!
 //! Accepted without a fact (decided here, documented in `prompts/README.md`):
 //! - years 2000..=2100 written as four plain digits (`2026`), month keys `YYYY-MM` and dates,
-//! - the integers 1..=12 written plainly or in words, only where the sentence's noun allows
-//!   them: before a unit of time ("3 months", "two quarters") or after a rank word ("top 3",
-//!   "rank 2", "next 4"). When a word next to the number names a numeric field of the facts
+//! - the integers 1..=12 written plainly or in words, only where the sentence's nouns allow
+//!   them: a span of time ("next 3 months", "within two weeks", "in 6 months") or after a rank
+//!   word ("top 3", "rank 2"). When a word next to the number names a numeric field of the facts
 //!   ("a lag of 5 months" beside `lag_months`), the number must be one of that field's values.
 //!
 //! Names: every code-shaped token (by patterns derived from the real keys: `RM-00001` gives
@@ -548,28 +548,42 @@ fn near_misses(text: &str, ctx: &GroundingContext) -> Vec<GroundingFailure> {
     let words: Vec<&str> = text
         .split_whitespace()
         .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '&').trim_end_matches("'s"))
+        .filter(|w| !w.is_empty())
         .collect();
+    // The capitalised windows of one to four words, lowercased once.
+    let windows: Vec<Vec<(String, String)>> = (1..=4)
+        .map(|size| {
+            words
+                .windows(size)
+                .filter(|w| w[0].chars().next().is_some_and(char::is_uppercase))
+                .map(|w| {
+                    let phrase = w.join(" ");
+                    let lower = phrase.to_lowercase();
+                    (phrase, lower)
+                })
+                .collect()
+        })
+        .collect();
+    let lower_known: BTreeSet<String> = ctx.known_names.iter().map(|k| k.to_lowercase()).collect();
     let mut out = Vec::new();
     for name in &ctx.known_names {
-        let n = name.to_lowercase();
         let size = name.split_whitespace().count();
-        let proper = name.chars().next().is_some_and(|c| c.is_uppercase());
-        if !proper || n.chars().count() < 5 || size > 4 || name.len() > 40 || size > words.len() {
+        let proper = name.chars().next().is_some_and(char::is_uppercase);
+        if !proper || name.chars().count() < 5 || !(1..=4).contains(&size) || name.len() > 40 {
             continue;
         }
-        for window in words.windows(size) {
-            if !window[0].chars().next().is_some_and(char::is_uppercase) {
+        let n = name.to_lowercase();
+        let limit = if n.chars().count() <= 6 { 1 } else { 2 };
+        for (phrase, p) in &windows[size - 1] {
+            if p.len().abs_diff(n.len()) > limit || p == &n || p.trim_end_matches('s') == n.trim_end_matches('s') {
                 continue;
             }
-            let phrase = window.join(" ");
-            let p = phrase.to_lowercase();
-            if p == n || p.trim_end_matches('s') == n.trim_end_matches('s') || ctx.known_names.contains(&phrase) {
+            if lower_known.contains(p) {
                 continue;
             }
-            let limit = if n.chars().count() <= 6 { 1 } else { 2 };
-            let d = edit_distance(&p, &n);
-            if d >= 1 && d <= limit && !ctx.known_names.iter().any(|k| k.to_lowercase() == p) {
-                out.push(GroundingFailure::NearMiss { token: phrase, real: name.clone() });
+            let d = edit_distance(p, &n);
+            if (1..=limit).contains(&d) {
+                out.push(GroundingFailure::NearMiss { token: phrase.clone(), real: name.clone() });
             }
         }
     }
@@ -601,10 +615,9 @@ const TIME_NOUNS: &[&str] = &[
     "month", "months", "week", "weeks", "day", "days", "quarter", "quarters", "year", "years", "cycle", "cycles",
     "period", "periods", "meeting", "meetings", "working",
 ];
-const RANK_WORDS: &[&str] = &[
-    "top", "bottom", "first", "next", "last", "rank", "ranked", "no", "number", "#", "step", "phase", "slide", "tier",
-    "past",
-];
+const SPAN_WORDS: &[&str] =
+    &["next", "last", "past", "over", "within", "in", "for", "coming", "first", "every", "each", "after", "before"];
+const RANK_WORDS: &[&str] = &["top", "bottom", "rank", "ranked", "no", "number", "#", "step", "phase", "slide", "tier"];
 
 /// Whether a number stands: it matches a fact, or it is a year, or a small integer its noun
 /// allows (and, beside a word naming a numeric field, one of that field's values).
@@ -630,9 +643,12 @@ fn grounded(n: &WrittenNumber, text: &str, at: std::ops::Range<usize>, ctx: &Gro
     if !keyed.is_empty() {
         return keyed.iter().any(|values| values.iter().any(|&v| matches(n, v)));
     }
+    // A span of time ("next 3 months", "within two weeks"), not any count of months ("a lag of
+    // 5 months" claims a lag).
+    let span = before.last().is_some_and(|w| SPAN_WORDS.contains(&w.as_str()))
+        && after.first().is_some_and(|w| TIME_NOUNS.contains(&w.as_str()));
     ctx.numbers.iter().any(|&fact| matches(n, fact))
-        || after.first().is_some_and(|w| TIME_NOUNS.contains(&w.as_str()))
-        || (after.len() == 2 && TIME_NOUNS.contains(&after[1].as_str()))
+        || span
         || before.last().is_some_and(|w| RANK_WORDS.contains(&w.as_str()))
 }
 
@@ -963,7 +979,8 @@ mod tests {
             ("One of the suppliers, SUP-BEARINGS, delivers late.", &[]),
             ("The demand consensus is signed; the pack needs sign-off by the COO.", &[]),
             ("Utilisation at LEEDS is one hundred twenty-five percent.", &[]),
-            ("Across 2026 the plan covers 12 months.", &[]),
+            ("Across 2026 the plan is reviewed again in 12 months.", &[]),
+            ("The plan covers 5 months.", &["number"]),
             ("Dana Whitfield owns the consensus.", &[]),
         ];
         let mut wrong = Vec::new();

@@ -149,10 +149,16 @@ pub struct NarrativeReport {
     pub sections_replaced: u64,
     /// Sections served from the response cache (same prompt, model and parameters as before).
     pub cache_hits: u64,
+    /// HTTP requests made to the LLM server, failed ones too.
     pub llm_calls: u32,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub estimated_cost: f64,
+    /// Every HTTP attempt: status, tokens, milliseconds, `max_tokens`.
+    pub attempts: Vec<crate::narrative::AttemptRecord>,
+    /// Why the narrative is the fallback, in a planner's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
 }
 
 /// Drafts one narrative section with the workspace's LLM (the built-in mock, started on a free
@@ -199,6 +205,8 @@ async fn narrate(
         prompt_tokens: draft.tokens.prompt_tokens,
         completion_tokens: draft.tokens.completion_tokens,
         estimated_cost: draft.cost,
+        attempts: draft.attempts.clone(),
+        fallback_reason: draft.fallback_reason.clone(),
     };
     Ok((draft, report))
 }
@@ -281,6 +289,7 @@ pub(super) async fn draft_content(
         narrative: narrated.sections.clone(),
         model_narrative: narrated.sections.clone(),
         narrative_source: serde_json::to_value(narrated.source)?.as_str().unwrap_or_default().to_string(),
+        fallback_reason: narrated.fallback_reason.clone(),
         model: narrated.model.clone(),
         facts: narrative_facts,
         files: files.iter().map(|(name, bytes)| (name.clone(), sha256_hex(bytes))).collect(),
