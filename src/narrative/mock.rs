@@ -257,29 +257,7 @@ async fn chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Res
 
     let facts = facts_in(messages).unwrap_or(Value::Null);
     let mut narrative = narrative_from_facts(&facts);
-    match fault {
-        Some(MockFault::InventedNumber) => {
-            let invented = invented_number(&facts);
-            narrative.paragraphs.push(format!("Demand also rose by {invented} units against the last signed plan."));
-        }
-        Some(MockFault::Html) => {
-            narrative.paragraphs.push("<b>Note</b><script>alert('x')</script>".to_string());
-        }
-        Some(MockFault::Payload) => {
-            let payloads = payloads();
-            let p = &payloads[usize::try_from(config.variant + k - 1).unwrap_or(0) % payloads.len()];
-            narrative.headline = format!("{p} {}", narrative.headline);
-            narrative.risks.insert(0, p.clone());
-        }
-        Some(f @ (MockFault::InventName | MockFault::NumberWords | MockFault::DataText | MockFault::TrickyTrue)) => {
-            let list = hostile_sentences(f, &facts);
-            if !list.is_empty() {
-                let i = usize::try_from(config.variant + k - 1).unwrap_or(0) % list.len();
-                narrative.paragraphs.push(list[i].clone());
-            }
-        }
-        _ => {}
-    }
+    inject(fault, &mut narrative, &facts, config.variant + k - 1);
     let json_mode = matches!(request["response_format"]["type"].as_str(), Some("json_schema" | "json_object"));
     let content =
         if json_mode { serde_json::to_string(&narrative).expect("narrative serializes") } else { narrative.to_text() };
@@ -348,6 +326,33 @@ async fn chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Res
         return ([(header::CONTENT_TYPE, "application/json")], reply[..reply.len() / 2].to_string()).into_response();
     }
     ([(header::CONTENT_TYPE, "application/json")], reply).into_response()
+}
+
+/// Writes `fault`'s error into the narrative (`index`: which of a hostile mode's sentences).
+fn inject(fault: Option<MockFault>, narrative: &mut Narrative, facts: &Value, index: u64) {
+    match fault {
+        Some(MockFault::InventedNumber) => {
+            let invented = invented_number(facts);
+            narrative.paragraphs.push(format!("Demand also rose by {invented} units against the last signed plan."));
+        }
+        Some(MockFault::Html) => {
+            narrative.paragraphs.push("<b>Note</b><script>alert('x')</script>".to_string());
+        }
+        Some(MockFault::Payload) => {
+            let payloads = payloads();
+            let p = &payloads[usize::try_from(index).unwrap_or(0) % payloads.len()];
+            narrative.headline = format!("{p} {}", narrative.headline);
+            narrative.risks.insert(0, p.clone());
+        }
+        Some(f @ (MockFault::InventName | MockFault::NumberWords | MockFault::DataText | MockFault::TrickyTrue)) => {
+            let list = hostile_sentences(f, facts);
+            if !list.is_empty() {
+                let i = usize::try_from(index).unwrap_or(0) % list.len();
+                narrative.paragraphs.push(list[i].clone());
+            }
+        }
+        _ => {}
+    }
 }
 
 fn words(s: &str) -> usize {
@@ -610,7 +615,8 @@ fn capitalise(s: &str) -> String {
 /// Names the facts do not have, each a different way: a placeholder, a code with a real
 /// prefix, a real code with other digits, a name after a cue word, a misspelt real code.
 fn invented_names(codes: &[String], known: &dyn Fn(&str) -> bool) -> Vec<String> {
-    let mut out = vec!["CUSTOMER_04 takes the largest cut of the shortfall.".to_string()];
+    // Beyond any masking of a prompt (a few dozen customers at most): a placeholder for nobody.
+    let mut out = vec!["CUSTOMER_47 takes the largest cut of the shortfall.".to_string()];
     let mut invented = Vec::new();
     if let Some(c) = codes.iter().find(|c| c.contains('-')) {
         let prefix = c.split('-').next().unwrap_or("X");
