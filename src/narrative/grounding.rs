@@ -110,6 +110,10 @@ pub struct GroundingContext {
     pub data_text: Vec<String>,
     /// Patterns of name-like tokens (e.g. `SKU-\d+`); a match not in `known_names` fails.
     pub id_patterns: Vec<Regex>,
+    /// Prefixes of the real compound codes (`RM` of `RM-00001`, `LEE` of `LEE-LINE-CENT`).
+    pub code_prefixes: BTreeSet<String>,
+    /// Letters of the real letters-and-digits codes (`C` of `C10002`).
+    pub digit_prefixes: BTreeSet<String>,
 }
 
 impl GroundingContext {
@@ -123,7 +127,7 @@ impl GroundingContext {
     /// data-text field names.
     pub fn build(
         facts: &serde_json::Value,
-        mut id_patterns: Vec<Regex>,
+        id_patterns: Vec<Regex>,
         directory: &NameDirectory,
         extra_data_text_fields: &[String],
     ) -> GroundingContext {
@@ -132,20 +136,38 @@ impl GroundingContext {
         let mut ctx = GroundingContext::default();
         collect(facts, None, &fields, &mut ctx);
         // Codes inside computed strings ("29% of the shortfall of RM-00008") are names too.
-        let code = Regex::new(r"^[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)+$|^[A-Z]{1,4}\d{3,}$").expect("code shape");
+        let p = patterns();
         let inner: Vec<String> = ctx
             .known_names
             .iter()
-            .flat_map(|s| patterns().token.find_iter(s).map(|m| m.as_str().to_string()).collect::<Vec<_>>())
-            .filter(|t| code.is_match(t))
+            .flat_map(|s| p.token.find_iter(s).map(|m| m.as_str().to_string()).collect::<Vec<_>>())
+            .filter(|t| p.compound.is_match(t) || p.digits.is_match(t))
             .collect();
         ctx.known_names.extend(inner);
         for names in directory.values() {
             ctx.known_names.extend(names.iter().filter(|n| !n.trim().is_empty()).cloned());
         }
-        id_patterns.extend(derived_patterns(&ctx.known_names));
+        // Code shapes derived from the real keys: an invented `RM-00113` or `LEE-CNC-3` is then
+        // checked like any other code.
+        for name in &ctx.known_names {
+            if let Some(c) = p.compound.captures(name) {
+                ctx.code_prefixes.insert(c[1].to_string());
+            } else if let Some(c) = p.digits.captures(name) {
+                ctx.digit_prefixes.insert(c[1].to_string());
+            }
+        }
         ctx.id_patterns = id_patterns;
         ctx
+    }
+
+    /// Whether the whole `token` is code-shaped: by the caller's patterns, a real code's
+    /// prefix, or any code with digits in a segment (`XQ-4471`).
+    fn is_code(&self, token: &str) -> bool {
+        let p = patterns();
+        self.id_patterns.iter().any(|r| r.find(token).is_some_and(|m| m.len() == token.len()))
+            || p.compound.captures(token).is_some_and(|c| self.code_prefixes.contains(&c[1]))
+            || p.digits.captures(token).is_some_and(|c| self.digit_prefixes.contains(&c[1]))
+            || p.generic_code.is_match(token)
     }
 }
 
@@ -204,36 +226,10 @@ fn key_words(key: &str) -> Vec<String> {
         .collect()
 }
 
-/// Code patterns derived from the real keys: `RM-00001` and `LEE-LINE-CENT` give `RM-…` and
-/// `LEE-…`, `C10002` gives `C` followed by digits. An invented `RM-00113` or `LEE-CNC-3` is then
-/// checked like any other code.
-fn derived_patterns(names: &BTreeSet<String>) -> Vec<Regex> {
-    let compound = Regex::new(r"^([A-Z][A-Z0-9]*)[-_][A-Z0-9]+(?:[-_][A-Z0-9]+)*$").expect("compound");
-    let digits = Regex::new(r"^([A-Z]{1,4})\d{3,}$").expect("digits");
-    let mut hyphen_prefixes = BTreeSet::new();
-    let mut digit_prefixes = BTreeSet::new();
-    for name in names {
-        if let Some(c) = compound.captures(name) {
-            hyphen_prefixes.insert(regex::escape(&c[1]));
-        } else if let Some(c) = digits.captures(name) {
-            digit_prefixes.insert(regex::escape(&c[1]));
-        }
-    }
-    let mut out = Vec::new();
-    if !hyphen_prefixes.is_empty() {
-        let list = hyphen_prefixes.into_iter().collect::<Vec<_>>().join("|");
-        out.push(Regex::new(&format!(r"\b(?:{list})[-_][A-Z0-9]+(?:[-_][A-Z0-9]+)*\b")).expect("derived pattern"));
-    }
-    if !digit_prefixes.is_empty() {
-        let list = digit_prefixes.into_iter().collect::<Vec<_>>().join("|");
-        out.push(Regex::new(&format!(r"\b(?:{list})\d{{3,}}\b")).expect("derived pattern"));
-    }
-    // Any other code with digits in a segment (`XQ-4471`) is a code too.
-    out.push(Regex::new(r"\b[A-Z]{2,}(?:[-_][A-Z0-9]+)*[-_][A-Z]*\d[A-Z0-9]*\b").expect("code pattern"));
-    out
-}
-
 struct Patterns {
+    compound: Regex,
+    digits: Regex,
+    generic_code: Regex,
     number: Regex,
     word_number: Regex,
     date: Regex,
@@ -251,6 +247,9 @@ const NUMBER_WORDS: &str = "zero|one|two|three|four|five|six|seven|eight|nine|te
 fn patterns() -> &'static Patterns {
     static PATTERNS: std::sync::OnceLock<Patterns> = std::sync::OnceLock::new();
     PATTERNS.get_or_init(|| Patterns {
+        compound: Regex::new(r"^([A-Z][A-Z0-9]*)[-_][A-Z0-9]+(?:[-_][A-Z0-9]+)*$").expect("compound code pattern"),
+        digits: Regex::new(r"^([A-Z]{1,4})\d{3,}$").expect("digits code pattern"),
+        generic_code: Regex::new(r"^[A-Z]{2,}(?:[-_][A-Z0-9]+)*[-_][A-Z]*\d[A-Z0-9]*$").expect("code pattern"),
         number: Regex::new(
             r"(?x)
             (?P<open>\()?
@@ -328,7 +327,7 @@ pub fn check(text: &str, ctx: &GroundingContext) -> Vec<GroundingFailure> {
     failures.extend(cue_phrases(&scrubbed, &lower_names));
     failures.extend(near_misses(&scrubbed, ctx));
     for m in p.token.find_iter(&scrubbed.clone()) {
-        if ctx.id_patterns.iter().any(|r| r.is_match(m.as_str())) {
+        if ctx.is_code(strip_lowercase_tail(m.as_str())) {
             scrubbed.replace_range(m.range(), &" ".repeat(m.len()));
         }
     }
@@ -391,8 +390,7 @@ fn check_token(
     if patterns().placeholder.is_match(token) && !lower_names.contains_key(&token.to_lowercase()) {
         return Some(GroundingFailure::Placeholder { token: token.to_string() });
     }
-    let code = ctx.id_patterns.iter().any(|r| r.find(token).is_some_and(|m| m.len() == token.len()));
-    if !code {
+    if !ctx.is_code(token) {
         return None;
     }
     Some(match nearest(token, ctx) {
