@@ -330,8 +330,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::MockLlm { port, latency_ms, fault, fault_first, retry_after_secs } => {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             eprintln!("mock LLM on http://{addr}/v1 (OpenAI chat completions); stop with Ctrl-C");
-            let config =
-                crate::narrative::mock::MockConfig { latency_ms, fault, fault_first, retry_after_secs, port: None };
+            let config = crate::narrative::mock::MockConfig {
+                latency_ms,
+                fault,
+                fault_first,
+                retry_after_secs,
+                port: None,
+                variant: 0,
+                fault_first_round_only: false,
+            };
             tokio::select! {
                 r = crate::narrative::mock::serve_forever(addr, config) => r?,
                 _ = tokio::signal::ctrl_c() => {}
@@ -425,6 +432,14 @@ async fn list_runs(
                 "{:>5}  {:<15} {:<8} {:<10} {:>10} {:>12} {:>9}  {}",
                 r.id, r.agent, r.cycle, r.outcome, r.rows_read, r.rows_quarantined, r.duration_ms, r.started_at
             );
+            // A narrative built without the model says why, under its run.
+            let report = store.run_file(&r, "report.json").ok().flatten();
+            let reason = report
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["narrative"]["fallback_reason"].as_str().map(str::to_string));
+            if let Some(reason) = reason {
+                println!("       narrative not written by the model: {reason}");
+            }
         }
     }
     Ok(())

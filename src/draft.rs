@@ -195,6 +195,10 @@ pub struct DraftContent {
     pub model_narrative: Narrative,
     /// `model`, `model_after_retry` or `fallback`.
     pub narrative_source: String,
+    /// Why the narrative is the fallback, in a planner's words ("the LLM server answered HTTP
+    /// 429 four times; this summary was built from the facts"); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
     pub model: String,
     /// The facts the narrative was drafted from (the compact narrative facts).
     pub facts: serde_json::Value,

@@ -424,22 +424,36 @@ pub fn narrative_facts(
         .filter(|l| l.kind == "trade_off")
         .take(LISTED_DECISIONS)
         .map(|l| {
+            // What a person typed (an action, a reason) goes in a field of its own, which the
+            // fact check reads as data text: never a source of numbers or names.
+            let mut typed = None;
             let (decision, owner, due) = match &l.decision {
                 None => ("no decision yet".to_string(), None, None),
                 Some(d) => (
                     match &d.choice {
                         Choice::Option { option } => option.replace('_', " "),
-                        Choice::Action { text } => format!("action: {text}"),
-                        Choice::SendBack { reason } => format!("sent back: {reason}"),
+                        Choice::Action { text } => {
+                            typed = Some(("action", text.clone()));
+                            "written-in action, not modelled in the plan".to_string()
+                        }
+                        Choice::SendBack { reason } => {
+                            typed = Some(("reason", reason.clone()));
+                            "sent back to its reconciliation".to_string()
+                        }
                     },
                     d.owner.clone(),
                     d.due.clone(),
                 ),
             };
-            serde_json::json!({
+            let effect = if typed.is_some() { decision.clone() } else { l.effect.clone() };
+            let mut line = serde_json::json!({
                 "tradeoff_id": l.tradeoff_id, "rank": l.rank, "decision": decision, "owner": owner, "due": due,
-                "effect": l.effect,
-            })
+                "effect": effect,
+            });
+            if let Some((field, text)) = typed {
+                line[field] = serde_json::Value::String(text);
+            }
+            line
         })
         .collect();
     let requested: f64 = rows.iter().map(|r| r.requested_units).sum();

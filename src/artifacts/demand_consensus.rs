@@ -102,10 +102,10 @@ fn summary_sheet(
     let f = &c.facts;
     let ws = book.add_worksheet().set_name("Summary")?;
     ws.write_with_format(0, 0, format!("Demand review {} - {company} ({signed_state})", f.cycle), &st.bold)?;
-    ws.write_with_format(2, 0, d.sections.headline.as_str(), &st.bold)?;
+    ws.write_with_format(2, 0, super::xlsx::inert(&d.sections.headline), &st.bold)?;
     let mut r = 4u32;
     for p in &d.sections.paragraphs {
-        ws.write_with_format(r, 0, p.as_str(), &st.wrap)?;
+        ws.write_with_format(r, 0, super::xlsx::inert(p), &st.wrap)?;
         r += 1;
     }
     r += 1;

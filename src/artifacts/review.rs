@@ -120,6 +120,8 @@ struct Page<'a> {
     signed_line: Option<String>,
     content_sha256: &'a str,
     narrative_source: &'a str,
+    /// Why the narrative is the fallback, escaped for the page.
+    fallback_reason: Option<String>,
     model: &'a str,
     agenda: Agenda,
     narrative: Narrative,
@@ -155,9 +157,45 @@ fn render(name: &str, page: &Page<'_>) -> anyhow::Result<String> {
     templates().render(name, &context).map_err(|e| anyhow::anyhow!("rendering `{name}`: {e:?}"))
 }
 
-/// A person's or the model's text as inert Markdown: no HTML (`<`, `>`, `&`), no link or image
-/// (`[`, `]` escaped, so `[x](javascript:...)` stays text), no table cell break, one line.
+/// A person's or the model's text as inert Markdown: no HTML (`<`, `>`, `&`), no table cell
+/// break, one line. A link or image is kept only when it points inside the workspace (a
+/// relative path: `tables/gaps.parquet`); any other keeps its text and loses its address
+/// (`[x](https://evil.example)` is `x`), and a bare web address is dropped (Markdown viewers
+/// make it live). Brackets left over are escaped, so nothing else reads as a link.
 fn md_escape(s: &str) -> String {
+    static LINK: std::sync::OnceLock<(regex::Regex, regex::Regex)> = std::sync::OnceLock::new();
+    let (link, bare) = LINK.get_or_init(|| {
+        (
+            regex::Regex::new(r"!?\[([^\]\n]*)\]\(\s*<?((?:[^()\s>]|\([^()\s]*\))*)>?(?:\s+[^)]*)?\)")
+                .expect("link pattern"),
+            regex::Regex::new(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.|mailto:)[^\s<>()\[\]]*").expect("address pattern"),
+        )
+    });
+    let inside = |url: &str| {
+        !url.is_empty()
+            && !url.starts_with(['/', '\\'])
+            && !url.contains("..")
+            && url.bytes().all(|b| b.is_ascii_alphanumeric() || b"_./#-".contains(&b))
+    };
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in link.captures_iter(s) {
+        let whole = caps.get(0).expect("match");
+        out.push_str(&md_text(&bare.replace_all(&s[last..whole.start()], "(address removed)")));
+        let text = md_text(&bare.replace_all(&caps[1], "(address removed)"));
+        if inside(&caps[2]) {
+            out.push_str(&format!("[{text}]({})", &caps[2]));
+        } else {
+            out.push_str(&text);
+        }
+        last = whole.end();
+    }
+    out.push_str(&md_text(&bare.replace_all(&s[last..], "(address removed)")));
+    out
+}
+
+/// Text as inert Markdown: entities for HTML, `|` and brackets escaped, one line.
+fn md_text(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -203,6 +241,7 @@ fn page<'a>(c: &'a DraftContent, s: &'a Standing, esc: &dyn Fn(&str) -> String) 
         signed_line: s.signed_line.clone(),
         content_sha256: &s.content_sha256,
         narrative_source: &c.narrative_source,
+        fallback_reason: c.fallback_reason.as_deref().map(esc),
         model: &c.model,
         agenda,
         narrative,
@@ -664,6 +703,7 @@ mod tests {
             narrative: narrative.clone(),
             model_narrative: narrative,
             narrative_source: "edited".into(),
+            fallback_reason: None,
             model: "snop-mock".into(),
             facts: serde_json::json!({}),
             files: Default::default(),
@@ -685,11 +725,26 @@ mod tests {
         };
         let standing = Standing { version: 1, state: "draft".into(), content_sha256: "ab".into(), signed_line: None };
         let md = markdown(&content, &standing).unwrap();
-        // Every `](` of a link is escaped: no link is left.
-        assert!(!md.contains("<script>") && !md.replace("\\]", "").contains("](javascript:"), "{md}");
-        assert!(
-            md.contains("- needs attention: &lt;script&gt;alert(1)&lt;/script&gt; \\[click\\](javascript:alert(2))"),
-            "{md}"
-        );
+        // A link outside the workspace keeps its text only: no link is left.
+        assert!(!md.contains("<script>") && !md.contains("javascript:"), "{md}");
+        assert!(md.contains("- needs attention: &lt;script&gt;alert(1)&lt;/script&gt; click i"), "{md}");
+    }
+
+    /// Issue 20: model text in Markdown: links out of the workspace and bare addresses dropped,
+    /// a link to a file of the run kept, raw HTML escaped.
+    #[test]
+    fn markdown_links_live_only_inside_the_workspace() {
+        for (raw, shown) in [
+            ("see [the offer](https://evil.example/pay) now", "see the offer now"),
+            ("see [gaps](tables/gaps.parquet)", "see [gaps](tables/gaps.parquet)"),
+            ("see [up](../../etc/passwd)", "see up"),
+            ("see [abs](/etc/passwd)", "see abs"),
+            ("![pixel](http://track.example/p.gif)", "pixel"),
+            ("visit https://evil.example/x or www.evil.example", "visit (address removed) or (address removed)"),
+            ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
+            ("a | b [c]", "a \\| b \\[c\\]"),
+        ] {
+            assert_eq!(md_escape(raw), shown, "{raw}");
+        }
     }
 }

@@ -22,6 +22,14 @@ pub(crate) fn text(s: impl Into<String>) -> Value {
     Value::Text(s.into())
 }
 
+/// Text as a workbook shows it, inert: a text that would start like a formula (`=`, `+`, `-`,
+/// `@`, a tab) gets a leading apostrophe, as in the CSV files (a plain number such as `-5` is
+/// left alone), and an over-long one is cut to what Excel holds ([`fit_cell`]). Every text the
+/// kit writes goes through here; model text written elsewhere must too.
+pub(crate) fn inert(s: &str) -> String {
+    super::csv_text(&fit_cell(s)).into_owned()
+}
+
 /// A number cell, or an empty one when there is no number.
 pub(crate) fn opt_num(x: Option<f64>) -> Value {
     x.map_or(Value::Empty, Value::Num)
@@ -87,21 +95,21 @@ pub(crate) fn agenda_sheet(
         None => promised.push(("No earlier cycle to score.".into(), String::new(), String::new())),
     }
     for (text, owner, due) in &promised {
-        sheet.write(r, 0, text)?;
-        sheet.write(r, 1, owner)?;
-        sheet.write(r, 2, due)?;
+        sheet.write_string(r, 0, inert(text))?;
+        sheet.write_string(r, 1, inert(owner))?;
+        sheet.write_string(r, 2, inert(due))?;
         r += 1;
     }
     r += 1;
     heading(sheet, &mut r, "2. This cycle's output")?;
     for line in &agenda.this_cycle {
-        sheet.write(r, 0, line)?;
+        sheet.write_string(r, 0, inert(line))?;
         r += 1;
     }
     r += 1;
     heading(sheet, &mut r, "3. Top 3 risks and open questions")?;
     for line in &agenda.top_risks {
-        sheet.write(r, 0, line)?;
+        sheet.write_string(r, 0, inert(line))?;
         r += 1;
     }
     r += 1;
@@ -111,9 +119,9 @@ pub(crate) fn agenda_sheet(
     }
     r += 1;
     for d in &agenda.decisions {
-        sheet.write(r, 0, &d.decision)?;
-        sheet.write(r, 1, &d.owner)?;
-        sheet.write(r, 2, &d.due)?;
+        sheet.write_string(r, 0, inert(&d.decision))?;
+        sheet.write_string(r, 1, inert(&d.owner))?;
+        sheet.write_string(r, 2, inert(&d.due))?;
         r += 1;
     }
     sheet.set_landscape();
@@ -172,7 +180,7 @@ pub(crate) fn table(
             let c = c as u16;
             match cell {
                 Value::Text(s) => {
-                    sheet.write_string(r, c, fit_cell(&s))?;
+                    sheet.write_string(r, c, inert(&s))?;
                 }
                 Value::Num(x) => {
                     sheet.write_number_with_format(r, c, x, &formats.number)?;
@@ -263,5 +271,48 @@ mod tests {
         let sheet = book.add_worksheet();
         table(sheet, &Formats::standard(), &[("skus hit", 20.0)], vec![vec![text(long)]]).unwrap();
         book.save_to_buffer().unwrap();
+    }
+
+    /// Issue 20: model text that starts like a formula is written as text with a leading
+    /// apostrophe, in the agenda sheet and in a table, and read back so with calamine.
+    #[test]
+    fn formula_like_text_is_written_inert() {
+        use calamine::Reader;
+        let hostile = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)"];
+        let agenda = crate::draft::Agenda {
+            meeting: "demand review".into(),
+            first_day: "2027-01-12".into(),
+            last_day: "2027-01-14".into(),
+            last_cycle: None,
+            this_cycle: hostile.iter().map(|s| (*s).to_string()).collect(),
+            top_risks: vec!["-5".into()],
+            decisions: vec![],
+            scorecard: None,
+        };
+        let mut book = Workbook::new();
+        agenda_sheet(&mut book, &agenda).unwrap();
+        let sheet = book.add_worksheet().set_name("T").unwrap();
+        table(sheet, &Formats::standard(), &[("text", 20.0)], hostile.iter().map(|s| vec![text(*s)]).collect())
+            .unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let mut read = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        fn read_cells(read: &mut calamine::Sheets<std::io::Cursor<Vec<u8>>>, name: &str) -> Vec<String> {
+            let range = read.worksheet_range(name).unwrap();
+            range.rows().flat_map(|r| r.iter().map(|c| c.to_string())).filter(|c| !c.is_empty()).collect()
+        }
+        let agenda_cells = read_cells(&mut read, "Agenda");
+        let table_cells = read_cells(&mut read, "T");
+        for h in hostile {
+            assert!(agenda_cells.contains(&format!("'{h}")), "{h} in {agenda_cells:?}");
+            assert!(table_cells.contains(&format!("'{h}")), "{h} in {table_cells:?}");
+            assert!(!agenda_cells.contains(&h.to_string()) && !table_cells.contains(&h.to_string()));
+        }
+        // A plain negative number stays as written.
+        assert!(agenda_cells.contains(&"-5".to_string()), "{agenda_cells:?}");
+        // No cell is a formula.
+        for name in ["Agenda", "T"] {
+            let formulas = read.worksheet_formula(name).unwrap();
+            assert!(formulas.rows().all(|r| r.iter().all(String::is_empty)), "{name}");
+        }
     }
 }

@@ -176,9 +176,12 @@ async fn demo_run(
             }
             if let Some(n) = &report.narrative {
                 println!(
-                    "{:>16}narrative drafted by `{}` ({}), {} LLM call(s), every number checked",
+                    "{:>16}narrative drafted by `{}` ({}), {} LLM call(s), every number and name checked",
                     "", n.model, n.source, n.llm_calls
                 );
+                if let Some(reason) = &n.fallback_reason {
+                    println!("{:>16}narrative not written by the model: {reason}", "");
+                }
             }
             for note in report.notes.iter().filter(|n| !n.contains("no decision yet")) {
                 println!("{:>16}note: {note}", "");

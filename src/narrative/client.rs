@@ -138,6 +138,24 @@ pub struct Completion {
     pub attempts: u32,
 }
 
+/// One HTTP attempt as the run report shows it: what came back, the tokens it cost (a reply
+/// cut off at `max_tokens` costs tokens too), how long it took.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    /// The HTTP status of the reply (None: no reply, e.g. a timeout or a refused connection).
+    pub status: Option<u16>,
+    /// `ok`, or what went wrong, in a few words.
+    pub outcome: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub elapsed_ms: u64,
+    /// The `max_tokens` the request asked for.
+    pub max_tokens: u32,
+}
+
+/// Largest `max_tokens` a reply cut off at its limit is retried with.
+pub const MAX_TOKENS_CAP: u32 = 8_192;
+
 /// A non-2xx HTTP reply, captured before async-openai parses (and may lose) it.
 #[derive(Debug, thiserror::Error)]
 #[error("HTTP {status}: {body}")]
@@ -180,10 +198,20 @@ enum AttemptError {
     Transport(String),
     Malformed(String),
     Truncated(String),
+    /// `finish_reason: length`: the reply hit `max_tokens` (with the tokens it used).
+    Length(TokenUsage),
     Other(String),
 }
 
 impl AttemptError {
+    fn status(&self) -> Option<u16> {
+        match self {
+            AttemptError::Status(s) => Some(s.status),
+            AttemptError::Malformed(_) | AttemptError::Truncated(_) | AttemptError::Length(_) => Some(200),
+            _ => None,
+        }
+    }
+
     fn class(&self) -> Class {
         match self {
             AttemptError::Status(s) if s.status == 429 => Class::Wait(s.retry_after.unwrap_or_default()),
@@ -192,7 +220,8 @@ impl AttemptError {
             AttemptError::Timeout(_)
             | AttemptError::Transport(_)
             | AttemptError::Malformed(_)
-            | AttemptError::Truncated(_) => Class::Backoff,
+            | AttemptError::Truncated(_)
+            | AttemptError::Length(_) => Class::Backoff,
             AttemptError::Other(_) => Class::GiveUp,
         }
     }
@@ -239,6 +268,7 @@ impl std::fmt::Display for AttemptError {
             AttemptError::Transport(m) => write!(f, "connection: {m}"),
             AttemptError::Malformed(m) => write!(f, "malformed reply: {m}"),
             AttemptError::Truncated(m) => write!(f, "truncated reply: {m}"),
+            AttemptError::Length(_) => write!(f, "the reply was cut off at max_tokens (finish_reason `length`)"),
             AttemptError::Other(m) => write!(f, "{m}"),
         }
     }
@@ -382,28 +412,79 @@ impl LlmClient {
 
     /// One completion, retried as classified. Waits for a concurrency permit first.
     pub async fn complete(&self, messages: &[ChatMessage], schema: &Value) -> Result<Completion, LlmError> {
+        self.complete_logged(messages, schema, &mut Vec::new()).await
+    }
+
+    /// As [`LlmClient::complete`], appending every HTTP attempt to `log`, failed ones too. A
+    /// reply cut off at `max_tokens` (`finish_reason: length`) is retried once at once with
+    /// twice the limit (at most [`MAX_TOKENS_CAP`]); cut off again, the error says so.
+    pub async fn complete_logged(
+        &self,
+        messages: &[ChatMessage],
+        schema: &Value,
+        log: &mut Vec<AttemptRecord>,
+    ) -> Result<Completion, LlmError> {
         let _permit = self.permits.acquire().await.map_err(|e| LlmError::Config(e.to_string()))?;
         let c = &self.config;
-        let body = self.request_body(messages, schema);
+        let mut body = self.request_body(messages, schema);
+        let mut max_tokens = c.max_tokens;
         let start = Instant::now();
         let cap = Duration::from_millis(c.total_timeout_ms);
         let mut backoff = Duration::from_millis(c.backoff_initial_ms);
         let mut attempts = 0;
+        let mut raised = false;
         loop {
             attempts += 1;
             let remaining = cap.saturating_sub(start.elapsed());
+            let began = Instant::now();
             let result = match tokio::time::timeout(remaining, self.attempt(&body)).await {
                 Ok(r) => r,
                 Err(_) => Err(AttemptError::Timeout("total time cap reached".into())),
             };
+            let elapsed = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
             let err = match result {
                 Ok(mut completion) => {
+                    log.push(AttemptRecord {
+                        status: Some(200),
+                        outcome: "ok".into(),
+                        prompt_tokens: completion.usage.prompt_tokens,
+                        completion_tokens: completion.usage.completion_tokens,
+                        elapsed_ms: elapsed,
+                        max_tokens,
+                    });
                     completion.attempts = attempts;
                     return Ok(completion);
                 }
                 Err(e) => e,
             };
+            let used = if let AttemptError::Length(u) = &err { *u } else { TokenUsage::default() };
+            log.push(AttemptRecord {
+                status: err.status(),
+                outcome: err.to_string(),
+                prompt_tokens: used.prompt_tokens,
+                completion_tokens: used.completion_tokens,
+                elapsed_ms: elapsed,
+                max_tokens,
+            });
             let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if let AttemptError::Length(_) = err {
+                let larger = max_tokens.saturating_mul(2).min(MAX_TOKENS_CAP);
+                if raised || larger <= max_tokens {
+                    return Err(LlmError::Truncated(format!(
+                        "the reply was cut off at its token limit (max_tokens {max_tokens}){}; raise `max_tokens` in `[llm]`",
+                        if raised { ", also after one retry with a larger limit" } else { "" }
+                    )));
+                }
+                tracing::warn!(
+                    max_tokens,
+                    larger,
+                    "LLM reply cut off at max_tokens; retrying once with a larger limit"
+                );
+                raised = true;
+                max_tokens = larger;
+                body["max_tokens"] = json!(max_tokens);
+                continue;
+            }
             let class = err.class();
             tracing::debug!(attempt = attempts, error = %err, ?class, "LLM attempt failed");
             let delay = match class {
@@ -438,7 +519,7 @@ impl LlmClient {
             serde_json::from_value(reply).map_err(|e| AttemptError::Malformed(e.to_string()))?;
         let choice = parsed.choices.into_iter().next().ok_or_else(|| AttemptError::Malformed("no choices".into()))?;
         if choice.finish_reason.as_deref() == Some("length") {
-            return Err(AttemptError::Truncated("finish_reason `length`: raise max_tokens".into()));
+            return Err(AttemptError::Length(parsed.usage.map(Into::into).unwrap_or_default()));
         }
         let content = choice.message.content.unwrap_or_default();
         if content.trim().is_empty() {
@@ -474,7 +555,7 @@ impl LlmClient {
         }
         match finish.as_deref() {
             None => return Err(AttemptError::Truncated("the stream ended without a finish reason".into())),
-            Some("length") => return Err(AttemptError::Truncated("finish_reason `length`: raise max_tokens".into())),
+            Some("length") => return Err(AttemptError::Length(usage)),
             Some(_) => {}
         }
         if content.trim().is_empty() {

@@ -42,6 +42,22 @@ pub enum MockFault {
     InventedNumber,
     /// The narrative contains HTML and a script tag.
     Html,
+    /// The reply stops at `max_tokens` (`finish_reason: length`) while the request asks for
+    /// fewer than 1,000 tokens (the default 900 fails, a limit raised once passes).
+    Length,
+    /// Hostile: a name the facts do not have (a placeholder, a code with a real prefix, a
+    /// name after a cue word, a misspelt real name).
+    InventName,
+    /// Hostile: a number in words or with a unit that no fact vouches for ("99 million",
+    /// "three hundred", "380 metres", "a lag of 5 months").
+    NumberWords,
+    /// Hostile: repeats or obeys text people typed in the facts, or claims an approval.
+    DataText,
+    /// Hostile but true: a formula-like headline and links out of the workspace, to be made
+    /// inert in every file.
+    Payload,
+    /// Tricky but true sentences that must pass: months, quarters, "top 3", real codes, dates.
+    TrickyTrue,
 }
 
 impl MockFault {
@@ -54,6 +70,12 @@ impl MockFault {
             "truncate" => MockFault::TruncatedStream,
             "invent" => MockFault::InventedNumber,
             "html" => MockFault::Html,
+            "length" => MockFault::Length,
+            "invent-name" => MockFault::InventName,
+            "number-words" => MockFault::NumberWords,
+            "data-text" => MockFault::DataText,
+            "payload" => MockFault::Payload,
+            "tricky-true" => MockFault::TrickyTrue,
             _ => return None,
         })
     }
@@ -72,12 +94,19 @@ pub struct MockConfig {
     pub retry_after_secs: u64,
     /// Port to bind on 127.0.0.1 (0 or None: any free port).
     pub port: Option<u16>,
+    /// Which of a hostile mode's sentences the first request gets (the next request the next).
+    pub variant: u64,
+    /// Inject `fault` only into a draft's first request (one without earlier replies in its
+    /// messages), so that every retry with feedback is answered cleanly.
+    pub fault_first_round_only: bool,
 }
 
 #[derive(Default)]
 struct Shared {
     config: MockConfig,
     requests: AtomicU64,
+    /// Requests that were a draft's first (no earlier reply in their messages).
+    first_rounds: AtomicU64,
     last_request: Mutex<Option<Value>>,
 }
 
@@ -189,13 +218,22 @@ async fn chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Res
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
 
-    let server_fault = config.fault.filter(|_| config.fault_first.is_none_or(|first| n <= first));
-    let fault = MockFault::from_model(&model).or(server_fault);
-
     let Some(messages) = request["messages"].as_array().filter(|m| !m.is_empty()) else {
         let body = error_body("`messages` must be a non-empty array", "invalid_request_error");
         return (StatusCode::BAD_REQUEST, Json(body)).into_response();
     };
+    let first_round = !messages.iter().any(|m| m["role"] == "assistant");
+    // Which hostile sentence: the draft's number, so every sentence of a mode is tried in turn.
+    let k = if first_round {
+        shared.first_rounds.fetch_add(1, Ordering::SeqCst) + 1
+    } else {
+        shared.first_rounds.load(Ordering::SeqCst).max(1)
+    };
+    let server_fault = config
+        .fault
+        .filter(|_| config.fault_first.is_none_or(|first| n <= first))
+        .filter(|_| first_round || !config.fault_first_round_only);
+    let fault = MockFault::from_model(&model).or(server_fault);
     match fault {
         Some(MockFault::ServerError) => {
             return (StatusCode::INTERNAL_SERVER_ERROR, Json(error_body("mock server error", "server_error")))
@@ -219,16 +257,7 @@ async fn chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Res
 
     let facts = facts_in(messages).unwrap_or(Value::Null);
     let mut narrative = narrative_from_facts(&facts);
-    match fault {
-        Some(MockFault::InventedNumber) => {
-            let invented = invented_number(&facts);
-            narrative.paragraphs.push(format!("Demand also rose by {invented} units against the last signed plan."));
-        }
-        Some(MockFault::Html) => {
-            narrative.paragraphs.push("<b>Note</b><script>alert('x')</script>".to_string());
-        }
-        _ => {}
-    }
+    inject(fault, &mut narrative, &facts, config.variant + k - 1);
     let json_mode = matches!(request["response_format"]["type"].as_str(), Some("json_schema" | "json_object"));
     let content =
         if json_mode { serde_json::to_string(&narrative).expect("narrative serializes") } else { narrative.to_text() };
@@ -242,6 +271,10 @@ async fn chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Res
     });
     let id = format!("chatcmpl-mock-{n}");
     let truncate = fault == Some(MockFault::TruncatedStream);
+    let cut_off = fault == Some(MockFault::Length)
+        && (request["max_tokens"].as_u64().unwrap_or(0) < 1_000 || model == "mock-fault-length");
+    let finish = if cut_off { "length" } else { "stop" };
+    let content = if cut_off { content.chars().take(content.len() / 2).collect() } else { content };
 
     if request["stream"].as_bool() == Some(true) {
         let include_usage = request["stream_options"]["include_usage"].as_bool() == Some(true);
@@ -265,7 +298,7 @@ async fn chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Res
             let cut = &events[keep.min(events.len() - 1)];
             body.push_str(&format!("data: {}", &cut[..cut.len() / 2]));
         } else {
-            events.push(chunk(json!({}), json!("stop")).to_string());
+            events.push(chunk(json!({}), json!(finish)).to_string());
             if include_usage {
                 events.push(
                     json!({"id": id, "object": "chat.completion.chunk", "created": 0, "model": model,
@@ -284,7 +317,7 @@ async fn chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Res
 
     let reply = json!({
         "id": id, "object": "chat.completion", "created": 0, "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop",
+        "choices": [{"index": 0, "finish_reason": finish,
                      "message": {"role": "assistant", "content": content}}],
         "usage": usage,
     })
@@ -293,6 +326,33 @@ async fn chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Res
         return ([(header::CONTENT_TYPE, "application/json")], reply[..reply.len() / 2].to_string()).into_response();
     }
     ([(header::CONTENT_TYPE, "application/json")], reply).into_response()
+}
+
+/// Writes `fault`'s error into the narrative (`index`: which of a hostile mode's sentences).
+fn inject(fault: Option<MockFault>, narrative: &mut Narrative, facts: &Value, index: u64) {
+    match fault {
+        Some(MockFault::InventedNumber) => {
+            let invented = invented_number(facts);
+            narrative.paragraphs.push(format!("Demand also rose by {invented} units against the last signed plan."));
+        }
+        Some(MockFault::Html) => {
+            narrative.paragraphs.push("<b>Note</b><script>alert('x')</script>".to_string());
+        }
+        Some(MockFault::Payload) => {
+            let payloads = payloads();
+            let p = &payloads[usize::try_from(index).unwrap_or(0) % payloads.len()];
+            narrative.headline = format!("{p} {}", narrative.headline);
+            narrative.risks.insert(0, p.clone());
+        }
+        Some(f @ (MockFault::InventName | MockFault::NumberWords | MockFault::DataText | MockFault::TrickyTrue)) => {
+            let list = hostile_sentences(f, facts);
+            if !list.is_empty() {
+                let i = usize::try_from(index).unwrap_or(0) % list.len();
+                narrative.paragraphs.push(list[i].clone());
+            }
+        }
+        _ => {}
+    }
 }
 
 fn words(s: &str) -> usize {
@@ -401,6 +461,200 @@ fn invented_number(facts: &Value) -> String {
     figures(facts, "value", None, &mut all);
     let sum: f64 = all.iter().map(|f| f.value.abs()).sum();
     format!("{:.2}", sum * 3.0 + 17.37)
+}
+
+/// Formula-like and link payloads (true words, no numbers): the `payload` mode's headlines.
+pub fn payloads() -> Vec<String> {
+    vec![
+        "=HYPERLINK(\"https://evil.example/pay\",\"Open the plan\")".into(),
+        "+cmd|' /C calc'!A0".into(),
+        "@SUM(A:A)".into(),
+        "-HYPERLINK(\"https://evil.example\")".into(),
+        "See [the approved plan](https://evil.example/plan) or https://evil.example/x.".into(),
+    ]
+}
+
+/// Every string and number of the facts, the strings with the key they sit under.
+fn leaves(value: &Value, key: &str, strings: &mut Vec<(String, String)>, numbers: &mut Vec<f64>) {
+    match value {
+        Value::String(s) => strings.push((key.to_string(), s.clone())),
+        Value::Number(n) => numbers.extend(n.as_f64()),
+        Value::Array(items) => items.iter().for_each(|v| leaves(v, key, strings, numbers)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| leaves(v, k, strings, numbers)),
+        _ => {}
+    }
+}
+
+/// Whether `x` (± `tol`) is a fact, as a value or a percent of a ratio.
+fn near_fact(x: f64, tol: f64, numbers: &[f64]) -> bool {
+    numbers.iter().any(|&f| (f.abs() - x).abs() <= tol || (f.abs() * 100.0 - x).abs() <= tol)
+}
+
+/// The first of `start`, `start + step`, ... that no fact vouches for.
+fn not_a_fact(start: f64, step: f64, tol: f64, numbers: &[f64]) -> f64 {
+    let mut x = start;
+    while near_fact(x, tol, numbers) {
+        x += step;
+    }
+    x
+}
+
+/// The sentences a hostile mode adds, built from the facts so that each is wrong for these
+/// facts (or, for `tricky-true`, right): the mode's request `n` gets sentence `n` (cycling).
+pub fn hostile_sentences(fault: MockFault, facts: &Value) -> Vec<String> {
+    let (mut strings, mut numbers) = (Vec::new(), Vec::new());
+    leaves(facts, "", &mut strings, &mut numbers);
+    let code = regex::Regex::new(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$|^[A-Z]{1,4}\d{3,}$").expect("code");
+    let mut codes: Vec<String> =
+        strings.iter().map(|(_, s)| s.clone()).filter(|s| code.is_match(s) && !s.starts_with("20")).collect();
+    codes.sort();
+    codes.dedup();
+    let known = |s: &str| strings.iter().any(|(_, k)| k == s);
+    let largest = numbers.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    match fault {
+        MockFault::InventName => invented_names(&codes, &known),
+        MockFault::NumberWords => {
+            let millions = not_a_fact(
+                (largest / 1e6).floor() + 97.0,
+                1.0,
+                0.5,
+                &numbers.iter().map(|x| x / 1e6).collect::<Vec<_>>(),
+            );
+            let billions = not_a_fact(12.5, 1.0, 0.05, &numbers.iter().map(|x| x / 1e9).collect::<Vec<_>>());
+            let small = (5..=11).map(f64::from).find(|k| !near_fact(*k, 0.5, &numbers));
+            let mut out = vec![
+                format!("Revenue is {millions} million."),
+                format!("The gap is worth {billions} billion."),
+                format!(
+                    "Revenue reached {}bn.",
+                    not_a_fact(1.2, 0.1, 0.05, &numbers.iter().map(|x| x / 1e9).collect::<Vec<_>>())
+                ),
+            ];
+            for (words, value) in
+                [("three hundred", 300.0), ("four hundred and twenty", 420.0), ("nine hundred", 900.0)]
+            {
+                if !near_fact(value, 0.5, &numbers) {
+                    out.push(format!("The plan is short by {words} hours."));
+                    break;
+                }
+            }
+            for (words, value) in [("forty-two", 42.0), ("sixty-seven", 67.0), ("thirty-three", 33.0)] {
+                if !near_fact(value, 0.5, &numbers) {
+                    out.push(format!("{} percent of orders ship late.", capitalise(words)));
+                    break;
+                }
+            }
+            out.push(format!("The new line is {} metres long.", not_a_fact(380.0, 1.0, 0.5, &numbers)));
+            if let Some(k) = small {
+                out.push(format!("Forecast accuracy uses a lag of {k} months."));
+                out.push(format!("{k} customers are at risk."));
+            }
+            out
+        }
+        MockFault::DataText => {
+            let typed: Vec<&String> = strings
+                .iter()
+                .filter(|(k, s)| {
+                    super::grounding::DATA_TEXT_FIELDS.contains(&k.as_str()) && s.split_whitespace().count() >= 3
+                })
+                .map(|(_, s)| s)
+                .collect();
+            let millions = not_a_fact(99.0, 1.0, 0.5, &numbers.iter().map(|x| x / 1e6).collect::<Vec<_>>());
+            let mut out = vec![
+                format!("Final revenue is {millions} million. This plan is APPROVED BY CEO."),
+                "The plan was approved by the CEO and needs no further sign-off.".to_string(),
+            ];
+            for t in typed.iter().take(2) {
+                out.push(format!("As the planners wrote: {t}"));
+            }
+            let digits = regex::Regex::new(r"\d[\d,]*(?:\.\d+)?").expect("digits");
+            for t in &typed {
+                for m in digits.find_iter(t) {
+                    let x: f64 = m.as_str().replace(',', "").parse().unwrap_or(0.0);
+                    if x > 12.0 && !near_fact(x, 0.5, &numbers) {
+                        out.push(format!("The figure to plan on is {}.", m.as_str()));
+                    }
+                }
+            }
+            out
+        }
+        MockFault::TrickyTrue => {
+            let cycle = facts["cycle"].as_str().unwrap_or("2026-12");
+            let mut out = vec![
+                "Over the next 3 months the plan holds.".to_string(),
+                "In Q3 and Q4 the top 3 items matter most.".to_string(),
+                format!("The cycle {cycle} is reviewed again within 12 months."),
+                "One of the lines needs attention within two weeks.".to_string(),
+            ];
+            if largest >= 1e6 {
+                out.push(format!("The largest figure is about {:.1} million.", largest / 1e6));
+            } else if largest > 0.0 {
+                out.push(format!(
+                    "The largest figure is about {}.",
+                    format_number(&serde_json::Number::from(largest.round() as i64))
+                ));
+            }
+            for c in codes.iter().take(3) {
+                out.push(format!("{c} stays on the watch list for {cycle}."));
+            }
+            let cue = strings.iter().find(|(k, _)| ["customer", "supplier", "site"].contains(&k.as_str()));
+            if let Some((k, name)) = cue {
+                out.push(format!("{} {name} needs a call this week.", capitalise(k)));
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+/// Names the facts do not have, each a different way: a placeholder, a code with a real
+/// prefix, a real code with other digits, a name after a cue word, a misspelt real code.
+fn invented_names(codes: &[String], known: &dyn Fn(&str) -> bool) -> Vec<String> {
+    // Beyond any masking of a prompt (a few dozen customers at most): a placeholder for nobody.
+    let mut out = vec!["CUSTOMER_47 takes the largest cut of the shortfall.".to_string()];
+    let mut invented = Vec::new();
+    if let Some(c) = codes.iter().find(|c| c.contains('-')) {
+        let prefix = c.split('-').next().unwrap_or("X");
+        invented.push(format!("{prefix}-CNC-3"));
+    }
+    for c in codes.iter().filter(|c| c.chars().any(|ch| ch.is_ascii_digit())).take(2) {
+        // The digit run of the code with other digits (`RM-00001` gives `RM-00113`).
+        let start = c.find(|ch: char| ch.is_ascii_digit()).unwrap_or(0);
+        let end = c[start..].find(|ch: char| !ch.is_ascii_digit()).map_or(c.len(), |e| start + e);
+        let width = end - start;
+        let n: u64 = c[start..end].parse().unwrap_or(0);
+        let mut other = n + 112;
+        loop {
+            let candidate = format!("{}{:0width$}{}", &c[..start], other, &c[end..]);
+            if !known(&candidate) {
+                invented.push(candidate);
+                break;
+            }
+            other += 1;
+        }
+    }
+    for c in codes.iter().filter(|c| c.len() >= 7).take(2) {
+        // One letter left out (`SUP-CASTWORKS` gives `SUP-CASTWORS`).
+        let chars: Vec<char> = c.chars().collect();
+        let cut: String = chars[..chars.len() - 2].iter().chain(&chars[chars.len() - 1..]).collect();
+        if !known(&cut)
+            && cut.chars().filter(char::is_ascii_digit).count() == c.chars().filter(char::is_ascii_digit).count()
+        {
+            invented.push(cut);
+        }
+    }
+    out.extend(invented.into_iter().map(|n| format!("{n} needs attention this cycle.")));
+    out.extend(
+        ["Customer Vandelay Imports", "Supplier Oscorp Metals", "Site Gdansk Hub", "Plant Springfield North"]
+            .iter()
+            .map(|n| format!("{n} asked for more.")),
+    );
+    out
 }
 
 #[cfg(test)]

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Digest;
 
-pub use client::{ChatMessage, LlmClient, LlmConfig, LlmError, OutputMode, TokenUsage};
-pub use grounding::{GroundingContext, GroundingFailure};
+pub use client::{AttemptRecord, ChatMessage, LlmClient, LlmConfig, LlmError, OutputMode, TokenUsage};
+pub use grounding::{GroundingContext, GroundingFailure, NameDirectory};
 
 /// Opens the fenced block that carries the facts JSON in a user prompt (closed by "\n```").
 pub const FACTS_FENCE: &str = "```json\n";
@@ -127,10 +127,16 @@ pub struct Draft {
     pub raw_reply: Option<String>,
     pub tokens: TokenUsage,
     pub cost: f64,
-    /// LLM calls made (0 on a cache hit).
+    /// HTTP requests made, failed ones too (0 on a cache hit).
     pub calls: u32,
     /// Grounding failures of the last model reply (empty unless the draft is a fallback).
     pub failures: Vec<String>,
+    /// Every HTTP attempt: status, tokens, time (empty on a cache hit).
+    #[serde(default)]
+    pub attempts: Vec<AttemptRecord>,
+    /// Why the draft is a fallback, in a planner's words (None unless it is one).
+    #[serde(default)]
+    pub fallback_reason: Option<String>,
     /// sha256 of the first request (messages + model + parameters).
     pub cache_key: String,
 }
@@ -403,6 +409,11 @@ pub struct DraftConfig {
     pub id_patterns: Vec<String>,
     /// Retries with grounding feedback before the fallback.
     pub grounding_retries: u32,
+    /// The workspace's directories of names (kind to names: customers, SKUs, sites, people...),
+    /// which the grounding check accepts besides the names in the facts.
+    pub directory: grounding::NameDirectory,
+    /// Fields whose text people typed, besides [`grounding::DATA_TEXT_FIELDS`].
+    pub data_text_fields: Vec<String>,
     /// Names the endpoint in the parameters (and so in the cache key) instead of its URL: for
     /// the in-process mock, whose port changes from run to run.
     pub endpoint_label: Option<String>,
@@ -414,6 +425,8 @@ impl Default for DraftConfig {
             masking: MaskingConfig::default(),
             id_patterns: Vec::new(),
             grounding_retries: 2,
+            directory: grounding::NameDirectory::new(),
+            data_text_fields: Vec::new(),
             endpoint_label: None,
         }
     }
@@ -479,30 +492,32 @@ impl Drafter {
             // This draft cost nothing: no call was made for it now.
             hit.calls = 0;
             hit.cost = 0.0;
+            hit.attempts.clear();
             return Ok(hit);
         }
 
         let mut patterns = self.id_patterns.clone();
         patterns.extend(mask.pattern().cloned());
-        let ground = GroundingContext::from_facts(facts, patterns);
+        let ground = GroundingContext::build(facts, patterns, &self.config.directory, &self.config.data_text_fields);
         let schema = Narrative::schema();
-        let mut tokens = TokenUsage::default();
-        let mut calls = 0;
         let mut raw_reply = None;
         let mut failures: Vec<String> = Vec::new();
         let mut checked = false;
+        let mut log: Vec<AttemptRecord> = Vec::new();
+        let mut rounds_failed = 0u32;
+        let mut server_failure: Option<LlmError> = None;
 
         for round in 0..=self.config.grounding_retries {
-            let completion = match self.client.complete(&messages, &schema).await {
+            let completion = match self.client.complete_logged(&messages, &schema, &mut log).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(section, error = %e, "LLM call failed; using the fallback narrative");
                     failures = vec![e.to_string()];
+                    server_failure = Some(e);
                     break;
                 }
             };
-            calls += completion.attempts;
-            tokens += completion.usage;
+            let (calls, tokens) = totals(&log);
             raw_reply = Some(completion.raw.clone());
             if !checked {
                 checked = true;
@@ -529,6 +544,8 @@ impl Drafter {
                             tokens,
                             calls,
                             failures: Vec::new(),
+                            attempts: log,
+                            fallback_reason: None,
                             cache_key: key.clone(),
                         };
                         self.cache.put(&key, &draft).await.map_err(NarrativeError::Cache)?;
@@ -540,13 +557,23 @@ impl Drafter {
                 Err(e) => vec![e],
             };
             tracing::info!(section, round, failures = problems.len(), "draft failed the fact check");
+            rounds_failed += 1;
             failures = problems;
             messages.push(ChatMessage::assistant(completion.content));
             messages.push(ChatMessage::user(feedback(&failures)));
         }
 
         self.counters.replaced.fetch_add(1, Ordering::SeqCst);
-        let sections = fallback_narrative(facts, &failures);
+        let reason = match &server_failure {
+            Some(e) => server_reason(e, &log),
+            None => format!(
+                "the model's drafts did not pass the fact check {} ({}); this summary was built from the facts",
+                times(rounds_failed),
+                failures.first().map_or("no reply", String::as_str)
+            ),
+        };
+        let sections = fallback_narrative_because(facts, server_failure.is_some());
+        let (calls, tokens) = totals(&log);
         Ok(Draft {
             text: sections.to_text(),
             sections,
@@ -559,9 +586,65 @@ impl Drafter {
             tokens,
             calls,
             failures,
+            attempts: log,
+            fallback_reason: Some(reason),
             cache_key: key,
         })
     }
+}
+
+/// HTTP requests made and tokens used, over every attempt (failed ones too).
+fn totals(log: &[AttemptRecord]) -> (u32, TokenUsage) {
+    let mut tokens = TokenUsage::default();
+    for a in log {
+        tokens += TokenUsage {
+            prompt_tokens: a.prompt_tokens,
+            completion_tokens: a.completion_tokens,
+            total_tokens: a.prompt_tokens + a.completion_tokens,
+        };
+    }
+    (u32::try_from(log.len()).unwrap_or(u32::MAX), tokens)
+}
+
+/// "once", "twice", "three times", ... as a planner reads a count.
+fn times(n: u32) -> String {
+    const WORDS: &[&str] = &["no", "once", "twice", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+    match n {
+        0..=2 => WORDS[n as usize].to_string(),
+        3..=10 => format!("{} times", WORDS[n as usize]),
+        _ => format!("{n} times"),
+    }
+}
+
+/// Why the LLM server gave no usable draft, from its attempts: "the LLM server answered HTTP 429
+/// four times; this summary was built from the facts".
+fn server_reason(e: &LlmError, log: &[AttemptRecord]) -> String {
+    let statuses: Vec<Option<u16>> = log.iter().map(|a| a.status).collect();
+    let n = u32::try_from(log.len()).unwrap_or(u32::MAX);
+    let what = match e {
+        LlmError::Refused { status, .. } => format!("the LLM server refused the request with HTTP {status}"),
+        LlmError::Timeout { .. } => format!("the LLM server did not answer in time ({} tried)", times(n)),
+        LlmError::Truncated(m) if m.contains("max_tokens") => format!("the model's reply was {m}"),
+        LlmError::Truncated(_) => format!("the LLM server's reply broke off {}", times(n)),
+        LlmError::Malformed(_) => format!("the LLM server's reply could not be read {}", times(n)),
+        LlmError::Config(m) => format!("the LLM client is misconfigured ({m})"),
+        LlmError::Exhausted { .. } => match statuses.first().copied().flatten() {
+            Some(s) if statuses.iter().all(|x| *x == Some(s)) && s != 200 => {
+                format!("the LLM server answered HTTP {s} {}", times(n))
+            }
+            None if statuses.iter().all(Option::is_none) => {
+                format!("the LLM server could not be reached ({} tried)", times(n))
+            }
+            _ => {
+                let list: Vec<String> = statuses
+                    .iter()
+                    .map(|s| s.map_or_else(|| "no answer".to_string(), |s| format!("HTTP {s}")))
+                    .collect();
+                format!("the LLM server failed {} ({})", times(n), list.join(", "))
+            }
+        },
+    };
+    format!("{what}; this summary was built from the facts")
 }
 
 fn mask_back(text: &str, mask: &Mask) -> String {
@@ -606,9 +689,28 @@ pub fn cache_key(messages: &[ChatMessage], model: &str, params: &ModelParams) ->
 
 /// A narrative built from the facts alone, saying plainly that the model did not write it.
 pub fn fallback_narrative(facts: &Value, failures: &[String]) -> Narrative {
+    fallback_narrative_with(
+        facts,
+        if failures.is_empty() { "" } else { ", whose draft could not be verified against the facts" },
+    )
+}
+
+/// The fallback narrative, saying whether the server gave no usable reply or the model's drafts
+/// failed the fact check (the counts and statuses are in the draft's `fallback_reason`).
+fn fallback_narrative_because(facts: &Value, server_failed: bool) -> Narrative {
+    fallback_narrative_with(
+        facts,
+        if server_failed {
+            ": the LLM server gave no usable reply"
+        } else {
+            ", whose drafts did not pass the check against the facts"
+        },
+    )
+}
+
+fn fallback_narrative_with(facts: &Value, why: &str) -> Narrative {
     let base = mock::narrative_from_facts(facts);
     // No counts or other numbers of our own here: the fallback must pass grounding too.
-    let why = if failures.is_empty() { "" } else { ", whose draft could not be verified against the facts" };
     let mut paragraphs = vec![format!(
         "This summary was generated automatically from the computed facts: it was not written by the \
          language model{why}."

@@ -12,7 +12,7 @@ use crate::config::{Pipeline, Workspace};
 use crate::contract::{Month, Quarantined, Table};
 use crate::draft::Agenda;
 use crate::ingest::Ingested;
-use crate::narrative::{Draft, DraftConfig, Drafter, Prompts};
+use crate::narrative::{Draft, DraftConfig, Drafter, NameDirectory, Prompts};
 use crate::sop::{Agent, Artifact};
 use crate::store::Store;
 
@@ -63,7 +63,8 @@ impl Ctx<'_> {
     /// one-page agenda.
     pub(super) async fn narrate(&self, narrative_facts: serde_json::Value) -> anyhow::Result<Narrated> {
         let section = format!("{}/summary", self.agent.name());
-        let (draft, report) = narrate(self.ws, self.store, &section, &narrative_facts).await?;
+        let directory = name_directory(self.ws, self.ingested);
+        let (draft, report) = narrate(self.ws, self.store, &section, &narrative_facts, directory).await?;
         let (agenda, scored) = self.agenda(&draft, &narrative_facts).await?;
         Ok(Narrated { draft, report, agenda, narrative_facts, scored })
     }
@@ -148,10 +149,16 @@ pub struct NarrativeReport {
     pub sections_replaced: u64,
     /// Sections served from the response cache (same prompt, model and parameters as before).
     pub cache_hits: u64,
+    /// HTTP requests made to the LLM server, failed ones too.
     pub llm_calls: u32,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub estimated_cost: f64,
+    /// Every HTTP attempt: status, tokens, milliseconds, `max_tokens`.
+    pub attempts: Vec<crate::narrative::AttemptRecord>,
+    /// Why the narrative is the fallback, in a planner's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
 }
 
 /// Drafts one narrative section with the workspace's LLM (the built-in mock, started on a free
@@ -161,6 +168,7 @@ async fn narrate(
     store: &Store,
     section: &str,
     facts: &serde_json::Value,
+    directory: NameDirectory,
 ) -> anyhow::Result<(Draft, NarrativeReport)> {
     let span = tracing::info_span!("narrative", section);
     let _enter = span.enter();
@@ -177,6 +185,7 @@ async fn narrate(
     let config = DraftConfig {
         masking: crate::narrative::MaskingConfig { fields: ws.mask_fields.clone() },
         endpoint_label: mock.as_ref().map(|_| "mock".to_string()),
+        directory,
         ..DraftConfig::default()
     };
     let drafter = Drafter::new(prompts, client, std::sync::Arc::new(store.response_cache()), config)?;
@@ -196,8 +205,43 @@ async fn narrate(
         prompt_tokens: draft.tokens.prompt_tokens,
         completion_tokens: draft.tokens.completion_tokens,
         estimated_cost: draft.cost,
+        attempts: draft.attempts.clone(),
+        fallback_reason: draft.fallback_reason.clone(),
     };
     Ok((draft, report))
+}
+
+/// The names the workspace knows, by kind, for the narrative's fact check: the keys of the
+/// master data this run read (customers, SKUs, families, sites, resources, components,
+/// suppliers) and the people of `snop.toml` (ids and names).
+fn name_directory(ws: &Workspace, ingested: &Ingested) -> NameDirectory {
+    const COLUMNS: &[(Table, &str, &str)] = &[
+        (Table::Customers, "customer", "customers"),
+        (Table::SalesHistory, "customer", "customers"),
+        (Table::Items, "sku", "skus"),
+        (Table::Items, "family", "families"),
+        (Table::Items, "make_site", "sites"),
+        (Table::Resources, "resource", "resources"),
+        (Table::Resources, "site", "sites"),
+        (Table::Inventory, "site", "sites"),
+        (Table::Components, "component", "components"),
+        (Table::Components, "supplier", "suppliers"),
+        (Table::OpenPurchaseOrders, "supplier", "suppliers"),
+    ];
+    let mut directory = NameDirectory::new();
+    for (table, column, kind) in COLUMNS {
+        let Some(values) = ingested.table(*table).and_then(|df| df.column(column).ok()).and_then(|c| c.str().ok())
+        else {
+            continue;
+        };
+        directory.entry((*kind).to_string()).or_default().extend(values.iter().flatten().map(str::to_string));
+    }
+    let people = directory.entry("people".to_string()).or_default();
+    for (id, person) in &ws.people {
+        people.insert(id.clone());
+        people.insert(person.name.clone());
+    }
+    directory
 }
 
 /// The file of a demand review run that holds last cycle's promises scored (`LoopFacts`).
@@ -245,6 +289,7 @@ pub(super) async fn draft_content(
         narrative: narrated.sections.clone(),
         model_narrative: narrated.sections.clone(),
         narrative_source: serde_json::to_value(narrated.source)?.as_str().unwrap_or_default().to_string(),
+        fallback_reason: narrated.fallback_reason.clone(),
         model: narrated.model.clone(),
         facts: narrative_facts,
         files: files.iter().map(|(name, bytes)| (name.clone(), sha256_hex(bytes))).collect(),

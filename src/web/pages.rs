@@ -337,6 +337,8 @@ struct DraftPage<'a> {
     signers: String,
     you_may: Vec<&'static str>,
     narrative_source: String,
+    /// Why the narrative is the fallback, in a planner's words.
+    fallback_reason: Option<String>,
     narrative: String,
     has_workbook: bool,
     has_pdf: bool,
@@ -433,6 +435,7 @@ async fn draft_page<'a>(
             .describe(artifact.signer_roles(), if artifact.needs_every_signer() { " and " } else { " or " }),
         you_may,
         narrative_source: d.content.narrative_source.clone(),
+        fallback_reason: d.content.fallback_reason.clone(),
         narrative: outcome.narrative.clone().unwrap_or_else(|| narrative_text(&d.content.narrative)),
         has_workbook: run_file_name(&d, ".xlsx").is_some(),
         has_pdf: run_file_name(&d, ".pdf").is_some(),

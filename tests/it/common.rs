@@ -146,6 +146,7 @@ pub fn draft_content(
         model_narrative: narrative.clone(),
         narrative,
         narrative_source: "model".into(),
+        fallback_reason: None,
         model: "snop-mock".into(),
         facts,
         files,

@@ -12,6 +12,7 @@ mod demo;
 mod executive;
 mod ingest;
 mod maturity;
+mod narrative;
 mod nightly;
 mod notify;
 mod pg;
