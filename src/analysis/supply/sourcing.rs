@@ -191,13 +191,14 @@ pub fn routings(tables: &BTreeMap<Table, DataFrame>) -> Result<BTreeMap<String, 
     let mut out = BTreeMap::new();
     for (sku, rows) in rows {
         let home = make_site.get(sku);
-        // Unnamed rows at the make site, or (none there) all unnamed rows, are the primary.
-        let unnamed_at_home = rows.iter().any(|(r, s, _)| r.is_empty() && Some(*s) == home.map(String::as_str));
+        // Unnamed rows at the make site, or (no row there at all) all unnamed rows, are the
+        // primary.
+        let any_at_home = rows.iter().any(|(_, s, _)| Some(*s) == home.map(String::as_str));
         let mut by_name: BTreeMap<String, Vec<Operation>> = BTreeMap::new();
         for (written, res_site, op) in rows {
             let name = if !written.is_empty() {
                 written.to_string()
-            } else if !unnamed_at_home || Some(res_site) == home.map(String::as_str) {
+            } else if !any_at_home || Some(res_site) == home.map(String::as_str) {
                 ROUTING_PRIMARY.to_string()
             } else {
                 res_site.to_string()
@@ -284,7 +285,17 @@ mod tests {
                 Routing { name: "fast".into(), operations: ops(&[("R2", 2.5)]) },
             ]
         );
-        // P3's only row is at S2, not its make site: primary.
+        // P3's only row is at S2, not its make site: primary. With a named row at its make site,
+        // an unnamed row elsewhere is that site's alternate, not part of the primary.
+        let mut t2 = masters();
+        t2.insert(
+            Table::Routings,
+            df!("sku" => ["P1", "P1"], "resource" => ["R1", "R3"], "hours_per_unit" => [2.0, 1.0],
+                "routing" => [Some("primary"), None])
+            .unwrap(),
+        );
+        let names: Vec<String> = routings(&t2).unwrap()["P1"].iter().map(|r| r.name.clone()).collect();
+        assert_eq!(names, ["primary", "S2"]);
         assert_eq!(r["P3"], vec![Routing { name: "primary".into(), operations: ops(&[("R3", 1.0)]) }]);
         assert_eq!(r["SA"], vec![Routing { name: "primary".into(), operations: ops(&[("R2", 0.25)]) }]);
     }
