@@ -85,7 +85,7 @@ impl Column {
     pub fn plausible_max(&self) -> Option<f64> {
         match (self.kind, self.name) {
             (Kind::Int | Kind::Number, "net_revenue" | "revenue") => Some(PLAUSIBLE_MAX_MONEY),
-            (Kind::Int | Kind::Number, "lead_time_days") => Some(PLAUSIBLE_MAX_DAYS),
+            (Kind::Int | Kind::Number, "lead_time_days" | "expedited_lead_time_days") => Some(PLAUSIBLE_MAX_DAYS),
             (Kind::Int | Kind::Number, _) => Some(PLAUSIBLE_MAX),
             _ => None,
         }
@@ -118,6 +118,7 @@ pub enum Table {
     Routings,
     Bom,
     Components,
+    ComponentSuppliers,
     Inventory,
     OpenPurchaseOrders,
     Capacity,
@@ -178,13 +179,14 @@ const ADJUSTMENT_RULES: &[RowRule] =
     &[RowRule::AtLeastOne(&["sku", "family"]), RowRule::ExactlyOne(&["delta", "override"])];
 
 impl Table {
-    pub const ALL: [Table; 18] = [
+    pub const ALL: [Table; 19] = [
         Table::Items,
         Table::Customers,
         Table::Resources,
         Table::Routings,
         Table::Bom,
         Table::Components,
+        Table::ComponentSuppliers,
         Table::Inventory,
         Table::OpenPurchaseOrders,
         Table::Capacity,
@@ -207,6 +209,7 @@ impl Table {
             Table::Routings => "routings",
             Table::Bom => "bom",
             Table::Components => "components",
+            Table::ComponentSuppliers => "component_suppliers",
             Table::Inventory => "inventory",
             Table::OpenPurchaseOrders => "open_purchase_orders",
             Table::Capacity => "capacity",
@@ -276,11 +279,18 @@ impl Table {
                 };
                 &S
             }
+            // `sku` is a finished item or a made component (a sub-assembly with a BOM of its
+            // own). `routing` says which way of making it a row belongs to: `primary`, or the
+            // name of an alternate routing; the rows of one routing are successive operations
+            // (each loaded by every unit made that way), two routings of a SKU are alternatives.
+            // Empty or absent, the supply review's default: a row at the make site is `primary`,
+            // a row elsewhere belongs to the alternate named after its resource's site, and a SKU
+            // with no row at its make site has all its rows `primary` ([`ROUTING_PRIMARY`]).
             Table::Routings => {
                 const S: TableSpec = TableSpec {
-                    columns: &[col("sku", Text), col("resource", Text), qty("hours_per_unit")],
-                    key: &["sku", "resource"],
-                    references: &[refs("sku", ITEM), refs("resource", RESOURCE)],
+                    columns: &[col("sku", Text), col("resource", Text), qty("hours_per_unit"), opt("routing", Text)],
+                    key: &["sku", "routing", "resource"],
+                    references: &[refs("sku", ITEM_OR_COMPONENT), refs("resource", RESOURCE)],
                     rules: &[],
                 };
                 &S
@@ -312,6 +322,30 @@ impl Table {
                 };
                 &S
             }
+            // The suppliers a component can be bought from, with their terms: several rows per
+            // component. Without this table (or for a component it does not list) the one
+            // supplier of `components` is the only source, as before. `min_order_qty` defaults
+            // to 0; `can_expedite` to `yes`; `expedite_premium_percent` to `[supply]
+            // expedite_premium_percent`; `expedited_lead_time_days` to the lead time x `[supply]
+            // expedited_lead_time_percent`.
+            Table::ComponentSuppliers => {
+                const S: TableSpec = TableSpec {
+                    columns: &[
+                        col("component", Text),
+                        col("supplier", Text),
+                        Column { range: Range::NonNegative, ..col("unit_cost", Number) },
+                        Column { range: Range::NonNegative, ..col("lead_time_days", Int) },
+                        Column { range: Range::NonNegative, ..opt("min_order_qty", Number) },
+                        Column { allowed: &["yes", "no"], ..opt("can_expedite", Text) },
+                        Column { range: Range::NonNegative, ..opt("expedite_premium_percent", Number) },
+                        Column { range: Range::NonNegative, ..opt("expedited_lead_time_days", Int) },
+                    ],
+                    key: &["component", "supplier"],
+                    references: &[refs("component", COMPONENT)],
+                    rules: &[],
+                };
+                &S
+            }
             Table::Inventory => {
                 const S: TableSpec = TableSpec {
                     columns: &[col("item", Text), col("site", Text), qty("on_hand"), qty("safety_stock")],
@@ -335,6 +369,16 @@ impl Table {
                 };
                 &S
             }
+            // Capacity, history, the order book and the people's inputs.
+            _ => self.plan_inputs_spec(),
+        }
+    }
+
+    /// [`Table::spec`] of capacity, the history, the order book and the people's inputs.
+    fn plan_inputs_spec(self) -> &'static TableSpec {
+        use Horizon::*;
+        use Kind::*;
+        match self {
             Table::Capacity => {
                 const S: TableSpec = TableSpec {
                     columns: &[
@@ -463,6 +507,8 @@ impl Table {
                 };
                 &S
             }
+            // The masters and positions are `spec`'s own arms, which never come here.
+            _ => unreachable!("`{self}` is specified in `Table::spec`"),
         }
     }
 
@@ -516,6 +562,9 @@ impl TableSpec {
 /// The statuses of a line of the customer commitment log, in the order a line moves through
 /// them.
 pub const COMMITMENT_STATUSES: [&str; 4] = ["to communicate", "communicated", "accepted", "re-negotiated"];
+
+/// The `routings.routing` of a SKU's main way of making it (see [`Table::Routings`]).
+pub const ROUTING_PRIMARY: &str = "primary";
 
 /// The planning horizon in months, from the cycle month on (the guide's 18 months out).
 pub const PLAN_MONTHS: u32 = 18;

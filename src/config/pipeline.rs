@@ -488,6 +488,7 @@ fn load_pipeline(
         sources.extend(resolve_source(root, &raw, source, &mut names, &mut here));
     }
     check_tables(agent, &raw, &sources, &mut here);
+    check_params(&raw, &mut here);
     let export = resolve_export(raw.export.as_ref(), &mut here);
     let commit_back = resolve_commit_back(raw.commit_back.as_ref(), &mut here);
     let missing = std::mem::take(&mut here.missing);
@@ -857,6 +858,41 @@ fn check_tables(agent: Option<Agent>, raw: &RawPipeline, sources: &[Source], her
             }
         }
     }
+}
+
+/// `[demand]` and `[supply]`: every value in its range (unknown keys are refused when the file
+/// is read), each problem at the line of its key.
+fn check_params(raw: &RawPipeline, here: &mut Here<'_>) {
+    let found: Vec<(&str, (&str, String))> = (raw.demand.problems().into_iter().map(|p| ("demand", p)))
+        .chain(raw.supply.problems().into_iter().map(|p| ("supply", p)))
+        .collect();
+    for (section, (key, message)) in found {
+        let at = key_offset(here.text, section, key);
+        here.at(at..at, format!("{section}.{key}"), message);
+    }
+}
+
+/// The byte offset of `key = ...` in the `[section]` table of a TOML text (else of the
+/// `[section]` header, else 0): where a problem with a value read through serde is reported.
+fn key_offset(text: &str, section: &str, key: &str) -> usize {
+    let header = format!("[{section}]");
+    let mut offset = 0;
+    let mut in_section = None;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            if in_section.is_some() {
+                break;
+            }
+            if t.trim_end().starts_with(&header) {
+                in_section = Some(offset);
+            }
+        } else if in_section.is_some() && t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=')) {
+            return offset;
+        }
+        offset += line.len();
+    }
+    in_section.unwrap_or(0)
 }
 
 /// `[export]`: the signed plan's ERP column names (the reverse of a source's `columns`).

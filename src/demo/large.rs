@@ -200,7 +200,7 @@ fn capacity(sc: &Scale, tables: &mut Tables, res: &[String], load: &[f64], rng: 
 }
 
 /// Components for a 5-level BOM: four levels of sub-assemblies (internal) and the raw parts from
-/// suppliers; returns the suppliers' ids.
+/// suppliers, with a second source for some (`component_suppliers`); returns the suppliers' ids.
 fn components(sc: &Scale, tables: &mut Tables, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<String>> {
     let (n_sub, n_raw) = (sc.n_sub, sc.n_raw);
     let suppliers: Vec<String> = (0..(n_raw / 50).max(5)).map(|i| format!("V{i:04}")).collect();
@@ -219,6 +219,20 @@ fn components(sc: &Scale, tables: &mut Tables, rng: &mut ChaCha8Rng) -> anyhow::
         lt.push(rng.random_range(14..100i64));
         ucost.push((rng.random_range(0.5..50.0f64) * 100.0).round() / 100.0);
     }
+    // A second source for every fifth raw part: the next supplier, 40 % of the lead time (at
+    // least a week) for 20 % more. Draws nothing.
+    let (mut s_comp, mut s_sup, mut s_lt, mut s_cost) = (vec![], vec![], vec![], vec![]);
+    for k in (4 * n_sub..comp.len()).step_by(5) {
+        let i = k - 4 * n_sub;
+        s_comp.push(comp[k].clone());
+        s_sup.push(suppliers[(i + 1) % suppliers.len()].clone());
+        s_lt.push((lt[k] * 2 / 5).max(7));
+        s_cost.push((ucost[k] * 1.2 * 100.0f64).round() / 100.0);
+    }
+    tables.insert(
+        Table::ComponentSuppliers,
+        df!("component" => s_comp, "supplier" => s_sup, "unit_cost" => s_cost, "lead_time_days" => s_lt)?,
+    );
     tables.insert(
         Table::Components,
         df!("component" => &comp, "supplier" => &sup, "lead_time_days" => lt, "unit_cost" => ucost)?,

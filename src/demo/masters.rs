@@ -121,10 +121,17 @@ pub(super) fn customers(files: &mut Files, spec: &Spec, rng: &mut ChaCha8Rng) ->
     Ok(customers)
 }
 
+/// How many sub-assemblies a company of `skus` finished goods has.
+fn sub_assemblies(skus: usize) -> usize {
+    (skus / 6).max(4)
+}
+
 /// Writes `resources.csv` (per site two machines, a line per family made there, and a labour
-/// pool) and `routings.csv` (each item on its family's line, a machine and the labour pool).
-/// Draws nothing.
-pub(super) fn resources_and_routings(files: &mut Files, items: &[Item]) -> anyhow::Result<Vec<Resource>> {
+/// pool) and `routings.csv`, every row's `routing` explicit: each item's `primary` routing is
+/// three successive operations (its family's line, a machine and the labour pool); every fifth
+/// item can also be made at the next site (`alt-<SITE>`: a machine and the labour pool there,
+/// 20 % slower); each sub-assembly is machined and assembled at a site in turn. Draws nothing.
+pub(super) fn resources_and_routings(files: &mut Files, spec: &Spec, items: &[Item]) -> anyhow::Result<Vec<Resource>> {
     let mut resources: Vec<Resource> = Vec::new();
     for site in SITES {
         let short = &site[..3];
@@ -145,21 +152,34 @@ pub(super) fn resources_and_routings(files: &mut Files, items: &[Item]) -> anyho
     files.write("resources.csv", out)?;
 
     let mut out = String::new();
-    row!(&mut out, "sku", "resource", "hours_per_unit");
-    for it in items {
+    row!(&mut out, "sku", "resource", "hours_per_unit", "routing");
+    for (i, it) in items.iter().enumerate() {
         let (fname, _, site) = FAMILIES[it.family];
         let short = &site[..3];
         let scale = (it.price / 1000.0).clamp(0.02, 2.0);
-        row!(&mut out, it.sku, format!("{short}-LINE-{}", &fname[..4].to_uppercase()), format!("{:.3}", 0.4 * scale));
-        row!(&mut out, it.sku, format!("{short}-CNC-{}", 1 + it.family % 2), format!("{:.3}", 0.25 * scale));
-        row!(&mut out, it.sku, format!("{short}-LABOUR"), format!("{:.3}", 0.6 * scale));
+        let line = format!("{short}-LINE-{}", &fname[..4].to_uppercase());
+        row!(&mut out, it.sku, line, format!("{:.3}", 0.4 * scale), "primary");
+        row!(&mut out, it.sku, format!("{short}-CNC-{}", 1 + it.family % 2), format!("{:.3}", 0.25 * scale), "primary");
+        row!(&mut out, it.sku, format!("{short}-LABOUR"), format!("{:.3}", 0.6 * scale), "primary");
+        if i % 5 == 4 {
+            let other = SITES[(SITES.iter().position(|s| *s == site).unwrap_or(0) + 1) % SITES.len()];
+            let (o, name) = (&other[..3], format!("alt-{other}"));
+            row!(&mut out, it.sku, format!("{o}-CNC-1"), format!("{:.3}", 0.25 * scale * 1.2), name);
+            row!(&mut out, it.sku, format!("{o}-LABOUR"), format!("{:.3}", 0.6 * scale * 1.2), name);
+        }
+    }
+    for i in 0..sub_assemblies(spec.skus) {
+        let short = &SITES[i % SITES.len()][..3];
+        row!(&mut out, format!("SA-{:04}", i + 1), format!("{short}-CNC-2"), "0.150", "primary");
+        row!(&mut out, format!("SA-{:04}", i + 1), format!("{short}-LABOUR"), "0.200", "primary");
     }
     files.write("routings.csv", out)?;
     Ok(resources)
 }
 
-/// Writes `components.csv` (raw parts from suppliers and sub-assemblies built from them) and
-/// `bom.csv` (a 3-level BOM); returns the raw parts' ids.
+/// Writes `components.csv` (raw parts from suppliers and sub-assemblies built from them),
+/// `component_suppliers.csv` (a second source for every fourth raw part: faster and dearer, see
+/// [`second_source`]) and `bom.csv` (a 3-level BOM); returns the raw parts' ids.
 pub(super) fn components_and_bom(
     files: &mut Files,
     spec: &Spec,
@@ -167,16 +187,35 @@ pub(super) fn components_and_bom(
     rng: &mut ChaCha8Rng,
 ) -> anyhow::Result<Vec<String>> {
     let n_raw = (spec.skus / 2).max(12);
-    let n_sub = (spec.skus / 6).max(4);
+    let n_sub = sub_assemblies(spec.skus);
     let mut out = String::new();
     row!(&mut out, "component", "supplier", "lead_time_days", "unit_cost");
     let mut raw = Vec::new();
+    let mut second = String::new();
+    row!(
+        &mut second,
+        "component",
+        "supplier",
+        "unit_cost",
+        "lead_time_days",
+        "min_order_qty",
+        "can_expedite",
+        "expedite_premium_percent",
+        "expedited_lead_time_days"
+    );
     for i in 0..n_raw {
         let id = format!("RM-{:05}", i + 1);
         let supplier = SUPPLIERS[i % SUPPLIERS.len()];
-        row!(&mut out, id, supplier, rng.random_range(14..120), money(rng.random_range(0.5..120.0)));
+        // Drawn as before this table existed (an `i32`, then an `f64`), so the rest of the
+        // company is unchanged.
+        let (lead, cost): (i32, f64) = (rng.random_range(14..120), rng.random_range(0.5..120.0));
+        row!(&mut out, id, supplier, lead, money(cost));
+        if i % 4 == 1 {
+            second_source(&mut second, i, &id, lead, cost);
+        }
         raw.push(id);
     }
+    files.write("component_suppliers.csv", second)?;
     let mut subs = Vec::new();
     for i in 0..n_sub {
         let id = format!("SA-{:04}", i + 1);
@@ -200,4 +239,17 @@ pub(super) fn components_and_bom(
     }
     files.write("bom.csv", out)?;
     Ok(raw)
+}
+
+/// A second supplier for raw part `i` (one row of `component_suppliers.csv`): the supplier three
+/// down the list, at 40 % of the lead time (at least a week) for 18 % more, in lots of 50; every
+/// other one expedites at 25 % to half its lead time, the rest cannot expedite. Draws nothing.
+fn second_source(out: &mut String, i: usize, id: &str, lead: i32, cost: f64) {
+    let supplier = SUPPLIERS[(i + 3) % SUPPLIERS.len()];
+    let fast = (lead * 2 / 5).max(7);
+    if i % 8 == 1 {
+        row!(out, id, supplier, money(cost * 1.18), fast, 50, "yes", 25, (fast / 2).max(3));
+    } else {
+        row!(out, id, supplier, money(cost * 1.18), fast, 50, "no", "", "");
+    }
 }

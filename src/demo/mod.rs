@@ -135,7 +135,7 @@ pub fn generate(dir: &Path, spec: Spec) -> anyhow::Result<Generated> {
     // The steps draw from `rng` in this order: changing it changes every file.
     let items = masters::items(&mut files, &spec, &mut rng)?;
     let customers = masters::customers(&mut files, &spec, &mut rng)?;
-    let resources = masters::resources_and_routings(&mut files, &items)?;
+    let resources = masters::resources_and_routings(&mut files, &spec, &items)?;
     let raw = masters::components_and_bom(&mut files, &spec, &items, &mut rng)?;
     let history = orders::orders(&mut files, &spec, &months, &items, &customers, &mut rng)?;
     let per_item = history.per_item(spec.skus);

@@ -97,6 +97,7 @@ cases!(
     adjustment_without_owner,
     bom_loop,
     bom_qty_per_zero,
+    component_supplier_unknown_component,
     csv_blank_lines,
     csv_duplicate_header,
     csv_latin1,
@@ -222,6 +223,55 @@ date_format = ["%Y-%m-%d", "%Q"]
              \x20 - {file} line 19, key `sources[2].date_format`: `%Q` is not a date format (strftime, e.g. `%d.%m.%Y`)\n"
         )
     );
+}
+
+/// `snop validate` checks the values of `[demand]` and `[supply]`, each at its key's line, all at
+/// once; an unknown key there is refused with its line too.
+#[test]
+fn demand_and_supply_parameters_are_checked_by_validate() {
+    let (_tmp, ws) = workspace("value_mapping");
+    let sources = r#"agent = "demand-review"
+
+[[sources]]
+table = "items"
+type = "csv"
+path = "data/items.csv"
+
+[[sources]]
+table = "customers"
+type = "csv"
+path = "data/customers.csv"
+
+[[sources]]
+table = "sales_history"
+type = "csv"
+path = "data/sales.csv"
+"#;
+    let pipeline = format!(
+        "{sources}\n[demand]\nmin_pipeline_probability = 1.5\n\n[supply]\nholding_cost_percent_per_month = -2\n         near_term_from_weeks = 12\nnear_term_to_weeks = 6\n# a comment\nfrozen_months = 19\notif_threshold = 90\n         expedited_lead_time_percent = 0\n"
+    );
+    fs_err::write(ws.join("pipelines/demand-review.toml"), &pipeline).unwrap();
+    let (code, _, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1, "{err}");
+    let file = "`pipelines/demand-review.toml`";
+    assert_eq!(
+        err,
+        format!(
+            "error: 6 problems in the workspace configuration\n\
+             \x20 - {file} line 19, key `demand.min_pipeline_probability`: `1.5` must be a probability, 0 to 1\n\
+             \x20 - {file} line 22, key `supply.holding_cost_percent_per_month`: `-2` must be a percent, 0 to 100\n\
+             \x20 - {file} line 23, key `supply.near_term_from_weeks`: `12` must come before `near_term_to_weeks` (6): the window runs from one to the other\n\
+             \x20 - {file} line 26, key `supply.frozen_months`: `19` is beyond the plan's 18 months\n\
+             \x20 - {file} line 27, key `supply.otif_threshold`: `90` must be a share, 0 to 1 (0.9 is 90 %)\n\
+             \x20 - {file} line 28, key `supply.expedited_lead_time_percent`: `0` must be a percent of the standard lead time, more than 0 and at most 100\n"
+        )
+    );
+    // An unknown key in `[supply]` is refused at its line, naming the keys there are.
+    fs_err::write(ws.join("pipelines/demand-review.toml"), format!("{sources}\n[supply]\nfrozen_weeks = 2\n")).unwrap();
+    let (code, _, err) = run_in(&ws, &["validate"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("{file} line 19")) && err.contains("unknown field `frozen_weeks`"), "{err}");
+    assert!(err.contains("frozen_months"), "the known keys are listed: {err}");
 }
 
 /// Read back as a spreadsheet would: the formula is text behind a `'`, the number a number.

@@ -76,7 +76,7 @@ columns = { customer = "KUNNR", colour = "FARBE" }
         "error: 12 problems in the workspace configuration
   - `pipelines/demand-review.toml` line 1, key `sources`: the demand-review agent needs a source for `items`
   - `pipelines/demand-review.toml` line 1, key `sources`: the demand-review agent needs a source for `sales_history`
-  - `pipelines/demand-review.toml` line 4, key `sources[0].table`: unknown table `orders`: tables are items, customers, resources, routings, bom, components, inventory, open_purchase_orders, capacity, sales_history, open_orders, supplier_deliveries, pipeline, launches, sales_adjustments, marketing_adjustments, budget, commitment_updates
+  - `pipelines/demand-review.toml` line 4, key `sources[0].table`: unknown table `orders`: tables are items, customers, resources, routings, bom, components, component_suppliers, inventory, open_purchase_orders, capacity, sales_history, open_orders, supplier_deliveries, pipeline, launches, sales_adjustments, marketing_adjustments, budget, commitment_updates
   - `pipelines/demand-review.toml` line 8, key `sources[1].sheet`: an xlsx source needs a `sheet`
   - `pipelines/demand-review.toml` line 12, key `sources[1].delimiter`: `delimiter` does not apply to a `xlsx` source
   - `pipelines/demand-review.toml` line 17, key `sources[2].path`: `data/customers.csv` matches no file in the workspace

@@ -55,6 +55,18 @@ pub struct DemandParams {
     pub top_movers: usize,
 }
 
+impl DemandParams {
+    /// What is wrong with the values: `(key, message)`, every problem.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let p = self.min_pipeline_probability;
+        if p.is_finite() && (0.0..=1.0).contains(&p) {
+            Vec::new()
+        } else {
+            vec![("min_pipeline_probability", format!("`{p}` must be a probability, 0 to 1"))]
+        }
+    }
+}
+
 impl Default for DemandParams {
     fn default() -> Self {
         DemandParams { include_pipeline: true, min_pipeline_probability: 0.0, top_movers: 10 }

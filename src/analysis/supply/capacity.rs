@@ -24,42 +24,33 @@ pub(super) struct Cap {
 
 /// Each SKU's routings as (resource, hours per unit), sorted by resource.
 pub(super) struct Routes {
-    /// The operations at the SKU's make site; every one is loaded by its production. A SKU
-    /// without a routing at its make site has all its routings here.
+    /// The operations of the SKU's primary routing (`routings.routing`, by default its rows at
+    /// the make site); every one is loaded by its production.
     pub(super) primary: Vec<Vec<(usize, f64)>>,
-    /// Routings at other sites, by site: where the production could move.
+    /// Its alternate routings, by name (by default the site): where the production could move.
     pub(super) alternates: Vec<BTreeMap<String, Vec<(usize, f64)>>>,
 }
 
-/// Reads the routings into each SKU's operations at its make site and its alternates.
+/// Reads the routings into each finished SKU's primary operations and its alternates (see
+/// [`super::sourcing::routings`] for the default when `routing` is empty). A SKU whose routings
+/// are all named alternates is made by the first of them.
 pub(super) fn read_routes(masters: &Masters<'_>, tables: &BTreeMap<Table, DataFrame>) -> Result<Routes, AnalysisError> {
-    let Masters { ref items, ref sku_ix, ref resources, ref res_ix, .. } = *masters;
-    let df = table(tables, Table::Routings)?;
-    let (r_sku, r_res, r_h) = (
-        texts(df, "routings", "sku")?,
-        texts(df, "routings", "resource")?,
-        numbers0(df, "routings", "hours_per_unit")?,
-    );
-    let mut all_routes: Vec<Vec<(usize, f64)>> = vec![Vec::new(); items.len()];
-    for i in 0..r_sku.len() {
-        if let (Some(&s), Some(&r)) = (sku_ix.get(r_sku[i].as_str()), res_ix.get(r_res[i].as_str())) {
-            all_routes[s].push((r, r_h[i]));
-        }
-    }
+    let Masters { ref items, ref sku_ix, ref res_ix, .. } = *masters;
     let mut primary: Vec<Vec<(usize, f64)>> = vec![Vec::new(); items.len()];
     let mut alternates: Vec<BTreeMap<String, Vec<(usize, f64)>>> = vec![BTreeMap::new(); items.len()];
-    for s in 0..items.len() {
-        all_routes[s].sort_by_key(|a| a.0);
-        for &(r, h) in &all_routes[s] {
-            if resources[r].site == items[s].site {
-                primary[s].push((r, h));
+    for (sku, list) in super::sourcing::routings(tables)? {
+        let Some(&s) = sku_ix.get(&sku) else { continue };
+        for (k, routing) in list.into_iter().enumerate() {
+            let ops: Vec<(usize, f64)> = routing
+                .operations
+                .iter()
+                .filter_map(|o| res_ix.get(&o.resource).map(|&r| (r, o.hours_per_unit)))
+                .collect();
+            if routing.is_primary() || k == 0 {
+                primary[s] = ops;
             } else {
-                alternates[s].entry(resources[r].site.clone()).or_default().push((r, h));
+                alternates[s].insert(routing.name, ops);
             }
-        }
-        if primary[s].is_empty() {
-            primary[s] = all_routes[s].clone();
-            alternates[s].clear();
         }
     }
     Ok(Routes { primary, alternates })

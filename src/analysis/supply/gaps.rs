@@ -14,7 +14,7 @@ use super::capacity::Load;
 use super::constrained::Constrained;
 use super::masters::Masters;
 use super::materials::{Need, Short, Shorts};
-use super::options::{Overload, capacity_options, material_options, recommend};
+use super::options::{Overload, Reach, capacity_options, material_options, recommend};
 use super::{EPS, Gap, GapKind, OptionKind, Plan, r2, r3, suppliers};
 
 /// Which customers a gap hits: for the SKUs and month, the customers whose demand the
@@ -131,13 +131,13 @@ pub(super) fn capacity_gaps(plan: &Plan<'_>, hit: &CustomersHit<'_>) -> Vec<Gap>
 }
 
 /// A component's in-lead-time shortfall for one finished SKU: component and finished units,
-/// and the part an expedite or an alternate supplier still reaches.
+/// and the part an expedite (`exp`) and the alternate supplier (`alt`) still reach.
 #[derive(Clone, Copy, Default)]
 struct Agg {
     comp: f64,
     fg: f64,
-    comp_reach: f64,
-    fg_reach: f64,
+    exp: Reach,
+    alt: Reach,
 }
 
 /// Material gaps (baseline in-lead-time shortfalls, per component and month of the production
@@ -150,9 +150,11 @@ pub(super) fn material_gaps(plan: &Plan<'_>, hit: &CustomersHit<'_>) -> Vec<Gap>
     let at_risk = |supplier: &str| suppliers::at_risk(&plan.otif, p, supplier);
     let customers_hit = |skus: &BTreeSet<usize>, mi: usize| hit.customers_hit(skus, mi);
     let mut gaps: Vec<Gap> = Vec::new();
-    let expedited = |node: usize, need: &Need| -> bool {
-        let lt = nodes[node].lead_time_days as f64 * p.expedited_lead_time_percent / 100.0;
-        f64::from(need.day) - lt >= f64::from(cycle_start)
+    // Whether an order placed at the cycle start with `lead` days arrives by the need.
+    let in_time = |lead: f64, need: &Need| f64::from(need.day) - lead >= f64::from(cycle_start);
+    let expedited = |node: usize, need: &Need| nodes[node].expedite.is_some_and(|(lead, _)| in_time(lead, need));
+    let alternate = |node: usize, need: &Need| {
+        nodes[node].alternate.as_ref().is_some_and(|o| in_time(o.lead_time_days as f64, need))
     };
     let aggregate = |shorts: &[Short]| -> BTreeMap<(usize, usize), BTreeMap<usize, Agg>> {
         let mut out: BTreeMap<(usize, usize), BTreeMap<usize, Agg>> = BTreeMap::new();
@@ -162,8 +164,10 @@ pub(super) fn material_gaps(plan: &Plan<'_>, hit: &CustomersHit<'_>) -> Vec<Gap>
             a.comp += sh.need.qty;
             a.fg += fg;
             if expedited(sh.node, &sh.need) {
-                a.comp_reach += sh.need.qty;
-                a.fg_reach += fg;
+                a.exp.add(sh.need.qty, fg);
+            }
+            if alternate(sh.node, &sh.need) {
+                a.alt.add(sh.need.qty, fg);
             }
         }
         out
@@ -181,15 +185,20 @@ pub(super) fn material_gaps(plan: &Plan<'_>, hit: &CustomersHit<'_>) -> Vec<Gap>
     let mut material_gap = |kind: GapKind, node: usize, mi: usize, by_root: &BTreeMap<usize, Agg>| {
         let nd = &nodes[node];
         let comp: f64 = by_root.values().map(|a| a.comp).sum();
-        let comp_reach: f64 = by_root.values().map(|a| a.comp_reach).sum();
         let units: f64 = by_root.values().map(|a| a.fg).sum();
-        let reach: f64 = by_root.values().map(|a| a.fg_reach).sum();
+        let total = |r: fn(&Agg) -> Reach| {
+            by_root.values().map(r).fold(Reach::default(), |mut t, x| {
+                t.add(x.comp, x.fg);
+                t
+            })
+        };
+        let (exp, alt) = (total(|a| a.exp), total(|a| a.alt));
         if comp <= 1e-6 {
             return;
         }
         let revenue: f64 = by_root.iter().map(|(&s, a)| a.fg * items[s].price).sum();
         let margin: f64 = by_root.iter().map(|(&s, a)| a.fg * items[s].margin()).sum();
-        let mut options = material_options(p, nd, kind, comp_reach, reach, units, margin);
+        let mut options = material_options(nd, kind, exp, alt, units, margin);
         let (recommended, _) = recommend(&mut options, units);
         let skus: BTreeSet<usize> = by_root.keys().copied().collect();
         let supplier = if kind == GapKind::Supplier && !po_suppliers[node].is_empty() {
@@ -235,8 +244,8 @@ pub(super) fn material_gaps(plan: &Plan<'_>, hit: &CustomersHit<'_>) -> Vec<Gap>
             let d = Agg {
                 comp: (a.comp - b.comp).max(0.0),
                 fg: (a.fg - b.fg).max(0.0),
-                comp_reach: (a.comp_reach - b.comp_reach).max(0.0),
-                fg_reach: (a.fg_reach - b.fg_reach).max(0.0),
+                exp: a.exp.minus(b.exp),
+                alt: a.alt.minus(b.alt),
             };
             if d.comp > 1e-6 {
                 extra.insert(s, d);

@@ -30,6 +30,11 @@ pub(super) struct Node {
     pub(super) on_hand: f64,
     /// Open purchase orders: (due day, qty, supplier).
     pub(super) receipts: Vec<(i32, f64, String)>,
+    /// The current supplier's expedite: (lead time in days, premium percent), if it expedites.
+    pub(super) expedite: Option<(f64, f64)>,
+    /// The other supplier that delivers soonest (then the cheapest, then by name), if the data
+    /// lists one (`component_suppliers`).
+    pub(super) alternate: Option<super::SupplierOption>,
 }
 
 /// A gross requirement on a BOM node, pegged to the finished SKU and month it serves.
@@ -62,8 +67,28 @@ pub(super) struct Bom {
 
 /// Reads the BOM (see [`build_bom`]) and finds each item's node.
 pub(super) fn read_bom(masters: &Masters<'_>, tables: &BTreeMap<Table, DataFrame>) -> Result<Bom, AnalysisError> {
-    let Masters { cycle_start, ref items, ref sku_ix, .. } = *masters;
-    let (nodes, order) = build_bom(tables, sku_ix, cycle_start)?;
+    let Masters { params, cycle_start, ref items, ref sku_ix, .. } = *masters;
+    let (mut nodes, order) = build_bom(tables, sku_ix, cycle_start)?;
+    let options = super::supplier_options(tables, params)?;
+    for nd in &mut nodes {
+        let Some(list) = options.get(&nd.name) else { continue };
+        // The current supplier expedites on its terms (by default the `[supply]` ones).
+        nd.expedite = list
+            .iter()
+            .find(|o| o.current)
+            .filter(|o| o.can_expedite)
+            .map(|o| (o.expedited_lead_time_days, o.expedite_premium_percent));
+        nd.alternate = list
+            .iter()
+            .filter(|o| !o.current)
+            .min_by(|a, b| {
+                a.lead_time_days
+                    .cmp(&b.lead_time_days)
+                    .then(a.unit_cost.total_cmp(&b.unit_cost))
+                    .then_with(|| a.supplier.cmp(&b.supplier))
+            })
+            .cloned();
+    }
     let item_node: Vec<Option<usize>> = {
         let by_name: BTreeMap<&str, usize> = nodes.iter().enumerate().map(|(i, nd)| (nd.name.as_str(), i)).collect();
         items.iter().map(|it| by_name.get(it.sku.as_str()).copied()).collect()
@@ -197,6 +222,8 @@ fn build_bom(
             children: Vec::new(),
             on_hand: 0.0,
             receipts: Vec::new(),
+            expedite: None,
+            alternate: None,
         });
         names.insert(name.to_string(), nodes.len() - 1);
         nodes.len() - 1

@@ -10,9 +10,12 @@
 //!   before the cycle month are due in the cycle month).
 //! - **Finished goods** above safety stock at the make site are used first, in month order;
 //!   what is left is the production requirement. Safety stock is not rebuilt.
-//! - **Routings are operations**: every routing of a SKU on a resource at its make site loads
-//!   that resource (hours_per_unit x production). Routings at another site are that site's
-//!   alternate. A SKU without a routing at its make site is loaded on all its routings.
+//! - **Routings**: the rows of a SKU's primary routing are successive operations, each loaded
+//!   by its production (hours_per_unit x production); its other routings are alternates, where
+//!   production could move (`routings.routing`; empty or absent, the rows at the make site are
+//!   the primary and another site's rows that site's alternate, and a SKU without a row at its
+//!   make site is loaded on all its rows: see `sourcing`). Sub-assemblies' routings are read
+//!   (`sourcing_data`) for the optimizer; this greedy review does not load them.
 //! - **Lead time**: production in month M needs its components by the 15th of M
 //!   ([`NEED_DAY_OF_MONTH`]); a component's order must be placed `lead_time_days` before its
 //!   need date, and a sub-assembly's own components are needed when its order is released.
@@ -25,8 +28,10 @@
 //!   supplier gap. The constrained plan assumes receipts arrive as promised.
 //! - **Options** are priced linearly: overtime at its hourly cost within the ceiling; build
 //!   ahead into spare regular hours of earlier months at the holding cost per month; an
-//!   alternate site with a routing and spare hours at its premium; expedite or an alternate
-//!   supplier at their premiums, reaching only demand outside the shortened lead time;
+//!   alternate routing with spare hours at its premium; expedite at the current supplier's
+//!   premium, reaching only demand outside the expedited lead time; an alternate supplier only
+//!   where `component_suppliers` lists one (the soonest), at its unit cost above the current
+//!   one's, reaching only demand outside its lead time;
 //!   accepting the shortfall at the lost margin. The recommendation takes the fixes cheapest per
 //!   unit first until the gap is closed, and accepts what no fix reaches. Simplifications:
 //!   build ahead and the alternate site are checked on the overloaded resource (and the
@@ -56,6 +61,7 @@ mod masters;
 mod materials;
 mod netting;
 mod options;
+mod sourcing;
 mod suppliers;
 
 use std::collections::BTreeMap;
@@ -66,9 +72,8 @@ use serde::{Deserialize, Serialize};
 
 use super::AnalysisError;
 pub(super) use super::r2;
-#[cfg(test)] // the tests build their capacity tables over the plan's months
-use crate::contract::PLAN_MONTHS;
-use crate::contract::{Month, Table};
+use crate::contract::{Month, PLAN_MONTHS, Table};
+pub use sourcing::{Operation, Routing, SourcingData, SupplierOption, routings, sourcing_data, supplier_options};
 
 use capacity::{Cap, Load, Routes};
 use masters::Masters;
@@ -100,8 +105,9 @@ pub struct SupplyParams {
     pub holding_cost_percent_per_month: f64,
     /// Premium to expedite a component order, percent of the component's unit cost. Default: 15.
     pub expedite_premium_percent: f64,
-    /// Premium to buy a component from an alternate supplier, percent of its unit cost.
-    /// Default: 25.
+    /// No longer used: an alternate supplier is priced at its own terms in the
+    /// `component_suppliers` table, and offered only where that table lists one. Accepted (and
+    /// range-checked) so pipelines that set it still load. Default: 25.
     pub alternate_supplier_premium_percent: f64,
     /// Lead time of an expedited or alternate-sourced order, percent of the standard lead time.
     /// Default: 50.
@@ -120,6 +126,65 @@ pub struct SupplyParams {
     pub near_term_to_weeks: u32,
     /// How short supply is allocated. Default: `priority_then_margin`.
     pub allocation: AllocationRule,
+    /// The frozen horizon: plan months, from the cycle month on, whose production S&OP no
+    /// longer changes (the plant schedules them); a gap inside it is a notice, not a decision.
+    /// Whole months because the plan is monthly. Default: 0 (nothing frozen, as before).
+    pub frozen_months: u32,
+}
+
+/// The largest percentage premium `snop validate` believes (10x the cost).
+pub const MAX_PREMIUM_PERCENT: f64 = 1000.0;
+
+/// The near-term window's and the frozen horizon's furthest reach: the plan's 18 months, in weeks.
+pub const PLAN_WEEKS: u32 = 78;
+
+impl SupplyParams {
+    /// What is wrong with the values: `(key, message)`, every problem (the pipeline's loader
+    /// places each at its line).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut range = |key: &'static str, v: f64, lo: f64, hi: f64, what: &str| {
+            if !(v.is_finite() && (lo..=hi).contains(&v)) {
+                out.push((key, format!("`{v}` must be {what}")));
+            }
+        };
+        range("holding_cost_percent_per_month", self.holding_cost_percent_per_month, 0.0, 100.0, "a percent, 0 to 100");
+        for (key, v) in [
+            ("expedite_premium_percent", self.expedite_premium_percent),
+            ("alternate_supplier_premium_percent", self.alternate_supplier_premium_percent),
+            ("alternate_site_premium_percent", self.alternate_site_premium_percent),
+        ] {
+            range(key, v, 0.0, MAX_PREMIUM_PERCENT, "a premium in percent, 0 to 1000");
+        }
+        range("otif_threshold", self.otif_threshold, 0.0, 1.0, "a share, 0 to 1 (0.9 is 90 %)");
+        let lt = self.expedited_lead_time_percent;
+        if !(lt.is_finite() && lt > 0.0 && lt <= 100.0) {
+            out.push((
+                "expedited_lead_time_percent",
+                format!("`{lt}` must be a percent of the standard lead time, more than 0 and at most 100"),
+            ));
+        }
+        if !(1..=120).contains(&self.otif_window_months) {
+            out.push(("otif_window_months", format!("`{}` must be 1 to 120 months", self.otif_window_months)));
+        }
+        if !(0..=365).contains(&self.on_time_tolerance_days) {
+            out.push(("on_time_tolerance_days", format!("`{}` must be 0 to 365 days", self.on_time_tolerance_days)));
+        }
+        let (from, to) = (self.near_term_from_weeks, self.near_term_to_weeks);
+        if to > PLAN_WEEKS {
+            out.push(("near_term_to_weeks", format!("`{to}` is beyond the plan's {PLAN_WEEKS} weeks")));
+        }
+        if from >= to {
+            out.push((
+                "near_term_from_weeks",
+                format!("`{from}` must come before `near_term_to_weeks` ({to}): the window runs from one to the other"),
+            ));
+        }
+        if self.frozen_months > PLAN_MONTHS {
+            out.push(("frozen_months", format!("`{}` is beyond the plan's {PLAN_MONTHS} months", self.frozen_months)));
+        }
+        out
+    }
 }
 
 impl Default for SupplyParams {
@@ -136,6 +201,7 @@ impl Default for SupplyParams {
             near_term_from_weeks: 6,
             near_term_to_weeks: 12,
             allocation: AllocationRule::PriorityThenMargin,
+            frozen_months: 0,
         }
     }
 }

@@ -7,9 +7,11 @@
 //!   with a routing and spare hours at its premium; accepting the shortfall at the lost margin.
 //!   Build ahead and the alternate site are checked on the overloaded resource (and the
 //!   alternate site's own resources) only.
-//! - A material or supplier gap: expedite (material gaps only) or an alternate supplier at
-//!   their premiums, reaching only demand outside the shortened lead time; accepting the
-//!   shortfall at the lost margin.
+//! - A material or supplier gap: expedite (material gaps only, when the current supplier
+//!   expedites) at its premium, reaching only demand outside the expedited lead time; an
+//!   alternate supplier only where `component_suppliers` lists one, at its unit cost above the
+//!   current one's, reaching only demand outside its lead time; accepting the shortfall at the
+//!   lost margin.
 //!
 //! This pricing is kept apart from gap detection so that an optimiser can replace it.
 
@@ -18,7 +20,7 @@ use std::collections::BTreeSet;
 use super::capacity::Routes;
 use super::masters::Masters;
 use super::materials::Node;
-use super::{EPS, GapKind, GapOption, OptionKind, Plan, RecommendedStep, SupplyParams, r2, r3};
+use super::{EPS, GapKind, GapOption, OptionKind, Plan, RecommendedStep, r2, r3};
 
 /// An option while it is being priced; `takes` are the spare hours it would use.
 pub(super) struct Offer {
@@ -199,38 +201,58 @@ pub(super) fn capacity_options(plan: &Plan<'_>, spare: &[Vec<f64>], o: &Overload
     options
 }
 
-/// The options for a material or supplier gap on component `nd`: `comp_reach` component units
-/// (`reach` finished units) lie outside the shortened lead time; `units` finished units are
-/// short in all, at `margin` lost margin.
+/// Component and finished units a fix reaches.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Reach {
+    pub(super) comp: f64,
+    pub(super) fg: f64,
+}
+
+impl Reach {
+    pub(super) fn add(&mut self, comp: f64, fg: f64) {
+        self.comp += comp;
+        self.fg += fg;
+    }
+    pub(super) fn minus(self, b: Reach) -> Reach {
+        Reach { comp: (self.comp - b.comp).max(0.0), fg: (self.fg - b.fg).max(0.0) }
+    }
+}
+
+/// The options for a material or supplier gap on component `nd`: `units` finished units are
+/// short in all, at `margin` lost margin. An expedite (material gaps only, when the current
+/// supplier expedites) reaches `exp`, the demand outside the expedited lead time, at the
+/// supplier's premium; the alternate supplier, only where the data lists one, reaches `alt`,
+/// the demand outside its lead time, at its unit cost above the current one's.
 pub(super) fn material_options(
-    p: &SupplyParams,
     nd: &Node,
     kind: GapKind,
-    comp_reach: f64,
-    reach: f64,
+    exp: Reach,
+    alt: Reach,
     units: f64,
     margin: f64,
 ) -> Vec<Offer> {
     let mut options = Vec::new();
-    let lt = (nd.lead_time_days as f64 * p.expedited_lead_time_percent / 100.0).round();
-    if kind == GapKind::Material && reach > EPS {
+    if let Some((lead, premium)) = nd.expedite.filter(|_| kind == GapKind::Material && exp.fg > EPS) {
         options.push(Offer::new(
             OptionKind::Expedite,
             format!(
-                "expedite {comp_reach:.0} units from `{}` ({lt:.0} days instead of {})",
-                nd.supplier, nd.lead_time_days
+                "expedite {:.0} units from `{}` ({lead:.0} days instead of {})",
+                exp.comp, nd.supplier, nd.lead_time_days
             ),
-            reach,
-            comp_reach * nd.unit_cost * p.expedite_premium_percent / 100.0,
+            exp.fg,
+            exp.comp * nd.unit_cost * premium / 100.0,
             Vec::new(),
         ));
     }
-    if reach > EPS {
+    if let Some(o) = nd.alternate.as_ref().filter(|_| alt.fg > EPS) {
         options.push(Offer::new(
             OptionKind::AlternateSupplier,
-            format!("buy {comp_reach:.0} units from an alternate supplier ({lt:.0} days)"),
-            reach,
-            comp_reach * nd.unit_cost * p.alternate_supplier_premium_percent / 100.0,
+            format!(
+                "buy {:.0} units from `{}` at {:.2} ({} days instead of {})",
+                alt.comp, o.supplier, o.unit_cost, o.lead_time_days, nd.lead_time_days
+            ),
+            alt.fg,
+            alt.comp * (o.unit_cost - nd.unit_cost).max(0.0),
             Vec::new(),
         ));
     }

@@ -25,6 +25,8 @@ struct Case {
     routings: Vec<(&'static str, &'static str, f64)>,
     bom: Vec<(&'static str, &'static str, f64)>,
     components: Vec<(&'static str, &'static str, i64, f64)>,
+    /// `component_suppliers`: component, supplier, unit cost, lead time days (none: no table).
+    suppliers: Vec<(&'static str, &'static str, f64, i64)>,
     inventory: Vec<(&'static str, &'static str, f64, f64)>,
     pos: Vec<(&'static str, &'static str, &'static str, f64)>,
     capacity: Vec<(&'static str, f64, f64, f64)>,
@@ -44,6 +46,7 @@ impl Case {
             routings: vec![("P1", "R1", 2.0)],
             bom: vec![],
             components: vec![],
+            suppliers: vec![],
             inventory: vec![],
             pos: vec![],
             capacity: vec![("R1", 15.0, 3.0, 50.0)],
@@ -102,6 +105,16 @@ impl Case {
                 "unit_cost" => self.components.iter().map(|x| x.3).collect::<Vec<_>>())
             .unwrap(),
         );
+        if !self.suppliers.is_empty() {
+            t.insert(
+                Table::ComponentSuppliers,
+                df!("component" => s(self.suppliers.iter().map(|x| x.0).collect()),
+                    "supplier" => s(self.suppliers.iter().map(|x| x.1).collect()),
+                    "unit_cost" => self.suppliers.iter().map(|x| x.2).collect::<Vec<_>>(),
+                    "lead_time_days" => self.suppliers.iter().map(|x| x.3).collect::<Vec<_>>())
+                .unwrap(),
+            );
+        }
         t.insert(
             Table::Inventory,
             df!("item" => s(self.inventory.iter().map(|x| x.0).collect()),
@@ -282,13 +295,39 @@ fn material_gap_inside_lead_time_and_new_orders_outside() {
     assert_eq!(dec.options.len(), 1);
     assert_eq!(dec.recommended_cost_money, 250.0); // 5 x 50 margin
     let jan = &f.gaps[1];
-    // Jan 15 - 30 = Dec 16: expedite reaches. 10 units x 10 x 15 % = 15; alternate 25 % = 25.
+    // Jan 15 - 30 = Dec 16: expedite reaches. 10 units x 10 x 15 % = 15. No second source in
+    // the data: no alternate supplier is offered.
     assert_eq!(option(jan, OptionKind::Expedite).cost_money, 15.0);
-    assert_eq!(option(jan, OptionKind::AlternateSupplier).cost_money, 25.0);
+    assert!(jan.options.iter().all(|o| o.kind != OptionKind::AlternateSupplier), "{:#?}", jan.options);
     assert_eq!(jan.recommended, vec![RecommendedStep { kind: OptionKind::Expedite, units: 5.0, cost_money: 15.0 }]);
     let feb = f.shortages.iter().find(|s| s.month == "2027-02").unwrap();
     assert_eq!((feb.within_lead_time_units, feb.new_order_units), (0.0, 10.0));
     assert_eq!(feb.order_by.as_deref(), Some("2026-12-17"));
+    // A second source, faster and dearer: SUPF sells M1 at 11 in 10 days. Ordered Dec 1, it
+    // is here Dec 11, before Dec 15: it reaches the Dec gap that no expedite could, 10 M1 x
+    // (11 - 10) = 10 for 5 units, against 250 of lost margin.
+    let mut fast = c.clone();
+    fast.suppliers = vec![("M1", "SUPF", 11.0, 10)];
+    let g = fast.run().unwrap().gaps.into_iter().find(|g| g.id == "MAT-M1-2026-12").unwrap();
+    assert_eq!(
+        g.recommended,
+        vec![RecommendedStep { kind: OptionKind::AlternateSupplier, units: 5.0, cost_money: 10.0 }]
+    );
+    // A supplier that cannot expedite offers none: the Jan gap keeps only accepting.
+    let mut slow = c.clone();
+    slow.suppliers = vec![("M1", "SUPA", 10.0, 60)];
+    let mut t = slow.tables();
+    t.insert(
+        Table::ComponentSuppliers,
+        df!("component" => ["M1"], "supplier" => ["SUPA"], "unit_cost" => [10.0], "lead_time_days" => [60i64],
+            "can_expedite" => ["no"])
+        .unwrap(),
+    );
+    let demand = slow.demand_frame();
+    let f2 =
+        supply_review(&SupplyInputs { tables: &t, demand: &demand, cycle: cycle(), params: &slow.params }).unwrap();
+    let jan2 = f2.gaps.iter().find(|g| g.id == "MAT-M1-2027-01").unwrap();
+    assert_eq!(jan2.options.iter().map(|o| o.kind).collect::<Vec<_>>(), vec![OptionKind::AcceptShortfall]);
     // Nothing can be made in Dec and Jan; Feb is made.
     assert_eq!(planned(&f, "P1", "C1", "2026-12"), 0.0);
     assert_eq!(planned(&f, "P1", "C1", "2027-01"), 0.0);
@@ -360,10 +399,17 @@ fn supplier_gap_from_receipts_at_risk() {
     let g = &f.gaps[0];
     assert_eq!((g.kind, g.id.as_str()), (GapKind::Supplier, "SUP-M1-2027-01"));
     assert_eq!((g.component_units_short, g.units_short, g.supplier.as_deref()), (Some(5.0), 2.5, Some("SUPB")));
-    // Chasing an unreliable supplier is no fix: no expedite. An alternate supplier in 30
-    // days (by Dec 16) at 25 %: 5 x 10 x 0.25 = 12.5.
+    // Chasing an unreliable supplier is no fix: no expedite. No second source in the data:
+    // no alternate supplier either.
     assert!(g.options.iter().all(|o| o.kind != OptionKind::Expedite));
-    assert_eq!(option(g, OptionKind::AlternateSupplier).cost_money, 12.5);
+    assert!(g.options.iter().all(|o| o.kind != OptionKind::AlternateSupplier));
+    // SUPC sells M1 at 12.5 in 30 days: ordered Dec 1, here by Dec 31, before the Jan 15
+    // need: 5 M1 x (12.5 - 10) = 12.5, reaching all 2.5 units.
+    c.suppliers = vec![("M1", "SUPC", 12.5, 30)];
+    let f = c.run().unwrap();
+    let o = option(&f.gaps[0], OptionKind::AlternateSupplier);
+    assert_eq!((o.cost_money, o.closes_units), (12.5, 2.5));
+    assert!(o.detail.contains("SUPC"), "{}", o.detail);
     assert_eq!(option(g, OptionKind::AcceptShortfall).cost_money, 125.0); // 2.5 x 50
     assert_eq!(f.receipts_at_risk.len(), 1);
     assert_eq!(f.receipts_at_risk[0].expected_units, 5.0);
