@@ -166,6 +166,29 @@ pub(crate) fn table(
     Ok(())
 }
 
+/// Excel's most rows on a sheet.
+pub(crate) const EXCEL_MAX_ROWS: u32 = 1_048_576;
+
+/// [`table`] over as many sheets as `max_rows` needs: `name`, then `name (2)` and on, each with
+/// its header row, the rows in order, each on exactly one sheet.
+pub(crate) fn paged_table(
+    book: &mut Workbook,
+    name: &str,
+    formats: &Formats,
+    columns: &[(&str, f64)],
+    rows: Vec<Vec<Value>>,
+    max_rows: u32,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let pages = sheet_pages(rows.len(), 1, 1, 1, max_rows);
+    let mut names = SheetNames::default();
+    let mut rows = rows.into_iter();
+    for (k, page) in pages.into_iter().enumerate() {
+        let sheet = book.add_worksheet().set_name(names.name(name, k))?;
+        table(sheet, formats, columns, rows.by_ref().take(page.len()).collect())?;
+    }
+    Ok(())
+}
+
 /// How `n` items go onto sheets of at most `max_rows` rows, when each item takes `per_item`
 /// rows and the items start at row `first_head` on the first sheet and at row `head` on the
 /// ones after it: the items of each sheet, in order; always one sheet at least (maybe empty), and
@@ -242,11 +265,32 @@ mod tests {
     fn items_go_onto_as_many_sheets_as_the_row_limit_needs() {
         assert_eq!(sheet_pages(10, 4, 4, 1, 20), [0..4, 4..8, 8..10]);
         // Exactly full: 1,048,572 rows of items below a 4-row head is one sheet; one more is two.
-        assert_eq!(sheet_pages(262_143, 4, 4, 4, 1_048_576), [0..262_143]);
-        assert_eq!(sheet_pages(262_144, 4, 4, 4, 1_048_576), [0..262_143, 262_143..262_144]);
+        assert_eq!(sheet_pages(262_143, 4, 4, 4, EXCEL_MAX_ROWS), [0..262_143]);
+        assert_eq!(sheet_pages(262_144, 4, 4, 4, EXCEL_MAX_ROWS), [0..262_143, 262_143..262_144]);
         assert_eq!(sheet_pages(0, 4, 4, 4, 20), [0..0]);
         // A limit below one item still places one item a sheet rather than none.
         assert_eq!(sheet_pages(2, 4, 4, 4, 5), [0..1, 1..2]);
+    }
+
+    /// Seven rows on sheets of three (a header and two rows): `Plan`, `Plan (2)`, `Plan (3)`,
+    /// `Plan (4)`, read back with calamine: every row once, in order.
+    #[test]
+    fn a_long_table_goes_on_as_many_sheets_as_it_needs() {
+        use calamine::Reader as _;
+        let mut book = Workbook::new();
+        let rows = (0..7).map(|i| vec![text(format!("row {i}")), Value::Num(i as f64)]).collect();
+        paged_table(&mut book, "Plan", &Formats::standard(), &[("Line", 10.0), ("Units", 10.0)], rows, 3).unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let mut read = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(read.sheet_names(), ["Plan", "Plan (2)", "Plan (3)", "Plan (4)"]);
+        let mut lines = Vec::new();
+        for name in read.sheet_names() {
+            let range = read.worksheet_range(&name).unwrap();
+            assert!(range.height() <= 3, "{name}");
+            assert_eq!(range.rows().next().unwrap()[0].to_string(), "Line");
+            lines.extend(range.rows().skip(1).map(|r| r[0].to_string()));
+        }
+        assert_eq!(lines, (0..7).map(|i| format!("row {i}")).collect::<Vec<_>>());
     }
 
     #[test]
