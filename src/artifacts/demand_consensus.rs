@@ -3,7 +3,8 @@
 
 use rust_xlsxwriter::{Format, FormatAlign, Note, Workbook, Worksheet};
 
-use crate::analysis::demand::{Consensus, Layer, LayerTotals};
+use super::xlsx::{SheetNames, sheet_pages};
+use crate::analysis::demand::{Consensus, Layer, LayerTotals, Series};
 use crate::narrative::{Draft, DraftSource};
 
 /// Writes a row of bold column titles at `row`.
@@ -34,13 +35,20 @@ fn layer_name(l: Layer) -> &'static str {
     }
 }
 
-/// Renders the workbook. Deterministic: the same consensus gives the same bytes.
+/// Renders the workbook within `max_rows` rows a sheet (Excel's limit, 1,048,576, outside
+/// tests: `Workspace::sheet_max_rows`). Its layout is chosen from
+/// the sizes before a cell is written: the consensus on one sheet when it fits, else a summary
+/// by family and month and the series on one sheet per family (more when a family does not
+/// fit); a long adjustments or accuracy list goes on as many sheets as it takes. Every series is
+/// in `consensus.parquet` and [`consensus_csv`] whatever the layout. Deterministic: the same
+/// consensus gives the same bytes.
 pub fn demand_consensus_xlsx(
     c: &Consensus,
     company: &str,
     signed_state: &str,
     narrative: Option<&Draft>,
     agenda: Option<&crate::draft::Agenda>,
+    max_rows: u32,
 ) -> anyhow::Result<Vec<u8>> {
     let f = &c.facts;
     let mut book = Workbook::new();
@@ -50,20 +58,76 @@ pub fn demand_consensus_xlsx(
             .set_creation_datetime(&rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 1, 1)?),
     );
     let st = Styles::new();
+    let mut names = SheetNames::default();
     // The narrative first: what the meeting reads.
     if let Some(d) = narrative {
+        names.name("Summary", 0);
         summary_sheet(&mut book, &st, c, company, signed_state, d)?;
     }
-    consensus_sheet(&mut book, &st, c, signed_state)?;
+    consensus_sheets(&mut book, &st, c, signed_state, max_rows, &mut names)?;
     totals_sheet(&mut book, &st, c)?;
-    accuracy_sheet(&mut book, &st, c)?;
+    accuracy_sheets(&mut book, &st, c, max_rows, &mut names)?;
     value_added_sheet(&mut book, &st, c)?;
-    adjustments_sheet(&mut book, &st, c)?;
+    adjustments_sheets(&mut book, &st, c, max_rows, &mut names)?;
     variance_sheet(&mut book, &st, c)?;
     if let Some(a) = agenda {
         super::xlsx::agenda_sheet(&mut book, a)?;
     }
     Ok(book.save_to_buffer()?)
+}
+
+/// The file under `tables/` that holds every series as the consensus sheets show them.
+pub const CONSENSUS_CSV: &str = "tables/consensus.csv";
+
+/// Every series as the consensus sheets show it, at any size: one row per series and layer
+/// (statistical, sales adjustment, marketing adjustment, final consensus), the months across,
+/// then the total, in units to two decimals (the sheets show whole units; the full precision is
+/// in `consensus.parquet`). Text cells escaped against formulas ([`super::csv_text`]).
+pub fn consensus_csv(c: &Consensus) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let f = &c.facts;
+    let q = |s: &str| {
+        let s = super::csv_text(s);
+        if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.into_owned() }
+    };
+    let mut out = String::with_capacity(c.series.len() * 4 * (60 + 8 * f.months.len()));
+    out.push_str("sku,customer,family,method,layer");
+    for m in &f.months {
+        out.push(',');
+        out.push_str(m);
+    }
+    out.push_str(",total\n");
+    for s in &c.series {
+        let keys = format!("{},{},{},{}", q(&s.sku), q(&s.customer), q(&s.family), q(&s.method));
+        for (label, values) in layers(s, f.months.len()) {
+            let _ = write!(out, "{keys},{label}");
+            for v in &values {
+                out.push(',');
+                out.push_str(&units(*v));
+            }
+            out.push(',');
+            out.push_str(&units(values.iter().sum::<f64>()));
+            out.push('\n');
+        }
+    }
+    out.into_bytes()
+}
+
+/// Units to two decimals, without trailing zeros (`12.5`, `3`, `-0.25`).
+fn units(x: f64) -> String {
+    let s = format!("{x:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".to_string() } else { s.to_string() }
+}
+
+/// A series' four rows as the consensus sheets show them: the layer's label and its months.
+fn layers(s: &Series, months: usize) -> [(&'static str, Vec<f64>); 4] {
+    [
+        ("statistical", s.statistical.clone()),
+        ("sales adjustment", s.sales.clone()),
+        ("marketing adjustment", s.marketing.clone()),
+        ("final consensus", (0..months).map(|m| s.final_units(m)).collect()),
+    ]
 }
 
 /// The formats the demand consensus workbook is written with.
@@ -125,40 +189,152 @@ fn summary_sheet(
     Ok(())
 }
 
-/// The Consensus sheet: four rows per series (statistical, sales and marketing adjustments,
-/// final), months across, a note on each adjusted cell naming its owners and reasons.
-fn consensus_sheet(book: &mut Workbook, st: &Styles, c: &Consensus, signed_state: &str) -> anyhow::Result<()> {
+/// Rows above the series on a consensus sheet: title, explanation, a blank row, the header.
+const CONSENSUS_HEAD: u32 = 4;
+/// Rows per series: statistical, sales and marketing adjustments, final consensus.
+const ROWS_PER_SERIES: u32 = 4;
+
+/// The consensus: every series on the Consensus sheet when they fit within `max_rows`; else
+/// the Consensus sheet sums them by family and month and each family's series go on sheets of
+/// their own (`Consensus <family>`, `Consensus <family> (2)` when it takes more than one).
+fn consensus_sheets(
+    book: &mut Workbook,
+    st: &Styles,
+    c: &Consensus,
+    signed_state: &str,
+    max_rows: u32,
+    names: &mut SheetNames,
+) -> anyhow::Result<()> {
     let f = &c.facts;
-    let ws = book.add_worksheet().set_name("Consensus")?;
-    ws.write_with_format(0, 0, format!("Demand consensus, cycle {} ({signed_state})", f.cycle), &st.bold)?;
+    let per_sheet = sheet_pages(c.series.len(), ROWS_PER_SERIES, CONSENSUS_HEAD, CONSENSUS_HEAD, max_rows);
+    let title = format!("Demand consensus, cycle {} ({signed_state})", f.cycle);
+    if per_sheet.len() == 1 {
+        let ws = book.add_worksheet().set_name(names.name("Consensus", 0))?;
+        let all: Vec<&Series> = c.series.iter().collect();
+        return consensus_detail(ws, st, f.months.as_slice(), &all, &title);
+    }
+    let mut by_family: std::collections::BTreeMap<&str, Vec<&Series>> = std::collections::BTreeMap::new();
+    for s in &c.series {
+        by_family.entry(s.family.as_str()).or_default().push(s);
+    }
+    // The detail sheets' names first, so the summary can say how many there are.
+    let mut details: Vec<(String, Vec<&Series>)> = Vec::new();
+    let mut plan_names = SheetNames::default();
+    for (family, series) in &by_family {
+        for (k, page) in
+            sheet_pages(series.len(), ROWS_PER_SERIES, CONSENSUS_HEAD, CONSENSUS_HEAD, max_rows).into_iter().enumerate()
+        {
+            details.push((plan_names.name(&format!("Consensus {family}"), k), series[page].to_vec()));
+        }
+    }
+    let summary_rows = (by_family.len() + 1) * ROWS_PER_SERIES as usize;
+    for (k, page) in
+        sheet_pages(summary_rows, 1, CONSENSUS_HEAD + 1, CONSENSUS_HEAD + 1, max_rows).into_iter().enumerate()
+    {
+        let ws = book.add_worksheet().set_name(names.name("Consensus", k))?;
+        consensus_summary(ws, st, c, &by_family, page, &title, details.len())?;
+    }
+    for (name, series) in &details {
+        let ws = book.add_worksheet().set_name(names.name(name, 0))?;
+        consensus_detail(ws, st, f.months.as_slice(), series, &format!("{title}: {}", series[0].family))?;
+    }
+    Ok(())
+}
+
+/// The Consensus sheet when the series do not fit on it: each family's layers summed by month
+/// (then all families'), rows `page` of them.
+fn consensus_summary(
+    ws: &mut Worksheet,
+    st: &Styles,
+    c: &Consensus,
+    by_family: &std::collections::BTreeMap<&str, Vec<&Series>>,
+    page: std::ops::Range<usize>,
+    title: &str,
+    detail_sheets: usize,
+) -> anyhow::Result<()> {
+    let months = c.facts.months.len();
+    ws.write_with_format(0, 0, title, &st.bold)?;
+    ws.write(
+        1,
+        0,
+        format!(
+            "{} series: more than a sheet holds, so each family's layers are summed here by month, and its series are on the {detail_sheets} sheets `Consensus <family>` after this one (numbered when a family takes more than one).",
+            c.series.len()
+        ),
+    )?;
+    ws.write(2, 0, format!("Every series is also in the run's `consensus.parquet` and `{CONSENSUS_CSV}`."))?;
+    let mut titles = vec!["Family", "Series", "Layer"];
+    titles.extend(c.facts.months.iter().map(String::as_str));
+    titles.push("Total");
+    header(ws, CONSENSUS_HEAD, &titles, &st.bold)?;
+    let all: Vec<&Series> = c.series.iter().collect();
+    let groups = by_family.iter().map(|(f, s)| (*f, s)).chain(std::iter::once(("all families", &all)));
+    let mut rows = Vec::new();
+    for (family, series) in groups {
+        let mut sums = [vec![0.0; months], vec![0.0; months], vec![0.0; months], vec![0.0; months]];
+        for s in series.iter() {
+            for (k, (_, values)) in layers(s, months).iter().enumerate() {
+                for (m, v) in values.iter().enumerate() {
+                    sums[k][m] += v;
+                }
+            }
+        }
+        for (k, label) in
+            ["statistical", "sales adjustment", "marketing adjustment", "final consensus"].into_iter().enumerate()
+        {
+            rows.push((family, series.len(), label, std::mem::take(&mut sums[k])));
+        }
+    }
+    for (i, (family, n, label, values)) in rows[page].iter().enumerate() {
+        let r = CONSENSUS_HEAD + 1 + i as u32;
+        let fmt = if *label == "final consensus" { &st.units_bold } else { &st.units };
+        ws.write(r, 0, *family)?;
+        ws.write(r, 1, *n as u32)?;
+        ws.write(r, 2, *label)?;
+        for (m, v) in values.iter().enumerate() {
+            ws.write_with_format(r, 3 + m as u16, *v, fmt)?;
+        }
+        ws.write_with_format(r, 3 + months as u16, values.iter().sum::<f64>(), fmt)?;
+    }
+    ws.set_freeze_panes(CONSENSUS_HEAD + 1, 3)?;
+    ws.set_column_width(0, 22)?;
+    ws.set_column_width(2, 20)?;
+    Ok(())
+}
+
+/// A consensus sheet of `series`: four rows each (statistical, sales and marketing
+/// adjustments, final), months across, a note on each adjusted cell naming its owners and
+/// reasons.
+fn consensus_detail(
+    ws: &mut Worksheet,
+    st: &Styles,
+    months: &[String],
+    series: &[&Series],
+    title: &str,
+) -> anyhow::Result<()> {
+    ws.write_with_format(0, 0, title, &st.bold)?;
     ws.write(1, 0, "Statistical forecast, sales adjustment, marketing adjustment and final consensus side by side; a note on an adjusted cell names its owners and reasons.")?;
     let mut titles = vec!["SKU", "Customer", "Family", "Method", "Layer"];
-    titles.extend(f.months.iter().map(String::as_str));
+    titles.extend(months.iter().map(String::as_str));
     titles.push("Total");
-    header(ws, 3, &titles, &st.bold)?;
+    header(ws, CONSENSUS_HEAD - 1, &titles, &st.bold)?;
     let first_month_col = 5u16;
-    let mut row = 4u32;
-    for s in &c.series {
-        let finals: Vec<f64> = (0..f.months.len()).map(|m| s.final_units(m)).collect();
-        for (label, values) in [
-            ("statistical", &s.statistical),
-            ("sales adjustment", &s.sales),
-            ("marketing adjustment", &s.marketing),
-            ("final consensus", &finals),
-        ] {
+    let mut row = CONSENSUS_HEAD;
+    for s in series {
+        for (label, values) in layers(s, months.len()) {
             ws.write(row, 0, &s.sku)?;
             ws.write(row, 1, &s.customer)?;
             ws.write(row, 2, &s.family)?;
             ws.write(row, 3, &s.method)?;
             ws.write(row, 4, label)?;
             let fmt = if label == "final consensus" { &st.units_bold } else { &st.units };
+            let layer = match label {
+                "sales adjustment" => Some(Layer::Sales),
+                "marketing adjustment" => Some(Layer::Marketing),
+                _ => None,
+            };
             for (m, v) in values.iter().enumerate() {
                 ws.write_with_format(row, first_month_col + m as u16, *v, fmt)?;
-                let layer = match label {
-                    "sales adjustment" => Some(Layer::Sales),
-                    "marketing adjustment" => Some(Layer::Marketing),
-                    _ => None,
-                };
                 let traces: Vec<String> = s.traces[m]
                     .iter()
                     .filter(|t| Some(t.layer) == layer)
@@ -168,12 +344,17 @@ fn consensus_sheet(book: &mut Workbook, st: &Styles, c: &Consensus, signed_state
                     ws.insert_note(row, first_month_col + m as u16, &Note::new(traces.join("\n")).set_author("snop"))?;
                 }
             }
-            ws.write_with_format(row, first_month_col + f.months.len() as u16, values.iter().sum::<f64>(), fmt)?;
+            ws.write_with_format(row, first_month_col + months.len() as u16, values.iter().sum::<f64>(), fmt)?;
             row += 1;
         }
     }
-    ws.set_freeze_panes(4, 5)?;
-    ws.autofilter(3, 0, row.saturating_sub(1).max(4), first_month_col + f.months.len() as u16)?;
+    ws.set_freeze_panes(CONSENSUS_HEAD, 5)?;
+    ws.autofilter(
+        CONSENSUS_HEAD - 1,
+        0,
+        row.saturating_sub(1).max(CONSENSUS_HEAD),
+        first_month_col + months.len() as u16,
+    )?;
     ws.set_column_width(0, 12)?;
     ws.set_column_width(4, 20)?;
     Ok(())
@@ -225,38 +406,53 @@ fn totals_sheet(book: &mut Workbook, st: &Styles, c: &Consensus) -> anyhow::Resu
     Ok(())
 }
 
-/// The Accuracy sheet: accuracy per source, lag and layer, then per family, customer and SKU.
-fn accuracy_sheet(book: &mut Workbook, st: &Styles, c: &Consensus) -> anyhow::Result<()> {
+/// The Accuracy sheet: accuracy per source, lag and layer, then per family, customer and SKU
+/// (continued on `Accuracy (2)` and on when they do not fit within `max_rows`).
+fn accuracy_sheets(
+    book: &mut Workbook,
+    st: &Styles,
+    c: &Consensus,
+    max_rows: u32,
+    names: &mut SheetNames,
+) -> anyhow::Result<()> {
     let f = &c.facts;
-    let ws = book.add_worksheet().set_name("Accuracy")?;
-    header(ws, 0, &["Source", "Lag (months)", "Layer", "WMAPE", "MAPE", "Bias"], &st.bold)?;
-    for (i, a) in f.accuracy.iter().enumerate() {
-        let r = i as u32 + 1;
-        ws.write(r, 0, &a.source)?;
-        ws.write(r, 1, a.lag_months)?;
-        ws.write(r, 2, layer_name(a.layer))?;
-        opt(ws, r, 3, a.wmape, &st.pct)?;
-        opt(ws, r, 4, a.mape, &st.pct)?;
-        opt(ws, r, 5, a.bias, &st.pct)?;
+    let groups: Vec<_> = f.accuracy_by_family.iter().chain(&f.accuracy_by_customer).chain(&c.accuracy_by_sku).collect();
+    // The first sheet: a header, the accuracy rows, a blank row and the groups' header.
+    let first_head = f.accuracy.len() as u32 + 3;
+    for (k, page) in sheet_pages(groups.len(), 1, first_head, 1, max_rows).into_iter().enumerate() {
+        let ws = book.add_worksheet().set_name(names.name("Accuracy", k))?;
+        let mut r = 0u32;
+        if k == 0 {
+            header(ws, 0, &["Source", "Lag (months)", "Layer", "WMAPE", "MAPE", "Bias"], &st.bold)?;
+            for (i, a) in f.accuracy.iter().enumerate() {
+                let r = i as u32 + 1;
+                ws.write(r, 0, &a.source)?;
+                ws.write(r, 1, a.lag_months)?;
+                ws.write(r, 2, layer_name(a.layer))?;
+                opt(ws, r, 3, a.wmape, &st.pct)?;
+                opt(ws, r, 4, a.mape, &st.pct)?;
+                opt(ws, r, 5, a.bias, &st.pct)?;
+            }
+            r = f.accuracy.len() as u32 + 2;
+        }
+        header(
+            ws,
+            r,
+            &["Family / customer / SKU", "Lag (months)", "Statistical WMAPE", "Naive WMAPE", "Actual units"],
+            &st.bold,
+        )?;
+        for g in &groups[page] {
+            r += 1;
+            ws.write(r, 0, &g.group)?;
+            ws.write(r, 1, g.lag_months)?;
+            opt(ws, r, 2, g.statistical_wmape, &st.pct)?;
+            opt(ws, r, 3, g.naive_wmape, &st.pct)?;
+            ws.write_with_format(r, 4, g.actual_units, &st.units)?;
+            opt(ws, r, 5, g.statistical_mape, &st.pct)?;
+            opt(ws, r, 6, g.statistical_bias, &st.pct)?;
+        }
+        ws.set_column_width(0, 26)?;
     }
-    let mut r = f.accuracy.len() as u32 + 2;
-    header(
-        ws,
-        r,
-        &["Family / customer / SKU", "Lag (months)", "Statistical WMAPE", "Naive WMAPE", "Actual units"],
-        &st.bold,
-    )?;
-    for g in f.accuracy_by_family.iter().chain(&f.accuracy_by_customer).chain(&c.accuracy_by_sku) {
-        r += 1;
-        ws.write(r, 0, &g.group)?;
-        ws.write(r, 1, g.lag_months)?;
-        opt(ws, r, 2, g.statistical_wmape, &st.pct)?;
-        opt(ws, r, 3, g.naive_wmape, &st.pct)?;
-        ws.write_with_format(r, 4, g.actual_units, &st.units)?;
-        opt(ws, r, 5, g.statistical_mape, &st.pct)?;
-        opt(ws, r, 6, g.statistical_bias, &st.pct)?;
-    }
-    ws.set_column_width(0, 26)?;
     Ok(())
 }
 
@@ -302,28 +498,38 @@ fn value_added_sheet(book: &mut Workbook, st: &Styles, c: &Consensus) -> anyhow:
     Ok(())
 }
 
-/// The Adjustments sheet: every adjustment with its owner and reason, traceable.
-fn adjustments_sheet(book: &mut Workbook, st: &Styles, c: &Consensus) -> anyhow::Result<()> {
+/// The Adjustments sheet: every adjustment with its owner and reason, traceable (continued on
+/// `Adjustments (2)` and on when they do not fit within `max_rows`).
+fn adjustments_sheets(
+    book: &mut Workbook,
+    st: &Styles,
+    c: &Consensus,
+    max_rows: u32,
+    names: &mut SheetNames,
+) -> anyhow::Result<()> {
     let f = &c.facts;
-    let ws = book.add_worksheet().set_name("Adjustments")?;
-    header(ws, 0, &["SKU", "Customer", "Month", "Layer", "Owner", "Reason", "Units"], &st.bold)?;
-    let mut r = 1u32;
-    for s in &c.series {
-        for (m, traces) in s.traces.iter().enumerate() {
-            for t in traces {
-                ws.write(r, 0, &s.sku)?;
-                ws.write(r, 1, &s.customer)?;
-                ws.write(r, 2, &f.months[m])?;
-                ws.write(r, 3, layer_name(t.layer))?;
-                ws.write(r, 4, &t.owner)?;
-                ws.write_with_format(r, 5, &t.reason, &st.wrap)?;
-                ws.write_with_format(r, 6, t.delta_units, &Format::new().set_num_format("+#,##0.0;-#,##0.0"))?;
-                r += 1;
-            }
+    let rows: Vec<_> = c
+        .series
+        .iter()
+        .flat_map(|s| s.traces.iter().enumerate().flat_map(move |(m, traces)| traces.iter().map(move |t| (s, m, t))))
+        .collect();
+    let delta = Format::new().set_num_format("+#,##0.0;-#,##0.0");
+    for (k, page) in sheet_pages(rows.len(), 1, 1, 1, max_rows).into_iter().enumerate() {
+        let ws = book.add_worksheet().set_name(names.name("Adjustments", k))?;
+        header(ws, 0, &["SKU", "Customer", "Month", "Layer", "Owner", "Reason", "Units"], &st.bold)?;
+        for (i, (s, m, t)) in rows[page].iter().enumerate() {
+            let r = i as u32 + 1;
+            ws.write(r, 0, &s.sku)?;
+            ws.write(r, 1, &s.customer)?;
+            ws.write(r, 2, &f.months[*m])?;
+            ws.write(r, 3, layer_name(t.layer))?;
+            ws.write(r, 4, &t.owner)?;
+            ws.write_with_format(r, 5, &t.reason, &st.wrap)?;
+            ws.write_with_format(r, 6, t.delta_units, &delta)?;
         }
+        ws.set_column_width(5, 40)?;
+        ws.set_freeze_panes(1, 0)?;
     }
-    ws.set_column_width(5, 40)?;
-    ws.set_freeze_panes(1, 0)?;
     Ok(())
 }
 

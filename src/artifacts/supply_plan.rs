@@ -5,7 +5,7 @@
 
 use rust_xlsxwriter::{Workbook, XlsxError};
 
-use super::xlsx::{Formats, Value, opt_num, table, text, workbook};
+use super::xlsx::{EXCEL_MAX_ROWS, Formats, Value, opt_num, paged_table, table, text, workbook};
 use crate::analysis::supply::{GapKind, OptionKind, SupplyFacts};
 
 /// A gap's kind as the Gaps sheet names it.
@@ -272,7 +272,8 @@ fn shortages_sheet(book: &mut Workbook, formats: &Formats, facts: &SupplyFacts) 
     Ok(())
 }
 
-/// The Constrained plan sheet: demand beside what supply can meet, per SKU, customer and month.
+/// The Constrained plan sheet: demand beside what supply can meet, per SKU, customer and month
+/// (continued on `Constrained plan (2)` and on past Excel's rows: 484,000 series by 18 months).
 fn constrained_plan_sheet(book: &mut Workbook, formats: &Formats, facts: &SupplyFacts) -> Result<(), XlsxError> {
     let rows = facts
         .constrained_plan
@@ -288,11 +289,13 @@ fn constrained_plan_sheet(book: &mut Workbook, formats: &Formats, facts: &Supply
             ]
         })
         .collect();
-    table(
-        book.add_worksheet().set_name("Constrained plan")?,
+    paged_table(
+        book,
+        "Constrained plan",
         formats,
         &[("SKU", 12.0), ("Customer", 12.0), ("Month", 9.0), ("Demand", 11.0), ("Constrained", 11.0), ("Unmet", 11.0)],
         rows,
+        EXCEL_MAX_ROWS,
     )?;
     Ok(())
 }

@@ -205,6 +205,77 @@ pub(crate) fn number_width(x: f64) -> f64 {
     (digits + (digits - 1) / 3 + sign + 3 + 2) as f64
 }
 
+/// Excel's most rows on a sheet.
+pub(crate) const EXCEL_MAX_ROWS: u32 = 1_048_576;
+
+/// [`table`] over as many sheets as `max_rows` needs: `name`, then `name (2)` and on, each with
+/// its header row, the rows in order, each on exactly one sheet.
+pub(crate) fn paged_table(
+    book: &mut Workbook,
+    name: &str,
+    formats: &Formats,
+    columns: &[(&str, f64)],
+    rows: Vec<Vec<Value>>,
+    max_rows: u32,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let pages = sheet_pages(rows.len(), 1, 1, 1, max_rows);
+    let mut names = SheetNames::default();
+    let mut rows = rows.into_iter();
+    for (k, page) in pages.into_iter().enumerate() {
+        let sheet = book.add_worksheet().set_name(names.name(name, k))?;
+        table(sheet, formats, columns, rows.by_ref().take(page.len()).collect())?;
+    }
+    Ok(())
+}
+
+/// How `n` items go onto sheets of at most `max_rows` rows, when each item takes `per_item`
+/// rows and the items start at row `first_head` on the first sheet and at row `head` on the
+/// ones after it: the items of each sheet, in order; always one sheet at least (maybe empty), and
+/// one item a sheet at the least whatever the limit. The size is known before a cell is written,
+/// so a workbook is laid out to fit rather than refused when it is saved.
+pub(crate) fn sheet_pages(
+    n: usize,
+    per_item: u32,
+    first_head: u32,
+    head: u32,
+    max_rows: u32,
+) -> Vec<std::ops::Range<usize>> {
+    let fit = |h: u32| (max_rows.saturating_sub(h) / per_item.max(1)).max(1) as usize;
+    let first = 0..n.min(fit(first_head));
+    let mut at = first.end;
+    let mut pages = Vec::from([first]);
+    while at < n {
+        let end = (at + fit(head)).min(n);
+        pages.push(at..end);
+        at = end;
+    }
+    pages
+}
+
+/// The names of a workbook's sheets, each unique as Excel compares them (ignoring case).
+#[derive(Default)]
+pub(crate) struct SheetNames(std::collections::HashSet<String>);
+
+impl SheetNames {
+    /// `base` for a sheet's first page, `base (2)` and on for the next: at most 31 characters
+    /// (the base is shortened, never the page number), without the characters Excel refuses in
+    /// a name (`[]:*?/\`), and numbered further when the name is taken.
+    pub(crate) fn name(&mut self, base: &str, page: usize) -> String {
+        let clean: String = base.chars().map(|ch| if "[]:*?/\\".contains(ch) { '_' } else { ch }).collect::<String>();
+        let clean = clean.trim_matches('\'').to_string();
+        let mut k = page;
+        loop {
+            let suffix = if k == 0 { String::new() } else { format!(" ({})", k + 1) };
+            let keep = 31 - suffix.chars().count();
+            let name: String = clean.chars().take(keep).collect::<String>().trim_end().to_string() + &suffix;
+            if self.0.insert(name.to_lowercase()) {
+                return name;
+            }
+            k += 1;
+        }
+    }
+}
+
 /// Excel holds at most 32,767 characters in a cell (a longer one is refused when the workbook
 /// is written). A longer text, such as the SKUs a gap hits at 50,000 SKUs, is cut at a character
 /// boundary and says how much more there is and where the whole is.
@@ -225,6 +296,54 @@ pub(crate) fn fit_cell(s: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 10 items of 4 rows under a 4-row head on sheets of 20 rows: 4 on the first (rows 4 to
+    /// 19), then 4 (a 1-row head: rows 1 to 16; a fifth would end on row 20), then the last 2.
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)]
+    fn items_go_onto_as_many_sheets_as_the_row_limit_needs() {
+        assert_eq!(sheet_pages(10, 4, 4, 1, 20), [0..4, 4..8, 8..10]);
+        // Exactly full: 1,048,572 rows of items below a 4-row head is one sheet; one more is two.
+        assert_eq!(sheet_pages(262_143, 4, 4, 4, EXCEL_MAX_ROWS), [0..262_143]);
+        assert_eq!(sheet_pages(262_144, 4, 4, 4, EXCEL_MAX_ROWS), [0..262_143, 262_143..262_144]);
+        assert_eq!(sheet_pages(0, 4, 4, 4, 20), [0..0]);
+        // A limit below one item still places one item a sheet rather than none.
+        assert_eq!(sheet_pages(2, 4, 4, 4, 5), [0..1, 1..2]);
+    }
+
+    /// Seven rows on sheets of three (a header and two rows): `Plan`, `Plan (2)`, `Plan (3)`,
+    /// `Plan (4)`, read back with calamine: every row once, in order.
+    #[test]
+    fn a_long_table_goes_on_as_many_sheets_as_it_needs() {
+        use calamine::Reader as _;
+        let mut book = Workbook::new();
+        let rows = (0..7).map(|i| vec![text(format!("row {i}")), Value::Num(i as f64)]).collect();
+        paged_table(&mut book, "Plan", &Formats::standard(), &[("Line", 10.0), ("Units", 10.0)], rows, 3).unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let mut read = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(read.sheet_names(), ["Plan", "Plan (2)", "Plan (3)", "Plan (4)"]);
+        let mut lines = Vec::new();
+        for name in read.sheet_names() {
+            let range = read.worksheet_range(&name).unwrap();
+            assert!(range.height() <= 3, "{name}");
+            assert_eq!(range.rows().next().unwrap()[0].to_string(), "Line");
+            lines.extend(range.rows().skip(1).map(|r| r[0].to_string()));
+        }
+        assert_eq!(lines, (0..7).map(|i| format!("row {i}")).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn sheet_names_fit_excel_and_never_repeat() {
+        let mut names = SheetNames::default();
+        assert_eq!(names.name("Consensus centrifugal-pumps", 0), "Consensus centrifugal-pumps");
+        assert_eq!(names.name("Consensus centrifugal-pumps", 1), "Consensus centrifugal-pumps (2)");
+        let long = names.name("Consensus a family with a long name", 2);
+        assert_eq!(long, "Consensus a family with a l (3)");
+        assert_eq!(long.chars().count(), 31);
+        // Excel compares names ignoring case; a taken one is numbered on.
+        assert_eq!(names.name("CONSENSUS centrifugal-pumps", 0), "CONSENSUS centrifugal-pumps (3)");
+        assert_eq!(names.name("a/b:c", 0), "a_b_c");
+    }
 
     /// A cell over Excel's limit is cut to fit, saying how much is left out (42,000 characters
     /// less the 32,647 kept); one within it is written as it is; the cut never splits a

@@ -92,6 +92,9 @@ pub enum BenchCommand {
         /// Threads for polars and rayon in every step (1 for the single-threaded figures).
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Stop after this agent's step (`demand-review` measures the demand review alone).
+        #[arg(long)]
+        until: Option<String>,
     },
     /// One measured phase (used by `snop bench ingest` in a child process).
     #[command(hide = true)]
@@ -182,8 +185,20 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
             }
             Ok(())
         }
-        BenchCommand::Cycle { skus, customers, months, dir, threads } => {
-            cycle_bench(&crate::demo::Spec { skus, customers, months, ..Default::default() }, &dir, threads).await
+        BenchCommand::Cycle { skus, customers, months, dir, threads, until } => {
+            let until = match until.as_deref().map(|n| (n, crate::sop::Agent::from_name(n))) {
+                None => None,
+                Some((_, Some(agent))) => Some(agent),
+                Some((name, None)) => {
+                    return Err(crate::UserError(format!(
+                        "`--until {name}`: not an agent; one of {}",
+                        crate::sop::Agent::ALL.map(|a| a.name()).join(", ")
+                    ))
+                    .into());
+                }
+            };
+            let size = crate::demo::Spec { skus, customers, months, ..Default::default() };
+            cycle_bench(&size, &dir, threads, until).await
         }
         BenchCommand::Measure { to, args } => {
             // The command runs in this process, parsed and run as `snop ARGS` would be, so this
@@ -274,7 +289,12 @@ fn tempfile_path() -> anyhow::Result<PathBuf> {
 
 /// `snop bench cycle`: generates the demo company at `size` in `dir` and runs the cycle on it,
 /// one measured child process per step; prints a row per step.
-async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> anyhow::Result<()> {
+async fn cycle_bench(
+    size: &crate::demo::Spec,
+    dir: &Path,
+    threads: usize,
+    until: Option<crate::sop::Agent>,
+) -> anyhow::Result<()> {
     use crate::pipeline;
     use crate::sop::Agent;
     if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
@@ -325,17 +345,24 @@ async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> an
         size.skus, size.customers, size.months
     );
     println!(
-        "{:<15} {:>9} {:>12} {:>10} {:>12}  then, by script",
-        "step", "seconds", "peak RSS MB", "rows read", "quarantined"
+        "{:<15} {:>9} {:>12} {:>10} {:>12} {:>10}  then, by script",
+        "step", "seconds", "peak RSS MB", "rows read", "quarantined", "folder MB"
     );
-    let row = |step: &str, m: &Measured, rows: &str, quarantined: &str, then: &str| {
+    let row = |step: &str, m: &Measured, rows: &str, quarantined: &str, folder: &str, then: &str| {
         println!(
-            "{step:<15} {:>9.2} {:>12.0} {rows:>10} {quarantined:>12}  {then}",
+            "{step:<15} {:>9.2} {:>12.0} {rows:>10} {quarantined:>12} {folder:>10}  {then}",
             m.seconds,
             m.peak_rss_bytes as f64 / 1e6
         );
     };
-    row("generate", &generate, "-", "-", generated.trim());
+    row(
+        "generate",
+        &generate,
+        "-",
+        "-",
+        &format!("{:.0}", folder_bytes(&dir.join("data")) as f64 / 1e6),
+        generated.trim(),
+    );
     let mut total = generate.seconds;
     let mut skipped = Vec::new();
     for agent in Agent::ALL {
@@ -353,6 +380,8 @@ async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> an
         total += m.seconds;
         let report: serde_json::Value = serde_json::from_str(&stdout).context("reading the run's JSON report")?;
         let run = store.runs(Some(agent.name()), Some(&cycle.to_string())).await?.into_iter().next();
+        let folder =
+            run.as_ref().map_or("-".to_string(), |r| format!("{:.0}", folder_bytes(&dir.join(&r.folder)) as f64 / 1e6));
         if let Some(draft) = match run {
             Some(r) => store.draft_of_run(r.id).await?,
             None => None,
@@ -365,14 +394,30 @@ async fn cycle_bench(size: &crate::demo::Spec, dir: &Path, threads: usize) -> an
             &m,
             &report["rows_read"].to_string(),
             &report["rows_quarantined"].to_string(),
+            &folder,
             &then.join("; "),
         );
+        if until == Some(agent) {
+            break;
+        }
     }
     println!("{:<15} {total:>9.2}", "total");
     if !skipped.is_empty() {
         println!("not run (no pipeline in the demo workspace): {}", skipped.join(", "));
     }
     Ok(())
+}
+
+/// The bytes of the files under `dir`, all the way down (0 when it cannot be read).
+fn folder_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = fs_err::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => folder_bytes(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
 }
 
 /// Peak resident memory of this process (VmHWM), in bytes.

@@ -81,6 +81,9 @@ pub struct Workspace {
     /// with the files to put in; only [`Workspace::load_allowing_pending`] leaves them out of
     /// the problems.
     pub pending: Vec<Problem>,
+    /// The most rows a workbook sheet may have: Excel's 1,048,576. Not a setting of
+    /// `snop.toml`; tests set it small to prove that a workbook over it is split.
+    pub sheet_max_rows: u32,
 }
 
 impl Workspace {

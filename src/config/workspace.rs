@@ -331,8 +331,12 @@ pub(super) fn load_workspace(root: &Path, inputs: Inputs, problems: &mut Vec<Pro
         notify: raw.notify,
         require_keys: raw.signoff.require_keys,
         pending,
+        sheet_max_rows: SHEET_MAX_ROWS,
     })
 }
+
+/// Excel's most rows on a sheet: what [`Workspace::sheet_max_rows`] is outside tests.
+pub const SHEET_MAX_ROWS: u32 = 1_048_576;
 
 /// The calendar's problems over the next 12 cycles from `today` and the cycles of every listed
 /// holiday ([`crate::calendar::Calendar::check`]), each with the line and key of the rule.

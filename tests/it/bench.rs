@@ -25,10 +25,33 @@ fn the_cycle_benchmark_prints_a_measured_row_per_step() {
         assert!(seconds > 0.0, "{line}");
         // A snop process holds at least a few MB: a zero means the rusage was not read.
         assert!(rss_mb >= 5.0, "{line}");
+        // The run's folder (the generated data for `generate`): its files' size, in MB.
+        let folder_mb: f64 = cols[5].parse().unwrap_or_else(|_| panic!("no folder size: {line}"));
+        assert!(folder_mb >= 0.0, "{line}");
     }
     // Each draft was signed by script, so the executive agent found a signed pack and decided.
     assert!(stdout.contains("decided"), "{stdout}");
     let (code, status, _) = crate::common::run_in(&dir, &["status", "--cycle", "2026-12"]);
     assert_eq!(code, 0);
     assert!(status.matches("signed by").count() >= 4, "{status}");
+}
+
+/// `--until demand-review`: the generator and the demand review, and nothing after them.
+#[test]
+fn the_cycle_benchmark_stops_after_the_step_it_is_told() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cycle");
+    let out = snop()
+        .args(["bench", "cycle", "--skus", "24", "--customers", "6", "--months", "18", "--until", "demand-review"])
+        .arg("--dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let steps: Vec<&str> = stdout.lines().skip(2).filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(steps, ["generate", "demand-review", "total"], "{stdout}");
+    let bad = snop().args(["bench", "cycle", "--until", "lunch", "--dir"]).arg(tmp.path().join("x")).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`--until lunch`: not an agent"));
 }

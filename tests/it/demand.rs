@@ -139,6 +139,109 @@ fn golden_demand_consensus_on_the_fixture() {
     assert!(!prompt.contains("C10001"), "customer names are masked in the prompt");
 }
 
+/// A workbook over the row limit (forced to 50 rows a sheet; Excel's is 1,048,576) is laid out
+/// to fit rather than refused: a summary by family and month on the Consensus sheet and each
+/// family's series on sheets of their own, the long lists continued on numbered sheets. Read back
+/// with calamine: no sheet over the limit, every series' four rows in exactly one place and
+/// equal to `tables/consensus.csv`, every adjustment once, and the summary's family totals
+/// equal to sums of `consensus.parquet` computed here.
+#[test]
+fn a_workbook_over_the_row_limit_splits_by_family_and_keeps_every_row_once() {
+    use std::collections::BTreeMap;
+
+    use polars::prelude::SerReader as _;
+    const LIMIT: usize = 50;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ws = fixture_workspace(tmp.path(), Db::Sqlite);
+    ws.sheet_max_rows = LIMIT as u32;
+    let run = run(&ws, "2026-12");
+    let folder = tmp.path().join(&run.folder);
+    let facts = json(&folder.join("facts.json"));
+    let series = facts["series_count"].as_u64().unwrap() as usize;
+    assert!(series * 4 > 4 * LIMIT, "{series} series: the fixture must need several sheets");
+    let mut book = calamine::open_workbook_auto(folder.join("demand-consensus-2026-12.xlsx")).unwrap();
+    let names = book.sheet_names();
+    for name in &names {
+        let range = book.worksheet_range(name).unwrap();
+        let rows = range.end().map_or(0, |(r, _)| r as usize + 1);
+        assert!(rows <= LIMIT, "`{name}` has {rows} rows");
+    }
+    // The detail sheets: `Consensus <family>` (and `(2)` on), after the summary.
+    let detail: Vec<&String> =
+        names.iter().filter(|n| n.starts_with("Consensus ") && !n.starts_with("Consensus (")).collect();
+    assert!(detail.len() > 8, "more sheets than the 8 families: {names:?}");
+    assert!(names.iter().any(|n| n == "Consensus centrifugal-pumps (2)"), "{names:?}");
+    assert!(names.iter().any(|n| n == "Adjustments (2)") && names.iter().any(|n| n == "Accuracy (2)"), "{names:?}");
+    // Every (SKU, customer, layer) row of the detail sheets, with the sheet it is on.
+    type Key = (String, String, String);
+    let mut seen: BTreeMap<Key, Vec<(String, Vec<f64>)>> = BTreeMap::new();
+    for name in &detail {
+        let range = book.worksheet_range(name).unwrap();
+        let rows: Vec<_> = range.rows().skip(3).collect();
+        assert_eq!(rows[0][0].to_string(), "SKU", "`{name}`");
+        let family = rows[1][2].to_string();
+        assert!(name.contains(&family), "`{name}` holds {family}");
+        for r in rows.iter().skip(1) {
+            assert_eq!(r[2].to_string(), family, "one family a sheet");
+            let values: Vec<f64> = (5..5 + 19).map(|c| r[c].get_float().unwrap()).collect();
+            seen.entry((r[0].to_string(), r[1].to_string(), r[4].to_string()))
+                .or_default()
+                .push((name.to_string(), values));
+        }
+    }
+    let csv = fs_err::read_to_string(folder.join("tables/consensus.csv")).unwrap();
+    let mut csv_rows = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let key = (f[0].to_string(), f[1].to_string(), f[4].to_string());
+        let places = seen.get(&key).unwrap_or_else(|| panic!("{key:?} is on no sheet"));
+        assert_eq!(places.len(), 1, "{key:?} is on {places:?}");
+        for (c, v) in f[5..].iter().enumerate() {
+            let v: f64 = v.parse().unwrap();
+            assert!((places[0].1[c] - v).abs() <= 0.005 + 1e-9, "{key:?} column {c}: {} against {v}", places[0].1[c]);
+        }
+        csv_rows += 1;
+    }
+    assert_eq!((csv_rows, seen.len()), (series * 4, series * 4), "every series' four rows, each once");
+    // The summary: each family's final consensus by month against consensus.parquet summed here.
+    let cells = polars::prelude::ParquetReader::new(std::io::Cursor::new(
+        fs_err::read(folder.join("consensus.parquet")).unwrap(),
+    ))
+    .finish()
+    .unwrap();
+    let mut finals: BTreeMap<String, f64> = BTreeMap::new();
+    let (fam, fin) = (cells.column("family").unwrap().str().unwrap(), cells.column("final").unwrap().f64().unwrap());
+    for (f, v) in fam.iter().zip(fin.iter()) {
+        *finals.entry(f.unwrap().to_string()).or_default() += v.unwrap();
+    }
+    let summary = book.worksheet_range("Consensus").unwrap();
+    let mut summed = 0;
+    for r in summary.rows().skip(5).filter(|r| r[2] == "final consensus" && r[0] != "all families") {
+        let total = r[3 + 18].get_float().unwrap();
+        assert!(
+            (total - finals[&r[0].to_string()]).abs() < 1e-6,
+            "{}: {total} against {}",
+            r[0],
+            finals[&r[0].to_string()]
+        );
+        summed += 1;
+    }
+    assert_eq!(summed, finals.len(), "every family summed");
+    // Every adjustment once, over however many sheets they take.
+    let adjustments = polars::prelude::ParquetReader::new(std::io::Cursor::new(
+        fs_err::read(folder.join("adjustments.parquet")).unwrap(),
+    ))
+    .finish()
+    .unwrap()
+    .height();
+    let on_sheets: usize = names
+        .iter()
+        .filter(|n| n.starts_with("Adjustments"))
+        .map(|n| book.worksheet_range(n).unwrap().rows().skip(1).count())
+        .sum();
+    assert_eq!(on_sheets, adjustments);
+}
+
 /// Two cycles: the second reads the first's consensus from the store and scores it.
 fn the_next_cycle_scores_the_last_one(db: Db) {
     let tmp = tempfile::tempdir().unwrap();

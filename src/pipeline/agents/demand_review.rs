@@ -4,7 +4,7 @@
 
 use super::{Read as AgentRead, Upstream};
 use crate::analysis::demand::{self, DemandInputs, EarlierConsensus};
-use crate::artifacts::demand_consensus::demand_consensus_xlsx;
+use crate::artifacts::demand_consensus::{CONSENSUS_CSV, consensus_csv, demand_consensus_xlsx};
 use crate::contract::Month;
 use crate::pipeline::drafting::{Ctx, LAST_CYCLE_FILE, Prepared};
 use crate::pipeline::parquet_bytes;
@@ -46,12 +46,15 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, Read { earlier }: Read) -> anyhow::Re
         "as put up for sign-off; who signed it is in `snop status`",
         Some(&n.draft),
         Some(&n.agenda),
+        ws.sheet_max_rows,
     )?;
     let mut own = vec![
         ("consensus.parquet".into(), parquet_bytes(&mut cells)?),
         ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
         // The statistical forecast and its interval per series and month, for other tools.
         (format!("{}statistical_forecast.parquet", crate::artifacts::tables::FOLDER), parquet_bytes(&mut statistical)?),
+        // Every series as the workbook's consensus sheets show them, at any size.
+        (CONSENSUS_CSV.into(), consensus_csv(&consensus)),
         (format!("demand-consensus-{cycle}.xlsx"), xlsx),
     ];
     // Last cycle's promises scored against this cycle's extracts, for the later agents.
