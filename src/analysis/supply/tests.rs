@@ -446,8 +446,13 @@ fn params_default_from_an_empty_table() {
     let p: SupplyParams = toml::from_str("otif_threshold = 0.8").unwrap();
     assert_eq!(p.otif_threshold, 0.8);
     assert_eq!(p.otif_window_months, 12);
-    assert_eq!(p.allocation, AllocationRule::PriorityThenMargin);
+    assert_eq!(p.allocation, AllocationRule::PriorityFirst);
     assert!(toml::from_str::<SupplyParams>("otif = 1").is_err());
+    // The old names still load.
+    let old: SupplyParams = toml::from_str("allocation = \"margin_then_priority\"").unwrap();
+    assert_eq!(old.allocation, AllocationRule::CostFirst);
+    let old: SupplyParams = toml::from_str("allocation = \"priority_then_margin\"").unwrap();
+    assert_eq!(old.allocation, AllocationRule::PriorityFirst);
 }
 
 /// A random small company: 1-3 SKUs on 1-2 resources, 1-3 customers, demand in the first
