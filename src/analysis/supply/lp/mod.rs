@@ -10,11 +10,15 @@
 //! the cycle month).
 
 mod inputs;
+mod model;
 
 use serde::{Deserialize, Serialize};
 
 pub use super::AllocationRule;
 pub use inputs::ALTERNATE_SUPPLIER;
+pub use model::{
+    HOLD_ABSOLUTE, HOLD_TOLERANCE, Lever, SolveError, cost_of, open_receipts, purchase_premium, solve, solve_without,
+};
 
 /// The supply optimiser's data: everything the linear program is built from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -238,3 +242,8 @@ impl Cost {
         self.spend() + self.lost_margin_money
     }
 }
+
+#[cfg(test)]
+pub(super) mod check;
+#[cfg(test)]
+mod tests;
