@@ -607,7 +607,7 @@ fn forecast_bench(path: &Path, holdout: usize, threads: usize, out: Option<&Path
 fn optimiser_tables(exe: &std::path::Path, divisors: &[usize], seeds: u64) -> anyhow::Result<()> {
     println!("supply optimiser (one LP, HiGHS on one thread) at the same sizes: one child process per size");
     println!(
-        "{:>8} {:>8} {:>11} {:>10} {:>10} {:>9} {:>9} {:>14} {:>12} {:>12}",
+        "{:>8} {:>8} {:>11} {:>10} {:>10} {:>9} {:>9} {:>14} {:>12} {:>12} {:>13} {:>14}",
         "divisor",
         "items",
         "components",
@@ -617,7 +617,9 @@ fn optimiser_tables(exe: &std::path::Path, divisors: &[usize], seeds: u64) -> an
         "solve s",
         "cost",
         "unmet units",
-        "peak RSS MB"
+        "peak RSS MB",
+        "least-cost s",
+        "least cost"
     );
     for d in divisors {
         let out = std::process::Command::new(exe)
@@ -630,7 +632,7 @@ fn optimiser_tables(exe: &std::path::Path, divisors: &[usize], seeds: u64) -> an
         }
         let r: serde_json::Value = serde_json::from_slice(&out.stdout)?;
         println!(
-            "{:>8} {:>8} {:>11} {:>10} {:>10} {:>9.2} {:>9.2} {:>14.0} {:>12.0} {:>12.0}",
+            "{:>8} {:>8} {:>11} {:>10} {:>10} {:>9.2} {:>9.2} {:>14.0} {:>12.0} {:>12.0} {:>13.2} {:>14.0}",
             d,
             r["items"],
             r["components"],
@@ -640,7 +642,9 @@ fn optimiser_tables(exe: &std::path::Path, divisors: &[usize], seeds: u64) -> an
             r["solve_seconds"].as_f64().unwrap_or(0.0),
             r["cost_money"].as_f64().unwrap_or(0.0),
             r["unmet_units"].as_f64().unwrap_or(0.0),
-            r["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1e6
+            r["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+            r["least_cost_seconds"].as_f64().unwrap_or(0.0),
+            r["least_cost_money"].as_f64().unwrap_or(0.0)
         );
     }
     println!("greedy against least cost on seeded medium companies (1/1000: 50 SKUs, 20 resources; cost_first)");

@@ -344,8 +344,20 @@ pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
 
 /// The least-cost plan without the levers in `forbid`.
 pub fn solve_without(p: &Problem, forbid: &BTreeSet<Lever>) -> Result<Solution, SolveError> {
+    solve_stages(p, forbid, usize::MAX)
+}
+
+/// The least-cost stage alone: the least cost, without the allocation rule, the earlier months
+/// and the tie-breaks (one solve instead of several; for scale, where the later stages cost
+/// most of the time). Its cost equals [`solve`]'s under `cost_first` within the held tolerance.
+pub fn solve_least_cost(p: &Problem) -> Result<Solution, SolveError> {
+    solve_stages(p, &BTreeSet::new(), 1)
+}
+
+fn solve_stages(p: &Problem, forbid: &BTreeSet<Lever>, at_most: usize) -> Result<Solution, SolveError> {
     let (pb, cols) = build(p, forbid);
-    let stages = stages(p, &cols);
+    let mut stages = stages(p, &cols);
+    stages.truncate(at_most.max(1));
     let mut model = pb.optimise(Sense::Minimise);
     configure(&mut model);
     let mut values: Vec<f64> = Vec::new();

@@ -354,6 +354,21 @@ fn forbidding_a_lever_prices_the_next_best_way() {
     close(s.item_stock[a][0], 20.0);
 }
 
+/// The least-cost stage alone costs what the whole lexicographic solve costs under
+/// `cost_first` (the two SKUs case: 100), with its own plan passing the checker.
+#[test]
+fn the_least_cost_stage_alone_costs_the_same() {
+    let mut p = problem(1);
+    let r = resource(&mut p, "R1", &[100.0], 0.0, 0.0);
+    let a = item(&mut p, "A", 0.0, &[("A", 0.0, &[(r, 2.0)])]);
+    let b = item(&mut p, "B", 0.0, &[("A", 0.0, &[(r, 1.0)])]);
+    demand(&mut p, a, "K1", 1, 0, 40.0, 10.0);
+    demand(&mut p, b, "K1", 1, 0, 40.0, 6.0);
+    let s = solve_least_cost(&p).unwrap();
+    assert!(largest_violation(&p, &s).0 < 1e-6);
+    close(s.cost.total(), 100.0);
+}
+
 /// Identical problems give byte-identical plans.
 #[test]
 fn identical_inputs_give_identical_plans() {
