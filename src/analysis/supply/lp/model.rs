@@ -188,6 +188,15 @@ fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
     }
     let served: Vec<Col> = p.demand.iter().map(|d| col(&mut pb, -d.unit_margin, d.qty.max(0.0))).collect();
 
+    let cols = Cols { prod, ot, istock, cstock, buy, exp, served, all };
+    add_rows(p, &mut pb, &cols);
+    (pb, cols)
+}
+
+/// The rows: hours per resource-month, then the stock balances of items and components.
+fn add_rows(p: &Problem, pb: &mut RowProblem, cols: &Cols) {
+    let n = p.months.len();
+    let Cols { prod, ot, istock, cstock, buy, exp, served, .. } = cols;
     // Hours per resource-month.
     let mut hours: Vec<Vec<Vec<(Col, f64)>>> = vec![vec![Vec::new(); n]; p.resources.len()];
     for (i, it) in p.items.iter().enumerate() {
@@ -266,7 +275,6 @@ fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
             pb.add_row(rhs..=rhs, row);
         }
     }
-    (pb, Cols { prod, ot, istock, cstock, buy, exp, served, all })
 }
 
 /// One lexicographic stage: its name and its objective (column, coefficient), minimised.
