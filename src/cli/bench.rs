@@ -54,6 +54,9 @@ pub enum BenchCommand {
         /// Sizes to run, as divisors of the full scale.
         #[arg(long, value_delimiter = ',', default_value = "100,10,1")]
         divisors: Vec<usize>,
+        /// Seeded medium companies the greedy plan and the least-cost plan are compared on.
+        #[arg(long, default_value_t = 8)]
+        seeds: u64,
     },
     /// Narrative drafting against the in-process mock LLM with a latency, at two concurrency limits.
     Narrative {
@@ -148,14 +151,14 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
             );
             Ok(())
         }
-        BenchCommand::Supply { divisors } => {
+        BenchCommand::Supply { divisors, seeds } => {
             let exe = std::env::current_exe()?;
             println!("supply review at scale (release build recommended): one child process per size");
             println!(
                 "{:>8} {:>8} {:>10} {:>10} {:>10} {:>8} {:>11} {:>11} {:>12}",
                 "divisor", "SKUs", "resources", "BOM rows", "demand", "gaps", "generate s", "analysis s", "peak RSS MB"
             );
-            for d in divisors {
+            for d in &divisors {
                 let out = std::process::Command::new(&exe)
                     .args(["bench", "phase", &format!("supply-{d}"), "."])
                     .output()
@@ -175,7 +178,7 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
                     r["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1e6
                 );
             }
-            Ok(())
+            optimiser_tables(&exe, &divisors, seeds)
         }
         BenchCommand::Narrative { sections, latency_ms, concurrency } => {
             println!("{sections} sections drafted against the mock LLM with {latency_ms} ms latency");
@@ -215,6 +218,19 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
             };
             fs_err::write(&to, serde_json::to_string(&m)?)?;
             outcome
+        }
+        BenchCommand::Phase { phase, dir } if phase.starts_with("lp-") => {
+            // `lp-least-N`: the least-cost stage alone (the whole solve is too long at scale).
+            let (full, divisor) = match phase.strip_prefix("lp-least-") {
+                Some(d) => (false, d.parse::<usize>()?),
+                None => (true, phase.trim_start_matches("lp-").parse::<usize>()?),
+            };
+            let _ = dir;
+            let b = crate::demo::lp_bench(divisor, full)?;
+            let mut v = serde_json::to_value(&b)?;
+            v["peak_rss_bytes"] = serde_json::json!(peak_rss());
+            println!("{v}");
+            Ok(())
         }
         BenchCommand::Phase { phase, dir } if phase.starts_with("supply-") => {
             let divisor: usize = phase.trim_start_matches("supply-").parse()?;
@@ -632,5 +648,73 @@ fn forecast_bench(path: &Path, holdout: usize, threads: usize, out: Option<&Path
         w.flush()?;
     }
     println!("{}", serde_json::json!({ "tool": "snop", "seconds": seconds, "evaluation": eval }));
+    Ok(())
+}
+
+/// `snop bench supply`'s optimiser part: the LP at each size in a child process, then the
+/// greedy plan against the least-cost plan on seeded medium companies.
+fn optimiser_tables(exe: &std::path::Path, divisors: &[usize], seeds: u64) -> anyhow::Result<()> {
+    println!("supply optimiser (one LP, HiGHS on one thread) at the same sizes: one child process per size");
+    println!(
+        "{:>8} {:>8} {:>11} {:>10} {:>10} {:>9} {:>9} {:>14} {:>12} {:>12} {:>13} {:>14}",
+        "divisor",
+        "items",
+        "components",
+        "resources",
+        "demand",
+        "build s",
+        "solve s",
+        "cost",
+        "unmet units",
+        "peak RSS MB",
+        "least-cost s",
+        "least cost"
+    );
+    for d in divisors {
+        let out = std::process::Command::new(exe)
+            .args(["bench", "phase", &format!("lp-{d}"), "."])
+            .output()
+            .context("running the optimiser phase")?;
+        if !out.status.success() {
+            println!("{d:>8} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            continue;
+        }
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        println!(
+            "{:>8} {:>8} {:>11} {:>10} {:>10} {:>9.2} {:>9.2} {:>14.0} {:>12.0} {:>12.0} {:>13.2} {:>14.0}",
+            d,
+            r["items"],
+            r["components"],
+            r["resources"],
+            r["demand_lines"],
+            r["build_seconds"].as_f64().unwrap_or(0.0),
+            r["solve_seconds"].as_f64().unwrap_or(0.0),
+            r["cost_money"].as_f64().unwrap_or(0.0),
+            r["unmet_units"].as_f64().unwrap_or(0.0),
+            r["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+            r["least_cost_seconds"].as_f64().unwrap_or(0.0),
+            r["least_cost_money"].as_f64().unwrap_or(0.0)
+        );
+    }
+    println!("greedy against least cost on seeded medium companies (1/1000: 50 SKUs, 20 resources; cost_first)");
+    println!(
+        "{:>6} {:>14} {:>14} {:>12} {:>14} {:>8} {:>12} {:>12}",
+        "seed", "greedy cost", "greedy stated", "LP cost", "LP spend", "ratio", "greedy unmet", "LP unmet"
+    );
+    for seed in 1..=seeds {
+        let r = crate::demo::greedy_vs_lp(1000, seed)?;
+        let ratio = if r.lp_cost_money > 0.0 { r.greedy_cost_money / r.lp_cost_money } else { 1.0 };
+        println!(
+            "{:>6} {:>14.0} {:>14.0} {:>12.0} {:>14.0} {:>8.3} {:>12.0} {:>12.0}",
+            seed,
+            r.greedy_cost_money,
+            r.greedy_stated_money,
+            r.lp_cost_money,
+            r.lp_spend_money,
+            ratio,
+            r.greedy_unmet_units,
+            r.lp_unmet_units
+        );
+    }
     Ok(())
 }

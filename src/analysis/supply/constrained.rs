@@ -44,8 +44,8 @@ pub(super) fn allocate(
             let by_priority = pa.cmp(&pb);
             let by_margin = mb.total_cmp(&ma);
             let first = match p.allocation {
-                AllocationRule::PriorityThenMargin => by_priority.then(by_margin),
-                AllocationRule::MarginThenPriority => by_margin.then(by_priority),
+                AllocationRule::PriorityFirst => by_priority.then(by_margin),
+                AllocationRule::CostFirst => by_margin.then(by_priority),
             };
             first.then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1))
         });

@@ -57,6 +57,7 @@ mod columns;
 mod constrained;
 mod financials;
 mod gaps;
+pub mod lp;
 mod masters;
 mod materials;
 mod netting;
@@ -87,13 +88,24 @@ pub const NEED_DAY_OF_MONTH: u32 = 15;
 const EPS: f64 = 1e-9;
 
 /// How the constrained plan shares short supply between customers.
+///
+/// Where they differ: a priority-1 customer buys only a low-margin SKU and a priority-2
+/// customer a high-margin one, both on one full line. `cost_first` serves the high margin (the
+/// least cost: the least margin lost); `priority_first` serves the priority-1 customer and
+/// loses the difference in margin. The default is `priority_first`: customer priorities are a
+/// promise the company made, and the old default honoured them; what the promise costs is in
+/// the plan's lost margin, and a pipeline can switch to `cost_first` with one line. The old
+/// names `priority_then_margin` and `margin_then_priority` are still read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AllocationRule {
-    /// Customer priority ascending (1 first), then unit margin descending.
-    PriorityThenMargin,
-    /// Unit margin descending, then customer priority.
-    MarginThenPriority,
+    /// Customer priority first (1 first), at no more spend on fixes than the least-cost plan;
+    /// then the least cost.
+    #[serde(alias = "priority_then_margin")]
+    PriorityFirst,
+    /// The least cost first (margin per binding hour decides), then customer priority.
+    #[serde(alias = "margin_then_priority")]
+    CostFirst,
 }
 
 /// The supply review's parameters. Every field has a default (stated on the field), so a
@@ -124,7 +136,7 @@ pub struct SupplyParams {
     pub near_term_from_weeks: u32,
     /// End of the near-term window, weeks after the cycle starts. Default: 12.
     pub near_term_to_weeks: u32,
-    /// How short supply is allocated. Default: `priority_then_margin`.
+    /// How short supply is allocated. Default: `priority_first`.
     pub allocation: AllocationRule,
     /// The frozen horizon: plan months, from the cycle month on, whose production S&OP no
     /// longer changes (the plant schedules them); a gap inside it is a notice, not a decision.
@@ -200,7 +212,7 @@ impl Default for SupplyParams {
             on_time_tolerance_days: 0,
             near_term_from_weeks: 6,
             near_term_to_weeks: 12,
-            allocation: AllocationRule::PriorityThenMargin,
+            allocation: AllocationRule::PriorityFirst,
             frozen_months: 0,
         }
     }

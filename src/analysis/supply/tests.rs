@@ -190,6 +190,14 @@ impl Case {
         let demand = self.demand_frame();
         supply_review(&SupplyInputs { tables: &tables, demand: &demand, cycle: cycle(), params: &self.params })
     }
+
+    /// The supply optimiser's problem over this case's tables.
+    fn problem(&self) -> lp::Problem {
+        let tables = self.tables();
+        let demand = self.demand_frame();
+        let inputs = SupplyInputs { tables: &tables, demand: &demand, cycle: cycle(), params: &self.params };
+        lp::Problem::from_inputs(&inputs).unwrap()
+    }
 }
 
 fn option(g: &Gap, kind: OptionKind) -> &GapOption {
@@ -492,8 +500,13 @@ fn params_default_from_an_empty_table() {
     let p: SupplyParams = toml::from_str("otif_threshold = 0.8").unwrap();
     assert_eq!(p.otif_threshold, 0.8);
     assert_eq!(p.otif_window_months, 12);
-    assert_eq!(p.allocation, AllocationRule::PriorityThenMargin);
+    assert_eq!(p.allocation, AllocationRule::PriorityFirst);
     assert!(toml::from_str::<SupplyParams>("otif = 1").is_err());
+    // The old names still load.
+    let old: SupplyParams = toml::from_str("allocation = \"margin_then_priority\"").unwrap();
+    assert_eq!(old.allocation, AllocationRule::CostFirst);
+    let old: SupplyParams = toml::from_str("allocation = \"priority_then_margin\"").unwrap();
+    assert_eq!(old.allocation, AllocationRule::PriorityFirst);
 }
 
 /// A random small company: 1-3 SKUs on 1-2 resources, 1-3 customers, demand in the first
@@ -591,5 +604,21 @@ proptest! {
         let a = serde_json::to_string(&case.run().unwrap()).unwrap();
         let b = serde_json::to_string(&case.run().unwrap()).unwrap();
         prop_assert_eq!(a, b);
+    }
+
+    /// The least-cost plan is never dearer than the greedy constrained plan re-costed by the
+    /// same cost function: the greedy plan buys no fix, so its cost is the margin it loses
+    /// (unconstrained less constrained margin), and it is a feasible plan of the LP.
+    #[test]
+    fn lp_cost_is_never_above_the_greedy_plans((mut case, _) in random_case()) {
+        case.params.allocation = AllocationRule::CostFirst;
+        let f = case.run().unwrap();
+        let greedy = f.totals.margin_unconstrained_money - f.totals.margin_constrained_money;
+        let p = case.problem();
+        let s = lp::solve(&p).unwrap();
+        let (v, what) = lp::check::largest_violation(&p, &s);
+        prop_assert!(v < 1e-6, "violation {} ({})", v, what);
+        // The facts round money to cents.
+        prop_assert!(s.cost.total() <= greedy + 0.05, "LP {} > greedy {}", s.cost.total(), greedy);
     }
 }

@@ -1,0 +1,464 @@
+//! The linear program over a [`Problem`] and its lexicographic solve.
+//!
+//! Columns (all >= 0): production per item, routing and month; overtime per resource and month
+//! (up to its ceiling); item and component stock above safety stock at each month's end; new
+//! orders per component, supplier option and month of arrival (from the option's lead time);
+//! expedites (from the expedited lead time, before the regular lead time); units served per
+//! demand line (up to its quantity). Rows: hours per resource-month (regular plus overtime);
+//! stock balance per item-month (made, used by parents, served) and per component-month
+//! (opening stock, open orders derated by OTIF with the late share a month later, new orders,
+//! expedites, used by parents). Inside the frozen horizon only the primary routing runs and no
+//! overtime, new order or expedite arrives.
+//!
+//! Objective: fix spend (overtime, holding, routing premiums, purchases and expedites above the
+//! standard cost) plus the margin of demand not served. Then lexicographic stages, each
+//! re-solved warm with the earlier optimum held as a row within [`HOLD_TOLERANCE`] and
+//! [`HOLD_ABSOLUTE`]:
+//! - `cost_first`: least cost; then priority 1's served units, priority 2's, ...; then
+//!   earlier months served first; then the least activity (production, orders, stock).
+//! - `priority_first`: least cost, to learn the least spend; with the spend held there,
+//!   priority 1's served units, priority 2's, ...; then least cost again; then earlier months;
+//!   then the least activity. Priority re-shares what the least-cost plan buys, never buys
+//!   more.
+//!
+//! HiGHS runs on one thread with a fixed random seed: identical problems give identical plans.
+//! A later stage the solver cannot finish against the held rows (a numerical fault) leaves the
+//! plan of the stage before it.
+
+use std::collections::BTreeSet;
+
+use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
+
+use super::{AllocationRule, Cost, Part, Problem, Solution};
+
+/// A stage's optimum is held to within this share of its value, plus [`HOLD_ABSOLUTE`]: later
+/// stages can move an earlier stage's objective by no more.
+pub const HOLD_TOLERANCE: f64 = 1e-9;
+/// The absolute part of a held optimum's slack (the solver's own feasibility tolerance).
+pub const HOLD_ABSOLUTE: f64 = 1e-6;
+
+/// Something the plan may not use: the levers whose cost a gap's next-best way is priced by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Lever {
+    /// Overtime on a resource in a month.
+    Overtime { resource: usize, month: usize },
+    /// A routing of an item (in every month).
+    Routing { item: usize, routing: usize },
+    /// New orders from a supplier option of a component.
+    Purchase { component: usize, option: usize },
+    /// Expedites of a component (every option).
+    Expedite { component: usize },
+    /// Stock of an item above what it opened with (no building ahead).
+    BuildAhead { item: usize },
+}
+
+/// The solver failed (a bug or a numerical fault, never the data: the model is always
+/// feasible, since serving nothing is a plan).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the supply optimiser's solver stopped at stage `{stage}` with status {status}")]
+pub struct SolveError {
+    pub stage: String,
+    pub status: String,
+}
+
+/// The columns, by what they mean.
+struct Cols {
+    prod: Vec<Vec<Vec<Option<Col>>>>,
+    ot: Vec<Vec<Option<Col>>>,
+    istock: Vec<Vec<Col>>,
+    cstock: Vec<Vec<Col>>,
+    buy: Vec<Vec<Vec<Option<Col>>>>,
+    exp: Vec<Vec<Vec<Option<Col>>>>,
+    served: Vec<Col>,
+    /// Every column with its cost in the least-cost objective, in creation order.
+    all: Vec<(Col, f64)>,
+}
+
+/// The premium of buying at `unit_cost` a component whose standard cost is `standard`: never
+/// below 0 (a cheaper option saves nothing the margins have not already counted).
+pub fn purchase_premium(unit_cost: f64, standard: f64) -> f64 {
+    (unit_cost - standard).max(0.0)
+}
+
+/// Open purchase orders arriving per component and month: the OTIF share in the promised
+/// month, the rest a month later (lost past the horizon).
+pub fn open_receipts(p: &Problem) -> Vec<Vec<f64>> {
+    let n = p.months.len();
+    let mut out = vec![vec![0.0; n]; p.components.len()];
+    for (c, comp) in p.components.iter().enumerate() {
+        for po in &comp.open_pos {
+            let otif = p.suppliers.get(po.supplier).map_or(1.0, |s| s.otif.clamp(0.0, 1.0));
+            if po.month < n {
+                out[c][po.month] += po.qty * otif;
+            }
+            if po.month + 1 < n {
+                out[c][po.month + 1] += po.qty * (1.0 - otif);
+            }
+        }
+    }
+    out
+}
+
+fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
+    let n = p.months.len();
+    let frozen = p.frozen_months.min(n);
+    let mut pb = RowProblem::default();
+    let mut all = Vec::new();
+    let mut col = |pb: &mut RowProblem, cost: f64, ub: f64| {
+        let c = pb.add_column(cost, 0.0..=ub);
+        all.push((c, cost));
+        c
+    };
+    let prod: Vec<Vec<Vec<Option<Col>>>> = p
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            it.routings
+                .iter()
+                .enumerate()
+                .map(|(k, r)| {
+                    let off = forbid.contains(&Lever::Routing { item: i, routing: k });
+                    (0..n)
+                        .map(|t| {
+                            (!off && (k == 0 || t >= frozen)).then(|| col(&mut pb, r.premium_per_unit, f64::INFINITY))
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let ot: Vec<Vec<Option<Col>>> = p
+        .resources
+        .iter()
+        .enumerate()
+        .map(|(r, res)| {
+            (0..n)
+                .map(|t| {
+                    let m = res.months.get(t).copied().unwrap_or_default();
+                    let open = t >= frozen
+                        && m.overtime_ceiling_hours > 0.0
+                        && !forbid.contains(&Lever::Overtime { resource: r, month: t });
+                    open.then(|| col(&mut pb, m.overtime_cost_per_hour, m.overtime_ceiling_hours))
+                })
+                .collect()
+        })
+        .collect();
+    let istock: Vec<Vec<Col>> = p
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let ub = if forbid.contains(&Lever::BuildAhead { item: i }) { it.usable_stock() } else { f64::INFINITY };
+            (0..n).map(|_| col(&mut pb, it.holding_cost_per_month, ub)).collect()
+        })
+        .collect();
+    let cstock: Vec<Vec<Col>> = p
+        .components
+        .iter()
+        .map(|c| (0..n).map(|_| col(&mut pb, c.holding_cost_per_month, f64::INFINITY)).collect())
+        .collect();
+    let mut buy = Vec::new();
+    let mut exp = Vec::new();
+    for (c, comp) in p.components.iter().enumerate() {
+        let mut b: Vec<Vec<Option<Col>>> = Vec::new();
+        let mut e: Vec<Vec<Option<Col>>> = Vec::new();
+        for (o, opt) in comp.options.iter().enumerate() {
+            let premium = purchase_premium(opt.unit_cost, comp.unit_cost);
+            let buy_ok = !forbid.contains(&Lever::Purchase { component: c, option: o });
+            b.push(
+                (0..n)
+                    .map(|t| {
+                        (buy_ok && t >= frozen && t >= opt.lead_time_months)
+                            .then(|| col(&mut pb, premium, f64::INFINITY))
+                    })
+                    .collect(),
+            );
+            let exp_ok = buy_ok && opt.can_expedite && !forbid.contains(&Lever::Expedite { component: c });
+            e.push(
+                (0..n)
+                    .map(|t| {
+                        let open =
+                            exp_ok && t >= frozen && t >= opt.expedite_lead_time_months && t < opt.lead_time_months;
+                        open.then(|| col(&mut pb, premium + opt.expedite_premium_per_unit, f64::INFINITY))
+                    })
+                    .collect(),
+            );
+        }
+        buy.push(b);
+        exp.push(e);
+    }
+    let served: Vec<Col> = p.demand.iter().map(|d| col(&mut pb, -d.unit_margin, d.qty.max(0.0))).collect();
+
+    let cols = Cols { prod, ot, istock, cstock, buy, exp, served, all };
+    add_rows(p, &mut pb, &cols);
+    (pb, cols)
+}
+
+/// The rows: hours per resource-month, then the stock balances of items and components.
+fn add_rows(p: &Problem, pb: &mut RowProblem, cols: &Cols) {
+    let n = p.months.len();
+    let Cols { prod, ot, istock, cstock, buy, exp, served, .. } = cols;
+    // Hours per resource-month.
+    let mut hours: Vec<Vec<Vec<(Col, f64)>>> = vec![vec![Vec::new(); n]; p.resources.len()];
+    for (i, it) in p.items.iter().enumerate() {
+        for (k, r) in it.routings.iter().enumerate() {
+            for op in &r.operations {
+                for t in 0..n {
+                    if let Some(x) = prod[i][k][t]
+                        && op.hours_per_unit != 0.0
+                    {
+                        hours[op.resource][t].push((x, op.hours_per_unit));
+                    }
+                }
+            }
+        }
+    }
+    for (r, res) in p.resources.iter().enumerate() {
+        for t in 0..n {
+            let mut row = std::mem::take(&mut hours[r][t]);
+            if row.is_empty() {
+                continue;
+            }
+            if let Some(o) = ot[r][t] {
+                row.push((o, -1.0));
+            }
+            let regular = res.months.get(t).map_or(0.0, |m| m.regular_hours);
+            pb.add_row(..=regular, row);
+        }
+    }
+    // Stock balances: stock(t-1) + in - out - stock(t) = -constant in.
+    let mut item_rows: Vec<Vec<Vec<(Col, f64)>>> = vec![vec![Vec::new(); n]; p.items.len()];
+    let mut comp_rows: Vec<Vec<Vec<(Col, f64)>>> = vec![vec![Vec::new(); n]; p.components.len()];
+    for e in &p.bom {
+        for per_month in &prod[e.parent] {
+            for (t, x) in per_month.iter().enumerate() {
+                if let Some(x) = *x {
+                    match e.child {
+                        Part::Item(ch) => item_rows[ch][t].push((x, -e.qty_per)),
+                        Part::Component(ch) => comp_rows[ch][t].push((x, -e.qty_per)),
+                    }
+                }
+            }
+        }
+    }
+    for (d, line) in p.demand.iter().enumerate() {
+        if line.month < n {
+            item_rows[line.item][line.month].push((served[d], -1.0));
+        }
+    }
+    for (i, it) in p.items.iter().enumerate() {
+        for t in 0..n {
+            let mut row = std::mem::take(&mut item_rows[i][t]);
+            for x in prod[i].iter().filter_map(|k| k[t]) {
+                row.push((x, 1.0));
+            }
+            if t > 0 {
+                row.push((istock[i][t - 1], 1.0));
+            }
+            row.push((istock[i][t], -1.0));
+            let rhs = if t == 0 { -it.usable_stock() } else { 0.0 };
+            pb.add_row(rhs..=rhs, row);
+        }
+    }
+    let receipts = open_receipts(p);
+    for (c, comp) in p.components.iter().enumerate() {
+        for t in 0..n {
+            let mut row = std::mem::take(&mut comp_rows[c][t]);
+            for o in 0..comp.options.len() {
+                row.extend(buy[c][o][t].map(|x| (x, 1.0)));
+                row.extend(exp[c][o][t].map(|x| (x, 1.0)));
+            }
+            if t > 0 {
+                row.push((cstock[c][t - 1], 1.0));
+            }
+            row.push((cstock[c][t], -1.0));
+            let rhs = -receipts[c][t] - if t == 0 { comp.usable_stock() } else { 0.0 };
+            pb.add_row(rhs..=rhs, row);
+        }
+    }
+}
+
+/// One lexicographic stage: its name and its objective (column, coefficient), minimised.
+struct Stage {
+    name: String,
+    objective: Vec<(Col, f64)>,
+    /// What later stages hold at its value in this stage's optimum (none: nothing).
+    hold: Option<Vec<(Col, f64)>>,
+}
+
+fn stages(p: &Problem, cols: &Cols) -> Vec<Stage> {
+    let n = p.months.len();
+    let cost = Stage { name: "least cost".into(), objective: cols.all.clone(), hold: Some(cols.all.clone()) };
+    let levels: BTreeSet<i64> = p.demand.iter().map(|d| d.priority).collect();
+    let priority: Vec<Stage> = levels
+        .iter()
+        .map(|&lv| {
+            let objective: Vec<(Col, f64)> =
+                p.demand.iter().zip(&cols.served).filter(|(d, _)| d.priority == lv).map(|(_, &x)| (x, -1.0)).collect();
+            Stage { name: format!("priority {lv} served"), hold: Some(objective.clone()), objective }
+        })
+        .collect();
+    let objective: Vec<(Col, f64)> =
+        p.demand.iter().zip(&cols.served).map(|(d, &x)| (x, -((n - d.month.min(n)) as f64))).collect();
+    let early = Stage { name: "earlier months first".into(), hold: Some(objective.clone()), objective };
+    let mut activity: Vec<(Col, f64)> = Vec::new();
+    let flat = |v: &Vec<Vec<Vec<Option<Col>>>>| v.iter().flatten().flatten().flatten().copied().collect::<Vec<_>>();
+    for x in flat(&cols.prod).into_iter().chain(flat(&cols.buy)).chain(flat(&cols.exp)) {
+        activity.push((x, 1.0));
+    }
+    for x in cols.ot.iter().flatten().flatten() {
+        activity.push((*x, 1.0));
+    }
+    for x in cols.istock.iter().chain(&cols.cstock).flatten() {
+        activity.push((*x, 1.0));
+    }
+    let last = Stage { name: "least activity".into(), objective: activity, hold: None };
+    let mut out = Vec::new();
+    match p.rule {
+        AllocationRule::CostFirst => {
+            out.push(cost);
+            out.extend(priority);
+        }
+        AllocationRule::PriorityFirst => {
+            // Every column but the served units costs money spent on a fix.
+            let served: BTreeSet<usize> = cols.served.iter().map(|x| x.index()).collect();
+            let spend: Vec<(Col, f64)> =
+                cols.all.iter().filter(|(x, _)| !served.contains(&x.index())).copied().collect();
+            out.push(Stage {
+                name: "least cost, its spend held".into(),
+                objective: cols.all.clone(),
+                hold: Some(spend),
+            });
+            out.extend(priority);
+            out.push(cost);
+        }
+    }
+    out.push(early);
+    out.push(last);
+    out
+}
+
+fn configure(model: &mut Model) {
+    model.make_quiet();
+    model.set_option("threads", 1);
+    model.set_option("random_seed", 0);
+    model.set_option("presolve", "on");
+    model.set_option("time_limit", 600.0);
+}
+
+/// The least-cost plan (see the module's doc).
+pub fn solve(p: &Problem) -> Result<Solution, SolveError> {
+    solve_without(p, &BTreeSet::new())
+}
+
+/// The least-cost plan without the levers in `forbid`.
+pub fn solve_without(p: &Problem, forbid: &BTreeSet<Lever>) -> Result<Solution, SolveError> {
+    solve_stages(p, forbid, usize::MAX)
+}
+
+/// The least-cost stage alone: the least cost, without the allocation rule, the earlier months
+/// and the tie-breaks (one solve instead of several; for scale, where the later stages cost
+/// most of the time). Its cost equals [`solve`]'s under `cost_first` within the held tolerance.
+pub fn solve_least_cost(p: &Problem) -> Result<Solution, SolveError> {
+    solve_stages(p, &BTreeSet::new(), 1)
+}
+
+fn solve_stages(p: &Problem, forbid: &BTreeSet<Lever>, at_most: usize) -> Result<Solution, SolveError> {
+    let (pb, cols) = build(p, forbid);
+    let mut stages = stages(p, &cols);
+    stages.truncate(at_most.max(1));
+    let mut model = pb.optimise(Sense::Minimise);
+    configure(&mut model);
+    let mut values: Vec<f64> = Vec::new();
+    let last = stages.len() - 1;
+    for (s, stage) in stages.iter().enumerate() {
+        // This stage's objective replaces the one before.
+        for &(x, _) in &cols.all {
+            model.change_column_cost(x, 0.0);
+        }
+        for &(x, c) in &stage.objective {
+            model.change_column_cost(x, c);
+        }
+        let solved = model.solve();
+        let status = solved.status();
+        if status != HighsModelStatus::Optimal {
+            if s > 0 {
+                // A later stage that the solver cannot finish (numerically, against the held
+                // rows) leaves the earlier stage's plan, which is optimal for what it held.
+                break;
+            }
+            return Err(SolveError { stage: stage.name.clone(), status: format!("{status:?}") });
+        }
+        values = solved.get_solution().columns().to_vec();
+        model = Model::from(solved);
+        if let Some(hold) = &stage.hold
+            && s < last
+        {
+            let z: f64 = hold.iter().map(|&(x, c)| c * values[x.index()]).sum();
+            let slack = HOLD_TOLERANCE * z.abs() + HOLD_ABSOLUTE;
+            model.add_row(..=z + slack, hold.iter().copied());
+        }
+    }
+    Ok(extract(p, &cols, &values))
+}
+
+fn clean(x: f64) -> f64 {
+    if x.abs() < 1e-9 { 0.0 } else { x }
+}
+
+fn extract(p: &Problem, cols: &Cols, v: &[f64]) -> Solution {
+    let val = |x: &Option<Col>| x.map_or(0.0, |c| clean(v[c.index()]));
+    let prod: Vec<Vec<Vec<f64>>> =
+        cols.prod.iter().map(|i| i.iter().map(|k| k.iter().map(val).collect()).collect()).collect();
+    let overtime: Vec<Vec<f64>> = cols.ot.iter().map(|r| r.iter().map(val).collect()).collect();
+    let item_stock: Vec<Vec<f64>> =
+        cols.istock.iter().map(|i| i.iter().map(|c| clean(v[c.index()])).collect()).collect();
+    let component_stock: Vec<Vec<f64>> =
+        cols.cstock.iter().map(|i| i.iter().map(|c| clean(v[c.index()])).collect()).collect();
+    let purchases: Vec<Vec<Vec<f64>>> =
+        cols.buy.iter().map(|c| c.iter().map(|o| o.iter().map(val).collect()).collect()).collect();
+    let expedites: Vec<Vec<Vec<f64>>> =
+        cols.exp.iter().map(|c| c.iter().map(|o| o.iter().map(val).collect()).collect()).collect();
+    let served: Vec<f64> = cols.served.iter().map(|c| clean(v[c.index()])).collect();
+    let mut sol = Solution {
+        cost: Cost::default(),
+        production: prod,
+        overtime,
+        item_stock,
+        component_stock,
+        purchases,
+        expedites,
+        served,
+    };
+    sol.cost = cost_of(p, &sol);
+    sol
+}
+
+/// The cost of a plan by kind, from its quantities and the problem's prices.
+pub fn cost_of(p: &Problem, s: &Solution) -> Cost {
+    let mut c = Cost::default();
+    for (i, it) in p.items.iter().enumerate() {
+        for (k, r) in it.routings.iter().enumerate() {
+            c.routing_premium_money += r.premium_per_unit * s.production[i][k].iter().sum::<f64>();
+        }
+        c.holding_money += it.holding_cost_per_month * s.item_stock[i].iter().sum::<f64>();
+    }
+    for (r, res) in p.resources.iter().enumerate() {
+        for (t, h) in s.overtime[r].iter().enumerate() {
+            c.overtime_money += h * res.months.get(t).map_or(0.0, |m| m.overtime_cost_per_hour);
+        }
+    }
+    for (ci, comp) in p.components.iter().enumerate() {
+        c.holding_money += comp.holding_cost_per_month * s.component_stock[ci].iter().sum::<f64>();
+        for (o, opt) in comp.options.iter().enumerate() {
+            let premium = purchase_premium(opt.unit_cost, comp.unit_cost);
+            c.purchase_premium_money += premium * s.purchases[ci][o].iter().sum::<f64>();
+            c.expedite_money += (premium + opt.expedite_premium_per_unit) * s.expedites[ci][o].iter().sum::<f64>();
+        }
+    }
+    for (d, line) in p.demand.iter().enumerate() {
+        c.lost_margin_money += line.unit_margin * (line.qty - s.served[d]);
+    }
+    c
+}
