@@ -622,3 +622,66 @@ proptest! {
         prop_assert!(s.cost.total() <= greedy + 0.05, "LP {} > greedy {}", s.cost.total(), greedy);
     }
 }
+
+/// The optimiser's problem carries the new data (hand-made tables, cycle 2026-12: the need
+/// dates Dec 15, Jan 15 and Feb 15 are 14, 45 and 76 days after Dec 1):
+/// - P1's primary routing (R1 at its make site S1) and the alternate at S2 (R2) at 5 % of its
+///   unit cost 100 = 5 a unit; the sub-assembly SA1 made on R3 (its own routing, primary);
+/// - M1 from SUPA (10.0, 60 days: Feb; expedited 30 days: Jan, 1.5 a unit) and its second
+///   source SUPF (11.0, 10 days: Dec; expedited 5 days: Dec, 11 x 15 % = 1.65), and no
+///   invented "alternate supplier";
+/// - the frozen horizon of `[supply]`.
+#[test]
+fn lp_problem_carries_suppliers_routings_and_the_frozen_horizon() {
+    let mut c = Case::new();
+    c.resources = vec![("R1", "S1", "line"), ("R2", "S2", "line"), ("R3", "S1", "machine")];
+    c.routings = vec![("P1", "R1", 2.0), ("P1", "R2", 1.0), ("SA1", "R3", 0.5)];
+    c.capacity = vec![("R1", 100.0, 0.0, 0.0), ("R2", 100.0, 0.0, 0.0), ("R3", 100.0, 0.0, 0.0)];
+    c.components = vec![("SA1", "INTERNAL", 5, 50.0), ("M1", "SUPA", 60, 10.0)];
+    c.suppliers = vec![("M1", "SUPF", 11.0, 10)];
+    c.bom = vec![("P1", "SA1", 1.0), ("SA1", "M1", 2.0)];
+    c.demand = vec![("P1", "C1", "2027-01", 5.0)];
+    c.params.frozen_months = 2;
+    let p = c.problem();
+    assert_eq!(p.frozen_months, 2);
+    let names: Vec<&str> = p.resources.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["R1", "R2", "R3"]);
+    let op = |resource: usize, hours_per_unit: f64| lp::Operation { resource, hours_per_unit };
+    let p1 = p.items.iter().find(|i| i.name == "P1").unwrap();
+    let got: Vec<(&str, f64, Vec<lp::Operation>)> =
+        p1.routings.iter().map(|r| (r.label.as_str(), r.premium_per_unit, r.operations.clone())).collect();
+    assert_eq!(got, vec![("S1", 0.0, vec![op(0, 2.0)]), ("S2", 5.0, vec![op(1, 1.0)])]);
+    let sa = p.items.iter().find(|i| i.name == "SA1").unwrap();
+    assert_eq!(sa.routings, vec![lp::Routing { label: "primary".into(), premium_per_unit: 0.0, operations: vec![op(2, 0.5)] }]);
+    let m1 = p.components.iter().find(|c| c.name == "M1").unwrap();
+    let by_name = |o: &lp::SupplierOption| p.suppliers[o.supplier].name.as_str();
+    let got: Vec<(&str, f64, usize, f64, usize)> = m1
+        .options
+        .iter()
+        .map(|o| (by_name(o), o.unit_cost, o.lead_time_months, r2(o.expedite_premium_per_unit), o.expedite_lead_time_months))
+        .collect();
+    assert_eq!(got, vec![("SUPA", 10.0, 2, 1.5, 1), ("SUPF", 11.0, 0, 1.65, 0)]);
+    assert!(p.suppliers.iter().all(|s| s.name == "SUPA" || s.name == "SUPF"), "{:?}", p.suppliers);
+    let bom: Vec<(usize, lp::Part, f64)> = p.bom.iter().map(|e| (e.parent, e.child, e.qty_per)).collect();
+    let (p1_ix, sa_ix) = (p.items.iter().position(|i| i.name == "P1").unwrap(), p.items.iter().position(|i| i.name == "SA1").unwrap());
+    assert!(bom.contains(&(p1_ix, lp::Part::Item(sa_ix), 1.0)) && bom.contains(&(sa_ix, lp::Part::Component(0), 2.0)), "{bom:?}");
+
+    // Named routings: P1's two S1 rows are alternatives (`primary` on R1, `fast` on R3), its S2
+    // row a third; a component with no second source has one option.
+    let mut tables = c.tables();
+    tables.insert(
+        Table::Routings,
+        df!("sku" => ["P1", "P1", "P1", "SA1"], "resource" => ["R1", "R3", "R2", "R3"],
+            "hours_per_unit" => [2.0, 1.5, 1.0, 0.5], "routing" => [Some("primary"), Some("fast"), None, None])
+        .unwrap(),
+    );
+    tables.remove(&Table::ComponentSuppliers);
+    let demand = c.demand_frame();
+    let p = lp::Problem::from_inputs(&SupplyInputs { tables: &tables, demand: &demand, cycle: cycle(), params: &c.params })
+        .unwrap();
+    let p1 = p.items.iter().find(|i| i.name == "P1").unwrap();
+    let got: Vec<(&str, Vec<lp::Operation>)> = p1.routings.iter().map(|r| (r.label.as_str(), r.operations.clone())).collect();
+    assert_eq!(got, vec![("S1", vec![op(0, 2.0)]), ("S2", vec![op(1, 1.0)]), ("fast", vec![op(2, 1.5)])]);
+    let m1 = p.components.iter().find(|c| c.name == "M1").unwrap();
+    assert_eq!(m1.options.len(), 1);
+}

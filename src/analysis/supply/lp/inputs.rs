@@ -4,22 +4,25 @@
 //!
 //! Today's contract, mapped:
 //! - **Items**: every finished SKU; a BOM node with children that is not a finished SKU is a
-//!   sub-assembly with one routing of no operations (sub-assemblies load no capacity yet).
-//!   Finished goods' stock is the stock at the make site; safety stock is kept back.
-//! - **Routings**: the operations at the make site are the primary routing (successive: each
-//!   loads); each other site's rows are an alternative routing at
-//!   `alternate_site_premium_percent` of the unit cost per unit. A SKU with no routing at its
-//!   make site has all its rows as one primary routing; a SKU with none can be made without
-//!   loading any resource.
-//! - **Components**: BOM leaves. One supplier each (the components table's), which can expedite
-//!   at `expedite_premium_percent` and `expedited_lead_time_percent` of the lead time, and the
-//!   global alternate supplier at `alternate_supplier_premium_percent`, with the expedited lead
-//!   time. A lead time in days becomes the first plan month whose 15th (the need date) is at
-//!   least that many days after the cycle start.
+//!   sub-assembly, made on its own routings (`routings` rows with its name; none: one routing of
+//!   no operations, loading no capacity). Finished goods' stock is the stock at the make site;
+//!   safety stock is kept back.
+//! - **Routings** (`analysis::supply::routings`): a SKU's `primary` routing first, its
+//!   operations successive (each loads); every other routing is an alternative at
+//!   `alternate_site_premium_percent` of the unit cost per unit. Without a `routing` column the
+//!   rows at the make site are the primary and each other site's rows an alternative; a SKU with
+//!   no row at its make site has all its rows as one primary routing; a SKU with none can be
+//!   made without loading any resource.
+//! - **Components**: BOM leaves. Their suppliers (`analysis::supply::supplier_options`): the one
+//!   `components` names and every other `component_suppliers` lists, each with its unit cost,
+//!   lead time, minimum order and expedite terms (by default `expedite_premium_percent` and
+//!   `expedited_lead_time_percent` of the lead time). No supplier is invented: a component
+//!   with one source has one option. A lead time in days becomes the first plan month whose
+//!   15th (the need date) is at least that many days after the cycle start.
 //! - **Open purchase orders**: due by the 15th of a month serve that month, later ones the next
 //!   (past-due orders are due at the cycle start); every supplier's measured OTIF derates them
 //!   (unknown: 1).
-//! - **Frozen horizon**: none in today's contract (0 months).
+//! - **Frozen horizon**: `[supply] frozen_months`.
 
 use std::collections::BTreeMap;
 
@@ -27,16 +30,13 @@ use super::super::capacity::{self, Routes};
 use super::super::columns::{numbers0, table, texts};
 use super::super::masters::Masters;
 use super::super::materials;
-use super::super::{NEED_DAY_OF_MONTH, PlanAdjustments, SupplyInputs, netting, suppliers};
+use super::super::{NEED_DAY_OF_MONTH, PlanAdjustments, SupplyInputs, netting, routings, supplier_options, suppliers};
 use super::{
     BomEdge, Component, DemandLine, Item, OpenPo, Operation, Part, Problem, Resource, ResourceMonth, Routing, Supplier,
     SupplierOption,
 };
 use crate::analysis::AnalysisError;
 use crate::contract::Table;
-
-/// The pseudo-supplier of the global alternate-supplier premium.
-pub const ALTERNATE_SUPPLIER: &str = "alternate supplier";
 
 impl Problem {
     /// The optimiser's data from the supply review's inputs (see the module's doc).
@@ -70,6 +70,8 @@ impl Problem {
             .collect();
 
         let mut items = finished_items(&masters, inputs, &routes)?;
+        let sources = supplier_options(inputs.tables, p)?;
+        let routings_of = routings(inputs.tables)?;
         // BOM nodes: finished SKUs, sub-assemblies (children, not finished) and components.
         let mut part_of: Vec<Option<Part>> = vec![None; bom.nodes.len()];
         for (s, node) in bom.item_node.iter().enumerate() {
@@ -94,6 +96,11 @@ impl Problem {
             }
             let hold = nd.unit_cost * p.holding_cost_percent_per_month / 100.0;
             if !nd.children.is_empty() {
+                let premium = nd.unit_cost * p.alternate_site_premium_percent / 100.0;
+                let made_on: Vec<Routing> = routings_of
+                    .get(&nd.name)
+                    .map(|list| list.iter().map(|r| lp_routing(&masters, r, premium)).collect())
+                    .unwrap_or_default();
                 items.push(Item {
                     name: nd.name.clone(),
                     site: String::new(),
@@ -101,33 +108,45 @@ impl Problem {
                     opening_stock: nd.on_hand,
                     safety_stock: 0.0,
                     holding_cost_per_month: hold,
-                    routings: vec![Routing { label: String::new(), premium_per_unit: 0.0, operations: Vec::new() }],
+                    routings: if made_on.is_empty() {
+                        vec![Routing { label: String::new(), premium_per_unit: 0.0, operations: Vec::new() }]
+                    } else {
+                        made_on
+                    },
                 });
                 part_of[k] = Some(Part::Item(items.len() - 1));
                 continue;
             }
-            let lead = nd.lead_time_days as f64;
-            let fast = (lead * p.expedited_lead_time_percent / 100.0).round();
-            let options = vec![
-                SupplierOption {
-                    supplier: supplier(&nd.supplier),
+            // The suppliers the data lists; a BOM leaf missing from `components` has the node's.
+            let listed = sources.get(&nd.name).cloned().unwrap_or_else(|| {
+                let lead = nd.lead_time_days as f64;
+                vec![super::super::SupplierOption {
+                    supplier: nd.supplier.clone(),
                     unit_cost: nd.unit_cost,
-                    lead_time_months: lead_months(lead),
+                    lead_time_days: nd.lead_time_days,
                     min_order_qty: 0.0,
                     can_expedite: true,
-                    expedite_premium_per_unit: nd.unit_cost * p.expedite_premium_percent / 100.0,
-                    expedite_lead_time_months: lead_months(fast),
-                },
-                SupplierOption {
-                    supplier: supplier(ALTERNATE_SUPPLIER),
-                    unit_cost: nd.unit_cost * (1.0 + p.alternate_supplier_premium_percent / 100.0),
-                    lead_time_months: lead_months(fast),
-                    min_order_qty: 0.0,
-                    can_expedite: false,
-                    expedite_premium_per_unit: 0.0,
-                    expedite_lead_time_months: lead_months(fast),
-                },
-            ];
+                    expedite_premium_percent: p.expedite_premium_percent,
+                    expedited_lead_time_days: lead * p.expedited_lead_time_percent / 100.0,
+                    current: true,
+                }]
+            });
+            let options: Vec<SupplierOption> = listed
+                .iter()
+                .map(|o| SupplierOption {
+                    supplier: supplier(&o.supplier),
+                    unit_cost: o.unit_cost,
+                    lead_time_months: lead_months(o.lead_time_days as f64),
+                    min_order_qty: o.min_order_qty,
+                    can_expedite: o.can_expedite,
+                    expedite_premium_per_unit: if o.can_expedite {
+                        o.unit_cost * o.expedite_premium_percent / 100.0
+                    } else {
+                        0.0
+                    },
+                    expedite_lead_time_months: lead_months(o.expedited_lead_time_days),
+                })
+                .collect();
             let mut open_pos = Vec::new();
             for (day, qty, sup) in &nd.receipts {
                 let month = receipt_month(&masters, *day);
@@ -175,7 +194,7 @@ impl Problem {
         }
         Ok(Problem {
             months: masters.months.iter().map(ToString::to_string).collect(),
-            frozen_months: 0,
+            frozen_months: (p.frozen_months as usize).min(n),
             items,
             resources,
             components,
@@ -238,6 +257,22 @@ fn finished_items(
             }
         })
         .collect())
+}
+
+/// A sub-assembly's routing as the optimiser reads it: operations on the resources the masters
+/// know, the premium on every routing but the primary.
+fn lp_routing(masters: &Masters<'_>, r: &super::super::Routing, premium: f64) -> Routing {
+    Routing {
+        label: r.name.clone(),
+        premium_per_unit: if r.is_primary() { 0.0 } else { premium },
+        operations: r
+            .operations
+            .iter()
+            .filter_map(|o| {
+                masters.res_ix.get(&o.resource).map(|&resource| Operation { resource, hours_per_unit: o.hours_per_unit })
+            })
+            .collect(),
+    }
 }
 
 /// The first plan month whose need date (the 15th) is at least `days` after the cycle start;

@@ -15,7 +15,6 @@ mod model;
 use serde::{Deserialize, Serialize};
 
 pub use super::AllocationRule;
-pub use inputs::ALTERNATE_SUPPLIER;
 pub use model::{
     HOLD_ABSOLUTE, HOLD_TOLERANCE, Lever, SolveError, cost_of, open_receipts, purchase_premium, solve,
     solve_least_cost, solve_without,
