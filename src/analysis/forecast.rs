@@ -78,7 +78,7 @@ pub enum Method {
     /// The mean of the history (short series).
     Mean,
     /// The mean of [`COMBINATION`]'s forecasts (Theta, optimised Theta, damped trend, and
-    /// additive Holt-Winters from 24 months).
+    /// additive Holt-Winters when the series is seasonal).
     Combination,
 }
 
@@ -914,7 +914,10 @@ pub fn forecast(history: &[f64], cfg: &Config) -> SeriesForecast {
         }
         // The combination's errors are its members' mean (see `combination`): no refit.
         if candidates(class).contains(&Method::Combination)
-            && let Some(errors) = combination::backtest_errors(&rows)
+            && let Some(errors) = combination::backtest_errors(
+                &rows,
+                &origins.iter().map(|&end| is_seasonal(&y[..end])).collect::<Vec<_>>(),
+            )
         {
             scored.push((mean_abs(&errors), Method::Combination, errors));
         }

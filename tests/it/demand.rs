@@ -321,7 +321,7 @@ fn series_through_the_demand_review_forecast_as_the_engine() {
     ws.store_url = Db::Sqlite.fresh_store();
     let run = run(&ws, "2027-01");
     let path = dir.join(&run.folder).join("tables/statistical_forecast.parquet");
-    let df = ParquetReader::new(fs_err::File::open(&path).unwrap()).finish().unwrap();
+    let df = ParquetReader::new(std::io::Cursor::new(fs_err::read(&path).unwrap())).finish().unwrap();
     let text =
         |c: &str| df.column(c).unwrap().str().unwrap().into_iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
     let num = |c: &str| df.column(c).unwrap().f64().unwrap().into_iter().map(|v| v.unwrap()).collect::<Vec<_>>();
