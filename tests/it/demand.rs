@@ -277,6 +277,10 @@ fn series_through_the_demand_review_forecast_as_the_engine() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     snop::demo::init(dir, "M3 bench").unwrap();
+    // The demand review's pipeline only: the other agents' files are not there.
+    for agent in ["supply-review", "reconciliation", "executive", "commit-back"] {
+        fs_err::remove_file(dir.join(format!("pipelines/{agent}.toml"))).unwrap();
+    }
     fs_err::write(
         dir.join("pipelines/demand-review.toml"),
         "agent = \"demand-review\"\nhistory_months = \"all\"\n\
@@ -323,8 +327,8 @@ fn series_through_the_demand_review_forecast_as_the_engine() {
     let path = dir.join(&run.folder).join("tables/statistical_forecast.parquet");
     let df = ParquetReader::new(std::io::Cursor::new(fs_err::read(&path).unwrap())).finish().unwrap();
     let text =
-        |c: &str| df.column(c).unwrap().str().unwrap().into_iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
-    let num = |c: &str| df.column(c).unwrap().f64().unwrap().into_iter().map(|v| v.unwrap()).collect::<Vec<_>>();
+        |c: &str| df.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
+    let num = |c: &str| df.column(c).unwrap().f64().unwrap().iter().map(|v| v.unwrap()).collect::<Vec<_>>();
     let (skus, months, methods, point, lower, upper) =
         (text("sku"), text("month"), text("method"), num("statistical"), num("lower"), num("upper"));
     let cfg = forecast::Config { horizon: 18, ..forecast::Config::default() };
