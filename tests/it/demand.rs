@@ -367,3 +367,89 @@ on_both_backends!(
     the_supply_review_plans_against_the_stored_consensus,
     an_unchanged_narrative_is_served_from_the_cache,
 );
+
+/// A few M3-like series (the layout `bench/m3_workspace.py` writes M3 in: one item per series,
+/// one customer, one order line per month) through `snop run demand-review`: the product's
+/// `tables/statistical_forecast.parquet` holds, for every series, exactly the engine's
+/// forecast of the same history (`forecast::forecast`, 18 months), method included.
+#[test]
+fn series_through_the_demand_review_forecast_as_the_engine() {
+    use polars::prelude::*;
+    use snop::analysis::forecast;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    snop::demo::init(dir, "M3 bench").unwrap();
+    // The demand review's pipeline only: the other agents' files are not there.
+    for agent in ["supply-review", "reconciliation", "executive", "commit-back"] {
+        fs_err::remove_file(dir.join(format!("pipelines/{agent}.toml"))).unwrap();
+    }
+    fs_err::write(
+        dir.join("pipelines/demand-review.toml"),
+        "agent = \"demand-review\"\nhistory_months = \"all\"\n\
+         [[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\n\
+         [[sources]]\ntable = \"customers\"\ntype = \"csv\"\npath = \"data/customers.csv\"\n\
+         [[sources]]\ntable = \"sales_history\"\ntype = \"csv\"\npath = \"data/sales_history.csv\"\n",
+    )
+    .unwrap();
+    // A seasonal series with a trend over 11 years (longer than the default window), a
+    // trending one of 30 months, a noisy level of 20 and an intermittent one of 36.
+    let season = [0.3, 0.2, 0.1, -0.1, -0.3, -0.4, -0.3, -0.1, 0.0, 0.1, 0.2, 0.3];
+    let noise = [4.0, -6.0, 2.0, 7.0, -3.0, 0.0, -5.0];
+    let series: Vec<(&str, Vec<f64>)> = vec![
+        ("N1", (0..132).map(|t| 1000.0 + 3.0 * t as f64 + 400.0 * season[t % 12] + 10.0 * noise[t % 7]).collect()),
+        ("N2", (0..30).map(|t| 50.0 + 2.5 * t as f64 + noise[t % 7]).collect()),
+        ("N3", (0..20).map(|t| 80.0 + noise[t % 7]).collect()),
+        ("N4", (0..36).map(|t| if t % 3 == 1 { 6.0 + (t % 2) as f64 } else { 0.0 }).collect()),
+    ];
+    let cycle = Month::parse("2027-01").unwrap();
+    let mut items = String::from("sku,family,uom,unit_price,unit_cost,make_site,lifecycle,end_month\n");
+    let mut lines = String::from("order_id,order_date,ship_date,sku,customer,qty,net_revenue\n");
+    for (sku, y) in &series {
+        items += &format!("{sku},N,EA,1,1,M3,active,\n");
+        let start = cycle.plus(-(y.len() as i32));
+        for (t, v) in y.iter().enumerate() {
+            // A zero month has no order line: the series is dense from its first sale.
+            if *v > 0.0 {
+                let day = format!("{}-01", start.plus(t as i32));
+                lines += &format!("{sku}-{t},{day},{day},{sku},M3,{v},{v}\n");
+            }
+        }
+    }
+    fs_err::create_dir_all(dir.join("data")).unwrap();
+    fs_err::write(dir.join("data/items.csv"), items).unwrap();
+    fs_err::write(
+        dir.join("data/customers.csv"),
+        "customer,channel,region,account_manager,priority\nM3,direct,all,nobody,1\n",
+    )
+    .unwrap();
+    fs_err::write(dir.join("data/sales_history.csv"), lines).unwrap();
+    let mut ws = Workspace::load(dir).unwrap();
+    ws.store_url = Db::Sqlite.fresh_store();
+    let run = run(&ws, "2027-01");
+    let path = dir.join(&run.folder).join("tables/statistical_forecast.parquet");
+    let df = ParquetReader::new(std::io::Cursor::new(fs_err::read(&path).unwrap())).finish().unwrap();
+    let text =
+        |c: &str| df.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
+    let num = |c: &str| df.column(c).unwrap().f64().unwrap().iter().map(|v| v.unwrap()).collect::<Vec<_>>();
+    let (skus, months, methods, point, lower, upper) =
+        (text("sku"), text("month"), text("method"), num("statistical"), num("lower"), num("upper"));
+    let cfg = forecast::Config { horizon: 18, ..forecast::Config::default() };
+    for (sku, y) in &series {
+        // N4's history starts at its first sale (month 1): the engine sees the same.
+        let from = y.iter().position(|v| *v > 0.0).unwrap();
+        let engine = forecast::forecast(&y[from..], &cfg);
+        let rows: Vec<usize> = (0..skus.len()).filter(|i| skus[*i] == *sku).collect();
+        assert_eq!(rows.len(), 18, "{sku}");
+        let method = serde_json::to_value(engine.method).unwrap();
+        for (h, i) in rows.iter().enumerate() {
+            assert_eq!(months[*i], cycle.plus(h as i32).to_string(), "{sku}");
+            assert_eq!(methods[*i], method.as_str().unwrap(), "{sku}");
+            assert_eq!(
+                (point[*i], lower[*i], upper[*i]),
+                (engine.point[h], engine.lower[h], engine.upper[h]),
+                "{sku} month {h}"
+            );
+        }
+    }
+}
