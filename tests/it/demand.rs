@@ -125,11 +125,7 @@ fn golden_demand_consensus_on_the_fixture() {
 
     // The sample facts `snop validate` checks the templates against are exactly what a run
     // builds its prompt from.
-    assert_eq!(
-        json(&folder.join("narrative-facts.json")),
-        json(&repo().join("prompts/demand-review/sample-facts.json")),
-        "regenerate prompts/demand-review/sample-facts.json from this run's narrative-facts.json"
-    );
+    crate::common::golden_json(&folder.join("narrative-facts.json"), "prompts/demand-review/sample-facts.json");
 
     // The narrative: drafted through the mock over HTTP, grounded, with what is needed to audit it.
     let narrative = json(&folder.join("narrative.json"));
@@ -332,10 +328,9 @@ fn the_supply_review_plans_against_the_stored_consensus(db: Db) {
     for kind in ["capacity_gaps", "labour_gaps", "material_gaps", "supplier_gaps"] {
         assert!(s["totals"][kind].as_u64().unwrap() > 0, "the demo has {kind}");
     }
-    assert_eq!(
-        json(&tmp.path().join(&supply.folder).join("narrative-facts.json")),
-        json(&repo().join("prompts/supply-review/sample-facts.json")),
-        "regenerate prompts/supply-review/sample-facts.json from this run's narrative-facts.json"
+    crate::common::golden_json(
+        &tmp.path().join(&supply.folder).join("narrative-facts.json"),
+        "prompts/supply-review/sample-facts.json",
     );
     let book = calamine::open_workbook_auto(tmp.path().join(&supply.folder).join("supply-plan-2026-12.xlsx")).unwrap();
     assert_eq!(book.sheet_names()[..3], ["Agenda", "Gap summary", "Gaps"], "the agenda, then the gap report");

@@ -123,12 +123,9 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 8, "the re-run wrote no new run");
     // The demo is the fixture company: its signed plan's facts are the executive prompt's sample.
-    let facts = fs_err::read_to_string(ws.join("runs/2026-12/executive/run-4/narrative-facts.json")).unwrap();
-    let sample = fs_err::read_to_string(repo().join("prompts/executive/sample-facts.json")).unwrap();
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&facts).unwrap(),
-        serde_json::from_str::<serde_json::Value>(&sample).unwrap(),
-        "regenerate prompts/executive/sample-facts.json from the demo's executive narrative-facts.json"
+    crate::common::golden_json(
+        &ws.join("runs/2026-12/executive/run-4/narrative-facts.json"),
+        "prompts/executive/sample-facts.json",
     );
     let (code, out, err) = run_in(&ws, &["audit", "verify"]);
     assert_eq!(code, 0, "{out}{err}");

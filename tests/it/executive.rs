@@ -103,11 +103,7 @@ fn reconciliation_without_a_signed_supply_plan_names_the_supply_review() {
         let folder = tmp.path().join(&signed.folder);
         let deck = fs_err::read_to_string(folder.join("pack-2026-12.html")).unwrap();
         assert!(!deck.contains("Built on unsigned inputs"));
-        assert_eq!(
-            json(&folder.join("narrative-facts.json")),
-            json(&repo().join("prompts/reconciliation/sample-facts.json")),
-            "regenerate prompts/reconciliation/sample-facts.json from this run's narrative-facts.json"
-        );
+        crate::common::golden_json(&folder.join("narrative-facts.json"), "prompts/reconciliation/sample-facts.json");
         // Every gap of the supply plan is either resolved or a trade-off, ranked by margin.
         let facts: ReconciliationFacts =
             serde_json::from_slice(&fs_err::read(folder.join("facts.json")).unwrap()).unwrap();

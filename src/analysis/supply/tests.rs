@@ -652,19 +652,28 @@ fn lp_problem_carries_suppliers_routings_and_the_frozen_horizon() {
         p1.routings.iter().map(|r| (r.label.as_str(), r.premium_per_unit, r.operations.clone())).collect();
     assert_eq!(got, vec![("S1", 0.0, vec![op(0, 2.0)]), ("S2", 5.0, vec![op(1, 1.0)])]);
     let sa = p.items.iter().find(|i| i.name == "SA1").unwrap();
-    assert_eq!(sa.routings, vec![lp::Routing { label: "primary".into(), premium_per_unit: 0.0, operations: vec![op(2, 0.5)] }]);
+    assert_eq!(
+        sa.routings,
+        vec![lp::Routing { label: "primary".into(), premium_per_unit: 0.0, operations: vec![op(2, 0.5)] }]
+    );
     let m1 = p.components.iter().find(|c| c.name == "M1").unwrap();
     let by_name = |o: &lp::SupplierOption| p.suppliers[o.supplier].name.as_str();
     let got: Vec<(&str, f64, usize, f64, usize)> = m1
         .options
         .iter()
-        .map(|o| (by_name(o), o.unit_cost, o.lead_time_months, r2(o.expedite_premium_per_unit), o.expedite_lead_time_months))
+        .map(|o| {
+            (by_name(o), o.unit_cost, o.lead_time_months, r2(o.expedite_premium_per_unit), o.expedite_lead_time_months)
+        })
         .collect();
     assert_eq!(got, vec![("SUPA", 10.0, 2, 1.5, 1), ("SUPF", 11.0, 0, 1.65, 0)]);
     assert!(p.suppliers.iter().all(|s| s.name == "SUPA" || s.name == "SUPF"), "{:?}", p.suppliers);
     let bom: Vec<(usize, lp::Part, f64)> = p.bom.iter().map(|e| (e.parent, e.child, e.qty_per)).collect();
-    let (p1_ix, sa_ix) = (p.items.iter().position(|i| i.name == "P1").unwrap(), p.items.iter().position(|i| i.name == "SA1").unwrap());
-    assert!(bom.contains(&(p1_ix, lp::Part::Item(sa_ix), 1.0)) && bom.contains(&(sa_ix, lp::Part::Component(0), 2.0)), "{bom:?}");
+    let (p1_ix, sa_ix) =
+        (p.items.iter().position(|i| i.name == "P1").unwrap(), p.items.iter().position(|i| i.name == "SA1").unwrap());
+    assert!(
+        bom.contains(&(p1_ix, lp::Part::Item(sa_ix), 1.0)) && bom.contains(&(sa_ix, lp::Part::Component(0), 2.0)),
+        "{bom:?}"
+    );
 
     // Named routings: P1's two S1 rows are alternatives (`primary` on R1, `fast` on R3), its S2
     // row a third; a component with no second source has one option.
@@ -677,10 +686,12 @@ fn lp_problem_carries_suppliers_routings_and_the_frozen_horizon() {
     );
     tables.remove(&Table::ComponentSuppliers);
     let demand = c.demand_frame();
-    let p = lp::Problem::from_inputs(&SupplyInputs { tables: &tables, demand: &demand, cycle: cycle(), params: &c.params })
-        .unwrap();
+    let p =
+        lp::Problem::from_inputs(&SupplyInputs { tables: &tables, demand: &demand, cycle: cycle(), params: &c.params })
+            .unwrap();
     let p1 = p.items.iter().find(|i| i.name == "P1").unwrap();
-    let got: Vec<(&str, Vec<lp::Operation>)> = p1.routings.iter().map(|r| (r.label.as_str(), r.operations.clone())).collect();
+    let got: Vec<(&str, Vec<lp::Operation>)> =
+        p1.routings.iter().map(|r| (r.label.as_str(), r.operations.clone())).collect();
     assert_eq!(got, vec![("S1", vec![op(0, 2.0)]), ("S2", vec![op(1, 1.0)]), ("fast", vec![op(2, 1.5)])]);
     let m1 = p.components.iter().find(|c| c.name == "M1").unwrap();
     assert_eq!(m1.options.len(), 1);

@@ -50,24 +50,7 @@ impl Problem {
         let p = masters.params;
         let n = masters.n;
 
-        let resources: Vec<Resource> = masters
-            .resources
-            .iter()
-            .zip(&cap)
-            .map(|(r, caps)| Resource {
-                name: r.name.clone(),
-                site: r.site.clone(),
-                kind: r.kind.clone(),
-                months: caps
-                    .iter()
-                    .map(|c| ResourceMonth {
-                        regular_hours: c.available,
-                        overtime_ceiling_hours: c.overtime,
-                        overtime_cost_per_hour: c.rate,
-                    })
-                    .collect(),
-            })
-            .collect();
+        let resources = resources(&masters, &cap);
 
         let mut items = finished_items(&masters, inputs, &routes)?;
         let sources = supplier_options(inputs.tables, p)?;
@@ -175,23 +158,6 @@ impl Problem {
             }
         }
 
-        let mut demand_lines = Vec::new();
-        for (&(s, c), qty) in &demand.cells {
-            let it = &masters.items[s];
-            for (month, &q) in qty.iter().enumerate() {
-                if q > 0.0 {
-                    demand_lines.push(DemandLine {
-                        item: s,
-                        customer: masters.customers[c].0.clone(),
-                        priority: masters.customers[c].1,
-                        month,
-                        qty: q,
-                        unit_price: it.price,
-                        unit_margin: it.margin(),
-                    });
-                }
-            }
-        }
         Ok(Problem {
             months: masters.months.iter().map(ToString::to_string).collect(),
             frozen_months: (p.frozen_months as usize).min(n),
@@ -200,10 +166,54 @@ impl Problem {
             components,
             suppliers,
             bom: edges,
-            demand: demand_lines,
+            demand: demand_lines(&masters, &demand),
             rule: p.allocation,
         })
     }
+}
+
+/// The resources with their hours per plan month.
+fn resources(masters: &Masters<'_>, cap: &[Vec<capacity::Cap>]) -> Vec<Resource> {
+    masters
+        .resources
+        .iter()
+        .zip(cap)
+        .map(|(r, caps)| Resource {
+            name: r.name.clone(),
+            site: r.site.clone(),
+            kind: r.kind.clone(),
+            months: caps
+                .iter()
+                .map(|c| ResourceMonth {
+                    regular_hours: c.available,
+                    overtime_ceiling_hours: c.overtime,
+                    overtime_cost_per_hour: c.rate,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// A demand line per SKU, customer and month with demand.
+fn demand_lines(masters: &Masters<'_>, demand: &netting::Demand) -> Vec<DemandLine> {
+    let mut lines = Vec::new();
+    for (&(s, c), qty) in &demand.cells {
+        let it = &masters.items[s];
+        for (month, &q) in qty.iter().enumerate() {
+            if q > 0.0 {
+                lines.push(DemandLine {
+                    item: s,
+                    customer: masters.customers[c].0.clone(),
+                    priority: masters.customers[c].1,
+                    month,
+                    qty: q,
+                    unit_price: it.price,
+                    unit_margin: it.margin(),
+                });
+            }
+        }
+    }
+    lines
 }
 
 /// The finished SKUs, in the masters' order, with their routings and stock at the make site.
@@ -269,7 +279,10 @@ fn lp_routing(masters: &Masters<'_>, r: &super::super::Routing, premium: f64) ->
             .operations
             .iter()
             .filter_map(|o| {
-                masters.res_ix.get(&o.resource).map(|&resource| Operation { resource, hours_per_unit: o.hours_per_unit })
+                masters
+                    .res_ix
+                    .get(&o.resource)
+                    .map(|&resource| Operation { resource, hours_per_unit: o.hours_per_unit })
             })
             .collect(),
     }
