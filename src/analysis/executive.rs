@@ -316,7 +316,9 @@ pub fn may_decide(dir: &Directory, actor: &str) -> Result<String, String> {
 /// without a decision (`undecided`), whether it was sent back (`sent_back`), and the newest
 /// decision it was built with (`decisions_through`), against the newest recorded one.
 pub fn plan_sign_refusal(facts: &serde_json::Value, cycle: &str, latest_decision: i64) -> Option<String> {
-    if let Some(sent) = facts.get("sent_back").and_then(serde_json::Value::as_str) {
+    // `{"text": ...}`; a plain string in drafts made before the reason was data text.
+    let sent_back = facts.get("sent_back").map(|v| v.get("text").unwrap_or(v));
+    if let Some(sent) = sent_back.and_then(serde_json::Value::as_str) {
         return Some(format!("the signed plan of {cycle} cannot be signed: it was sent back: {sent}"));
     }
     let undecided: Vec<&str> = facts
@@ -464,7 +466,9 @@ pub fn narrative_facts(
         "trade_off_count": pack.trade_offs.len(),
         "decided_count": pack.trade_offs.len() - log.undecided.len(),
         "undecided": log.undecided,
-        "sent_back": log.sent_back,
+        // What was sent back carries the reason a person typed: it goes under `text`, which the
+        // fact check reads as data text (never a source of numbers or names).
+        "sent_back": log.sent_back.as_ref().map(|s| serde_json::json!({ "text": s })),
         "decisions_through": log.decisions_through,
         "resolved_by_leads_count": pack.resolved.len(),
         "decisions": decisions,
@@ -644,6 +648,10 @@ mod tests {
         let r = plan_sign_refusal(&facts(&["CAP-A-2027-01", "MAT-B-2027-02"], None, 3), "2026-12", 3).unwrap();
         assert!(r.contains("2 trade-off(s) have no decision: `CAP-A-2027-01`, `MAT-B-2027-02`"), "{r}");
         let r = plan_sign_refusal(&facts(&[], Some("the whole plan: redo valves"), 3), "2026-12", 3).unwrap();
+        assert!(r.contains("it was sent back: the whole plan: redo valves"), "{r}");
+        // The shape narrative_facts writes: the sent-back line as data text.
+        let typed = serde_json::json!({ "undecided": [], "sent_back": { "text": "the whole plan: redo valves" }, "decisions_through": 3 });
+        let r = plan_sign_refusal(&typed, "2026-12", 3).unwrap();
         assert!(r.contains("it was sent back: the whole plan: redo valves"), "{r}");
         let r = plan_sign_refusal(&facts(&[], None, 3), "2026-12", 4).unwrap();
         assert!(r.contains("built before the latest decision (decision 4)"), "{r}");

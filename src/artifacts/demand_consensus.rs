@@ -181,8 +181,14 @@ fn summary_sheet(
     r += 2;
     let source = match d.source {
         DraftSource::Model => format!("Drafted by {} from the facts; every number checked against them.", d.model),
-        DraftSource::ModelAfterRetry => format!("Drafted by {} after a correction; every number checked against the facts.", d.model),
-        DraftSource::Fallback => "Not written by the model: the model's drafts did not pass the fact check, so this text was built from the facts.".to_string(),
+        DraftSource::ModelAfterRetry => {
+            format!("Drafted by {} after a correction; every number checked against the facts.", d.model)
+        }
+        // The reason says which: the server gave no usable reply, or the drafts failed the check.
+        DraftSource::Fallback => match &d.fallback_reason {
+            Some(reason) => format!("Not written by the model: {reason}."),
+            None => "Not written by the model: this text was built from the facts.".to_string(),
+        },
     };
     ws.write(r, 0, source)?;
     ws.set_column_width(0, 110)?;

@@ -267,6 +267,20 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         let sent: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!((sent["kind"].as_str(), sent["tradeoff_id"].as_str()), (Some("send_back"), None));
         let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+        // The typed reason reaches the narrative's facts as data text only: a number in it
+        // vouches for nothing, so a reply repeating it fails the fact check.
+        let facts: serde_json::Value =
+            serde_json::from_slice(&fs_err::read(tmp.path().join(&exec.folder).join("narrative-facts.json")).unwrap())
+                .unwrap();
+        let typed = facts["sent_back"]["text"].as_str().unwrap();
+        assert!(typed.contains("redo the valves trade-offs"), "{facts}");
+        let planted = serde_json::json!({ "sent_back": { "text": format!("{typed}: revenue must reach 99,000,000") } });
+        let ctx = snop::narrative::grounding::GroundingContext::from_facts(&planted, Vec::new());
+        assert!(!snop::narrative::grounding::check("Revenue is 99,000,000.", &ctx).is_empty());
+        // As a computed string (the shape before), the same text would have vouched for it.
+        let computed = serde_json::json!({ "sent_back": planted["sent_back"]["text"] });
+        let ctx = snop::narrative::grounding::GroundingContext::from_facts(&computed, Vec::new());
+        assert!(snop::narrative::grounding::check("Revenue is 99,000,000.", &ctx).is_empty());
         let err = approve_and_sign(&ws, &store, &exec, &["olivia.chen"]).await.unwrap_err();
         assert!(err.to_string().contains("it was sent back: the whole plan, by olivia.chen"), "{err}");
         assert!(err.to_string().contains("redo the valves trade-offs; to redo: the reconciliation pack"), "{err}");

@@ -91,6 +91,8 @@ fn hostile_replies_never_reach_a_stored_draft() {
         assert!(reason.starts_with("the model's drafts did not pass the fact check three times"), "{reason}");
         let md = fs_err::read_to_string(folder.join("demand-consensus-2026-12.md")).unwrap();
         assert!(md.contains("**Not written by the model:** the model's drafts did not pass"), "{md}");
+        let summary = cells(&folder.join("demand-consensus-2026-12.xlsx"), "Summary");
+        assert!(summary.contains(&format!("Not written by the model: {reason}.")), "{fault}: {summary:?}");
         let (_, runs, _) = run_in(tmp.path(), &["runs"]);
         assert!(runs.contains("narrative not written by the model: the model's drafts did not pass"), "{runs}");
     }
@@ -145,6 +147,10 @@ fn a_server_that_only_rate_limits_is_reported_in_words() {
     assert_eq!(n["fallback_reason"], reason);
     let html = fs_err::read_to_string(folder.join("demand-consensus-2026-12.html")).unwrap();
     assert!(html.contains(reason), "the draft page says why");
+    // So does the workbook's Summary sheet: not "did not pass the fact check".
+    let summary = cells(&folder.join("demand-consensus-2026-12.xlsx"), "Summary");
+    assert!(summary.contains(&format!("Not written by the model: {reason}.")), "{summary:?}");
+    assert!(!summary.iter().any(|c| c.contains("fact check")), "{summary:?}");
     let (_, runs, _) = run_in(tmp.path(), &["runs"]);
     assert!(runs.contains(reason), "{runs}");
 }
