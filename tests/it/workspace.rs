@@ -109,7 +109,9 @@ fn the_default_pipelines_are_valid_in_a_fresh_demo_workspace() {
     );
 }
 
-fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_completes(db: Db) {
+/// The 30-SKU demo (two months recorded, runs 1 to 8) in a temporary folder, on a fresh store
+/// of `db`: the folder (removed when dropped) and the workspace.
+fn demo_on(db: Db) -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let store = db.fresh_store();
     let out = crate::common::snop()
@@ -121,6 +123,11 @@ fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_comple
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ws = tmp.path().join("ws");
     crate::common::set_store(&ws, &store);
+    (tmp, ws)
+}
+
+fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_completes(db: Db) {
+    let (_tmp, ws) = demo_on(db);
     // The demo recorded runs 1 to 8 (two months). A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
     let pos = ws.join("data/open_purchase_orders.csv");
     let mut text = fs_err::read_to_string(&pos).unwrap();
@@ -184,17 +191,7 @@ fn exit_codes_say_whose_fault_it_is() {
 /// takes the number `n` in its own folder, and the debris is removed all the same, as is the
 /// staging folder of a process that is gone.
 fn debris_of_a_crash_is_removed_when_another_run_takes_its_number(db: Db) {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = db.fresh_store();
-    let out = crate::common::snop()
-        .current_dir(tmp.path())
-        .args(["demo", "ws", "--skus", "30", "--customers", "10", "--quiet"])
-        .env("SNOP_STORE_URL", &store)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let ws = tmp.path().join("ws");
-    crate::common::set_store(&ws, &store);
+    let (_tmp, ws) = demo_on(db);
     // What a demand review of 2026-12 killed after moving its files as run 9 leaves, and a
     // staging folder of a process that no longer runs.
     let debris = ws.join("runs/2026-12/demand-review/run-9");
