@@ -13,16 +13,12 @@ use snop::pipeline::{self, RunOutcome};
 use snop::sop::Agent;
 use snop::store::{NewRun, Store};
 
-use crate::common::{block_on, copy_dir, repo};
+use crate::common::{block_on, copy_dir, json, repo};
 
 fn fixture_workspace(dir: &Path) -> Workspace {
     snop::demo::init(dir, snop::demo::DEMO_COMPANY).unwrap();
     copy_dir(&repo().join("fixtures/demo/data"), &dir.join("data"));
     Workspace::load(dir).unwrap()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&fs_err::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Stores an executive run for a cycle whose folder holds `signed-plan.parquet` (the interface

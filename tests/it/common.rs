@@ -154,18 +154,20 @@ pub fn draft_content(
     .unwrap()
 }
 
+/// A JSON file, parsed.
+pub fn json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&fs_err::read_to_string(path).unwrap()).unwrap()
+}
+
 /// Compares what a run wrote (`actual`, a JSON file) with a golden file of the repository
 /// (`golden`, relative to its root). With `SNOP_BLESS=1` in the environment it writes the run's
 /// JSON there instead: then read the diff before committing it.
 pub fn golden_json(actual: &std::path::Path, golden: &str) {
-    let read = |p: &std::path::Path| -> serde_json::Value {
-        serde_json::from_str(&fs_err::read_to_string(p).unwrap()).unwrap()
-    };
-    let got = read(actual);
+    let got = json(actual);
     let path = repo().join(golden);
     if std::env::var_os("SNOP_BLESS").is_some() {
         fs_err::write(&path, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
         return;
     }
-    assert_eq!(got, read(&path), "{golden} differs from this run's: regenerate it with SNOP_BLESS=1 and read the diff");
+    assert_eq!(got, json(&path), "{golden} differs from this run's: regenerate it with SNOP_BLESS=1 and read the diff");
 }

@@ -9,7 +9,7 @@ use snop::contract::Month;
 use snop::pipeline::{self, RunOutcome};
 use snop::sop::Agent;
 
-use crate::common::{Db, block_on, copy_dir, on_both_backends, repo};
+use crate::common::{Db, block_on, copy_dir, json, on_both_backends, repo};
 
 /// A workspace over a copy of the committed fixture, its store on `db`.
 fn fixture_workspace(dir: &Path, db: Db) -> Workspace {
@@ -31,10 +31,6 @@ fn run(ws: &Workspace, cycle: &str) -> snop::store::RunRow {
             RunOutcome::Unchanged { .. } => panic!("a first run is recorded"),
         }
     })
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&fs_err::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]

@@ -17,7 +17,7 @@ use snop::sop::Artifact;
 use snop::store::decisions::NewDecision;
 use snop::store::{RunRow, Store};
 
-use crate::common::{block_on, copy_dir, repo};
+use crate::common::{block_on, copy_dir, json, repo};
 
 const CYCLE: &str = "2026-12";
 
@@ -59,10 +59,6 @@ async fn signed_pack(ws: &Workspace, store: &Store) -> RunRow {
     let pack = run(ws, store, Agent::Reconciliation, false).await.unwrap();
     approve_and_sign(ws, store, &pack, &["dana.whitfield", "sam.okafor"]).await.unwrap();
     pack
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&fs_err::read_to_string(path).unwrap()).unwrap()
 }
 
 fn slides(html: &str) -> usize {

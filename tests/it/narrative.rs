@@ -7,7 +7,7 @@ use std::process::{Child, Stdio};
 
 use calamine::Reader;
 
-use crate::common::{copy_dir, repo, run_in, snop};
+use crate::common::{copy_dir, json, repo, run_in, snop};
 
 /// `snop mock-llm` on a free loopback port in `fault`, killed when dropped.
 struct MockLlm {
@@ -58,10 +58,6 @@ fn demand_run(dir: &Path, port: u16) -> std::path::PathBuf {
     let (_, runs, _) = run_in(dir, &["runs", "--json"]);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
     dir.join(runs[0]["folder"].as_str().unwrap())
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&fs_err::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Every cell of a sheet as text.
