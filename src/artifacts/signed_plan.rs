@@ -20,13 +20,14 @@ use std::collections::BTreeMap;
 use polars::prelude::{Column, DataFrame, PolarsResult};
 use rust_xlsxwriter::{Format, Workbook};
 
-use super::xlsx::{Formats, Value, table, text};
+use super::xlsx::{EXCEL_MAX_ROWS, Formats, SheetNames, Value, paged_table, sheet_pages, table, text};
 use crate::analysis::executive::{Choice, DecisionLog, SignedPlanRow};
 use crate::analysis::signed_plan::{DecisionChange, ItemInfo, PlanSummary, booked_quantity, is_discrete};
 use crate::config::{Export, ExportLayout};
 use crate::contract::Month;
 
-/// The sheet the `.xlsx` export writes.
+/// The sheet the `.xlsx` export writes (then `Signed plan (2)` and on, each with the header,
+/// when the lines are more than a sheet holds; the CSV is always one file).
 pub const SHEET: &str = "Signed plan";
 
 /// The columns of the planned-independent-requirements layout, SAP's names: material, plant,
@@ -174,26 +175,36 @@ pub fn erp_export(
     let mut csv = String::new();
     csv.push_str(&header.iter().map(|h| csv_field(h, d, false)).collect::<Vec<_>>().join(&sep));
     csv.push('\n');
-    let mut book = Workbook::new();
-    let sheet = book.add_worksheet().set_name(SHEET)?;
-    let bold = Format::new().set_bold();
-    for (c, h) in header.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, h, &bold)?;
-        sheet.set_column_width(c as u16, 12)?;
-    }
-    for (i, cells) in lines.iter().enumerate() {
+    for cells in &lines {
         csv.push_str(&cells.iter().map(|(s, n)| csv_field(s, d, n.is_some())).collect::<Vec<_>>().join(&sep));
         csv.push('\n');
-        for (c, (s, num)) in cells.iter().enumerate() {
-            match num {
-                Some(x) => sheet.write_number(i as u32 + 1, c as u16, *x)?,
-                None => sheet.write_string(i as u32 + 1, c as u16, s)?,
-            };
+    }
+    out.xlsx = export_xlsx(&header, &lines, EXCEL_MAX_ROWS)?;
+    out.csv = csv.into_bytes();
+    Ok(out)
+}
+
+/// The export's workbook: the lines under the header on as many sheets as `max_rows` needs.
+fn export_xlsx(header: &[String], lines: &[Vec<Cell>], max_rows: u32) -> anyhow::Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let mut names = SheetNames::default();
+    for (k, page) in sheet_pages(lines.len(), 1, 1, 1, max_rows).into_iter().enumerate() {
+        let sheet = book.add_worksheet().set_name(names.name(SHEET, k))?;
+        for (c, h) in header.iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, h, &bold)?;
+            sheet.set_column_width(c as u16, 12)?;
+        }
+        for (i, cells) in lines[page].iter().enumerate() {
+            for (c, (s, num)) in cells.iter().enumerate() {
+                match num {
+                    Some(x) => sheet.write_number(i as u32 + 1, c as u16, *x)?,
+                    None => sheet.write_string(i as u32 + 1, c as u16, s)?,
+                };
+            }
         }
     }
-    out.csv = csv.into_bytes();
-    out.xlsx = book.save_to_buffer()?;
-    Ok(out)
+    Ok(book.save_to_buffer()?)
 }
 
 /// What the signed plan's workbook is made of.
@@ -210,8 +221,13 @@ pub struct PlanBook<'a> {
 
 /// The signed plan as a workbook a person reads: the agenda first, then the plan by family and
 /// by customer (planned units per month, with a total row), the decisions and what each changed,
-/// and every plan line (discrete items in whole pieces, as the ERP gets them). Deterministic bytes.
+/// and every plan line (discrete items in whole pieces, as the ERP gets them; `Plan lines (2)`
+/// and on when they are more than a sheet holds). Deterministic bytes.
 pub fn signed_plan_xlsx(b: &PlanBook<'_>) -> anyhow::Result<Vec<u8>> {
+    plan_book(b, EXCEL_MAX_ROWS)
+}
+
+fn plan_book(b: &PlanBook<'_>, max_rows: u32) -> anyhow::Result<Vec<u8>> {
     let cycle = b.cycle.to_string();
     let mut book = super::xlsx::workbook(&format!("Signed plan {cycle}"), b.company, &cycle)?;
     let formats = Formats { number: Format::new().set_num_format("#,##0"), ..Formats::standard() };
@@ -252,19 +268,10 @@ pub fn signed_plan_xlsx(b: &PlanBook<'_>) -> anyhow::Result<Vec<u8>> {
         let sheet = book.add_worksheet().set_name(name)?;
         table(sheet, &formats, &columns, cells)?;
         sheet.set_row_format(n, &Format::new().set_bold())?;
-        print_setup(sheet)?;
     }
     decisions_sheet(&mut book, &formats, b)?;
-    lines_sheet(&mut book, &formats, b)?;
+    lines_sheet(&mut book, &formats, b, max_rows)?;
     Ok(book.save_to_buffer()?)
-}
-
-/// Landscape, one page wide, the header row on every page.
-fn print_setup(sheet: &mut rust_xlsxwriter::Worksheet) -> Result<(), rust_xlsxwriter::XlsxError> {
-    sheet.set_landscape();
-    sheet.set_print_fit_to_pages(1, 0);
-    sheet.set_repeat_rows(0, 0)?;
-    Ok(())
 }
 
 /// The Decisions sheet: each trade-off and resolved gap, what was decided, by whom, what it does
@@ -323,13 +330,12 @@ fn decisions_sheet(book: &mut Workbook, formats: &Formats, b: &PlanBook<'_>) -> 
         ],
         rows,
     )?;
-    print_setup(sheet)?;
     Ok(())
 }
 
 /// The Plan lines sheet: every SKU x customer x month, its family and unit, what was asked and
 /// what the plan gives (whole pieces for discrete items), and the constraint behind a shortfall.
-fn lines_sheet(book: &mut Workbook, formats: &Formats, b: &PlanBook<'_>) -> anyhow::Result<()> {
+fn lines_sheet(book: &mut Workbook, formats: &Formats, b: &PlanBook<'_>, max_rows: u32) -> anyhow::Result<()> {
     let rows = b
         .rows
         .iter()
@@ -348,9 +354,9 @@ fn lines_sheet(book: &mut Workbook, formats: &Formats, b: &PlanBook<'_>) -> anyh
             ]
         })
         .collect();
-    let sheet = book.add_worksheet().set_name("Plan lines")?;
-    table(
-        sheet,
+    paged_table(
+        book,
+        "Plan lines",
         formats,
         &[
             ("SKU", 14.0),
@@ -363,8 +369,8 @@ fn lines_sheet(book: &mut Workbook, formats: &Formats, b: &PlanBook<'_>) -> anyh
             ("Constraint", 50.0),
         ],
         rows,
+        max_rows,
     )?;
-    print_setup(sheet)?;
     Ok(())
 }
 
@@ -485,5 +491,29 @@ mod tests {
         assert_eq!(text("customer"), ["'+C2", "'=HYPERLINK(\"http://x.example\",\"open\")"]);
         assert_eq!(text("sku"), ["P-1", "'-P1"]);
         assert_eq!(text("qty"), ["1", "2,5"], "a number is written as a number, quoted only for the separator");
+    }
+
+    /// Five export lines on sheets of three rows (the header and two lines): `Signed plan`,
+    /// `(2)`, `(3)`, each with the header, every line once and in order, quantities as numbers.
+    #[test]
+    fn a_long_export_goes_on_as_many_sheets_as_it_needs() {
+        use calamine::{DataType as _, Reader as _};
+        let header = ["KUNNR".to_string(), "KWMENG".to_string()];
+        let lines: Vec<Vec<Cell>> =
+            (0..5).map(|i| vec![(format!("C{i}"), None), (i.to_string(), Some(f64::from(i)))]).collect();
+        let bytes = export_xlsx(&header, &lines, 3).unwrap();
+        let mut read = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(read.sheet_names(), ["Signed plan", "Signed plan (2)", "Signed plan (3)"]);
+        let mut seen = Vec::new();
+        for name in read.sheet_names() {
+            let range = read.worksheet_range(&name).unwrap();
+            let mut rows = range.rows();
+            assert_eq!(rows.next().unwrap().iter().map(|c| c.to_string()).collect::<Vec<_>>(), header, "{name}");
+            for r in rows {
+                assert_eq!(r[1].get_float(), Some(seen.len() as f64), "{name}: a quantity is a number");
+                seen.push(r[0].to_string());
+            }
+        }
+        assert_eq!(seen, ["C0", "C1", "C2", "C3", "C4"]);
     }
 }

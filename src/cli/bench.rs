@@ -77,6 +77,10 @@ pub enum BenchCommand {
         reviewers: usize,
         #[arg(long, default_value_t = 5_000)]
         requests: usize,
+        /// Slow connections held open all the while (a request's headers never finished, each
+        /// reopened when the server cuts it off), from loopback addresses 127.0.0.2 and on.
+        #[arg(long, default_value_t = 0)]
+        slow_clients: usize,
     },
     /// The whole cycle on the demo company generated at a size: the generator and every agent
     /// in order, each in its own child process (its wall time and peak memory), the demo's people
@@ -138,9 +142,9 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
         BenchCommand::Forecast { series, holdout, threads, out } => {
             forecast_bench(&series, holdout, threads, out.as_deref())
         }
-        BenchCommand::Web { dir, reviewers, requests } => {
+        BenchCommand::Web { dir, reviewers, requests, slow_clients } => {
             let ws = Workspace::load(&dir)?;
-            let r = crate::web::load::measure(&ws, reviewers, requests).await?;
+            let r = crate::web::load::measure(&ws, reviewers, requests, slow_clients).await?;
             println!(
                 "snop serve on loopback: {} reviewers, {} requests over {} pages, {} failed",
                 r.reviewers, r.requests, r.pages, r.failed
@@ -149,6 +153,12 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
                 "  {:.0} requests/s; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
                 r.per_second, r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms
             );
+            if r.slow_clients > 0 {
+                println!(
+                    "  meanwhile {} slow connections held open; the server cut off {} of them (header read timeout)",
+                    r.slow_clients, r.slow_cut_off
+                );
+            }
             Ok(())
         }
         BenchCommand::Supply { divisors, seeds } => {
