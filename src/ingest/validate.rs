@@ -55,6 +55,13 @@ fn clean_col(name: &str) -> String {
     format!("__text_{name}")
 }
 
+/// Whether a text column holds a value [`cleaned`] would change: an empty one, or one with
+/// blanks at either end. A column without one is used as it is (no copy of every value).
+fn needs_cleaning(raw: &DataFrame, name: &str) -> bool {
+    let Ok(c) = raw.column(name).and_then(|c| c.str()) else { return true };
+    c.iter().flatten().any(|v| v.is_empty() || v.starts_with(char::is_whitespace) || v.ends_with(char::is_whitespace))
+}
+
 /// The value as text: trimmed, and empty as null.
 fn cleaned(name: &str) -> Expr {
     let t = col(name).str().strip_chars(lit(NULL));
@@ -331,7 +338,7 @@ fn judge(
     key: &[Expr],
 ) -> Result<DataFrame, super::IngestError> {
     let mut clean: Vec<Expr> = vec![col(FILE_COL), col(ROW_COL)];
-    clean.extend(names.iter().map(|n| cleaned(n).alias(clean_col(n))));
+    clean.extend(names.iter().map(|n| if needs_cleaning(&raw, n) { cleaned(n) } else { col(*n) }.alias(clean_col(n))));
     let mut any_fault: Vec<Expr> =
         cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window).is_not_null()).collect();
     any_fault.extend(broken_rules.iter().cloned());
