@@ -62,7 +62,7 @@ pub fn calendar(
     let cycles = cal.cycles(from, months);
     if let Some(path) = ics {
         let stamp = from.first_day().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-        let text = cal.ics(&ws.company, &cycles, stamp, &|a| owner(&ws, a));
+        let text = cal.ics(&ws.company, &cycles, stamp, &|a| ws.invitees(a));
         fs_err::write(path, text)?;
     }
     if json {
@@ -79,14 +79,24 @@ pub fn calendar(
                 format!("{} to {}", m.first.format("%a %Y-%m-%d"), m.last.format("%a %Y-%m-%d"))
             };
             let moved = m.moved_from.map(|d| format!("  (moved from {d}, not a working day)")).unwrap_or_default();
-            println!("  {:<24} {days}  owner {}{moved}", m.artifact.meeting(), owner(&ws, m.artifact).0);
+            let slot = &cal.slots[Artifact::ALL.iter().position(|a| *a == m.artifact).expect("listed")];
+            let hours = format!(
+                "{}-{}",
+                slot.start.format("%H:%M"),
+                slot.end().map_or("?".into(), |e| e.format("%H:%M").to_string())
+            );
+            println!("  {:<24} {days}  {hours}  owner {}{moved}", m.artifact.meeting(), owner(&ws, m.artifact).0);
         }
     }
     for p in crate::config::calendar_problems(&ws, today) {
         println!("warning: {p}");
     }
     if let Some(path) = ics {
-        println!("wrote {} event(s) to `{}` (times in UTC)", cycles.len() * 5, path.display());
+        println!(
+            "wrote {} event(s) to `{}`: one per meeting day, inside its hours (times in UTC)",
+            cal.event_count(&cycles),
+            path.display()
+        );
     }
     Ok(())
 }
