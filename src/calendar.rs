@@ -183,6 +183,11 @@ impl Slot {
         Slot { start: hours.0, minutes: default_minutes(artifact), attendees: Vec::new() }
     }
 
+    /// Whether it starts and ends inside the meeting hours `(open, close)`.
+    pub fn inside(&self, (open, close): (NaiveTime, NaiveTime)) -> bool {
+        self.start >= open && self.end().is_some_and(|e| e <= close)
+    }
+
     /// When it ends on each of its days (local time); `None` past midnight.
     pub fn end(&self) -> Option<NaiveTime> {
         let (end, wrapped) = self.start.overflowing_add_signed(chrono::Duration::minutes(self.minutes.into()));

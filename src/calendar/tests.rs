@@ -361,4 +361,8 @@ fn a_slot_ends_the_same_day_or_not_at_all() {
     assert_eq!(Slot { start: at(9, 30), minutes: 90, attendees: vec![] }.end(), Some(at(11, 0)));
     assert_eq!(Slot { start: at(23, 30), minutes: 60, attendees: vec![] }.end(), None);
     assert_eq!(default_minutes(Artifact::SignedPlan), 60, "the seed: 60 minutes at most");
+    let hours = (at(9, 0), at(17, 0));
+    assert!(Slot { start: at(16, 0), minutes: 60, attendees: vec![] }.inside(hours), "ends at 17:00 sharp");
+    assert!(!Slot { start: at(16, 30), minutes: 60, attendees: vec![] }.inside(hours));
+    assert!(!Slot { start: at(8, 45), minutes: 30, attendees: vec![] }.inside(hours));
 }

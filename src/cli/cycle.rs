@@ -47,6 +47,34 @@ fn owner(ws: &Workspace, a: Artifact) -> (String, Option<String>) {
     (dir.describe(a.owner_roles(), " and "), people.first().and_then(|p| p.email.clone()))
 }
 
+/// The invites of `month`'s cycle written to `path` as `.ics`, and one line per meeting: its
+/// days, its hours and who is invited (for `snop demo`).
+pub(super) fn invites(ws: &Workspace, month: Month, path: &Path) -> anyhow::Result<Vec<String>> {
+    let cal = &ws.calendar;
+    let cycles = [cal.cycle(month)];
+    let stamp = month.first_day().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    fs_err::write(path, cal.ics(&ws.company, &cycles, stamp, &|a| ws.invitees(a)))?;
+    let mut lines = vec![format!(
+        "{} invite(s) in `{}`: one per meeting day, inside its hours, never through a night or a weekend",
+        cal.event_count(&cycles),
+        path.display()
+    )];
+    for (m, slot) in cycles[0].meetings.iter().zip(&cal.slots) {
+        let days: Vec<String> = cal.meeting_days(m).iter().map(|d| d.format("%a %d").to_string()).collect();
+        let who: Vec<String> = ws.invitees(m.artifact).attendees.into_iter().map(|a| a.name).collect();
+        lines.push(format!(
+            "  {:<24} {} {}-{}, {} invited: {}",
+            m.artifact.meeting(),
+            days.join(", "),
+            slot.start.format("%H:%M"),
+            slot.end().map_or("?".into(), |e| e.format("%H:%M").to_string()),
+            who.len(),
+            who.join(", ")
+        ));
+    }
+    Ok(lines)
+}
+
 pub fn calendar(
     workspace: &Path,
     months: u32,

@@ -584,9 +584,8 @@ fn resolve_slots(
                 }
             }
         }
-        let inside = slot.start >= open && slot.end().is_some_and(|e| e <= close);
         ok &= fine;
-        if fine && !inside {
+        if fine && !slot.inside((open, close)) {
             let span = entry.span();
             let ends = slot.end().map_or("after midnight".to_string(), hm);
             here(
@@ -620,7 +619,7 @@ fn resolve_slots(
     // A meeting left at its default must fit the hours too (meeting hours shorter than 90 minutes).
     for (i, slot) in calendar.slots.iter().enumerate() {
         let key = Artifact::ALL[i].agent().name();
-        if !times.contains_key(key) && !(slot.start >= open && slot.end().is_some_and(|e| e <= close)) {
+        if !times.contains_key(key) && !slot.inside(calendar.hours) {
             here(
                 raw_calendar.meeting_hours.as_ref().map_or(0..0, |h| h.span()),
                 "calendar.meeting_hours",

@@ -180,6 +180,18 @@ fn the_demos_month_two_agendas_print_on_one_page_each() {
     let (code, out, err) = run_in(tmp.path(), &["demo", "ws", "--skus", "40", "--customers", "12", "--quiet"]);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     let ws = tmp.path().join("ws");
+    // The demo shows month two's invites. By hand: the executive S&OP is the third Thursday of
+    // January 2027 (the 21st), 10:00-11:00; the demand review 7 working days before it, Tue 12
+    // to Thu 14; 3 + 2 + 2 + 1 + 2 = 10 meeting days, one invite each.
+    assert!(out.contains("10 invite(s) in `"), "{out}");
+    assert!(
+        out.contains(
+            "executive S&OP           Thu 21 10:00-11:00, 4 invited: Olivia Chen, Leo Grant, Sam Okafor, Fiona Reyes"
+        ),
+        "{out}"
+    );
+    let ics = fs_err::read_to_string(ws.join("cycle-2027-01.ics")).unwrap();
+    assert_eq!(ics.matches("BEGIN:VEVENT\r\n").count(), 10);
     for agent in ["reconciliation", "executive", "commit-back"] {
         let (code, out, err) = run_in(&ws, &["run", agent, "--cycle", "2027-01", "--allow-unsigned", "--quiet"]);
         assert_eq!(code, 0, "{agent}: {out}\n{err}");
