@@ -159,10 +159,82 @@ pub struct Calendar {
     pub holidays: BTreeMap<NaiveDate, String>,
     /// One rule per meeting, in cycle order ([`Artifact::ALL`]).
     pub rules: [Rule; 5],
-    /// When meetings start and end on their days (local time).
+    /// The working day's meeting hours (local time): every meeting sits inside them.
     pub hours: (NaiveTime, NaiveTime),
+    /// When each meeting sits on each of its days, and who else is invited, in cycle order.
+    pub slots: [Slot; 5],
     /// When `snop nightly` runs (local time).
     pub nightly_at: NaiveTime,
+}
+
+/// When a meeting sits on each of its days (local time), and who is invited beyond its owner
+/// and signer roles and the seed's participants ([`participant_roles`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub start: NaiveTime,
+    pub minutes: u32,
+    /// Person ids or roles of `snop.toml` (plant heads, procurement, the account managers).
+    pub attendees: Vec<String>,
+}
+
+impl Slot {
+    /// The default: at the start of the meeting hours, for [`default_minutes`].
+    pub fn default_for(artifact: Artifact, hours: (NaiveTime, NaiveTime)) -> Slot {
+        Slot { start: hours.0, minutes: default_minutes(artifact), attendees: Vec::new() }
+    }
+
+    /// Whether it starts and ends inside the meeting hours `(open, close)`.
+    pub fn inside(&self, (open, close): (NaiveTime, NaiveTime)) -> bool {
+        self.start >= open && self.end().is_some_and(|e| e <= close)
+    }
+
+    /// When it ends on each of its days (local time); `None` past midnight.
+    pub fn end(&self) -> Option<NaiveTime> {
+        let (end, wrapped) = self.start.overflowing_add_signed(chrono::Duration::minutes(self.minutes.into()));
+        (wrapped == 0 && end > self.start).then_some(end)
+    }
+}
+
+/// How long a meeting sits on each of its days by default, in minutes: the executive S&OP 60
+/// ("60 minutes maximum", the seed), the commit-back 60, the others 90: five short meetings, not
+/// one long one.
+pub fn default_minutes(artifact: Artifact) -> u32 {
+    match artifact {
+        Artifact::SignedPlan | Artifact::CommitmentLog => 60,
+        _ => 90,
+    }
+}
+
+/// Who the seed seats at each meeting, as `snop.toml` roles, beyond the owner and signer roles:
+/// sales at the demand review; the finance partner at the reconciliation; the sales, supply and
+/// finance leads with the COO or CEO at the executive S&OP. The seed's planners, procurement,
+/// plant heads and account managers hold no role: list them in `[calendar.times]`' `attendees`.
+pub fn participant_roles(artifact: Artifact) -> &'static [&'static str] {
+    match artifact {
+        Artifact::DemandConsensus => &["sales_lead"],
+        Artifact::SupplyPlan => &[],
+        Artifact::ReconciliationPack => &["finance_lead"],
+        Artifact::SignedPlan => &["sales_lead", "supply_lead", "finance_lead"],
+        Artifact::CommitmentLog => &[],
+    }
+}
+
+/// A person invited to a meeting: the name, the e-mail when `snop.toml` has one, and whether
+/// they chair it (an owner role) or take part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attendee {
+    pub name: String,
+    pub email: Option<String>,
+    pub chair: bool,
+}
+
+/// What an invite says about its people: the owner as the description names them ("the demand
+/// lead (Dana Whitfield)"), the organizer's name and e-mail, and the attendees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitees {
+    pub owner: String,
+    pub organizer: Option<(String, String)>,
+    pub attendees: Vec<Attendee>,
 }
 
 /// One meeting of one cycle.
@@ -406,16 +478,22 @@ impl Calendar {
         out
     }
 
-    /// The `.ics` text of `cycles`: one event per meeting, times in UTC, a stable UID per cycle
-    /// and meeting (re-importing updates an event rather than adding one), and `DTSTAMP` fixed
-    /// to `stamp` so the same calendar gives the same bytes. `people(artifact)` names the owner
-    /// (name and e-mail, when known).
+    /// The days a meeting sits: its working days from first to last.
+    pub fn meeting_days(&self, m: &Meeting) -> Vec<NaiveDate> {
+        m.first.iter_days().take_while(|d| *d <= m.last).filter(|d| self.is_working(*d)).collect()
+    }
+
+    /// The `.ics` text of `cycles`: one event per meeting day, inside the meeting's slot on that
+    /// day (never one block through nights and weekends), times in UTC, a stable UID per cycle,
+    /// meeting and day (the first day keeps the meeting's UID, so re-importing replaces an
+    /// older single block), and `DTSTAMP` fixed to `stamp` so the same calendar gives the same
+    /// bytes. `invitees(artifact)` names the owner, the organizer and the attendees.
     pub fn ics(
         &self,
         company: &str,
         cycles: &[Cycle],
         stamp: chrono::DateTime<Utc>,
-        owner: &dyn Fn(Artifact) -> (String, Option<String>),
+        invitees: &dyn Fn(Artifact) -> Invitees,
     ) -> String {
         let uid_domain: String =
             company.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
@@ -430,26 +508,51 @@ impl Calendar {
         let utc = |t: chrono::DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
         for c in cycles {
             for m in &c.meetings {
-                let (name, email) = owner(m.artifact);
-                line("BEGIN:VEVENT".into());
-                line(format!("UID:snop-{}-{}@{uid_domain}.snop", c.month, m.artifact.agent().name()));
-                line(format!("DTSTAMP:{}", utc(stamp)));
-                line(format!("DTSTART:{}", utc(self.to_utc(m.first, self.hours.0))));
-                line(format!("DTEND:{}", utc(self.to_utc(m.last, self.hours.1))));
-                line(format!(
-                    "SUMMARY:{}",
-                    escape(&format!("{} {} ({company})", title(m.artifact.meeting()), c.month))
-                ));
-                if let Some(email) = email {
-                    line(format!("ORGANIZER;CN={}:mailto:{email}", param(&name)));
+                let who = invitees(m.artifact);
+                let slot = &self.slots[Artifact::ALL.iter().position(|a| *a == m.artifact).expect("listed")];
+                let start = slot.start;
+                let end = slot.end().unwrap_or(self.hours.1);
+                let days = self.meeting_days(m);
+                for (i, day) in days.iter().enumerate() {
+                    let agent = m.artifact.agent().name();
+                    let uid = if i == 0 {
+                        format!("snop-{}-{agent}", c.month)
+                    } else {
+                        format!("snop-{}-{agent}-day{}", c.month, i + 1)
+                    };
+                    let of = if days.len() > 1 { format!(", day {} of {}", i + 1, days.len()) } else { String::new() };
+                    line("BEGIN:VEVENT".into());
+                    line(format!("UID:{uid}@{uid_domain}.snop"));
+                    line(format!("DTSTAMP:{}", utc(stamp)));
+                    line(format!("DTSTART:{}", utc(self.to_utc(*day, start))));
+                    line(format!("DTEND:{}", utc(self.to_utc(*day, end))));
+                    line(format!(
+                        "SUMMARY:{}",
+                        escape(&format!("{} {}{of} ({company})", title(m.artifact.meeting()), c.month))
+                    ));
+                    if let Some((name, email)) = &who.organizer {
+                        line(format!("ORGANIZER;CN={}:mailto:{email}", param(name)));
+                    }
+                    for a in &who.attendees {
+                        let role = if a.chair { "CHAIR" } else { "REQ-PARTICIPANT" };
+                        // RFC 5545 wants an address; without an e-mail, the `invalid:nomail` of
+                        // Outlook and Apple Calendar.
+                        let address = a.email.as_ref().map_or("invalid:nomail".to_string(), |e| format!("mailto:{e}"));
+                        line(format!("ATTENDEE;CN={};ROLE={role};PARTSTAT=NEEDS-ACTION:{address}", param(&a.name)));
+                    }
+                    line(format!("DESCRIPTION:{}", escape(&agenda_outline(m.artifact, &who.owner))));
+                    line("TRANSP:OPAQUE".into());
+                    line("END:VEVENT".into());
                 }
-                line(format!("DESCRIPTION:{}", escape(&agenda_outline(m.artifact, &name))));
-                line("TRANSP:OPAQUE".into());
-                line("END:VEVENT".into());
             }
         }
         line("END:VCALENDAR".into());
         out
+    }
+
+    /// How many events [`Calendar::ics`] writes for `cycles`: one per meeting day.
+    pub fn event_count(&self, cycles: &[Cycle]) -> usize {
+        cycles.iter().flat_map(|c| &c.meetings).map(|m| self.meeting_days(m).len()).sum()
     }
 }
 

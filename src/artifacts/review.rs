@@ -124,6 +124,12 @@ struct Page<'a> {
     fallback_reason: Option<String>,
     model: &'a str,
     agenda: Agenda,
+    /// The agenda as printed: one page.
+    one: OnePage,
+    /// The artifact this meeting produces ("demand consensus").
+    output: &'static str,
+    /// The meeting its decisions go to ("supply review"; "next cycle" for the last).
+    next_meeting: &'static str,
     narrative: Narrative,
     chart: Option<Chart>,
     scalars: Vec<Scalar>,
@@ -132,6 +138,98 @@ struct Page<'a> {
 }
 
 const MAX_ROWS: usize = 25;
+
+/// A list of the printed agenda: the items shown and how many more there are (listed in full
+/// on the page on screen).
+#[derive(Debug, Clone, Serialize)]
+pub struct Cut<T> {
+    pub shown: Vec<T>,
+    pub more: usize,
+}
+
+impl<T: Clone> Cut<T> {
+    fn of(items: &[T], cap: usize) -> Cut<T> {
+        Cut { shown: items.iter().take(cap).cloned().collect(), more: items.len().saturating_sub(cap) }
+    }
+}
+
+/// One owner's decisions: the agenda's fifth line.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnerLine {
+    pub owner: String,
+    pub count: usize,
+    pub first_due: String,
+    pub last_due: String,
+}
+
+/// The agenda as it prints on one A4 or Letter page: the seed's five lines, each list cut at
+/// [`PRINT_CAPS`] items (each item at most two printed lines), the rest "and N more".
+#[derive(Debug, Clone, Serialize)]
+pub struct OnePage {
+    /// Last cycle's promises scored.
+    pub lines: Cut<String>,
+    pub attention: Cut<AgendaDecision>,
+    /// Last cycle's signed agenda's decisions.
+    pub commitments: Cut<AgendaDecision>,
+    pub this_cycle: Cut<String>,
+    pub risks: Cut<String>,
+    pub decisions: Cut<AgendaDecision>,
+    /// Line 5: each owner of a decision needed, with how many and by when.
+    pub owners: Cut<OwnerLine>,
+    /// Whether any list was cut (the page then lists them in full, on screen).
+    pub cut: bool,
+}
+
+/// How many items each list of the printed agenda shows: scorecard lines, items needing
+/// attention, last cycle's commitments, this cycle's output, risks, decisions, owners. At these
+/// caps, with every item two lines long, the agenda prints on one A4 and one Letter page
+/// (`tests/it/agenda.rs` prints it with Chromium and counts).
+pub const PRINT_CAPS: [usize; 7] = [3, 3, 3, 4, 3, 4, 4];
+
+/// The printed agenda of `agenda` (already escaped for its page).
+pub fn one_page(agenda: &Agenda) -> OnePage {
+    let [lines, attention, commitments, this_cycle, risks, decisions, owners] = PRINT_CAPS;
+    let card = agenda.scorecard.as_ref();
+    let mut by_owner: Vec<OwnerLine> = Vec::new();
+    for d in &agenda.decisions {
+        match by_owner.iter_mut().find(|o| o.owner == d.owner) {
+            Some(o) => {
+                o.count += 1;
+                if d.due < o.first_due {
+                    o.first_due = d.due.clone();
+                }
+                if d.due > o.last_due {
+                    o.last_due = d.due.clone();
+                }
+            }
+            None => by_owner.push(OwnerLine {
+                owner: d.owner.clone(),
+                count: 1,
+                first_due: d.due.clone(),
+                last_due: d.due.clone(),
+            }),
+        }
+    }
+    let mut one = OnePage {
+        lines: Cut::of(card.map_or(&[][..], |c| &c.lines), lines),
+        attention: Cut::of(card.map_or(&[][..], |c| &c.attention), attention),
+        commitments: Cut::of(agenda.last_cycle.as_ref().map_or(&[][..], |l| &l.commitments), commitments),
+        this_cycle: Cut::of(&agenda.this_cycle, this_cycle),
+        risks: Cut::of(&agenda.top_risks, risks),
+        decisions: Cut::of(&agenda.decisions, decisions),
+        owners: Cut::of(&by_owner, owners),
+        cut: false,
+    };
+    one.cut = one.lines.more
+        + one.attention.more
+        + one.commitments.more
+        + one.this_cycle.more
+        + one.risks.more
+        + one.decisions.more
+        + one.owners.more
+        > 0;
+    one
+}
 
 /// The page as HTML.
 pub fn html(content: &DraftContent, standing: &Standing) -> anyhow::Result<String> {
@@ -243,7 +341,10 @@ fn page<'a>(c: &'a DraftContent, s: &'a Standing, esc: &dyn Fn(&str) -> String) 
         narrative_source: &c.narrative_source,
         fallback_reason: c.fallback_reason.as_deref().map(esc),
         model: &c.model,
+        one: one_page(&agenda),
         agenda,
+        output: artifact.title(),
+        next_meeting: artifact.next().map_or("next cycle", Artifact::meeting),
         narrative,
         chart: chart(artifact, &c.facts, esc),
         scalars,

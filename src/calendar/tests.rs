@@ -13,12 +13,14 @@ pub(crate) fn month(s: &str) -> Month {
 
 /// A calendar from five rules, Monday to Friday, 09:00-17:00 in `tz`.
 pub(crate) fn calendar(rules: [&str; 5], holidays: &[(NaiveDate, &str)], tz: chrono_tz::Tz) -> Calendar {
+    let hours = (NaiveTime::from_hms_opt(9, 0, 0).unwrap(), NaiveTime::from_hms_opt(17, 0, 0).unwrap());
     Calendar {
         timezone: tz,
         working_days: [true, true, true, true, true, false, false],
         holidays: holidays.iter().map(|(d, n)| (*d, n.to_string())).collect(),
         rules: rules.map(|r| Rule::parse(r).unwrap()),
-        hours: (NaiveTime::from_hms_opt(9, 0, 0).unwrap(), NaiveTime::from_hms_opt(17, 0, 0).unwrap()),
+        hours,
+        slots: Artifact::ALL.map(|a| Slot::default_for(a, hours)),
         nightly_at: NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
     }
 }
@@ -165,7 +167,7 @@ fn a_change_of_daylight_saving_time_keeps_local_hours() {
     // 1 April... the first Monday of April 2027 is the 5th, in BST: 08:00Z.
     let ics =
         cal.ics("Acme", &cal.cycles(month("2027-03"), 2), Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap(), &|_| {
-            ("Dana".into(), None)
+            Invitees { owner: "Dana".into(), organizer: None, attendees: vec![] }
         });
     assert!(ics.contains("DTSTART:20270301T090000Z\r\n"), "{ics}");
     assert!(ics.contains("DTSTART:20270405T080000Z\r\n"), "{ics}");
@@ -280,4 +282,87 @@ fn weekday_rules() {
     assert_eq!(second.in_month(Month::parse("2026-10").unwrap()).to_string(), "2026-10-08");
     assert!(WeekdayOfMonth::parse("fifth Monday").is_err());
     assert!(WeekdayOfMonth::parse("first Mondai").is_err());
+}
+
+/// The events of an `.ics` text, read with plain string handling (unfolded lines, one map per
+/// VEVENT, ATTENDEE lines kept in order).
+fn events(ics: &str) -> Vec<BTreeMap<String, Vec<String>>> {
+    let unfolded = ics.replace("\r\n ", "");
+    let mut out = Vec::new();
+    let mut current: Option<BTreeMap<String, Vec<String>>> = None;
+    for line in unfolded.split("\r\n") {
+        match line {
+            "BEGIN:VEVENT" => current = Some(BTreeMap::new()),
+            "END:VEVENT" => out.extend(current.take()),
+            _ => {
+                if let (Some(e), Some((name, value))) = (current.as_mut(), line.split_once(':')) {
+                    let name = name.split(';').next().unwrap().to_string();
+                    e.entry(name).or_default().push(line[line.len() - value.len()..].to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn one_event_per_meeting_day_inside_its_slot_with_its_attendees() {
+    // March 2027 starts on a Monday (GMT until the 28th). By hand: demand review Mon 1 to Wed 3,
+    // supply review Thu 4 and Fri 5, reconciliation Mon 8 to Wed 10, executive Thursday 11,
+    // commit-back Friday 12 and Monday 15 (not the weekend between): 3 + 2 + 3 + 1 + 2 = 11.
+    let mut cal = calendar(FIRST_MONDAY, &[], chrono_tz::Europe::London);
+    cal.slots[3] = Slot { start: NaiveTime::from_hms_opt(10, 0, 0).unwrap(), minutes: 60, attendees: vec![] };
+    let cycles = cal.cycles(month("2027-03"), 1);
+    let invitees = |a: Artifact| Invitees {
+        owner: format!("the owner of the {}", a.title()),
+        organizer: Some(("Olivia Chen".into(), "olivia@example.com".into())),
+        attendees: vec![
+            Attendee { name: "Olivia Chen".into(), email: Some("olivia@example.com".into()), chair: true },
+            Attendee { name: "Plant Head, Leeds".into(), email: None, chair: false },
+        ],
+    };
+    let ics = cal.ics("Acme", &cycles, Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap(), &invitees);
+    let evs = events(&ics);
+    assert_eq!(evs.len(), 11, "{ics}");
+    assert_eq!(cal.event_count(&cycles), 11);
+    let field = |e: &BTreeMap<String, Vec<String>>, k: &str| e[k][0].clone();
+    let spans: Vec<(String, String)> = evs.iter().map(|e| (field(e, "DTSTART"), field(e, "DTEND"))).collect();
+    let by_hand = [
+        ("20270301T090000Z", "20270301T103000Z"),
+        ("20270302T090000Z", "20270302T103000Z"),
+        ("20270303T090000Z", "20270303T103000Z"),
+        ("20270304T090000Z", "20270304T103000Z"),
+        ("20270305T090000Z", "20270305T103000Z"),
+        ("20270308T090000Z", "20270308T103000Z"),
+        ("20270309T090000Z", "20270309T103000Z"),
+        ("20270310T090000Z", "20270310T103000Z"),
+        ("20270311T100000Z", "20270311T110000Z"),
+        ("20270312T090000Z", "20270312T100000Z"),
+        ("20270315T090000Z", "20270315T100000Z"),
+    ];
+    assert_eq!(spans, by_hand.map(|(a, b)| (a.to_string(), b.to_string())));
+    let uids: Vec<String> = evs.iter().map(|e| field(e, "UID")).collect();
+    assert_eq!(uids[0], "snop-2027-03-demand-review@acme.snop", "day 1 keeps the meeting's UID");
+    assert_eq!(uids[2], "snop-2027-03-demand-review-day3@acme.snop");
+    assert_eq!(uids.iter().collect::<std::collections::BTreeSet<_>>().len(), 11, "every UID differs");
+    assert_eq!(field(&evs[10], "SUMMARY"), "Commercial commit-back 2027-03\\, day 2 of 2 (Acme)");
+    assert_eq!(field(&evs[8], "SUMMARY"), "Executive S&OP 2027-03 (Acme)");
+    assert_eq!(evs[8]["ATTENDEE"], ["mailto:olivia@example.com".to_string(), "invalid:nomail".to_string()], "{ics}");
+    let unfolded = ics.replace("\r\n ", "");
+    assert!(
+        unfolded.contains("ATTENDEE;CN=Olivia Chen;ROLE=CHAIR;PARTSTAT=NEEDS-ACTION:mailto:olivia@example.com\r\n")
+    );
+    assert!(unfolded.contains("ATTENDEE;CN=\"Plant Head, Leeds\";ROLE=REQ-PARTICIPANT;"), "{ics}");
+}
+
+#[test]
+fn a_slot_ends_the_same_day_or_not_at_all() {
+    let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    assert_eq!(Slot { start: at(9, 30), minutes: 90, attendees: vec![] }.end(), Some(at(11, 0)));
+    assert_eq!(Slot { start: at(23, 30), minutes: 60, attendees: vec![] }.end(), None);
+    assert_eq!(default_minutes(Artifact::SignedPlan), 60, "the seed: 60 minutes at most");
+    let hours = (at(9, 0), at(17, 0));
+    assert!(Slot { start: at(16, 0), minutes: 60, attendees: vec![] }.inside(hours), "ends at 17:00 sharp");
+    assert!(!Slot { start: at(16, 30), minutes: 60, attendees: vec![] }.inside(hours));
+    assert!(!Slot { start: at(8, 45), minutes: 30, attendees: vec![] }.inside(hours));
 }

@@ -47,6 +47,34 @@ fn owner(ws: &Workspace, a: Artifact) -> (String, Option<String>) {
     (dir.describe(a.owner_roles(), " and "), people.first().and_then(|p| p.email.clone()))
 }
 
+/// The invites of `month`'s cycle written to `path` as `.ics`, and one line per meeting: its
+/// days, its hours and who is invited (for `snop demo`).
+pub(super) fn invites(ws: &Workspace, month: Month, path: &Path) -> anyhow::Result<Vec<String>> {
+    let cal = &ws.calendar;
+    let cycles = [cal.cycle(month)];
+    let stamp = month.first_day().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    fs_err::write(path, cal.ics(&ws.company, &cycles, stamp, &|a| ws.invitees(a)))?;
+    let mut lines = vec![format!(
+        "{} invite(s) in `{}`: one per meeting day, inside its hours, never through a night or a weekend",
+        cal.event_count(&cycles),
+        path.display()
+    )];
+    for (m, slot) in cycles[0].meetings.iter().zip(&cal.slots) {
+        let days: Vec<String> = cal.meeting_days(m).iter().map(|d| d.format("%a %d").to_string()).collect();
+        let who: Vec<String> = ws.invitees(m.artifact).attendees.into_iter().map(|a| a.name).collect();
+        lines.push(format!(
+            "  {:<24} {} {}-{}, {} invited: {}",
+            m.artifact.meeting(),
+            days.join(", "),
+            slot.start.format("%H:%M"),
+            slot.end().map_or("?".into(), |e| e.format("%H:%M").to_string()),
+            who.len(),
+            who.join(", ")
+        ));
+    }
+    Ok(lines)
+}
+
 pub fn calendar(
     workspace: &Path,
     months: u32,
@@ -62,7 +90,7 @@ pub fn calendar(
     let cycles = cal.cycles(from, months);
     if let Some(path) = ics {
         let stamp = from.first_day().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-        let text = cal.ics(&ws.company, &cycles, stamp, &|a| owner(&ws, a));
+        let text = cal.ics(&ws.company, &cycles, stamp, &|a| ws.invitees(a));
         fs_err::write(path, text)?;
     }
     if json {
@@ -79,14 +107,24 @@ pub fn calendar(
                 format!("{} to {}", m.first.format("%a %Y-%m-%d"), m.last.format("%a %Y-%m-%d"))
             };
             let moved = m.moved_from.map(|d| format!("  (moved from {d}, not a working day)")).unwrap_or_default();
-            println!("  {:<24} {days}  owner {}{moved}", m.artifact.meeting(), owner(&ws, m.artifact).0);
+            let slot = &cal.slots[Artifact::ALL.iter().position(|a| *a == m.artifact).expect("listed")];
+            let hours = format!(
+                "{}-{}",
+                slot.start.format("%H:%M"),
+                slot.end().map_or("?".into(), |e| e.format("%H:%M").to_string())
+            );
+            println!("  {:<24} {days}  {hours}  owner {}{moved}", m.artifact.meeting(), owner(&ws, m.artifact).0);
         }
     }
     for p in crate::config::calendar_problems(&ws, today) {
         println!("warning: {p}");
     }
     if let Some(path) = ics {
-        println!("wrote {} event(s) to `{}` (times in UTC)", cycles.len() * 5, path.display());
+        println!(
+            "wrote {} event(s) to `{}`: one per meeting day, inside its hours (times in UTC)",
+            cal.event_count(&cycles),
+            path.display()
+        );
     }
     Ok(())
 }

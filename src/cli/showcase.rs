@@ -117,6 +117,10 @@ pub(super) async fn demo_command(
             println!("  needs attention: {} (owner: {})", a.decision, a.owner);
         }
     }
+    println!("\nthe invites of {next}'s meetings:");
+    for line in super::cycle::invites(&ws, next, &dir.join(format!("cycle-{next}.ics")))? {
+        println!("  {line}");
+    }
     println!("\nwhere things are:");
     println!("  workspace      {w}");
     println!("  run reports    {w}/runs/<cycle>/<agent>/run-<n>/report.json");

@@ -98,6 +98,25 @@ struct RawCalendar {
     nightly_at: Option<Spanned<String>>,
     /// A rule per meeting, keyed by agent name, in planners' words.
     meetings: BTreeMap<String, Spanned<String>>,
+    /// When each meeting sits on each of its days and who else is invited, keyed by agent name:
+    /// `executive = { start = "10:00", minutes = 60, attendees = ["plant.head"] }`.
+    #[serde(default)]
+    times: BTreeMap<String, Spanned<RawSlot>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlot {
+    /// Local time `HH:MM` (default: the start of `meeting_hours`).
+    #[serde(default)]
+    start: Option<Spanned<String>>,
+    /// Its length on each of its days (default 60 for the executive S&OP and the commit-back,
+    /// 90 for the others).
+    #[serde(default)]
+    minutes: Option<Spanned<i64>>,
+    /// Person ids or roles invited beyond the owner and signer roles and the seed's participants.
+    #[serde(default)]
+    attendees: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -250,6 +269,7 @@ pub(super) fn load_workspace(root: &Path, inputs: Inputs, problems: &mut Vec<Pro
     };
 
     let calendar = resolve_calendar(&raw.calendar, &mut here);
+    let calendar = calendar.and_then(|c| resolve_slots(c, &raw.calendar, &raw.people, &mut here));
     let mut roles = BTreeMap::new();
     for (role, holders) in &raw.roles {
         if !ROLES.contains(&role.as_str()) {
@@ -509,7 +529,151 @@ fn resolve_calendar(
         here(span, &format!("calendar.meetings.{key}"), "this rule depends on itself through other meetings' rules: anchor one of them to a fixed day such as `second Thursday`".into());
         return None;
     }
-    Some(Calendar { timezone, working_days, holidays, rules, hours: hours.ok()?, nightly_at: nightly_at.ok()? })
+    let hours = hours.ok()?;
+    let slots = Artifact::ALL.map(|a| crate::calendar::Slot::default_for(a, hours));
+    Some(Calendar { timezone, working_days, holidays, rules, hours, slots, nightly_at: nightly_at.ok()? })
+}
+
+/// Resolves `[calendar.times]` onto the calendar's default slots: each meeting's start and
+/// minutes inside `meeting_hours`, its attendees roles or people of `snop.toml`.
+fn resolve_slots(
+    mut calendar: crate::calendar::Calendar,
+    raw_calendar: &RawCalendar,
+    people: &BTreeMap<String, RawPerson>,
+    here: &mut impl FnMut(std::ops::Range<usize>, &str, String),
+) -> Option<crate::calendar::Calendar> {
+    use crate::sop::Artifact;
+    let mut ok = true;
+    let (open, close) = calendar.hours;
+    let hm = |t: chrono::NaiveTime| t.format("%H:%M").to_string();
+    let times = &raw_calendar.times;
+    for (key, entry) in times {
+        let full = format!("calendar.times.{key}");
+        let Some(i) = Agent::from_name(key).map(|a| Artifact::ALL.iter().position(|x| x.agent() == a).expect("listed"))
+        else {
+            here(
+                entry.span(),
+                &full,
+                format!("unknown meeting `{key}`: meetings are {}", Agent::ALL.map(Agent::name).join(", ")),
+            );
+            ok = false;
+            continue;
+        };
+        let raw = entry.get_ref();
+        let slot = &mut calendar.slots[i];
+        let mut fine = true;
+        if let Some(s) = &raw.start {
+            match chrono::NaiveTime::parse_from_str(s.get_ref().trim(), "%H:%M") {
+                Ok(t) => slot.start = t,
+                Err(_) => {
+                    here(s.span(), &format!("{full}.start"), format!("`{}` is not a time `HH:MM`", s.get_ref()));
+                    fine = false;
+                }
+            }
+        }
+        if let Some(m) = &raw.minutes {
+            match u32::try_from(*m.get_ref()).ok().filter(|m| (15..=480).contains(m)) {
+                Some(m) => slot.minutes = m,
+                None => {
+                    here(
+                        m.span(),
+                        &format!("{full}.minutes"),
+                        format!("`{}` is not a length from 15 to 480 minutes", m.get_ref()),
+                    );
+                    fine = false;
+                }
+            }
+        }
+        ok &= fine;
+        if fine && !slot.inside((open, close)) {
+            let span = entry.span();
+            let ends = slot.end().map_or("after midnight".to_string(), hm);
+            here(
+                span,
+                &full,
+                format!(
+                    "the {} would run {} to {ends}, outside the meeting hours {}-{}\nhint: start it earlier, shorten it, or widen `calendar.meeting_hours`",
+                    Artifact::ALL[i].meeting(),
+                    hm(slot.start),
+                    hm(open),
+                    hm(close)
+                ),
+            );
+            ok = false;
+        }
+        if let Some(list) = &raw.attendees {
+            for a in list.get_ref() {
+                if ROLES.contains(&a.as_str()) || people.contains_key(a) {
+                    slot.attendees.push(a.clone());
+                } else {
+                    here(
+                        list.span(),
+                        &format!("{full}.attendees"),
+                        format!("`{a}` is neither a person in `[people]` nor a role ({})", ROLES.join(", ")),
+                    );
+                    ok = false;
+                }
+            }
+        }
+    }
+    // A meeting left at its default must fit the hours too (meeting hours shorter than 90 minutes).
+    for (i, slot) in calendar.slots.iter().enumerate() {
+        let key = Artifact::ALL[i].agent().name();
+        if !times.contains_key(key) && !slot.inside(calendar.hours) {
+            here(
+                raw_calendar.meeting_hours.as_ref().map_or(0..0, |h| h.span()),
+                "calendar.meeting_hours",
+                format!(
+                    "the {} lasts {} minutes by default, longer than the meeting hours {}-{}: give it a length in `[calendar.times]`",
+                    Artifact::ALL[i].meeting(),
+                    slot.minutes,
+                    hm(open),
+                    hm(close)
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(calendar)
+}
+
+impl Workspace {
+    /// Who an invite to a meeting goes to: the holders of its owner and signer roles (chairs),
+    /// then of the seed's participant roles, then `[calendar.times]`' attendees, each person
+    /// once, with their name and e-mail; the organizer is the first owner with an e-mail.
+    pub fn invitees(&self, artifact: crate::sop::Artifact) -> crate::calendar::Invitees {
+        use crate::calendar::{Attendee, Invitees, participant_roles};
+        let i = crate::sop::Artifact::ALL.iter().position(|a| *a == artifact).expect("listed");
+        let mut ids: Vec<(String, bool)> = Vec::new();
+        let mut add = |id: &str, chair: bool| {
+            if !ids.iter().any(|(x, _)| x == id) {
+                ids.push((id.to_string(), chair));
+            }
+        };
+        let owners = artifact.owner_roles().iter().chain(artifact.signer_roles());
+        owners.flat_map(|r| self.holders(r)).for_each(|p| add(p, true));
+        participant_roles(artifact).iter().flat_map(|r| self.holders(r)).for_each(|p| add(p, false));
+        for a in &self.calendar.slots[i].attendees {
+            if self.people.contains_key(a) {
+                add(a, false);
+            } else {
+                self.holders(a).iter().for_each(|p| add(p, false));
+            }
+        }
+        let attendees: Vec<Attendee> = ids
+            .iter()
+            .map(|(id, chair)| {
+                let p = self.people.get(id);
+                Attendee {
+                    name: p.map_or(id.clone(), |p| p.name.clone()),
+                    email: p.and_then(|p| p.email.clone()),
+                    chair: *chair,
+                }
+            })
+            .collect();
+        let organizer = attendees.iter().filter(|a| a.chair).find_map(|a| Some((a.name.clone(), a.email.clone()?)));
+        Invitees { owner: self.directory().describe(artifact.owner_roles(), " and "), organizer, attendees }
+    }
 }
 
 /// Parses every prompt template of each agent and renders it against that agent's sample facts

@@ -99,6 +99,21 @@ email = "olivia.chen@example.com"
         .iter()
         .map(|(id, name)| format!("\n[people.\"{id}\"]\nname = \"{name}\"\nemail = \"{id}@example.com\"\n"))
         .collect::<String>()
+        + &format!(
+            r#"
+# When each meeting sits on each of its days (inside `calendar.meeting_hours`) and who is
+# invited beyond its owner and signer roles and the roles the guide seats there: one invite per
+# meeting day.
+[calendar.times]
+demand-review = {{ start = "09:30", minutes = 90 }}
+supply-review = {{ start = "09:30", minutes = 90 }}
+reconciliation = {{ start = "10:00", minutes = 120 }}
+executive = {{ start = "10:00", minutes = 60 }}
+commit-back = {{ start = "09:30", minutes = 60, attendees = [{account_managers}] }}
+"#,
+            account_managers =
+                ACCOUNT_MANAGERS.iter().map(|(id, _)| format!("\"{id}\"")).collect::<Vec<_>>().join(", ")
+        )
 }
 
 /// The default pipelines, embedded from `pipelines/` at the top of the repository.

@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link of polars, not one per file). Each module drives
 //! the library in-process or spawns the `snop` binary.
 
+mod agenda;
 mod bad_inputs;
 mod bench;
 mod cadence;
