@@ -69,9 +69,11 @@ sales_lead = ["leo.grant"]
 coo = ["olivia.chen"]
 
 # Gaps whose recommended fixes cost up to this much (EUR) are closed by the demand and supply
-# leads in the reconciliation; costlier ones go to the executive meeting as trade-offs.
+# leads in the reconciliation; the rest are grouped by root cause into decisions, and the
+# executive meeting gets the `max_executive_decisions` with the most margin at risk.
 [reconciliation]
 leads_may_approve_up_to = 25000
+max_executive_decisions = 10
 
 [people."dana.whitfield"]
 name = "Dana Whitfield"

@@ -221,7 +221,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         signed_pack(&ws, &store).await;
         let tradeoffs = snop::pipeline::decisions::tradeoffs(&store, cycle()).await.unwrap();
         let first = tradeoffs[0].0.id.clone();
-        let option = snop::analysis::reconcile::option_key(tradeoffs[0].0.recommendation.option);
+        let option = tradeoffs[0].0.recommendation.option.as_str();
 
         // A demand lead may not decide.
         let err =
@@ -236,7 +236,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
             snop::pipeline::decisions::decide(&ws.directory(), &store, "olivia.chen", decision(&first, "teleport"))
                 .await
                 .unwrap_err();
-        assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
+        assert!(err.to_string().contains("`teleport` is not an option of decision"), "{err}");
         // An owner who is nobody of `[people]` (issue 21) is refused, naming who is.
         let nobody = NewDecision { owner: Some("<script>x</script>".into()), ..decision(&first, option) };
         let err = snop::pipeline::decisions::decide(&ws.directory(), &store, "olivia.chen", nobody).await.unwrap_err();
@@ -295,10 +295,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
 
         // Every trade-off decided, the plan rebuilt and approved; then one more decision: the
         // draft is older than it, and signing says to re-run the executive agent.
-        let rest: Vec<_> = tradeoffs[1..]
-            .iter()
-            .map(|(t, _)| decision(&t.id, snop::analysis::reconcile::option_key(t.recommendation.option)))
-            .collect();
+        let rest: Vec<_> = tradeoffs[1..].iter().map(|(t, _)| decision(&t.id, &t.recommendation.option)).collect();
         // All at once, the pack read once; one bad decision among them and none is recorded.
         let recorded = store.decisions(CYCLE).await.unwrap().len();
         let mut with_a_bad_one = rest.clone();
@@ -306,7 +303,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         let err = snop::pipeline::decisions::decide_each(&ws.directory(), &store, "olivia.chen", with_a_bad_one)
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
+        assert!(err.to_string().contains("`teleport` is not an option of decision"), "{err}");
         assert_eq!(store.decisions(CYCLE).await.unwrap().len(), recorded, "checked before any is recorded");
         let rows = snop::pipeline::decisions::decide_each(&ws.directory(), &store, "olivia.chen", rest).await.unwrap();
         assert_eq!(rows.len(), tradeoffs.len() - 1);
