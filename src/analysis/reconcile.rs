@@ -7,7 +7,8 @@
 //!
 //! The grouping, in this order, per gap (`decisions::group`):
 //! 1. A gap in the **frozen horizon** (the first `[supply] frozen_months` of the supply plan's
-//!    months) is a notice: S&OP can no longer change it (grouped by root cause, id `FROZEN-...`).
+//!    months) is a notice: S&OP can no longer change it (grouped by month and kind of gap,
+//!    `FROZEN-<month>-<kind>`).
 //! 2. A gap whose recommended fixes close all of it (no part accepted short) at a cost within
 //!    `leads_may_approve_up_to` is **resolved** by the leads, as before.
 //! 3. A gap with **no fix** (its only option is accepting the shortfall) is a notice, grouped by

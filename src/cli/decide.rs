@@ -164,11 +164,14 @@ fn print_decision(t: &crate::analysis::reconcile::TradeOff, d: Option<&crate::an
         None => "no decision yet".into(),
     };
     println!(
-        "D{:<3} {:<32} {} from {}: {} gap(s), margin at risk {}; recommended {}; {state}",
+        "D{:<3} {:<32} {}, {}: {} gap(s), margin at risk {}; recommended {}; {state}",
         t.rank,
         t.id,
         t.place,
-        t.month,
+        match t.months.as_slice() {
+            [first, .., last] => format!("{first} to {last}"),
+            _ => t.month.clone(),
+        },
         t.gap_ids().len(),
         money(t.margin_at_risk_money),
         t.recommendation.option

@@ -100,12 +100,20 @@ fn reconciliation_without_a_signed_supply_plan_names_the_supply_review() {
         let deck = fs_err::read_to_string(folder.join("pack-2026-12.html")).unwrap();
         assert!(!deck.contains("Built on unsigned inputs"));
         crate::common::golden_json(&folder.join("narrative-facts.json"), "prompts/reconciliation/sample-facts.json");
-        // Every gap of the supply plan is either resolved or a trade-off, ranked by margin.
+        // Every gap of the supply plan is resolved, in one decision or in one notice, once; the
+        // decisions ranked by margin, at most the cap.
         let facts: ReconciliationFacts =
             serde_json::from_slice(&fs_err::read(folder.join("facts.json")).unwrap()).unwrap();
         let supply_facts = json(&tmp.path().join(&supply.folder).join("facts.json"));
-        let gaps = supply_facts["gaps"].as_array().unwrap().len();
-        assert_eq!(facts.trade_offs.len() + facts.resolved.len(), gaps);
+        let mut gaps: Vec<&str> =
+            supply_facts["gaps"].as_array().unwrap().iter().map(|g| g["id"].as_str().unwrap()).collect();
+        let mut placed: Vec<&str> = facts.resolved.iter().map(|r| r.id.as_str()).collect();
+        placed.extend(facts.trade_offs.iter().flat_map(|t| t.gap_ids()));
+        placed.extend(facts.notices.iter().flat_map(|n| n.gaps.iter().map(String::as_str)));
+        gaps.sort();
+        placed.sort();
+        assert_eq!(placed, gaps);
+        assert!(facts.trade_offs.len() <= ws.reconciliation.max_executive_decisions);
         assert!(facts.trade_offs.windows(2).all(|w| w[0].margin_at_risk_money >= w[1].margin_at_risk_money));
         for r in &facts.resolved {
             assert!(r.cost_money <= ws.reconciliation.leads_may_approve_up_to, "{r:?}");
@@ -113,8 +121,10 @@ fn reconciliation_without_a_signed_supply_plan_names_the_supply_review() {
         let book = folder.join("pack-appendix-2026-12.xlsx");
         use calamine::Reader;
         let mut book = calamine::open_workbook_auto(book).unwrap();
-        let trade_offs = book.worksheet_range("Trade-offs").unwrap();
-        assert_eq!(trade_offs.height(), facts.trade_offs.len() + 1, "every trade-off is in the appendix");
+        let trade_offs = book.worksheet_range("Decisions").unwrap();
+        assert_eq!(trade_offs.height(), facts.trade_offs.len() + 1, "every decision is in the appendix");
+        let notices = book.worksheet_range("Notices").unwrap();
+        assert_eq!(notices.height(), facts.notices.len() + 1, "every notice is in the appendix");
     });
 }
 
@@ -149,17 +159,25 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
             serde_json::from_slice(&fs_err::read(folder.join("narrative.json")).unwrap()).unwrap();
         (facts, draft)
     });
-    assert!(facts.trade_offs.len() >= 20, "the fixture has {} trade-offs", facts.trade_offs.len());
+    // The pack holds at most the cap (10): 20 decisions are its own, repeated under new ids.
+    assert!(!facts.trade_offs.is_empty(), "the fixture has decisions");
+    let many: Vec<_> = (0..20)
+        .map(|i| {
+            let mut t = facts.trade_offs[i % facts.trade_offs.len()].clone();
+            (t.id, t.rank) = (format!("{}-{i}", t.id), i + 1);
+            t
+        })
+        .collect();
     let mut decks = Vec::new();
     for n in [0, 1, 3, 20] {
         let mut f = facts.clone();
-        f.trade_offs.truncate(n);
+        f.trade_offs = many[..n].to_vec();
         let html = snop::artifacts::pack::deck_html(&f, &draft, "Demo Pumps & Valves Ltd", "EUR").unwrap();
         assert_eq!(slides(&html), 5, "{n} trade-offs");
         let shown = html.matches("<div class=\"card\">").count();
         assert_eq!(shown, n.min(3), "{n} trade-offs: the top 3 on slide 2");
         if n > 3 {
-            assert!(html.contains(&format!("{} more trade-off(s) are in the appendix workbook", n - 3)));
+            assert!(html.contains(&format!("{} more decision(s)", n - 3)), "{n} decisions");
         }
         decks.push((n, html));
     }

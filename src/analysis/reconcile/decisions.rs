@@ -70,7 +70,7 @@ pub(super) fn group(inputs: &ReconcileInputs<'_>) -> Grouped {
     let mut resolved = Vec::new();
     for g in &inputs.supply.gaps {
         let bucket = if frozen.contains(&g.month) {
-            Bucket::Frozen(format!("FROZEN-{}", root_key(g).1))
+            Bucket::Frozen(format!("FROZEN-{}-{}", g.month, super::kind_word(g.kind)))
         } else if leads_resolve(g, limit) {
             resolved.push(super::resolved_gap(g));
             continue;
@@ -156,6 +156,9 @@ fn notice(id: &str, kind: NoticeKind, members: &[&Gap], inputs: &ReconcileInputs
     let revenue: f64 = members.iter().map(|g| g.revenue_at_risk_money).sum();
     let customers: BTreeSet<&str> = members.iter().flat_map(|g| g.customers_hit.iter().map(String::as_str)).collect();
     let place = match kind {
+        NoticeKind::Frozen => {
+            format!("{} {} gap(s) in {}", members.len(), super::kind_word(members[0].kind), months.join(", "))
+        }
         NoticeKind::NoFix => {
             format!("family {} in {}", family_of(members[0], inputs.items), quarter_of(&members[0].month))
         }
@@ -309,8 +312,9 @@ fn decision(id: &str, members: &[&Gap], inputs: &ReconcileInputs<'_>, service: &
     let margin: f64 = members.iter().map(|g| g.margin_at_risk_money).sum();
     let revenue: f64 = members.iter().map(|g| g.revenue_at_risk_money).sum();
     let cheapest = &options[0];
+    // Under a hundredth of a unit short is rounding, not a shortfall.
     let short = units - cheapest.closes_units;
-    let why = if short > 1e-6 {
+    let why = if short >= 0.01 {
         format!("no set of fixes closes all of it: {} of {} units would be accepted short", money(short), money(units))
     } else {
         format!("its fixes cost {}, over the {} the leads may approve", money(cheapest.spend_money), money(limit))

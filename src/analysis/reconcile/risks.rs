@@ -223,11 +223,15 @@ fn supply_risks(inputs: &ReconcileInputs<'_>) -> Vec<Risk> {
             id: format!("OTIF-{}", sup.supplier),
             kind: RiskKind::Supplier,
             text: format!(
-                "{} delivers {} on time and in full (threshold {}), {} units of open orders at risk, feeding {} constrained SKU(s) through {} gap(s); {} of margin at risk",
+                "{} delivers {} on time and in full (threshold {}){}, feeding {} constrained SKU(s) through {} gap(s); {} of margin at risk",
                 sup.supplier,
                 sup.otif_percent.map_or("an unknown share".to_string(), percent),
                 percent(s.params.otif_threshold * 100.0),
-                money(sup.at_risk_po_units),
+                if sup.at_risk_po_units > 0.0 {
+                    format!(", {} units of open orders at risk", money(sup.at_risk_po_units))
+                } else {
+                    String::new()
+                },
                 skus.len(),
                 fed.len(),
                 money(at_stake)

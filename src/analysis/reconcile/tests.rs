@@ -341,7 +341,7 @@ fn gaps_are_grouped_by_root_cause_into_decisions_and_notices() {
     assert_eq!(
         notices,
         [
-            ("FROZEN-RES-R1-2027-Q1", NoticeKind::Frozen, vec!["F1"]),
+            ("FROZEN-2027-01-capacity", NoticeKind::Frozen, vec!["F1"]),
             ("FAM-PUMPS-2027-Q2", NoticeKind::NoFix, vec!["G6"])
         ]
     );
