@@ -227,6 +227,74 @@ fn decision(tradeoff: &str, option: &str) -> NewDecision {
     }
 }
 
+/// `snop decide --decision D<rank> --option K --gap G --option accept_shortfall`: the decision
+/// and its gap decided otherwise are two rows (`D<rank>` recorded as the decision's id); the
+/// executive's decision log gives the gap its own choice and the decision's other gaps the
+/// decision's. An option the gap does not have, or a gap of no decision, is refused.
+#[test]
+fn a_decision_with_one_gap_decided_otherwise_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = fixture_workspace(tmp.path());
+    block_on(async {
+        let store = pipeline::open_store(&ws).await.unwrap();
+        signed_pack(&ws, &store).await;
+        let decisions = snop::pipeline::decisions::tradeoffs(&store, cycle()).await.unwrap();
+        let d = &decisions.iter().find(|(t, _)| t.gaps.len() > 1).expect("a decision of two gaps or more").0;
+        let (rank, own, gap) = (format!("D{}", d.rank), d.recommendation.option.clone(), d.gaps[1].id.clone());
+        let decide = |extra: &[&str]| {
+            let mut args = vec![
+                "decide",
+                "--cycle",
+                CYCLE,
+                "--as",
+                "olivia.chen",
+                "--owner",
+                "sam.okafor",
+                "--due",
+                "2027-01-15",
+                "--json",
+            ];
+            args.extend_from_slice(extra);
+            crate::common::run_in(tmp.path(), &args)
+        };
+        let (code, _, err) = decide(&["--decision", &rank, "--option", &own, "--gap", &gap, "--option", "teleport"]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(&format!("`teleport` is not an option of gap `{gap}` (of decision `{}`)", d.id)), "{err}");
+        let (code, _, err) = decide(&["--decision", "NOT-A-DECISION", "--option", "accept_shortfall"]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("`NOT-A-DECISION` is not a decision of the reconciliation pack of 2026-12"), "{err}");
+        assert!(store.decisions(CYCLE).await.unwrap().is_empty(), "nothing recorded");
+        let (code, out, err) =
+            decide(&["--decision", &rank, "--option", &own, "--gap", &gap, "--option", "accept_shortfall"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.matches("\"tradeoff_id\"").count(), 2, "{out}");
+        let rows = store.decisions(CYCLE).await.unwrap();
+        let got: Vec<(Option<&str>, &Choice)> = rows.iter().map(|r| (r.tradeoff_id.as_deref(), &r.choice)).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(d.id.as_str()), &Choice::Option { option: own.clone() }),
+                (Some(gap.as_str()), &Choice::Option { option: "accept_shortfall".into() }),
+            ]
+        );
+        let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+        let log = json(&tmp.path().join(&exec.folder).join("decisions.json"));
+        let lines: Vec<&serde_json::Value> =
+            log["lines"].as_array().unwrap().iter().filter(|l| l["decision_id"] == d.id.as_str()).collect();
+        assert_eq!(lines.len(), d.gaps.len(), "a line per gap of the decision");
+        for l in lines {
+            let option = l["decision"]["option"].as_str().unwrap();
+            if l["tradeoff_id"] == gap.as_str() {
+                assert_eq!(option, "accept_shortfall");
+                assert_eq!(l["effect"], "no change to the plan: the shortfall is accepted");
+            } else {
+                assert_eq!(option, own, "{l}");
+            }
+        }
+        assert!(!log["undecided"].as_array().unwrap().iter().any(|u| u == d.id.as_str()));
+    });
+}
+
 /// Only the COO or the CEO decides; signing is refused while a trade-off has no decision (named)
 /// and on a plan built before the latest decision; decided and re-run, the plan is signed; its
 /// ERP export read back through ingest is the same plan.
