@@ -69,8 +69,7 @@ sales_lead = ["leo.grant"]
 coo = ["olivia.chen"]
 
 # Gaps whose recommended fixes cost up to this much (EUR) are closed by the demand and supply
-# leads in the reconciliation; the rest are grouped by root cause into decisions, and the
-# executive meeting gets the `max_executive_decisions` with the most margin at risk.
+# leads; the rest go up grouped as decisions, at most `max_executive_decisions` (by margin).
 [reconciliation]
 leads_may_approve_up_to = 25000
 max_executive_decisions = 10
