@@ -56,6 +56,17 @@ pub struct LayerValue {
     pub source: String,
 }
 
+/// Last cycle's missed commitments.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Missed {
+    /// The cycle scored.
+    pub cycle: String,
+    pub count: u32,
+    pub units: f64,
+    /// The account manager with the most units missed: name, units.
+    pub worst: Option<(String, f64)>,
+}
+
 /// What the reconciliation reads of the demand review: the consensus against the budget, the
 /// value added by layer and owner, and last cycle's loop. Built from the demand run's files.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -66,9 +77,8 @@ pub struct DemandSignals {
     pub layers: Vec<LayerValue>,
     /// Owners whose adjustments destroyed value: (owner's name, layer, points).
     pub owners_destroying: Vec<(String, String, f64)>,
-    /// Last cycle's scored cycle, commitments missed, units missed, and the account manager with
-    /// the most units missed (name, units).
-    pub missed: Option<(String, u32, f64, Option<(String, f64)>)>,
+    /// Last cycle's commitments missed.
+    pub missed: Option<Missed>,
     /// Last cycle's order lines outside the plan, all order lines, units outside.
     pub off_plan: Option<(String, u64, u64, f64)>,
 }
@@ -124,7 +134,12 @@ impl DemandSignals {
                     Some(b) if b.1 >= o.1 => Some(b),
                     _ => Some(o),
                 });
-            Some((str_at(l, "scored_cycle"), n, f64_at(l, "missed_units").unwrap_or(0.0), worst))
+            Some(Missed {
+                cycle: str_at(l, "scored_cycle"),
+                count: n,
+                units: f64_at(l, "missed_units").unwrap_or(0.0),
+                worst,
+            })
         });
         let off_plan = last_cycle.and_then(|l| {
             let o = l.get("orders")?;
@@ -311,7 +326,7 @@ fn demand_risks(inputs: &ReconcileInputs<'_>, d: &DemandSignals) -> Vec<Risk> {
             at_stake_money: None,
         });
     }
-    if let Some((cycle, n, units, worst)) = &d.missed
+    if let Some(Missed { cycle, count: n, units, worst }) = &d.missed
         && *n > 0
     {
         out.push(Risk {

@@ -381,6 +381,7 @@ fn the_cap_leaves_the_least_margin_to_notices() {
 /// - build ahead: only G2 offers it: closes 12 (G3 accepts); revenue 2,000 x 0.6 = 1,200;
 ///   margin 1,200; spend 600; lost 4,800;
 /// - overtime does what the cheapest fixes do: left out; accepting: closes 0, lost 6,000.
+///
 /// Service: A in 2027-02 (100 asked, 50 planned) and 2027-03 (100, 80): 130 of 200 = 65%; with
 /// the cheapest fixes 180 = 90%; with build ahead 142 = 71%.
 #[test]
@@ -521,4 +522,109 @@ fn quarters_and_option_keys() {
         assert_eq!(option_key(option_from_key(k).unwrap()), k);
     }
     assert_eq!(option_from_key("magic"), None);
+}
+
+/// The risks of the grouping plan, with a near-term overload of R1 in 2027-02 (130%, 30 h over;
+/// its gap G3 has 4,000 of margin at risk), supplier S9 below its OTIF threshold (its gap G5:
+/// 300), S1 below it too (the supplier G4 and G6 name: 1,500 + 200 = 1,700), S7 below it
+/// feeding no gap (no risk); the constrained plan's revenue
+/// 25,000 against the budget 28,000: 3,000 (10.7%) short, the consensus 30,000 above it. From
+/// the demand review: the sales layer lost 2.5 points (owner Ana Lopez -4.0), last cycle 3
+/// commitments missed (12.5 units; Ben Carter 10 of them), 40 of 100 order lines off the plan.
+/// Ranked by money: OVERLOAD 4,000, BUDGET 3,000, OTIF-S1 1,700, OTIF-S9 300; then the demand
+/// review's, in kind order.
+#[test]
+fn risks_are_computed_from_the_facts_and_ranked() {
+    use crate::analysis::supply::{NearTermOverload, SupplierOtif};
+    let mut supply = grouping_plan();
+    supply.near_term_overloads.push(NearTermOverload {
+        resource: "R1".into(),
+        site: "NORTH".into(),
+        kind: "line".into(),
+        month: "2027-02".into(),
+        overload_hours: 30.0,
+        utilisation_percent: 130.0,
+    });
+    let otif = |s: &str, p: f64, below: bool| SupplierOtif {
+        supplier: s.into(),
+        deliveries: 10,
+        on_time_percent: Some(p),
+        in_full_percent: Some(100.0),
+        otif_percent: Some(p),
+        below_threshold: below,
+        open_po_units: 0.0,
+        at_risk_po_units: 0.0,
+    };
+    supply.suppliers =
+        vec![otif("S1", 80.0, true), otif("S7", 50.0, true), otif("S9", 60.0, true), otif("S2", 99.0, false)];
+    let demand_facts = serde_json::json!({
+        "totals": { "final_revenue": 30_000.0, "budget_revenue": 28_000.0 },
+        "value_added": [
+            { "layer": "statistical", "lag_months": 1, "source": "backtest", "value_added_points": 7.9 },
+            { "layer": "sales", "lag_months": 1, "source": "earlier cycles (2026-12)", "value_added_points": -2.5 },
+            { "layer": "sales", "lag_months": 3, "source": "earlier cycles (2026-12)", "value_added_points": -1.0 }
+        ],
+        "value_added_by_owner": [
+            { "owner": "ana.lopez", "layer": "sales", "value_added_points": -4.0 },
+            { "owner": "ben.carter", "layer": "sales", "value_added_points": 1.0 }
+        ]
+    });
+    let last = serde_json::json!({
+        "scored_cycle": "2026-12", "missed": 3, "missed_units": 12.5,
+        "by_owner": [ { "name": "ana.lopez", "missed_units": 2.5 }, { "name": "ben.carter", "missed_units": 10.0 } ],
+        "orders": { "order_lines": 100, "lines_beyond_plan": 15, "lines_without_plan": 25, "units_outside_plan": 480.0 }
+    });
+    let names: BTreeMap<String, String> = [("ana.lopez", "Ana Lopez"), ("ben.carter", "Ben Carter")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let signals = risks::DemandSignals::from_json(&demand_facts, Some(&last), &names);
+    let items = items();
+    let params = ReconcileParams::default();
+    let f = reconcile(&ReconcileInputs {
+        supply: &supply,
+        items: &items,
+        last_signed: None,
+        params: &params,
+        demand_signed: true,
+        supply_signed: true,
+        executive_date: "2027-01-13".into(),
+        decision_owner: "the COO (Olivia Chen)".into(),
+        demand: Some(signals),
+        owners: [("supply_lead", "Sam Okafor (supply lead)"), ("sales_lead", "Leo Grant (sales lead)")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    });
+    let got: Vec<(usize, &str, Option<f64>, &str)> =
+        f.risks.iter().map(|r| (r.rank, r.id.as_str(), r.at_stake_money, r.owner.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (1, "OVERLOAD-R1-2027-02", Some(4_000.0), "Sam Okafor (supply lead)"),
+            (2, "BUDGET", Some(3_000.0), "Sam Okafor (supply lead)"),
+            (3, "OTIF-S1", Some(1_700.0), "Sam Okafor (supply lead)"),
+            (4, "OTIF-S9", Some(300.0), "Sam Okafor (supply lead)"),
+            (5, "FVA-sales", None, "Leo Grant (sales lead)"),
+            (6, "MISSED-2026-12", None, "Ben Carter"),
+            (7, "OFFPLAN-2026-12", None, "Leo Grant (sales lead)"),
+        ]
+    );
+    let text = |id: &str| f.risks.iter().find(|r| r.id == id).unwrap().text.clone();
+    assert_eq!(
+        text("OVERLOAD-R1-2027-02"),
+        "R1 at NORTH is loaded to 130.0% of its regular hours in 2027-02 (30 hours over), inside the 6-12-week window; 4,000 of margin at risk"
+    );
+    assert_eq!(text("BUDGET"), "the constrained supply plan's revenue 25,000 is 3,000 (10.7%) below the budget 28,000");
+    assert_eq!(
+        text("OTIF-S1"),
+        "S1 delivers 80.0% on time and in full (threshold 90.0%), feeding 1 constrained SKU(s) through 2 gap(s); 1,700 of margin at risk"
+    );
+    assert!(text("FVA-sales").contains("-2.5 points of accuracy lost at lag 1 (earlier cycles (2026-12)); adjustments that hurt most: Ana Lopez (-4.0 points)"));
+    assert_eq!(text("MISSED-2026-12"), "3 commitment(s) to customers of 2026-12 were missed (12.5 units short)");
+    assert_eq!(text("OFFPLAN-2026-12"), "40 of 100 order lines (480 units) were booked outside 2026-12's signed plan");
+    // The pack's narrative facts carry the top 3, as computed.
+    let n = narrative_facts(&f);
+    assert_eq!(n["top_risks"].as_array().unwrap().len(), 3);
+    assert_eq!(n["top_risks"][0]["id"], "OVERLOAD-R1-2027-02");
 }
