@@ -59,20 +59,7 @@ pub(super) async fn demo_command(
         }
         let draft = demo_run(&ws, &store, agent, cycle, dir, progress).await?;
         if agent == Agent::Reconciliation {
-            let pack = crate::pipeline::decisions::pack_facts(&store, cycle).await?;
-            let count = |k| crate::analysis::reconcile::notices_of(&pack, k);
-            use crate::analysis::reconcile::NoticeKind;
-            println!(
-                "{:>16}{} executive decisions (at most {}, grouped by root cause) and {} notices ({} in the frozen horizon, {} with no fix, {} below the cap); {} gaps resolved by the leads",
-                "",
-                pack.trade_offs.len(),
-                pack.max_executive_decisions,
-                pack.notices.len(),
-                count(NoticeKind::Frozen),
-                count(NoticeKind::NoFix),
-                count(NoticeKind::BelowCap),
-                pack.resolved.len()
-            );
+            print_pack_counts(&store, cycle).await?;
         }
         if agent == Agent::CommitBack
             && let Some(d) = &draft
@@ -162,6 +149,25 @@ pub(super) async fn demo_command(
     );
     println!(
         "  these are DEMO-ONLY passwords, printed for anyone to read: for real people use `snop users add PERSON --password-stdin`"
+    );
+    Ok(())
+}
+
+/// How many decisions and notices the cycle's pack brings to the executive meeting.
+async fn print_pack_counts(store: &crate::store::Store, cycle: Month) -> anyhow::Result<()> {
+    use crate::analysis::reconcile::NoticeKind;
+    let pack = crate::pipeline::decisions::pack_facts(store, cycle).await?;
+    let count = |k| crate::analysis::reconcile::notices_of(&pack, k);
+    println!(
+        "{:>16}{} executive decisions (at most {}, grouped by root cause) and {} notices ({} in the frozen horizon, {} with no fix, {} below the cap); {} gaps resolved by the leads",
+        "",
+        pack.trade_offs.len(),
+        pack.max_executive_decisions,
+        pack.notices.len(),
+        count(NoticeKind::Frozen),
+        count(NoticeKind::NoFix),
+        count(NoticeKind::BelowCap),
+        pack.resolved.len()
     );
     Ok(())
 }

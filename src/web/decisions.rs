@@ -236,37 +236,8 @@ async fn decisions_page<'a>(
                 },
                 why: t.why.clone(),
                 buys: t.recommendation.buys.clone(),
-                options: t
-                    .options
-                    .iter()
-                    .map(|o| OptionView {
-                        key: o.key.clone(),
-                        detail: o.label.clone(),
-                        closes: n(o.closes_units),
-                        cost: n(o.spend_money),
-                        margin_kept: n(o.margin_kept_money),
-                        lost_margin: n(o.lost_margin_money),
-                        service: o.service_level_percent.map(|s| format!("{s:.1}%")).unwrap_or_default(),
-                        still_hit: match o.customers_still_hit.len() {
-                            0 => "none".into(),
-                            1..=5 => o.customers_still_hit.join(", "),
-                            k => format!("{} and {} more", o.customers_still_hit[..4].join(", "), k - 4),
-                        },
-                        recommended: o.key == t.recommendation.option,
-                    })
-                    .collect(),
-                gaps: t
-                    .gaps
-                    .iter()
-                    .map(|g| GapView {
-                        id: g.id.clone(),
-                        month: g.month.clone(),
-                        units_short: n(g.units_short),
-                        margin_at_risk: n(g.margin_at_risk_money),
-                        options: g.options.clone(),
-                        otherwise: decided.overrides.get(&g.id).filter(|o| d.is_none_or(|d| o.id > d.id)).map(said),
-                    })
-                    .collect(),
+                options: option_views(t),
+                gaps: gap_views(t, d, &decided.overrides),
                 decision: d.map(said),
                 decided: d.map(|d| {
                     format!("decided by {} ({}) at {}", app.dir.name(&d.decided_by), role_title(&d.role), d.decided_at)
@@ -303,6 +274,50 @@ async fn decisions_page<'a>(
         plan_sent_back,
         outcome,
     })
+}
+
+/// A decision's options as the page shows them.
+fn option_views(t: &TradeOff) -> Vec<OptionView> {
+    let n = crate::artifacts::review::format_number;
+    t.options
+        .iter()
+        .map(|o| OptionView {
+            key: o.key.clone(),
+            detail: o.label.clone(),
+            closes: n(o.closes_units),
+            cost: n(o.spend_money),
+            margin_kept: n(o.margin_kept_money),
+            lost_margin: n(o.lost_margin_money),
+            service: o.service_level_percent.map(|s| format!("{s:.1}%")).unwrap_or_default(),
+            still_hit: match o.customers_still_hit.len() {
+                0 => "none".into(),
+                1..=5 => o.customers_still_hit.join(", "),
+                k => format!("{} and {} more", o.customers_still_hit[..4].join(", "), k - 4),
+            },
+            recommended: o.key == t.recommendation.option,
+        })
+        .collect()
+}
+
+/// A decision's gaps as the page shows them, each with the decision that counts for it when it
+/// is its own (newer than the decision's `d`).
+fn gap_views(
+    t: &TradeOff,
+    d: Option<&DecisionRow>,
+    overrides: &std::collections::HashMap<String, DecisionRow>,
+) -> Vec<GapView> {
+    let n = crate::artifacts::review::format_number;
+    t.gaps
+        .iter()
+        .map(|g| GapView {
+            id: g.id.clone(),
+            month: g.month.clone(),
+            units_short: n(g.units_short),
+            margin_at_risk: n(g.margin_at_risk_money),
+            options: g.options.clone(),
+            otherwise: overrides.get(&g.id).filter(|o| d.is_none_or(|d| o.id > d.id)).map(said),
+        })
+        .collect()
 }
 
 /// A cycle's decisions as its page reads them, kept per pack and `Store::decisions_mark`: for
