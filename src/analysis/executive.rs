@@ -477,7 +477,9 @@ pub fn narrative_facts(
         .iter()
         .take(LISTED_DECISIONS)
         .map(|(id, members)| {
-            let l = members[0];
+            // The decision's own row, where a gap carries it; else the first gap's.
+            let own = members.iter().find(|m| m.decision.as_ref().and_then(|d| d.tradeoff_id.as_deref()) == Some(*id));
+            let l = own.copied().unwrap_or(members[0]);
             let overrides = members
                 .iter()
                 .filter(|m| m.decision.as_ref().map(|d| d.id) != l.decision.as_ref().map(|d| d.id))

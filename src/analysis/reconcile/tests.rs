@@ -628,3 +628,48 @@ fn risks_are_computed_from_the_facts_and_ranked() {
     assert_eq!(n["top_risks"].as_array().unwrap().len(), 3);
     assert_eq!(n["top_risks"][0]["id"], "OVERLOAD-R1-2027-02");
 }
+
+/// A pack made before decisions were grouped: its trade-off is one gap (its id the gap's), its
+/// options the gap's options and its recommendation an option kind. It still reads, as a
+/// decision of that one gap, and a decision recorded on it reaches the plan.
+#[test]
+fn a_pack_made_before_decisions_were_grouped_still_reads() {
+    use crate::analysis::executive::{Choice, DecisionRow, adjustments};
+    let supply = grouping_plan();
+    let mut pack = serde_json::to_value(run_with(&supply, None, 10)).unwrap();
+    pack["trade_offs"] = serde_json::json!([{
+        "rank": 1, "id": "G4", "kind": "material", "place": "C1 from S1", "month": "2027-04", "near_term": false,
+        "units_short": 40.0, "revenue_at_risk_money": 4000.0, "margin_at_risk_money": 1500.0, "customers_hit": ["C1"],
+        "why": "its fixes cost 1,200, over the 1,000 the leads may approve",
+        "options": [
+            { "kind": "expedite", "detail": "expedite", "closes_units": 40.0, "closes_percent": 100.0, "fully_closes": true, "cost_money": 1200.0, "cost_per_unit_money": 30.0 },
+            { "kind": "accept_shortfall", "detail": "accept", "closes_units": 40.0, "closes_percent": 100.0, "fully_closes": true, "cost_money": 1500.0, "cost_per_unit_money": 37.5 }
+        ],
+        "recommendation": { "option": "expedite", "steps": [{ "kind": "expedite", "units": 40.0, "cost_money": 1200.0 }], "cost_money": 1200.0, "buys": "closes 40 of 40 units", "owner": "the COO", "due": "2027-01-13" }
+    }]);
+    for key in ["notices", "risks", "max_executive_decisions"] {
+        pack.as_object_mut().unwrap().remove(key);
+    }
+    let pack: ReconciliationFacts = serde_json::from_value(pack).unwrap();
+    let t = &pack.trade_offs[0];
+    assert_eq!((t.gap_ids(), t.root, t.recommendation.option.as_str()), (vec!["G4"], Root::Gap, "expedite"));
+    assert_eq!(
+        t.options.iter().map(|o| (o.key.as_str(), o.spend_money)).collect::<Vec<_>>(),
+        [("expedite", 1200.0), ("accept_shortfall", 1500.0)]
+    );
+    let row = DecisionRow {
+        id: 1,
+        cycle: "2027-01".into(),
+        tradeoff_id: Some("G4".into()),
+        choice: Choice::Option { option: "expedite".into() },
+        owner: None,
+        due: None,
+        note: None,
+        decided_by: "olivia.chen".into(),
+        role: "coo".into(),
+        decided_at: "2027-01-13T10:00:00Z".into(),
+    };
+    let (adj, log) = adjustments(&pack, &supply, &[row]);
+    assert_eq!(adj.material_covered.get(&("C1".to_string(), "2027-04".to_string())), Some(&1.0));
+    assert!(log.undecided.is_empty());
+}
