@@ -673,3 +673,70 @@ fn a_pack_made_before_decisions_were_grouped_still_reads() {
     assert_eq!(adj.material_covered.get(&("C1".to_string(), "2027-04".to_string())), Some(&1.0));
     assert!(log.undecided.is_empty());
 }
+
+/// Random gaps (kind, resource or component, month, size, options): every gap lands in exactly
+/// one place (resolved, a decision, a notice), the executive gets at most the cap, ranked by
+/// margin at risk, each decision with 2 to 4 options that close no more than its gaps are short
+/// and keep no more margin than is at risk.
+mod grouping_properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arb_gap() -> impl Strategy<Value = (u8, u8, u8, f64, f64, f64, f64, bool)> {
+        (0u8..4, 0u8..3, 1u8..7, 1.0f64..100.0, 0.0f64..1.0, 0.1f64..3.0, 1.0f64..5_000.0, any::<bool>())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn every_gap_lands_once_and_the_cap_holds(raw in proptest::collection::vec(arb_gap(), 0..30), cap in 1usize..5) {
+            let kinds = [GapKind::Capacity, GapKind::Labour, GapKind::Material, GapKind::Supplier];
+            let gaps: Vec<Gap> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, &(k, place, month, units, closes, margin_per_unit, cost, partial))| {
+                    let kind = kinds[k as usize];
+                    let fix = if kind == GapKind::Supplier { OptionKind::AlternateSupplier } else { OptionKind::Overtime };
+                    let closed = units * closes;
+                    let mut recommended = vec![step(fix, closed, cost)];
+                    if partial || closed < units {
+                        recommended.push(step(OptionKind::AcceptShortfall, units - closed, margin_per_unit * (units - closed)));
+                    }
+                    let options: Vec<(OptionKind, f64, f64)> = if closes < 0.05 { vec![] } else { vec![(fix, closed, cost)] };
+                    gap_of(
+                        &format!("G{i}"),
+                        kind,
+                        &format!("P{place}"),
+                        &format!("2027-{month:02}"),
+                        (units, units * 100.0, units * margin_per_unit),
+                        &options,
+                        recommended,
+                        &["C1"],
+                    )
+                })
+                .collect();
+            let mut supply = facts(gaps.clone());
+            supply.params.frozen_months = 1;
+            let f = run_with(&supply, None, cap);
+            let mut placed: Vec<String> = f.resolved.iter().map(|r| r.id.clone()).collect();
+            placed.extend(f.trade_offs.iter().flat_map(|t| t.gap_ids().into_iter().map(str::to_string)));
+            placed.extend(f.notices.iter().flat_map(|n| n.gaps.clone()));
+            placed.sort();
+            let mut all: Vec<String> = gaps.iter().map(|g| g.id.clone()).collect();
+            all.sort();
+            prop_assert_eq!(placed, all);
+            prop_assert!(f.trade_offs.len() <= cap);
+            prop_assert!(f.trade_offs.windows(2).all(|w| w[0].margin_at_risk_money >= w[1].margin_at_risk_money));
+            for t in &f.trade_offs {
+                prop_assert!((2..=decisions::MAX_OPTIONS).contains(&t.options.len()), "{:?}", t.options);
+                prop_assert!(t.options.iter().any(|o| o.key == t.recommendation.option));
+                for o in &t.options {
+                    prop_assert!(o.closes_units <= t.units_short + 0.01, "{o:?}");
+                    prop_assert!(o.margin_kept_money <= t.margin_at_risk_money + 0.01, "{o:?}");
+                    prop_assert!(o.lost_margin_money >= -0.01, "{o:?}");
+                }
+            }
+        }
+    }
+}
