@@ -389,7 +389,7 @@ async fn cycle_bench(
         let mut then = Vec::new();
         if agent == Agent::Executive {
             let (coo, n, _) = crate::demo::people::decide_by_script(&ws, &store, cycle).await?;
-            then.push(format!("{} took {n} decisions first", people.name(&coo)));
+            then.push(format!("{} decided {n} decisions first", people.name(&coo)));
         }
         let (m, stdout) =
             measured(&s(&["-q", "-w", &w, "run", agent.name(), "--cycle", &cycle.to_string(), "--json"]), threads)?;
