@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::r2;
-use super::reconcile::{ReconciliationFacts, kind_word, option_from_key, option_key, place_of};
+use super::reconcile::{ReconciliationFacts, gap_steps, kind_word, option_key, place_of};
 use super::supply::{Gap, GapKind, OptionKind, PlanAdjustments, SupplyFacts};
 use crate::sop::Directory;
 
@@ -66,7 +66,11 @@ pub fn standing(decisions: &[DecisionRow]) -> BTreeMap<Option<String>, &Decision
 /// One entry of the decision log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogLine {
+    /// The gap (a decision's member gap, or a gap the leads resolved).
     pub tradeoff_id: String,
+    /// The executive decision the gap belongs to (`None` for the leads' resolutions).
+    #[serde(default)]
+    pub decision_id: Option<String>,
     /// `trade_off` (decided by the executive) or `resolved` (approved by the leads).
     pub kind: String,
     pub rank: Option<usize>,
@@ -173,45 +177,17 @@ pub fn adjustments(
             place: r.place.clone(),
             month: r.month.clone(),
             margin_at_risk_money: r.margin_at_risk_money,
+            decision_id: None,
             decision: None,
             effect: format!("approved by the leads within their limit: {}", effects.join("; ")),
         });
     }
     for t in &pack.trade_offs {
-        let decision = now.get(&Some(t.id.clone())).copied();
-        let effect = match (decision, gaps.get(t.id.as_str())) {
-            (None, _) => {
-                undecided.push(t.id.clone());
-                "no decision yet".to_string()
-            }
-            (Some(d), g) => match &d.choice {
-                Choice::Option { option } => match (option_from_key(option), g) {
-                    (Some(kind), Some(g)) => {
-                        let units = g.options.iter().find(|o| o.kind == kind).map_or(0.0, |o| o.closes_units);
-                        apply(&mut adj, g, kind, units.min(g.units_short))
-                    }
-                    _ => format!("option `{option}` is not one of the trade-off's options: no change to the plan"),
-                },
-                Choice::Action { text } => format!("written-in action, not modelled in the plan: {text}"),
-                Choice::SendBack { reason } => {
-                    sent_back.push(format!(
-                        "trade-off `{}`, by {} at {}: {reason}; to redo: its reconciliation",
-                        t.id, d.decided_by, d.decided_at
-                    ));
-                    "sent back".to_string()
-                }
-            },
-        };
-        lines.push(LogLine {
-            tradeoff_id: t.id.clone(),
-            kind: "trade_off".into(),
-            rank: Some(t.rank),
-            place: t.place.clone(),
-            month: t.month.clone(),
-            margin_at_risk_money: t.margin_at_risk_money,
-            decision: decision.cloned(),
-            effect,
-        });
+        let (effects, any_undecided) = decision_lines(t, &gaps, &now, &mut adj, &mut sent_back);
+        if any_undecided {
+            undecided.push(t.id.clone());
+        }
+        lines.extend(effects);
     }
     let log = DecisionLog {
         cycle: pack.cycle.clone(),
@@ -222,6 +198,73 @@ pub fn adjustments(
         history: decisions.to_vec(),
     };
     (adj, log)
+}
+
+/// The decision that counts for a member gap: the newer of the decision's own and the gap's
+/// (a per-gap override, or a decision recorded on the gap before decisions were grouped).
+fn counting<'a>(decision: Option<&'a DecisionRow>, gap: Option<&'a DecisionRow>) -> Option<&'a DecisionRow> {
+    match (decision, gap) {
+        (Some(a), Some(b)) => Some(if b.id > a.id { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A decision's log lines, one per member gap, with what the decision that counts for the gap
+/// does to the plan (added to `adj`); whether a member gap has no decision.
+fn decision_lines(
+    t: &super::reconcile::Decision,
+    gaps: &BTreeMap<&str, &Gap>,
+    now: &BTreeMap<Option<String>, &DecisionRow>,
+    adj: &mut PlanAdjustments,
+    sent_back: &mut Vec<String>,
+) -> (Vec<LogLine>, bool) {
+    let own = now.get(&Some(t.id.clone())).copied();
+    let mut lines = Vec::new();
+    let mut any_undecided = false;
+    let mut sent = false;
+    for gid in t.gap_ids() {
+        let over = if gid == t.id { None } else { now.get(&Some(gid.to_string())).copied() };
+        let decision = counting(own, over);
+        let g = gaps.get(gid).copied();
+        let effect = match decision {
+            None => {
+                any_undecided = true;
+                "no decision yet".to_string()
+            }
+            Some(d) => match &d.choice {
+                Choice::Option { option } => match g.and_then(|g| gap_steps(g, option).map(|s| (g, s))) {
+                    Some((g, steps)) if steps.is_empty() => apply(adj, g, OptionKind::AcceptShortfall, 0.0),
+                    Some((g, steps)) => {
+                        steps.iter().map(|s| apply(adj, g, s.kind, s.units)).collect::<Vec<_>>().join("; ")
+                    }
+                    None => format!("option `{option}` is not an option of gap `{gid}`: no change to the plan"),
+                },
+                Choice::Action { text } => format!("written-in action, not modelled in the plan: {text}"),
+                Choice::SendBack { reason } => {
+                    if !sent {
+                        sent_back.push(format!(
+                            "decision `{}`, by {} at {}: {reason}; to redo: its reconciliation",
+                            t.id, d.decided_by, d.decided_at
+                        ));
+                        sent = true;
+                    }
+                    "sent back".to_string()
+                }
+            },
+        };
+        lines.push(LogLine {
+            tradeoff_id: gid.to_string(),
+            decision_id: Some(t.id.clone()),
+            kind: "trade_off".into(),
+            rank: Some(t.rank),
+            place: g.map_or_else(|| t.place.clone(), place_of),
+            month: g.map_or_else(|| t.month.clone(), |g| g.month.clone()),
+            margin_at_risk_money: g.map_or(t.margin_at_risk_money, |g| g.margin_at_risk_money),
+            decision: decision.cloned(),
+            effect,
+        });
+    }
+    (lines, any_undecided)
 }
 
 /// The signed plan's rows from the recomputed supply facts, each shortfall with its constraint.
@@ -328,7 +371,7 @@ pub fn plan_sign_refusal(facts: &serde_json::Value, cycle: &str, latest_decision
         .unwrap_or_default();
     if !undecided.is_empty() {
         return Some(format!(
-            "the signed plan of {cycle} cannot be signed: {} trade-off(s) have no decision: {}\nhint: the COO or the CEO decides each with `snop decide --cycle {cycle} --tradeoff ID --option KIND --owner PERSON --due YYYY-MM-DD`, then `snop run executive --cycle {cycle}` again",
+            "the signed plan of {cycle} cannot be signed: {} trade-off(s) have no decision: {}\nhint: the COO or the CEO decides each with `snop decide --cycle {cycle} --decision ID --option KEY --owner PERSON --due YYYY-MM-DD`, then `snop run executive --cycle {cycle}` again",
             undecided.len(),
             undecided.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
         ));
@@ -420,12 +463,30 @@ pub fn narrative_facts(
     rows: &[SignedPlanRow],
     log: &DecisionLog,
 ) -> serde_json::Value {
-    let decisions: Vec<serde_json::Value> = log
-        .lines
+    // One entry per decision: its first gap's line carries the decision that counts for the
+    // decision; the effects of its gaps are joined (the first three, then a count).
+    let mut groups: Vec<(&str, Vec<&LogLine>)> = Vec::new();
+    for l in log.lines.iter().filter(|l| l.kind == "trade_off") {
+        let id = l.decision_id.as_deref().unwrap_or(l.tradeoff_id.as_str());
+        match groups.last_mut() {
+            Some((last, members)) if *last == id => members.push(l),
+            _ => groups.push((id, vec![l])),
+        }
+    }
+    let decisions: Vec<serde_json::Value> = groups
         .iter()
-        .filter(|l| l.kind == "trade_off")
         .take(LISTED_DECISIONS)
-        .map(|l| {
+        .map(|(id, members)| {
+            // The decision's own row, where a gap carries it; else the first gap's.
+            let own = members.iter().find(|m| m.decision.as_ref().and_then(|d| d.tradeoff_id.as_deref()) == Some(*id));
+            let l = own.copied().unwrap_or(members[0]);
+            let overrides = members
+                .iter()
+                .filter(|m| m.decision.as_ref().map(|d| d.id) != l.decision.as_ref().map(|d| d.id))
+                .count();
+            let mut effects: Vec<&str> = members.iter().take(3).map(|m| m.effect.as_str()).collect();
+            let more = (members.len() > 3).then(|| format!("and {} more gap(s)", members.len() - 3));
+            effects.extend(more.as_deref());
             // What a person typed (an action, a reason) goes in a field of its own, which the
             // fact check reads as data text: never a source of numbers or names.
             let mut typed = None;
@@ -447,10 +508,10 @@ pub fn narrative_facts(
                     d.due.clone(),
                 ),
             };
-            let effect = if typed.is_some() { decision.clone() } else { l.effect.clone() };
+            let effect = if typed.is_some() { decision.clone() } else { effects.join("; ") };
             let mut line = serde_json::json!({
-                "tradeoff_id": l.tradeoff_id, "rank": l.rank, "decision": decision, "owner": owner, "due": due,
-                "effect": effect,
+                "tradeoff_id": id, "rank": l.rank, "decision": decision, "owner": owner, "due": due,
+                "gaps": members.len(), "gaps_decided_otherwise": overrides, "effect": effect,
             });
             if let Some((field, text)) = typed {
                 line[field] = serde_json::Value::String(text);

@@ -1,25 +1,46 @@
-//! The pre-S&OP reconciliation: every disagreement between the demand consensus and the supply
-//! plan (each gap of the supply plan) becomes either *resolved* (its recommended fixes close it
-//! at a cost the leads may approve without executives) or a *trade-off* for the executive
-//! meeting, ranked by margin at risk. Also the agreed plan by family and quarter against the
-//! budget and the last signed plan, and the financial impact. Pure: the facts of the signed
-//! supply plan in, [`ReconciliationFacts`] out.
+//! The pre-S&OP reconciliation: every gap of the supply plan is either *resolved* by the leads
+//! (its recommended fixes close it within `leads_may_approve_up_to`), part of a *decision* for
+//! the executive meeting, or a *notice*. Also the agreed plan by family and quarter against the
+//! budget and the last signed plan, the financial impact, and the risks computed from the facts.
+//! Pure: the facts of the signed supply plan (and the demand review's signals) in,
+//! [`ReconciliationFacts`] out.
 //!
-//! Decisions:
-//! - A gap is **resolved** when its recommended fixes close all of it (no part accepted as a
-//!   shortfall) and their cost is within `leads_may_approve_up_to`. A gap whose recommendation
-//!   accepts a shortfall is always a trade-off: losing a customer's volume is an executive call.
-//! - Trade-offs are ranked by margin at risk (highest first), then by month and id, so the top 3
-//!   on the pack are the ones that matter most and the order is stable.
-//! - The revenue a recommended fix recovers is the gap's revenue at risk times the share of the
-//!   gap it closes (the options were priced linearly).
+//! The grouping, in this order, per gap (`decisions::group`):
+//! 1. A gap in the **frozen horizon** (the first `[supply] frozen_months` of the supply plan's
+//!    months) is a notice: S&OP can no longer change it (grouped by month and kind of gap,
+//!    `FROZEN-<month>-<kind>`).
+//! 2. A gap whose recommended fixes close all of it (no part accepted short) at a cost within
+//!    `leads_may_approve_up_to` is **resolved** by the leads, as before.
+//! 3. A gap with **no fix** (its only option is accepting the shortfall) is a notice, grouped by
+//!    the family of its first SKU and the quarter (`FAM-<family>-<quarter>`): short supply is
+//!    shared by the allocation rule, there is nothing to choose.
+//! 4. Every other gap joins the decision of its **root cause**: a resource over a quarter
+//!    (capacity and labour gaps, `RES-<resource>-<quarter>`), a component (material gaps,
+//!    `COMP-<component>`), a supplier (the at-risk supplier's extra shortfall,
+//!    `SUPPLIER-<supplier>`). Ids are stable across re-runs of the same plan.
+//!
+//! A decision's options (2-4): the cheapest fixes of each member gap (its recommendation in the
+//! supply plan), each fix kind any member offers applied to every member that offers it (the
+//! others accept their shortfall; at most two, the best net value first; one that does what the
+//! cheapest fixes do is left out), and accepting the shortfall. Each option's figures are sums
+//! over the member gaps (the gaps of one decision do not overlap): units closed, revenue and
+//! margin kept (the gap's at-risk figures times the share it closes, as the options were priced
+//! linearly), spend, lost margin (margin at risk less margin kept), the customers still hit,
+//! and the service level of the SKUs hit in the months hit (planned units plus units closed,
+//! at most the demand, over the demand: an estimate until each option is a re-solved plan). The
+//! recommendation is the option with the best net value (margin kept less spend); ties go to
+//! the earlier option. Decisions are ranked by margin at risk (highest first), then first month
+//! and id; the first `max_executive_decisions` go to the executive, the rest are notices
+//! (`below the cap`: the plan keeps their shortfall this cycle).
+//!
+//! The risks (`risks`) are computed from the facts, ranked, and never written by the model.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::r2;
-use super::supply::{Gap, GapKind, GapOption, OptionKind, RecommendedStep, SupplyFacts};
+use super::supply::{Gap, GapKind, OptionKind, RecommendedStep, SupplyFacts};
 
 /// `[reconciliation]` in `snop.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,11 +48,22 @@ pub struct ReconcileParams {
     /// The cost (workspace currency) up to which the demand and supply leads may approve a gap's
     /// recommended fixes without executives.
     pub leads_may_approve_up_to: f64,
+    /// How many decisions reach the executive meeting at most (ranked by margin at risk); the
+    /// rest are notices.
+    #[serde(default = "default_max_decisions")]
+    pub max_executive_decisions: usize,
+}
+
+/// The default of `max_executive_decisions`.
+pub const MAX_EXECUTIVE_DECISIONS: usize = 10;
+
+fn default_max_decisions() -> usize {
+    MAX_EXECUTIVE_DECISIONS
 }
 
 impl Default for ReconcileParams {
     fn default() -> Self {
-        ReconcileParams { leads_may_approve_up_to: 25_000.0 }
+        ReconcileParams { leads_may_approve_up_to: 25_000.0, max_executive_decisions: MAX_EXECUTIVE_DECISIONS }
     }
 }
 
@@ -52,6 +84,10 @@ pub struct ReconcileInputs<'a> {
     pub executive_date: String,
     /// Who decides the trade-offs ("the COO (Olivia Chen)").
     pub decision_owner: String,
+    /// What the demand review says (value added, budget, last cycle's loop), when read.
+    pub demand: Option<risks::DemandSignals>,
+    /// Who owns what a risk asks for, by role (`supply_lead` to "Sam Okafor (supply lead)").
+    pub owners: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,9 +104,19 @@ pub struct ReconciliationFacts {
     pub last_signed_plan_cycle: Option<String>,
     pub agreed_plan: Vec<QuarterLine>,
     pub financial: Financial,
-    /// Ranked by margin at risk, highest first.
-    pub trade_offs: Vec<TradeOff>,
+    /// The executive's decisions (at most `max_executive_decisions`), ranked by margin at risk,
+    /// highest first. Named `trade_offs` in the JSON, as before.
+    pub trade_offs: Vec<Decision>,
     pub resolved: Vec<Resolved>,
+    /// What nobody decides this cycle: frozen, no fix, below the cap.
+    #[serde(default)]
+    pub notices: Vec<Notice>,
+    /// The cap the decisions were cut at.
+    #[serde(default)]
+    pub max_executive_decisions: usize,
+    /// The risks, computed from the facts and ranked; the pack's top 3 are the first three.
+    #[serde(default)]
+    pub risks: Vec<risks::Risk>,
     pub open_questions: Vec<String>,
 }
 
@@ -102,17 +148,37 @@ pub struct Financial {
     pub cost_of_recommended_trade_offs_money: f64,
 }
 
-/// A gap the executive meeting must decide.
+/// What a decision groups its gaps by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Root {
+    ResourceQuarter,
+    Component,
+    Supplier,
+    /// One gap (a pack made before decisions were grouped).
+    #[default]
+    Gap,
+}
+
+/// A decision for the executive meeting: the gaps of one root cause, its options, what each
+/// buys, and the recommendation. (`TradeOff` is its old name.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TradeOff {
+pub struct Decision {
     /// 1 = the most margin at risk.
     pub rank: usize,
-    /// The gap's id in the supply plan: the trade-off's id in `snop decide --tradeoff`.
+    /// `RES-<resource>-<quarter>`, `COMP-<component>`, `SUPPLIER-<supplier>`; a gap id in packs
+    /// made before decisions were grouped. `snop decide --decision ID`.
     pub id: String,
+    #[serde(default)]
+    pub root: Root,
+    /// The kind of its gaps.
     pub kind: GapKind,
-    /// Where: "Assembly 2 at Plant North", "component X from supplier Y".
+    /// Where: "LINE-2 at NORTH in 2027-Q1", "RM-7 from SUP-A".
     pub place: String,
+    /// The first month hit.
     pub month: String,
+    #[serde(default)]
+    pub months: Vec<String>,
     pub near_term: bool,
     pub units_short: f64,
     pub revenue_at_risk_money: f64,
@@ -120,21 +186,111 @@ pub struct TradeOff {
     pub customers_hit: Vec<String>,
     /// Why the leads could not resolve it.
     pub why: String,
-    pub options: Vec<GapOption>,
+    /// The member gaps (empty in packs made before decisions were grouped: the decision is the
+    /// gap of its id).
+    #[serde(default)]
+    pub gaps: Vec<MemberGap>,
+    /// The service level of the SKUs hit in the months hit, as planned (percent).
+    #[serde(default)]
+    pub service_level_percent: Option<f64>,
+    pub options: Vec<DecisionOption>,
     pub recommendation: Recommendation,
 }
 
-/// The decision the reconciliation recommends for a trade-off.
+/// The old name of [`Decision`].
+pub type TradeOff = Decision;
+
+impl Decision {
+    /// The ids of its gaps (its own id for a pack made before decisions were grouped).
+    pub fn gap_ids(&self) -> Vec<&str> {
+        if self.gaps.is_empty() { vec![self.id.as_str()] } else { self.gaps.iter().map(|g| g.id.as_str()).collect() }
+    }
+
+    /// The recommended option.
+    pub fn recommended(&self) -> Option<&DecisionOption> {
+        self.options.iter().find(|o| o.key == self.recommendation.option)
+    }
+}
+
+/// A gap of a decision, and the options it may be given on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberGap {
+    pub id: String,
+    pub kind: GapKind,
+    pub month: String,
+    pub units_short: f64,
+    pub margin_at_risk_money: f64,
+    /// `cheapest_fixes`, its option kinds, `accept_shortfall`.
+    pub options: Vec<String>,
+}
+
+/// One option of a decision and what it buys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionOption {
+    /// `cheapest_fixes`, an option kind (`overtime`, `expedite`, ...) or `accept_shortfall`.
+    #[serde(alias = "kind")]
+    pub key: String,
+    #[serde(default, alias = "detail")]
+    pub label: String,
+    #[serde(default)]
+    pub closes_units: f64,
+    #[serde(default)]
+    pub revenue_kept_money: f64,
+    #[serde(default)]
+    pub margin_kept_money: f64,
+    /// What the fixes cost (lost margin is apart).
+    #[serde(default, alias = "cost_money")]
+    pub spend_money: f64,
+    #[serde(default)]
+    pub lost_margin_money: f64,
+    #[serde(default)]
+    pub service_level_percent: Option<f64>,
+    #[serde(default)]
+    pub customers_still_hit: Vec<String>,
+    /// Member gaps this option closes some of.
+    #[serde(default)]
+    pub gaps_with_fix: usize,
+}
+
+/// The decision the reconciliation recommends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
-    /// The main option (the first fix recommended, or accepting the shortfall).
-    pub option: OptionKind,
-    pub steps: Vec<RecommendedStep>,
+    /// The key of the recommended option.
+    pub option: String,
+    /// Its spend.
     pub cost_money: f64,
-    /// What it buys: "closes 120 of 150 units, keeps 9,000 of margin".
+    /// What it buys: "closes 120 of 150 units for 3,000, keeps 9,000 of margin; service 91% to 97%".
     pub buys: String,
     pub owner: String,
     pub due: String,
+}
+
+/// Why a group of gaps is a notice, not a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// In the frozen horizon: S&OP can no longer change it.
+    Frozen,
+    /// No fix exists: the only option is the shortfall.
+    NoFix,
+    /// A decision ranked beyond `max_executive_decisions`.
+    BelowCap,
+}
+
+/// Gaps nobody decides this cycle, grouped, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub id: String,
+    pub kind: NoticeKind,
+    pub place: String,
+    pub months: Vec<String>,
+    pub gaps: Vec<String>,
+    pub units_short: f64,
+    pub revenue_at_risk_money: f64,
+    pub margin_at_risk_money: f64,
+    /// How many customers it hits.
+    pub customers_hit: usize,
+    pub text: String,
 }
 
 /// A gap the leads close within their limit.
@@ -206,6 +362,42 @@ pub fn option_from_key(key: &str) -> Option<OptionKind> {
     .find(|k| option_key(*k) == key)
 }
 
+/// The option key of a gap's own recommendation in the supply plan (its cheapest fixes).
+pub const CHEAPEST_FIXES: &str = "cheapest_fixes";
+
+/// The steps a gap takes under an option key: its cheapest fixes, one of its options (closing
+/// at most the gap, priced pro rata when it could close more), or nothing for
+/// `accept_shortfall`. `None` when the gap does not offer the key.
+pub fn gap_steps(g: &Gap, key: &str) -> Option<Vec<RecommendedStep>> {
+    match key {
+        CHEAPEST_FIXES => Some(
+            g.recommended
+                .iter()
+                .filter(|s| s.kind != OptionKind::AcceptShortfall && s.units > 1e-12)
+                .cloned()
+                .collect(),
+        ),
+        "accept_shortfall" => Some(Vec::new()),
+        k => {
+            let kind = option_from_key(k)?;
+            let o = g.options.iter().find(|o| o.kind == kind)?;
+            let units = o.closes_units.min(g.units_short);
+            let cost = if o.closes_units > 1e-12 { o.cost_money * units / o.closes_units } else { 0.0 };
+            Some(vec![RecommendedStep { kind, units, cost_money: cost }])
+        }
+    }
+}
+
+/// An amount as people read it: thousands separated, whole above 1,000 ("1,234,568").
+pub fn money(x: f64) -> String {
+    if x.abs() >= 1_000.0 { super::format_number(x.round()) } else { super::format_number(x) }
+}
+
+/// A percentage as people read it: "97.5%".
+pub fn percent(x: f64) -> String {
+    format!("{:.1}%", x)
+}
+
 /// Units the fixes of a set of steps close (accepting the shortfall closes nothing).
 fn closes(steps: &[RecommendedStep]) -> f64 {
     steps.iter().filter(|s| s.kind != OptionKind::AcceptShortfall).map(|s| s.units).sum()
@@ -226,11 +418,11 @@ pub fn leads_resolve(g: &Gap, limit: f64) -> bool {
 pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
     let s = inputs.supply;
     let limit = inputs.params.leads_may_approve_up_to;
-    let (mut trade_offs, resolved) = split_gaps(inputs);
-    rank_trade_offs(&mut trade_offs);
+    let decisions::Grouped { decisions: trade_offs, resolved, notices } = decisions::group(inputs);
     let agreed_plan = agreed_plan(inputs);
     let financial = financial_impact(s, &trade_offs, &resolved);
-    let open_questions = open_questions(inputs, &trade_offs);
+    let risks = risks::risks(inputs);
+    let open_questions = open_questions(inputs, &trade_offs, &notices);
 
     ReconciliationFacts {
         cycle: s.cycle.clone(),
@@ -245,24 +437,11 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
         financial,
         trade_offs,
         resolved,
+        notices,
+        max_executive_decisions: inputs.params.max_executive_decisions,
+        risks,
         open_questions,
     }
-}
-
-/// Splits the gaps of the supply plan, in the plan's order, into trade-offs for the executives
-/// (not yet ranked) and gaps the leads resolve.
-fn split_gaps(inputs: &ReconcileInputs<'_>) -> (Vec<TradeOff>, Vec<Resolved>) {
-    let limit = inputs.params.leads_may_approve_up_to;
-    let mut trade_offs = Vec::new();
-    let mut resolved = Vec::new();
-    for g in &inputs.supply.gaps {
-        if leads_resolve(g, limit) {
-            resolved.push(resolved_gap(g));
-        } else {
-            trade_offs.push(trade_off(g, inputs));
-        }
-    }
-    (trade_offs, resolved)
 }
 
 /// A gap the leads close: its recommended fixes and their cost.
@@ -276,70 +455,6 @@ fn resolved_gap(g: &Gap) -> Resolved {
         margin_at_risk_money: g.margin_at_risk_money,
         steps: g.recommended.clone(),
         cost_money: g.recommended_cost_money,
-    }
-}
-
-/// A gap for the executives (rank 0 until ranked): why the leads could not close it, its
-/// options, and the recommended decision with what it buys, owner and due date.
-fn trade_off(g: &Gap, inputs: &ReconcileInputs<'_>) -> TradeOff {
-    let limit = inputs.params.leads_may_approve_up_to;
-    let money = super::format_number;
-    let accepted: f64 = g.recommended.iter().filter(|s| s.kind == OptionKind::AcceptShortfall).map(|s| s.units).sum();
-    let why = if accepted > 1e-9 {
-        format!(
-            "no fix closes all of it: {} of {} units would be accepted short",
-            money(accepted),
-            money(g.units_short)
-        )
-    } else {
-        format!("its fixes cost {}, over the {} the leads may approve", money(g.recommended_cost_money), money(limit))
-    };
-    let option = g
-        .recommended
-        .iter()
-        .find(|s| s.kind != OptionKind::AcceptShortfall)
-        .or(g.recommended.first())
-        .map_or(OptionKind::AcceptShortfall, |s| s.kind);
-    let closed = closes(&g.recommended);
-    let margin_kept =
-        if g.units_short > 0.0 { g.margin_at_risk_money * (closed / g.units_short).min(1.0) } else { 0.0 };
-    TradeOff {
-        rank: 0,
-        id: g.id.clone(),
-        kind: g.kind,
-        place: place_of(g),
-        month: g.month.clone(),
-        near_term: g.near_term,
-        units_short: g.units_short,
-        revenue_at_risk_money: g.revenue_at_risk_money,
-        margin_at_risk_money: g.margin_at_risk_money,
-        customers_hit: g.customers_hit.clone(),
-        why,
-        options: g.options.clone(),
-        recommendation: Recommendation {
-            option,
-            steps: g.recommended.clone(),
-            cost_money: g.recommended_cost_money,
-            buys: format!(
-                "closes {} of {} units, keeps {} of margin",
-                money(closed),
-                money(g.units_short),
-                money(r2(margin_kept))
-            ),
-            owner: inputs.decision_owner.clone(),
-            due: inputs.executive_date.clone(),
-        },
-    }
-}
-
-/// Orders the trade-offs by margin at risk (highest first), then month and id, and numbers
-/// their ranks from 1.
-fn rank_trade_offs(trade_offs: &mut [TradeOff]) {
-    trade_offs.sort_by(|a, b| {
-        b.margin_at_risk_money.total_cmp(&a.margin_at_risk_money).then(a.month.cmp(&b.month)).then(a.id.cmp(&b.id))
-    });
-    for (i, t) in trade_offs.iter_mut().enumerate() {
-        t.rank = i + 1;
     }
 }
 
@@ -428,11 +543,11 @@ fn add_last_signed(inputs: &ReconcileInputs<'_>, lines: &mut QuarterLines) {
 
 /// The financial impact: the supply plan's totals, the revenue with what the resolved gaps' and
 /// the trade-offs' recommended fixes recover (capped at the unconstrained revenue), and their costs.
-fn financial_impact(s: &SupplyFacts, trade_offs: &[TradeOff], resolved: &[Resolved]) -> Financial {
+fn financial_impact(s: &SupplyFacts, trade_offs: &[Decision], resolved: &[Resolved]) -> Financial {
     let gap_by_id: BTreeMap<&str, &Gap> = s.gaps.iter().map(|g| (g.id.as_str(), g)).collect();
     let recovered_resolved: f64 = resolved.iter().map(|r| recovered(gap_by_id[r.id.as_str()], &r.steps)).sum();
     let recovered_trade_offs: f64 =
-        trade_offs.iter().map(|t| recovered(gap_by_id[t.id.as_str()], &t.recommendation.steps)).sum();
+        trade_offs.iter().map(|t| t.recommended().map_or(0.0, |o| o.revenue_kept_money)).sum();
     let t = &s.totals;
     Financial {
         revenue_unconstrained_money: t.revenue_unconstrained_money,
@@ -449,10 +564,9 @@ fn financial_impact(s: &SupplyFacts, trade_offs: &[TradeOff], resolved: &[Resolv
     }
 }
 
-/// The open questions for the pack, in order: unsigned inputs, the top 3 trade-offs, revenue
-/// below budget, how many more trade-offs there are, and a missing last signed plan.
-fn open_questions(inputs: &ReconcileInputs<'_>, trade_offs: &[TradeOff]) -> Vec<String> {
-    let money = super::format_number;
+/// The open questions for the pack, in order: unsigned inputs, the top 3 decisions, revenue
+/// below budget, how many more decisions and notices there are, and a missing last signed plan.
+fn open_questions(inputs: &ReconcileInputs<'_>, decisions: &[Decision], notices: &[Notice]) -> Vec<String> {
     let t = &inputs.supply.totals;
     let mut open_questions = Vec::new();
     if !inputs.demand_signed {
@@ -461,15 +575,14 @@ fn open_questions(inputs: &ReconcileInputs<'_>, trade_offs: &[TradeOff]) -> Vec<
     if !inputs.supply_signed {
         open_questions.push("the supply plan is not signed: the supply review must sign it".to_string());
     }
-    for t in trade_offs.iter().take(3) {
+    for d in decisions.iter().take(3) {
         open_questions.push(format!(
-            "{} ({} {}, {}): {} of margin at risk; recommended {}",
-            t.id,
-            kind_word(t.kind),
-            t.place,
-            t.month,
-            money(t.margin_at_risk_money),
-            option_key(t.recommendation.option).replace('_', " ")
+            "{} ({}, from {}): {} of margin at risk; recommended {}",
+            d.id,
+            d.place,
+            d.month,
+            money(d.margin_at_risk_money),
+            d.recommendation.option.replace('_', " ")
         ));
     }
     if t.budget_revenue_money > 0.0 && t.revenue_constrained_money < t.budget_revenue_money {
@@ -479,8 +592,14 @@ fn open_questions(inputs: &ReconcileInputs<'_>, trade_offs: &[TradeOff]) -> Vec<
             money(t.budget_revenue_money)
         ));
     }
-    if trade_offs.len() > 3 {
-        open_questions.push(format!("{} more trade-offs are in the appendix workbook", trade_offs.len() - 3));
+    if decisions.len() > 3 {
+        open_questions.push(format!("{} more decisions are in the appendix workbook", decisions.len() - 3));
+    }
+    if !notices.is_empty() {
+        open_questions.push(format!(
+            "{} notices (frozen horizon, no fix, below the cap) are in the appendix workbook: nobody decides them this cycle",
+            notices.len()
+        ));
     }
     if inputs.last_signed.is_none() {
         open_questions.push("there is no signed plan of the previous cycle to compare against".to_string());
@@ -488,8 +607,14 @@ fn open_questions(inputs: &ReconcileInputs<'_>, trade_offs: &[TradeOff]) -> Vec<
     open_questions
 }
 
+/// How many notices of a kind.
+pub fn notices_of(f: &ReconciliationFacts, kind: NoticeKind) -> usize {
+    f.notices.iter().filter(|n| n.kind == kind).count()
+}
+
 /// The compact facts the narrative is drafted from (and the draft page shows): the totals, the
-/// top 3 trade-offs and the counts.
+/// top 3 decisions, the risks and the counts. The model writes prose around the decisions and
+/// the risks; the pack lists them from the facts, so it cannot add or drop one.
 pub fn narrative_facts(f: &ReconciliationFacts) -> serde_json::Value {
     let top: Vec<serde_json::Value> = f
         .trade_offs
@@ -501,25 +626,38 @@ pub fn narrative_facts(f: &ReconciliationFacts) -> serde_json::Value {
                 "kind": kind_word(t.kind),
                 "place": t.place,
                 "month": t.month,
+                "gaps": t.gap_ids().len(),
                 "units_short": t.units_short,
                 "margin_at_risk_money": t.margin_at_risk_money,
-                "recommended_option": option_key(t.recommendation.option),
+                "recommended_option": t.recommendation.option,
                 "recommended_cost_money": t.recommendation.cost_money,
             })
         })
+        .collect();
+    let risks: Vec<serde_json::Value> = f
+        .risks
+        .iter()
+        .take(3)
+        .map(|r| serde_json::json!({ "rank": r.rank, "id": r.id, "risk": r.text, "owner": r.owner }))
         .collect();
     serde_json::json!({
         "cycle": f.cycle,
         "inputs": if f.built_on_unsigned_inputs { "built on unsigned inputs" } else { "signed demand consensus and signed supply plan" },
         "leads_may_approve_up_to_money": f.leads_may_approve_up_to_money,
         "executive_date": f.executive_date,
-        "trade_off_count": f.trade_offs.len(),
+        "decision_count": f.trade_offs.len(),
+        "max_executive_decisions": f.max_executive_decisions,
+        "notice_count": f.notices.len(),
         "resolved_count": f.resolved.len(),
         "top_trade_offs": top,
+        "top_risks": risks,
         "financial": f.financial,
         "last_signed_plan_cycle": f.last_signed_plan_cycle,
     })
 }
+
+pub mod decisions;
+pub mod risks;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,9 @@
 //! The reconciliation pack: five slides, always, as one self-contained HTML deck (inline CSS,
 //! inline SVG, one slide per printed page of 13.333 x 7.5 in), and the appendix workbook that
-//! takes everything the slides leave out (trade-offs 4 and on, the resolved gaps, the plan by
-//! family, quarter and units). However many trade-offs there are, the deck has five
+//! takes everything the slides leave out (decisions 4 and on with their gaps, the notices, the
+//! risks, the resolved gaps, the plan by family, quarter and units). The decisions and the
+//! risks on the slides are the facts' lists, never the model's: the model writes the headline
+//! and the paragraph around them. However many trade-offs there are, the deck has five
 //! `section.slide` elements: what does not fit is counted on the slide and listed in the
 //! appendix. Model text is escaped by tera's auto-escape.
 
@@ -13,7 +15,8 @@ use serde::Serialize;
 use super::review::{Chart, bar_chart, format_number};
 use super::supply_plan::option_name;
 use super::xlsx::{Formats, Value, opt_num, table, text, workbook};
-use crate::analysis::reconcile::{ReconciliationFacts, kind_word};
+use crate::analysis::reconcile::decisions::notice_word;
+use crate::analysis::reconcile::{ReconciliationFacts, kind_word, money as amount, percent};
 use crate::narrative::Draft;
 
 const PACK: &str = include_str!("templates/pack.html");
@@ -55,7 +58,16 @@ struct OptionLine {
     detail: String,
     closes: String,
     cost: String,
+    margin_kept: String,
+    service: String,
     recommended: bool,
+}
+
+#[derive(Serialize)]
+struct RiskLine {
+    id: String,
+    text: String,
+    owner: String,
 }
 
 #[derive(Serialize)]
@@ -68,6 +80,7 @@ struct TopTradeOff {
     near_term: bool,
     units_short: String,
     margin: String,
+    gaps: usize,
     why: String,
     options: Vec<OptionLine>,
 }
@@ -82,6 +95,7 @@ struct FinancialRow {
 #[derive(Serialize)]
 struct DecisionLine {
     id: String,
+    place: String,
     option: String,
     cost: String,
     buys: String,
@@ -109,6 +123,8 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
     c.insert("plan_rows", &plan_rows);
     c.insert("last_signed_note", &last_signed_note);
     c.insert("trade_off_count", &f.trade_offs.len());
+    c.insert("cap", &f.max_executive_decisions);
+    c.insert("notice_count", &f.notices.len());
     c.insert("resolved_count", &f.resolved.len());
     c.insert("limit", &format!("{} {currency}", money(f.leads_may_approve_up_to_money)));
     c.insert("top", &top);
@@ -198,9 +214,9 @@ fn plan_slide(f: &ReconciliationFacts) -> PlanSlide {
     PlanSlide { quarters, plan_rows, last_signed_note }
 }
 
-/// Slide 2: the top 3 trade-offs with their costed options, and the line counting the rest.
+/// Slide 2: the top 3 decisions with their options and what each buys, and the line counting
+/// the rest and the notices.
 fn trade_offs_slide(f: &ReconciliationFacts) -> (Vec<TopTradeOff>, Option<String>) {
-    let money = format_number;
     let top: Vec<TopTradeOff> = f
         .trade_offs
         .iter()
@@ -210,27 +226,40 @@ fn trade_offs_slide(f: &ReconciliationFacts) -> (Vec<TopTradeOff>, Option<String
             id: t.id.clone(),
             kind: kind_word(t.kind),
             place: t.place.clone(),
-            month: t.month.clone(),
+            month: t
+                .months
+                .last()
+                .filter(|m| **m != t.month)
+                .map_or(t.month.clone(), |l| format!("{} to {l}", t.month)),
             near_term: t.near_term,
-            units_short: money(t.units_short),
-            margin: money(t.margin_at_risk_money),
+            units_short: amount(t.units_short),
+            margin: amount(t.margin_at_risk_money),
+            gaps: t.gap_ids().len(),
             why: t.why.clone(),
             options: t
                 .options
                 .iter()
                 .map(|o| OptionLine {
-                    kind: option_name(o.kind).into(),
-                    detail: o.detail.clone(),
-                    closes: money(o.closes_units),
-                    cost: money(o.cost_money),
-                    recommended: t.recommendation.steps.iter().any(|s| s.kind == o.kind),
+                    kind: o.key.replace('_', " "),
+                    detail: o.label.clone(),
+                    closes: amount(o.closes_units),
+                    cost: amount(o.spend_money),
+                    margin_kept: amount(o.margin_kept_money),
+                    service: o.service_level_percent.map(percent).unwrap_or_default(),
+                    recommended: o.key == t.recommendation.option,
                 })
                 .collect(),
         })
         .collect();
-    let more_trade_offs = (f.trade_offs.len() > TOP).then(|| {
-        format!("{} more trade-off(s) are in the appendix workbook (sheet Trade-offs).", f.trade_offs.len() - TOP)
-    });
+    let mut more = Vec::new();
+    if f.trade_offs.len() > TOP {
+        more.push(format!("{} more decision(s)", f.trade_offs.len() - TOP));
+    }
+    if !f.notices.is_empty() {
+        more.push(format!("{} notice(s) nobody decides this cycle", f.notices.len()));
+    }
+    let more_trade_offs = (!more.is_empty())
+        .then(|| format!("{} are in the appendix workbook (sheets Decisions and Notices).", more.join(" and ")));
     (top, more_trade_offs)
 }
 
@@ -268,15 +297,15 @@ fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>
 
 /// Slide 4: the recommended decisions, and the line counting those left to the appendix.
 fn decisions_slide(f: &ReconciliationFacts) -> (Vec<DecisionLine>, Option<String>) {
-    let money = format_number;
     let decisions: Vec<DecisionLine> = f
         .trade_offs
         .iter()
         .take(DECISION_ROWS)
         .map(|t| DecisionLine {
-            id: t.id.clone(),
-            option: option_name(t.recommendation.option).into(),
-            cost: money(t.recommendation.cost_money),
+            id: format!("D{} {}", t.rank, t.id),
+            place: t.place.clone(),
+            option: t.recommendation.option.replace('_', " "),
+            cost: amount(t.recommendation.cost_money),
             buys: t.recommendation.buys.clone(),
             owner: t.recommendation.owner.clone(),
             due: t.recommendation.due.clone(),
@@ -284,20 +313,22 @@ fn decisions_slide(f: &ReconciliationFacts) -> (Vec<DecisionLine>, Option<String
         .collect();
     let more_decisions = (f.trade_offs.len() > DECISION_ROWS).then(|| {
         format!(
-            "{} more recommended decision(s) are in the appendix workbook (sheet Trade-offs).",
+            "{} more recommended decision(s) are in the appendix workbook (sheet Decisions).",
             f.trade_offs.len() - DECISION_ROWS
         )
     });
     (decisions, more_decisions)
 }
 
-/// Slide 5: the top risks of the narrative, and which inputs are not signed.
-fn risks_slide(f: &ReconciliationFacts, narrative: &Draft) -> (Vec<String>, Vec<&'static str>) {
-    let risks = if narrative.sections.risks.is_empty() {
-        vec!["no risks were named in the narrative".to_string()]
-    } else {
-        narrative.sections.risks.iter().take(3).cloned().collect()
-    };
+/// Slide 5: the top 3 risks, computed from the facts (the narrative's own list is not used: the
+/// model cannot add or drop one), and which inputs are not signed.
+fn risks_slide(f: &ReconciliationFacts, _narrative: &Draft) -> (Vec<RiskLine>, Vec<&'static str>) {
+    let risks = f
+        .risks
+        .iter()
+        .take(3)
+        .map(|r| RiskLine { id: r.id.clone(), text: r.text.clone(), owner: r.owner.clone() })
+        .collect();
     let mut unsigned = Vec::new();
     if !f.demand_consensus_signed {
         unsigned.push("the demand consensus is not signed");
@@ -308,15 +339,13 @@ fn risks_slide(f: &ReconciliationFacts, narrative: &Draft) -> (Vec<String>, Vec<
     (risks, unsigned)
 }
 
-/// The appendix workbook: every trade-off with its options and recommendation, the resolved
-/// gaps, and the agreed plan by family and quarter.
-pub fn appendix_xlsx(
+/// The Decisions sheet: every executive decision with its options (what each buys), the
+/// recommendation, and its gaps.
+fn decisions_sheet(
+    book: &mut rust_xlsxwriter::Workbook,
+    formats: &Formats,
     f: &ReconciliationFacts,
-    company: &str,
-    agenda: Option<&crate::draft::Agenda>,
-) -> anyhow::Result<Vec<u8>> {
-    let mut book = workbook(&format!("Reconciliation pack appendix {}", f.cycle), company, &f.cycle)?;
-    let formats = Formats::standard();
+) -> anyhow::Result<()> {
     let rows: Vec<Vec<Value>> = f
         .trade_offs
         .iter()
@@ -326,11 +355,13 @@ pub fn appendix_xlsx(
                 .iter()
                 .map(|o| {
                     format!(
-                        "{}: {:.1} units for {:.2} ({})",
-                        option_name(o.kind),
-                        o.closes_units,
-                        o.cost_money,
-                        o.detail
+                        "{}: closes {} units, spend {}, keeps {} of margin, loses {}{}",
+                        o.key,
+                        amount(o.closes_units),
+                        amount(o.spend_money),
+                        amount(o.margin_kept_money),
+                        amount(o.lost_margin_money),
+                        o.service_level_percent.map_or(String::new(), |s| format!(", service {}", percent(s)))
                     )
                 })
                 .collect();
@@ -339,42 +370,123 @@ pub fn appendix_xlsx(
                 text(&t.id),
                 text(kind_word(t.kind)),
                 text(&t.place),
-                text(&t.month),
+                text(t.months.join(", ")),
+                Value::Num(t.gap_ids().len() as f64),
                 Value::Num(t.units_short),
                 Value::Num(t.revenue_at_risk_money),
                 Value::Num(t.margin_at_risk_money),
                 text(&t.why),
                 text(options.join("\n")),
-                text(option_name(t.recommendation.option)),
+                text(t.recommendation.option.replace('_', " ")),
                 Value::Num(t.recommendation.cost_money),
                 text(&t.recommendation.buys),
                 text(&t.recommendation.owner),
                 text(&t.recommendation.due),
                 text(t.customers_hit.join(", ")),
+                text(t.gap_ids().join(", ")),
             ]
         })
         .collect();
     table(
-        book.add_worksheet().set_name("Trade-offs")?,
-        &formats,
+        book.add_worksheet().set_name("Decisions")?,
+        formats,
         &[
             ("rank", 6.0),
-            ("trade-off", 28.0),
+            ("decision", 28.0),
             ("kind", 10.0),
             ("where", 30.0),
-            ("month", 9.0),
+            ("months", 16.0),
+            ("gaps", 6.0),
             ("units short", 12.0),
             ("revenue at risk", 14.0),
             ("margin at risk", 14.0),
             ("why it goes up", 40.0),
-            ("options", 60.0),
+            ("options", 70.0),
             ("recommended", 16.0),
-            ("cost", 12.0),
-            ("what it buys", 36.0),
+            ("spend", 12.0),
+            ("what it buys", 40.0),
             ("decision owner", 26.0),
             ("due", 11.0),
             ("customers hit", 30.0),
+            ("gaps", 40.0),
         ],
+        rows,
+    )?;
+    Ok(())
+}
+
+/// The Notices sheet: what nobody decides this cycle (frozen, no fix, below the cap), and why.
+fn notices_sheet(
+    book: &mut rust_xlsxwriter::Workbook,
+    formats: &Formats,
+    f: &ReconciliationFacts,
+) -> anyhow::Result<()> {
+    let rows: Vec<Vec<Value>> = f
+        .notices
+        .iter()
+        .map(|n| {
+            vec![
+                text(&n.id),
+                text(notice_word(n.kind)),
+                text(&n.place),
+                text(n.months.join(", ")),
+                Value::Num(n.gaps.len() as f64),
+                Value::Num(n.units_short),
+                Value::Num(n.margin_at_risk_money),
+                Value::Num(n.customers_hit as f64),
+                text(&n.text),
+                text(n.gaps.join(", ")),
+            ]
+        })
+        .collect();
+    table(
+        book.add_worksheet().set_name("Notices")?,
+        formats,
+        &[
+            ("notice", 28.0),
+            ("why", 14.0),
+            ("where", 30.0),
+            ("months", 16.0),
+            ("gaps", 6.0),
+            ("units short", 12.0),
+            ("margin at risk", 14.0),
+            ("customers hit", 10.0),
+            ("what it says", 70.0),
+            ("gaps", 40.0),
+        ],
+        rows,
+    )?;
+    Ok(())
+}
+
+/// The appendix workbook: every decision with its options and recommendation, the notices, the
+/// risks, the resolved gaps, and the agreed plan by family and quarter.
+pub fn appendix_xlsx(
+    f: &ReconciliationFacts,
+    company: &str,
+    agenda: Option<&crate::draft::Agenda>,
+) -> anyhow::Result<Vec<u8>> {
+    let mut book = workbook(&format!("Reconciliation pack appendix {}", f.cycle), company, &f.cycle)?;
+    let formats = Formats::standard();
+    decisions_sheet(&mut book, &formats, f)?;
+    notices_sheet(&mut book, &formats, f)?;
+    let rows: Vec<Vec<Value>> = f
+        .risks
+        .iter()
+        .map(|r| {
+            vec![
+                Value::Num(r.rank as f64),
+                text(&r.id),
+                text(&r.text),
+                text(&r.owner),
+                r.at_stake_money.map_or(Value::Empty, Value::Num),
+            ]
+        })
+        .collect();
+    table(
+        book.add_worksheet().set_name("Risks")?,
+        &formats,
+        &[("rank", 6.0), ("risk", 28.0), ("what", 90.0), ("owner", 26.0), ("at stake", 14.0)],
         rows,
     )?;
     let rows: Vec<Vec<Value>> = f

@@ -398,8 +398,8 @@ async fn cycle_bench(
         }
         let mut then = Vec::new();
         if agent == Agent::Executive {
-            let (coo, n) = crate::demo::people::decide_by_script(&ws, &store, cycle).await?;
-            then.push(format!("{} decided {n} trade-offs first", people.name(&coo)));
+            let (coo, n, _) = crate::demo::people::decide_by_script(&ws, &store, cycle).await?;
+            then.push(format!("{} decided {n} decisions first", people.name(&coo)));
         }
         let (m, stdout) =
             measured(&s(&["-q", "-w", &w, "run", agent.name(), "--cycle", &cycle.to_string(), "--json"]), threads)?;

@@ -50,14 +50,17 @@ pub(super) async fn demo_command(
     for agent in [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive, Agent::CommitBack]
     {
         if agent == Agent::Executive {
-            let (coo, decided) = decide_by_script(&ws, &store, cycle).await?;
+            let (coo, decided, otherwise) = decide_by_script(&ws, &store, cycle).await?;
             println!(
-                "{:>14}: {} decided all {decided} trade-offs of the signed pack (the recommended option each; `snop decide --cycle {cycle} --list -w {w}`)",
+                "{:>14}: {} decided all {decided} trade-offs of the signed pack (the recommended option each, {otherwise} gap decided otherwise; `snop decide --cycle {cycle} --list -w {w}`)",
                 "decisions",
                 dir_people.name(&coo),
             );
         }
         let draft = demo_run(&ws, &store, agent, cycle, dir, progress).await?;
+        if agent == Agent::Reconciliation {
+            print_pack_counts(&store, cycle).await?;
+        }
         if agent == Agent::CommitBack
             && let Some(d) = &draft
         {
@@ -150,6 +153,25 @@ pub(super) async fn demo_command(
     );
     println!(
         "  these are DEMO-ONLY passwords, printed for anyone to read: for real people use `snop users add PERSON --password-stdin`"
+    );
+    Ok(())
+}
+
+/// How many decisions and notices the cycle's pack brings to the executive meeting.
+async fn print_pack_counts(store: &crate::store::Store, cycle: Month) -> anyhow::Result<()> {
+    use crate::analysis::reconcile::NoticeKind;
+    let pack = crate::pipeline::decisions::pack_facts(store, cycle).await?;
+    let count = |k| crate::analysis::reconcile::notices_of(&pack, k);
+    println!(
+        "{:>16}{} executive decisions (at most {}, grouped by root cause) and {} notices ({} in the frozen horizon, {} with no fix, {} below the cap); {} gaps resolved by the leads",
+        "",
+        pack.trade_offs.len(),
+        pack.max_executive_decisions,
+        pack.notices.len(),
+        count(NoticeKind::Frozen),
+        count(NoticeKind::NoFix),
+        count(NoticeKind::BelowCap),
+        pack.resolved.len()
     );
     Ok(())
 }

@@ -62,6 +62,10 @@ struct RawReconciliation {
     /// as trade-offs. Default: 25000.
     #[serde(default)]
     leads_may_approve_up_to: Option<Spanned<f64>>,
+    /// How many decisions reach the executive meeting at most, ranked by margin at risk; the
+    /// rest are listed as notices. Default: 10.
+    #[serde(default)]
+    max_executive_decisions: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,6 +312,19 @@ pub(super) fn load_workspace(root: &Path, inputs: Inputs, problems: &mut Vec<Pro
                 "reconciliation.leads_may_approve_up_to",
                 format!("`{v}` must be an amount of 0 or more in the workspace currency"),
             );
+        }
+    }
+    if let Some(cap) = &raw.reconciliation.max_executive_decisions {
+        match usize::try_from(*cap.get_ref()) {
+            Ok(v) if (1..=100).contains(&v) => reconciliation.max_executive_decisions = v,
+            _ => here(
+                cap.span(),
+                "reconciliation.max_executive_decisions",
+                format!(
+                    "`{}` must be a whole number of decisions, 1 to 100 (an executive meeting of an hour takes about 10)",
+                    cap.get_ref()
+                ),
+            ),
         }
     }
 

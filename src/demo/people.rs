@@ -1,4 +1,5 @@
-//! The demo's people, by script: the COO decides every trade-off as recommended, the owners
+//! The demo's people, by script: the COO takes every decision as recommended (one gap decided
+//! otherwise), the owners
 //! approve and the signers sign each draft, the account managers send the commitment log back.
 //! `snop demo` and `snop bench cycle` play the cycle's meetings with them.
 
@@ -9,35 +10,57 @@ use crate::pipeline;
 use crate::sop::Artifact;
 
 /// The executive meeting by script: the COO (or the CEO) takes the reconciliation's recommended
-/// option on every trade-off of the cycle's pack, owned by the supply lead, due two weeks after
-/// the meeting. Returns who decided and how many trade-offs.
+/// option on every decision of the cycle's pack, owned by the supply lead, due two weeks after
+/// the meeting; on the first decision of more than one gap whose recommendation fixes
+/// something, its last gap is decided otherwise (its shortfall accepted, to be revisited next
+/// cycle), as `snop decide --decision D --option K --gap G --option accept_shortfall` does.
+/// Returns who decided, how many decisions, and how many gaps were decided otherwise.
 pub async fn decide_by_script(
     ws: &Workspace,
     store: &crate::store::Store,
     cycle: Month,
-) -> anyhow::Result<(String, usize)> {
+) -> anyhow::Result<(String, usize, usize)> {
+    use crate::analysis::executive::Choice;
+    use crate::store::decisions::NewDecision;
     let coo = ws.holders("coo").first().or(ws.holders("ceo").first()).cloned().unwrap_or_default();
     let owner = ws.holders("supply_lead").first().cloned().unwrap_or_else(|| coo.clone());
     let due = (chrono::NaiveDate::parse_from_str(&pipeline::executive_date(ws, cycle), "%Y-%m-%d")?
         + chrono::Days::new(14))
     .format("%Y-%m-%d")
     .to_string();
-    let decisions: Vec<_> = crate::pipeline::decisions::tradeoffs(store, cycle)
-        .await?
-        .into_iter()
-        .map(|(t, _)| crate::store::decisions::NewDecision {
-            cycle: cycle.to_string(),
-            tradeoff_id: Some(t.id),
-            choice: crate::analysis::executive::Choice::Option {
-                option: crate::analysis::reconcile::option_key(t.recommendation.option).to_string(),
-            },
-            owner: Some(owner.clone()),
-            due: Some(due.clone()),
-            note: Some("the reconciliation's recommendation, decided in the demo by script".into()),
+    let new = |id: String, option: String, note: &str| NewDecision {
+        cycle: cycle.to_string(),
+        tradeoff_id: Some(id),
+        choice: Choice::Option { option },
+        owner: Some(owner.clone()),
+        due: Some(due.clone()),
+        note: Some(note.into()),
+    };
+    let pack = crate::pipeline::decisions::tradeoffs(store, cycle).await?;
+    let mut decisions: Vec<NewDecision> = pack
+        .iter()
+        .map(|(t, _)| {
+            new(
+                t.id.clone(),
+                t.recommendation.option.clone(),
+                "the reconciliation's recommendation, decided in the demo by script",
+            )
         })
         .collect();
-    let decided = crate::pipeline::decisions::decide_each(&ws.directory(), store, &coo, decisions).await?;
-    Ok((coo, decided.len()))
+    let n = decisions.len();
+    let otherwise = pack
+        .iter()
+        .find(|(t, _)| t.gaps.len() > 1 && t.recommendation.option != "accept_shortfall")
+        .and_then(|(t, _)| t.gaps.last());
+    if let Some(g) = otherwise {
+        decisions.push(new(
+            g.id.clone(),
+            "accept_shortfall".into(),
+            "decided otherwise in the demo by script: the last month's shortfall accepted, to revisit next cycle",
+        ));
+    }
+    crate::pipeline::decisions::decide_each(&ws.directory(), store, &coo, decisions).await?;
+    Ok((coo, n, usize::from(otherwise.is_some())))
 }
 
 /// The account managers' returned log in the demo: every fifth line of the commitment log

@@ -69,9 +69,10 @@ sales_lead = ["leo.grant"]
 coo = ["olivia.chen"]
 
 # Gaps whose recommended fixes cost up to this much (EUR) are closed by the demand and supply
-# leads in the reconciliation; costlier ones go to the executive meeting as trade-offs.
+# leads; the rest go up grouped as decisions, at most `max_executive_decisions` (by margin).
 [reconciliation]
 leads_may_approve_up_to = 25000
+max_executive_decisions = 10
 
 [people."dana.whitfield"]
 name = "Dana Whitfield"

@@ -1,11 +1,14 @@
-//! The executive decisions service: a decision on a trade-off of the cycle's signed pack,
-//! checked against the pack (read once for a batch) and recorded with its audit entry; the
-//! trade-offs of a cycle with the decision that counts. `snop decide`, the decisions page and
-//! the demo's COO all record through here.
+//! The executive decisions service: a decision of the cycle's signed pack (or one of its gaps,
+//! decided otherwise than the decision), checked against the pack (read once for a batch) and
+//! recorded with its audit entry; the decisions of a cycle with the decision that counts.
+//! `snop decide`, the decisions page and the demo's COO all record through here. A decision
+//! row's `tradeoff_id` is a decision id (`RES-...`, `COMP-...`, `SUPPLIER-...`), a member gap's
+//! id (a per-gap override; or a decision recorded before decisions were grouped), or none (the
+//! whole plan). `D<rank>` (`D3`) names the pack's decision of that rank and is recorded as its id.
 
 use crate::UserError;
 use crate::analysis::executive::{Choice, DecisionRow};
-use crate::analysis::reconcile::{self, ReconciliationFacts, option_from_key};
+use crate::analysis::reconcile::{self, ReconciliationFacts};
 use crate::contract::Month;
 use crate::sop::{Agent, Artifact, Directory};
 use crate::store::decisions::NewDecision;
@@ -48,7 +51,9 @@ pub async fn decide_each(
     let pack: ReconciliationFacts = read_json(store, &run, "facts.json").await?;
     let by_id: std::collections::HashMap<&str, &reconcile::TradeOff> =
         pack.trade_offs.iter().map(|t| (t.id.as_str(), t)).collect();
-    for d in &decisions {
+    let mut decisions = decisions;
+    for d in &mut decisions {
+        d.tradeoff_id = d.tradeoff_id.take().map(|id| by_rank(&pack, id));
         check_decision(dir, &pack, &by_id, cycle, d)?;
     }
     let mut rows = Vec::with_capacity(decisions.len());
@@ -68,28 +73,39 @@ fn check_decision(
     d: &NewDecision,
 ) -> anyhow::Result<()> {
     if let Some(id) = &d.tradeoff_id {
-        let Some(t) = by_id.get(id.as_str()) else {
-            let known: Vec<&str> = pack.trade_offs.iter().map(|t| t.id.as_str()).take(10).collect();
+        // A decision of the pack, or a gap of one (decided otherwise than its decision).
+        let (what, keys): (String, Vec<String>) = match by_id.get(id.as_str()) {
+            Some(t) => (format!("decision `{id}`"), t.options.iter().map(|o| o.key.clone()).collect()),
+            None => match pack.trade_offs.iter().find_map(|t| t.gaps.iter().find(|g| &g.id == id).map(|g| (t, g))) {
+                Some((t, g)) => (format!("gap `{id}` (of decision `{}`)", t.id), g.options.clone()),
+                None => {
+                    let known: Vec<&str> = pack.trade_offs.iter().map(|t| t.id.as_str()).take(10).collect();
+                    let notice = pack.notices.iter().find(|n| &n.id == id || n.gaps.contains(id));
+                    return Err(UserError(format!(
+                        "`{id}` is not a decision of the reconciliation pack of {cycle}{}{}\nhint: `snop decide --cycle {cycle} --list` lists them",
+                        if known.is_empty() { ": it has none".to_string() } else { format!(": its decisions are {}", known.join(", ")) },
+                        notice.map_or(String::new(), |n| format!(
+                            "; it is a notice ({}: {}), which nobody decides this cycle",
+                            reconcile::decisions::notice_word(n.kind),
+                            n.text
+                        ))
+                    ))
+                    .into());
+                }
+            },
+        };
+        if let Choice::Option { option } = &d.choice
+            && !keys.iter().any(|k| k == option)
+        {
             return Err(UserError(format!(
-                "`{id}` is not a trade-off of the reconciliation pack of {cycle}{}\nhint: `snop decide --cycle {cycle} --list` lists them",
-                if known.is_empty() { ": it has none".to_string() } else { format!(": its trade-offs include {}", known.join(", ")) }
+                "`{option}` is not an option of {what}: its options are {}\nhint: or write another action in with `--action \"...\"`",
+                keys.join(", ")
             ))
             .into());
-        };
-        if let Choice::Option { option } = &d.choice {
-            let kind = option_from_key(option);
-            if !kind.is_some_and(|k| t.options.iter().any(|o| o.kind == k)) {
-                let options: Vec<&str> = t.options.iter().map(|o| reconcile::option_key(o.kind)).collect();
-                return Err(UserError(format!(
-                    "`{option}` is not an option of trade-off `{id}`: its options are {}\nhint: or write another action in with `--action \"...\"`",
-                    options.join(", ")
-                ))
-                .into());
-            }
         }
     } else if !matches!(d.choice, Choice::SendBack { .. }) {
         return Err(UserError(
-            "name the trade-off with `--tradeoff ID` (only sending the whole plan back needs none)".into(),
+            "name the decision with `--decision ID` (only sending the whole plan back needs none)".into(),
         )
         .into());
     }
@@ -116,6 +132,18 @@ fn check_decision(
     Ok(())
 }
 
+/// `D3` as the id of the pack's decision ranked 3 (when no decision is called `D3`); any other id
+/// as it is.
+fn by_rank(pack: &ReconciliationFacts, id: String) -> String {
+    let rank = id.strip_prefix('D').or(id.strip_prefix('d')).and_then(|r| r.parse::<usize>().ok());
+    match rank {
+        Some(r) if pack.trade_offs.iter().all(|t| t.id != id) => {
+            pack.trade_offs.iter().find(|t| t.rank == r).map_or(id, |t| t.id.clone())
+        }
+        _ => id,
+    }
+}
+
 /// The trade-offs of a cycle's pack, each with the decision that counts, for `snop decide --list`.
 pub async fn tradeoffs(store: &Store, cycle: Month) -> anyhow::Result<Vec<(reconcile::TradeOff, Option<DecisionRow>)>> {
     let pack = read_tradeoffs(store, &pack_run(store, cycle).await?).await?;
@@ -131,6 +159,11 @@ pub async fn pack_run(store: &Store, cycle: Month) -> anyhow::Result<RunRow> {
         Some((run, _)) => Ok(run),
         None => Err(UserError(upstream_error(Artifact::ReconciliationPack, cycle, false, Agent::Executive)).into()),
     }
+}
+
+/// The whole facts of the cycle's pack (signed, else the latest).
+pub async fn pack_facts(store: &Store, cycle: Month) -> anyhow::Result<ReconciliationFacts> {
+    read_json(store, &pack_run(store, cycle).await?, "facts.json").await
 }
 
 /// The trade-offs of a pack's run (its `facts.json`: tens of MB at 50,000 series).

@@ -1,7 +1,7 @@
-//! A cycle's executive decisions, per trade-off of the signed reconciliation pack: the page
-//! (filtered and paged), a decision on a trade-off or on the whole plan, and a decision marked
-//! done; each through `crate::pipeline::decisions::decide` and `Store::record_done`, the same
-//! as `snop decide`.
+//! A cycle's executive decisions, per decision of the signed reconciliation pack (a group of
+//! gaps with one root cause): the page (filtered and paged), a decision (and a gap of it decided
+//! otherwise) or the whole plan sent back, and a decision marked done; each through
+//! `crate::pipeline::decisions::decide_each` and `Store::record_done`, the same as `snop decide`.
 
 use std::sync::Arc;
 
@@ -21,11 +21,26 @@ use crate::store::Store;
 
 #[derive(Serialize)]
 struct OptionView {
-    key: &'static str,
+    key: String,
     detail: String,
     closes: String,
     cost: String,
+    margin_kept: String,
+    lost_margin: String,
+    service: String,
+    still_hit: String,
     recommended: bool,
+}
+
+#[derive(Serialize)]
+struct GapView {
+    id: String,
+    month: String,
+    units_short: String,
+    margin_at_risk: String,
+    options: Vec<String>,
+    /// The decision that counts for it when it differs from the decision's own.
+    otherwise: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -42,6 +57,7 @@ struct TradeOffView {
     why: String,
     buys: String,
     options: Vec<OptionView>,
+    gaps: Vec<GapView>,
     /// The decision that counts, as a person says it.
     decision: Option<String>,
     decided: Option<String>,
@@ -220,17 +236,8 @@ async fn decisions_page<'a>(
                 },
                 why: t.why.clone(),
                 buys: t.recommendation.buys.clone(),
-                options: t
-                    .options
-                    .iter()
-                    .map(|o| OptionView {
-                        key: crate::analysis::reconcile::option_key(o.kind),
-                        detail: o.detail.clone(),
-                        closes: format!("{} units ({:.0}%)", n(o.closes_units), o.closes_percent),
-                        cost: n(o.cost_money),
-                        recommended: o.kind == t.recommendation.option,
-                    })
-                    .collect(),
+                options: option_views(t),
+                gaps: gap_views(t, d, &decided.overrides),
                 decision: d.map(said),
                 decided: d.map(|d| {
                     format!("decided by {} ({}) at {}", app.dir.name(&d.decided_by), role_title(&d.role), d.decided_at)
@@ -269,12 +276,58 @@ async fn decisions_page<'a>(
     })
 }
 
+/// A decision's options as the page shows them.
+fn option_views(t: &TradeOff) -> Vec<OptionView> {
+    let n = crate::artifacts::review::format_number;
+    t.options
+        .iter()
+        .map(|o| OptionView {
+            key: o.key.clone(),
+            detail: o.label.clone(),
+            closes: n(o.closes_units),
+            cost: n(o.spend_money),
+            margin_kept: n(o.margin_kept_money),
+            lost_margin: n(o.lost_margin_money),
+            service: o.service_level_percent.map(|s| format!("{s:.1}%")).unwrap_or_default(),
+            still_hit: match o.customers_still_hit.len() {
+                0 => "none".into(),
+                1..=5 => o.customers_still_hit.join(", "),
+                k => format!("{} and {} more", o.customers_still_hit[..4].join(", "), k - 4),
+            },
+            recommended: o.key == t.recommendation.option,
+        })
+        .collect()
+}
+
+/// A decision's gaps as the page shows them, each with the decision that counts for it when it
+/// is its own (newer than the decision's `d`).
+fn gap_views(
+    t: &TradeOff,
+    d: Option<&DecisionRow>,
+    overrides: &std::collections::HashMap<String, DecisionRow>,
+) -> Vec<GapView> {
+    let n = crate::artifacts::review::format_number;
+    t.gaps
+        .iter()
+        .map(|g| GapView {
+            id: g.id.clone(),
+            month: g.month.clone(),
+            units_short: n(g.units_short),
+            margin_at_risk: n(g.margin_at_risk_money),
+            options: g.options.clone(),
+            otherwise: overrides.get(&g.id).filter(|o| d.is_none_or(|d| o.id > d.id)).map(said),
+        })
+        .collect()
+}
+
 /// A cycle's decisions as its page reads them, kept per pack and `Store::decisions_mark`: for
 /// each trade-off of the pack (in its order) the decision that counts and when it was done; and
 /// the whole plan's decision, if any.
 pub(crate) struct Decided {
     by_tradeoff: Vec<(Option<DecisionRow>, Option<DoneRow>)>,
     whole_plan: Option<DecisionRow>,
+    /// The decision that counts for each member gap decided on its own.
+    overrides: std::collections::HashMap<String, DecisionRow>,
 }
 
 impl Decided {
@@ -293,7 +346,12 @@ impl Decided {
                 (d, finished)
             })
             .collect();
-        Ok(Decided { by_tradeoff, whole_plan: standing.get(&None).map(|d| (*d).clone()) })
+        let overrides = pack
+            .iter()
+            .flat_map(|t| t.gaps.iter().filter(|g| g.id != t.id))
+            .filter_map(|g| standing.get(&Some(g.id.clone())).map(|d| (g.id.clone(), (*d).clone())))
+            .collect();
+        Ok(Decided { by_tradeoff, whole_plan: standing.get(&None).map(|d| (*d).clone()), overrides })
     }
 }
 
@@ -302,8 +360,13 @@ pub struct DecideForm {
     /// Empty: the whole plan (only to send it back).
     #[serde(default)]
     tradeoff: String,
-    /// `option`, `action` or `send_back`.
+    /// `option`, `action` or `send_back`; `gap` to decide only `gap` otherwise.
     choice: String,
+    /// A gap of the decision decided otherwise, with `gap_option`.
+    #[serde(default)]
+    gap: String,
+    #[serde(default)]
+    gap_option: String,
     option: Option<String>,
     action: Option<String>,
     owner: Option<String>,
@@ -349,12 +412,14 @@ pub async fn decide_tradeoff(
         "option" => given(form.option).map(|option| Choice::Option { option }),
         "action" => given(form.action).map(|text| Choice::Action { text }),
         "send_back" => given(form.reason).map(|reason| Choice::SendBack { reason }),
+        "gap" => given(Some(form.gap_option.clone())).map(|option| Choice::Option { option }),
         _ => None,
     };
-    let Some(choice) = choice else {
+    let gap = given(Some(form.gap.clone())).filter(|_| form.choice == "gap");
+    let Some(choice) = choice.filter(|_| form.choice != "gap" || gap.is_some()) else {
         let outcome = Outcome {
             refused: Some(
-                "say what is decided: choose an option, write an action in, or send it back with a reason".into(),
+                "say what is decided: choose an option, write an action in, send it back with a reason, or choose a gap and its option".into(),
             ),
             ..Outcome::default()
         };
@@ -362,7 +427,7 @@ pub async fn decide_tradeoff(
     };
     let decision = NewDecision {
         cycle: month.to_string(),
-        tradeoff_id: given(Some(form.tradeoff)),
+        tradeoff_id: gap.or_else(|| given(Some(form.tradeoff))),
         choice,
         owner: given(form.owner),
         due: given(form.due),

@@ -1,7 +1,7 @@
 //! The demo end to end through the binary: it runs from nothing, a re-run writes nothing new,
 //! and the generator reproduces the committed fixture byte for byte.
 
-use crate::common::{repo, run_in};
+use crate::common::{json, repo, run_in};
 
 /// The golden two-month demo: month one's five artifacts made and signed by the demo's people,
 /// then the same company a month on, whose first meeting scores month one's promises.
@@ -105,7 +105,24 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     assert_eq!(n("renegotiated"), log_lines.iter().filter(|l| l["status"] == "re-negotiated").count());
     assert_eq!(n("renegotiated"), log_lines.len().div_ceil(5), "every fifth line was returned re-negotiated");
     let decided = out.lines().find(|l| l.contains("decided all")).unwrap();
-    let trade_offs: usize = decided.split("decided all ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let count_after =
+        |l: &str, key: &str| -> usize { l.split(key).nth(1).unwrap().split(' ').next().unwrap().parse().unwrap() };
+    // The demo's pack: at most `max_executive_decisions` (10) decisions reach the executive, the
+    // count the demo prints; the rest of the gaps are resolved or notices.
+    let pack = json(&ws.join("runs/2026-12/reconciliation/run-3/facts.json"));
+    let (decisions, notices) =
+        (pack["trade_offs"].as_array().unwrap().len(), pack["notices"].as_array().unwrap().len());
+    assert!((1..=10).contains(&decisions), "{decisions} decisions");
+    assert_eq!(pack["max_executive_decisions"], 10);
+    let printed =
+        format!("{decisions} executive decisions (at most 10, grouped by root cause) and {notices} notices (");
+    assert!(out.contains(&printed), "{printed}\n{out}");
+    let deck = fs_err::read_to_string(ws.join("runs/2026-12/reconciliation/run-3/pack-2026-12.html")).unwrap();
+    assert_eq!(deck.matches("<div class=\"card\">").count(), decisions.min(3));
+    let first = pack["trade_offs"][0]["id"].as_str().unwrap();
+    assert!(deck.contains(&format!("D1 {first}")), "the first decision is on the deck");
+    // Every decision, and each gap decided otherwise: a decision each.
+    let trade_offs = count_after(decided, "decided all ") + count_after(decided, "the recommended option each, ");
     let done = trade_offs - trade_offs / 3;
     let line = format!("executive decisions of 2026-12: {done} done, 0 open, {} overdue", trade_offs - done);
     assert!(

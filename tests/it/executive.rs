@@ -100,12 +100,20 @@ fn reconciliation_without_a_signed_supply_plan_names_the_supply_review() {
         let deck = fs_err::read_to_string(folder.join("pack-2026-12.html")).unwrap();
         assert!(!deck.contains("Built on unsigned inputs"));
         crate::common::golden_json(&folder.join("narrative-facts.json"), "prompts/reconciliation/sample-facts.json");
-        // Every gap of the supply plan is either resolved or a trade-off, ranked by margin.
+        // Every gap of the supply plan is resolved, in one decision or in one notice, once; the
+        // decisions ranked by margin, at most the cap.
         let facts: ReconciliationFacts =
             serde_json::from_slice(&fs_err::read(folder.join("facts.json")).unwrap()).unwrap();
         let supply_facts = json(&tmp.path().join(&supply.folder).join("facts.json"));
-        let gaps = supply_facts["gaps"].as_array().unwrap().len();
-        assert_eq!(facts.trade_offs.len() + facts.resolved.len(), gaps);
+        let mut gaps: Vec<&str> =
+            supply_facts["gaps"].as_array().unwrap().iter().map(|g| g["id"].as_str().unwrap()).collect();
+        let mut placed: Vec<&str> = facts.resolved.iter().map(|r| r.id.as_str()).collect();
+        placed.extend(facts.trade_offs.iter().flat_map(|t| t.gap_ids()));
+        placed.extend(facts.notices.iter().flat_map(|n| n.gaps.iter().map(String::as_str)));
+        gaps.sort();
+        placed.sort();
+        assert_eq!(placed, gaps);
+        assert!(facts.trade_offs.len() <= ws.reconciliation.max_executive_decisions);
         assert!(facts.trade_offs.windows(2).all(|w| w[0].margin_at_risk_money >= w[1].margin_at_risk_money));
         for r in &facts.resolved {
             assert!(r.cost_money <= ws.reconciliation.leads_may_approve_up_to, "{r:?}");
@@ -113,8 +121,10 @@ fn reconciliation_without_a_signed_supply_plan_names_the_supply_review() {
         let book = folder.join("pack-appendix-2026-12.xlsx");
         use calamine::Reader;
         let mut book = calamine::open_workbook_auto(book).unwrap();
-        let trade_offs = book.worksheet_range("Trade-offs").unwrap();
-        assert_eq!(trade_offs.height(), facts.trade_offs.len() + 1, "every trade-off is in the appendix");
+        let trade_offs = book.worksheet_range("Decisions").unwrap();
+        assert_eq!(trade_offs.height(), facts.trade_offs.len() + 1, "every decision is in the appendix");
+        let notices = book.worksheet_range("Notices").unwrap();
+        assert_eq!(notices.height(), facts.notices.len() + 1, "every notice is in the appendix");
     });
 }
 
@@ -149,17 +159,25 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
             serde_json::from_slice(&fs_err::read(folder.join("narrative.json")).unwrap()).unwrap();
         (facts, draft)
     });
-    assert!(facts.trade_offs.len() >= 20, "the fixture has {} trade-offs", facts.trade_offs.len());
+    // The pack holds at most the cap (10): 20 decisions are its own, repeated under new ids.
+    assert!(!facts.trade_offs.is_empty(), "the fixture has decisions");
+    let many: Vec<_> = (0..20)
+        .map(|i| {
+            let mut t = facts.trade_offs[i % facts.trade_offs.len()].clone();
+            (t.id, t.rank) = (format!("{}-{i}", t.id), i + 1);
+            t
+        })
+        .collect();
     let mut decks = Vec::new();
     for n in [0, 1, 3, 20] {
         let mut f = facts.clone();
-        f.trade_offs.truncate(n);
+        f.trade_offs = many[..n].to_vec();
         let html = snop::artifacts::pack::deck_html(&f, &draft, "Demo Pumps & Valves Ltd", "EUR").unwrap();
         assert_eq!(slides(&html), 5, "{n} trade-offs");
         let shown = html.matches("<div class=\"card\">").count();
         assert_eq!(shown, n.min(3), "{n} trade-offs: the top 3 on slide 2");
         if n > 3 {
-            assert!(html.contains(&format!("{} more trade-off(s) are in the appendix workbook", n - 3)));
+            assert!(html.contains(&format!("{} more decision(s)", n - 3)), "{n} decisions");
         }
         decks.push((n, html));
     }
@@ -209,6 +227,74 @@ fn decision(tradeoff: &str, option: &str) -> NewDecision {
     }
 }
 
+/// `snop decide --decision D<rank> --option K --gap G --option accept_shortfall`: the decision
+/// and its gap decided otherwise are two rows (`D<rank>` recorded as the decision's id); the
+/// executive's decision log gives the gap its own choice and the decision's other gaps the
+/// decision's. An option the gap does not have, or a gap of no decision, is refused.
+#[test]
+fn a_decision_with_one_gap_decided_otherwise_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = fixture_workspace(tmp.path());
+    block_on(async {
+        let store = pipeline::open_store(&ws).await.unwrap();
+        signed_pack(&ws, &store).await;
+        let decisions = snop::pipeline::decisions::tradeoffs(&store, cycle()).await.unwrap();
+        let d = &decisions.iter().find(|(t, _)| t.gaps.len() > 1).expect("a decision of two gaps or more").0;
+        let (rank, own, gap) = (format!("D{}", d.rank), d.recommendation.option.clone(), d.gaps[1].id.clone());
+        let decide = |extra: &[&str]| {
+            let mut args = vec![
+                "decide",
+                "--cycle",
+                CYCLE,
+                "--as",
+                "olivia.chen",
+                "--owner",
+                "sam.okafor",
+                "--due",
+                "2027-01-15",
+                "--json",
+            ];
+            args.extend_from_slice(extra);
+            crate::common::run_in(tmp.path(), &args)
+        };
+        let (code, _, err) = decide(&["--decision", &rank, "--option", &own, "--gap", &gap, "--option", "teleport"]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(&format!("`teleport` is not an option of gap `{gap}` (of decision `{}`)", d.id)), "{err}");
+        let (code, _, err) = decide(&["--decision", "NOT-A-DECISION", "--option", "accept_shortfall"]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("`NOT-A-DECISION` is not a decision of the reconciliation pack of 2026-12"), "{err}");
+        assert!(store.decisions(CYCLE).await.unwrap().is_empty(), "nothing recorded");
+        let (code, out, err) =
+            decide(&["--decision", &rank, "--option", &own, "--gap", &gap, "--option", "accept_shortfall"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.matches("\"tradeoff_id\"").count(), 2, "{out}");
+        let rows = store.decisions(CYCLE).await.unwrap();
+        let got: Vec<(Option<&str>, &Choice)> = rows.iter().map(|r| (r.tradeoff_id.as_deref(), &r.choice)).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(d.id.as_str()), &Choice::Option { option: own.clone() }),
+                (Some(gap.as_str()), &Choice::Option { option: "accept_shortfall".into() }),
+            ]
+        );
+        let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+        let log = json(&tmp.path().join(&exec.folder).join("decisions.json"));
+        let lines: Vec<&serde_json::Value> =
+            log["lines"].as_array().unwrap().iter().filter(|l| l["decision_id"] == d.id.as_str()).collect();
+        assert_eq!(lines.len(), d.gaps.len(), "a line per gap of the decision");
+        for l in lines {
+            let option = l["decision"]["option"].as_str().unwrap();
+            if l["tradeoff_id"] == gap.as_str() {
+                assert_eq!(option, "accept_shortfall");
+                assert_eq!(l["effect"], "no change to the plan: the shortfall is accepted");
+            } else {
+                assert_eq!(option, own, "{l}");
+            }
+        }
+        assert!(!log["undecided"].as_array().unwrap().iter().any(|u| u == d.id.as_str()));
+    });
+}
+
 /// Only the COO or the CEO decides; signing is refused while a trade-off has no decision (named)
 /// and on a plan built before the latest decision; decided and re-run, the plan is signed; its
 /// ERP export read back through ingest is the same plan.
@@ -221,7 +307,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         signed_pack(&ws, &store).await;
         let tradeoffs = snop::pipeline::decisions::tradeoffs(&store, cycle()).await.unwrap();
         let first = tradeoffs[0].0.id.clone();
-        let option = snop::analysis::reconcile::option_key(tradeoffs[0].0.recommendation.option);
+        let option = tradeoffs[0].0.recommendation.option.as_str();
 
         // A demand lead may not decide.
         let err =
@@ -236,7 +322,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
             snop::pipeline::decisions::decide(&ws.directory(), &store, "olivia.chen", decision(&first, "teleport"))
                 .await
                 .unwrap_err();
-        assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
+        assert!(err.to_string().contains("`teleport` is not an option of decision"), "{err}");
         // An owner who is nobody of `[people]` (issue 21) is refused, naming who is.
         let nobody = NewDecision { owner: Some("<script>x</script>".into()), ..decision(&first, option) };
         let err = snop::pipeline::decisions::decide(&ws.directory(), &store, "olivia.chen", nobody).await.unwrap_err();
@@ -295,10 +381,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
 
         // Every trade-off decided, the plan rebuilt and approved; then one more decision: the
         // draft is older than it, and signing says to re-run the executive agent.
-        let rest: Vec<_> = tradeoffs[1..]
-            .iter()
-            .map(|(t, _)| decision(&t.id, snop::analysis::reconcile::option_key(t.recommendation.option)))
-            .collect();
+        let rest: Vec<_> = tradeoffs[1..].iter().map(|(t, _)| decision(&t.id, &t.recommendation.option)).collect();
         // All at once, the pack read once; one bad decision among them and none is recorded.
         let recorded = store.decisions(CYCLE).await.unwrap().len();
         let mut with_a_bad_one = rest.clone();
@@ -306,7 +389,7 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         let err = snop::pipeline::decisions::decide_each(&ws.directory(), &store, "olivia.chen", with_a_bad_one)
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("`teleport` is not an option of trade-off"), "{err}");
+        assert!(err.to_string().contains("`teleport` is not an option of decision"), "{err}");
         assert_eq!(store.decisions(CYCLE).await.unwrap().len(), recorded, "checked before any is recorded");
         let rows = snop::pipeline::decisions::decide_each(&ws.directory(), &store, "olivia.chen", rest).await.unwrap();
         assert_eq!(rows.len(), tradeoffs.len() - 1);

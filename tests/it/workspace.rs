@@ -39,7 +39,8 @@ fn validate_reports_every_problem_at_once() {
             "coo = [\"olivia.chen\"]\ncfo = [\"fiona.reyes\"]\nsales_lead = [\"nobody\"]",
         )
         .replace("sales_lead = [\"leo.grant\"]\n", "")
-        .replace("leads_may_approve_up_to = 25000", "leads_may_approve_up_to = -5.0");
+        .replace("leads_may_approve_up_to = 25000", "leads_may_approve_up_to = -5.0")
+        .replace("max_executive_decisions = 10", "max_executive_decisions = 0");
     fs_err::write(ws.join("snop.toml"), toml).unwrap();
     fs_err::write(
         ws.join("pipelines/demand-review.toml"),
@@ -73,7 +74,7 @@ columns = { customer = "KUNNR", colour = "FARBE" }
     assert_eq!(code, 1, "{out}");
     assert_eq!(
         err,
-        "error: 12 problems in the workspace configuration
+        "error: 13 problems in the workspace configuration
   - `pipelines/demand-review.toml` line 1, key `sources`: the demand-review agent needs a source for `items`
   - `pipelines/demand-review.toml` line 1, key `sources`: the demand-review agent needs a source for `sales_history`
   - `pipelines/demand-review.toml` line 4, key `sources[0].table`: unknown table `orders`: tables are items, customers, resources, routings, bom, components, component_suppliers, inventory, open_purchase_orders, capacity, sales_history, open_orders, supplier_deliveries, pipeline, launches, sales_adjustments, marketing_adjustments, budget, commitment_updates
@@ -87,6 +88,7 @@ hint: a rule reads like `first Monday of the month, 3 working days`, `next worki
   - `snop.toml` line 57, key `roles.cfo`: unknown role `cfo`: roles are demand_lead, supply_lead, finance_lead, sales_lead, coo, ceo
   - `snop.toml` line 58, key `roles.sales_lead`: `nobody` is not in `[people]`
   - `snop.toml` line 63, key `reconciliation.leads_may_approve_up_to`: `-5` must be an amount of 0 or more in the workspace currency
+  - `snop.toml` line 64, key `reconciliation.max_executive_decisions`: `0` must be a whole number of decisions, 1 to 100 (an executive meeting of an hour takes about 10)
 "
     );
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::analysis::supply::{FamilyMonthFinancials, PlanLine, SupplyParams, Totals};
+use crate::analysis::supply::{FamilyMonthFinancials, GapOption, PlanLine, SupplyParams, Totals};
 
 fn step(kind: OptionKind, units: f64, cost: f64) -> RecommendedStep {
     RecommendedStep { kind, units, cost_money: cost }
@@ -133,11 +133,14 @@ fn items() -> BTreeMap<String, (String, f64)> {
 }
 
 fn run(gaps: Vec<Gap>, last: Option<SignedPlanLines>) -> ReconciliationFacts {
-    let supply = facts(gaps);
+    run_with(&facts(gaps), last, 10)
+}
+
+fn run_with(supply: &SupplyFacts, last: Option<SignedPlanLines>, cap: usize) -> ReconciliationFacts {
     let items = items();
-    let params = ReconcileParams { leads_may_approve_up_to: 1_000.0 };
+    let params = ReconcileParams { leads_may_approve_up_to: 1_000.0, max_executive_decisions: cap };
     reconcile(&ReconcileInputs {
-        supply: &supply,
+        supply,
         items: &items,
         last_signed: last,
         params: &params,
@@ -145,15 +148,17 @@ fn run(gaps: Vec<Gap>, last: Option<SignedPlanLines>) -> ReconciliationFacts {
         supply_signed: true,
         executive_date: "2027-01-13".into(),
         decision_owner: "the COO (Olivia Chen)".into(),
+        demand: None,
+        owners: [("supply_lead".to_string(), "Sam Okafor (supply lead)".to_string())].into_iter().collect(),
     })
 }
 
 /// Limit 1,000. G1: overtime closes all 10 units for 800: resolved. G2: overtime closes all
-/// 20 units for 1,500: over the limit, a trade-off. G3: overtime closes 30 of 50 units for 600
-/// and 20 are accepted short: a trade-off though cheap. Ranked by margin at risk: G3 (4,000)
-/// before G2 (2,000).
+/// 20 units for 1,500: over the limit, a decision. G3: overtime closes 30 of 50 units for 600
+/// and 20 are accepted short: a decision though cheap. G2 and G3 are both on ASM-1 in 2027-Q1:
+/// one decision, `RES-ASM-1-2027-Q1`, with 6,000 of margin at risk.
 #[test]
-fn gaps_are_resolved_within_the_limit_and_trade_offs_ranked_by_margin() {
+fn gaps_are_resolved_within_the_limit_and_the_rest_grouped_into_one_decision() {
     let f = run(
         vec![
             gap("G1", 10.0, 1_000.0, 400.0, vec![step(OptionKind::Overtime, 10.0, 800.0)]),
@@ -169,23 +174,322 @@ fn gaps_are_resolved_within_the_limit_and_trade_offs_ranked_by_margin() {
         None,
     );
     assert_eq!(f.resolved.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["G1"]);
-    let ids: Vec<(&str, usize)> = f.trade_offs.iter().map(|t| (t.id.as_str(), t.rank)).collect();
-    assert_eq!(ids, [("G3", 1), ("G2", 2)]);
-    assert!(f.trade_offs[0].why.contains("20 of 50 units would be accepted short"), "{}", f.trade_offs[0].why);
-    assert!(f.trade_offs[1].why.contains("cost 1,500, over the 1,000"), "{}", f.trade_offs[1].why);
-    // G3's recommendation is overtime (the first fix), costing 600 + 1,600 lost margin; it
-    // closes 30 of 50 units: 30/50 of 4,000 margin = 2,400 kept.
-    let r = &f.trade_offs[0].recommendation;
-    assert_eq!(r.option, OptionKind::Overtime);
-    assert_eq!(r.cost_money, 2_200.0);
-    assert_eq!(r.buys, "closes 30 of 50 units, keeps 2,400 of margin");
+    let ids: Vec<(&str, usize, Vec<&str>)> =
+        f.trade_offs.iter().map(|t| (t.id.as_str(), t.rank, t.gap_ids())).collect();
+    assert_eq!(ids, [("RES-ASM-1-2027-Q1", 1, vec!["G2", "G3"])]);
+    let d = &f.trade_offs[0];
+    assert_eq!((d.units_short, d.margin_at_risk_money, d.revenue_at_risk_money), (70.0, 6_000.0, 7_000.0));
+    // The cheapest fixes close 20 + 30 of 70 units: 20 accepted short.
+    assert!(d.why.contains("20 of 70 units would be accepted short"), "{}", d.why);
+    // G2's overtime and G3's overtime are the cheapest fixes themselves: no separate option.
+    let keys: Vec<&str> = d.options.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, ["cheapest_fixes", "accept_shortfall"]);
+    // Cheapest fixes: spend 1,500 + 600 = 2,100; margin kept 2,000 + 30/50 x 4,000 = 4,400,
+    // net 2,300 > 0 (accepting keeps nothing): recommended. Service of A in 2027-02 (the one
+    // SKU-month both hit): 50 of 100 planned, plus 50 closed = 100%.
+    let r = &d.recommendation;
+    assert_eq!((r.option.as_str(), r.cost_money), ("cheapest_fixes", 2_100.0));
+    assert_eq!(r.buys, "closes 50 of 70 units for 2,100, keeps 4,400 of margin; service 50.0% to 100.0%");
     assert_eq!((r.owner.as_str(), r.due.as_str()), ("the COO (Olivia Chen)", "2027-01-13"));
-    // Recovered revenue: G1 all of 1,000; G2 all of 2,000; G3 30/50 of 5,000 = 3,000; on top of
-    // the constrained 25,000 = 31,000, capped at the unconstrained 30,000.
+    // Recovered revenue: G1 all of 1,000; the decision 2,000 + 3,000; on top of the
+    // constrained 25,000 = 31,000, capped at the unconstrained 30,000.
     assert_eq!(f.financial.revenue_with_recommendations_money, 30_000.0);
     assert_eq!(f.financial.cost_of_resolved_money, 800.0);
-    assert_eq!(f.financial.cost_of_recommended_trade_offs_money, 3_700.0);
+    assert_eq!(f.financial.cost_of_recommended_trade_offs_money, 2_100.0);
     assert!(f.open_questions.iter().any(|q| q.contains("no signed plan of the previous cycle")));
+}
+
+/// A gap of any kind, with its options (an `accept_shortfall` option always added, priced at
+/// the margin at risk, as the supply plan does).
+#[allow(clippy::too_many_arguments)]
+fn gap_of(
+    id: &str,
+    kind: GapKind,
+    place: &str,
+    month: &str,
+    (units, revenue, margin): (f64, f64, f64),
+    options: &[(OptionKind, f64, f64)],
+    recommended: Vec<RecommendedStep>,
+    customers: &[&str],
+) -> Gap {
+    let mut g = gap(id, units, revenue, margin, recommended);
+    g.kind = kind;
+    g.month = month.into();
+    g.customers_hit = customers.iter().map(|c| c.to_string()).collect();
+    g.options = options.iter().map(|&(k, u, c)| option(k, u, c)).collect();
+    g.options.push(option(OptionKind::AcceptShortfall, units, margin));
+    match kind {
+        GapKind::Capacity | GapKind::Labour => g.resource = Some(place.into()),
+        GapKind::Material => {
+            (g.resource, g.site, g.hours_short) = (None, None, None);
+            (g.component, g.supplier) = (Some(place.into()), Some("S1".into()));
+        }
+        GapKind::Supplier => {
+            (g.resource, g.site, g.hours_short) = (None, None, None);
+            (g.component, g.supplier) = (Some("C2".into()), Some(place.into()));
+        }
+    }
+    g
+}
+
+/// The hand-made supply plan of the grouping tests: frozen horizon 1 month (2027-01), limit
+/// 1,000. Expected, gap by gap:
+/// - F1 (R1, 2027-01): frozen, a notice whatever its fixes;
+/// - G1 (R2, 2027-02): overtime closes all for 800: resolved by the leads;
+/// - G3 (R1, 2027-02) and G2 (R1, 2027-03): decision `RES-R1-2027-Q1` (margin 4,000 + 2,000);
+/// - G4 (material C1, 2027-04): expedite for 1,200: decision `COMP-C1` (margin 1,500);
+/// - G5 (supplier S9, 2027-02): an alternate supplier for 1,100 keeps 300 of margin: decision
+///   `SUPPLIER-S9` (margin 300), whose recommendation is to accept the shortfall;
+/// - G6 (material C3, 2027-05): no fix: a notice of family PUMPS (SKU A) in 2027-Q2.
+fn grouping_plan() -> SupplyFacts {
+    let ot = OptionKind::Overtime;
+    let mut supply = facts(vec![
+        gap_of(
+            "F1",
+            GapKind::Capacity,
+            "R1",
+            "2027-01",
+            (10.0, 1_000.0, 500.0),
+            &[(ot, 10.0, 100.0)],
+            vec![step(ot, 10.0, 100.0)],
+            &["C1"],
+        ),
+        gap_of(
+            "G1",
+            GapKind::Capacity,
+            "R2",
+            "2027-02",
+            (10.0, 1_000.0, 400.0),
+            &[(ot, 10.0, 800.0)],
+            vec![step(ot, 10.0, 800.0)],
+            &["C1"],
+        ),
+        gap_of(
+            "G2",
+            GapKind::Capacity,
+            "R1",
+            "2027-03",
+            (20.0, 2_000.0, 2_000.0),
+            &[(ot, 20.0, 1_500.0), (OptionKind::BuildAhead, 12.0, 600.0)],
+            vec![step(ot, 20.0, 1_500.0)],
+            &["C2"],
+        ),
+        gap_of(
+            "G3",
+            GapKind::Capacity,
+            "R1",
+            "2027-02",
+            (50.0, 5_000.0, 4_000.0),
+            &[(ot, 30.0, 600.0)],
+            vec![step(ot, 30.0, 600.0), step(OptionKind::AcceptShortfall, 20.0, 1_600.0)],
+            &["C1", "C3"],
+        ),
+        gap_of(
+            "G4",
+            GapKind::Material,
+            "C1",
+            "2027-04",
+            (40.0, 4_000.0, 1_500.0),
+            &[(OptionKind::Expedite, 40.0, 1_200.0)],
+            vec![step(OptionKind::Expedite, 40.0, 1_200.0)],
+            &["C1"],
+        ),
+        gap_of(
+            "G5",
+            GapKind::Supplier,
+            "S9",
+            "2027-02",
+            (5.0, 500.0, 300.0),
+            &[(OptionKind::AlternateSupplier, 5.0, 1_100.0)],
+            vec![step(OptionKind::AlternateSupplier, 5.0, 1_100.0)],
+            &["C4"],
+        ),
+        gap_of(
+            "G6",
+            GapKind::Material,
+            "C3",
+            "2027-05",
+            (8.0, 800.0, 200.0),
+            &[],
+            vec![step(OptionKind::AcceptShortfall, 8.0, 200.0)],
+            &["C1"],
+        ),
+    ]);
+    supply.params.frozen_months = 1;
+    supply.constrained_plan.push(PlanLine {
+        sku: "A".into(),
+        customer: "C1".into(),
+        month: "2027-03".into(),
+        demand_units: 100.0,
+        constrained_units: 80.0,
+    });
+    supply
+}
+
+#[test]
+fn gaps_are_grouped_by_root_cause_into_decisions_and_notices() {
+    let f = run_with(&grouping_plan(), None, 10);
+    assert_eq!(f.resolved.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["G1"]);
+    let decisions: Vec<(usize, &str, Vec<&str>)> =
+        f.trade_offs.iter().map(|t| (t.rank, t.id.as_str(), t.gap_ids())).collect();
+    assert_eq!(
+        decisions,
+        [(1, "RES-R1-2027-Q1", vec!["G3", "G2"]), (2, "COMP-C1", vec!["G4"]), (3, "SUPPLIER-S9", vec!["G5"]),]
+    );
+    let notices: Vec<(&str, NoticeKind, Vec<&str>)> =
+        f.notices.iter().map(|n| (n.id.as_str(), n.kind, n.gaps.iter().map(String::as_str).collect())).collect();
+    assert_eq!(
+        notices,
+        [
+            ("FROZEN-2027-01-capacity", NoticeKind::Frozen, vec!["F1"]),
+            ("FAM-PUMPS-2027-Q2", NoticeKind::NoFix, vec!["G6"])
+        ]
+    );
+    assert!(f.notices[0].text.starts_with("inside the frozen horizon (2027-01)"), "{}", f.notices[0].text);
+    // Every gap is in exactly one place.
+    let mut all: Vec<&str> = f.resolved.iter().map(|r| r.id.as_str()).collect();
+    all.extend(f.trade_offs.iter().flat_map(|t| t.gap_ids()));
+    all.extend(f.notices.iter().flat_map(|n| n.gaps.iter().map(String::as_str)));
+    all.sort();
+    assert_eq!(all, ["F1", "G1", "G2", "G3", "G4", "G5", "G6"]);
+    // The alternate supplier spends 1,100 to keep 300 of margin: accepting is recommended.
+    let s9 = &f.trade_offs[2];
+    assert_eq!(s9.recommendation.option, "accept_shortfall");
+    assert_eq!(s9.options.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["cheapest_fixes", "accept_shortfall"]);
+    assert!(f.trade_offs.iter().all(|t| (2..=decisions::MAX_OPTIONS).contains(&t.options.len())));
+}
+
+/// With a cap of 2, the third decision (SUPPLIER-S9, the least margin) is a notice below the
+/// cap; the executive gets two.
+#[test]
+fn the_cap_leaves_the_least_margin_to_notices() {
+    let f = run_with(&grouping_plan(), None, 2);
+    assert_eq!(f.trade_offs.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["RES-R1-2027-Q1", "COMP-C1"]);
+    let below: Vec<&Notice> = f.notices.iter().filter(|n| n.kind == NoticeKind::BelowCap).collect();
+    assert_eq!(below.len(), 1);
+    assert_eq!((below[0].id.as_str(), below[0].gaps.as_slice()), ("SUPPLIER-S9", &["G5".to_string()][..]));
+    assert!(below[0].text.contains("beyond the executive's 2 decisions (ranked 3)"), "{}", below[0].text);
+    assert_eq!(f.max_executive_decisions, 2);
+    assert_eq!(notices_of(&f, NoticeKind::BelowCap), 1);
+}
+
+/// The options of `RES-R1-2027-Q1` (G3: 50 short, overtime 30 for 600; G2: 20 short, overtime
+/// 20 for 1,500 or build ahead 12 for 600) against sums computed here over the member gaps'
+/// own options, with plain loops. By hand:
+/// - cheapest fixes: closes 30 + 20 = 50; revenue 5,000 x 0.6 + 2,000 = 5,000; margin 4,000 x
+///   0.6 + 2,000 = 4,400; spend 2,100; lost 6,000 - 4,400 = 1,600;
+/// - build ahead: only G2 offers it: closes 12 (G3 accepts); revenue 2,000 x 0.6 = 1,200;
+///   margin 1,200; spend 600; lost 4,800;
+/// - overtime does what the cheapest fixes do: left out; accepting: closes 0, lost 6,000.
+///
+/// Service: A in 2027-02 (100 asked, 50 planned) and 2027-03 (100, 80): 130 of 200 = 65%; with
+/// the cheapest fixes 180 = 90%; with build ahead 142 = 71%.
+#[test]
+fn a_decisions_options_are_the_sums_of_its_gaps() {
+    let supply = grouping_plan();
+    let f = run_with(&supply, None, 10);
+    let d = &f.trade_offs[0];
+    let members: Vec<&Gap> = supply.gaps.iter().filter(|g| g.id == "G2" || g.id == "G3").collect();
+    // Independently: per option key, per gap, (units closed, spend) from the gap's own options.
+    let per_gap = |g: &Gap, key: &str| -> (f64, f64) {
+        match key {
+            "cheapest_fixes" => g
+                .recommended
+                .iter()
+                .filter(|s| s.kind != OptionKind::AcceptShortfall)
+                .fold((0.0, 0.0), |a, s| (a.0 + s.units, a.1 + s.cost_money)),
+            "accept_shortfall" => (0.0, 0.0),
+            k => {
+                let mut out = (0.0, 0.0);
+                for o in &g.options {
+                    if option_key(o.kind) == k {
+                        out = (o.closes_units.min(g.units_short), o.cost_money);
+                    }
+                }
+                out
+            }
+        }
+    };
+    let keys: Vec<&str> = d.options.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, ["cheapest_fixes", "build_ahead", "accept_shortfall"]);
+    for o in &d.options {
+        let (mut units, mut spend, mut revenue, mut margin, mut at_risk) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for g in &members {
+            let (u, c) = per_gap(g, &o.key);
+            units += u;
+            spend += c;
+            revenue += g.revenue_at_risk_money * u / g.units_short;
+            margin += g.margin_at_risk_money * u / g.units_short;
+            at_risk += g.margin_at_risk_money;
+        }
+        assert_eq!(o.closes_units, r2(units), "{}", o.key);
+        assert_eq!(o.spend_money, r2(spend), "{}", o.key);
+        assert_eq!(o.revenue_kept_money, r2(revenue), "{}", o.key);
+        assert_eq!(o.margin_kept_money, r2(margin), "{}", o.key);
+        assert_eq!(o.lost_margin_money, r2(at_risk - margin), "{}", o.key);
+    }
+    let figures: Vec<(f64, f64, f64, f64, Option<f64>)> = d
+        .options
+        .iter()
+        .map(|o| (o.closes_units, o.revenue_kept_money, o.margin_kept_money, o.spend_money, o.service_level_percent))
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            (50.0, 5_000.0, 4_400.0, 2_100.0, Some(90.0)),
+            (12.0, 1_200.0, 1_200.0, 600.0, Some(71.0)),
+            (0.0, 0.0, 0.0, 0.0, Some(65.0)),
+        ]
+    );
+    assert_eq!(d.service_level_percent, Some(65.0));
+    // G3 is only partly closed by every option: its customers stay hit; G2 is closed by the
+    // cheapest fixes.
+    assert_eq!(d.options[0].customers_still_hit, ["C1", "C3"]);
+    assert_eq!(d.options[1].customers_still_hit, ["C1", "C2", "C3"]);
+}
+
+/// The decision `RES-R1-2027-Q1` taken with its cheapest fixes, and its gap G3 decided
+/// otherwise (its shortfall accepted): only G2's 20 hours of overtime reach the plan (G1's 10,
+/// the leads' resolution, too). A decision recorded on a gap id before decisions were grouped
+/// (`G4`, expedite) still counts for its decision; `SUPPLIER-S9` stays undecided. A later
+/// decision on the whole group supersedes the override.
+#[test]
+fn a_decision_with_a_gap_decided_otherwise_reaches_the_plan() {
+    use crate::analysis::executive::{Choice, DecisionRow, adjustments};
+    let supply = grouping_plan();
+    let pack = run_with(&supply, None, 10);
+    let row = |id: i64, on: &str, option: &str| DecisionRow {
+        id,
+        cycle: "2027-01".into(),
+        tradeoff_id: Some(on.into()),
+        choice: Choice::Option { option: option.into() },
+        owner: None,
+        due: None,
+        note: None,
+        decided_by: "olivia.chen".into(),
+        role: "coo".into(),
+        decided_at: "2027-01-13T10:00:00Z".into(),
+    };
+    let rows =
+        vec![row(1, "G4", "expedite"), row(2, "RES-R1-2027-Q1", "cheapest_fixes"), row(3, "G3", "accept_shortfall")];
+    let (adj, log) = adjustments(&pack, &supply, &rows);
+    let key = |r: &str, m: &str| (r.to_string(), m.to_string());
+    assert_eq!(adj.extra_hours.get(&key("R1", "2027-03")), Some(&20.0));
+    assert_eq!(adj.overtime_used.get(&key("R1", "2027-03")), Some(&20.0));
+    assert_eq!(adj.extra_hours.get(&key("R1", "2027-02")), None, "G3's shortfall is accepted");
+    assert_eq!(adj.extra_hours.get(&key("R2", "2027-02")), Some(&10.0), "the leads' resolution of G1");
+    assert_eq!(adj.material_covered.get(&key("C1", "2027-04")), Some(&1.0), "G4 expedited in full");
+    assert_eq!(log.undecided, ["SUPPLIER-S9"]);
+    let line = |gap: &str| log.lines.iter().find(|l| l.tradeoff_id == gap).unwrap();
+    assert_eq!(line("G3").decision.as_ref().map(|d| d.id), Some(3));
+    assert_eq!(line("G3").decision_id.as_deref(), Some("RES-R1-2027-Q1"));
+    assert_eq!(line("G2").decision.as_ref().map(|d| d.id), Some(2));
+    assert_eq!(line("G2").effect, "20.0 h more on R1 in 2027-03 (overtime)");
+    // Decided again for the whole group, later: both gaps accept their shortfall.
+    let mut later = rows.clone();
+    later.push(row(4, "RES-R1-2027-Q1", "accept_shortfall"));
+    let (adj, _) = adjustments(&pack, &supply, &later);
+    assert_eq!(adj.extra_hours.get(&key("R1", "2027-03")), None);
 }
 
 /// The agreed plan by family and quarter: PUMPS 2027-Q1 is 100 + 50 units, revenue 10,000 +
@@ -205,7 +509,7 @@ fn the_agreed_plan_by_family_and_quarter_against_budget_and_the_last_signed_plan
     let valves = f.agreed_plan.iter().find(|l| l.family == "VALVES").unwrap();
     assert_eq!((valves.quarter.as_str(), valves.units, valves.budget_revenue_money), ("2027-Q2", 100.0, None));
     assert_eq!(valves.last_signed_units, None);
-    assert!(f.trade_offs.is_empty() && f.resolved.is_empty());
+    assert!(f.trade_offs.is_empty() && f.resolved.is_empty() && f.notices.is_empty());
 }
 
 #[test]
@@ -218,4 +522,221 @@ fn quarters_and_option_keys() {
         assert_eq!(option_key(option_from_key(k).unwrap()), k);
     }
     assert_eq!(option_from_key("magic"), None);
+}
+
+/// The risks of the grouping plan, with a near-term overload of R1 in 2027-02 (130%, 30 h over;
+/// its gap G3 has 4,000 of margin at risk), supplier S9 below its OTIF threshold (its gap G5:
+/// 300), S1 below it too (the supplier G4 and G6 name: 1,500 + 200 = 1,700), S7 below it
+/// feeding no gap (no risk); the constrained plan's revenue
+/// 25,000 against the budget 28,000: 3,000 (10.7%) short, the consensus 30,000 above it. From
+/// the demand review: the sales layer lost 2.5 points (owner Ana Lopez -4.0), last cycle 3
+/// commitments missed (12.5 units; Ben Carter 10 of them), 40 of 100 order lines off the plan.
+/// Ranked by money: OVERLOAD 4,000, BUDGET 3,000, OTIF-S1 1,700, OTIF-S9 300; then the demand
+/// review's, in kind order.
+#[test]
+fn risks_are_computed_from_the_facts_and_ranked() {
+    use crate::analysis::supply::{NearTermOverload, SupplierOtif};
+    let mut supply = grouping_plan();
+    supply.near_term_overloads.push(NearTermOverload {
+        resource: "R1".into(),
+        site: "NORTH".into(),
+        kind: "line".into(),
+        month: "2027-02".into(),
+        overload_hours: 30.0,
+        utilisation_percent: 130.0,
+    });
+    let otif = |s: &str, p: f64, below: bool| SupplierOtif {
+        supplier: s.into(),
+        deliveries: 10,
+        on_time_percent: Some(p),
+        in_full_percent: Some(100.0),
+        otif_percent: Some(p),
+        below_threshold: below,
+        open_po_units: 0.0,
+        at_risk_po_units: 0.0,
+    };
+    supply.suppliers =
+        vec![otif("S1", 80.0, true), otif("S7", 50.0, true), otif("S9", 60.0, true), otif("S2", 99.0, false)];
+    let demand_facts = serde_json::json!({
+        "totals": { "final_revenue": 30_000.0, "budget_revenue": 28_000.0 },
+        "value_added": [
+            { "layer": "statistical", "lag_months": 1, "source": "backtest", "value_added_points": 7.9 },
+            { "layer": "sales", "lag_months": 1, "source": "earlier cycles (2026-12)", "value_added_points": -2.5 },
+            { "layer": "sales", "lag_months": 3, "source": "earlier cycles (2026-12)", "value_added_points": -1.0 }
+        ],
+        "value_added_by_owner": [
+            { "owner": "ana.lopez", "layer": "sales", "value_added_points": -4.0 },
+            { "owner": "ben.carter", "layer": "sales", "value_added_points": 1.0 }
+        ]
+    });
+    let last = serde_json::json!({
+        "scored_cycle": "2026-12", "missed": 3, "missed_units": 12.5,
+        "by_owner": [ { "name": "ana.lopez", "missed_units": 2.5 }, { "name": "ben.carter", "missed_units": 10.0 } ],
+        "orders": { "order_lines": 100, "lines_beyond_plan": 15, "lines_without_plan": 25, "units_outside_plan": 480.0 }
+    });
+    let names: BTreeMap<String, String> = [("ana.lopez", "Ana Lopez"), ("ben.carter", "Ben Carter")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let signals = risks::DemandSignals::from_json(&demand_facts, Some(&last), &names);
+    let items = items();
+    let params = ReconcileParams::default();
+    let f = reconcile(&ReconcileInputs {
+        supply: &supply,
+        items: &items,
+        last_signed: None,
+        params: &params,
+        demand_signed: true,
+        supply_signed: true,
+        executive_date: "2027-01-13".into(),
+        decision_owner: "the COO (Olivia Chen)".into(),
+        demand: Some(signals),
+        owners: [("supply_lead", "Sam Okafor (supply lead)"), ("sales_lead", "Leo Grant (sales lead)")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    });
+    let got: Vec<(usize, &str, Option<f64>, &str)> =
+        f.risks.iter().map(|r| (r.rank, r.id.as_str(), r.at_stake_money, r.owner.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (1, "OVERLOAD-R1-2027-02", Some(4_000.0), "Sam Okafor (supply lead)"),
+            (2, "BUDGET", Some(3_000.0), "Sam Okafor (supply lead)"),
+            (3, "OTIF-S1", Some(1_700.0), "Sam Okafor (supply lead)"),
+            (4, "OTIF-S9", Some(300.0), "Sam Okafor (supply lead)"),
+            (5, "FVA-sales", None, "Leo Grant (sales lead)"),
+            (6, "MISSED-2026-12", None, "Ben Carter"),
+            (7, "OFFPLAN-2026-12", None, "Leo Grant (sales lead)"),
+        ]
+    );
+    let text = |id: &str| f.risks.iter().find(|r| r.id == id).unwrap().text.clone();
+    assert_eq!(
+        text("OVERLOAD-R1-2027-02"),
+        "R1 at NORTH is loaded to 130.0% of its regular hours in 2027-02 (30 hours over), inside the 6-12-week window; 4,000 of margin at risk"
+    );
+    assert_eq!(text("BUDGET"), "the constrained supply plan's revenue 25,000 is 3,000 (10.7%) below the budget 28,000");
+    assert_eq!(
+        text("OTIF-S1"),
+        "S1 delivers 80.0% on time and in full (threshold 90.0%), feeding 1 constrained SKU(s) through 2 gap(s); 1,700 of margin at risk"
+    );
+    assert!(text("FVA-sales").contains("-2.5 points of accuracy lost at lag 1 (earlier cycles (2026-12)); adjustments that hurt most: Ana Lopez (-4.0 points)"));
+    assert_eq!(text("MISSED-2026-12"), "3 commitment(s) to customers of 2026-12 were missed (12.5 units short)");
+    assert_eq!(text("OFFPLAN-2026-12"), "40 of 100 order lines (480 units) were booked outside 2026-12's signed plan");
+    // The pack's narrative facts carry the top 3, as computed.
+    let n = narrative_facts(&f);
+    assert_eq!(n["top_risks"].as_array().unwrap().len(), 3);
+    assert_eq!(n["top_risks"][0]["id"], "OVERLOAD-R1-2027-02");
+}
+
+/// A pack made before decisions were grouped: its trade-off is one gap (its id the gap's), its
+/// options the gap's options and its recommendation an option kind. It still reads, as a
+/// decision of that one gap, and a decision recorded on it reaches the plan.
+#[test]
+fn a_pack_made_before_decisions_were_grouped_still_reads() {
+    use crate::analysis::executive::{Choice, DecisionRow, adjustments};
+    let supply = grouping_plan();
+    let mut pack = serde_json::to_value(run_with(&supply, None, 10)).unwrap();
+    pack["trade_offs"] = serde_json::json!([{
+        "rank": 1, "id": "G4", "kind": "material", "place": "C1 from S1", "month": "2027-04", "near_term": false,
+        "units_short": 40.0, "revenue_at_risk_money": 4000.0, "margin_at_risk_money": 1500.0, "customers_hit": ["C1"],
+        "why": "its fixes cost 1,200, over the 1,000 the leads may approve",
+        "options": [
+            { "kind": "expedite", "detail": "expedite", "closes_units": 40.0, "closes_percent": 100.0, "fully_closes": true, "cost_money": 1200.0, "cost_per_unit_money": 30.0 },
+            { "kind": "accept_shortfall", "detail": "accept", "closes_units": 40.0, "closes_percent": 100.0, "fully_closes": true, "cost_money": 1500.0, "cost_per_unit_money": 37.5 }
+        ],
+        "recommendation": { "option": "expedite", "steps": [{ "kind": "expedite", "units": 40.0, "cost_money": 1200.0 }], "cost_money": 1200.0, "buys": "closes 40 of 40 units", "owner": "the COO", "due": "2027-01-13" }
+    }]);
+    for key in ["notices", "risks", "max_executive_decisions"] {
+        pack.as_object_mut().unwrap().remove(key);
+    }
+    let pack: ReconciliationFacts = serde_json::from_value(pack).unwrap();
+    let t = &pack.trade_offs[0];
+    assert_eq!((t.gap_ids(), t.root, t.recommendation.option.as_str()), (vec!["G4"], Root::Gap, "expedite"));
+    assert_eq!(
+        t.options.iter().map(|o| (o.key.as_str(), o.spend_money)).collect::<Vec<_>>(),
+        [("expedite", 1200.0), ("accept_shortfall", 1500.0)]
+    );
+    let row = DecisionRow {
+        id: 1,
+        cycle: "2027-01".into(),
+        tradeoff_id: Some("G4".into()),
+        choice: Choice::Option { option: "expedite".into() },
+        owner: None,
+        due: None,
+        note: None,
+        decided_by: "olivia.chen".into(),
+        role: "coo".into(),
+        decided_at: "2027-01-13T10:00:00Z".into(),
+    };
+    let (adj, log) = adjustments(&pack, &supply, &[row]);
+    assert_eq!(adj.material_covered.get(&("C1".to_string(), "2027-04".to_string())), Some(&1.0));
+    assert!(log.undecided.is_empty());
+}
+
+/// Random gaps (kind, resource or component, month, size, options): every gap lands in exactly
+/// one place (resolved, a decision, a notice), the executive gets at most the cap, ranked by
+/// margin at risk, each decision with 2 to 4 options that close no more than its gaps are short
+/// and keep no more margin than is at risk.
+mod grouping_properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arb_gap() -> impl Strategy<Value = (u8, u8, u8, f64, f64, f64, f64, bool)> {
+        (0u8..4, 0u8..3, 1u8..7, 1.0f64..100.0, 0.0f64..1.0, 0.1f64..3.0, 1.0f64..5_000.0, any::<bool>())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn every_gap_lands_once_and_the_cap_holds(raw in proptest::collection::vec(arb_gap(), 0..30), cap in 1usize..5) {
+            let kinds = [GapKind::Capacity, GapKind::Labour, GapKind::Material, GapKind::Supplier];
+            let gaps: Vec<Gap> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, &(k, place, month, units, closes, margin_per_unit, cost, partial))| {
+                    let kind = kinds[k as usize];
+                    let fix = if kind == GapKind::Supplier { OptionKind::AlternateSupplier } else { OptionKind::Overtime };
+                    let closed = units * closes;
+                    let mut recommended = vec![step(fix, closed, cost)];
+                    if partial || closed < units {
+                        recommended.push(step(OptionKind::AcceptShortfall, units - closed, margin_per_unit * (units - closed)));
+                    }
+                    let options: Vec<(OptionKind, f64, f64)> = if closes < 0.05 { vec![] } else { vec![(fix, closed, cost)] };
+                    gap_of(
+                        &format!("G{i}"),
+                        kind,
+                        &format!("P{place}"),
+                        &format!("2027-{month:02}"),
+                        (units, units * 100.0, units * margin_per_unit),
+                        &options,
+                        recommended,
+                        &["C1"],
+                    )
+                })
+                .collect();
+            let mut supply = facts(gaps.clone());
+            supply.params.frozen_months = 1;
+            let f = run_with(&supply, None, cap);
+            let mut placed: Vec<String> = f.resolved.iter().map(|r| r.id.clone()).collect();
+            placed.extend(f.trade_offs.iter().flat_map(|t| t.gap_ids().into_iter().map(str::to_string)));
+            placed.extend(f.notices.iter().flat_map(|n| n.gaps.clone()));
+            placed.sort();
+            let mut all: Vec<String> = gaps.iter().map(|g| g.id.clone()).collect();
+            all.sort();
+            prop_assert_eq!(placed, all);
+            prop_assert!(f.trade_offs.len() <= cap);
+            prop_assert!(f.trade_offs.windows(2).all(|w| w[0].margin_at_risk_money >= w[1].margin_at_risk_money));
+            for t in &f.trade_offs {
+                prop_assert!((2..=decisions::MAX_OPTIONS).contains(&t.options.len()), "{:?}", t.options);
+                prop_assert!(t.options.iter().any(|o| o.key == t.recommendation.option));
+                for o in &t.options {
+                    prop_assert!(o.closes_units <= t.units_short + 0.01, "{o:?}");
+                    prop_assert!(o.margin_kept_money <= t.margin_at_risk_money + 0.01, "{o:?}");
+                    prop_assert!(o.lost_margin_money >= -0.01, "{o:?}");
+                }
+            }
+        }
+    }
 }

@@ -30,6 +30,9 @@ pub(in crate::pipeline) struct Read {
     last_signed: Option<reconcile::SignedPlanLines>,
     /// The signed supply plan was planned against a consensus that was not signed then.
     stale_supply: Option<String>,
+    /// The demand review's `facts.json` and `last-cycle.json` (what the risks read).
+    demand_facts: Option<serde_json::Value>,
+    last_cycle: Option<serde_json::Value>,
 }
 
 /// The reconciliation's inputs: the cycle's demand consensus and supply plan, signed unless
@@ -64,7 +67,13 @@ pub(super) async fn upstream(store: &Store, cycle: Month, options: RunOptions) -
                 "the supply plan was planned against a demand consensus that was not signed at the time: run `snop run supply-review --cycle {cycle}` again and sign it, so the pack builds on the signed demand"
             )
         });
+    let json_of = |name: &str| -> anyhow::Result<Option<serde_json::Value>> {
+        Ok(store.run_file(&demand.0, name)?.and_then(|b| serde_json::from_slice(&b).ok()))
+    };
+    let (demand_facts, last_cycle) = (json_of("facts.json")?, json_of("last-cycle.json")?);
     let read = Read {
+        demand_facts,
+        last_cycle,
         demand_signed: demand.1.is_some(),
         supply_signed: supply.1.is_some(),
         supply: facts,
@@ -93,6 +102,17 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
         supply_signed: b.supply_signed,
         executive_date: executive_date(ws, cycle),
         decision_owner: decision_owner(ws, &dir),
+        demand: b
+            .demand_facts
+            .as_ref()
+            .map(|f| reconcile::risks::DemandSignals::from_json(f, b.last_cycle.as_ref(), &dir.names)),
+        owners: crate::sop::ROLES
+            .iter()
+            .filter_map(|r| {
+                let who = ws.holders(r).first()?;
+                Some((r.to_string(), format!("{} ({})", dir.name(who), crate::sop::role_title(r))))
+            })
+            .collect(),
     };
     let mut facts = tracing::info_span!("analysis").in_scope(|| reconcile::reconcile(&inputs));
     if let Some(q) = b.stale_supply {

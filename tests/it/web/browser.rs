@@ -347,9 +347,7 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
             .map(|(t, _)| snop::store::decisions::NewDecision {
                 cycle: NEXT.into(),
                 tradeoff_id: Some(t.id.clone()),
-                choice: snop::analysis::executive::Choice::Option {
-                    option: snop::analysis::reconcile::option_key(t.recommendation.option).to_string(),
-                },
+                choice: snop::analysis::executive::Choice::Option { option: t.recommendation.option.clone() },
                 owner: Some("sam.okafor".into()),
                 due: Some("2027-02-05".into()),
                 note: None,
