@@ -39,6 +39,9 @@ agent = "demand-review"
 description = "M3 monthly series as items, one customer and monthly order lines"
 history_months = "all"
 
+[demand]
+horizon_months = {holdout}
+
 [[sources]]
 table = "items"
 type = "csv"
@@ -78,7 +81,7 @@ def month_text(index: int) -> str:
 def write_workspace(series: dict[str, list[float]], ws: Path, holdout: int, cycle: int) -> int:
     data = ws / "data"
     data.mkdir(parents=True, exist_ok=True)
-    (ws / "pipelines" / "demand-review.toml").write_text(PIPELINE)
+    (ws / "pipelines" / "demand-review.toml").write_text(PIPELINE.replace("{holdout}", str(holdout)))
     with (data / "items.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["sku", "family", "uom", "unit_price", "unit_cost", "make_site", "lifecycle", "end_month"])
@@ -142,8 +145,8 @@ def main() -> None:
     ap.add_argument("--cycle", default="2027-01")
     ap.add_argument("--engine", type=Path, help="snop bench forecast --out CSV to compare with")
     args = ap.parse_args()
-    if args.holdout != 18:
-        sys.exit("the demand review forecasts 18 months: --holdout must be 18")
+    if not 1 <= args.holdout <= 60:
+        sys.exit("the demand review forecasts 1 to 60 months (`[demand] horizon_months`): --holdout must be in 1..60")
     series = {k: v for k, v in read_long(args.series).items() if len(v) > args.holdout}
     cycle = month_index(args.cycle)
     if args.workspace.exists():

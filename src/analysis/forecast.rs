@@ -14,6 +14,7 @@
 use rayon::prelude::*;
 
 mod combination;
+pub mod ets;
 mod evaluation;
 mod intermittent;
 
@@ -77,14 +78,17 @@ pub enum Method {
     Tsb,
     /// The mean of the history (short series).
     Mean,
-    /// The mean of [`COMBINATION`]'s forecasts (Theta, optimised Theta, damped trend, and
-    /// additive Holt-Winters when the series is seasonal).
+    /// Automatic exponential smoothing (ETS): the state-space model of lowest AICc
+    /// ([`ets::auto_fit`]).
+    AutoEts,
+    /// The mean of [`COMBINATION`]'s forecasts (optimised Theta, ETS, and additive
+    /// Holt-Winters when the series is seasonal).
     Combination,
 }
 
 impl Method {
     /// Every method, in tie-break order.
-    pub const ALL: [Method; 15] = [
+    pub const ALL: [Method; 16] = [
         Method::Zero,
         Method::Naive,
         Method::SeasonalNaive,
@@ -99,6 +103,7 @@ impl Method {
         Method::Sba,
         Method::Tsb,
         Method::Mean,
+        Method::AutoEts,
         Method::Combination,
     ];
 }
@@ -749,6 +754,12 @@ pub fn theta(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
 /// short a history, no positive demand (Croston family), a non-positive value
 /// (multiplicative Holt-Winters), a non-finite value in the history or the result.
 pub fn predict(method: Method, history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    predict_using(method, history, horizon, None)
+}
+
+/// [`predict`], with the ETS model already fitted on `history` (for [`Method::AutoEts`] and the
+/// combination), when there is one, instead of fitting every model again.
+fn predict_using(method: Method, history: &[f64], horizon: usize, ets: Option<&ets::Fit>) -> Option<Vec<f64>> {
     if history.iter().any(|v| !v.is_finite()) {
         return None;
     }
@@ -767,7 +778,11 @@ pub fn predict(method: Method, history: &[f64], horizon: usize) -> Option<Vec<f6
         Method::Sba => sba(history, horizon),
         Method::Tsb => tsb(history, horizon),
         Method::Mean => mean(history, horizon),
-        Method::Combination => return combination(history, horizon),
+        Method::AutoEts => match ets {
+            Some(fit) => ets::forecast_fit(history, fit, horizon),
+            None => ets::auto_ets(history, horizon),
+        },
+        Method::Combination => return combination::combination_using(history, horizon, ets),
     }?;
     if raw.iter().any(|v| !v.is_finite()) {
         return None;
@@ -791,18 +806,33 @@ pub fn candidates(class: DemandClass) -> &'static [Method] {
             Method::DampedHolt,
             Method::HoltWintersAdditive,
             Method::HoltWintersMultiplicative,
+            Method::AutoEts,
         ],
         DemandClass::Intermittent | DemandClass::Lumpy => &[Method::Tsb, Method::Ses, Method::Croston, Method::Sba],
     }
 }
 
 /// Backtest errors (`actual - forecast`) of one method: one row per origin, one column per
-/// step; `None` at an origin where the method does not apply.
-fn backtest_rows(method: Method, y: &[f64], origins: &[usize], steps: usize) -> Vec<Option<Vec<f64>>> {
+/// step; `None` at an origin where the method does not apply. ETS keeps the model `ets` chose on
+/// the whole history and fits its parameters again at each origin ([`ets::refit`]; where that
+/// model does not apply, a seasonal one on less than two years, it chooses again): choosing
+/// among all its models at every origin cost more than the rest of the forecast together.
+fn backtest_rows(
+    method: Method,
+    y: &[f64],
+    origins: &[usize],
+    steps: usize,
+    ets: Option<&ets::Fit>,
+) -> Vec<Option<Vec<f64>>> {
     origins
         .iter()
         .map(|&end| {
-            let fc = predict(method, &y[..end], steps)?;
+            let fc = if method == Method::AutoEts {
+                let fit = ets::refit(&y[..end], ets?).or_else(|| ets::auto_fit(&y[..end]))?;
+                predict_using(method, &y[..end], steps, Some(&fit))?
+            } else {
+                predict(method, &y[..end], steps)?
+            };
             Some(y[end..end + steps].iter().zip(&fc).map(|(a, f)| a - f).collect())
         })
         .collect()
@@ -903,10 +933,11 @@ pub fn forecast(history: &[f64], cfg: &Config) -> SeriesForecast {
     }
     let (origins, steps) = if is_seasonal(&y) { seasonal_plan(y.len(), cfg) } else { backtest_plan(y.len(), cfg) };
     let mut scored: Vec<(f64, Method, Vec<Vec<f64>>)> = Vec::new();
+    let ets_fit = if candidates(class).contains(&Method::AutoEts) { ets::auto_fit(&y) } else { None };
     if !origins.is_empty() {
         let mut rows = Vec::new();
         for &m in candidates(class).iter().filter(|m| **m != Method::Combination) {
-            let r = backtest_rows(m, &y, &origins, steps);
+            let r = backtest_rows(m, &y, &origins, steps, ets_fit.as_ref());
             if let Some(errors) = r.iter().cloned().collect::<Option<Vec<_>>>() {
                 scored.push((mean_abs(&errors), m, errors));
             }
@@ -924,7 +955,7 @@ pub fn forecast(history: &[f64], cfg: &Config) -> SeriesForecast {
     }
     selection_order(&mut scored, candidates(class)[0]);
     for (mae, method, errors) in scored {
-        if let Some(point) = predict(method, &y, horizon) {
+        if let Some(point) = predict_using(method, &y, horizon, ets_fit.as_ref()) {
             let (lower, upper) = interval_bounds(&point, &errors, cfg.interval_quantiles);
             return SeriesForecast { method, class, point, lower, upper, backtest_mae: Some(mae) };
         }

@@ -265,7 +265,11 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
                     // The bench workspace has the demand review's files only.
                     let ws = Workspace::load_for(&dir, crate::sop::Agent::DemandReview)?;
                     let pipeline = ws.pipeline(crate::sop::Agent::DemandReview)?;
-                    let window = Window { cycle: Month::parse(CYCLE).expect("month"), history_months: 36 };
+                    let window = Window {
+                        cycle: Month::parse(CYCLE).expect("month"),
+                        history_months: 36,
+                        plan_months: crate::contract::PLAN_MONTHS,
+                    };
                     let got = ingest::ingest(&dir, pipeline, window, &crate::Progress::hidden()).await?;
                     let sales = got.table(crate::contract::Table::SalesHistory).context("no sales")?;
                     (

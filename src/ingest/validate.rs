@@ -18,11 +18,14 @@ use crate::contract::{Horizon, Kind, Month, Quarantined, Range, RowRule, Table, 
 pub struct Window {
     pub cycle: Month,
     pub history_months: u32,
+    /// Months of the plan from the cycle on (`[demand] horizon_months`; the contract's
+    /// [`crate::contract::PLAN_MONTHS`] unless a demand review says otherwise).
+    pub plan_months: u32,
 }
 
 impl Window {
     fn bounds(&self, h: Horizon) -> Option<(Month, Month)> {
-        let plan_end = self.cycle.plus(crate::contract::PLAN_MONTHS as i32 - 1);
+        let plan_end = self.cycle.plus(self.plan_months.max(1) as i32 - 1);
         match h {
             Horizon::Any => None,
             Horizon::History => Some((self.cycle.plus(-(self.history_months as i32)), self.cycle.plus(-1))),

@@ -96,7 +96,7 @@ pub async fn run_with(
     let pipeline = ws.pipeline(agent)?;
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let window = Window { cycle, history_months: pipeline.history_months };
+    let window = Window { cycle, history_months: pipeline.history_months, plan_months: pipeline.demand.horizon_months };
     let mut ingested = ingest::ingest(&ws.root, pipeline, window, progress)
         .await
         .with_context(|| format!("reading the inputs of `{}`", pipeline.file.display()))?;

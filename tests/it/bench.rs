@@ -55,3 +55,41 @@ fn the_cycle_benchmark_stops_after_the_step_it_is_told() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`--until lunch`: not an agent"));
 }
+
+#[test]
+fn the_forecast_benchmark_writes_the_held_out_forecasts_as_unique_id_ds_y() {
+    use snop::analysis::forecast;
+
+    let tmp = tempfile::tempdir().unwrap();
+    // Two series of 30 and 26 months; the last 4 of each are held out.
+    let a: Vec<f64> = (0..30).map(|t| 50.0 + 2.0 * t as f64 + [3.0, -2.0, 1.0][t % 3]).collect();
+    let b: Vec<f64> = (0..26).map(|t| 80.0 + [4.0, -6.0, 2.0, 7.0, -3.0][t % 5]).collect();
+    let mut csv = String::from("unique_id,ds,y\n");
+    for (id, y) in [("A", &a), ("B", &b)] {
+        for (t, v) in y.iter().enumerate() {
+            csv += &format!("{id},{}-{:02}-01,{v}\n", 2020 + t / 12, t % 12 + 1);
+        }
+    }
+    fs_err::write(tmp.path().join("series.csv"), csv).unwrap();
+    let (code, stdout, err) = crate::common::run_in(
+        tmp.path(),
+        &["bench", "forecast", "series.csv", "--holdout", "4", "--threads", "1", "--out", "fc.csv"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("\"evaluated\":2"), "{stdout}");
+    let out = fs_err::read_to_string(tmp.path().join("fc.csv")).unwrap();
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("unique_id,ds,y"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 8);
+    let cfg = forecast::Config { horizon: 4, ..forecast::Config::default() };
+    for (k, (id, y)) in [("A", &a), ("B", &b)].into_iter().enumerate() {
+        let engine = forecast::forecast(&y[..y.len() - 4], &cfg);
+        for h in 0..4 {
+            let t = y.len() - 4 + h;
+            let row = &rows[k * 4 + h];
+            assert_eq!((row[0], row[1]), (id, format!("{}-{:02}-01", 2020 + t / 12, t % 12 + 1).as_str()));
+            assert_eq!(row[2].parse::<f64>().unwrap(), engine.point[h], "{id} month {t}");
+        }
+    }
+}

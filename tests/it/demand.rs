@@ -363,13 +363,11 @@ on_both_backends!(
 /// one customer, one order line per month) through `snop run demand-review`: the product's
 /// `tables/statistical_forecast.parquet` holds, for every series, exactly the engine's
 /// forecast of the same history (`forecast::forecast`, 18 months), method included.
-#[test]
-fn series_through_the_demand_review_forecast_as_the_engine() {
-    use polars::prelude::*;
-    use snop::analysis::forecast;
-
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
+/// A workspace whose demand review reads four series as items, one customer and monthly
+/// order lines (as `bench/m3_workspace.py` loads M3), with `demand` as its `[demand]` table:
+/// a seasonal series with a trend over 11 years (longer than the default window), a trending
+/// one of 30 months, a noisy level of 20 and an intermittent one of 36. The series and cycle.
+fn series_workspace(dir: &Path, demand: &str) -> (Vec<(&'static str, Vec<f64>)>, Month) {
     snop::demo::init(dir, "M3 bench").unwrap();
     // The demand review's pipeline only: the other agents' files are not there.
     for agent in ["supply-review", "reconciliation", "executive", "commit-back"] {
@@ -377,14 +375,15 @@ fn series_through_the_demand_review_forecast_as_the_engine() {
     }
     fs_err::write(
         dir.join("pipelines/demand-review.toml"),
-        "agent = \"demand-review\"\nhistory_months = \"all\"\n\
-         [[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\n\
-         [[sources]]\ntable = \"customers\"\ntype = \"csv\"\npath = \"data/customers.csv\"\n\
-         [[sources]]\ntable = \"sales_history\"\ntype = \"csv\"\npath = \"data/sales_history.csv\"\n",
+        format!(
+            "agent = \"demand-review\"\nhistory_months = \"all\"\n\
+             [[sources]]\ntable = \"items\"\ntype = \"csv\"\npath = \"data/items.csv\"\n\
+             [[sources]]\ntable = \"customers\"\ntype = \"csv\"\npath = \"data/customers.csv\"\n\
+             [[sources]]\ntable = \"sales_history\"\ntype = \"csv\"\npath = \"data/sales_history.csv\"\n\
+             {demand}"
+        ),
     )
     .unwrap();
-    // A seasonal series with a trend over 11 years (longer than the default window), a
-    // trending one of 30 months, a noisy level of 20 and an intermittent one of 36.
     let season = [0.3, 0.2, 0.1, -0.1, -0.3, -0.4, -0.3, -0.1, 0.0, 0.1, 0.2, 0.3];
     let noise = [4.0, -6.0, 2.0, 7.0, -3.0, 0.0, -5.0];
     let series: Vec<(&str, Vec<f64>)> = vec![
@@ -415,11 +414,27 @@ fn series_through_the_demand_review_forecast_as_the_engine() {
     )
     .unwrap();
     fs_err::write(dir.join("data/sales_history.csv"), lines).unwrap();
+    (series, cycle)
+}
+
+/// The run folder's `tables/statistical_forecast.parquet`.
+fn statistical_table(folder: &Path) -> polars::prelude::DataFrame {
+    use polars::prelude::*;
+    let path = folder.join("tables/statistical_forecast.parquet");
+    ParquetReader::new(std::io::Cursor::new(fs_err::read(&path).unwrap())).finish().unwrap()
+}
+
+#[test]
+fn series_through_the_demand_review_forecast_as_the_engine() {
+    use snop::analysis::forecast;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (series, cycle) = series_workspace(dir, "");
     let mut ws = Workspace::load(dir).unwrap();
     ws.store_url = Db::Sqlite.fresh_store();
     let run = run(&ws, "2027-01");
-    let path = dir.join(&run.folder).join("tables/statistical_forecast.parquet");
-    let df = ParquetReader::new(std::io::Cursor::new(fs_err::read(&path).unwrap())).finish().unwrap();
+    let df = statistical_table(&dir.join(&run.folder));
     let text =
         |c: &str| df.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
     let num = |c: &str| df.column(c).unwrap().f64().unwrap().iter().map(|v| v.unwrap()).collect::<Vec<_>>();
@@ -443,4 +458,56 @@ fn series_through_the_demand_review_forecast_as_the_engine() {
             );
         }
     }
+}
+
+#[test]
+fn the_horizon_carries_through_the_forecast_the_consensus_and_the_workbook() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // Out of range: `snop validate` names the file, the line and the key.
+    series_workspace(dir, "[demand]\nhorizon_months = 0\n");
+    let err = Workspace::load(dir).unwrap_err().to_string();
+    assert!(
+        err.contains("line 16, key `demand.horizon_months`: `0` must be a number of months between 1 and 60"),
+        "{err}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (series, cycle) = series_workspace(dir, "[demand]\nhorizon_months = 24\n");
+    let mut ws = Workspace::load(dir).unwrap();
+    ws.store_url = Db::Sqlite.fresh_store();
+    let run = run(&ws, "2027-01");
+    let folder = dir.join(&run.folder);
+    let months: Vec<String> = (0..24).map(|h| cycle.plus(h).to_string()).collect();
+    // The forecast: 24 rows per series, the months from the cycle on, and they equal the
+    // engine's forecast of 24 months (the first 18 of which are its 18-month forecast).
+    let df = statistical_table(&folder);
+    assert_eq!(df.height(), series.len() * 24);
+    let month_col: Vec<String> =
+        df.column("month").unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect();
+    let point: Vec<f64> = df.column("statistical").unwrap().f64().unwrap().iter().map(|v| v.unwrap()).collect();
+    let n2 = snop::analysis::forecast::forecast(
+        &series[1].1,
+        &snop::analysis::forecast::Config { horizon: 24, ..Default::default() },
+    );
+    assert_eq!(month_col[24..48], months[..]);
+    assert_eq!(point[24..48], n2.point[..]);
+    // The consensus: its months, and every series' row in `tables/consensus.csv` with 24 of them.
+    let facts = json(&folder.join("facts.json"));
+    assert_eq!(facts["months"], serde_json::json!(months));
+    let csv = fs_err::read_to_string(folder.join("tables/consensus.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(header[5..], [&months.iter().map(String::as_str).collect::<Vec<_>>()[..], &["total"]].concat()[..]);
+    // The workbook: the Consensus sheet's header runs over the 24 months and no further.
+    let mut book = calamine::open_workbook_auto(folder.join("demand-consensus-2027-01.xlsx")).unwrap();
+    let sheet = book.worksheet_range("Consensus").unwrap();
+    let titles: Vec<String> = sheet
+        .rows()
+        .find(|r| r.first().is_some_and(|c| c.get_string() == Some("SKU")))
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(titles[5..29], months[..], "{titles:?}");
+    assert_eq!(titles[29..], ["Total".to_string()], "{titles:?}");
 }

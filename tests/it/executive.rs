@@ -520,7 +520,8 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
             );
             fs_err::write(tmp.path().join("pipelines/commit-back.toml"), toml).unwrap();
             let ws2 = Workspace::load(tmp.path()).unwrap();
-            let window = snop::ingest::Window { cycle: cycle(), history_months: 12 };
+            let window =
+                snop::ingest::Window { cycle: cycle(), history_months: 12, plan_months: snop::contract::PLAN_MONTHS };
             let ingested = snop::ingest::ingest(
                 tmp.path(),
                 ws2.pipeline(Agent::CommitBack).unwrap(),

@@ -44,7 +44,7 @@ path = "data/customers.csv"
 "#;
 
 fn window() -> Window {
-    Window { cycle: Month::parse("2026-12").unwrap(), history_months: 36 }
+    Window { cycle: Month::parse("2026-12").unwrap(), history_months: 36, plan_months: snop::contract::PLAN_MONTHS }
 }
 
 #[test]

@@ -19,7 +19,8 @@ pub fn demo_tables(dir: &Path, cycle: Month) -> BTreeMap<Table, DataFrame> {
     let mut tables = BTreeMap::new();
     for agent in [Agent::SupplyReview, Agent::DemandReview] {
         let pipeline = ws.pipeline(agent).unwrap();
-        let window = Window { cycle, history_months: pipeline.history_months };
+        let window =
+            Window { cycle, history_months: pipeline.history_months, plan_months: snop::contract::PLAN_MONTHS };
         let got = block_on(ingest::ingest(&ws.root, pipeline, window, &snop::Progress::hidden())).unwrap();
         for (t, df) in got.tables {
             tables.entry(t).or_insert(df);

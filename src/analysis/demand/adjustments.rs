@@ -9,7 +9,7 @@ use super::super::{AnalysisError, col_f64, col_str};
 use super::history::Item;
 use super::statistical::{cell, month_index};
 use super::{DemandInputs, Layer, Series, Trace, UNASSIGNED};
-use crate::contract::{Month, PLAN_MONTHS};
+use crate::contract::Month;
 
 /// Applies a spreadsheet of adjustments (sku, customer or family, month, delta or override).
 /// An adjustment aimed at more than one cell is spread over them in proportion to their current
@@ -17,13 +17,13 @@ use crate::contract::{Month, PLAN_MONTHS};
 pub(super) fn apply_adjustments(
     adj: &DataFrame,
     layer: Layer,
-    cycle: Month,
+    plan: &[Month],
     items: &BTreeMap<String, Item>,
     series: &mut Vec<Series>,
     index: &mut BTreeMap<(String, String), usize>,
     owners: &mut BTreeMap<(String, Layer), (usize, f64)>,
 ) -> Result<(), AnalysisError> {
-    let months = PLAN_MONTHS as usize;
+    let months = plan.len();
     let (sk, cu, fa, mo, de, ov, re, ow) = (
         col_str(adj, "sku")?,
         col_str(adj, "customer")?,
@@ -35,7 +35,7 @@ pub(super) fn apply_adjustments(
         col_str(adj, "owner")?,
     );
     for i in 0..mo.len() {
-        let Some(mi) = mo[i].as_deref().and_then(Month::parse).and_then(|m| month_index(cycle, m)) else { continue };
+        let Some(mi) = mo[i].as_deref().and_then(Month::parse).and_then(|m| month_index(plan, m)) else { continue };
         let targets: Vec<usize> = match (&sk[i], &cu[i], &fa[i]) {
             (Some(sku), Some(cust), _) => {
                 let family = items.get(sku).map(|i| i.family.clone()).unwrap_or_default();
@@ -101,8 +101,8 @@ pub(super) fn add_pipeline(
     index: &mut BTreeMap<(String, String), usize>,
     owners: &mut BTreeMap<(String, Layer), (usize, f64)>,
 ) -> Result<(), AnalysisError> {
-    let cycle = inputs.cycle;
-    let months = PLAN_MONTHS as usize;
+    let plan = inputs.params.plan(inputs.cycle);
+    let months = plan.len();
     let (opp, cu, sk, mo, qt, pr) = (
         col_str(p, "opportunity")?,
         col_str(p, "customer")?,
@@ -119,7 +119,7 @@ pub(super) fn add_pipeline(
         if prob < inputs.params.min_pipeline_probability {
             continue;
         }
-        let Some(mi) = month_index(cycle, m) else { continue };
+        let Some(mi) = month_index(&plan, m) else { continue };
         let family = items.get(sku).map(|i| i.family.clone()).unwrap_or_default();
         let k = cell(series, index, sku, cust, &family, months);
         let delta = qt[i].unwrap_or(0.0) * prob;

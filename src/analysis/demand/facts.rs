@@ -25,7 +25,7 @@ pub struct Trace {
     pub delta_units: f64,
 }
 
-/// One SKU x customer series over the 18 plan months.
+/// One SKU x customer series over the plan's months (`[demand] horizon_months`, 18 by default).
 #[derive(Debug, Clone, Serialize)]
 pub struct Series {
     pub sku: String,

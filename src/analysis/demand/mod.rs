@@ -53,23 +53,47 @@ pub struct DemandParams {
     pub min_pipeline_probability: f64,
     /// How many top movers the variance lists.
     pub top_movers: usize,
+    /// Months forecast and planned from the cycle on: the statistical forecast, every layer
+    /// of the consensus, its workbook and tables (1 to [`MAX_HORIZON_MONTHS`]; the supply plan
+    /// keeps its own [`PLAN_MONTHS`]).
+    pub horizon_months: u32,
 }
+
+/// The longest `[demand] horizon_months`: five years of monthly buckets.
+pub const MAX_HORIZON_MONTHS: u32 = 60;
 
 impl DemandParams {
     /// What is wrong with the values: `(key, message)`, every problem.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
         let p = self.min_pipeline_probability;
-        if p.is_finite() && (0.0..=1.0).contains(&p) {
-            Vec::new()
-        } else {
-            vec![("min_pipeline_probability", format!("`{p}` must be a probability, 0 to 1"))]
+        if !(p.is_finite() && (0.0..=1.0).contains(&p)) {
+            out.push(("min_pipeline_probability", format!("`{p}` must be a probability, 0 to 1")));
         }
+        let h = self.horizon_months;
+        if !(1..=MAX_HORIZON_MONTHS).contains(&h) {
+            out.push((
+                "horizon_months",
+                format!("`{h}` must be a number of months between 1 and {MAX_HORIZON_MONTHS}"),
+            ));
+        }
+        out
+    }
+
+    /// The months of the plan: `horizon_months` of them from `cycle` on (at least one).
+    pub fn plan(&self, cycle: Month) -> Vec<Month> {
+        (0..self.horizon_months.max(1) as i32).map(|i| cycle.plus(i)).collect()
     }
 }
 
 impl Default for DemandParams {
     fn default() -> Self {
-        DemandParams { include_pipeline: true, min_pipeline_probability: 0.0, top_movers: 10 }
+        DemandParams {
+            include_pipeline: true,
+            min_pipeline_probability: 0.0,
+            top_movers: 10,
+            horizon_months: PLAN_MONTHS,
+        }
     }
 }
 
@@ -101,7 +125,7 @@ pub struct DemandInputs<'a> {
 pub fn demand_review(inputs: &DemandInputs<'_>) -> Result<Consensus, AnalysisError> {
     let t = |table: Table| inputs.tables.get(&table).ok_or(AnalysisError::MissingTable(table));
     let cycle = inputs.cycle;
-    let plan: Vec<Month> = (0..PLAN_MONTHS as i32).map(|i| cycle.plus(i)).collect();
+    let plan = inputs.params.plan(cycle);
 
     let items = history::read_items(t(Table::Items)?)?;
     let managers = history::account_managers(t(Table::Customers)?)?;
@@ -112,12 +136,12 @@ pub fn demand_review(inputs: &DemandInputs<'_>) -> Result<Consensus, AnalysisErr
     let StatisticalLayer { keys, histories, fcs, mut series, mut index, discontinued_cut } =
         statistical::statistical_layer(&history, &items, &plan);
     let launches_planned =
-        statistical::plan_launches(inputs.tables.get(&Table::Launches), cycle, &items, &mut series, &mut index)?;
+        statistical::plan_launches(inputs.tables.get(&Table::Launches), &plan, &items, &mut series, &mut index)?;
 
     // The sales layer: the account managers' spreadsheet, then the CRM pipeline; then marketing.
     let mut owners: BTreeMap<(String, Layer), (usize, f64)> = BTreeMap::new();
     if let Some(adj) = inputs.tables.get(&Table::SalesAdjustments) {
-        apply_adjustments(adj, Layer::Sales, cycle, &items, &mut series, &mut index, &mut owners)?;
+        apply_adjustments(adj, Layer::Sales, &plan, &items, &mut series, &mut index, &mut owners)?;
     }
     if inputs.params.include_pipeline
         && let Some(p) = inputs.tables.get(&Table::Pipeline)
@@ -125,7 +149,7 @@ pub fn demand_review(inputs: &DemandInputs<'_>) -> Result<Consensus, AnalysisErr
         add_pipeline(p, inputs, &items, &managers, &mut series, &mut index, &mut owners)?;
     }
     if let Some(adj) = inputs.tables.get(&Table::MarketingAdjustments) {
-        apply_adjustments(adj, Layer::Marketing, cycle, &items, &mut series, &mut index, &mut owners)?;
+        apply_adjustments(adj, Layer::Marketing, &plan, &items, &mut series, &mut index, &mut owners)?;
     }
     series.sort_by(|a, b| (&a.sku, &a.customer).cmp(&(&b.sku, &b.customer)));
 

@@ -10,7 +10,7 @@ use super::super::forecast::{self, Config, DemandClass, Method};
 use super::super::{AnalysisError, col_f64, col_str};
 use super::history::Item;
 use super::{Series, UNASSIGNED};
-use crate::contract::{Month, PLAN_MONTHS};
+use crate::contract::Month;
 
 /// The statistical layer, with what the backtest needs of it.
 pub(super) struct StatisticalLayer {
@@ -33,7 +33,7 @@ pub(super) fn statistical_layer(
     items: &BTreeMap<String, Item>,
     plan: &[Month],
 ) -> StatisticalLayer {
-    let months = PLAN_MONTHS as usize;
+    let months = plan.len();
     let keys: Vec<(String, String)> = history.keys().cloned().collect();
     let histories: Vec<Vec<f64>> = history.values().cloned().collect();
     let cfg = Config { horizon: months, ..Config::default() };
@@ -69,12 +69,12 @@ pub(super) fn statistical_layer(
 /// ([`UNASSIGNED`]). Returns the SKUs so planned.
 pub(super) fn plan_launches(
     launches: Option<&DataFrame>,
-    cycle: Month,
+    plan: &[Month],
     items: &BTreeMap<String, Item>,
     series: &mut Vec<Series>,
     index: &mut BTreeMap<(String, String), usize>,
 ) -> Result<BTreeSet<String>, AnalysisError> {
-    let months = PLAN_MONTHS as usize;
+    let months = plan.len();
     let mut launches_planned = BTreeSet::new();
     if let Some(launches) = launches {
         let (ls, lm, lq) = (col_str(launches, "sku")?, col_str(launches, "month")?, col_f64(launches, "qty")?);
@@ -83,7 +83,7 @@ pub(super) fn plan_launches(
             if series.iter().any(|s| &s.sku == sku && s.customer != UNASSIGNED) {
                 continue; // it has history: the statistics speak for it
             }
-            let Some(mi) = month_index(cycle, m) else { continue };
+            let Some(mi) = month_index(plan, m) else { continue };
             let family = items.get(sku).map(|i| i.family.clone()).unwrap_or_default();
             let k = cell(series, index, sku, UNASSIGNED, &family, months);
             series[k].method = "launch_plan".into();
@@ -133,7 +133,8 @@ pub(super) fn cell(
     })
 }
 
-pub(super) fn month_index(cycle: Month, m: Month) -> Option<usize> {
-    let i = m.0 - cycle.0;
-    (0..PLAN_MONTHS as i32).contains(&i).then_some(i as usize)
+/// The position of `m` in the plan's months, `None` outside them.
+pub(super) fn month_index(plan: &[Month], m: Month) -> Option<usize> {
+    let i = m.0 - plan.first()?.0;
+    (0..plan.len() as i32).contains(&i).then_some(i as usize)
 }

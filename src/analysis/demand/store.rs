@@ -4,11 +4,11 @@ use polars::prelude::*;
 
 use super::super::AnalysisError;
 use super::{Consensus, Layer};
-use crate::contract::{Month, PLAN_MONTHS};
+use crate::contract::Month;
 
 /// The consensus as two long tables (cells and adjustments), for the store and the next cycle.
 pub fn consensus_frames(consensus: &Consensus, cycle: Month) -> Result<(DataFrame, DataFrame), AnalysisError> {
-    let months = PLAN_MONTHS as usize;
+    let months = consensus.facts.months.len();
     let n = consensus.series.len() * months;
     let (mut sku, mut cust, mut fam, mut month, mut st, mut sa, mut mk, mut fi, mut me) = (
         Vec::with_capacity(n),
@@ -74,7 +74,7 @@ pub fn consensus_frames(consensus: &Consensus, cycle: Month) -> Result<(DataFram
 /// The statistical forecast per series and month with its prediction interval, before any
 /// layer: `sku, customer, family, month, method, class, statistical, lower, upper`.
 pub fn statistical_frame(consensus: &Consensus, cycle: Month) -> Result<DataFrame, AnalysisError> {
-    let months = PLAN_MONTHS as usize;
+    let months = consensus.facts.months.len();
     let mut text: [Vec<String>; 6] = Default::default();
     let mut nums: [Vec<f64>; 3] = Default::default();
     for s in &consensus.series {

@@ -170,15 +170,16 @@ fn earlier() -> EarlierConsensus {
     EarlierConsensus {
         cycle: Month::parse("2026-11").unwrap(),
         signed: false,
+        // Its last planned month, 2028-04 (18 months), says how far it planned.
         cells: frame(vec![
-            s("sku", &["P-1", "P-2", "P-1"]),
-            s("customer", &["C-1", "C-1", "C-1"]),
-            s("family", &["A", "A", "A"]),
-            s("month", &["2026-11", "2026-11", "2026-12"]),
-            n("statistical", &[Some(10.0), Some(4.0), Some(10.0)]),
-            n("sales", &[Some(2.0), Some(0.0), Some(0.0)]),
-            n("marketing", &[Some(0.0), Some(0.0), Some(0.0)]),
-            n("final", &[Some(12.0), Some(4.0), Some(10.0)]),
+            s("sku", &["P-1", "P-2", "P-1", "P-1"]),
+            s("customer", &["C-1", "C-1", "C-1", "C-1"]),
+            s("family", &["A", "A", "A", "A"]),
+            s("month", &["2026-11", "2026-11", "2026-12", "2028-04"]),
+            n("statistical", &[Some(10.0), Some(4.0), Some(10.0), Some(0.0)]),
+            n("sales", &[Some(2.0), Some(0.0), Some(0.0), Some(0.0)]),
+            n("marketing", &[Some(0.0), Some(0.0), Some(0.0), Some(0.0)]),
+            n("final", &[Some(12.0), Some(4.0), Some(10.0), Some(0.0)]),
         ]),
         adjustments: frame(vec![
             s("sku", &["P-1"]),
@@ -324,4 +325,64 @@ fn the_statistical_table_has_every_series_and_month_with_its_interval() {
         (row("statistical"), row("lower"), row("upper")),
         (Some(p11.statistical[0]), Some(p11.lower[0]), Some(p11.upper[0]))
     );
+}
+
+#[test]
+fn the_horizon_sets_every_layer_s_months() {
+    let cycle = Month::parse("2026-12").unwrap();
+    let review = |t: &BTreeMap<Table, DataFrame>, horizon_months: u32| {
+        let params = DemandParams { horizon_months, ..DemandParams::default() };
+        demand_review(&DemandInputs { tables: t, cycle, history_months: 36, earlier: &[], params: &params }).unwrap()
+    };
+    // 24 months: a sales adjustment in the 21st month (2028-08) lands there.
+    let mut t = tables();
+    t.insert(
+        Table::SalesAdjustments,
+        frame(vec![
+            s("sku", &["P-1"]),
+            s("customer", &["C-1"]),
+            s("family", &[""]),
+            s("month", &["2028-08"]),
+            n("delta", &[Some(6.0)]),
+            n("override", &[None]),
+            s("reason", &["project won"]),
+            s("owner", &["ana"]),
+        ]),
+    );
+    let c = review(&t, 24);
+    assert_eq!(c.facts.months.len(), 24);
+    assert_eq!(c.facts.months.last().map(String::as_str), Some("2028-11"));
+    let p11 = series(&c, "P-1", "C-1");
+    assert!(c.series.iter().all(|s| s.statistical.len() == 24 && s.sales.len() == 24 && s.traces.len() == 24));
+    assert_eq!(p11.sales[20], 6.0);
+    assert_eq!(p11.sales.iter().sum::<f64>(), 6.0);
+    let (cells, _) = consensus_frames(&c, cycle).unwrap();
+    assert_eq!(cells.height(), c.series.len() * 24);
+    assert_eq!(statistical_frame(&c, cycle).unwrap().height(), c.series.len() * 24);
+    // 3 months: the launch in month 3 (2027-02) is kept, the CRM opportunity of 2027-03 is
+    // outside and adds nothing; the same adjustment in 2028-08 is outside too.
+    let c = review(&t, 3);
+    assert_eq!(c.facts.months, ["2026-12", "2027-01", "2027-02"]);
+    assert_eq!(series(&c, "P-3", UNASSIGNED).statistical, [0.0, 0.0, 30.0]);
+    assert_eq!(series(&c, "P-1", "C-1").sales, [0.0; 3]);
+    assert!(c.series.iter().all(|s| s.sales.iter().all(|v| *v == 0.0)));
+    // Its statistical forecast is the first 3 months of the 18-month one's methods (the same
+    // history, the same pick): P-1 x C-1's forecast is a flat 10.
+    let long = review(&tables(), 18);
+    assert_eq!(series(&c, "P-1", "C-1").statistical[..], series(&long, "P-1", "C-1").statistical[..3]);
+    // Against last cycle's 18-month consensus, the months both plan end with the shorter.
+    let params = DemandParams { horizon_months: 3, ..DemandParams::default() };
+    let with_last = demand_review(&DemandInputs {
+        tables: &tables(),
+        cycle,
+        history_months: 36,
+        earlier: &[earlier()],
+        params: &params,
+    })
+    .unwrap();
+    let ch = with_last.facts.changes_since_last_consensus.unwrap();
+    assert_eq!((ch.from_month.as_str(), ch.to_month.as_str()), ("2026-12", "2027-02"));
+    // Out of range: named with the key.
+    let bad = DemandParams { horizon_months: 61, ..DemandParams::default() };
+    assert_eq!(bad.problems(), [("horizon_months", "`61` must be a number of months between 1 and 60".to_string())]);
 }

@@ -8,7 +8,7 @@ use polars::prelude::*;
 use super::super::{AnalysisError, col_f64, col_str};
 use super::history::Item;
 use super::{ConsensusChange, DemandInputs, EarlierConsensus, FamilyChange, Mover, Series, Variance};
-use crate::contract::{Month, PLAN_MONTHS};
+use crate::contract::Month;
 
 /// Last month's actuals against the last signed consensus, or the last consensus when none is
 /// signed: units and revenue, revenue variance split into price, volume and mix.
@@ -107,7 +107,13 @@ pub(super) fn changes_since_last(
     series: &[Series],
 ) -> Result<Option<ConsensusChange>, AnalysisError> {
     let Some(last) = inputs.earlier.iter().find(|e| e.cycle == inputs.cycle.plus(-1)) else { return Ok(None) };
-    let to = last.cycle.plus(PLAN_MONTHS as i32 - 1);
+    let cells = &last.cells;
+    let (fam, month, fin) = (col_str(cells, "family")?, col_str(cells, "month")?, col_f64(cells, "final")?);
+    // The months both plan: from this cycle to the end of the shorter horizon (each cycle's
+    // `[demand] horizon_months` may differ).
+    let last_end = month.iter().filter_map(|m| m.as_deref().and_then(Month::parse)).max_by_key(|m| m.0);
+    let now_end = inputs.params.plan(inputs.cycle).last().copied().unwrap_or(inputs.cycle);
+    let to = last_end.map_or(now_end, |e| if e.0 < now_end.0 { e } else { now_end });
     let from = inputs.cycle;
     let mut by_family: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for s in series {
@@ -115,8 +121,6 @@ pub(super) fn changes_since_last(
             by_family.entry(s.family.clone()).or_default().1 += s.final_units(m);
         }
     }
-    let cells = &last.cells;
-    let (fam, month, fin) = (col_str(cells, "family")?, col_str(cells, "month")?, col_f64(cells, "final")?);
     for i in 0..fam.len() {
         let Some(m) = month[i].as_deref().and_then(Month::parse) else { continue };
         if m >= from && m <= to {

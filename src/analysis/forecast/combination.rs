@@ -9,19 +9,20 @@
 //! `mean(actual - f)` exactly), with the same members as its forecast from that origin would
 //! have. Deterministic: a mean in a fixed order.
 
-use super::{Method, is_seasonal, predict};
+use super::ets::Fit;
+use super::{Method, is_seasonal, predict_using};
 
-/// The members of [`Method::Combination`], in the order they are added: standard Theta, the
-/// optimised Theta, the damped trend (each on the seasonally adjusted series when the series
-/// is seasonal), and additive Holt-Winters, which joins when the series is seasonal
-/// ([`is_seasonal`]: 24 months at least) and is left out otherwise (on a series without a
-/// season it extrapolates whatever pattern the first two years had). On M3 monthly (1,428
-/// series, 18 months held out) the mean of these members on every smooth series scored sMAPE
-/// 13.72 and MASE 0.843, against 13.89 and 0.859 for the earlier SES / damped / Theta mean
-/// picked by backtest; Theta, OTM and damped alone 13.76 and 0.855; Theta and damped 13.83
-/// and 0.865.
-pub const COMBINATION: [Method; 4] =
-    [Method::Theta, Method::OptimisedTheta, Method::DampedHolt, Method::HoltWintersAdditive];
+/// The members of [`Method::Combination`], in the order they are added: the optimised Theta
+/// (which holds the standard Theta as its `theta = 2`), automatic exponential smoothing (ETS,
+/// [`super::ets`]: the state-space model of lowest AICc, damped trends and seasons included),
+/// and additive Holt-Winters, which joins when the series is seasonal ([`is_seasonal`]: 24
+/// months at least) and is left out otherwise (on a series without a season it extrapolates
+/// whatever pattern the first two years had). On M3 monthly (1,428 series, 18 months held
+/// out, selection as [`super::forecast`]) it scored sMAPE 13.71 and MASE 0.830, against 13.73
+/// and 0.846 for the earlier Theta / OTM / damped trend / Holt-Winters mean; the same with
+/// standard Theta as a fourth member 13.64 and 0.833 (bench/RESULTS.md lists what else was
+/// tried).
+pub const COMBINATION: [Method; 3] = [Method::OptimisedTheta, Method::AutoEts, Method::HoltWintersAdditive];
 
 /// A member the combination does without when it does not apply.
 const OPTIONAL: Method = Method::HoltWintersAdditive;
@@ -29,11 +30,16 @@ const OPTIONAL: Method = Method::HoltWintersAdditive;
 /// The mean of the members' forecasts (each clipped at 0); `None` when a member other than
 /// Holt-Winters does not apply. Holt-Winters joins when the series is seasonal and it applies.
 pub fn combination(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
+    combination_using(history, horizon, None)
+}
+
+/// [`combination`] with the ETS member's model already fitted on `history`, when given.
+pub(super) fn combination_using(history: &[f64], horizon: usize, ets: Option<&Fit>) -> Option<Vec<f64>> {
     let seasonal = is_seasonal(history);
     let mut sum = vec![0.0; horizon];
     let mut k = 0.0;
     for m in COMBINATION {
-        let fc = if m == OPTIONAL && !seasonal { None } else { predict(m, history, horizon) };
+        let fc = if m == OPTIONAL && !seasonal { None } else { predict_using(m, history, horizon, ets) };
         let Some(fc) = fc else {
             if m == OPTIONAL {
                 continue;
