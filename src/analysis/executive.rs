@@ -1,15 +1,16 @@
 //! The executive S&OP's signed plan: the decisions on the pack's trade-offs (and the fixes the
-//! leads approved for the resolved gaps) turned into [`PlanAdjustments`], so the supply review's
-//! own allocation recomputes the constrained plan with them; then every SKU x customer x month
-//! of the plan with what was asked, what the plan gives, and the constraint behind any shortfall.
+//! leads approved for the resolved gaps) turned into [`PlanAdjustments`], so the supply
+//! optimiser re-solves the same linear program with them as constraints; then every SKU x
+//! customer x month of the plan with what was asked, what the plan gives, and the constraint
+//! behind any shortfall.
 //!
 //! Decisions:
-//! - A capacity or labour option bought buys `closes / units_short` of the gap's hours on its
-//!   resource and month (overtime out of the overtime ceiling). A material option (expedite,
-//!   alternate supplier) covers the same share of the component's in-lead-time shortfall in
-//!   that month. Accepting the shortfall and written-in actions change no number (the log says
-//!   so). Supplier gaps are risks on top of a plan that already assumes promised receipts.
-//! - The constraint named for a row is the gap still open after the decisions (capacity and
+//! - Choosing a gap's recommended option (or the leads approving its recommended fixes) imposes
+//!   nothing: the plan keeps the least-cost plan, so the signed plan's totals are the supply
+//!   plan's. Choosing another fix forbids the gap's levers of the kinds not chosen; accepting the
+//!   shortfall forbids every fix of the gap. The plan is then re-solved: the option's figures in
+//!   the pack are that plan's. Written-in actions change no number (the log says so).
+//! - The constraint named for a row is the gap still short after the decisions (capacity and
 //!   labour first, then material), preferring one that names the row's customer; without one,
 //!   short supply was shared by the allocation rule.
 
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::r2;
 use super::reconcile::{ReconciliationFacts, kind_word, option_from_key, option_key, place_of};
-use super::supply::{Gap, GapKind, OptionKind, PlanAdjustments, SupplyFacts};
+use super::supply::{Gap, GapKind, OptionKind, PlanAdjustments, SupplyFacts, recommended_option};
 use crate::sop::Directory;
 
 /// What was decided.
@@ -106,32 +107,24 @@ pub struct SignedPlanRow {
     pub gap_id: Option<String>,
 }
 
-/// Adds what a fix closing `units` of a gap buys to the adjustments; says what it does.
-fn apply(adj: &mut PlanAdjustments, g: &Gap, kind: OptionKind, units: f64) -> String {
-    let share = if g.units_short > 0.0 { (units / g.units_short).clamp(0.0, 1.0) } else { 0.0 };
-    match (kind, g.kind) {
-        (OptionKind::AcceptShortfall, _) => "no change to the plan: the shortfall is accepted".into(),
-        (_, GapKind::Capacity | GapKind::Labour) => {
-            let hours = share * g.hours_short.unwrap_or(0.0);
-            let key = (g.resource.clone().unwrap_or_default(), g.month.clone());
-            *adj.extra_hours.entry(key.clone()).or_default() += hours;
-            if kind == OptionKind::Overtime {
-                *adj.overtime_used.entry(key.clone()).or_default() += hours;
-            }
-            format!("{:.1} h more on {} in {} ({})", hours, key.0, key.1, option_key(kind).replace('_', " "))
-        }
-        (_, GapKind::Material | GapKind::Supplier) => {
-            let key = (g.component.clone().unwrap_or_default(), g.month.clone());
-            let e = adj.material_covered.entry(key.clone()).or_default();
-            *e = (*e + share).min(1.0);
-            format!(
-                "{:.0}% of the shortfall of {} in {} covered ({})",
-                share * 100.0,
-                key.0,
-                key.1,
-                option_key(kind).replace('_', " ")
-            )
-        }
+/// Records a choice of `kind` for gap `g` in the adjustments (the units it closes are the
+/// option's own: its plan is re-solved, see [`PlanAdjustments`]); says what it does.
+fn apply(adj: &mut PlanAdjustments, g: &Gap, kind: OptionKind, _units: f64) -> String {
+    let main = recommended_option(g);
+    adj.choose(&g.id, kind, main);
+    let word = option_key(kind).replace('_', " ");
+    if kind == main {
+        format!("as recommended ({word}): the least-cost plan")
+    } else if g.recommended.iter().any(|s| s.kind == kind) {
+        format!("{word}, as recommended")
+    } else if kind == OptionKind::AcceptShortfall {
+        format!("shortfall accepted: the fixes of {} forbidden and the plan re-solved", g.id)
+    } else {
+        format!(
+            "{word} instead of the recommended {}: the other fixes of {} forbidden and the plan re-solved",
+            option_key(main).replace('_', " "),
+            g.id
+        )
     }
 }
 
@@ -224,14 +217,15 @@ pub fn adjustments(
     (adj, log)
 }
 
-/// The signed plan's rows from the recomputed supply facts, each shortfall with its constraint.
-/// `closed` are the gaps the decisions closed in full (never named as a constraint).
+/// The signed plan's rows from the re-planned supply facts, each shortfall with its constraint.
+/// `closed` are the gaps the re-plan leaves nothing short in (named as a constraint only when
+/// no other gap is).
 pub fn plan_rows(after: &SupplyFacts, before: &SupplyFacts, log: &DecisionLog) -> Vec<SignedPlanRow> {
-    let closed: std::collections::BTreeSet<&str> = log
-        .lines
+    let closed: std::collections::BTreeSet<&str> = after
+        .gaps
         .iter()
-        .filter(|l| l.effect.contains(" more on ") || l.effect.starts_with("100% "))
-        .map(|l| l.tradeoff_id.as_str())
+        .filter(|g| g.recommended.iter().all(|s| s.kind != OptionKind::AcceptShortfall || s.units <= 1e-9))
+        .map(|g| g.id.as_str())
         .collect();
     let accepted: std::collections::BTreeSet<&str> = log
         .lines

@@ -11,8 +11,9 @@
 //!   accepts a shortfall is always a trade-off: losing a customer's volume is an executive call.
 //! - Trade-offs are ranked by margin at risk (highest first), then by month and id, so the top 3
 //!   on the pack are the ones that matter most and the order is stable.
-//! - The revenue a recommended fix recovers is the gap's revenue at risk times the share of the
-//!   gap it closes (the options were priced linearly).
+//! - The financial impact is the supply plan's: the least-cost plan is the plan with the
+//!   recommended decisions, so its revenue is "with the recommended decisions" (see
+//!   [`Financial`]).
 
 use std::collections::BTreeMap;
 
@@ -88,18 +89,29 @@ pub struct QuarterLine {
     pub last_signed_revenue_money: Option<f64>,
 }
 
+/// The financial impact, from the supply plan's totals. The supply plan is the least-cost plan:
+/// it is the plan with the recommended decisions (the executive's re-plan with them is the same
+/// plan), so every figure here is a feasible plan's, computed once, never summed over gaps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Financial {
     pub revenue_unconstrained_money: f64,
+    /// The supply plan's revenue: the plan with the recommended decisions.
     pub revenue_constrained_money: f64,
     pub budget_revenue_money: f64,
     pub margin_unconstrained_money: f64,
     pub margin_constrained_money: f64,
-    /// Constrained revenue plus what the resolved gaps' and the trade-offs' recommended fixes
-    /// recover.
+    /// Revenue with the recommended decisions: the re-planned (least-cost) plan's.
     pub revenue_with_recommendations_money: f64,
-    pub cost_of_resolved_money: f64,
-    pub cost_of_recommended_trade_offs_money: f64,
+    /// Demand's revenue that plan does not serve (unconstrained less its revenue).
+    pub revenue_at_risk_money: f64,
+    /// What that plan spends on fixes (overtime, build-ahead, alternate routings, purchases and
+    /// expedites above standard cost).
+    pub spend_money: f64,
+    /// The margin that plan loses on demand it does not serve.
+    pub lost_margin_money: f64,
+    /// Revenue with every gap's fixes forbidden (every shortfall accepted), when the supply plan
+    /// computed it.
+    pub revenue_without_fixes_money: Option<f64>,
 }
 
 /// A gap the executive meeting must decide.
@@ -211,11 +223,6 @@ fn closes(steps: &[RecommendedStep]) -> f64 {
     steps.iter().filter(|s| s.kind != OptionKind::AcceptShortfall).map(|s| s.units).sum()
 }
 
-/// The revenue a set of steps recovers on a gap.
-fn recovered(g: &Gap, steps: &[RecommendedStep]) -> f64 {
-    if g.units_short <= 0.0 { 0.0 } else { g.revenue_at_risk_money * (closes(steps) / g.units_short).min(1.0) }
-}
-
 /// Whether the leads may close a gap themselves: every unit closed by a fix, within the limit.
 pub fn leads_resolve(g: &Gap, limit: f64) -> bool {
     let accepts = g.recommended.iter().any(|s| s.kind == OptionKind::AcceptShortfall && s.units > 1e-9);
@@ -229,7 +236,7 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
     let (mut trade_offs, resolved) = split_gaps(inputs);
     rank_trade_offs(&mut trade_offs);
     let agreed_plan = agreed_plan(inputs);
-    let financial = financial_impact(s, &trade_offs, &resolved);
+    let financial = financial_impact(s);
     let open_questions = open_questions(inputs, &trade_offs);
 
     ReconciliationFacts {
@@ -426,13 +433,8 @@ fn add_last_signed(inputs: &ReconcileInputs<'_>, lines: &mut QuarterLines) {
     }
 }
 
-/// The financial impact: the supply plan's totals, the revenue with what the resolved gaps' and
-/// the trade-offs' recommended fixes recover (capped at the unconstrained revenue), and their costs.
-fn financial_impact(s: &SupplyFacts, trade_offs: &[TradeOff], resolved: &[Resolved]) -> Financial {
-    let gap_by_id: BTreeMap<&str, &Gap> = s.gaps.iter().map(|g| (g.id.as_str(), g)).collect();
-    let recovered_resolved: f64 = resolved.iter().map(|r| recovered(gap_by_id[r.id.as_str()], &r.steps)).sum();
-    let recovered_trade_offs: f64 =
-        trade_offs.iter().map(|t| recovered(gap_by_id[t.id.as_str()], &t.recommendation.steps)).sum();
+/// The financial impact: the supply plan's totals (see [`Financial`]).
+fn financial_impact(s: &SupplyFacts) -> Financial {
     let t = &s.totals;
     Financial {
         revenue_unconstrained_money: t.revenue_unconstrained_money,
@@ -440,12 +442,11 @@ fn financial_impact(s: &SupplyFacts, trade_offs: &[TradeOff], resolved: &[Resolv
         budget_revenue_money: t.budget_revenue_money,
         margin_unconstrained_money: t.margin_unconstrained_money,
         margin_constrained_money: t.margin_constrained_money,
-        revenue_with_recommendations_money: r2((t.revenue_constrained_money
-            + recovered_resolved
-            + recovered_trade_offs)
-            .min(t.revenue_unconstrained_money)),
-        cost_of_resolved_money: r2(resolved.iter().map(|r| r.cost_money).sum()),
-        cost_of_recommended_trade_offs_money: r2(trade_offs.iter().map(|t| t.recommendation.cost_money).sum()),
+        revenue_with_recommendations_money: t.revenue_constrained_money,
+        revenue_at_risk_money: t.revenue_at_risk_money,
+        spend_money: r2(t.plan_cost.spend()),
+        lost_margin_money: t.plan_cost.lost_margin_money,
+        revenue_without_fixes_money: t.revenue_without_fixes_money,
     }
 }
 

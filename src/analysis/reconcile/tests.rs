@@ -18,6 +18,11 @@ fn option(kind: OptionKind, units: f64, cost: f64) -> GapOption {
         fully_closes: false,
         cost_money: cost,
         cost_per_unit_money: cost / units,
+        spend_money: cost,
+        lost_margin_money: 0.0,
+        revenue_kept_money: 0.0,
+        margin_kept_money: 0.0,
+        customers_served: vec![],
     }
 }
 
@@ -31,6 +36,7 @@ fn gap(id: &str, units: f64, revenue: f64, margin: f64, recommended: Vec<Recomme
         supplier: None,
         month: "2027-02".into(),
         near_term: true,
+        frozen: false,
         hours_short: Some(units),
         component_units_short: None,
         units_short: units,
@@ -46,6 +52,7 @@ fn gap(id: &str, units: f64, revenue: f64, margin: f64, recommended: Vec<Recomme
             .map(|s| s.units)
             .sum(),
         recommended,
+        next_best_extra_cost_money: None,
     }
 }
 
@@ -72,7 +79,14 @@ fn facts(gaps: Vec<Gap>) -> SupplyFacts {
             budget_revenue_money: 28_000.0,
             revenue_at_risk_money: 5_000.0,
             margin_at_risk_money: 2_000.0,
-            recommended_cost_money: 0.0,
+            recommended_cost_money: 3_700.0,
+            plan_cost: crate::analysis::supply::lp::Cost {
+                overtime_money: 2_100.0,
+                lost_margin_money: 1_600.0,
+                ..Default::default()
+            },
+            revenue_without_fixes_money: Some(22_000.0),
+            frozen_gaps: 0,
         },
         requirements: vec![],
         capacity: vec![],
@@ -180,11 +194,14 @@ fn gaps_are_resolved_within_the_limit_and_trade_offs_ranked_by_margin() {
     assert_eq!(r.cost_money, 2_200.0);
     assert_eq!(r.buys, "closes 30 of 50 units, keeps 2,400 of margin");
     assert_eq!((r.owner.as_str(), r.due.as_str()), ("the COO (Olivia Chen)", "2027-01-13"));
-    // Recovered revenue: G1 all of 1,000; G2 all of 2,000; G3 30/50 of 5,000 = 3,000; on top of
-    // the constrained 25,000 = 31,000, capped at the unconstrained 30,000.
-    assert_eq!(f.financial.revenue_with_recommendations_money, 30_000.0);
-    assert_eq!(f.financial.cost_of_resolved_money, 800.0);
-    assert_eq!(f.financial.cost_of_recommended_trade_offs_money, 3_700.0);
+    // The supply plan is the least-cost plan, the plan with the recommended decisions: its
+    // revenue (25,000), the demand's revenue it leaves (30,000 - 25,000), its spend and lost
+    // margin apart, never summed over the gaps.
+    let fin = &f.financial;
+    assert_eq!(fin.revenue_with_recommendations_money, 25_000.0);
+    assert_eq!(fin.revenue_at_risk_money, 5_000.0);
+    assert_eq!((fin.spend_money, fin.lost_margin_money), (2_100.0, 1_600.0));
+    assert_eq!(fin.revenue_without_fixes_money, Some(22_000.0));
     assert!(f.open_questions.iter().any(|q| q.contains("no signed plan of the previous cycle")));
 }
 

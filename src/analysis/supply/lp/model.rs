@@ -42,14 +42,15 @@ pub const HOLD_ABSOLUTE: f64 = 1e-6;
 pub enum Lever {
     /// Overtime on a resource in a month.
     Overtime { resource: usize, month: usize },
-    /// A routing of an item (in every month).
-    Routing { item: usize, routing: usize },
+    /// A routing of an item in a month.
+    Routing { item: usize, routing: usize, month: usize },
     /// New orders from a supplier option of a component.
     Purchase { component: usize, option: usize },
     /// Expedites of a component (every option).
     Expedite { component: usize },
-    /// Stock of an item above what it opened with (no building ahead).
-    BuildAhead { item: usize },
+    /// Stock of an item carried into a month above what it opened with (no building ahead
+    /// into that month).
+    BuildAhead { item: usize, month: usize },
 }
 
 /// The solver failed (a bug or a numerical fault, never the data: the model is always
@@ -118,9 +119,9 @@ fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
                 .iter()
                 .enumerate()
                 .map(|(k, r)| {
-                    let off = forbid.contains(&Lever::Routing { item: i, routing: k });
                     (0..n)
                         .map(|t| {
+                            let off = forbid.contains(&Lever::Routing { item: i, routing: k, month: t });
                             (!off && (k == 0 || t >= frozen)).then(|| col(&mut pb, r.premium_per_unit, f64::INFINITY))
                         })
                         .collect()
@@ -149,8 +150,15 @@ fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
         .iter()
         .enumerate()
         .map(|(i, it)| {
-            let ub = if forbid.contains(&Lever::BuildAhead { item: i }) { it.usable_stock() } else { f64::INFINITY };
-            (0..n).map(|_| col(&mut pb, it.holding_cost_per_month, ub)).collect()
+            // Stock at the end of month t is what month t + 1 opens with.
+            let ub = |t: usize| {
+                if forbid.contains(&Lever::BuildAhead { item: i, month: t + 1 }) {
+                    it.usable_stock()
+                } else {
+                    f64::INFINITY
+                }
+            };
+            (0..n).map(|t| col(&mut pb, it.holding_cost_per_month, ub(t))).collect()
         })
         .collect();
     let cstock: Vec<Vec<Col>> = p
