@@ -482,13 +482,20 @@ pub fn narrative_facts(
 mod tests {
     use super::*;
 
-    /// The allocation recomputed with overtime bought, checked by hand. One resource R (site
-    /// S) with 100 regular hours and 50 of overtime in each month; SKU A takes 1 h a unit, no
-    /// stock, no BOM. Customer C1 (priority 1) wants 80 a month and C2 (priority 2) 60: 140 h
-    /// of load against 100, a 40 h gap each month. Before: C1 gets 80, C2 20. Buying 40 h of
-    /// overtime in 2027-01 (the whole gap) gives C2 its 60 that month; 2027-02 stays short.
+    /// The re-plan is the supply plan's linear program with the decisions as constraints,
+    /// checked by hand. One resource R (site S) with 100 regular hours and 50 of overtime at 3/h
+    /// in each month; SKU A (price 10, cost 6: margin 4) takes 1 h a unit, no stock, no BOM.
+    /// Customer C1 (priority 1) wants 80 a month and C2 (priority 2) 60 in January and February:
+    /// 140 h against 100, a 40 h gap each month. Overtime (3 a unit) costs less than the margin
+    /// (4): the least-cost plan buys 40 h in each month (240) and serves all 280 units (2,800).
+    /// - The recommended decisions (overtime on both gaps) impose nothing: the signed plan is
+    ///   the supply plan, to the byte.
+    /// - Accepting the shortfall on both forbids the gaps' overtime and build-ahead: C1 gets 80
+    ///   and C2 20 each month, 200 units, revenue 2,000, 80 x 4 = 320 of margin lost; the same
+    ///   plan as the supply review's "every shortfall accepted" (its revenue without fixes).
+    /// - Overtime in January and the shortfall accepted in February: 240 units, 2,400.
     #[test]
-    fn overtime_bought_raises_capacity_and_the_allocation_is_recomputed() {
+    fn the_re_plan_imposes_the_decisions_on_the_same_linear_program() {
         use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review, supply_review_with};
         use crate::contract::{Month, Table};
         use polars::prelude::*;
@@ -534,7 +541,7 @@ mod tests {
                 "month" => months.clone(),
                 "available_hours" => vec![100.0; n],
                 "max_overtime_hours" => vec![50.0; n],
-                "overtime_cost_per_hour" => vec![30.0; n]
+                "overtime_cost_per_hour" => vec![3.0; n]
             )
             .unwrap(),
         );
@@ -551,24 +558,45 @@ mod tests {
         let got = |f: &SupplyFacts, c: &str, m: &str| {
             f.constrained_plan.iter().find(|p| p.customer == c && p.month == m).unwrap().constrained_units
         };
-        assert_eq!((got(&before, "C1", "2027-01"), got(&before, "C2", "2027-01")), (80.0, 20.0));
-        let gap = before.gaps.iter().find(|g| g.id == "CAP-R-2027-01").expect("a 40 h gap in 2027-01");
-        assert_eq!(gap.hours_short, Some(40.0));
+        assert_eq!((before.totals.constrained_units, before.totals.revenue_constrained_money), (280.0, 2800.0));
+        assert_eq!(before.totals.plan_cost.overtime_money, 240.0);
+        let gap = |id: &str| before.gaps.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("{id}"));
+        let (jan, feb) = (gap("CAP-R-2027-01"), gap("CAP-R-2027-02"));
+        assert_eq!(recommended_option(jan), OptionKind::Overtime);
+        assert_eq!(jan.recommended, vec![crate::analysis::supply::RecommendedStep { kind: OptionKind::Overtime, units: 40.0, cost_money: 120.0 }]);
 
-        // The COO buys the overtime option of that gap: 40 h of overtime at 30/h.
+        // The recommended decisions: the same plan.
         let mut adj = PlanAdjustments::default();
-        let effect = apply(&mut adj, gap, OptionKind::Overtime, gap.units_short);
-        assert_eq!(effect, "40.0 h more on R in 2027-01 (overtime)");
+        assert_eq!(apply(&mut adj, jan, OptionKind::Overtime, 40.0), "as recommended (overtime): the least-cost plan");
+        apply(&mut adj, feb, OptionKind::Overtime, 40.0);
         let after = supply_review_with(&inputs, &adj).unwrap();
-        assert_eq!((got(&after, "C1", "2027-01"), got(&after, "C2", "2027-01")), (80.0, 60.0));
+        assert_eq!(after.constrained_plan, before.constrained_plan);
+        assert_eq!((after.totals.constrained_units, after.totals.revenue_constrained_money), (280.0, 2800.0));
+        assert_eq!(after.totals.plan_cost, before.totals.plan_cost);
+
+        // The shortfall accepted everywhere: every fix of every gap forbidden.
+        let mut adj = PlanAdjustments::default();
+        let effect = apply(&mut adj, jan, OptionKind::AcceptShortfall, 0.0);
+        assert_eq!(effect, "shortfall accepted: the fixes of CAP-R-2027-01 forbidden and the plan re-solved");
+        apply(&mut adj, feb, OptionKind::AcceptShortfall, 0.0);
+        let after = supply_review_with(&inputs, &adj).unwrap();
+        assert_eq!((got(&after, "C1", "2027-01"), got(&after, "C2", "2027-01")), (80.0, 20.0));
         assert_eq!((got(&after, "C1", "2027-02"), got(&after, "C2", "2027-02")), (80.0, 20.0));
-        assert!(after.gaps.iter().all(|g| g.id != "CAP-R-2027-01"), "the January gap is closed");
-        let jan = after.capacity[0].months.iter().find(|m| m.month == "2027-01").unwrap();
-        assert_eq!(
-            (jan.available_hours, jan.max_overtime_hours),
-            (140.0, 10.0),
-            "the overtime came out of the ceiling"
-        );
+        assert_eq!((after.totals.revenue_constrained_money, after.totals.plan_cost.lost_margin_money), (2000.0, 320.0));
+        assert_eq!(after.totals.plan_cost.spend(), 0.0);
+        assert_eq!(before.totals.revenue_without_fixes_money, Some(after.totals.revenue_constrained_money));
+        // Each gap's "accept" option is that gap's plan: January accepted alone loses 80 x 4.
+        let accept = jan.options.iter().find(|o| o.kind == OptionKind::AcceptShortfall).unwrap();
+        assert_eq!((accept.spend_money, accept.lost_margin_money, accept.closes_units), (0.0, 160.0, 0.0));
+
+        // Overtime in January, the shortfall accepted in February.
+        let mut adj = PlanAdjustments::default();
+        apply(&mut adj, jan, OptionKind::Overtime, 40.0);
+        apply(&mut adj, feb, OptionKind::AcceptShortfall, 0.0);
+        let after = supply_review_with(&inputs, &adj).unwrap();
+        assert_eq!((got(&after, "C2", "2027-01"), got(&after, "C2", "2027-02")), (60.0, 20.0));
+        assert_eq!((after.totals.constrained_units, after.totals.revenue_constrained_money), (240.0, 2400.0));
+        assert_eq!(after.totals.plan_cost.overtime_money, 120.0);
     }
 
     fn dir() -> Directory {

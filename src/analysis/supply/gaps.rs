@@ -7,8 +7,9 @@
 //! - a capacity or labour gap on resource R in month M: overtime on R in M; building its SKUs
 //!   ahead into M (their stock carried into M above what they opened with); their alternate
 //!   routings in M;
-//! - a material or supplier gap on component C: C's expedites and its other suppliers'
-//!   purchases, in every month (a component's orders are not split by the month they serve).
+//! - a material or supplier gap on component C in month M: C's expedites and its other
+//!   suppliers' purchases arriving after C's previous gap month and by M (what arrives earlier
+//!   is the earlier gap's; a material and a supplier gap of one month share their levers).
 //!
 //! Simplification: a capacity gap's units are hours over the average hours per unit on that
 //! resource.
@@ -100,7 +101,7 @@ impl<'x> CustomersHit<'x> {
             for &c in &customers_of[s] {
                 if cells[&(s, c)][mi] > EPS {
                     any.insert(&customers[c].0);
-                    if self.unmet(s, c, mi) > 1e-6 {
+                    if self.unmet(s, c, mi) > super::pricing::UNIT_EPS {
                         short.insert(&customers[c].0);
                     }
                 }
@@ -168,7 +169,7 @@ pub(super) fn material_gaps(plan: &Plan<'_>, problem: &Problem) -> Vec<Found> {
     let nodes = &plan.bom.nodes;
     let Shorts { base: ref base_shorts, risk: ref risk_shorts } = plan.shorts;
     let at_risk = |supplier: &str| suppliers::at_risk(&plan.otif, p, supplier);
-    let mut gaps: Vec<Found> = Vec::new();
+    let mut gaps: Vec<(usize, Found)> = Vec::new();
     let aggregate = |shorts: &[Short]| -> BTreeMap<(usize, usize), BTreeMap<usize, Agg>> {
         let mut out: BTreeMap<(usize, usize), BTreeMap<usize, Agg>> = BTreeMap::new();
         for sh in shorts.iter().filter(|s| s.within_lead_time) {
@@ -212,14 +213,7 @@ pub(super) fn material_gaps(plan: &Plan<'_>, problem: &Problem) -> Vec<Found> {
             (None, None, Some(nd.name.clone()), Some(supplier)),
             (None, Some(r3(comp))),
         );
-        let mut levers = Vec::new();
-        if let Some(c) = problem.components.iter().position(|c| c.name == nd.name) {
-            levers.push((OptionKind::Expedite, Lever::Expedite { component: c }));
-            for o in 1..problem.components[c].options.len() {
-                levers.push((OptionKind::AlternateSupplier, Lever::Purchase { component: c, option: o }));
-            }
-        }
-        gaps.push(Found { gap, scope: Scope { skus, month: mi, levers } });
+        gaps.push((node, Found { gap, scope: Scope { skus, month: mi, levers: Vec::new() } }));
     };
     for (&(node, mi), by_root) in &base {
         material_gap(GapKind::Material, node, mi, by_root);
@@ -239,5 +233,25 @@ pub(super) fn material_gaps(plan: &Plan<'_>, problem: &Problem) -> Vec<Found> {
             material_gap(GapKind::Supplier, node, mi, &extra);
         }
     }
-    gaps
+    // Each gap's levers: arrivals after the component's previous gap month, up to its own.
+    let mut months_of: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for (node, f) in &gaps {
+        months_of.entry(*node).or_default().insert(f.scope.month);
+    }
+    gaps.into_iter()
+        .map(|(node, mut f)| {
+            let mi = f.scope.month;
+            let from = months_of[&node].range(..mi).next_back().map_or(0, |m| m + 1);
+            if let Some(c) = problem.components.iter().position(|c| c.name == nodes[node].name) {
+                for t in from..=mi {
+                    f.scope.levers.push((OptionKind::Expedite, Lever::Expedite { component: c, month: t }));
+                    for o in 1..problem.components[c].options.len() {
+                        let lever = Lever::Purchase { component: c, option: o, month: t };
+                        f.scope.levers.push((OptionKind::AlternateSupplier, lever));
+                    }
+                }
+            }
+            f
+        })
+        .collect()
 }

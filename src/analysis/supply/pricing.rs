@@ -28,6 +28,11 @@ use super::masters::Masters;
 use super::{Gap, GapOption, OptionKind, PlanAdjustments, RecommendedStep, r2, r3};
 use crate::analysis::AnalysisError;
 
+/// Units below this are nothing: the lexicographic stages hold each optimum within a small
+/// slack ([`lp::HOLD_ABSOLUTE`]), so a line served in full may show a millionth short; the facts
+/// round units to thousandths.
+pub(super) const UNIT_EPS: f64 = 1e-4;
+
 /// (SKU, customer) to the constrained units per plan month.
 pub(super) type Constrained = BTreeMap<(usize, usize), Vec<f64>>;
 
@@ -158,7 +163,7 @@ fn uses(p: &Problem, scope: &Scope, plan: &Solution) -> Vec<Use> {
     let mut out: BTreeMap<OptionKind, Use> = BTreeMap::new();
     for &(kind, lever) in &scope.levers {
         let Some((qty, spend, detail)) = lever_use(p, plan, lever) else { continue };
-        if qty <= 1e-6 {
+        if qty <= UNIT_EPS {
             continue;
         }
         let u = out.entry(kind).or_insert_with(|| Use { kind, spend: 0.0, details: Vec::new() });
@@ -188,25 +193,25 @@ fn lever_use(p: &Problem, s: &Solution, lever: Lever) -> Option<(f64, f64, Strin
             let u = *s.production.get(item)?.get(routing)?.get(t)?;
             (u, u * r.premium_per_unit, format!("{u:.1} units of {} made on {} in {}", it.name, r.label, month(t)))
         }
-        Lever::Expedite { component } => {
+        Lever::Expedite { component, month: t } => {
             let c = &p.components[component];
             let (mut u, mut spend) = (0.0, 0.0);
             for (o, opt) in c.options.iter().enumerate() {
-                let q: f64 = s.expedites.get(component)?.get(o)?.iter().sum();
+                let q = *s.expedites.get(component)?.get(o)?.get(t)?;
                 u += q;
                 spend += q * (lp::purchase_premium(opt.unit_cost, c.unit_cost) + opt.expedite_premium_per_unit);
             }
-            (u, spend, format!("{u:.1} units of {} expedited", c.name))
+            (u, spend, format!("{u:.1} units of {} expedited into {}", c.name, month(t)))
         }
-        Lever::Purchase { component, option } => {
+        Lever::Purchase { component, option, month: t } => {
             let c = &p.components[component];
             let opt = c.options.get(option)?;
-            let u: f64 = s.purchases.get(component)?.get(option)?.iter().sum();
+            let u = *s.purchases.get(component)?.get(option)?.get(t)?;
             let supplier = p.suppliers.get(opt.supplier).map_or("", |x| x.name.as_str());
             (
                 u,
                 u * lp::purchase_premium(opt.unit_cost, c.unit_cost),
-                format!("{u:.1} units of {} bought from {supplier} at {:.2}", c.name, opt.unit_cost),
+                format!("{u:.1} units of {} from {supplier} at {:.2} in {}", c.name, opt.unit_cost, month(t)),
             )
         }
     })
@@ -254,7 +259,7 @@ fn notice(p: &Problem, base: &Solution, f: &mut Found) {
 }
 
 fn accept_step(s: &InScope) -> Vec<RecommendedStep> {
-    if s.unmet > 1e-6 {
+    if s.unmet > UNIT_EPS {
         vec![RecommendedStep { kind: OptionKind::AcceptShortfall, units: r3(s.unmet), cost_money: r2(s.lost) }]
     } else {
         Vec::new()
@@ -298,10 +303,10 @@ fn price_gap(solver: &mut Solver<'_>, f: &mut Found) -> Result<(), SolveError> {
             kind,
             detail,
             closes_units: r3(closes),
-            closes_percent: if a.unmet > 1e-9 { r2(100.0 * closes / a.unmet) } else { 100.0 },
-            fully_closes: s.unmet <= 1e-6,
+            closes_percent: if a.unmet > UNIT_EPS { r2(100.0 * closes / a.unmet) } else { 100.0 },
+            fully_closes: s.unmet <= UNIT_EPS,
             cost_money: r2(spend + lost),
-            cost_per_unit_money: if closes > 1e-9 { r2(spend / closes) } else { 0.0 },
+            cost_per_unit_money: if closes > UNIT_EPS { r2(spend / closes) } else { 0.0 },
             spend_money: r2(spend),
             lost_margin_money: r2(lost),
             revenue_kept_money: r2(s.revenue - a.revenue),
@@ -309,7 +314,7 @@ fn price_gap(solver: &mut Solver<'_>, f: &mut Found) -> Result<(), SolveError> {
             customers_served: s
                 .by_customer
                 .iter()
-                .filter(|(c, k)| **k > a.by_customer.get(*c).copied().unwrap_or(0.0) + 1e-6)
+                .filter(|(c, k)| **k > a.by_customer.get(*c).copied().unwrap_or(0.0) + UNIT_EPS)
                 .map(|(c, _)| c.clone())
                 .collect(),
         }

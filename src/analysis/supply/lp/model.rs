@@ -44,10 +44,10 @@ pub enum Lever {
     Overtime { resource: usize, month: usize },
     /// A routing of an item in a month.
     Routing { item: usize, routing: usize, month: usize },
-    /// New orders from a supplier option of a component.
-    Purchase { component: usize, option: usize },
-    /// Expedites of a component (every option).
-    Expedite { component: usize },
+    /// New orders from a supplier option of a component arriving in a month.
+    Purchase { component: usize, option: usize, month: usize },
+    /// Expedites of a component (every option) arriving in a month.
+    Expedite { component: usize, month: usize },
     /// Stock of an item carried into a month above what it opened with (no building ahead
     /// into that month).
     BuildAhead { item: usize, month: usize },
@@ -173,21 +173,23 @@ fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
         let mut e: Vec<Vec<Option<Col>>> = Vec::new();
         for (o, opt) in comp.options.iter().enumerate() {
             let premium = purchase_premium(opt.unit_cost, comp.unit_cost);
-            let buy_ok = !forbid.contains(&Lever::Purchase { component: c, option: o });
+            let buy_ok = |t: usize| !forbid.contains(&Lever::Purchase { component: c, option: o, month: t });
             b.push(
                 (0..n)
                     .map(|t| {
-                        (buy_ok && t >= frozen && t >= opt.lead_time_months)
+                        (buy_ok(t) && t >= frozen && t >= opt.lead_time_months)
                             .then(|| col(&mut pb, premium, f64::INFINITY))
                     })
                     .collect(),
             );
-            let exp_ok = buy_ok && opt.can_expedite && !forbid.contains(&Lever::Expedite { component: c });
+            let exp_ok = |t: usize| {
+                buy_ok(t) && opt.can_expedite && !forbid.contains(&Lever::Expedite { component: c, month: t })
+            };
             e.push(
                 (0..n)
                     .map(|t| {
                         let open =
-                            exp_ok && t >= frozen && t >= opt.expedite_lead_time_months && t < opt.lead_time_months;
+                            exp_ok(t) && t >= frozen && t >= opt.expedite_lead_time_months && t < opt.lead_time_months;
                         open.then(|| col(&mut pb, premium + opt.expedite_premium_per_unit, f64::INFINITY))
                     })
                     .collect(),
