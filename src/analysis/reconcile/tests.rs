@@ -87,6 +87,7 @@ fn facts(gaps: Vec<Gap>) -> SupplyFacts {
             },
             revenue_without_fixes_money: Some(22_000.0),
             frozen_gaps: 0,
+            re_solves: 0,
         },
         requirements: vec![],
         capacity: vec![],

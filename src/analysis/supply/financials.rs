@@ -160,5 +160,6 @@ pub(super) fn totals(
         plan_cost: lp::Cost::default(),
         revenue_without_fixes_money: None,
         frozen_gaps: gaps.iter().filter(|g| g.frozen).count(),
+        re_solves: 0,
     }
 }

@@ -287,6 +287,10 @@ pub struct Totals {
     pub revenue_without_fixes_money: Option<f64>,
     /// Gaps inside the frozen horizon: notices, not decisions.
     pub frozen_gaps: usize,
+    /// Re-solves of the linear program the gaps' pricing took (the plan's own solve not
+    /// counted; each forbidden set solved once, at the least cost alone but the last, with
+    /// every gap's fixes forbidden).
+    pub re_solves: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -671,6 +675,7 @@ fn review(inputs: &SupplyInputs<'_>, adjust: &PlanAdjustments, price: bool) -> R
     totals.plan_cost = round_cost(&base.cost);
     totals.recommended_cost_money = r2(base.cost.total());
     totals.revenue_without_fixes_money = without_fixes.map(r2);
+    totals.re_solves = solver.solves;
 
     let Masters { cycle, ref months, ref near_term, params: p, .. } = plan.masters;
     Ok(SupplyFacts {

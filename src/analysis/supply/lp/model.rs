@@ -374,6 +374,12 @@ pub fn solve_least_cost(p: &Problem) -> Result<Solution, SolveError> {
     solve_stages(p, &BTreeSet::new(), 1)
 }
 
+/// The least-cost stage alone without the levers in `forbid`: what pricing a gap's options
+/// needs (their cost), at one solve instead of every stage's.
+pub fn solve_least_cost_without(p: &Problem, forbid: &BTreeSet<Lever>) -> Result<Solution, SolveError> {
+    solve_stages(p, forbid, 1)
+}
+
 fn solve_stages(p: &Problem, forbid: &BTreeSet<Lever>, at_most: usize) -> Result<Solution, SolveError> {
     let (pb, cols) = build(p, forbid);
     let mut stages = stages(p, &cols);
