@@ -563,7 +563,14 @@ mod tests {
         let gap = |id: &str| before.gaps.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("{id}"));
         let (jan, feb) = (gap("CAP-R-2027-01"), gap("CAP-R-2027-02"));
         assert_eq!(recommended_option(jan), OptionKind::Overtime);
-        assert_eq!(jan.recommended, vec![crate::analysis::supply::RecommendedStep { kind: OptionKind::Overtime, units: 40.0, cost_money: 120.0 }]);
+        assert_eq!(
+            jan.recommended,
+            vec![crate::analysis::supply::RecommendedStep {
+                kind: OptionKind::Overtime,
+                units: 40.0,
+                cost_money: 120.0
+            }]
+        );
 
         // The recommended decisions: the same plan.
         let mut adj = PlanAdjustments::default();

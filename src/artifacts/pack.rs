@@ -266,7 +266,8 @@ fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>
             Some(fin.margin_constrained_money),
         ),
     ];
-    financial_rows.extend(fin.revenue_without_fixes_money.map(|r| row("with every shortfall accepted (no fix)", r, None)));
+    financial_rows
+        .extend(fin.revenue_without_fixes_money.map(|r| row("with every shortfall accepted (no fix)", r, None)));
     financial_rows.extend([
         row("budget", fin.budget_revenue_money, None),
         row("revenue at risk with the recommended decisions", fin.revenue_at_risk_money, None),

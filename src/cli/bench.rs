@@ -706,13 +706,7 @@ fn optimiser_tables(exe: &std::path::Path, divisors: &[usize], seeds: u64) -> an
         let ratio = if r.lp_cost_money > 0.0 { r.greedy_cost_money / r.lp_cost_money } else { 1.0 };
         println!(
             "{:>6} {:>14.0} {:>12.0} {:>14.0} {:>8.3} {:>12.0} {:>12.0}",
-            seed,
-            r.greedy_cost_money,
-            r.lp_cost_money,
-            r.lp_spend_money,
-            ratio,
-            r.greedy_unmet_units,
-            r.lp_unmet_units
+            seed, r.greedy_cost_money, r.lp_cost_money, r.lp_spend_money, ratio, r.greedy_unmet_units, r.lp_unmet_units
         );
     }
     Ok(())

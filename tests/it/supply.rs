@@ -110,14 +110,33 @@ fn the_demo_company_has_every_gap_kind() {
     let cent = facts.capacity.iter().find(|r| r.resource == "LEE-LINE-CENT").unwrap();
     assert_eq!(cent.first_overload_month.as_deref(), Some("2027-01"));
     assert!(facts.near_term_overloads.iter().any(|o| o.resource == "MON-LABOUR" && o.month == "2027-01"));
-    // Every gap is priced, its recommendation covers it, and it names whom it hits.
+    // Every gap outside the frozen horizon is priced: its options are plans, accepting the
+    // shortfall among them, none cheaper than the recommended one (the least cost), and what
+    // the recommendation closes plus what it accepts is what accepting would leave short.
     for g in &facts.gaps {
-        assert!(g.units_short > 0.0 && g.margin_at_risk_money >= 0.0, "{g:?}");
-        assert!(g.options.iter().any(|o| o.kind == snop::analysis::supply::OptionKind::AcceptShortfall));
+        assert!(g.units_short >= 0.0 && g.margin_at_risk_money >= 0.0, "{g:?}");
+        if !g.frozen {
+            assert!(g.options.iter().any(|o| o.kind == snop::analysis::supply::OptionKind::AcceptShortfall));
+            let best = g.options[0].cost_money;
+            assert!(g.options.iter().all(|o| o.cost_money >= best - 0.05), "{g:?}");
+            assert!((g.options[0].spend_money + g.options[0].lost_margin_money - best).abs() < 0.02, "{g:?}");
+        } else {
+            assert!(g.options.is_empty(), "a notice is not re-priced: {g:?}");
+        }
         let covered: f64 = g.recommended.iter().map(|s| s.units).sum();
         assert!((covered - g.units_short).abs() < 0.01, "{g:?}");
         assert!(!g.skus_hit.is_empty() && !g.customers_hit.is_empty(), "{g:?}");
     }
+    // Computed once from the plan: revenue at risk is demand's revenue less the plan's, and the
+    // plan's revenue is its lines' at their prices (a plain loop over the plan).
+    assert!((t.revenue_at_risk_money - (t.revenue_unconstrained_money - t.revenue_constrained_money)).abs() < 0.02);
+    let by_family: f64 = facts.financials.iter().map(|f| f.revenue_constrained_money).sum();
+    assert!((by_family - t.revenue_constrained_money).abs() < 1.0, "{by_family}");
+    let unmet: f64 = facts.constrained_plan.iter().map(|l| l.demand_units - l.constrained_units).sum();
+    assert!((unmet - t.unmet_units).abs() < 0.5, "{unmet}");
+    assert!((t.plan_cost.spend() + t.plan_cost.lost_margin_money - t.recommended_cost_money).abs() < 0.1);
+    // Forbidding every fix never raises revenue.
+    assert!(t.revenue_without_fixes_money.unwrap() <= t.revenue_constrained_money + 0.01);
     // Receipts from suppliers below the OTIF threshold feed the supplier gaps.
     assert!(facts.suppliers.iter().any(|s| s.below_threshold));
     assert!(facts.receipts_at_risk.iter().any(|r| !r.feeds_gaps.is_empty()));

@@ -601,7 +601,11 @@ pub const FIX_KINDS: [OptionKind; 5] = [
 
 /// A gap's recommended option: the first fix of its recommendation, else accepting.
 pub fn recommended_option(g: &Gap) -> OptionKind {
-    g.recommended.iter().map(|s| s.kind).find(|k| *k != OptionKind::AcceptShortfall).unwrap_or(OptionKind::AcceptShortfall)
+    g.recommended
+        .iter()
+        .map(|s| s.kind)
+        .find(|k| *k != OptionKind::AcceptShortfall)
+        .unwrap_or(OptionKind::AcceptShortfall)
 }
 
 /// Computes the supply review's facts: the least-cost plan, every gap priced by re-solving.

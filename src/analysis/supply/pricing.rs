@@ -238,11 +238,7 @@ fn revenue(p: &Problem, plan: &Solution) -> f64 {
 /// risk, its recommended steps and options. Without `price` (the executive's re-plan) nothing is
 /// re-solved: each gap gets the shortfall the plan leaves. Returns the revenue of the plan with
 /// every gap's fixes forbidden (with `price` only).
-pub(super) fn price(
-    solver: &mut Solver<'_>,
-    found: &mut [Found],
-    price: bool,
-) -> Result<Option<f64>, AnalysisError> {
+pub(super) fn price(solver: &mut Solver<'_>, found: &mut [Found], price: bool) -> Result<Option<f64>, AnalysisError> {
     for f in found.iter_mut() {
         if price && !f.gap.frozen {
             price_gap(solver, f)?;
@@ -343,7 +339,11 @@ fn price_gap(solver: &mut Solver<'_>, f: &mut Found) -> Result<(), SolveError> {
         let alone = uses(p, &f.scope, &plan).into_iter().flat_map(|x| x.details).collect::<Vec<_>>().join("; ");
         options.push(option(u.kind, alone, &plan));
     }
-    options.push(option(OptionKind::AcceptShortfall, "accept the shortfall: the gap's fixes forbidden".into(), &accept_plan));
+    options.push(option(
+        OptionKind::AcceptShortfall,
+        "accept the shortfall: the gap's fixes forbidden".into(),
+        &accept_plan,
+    ));
 
     let g = &mut f.gap;
     g.units_short = r3(a.unmet);

@@ -235,7 +235,10 @@ fn capacity_gap_is_priced_and_built_ahead() {
     let o = option(g, OptionKind::BuildAhead);
     assert_eq!((o.closes_units, o.closes_percent, o.fully_closes), (2.5, 100.0, true));
     assert_eq!((o.spend_money, o.lost_margin_money, o.cost_money), (5.0, 0.0, 5.0));
-    assert_eq!((o.revenue_kept_money, o.margin_kept_money, o.customers_served.clone()), (375.0, 125.0, vec!["C1".to_string()]));
+    assert_eq!(
+        (o.revenue_kept_money, o.margin_kept_money, o.customers_served.clone()),
+        (375.0, 125.0, vec!["C1".to_string()])
+    );
     assert!(o.detail.contains("2.5 units of P1 built ahead into 2027-01"), "{}", o.detail);
     let a = option(g, OptionKind::AcceptShortfall);
     assert_eq!((a.closes_units, a.spend_money, a.lost_margin_money, a.cost_money), (0.0, 0.0, 125.0, 125.0));
@@ -439,7 +442,10 @@ fn supplier_gap_from_receipts_at_risk() {
     c.suppliers = vec![("M1", "SUPC", 10.5, 30)];
     let f = c.run().unwrap();
     let g = &f.gaps[0];
-    assert_eq!(g.options.iter().map(|o| o.kind).collect::<Vec<_>>(), [OptionKind::AlternateSupplier, OptionKind::AcceptShortfall]);
+    assert_eq!(
+        g.options.iter().map(|o| o.kind).collect::<Vec<_>>(),
+        [OptionKind::AlternateSupplier, OptionKind::AcceptShortfall]
+    );
     let o = option(g, OptionKind::AlternateSupplier);
     assert_eq!((o.cost_money, o.closes_units), (2.5, 2.5));
     assert!(o.detail.contains("SUPC"), "{}", o.detail);
