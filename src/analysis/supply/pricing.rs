@@ -2,9 +2,10 @@
 //! constrained plan, and each gap's options are whole plans re-solved with levers of the gap's
 //! scope forbidden.
 //!
-//! Pricing is done at the least cost alone ([`lp::solve_least_cost_without`]: one solve, not
-//! every lexicographic stage): S below is the least-cost stage of the plan, and every re-solve
-//! is the least cost with more forbidden. An option's cost is therefore exact, and what it
+//! Pricing is done at the least cost alone ([`lp::Pricer`]: one stage, not every lexicographic
+//! stage, re-solved warm from the last basis with the forbidden levers' columns bounded): S
+//! below is the least-cost stage of the plan, and every re-solve is the least cost with more
+//! forbidden. An option's cost is therefore exact, and what it
 //! serves is a least-cost plan's; the allocation rule (who is served when costs tie, or
 //! priority first) shares the plan afterwards and moves no option's cost under `cost_first`.
 //! Measured on the demo company (300 SKUs, 100 customers), full lexicographic re-solves took
@@ -85,6 +86,8 @@ pub(super) fn all_fix_levers(found: &[Found]) -> BTreeSet<Lever> {
 pub(super) struct Solver<'p> {
     problem: &'p Problem,
     forbid: BTreeSet<Lever>,
+    /// The least-cost model, re-solved warm.
+    pricer: lp::Pricer<'p>,
     /// The plan: every lexicographic stage.
     base: Rc<Solution>,
     /// Its least-cost stage alone: the reference every re-solve is priced against.
@@ -97,8 +100,9 @@ pub(super) struct Solver<'p> {
 impl<'p> Solver<'p> {
     pub(super) fn new(problem: &'p Problem, forbid: BTreeSet<Lever>) -> Result<Solver<'p>, SolveError> {
         let base = Rc::new(lp::solve_without(problem, &forbid)?);
-        let reference = Rc::new(lp::solve_least_cost_without(problem, &forbid)?);
-        Ok(Solver { problem, forbid, base, reference, cache: BTreeMap::new(), solves: 1 })
+        let mut pricer = lp::Pricer::new(problem, &forbid);
+        let reference = Rc::new(pricer.solve_without(&BTreeSet::new())?);
+        Ok(Solver { problem, forbid, pricer, base, reference, cache: BTreeMap::new(), solves: 1 })
     }
 
     /// The plan (the least-cost one, with the decisions imposed).
@@ -115,7 +119,7 @@ impl<'p> Solver<'p> {
         if let Some(s) = self.cache.get(&all) {
             return Ok(s.clone());
         }
-        let s = Rc::new(lp::solve_least_cost_without(self.problem, &all)?);
+        let s = Rc::new(self.pricer.solve_without(&all)?);
         self.solves += 1;
         self.cache.insert(all, s.clone());
         Ok(s)

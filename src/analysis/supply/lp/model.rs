@@ -380,6 +380,88 @@ pub fn solve_least_cost_without(p: &Problem, forbid: &BTreeSet<Lever>) -> Result
     solve_stages(p, forbid, 1)
 }
 
+/// The least-cost stage re-solved again and again with more levers forbidden, warm: one model,
+/// the forbidden levers' columns bounded for a solve and released after it, each solve starting
+/// from the basis the one before left. What pricing many options needs; identical calls in the
+/// same order give identical plans.
+pub struct Pricer<'p> {
+    p: &'p Problem,
+    base: BTreeSet<Lever>,
+    model: Option<Model>,
+    cols: Cols,
+}
+
+impl<'p> Pricer<'p> {
+    /// The least-cost model without the levers in `forbid` (not solved yet).
+    pub fn new(p: &'p Problem, forbid: &BTreeSet<Lever>) -> Pricer<'p> {
+        let (pb, cols) = build(p, forbid);
+        let mut model = pb.optimise(Sense::Minimise);
+        configure(&mut model);
+        Pricer { p, base: forbid.clone(), model: Some(model), cols }
+    }
+
+    /// The columns a lever opens, each with the upper bound that forbids it and the one it has.
+    fn columns(&self, lever: Lever) -> Vec<(Col, f64, f64)> {
+        let c = &self.cols;
+        let mut out = Vec::new();
+        match lever {
+            Lever::Overtime { resource, month } => {
+                if let Some(Some(x)) = c.ot.get(resource).and_then(|r| r.get(month)) {
+                    let ceiling = self.p.resources[resource].months.get(month).map_or(0.0, |m| m.overtime_ceiling_hours);
+                    out.push((*x, 0.0, ceiling));
+                }
+            }
+            Lever::Routing { item, routing, month } => {
+                if let Some(Some(x)) = c.prod.get(item).and_then(|i| i.get(routing)).and_then(|k| k.get(month)) {
+                    out.push((*x, 0.0, f64::INFINITY));
+                }
+            }
+            Lever::BuildAhead { item, month } => {
+                if let Some(x) = month.checked_sub(1).and_then(|t| c.istock.get(item).and_then(|i| i.get(t))) {
+                    out.push((*x, self.p.items[item].usable_stock(), f64::INFINITY));
+                }
+            }
+            Lever::Purchase { component, option, month } => {
+                for v in [&c.buy, &c.exp] {
+                    if let Some(Some(x)) = v.get(component).and_then(|o| o.get(option)).and_then(|t| t.get(month)) {
+                        out.push((*x, 0.0, f64::INFINITY));
+                    }
+                }
+            }
+            Lever::Expedite { component, month } => {
+                for per_option in c.exp.get(component).into_iter().flatten() {
+                    if let Some(Some(x)) = per_option.get(month) {
+                        out.push((*x, 0.0, f64::INFINITY));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The least-cost plan with `extra` forbidden as well.
+    pub fn solve_without(&mut self, extra: &BTreeSet<Lever>) -> Result<Solution, SolveError> {
+        let bounds: Vec<(Col, f64, f64)> =
+            extra.iter().filter(|l| !self.base.contains(l)).flat_map(|l| self.columns(*l)).collect();
+        let mut model = self.model.take().expect("the pricer's model is back after every solve");
+        for &(x, forbidden, _) in &bounds {
+            model.change_column_bounds(x, 0.0..=forbidden);
+        }
+        let solved = model.solve();
+        let status = solved.status();
+        let values = solved.get_solution().columns().to_vec();
+        let mut model = Model::from(solved);
+        for &(x, _, open) in &bounds {
+            model.change_column_bounds(x, 0.0..=open);
+        }
+        self.model = Some(model);
+        if status != HighsModelStatus::Optimal {
+            return Err(SolveError { stage: "least cost (pricing)".into(), status: format!("{status:?}") });
+        }
+        Ok(extract(self.p, &self.cols, &values))
+    }
+}
+
 fn solve_stages(p: &Problem, forbid: &BTreeSet<Lever>, at_most: usize) -> Result<Solution, SolveError> {
     let (pb, cols) = build(p, forbid);
     let mut stages = stages(p, &cols);
