@@ -81,14 +81,17 @@ fn the_demo_company_has_every_gap_kind() {
     );
     assert_eq!(t.demand_units, 133197.6);
     assert_eq!(t.open_orders_above_consensus_units, 6.6);
-    assert_eq!(t.constrained_units, 80725.133);
+    // The least-cost plan's: it loads the sub-assemblies' routings too (SA-0001 on LEE-CNC-2
+    // and LEE-LABOUR), which the old greedy plan did not (it served 80,725.133 units). The sums
+    // below check these against the plan's lines.
+    assert_eq!(t.constrained_units, 36426.655);
     assert_eq!(t.revenue_unconstrained_money, 31486787.98);
-    assert_eq!(t.revenue_constrained_money, 24484363.91);
-    assert_eq!(t.margin_constrained_money, 10131655.91);
+    assert_eq!(t.revenue_constrained_money, 7522931.61);
+    assert_eq!(t.margin_constrained_money, 2963839.64);
     assert_eq!(t.budget_revenue_money, 28531946.0);
-    // 2,933,207.30 before the data had second sources and alternate routings; the global
-    // "alternate supplier" at 25 % is gone, real second sources and `alt-<SITE>` routings came.
-    assert_eq!(t.recommended_cost_money, 2872378.85);
+    // The least-cost plan's cost: spend on fixes plus the margin it loses.
+    assert_eq!(t.recommended_cost_money, 10208933.76);
+    assert_eq!((t.plan_cost.overtime_money, t.plan_cost.expedite_money), (30072.63, 50789.89));
     // An alternate supplier is offered only for the components `component_suppliers` lists
     // (every fourth raw part from RM-00002), naming the second source; an alternate routing is
     // named as the data names it.

@@ -729,6 +729,9 @@ pub fn narrative_facts(f: &SupplyFacts, demand_signed: bool) -> serde_json::Valu
             "budget_revenue": round(f.totals.budget_revenue_money),
             "margin_at_risk": round(f.totals.margin_at_risk_money),
             "recommended_cost": round(f.totals.recommended_cost_money),
+            "spend_on_fixes": round(f.totals.plan_cost.spend()),
+            "margin_lost": round(f.totals.plan_cost.lost_margin_money),
+            "frozen_notices": f.totals.frozen_gaps,
         },
         "top_gaps": gaps.iter().take(10).map(|g| serde_json::json!({
             "id": g.id,
@@ -738,6 +741,7 @@ pub fn narrative_facts(f: &SupplyFacts, demand_signed: bool) -> serde_json::Valu
             "supplier": g.supplier,
             "month": g.month,
             "near_term": g.near_term,
+            "frozen": g.frozen,
             "units_short": round(g.units_short),
             "margin_at_risk": round(g.margin_at_risk_money),
             "recommended_cost": round(g.recommended_cost_money),

@@ -407,7 +407,8 @@ impl<'p> Pricer<'p> {
         match lever {
             Lever::Overtime { resource, month } => {
                 if let Some(Some(x)) = c.ot.get(resource).and_then(|r| r.get(month)) {
-                    let ceiling = self.p.resources[resource].months.get(month).map_or(0.0, |m| m.overtime_ceiling_hours);
+                    let ceiling =
+                        self.p.resources[resource].months.get(month).map_or(0.0, |m| m.overtime_ceiling_hours);
                     out.push((*x, 0.0, ceiling));
                 }
             }
@@ -447,7 +448,9 @@ impl<'p> Pricer<'p> {
         for &(x, forbidden, _) in &bounds {
             model.change_column_bounds(x, 0.0..=forbidden);
         }
-        let solved = model.solve();
+        let solved = model
+            .try_solve()
+            .map_err(|e| SolveError { stage: "least cost (pricing)".into(), status: format!("{e:?}") })?;
         let status = solved.status();
         let values = solved.get_solution().columns().to_vec();
         let mut model = Model::from(solved);
@@ -478,7 +481,13 @@ fn solve_stages(p: &Problem, forbid: &BTreeSet<Lever>, at_most: usize) -> Result
         for &(x, c) in &stage.objective {
             model.change_column_cost(x, c);
         }
-        let solved = model.solve();
+        let solved = match model.try_solve() {
+            Ok(solved) => solved,
+            // A later stage HiGHS stops on (a time limit, a numerical fault) leaves the plan of
+            // the stage before it, as a non-optimal status does.
+            Err(_) if s > 0 => break,
+            Err(e) => return Err(SolveError { stage: stage.name.clone(), status: format!("{e:?}") }),
+        };
         let status = solved.status();
         if status != HighsModelStatus::Optimal {
             if s > 0 {
