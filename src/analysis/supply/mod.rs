@@ -419,7 +419,7 @@ pub struct Gap {
     /// Inside the near-term window (6 to 12 weeks out).
     pub near_term: bool,
     /// Inside the frozen horizon (`[supply] frozen_months`): a notice S&OP cannot change; not
-    /// re-priced, its options empty.
+    /// re-priced, its one option accepting the shortfall the plan leaves.
     pub frozen: bool,
     /// Capacity and labour gaps: hours over regular hours.
     pub hours_short: Option<f64>,

@@ -25,7 +25,7 @@
 //! - the gap's units short and what it puts at risk are A's unmet demand in the gap's demand.
 //!
 //! A gap whose levers S does not use costs no re-solve (A is S). A gap inside the frozen horizon
-//! is a notice: no re-solve, no options, its shortfall as S leaves it. Re-solves are cached by
+//! is a notice: no re-solve, its one option accepting the shortfall the plan leaves. Re-solves are cached by
 //! their forbidden set, so two gaps with the same scope (a material and a supplier gap of one
 //! component) share them.
 
@@ -260,10 +260,29 @@ pub(super) fn price(solver: &mut Solver<'_>, found: &mut [Found], price: bool) -
     Ok(Some(revenue(solver.problem, &without)))
 }
 
-/// A gap not re-priced: the shortfall the plan leaves in its demand, accepted.
+/// A gap not re-priced: the shortfall the plan leaves in its demand, accepted; its one option
+/// is accepting it (the plan as it is).
 fn notice(p: &Problem, base: &Solution, f: &mut Found) {
     let s = in_scope(p, &f.scope, base);
     let g = &mut f.gap;
+    g.options = vec![GapOption {
+        kind: OptionKind::AcceptShortfall,
+        detail: if g.frozen {
+            "inside the frozen horizon: the plan as it is".into()
+        } else {
+            "the plan as it is".into()
+        },
+        closes_units: 0.0,
+        closes_percent: 0.0,
+        fully_closes: s.unmet <= UNIT_EPS,
+        cost_money: r2(s.lost),
+        cost_per_unit_money: 0.0,
+        spend_money: 0.0,
+        lost_margin_money: r2(s.lost),
+        revenue_kept_money: 0.0,
+        margin_kept_money: 0.0,
+        customers_served: Vec::new(),
+    }];
     g.units_short = r3(s.unmet);
     g.revenue_at_risk_money = r2(s.unmet_revenue);
     g.margin_at_risk_money = r2(s.lost);
