@@ -1,15 +1,16 @@
 //! The executive S&OP's signed plan: the decisions on the pack's trade-offs (and the fixes the
-//! leads approved for the resolved gaps) turned into [`PlanAdjustments`], so the supply review's
-//! own allocation recomputes the constrained plan with them; then every SKU x customer x month
-//! of the plan with what was asked, what the plan gives, and the constraint behind any shortfall.
+//! leads approved for the resolved gaps) turned into [`PlanAdjustments`], so the supply
+//! optimiser re-solves the same linear program with them as constraints; then every SKU x
+//! customer x month of the plan with what was asked, what the plan gives, and the constraint
+//! behind any shortfall.
 //!
 //! Decisions:
-//! - A capacity or labour option bought buys `closes / units_short` of the gap's hours on its
-//!   resource and month (overtime out of the overtime ceiling). A material option (expedite,
-//!   alternate supplier) covers the same share of the component's in-lead-time shortfall in
-//!   that month. Accepting the shortfall and written-in actions change no number (the log says
-//!   so). Supplier gaps are risks on top of a plan that already assumes promised receipts.
-//! - The constraint named for a row is the gap still open after the decisions (capacity and
+//! - Choosing a gap's recommended option (or the leads approving its recommended fixes) imposes
+//!   nothing: the plan keeps the least-cost plan, so the signed plan's totals are the supply
+//!   plan's. Choosing another fix forbids the gap's levers of the kinds not chosen; accepting the
+//!   shortfall forbids every fix of the gap. The plan is then re-solved: the option's figures in
+//!   the pack are that plan's. Written-in actions change no number (the log says so).
+//! - The constraint named for a row is the gap still short after the decisions (capacity and
 //!   labour first, then material), preferring one that names the row's customer; without one,
 //!   short supply was shared by the allocation rule.
 
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::r2;
 use super::reconcile::{ReconciliationFacts, gap_steps, kind_word, option_key, place_of};
-use super::supply::{Gap, GapKind, OptionKind, PlanAdjustments, SupplyFacts};
+use super::supply::{Gap, GapKind, OptionKind, PlanAdjustments, SupplyFacts, recommended_option};
 use crate::sop::Directory;
 
 /// What was decided.
@@ -110,32 +111,24 @@ pub struct SignedPlanRow {
     pub gap_id: Option<String>,
 }
 
-/// Adds what a fix closing `units` of a gap buys to the adjustments; says what it does.
-fn apply(adj: &mut PlanAdjustments, g: &Gap, kind: OptionKind, units: f64) -> String {
-    let share = if g.units_short > 0.0 { (units / g.units_short).clamp(0.0, 1.0) } else { 0.0 };
-    match (kind, g.kind) {
-        (OptionKind::AcceptShortfall, _) => "no change to the plan: the shortfall is accepted".into(),
-        (_, GapKind::Capacity | GapKind::Labour) => {
-            let hours = share * g.hours_short.unwrap_or(0.0);
-            let key = (g.resource.clone().unwrap_or_default(), g.month.clone());
-            *adj.extra_hours.entry(key.clone()).or_default() += hours;
-            if kind == OptionKind::Overtime {
-                *adj.overtime_used.entry(key.clone()).or_default() += hours;
-            }
-            format!("{:.1} h more on {} in {} ({})", hours, key.0, key.1, option_key(kind).replace('_', " "))
-        }
-        (_, GapKind::Material | GapKind::Supplier) => {
-            let key = (g.component.clone().unwrap_or_default(), g.month.clone());
-            let e = adj.material_covered.entry(key.clone()).or_default();
-            *e = (*e + share).min(1.0);
-            format!(
-                "{:.0}% of the shortfall of {} in {} covered ({})",
-                share * 100.0,
-                key.0,
-                key.1,
-                option_key(kind).replace('_', " ")
-            )
-        }
+/// Records a choice of `kind` for gap `g` in the adjustments (the units it closes are the
+/// option's own: its plan is re-solved, see [`PlanAdjustments`]); says what it does.
+fn apply(adj: &mut PlanAdjustments, g: &Gap, kind: OptionKind, _units: f64) -> String {
+    let main = recommended_option(g);
+    adj.choose(&g.id, kind, main);
+    let word = option_key(kind).replace('_', " ");
+    if kind == main {
+        format!("as recommended ({word}): the least-cost plan")
+    } else if g.recommended.iter().any(|s| s.kind == kind) {
+        format!("{word}, as recommended")
+    } else if kind == OptionKind::AcceptShortfall {
+        format!("shortfall accepted: the fixes of {} forbidden and the plan re-solved", g.id)
+    } else {
+        format!(
+            "{word} instead of the recommended {}: the other fixes of {} forbidden and the plan re-solved",
+            option_key(main).replace('_', " "),
+            g.id
+        )
     }
 }
 
@@ -267,14 +260,15 @@ fn decision_lines(
     (lines, any_undecided)
 }
 
-/// The signed plan's rows from the recomputed supply facts, each shortfall with its constraint.
-/// `closed` are the gaps the decisions closed in full (never named as a constraint).
+/// The signed plan's rows from the re-planned supply facts, each shortfall with its constraint.
+/// `closed` are the gaps the re-plan leaves nothing short in (named as a constraint only when
+/// no other gap is).
 pub fn plan_rows(after: &SupplyFacts, before: &SupplyFacts, log: &DecisionLog) -> Vec<SignedPlanRow> {
-    let closed: std::collections::BTreeSet<&str> = log
-        .lines
+    let closed: std::collections::BTreeSet<&str> = after
+        .gaps
         .iter()
-        .filter(|l| l.effect.contains(" more on ") || l.effect.starts_with("100% "))
-        .map(|l| l.tradeoff_id.as_str())
+        .filter(|g| g.recommended.iter().all(|s| s.kind != OptionKind::AcceptShortfall || s.units <= 1e-9))
+        .map(|g| g.id.as_str())
         .collect();
     let accepted: std::collections::BTreeSet<&str> = log
         .lines
@@ -549,13 +543,20 @@ pub fn narrative_facts(
 mod tests {
     use super::*;
 
-    /// The allocation recomputed with overtime bought, checked by hand. One resource R (site
-    /// S) with 100 regular hours and 50 of overtime in each month; SKU A takes 1 h a unit, no
-    /// stock, no BOM. Customer C1 (priority 1) wants 80 a month and C2 (priority 2) 60: 140 h
-    /// of load against 100, a 40 h gap each month. Before: C1 gets 80, C2 20. Buying 40 h of
-    /// overtime in 2027-01 (the whole gap) gives C2 its 60 that month; 2027-02 stays short.
+    /// The re-plan is the supply plan's linear program with the decisions as constraints,
+    /// checked by hand. One resource R (site S) with 100 regular hours and 50 of overtime at 3/h
+    /// in each month; SKU A (price 10, cost 6: margin 4) takes 1 h a unit, no stock, no BOM.
+    /// Customer C1 (priority 1) wants 80 a month and C2 (priority 2) 60 in January and February:
+    /// 140 h against 100, a 40 h gap each month. Overtime (3 a unit) costs less than the margin
+    /// (4): the least-cost plan buys 40 h in each month (240) and serves all 280 units (2,800).
+    /// - The recommended decisions (overtime on both gaps) impose nothing: the signed plan is
+    ///   the supply plan, to the byte.
+    /// - Accepting the shortfall on both forbids the gaps' overtime and build-ahead: C1 gets 80
+    ///   and C2 20 each month, 200 units, revenue 2,000, 80 x 4 = 320 of margin lost; the same
+    ///   plan as the supply review's "every shortfall accepted" (its revenue without fixes).
+    /// - Overtime in January and the shortfall accepted in February: 240 units, 2,400.
     #[test]
-    fn overtime_bought_raises_capacity_and_the_allocation_is_recomputed() {
+    fn the_re_plan_imposes_the_decisions_on_the_same_linear_program() {
         use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review, supply_review_with};
         use crate::contract::{Month, Table};
         use polars::prelude::*;
@@ -601,7 +602,7 @@ mod tests {
                 "month" => months.clone(),
                 "available_hours" => vec![100.0; n],
                 "max_overtime_hours" => vec![50.0; n],
-                "overtime_cost_per_hour" => vec![30.0; n]
+                "overtime_cost_per_hour" => vec![3.0; n]
             )
             .unwrap(),
         );
@@ -618,24 +619,52 @@ mod tests {
         let got = |f: &SupplyFacts, c: &str, m: &str| {
             f.constrained_plan.iter().find(|p| p.customer == c && p.month == m).unwrap().constrained_units
         };
-        assert_eq!((got(&before, "C1", "2027-01"), got(&before, "C2", "2027-01")), (80.0, 20.0));
-        let gap = before.gaps.iter().find(|g| g.id == "CAP-R-2027-01").expect("a 40 h gap in 2027-01");
-        assert_eq!(gap.hours_short, Some(40.0));
-
-        // The COO buys the overtime option of that gap: 40 h of overtime at 30/h.
-        let mut adj = PlanAdjustments::default();
-        let effect = apply(&mut adj, gap, OptionKind::Overtime, gap.units_short);
-        assert_eq!(effect, "40.0 h more on R in 2027-01 (overtime)");
-        let after = supply_review_with(&inputs, &adj).unwrap();
-        assert_eq!((got(&after, "C1", "2027-01"), got(&after, "C2", "2027-01")), (80.0, 60.0));
-        assert_eq!((got(&after, "C1", "2027-02"), got(&after, "C2", "2027-02")), (80.0, 20.0));
-        assert!(after.gaps.iter().all(|g| g.id != "CAP-R-2027-01"), "the January gap is closed");
-        let jan = after.capacity[0].months.iter().find(|m| m.month == "2027-01").unwrap();
+        assert_eq!((before.totals.constrained_units, before.totals.revenue_constrained_money), (280.0, 2800.0));
+        assert_eq!(before.totals.plan_cost.overtime_money, 240.0);
+        let gap = |id: &str| before.gaps.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("{id}"));
+        let (jan, feb) = (gap("CAP-R-2027-01"), gap("CAP-R-2027-02"));
+        assert_eq!(recommended_option(jan), OptionKind::Overtime);
         assert_eq!(
-            (jan.available_hours, jan.max_overtime_hours),
-            (140.0, 10.0),
-            "the overtime came out of the ceiling"
+            jan.recommended,
+            vec![crate::analysis::supply::RecommendedStep {
+                kind: OptionKind::Overtime,
+                units: 40.0,
+                cost_money: 120.0
+            }]
         );
+
+        // The recommended decisions: the same plan.
+        let mut adj = PlanAdjustments::default();
+        assert_eq!(apply(&mut adj, jan, OptionKind::Overtime, 40.0), "as recommended (overtime): the least-cost plan");
+        apply(&mut adj, feb, OptionKind::Overtime, 40.0);
+        let after = supply_review_with(&inputs, &adj).unwrap();
+        assert_eq!(after.constrained_plan, before.constrained_plan);
+        assert_eq!((after.totals.constrained_units, after.totals.revenue_constrained_money), (280.0, 2800.0));
+        assert_eq!(after.totals.plan_cost, before.totals.plan_cost);
+
+        // The shortfall accepted everywhere: every fix of every gap forbidden.
+        let mut adj = PlanAdjustments::default();
+        let effect = apply(&mut adj, jan, OptionKind::AcceptShortfall, 0.0);
+        assert_eq!(effect, "shortfall accepted: the fixes of CAP-R-2027-01 forbidden and the plan re-solved");
+        apply(&mut adj, feb, OptionKind::AcceptShortfall, 0.0);
+        let after = supply_review_with(&inputs, &adj).unwrap();
+        assert_eq!((got(&after, "C1", "2027-01"), got(&after, "C2", "2027-01")), (80.0, 20.0));
+        assert_eq!((got(&after, "C1", "2027-02"), got(&after, "C2", "2027-02")), (80.0, 20.0));
+        assert_eq!((after.totals.revenue_constrained_money, after.totals.plan_cost.lost_margin_money), (2000.0, 320.0));
+        assert_eq!(after.totals.plan_cost.spend(), 0.0);
+        assert_eq!(before.totals.revenue_without_fixes_money, Some(after.totals.revenue_constrained_money));
+        // Each gap's "accept" option is that gap's plan: January accepted alone loses 80 x 4.
+        let accept = jan.options.iter().find(|o| o.kind == OptionKind::AcceptShortfall).unwrap();
+        assert_eq!((accept.spend_money, accept.lost_margin_money, accept.closes_units), (0.0, 160.0, 0.0));
+
+        // Overtime in January, the shortfall accepted in February.
+        let mut adj = PlanAdjustments::default();
+        apply(&mut adj, jan, OptionKind::Overtime, 40.0);
+        apply(&mut adj, feb, OptionKind::AcceptShortfall, 0.0);
+        let after = supply_review_with(&inputs, &adj).unwrap();
+        assert_eq!((got(&after, "C2", "2027-01"), got(&after, "C2", "2027-02")), (60.0, 20.0));
+        assert_eq!((after.totals.constrained_units, after.totals.revenue_constrained_money), (240.0, 2400.0));
+        assert_eq!(after.totals.plan_cost.overtime_money, 120.0);
     }
 
     fn dir() -> Directory {

@@ -32,6 +32,8 @@ pub enum AnalysisError {
     Demand { row: usize, detail: String },
     #[error("analysis failed: {0}")]
     Polars(#[from] PolarsError),
+    #[error(transparent)]
+    Solve(#[from] supply::lp::SolveError),
 }
 
 impl AnalysisError {

@@ -31,9 +31,12 @@
 //! recommendation is the option with the best net value (margin kept less spend); ties go to
 //! the earlier option. Decisions are ranked by margin at risk (highest first), then first month
 //! and id; the first `max_executive_decisions` go to the executive, the rest are notices
-//! (`below the cap`: the plan keeps their shortfall this cycle).
+//! (`below the cap`).
 //!
 //! The risks (`risks`) are computed from the facts, ranked, and never written by the model.
+//!
+//! The financial impact is the supply plan's: the least-cost plan is the plan with the
+//! recommended decisions, so its revenue is "with the recommended decisions" (see [`Financial`]).
 
 use std::collections::BTreeMap;
 
@@ -134,18 +137,29 @@ pub struct QuarterLine {
     pub last_signed_revenue_money: Option<f64>,
 }
 
+/// The financial impact, from the supply plan's totals. The supply plan is the least-cost plan:
+/// it is the plan with the recommended decisions (the executive's re-plan with them is the same
+/// plan), so every figure here is a feasible plan's, computed once, never summed over gaps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Financial {
     pub revenue_unconstrained_money: f64,
+    /// The supply plan's revenue: the plan with the recommended decisions.
     pub revenue_constrained_money: f64,
     pub budget_revenue_money: f64,
     pub margin_unconstrained_money: f64,
     pub margin_constrained_money: f64,
-    /// Constrained revenue plus what the resolved gaps' and the trade-offs' recommended fixes
-    /// recover.
+    /// Revenue with the recommended decisions: the re-planned (least-cost) plan's.
     pub revenue_with_recommendations_money: f64,
-    pub cost_of_resolved_money: f64,
-    pub cost_of_recommended_trade_offs_money: f64,
+    /// Demand's revenue that plan does not serve (unconstrained less its revenue).
+    pub revenue_at_risk_money: f64,
+    /// What that plan spends on fixes (overtime, build-ahead, alternate routings, purchases and
+    /// expedites above standard cost).
+    pub spend_money: f64,
+    /// The margin that plan loses on demand it does not serve.
+    pub lost_margin_money: f64,
+    /// Revenue with every gap's fixes forbidden (every shortfall accepted), when the supply plan
+    /// computed it.
+    pub revenue_without_fixes_money: Option<f64>,
 }
 
 /// What a decision groups its gaps by.
@@ -403,11 +417,6 @@ fn closes(steps: &[RecommendedStep]) -> f64 {
     steps.iter().filter(|s| s.kind != OptionKind::AcceptShortfall).map(|s| s.units).sum()
 }
 
-/// The revenue a set of steps recovers on a gap.
-fn recovered(g: &Gap, steps: &[RecommendedStep]) -> f64 {
-    if g.units_short <= 0.0 { 0.0 } else { g.revenue_at_risk_money * (closes(steps) / g.units_short).min(1.0) }
-}
-
 /// Whether the leads may close a gap themselves: every unit closed by a fix, within the limit.
 pub fn leads_resolve(g: &Gap, limit: f64) -> bool {
     let accepts = g.recommended.iter().any(|s| s.kind == OptionKind::AcceptShortfall && s.units > 1e-9);
@@ -420,7 +429,7 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
     let limit = inputs.params.leads_may_approve_up_to;
     let decisions::Grouped { decisions: trade_offs, resolved, notices } = decisions::group(inputs);
     let agreed_plan = agreed_plan(inputs);
-    let financial = financial_impact(s, &trade_offs, &resolved);
+    let financial = financial_impact(s);
     let risks = risks::risks(inputs);
     let open_questions = open_questions(inputs, &trade_offs, &notices);
 
@@ -541,13 +550,8 @@ fn add_last_signed(inputs: &ReconcileInputs<'_>, lines: &mut QuarterLines) {
     }
 }
 
-/// The financial impact: the supply plan's totals, the revenue with what the resolved gaps' and
-/// the trade-offs' recommended fixes recover (capped at the unconstrained revenue), and their costs.
-fn financial_impact(s: &SupplyFacts, trade_offs: &[Decision], resolved: &[Resolved]) -> Financial {
-    let gap_by_id: BTreeMap<&str, &Gap> = s.gaps.iter().map(|g| (g.id.as_str(), g)).collect();
-    let recovered_resolved: f64 = resolved.iter().map(|r| recovered(gap_by_id[r.id.as_str()], &r.steps)).sum();
-    let recovered_trade_offs: f64 =
-        trade_offs.iter().map(|t| t.recommended().map_or(0.0, |o| o.revenue_kept_money)).sum();
+/// The financial impact: the supply plan's totals (see [`Financial`]).
+fn financial_impact(s: &SupplyFacts) -> Financial {
     let t = &s.totals;
     Financial {
         revenue_unconstrained_money: t.revenue_unconstrained_money,
@@ -555,12 +559,11 @@ fn financial_impact(s: &SupplyFacts, trade_offs: &[Decision], resolved: &[Resolv
         budget_revenue_money: t.budget_revenue_money,
         margin_unconstrained_money: t.margin_unconstrained_money,
         margin_constrained_money: t.margin_constrained_money,
-        revenue_with_recommendations_money: r2((t.revenue_constrained_money
-            + recovered_resolved
-            + recovered_trade_offs)
-            .min(t.revenue_unconstrained_money)),
-        cost_of_resolved_money: r2(resolved.iter().map(|r| r.cost_money).sum()),
-        cost_of_recommended_trade_offs_money: r2(trade_offs.iter().map(|t| t.recommendation.cost_money).sum()),
+        revenue_with_recommendations_money: t.revenue_constrained_money,
+        revenue_at_risk_money: t.revenue_at_risk_money,
+        spend_money: r2(t.plan_cost.spend()),
+        lost_margin_money: t.plan_cost.lost_margin_money,
+        revenue_without_fixes_money: t.revenue_without_fixes_money,
     }
 }
 
@@ -597,7 +600,7 @@ fn open_questions(inputs: &ReconcileInputs<'_>, decisions: &[Decision], notices:
     }
     if !notices.is_empty() {
         open_questions.push(format!(
-            "{} notices (frozen horizon, no fix, below the cap) are in the appendix workbook: nobody decides them this cycle",
+            "{} notices (frozen horizon, no fix, below the cap) are in the appendix workbook: the supply plan stands for them unless someone decides otherwise",
             notices.len()
         ));
     }

@@ -267,31 +267,42 @@ fn trade_offs_slide(f: &ReconciliationFacts) -> (Vec<TopTradeOff>, Option<String
 fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>) {
     let money = format_number;
     let fin = &f.financial;
-    let points = vec![
+    let mut points = vec![
         ("unconstrained".to_string(), fin.revenue_unconstrained_money),
-        ("with the recommendations".to_string(), fin.revenue_with_recommendations_money),
-        ("constrained".to_string(), fin.revenue_constrained_money),
-        ("budget".to_string(), fin.budget_revenue_money),
+        ("with the recommended decisions".to_string(), fin.revenue_with_recommendations_money),
     ];
-    let chart =
-        bar_chart("Revenue: unconstrained, with the recommendations, constrained, budget", &points, &|s| s.to_string());
+    points.extend(fin.revenue_without_fixes_money.map(|r| ("every shortfall accepted".to_string(), r)));
+    points.push(("budget".to_string(), fin.budget_revenue_money));
+    let chart = bar_chart(
+        "Revenue: unconstrained, with the recommended decisions, every shortfall accepted, budget",
+        &points,
+        &|s| s.to_string(),
+    );
     let row = |label: &str, revenue: f64, margin: Option<f64>| FinancialRow {
         label: label.into(),
         revenue: money(revenue),
         margin: margin.map(money).unwrap_or_default(),
     };
-    let financial_rows = vec![
+    let mut financial_rows = vec![
         row(
             "unconstrained (the demand consensus)",
             fin.revenue_unconstrained_money,
             Some(fin.margin_unconstrained_money),
         ),
-        row("constrained (the supply plan)", fin.revenue_constrained_money, Some(fin.margin_constrained_money)),
-        row("with the recommended fixes", fin.revenue_with_recommendations_money, None),
-        row("budget", fin.budget_revenue_money, None),
-        row("cost of the gaps the leads resolved", fin.cost_of_resolved_money, None),
-        row("cost of the recommended trade-off decisions", fin.cost_of_recommended_trade_offs_money, None),
+        row(
+            "with the recommended decisions (the supply plan)",
+            fin.revenue_with_recommendations_money,
+            Some(fin.margin_constrained_money),
+        ),
     ];
+    financial_rows
+        .extend(fin.revenue_without_fixes_money.map(|r| row("with every shortfall accepted (no fix)", r, None)));
+    financial_rows.extend([
+        row("budget", fin.budget_revenue_money, None),
+        row("revenue at risk with the recommended decisions", fin.revenue_at_risk_money, None),
+        row("spend on fixes with the recommended decisions", fin.spend_money, None),
+        row("margin lost with the recommended decisions", fin.lost_margin_money, None),
+    ]);
     (chart, financial_rows)
 }
 

@@ -130,11 +130,13 @@ fn gaps_sheet(book: &mut Workbook, formats: &Formats, facts: &SupplyFacts) -> Re
                 .iter()
                 .map(|o| {
                     format!(
-                        "{}: {:.1} units ({:.0}%) for {:.2}",
+                        "{}: {:.1} units ({:.0}%) for {:.2} (spend {:.2}, margin lost {:.2})",
                         option_name(o.kind),
                         o.closes_units,
                         o.closes_percent,
-                        o.cost_money
+                        o.cost_money,
+                        o.spend_money,
+                        o.lost_margin_money
                     )
                 })
                 .collect();
@@ -147,7 +149,13 @@ fn gaps_sheet(book: &mut Workbook, formats: &Formats, facts: &SupplyFacts) -> Re
                 text(&g.id),
                 text(kind_name(g.kind)),
                 text(&g.month),
-                text(if g.near_term { "yes" } else { "" }),
+                text(if g.frozen {
+                    "frozen: a notice"
+                } else if g.near_term {
+                    "yes"
+                } else {
+                    ""
+                }),
                 text(place),
                 text(at),
                 opt_num(g.hours_short),

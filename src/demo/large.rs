@@ -494,12 +494,9 @@ fn unmet_units(problem: &crate::analysis::supply::lp::Problem, plan: &crate::ana
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GreedyVsLp {
     pub seed: u64,
-    /// The greedy constrained plan re-costed by the optimiser's cost function: it buys no fix,
-    /// so its cost is the margin it loses.
+    /// The greedy constrained plan (`supply::greedy_baseline`) re-costed by the optimiser's
+    /// cost function: it buys no fix, so its cost is the margin it loses.
     pub greedy_cost_money: f64,
-    /// What the greedy review says its recommendations cost (every gap's fixes and accepted
-    /// shortfalls, summed).
-    pub greedy_stated_money: f64,
     pub greedy_unmet_units: f64,
     pub lp_cost_money: f64,
     pub lp_spend_money: f64,
@@ -508,19 +505,18 @@ pub struct GreedyVsLp {
 
 /// Runs the greedy review and the optimiser on the company drawn with `seed` at `1/divisor`.
 pub fn greedy_vs_lp(divisor: usize, seed: u64) -> anyhow::Result<GreedyVsLp> {
-    use crate::analysis::supply::{AllocationRule, SupplyInputs, SupplyParams, lp, supply_review};
+    use crate::analysis::supply::{AllocationRule, SupplyInputs, SupplyParams, greedy_baseline, lp};
     let (tables, demand) = large_supply_tables_seeded(divisor, seed)?;
     let params = SupplyParams { allocation: AllocationRule::CostFirst, ..SupplyParams::default() };
     let cycle = Month::parse("2026-12").expect("month");
     let inputs = SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params };
-    let facts = supply_review(&inputs)?;
+    let greedy = greedy_baseline(&inputs)?;
     let problem = lp::Problem::from_inputs(&inputs)?;
     let plan = lp::solve(&problem)?;
     Ok(GreedyVsLp {
         seed,
-        greedy_cost_money: facts.totals.margin_unconstrained_money - facts.totals.margin_constrained_money,
-        greedy_stated_money: facts.totals.recommended_cost_money,
-        greedy_unmet_units: facts.totals.unmet_units,
+        greedy_cost_money: greedy.lost_margin_money,
+        greedy_unmet_units: greedy.unmet_units,
         lp_cost_money: plan.cost.total(),
         lp_spend_money: plan.cost.spend(),
         lp_unmet_units: unmet_units(&problem, &plan),

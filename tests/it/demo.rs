@@ -9,6 +9,7 @@ use crate::common::{json, repo, run_in};
 fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (code, out, err) = run_in(tmp.path(), &["demo", "ws", "--skus", "40", "--customers", "12"]);
+    let demo_out = out.clone();
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     for line in [
         "demand-review: run 1",
@@ -139,6 +140,30 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     assert_eq!(code, 0);
     let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 8, "the re-run wrote no new run");
+    // The demo decides every trade-off with its recommended option: the executive's re-plan is
+    // then the supply plan itself, and the pack's "with the recommended decisions" is its
+    // revenue. Each total checked against a plain sum over the signed plan's lines.
+    let facts = |run: &str| -> serde_json::Value {
+        serde_json::from_str(&fs_err::read_to_string(ws.join(run).join("facts.json")).unwrap()).unwrap()
+    };
+    let (supply, pack, signed) = (
+        facts("runs/2026-12/supply-review/run-2"),
+        facts("runs/2026-12/reconciliation/run-3"),
+        facts("runs/2026-12/executive/run-4"),
+    );
+    for key in ["constrained_units", "revenue_constrained_money", "margin_constrained_money", "plan_cost"] {
+        assert_eq!(signed["totals"][key], supply["totals"][key], "{key}");
+    }
+    assert_eq!(pack["financial"]["revenue_with_recommendations_money"], signed["totals"]["revenue_constrained_money"]);
+    let lines: f64 =
+        signed["constrained_plan"].as_array().unwrap().iter().map(|l| l["constrained_units"].as_f64().unwrap()).sum();
+    assert!((lines - signed["totals"]["constrained_units"].as_f64().unwrap()).abs() < 0.5, "{lines}");
+    // The demo company is a supply plan with notices in its frozen month and gaps to decide.
+    let gaps = supply["gaps"].as_array().unwrap();
+    let notices = gaps.iter().filter(|g| g["frozen"] == true).count();
+    assert_eq!(supply["totals"]["frozen_gaps"].as_u64().unwrap() as usize, notices);
+    assert!(notices > 0 && notices < gaps.len(), "{notices} of {}", gaps.len());
+    assert!(demo_out.contains("notice(s) inside the frozen horizon"), "{demo_out}");
     // The demo is the fixture company: its signed plan's facts are the executive prompt's sample.
     crate::common::golden_json(
         &ws.join("runs/2026-12/executive/run-4/narrative-facts.json"),

@@ -82,17 +82,20 @@ fn the_demo_company_has_every_gap_kind() {
     );
     assert_eq!(t.demand_units, 133197.6);
     assert_eq!(t.open_orders_above_consensus_units, 6.6);
-    assert_eq!(t.constrained_units, 80725.133);
+    // The least-cost plan's: it loads the sub-assemblies' routings too (SA-0001 on LEE-CNC-2
+    // and LEE-LABOUR), which the old greedy plan did not (it served 80,725.133 units). The sums
+    // below check these against the plan's lines.
+    assert_eq!(t.constrained_units, 36426.655);
     assert_eq!(t.revenue_unconstrained_money, 31486787.98);
-    assert_eq!(t.revenue_constrained_money, 24484363.91);
-    assert_eq!(t.margin_constrained_money, 10131655.91);
+    assert_eq!(t.revenue_constrained_money, 7522931.61);
+    assert_eq!(t.margin_constrained_money, 2963839.64);
     assert_eq!(t.budget_revenue_money, 28531946.0);
-    // 2,933,207.30 before the data had second sources and alternate routings; the global
-    // "alternate supplier" at 25 % is gone, real second sources and `alt-<SITE>` routings came.
-    assert_eq!(t.recommended_cost_money, 2872378.85);
-    // An alternate supplier is offered only for the components `component_suppliers` lists
-    // (every fourth raw part from RM-00002), naming the second source; an alternate routing is
-    // named as the data names it.
+    // The least-cost plan's cost: spend on fixes plus the margin it loses.
+    assert_eq!(t.recommended_cost_money, 10208933.76);
+    assert_eq!((t.plan_cost.overtime_money, t.plan_cost.expedite_money), (30072.63, 50789.89));
+    // An alternate supplier would be offered only for the components `component_suppliers`
+    // lists (every fourth raw part from RM-00002), naming the second source; an alternate
+    // routing is named as the data names it.
     let second: std::collections::BTreeSet<String> = (0..20).map(|i| format!("RM-{:05}", 4 * i + 2)).collect();
     let mut alternate_suppliers = 0;
     for g in &facts.gaps {
@@ -105,20 +108,42 @@ fn the_demo_company_has_every_gap_kind() {
             assert!(o.detail.contains("alt-"), "{}", o.detail);
         }
     }
-    assert!(alternate_suppliers > 0, "the demo's second sources are offered");
+    // The least-cost plan buys from none of the demo's second sources (each costs more than
+    // what it would save): no purchase premium, so no gap offers one.
+    assert_eq!((alternate_suppliers, t.plan_cost.purchase_premium_money), (0, 0.0));
     // The short line and the short labour pool, every plan month; the window is Jan-Feb 2027.
     assert_eq!(facts.near_term_months, ["2027-01", "2027-02"]);
     let cent = facts.capacity.iter().find(|r| r.resource == "LEE-LINE-CENT").unwrap();
     assert_eq!(cent.first_overload_month.as_deref(), Some("2027-01"));
     assert!(facts.near_term_overloads.iter().any(|o| o.resource == "MON-LABOUR" && o.month == "2027-01"));
-    // Every gap is priced, its recommendation covers it, and it names whom it hits.
+    // Every gap outside the frozen horizon is priced: its options are plans, accepting the
+    // shortfall among them, none cheaper than the recommended one (the least cost), and what
+    // the recommendation closes plus what it accepts is what accepting would leave short.
     for g in &facts.gaps {
-        assert!(g.units_short > 0.0 && g.margin_at_risk_money >= 0.0, "{g:?}");
-        assert!(g.options.iter().any(|o| o.kind == snop::analysis::supply::OptionKind::AcceptShortfall));
+        assert!(g.units_short >= 0.0 && g.margin_at_risk_money >= 0.0, "{g:?}");
+        if !g.frozen {
+            assert!(g.options.iter().any(|o| o.kind == snop::analysis::supply::OptionKind::AcceptShortfall));
+            let best = g.options[0].cost_money;
+            assert!(g.options.iter().all(|o| o.cost_money >= best - 0.05), "{g:?}");
+            assert!((g.options[0].spend_money + g.options[0].lost_margin_money - best).abs() < 0.02, "{g:?}");
+        } else {
+            let kinds: Vec<_> = g.options.iter().map(|o| o.kind).collect();
+            assert_eq!(kinds, [snop::analysis::supply::OptionKind::AcceptShortfall], "a notice is not re-priced");
+        }
         let covered: f64 = g.recommended.iter().map(|s| s.units).sum();
         assert!((covered - g.units_short).abs() < 0.01, "{g:?}");
         assert!(!g.skus_hit.is_empty() && !g.customers_hit.is_empty(), "{g:?}");
     }
+    // Computed once from the plan: revenue at risk is demand's revenue less the plan's, and the
+    // plan's revenue is its lines' at their prices (a plain loop over the plan).
+    assert!((t.revenue_at_risk_money - (t.revenue_unconstrained_money - t.revenue_constrained_money)).abs() < 0.02);
+    let by_family: f64 = facts.financials.iter().map(|f| f.revenue_constrained_money).sum();
+    assert!((by_family - t.revenue_constrained_money).abs() < 1.0, "{by_family}");
+    let unmet: f64 = facts.constrained_plan.iter().map(|l| l.demand_units - l.constrained_units).sum();
+    assert!((unmet - t.unmet_units).abs() < 0.5, "{unmet}");
+    assert!((t.plan_cost.spend() + t.plan_cost.lost_margin_money - t.recommended_cost_money).abs() < 0.1);
+    // Forbidding every fix never raises revenue.
+    assert!(t.revenue_without_fixes_money.unwrap() <= t.revenue_constrained_money + 0.01);
     // Receipts from suppliers below the OTIF threshold feed the supplier gaps.
     assert!(facts.suppliers.iter().any(|s| s.below_threshold));
     assert!(facts.receipts_at_risk.iter().any(|r| !r.feeds_gaps.is_empty()));

@@ -101,7 +101,7 @@ pub(super) fn group(inputs: &ReconcileInputs<'_>) -> Grouped {
         let members: Vec<&Gap> = d.gaps.iter().filter_map(|m| gaps.get(m.id.as_str()).copied()).collect();
         let mut n = notice(&d.id, NoticeKind::BelowCap, &members, inputs);
         n.text = format!(
-            "{}; beyond the executive's {cap} decisions (ranked {}): the plan keeps the shortfall this cycle (the cheapest fixes would cost {} and keep {} of margin)",
+            "{}; beyond the executive's {cap} decisions (ranked {}): the supply plan's least-cost fixes stand unless someone decides otherwise (they cost {} and keep {} of margin)",
             n.text,
             d.rank,
             super::money(d.options[0].spend_money),

@@ -18,6 +18,11 @@ fn option(kind: OptionKind, units: f64, cost: f64) -> GapOption {
         fully_closes: false,
         cost_money: cost,
         cost_per_unit_money: cost / units,
+        spend_money: cost,
+        lost_margin_money: 0.0,
+        revenue_kept_money: 0.0,
+        margin_kept_money: 0.0,
+        customers_served: vec![],
     }
 }
 
@@ -31,6 +36,7 @@ fn gap(id: &str, units: f64, revenue: f64, margin: f64, recommended: Vec<Recomme
         supplier: None,
         month: "2027-02".into(),
         near_term: true,
+        frozen: false,
         hours_short: Some(units),
         component_units_short: None,
         units_short: units,
@@ -46,6 +52,7 @@ fn gap(id: &str, units: f64, revenue: f64, margin: f64, recommended: Vec<Recomme
             .map(|s| s.units)
             .sum(),
         recommended,
+        next_best_extra_cost_money: None,
     }
 }
 
@@ -72,7 +79,15 @@ fn facts(gaps: Vec<Gap>) -> SupplyFacts {
             budget_revenue_money: 28_000.0,
             revenue_at_risk_money: 5_000.0,
             margin_at_risk_money: 2_000.0,
-            recommended_cost_money: 0.0,
+            recommended_cost_money: 3_700.0,
+            plan_cost: crate::analysis::supply::lp::Cost {
+                overtime_money: 2_100.0,
+                lost_margin_money: 1_600.0,
+                ..Default::default()
+            },
+            revenue_without_fixes_money: Some(22_000.0),
+            frozen_gaps: 0,
+            re_solves: 0,
         },
         requirements: vec![],
         capacity: vec![],
@@ -191,11 +206,14 @@ fn gaps_are_resolved_within_the_limit_and_the_rest_grouped_into_one_decision() {
     assert_eq!((r.option.as_str(), r.cost_money), ("cheapest_fixes", 2_100.0));
     assert_eq!(r.buys, "closes 50 of 70 units for 2,100, keeps 4,400 of margin; service 50.0% to 100.0%");
     assert_eq!((r.owner.as_str(), r.due.as_str()), ("the COO (Olivia Chen)", "2027-01-13"));
-    // Recovered revenue: G1 all of 1,000; the decision 2,000 + 3,000; on top of the
-    // constrained 25,000 = 31,000, capped at the unconstrained 30,000.
-    assert_eq!(f.financial.revenue_with_recommendations_money, 30_000.0);
-    assert_eq!(f.financial.cost_of_resolved_money, 800.0);
-    assert_eq!(f.financial.cost_of_recommended_trade_offs_money, 2_100.0);
+    // The supply plan is the least-cost plan, the plan with the recommended decisions: its
+    // revenue (25,000), the demand's revenue it leaves (30,000 - 25,000), its spend and lost
+    // margin apart, never summed over the gaps.
+    let fin = &f.financial;
+    assert_eq!(fin.revenue_with_recommendations_money, 25_000.0);
+    assert_eq!(fin.revenue_at_risk_money, 5_000.0);
+    assert_eq!((fin.spend_money, fin.lost_margin_money), (2_100.0, 1_600.0));
+    assert_eq!(fin.revenue_without_fixes_money, Some(22_000.0));
     assert!(f.open_questions.iter().any(|q| q.contains("no signed plan of the previous cycle")));
 }
 
@@ -473,23 +491,28 @@ fn a_decision_with_a_gap_decided_otherwise_reaches_the_plan() {
     let rows =
         vec![row(1, "G4", "expedite"), row(2, "RES-R1-2027-Q1", "cheapest_fixes"), row(3, "G3", "accept_shortfall")];
     let (adj, log) = adjustments(&pack, &supply, &rows);
-    let key = |r: &str, m: &str| (r.to_string(), m.to_string());
-    assert_eq!(adj.extra_hours.get(&key("R1", "2027-03")), Some(&20.0));
-    assert_eq!(adj.overtime_used.get(&key("R1", "2027-03")), Some(&20.0));
-    assert_eq!(adj.extra_hours.get(&key("R1", "2027-02")), None, "G3's shortfall is accepted");
-    assert_eq!(adj.extra_hours.get(&key("R2", "2027-02")), Some(&10.0), "the leads' resolution of G1");
-    assert_eq!(adj.material_covered.get(&key("C1", "2027-04")), Some(&1.0), "G4 expedited in full");
+    // What each gap's choice does to the re-plan: the recommended fixes impose nothing, an
+    // accepted shortfall forbids every fix of its gap.
+    let chosen = |gap: &str| adj.chosen.get(gap).map(|k| k.iter().copied().collect::<Vec<_>>()).unwrap_or_default();
+    assert_eq!(chosen("G2"), [OptionKind::Overtime]);
+    assert!(adj.forbidden_kinds("G2").is_empty(), "G2's recommended overtime: the least-cost plan");
+    assert_eq!(chosen("G3"), [OptionKind::AcceptShortfall]);
+    assert_eq!(adj.forbidden_kinds("G3"), crate::analysis::supply::FIX_KINDS, "G3's shortfall is accepted");
+    assert_eq!(chosen("G1"), [OptionKind::Overtime], "the leads' resolution of G1");
+    assert_eq!(chosen("G4"), [OptionKind::Expedite], "G4 expedited, decided on its gap id");
+    assert!(adj.forbidden_kinds("G4").is_empty());
     assert_eq!(log.undecided, ["SUPPLIER-S9"]);
     let line = |gap: &str| log.lines.iter().find(|l| l.tradeoff_id == gap).unwrap();
     assert_eq!(line("G3").decision.as_ref().map(|d| d.id), Some(3));
     assert_eq!(line("G3").decision_id.as_deref(), Some("RES-R1-2027-Q1"));
     assert_eq!(line("G2").decision.as_ref().map(|d| d.id), Some(2));
-    assert_eq!(line("G2").effect, "20.0 h more on R1 in 2027-03 (overtime)");
+    assert_eq!(line("G2").effect, "as recommended (overtime): the least-cost plan");
     // Decided again for the whole group, later: both gaps accept their shortfall.
     let mut later = rows.clone();
     later.push(row(4, "RES-R1-2027-Q1", "accept_shortfall"));
     let (adj, _) = adjustments(&pack, &supply, &later);
-    assert_eq!(adj.extra_hours.get(&key("R1", "2027-03")), None);
+    assert_eq!(adj.forbidden_kinds("G2"), crate::analysis::supply::FIX_KINDS);
+    assert_eq!(adj.forbidden_kinds("G3"), crate::analysis::supply::FIX_KINDS);
 }
 
 /// The agreed plan by family and quarter: PUMPS 2027-Q1 is 100 + 50 units, revenue 10,000 +
@@ -670,7 +693,7 @@ fn a_pack_made_before_decisions_were_grouped_still_reads() {
         decided_at: "2027-01-13T10:00:00Z".into(),
     };
     let (adj, log) = adjustments(&pack, &supply, &[row]);
-    assert_eq!(adj.material_covered.get(&("C1".to_string(), "2027-04".to_string())), Some(&1.0));
+    assert_eq!(adj.chosen.get("G4").map(|k| k.iter().copied().collect::<Vec<_>>()), Some(vec![OptionKind::Expedite]));
     assert!(log.undecided.is_empty());
 }
 

@@ -10,7 +10,7 @@ use polars::prelude::DataFrame;
 use super::super::AnalysisError;
 use super::columns::{numbers0, table, texts};
 use super::masters::Masters;
-use super::{EPS, NearTermOverload, PlanAdjustments, ResourceLoad, ResourceMonth, r2};
+use super::{EPS, NearTermOverload, ResourceLoad, ResourceMonth, r2};
 use crate::contract::{Month, Table};
 
 /// A resource's hours in a month: regular hours available, the overtime ceiling and its cost
@@ -56,12 +56,10 @@ pub(super) fn read_routes(masters: &Masters<'_>, tables: &BTreeMap<Table, DataFr
     Ok(Routes { primary, alternates })
 }
 
-/// Reads capacity per resource and plan month, then applies the decisions: extra regular
-/// hours are added, and the overtime they use comes out of the overtime ceiling.
+/// Reads capacity per resource and plan month.
 pub(super) fn read_capacity(
     masters: &Masters<'_>,
     tables: &BTreeMap<Table, DataFrame>,
-    adjust: &PlanAdjustments,
 ) -> Result<Vec<Vec<Cap>>, AnalysisError> {
     let Masters { n, ref resources, ref res_ix, .. } = *masters;
     let month_index = |m: Month| masters.month_index(m);
@@ -79,13 +77,6 @@ pub(super) fn read_capacity(
             cap[r][mi] = Cap { available: c_av[i], overtime: c_ot[i], rate: c_rate[i] };
         }
     }
-    for ((res, month), hours) in &adjust.extra_hours {
-        if let (Some(&r), Some(mi)) = (res_ix.get(res.as_str()), Month::parse(month).and_then(month_index)) {
-            cap[r][mi].available += hours.max(0.0);
-            let used = adjust.overtime_used.get(&(res.clone(), month.clone())).copied().unwrap_or(0.0);
-            cap[r][mi].overtime = (cap[r][mi].overtime - used.max(0.0)).max(0.0);
-        }
-    }
     Ok(cap)
 }
 
@@ -93,10 +84,8 @@ pub(super) fn read_capacity(
 pub(super) struct Load {
     /// Hours: production x hours per unit, summed over the SKUs routed on the resource.
     pub(super) load: Vec<Vec<f64>>,
-    /// Units produced on the resource, and their revenue and cost.
+    /// Units produced on the resource.
     pub(super) units_on: Vec<Vec<f64>>,
-    pub(super) rev_on: Vec<Vec<f64>>,
-    pub(super) cost_on: Vec<Vec<f64>>,
     /// The SKUs loading the resource in the month.
     pub(super) skus_on: Vec<Vec<BTreeSet<usize>>>,
 }
@@ -109,8 +98,6 @@ pub(super) fn rough_cut(masters: &Masters<'_>, routes: &Routes, prod: &[Vec<f64>
     let nr = resources.len();
     let mut load = vec![vec![0.0f64; n]; nr];
     let mut units_on = vec![vec![0.0f64; n]; nr];
-    let mut rev_on = vec![vec![0.0f64; n]; nr];
-    let mut cost_on = vec![vec![0.0f64; n]; nr];
     let mut skus_on: Vec<Vec<BTreeSet<usize>>> = vec![vec![BTreeSet::new(); n]; nr];
     for s in 0..items.len() {
         for mi in 0..n {
@@ -124,13 +111,11 @@ pub(super) fn rough_cut(masters: &Masters<'_>, routes: &Routes, prod: &[Vec<f64>
                 }
                 load[r][mi] += q * h;
                 units_on[r][mi] += q;
-                rev_on[r][mi] += q * items[s].price;
-                cost_on[r][mi] += q * items[s].cost;
                 skus_on[r][mi].insert(s);
             }
         }
     }
-    Load { load, units_on, rev_on, cost_on, skus_on }
+    Load { load, units_on, skus_on }
 }
 
 /// The capacity facts: per resource, the months' load, utilisation and overloads (beyond

@@ -8,10 +8,10 @@ use polars::prelude::DataFrame;
 
 use super::super::AnalysisError;
 use super::columns::{numbers0, texts};
-use super::constrained::Constrained;
 use super::masters::Masters;
 use super::netting::Demand;
-use super::{CustomerUnmet, EPS, FamilyMonthFinancials, Gap, GapKind, PlanLine, Totals, r2, r3};
+use super::pricing::Constrained;
+use super::{CustomerUnmet, EPS, FamilyMonthFinancials, Gap, GapKind, PlanLine, Totals, lp, r2, r3};
 use crate::contract::{Month, Table};
 
 /// (family, plan month) to [revenue unconstrained, revenue constrained, margin unconstrained,
@@ -125,7 +125,8 @@ pub(super) fn family_financials(
 }
 
 /// The totals: demand, constrained and unmet units, gap counts, revenue and margin, budget,
-/// and what the gaps put at risk and their recommended fixes cost.
+/// and what the plan leaves at risk, computed once from the plan (never summed over gaps,
+/// which overlap). The plan's cost is filled in by the caller.
 pub(super) fn totals(
     demand: &Demand,
     constrained: &Constrained,
@@ -153,8 +154,12 @@ pub(super) fn totals(
         margin_unconstrained_money: r2(sum_fin(2)),
         margin_constrained_money: r2(sum_fin(3)),
         budget_revenue_money: r2(budget.values().sum()),
-        revenue_at_risk_money: r2(gaps.iter().map(|g| g.revenue_at_risk_money).sum()),
-        margin_at_risk_money: r2(gaps.iter().map(|g| g.margin_at_risk_money).sum()),
-        recommended_cost_money: r2(gaps.iter().map(|g| g.recommended_cost_money).sum()),
+        revenue_at_risk_money: r2(sum_fin(0) - sum_fin(1)),
+        margin_at_risk_money: r2(sum_fin(2) - sum_fin(3)),
+        recommended_cost_money: 0.0,
+        plan_cost: lp::Cost::default(),
+        revenue_without_fixes_money: None,
+        frozen_gaps: gaps.iter().filter(|g| g.frozen).count(),
+        re_solves: 0,
     }
 }

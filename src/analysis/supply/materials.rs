@@ -16,7 +16,7 @@ use polars::prelude::DataFrame;
 use super::super::AnalysisError;
 use super::columns::{dates, numbers0, texts};
 use super::masters::Masters;
-use super::{EPS, NEED_DAY_OF_MONTH, PlanAdjustments, Shortage, date_of, day_of, month_of_day, r3};
+use super::{EPS, NEED_DAY_OF_MONTH, Shortage, date_of, day_of, month_of_day, r3};
 use crate::contract::{Month, Table};
 
 /// A component (or an item used as a sub-assembly) in the BOM.
@@ -121,27 +121,13 @@ pub(super) fn explode_requirements(
 
 /// Material-limited production per SKU and month (baseline: receipts as promised): the
 /// production requirement less, per component short inside its lead time, the finished units
-/// it cannot supply (the smallest limit over the components wins). A decision covering a share
-/// of a component's shortfall in a month (`material_covered`) frees that share.
-pub(super) fn material_limits(
-    masters: &Masters<'_>,
-    bom: &Bom,
-    base_shorts: &[Short],
-    prod: &[Vec<f64>],
-    adjust: &PlanAdjustments,
-) -> Vec<Vec<f64>> {
-    let months = &masters.months;
-    let nodes = &bom.nodes;
+/// it cannot supply (the smallest limit over the components wins). Only the greedy baseline
+/// reads it.
+pub(super) fn material_limits(base_shorts: &[Short], prod: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let mut mat_short_by_node: BTreeMap<(usize, usize, usize), f64> = BTreeMap::new(); // (root, month, node) -> fg units
     for sh in base_shorts.iter().filter(|s| s.within_lead_time) {
         *mat_short_by_node.entry((sh.need.root, sh.need.root_month, sh.node)).or_default() +=
             sh.need.qty / sh.need.factor.max(EPS);
-    }
-    for ((_, mi, node), fg) in mat_short_by_node.iter_mut() {
-        let key = (nodes[*node].name.clone(), months[*mi].to_string());
-        if let Some(share) = adjust.material_covered.get(&key) {
-            *fg *= 1.0 - share.clamp(0.0, 1.0);
-        }
     }
     let mut mat_cap: Vec<Vec<f64>> = prod.to_vec();
     for (&(s, mi, _), &fg) in &mat_short_by_node {

@@ -25,43 +25,39 @@
 //!   gap. One that can is a shortage to order now, not a gap.
 //! - **Suppliers**: open receipts from a supplier whose OTIF is below the threshold are expected
 //!   to deliver only their OTIF share; the extra in-lead-time shortage that causes is a
-//!   supplier gap. The constrained plan assumes receipts arrive as promised.
-//! - **Options** are priced linearly: overtime at its hourly cost within the ceiling; build
-//!   ahead into spare regular hours of earlier months at the holding cost per month; an
-//!   alternate routing with spare hours at its premium; expedite at the current supplier's
-//!   premium, reaching only demand outside the expedited lead time; an alternate supplier only
-//!   where `component_suppliers` lists one (the soonest), at its unit cost above the current
-//!   one's, reaching only demand outside its lead time;
-//!   accepting the shortfall at the lost margin. The recommendation takes the fixes cheapest per
-//!   unit first until the gap is closed, and accepts what no fix reaches. Simplifications:
-//!   build ahead and the alternate site are checked on the overloaded resource (and the
-//!   alternate site's own resources) only, a capacity gap's units are hours over the average
-//!   hours per unit on that resource, and spare hours a recommendation uses are reserved so two
-//!   gaps never count them twice.
-//! - An item that appears as a component in the BOM is exploded like a sub-assembly (no lead
-//!   time, no stock of its own) but its production does not load capacity.
-//! - **Constrained plan**: month by month, demand is served from finished goods, then from
-//!   production limited by regular hours and by material, in the order of the allocation rule
-//!   (customer priority 1 first, then unit margin). It never exceeds demand nor regular hours.
+//!   supplier gap. The optimiser derates every open order by its supplier's OTIF (the late
+//!   share a month later).
+//! - **The plan is the least-cost plan** of the supply optimiser ([`lp`]): one linear program
+//!   over capacity, overtime, build-ahead, alternate routings, materials, suppliers (open orders
+//!   derated by OTIF) and lost sales, solved lexicographically with the allocation rule. The
+//!   constrained plan, unmet demand, financials and totals are its served quantities.
+//! - **Gaps** are still detected where the requirement does not fit as it is (a resource-month
+//!   over regular hours, a component short inside its lead time, receipts at risk), but each is
+//!   priced by the model (`pricing`): its options are whole plans re-solved with levers of the
+//!   gap's scope forbidden, so an option's cost and what it closes are a feasible plan's. A gap
+//!   inside the frozen horizon is a notice (`frozen`), not re-priced.
+//! - An item that appears as a component in the BOM is exploded like a sub-assembly for the
+//!   shortage table; the optimiser makes it on its own routings.
 //!
 //! The review runs as phases over `Plan` (the phase state), each in its own file: `masters`
 //! (the horizon and the master tables), `netting` (demand with open orders as a floor, netted
 //! against finished goods), `capacity` (routings, capacity and the rough-cut load), `materials`
-//! (BOM explosion, material limits, shortages), `suppliers` (OTIF and receipts at risk),
-//! `constrained` (the greedy allocation), `gaps` (gap detection) with `options` (the greedy
-//! pricing of each gap's fixes), and `financials` (plan lines, financials, totals).
+//! (BOM explosion, shortages), `suppliers` (OTIF and receipts at risk), `gaps` (gap detection
+//! and each gap's levers), `pricing` (the least-cost plan and every gap priced by re-solving),
+//! and `financials` (plan lines, financials, totals). `baseline` keeps the old greedy
+//! allocation, only as the benchmark's and the property tests' point of comparison.
 //! `supply_review_with` runs them in order.
 
+mod baseline;
 mod capacity;
 mod columns;
-mod constrained;
 mod financials;
 mod gaps;
 pub mod lp;
 mod masters;
 mod materials;
 mod netting;
-mod options;
+mod pricing;
 mod sourcing;
 mod suppliers;
 
@@ -74,9 +70,10 @@ use serde::{Deserialize, Serialize};
 use super::AnalysisError;
 pub(super) use super::r2;
 use crate::contract::{Month, PLAN_MONTHS, Table};
+pub use baseline::{Baseline, greedy_baseline};
 pub use sourcing::{Operation, Routing, SourcingData, SupplierOption, routings, sourcing_data, supplier_options};
 
-use capacity::{Cap, Load, Routes};
+use capacity::{Cap, Load};
 use masters::Masters;
 use materials::{Bom, Shorts};
 use netting::{Demand, Netting};
@@ -276,10 +273,24 @@ pub struct Totals {
     pub margin_constrained_money: f64,
     /// Budget revenue over the plan months (0 without a budget).
     pub budget_revenue_money: f64,
+    /// Demand's revenue the plan does not serve (unconstrained less constrained revenue):
+    /// computed once from the plan, never summed over gaps.
     pub revenue_at_risk_money: f64,
+    /// The margin the plan loses (unconstrained less constrained margin).
     pub margin_at_risk_money: f64,
-    /// Cost of every gap's recommended fixes (accepted shortfalls at their lost margin).
+    /// The least-cost plan's cost: its spend on fixes plus the margin it loses.
     pub recommended_cost_money: f64,
+    /// The plan's cost by kind (spend and lost margin apart).
+    pub plan_cost: lp::Cost,
+    /// Revenue of the plan with every gap's fixes forbidden (every shortfall accepted); not
+    /// computed in the executive's re-plan.
+    pub revenue_without_fixes_money: Option<f64>,
+    /// Gaps inside the frozen horizon: notices, not decisions.
+    pub frozen_gaps: usize,
+    /// Re-solves of the linear program the gaps' pricing took (the plan's own solve not
+    /// counted; each forbidden set solved once, at the least cost alone but the last, with
+    /// every gap's fixes forbidden).
+    pub re_solves: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -407,35 +418,62 @@ pub struct Gap {
     pub month: String,
     /// Inside the near-term window (6 to 12 weeks out).
     pub near_term: bool,
+    /// Inside the frozen horizon (`[supply] frozen_months`): a notice S&OP cannot change; not
+    /// re-priced, its one option accepting the shortfall the plan leaves.
+    pub frozen: bool,
     /// Capacity and labour gaps: hours over regular hours.
     pub hours_short: Option<f64>,
     /// Material and supplier gaps: component units short.
     pub component_units_short: Option<f64>,
-    /// Finished units short.
+    /// Finished units short: the requirement over what fits as it is (hours over the average
+    /// hours per unit; component units short in finished units).
     pub units_short: f64,
+    /// Revenue and margin of the gap's demand (its SKUs in its month) the plan would not serve
+    /// with every fix of the gap forbidden.
     pub revenue_at_risk_money: f64,
     pub margin_at_risk_money: f64,
     pub skus_hit: Vec<String>,
     pub customers_hit: Vec<String>,
+    /// Whole plans: the recommended one first, then each other fix the optimum used alone,
+    /// then accepting the shortfall.
     pub options: Vec<GapOption>,
-    /// The cheapest set of options that closes the gap (or the best partial, the rest accepted).
+    /// What the least-cost plan does about the gap: each fix it used (the main one first) and
+    /// the shortfall it accepts, at the lost margin of the SKUs it cuts.
     pub recommended: Vec<RecommendedStep>,
+    /// The recommended steps' cost: spend on the gap's fixes plus the margin lost in its scope.
     pub recommended_cost_money: f64,
-    /// Units the recommended fixes close (the rest is accepted as shortfall).
+    /// Units the recommended fixes close (served over the plan without them).
     pub recommended_closes_units: f64,
+    /// What the next-best option costs more than the recommended one (None: no other option).
+    pub next_best_extra_cost_money: Option<f64>,
 }
 
+/// An option of a gap: a whole plan, the optimum re-solved with the gap's other levers
+/// forbidden. Its figures are that plan's against the plan that accepts the shortfall; its
+/// cost is the recommended steps' cost plus what the whole plan costs more than the
+/// recommended one, so two options compare as their plans do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GapOption {
     pub kind: OptionKind,
     pub detail: String,
-    /// Finished units this option can close at most.
+    /// Finished units of the gap's demand this plan serves more than accepting the shortfall.
     pub closes_units: f64,
+    /// `closes_units` as a share of what accepting leaves unmet.
     pub closes_percent: f64,
     pub fully_closes: bool,
-    /// Cost of closing `closes_units`.
+    /// `spend_money` plus `lost_margin_money`.
     pub cost_money: f64,
+    /// Spend per unit closed (0 when it closes nothing).
     pub cost_per_unit_money: f64,
+    /// Money spent on fixes.
+    pub spend_money: f64,
+    /// Margin lost.
+    pub lost_margin_money: f64,
+    /// Revenue and margin of the gap's demand served more than accepting the shortfall.
+    pub revenue_kept_money: f64,
+    pub margin_kept_money: f64,
+    /// Customers of the gap's demand served more than by accepting the shortfall.
+    pub customers_served: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -501,6 +539,18 @@ fn month_of_day(day: i32) -> Month {
     Month(d.year() * 12 + d.month0() as i32)
 }
 
+/// A plan's cost by kind, each rounded to cents.
+fn round_cost(c: &lp::Cost) -> lp::Cost {
+    lp::Cost {
+        overtime_money: r2(c.overtime_money),
+        holding_money: r2(c.holding_money),
+        routing_premium_money: r2(c.routing_premium_money),
+        purchase_premium_money: r2(c.purchase_premium_money),
+        expedite_money: r2(c.expedite_money),
+        lost_margin_money: r2(c.lost_margin_money),
+    }
+}
+
 fn r3(x: f64) -> f64 {
     let v = (x * 1000.0).round() / 1000.0;
     if v == 0.0 { 0.0 } else { v }
@@ -509,37 +559,69 @@ fn r3(x: f64) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // The analysis
 
-/// What decisions change before the plan is recomputed (the executive's signed plan): hours
-/// bought on a resource in a month, and the share of a component's in-lead-time shortfall in a
-/// month that an expedite or an alternate supplier covers.
+/// What decisions change before the plan is re-solved (the executive's signed plan): per gap,
+/// the options chosen. The re-plan is the same linear program with, for every gap whose choice
+/// does not include its recommended option, the gap's levers of the kinds not chosen forbidden
+/// (accepting the shortfall alone forbids every fix of the gap). A recommended choice imposes
+/// nothing: the plan stays the optimum.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanAdjustments {
-    /// (resource, month `YYYY-MM`) to extra regular hours. Overtime bought comes out of the
-    /// overtime ceiling; build-ahead and alternate-site hours are counted as hours of the
-    /// overloaded resource in the month (the simplification the options were priced with).
-    pub extra_hours: BTreeMap<(String, String), f64>,
-    /// (resource, month) to the overtime ceiling used up by `extra_hours` (overtime only).
-    pub overtime_used: BTreeMap<(String, String), f64>,
-    /// (component, month `YYYY-MM` of the production it goes into) to the share (0 to 1) of its
-    /// in-lead-time shortfall that is covered.
-    pub material_covered: BTreeMap<(String, String), f64>,
+    /// Gap id to the option kinds chosen for it.
+    pub chosen: BTreeMap<String, std::collections::BTreeSet<OptionKind>>,
+    /// Gap id to its recommended option (the main fix of the recommendation, else accepting).
+    pub recommended: BTreeMap<String, OptionKind>,
 }
 
-/// Computes the supply review's facts.
+impl PlanAdjustments {
+    /// Records that `kind` was chosen for `gap`, whose recommended option is `recommended`.
+    pub fn choose(&mut self, gap: &str, kind: OptionKind, recommended: OptionKind) {
+        self.chosen.entry(gap.to_string()).or_default().insert(kind);
+        self.recommended.insert(gap.to_string(), recommended);
+    }
+
+    /// The option kinds forbidden for a gap: none when nothing or its recommended option was
+    /// chosen, else every fix kind not chosen.
+    pub fn forbidden_kinds(&self, gap: &str) -> Vec<OptionKind> {
+        let Some(chosen) = self.chosen.get(gap) else { return Vec::new() };
+        if self.recommended.get(gap).is_some_and(|r| chosen.contains(r)) {
+            return Vec::new();
+        }
+        FIX_KINDS.iter().copied().filter(|k| !chosen.contains(k)).collect()
+    }
+}
+
+/// Every option kind that fixes a gap (all but accepting the shortfall).
+pub const FIX_KINDS: [OptionKind; 5] = [
+    OptionKind::Overtime,
+    OptionKind::BuildAhead,
+    OptionKind::AlternateSite,
+    OptionKind::Expedite,
+    OptionKind::AlternateSupplier,
+];
+
+/// A gap's recommended option: the first fix of its recommendation, else accepting.
+pub fn recommended_option(g: &Gap) -> OptionKind {
+    g.recommended
+        .iter()
+        .map(|s| s.kind)
+        .find(|k| *k != OptionKind::AcceptShortfall)
+        .unwrap_or(OptionKind::AcceptShortfall)
+}
+
+/// Computes the supply review's facts: the least-cost plan, every gap priced by re-solving.
 pub fn supply_review(inputs: &SupplyInputs<'_>) -> Result<SupplyFacts, AnalysisError> {
-    supply_review_with(inputs, &PlanAdjustments::default())
+    review(inputs, &PlanAdjustments::default(), true)
 }
 
-/// The phase state: the masters and what each phase before the allocation made of them. The
-/// constrained plan, the gaps and the facts are computed over it.
+/// The phase state: the masters and what each phase before the plan made of them. The plan, the
+/// gaps and the facts are computed over it.
 struct Plan<'a> {
     masters: Masters<'a>,
     /// The demand to plan (consensus with open orders as a floor).
     demand: Demand,
     /// Demand netted against finished goods: the production requirement.
     net: Netting,
-    routes: Routes,
-    /// Capacity per resource and plan month, with the decisions' extra hours.
+    /// Capacity per resource and plan month.
     cap: Vec<Vec<Cap>>,
     /// The rough-cut load of the production requirement.
     load: Load,
@@ -548,33 +630,43 @@ struct Plan<'a> {
     otif: BTreeMap<String, Otif>,
     /// Net component requirements, with receipts as promised and with at-risk receipts cut.
     shorts: Shorts,
-    /// Material-limited production per SKU and plan month.
-    mat_cap: Vec<Vec<f64>>,
 }
 
-/// The supply review's facts with decisions applied: the same analysis, the same allocation,
-/// over capacity and materials as the decisions change them.
+/// The supply review's facts with decisions applied (the executive's re-plan): the same linear
+/// program with each decided gap's choice imposed (see [`PlanAdjustments`]). Gaps are detected as
+/// in the review; their options are not re-priced (what the plan did about each is in
+/// `recommended`).
 pub fn supply_review_with(inputs: &SupplyInputs<'_>, adjust: &PlanAdjustments) -> Result<SupplyFacts, AnalysisError> {
+    review(inputs, adjust, false)
+}
+
+fn review(inputs: &SupplyInputs<'_>, adjust: &PlanAdjustments, price: bool) -> Result<SupplyFacts, AnalysisError> {
     let tables = inputs.tables;
     let masters = Masters::read(inputs)?;
     let demand = netting::read_demand(&masters, inputs)?;
     let net = netting::net_finished_goods(&masters, tables, &demand.cells)?;
     let routes = capacity::read_routes(&masters, tables)?;
-    let cap = capacity::read_capacity(&masters, tables, adjust)?;
+    let cap = capacity::read_capacity(&masters, tables)?;
     let load = capacity::rough_cut(&masters, &routes, &net.prod);
     let bom = materials::read_bom(&masters, tables)?;
     let otif = suppliers::supplier_otif(tables, masters.cycle, masters.params)?;
     let at_risk = |supplier: &str| suppliers::at_risk(&otif, masters.params, supplier);
     let shorts = materials::explode_requirements(&masters, &bom, &net.prod, &at_risk);
-    let mat_cap = materials::material_limits(&masters, &bom, &shorts.base, &net.prod, adjust);
-    let plan = Plan { masters, demand, net, routes, cap, load, bom, otif, shorts, mat_cap };
+    let plan = Plan { masters, demand, net, cap, load, bom, otif, shorts };
+    let problem = lp::Problem::from_inputs(inputs)?;
 
-    let constrained =
-        constrained::allocate(&plan.masters, &plan.demand.cells, &plan.net, &plan.routes, &plan.cap, &plan.mat_cap);
+    let mut found = gaps::capacity_gaps(&plan, &problem);
+    found.extend(gaps::material_gaps(&plan, &problem));
+    found.sort_by(|a, b| (&a.gap.month, a.gap.kind, &a.gap.id).cmp(&(&b.gap.month, b.gap.kind, &b.gap.id)));
+    let mut solver = pricing::Solver::new(&problem, pricing::decided(&found, adjust))?;
+    let constrained = pricing::constrained(&plan.masters, &problem, solver.base());
     let hit = gaps::CustomersHit::new(&plan.masters, &plan.demand.cells, &constrained);
-    let mut gaps = gaps::capacity_gaps(&plan, &hit);
-    gaps.extend(gaps::material_gaps(&plan, &hit));
-    gaps.sort_by(|a, b| (&a.month, a.kind, &a.id).cmp(&(&b.month, b.kind, &b.id)));
+    for f in &mut found {
+        f.gap.customers_hit = hit.customers_hit(&f.scope.skus, f.scope.month);
+    }
+    let without_fixes = pricing::price(&mut solver, &mut found, price)?;
+    let gaps: Vec<Gap> = found.into_iter().map(|f| f.gap).collect();
+    let base = solver.base();
 
     let shortages = materials::shortages(&plan.masters, &plan.bom, &plan.shorts.base, &plan.net.prod);
     let (suppliers, receipts_at_risk) = suppliers::supplier_facts(plan.masters.params, &plan.bom, &plan.otif, &gaps);
@@ -583,7 +675,11 @@ pub fn supply_review_with(inputs: &SupplyInputs<'_>, adjust: &PlanAdjustments) -
     let outcome = financials::plan_outcome(&plan.masters, &plan.demand.cells, &constrained);
     let budget = financials::read_budget(&plan.masters, tables)?;
     let financials = financials::family_financials(&plan.masters, &outcome.fin, &budget);
-    let totals = financials::totals(&plan.demand, &constrained, &outcome.fin, &budget, &gaps);
+    let mut totals = financials::totals(&plan.demand, &constrained, &outcome.fin, &budget, &gaps);
+    totals.plan_cost = round_cost(&base.cost);
+    totals.recommended_cost_money = r2(base.cost.total());
+    totals.revenue_without_fixes_money = without_fixes.map(r2);
+    totals.re_solves = solver.solves;
 
     let Masters { cycle, ref months, ref near_term, params: p, .. } = plan.masters;
     Ok(SupplyFacts {
@@ -633,6 +729,9 @@ pub fn narrative_facts(f: &SupplyFacts, demand_signed: bool) -> serde_json::Valu
             "budget_revenue": round(f.totals.budget_revenue_money),
             "margin_at_risk": round(f.totals.margin_at_risk_money),
             "recommended_cost": round(f.totals.recommended_cost_money),
+            "spend_on_fixes": round(f.totals.plan_cost.spend()),
+            "margin_lost": round(f.totals.plan_cost.lost_margin_money),
+            "frozen_notices": f.totals.frozen_gaps,
         },
         "top_gaps": gaps.iter().take(10).map(|g| serde_json::json!({
             "id": g.id,
@@ -642,6 +741,7 @@ pub fn narrative_facts(f: &SupplyFacts, demand_signed: bool) -> serde_json::Valu
             "supplier": g.supplier,
             "month": g.month,
             "near_term": g.near_term,
+            "frozen": g.frozen,
             "units_short": round(g.units_short),
             "margin_at_risk": round(g.margin_at_risk_money),
             "recommended_cost": round(g.recommended_cost_money),

@@ -211,33 +211,45 @@ fn planned(f: &SupplyFacts, sku: &str, customer: &str, month: &str) -> f64 {
         .map_or(0.0, |l| l.constrained_units)
 }
 
+/// December: 5 units x 2 h = 10 h of 15 (5 h spare); January: 10 units = 20 h, 5 h over. The
+/// least cost by hand: 2.5 units built in December and held a month at 2 % of 100 = 2 a unit:
+/// 5.0; overtime (3 h at 50 = 100 a unit) costs more than the 50 of margin a unit it saves, so
+/// the optimum does not use it. Accepting instead: 2.5 units x 50 = 125 lost.
 #[test]
 fn capacity_gap_is_priced_and_built_ahead() {
     let mut c = Case::new();
-    // Dec: 5 units x 2 h = 10 h of 15: 5 h spare. Jan: 10 units x 2 h = 20 h: 5 h over.
     c.demand = vec![("P1", "C1", "2026-12", 5.0), ("P1", "C1", "2027-01", 10.0)];
     let f = c.run().unwrap();
     assert_eq!(f.gaps.len(), 1, "{:#?}", f.gaps);
     let g = &f.gaps[0];
     assert_eq!((g.kind, g.id.as_str(), g.month.as_str()), (GapKind::Capacity, "CAP-R1-2027-01", "2027-01"));
     assert_eq!(g.hours_short, Some(5.0));
-    assert_eq!(g.units_short, 2.5); // 5 h / 2 h per unit
+    assert_eq!(g.units_short, 2.5); // 5 h / 2 h per unit, what accepting leaves
     assert_eq!(g.revenue_at_risk_money, 375.0); // 2.5 x 150
     assert_eq!(g.margin_at_risk_money, 125.0); // 2.5 x (150 - 100)
     assert_eq!(g.customers_hit, vec!["C1"]);
-    // Overtime: min(5 h, 3 h ceiling) = 3 h x 50 = 150, closing 3 / 2 = 1.5 units (60 %).
-    let o = option(g, OptionKind::Overtime);
-    assert_eq!((o.closes_units, o.cost_money, o.closes_percent, o.fully_closes), (1.5, 150.0, 60.0, false));
-    // Build ahead: Dec's 5 spare hours = 2.5 units held 1 month at 2 % of 100: 2.5 x 2 = 5.
-    let o = option(g, OptionKind::BuildAhead);
-    assert_eq!((o.closes_units, o.cost_money, o.fully_closes), (2.5, 5.0, true));
-    // Accepting: the lost margin, 125.
-    assert_eq!(option(g, OptionKind::AcceptShortfall).cost_money, 125.0);
     assert_eq!(g.recommended, vec![RecommendedStep { kind: OptionKind::BuildAhead, units: 2.5, cost_money: 5.0 }]);
     assert_eq!((g.recommended_cost_money, g.recommended_closes_units), (5.0, 2.5));
-    // The constrained plan makes 15 h / 2 = 7.5 in January.
-    assert_eq!(planned(&f, "P1", "C1", "2027-01"), 7.5);
-    assert_eq!(f.totals.unmet_units, 2.5);
+    let kinds: Vec<OptionKind> = g.options.iter().map(|o| o.kind).collect();
+    assert_eq!(kinds, [OptionKind::BuildAhead, OptionKind::AcceptShortfall], "overtime is not used: {kinds:?}");
+    let o = option(g, OptionKind::BuildAhead);
+    assert_eq!((o.closes_units, o.closes_percent, o.fully_closes), (2.5, 100.0, true));
+    assert_eq!((o.spend_money, o.lost_margin_money, o.cost_money), (5.0, 0.0, 5.0));
+    assert_eq!(
+        (o.revenue_kept_money, o.margin_kept_money, o.customers_served.clone()),
+        (375.0, 125.0, vec!["C1".to_string()])
+    );
+    assert!(o.detail.contains("2.5 units of P1 built ahead into 2027-01"), "{}", o.detail);
+    let a = option(g, OptionKind::AcceptShortfall);
+    assert_eq!((a.closes_units, a.spend_money, a.lost_margin_money, a.cost_money), (0.0, 0.0, 125.0, 125.0));
+    assert_eq!(g.next_best_extra_cost_money, Some(120.0));
+    // The plan is the least-cost plan: January is served in full, from December's production.
+    assert_eq!(planned(&f, "P1", "C1", "2027-01"), 10.0);
+    assert_eq!(f.totals.unmet_units, 0.0);
+    assert_eq!((f.totals.plan_cost.holding_money, f.totals.plan_cost.lost_margin_money), (5.0, 0.0));
+    assert_eq!(f.totals.recommended_cost_money, 5.0);
+    // With every fix forbidden January makes 7.5: revenue 5 x 150 + 7.5 x 150.
+    assert_eq!(f.totals.revenue_without_fixes_money, Some(1875.0));
     let r1 = &f.capacity[0];
     assert_eq!(r1.first_overload_month.as_deref(), Some("2027-01"));
     // 20 h > 15 + 3: beyond the overtime ceiling too.
@@ -245,29 +257,38 @@ fn capacity_gap_is_priced_and_built_ahead() {
     assert_eq!(r1.months[1].utilisation_percent, 133.33);
 }
 
+/// December: 10 units x 2 h = 20 h of 15 on a labour pool, no earlier month. Overtime at 20/h
+/// costs 40 a unit, under the 50 of margin: the 3 h ceiling buys 1.5 units for 60; the other
+/// unit is lost (50). Accepting all: 2.5 x 50 = 125, 15 more than the recommendation's 110.
 #[test]
 fn labour_gap_with_overtime_and_the_rest_accepted() {
     let mut c = Case::new();
     c.resources = vec![("R1", "S1", "labour")];
-    // Dec: 10 units x 2 h = 20 h of 15: 5 h over and no earlier month to build in.
+    c.capacity = vec![("R1", 15.0, 3.0, 20.0)];
     c.demand = vec![("P1", "C1", "2026-12", 10.0)];
     let f = c.run().unwrap();
     let g = &f.gaps[0];
     assert_eq!((g.kind, g.id.as_str()), (GapKind::Labour, "LAB-R1-2026-12"));
     assert!(g.options.iter().all(|o| o.kind != OptionKind::BuildAhead));
-    // Overtime 3 h x 50 = 150 for 1.5 units; the other 1 unit accepted at 50 margin.
     assert_eq!(
         g.recommended,
         vec![
-            RecommendedStep { kind: OptionKind::Overtime, units: 1.5, cost_money: 150.0 },
+            RecommendedStep { kind: OptionKind::Overtime, units: 1.5, cost_money: 60.0 },
             RecommendedStep { kind: OptionKind::AcceptShortfall, units: 1.0, cost_money: 50.0 },
         ]
     );
-    assert_eq!((g.recommended_cost_money, g.recommended_closes_units), (200.0, 1.5));
+    assert_eq!((g.recommended_cost_money, g.recommended_closes_units), (110.0, 1.5));
+    let o = option(g, OptionKind::Overtime);
+    assert_eq!((o.closes_units, o.closes_percent, o.fully_closes), (1.5, 60.0, false));
+    assert_eq!((o.spend_money, o.lost_margin_money, o.cost_per_unit_money), (60.0, 50.0, 40.0));
+    assert_eq!(option(g, OptionKind::AcceptShortfall).cost_money, 125.0);
+    assert_eq!(g.next_best_extra_cost_money, Some(15.0));
     assert_eq!(f.totals.labour_gaps, 1);
     assert_eq!(f.totals.capacity_gaps, 0);
 }
 
+/// 5 h over on R1 = 2.5 units; R2 at S2 makes one in 1 h (10 h spare) at a premium of 5 % of
+/// 100: 2.5 x 5 = 12.5.
 #[test]
 fn alternate_site_with_a_routing_takes_the_overload() {
     let mut c = Case::new();
@@ -278,11 +299,11 @@ fn alternate_site_with_a_routing_takes_the_overload() {
     let f = c.run().unwrap();
     assert_eq!(f.gaps.len(), 1, "R2 carries no load of its own: {:#?}", f.gaps);
     let g = &f.gaps[0];
-    // 5 h over on R1 = 2.5 units; R2 has 10 h / 1 h = 10 units spare; premium 5 % of 100.
     let o = option(g, OptionKind::AlternateSite);
     assert_eq!((o.closes_units, o.cost_money, o.fully_closes), (2.5, 12.5, true));
-    assert!(o.detail.contains("S2"), "{}", o.detail);
+    assert!(o.detail.contains("made on S2"), "{}", o.detail);
     assert_eq!(g.recommended_cost_money, 12.5);
+    assert_eq!(f.totals.plan_cost.routing_premium_money, 12.5);
 }
 
 #[test]
@@ -336,10 +357,11 @@ fn material_gap_inside_lead_time_and_new_orders_outside() {
         supply_review(&SupplyInputs { tables: &t, demand: &demand, cycle: cycle(), params: &slow.params }).unwrap();
     let jan2 = f2.gaps.iter().find(|g| g.id == "MAT-M1-2027-01").unwrap();
     assert_eq!(jan2.options.iter().map(|o| o.kind).collect::<Vec<_>>(), vec![OptionKind::AcceptShortfall]);
-    // Nothing can be made in Dec and Jan; Feb is made.
+    // Nothing can be made in Dec; Jan is made with the expedite, Feb with a new order.
     assert_eq!(planned(&f, "P1", "C1", "2026-12"), 0.0);
-    assert_eq!(planned(&f, "P1", "C1", "2027-01"), 0.0);
+    assert_eq!(planned(&f, "P1", "C1", "2027-01"), 5.0);
     assert_eq!(planned(&f, "P1", "C1", "2027-02"), 5.0);
+    assert_eq!(option(jan, OptionKind::AcceptShortfall).cost_money, 250.0); // 5 x 50
 }
 
 #[test]
@@ -351,10 +373,12 @@ fn multi_level_lead_times_add_up() {
     c.demand = vec![("P1", "C1", "2027-01", 2.0)];
     let f = c.run().unwrap();
     // SA1 is needed Jan 15 and released Jan 5 (in time); M2 is needed Jan 5, ordered 40 days
-    // before: Nov 26, before the cycle: 6 M2 short = 2 finished units.
+    // before: Nov 26, before the cycle: 6 M2 short. The optimiser has no lead time for making
+    // a sub-assembly: M2 ordered now is there by Jan 15, so its plan leaves nothing short.
     assert_eq!(f.gaps.len(), 1, "{:#?}", f.gaps);
     let g = &f.gaps[0];
-    assert_eq!((g.id.as_str(), g.component_units_short, g.units_short), ("MAT-M2-2027-01", Some(6.0), 2.0));
+    assert_eq!((g.id.as_str(), g.component_units_short, g.units_short), ("MAT-M2-2027-01", Some(6.0), 0.0));
+    assert_eq!(planned(&f, "P1", "C1", "2027-01"), 2.0);
     let sa = f.shortages.iter().find(|s| s.component == "SA1").unwrap();
     assert_eq!((sa.new_order_units, sa.order_by.as_deref()), (2.0, Some("2027-01-05")));
     // Stock of the raw part above safety stock covers it.
@@ -391,6 +415,10 @@ fn otif_over_the_trailing_window() {
     assert_eq!((s.on_time_percent, s.otif_percent), (Some(100.0), Some(75.0)));
 }
 
+/// SUPB (OTIF 50 %) promises 10 M1 on Jan 10: the plan expects 5 in January and 5 in
+/// February; January needs 10 (5 units x 2): 5 M1 = 2.5 units short. By hand: SUPB expedites
+/// (15 % of 10 = 1.5 a unit, 30 days: January) 5 M1 for 7.5, under the 125 of margin (2.5 x 50)
+/// they save. A second source SUPC at 10.5 in 30 days does it for 5 x 0.5 = 2.5.
 #[test]
 fn supplier_gap_from_receipts_at_risk() {
     let mut c = Case::new();
@@ -398,32 +426,29 @@ fn supplier_gap_from_receipts_at_risk() {
     c.components = vec![("M1", "SUPB", 60, 10.0)];
     c.bom = vec![("P1", "M1", 2.0)];
     c.deliveries = deliveries();
-    c.pos = vec![("M1", "SUPB", "2026-12-10", 10.0)];
+    c.pos = vec![("M1", "SUPB", "2027-01-10", 10.0)];
     c.demand = vec![("P1", "C1", "2027-01", 5.0)];
     let f = c.run().unwrap();
-    // As promised the order covers Jan's 10: no material gap. At OTIF 50 % only 5 are
-    // expected: 5 M1 short = 2.5 units, needed Jan 15 (inside 60 days).
     assert_eq!(f.gaps.len(), 1, "{:#?}", f.gaps);
     let g = &f.gaps[0];
     assert_eq!((g.kind, g.id.as_str()), (GapKind::Supplier, "SUP-M1-2027-01"));
     assert_eq!((g.component_units_short, g.units_short, g.supplier.as_deref()), (Some(5.0), 2.5, Some("SUPB")));
-    // Chasing an unreliable supplier is no fix: no expedite. No second source in the data:
-    // no alternate supplier either.
-    assert!(g.options.iter().all(|o| o.kind != OptionKind::Expedite));
-    assert!(g.options.iter().all(|o| o.kind != OptionKind::AlternateSupplier));
-    // SUPC sells M1 at 12.5 in 30 days: ordered Dec 1, here by Dec 31, before the Jan 15
-    // need: 5 M1 x (12.5 - 10) = 12.5, reaching all 2.5 units.
-    c.suppliers = vec![("M1", "SUPC", 12.5, 30)];
-    let f = c.run().unwrap();
-    let o = option(&f.gaps[0], OptionKind::AlternateSupplier);
-    assert_eq!((o.cost_money, o.closes_units), (12.5, 2.5));
-    assert!(o.detail.contains("SUPC"), "{}", o.detail);
+    assert_eq!(g.recommended, vec![RecommendedStep { kind: OptionKind::Expedite, units: 2.5, cost_money: 7.5 }]);
     assert_eq!(option(g, OptionKind::AcceptShortfall).cost_money, 125.0); // 2.5 x 50
     assert_eq!(f.receipts_at_risk.len(), 1);
     assert_eq!(f.receipts_at_risk[0].expected_units, 5.0);
     assert_eq!(f.receipts_at_risk[0].feeds_gaps, vec!["SUP-M1-2027-01"]);
-    // The constrained plan takes receipts as promised.
     assert_eq!(planned(&f, "P1", "C1", "2027-01"), 5.0);
+    c.suppliers = vec![("M1", "SUPC", 10.5, 30)];
+    let f = c.run().unwrap();
+    let g = &f.gaps[0];
+    assert_eq!(
+        g.options.iter().map(|o| o.kind).collect::<Vec<_>>(),
+        [OptionKind::AlternateSupplier, OptionKind::AcceptShortfall]
+    );
+    let o = option(g, OptionKind::AlternateSupplier);
+    assert_eq!((o.cost_money, o.closes_units), (2.5, 2.5));
+    assert!(o.detail.contains("SUPC"), "{}", o.detail);
 }
 
 #[test]
@@ -569,16 +594,22 @@ proptest! {
             prop_assert!(l.constrained_units <= l.demand_units + 1e-9, "{l:?}");
             prop_assert!(l.constrained_units >= 0.0);
         }
-        // Never above regular hours (no stock: everything planned is made).
+        // Never above the hours there are: production only moves earlier (build-ahead), so
+        // the hours served through each month fit the regular hours plus the overtime ceiling
+        // through that month (no stock, no alternate routing in these cases).
         let hpu: BTreeMap<&str, (&str, f64)> = case.routings.iter().map(|r| (r.0, (r.1, r.2))).collect();
         let mut used: BTreeMap<(&str, &str), f64> = BTreeMap::new();
         for l in &f.constrained_plan {
             let (r, h) = hpu[l.sku.as_str()];
             *used.entry((r, l.month.as_str())).or_default() += l.constrained_units * h;
         }
-        for ((r, _), hours) in used {
-            let available = case.capacity.iter().find(|c| c.0 == r).unwrap().1;
-            prop_assert!(hours <= available + 0.01, "{r}: {hours} > {available}");
+        for (r, available, overtime, _) in &case.capacity {
+            let (mut through, mut hours) = (0.0, 0.0);
+            for m in &f.plan_months {
+                through += available + overtime;
+                hours += used.get(&(*r, m.as_str())).copied().unwrap_or(0.0);
+                prop_assert!(hours <= through + 0.01, "{r} through {m}: {hours} > {through}");
+            }
         }
         // Totals are preserved however they are grouped.
         let demand: f64 = case.demand.iter().map(|d| d.3).sum();
@@ -606,14 +637,16 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 
-    /// The least-cost plan is never dearer than the greedy constrained plan re-costed by the
-    /// same cost function: the greedy plan buys no fix, so its cost is the margin it loses
-    /// (unconstrained less constrained margin), and it is a feasible plan of the LP.
+    /// The least-cost plan is never dearer than the greedy baseline re-costed by the same cost
+    /// function: the greedy plan buys no fix, so its cost is the margin it loses, and it is a
+    /// feasible plan of the LP.
     #[test]
     fn lp_cost_is_never_above_the_greedy_plans((mut case, _) in random_case()) {
         case.params.allocation = AllocationRule::CostFirst;
-        let f = case.run().unwrap();
-        let greedy = f.totals.margin_unconstrained_money - f.totals.margin_constrained_money;
+        let tables = case.tables();
+        let demand = case.demand_frame();
+        let inputs = SupplyInputs { tables: &tables, demand: &demand, cycle: cycle(), params: &case.params };
+        let greedy = greedy_baseline(&inputs).unwrap().lost_margin_money;
         let p = case.problem();
         let s = lp::solve(&p).unwrap();
         let (v, what) = lp::check::largest_violation(&p, &s);

@@ -1,5 +1,6 @@
 //! The supply review: the demand consensus stress-tested against capacity, materials and
-//! suppliers; the gaps with what it would cost to fix each; the supply plan workbook.
+//! suppliers; the least-cost plan; the gaps with what it would cost to fix each, priced by
+//! re-solving; the supply plan workbook.
 
 use polars::prelude::DataFrame;
 
@@ -26,9 +27,39 @@ pub(super) async fn upstream(store: &Store, cycle: Month) -> anyhow::Result<Upst
 pub(super) async fn prepare(ctx: &Ctx<'_>, Read { demand, signed }: Read) -> anyhow::Result<Prepared> {
     let inputs =
         SupplyInputs { tables: &ctx.ingested.tables, demand: &demand, cycle: ctx.cycle, params: &ctx.pipeline.supply };
+    let started = std::time::Instant::now();
     let facts =
         tracing::info_span!("analysis").in_scope(|| tokio::task::block_in_place(|| supply::supply_review(&inputs)))?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        gaps = facts.gaps.len(),
+        re_solves = facts.totals.re_solves,
+        "least-cost plan solved and gaps priced"
+    );
     let n = ctx.narrate(supply::narrative_facts(&facts, signed)).await?;
     let xlsx = supply_plan_xlsx(&facts, &ctx.ws.company, Some(&n.agenda))?;
-    n.prepared(&facts, vec![(format!("supply-plan-{}.xlsx", ctx.cycle), xlsx)], Vec::new())
+    let notes = vec![plan_note(&facts)];
+    n.prepared(&facts, vec![(format!("supply-plan-{}.xlsx", ctx.cycle), xlsx)], notes)
+}
+
+/// What the run says about its plan: the least-cost plan's cost by kind, and how many gaps are
+/// notices (inside the frozen horizon) and how many were priced, with the re-solves it took.
+fn plan_note(f: &supply::SupplyFacts) -> String {
+    let money = crate::analysis::format_number;
+    let (t, c) = (&f.totals, &f.totals.plan_cost);
+    let gaps = f.gaps.len();
+    format!(
+        "least-cost plan: {} spent on fixes (overtime {}, holding for build-ahead {}, alternate routings {}, second sources {}, expedites {}) and {} of margin lost on {} units not served; {gaps} gap(s): {} notice(s) inside the frozen horizon, {} priced by the model ({} re-solves)",
+        money(c.spend()),
+        money(c.overtime_money),
+        money(c.holding_money),
+        money(c.routing_premium_money),
+        money(c.purchase_premium_money),
+        money(c.expedite_money),
+        money(c.lost_margin_money),
+        money(t.unmet_units),
+        t.frozen_gaps,
+        gaps - t.frozen_gaps,
+        t.re_solves
+    )
 }

@@ -30,7 +30,7 @@ use super::super::capacity::{self, Routes};
 use super::super::columns::{numbers0, table, texts};
 use super::super::masters::Masters;
 use super::super::materials;
-use super::super::{NEED_DAY_OF_MONTH, PlanAdjustments, SupplyInputs, netting, routings, supplier_options, suppliers};
+use super::super::{NEED_DAY_OF_MONTH, SupplyInputs, netting, routings, supplier_options, suppliers};
 use super::{
     BomEdge, Component, DemandLine, Item, OpenPo, Operation, Part, Problem, Resource, ResourceMonth, Routing, Supplier,
     SupplierOption,
@@ -44,7 +44,7 @@ impl Problem {
         let masters = Masters::read(inputs)?;
         let demand = netting::read_demand(&masters, inputs)?;
         let routes = capacity::read_routes(&masters, inputs.tables)?;
-        let cap = capacity::read_capacity(&masters, inputs.tables, &PlanAdjustments::default())?;
+        let cap = capacity::read_capacity(&masters, inputs.tables)?;
         let bom = materials::read_bom(&masters, inputs.tables)?;
         let otif = suppliers::supplier_otif(inputs.tables, masters.cycle, masters.params)?;
         let p = masters.params;

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 pub use super::AllocationRule;
 pub use model::{
-    HOLD_ABSOLUTE, HOLD_TOLERANCE, Lever, SolveError, cost_of, open_receipts, purchase_premium, solve,
-    solve_least_cost, solve_without,
+    HOLD_ABSOLUTE, HOLD_TOLERANCE, Lever, Pricer, SolveError, cost_of, open_receipts, purchase_premium, solve,
+    solve_least_cost, solve_least_cost_without, solve_without,
 };
 
 /// The supply optimiser's data: everything the linear program is built from.

@@ -42,14 +42,15 @@ pub const HOLD_ABSOLUTE: f64 = 1e-6;
 pub enum Lever {
     /// Overtime on a resource in a month.
     Overtime { resource: usize, month: usize },
-    /// A routing of an item (in every month).
-    Routing { item: usize, routing: usize },
-    /// New orders from a supplier option of a component.
-    Purchase { component: usize, option: usize },
-    /// Expedites of a component (every option).
-    Expedite { component: usize },
-    /// Stock of an item above what it opened with (no building ahead).
-    BuildAhead { item: usize },
+    /// A routing of an item in a month.
+    Routing { item: usize, routing: usize, month: usize },
+    /// New orders from a supplier option of a component arriving in a month.
+    Purchase { component: usize, option: usize, month: usize },
+    /// Expedites of a component (every option) arriving in a month.
+    Expedite { component: usize, month: usize },
+    /// Stock of an item carried into a month above what it opened with (no building ahead
+    /// into that month).
+    BuildAhead { item: usize, month: usize },
 }
 
 /// The solver failed (a bug or a numerical fault, never the data: the model is always
@@ -118,9 +119,9 @@ fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
                 .iter()
                 .enumerate()
                 .map(|(k, r)| {
-                    let off = forbid.contains(&Lever::Routing { item: i, routing: k });
                     (0..n)
                         .map(|t| {
+                            let off = forbid.contains(&Lever::Routing { item: i, routing: k, month: t });
                             (!off && (k == 0 || t >= frozen)).then(|| col(&mut pb, r.premium_per_unit, f64::INFINITY))
                         })
                         .collect()
@@ -149,8 +150,15 @@ fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
         .iter()
         .enumerate()
         .map(|(i, it)| {
-            let ub = if forbid.contains(&Lever::BuildAhead { item: i }) { it.usable_stock() } else { f64::INFINITY };
-            (0..n).map(|_| col(&mut pb, it.holding_cost_per_month, ub)).collect()
+            // Stock at the end of month t is what month t + 1 opens with.
+            let ub = |t: usize| {
+                if forbid.contains(&Lever::BuildAhead { item: i, month: t + 1 }) {
+                    it.usable_stock()
+                } else {
+                    f64::INFINITY
+                }
+            };
+            (0..n).map(|t| col(&mut pb, it.holding_cost_per_month, ub(t))).collect()
         })
         .collect();
     let cstock: Vec<Vec<Col>> = p
@@ -165,21 +173,23 @@ fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
         let mut e: Vec<Vec<Option<Col>>> = Vec::new();
         for (o, opt) in comp.options.iter().enumerate() {
             let premium = purchase_premium(opt.unit_cost, comp.unit_cost);
-            let buy_ok = !forbid.contains(&Lever::Purchase { component: c, option: o });
+            let buy_ok = |t: usize| !forbid.contains(&Lever::Purchase { component: c, option: o, month: t });
             b.push(
                 (0..n)
                     .map(|t| {
-                        (buy_ok && t >= frozen && t >= opt.lead_time_months)
+                        (buy_ok(t) && t >= frozen && t >= opt.lead_time_months)
                             .then(|| col(&mut pb, premium, f64::INFINITY))
                     })
                     .collect(),
             );
-            let exp_ok = buy_ok && opt.can_expedite && !forbid.contains(&Lever::Expedite { component: c });
+            let exp_ok = |t: usize| {
+                buy_ok(t) && opt.can_expedite && !forbid.contains(&Lever::Expedite { component: c, month: t })
+            };
             e.push(
                 (0..n)
                     .map(|t| {
                         let open =
-                            exp_ok && t >= frozen && t >= opt.expedite_lead_time_months && t < opt.lead_time_months;
+                            exp_ok(t) && t >= frozen && t >= opt.expedite_lead_time_months && t < opt.lead_time_months;
                         open.then(|| col(&mut pb, premium + opt.expedite_premium_per_unit, f64::INFINITY))
                     })
                     .collect(),
@@ -364,6 +374,97 @@ pub fn solve_least_cost(p: &Problem) -> Result<Solution, SolveError> {
     solve_stages(p, &BTreeSet::new(), 1)
 }
 
+/// The least-cost stage alone without the levers in `forbid`: what pricing a gap's options
+/// needs (their cost), at one solve instead of every stage's.
+pub fn solve_least_cost_without(p: &Problem, forbid: &BTreeSet<Lever>) -> Result<Solution, SolveError> {
+    solve_stages(p, forbid, 1)
+}
+
+/// The least-cost stage re-solved again and again with more levers forbidden, warm: one model,
+/// the forbidden levers' columns bounded for a solve and released after it, each solve starting
+/// from the basis the one before left. What pricing many options needs; identical calls in the
+/// same order give identical plans.
+pub struct Pricer<'p> {
+    p: &'p Problem,
+    base: BTreeSet<Lever>,
+    model: Option<Model>,
+    cols: Cols,
+}
+
+impl<'p> Pricer<'p> {
+    /// The least-cost model without the levers in `forbid` (not solved yet).
+    pub fn new(p: &'p Problem, forbid: &BTreeSet<Lever>) -> Pricer<'p> {
+        let (pb, cols) = build(p, forbid);
+        let mut model = pb.optimise(Sense::Minimise);
+        configure(&mut model);
+        Pricer { p, base: forbid.clone(), model: Some(model), cols }
+    }
+
+    /// The columns a lever opens, each with the upper bound that forbids it and the one it has.
+    fn columns(&self, lever: Lever) -> Vec<(Col, f64, f64)> {
+        let c = &self.cols;
+        let mut out = Vec::new();
+        match lever {
+            Lever::Overtime { resource, month } => {
+                if let Some(Some(x)) = c.ot.get(resource).and_then(|r| r.get(month)) {
+                    let ceiling =
+                        self.p.resources[resource].months.get(month).map_or(0.0, |m| m.overtime_ceiling_hours);
+                    out.push((*x, 0.0, ceiling));
+                }
+            }
+            Lever::Routing { item, routing, month } => {
+                if let Some(Some(x)) = c.prod.get(item).and_then(|i| i.get(routing)).and_then(|k| k.get(month)) {
+                    out.push((*x, 0.0, f64::INFINITY));
+                }
+            }
+            Lever::BuildAhead { item, month } => {
+                if let Some(x) = month.checked_sub(1).and_then(|t| c.istock.get(item).and_then(|i| i.get(t))) {
+                    out.push((*x, self.p.items[item].usable_stock(), f64::INFINITY));
+                }
+            }
+            Lever::Purchase { component, option, month } => {
+                for v in [&c.buy, &c.exp] {
+                    if let Some(Some(x)) = v.get(component).and_then(|o| o.get(option)).and_then(|t| t.get(month)) {
+                        out.push((*x, 0.0, f64::INFINITY));
+                    }
+                }
+            }
+            Lever::Expedite { component, month } => {
+                for per_option in c.exp.get(component).into_iter().flatten() {
+                    if let Some(Some(x)) = per_option.get(month) {
+                        out.push((*x, 0.0, f64::INFINITY));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The least-cost plan with `extra` forbidden as well.
+    pub fn solve_without(&mut self, extra: &BTreeSet<Lever>) -> Result<Solution, SolveError> {
+        let bounds: Vec<(Col, f64, f64)> =
+            extra.iter().filter(|l| !self.base.contains(l)).flat_map(|l| self.columns(*l)).collect();
+        let mut model = self.model.take().expect("the pricer's model is back after every solve");
+        for &(x, forbidden, _) in &bounds {
+            model.change_column_bounds(x, 0.0..=forbidden);
+        }
+        let solved = model
+            .try_solve()
+            .map_err(|e| SolveError { stage: "least cost (pricing)".into(), status: format!("{e:?}") })?;
+        let status = solved.status();
+        let values = solved.get_solution().columns().to_vec();
+        let mut model = Model::from(solved);
+        for &(x, _, open) in &bounds {
+            model.change_column_bounds(x, 0.0..=open);
+        }
+        self.model = Some(model);
+        if status != HighsModelStatus::Optimal {
+            return Err(SolveError { stage: "least cost (pricing)".into(), status: format!("{status:?}") });
+        }
+        Ok(extract(self.p, &self.cols, &values))
+    }
+}
+
 fn solve_stages(p: &Problem, forbid: &BTreeSet<Lever>, at_most: usize) -> Result<Solution, SolveError> {
     let (pb, cols) = build(p, forbid);
     let mut stages = stages(p, &cols);
@@ -380,7 +481,13 @@ fn solve_stages(p: &Problem, forbid: &BTreeSet<Lever>, at_most: usize) -> Result
         for &(x, c) in &stage.objective {
             model.change_column_cost(x, c);
         }
-        let solved = model.solve();
+        let solved = match model.try_solve() {
+            Ok(solved) => solved,
+            // A later stage HiGHS stops on (a time limit, a numerical fault) leaves the plan of
+            // the stage before it, as a non-optimal status does.
+            Err(_) if s > 0 => break,
+            Err(e) => return Err(SolveError { stage: stage.name.clone(), status: format!("{e:?}") }),
+        };
         let status = solved.status();
         if status != HighsModelStatus::Optimal {
             if s > 0 {
