@@ -119,10 +119,10 @@ fn apply(adj: &mut PlanAdjustments, g: &Gap, kind: OptionKind, _units: f64) -> S
     let word = option_key(kind).replace('_', " ");
     if kind == main {
         format!("as recommended ({word}): the least-cost plan")
-    } else if g.recommended.iter().any(|s| s.kind == kind) {
-        format!("{word}, as recommended")
     } else if kind == OptionKind::AcceptShortfall {
         format!("shortfall accepted: the fixes of {} forbidden and the plan re-solved", g.id)
+    } else if g.recommended.iter().any(|s| s.kind == kind) {
+        format!("{word}, as recommended")
     } else {
         format!(
             "{word} instead of the recommended {}: the other fixes of {} forbidden and the plan re-solved",
@@ -226,10 +226,16 @@ fn decision_lines(
             }
             Some(d) => match &d.choice {
                 Choice::Option { option } => match g.and_then(|g| gap_steps(g, option).map(|s| (g, s))) {
-                    Some((g, steps)) if steps.is_empty() => apply(adj, g, OptionKind::AcceptShortfall, 0.0),
-                    Some((g, steps)) => {
-                        steps.iter().map(|s| apply(adj, g, s.kind, s.units)).collect::<Vec<_>>().join("; ")
+                    Some((g, steps)) if steps.iter().all(|s| s.kind == OptionKind::AcceptShortfall) => {
+                        apply(adj, g, OptionKind::AcceptShortfall, 0.0)
                     }
+                    // The fixes chosen; what they leave short is accepted by the re-plan itself.
+                    Some((g, steps)) => steps
+                        .iter()
+                        .filter(|s| s.kind != OptionKind::AcceptShortfall)
+                        .map(|s| apply(adj, g, s.kind, s.units))
+                        .collect::<Vec<_>>()
+                        .join("; "),
                     None => format!("option `{option}` is not an option of gap `{gid}`: no change to the plan"),
                 },
                 Choice::Action { text } => format!("written-in action, not modelled in the plan: {text}"),

@@ -144,21 +144,7 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
         }
         BenchCommand::Web { dir, reviewers, requests, slow_clients } => {
             let ws = Workspace::load(&dir)?;
-            let r = crate::web::load::measure(&ws, reviewers, requests, slow_clients).await?;
-            println!(
-                "snop serve on loopback: {} reviewers, {} requests over {} pages, {} failed",
-                r.reviewers, r.requests, r.pages, r.failed
-            );
-            println!(
-                "  {:.0} requests/s; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                r.per_second, r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms
-            );
-            if r.slow_clients > 0 {
-                println!(
-                    "  meanwhile {} slow connections held open; the server cut off {} of them (header read timeout)",
-                    r.slow_clients, r.slow_cut_off
-                );
-            }
+            print_web(&crate::web::load::measure(&ws, reviewers, requests, slow_clients).await?);
             Ok(())
         }
         BenchCommand::Supply { divisors, seeds } => {
@@ -458,6 +444,24 @@ fn peak_rss() -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
+}
+
+/// What `snop bench web` measured.
+fn print_web(r: &crate::web::load::LoadReport) {
+    println!(
+        "snop serve on loopback: {} reviewers, {} requests over {} pages, {} failed",
+        r.reviewers, r.requests, r.pages, r.failed
+    );
+    println!(
+        "  {:.0} requests/s; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        r.per_second, r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms
+    );
+    if r.slow_clients > 0 {
+        println!(
+            "  meanwhile {} slow connections held open; the server cut off {} of them (header read timeout)",
+            r.slow_clients, r.slow_cut_off
+        );
+    }
 }
 
 fn ingest_bench(

@@ -121,8 +121,12 @@ pub(super) fn customers(files: &mut Files, spec: &Spec, rng: &mut ChaCha8Rng) ->
     Ok(customers)
 }
 
+/// Hours per sub-assembly on its site's second machine and on its labour pool.
+pub(super) const SA_CNC_HOURS: f64 = 0.15;
+pub(super) const SA_LABOUR_HOURS: f64 = 0.2;
+
 /// How many sub-assemblies a company of `skus` finished goods has.
-fn sub_assemblies(skus: usize) -> usize {
+pub(super) fn sub_assemblies(skus: usize) -> usize {
     (skus / 6).max(4)
 }
 
@@ -170,8 +174,14 @@ pub(super) fn resources_and_routings(files: &mut Files, spec: &Spec, items: &[It
     }
     for i in 0..sub_assemblies(spec.skus) {
         let short = &SITES[i % SITES.len()][..3];
-        row!(&mut out, format!("SA-{:04}", i + 1), format!("{short}-CNC-2"), "0.150", "primary");
-        row!(&mut out, format!("SA-{:04}", i + 1), format!("{short}-LABOUR"), "0.200", "primary");
+        row!(&mut out, format!("SA-{:04}", i + 1), format!("{short}-CNC-2"), format!("{SA_CNC_HOURS:.3}"), "primary");
+        row!(
+            &mut out,
+            format!("SA-{:04}", i + 1),
+            format!("{short}-LABOUR"),
+            format!("{SA_LABOUR_HOURS:.3}"),
+            "primary"
+        );
     }
     files.write("routings.csv", out)?;
     Ok(resources)

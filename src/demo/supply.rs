@@ -53,9 +53,12 @@ pub(super) fn open_purchase_orders(
     files.write("open_purchase_orders.csv", out)
 }
 
-/// Writes `capacity.csv`: per resource and plan month, regular hours sized to recent load; one
-/// line and one site's labour pool short, so the supply review has capacity and labour gaps.
-/// Draws nothing.
+/// Writes `capacity.csv`: per resource and plan month, regular hours sized to recent load (the
+/// finished goods' own operations and those of the sub-assembly each one takes: item `i` takes
+/// `SA-{i mod n + 1}`, machined and assembled at site `SA mod 3`, as `masters` routes them); one
+/// line and one site's labour pool short of their finished goods' own load (85 %, without the
+/// sub-assemblies': the rough-cut check loads finished goods only), so the supply review has
+/// capacity and labour gaps. Draws nothing.
 pub(super) fn capacity(
     files: &mut Files,
     items: &[Item],
@@ -64,6 +67,7 @@ pub(super) fn capacity(
     plan_now: &[Month],
 ) -> anyhow::Result<()> {
     let mut load = vec![0.0f64; resources.len()];
+    let mut sa_load = vec![0.0f64; resources.len()];
     for (i, it) in items.iter().enumerate() {
         let (fname, _, site) = FAMILIES[it.family];
         let short = &site[..3];
@@ -77,19 +81,33 @@ pub(super) fn capacity(
                 load[r] += per_item[i] * h * scale;
             }
         }
+        let sa = i % super::masters::sub_assemblies(items.len());
+        let sa_site = &SITES[sa % SITES.len()][..3];
+        for (name, h) in [
+            (format!("{sa_site}-CNC-2"), super::masters::SA_CNC_HOURS),
+            (format!("{sa_site}-LABOUR"), super::masters::SA_LABOUR_HOURS),
+        ] {
+            if let Some(r) = resources.iter().position(|(n, _, _)| *n == name) {
+                sa_load[r] += per_item[i] * h;
+            }
+        }
     }
     let mut out = String::new();
     row!(&mut out, "resource", "month", "available_hours", "max_overtime_hours", "overtime_cost_per_hour");
     for (r, (name, _, kind)) in resources.iter().enumerate() {
-        let headroom = if name.contains("LINE-CENT") || name == "MON-LABOUR" { 0.85 } else { 1.25 };
+        let (base, headroom) = if name.contains("LINE-CENT") || name == "MON-LABOUR" {
+            (load[r], 0.85)
+        } else {
+            (load[r] + sa_load[r], 1.25)
+        };
         let rate = if *kind == "labour" { 38.0 } else { 55.0 };
         for m in plan_now {
             row!(
                 &mut out,
                 name,
                 m,
-                format!("{:.0}", (load[r] * headroom).max(8.0)),
-                format!("{:.0}", (load[r] * 0.15).max(4.0)),
+                format!("{:.0}", (base * headroom).max(8.0)),
+                format!("{:.0}", (base * 0.15).max(4.0)),
                 money(rate)
             );
         }

@@ -4,12 +4,12 @@
 //! five meetings) and on a hand-built agenda as long as 50,000 SKUs make one; each page is kept
 //! as an image under the target folder's `test-outputs/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use snop::artifacts::review;
 use snop::draft::{Agenda, AgendaDecision, DraftContent, LastCycle, Scorecard};
 
-use crate::common::run_in;
+use crate::common::{run_in, test_outputs};
 
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
@@ -22,16 +22,6 @@ fn printers() {
         "`{}` not found: install them with `apt-get install chromium poppler-utils` (or run `.ci/setup`)",
         missing.join("`, `")
     );
-}
-
-fn test_outputs(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().to_path_buf());
-    let dir = target.join("test-outputs").join(name);
-    let _ = fs_err::remove_dir_all(&dir);
-    fs_err::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// The page printed by Chromium on `size` paper (`A4`, `letter`): its page count and the page

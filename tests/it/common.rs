@@ -171,3 +171,14 @@ pub fn golden_json(actual: &std::path::Path, golden: &str) {
     }
     assert_eq!(got, json(&path), "{golden} differs from this run's: regenerate it with SNOP_BLESS=1 and read the diff");
 }
+
+/// Where test outputs are kept, emptied first: `$CARGO_TARGET_DIR/test-outputs/<name>`.
+pub fn test_outputs(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().to_path_buf());
+    let dir = target.join("test-outputs").join(name);
+    let _ = fs_err::remove_dir_all(&dir);
+    fs_err::create_dir_all(&dir).unwrap();
+    dir
+}

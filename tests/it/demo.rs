@@ -140,9 +140,13 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     assert_eq!(code, 0);
     let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 8, "the re-run wrote no new run");
-    // The demo decides every trade-off with its recommended option: the executive's re-plan is
-    // then the supply plan itself, and the pack's "with the recommended decisions" is its
-    // revenue. Each total checked against a plain sum over the signed plan's lines.
+    // The demo decides every decision with its recommended option, and one gap of one decision
+    // otherwise (its shortfall accepted): the executive's re-plan is the supply plan with that
+    // gap's fixes forbidden, so it serves no more and spends no more than the supply plan, and
+    // the pack's "with the recommended decisions" is the supply plan's revenue. (That the
+    // recommended decisions alone give the supply plan to the byte is held by the unit test
+    // `analysis::executive::tests::the_re_plan_imposes_the_decisions_on_the_same_linear_program`.)
+    // The signed plan's total is checked against a plain sum over its lines.
     let facts = |run: &str| -> serde_json::Value {
         serde_json::from_str(&fs_err::read_to_string(ws.join(run).join("facts.json")).unwrap()).unwrap()
     };
@@ -151,10 +155,12 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
         facts("runs/2026-12/reconciliation/run-3"),
         facts("runs/2026-12/executive/run-4"),
     );
-    for key in ["constrained_units", "revenue_constrained_money", "margin_constrained_money", "plan_cost"] {
-        assert_eq!(signed["totals"][key], supply["totals"][key], "{key}");
-    }
-    assert_eq!(pack["financial"]["revenue_with_recommendations_money"], signed["totals"]["revenue_constrained_money"]);
+    let total = |f: &serde_json::Value, key: &str| f["totals"][key].as_f64().unwrap();
+    assert!(total(&signed, "constrained_units") <= total(&supply, "constrained_units") + 1e-6);
+    assert!(
+        total(&signed, "revenue_constrained_money") <= total(&supply, "revenue_constrained_money") + 1e-6
+    );
+    assert_eq!(pack["financial"]["revenue_with_recommendations_money"], supply["totals"]["revenue_constrained_money"]);
     let lines: f64 =
         signed["constrained_plan"].as_array().unwrap().iter().map(|l| l["constrained_units"].as_f64().unwrap()).sum();
     assert!((lines - signed["totals"]["constrained_units"].as_f64().unwrap()).abs() < 0.5, "{lines}");

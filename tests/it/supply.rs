@@ -82,17 +82,19 @@ fn the_demo_company_has_every_gap_kind() {
     );
     assert_eq!(t.demand_units, 133197.6);
     assert_eq!(t.open_orders_above_consensus_units, 6.6);
-    // The least-cost plan's: it loads the sub-assemblies' routings too (SA-0001 on LEE-CNC-2
-    // and LEE-LABOUR), which the old greedy plan did not (it served 80,725.133 units). The sums
-    // below check these against the plan's lines.
-    assert_eq!(t.constrained_units, 36426.655);
+    // The least-cost plan's: it loads the sub-assemblies' routings too (each SKU's sub-assembly
+    // on its site's CNC-2 and labour pool), which the old greedy plan did not (it served
+    // 80,725.133 units); the generator sizes capacity for both, except the short line and the
+    // short labour pool (85 % of the finished goods' own load). The sums below check these
+    // against the plan's lines.
+    assert_eq!(t.constrained_units, 81430.811);
     assert_eq!(t.revenue_unconstrained_money, 31486787.98);
-    assert_eq!(t.revenue_constrained_money, 7522931.61);
-    assert_eq!(t.margin_constrained_money, 2963839.64);
+    assert_eq!(t.revenue_constrained_money, 19851364.78);
+    assert_eq!(t.margin_constrained_money, 8023752.03);
     assert_eq!(t.budget_revenue_money, 28531946.0);
     // The least-cost plan's cost: spend on fixes plus the margin it loses.
-    assert_eq!(t.recommended_cost_money, 10208933.76);
-    assert_eq!((t.plan_cost.overtime_money, t.plan_cost.expedite_money), (30072.63, 50789.89));
+    assert_eq!(t.recommended_cost_money, 5240528.33);
+    assert_eq!((t.plan_cost.overtime_money, t.plan_cost.expedite_money), (27132.0, 181008.49));
     // An alternate supplier would be offered only for the components `component_suppliers`
     // lists (every fourth raw part from RM-00002), naming the second source; an alternate
     // routing is named as the data names it.
