@@ -157,9 +157,7 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     );
     let total = |f: &serde_json::Value, key: &str| f["totals"][key].as_f64().unwrap();
     assert!(total(&signed, "constrained_units") <= total(&supply, "constrained_units") + 1e-6);
-    assert!(
-        total(&signed, "revenue_constrained_money") <= total(&supply, "revenue_constrained_money") + 1e-6
-    );
+    assert!(total(&signed, "revenue_constrained_money") <= total(&supply, "revenue_constrained_money") + 1e-6);
     assert_eq!(pack["financial"]["revenue_with_recommendations_money"], supply["totals"]["revenue_constrained_money"]);
     let lines: f64 =
         signed["constrained_plan"].as_array().unwrap().iter().map(|l| l["constrained_units"].as_f64().unwrap()).sum();
