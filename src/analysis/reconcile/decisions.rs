@@ -319,9 +319,16 @@ fn decision(id: &str, members: &[&Gap], inputs: &ReconcileInputs<'_>, service: &
     } else {
         format!("its fixes cost {}, over the {} the leads may approve", money(cheapest.spend_money), money(limit))
     };
-    // The recommendation: the best net value (margin kept less spend); ties to the earlier.
+    // The recommendation: the cheapest fixes when the least-cost plan used a fix on a member gap
+    // (each gap's recommended steps are that plan's, so recommending them keeps the signed plan
+    // the supply plan: the estimates below never overrule the optimiser); else the best net value
+    // (margin kept less spend), ties to the earlier.
     let net = |o: &DecisionOption| o.margin_kept_money - o.spend_money;
-    let best = options.iter().fold(&options[0], |b, o| if net(o) > net(b) + 1e-9 { o } else { b });
+    let planned_fix = members.iter().any(|g| g.recommended.iter().any(|s| s.kind != OptionKind::AcceptShortfall));
+    let best = match options.iter().find(|o| o.key == CHEAPEST_FIXES) {
+        Some(o) if planned_fix => o,
+        _ => options.iter().fold(&options[0], |b, o| if net(o) > net(b) + 1e-9 { o } else { b }),
+    };
     let service_now = (base.0 > 1e-9).then(|| 100.0 * base.1 / base.0);
     let customers: BTreeSet<&str> = members.iter().flat_map(|g| g.customers_hit.iter().map(String::as_str)).collect();
     let buys = format!(
