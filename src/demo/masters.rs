@@ -125,6 +125,16 @@ pub(super) fn customers(files: &mut Files, spec: &Spec, rng: &mut ChaCha8Rng) ->
 pub(super) const SA_CNC_HOURS: f64 = 0.15;
 pub(super) const SA_LABOUR_HOURS: f64 = 0.2;
 
+/// The sub-assembly (its index) finished good `i` of `skus` takes, one of each, and the site that
+/// makes sub-assembly `sa`: the BOM, the routings and the capacity's sizing all follow these.
+pub(super) fn sub_assembly_of(i: usize, skus: usize) -> usize {
+    i % sub_assemblies(skus)
+}
+
+pub(super) fn sub_assembly_site(sa: usize) -> &'static str {
+    SITES[sa % SITES.len()]
+}
+
 /// How many sub-assemblies a company of `skus` finished goods has.
 pub(super) fn sub_assemblies(skus: usize) -> usize {
     (skus / 6).max(4)
@@ -173,7 +183,7 @@ pub(super) fn resources_and_routings(files: &mut Files, spec: &Spec, items: &[It
         }
     }
     for i in 0..sub_assemblies(spec.skus) {
-        let short = &SITES[i % SITES.len()][..3];
+        let short = &sub_assembly_site(i)[..3];
         row!(&mut out, format!("SA-{:04}", i + 1), format!("{short}-CNC-2"), format!("{SA_CNC_HOURS:.3}"), "primary");
         row!(
             &mut out,
@@ -241,7 +251,7 @@ pub(super) fn components_and_bom(
         }
     }
     for (i, it) in items.iter().enumerate() {
-        row!(&mut out, it.sku, subs[i % subs.len()], 1);
+        row!(&mut out, it.sku, subs[sub_assembly_of(i, items.len())], 1);
         row!(&mut out, it.sku, raw[(i * 7 + 1) % raw.len()], rng.random_range(1..4));
         if i % 3 == 0 {
             row!(&mut out, it.sku, raw[(i * 5 + 2) % raw.len()], rng.random_range(1..8));

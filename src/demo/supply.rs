@@ -81,8 +81,8 @@ pub(super) fn capacity(
                 load[r] += per_item[i] * h * scale;
             }
         }
-        let sa = i % super::masters::sub_assemblies(items.len());
-        let sa_site = &SITES[sa % SITES.len()][..3];
+        let sa = super::masters::sub_assembly_of(i, items.len());
+        let sa_site = &super::masters::sub_assembly_site(sa)[..3];
         for (name, h) in [
             (format!("{sa_site}-CNC-2"), super::masters::SA_CNC_HOURS),
             (format!("{sa_site}-LABOUR"), super::masters::SA_LABOUR_HOURS),
