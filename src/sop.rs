@@ -193,21 +193,30 @@ impl Directory {
         self.names.get(person).cloned().unwrap_or_else(|| person.to_string())
     }
 
-    /// "the demand lead (Dana Whitfield)", "the COO or the CEO (Olivia Chen)".
+    /// "the demand lead (Dana Whitfield)", "the COO (Olivia Chen) or the CEO (Marcus Hale)".
+    /// Joined by " or " (any one of the roles will do), a role nobody holds is left out while
+    /// another is held; joined otherwise (each is needed), a vacant role is said to be vacant.
     pub fn describe(&self, roles: &[&str], joiner: &str) -> String {
-        let parts: Vec<String> = roles
+        let holders = |r: &str| -> Vec<String> {
+            self.roles.get(r).map(|ids| ids.iter().map(|i| self.name(i)).collect()).unwrap_or_default()
+        };
+        let any_one = joiner.trim() == "or";
+        let held: Vec<&str> = roles.iter().copied().filter(|r| !holders(r).is_empty()).collect();
+        let shown: &[&str] = if any_one && !held.is_empty() { &held } else { roles };
+        let parts: Vec<String> = shown
             .iter()
-            .map(|r| {
-                let holders: Vec<String> =
-                    self.roles.get(*r).map(|ids| ids.iter().map(|i| self.name(i)).collect()).unwrap_or_default();
-                if holders.is_empty() {
-                    format!("the {} (nobody holds it in `snop.toml`)", role_title(r))
-                } else {
-                    format!("the {} ({})", role_title(r), holders.join(", "))
-                }
+            .map(|r| match holders(r) {
+                h if h.is_empty() => format!("the {} (nobody holds it in `snop.toml`)", role_title(r)),
+                h => format!("the {} ({})", role_title(r), h.join(", ")),
             })
             .collect();
         parts.join(joiner)
+    }
+
+    /// Who owns and signs an artifact: "the demand lead (..) and the supply lead (..)" when each
+    /// must sign, "the COO (..) or the CEO (..)" when any one will do.
+    pub fn signers(&self, a: Artifact) -> String {
+        self.describe(a.signer_roles(), if a.needs_every_signer() { " and " } else { " or " })
     }
 }
 
@@ -217,5 +226,41 @@ pub fn role_title(role: &str) -> String {
         "coo" => "COO".into(),
         "ceo" => "CEO".into(),
         other => other.replace('_', " "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory(roles: &[(&str, &[&str])]) -> Directory {
+        Directory {
+            roles: roles.iter().map(|(r, ids)| (r.to_string(), ids.iter().map(|i| i.to_string()).collect())).collect(),
+            names: [("olivia", "Olivia Chen"), ("dana", "Dana Whitfield")]
+                .into_iter()
+                .map(|(i, n)| (i.to_string(), n.to_string()))
+                .collect(),
+            ..Directory::default()
+        }
+    }
+
+    #[test]
+    fn a_vacant_role_is_left_out_only_where_another_will_do() {
+        let d = directory(&[("coo", &["olivia"]), ("demand_lead", &["dana"])]);
+        // The signed plan: the COO or the CEO; nobody is CEO, the COO will do.
+        assert_eq!(d.signers(Artifact::SignedPlan), "the COO (Olivia Chen)");
+        // The pack needs both leads: the vacant supply lead is a blocker and is said.
+        assert_eq!(
+            d.signers(Artifact::ReconciliationPack),
+            "the demand lead (Dana Whitfield) and the supply lead (nobody holds it in `snop.toml`)"
+        );
+        // Nobody holds either role: both are said.
+        let empty = directory(&[]);
+        assert_eq!(
+            empty.signers(Artifact::SignedPlan),
+            "the COO (nobody holds it in `snop.toml`) or the CEO (nobody holds it in `snop.toml`)"
+        );
+        let both = directory(&[("coo", &["olivia"]), ("ceo", &["dana"])]);
+        assert_eq!(both.signers(Artifact::SignedPlan), "the COO (Olivia Chen) or the CEO (Dana Whitfield)");
     }
 }

@@ -44,7 +44,7 @@ fn owner(ws: &Workspace, a: Artifact) -> (String, Option<String>) {
     let dir = ws.directory();
     let people: Vec<&crate::config::Person> =
         a.owner_roles().iter().flat_map(|r| ws.holders(r)).filter_map(|p| ws.people.get(p)).collect();
-    (dir.describe(a.owner_roles(), " and "), people.first().and_then(|p| p.email.clone()))
+    (dir.signers(a), people.first().and_then(|p| p.email.clone()))
 }
 
 /// The invites of `month`'s cycle written to `path` as `.ics`, and one line per meeting: its

@@ -689,7 +689,7 @@ impl Workspace {
             })
             .collect();
         let organizer = attendees.iter().filter(|a| a.chair).find_map(|a| Some((a.name.clone(), a.email.clone()?)));
-        Invitees { owner: self.directory().describe(artifact.owner_roles(), " and "), organizer, attendees }
+        Invitees { owner: self.directory().signers(artifact), organizer, attendees }
     }
 }
 

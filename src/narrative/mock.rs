@@ -381,12 +381,11 @@ const NAME_KEYS: &[&str] = &["sku", "customer", "site", "supplier", "resource", 
 
 fn figures(value: &Value, key: &str, owner: Option<&str>, out: &mut Vec<Figure>) {
     match value {
-        Value::Number(n) => out.push(Figure {
-            key: key.replace('_', " "),
-            owner: owner.map(str::to_string),
-            value: n.as_f64().unwrap_or(0.0),
-            text: format_number(n),
-        }),
+        Value::Number(n) => {
+            let value = n.as_f64().unwrap_or(0.0);
+            let (words, text) = as_read(key, value);
+            out.push(Figure { key: words, owner: owner.map(str::to_string), value, text })
+        }
         Value::Array(items) => items.iter().for_each(|v| figures(v, key, owner, out)),
         Value::Object(map) => {
             let own = NAME_KEYS.iter().find_map(|k| map.get(*k).and_then(Value::as_str)).or(owner);
@@ -396,6 +395,20 @@ fn figures(value: &Value, key: &str, owner: Option<&str>, out: &mut Vec<Figure>)
         }
         _ => {}
     }
+}
+
+/// A fact's key and value as a person reads them: the unit suffix of the key becomes the
+/// number's unit ("revenue_at_risk_money" 1234567.0 is "revenue at risk" "1,234,567";
+/// "service_level_percent" 97.5 is "service level" "97.5%"), numbers grouped by thousands.
+fn as_read(key: &str, value: f64) -> (String, String) {
+    let num = crate::analysis::format_number(value);
+    let (words, text) = match key.rsplit_once('_') {
+        Some((w, "money")) => (w, num),
+        Some((w, "percent")) => (w, format!("{num}%")),
+        Some((w, "units")) => (w, format!("{num} units")),
+        _ => (key, num),
+    };
+    (words.replace('_', " "), text)
 }
 
 /// Integers get thousands separators; other numbers are written as in the facts.
@@ -443,7 +456,9 @@ pub(crate) fn narrative_from_facts(facts: &Value) -> Narrative {
         };
     }
     let described: Vec<String> = top.iter().map(describe).collect();
-    let headline = format!("Headline: {}", described[0]);
+    // A sentence starts with a capital, but a name is written as it is.
+    let first = if top[0].owner.is_some() { described[0].clone() } else { capitalise(&described[0]) };
+    let headline = format!("Headline: {first}");
     let body = match described.len() {
         1 => format!("The largest figure this cycle is {}.", described[0]),
         _ => format!(
@@ -673,6 +688,15 @@ mod tests {
         assert!(text.contains("SKU-1 units at 1,234,567"), "{text}");
         assert!(text.contains("SKU-2 units at 5,400"), "{text}");
         assert!(!text.contains("0.12"), "{text}");
+        // Unit suffixes are units, not words; money is whole and grouped, never `222599147.0`.
+        let facts =
+            json!({"revenue_budget_money": 222_599_147.0, "service_level_percent": 97.5, "demand_units": 12_345.25});
+        let n = narrative_from_facts(&facts);
+        assert_eq!(n.headline, "Headline: Revenue budget at 222,599,147");
+        let text = n.to_text();
+        assert!(text.contains("demand at 12,345.3 units"), "{text}");
+        assert!(text.contains("service level at 97.5%"), "{text}");
+        assert!(!text.contains("money") && !text.contains("percent"), "{text}");
     }
 
     #[test]

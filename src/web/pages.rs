@@ -173,7 +173,7 @@ async fn board_page(app: &App, viewer: &Viewer, q: BoardQuery) -> anyhow::Result
                 state: line.state.map_or_else(|| "missing".to_string(), |s| s.to_string()),
                 signed,
                 waiting: todo,
-                signers: app.dir.describe(a.signer_roles(), if a.needs_every_signer() { " and " } else { " or " }),
+                signers: app.dir.signers(a),
             });
         }
     }
@@ -333,7 +333,6 @@ struct DraftPage<'a> {
     row_version: i64,
     content_sha256: String,
     signed_line: Option<String>,
-    owners: String,
     signers: String,
     you_may: Vec<&'static str>,
     narrative_source: String,
@@ -429,10 +428,7 @@ async fn draft_page<'a>(
         row_version: d.row.row_version,
         content_sha256: d.row.content_sha256.clone(),
         signed_line: review::Standing::of(&d, &app.dir).signed_line,
-        owners: app.dir.describe(artifact.owner_roles(), " or "),
-        signers: app
-            .dir
-            .describe(artifact.signer_roles(), if artifact.needs_every_signer() { " and " } else { " or " }),
+        signers: app.dir.signers(artifact),
         you_may,
         narrative_source: d.content.narrative_source.clone(),
         fallback_reason: d.content.fallback_reason.clone(),

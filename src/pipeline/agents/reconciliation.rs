@@ -144,7 +144,7 @@ fn decision_owner(ws: &Workspace, dir: &Directory) -> String {
         .signer_roles()
         .iter()
         .find_map(|r| ws.holders(r).first().map(|p| format!("{} ({})", dir.name(p), crate::sop::role_title(r))))
-        .unwrap_or_else(|| dir.describe(Artifact::SignedPlan.signer_roles(), " or "))
+        .unwrap_or_else(|| dir.signers(Artifact::SignedPlan))
 }
 
 /// SKU to (family, unit price) from the items master.

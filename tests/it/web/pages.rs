@@ -129,7 +129,7 @@ fn the_coo_decides_a_trade_off_in_the_browser_and_others_are_refused() {
         forged[0] = ("csrf", &dana_csrf);
         let (s, body) = post(&base, "/cycles/2026-12/decisions", Some(&dana), &forged, &[]).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-        assert!(body.contains("only the COO (Olivia Chen) or the CEO"), "{body}");
+        assert!(body.contains("only the COO (Olivia Chen) may") && !body.contains("nobody holds"), "{body}");
         assert!(body.contains("Dana Whitfield is not allowed to"), "{body}");
         assert_eq!(list(&ws_dir)[0]["decision"]["id"], d["id"], "nothing recorded");
         // Nor may she say it is done; its owner, the supply lead, may.
