@@ -275,8 +275,9 @@ fn scenarios_of_month_two(ws: &std::path::Path, demo_out: &str, month_two: &[Str
     assert!(demo_out.contains(line), "{demo_out}");
     assert!(demo_out.contains("(runs 9, 10, 11, 12;"), "{demo_out}");
     let stem = ws.join("scenario-compare/2027-01/base-vs-saturday-shift-steelco-lost-valves-promotion");
-    let shown = format!("the comparison: `{}.xlsx`", stem.display());
-    assert!(demo_out.contains(&shown), "{shown} in:\n{demo_out}");
+    let shown =
+        "the comparison: `ws/scenario-compare/2027-01/base-vs-saturday-shift-steelco-lost-valves-promotion.xlsx`";
+    assert!(demo_out.contains(shown), "{shown} in:\n{demo_out}");
     let html = fs_err::read_to_string(stem.with_extension("html")).unwrap();
     assert!(html.contains("Gaps opened and closed") && html.contains("valves-promotion"), "{html}");
     let xlsx = fs_err::read(stem.with_extension("xlsx")).unwrap();
