@@ -75,6 +75,7 @@ pub async fn run(
         }
     }
     h.update(format!("consensus {} {} signed {signed:?}\0", consensus.id, consensus.inputs_sha256).as_bytes());
+    let base_inputs = hex::encode(h.clone().finalize());
     h.update(Sha256::digest(scenario.text.as_bytes()));
     let identity = hex::encode(h.finalize());
     let agent = agent_name(name);
@@ -86,7 +87,9 @@ pub async fn run(
     }
 
     let plan_started = Instant::now();
-    let (facts, outcome) = tokio::task::block_in_place(|| plan(&scenario, &ingested.tables, &demand, cycle, pipeline))?;
+    let (facts, mut outcome) =
+        tokio::task::block_in_place(|| plan(&scenario, &ingested.tables, &demand, cycle, pipeline))?;
+    outcome.base_inputs = base_inputs;
     let plan_seconds = plan_started.elapsed().as_secs_f64();
     let report = serde_json::json!({
         "scenario": name,

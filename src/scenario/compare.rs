@@ -38,6 +38,10 @@ pub struct Outcome {
     pub gaps: Vec<GapBrief>,
     /// What each change of the scenario did to the inputs.
     pub changes: Vec<String>,
+    /// The identity of the inputs before the scenario's changes (its run sets it): outcomes are
+    /// compared only over the same base inputs.
+    #[serde(default)]
+    pub base_inputs: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +125,7 @@ pub fn outcome(
             })
             .collect(),
         changes,
+        base_inputs: String::new(),
     }
 }
 

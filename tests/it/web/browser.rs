@@ -310,6 +310,23 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
         let driver = chromedriver().await;
         let b = Browser::open(&driver).await;
         b.login_with(&base, "olivia.chen", &snop::demo::demo_password("olivia.chen")).await;
+        // Month two's what-if scenarios, which the demo ran: linked from the board, each one's
+        // plan, and the base compared with the three of them; one picked alone.
+        b.goto(&format!("{base}/?cycle={NEXT}")).await;
+        b.click("#scenarios-link").await;
+        for name in ["base", "saturday-shift", "steelco-lost", "valves-promotion"] {
+            b.find(&format!("#scenario-{name}")).await;
+        }
+        b.wait_text("#scenario-saturday-shift", "LEE-LINE-CENT +32 h a month").await;
+        b.wait_text("#compare h2", "Compared: base, saturday-shift, steelco-lost, valves-promotion").await;
+        b.wait_text("#compare", "Gaps opened and closed").await;
+        b.wait_text("#compare", "valves-promotion: margin after fixes").await;
+        b.screenshot("08-scenarios-compared").await;
+        b.click("#scenario-steelco-lost a").await;
+        b.wait_text("#compare h2", "Compared: base, steelco-lost").await;
+        let text = b.body_text().await;
+        assert!(!text.contains("valves-promotion: margin after fixes"), "only the one picked:\n{text}");
+        b.no_alert().await;
         b.goto(&format!("{base}/cycles/{NEXT}/decisions")).await;
         let form = "#tradeoff-1 form.decide";
         let tradeoff = b.script(&format!("return document.querySelector('{form} input[name=tradeoff]').value")).await;
