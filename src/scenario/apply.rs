@@ -121,7 +121,7 @@ fn one(c: &Change, a: &mut Applied, cycle: Month) -> Result<String, Fault> {
         }
         ChangeKind::SupplierUnavailable { supplier, months } => supplier_unavailable(a, supplier, *months, cycle),
         ChangeKind::LeadTime { supplier, days } => {
-            let n = set_lead_time(a, supplier, |_| Some(*days as f64))?;
+            let n = set_lead_time(a, supplier, |_| Some(*days as f64), false)?;
             Ok(format!("{supplier}'s lead time {days} days on {n} supply row(s)"))
         }
         ChangeKind::Item { sku, unit_cost, unit_price, cost_percent, price_percent } => {
@@ -280,7 +280,7 @@ fn supplier_unavailable(a: &mut Applied, supplier: &str, months: Months, cycle: 
     }
     // Its new orders arrive after the months at the earliest (never, without an end).
     let after = months.to.map_or(1.0e6, |t| days_to_need(cycle, t.plus(1)));
-    let n = set_lead_time(a, supplier, |old| Some(old.unwrap_or(0.0).max(after)))?;
+    let n = set_lead_time(a, supplier, |old| Some(old.unwrap_or(0.0).max(after)), true)?;
     let until = months.to.map_or("the plan's end".to_string(), |t| t.to_string());
     let approx = if months.from > cycle {
         format!(
@@ -297,10 +297,17 @@ fn supplier_unavailable(a: &mut Applied, supplier: &str, months: Months, cycle: 
 }
 
 /// Sets the lead time (`f(old)`) of every supply row of `supplier`, in `components` and
-/// `component_suppliers`. A row of `component_suppliers` gets the same expedited lead time (an
-/// expedite does not beat a supplier that is not there), and a `components` row it does not
-/// list is added to it with that expedited lead time. Returns the rows changed.
-fn set_lead_time(a: &mut Applied, supplier: &str, f: impl Fn(Option<f64>) -> Option<f64>) -> Result<usize, Fault> {
+/// `component_suppliers`. With `pin_expedite` (a supplier that is not there), an expedite is no
+/// faster: a row of `component_suppliers` gets the same expedited lead time, and a `components`
+/// row it does not list is added to it with that expedited lead time. Without, an expedite keeps
+/// its own terms (the `[supply]` share of the new lead time, or the row's own). Returns the rows
+/// changed.
+fn set_lead_time(
+    a: &mut Applied,
+    supplier: &str,
+    f: impl Fn(Option<f64>) -> Option<f64>,
+    pin_expedite: bool,
+) -> Result<usize, Fault> {
     let comp = a.tables.get_mut(&Table::Components).ok_or(Fault::Missing(Table::Components))?;
     let (c_name, c_sup) = (texts(comp, "component")?, texts(comp, "supplier")?);
     let mut lt = nums(comp, "lead_time_days")?;
@@ -315,6 +322,20 @@ fn set_lead_time(a: &mut Applied, supplier: &str, f: impl Fn(Option<f64>) -> Opt
         }
     }
     set_nums(comp, "lead_time_days", lt)?;
+    if !pin_expedite {
+        if let Some(cs) = a.tables.get_mut(&Table::ComponentSuppliers) {
+            let sup = texts(cs, "supplier")?;
+            let mut lt = nums(cs, "lead_time_days")?;
+            for i in 0..sup.len() {
+                if sup[i] == supplier {
+                    lt[i] = f(lt[i]);
+                    n += 1;
+                }
+            }
+            set_nums(cs, "lead_time_days", lt)?;
+        }
+        return Ok(n);
+    }
     let cs = match a.tables.remove(&Table::ComponentSuppliers) {
         Some(df) => df,
         None => df!("component" => Vec::<String>::new(), "supplier" => Vec::<String>::new(),

@@ -340,3 +340,22 @@ fn scenario_files_are_validated_with_file_line_and_key() {
     let err = scenario::load(tmp.path(), "Bad Name").unwrap_err();
     assert!(err.to_string().contains("is not a scenario name"), "{err}");
 }
+
+/// A supplier's lead time changed: SUPA at 120 days arrives in April at the earliest (the 15th
+/// of April is 135 days after 1 December; of March, 104), its expedite (50 % of the lead time,
+/// 60 days) in February. The open order of 4 still arrives on 5 January; the other 3 units of
+/// January come from SUPB at 2.5 over the standard cost: 7.5, margin after fixes 350 - 7.5.
+#[test]
+fn a_longer_lead_time_moves_the_rest_to_the_second_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tables(&[("M1", "SUPA", "2027-01-05", 4.0)]);
+    let dm = demand(&[("P1", "C1", "2027-01", 7.0)]);
+    let slow = scenario_file(tmp.path(), "slow", "[[supplier]]\nsupplier = \"SUPA\"\nlead_time_days = 120\n").unwrap();
+    let a = scenario::apply(&slow, &t, &dm, cycle()).unwrap();
+    let lead = a.tables[&Table::Components].column("lead_time_days").unwrap().i64().unwrap().get(0);
+    assert_eq!(lead, Some(120));
+    assert_eq!(a.tables[&Table::ComponentSuppliers].height(), 1, "no row added: an expedite keeps its terms");
+    assert_eq!(a.notes, ["supplier[0]: SUPA's lead time 120 days on 1 supply row(s)"]);
+    let (_, o) = plan(&slow, &t, &dm);
+    assert_eq!((o.cost.purchase_premium_money, o.unmet_units, o.margin_after_fixes_money), (7.5, 0.0, 342.5));
+}
