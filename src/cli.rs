@@ -17,6 +17,7 @@ use crate::{Progress, UserError, demo};
 pub mod bench;
 mod cycle;
 mod decide;
+mod scenario;
 mod showcase;
 mod signoff;
 mod web;
@@ -98,6 +99,11 @@ pub enum Command {
     /// Record an executive decision on a trade-off of the cycle's signed reconciliation pack
     /// (the COO or the CEO): an option, or another action; or send the plan back.
     Decide(decide::DecideArgs),
+    /// What-if scenarios (`scenarios/NAME.toml`): list, run, compare side by side.
+    Scenario {
+        #[command(subcommand)]
+        what: scenario::ScenarioCommand,
+    },
     /// List recorded runs, newest first.
     Runs {
         #[arg(long)]
@@ -296,6 +302,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Validate { now } => {
             let ws = Workspace::load_allowing_pending(&cli.workspace)?;
             cycle::validate_calendar(&ws, now.as_deref())?;
+            let problems = crate::scenario::check_all(&cli.workspace);
+            if !problems.is_empty() {
+                return Err(crate::config::ConfigError { problems }.into());
+            }
             println!(
                 "`{}` is valid: {} pipeline(s) ({})",
                 cli.workspace.join(crate::config::WORKSPACE_FILE).display(),
@@ -305,12 +315,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             for note in &ws.pending {
                 println!("note: `{}` is {}", note.file.display(), note.message);
             }
+            let scenarios = crate::scenario::names(&cli.workspace);
+            if !scenarios.is_empty() {
+                println!("{} scenario file(s) valid ({})", scenarios.len(), scenarios.join(", "));
+            }
         }
         Command::Run { agent, cycle, json, allow_unsigned } => {
             run_agent(&cli.workspace, &agent, cycle, (json, allow_unsigned), &progress).await?
         }
         Command::Runs { agent, cycle, json } => list_runs(&cli.workspace, agent, cycle, json).await?,
         Command::Decide(args) => decide::decide(&cli.workspace, args).await?,
+        Command::Scenario { what } => scenario::scenario_command(&cli.workspace, what, &progress).await?,
         Command::Calendar { months, from, ics, json, now } => {
             cycle::calendar(&cli.workspace, months, from, ics.as_deref(), json, now.as_deref())?
         }

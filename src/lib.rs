@@ -20,6 +20,7 @@ pub mod maturity;
 pub mod narrative;
 pub mod notify;
 pub mod pipeline;
+pub mod scenario;
 pub mod schedule;
 pub mod sop;
 pub mod store;

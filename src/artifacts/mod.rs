@@ -5,6 +5,7 @@ pub mod commitment_log;
 pub mod demand_consensus;
 pub mod pack;
 pub mod review;
+pub mod scenario;
 pub mod signed_plan;
 pub mod supply_plan;
 pub mod tables;

@@ -120,6 +120,7 @@ pub(super) async fn demo_command(
             println!("  needs attention: {} (owner: {})", a.decision, a.owner);
         }
     }
+    show_scenarios(&ws, &store, next, progress).await?;
     println!("\nthe invites of {next}'s meetings:");
     for line in super::cycle::invites(&ws, next, &dir.join(format!("cycle-{next}.ics")))? {
         println!("  {line}");
@@ -243,5 +244,33 @@ async fn sign_and_print(
     for line in sign_by_script(store, dir, ws, draft).await? {
         println!("{:>16}{line}", "");
     }
+    Ok(())
+}
+
+/// Month two's what-ifs: the three example scenarios written, re-planned and compared with the
+/// base, the comparison printed and written as a workbook and a page.
+async fn show_scenarios(
+    ws: &Workspace,
+    store: &crate::store::Store,
+    cycle: Month,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let names = demo::write_scenarios(&ws.root, cycle)?;
+    let started = std::time::Instant::now();
+    let (runs, c) =
+        pipeline::scenario::run_and_compare(ws, store, cycle, crate::scenario::BASE, &names, progress).await?;
+    let (xlsx, html) = super::scenario::write_comparison(ws, &c)?;
+    println!(
+        "\nwhat-if scenarios of {cycle}: {} re-planned with the supply review's linear program in {:.1} s (runs {}; `snop scenario list --cycle {cycle}`)",
+        names.join(", "),
+        started.elapsed().as_secs_f64(),
+        runs.iter().map(|r| r.run.id.to_string()).collect::<Vec<_>>().join(", ")
+    );
+    super::scenario::print_comparison(&c);
+    println!(
+        "the comparison: `{}` and `{}`; in the browser at /cycles/{cycle}/scenarios",
+        xlsx.display(),
+        html.display()
+    );
     Ok(())
 }

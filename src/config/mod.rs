@@ -145,14 +145,14 @@ impl Workspace {
     }
 }
 
-pub(super) fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
 }
 
 /// Reads a TOML file into `T`, recording a problem (with its line) when it does not parse.
 /// Every unknown key of the file is reported, not only the first: each is taken out of the
 /// parsed document and the rest read again.
-pub(super) fn read_toml<T: for<'de> Deserialize<'de>>(
+pub(crate) fn read_toml<T: for<'de> Deserialize<'de>>(
     path: &Path,
     rel: &Path,
     problems: &mut Vec<Problem>,

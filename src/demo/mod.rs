@@ -82,7 +82,7 @@ mod supply;
 mod workspace;
 
 pub use large::{GreedyVsLp, LpBench, SupplyBench, greedy_vs_lp, large_supply_tables, lp_bench, supply_bench};
-pub use workspace::{PIPELINES, PROMPTS, init, workspace_toml};
+pub use workspace::{PIPELINES, PROMPTS, init, scenario_files, workspace_toml, write_scenarios};
 
 /// Where the generated files go, and the files written so far, in order.
 struct Files {

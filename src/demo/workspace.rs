@@ -167,3 +167,86 @@ pub fn init(dir: &Path, company: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The demo's three example scenarios for the plan of `cycle` (`scenarios/<name>.toml`): an
+/// extra shift, a supplier lost for a quarter, a promotion. Their months follow the cycle.
+pub fn scenario_files(cycle: crate::contract::Month) -> Vec<(&'static str, String)> {
+    let m = |k: i32| cycle.plus(k).to_string();
+    vec![
+        (
+            "saturday-shift",
+            format!(
+                r#"# A Saturday shift: 4 Saturdays x 8 h on the Leeds centrifugal line, and 8 people x 8 h of
+# labour at Monterrey, for six months.
+description = "A Saturday shift at Leeds (centrifugal line) and Monterrey (labour), {} to {}"
+
+[[capacity]]
+resource = "LEE-LINE-CENT"
+from = "{}"
+to = "{}"
+hours = 32
+
+[[capacity]]
+resource = "MON-LABOUR"
+from = "{}"
+to = "{}"
+hours = 64
+"#,
+                m(0),
+                m(5),
+                m(0),
+                m(5),
+                m(0),
+                m(5)
+            ),
+        ),
+        (
+            "steelco-lost",
+            format!(
+                r#"# SUP-STEELCO delivers nothing for a quarter (a fire at its mill): its open orders due then do
+# not arrive, and its new orders arrive after the quarter at the earliest.
+description = "SUP-STEELCO lost for a quarter, {} to {}"
+
+[[supplier]]
+supplier = "SUP-STEELCO"
+unavailable_from = "{}"
+unavailable_to = "{}"
+"#,
+                m(0),
+                m(2),
+                m(0),
+                m(2)
+            ),
+        ),
+        (
+            "valves-promotion",
+            format!(
+                r#"# The ball-valves promotion: 25 % more demand for three months, from next month.
+description = "The ball-valves promotion: +25 % demand, {} to {}"
+
+[[demand]]
+family = "ball-valves"
+from = "{}"
+to = "{}"
+percent = 25
+"#,
+                m(1),
+                m(3),
+                m(1),
+                m(3)
+            ),
+        ),
+    ]
+}
+
+/// Writes [`scenario_files`] into the workspace's `scenarios/` folder.
+pub fn write_scenarios(dir: &Path, cycle: crate::contract::Month) -> anyhow::Result<Vec<String>> {
+    let folder = dir.join(crate::scenario::spec::SCENARIO_DIR);
+    fs_err::create_dir_all(&folder)?;
+    let mut names = Vec::new();
+    for (name, text) in scenario_files(cycle) {
+        fs_err::write(folder.join(format!("{name}.toml")), text)?;
+        names.push(name.to_string());
+    }
+    Ok(names)
+}

@@ -58,6 +58,8 @@ struct TradeOffView {
     buys: String,
     options: Vec<OptionView>,
     gaps: Vec<GapView>,
+    /// The what-if scenarios of the cycle that touch it (see [`touching`]).
+    scenarios: Vec<String>,
     /// The decision that counts, as a person says it.
     decision: Option<String>,
     decided: Option<String>,
@@ -213,6 +215,7 @@ async fn decisions_page<'a>(
         .unwrap_or_default();
         format!("/cycles/{cycle}/decisions?{query}")
     };
+    let scenarios = crate::pipeline::scenario::latest(&app.store, cycle).await?;
     let tradeoffs = kept
         .into_iter()
         .skip(start)
@@ -238,6 +241,7 @@ async fn decisions_page<'a>(
                 buys: t.recommendation.buys.clone(),
                 options: option_views(t),
                 gaps: gap_views(t, d, &decided.overrides),
+                scenarios: touching(t, &scenarios),
                 decision: d.map(said),
                 decided: d.map(|d| {
                     format!("decided by {} ({}) at {}", app.dir.name(&d.decided_by), role_title(&d.role), d.decided_at)
@@ -505,4 +509,33 @@ pub async fn decision_done(State(app): State<Shared>, Path(cycle): Path<String>,
         }
         Err(e) => internal(&e.into()),
     }
+}
+
+/// The scenarios (other than the base) that show what a decision's levers do: one whose
+/// changes name the decision's resource, component or supplier, or that opens or closes one of
+/// its gaps against the base run over the same inputs.
+fn touching(
+    t: &crate::analysis::reconcile::TradeOff,
+    latest: &std::collections::BTreeMap<String, (crate::store::RunRow, crate::scenario::Outcome)>,
+) -> Vec<String> {
+    let names: Vec<&str> = t
+        .place
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-'))
+        .filter(|w| w.contains('-') && !w.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    let base = latest.get(crate::scenario::BASE).map(|(_, o)| o);
+    let has = |o: &crate::scenario::Outcome, id: &str| o.gaps.iter().any(|g| g.id == id);
+    latest
+        .iter()
+        .filter(|(name, _)| name.as_str() != crate::scenario::BASE)
+        .filter(|(_, (_, o))| {
+            let named = o.changes.iter().any(|c| names.iter().any(|n| c.contains(n)));
+            let moved = base.is_some_and(|b| {
+                b.base_inputs == o.base_inputs && t.gaps.iter().any(|g| has(b, &g.id) != has(o, &g.id))
+            });
+            named || moved
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }

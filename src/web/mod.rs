@@ -34,6 +34,7 @@ mod conn;
 mod decisions;
 pub mod load;
 mod pages;
+mod scenarios;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -220,6 +221,7 @@ pub fn router(app: App) -> Router {
         .route("/cycles/{cycle}/decisions", get(decisions::decisions).post(decisions::decide_tradeoff))
         .route("/cycles/{cycle}/decisions/done", post(decisions::decision_done))
         .route("/cycles/{cycle}/commitments", get(commitments::commitments).post(commitments::update_line))
+        .route("/cycles/{cycle}/scenarios", get(scenarios::scenarios))
         .route(HTMX_PATH, get(|| async { asset("text/javascript; charset=utf-8", HTMX) }))
         .route(CSS_PATH, get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .fallback(|| async {
@@ -339,6 +341,7 @@ fn templates() -> &'static tera::Tera {
             ("draft.html", include_str!("templates/draft.html")),
             ("decisions.html", include_str!("templates/decisions.html")),
             ("commitments.html", include_str!("templates/commitments.html")),
+            ("scenarios.html", include_str!("templates/scenarios.html")),
         ])
         .expect("the web templates parse");
         t

@@ -139,7 +139,9 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     let (code, out, _) = run_in(&ws, &["runs", "--json"]);
     assert_eq!(code, 0);
     let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 8, "the re-run wrote no new run");
+    // Eight agent runs and month two's four scenario runs (the base and three what-ifs).
+    assert_eq!(runs.as_array().unwrap().len(), 12, "the re-run wrote no new run");
+    scenarios_of_month_two(&ws, &demo_out, &month_two);
     // The demo decides every decision with its recommended option, and one gap of one decision
     // otherwise (its shortfall accepted): the executive's re-plan is the supply plan with that
     // gap's fixes forbidden, so it serves no more and spends no more than the supply plan, and
@@ -263,4 +265,55 @@ fn commitment_counts_before_and_after_the_threshold(ws: &std::path::Path, log: &
     assert!(breaking.iter().take(n).all(|b| *b), "the {n} lines breaking booked orders come first");
     // What the demo shows, for the record (the closing note quotes it).
     eprintln!("demo commitment log: {before} lines before the threshold, {} after, {n} breaking orders", lines.len());
+}
+
+/// The demo writes three scenarios for month two, re-plans them and the base into the store
+/// under their names (runs 9 to 12) and compares them; an unchanged scenario re-run writes
+/// nothing, a changed file writes a new run, and no real agent's run or draft is touched.
+fn scenarios_of_month_two(ws: &std::path::Path, demo_out: &str, month_two: &[String]) {
+    let line = "what-if scenarios of 2027-01: saturday-shift, steelco-lost, valves-promotion re-planned";
+    assert!(demo_out.contains(line), "{demo_out}");
+    assert!(demo_out.contains("(runs 9, 10, 11, 12;"), "{demo_out}");
+    let stem = ws.join("scenario-compare/2027-01/base-vs-saturday-shift-steelco-lost-valves-promotion");
+    let shown =
+        "the comparison: `ws/scenario-compare/2027-01/base-vs-saturday-shift-steelco-lost-valves-promotion.xlsx`";
+    assert!(demo_out.contains(shown), "{shown} in:\n{demo_out}");
+    let html = fs_err::read_to_string(stem.with_extension("html")).unwrap();
+    assert!(html.contains("Gaps opened and closed") && html.contains("valves-promotion"), "{html}");
+    let xlsx = fs_err::read(stem.with_extension("xlsx")).unwrap();
+    assert!(xlsx.starts_with(b"PK"), "a workbook (a zip)");
+    // The promotion opens a gap on the Brno ball-valve line: the demand it adds needs hours there.
+    assert!(demo_out.contains("gap CAP-BRN-LINE-BALL-"), "{demo_out}");
+
+    let (code, out, err) = run_in(ws, &["scenario", "run", "saturday-shift", "--cycle", "2027-01"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("scenario `saturday-shift` and the inputs are unchanged since run 10"), "{out}");
+    let count = || {
+        let (_, out, _) = run_in(ws, &["runs", "--json"]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().len()
+    };
+    assert_eq!(count(), 12, "an unchanged scenario writes nothing");
+    let file = ws.join("scenarios/saturday-shift.toml");
+    let text = fs_err::read_to_string(&file).unwrap().replace("hours = 32", "hours = 40");
+    fs_err::write(&file, text).unwrap();
+    let (code, out, err) = run_in(ws, &["scenario", "run", "saturday-shift", "--cycle", "2027-01"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("run 13 of scenario `saturday-shift` for 2027-01"), "{out}");
+    assert!(out.contains("LEE-LINE-CENT +40 h a month in 2027-01 to 2027-06"), "{out}");
+    assert_eq!(count(), 13);
+    // The cycle's drafts are as they were: a scenario drafts nothing and signs nothing.
+    let (code, out, _) = run_in(ws, &["status", "--cycle", "2027-01", "--json"]);
+    assert_eq!(code, 0);
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let states: Vec<String> = status
+        .as_array()
+        .or_else(|| status["artifacts"].as_array())
+        .unwrap()
+        .iter()
+        .map(|a| format!("{} {}", a["artifact"].as_str().unwrap(), a["state"].as_str().unwrap_or("missing")))
+        .collect();
+    assert_eq!(states, month_two);
+    let (code, out, _) = run_in(ws, &["validate"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("3 scenario file(s) valid (saturday-shift, steelco-lost, valves-promotion)"), "{out}");
 }

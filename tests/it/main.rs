@@ -17,6 +17,7 @@ mod narrative;
 mod nightly;
 mod notify;
 mod pg;
+mod scenario;
 mod signoff;
 mod supply;
 mod web;

@@ -310,6 +310,48 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
         let driver = chromedriver().await;
         let b = Browser::open(&driver).await;
         b.login_with(&base, "olivia.chen", &snop::demo::demo_password("olivia.chen")).await;
+        // Month two's what-if scenarios, which the demo ran: linked from the board, each one's
+        // plan, and the base compared with the three of them; one picked alone.
+        b.goto(&format!("{base}/?cycle={NEXT}")).await;
+        b.click("#scenarios-link").await;
+        for name in ["base", "saturday-shift", "steelco-lost", "valves-promotion"] {
+            b.find(&format!("#scenario-{name}")).await;
+        }
+        b.wait_text("#scenario-saturday-shift", "LEE-LINE-CENT +32 h a month").await;
+        b.wait_text("#compare h2", "Compared: base, saturday-shift, steelco-lost, valves-promotion").await;
+        b.wait_text("#compare", "Gaps opened and closed").await;
+        b.wait_text("#compare", "valves-promotion: margin after fixes").await;
+        b.screenshot("08-scenarios-compared").await;
+        b.click("#scenario-steelco-lost a").await;
+        b.wait_text("#compare h2", "Compared: base, steelco-lost").await;
+        let text = b.body_text().await;
+        assert!(!text.contains("valves-promotion: margin after fixes"), "only the one picked:\n{text}");
+        b.no_alert().await;
+        // A decision links the scenarios that show what its levers do: computed here from the
+        // pack and the scenario runs (a change naming the decision's resource or component, or
+        // a gap of the decision opened or closed against the base).
+        let month = snop::contract::Month::parse(NEXT).unwrap();
+        let latest = snop::pipeline::scenario::latest(&store, month).await.unwrap();
+        let plain = &latest["base"].1;
+        let mut touched = Vec::new();
+        for (t, _) in snop::pipeline::decisions::tradeoffs(&store, month).await.unwrap() {
+            let first = t.place.split(' ').next().unwrap().to_string();
+            for (name, (_, o)) in latest.iter().filter(|(n, _)| n.as_str() != "base") {
+                let named = o.changes.iter().any(|c| c.contains(&first));
+                let moved = t
+                    .gaps
+                    .iter()
+                    .any(|g| plain.gaps.iter().any(|x| x.id == g.id) != o.gaps.iter().any(|x| x.id == g.id));
+                if named || moved {
+                    touched.push((t.id.clone(), name.clone()));
+                }
+            }
+        }
+        let (decision, name) = touched.first().expect("a decision of month two that a scenario touches").clone();
+        b.goto(&format!("{base}/cycles/{NEXT}/decisions?find={decision}")).await;
+        b.wait_text(".tradeoff .scenarios", &name).await;
+        b.click(&format!(".tradeoff .scenarios a[href$='names={name}']")).await;
+        b.wait_text("#compare h2", &format!("Compared: base, {name}")).await;
         b.goto(&format!("{base}/cycles/{NEXT}/decisions")).await;
         let form = "#tradeoff-1 form.decide";
         let tradeoff = b.script(&format!("return document.querySelector('{form} input[name=tradeoff]').value")).await;

@@ -1,0 +1,207 @@
+//! `snop scenario run`: the supply review's inputs read as its pipeline says, the cycle's
+//! signed (else latest) demand consensus, the scenario's changes applied in memory, the plan
+//! re-solved by the supply review's linear program, and the run recorded in the store under
+//! the scenario's name (agent `scenario-<name>`): no draft, nothing signed, no real agent's run
+//! touched. Its identity is the base inputs' hashes and the scenario file's: an unchanged
+//! scenario writes nothing.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::analysis::supply::{self, PlanAdjustments, SupplyInputs};
+use crate::config::Workspace;
+use crate::contract::{Month, Table};
+use crate::ingest::{self, Window};
+use crate::pipeline::upstream::cycle_consensus;
+use crate::scenario::spec::{self, Scenario};
+use crate::scenario::{Comparison, Outcome, apply, compare, outcome};
+use crate::sop::Agent;
+use crate::store::{NewRun, RunRow, Store};
+use crate::{Progress, UserError};
+
+/// The store's agent name of a scenario's runs.
+pub fn agent_name(scenario: &str) -> String {
+    format!("scenario-{scenario}")
+}
+
+/// A scenario's run, new or the unchanged last one.
+#[derive(Debug, Clone)]
+pub struct ScenarioRun {
+    pub run: RunRow,
+    pub outcome: Outcome,
+    /// Whether this call recorded it (false: the inputs and the file were unchanged).
+    pub recorded: bool,
+    /// Seconds spent re-planning (0 when unchanged).
+    pub plan_seconds: f64,
+}
+
+/// Runs scenario `name` (or [`spec::BASE`]) for `cycle`.
+pub async fn run(
+    ws: &Workspace,
+    store: &Store,
+    name: &str,
+    cycle: Month,
+    progress: &Progress,
+) -> anyhow::Result<ScenarioRun> {
+    let scenario = spec::load(&ws.root, name)?;
+    let pipeline = ws.pipeline(Agent::SupplyReview)?;
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let window = Window { cycle, history_months: pipeline.history_months, plan_months: pipeline.demand.horizon_months };
+    let ingested = ingest::ingest(&ws.root, pipeline, window, progress)
+        .await
+        .with_context(|| format!("reading the inputs of `{}`", pipeline.file.display()))?;
+    if let Some(s) = ingested.sources.iter().find(|s| s.over_limit) {
+        return Err(UserError(format!(
+            "the supply review's source `{}` has too many bad rows ({} of {}): no scenario is planned on it\nhint: `snop run supply-review --cycle {cycle}` lists them",
+            s.name, s.rows_quarantined, s.rows_read
+        ))
+        .into());
+    }
+    let (consensus, signed, demand) = cycle_consensus(store, cycle).await?;
+
+    let mut h = Sha256::new();
+    for part in [env!("CARGO_PKG_VERSION"), "scenario", &cycle.to_string(), &pipeline.text] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for s in &ingested.sources {
+        for f in &s.files {
+            h.update(format!("{}|{}\0", s.name, f.sha256).as_bytes());
+        }
+    }
+    h.update(format!("consensus {} {} signed {signed:?}\0", consensus.id, consensus.inputs_sha256).as_bytes());
+    let base_inputs = hex::encode(h.clone().finalize());
+    h.update(Sha256::digest(scenario.text.as_bytes()));
+    let identity = hex::encode(h.finalize());
+    let agent = agent_name(name);
+    let previous = store.runs(Some(&agent), Some(&cycle.to_string())).await?.into_iter().next();
+    if let Some(previous) = previous.filter(|p| p.inputs_sha256 == identity) {
+        let outcome = stored_outcome(store, &previous)?
+            .with_context(|| format!("run {} of scenario `{name}` has no outcome.json", previous.id))?;
+        return Ok(ScenarioRun { run: previous, outcome, recorded: false, plan_seconds: 0.0 });
+    }
+
+    let plan_started = Instant::now();
+    let (facts, mut outcome) =
+        tokio::task::block_in_place(|| plan(&scenario, &ingested.tables, &demand, cycle, pipeline))?;
+    outcome.base_inputs = base_inputs;
+    let plan_seconds = plan_started.elapsed().as_secs_f64();
+    let report = serde_json::json!({
+        "scenario": name,
+        "description": scenario.description,
+        "cycle": cycle.to_string(),
+        "snop_version": env!("CARGO_PKG_VERSION"),
+        "inputs_sha256": identity,
+        "consensus_run": consensus.id,
+        "consensus_signed_draft": signed,
+        "changes": outcome.changes,
+        "plan_seconds": plan_seconds,
+    });
+    let mut files = vec![
+        ("report.json".to_string(), serde_json::to_vec_pretty(&report)?),
+        ("facts.json".to_string(), serde_json::to_vec(&facts)?),
+        ("outcome.json".to_string(), serde_json::to_vec_pretty(&outcome)?),
+    ];
+    if !scenario.text.is_empty() {
+        files.push(("scenario.toml".to_string(), scenario.text.as_bytes().to_vec()));
+    }
+    let counted = |f: fn(&ingest::SourceReport) -> usize| ingested.sources.iter().map(f).sum::<usize>() as i64;
+    let run = store
+        .record_run(NewRun {
+            agent: &agent,
+            cycle: &cycle.to_string(),
+            started_at: &started_at,
+            duration_ms: started.elapsed().as_millis() as i64,
+            outcome: "succeeded",
+            inputs_sha256: &identity,
+            rows_read: counted(|s| s.rows_read),
+            rows_quarantined: counted(|s| s.rows_quarantined),
+            rows_kept: counted(|s| s.rows_kept),
+            report_json: &report.to_string(),
+            inputs: ingested
+                .sources
+                .iter()
+                .flat_map(|s| {
+                    s.files.iter().map(|f| {
+                        (s.name.clone(), s.table.clone(), f.location.clone(), f.sheet.clone(), f.sha256.clone())
+                    })
+                })
+                .collect(),
+            files,
+            draft: None,
+        })
+        .await?;
+    Ok(ScenarioRun { run, outcome, recorded: true, plan_seconds })
+}
+
+/// The scenario applied and the plan re-solved: the supply review's linear program over the
+/// changed inputs (gaps detected, not re-priced), and its outcome.
+pub fn plan(
+    scenario: &Scenario,
+    tables: &BTreeMap<Table, DataFrame>,
+    demand: &DataFrame,
+    cycle: Month,
+    pipeline: &crate::config::Pipeline,
+) -> anyhow::Result<(supply::SupplyFacts, Outcome)> {
+    let applied = apply(scenario, tables, demand, cycle)?;
+    let inputs = SupplyInputs { tables: &applied.tables, demand: &applied.demand, cycle, params: &pipeline.supply };
+    let facts = supply::supply_review_with(&inputs, &PlanAdjustments::default())?;
+    let families = families(&applied.tables)?;
+    let o = outcome(&scenario.name, &scenario.description, &facts, &families, applied.notes);
+    Ok((facts, o))
+}
+
+/// Each SKU's family, from the items table.
+pub fn families(tables: &BTreeMap<Table, DataFrame>) -> PolarsResult<BTreeMap<String, String>> {
+    let Some(items) = tables.get(&Table::Items) else { return Ok(BTreeMap::new()) };
+    let text = |c: &str| -> PolarsResult<Vec<String>> {
+        let c = items.column(c)?.cast(&DataType::String)?;
+        Ok(c.str()?.iter().map(|v| v.unwrap_or_default().to_string()).collect())
+    };
+    Ok(text("sku")?.into_iter().zip(text("family")?).collect())
+}
+
+/// The outcome a scenario run stored.
+pub fn stored_outcome(store: &Store, run: &RunRow) -> anyhow::Result<Option<Outcome>> {
+    Ok(match store.run_file(run, "outcome.json")? {
+        Some(b) => Some(serde_json::from_slice(&b)?),
+        None => None,
+    })
+}
+
+/// Each scenario's latest run for `cycle` with its outcome, by name (the base's too).
+pub async fn latest(store: &Store, cycle: Month) -> anyhow::Result<BTreeMap<String, (RunRow, Outcome)>> {
+    let mut out = BTreeMap::new();
+    for run in store.runs(None, Some(&cycle.to_string())).await? {
+        let Some(name) = run.agent.strip_prefix("scenario-") else { continue };
+        if out.contains_key(name) {
+            continue;
+        }
+        if let Some(o) = stored_outcome(store, &run)? {
+            out.insert(name.to_string(), (run, o));
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `base` and each of `names` (an unchanged one writes nothing) and compares them.
+pub async fn run_and_compare(
+    ws: &Workspace,
+    store: &Store,
+    cycle: Month,
+    base: &str,
+    names: &[String],
+    progress: &Progress,
+) -> anyhow::Result<(Vec<ScenarioRun>, Comparison)> {
+    let mut runs = Vec::new();
+    for name in std::iter::once(base).chain(names.iter().map(String::as_str)) {
+        runs.push(run(ws, store, name, cycle, progress).await?);
+    }
+    let comparison = compare(runs.iter().map(|r| r.outcome.clone()).collect());
+    Ok((runs, comparison))
+}

@@ -1,0 +1,522 @@
+//! A scenario's changes applied to the cycle's ingested tables and demand, in memory (never to
+//! the files). Pure: no I/O, no clock. Every change says what it did in a note computed from
+//! the tables before and after; a name the tables do not know is a problem with the scenario
+//! file's line and key.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use polars::prelude::*;
+
+use super::spec::{Amount, Change, ChangeKind, Months, Scenario};
+use crate::config::{ConfigError, Problem};
+use crate::contract::{Month, PLAN_MONTHS, Table};
+
+/// The tables and the demand with a scenario's changes, and what each change did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub tables: BTreeMap<Table, DataFrame>,
+    /// `sku`, `customer`, `month`, `qty`, as the supply review reads it.
+    pub demand: DataFrame,
+    /// One line per change, in the file's order.
+    pub notes: Vec<String>,
+}
+
+/// Why a scenario could not be applied: a problem of its file (a name the data does not know,
+/// months outside the plan), or a table that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("applying the scenario failed: {0}")]
+    Polars(#[from] PolarsError),
+    #[error("the scenario needs the `{0}` table, which the supply review's pipeline does not provide")]
+    Missing(Table),
+}
+
+/// Applies every change of `s`, in the file's order, to copies of `tables` and `demand`.
+pub fn apply(
+    s: &Scenario,
+    tables: &BTreeMap<Table, DataFrame>,
+    demand: &DataFrame,
+    cycle: Month,
+) -> Result<Applied, ApplyError> {
+    let mut a = Applied { tables: tables.clone(), demand: demand.clone(), notes: Vec::new() };
+    let mut problems = Vec::new();
+    let last = cycle.plus(PLAN_MONTHS as i32 - 1);
+    for c in &s.changes {
+        let problem = |key: &str, message: String| Problem {
+            file: s.file.clone().unwrap_or_default(),
+            line: Some(c.line),
+            key: if key.is_empty() { c.key.clone() } else { format!("{}.{key}", c.key) },
+            message,
+        };
+        if let Some(m) = months_of(&c.kind)
+            && (m.from > last || m.to.is_some_and(|t| t < cycle))
+        {
+            problems.push(problem("from", format!("{m} is outside the plan of {cycle} ({cycle} to {last})")));
+            continue;
+        }
+        match one(c, &mut a, cycle) {
+            Ok(note) => a.notes.push(format!("{}: {note}", c.key)),
+            Err(Fault::Unknown { key, message }) => problems.push(problem(key, message)),
+            Err(Fault::Polars(e)) => return Err(e.into()),
+            Err(Fault::Missing(t)) => return Err(ApplyError::Missing(t)),
+        }
+    }
+    if problems.is_empty() { Ok(a) } else { Err(ConfigError { problems }.into()) }
+}
+
+enum Fault {
+    Unknown { key: &'static str, message: String },
+    Polars(PolarsError),
+    Missing(Table),
+}
+
+impl From<PolarsError> for Fault {
+    fn from(e: PolarsError) -> Fault {
+        Fault::Polars(e)
+    }
+}
+
+fn months_of(k: &ChangeKind) -> Option<Months> {
+    match k {
+        ChangeKind::Capacity { months, .. }
+        | ChangeKind::SiteDown { months, .. }
+        | ChangeKind::SupplierUnavailable { months, .. }
+        | ChangeKind::Demand { months, .. } => Some(*months),
+        _ => None,
+    }
+}
+
+fn one(c: &Change, a: &mut Applied, cycle: Month) -> Result<String, Fault> {
+    let in_plan = |m: Month| m >= cycle && m < cycle.plus(PLAN_MONTHS as i32);
+    match &c.kind {
+        ChangeKind::Capacity { resource, months, hours, max_overtime_hours } => {
+            known(a, Table::Resources, "resource", resource, "resource")?;
+            let set = BTreeSet::from([resource.clone()]);
+            let (cells, added) =
+                change_capacity(a, &set, |m| in_plan(m) && months.contains(m), *hours, *max_overtime_hours, cycle)?;
+            let ot = max_overtime_hours.map(|o| format!(", overtime ceiling {o} h")).unwrap_or_default();
+            Ok(format!(
+                "{resource} {:+} h a month in {months}{ot}: {cells} resource-month(s), {} regular hours in all",
+                hours,
+                signed(added)
+            ))
+        }
+        ChangeKind::SiteDown { site, months } => {
+            let res = table(a, Table::Resources)?;
+            let (names, sites) = (texts(res, "resource")?, texts(res, "site")?);
+            let at: BTreeSet<String> =
+                names.into_iter().zip(sites).filter(|(_, s)| s == site).map(|(r, _)| r).collect();
+            if at.is_empty() {
+                return Err(unknown("site", format!("no resource is at site `{site}`")));
+            }
+            let (cells, added) =
+                change_capacity(a, &at, |m| in_plan(m) && months.contains(m), f64::NEG_INFINITY, Some(0.0), cycle)?;
+            Ok(format!(
+                "site {site} down in {months}: {} resource(s) at 0 h, overtime none, {cells} resource-month(s), {} regular hours",
+                at.len(),
+                signed(added)
+            ))
+        }
+        ChangeKind::SupplierUnavailable { supplier, months } => supplier_unavailable(a, supplier, *months, cycle),
+        ChangeKind::LeadTime { supplier, days } => {
+            let n = set_lead_time(a, supplier, |_| Some(*days as f64), false)?;
+            Ok(format!("{supplier}'s lead time {days} days on {n} supply row(s)"))
+        }
+        ChangeKind::Item { sku, unit_cost, unit_price, cost_percent, price_percent } => {
+            let df = a.tables.get_mut(&Table::Items).ok_or(Fault::Missing(Table::Items))?;
+            let i = texts(df, "sku")?
+                .iter()
+                .position(|x| x == sku)
+                .ok_or_else(|| unknown("sku", format!("no item `{sku}` in the items table")))?;
+            let mut out = Vec::new();
+            for (col, new, pct) in [("unit_cost", unit_cost, cost_percent), ("unit_price", unit_price, price_percent)] {
+                let mut v = nums(df, col)?;
+                let old = v[i].unwrap_or(0.0);
+                let next = new.unwrap_or(old * (1.0 + pct / 100.0));
+                if next != old {
+                    v[i] = Some(next);
+                    set_nums(df, col, v)?;
+                    out.push(format!("{col} {} -> {}", money(old), money(next)));
+                }
+            }
+            Ok(format!("{sku}: {}", if out.is_empty() { "no change".into() } else { out.join(", ") }))
+        }
+        ChangeKind::Demand { family, customer, sku, months, amount } => {
+            demand_change(a, family.as_deref(), customer.as_deref(), sku.as_deref(), *months, *amount, cycle)
+        }
+        ChangeKind::Priority { customer, priority } => {
+            let df = a.tables.get_mut(&Table::Customers).ok_or(Fault::Missing(Table::Customers))?;
+            let i = texts(df, "customer")?
+                .iter()
+                .position(|x| x == customer)
+                .ok_or_else(|| unknown("customer", format!("no customer `{customer}` in the customers table")))?;
+            let mut v = nums(df, "priority")?;
+            let old = v[i].unwrap_or(0.0);
+            v[i] = Some(*priority as f64);
+            set_nums(df, "priority", v)?;
+            Ok(format!("{customer}'s priority {old} -> {priority}"))
+        }
+    }
+}
+
+fn unknown(key: &'static str, message: String) -> Fault {
+    Fault::Unknown { key, message }
+}
+
+fn table(a: &Applied, t: Table) -> Result<&DataFrame, Fault> {
+    a.tables.get(&t).ok_or(Fault::Missing(t))
+}
+
+fn known(a: &Applied, t: Table, col: &str, v: &str, key: &'static str) -> Result<(), Fault> {
+    if texts(table(a, t)?, col)?.iter().any(|x| x == v) {
+        Ok(())
+    } else {
+        Err(unknown(key, format!("no {col} `{v}` in the {} table", t.name())))
+    }
+}
+
+fn money(x: f64) -> String {
+    crate::analysis::format_number(x)
+}
+
+fn signed(x: f64) -> String {
+    if x > 0.0 { format!("+{}", money(x)) } else { money(x) }
+}
+
+/// Adds `hours` to the regular hours (never below 0) of `resources` in the months `when` says,
+/// and sets their overtime ceiling when given; a month with no capacity row gets one. Returns
+/// the resource-months changed and the regular hours added (negative: removed).
+fn change_capacity(
+    a: &mut Applied,
+    resources: &BTreeSet<String>,
+    when: impl Fn(Month) -> bool,
+    hours: f64,
+    max_overtime: Option<f64>,
+    cycle: Month,
+) -> Result<(usize, f64), Fault> {
+    let df = a.tables.get_mut(&Table::Capacity).ok_or(Fault::Missing(Table::Capacity))?;
+    let (res, mon) = (texts(df, "resource")?, texts(df, "month")?);
+    let (mut av, mut ot) = (nums(df, "available_hours")?, nums(df, "max_overtime_hours")?);
+    let (mut cells, mut added) = (0usize, 0.0);
+    let mut seen = BTreeSet::new();
+    for i in 0..res.len() {
+        let Some(m) = Month::parse(&mon[i]) else { continue };
+        if !(resources.contains(&res[i]) && when(m)) {
+            continue;
+        }
+        seen.insert((res[i].clone(), m));
+        let old = av[i].unwrap_or(0.0);
+        let new = (old + hours).max(0.0);
+        added += new - old;
+        av[i] = Some(new);
+        if let Some(o) = max_overtime {
+            ot[i] = Some(o);
+        }
+        cells += 1;
+    }
+    set_nums(df, "available_hours", av)?;
+    set_nums(df, "max_overtime_hours", ot)?;
+    // Hours added in a month the extract has no row for: a new row (no overtime unless set).
+    let mut extra: Vec<(String, Month)> = Vec::new();
+    if hours > 0.0 {
+        for r in resources {
+            for k in 0..PLAN_MONTHS as i32 {
+                let m = cycle.plus(k);
+                if when(m) && !seen.contains(&(r.clone(), m)) {
+                    extra.push((r.clone(), m));
+                }
+            }
+        }
+    }
+    if !extra.is_empty() {
+        let n = extra.len();
+        let rows = vec![
+            ("resource", extra.iter().map(|(r, _)| r.clone()).collect()),
+            ("month", extra.iter().map(|(_, m)| m.to_string()).collect()),
+            ("available_hours", vec![hours.to_string(); n]),
+            ("max_overtime_hours", vec![max_overtime.unwrap_or(0.0).to_string(); n]),
+            ("overtime_cost_per_hour", vec!["0".to_string(); n]),
+        ];
+        append(df, &rows)?;
+        cells += n;
+        added += hours * n as f64;
+    }
+    Ok((cells, added))
+}
+
+/// The lead time in days from the cycle's first day to the need date (the 15th) of `m`: an
+/// order with it arrives in `m` at the earliest (the supply review's rule).
+fn days_to_need(cycle: Month, m: Month) -> f64 {
+    let need = m.first_day() + chrono::Duration::days(i64::from(crate::analysis::supply::NEED_DAY_OF_MONTH) - 1);
+    (need - cycle.first_day()).num_days() as f64
+}
+
+fn supplier_unavailable(a: &mut Applied, supplier: &str, months: Months, cycle: Month) -> Result<String, Fault> {
+    let listed = texts(table(a, Table::Components)?, "supplier")?.iter().any(|s| s == supplier)
+        || a.tables
+            .get(&Table::ComponentSuppliers)
+            .map_or(Ok(false), |df| texts(df, "supplier").map(|v| v.iter().any(|s| s == supplier)))?;
+    if !listed {
+        return Err(unknown("supplier", format!("no supplier `{supplier}` in `components` or `component_suppliers`")));
+    }
+    // Its open orders due in the months do not arrive.
+    let (mut dropped, mut units) = (0usize, 0.0);
+    if let Some(df) = a.tables.get_mut(&Table::OpenPurchaseOrders) {
+        let (sup, due, qty) = (texts(df, "supplier")?, texts(df, "due_date")?, nums(df, "qty")?);
+        let keep: Vec<bool> = (0..sup.len())
+            .map(|i| {
+                let gone = sup[i] == supplier
+                    && due[i].get(..7).and_then(Month::parse).is_some_and(|m| months.contains(m.max(cycle)));
+                if gone {
+                    dropped += 1;
+                    units += qty[i].unwrap_or(0.0);
+                }
+                !gone
+            })
+            .collect();
+        *df = df.filter(&BooleanChunked::from_slice("keep".into(), &keep))?;
+    }
+    // Its new orders arrive after the months at the earliest (never, without an end).
+    let after = months.to.map_or(1.0e6, |t| days_to_need(cycle, t.plus(1)));
+    let n = set_lead_time(a, supplier, |old| Some(old.unwrap_or(0.0).max(after)), true)?;
+    let until = months.to.map_or("the plan's end".to_string(), |t| t.to_string());
+    let approx = if months.from > cycle {
+        format!(
+            " (the optimiser has no window per supplier: new orders arriving before {} are not offered either)",
+            months.from
+        )
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        "{supplier} unavailable {months}: {dropped} open order(s) of {} units dropped, new orders on {n} supply row(s) arrive after {until} at the earliest{approx}",
+        money(units)
+    ))
+}
+
+/// Sets the lead time (`f(old)`) of every supply row of `supplier`, in `components` and
+/// `component_suppliers`. With `pin_expedite` (a supplier that is not there), an expedite is no
+/// faster: a row of `component_suppliers` gets the same expedited lead time, and a `components`
+/// row it does not list is added to it with that expedited lead time. Without, an expedite keeps
+/// its own terms (the `[supply]` share of the new lead time, or the row's own). Returns the rows
+/// changed.
+fn set_lead_time(
+    a: &mut Applied,
+    supplier: &str,
+    f: impl Fn(Option<f64>) -> Option<f64>,
+    pin_expedite: bool,
+) -> Result<usize, Fault> {
+    let comp = a.tables.get_mut(&Table::Components).ok_or(Fault::Missing(Table::Components))?;
+    let (c_name, c_sup) = (texts(comp, "component")?, texts(comp, "supplier")?);
+    let mut lt = nums(comp, "lead_time_days")?;
+    let costs = nums(comp, "unit_cost")?;
+    let mut n = 0;
+    let mut mine = Vec::new();
+    for i in 0..c_sup.len() {
+        if c_sup[i] == supplier {
+            lt[i] = f(lt[i]);
+            mine.push((c_name[i].clone(), costs[i].unwrap_or(0.0), lt[i].unwrap_or(0.0)));
+            n += 1;
+        }
+    }
+    set_nums(comp, "lead_time_days", lt)?;
+    if !pin_expedite {
+        if let Some(cs) = a.tables.get_mut(&Table::ComponentSuppliers) {
+            let sup = texts(cs, "supplier")?;
+            let mut lt = nums(cs, "lead_time_days")?;
+            for i in 0..sup.len() {
+                if sup[i] == supplier {
+                    lt[i] = f(lt[i]);
+                    n += 1;
+                }
+            }
+            set_nums(cs, "lead_time_days", lt)?;
+        }
+        return Ok(n);
+    }
+    let cs = match a.tables.remove(&Table::ComponentSuppliers) {
+        Some(df) => df,
+        None => df!("component" => Vec::<String>::new(), "supplier" => Vec::<String>::new(),
+                    "unit_cost" => Vec::<f64>::new(), "lead_time_days" => Vec::<i64>::new())?,
+    };
+    let mut cs = cs;
+    if cs.column("expedited_lead_time_days").is_err() {
+        cs.with_column(Column::full_null("expedited_lead_time_days".into(), cs.height(), &DataType::Int64))?;
+    }
+    let (s_name, s_sup) = (texts(&cs, "component")?, texts(&cs, "supplier")?);
+    let (mut lt, mut fast) = (nums(&cs, "lead_time_days")?, nums(&cs, "expedited_lead_time_days")?);
+    let mut listed = BTreeSet::new();
+    for i in 0..s_sup.len() {
+        if s_sup[i] == supplier {
+            lt[i] = f(lt[i]);
+            fast[i] = fast[i].map(|x| x.max(lt[i].unwrap_or(0.0))).or(lt[i]);
+            listed.insert(s_name[i].clone());
+            n += 1;
+        }
+    }
+    set_nums(&mut cs, "lead_time_days", lt)?;
+    set_nums(&mut cs, "expedited_lead_time_days", fast)?;
+    let add: Vec<&(String, f64, f64)> = mine.iter().filter(|(c, _, _)| !listed.contains(c)).collect();
+    if !add.is_empty() {
+        let rows = vec![
+            ("component", add.iter().map(|x| x.0.clone()).collect()),
+            ("supplier", vec![supplier.to_string(); add.len()]),
+            ("unit_cost", add.iter().map(|x| x.1.to_string()).collect()),
+            ("lead_time_days", add.iter().map(|x| x.2.to_string()).collect()),
+            ("expedited_lead_time_days", add.iter().map(|x| x.2.to_string()).collect()),
+        ];
+        append(&mut cs, &rows)?;
+    }
+    a.tables.insert(Table::ComponentSuppliers, cs);
+    Ok(n)
+}
+
+fn demand_change(
+    a: &mut Applied,
+    family: Option<&str>,
+    customer: Option<&str>,
+    sku: Option<&str>,
+    months: Months,
+    amount: Amount,
+    cycle: Month,
+) -> Result<String, Fault> {
+    let items = table(a, Table::Items)?;
+    let fam: BTreeMap<String, String> = texts(items, "sku")?.into_iter().zip(texts(items, "family")?).collect();
+    if let Some(f) = family
+        && !fam.values().any(|v| v == f)
+    {
+        return Err(unknown("family", format!("no item of family `{f}` in the items table")));
+    }
+    if let Some(s) = sku
+        && !fam.contains_key(s)
+    {
+        return Err(unknown("sku", format!("no item `{s}` in the items table")));
+    }
+    if let Some(c) = customer {
+        known(a, Table::Customers, "customer", c, "customer")?;
+    }
+    let d = &a.demand;
+    let (d_sku, d_cust, d_month) = (texts(d, "sku")?, texts(d, "customer")?, texts(d, "month")?);
+    let mut qty = nums(d, "qty")?;
+    let matches = |i: usize| {
+        family.is_none_or(|f| fam.get(&d_sku[i]).is_some_and(|x| x == f))
+            && customer.is_none_or(|c| d_cust[i] == c)
+            && sku.is_none_or(|s| d_sku[i] == s)
+    };
+    let mut by_month: BTreeMap<Month, Vec<usize>> = BTreeMap::new();
+    for (i, month) in d_month.iter().enumerate() {
+        if let Some(m) = Month::parse(month).filter(|m| months.contains(*m) && *m >= cycle)
+            && matches(i)
+        {
+            by_month.entry(m).or_default().push(i);
+        }
+    }
+    let before: f64 = by_month.values().flatten().map(|&i| qty[i].unwrap_or(0.0)).sum();
+    let (mut added_rows, mut unplaced) = (Vec::new(), 0.0);
+    let last = months.to.unwrap_or(cycle.plus(PLAN_MONTHS as i32 - 1)).min(cycle.plus(PLAN_MONTHS as i32 - 1));
+    let mut m = months.from.max(cycle);
+    while m <= last {
+        let cells = by_month.get(&m).cloned().unwrap_or_default();
+        let total: f64 = cells.iter().map(|&i| qty[i].unwrap_or(0.0)).sum();
+        match amount {
+            Amount::Percent(p) => {
+                for &i in &cells {
+                    qty[i] = Some(qty[i].unwrap_or(0.0) * (1.0 + p / 100.0));
+                }
+            }
+            Amount::UnitsPerMonth(u) if total > 0.0 => {
+                for &i in &cells {
+                    let q = qty[i].unwrap_or(0.0);
+                    qty[i] = Some((q + u * q / total).max(0.0));
+                }
+            }
+            Amount::UnitsPerMonth(u) => match (sku, customer) {
+                (Some(s), Some(c)) if u > 0.0 => added_rows.push((s.to_string(), c.to_string(), m, u)),
+                _ => unplaced += u,
+            },
+        }
+        m = m.plus(1);
+    }
+    let after: f64 = by_month.values().flatten().map(|&i| qty[i].unwrap_or(0.0)).sum::<f64>()
+        + added_rows.iter().map(|r| r.3).sum::<f64>();
+    let cells = by_month.values().map(Vec::len).sum::<usize>() + added_rows.len();
+    set_nums(&mut a.demand, "qty", qty)?;
+    if !added_rows.is_empty() {
+        let rows = vec![
+            ("sku", added_rows.iter().map(|r| r.0.clone()).collect()),
+            ("customer", added_rows.iter().map(|r| r.1.clone()).collect()),
+            ("month", added_rows.iter().map(|r| r.2.to_string()).collect()),
+            ("qty", added_rows.iter().map(|r| r.3.to_string()).collect()),
+        ];
+        append(&mut a.demand, &rows)?;
+    }
+    let what = [
+        family.map(|f| format!("family {f}")),
+        customer.map(|c| format!("customer {c}")),
+        sku.map(|s| format!("SKU {s}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ");
+    let by = match amount {
+        Amount::Percent(p) => format!("{p:+} %"),
+        Amount::UnitsPerMonth(u) => format!("{u:+} units a month"),
+    };
+    let skipped = if unplaced != 0.0 {
+        format!(
+            "; {} units had no consensus demand of theirs to go onto in a month (name a SKU and a customer to add a line)",
+            money(unplaced)
+        )
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        "demand of {what} {by} in {months}: {} units -> {} ({} units) on {cells} cell(s){skipped}",
+        money(before),
+        money(after),
+        signed(after - before)
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frames as plain vectors
+
+fn texts(df: &DataFrame, col: &str) -> PolarsResult<Vec<String>> {
+    let c = df.column(col)?.cast(&DataType::String)?;
+    Ok(c.str()?.iter().map(|v| v.unwrap_or_default().to_string()).collect())
+}
+
+fn nums(df: &DataFrame, col: &str) -> PolarsResult<Vec<Option<f64>>> {
+    let c = df.column(col)?.cast(&DataType::Float64)?;
+    Ok(c.f64()?.iter().collect())
+}
+
+/// Replaces a column's values, keeping its type (an integer column stays one).
+fn set_nums(df: &mut DataFrame, col: &str, v: Vec<Option<f64>>) -> PolarsResult<()> {
+    let dtype = df.column(col)?.dtype().clone();
+    let v: Vec<Option<f64>> = if dtype.is_integer() { v.into_iter().map(|x| x.map(f64::round)).collect() } else { v };
+    let c = Column::new(col.into(), v).cast(&dtype)?;
+    df.with_column(c)?;
+    Ok(())
+}
+
+/// Appends rows given as text per column, each cast to the frame's type of the column; the
+/// frame's other columns are left empty.
+fn append(df: &mut DataFrame, rows: &[(&str, Vec<String>)]) -> PolarsResult<()> {
+    let n = rows.first().map_or(0, |r| r.1.len());
+    let mut cols = Vec::new();
+    for field in df.schema().iter_fields() {
+        let name = field.name().as_str();
+        let c = match rows.iter().find(|(c, _)| *c == name) {
+            Some((_, v)) => Column::new(name.into(), v.clone()).cast(field.dtype())?,
+            None => Column::full_null(name.into(), n, field.dtype()),
+        };
+        cols.push(c);
+    }
+    let extra = DataFrame::new(n, cols)?;
+    df.vstack_mut(&extra)?;
+    Ok(())
+}

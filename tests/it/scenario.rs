@@ -1,0 +1,361 @@
+//! What-if scenarios: the file validated with file, line and key; hand-checked cases (an extra
+//! shift, a lost supplier, a promotion) re-planned by the supply review's linear program; the
+//! comparison's figures against an independent computation.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::*;
+use snop::analysis::supply::{PlanAdjustments, SupplyFacts, SupplyInputs, SupplyParams, supply_review_with};
+use snop::contract::{Month, PLAN_MONTHS, Table};
+use snop::scenario::{self, Comparison, Outcome};
+
+fn cycle() -> Month {
+    Month::parse("2026-12").unwrap()
+}
+
+fn d(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// A tiny company: SKU `P1` (family `pumps`, price 150, cost 100, margin 50, made at `S1`) on
+/// line `R1` at 2 h a unit, 15 regular hours a month and 3 of overtime at 20/h; one
+/// component `M1` a unit, from `SUPA` (standard cost 10, 10 days) or its second source `SUPB`
+/// (12.5, 10 days); customers `C1` (priority 1) and `C2` (priority 2).
+fn tables(pos: &[(&str, &str, &str, f64)]) -> BTreeMap<Table, DataFrame> {
+    let mut t = BTreeMap::new();
+    t.insert(
+        Table::Items,
+        df!("sku" => s(&["P1"]), "family" => s(&["pumps"]), "unit_price" => [150.0], "unit_cost" => [100.0],
+            "make_site" => s(&["S1"]))
+        .unwrap(),
+    );
+    t.insert(Table::Customers, df!("customer" => s(&["C1", "C2"]), "priority" => [1i64, 2]).unwrap());
+    t.insert(Table::Resources, df!("resource" => s(&["R1"]), "site" => s(&["S1"]), "kind" => s(&["line"])).unwrap());
+    t.insert(Table::Routings, df!("sku" => s(&["P1"]), "resource" => s(&["R1"]), "hours_per_unit" => [2.0]).unwrap());
+    t.insert(Table::Bom, df!("parent_sku" => s(&["P1"]), "component" => s(&["M1"]), "qty_per" => [1.0]).unwrap());
+    t.insert(
+        Table::Components,
+        df!("component" => s(&["M1"]), "supplier" => s(&["SUPA"]), "lead_time_days" => [10i64], "unit_cost" => [10.0])
+            .unwrap(),
+    );
+    t.insert(
+        Table::ComponentSuppliers,
+        df!("component" => s(&["M1"]), "supplier" => s(&["SUPB"]), "unit_cost" => [12.5], "lead_time_days" => [10i64])
+            .unwrap(),
+    );
+    t.insert(
+        Table::Inventory,
+        df!("item" => Vec::<String>::new(), "site" => Vec::<String>::new(), "on_hand" => Vec::<f64>::new(),
+            "safety_stock" => Vec::<f64>::new())
+        .unwrap(),
+    );
+    t.insert(
+        Table::OpenPurchaseOrders,
+        df!("component" => pos.iter().map(|p| p.0.to_string()).collect::<Vec<_>>(),
+            "supplier" => pos.iter().map(|p| p.1.to_string()).collect::<Vec<_>>(),
+            "due_date" => pos.iter().map(|p| d(p.2)).collect::<Vec<_>>(),
+            "qty" => pos.iter().map(|p| p.3).collect::<Vec<_>>())
+        .unwrap(),
+    );
+    let months: Vec<String> = (0..PLAN_MONTHS as i32).map(|k| cycle().plus(k).to_string()).collect();
+    let n = months.len();
+    t.insert(
+        Table::Capacity,
+        df!("resource" => vec!["R1".to_string(); n], "month" => months, "available_hours" => vec![15.0; n],
+            "max_overtime_hours" => vec![3.0; n], "overtime_cost_per_hour" => vec![20.0; n])
+        .unwrap(),
+    );
+    t.insert(
+        Table::SupplierDeliveries,
+        df!("supplier" => Vec::<String>::new(), "component" => Vec::<String>::new(),
+            "promised_date" => Vec::<chrono::NaiveDate>::new(), "delivered_date" => Vec::<Option<chrono::NaiveDate>>::new(),
+            "qty_promised" => Vec::<f64>::new(), "qty_delivered" => Vec::<f64>::new())
+        .unwrap(),
+    );
+    t.insert(
+        Table::OpenOrders,
+        df!("order_id" => Vec::<String>::new(), "sku" => Vec::<String>::new(), "customer" => Vec::<String>::new(),
+            "requested_month" => Vec::<String>::new(), "qty" => Vec::<f64>::new())
+        .unwrap(),
+    );
+    t.insert(
+        Table::Budget,
+        df!("family" => Vec::<String>::new(), "month" => Vec::<String>::new(), "revenue" => Vec::<f64>::new()).unwrap(),
+    );
+    t
+}
+
+fn demand(rows: &[(&str, &str, &str, f64)]) -> DataFrame {
+    df!("sku" => rows.iter().map(|r| r.0.to_string()).collect::<Vec<_>>(),
+        "customer" => rows.iter().map(|r| r.1.to_string()).collect::<Vec<_>>(),
+        "month" => rows.iter().map(|r| r.2.to_string()).collect::<Vec<_>>(),
+        "qty" => rows.iter().map(|r| r.3).collect::<Vec<_>>())
+    .unwrap()
+}
+
+/// Writes `scenarios/<name>.toml` under `root` and loads it.
+fn scenario_file(root: &Path, name: &str, text: &str) -> Result<scenario::Scenario, snop::config::ConfigError> {
+    fs_err::create_dir_all(root.join("scenarios")).unwrap();
+    fs_err::write(root.join("scenarios").join(format!("{name}.toml")), text).unwrap();
+    scenario::load(root, name)
+}
+
+/// The plan of `sc` over the tables and demand, and its outcome.
+fn plan(sc: &scenario::Scenario, t: &BTreeMap<Table, DataFrame>, dm: &DataFrame) -> (SupplyFacts, Outcome) {
+    let a = scenario::apply(sc, t, dm, cycle()).unwrap();
+    let params = SupplyParams::default();
+    let inputs = SupplyInputs { tables: &a.tables, demand: &a.demand, cycle: cycle(), params: &params };
+    let f = supply_review_with(&inputs, &PlanAdjustments::default()).unwrap();
+    let fam = BTreeMap::from([("P1".to_string(), "pumps".to_string())]);
+    let o = scenario::outcome(&sc.name, &sc.description, &f, &fam, a.notes);
+    (f, o)
+}
+
+fn ids(o: &Outcome) -> Vec<&str> {
+    o.gaps.iter().map(|g| g.id.as_str()).collect()
+}
+
+fn figure(c: &Comparison, label: &str) -> Vec<f64> {
+    c.figures.iter().find(|r| r.label == label).unwrap_or_else(|| panic!("no row `{label}`")).values.clone()
+}
+
+/// An extra shift closes a capacity gap at its overtime cost. December only (nothing to build
+/// ahead from): 9 units x 2 h = 18 h on 15 regular hours, 3 h over. Base: the 3 h of overtime
+/// at 20/h make the last 1.5 units for 60 (40 a unit, under their margin of 50): all 9 served,
+/// spend 60, margin 9 x 50 = 450, after fixes 390; gap CAP-R1-2026-12 (3 h short). With a
+/// Saturday shift of 8 h: 23 h regular, no overtime, no gap, margin after fixes 450: the shift
+/// is worth exactly the 60 of overtime it saves.
+#[test]
+fn an_extra_shift_closes_a_capacity_gap_at_its_overtime_cost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tables(&[]);
+    let dm = demand(&[("P1", "C1", "2026-12", 9.0)]);
+    let shift = scenario_file(
+        tmp.path(),
+        "shift",
+        "description = \"Saturday shift\"\n[[capacity]]\nresource = \"R1\"\nfrom = \"2026-12\"\nto = \"2026-12\"\nhours = 8\n",
+    )
+    .unwrap();
+    let base = scenario::load(tmp.path(), scenario::BASE).unwrap();
+    let ((bf, b), (sf, o)) = (plan(&base, &t, &dm), plan(&shift, &t, &dm));
+    assert_eq!(ids(&b), ["CAP-R1-2026-12"]);
+    assert_eq!(bf.gaps[0].hours_short, Some(3.0));
+    assert_eq!(
+        (b.cost.overtime_money, b.unmet_units, b.margin_money, b.margin_after_fixes_money),
+        (60.0, 0.0, 450.0, 390.0)
+    );
+    assert!(ids(&o).is_empty(), "{:?}", sf.gaps);
+    assert_eq!((o.cost.overtime_money, o.unmet_units, o.margin_after_fixes_money), (0.0, 0.0, 450.0));
+    assert_eq!(o.changes, ["capacity[0]: R1 +8 h a month in 2026-12: 1 resource-month(s), +8 regular hours in all"]);
+
+    let c = scenario::compare(vec![b, o]);
+    assert_eq!(figure(&c, "Overtime"), [60.0, 0.0]);
+    assert_eq!(figure(&c, "Margin after fixes"), [390.0, 450.0]);
+    assert_eq!(c.gaps.len(), 1);
+    assert_eq!((c.gaps[0].change.as_str(), c.gaps[0].id.as_str()), ("closed", "CAP-R1-2026-12"));
+    let words = &c.explained[0].lines;
+    assert_eq!(
+        words[0],
+        "shift: margin after fixes +60 against base (390 -> 450); service level 100% -> 100%; unmet units 0 -> 0."
+    );
+    assert!(words.contains(&"overtime spend -60 (60 -> 0)".to_string()), "{words:#?}");
+}
+
+/// A lost supplier moves volume to the alternate at its premium. January needs 7 M1 (7 P1 for
+/// C1, 14 h of R1's 15). Base: an open order of 4 from SUPA due 5 January and 3 more bought
+/// from SUPA at the standard cost: no premium, all served, margin 7 x 50 = 350. SUPA
+/// unavailable December to February: the open order does not arrive and SUPA's new orders
+/// arrive from March, so all 7 come from SUPB at 12.5, 2.5 over the standard cost: a premium of
+/// 7 x 2.5 = 17.5, far under the 50 of margin a unit, so all 7 are served. Margin after fixes
+/// falls from 350 to 332.5. Without the second source, the 7 are lost: 350 of margin.
+#[test]
+fn a_lost_supplier_moves_volume_to_the_alternate_at_its_premium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tables(&[("M1", "SUPA", "2027-01-05", 4.0)]);
+    let dm = demand(&[("P1", "C1", "2027-01", 7.0)]);
+    let lost = scenario_file(
+        tmp.path(),
+        "lost",
+        "[[supplier]]\nsupplier = \"SUPA\"\nunavailable_from = \"2026-12\"\nunavailable_to = \"2027-02\"\n",
+    )
+    .unwrap();
+    let base = scenario::load(tmp.path(), scenario::BASE).unwrap();
+    let ((_, b), (_, o)) = (plan(&base, &t, &dm), plan(&lost, &t, &dm));
+    assert_eq!((b.cost.purchase_premium_money, b.unmet_units, b.margin_after_fixes_money), (0.0, 0.0, 350.0));
+    assert_eq!(b.spend_money, 0.0);
+    assert_eq!((o.cost.purchase_premium_money, o.unmet_units, o.margin_after_fixes_money), (17.5, 0.0, 332.5));
+    assert_eq!(o.spend_money, 17.5);
+    let note = &o.changes[0];
+    assert!(
+        note.starts_with("supplier[0]: SUPA unavailable 2026-12 to 2027-02: 1 open order(s) of 4 units dropped"),
+        "{note}"
+    );
+    let c = scenario::compare(vec![b, o]);
+    assert_eq!(figure(&c, "Second sources"), [0.0, 17.5]);
+    // Without its second source the same loss cannot be covered: 7 units lost at 50.
+    let mut alone = t.clone();
+    alone.remove(&Table::ComponentSuppliers);
+    let (_, o2) = plan(&lost, &alone, &dm);
+    assert_eq!((o2.unmet_units, o2.cost.lost_margin_money), (7.0, 350.0));
+}
+
+/// A promotion raises demand and opens a gap. Base: 7 units in December = 14 h of 15: no gap,
+/// no spend, revenue 1,050. Promotion +50 %: 10.5 units = 21 h, 6 h over: overtime's 3 h make
+/// 1.5 units for 60; 1.5 units are lost (75 of margin). Served 9: revenue 1,350, margin 450,
+/// after fixes 390; gap CAP-R1-2026-12 opened, 6 h short and 1.5 units short (what overtime
+/// cannot make).
+#[test]
+fn a_promotion_raises_demand_and_opens_a_gap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tables(&[]);
+    let dm = demand(&[("P1", "C1", "2026-12", 7.0)]);
+    let promo = scenario_file(
+        tmp.path(),
+        "promo",
+        "[[demand]]\nfamily = \"pumps\"\nfrom = \"2026-12\"\nto = \"2026-12\"\npercent = 50\n",
+    )
+    .unwrap();
+    let base = scenario::load(tmp.path(), scenario::BASE).unwrap();
+    let ((_, b), (pf, o)) = (plan(&base, &t, &dm), plan(&promo, &t, &dm));
+    assert!(ids(&b).is_empty());
+    assert_eq!((b.revenue_money, b.spend_money, b.demand_units), (1050.0, 0.0, 7.0));
+    assert_eq!(ids(&o), ["CAP-R1-2026-12"]);
+    assert_eq!((pf.gaps[0].hours_short, pf.gaps[0].units_short), (Some(6.0), 1.5));
+    assert_eq!((o.demand_units, o.served_units, o.unmet_units), (10.5, 9.0, 1.5));
+    assert_eq!((o.revenue_money, o.cost.overtime_money, o.cost.lost_margin_money), (1350.0, 60.0, 75.0));
+    assert_eq!(o.margin_after_fixes_money, 390.0);
+    assert_eq!(o.service_level_percent, 85.71); // 9 / 10.5
+    assert_eq!(o.unmet_by_customer[0].units, 1.5);
+    assert_eq!(o.unmet_by_family, [scenario::compare::Unmet { key: "pumps".into(), units: 1.5, revenue_money: 225.0 }]);
+    let c = scenario::compare(vec![b, o]);
+    assert_eq!((c.gaps[0].change.as_str(), c.gaps[0].id.as_str()), ("opened", "CAP-R1-2026-12"));
+    assert_eq!(c.unmet_by_customer[0].values, [0.0, 1.5]);
+}
+
+/// Every figure of the comparison against a computation from the facts with plain loops: the
+/// plan lines summed, the cost kinds added by hand, gaps set against each other.
+#[test]
+fn comparison_figures_agree_with_plain_loops_over_the_facts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tables(&[("M1", "SUPA", "2027-01-05", 4.0)]);
+    let dm = demand(&[
+        ("P1", "C1", "2026-12", 6.0),
+        ("P1", "C2", "2026-12", 4.0),
+        ("P1", "C1", "2027-01", 8.0),
+        ("P1", "C2", "2027-02", 9.0),
+    ]);
+    let sc = scenario_file(
+        tmp.path(),
+        "mix",
+        "[[demand]]\ncustomer = \"C2\"\nfrom = \"2027-01\"\nunits = 3\n\n[[site_down]]\nsite = \"S1\"\nfrom = \"2027-01\"\nto = \"2027-01\"\n\n[[customer]]\ncustomer = \"C2\"\npriority = 1\n",
+    )
+    .unwrap();
+    let base = scenario::load(tmp.path(), scenario::BASE).unwrap();
+    let (bf, b) = plan(&base, &t, &dm);
+    let (sf, o) = plan(&sc, &t, &dm);
+    let c = scenario::compare(vec![b.clone(), o.clone()]);
+    for (k, f) in [bf, sf].iter().enumerate() {
+        let (mut dem, mut served) = (0.0, 0.0);
+        let mut unmet: BTreeMap<&str, f64> = BTreeMap::new();
+        for l in &f.constrained_plan {
+            dem += l.demand_units;
+            served += l.constrained_units;
+            *unmet.entry(l.customer.as_str()).or_default() += l.demand_units - l.constrained_units;
+        }
+        let x = &f.totals.plan_cost;
+        let spend =
+            x.overtime_money + x.holding_money + x.routing_premium_money + x.purchase_premium_money + x.expedite_money;
+        let close = |a: f64, b: f64| (a - b).abs() < 0.011;
+        assert!(close(figure(&c, "Demand units")[k], dem), "{k}: {dem}");
+        assert!(close(figure(&c, "Served units")[k], served), "{k}: {served}");
+        assert!(close(figure(&c, "Unmet units")[k], dem - served));
+        assert!(close(figure(&c, "Service level %")[k], 100.0 * served / dem));
+        assert!(close(figure(&c, "Spend on fixes")[k], spend));
+        assert!(close(figure(&c, "Margin after fixes")[k], f.totals.margin_constrained_money - spend));
+        assert_eq!(figure(&c, "Gaps")[k], f.gaps.len() as f64);
+        for row in &c.unmet_by_customer {
+            assert!(close(row.values[k], unmet.get(row.label.as_str()).copied().unwrap_or(0.0)), "{}", row.label);
+        }
+    }
+    // Demand: C2 has 9 units in February from January on: +3 there (and 0 of its own in
+    // January: nothing to spread onto, said in the note). 10 + 8 + 12 = 30 units in all.
+    assert_eq!(figure(&c, "Demand units"), [27.0, 30.0]);
+    assert!(o.changes[0].contains("9 units -> 12 (+3 units) on 1 cell(s)"), "{}", o.changes[0]);
+    assert!(o.changes[0].contains("had no consensus demand of theirs"), "{}", o.changes[0]);
+    // The site down in January: R1 at 0 h, no overtime: January's 8 units can only be built
+    // ahead in December (15 + 3 h = 9 units, 10 wanted there already).
+    assert!(
+        o.changes[1].starts_with("site_down[0]: site S1 down in 2027-01: 1 resource(s) at 0 h"),
+        "{}",
+        o.changes[1]
+    );
+    assert_eq!(o.changes[2], "customer[0]: C2's priority 2 -> 1");
+    let (bg, sg): (Vec<&str>, Vec<&str>) = (ids(&b), ids(&o));
+    for g in &c.gaps {
+        let (in_b, in_s) = (bg.contains(&g.id.as_str()), sg.contains(&g.id.as_str()));
+        assert_eq!(g.change, if in_s && !in_b { "opened" } else { "closed" });
+        assert!(in_b != in_s);
+    }
+    let moved = bg.iter().filter(|g| !sg.contains(g)).count() + sg.iter().filter(|g| !bg.contains(g)).count();
+    assert_eq!(c.gaps.len(), moved);
+}
+
+/// Every problem of a scenario file with its file, line and key; a name the data does not know
+/// is placed the same way when the scenario is applied.
+#[test]
+fn scenario_files_are_validated_with_file_line_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = "description = \"bad\"\n\n[[capacity]]\nresource = \"R1\"\nfrom = \"2027-13\"\nhours = 8\n\n[[demand]]\nsku = \"P1\"\nfrom = \"2027-01\"\npercent = 10\nunits = 5\n\n[[supplier]]\nsupplier = \"SUPA\"\nlead_time = 3\n";
+    let err = scenario_file(tmp.path(), "bad", text).unwrap_err();
+    let got: Vec<String> = err.problems.iter().map(ToString::to_string).collect();
+    assert!(
+        got.iter().any(|p| p.starts_with("`scenarios/bad.toml` line 16") && p.contains("unknown field `lead_time`")),
+        "{got:#?}"
+    );
+    // Once the unknown key is reported, nothing else is judged (the file does not read).
+    let text = text.replace("lead_time = 3", "lead_time_days = 30");
+    let err = scenario_file(tmp.path(), "bad", &text).unwrap_err();
+    let got: Vec<String> = err.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        [
+            "`scenarios/bad.toml` line 3, key `capacity[0]`: `from` is `2027-13`: a month is written `YYYY-MM`",
+            "`scenarios/bad.toml` line 8, key `demand[0]`: give `percent` or `units` (one of them)",
+        ]
+    );
+    assert_eq!(snop::scenario::check_all(tmp.path()).len(), 2);
+
+    let ok = scenario_file(tmp.path(), "unknown", "[[capacity]]\nresource = \"R9\"\nfrom = \"2026-12\"\nhours = 8\n")
+        .unwrap();
+    let err = scenario::apply(&ok, &tables(&[]), &demand(&[]), cycle()).unwrap_err();
+    assert_eq!(
+        err.to_string().lines().nth(1).unwrap().trim(),
+        "- `scenarios/unknown.toml` line 1, key `capacity[0].resource`: no resource `R9` in the resources table"
+    );
+    let err = scenario::load(tmp.path(), "Bad Name").unwrap_err();
+    assert!(err.to_string().contains("is not a scenario name"), "{err}");
+}
+
+/// A supplier's lead time changed: SUPA at 120 days arrives in April at the earliest (the 15th
+/// of April is 135 days after 1 December; of March, 104), its expedite (50 % of the lead time,
+/// 60 days) in February. The open order of 4 still arrives on 5 January; the other 3 units of
+/// January come from SUPB at 2.5 over the standard cost: 7.5, margin after fixes 350 - 7.5.
+#[test]
+fn a_longer_lead_time_moves_the_rest_to_the_second_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tables(&[("M1", "SUPA", "2027-01-05", 4.0)]);
+    let dm = demand(&[("P1", "C1", "2027-01", 7.0)]);
+    let slow = scenario_file(tmp.path(), "slow", "[[supplier]]\nsupplier = \"SUPA\"\nlead_time_days = 120\n").unwrap();
+    let a = scenario::apply(&slow, &t, &dm, cycle()).unwrap();
+    let lead = a.tables[&Table::Components].column("lead_time_days").unwrap().i64().unwrap().get(0);
+    assert_eq!(lead, Some(120));
+    assert_eq!(a.tables[&Table::ComponentSuppliers].height(), 1, "no row added: an expedite keeps its terms");
+    assert_eq!(a.notes, ["supplier[0]: SUPA's lead time 120 days on 1 supply row(s)"]);
+    let (_, o) = plan(&slow, &t, &dm);
+    assert_eq!((o.cost.purchase_premium_money, o.unmet_units, o.margin_after_fixes_money), (7.5, 0.0, 342.5));
+}
