@@ -39,13 +39,71 @@ pub struct InputFile {
     pub letters: BTreeMap<String, String>,
 }
 
-/// A source's rows, every mapped column as text under its contract name.
+/// A source's rows, every mapped column under its contract name: as text, or (the numbers of a
+/// CSV file, see [`Mode`]) typed, with an `__unparsed_<column>` flag beside each typed column.
 pub struct Raw {
     pub frame: DataFrame,
     pub files: Vec<InputFile>,
     /// Rows set aside while reading (a CSV record with a value beyond its header's columns),
     /// not in `frame`.
     pub quarantined: Vec<Quarantined>,
+    /// Where the text of a typed value is found again, by file index.
+    pub origins: Origins,
+}
+
+/// How a CSV file's numbers are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Numbers (`Number`, `Int`) parsed by the CSV reader itself; the text of a value that came
+    /// out null is read again from the file and judged as the text path judges it. Sources with
+    /// `decimal_comma` are read as text.
+    Typed,
+    /// Every column as text, parsed by the validator.
+    Text,
+}
+
+/// The flag beside a typed column: true where the value had text that is not a number.
+pub fn unparsed_col(name: &str) -> String {
+    format!("__unparsed_{name}")
+}
+
+/// A typed CSV file: where its records are, to read a value's text again.
+pub struct Origin {
+    path: PathBuf,
+    delimiter: u8,
+    checkpoints: Vec<(u64, u64)>,
+    /// The field index of each contract column read typed.
+    fields: BTreeMap<&'static str, usize>,
+}
+
+/// The typed files of a source, by file index (`None`: a file read as text).
+#[derive(Default)]
+pub struct Origins(Vec<Option<Origin>>);
+
+impl Origins {
+    /// The text of `column` at each `(file index, row)`, as the file has it (`None`: no such
+    /// field, or a file read as text).
+    pub fn texts(&self, column: &str, at: &[(u32, u64)]) -> Result<Vec<Option<String>>, IngestError> {
+        let mut out = vec![None; at.len()];
+        for (idx, origin) in self.0.iter().enumerate() {
+            let Some(o) = origin else { continue };
+            let Some(&field) = o.fields.get(column) else { continue };
+            let mine: Vec<usize> = (0..at.len()).filter(|&i| at[i].0 as usize == idx).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let wanted: Vec<(u64, usize)> = mine.iter().map(|&i| (at[i].1, field)).collect();
+            let shown = o.path.to_string_lossy().into_owned();
+            let file = fs_err::File::open(&o.path)
+                .map_err(|e| IngestError::Unreadable { file: shown.clone(), detail: e.to_string() })?;
+            let texts = layout::fields_at(file, o.delimiter, &o.checkpoints, &wanted)
+                .map_err(|e| IngestError::Unreadable { file: shown, detail: e.to_string() })?;
+            for (i, t) in mine.into_iter().zip(texts) {
+                out[i] = t;
+            }
+        }
+        Ok(out)
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -120,15 +178,17 @@ enum CsvInput<'a> {
 }
 
 /// Reads every file of a source. HTTP sources are pulled first (see [`fetch`]).
-pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestError> {
+pub async fn read_source(root: &Path, source: &Source, mode: Mode) -> Result<Raw, IngestError> {
     let mut frames = Vec::new();
     let mut files = Vec::new();
     let mut quarantined = Vec::new();
+    let mut origins = Origins::default();
+    let typed = mode == Mode::Typed && !source.decimal_comma;
     match &source.location {
         Location::Files { pattern, format } => {
             let paths = expand(root, pattern)?;
             if paths.is_empty() && source.optional {
-                return Ok(Raw { frame: empty(&source.columns)?, files, quarantined });
+                return Ok(Raw { frame: empty(&source.columns)?, files, quarantined, origins });
             }
             if paths.is_empty() {
                 return Err(IngestError::NoFile { name: source.name.clone(), pattern: pattern.clone() });
@@ -142,10 +202,10 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
                     // Extracts can be large: hashed and scanned as a stream and parsed from the
                     // file (mapped), never held whole in memory.
                     let (sha256, layout) = scan_file(&path, *delimiter).map_err(unreadable)?;
-                    let (frame, ragged) = guarded(&rel, || {
-                        read_csv(CsvInput::Path(&path), &rel, *delimiter, &layout, &source.columns, idx)
-                    })?;
+                    let csv = Csv { name: &rel, delimiter: *delimiter, layout: &layout, columns: &source.columns };
+                    let (frame, ragged, origin) = guarded(&rel, || read_csv(&csv, CsvInput::Path(&path), idx, typed))?;
                     quarantined.extend(set_aside_rows(source, &rel, None, ragged));
+                    origins.0.push(origin);
                     (frame, None, sha256, BTreeMap::new())
                 } else {
                     let bytes = fs_err::read(&path).map_err(unreadable)?;
@@ -153,6 +213,7 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
                     let (frame, sheet, aside, letters) =
                         guarded(&rel, || parse_bytes(bytes, &rel, format, source, idx))?;
                     quarantined.extend(set_aside_rows(source, &rel, sheet.as_deref(), aside));
+                    origins.0.push(None);
                     (frame, sheet, sha256, letters)
                 };
                 files.push(InputFile { location: rel, sheet, sha256, fetched: None, letters });
@@ -167,6 +228,7 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
             let sha256 = sha256_hex(&bytes);
             files.push(InputFile { location: url.clone(), sheet, sha256, fetched: Some(bytes), letters });
             frames.push(frame);
+            origins.0.push(None);
         }
     }
     let frame = if frames.len() == 1 {
@@ -177,7 +239,7 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
             .and_then(LazyFrame::collect)
             .map_err(|e| IngestError::Runtime(e.to_string()))?
     };
-    Ok(Raw { frame, files, quarantined })
+    Ok(Raw { frame, files, quarantined, origins })
 }
 
 enum Expected {
@@ -266,7 +328,8 @@ fn parse_bytes(
     match format {
         FileFormat::Csv { delimiter } => {
             let layout = Scanner::scan(&bytes, *delimiter);
-            let (frame, ragged) = read_csv(CsvInput::Bytes(bytes), name, *delimiter, &layout, columns, file_idx)?;
+            let csv = Csv { name, delimiter: *delimiter, layout: &layout, columns };
+            let (frame, ragged, _) = read_csv(&csv, CsvInput::Bytes(bytes), file_idx, false)?;
             Ok((frame, None, ragged, BTreeMap::new()))
         }
         FileFormat::Parquet => {
@@ -326,6 +389,10 @@ fn finish(
     let mut exprs = vec![lit(file_idx).cast(DataType::UInt32).alias(FILE_COL), col(ROW_COL).cast(DataType::UInt32)];
     for m in columns {
         match selected.iter().find(|(_, c)| *c == m.column.name) {
+            Some((src, c)) if frame.column(src).is_ok_and(|c| c.dtype().is_primitive_numeric()) => {
+                exprs.push(col(src.as_str()).alias(*c));
+                exprs.push(col(unparsed_col(src)).alias(unparsed_col(c)));
+            }
             Some((src, c)) => exprs.push(col(src.as_str()).cast(DataType::String).alias(*c)),
             None => exprs.push(lit(NULL).cast(DataType::String).alias(m.column.name)),
         }
@@ -371,14 +438,46 @@ fn check_duplicates(
     Ok(())
 }
 
-fn read_csv(
-    input: CsvInput<'_>,
-    name: &str,
+/// A CSV file being read: its name as shown, separator, layout and the source's columns.
+struct Csv<'a> {
+    name: &'a str,
     delimiter: u8,
-    layout: &Layout,
-    columns: &[ColumnMap],
+    layout: &'a Layout,
+    columns: &'a [ColumnMap],
+}
+
+/// The source columns a typed read parses in the CSV reader, with their contract column, field
+/// index and type: numbers, in a file read from disk (so their text can be read again).
+fn typed_columns(
+    csv: &Csv<'_>,
+    selected: &[(String, &'static str)],
+    input: &CsvInput<'_>,
+) -> Vec<(String, &'static str, usize, DataType)> {
+    if !matches!(input, CsvInput::Path(_)) {
+        return Vec::new();
+    }
+    selected
+        .iter()
+        .filter_map(|(src, contract)| {
+            let m = csv.columns.iter().find(|m| m.column.name == *contract)?;
+            let dtype = match m.column.kind {
+                Kind::Number => DataType::Float64,
+                Kind::Int => DataType::Int64,
+                _ => return None,
+            };
+            let field = csv.layout.header.iter().position(|h| h == src)?;
+            Some((src.clone(), *contract, field, dtype))
+        })
+        .collect()
+}
+
+fn read_csv(
+    csv: &Csv<'_>,
+    input: CsvInput<'_>,
     file_idx: u32,
-) -> Result<(DataFrame, Vec<SetAside>), IngestError> {
+    typed: bool,
+) -> Result<(DataFrame, Vec<SetAside>, Option<Origin>), IngestError> {
+    let &Csv { name, delimiter, layout, columns } = csv;
     check_layout(layout, name, columns)?;
     let unreadable = |e: PolarsError| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() };
     // Ragged records are found by the layout scan and set aside below.
@@ -399,8 +498,20 @@ fn read_csv(
     let selected =
         check_columns(&found, columns, name, None).map_err(|e| wrong_delimiter(e, header_line, delimiter))?;
     let projection: Arc<[PlSmallStr]> = selected.iter().map(|(s, _)| PlSmallStr::from(s.as_str())).collect();
-    let options =
-        options().with_columns(Some(projection)).with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }));
+    let typed = if typed { typed_columns(csv, &selected, &input) } else { Vec::new() };
+    let overwrite: Option<SchemaRef> = (!typed.is_empty()).then(|| {
+        Arc::new(typed.iter().map(|(src, _, _, dtype)| Field::new(src.as_str().into(), dtype.clone())).collect())
+    });
+    // A number the reader cannot parse comes out null (`ignore_errors`); its text is read again.
+    let options = options()
+        .with_columns(Some(projection))
+        .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }))
+        .with_schema_overwrite(overwrite)
+        .with_ignore_errors(!typed.is_empty());
+    let path = match &input {
+        CsvInput::Path(p) => Some(p.to_path_buf()),
+        CsvInput::Bytes(_) => None,
+    };
     let frame = match input {
         CsvInput::Bytes(bytes) => options.into_reader_with_file_handle(Cursor::new(bytes)).finish(),
         CsvInput::Path(path) => {
@@ -431,7 +542,104 @@ fn read_csv(
             .collect()
             .map_err(unreadable)?
     };
-    Ok((finish(frame, &selected, columns, file_idx)?, layout.ragged.iter().map(SetAside::from).collect()))
+    let (frame, origin) = match path.filter(|_| !typed.is_empty()) {
+        Some(path) => {
+            let fields = typed.iter().map(|(_, contract, field, _)| (*contract, *field)).collect();
+            let origin = Origin { path, delimiter, checkpoints: layout.checkpoints.clone(), fields };
+            (with_fallback(frame, &typed, &origin, name)?, Some(origin))
+        }
+        None => (frame, None),
+    };
+    Ok((finish(frame, &selected, columns, file_idx)?, layout.ragged.iter().map(SetAside::from).collect(), origin))
+}
+
+/// The typed columns made whole: a value the reader left null (or read as infinite or NaN,
+/// which the text path refuses) is judged again from its text in the file, as the text path
+/// judges it (trimmed, empty as missing, then parsed), and an `__unparsed_` flag says where that
+/// text is not a number. So the frame is the one the text path gives.
+fn with_fallback(
+    frame: DataFrame,
+    typed: &[(String, &'static str, usize, DataType)],
+    origin: &Origin,
+    name: &str,
+) -> Result<DataFrame, IngestError> {
+    let err = |e: PolarsError| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() };
+    let finite: Vec<Expr> = typed
+        .iter()
+        .filter(|t| t.3 == DataType::Float64)
+        .map(|(src, ..)| {
+            let x = col(src.as_str());
+            when(x.clone().is_finite()).then(x).otherwise(lit(NULL).cast(DataType::Float64)).alias(src.as_str())
+        })
+        .collect();
+    let mut frame = if finite.is_empty() { frame } else { frame.lazy().with_columns(finite).collect().map_err(err)? };
+    let rows: Vec<u64> = frame
+        .column(ROW_COL)
+        .map_err(err)?
+        .cast(&DataType::UInt64)
+        .map_err(err)?
+        .u64()
+        .map_err(err)?
+        .into_no_null_iter()
+        .collect();
+    for (src, _, field, dtype) in typed {
+        let values = frame.column(src).map_err(err)?.as_materialized_series().clone();
+        let nulls: Vec<usize> = match values.null_count() {
+            0 => Vec::new(),
+            _ => values.is_null().iter().enumerate().filter_map(|(i, n)| (n == Some(true)).then_some(i)).collect(),
+        };
+        let mut unparsed = vec![false; frame.height()];
+        let values = if nulls.is_empty() {
+            values
+        } else {
+            let wanted: Vec<(u64, usize)> = nulls.iter().map(|&i| (rows[i], *field)).collect();
+            let file = fs_err::File::open(&origin.path)
+                .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
+            let texts = layout::fields_at(file, origin.delimiter, &origin.checkpoints, &wanted)
+                .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
+            let judged = DataFrame::new_infer_height(vec![Column::new("t".into(), texts)])
+                .and_then(|df| {
+                    let text = super::validate::cleaned("t");
+                    df.lazy()
+                        .select([
+                            super::validate::parse_number(text.clone(), dtype.clone(), false).alias("v"),
+                            text.is_not_null().alias("present"),
+                        ])
+                        .collect()
+                })
+                .map_err(err)?;
+            let parsed = judged.column("v").map_err(err)?.as_materialized_series().clone();
+            let present = judged.column("present").map_err(err)?.bool().map_err(err)?.clone();
+            for (k, &i) in nulls.iter().enumerate() {
+                unparsed[i] = present.get(k) == Some(true) && parsed.get(k).is_ok_and(|v| v.is_null());
+            }
+            patched(&values, &nulls, &parsed).map_err(err)?
+        };
+        frame.with_column(values.with_name(src.as_str().into()).into_column()).map_err(err)?;
+        frame.with_column(Column::new(unparsed_col(src).into(), unparsed)).map_err(err)?;
+    }
+    Ok(frame)
+}
+
+/// `values` with the value at each of `nulls` taken from `parsed` (in the same order).
+fn patched(values: &Series, nulls: &[usize], parsed: &Series) -> PolarsResult<Series> {
+    fn patch<T: Copy>(mut v: Vec<Option<T>>, nulls: &[usize], get: impl Fn(usize) -> Option<T>) -> Vec<Option<T>> {
+        for (k, &i) in nulls.iter().enumerate() {
+            v[i] = get(k);
+        }
+        v
+    }
+    let name = values.name().clone();
+    Ok(match values.dtype() {
+        DataType::Int64 => {
+            let p = parsed.i64()?;
+            Series::new(name, patch(values.i64()?.iter().collect(), nulls, |k| p.get(k)))
+        }
+        _ => {
+            let p = parsed.f64()?;
+            Series::new(name, patch(values.f64()?.iter().collect(), nulls, |k| p.get(k)))
+        }
+    })
 }
 
 /// A missing column whose header splits better at another separator says so.

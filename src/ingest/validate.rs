@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use super::read::{FILE_COL, ROW_COL};
+use super::read::{FILE_COL, Origins, ROW_COL, unparsed_col};
 use crate::config::ColumnMap;
 use crate::contract::{Horizon, Kind, Month, Quarantined, Range, RowRule, Table, TableSpec};
 
@@ -66,12 +66,12 @@ fn needs_cleaning(raw: &DataFrame, name: &str) -> bool {
 }
 
 /// The value as text: trimmed, and empty as null.
-fn cleaned(name: &str) -> Expr {
+pub(super) fn cleaned(name: &str) -> Expr {
     let t = col(name).str().strip_chars(lit(NULL));
     when(t.clone().str().len_bytes().eq(lit(0u32))).then(lit(NULL).cast(DataType::String)).otherwise(t)
 }
 
-fn parse_number(text: Expr, dtype: DataType, decimal_comma: bool) -> Expr {
+pub(super) fn parse_number(text: Expr, dtype: DataType, decimal_comma: bool) -> Expr {
     let text = if decimal_comma {
         // `1.234,5`: dots may only group thousands; then the comma is the decimal point.
         let grouped = text.clone().str().contains(lit(r"^-?\d{1,3}(\.\d{3})+(,\d*)?$"), true);
@@ -94,6 +94,18 @@ fn parse_number(text: Expr, dtype: DataType, decimal_comma: bool) -> Expr {
 
 fn month_regex() -> Expr {
     lit(r"^\d{4}-(0[1-9]|1[0-2])$")
+}
+
+/// The contract columns read typed by the CSV reader (each with its `__unparsed_` flag).
+type Typed = std::collections::BTreeSet<&'static str>;
+
+/// Whether a column has a value: text, or a typed value, or text that is not a number.
+fn present(name: &str, typed: &Typed) -> Expr {
+    if typed.contains(name) {
+        col(name).is_not_null().or(col(unparsed_col(name)))
+    } else {
+        col(clean_col(name)).is_not_null()
+    }
 }
 
 /// The typed value of a column (null when empty or unparseable).
@@ -164,15 +176,18 @@ fn before_window(cx: &Context<'_>) -> Expr {
 }
 
 /// The fault code of one column: the first check that fails, or null.
-fn fault(m: &ColumnMap, keys: &Keys, table: Table, window: Window) -> Expr {
+fn fault(m: &ColumnMap, cx: &Context<'_>, typed: &Typed) -> Expr {
+    let (keys, table, window) = (cx.keys, cx.table, cx.window);
     let c = m.column;
-    let text = col(clean_col(c.name));
     let value = col(c.name);
+    let present = present(c.name, typed);
     let mut checks: Vec<(Expr, u32)> = Vec::new();
     if c.required {
-        checks.push((text.clone().is_null(), MISSING));
+        checks.push((present.clone().not(), MISSING));
     }
-    checks.push((text.clone().is_not_null().and(value.clone().is_null()), UNPARSEABLE));
+    let unparseable =
+        if typed.contains(c.name) { col(unparsed_col(c.name)) } else { present.and(value.clone().is_null()) };
+    checks.push((unparseable, UNPARSEABLE));
     match c.range {
         Range::Any => {}
         Range::NonNegative => checks.push((value.clone().lt(lit(0)), RANGE)),
@@ -274,6 +289,8 @@ pub struct Validated {
 
 pub struct Context<'a> {
     pub source: &'a str,
+    /// Where the text of a typed value is read again, for a message.
+    pub origins: &'a Origins,
     pub table: Table,
     pub columns: &'a [ColumnMap],
     pub decimal_comma: bool,
@@ -295,12 +312,14 @@ fn err(e: PolarsError) -> super::IngestError {
 pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::IngestError> {
     let spec = cx.table.spec();
     let names: Vec<&'static str> = cx.columns.iter().map(|m| m.column.name).collect();
-    let broken_rules = broken_rules(spec);
+    let typed: Typed = names.iter().copied().filter(|n| raw.column(&unparsed_col(n)).is_ok()).collect();
+    let broken_rules = broken_rules(spec, &typed);
     let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
-    let stage = judge(raw, cx, &names, &broken_rules, &key)?;
+    let stage = judge(raw, cx, &typed, &names, &broken_rules, &key)?;
     let mut quarantined = Vec::new();
     let mut quarantined_keys = QuarantinedKeys::new();
-    let mut rows_quarantined = quarantine_faults(&stage, cx, &broken_rules, &mut quarantined, &mut quarantined_keys)?;
+    let mut rows_quarantined =
+        quarantine_faults(&stage, cx, &typed, &broken_rules, &mut quarantined, &mut quarantined_keys)?;
     if !spec.key.is_empty() {
         rows_quarantined += quarantine_duplicates(&stage, cx, &key, &mut quarantined)?;
     }
@@ -311,13 +330,13 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
 }
 
 /// One flag per row rule of the table: true where the row breaks it.
-fn broken_rules(spec: &TableSpec) -> Vec<Expr> {
+fn broken_rules(spec: &TableSpec, typed: &Typed) -> Vec<Expr> {
     spec.rules
         .iter()
         .map(|rule| {
             let count = |cols: &[&str]| {
                 cols.iter()
-                    .map(|c| col(clean_col(c)).is_not_null().cast(DataType::UInt32))
+                    .map(|c| present(c, typed).cast(DataType::UInt32))
                     .reduce(|a, b| a + b)
                     .expect("a rule names columns")
             };
@@ -336,20 +355,33 @@ fn broken_rules(spec: &TableSpec) -> Vec<Expr> {
 fn judge(
     raw: DataFrame,
     cx: &Context<'_>,
+    typed: &Typed,
     names: &[&'static str],
     broken_rules: &[Expr],
     key: &[Expr],
 ) -> Result<DataFrame, super::IngestError> {
     let mut clean: Vec<Expr> = vec![col(FILE_COL), col(ROW_COL)];
-    clean.extend(names.iter().map(|n| if needs_cleaning(&raw, n) { cleaned(n) } else { col(*n) }.alias(clean_col(n))));
-    let mut any_fault: Vec<Expr> =
-        cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window).is_not_null()).collect();
+    for n in names {
+        if typed.contains(n) {
+            // Already the value: parsed while reading, its text read again where it was not.
+            clean.extend([col(*n), col(unparsed_col(n))]);
+        } else {
+            clean.push(if needs_cleaning(&raw, n) { cleaned(n) } else { col(*n) }.alias(clean_col(n)));
+        }
+    }
+    let mut any_fault: Vec<Expr> = cx.columns.iter().map(|m| fault(m, cx, typed).is_not_null()).collect();
     any_fault.extend(broken_rules.iter().cloned());
+    let values: Vec<Expr> = cx
+        .columns
+        .iter()
+        .filter(|m| !typed.contains(m.column.name))
+        .map(|m| parsed(m, cx.decimal_comma).alias(m.column.name))
+        .collect();
     let t0 = std::time::Instant::now();
     let stage = raw
         .lazy()
         .select(clean)
-        .with_columns(cx.columns.iter().map(|m| parsed(m, cx.decimal_comma).alias(m.column.name)).collect::<Vec<_>>())
+        .with_columns(values)
         .with_column(before_window(cx).alias("__old"))
         .with_column(any_horizontal(any_fault).map_err(err)?.and(col("__old").not()).alias("__bad"))
         .with_column(duplicate_flag(key));
@@ -384,14 +416,17 @@ fn file_of(cx: &Context<'_>, idx: u32) -> (String, Option<String>) {
 fn quarantine_faults(
     stage: &DataFrame,
     cx: &Context<'_>,
+    typed: &Typed,
     broken_rules: &[Expr],
     quarantined: &mut Vec<Quarantined>,
     quarantined_keys: &mut QuarantinedKeys,
 ) -> Result<usize, super::IngestError> {
-    let mut codes: Vec<Expr> = cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window)).collect();
+    let mut codes: Vec<Expr> = cx.columns.iter().map(|m| fault(m, cx, typed)).collect();
     codes.extend(broken_rules.iter().enumerate().map(|(i, b)| b.clone().alias(format!("__rule_{i}"))));
     let bad = stage.clone().lazy().filter(col("__bad")).with_columns(codes).collect().map_err(err)?;
-    if bad.height() > 0 {
+    let height = bad.height();
+    if height > 0 {
+        let bad = with_texts(bad, cx, typed)?;
         let file_idx = bad.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone();
         let rows = bad.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
         let rows = rows.u64().map_err(err)?;
@@ -399,7 +434,29 @@ fn quarantine_faults(
         quarantine_broken_rules(&bad, cx, &file_idx, rows, quarantined)?;
         keys_of_bad_rows(&bad, cx, &file_idx, rows, quarantined_keys)?;
     }
-    Ok(bad.height())
+    Ok(height)
+}
+
+/// The text of each typed column beside its value, as the text path has it (trimmed, empty as
+/// null), read again from the file for these (few) rows: what a message shows.
+fn with_texts(rows: DataFrame, cx: &Context<'_>, typed: &Typed) -> Result<DataFrame, super::IngestError> {
+    if typed.is_empty() {
+        return Ok(rows);
+    }
+    let file_idx = rows.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone();
+    let row_nos = rows.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
+    let at: Vec<(u32, u64)> = file_idx
+        .iter()
+        .zip(row_nos.u64().map_err(err)?.iter())
+        .map(|(f, r)| (f.unwrap_or(0), r.unwrap_or(0)))
+        .collect();
+    let mut rows = rows;
+    for name in typed {
+        let original = format!("__original_{name}");
+        rows.with_column(Column::new(original.as_str().into(), cx.origins.texts(name, &at)?)).map_err(err)?;
+    }
+    let texts: Vec<Expr> = typed.iter().map(|n| cleaned(&format!("__original_{n}")).alias(clean_col(n))).collect();
+    rows.lazy().with_columns(texts).collect().map_err(err)
 }
 
 /// One quarantine entry per faulty value of the bad rows, column by column, with its reason.
