@@ -446,6 +446,61 @@ struct Csv<'a> {
     columns: &'a [ColumnMap],
 }
 
+/// About how many bytes of a CSV file are parsed at a time.
+const PIECE: u64 = 16 << 20;
+
+enum Piece {
+    Io(std::io::Error),
+    Polars(PolarsError),
+}
+
+/// Reads a CSV file a piece at a time (each cut where a record starts, at one of the layout
+/// scan's checkpoints, and parsed with the header before it), rather than mapping the whole file
+/// into memory: the file's bytes never sit in memory beside its frame.
+fn read_in_pieces(path: &Path, layout: &Layout, options: CsvReadOptions, piece: u64) -> Result<DataFrame, Piece> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = fs_err::metadata(path).map_err(Piece::Io)?.len();
+    let mut pieces: Vec<(u64, u64, u64)> = Vec::new();
+    if let Some(&(mut row, mut start)) = layout.checkpoints.first() {
+        for &(r, at) in &layout.checkpoints[1..] {
+            if at - start >= piece && at < len {
+                pieces.push((row, start, at));
+                (row, start) = (r, at);
+            }
+        }
+        pieces.push((row, start, len));
+    }
+    let mut file = fs_err::File::open(path).map_err(Piece::Io)?;
+    let mut frame: Option<DataFrame> = None;
+    let mut buf = Vec::new();
+    for (row, start, end) in pieces.into_iter().filter(|(_, start, end)| end > start) {
+        buf.clear();
+        buf.extend_from_slice(&layout.header_line);
+        file.seek(SeekFrom::Start(start)).map_err(Piece::Io)?;
+        (&mut file).take(end - start).read_to_end(&mut buf).map_err(Piece::Io)?;
+        let part = options
+            .clone()
+            .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: row as IdxSize }))
+            .into_reader_with_file_handle(Cursor::new(std::mem::take(&mut buf)))
+            .finish()
+            .map_err(Piece::Polars)?;
+        match frame.as_mut() {
+            Some(f) => {
+                f.vstack_mut_owned(part).map_err(Piece::Polars)?;
+            }
+            None => frame = Some(part),
+        }
+    }
+    match frame {
+        Some(f) => Ok(f),
+        // No record: the header alone gives the columns.
+        None => options
+            .into_reader_with_file_handle(Cursor::new(layout.header_line.clone()))
+            .finish()
+            .map_err(Piece::Polars),
+    }
+}
+
 /// The source columns a typed read parses in the CSV reader, with their contract column, field
 /// index and type: numbers, in a file read from disk (so their text can be read again).
 fn typed_columns(
@@ -513,12 +568,14 @@ fn read_csv(
         CsvInput::Bytes(_) => None,
     };
     let frame = match input {
-        CsvInput::Bytes(bytes) => options.into_reader_with_file_handle(Cursor::new(bytes)).finish(),
-        CsvInput::Path(path) => {
-            options.try_into_reader_with_file_path(Some(path.to_path_buf())).and_then(|r| r.finish())
+        CsvInput::Bytes(bytes) => {
+            options.into_reader_with_file_handle(Cursor::new(bytes)).finish().map_err(unreadable)?
         }
-    }
-    .map_err(unreadable)?;
+        CsvInput::Path(path) => read_in_pieces(path, layout, options, PIECE).map_err(|e| match e {
+            Piece::Io(e) => IngestError::Unreadable { file: name.to_string(), detail: e.to_string() },
+            Piece::Polars(e) => unreadable(e),
+        })?,
+    };
     if frame.height() as u64 != layout.records {
         return Err(IngestError::Unreadable {
             file: name.to_string(),
@@ -884,5 +941,67 @@ mod tests {
              activate 'dtype-decimal' feature\nhint: please report it, with the file if you can share it"
         );
         assert!(guarded("f", || Ok(1)).is_ok_and(|v| v == 1));
+    }
+
+    /// A file with quoted values over several lines, `""` quotes, blank and short records, Windows
+    /// line ends and no line end at the last record, every field as polars reads it whole.
+    const TRICKY: &[u8] = b"id,qty,note\r\n1,5,plain\r\n2,\" 7 \",\"two\r\nlines\"\n3,,\"say \"\"hi\"\"\"\n\n4,x\n5,1e3,\"a,b\"\n6,\"\",\n7,8,last";
+
+    fn whole(path: &Path) -> DataFrame {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }))
+            .map_parse_options(|p| p.with_truncate_ragged_lines(true))
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_file_read_in_pieces_is_the_file_read_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.csv");
+        // Enough records for several checkpoints, then the tricky ones.
+        let mut bytes: Vec<u8> = b"id,qty,note\n".to_vec();
+        for i in 0..700 {
+            bytes.extend_from_slice(format!("{i},{},\"n{i}\"\n", i % 13).as_bytes());
+        }
+        bytes.extend_from_slice(&TRICKY[13..]);
+        fs_err::write(&path, &bytes).unwrap();
+        let layout = Scanner::scan(&bytes, b',');
+        assert_eq!(layout.checkpoints.len(), 3, "{:?}", layout.checkpoints);
+        let options = CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .map_parse_options(|p| p.with_truncate_ragged_lines(true));
+        let want = whole(&path);
+        for piece in [1, 1000, 5000, PIECE] {
+            let Ok(got) = read_in_pieces(&path, &layout, options.clone(), piece) else { panic!("piece {piece}") };
+            assert!(got.equals_missing(&want), "piece {piece}:\n{got}\n{want}");
+        }
+    }
+
+    #[test]
+    fn a_field_read_again_is_the_text_polars_reads() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.csv");
+        fs_err::write(&path, TRICKY).unwrap();
+        let layout = Scanner::scan(TRICKY, b',');
+        let want = whole(&path);
+        let rows: Vec<u64> =
+            want.column(ROW_COL).unwrap().cast(&DataType::UInt64).unwrap().u64().unwrap().into_no_null_iter().collect();
+        for (field, name) in ["id", "qty", "note"].into_iter().enumerate() {
+            let wanted: Vec<(u64, usize)> = rows.iter().rev().map(|r| (*r, field)).collect();
+            let file = fs_err::File::open(&path).unwrap();
+            let mut got = layout::fields_at(file, b',', &layout.checkpoints, &wanted).unwrap();
+            got.reverse();
+            let polars: Vec<Option<String>> =
+                want.column(name).unwrap().str().unwrap().iter().map(|v| v.map(str::to_string)).collect();
+            // An empty field is missing or empty text, by who reads it: the same to the validator.
+            let got: Vec<Option<String>> = got.into_iter().map(|v| v.filter(|v| !v.is_empty())).collect();
+            let polars: Vec<Option<String>> = polars.into_iter().map(|v| v.filter(|v| !v.is_empty())).collect();
+            assert_eq!(got, polars, "{name}");
+        }
     }
 }

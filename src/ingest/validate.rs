@@ -654,17 +654,29 @@ fn first_occurrences(
     Ok(first_of)
 }
 
-/// The kept rows: neither bad, duplicate nor before the window, with the contract's columns (and the file and row
-/// they came from, for tables that keep their origin).
+/// The kept rows: neither bad, duplicate nor before the window, with the contract's columns (and
+/// the file and row they came from, for tables that keep their origin). The rest of the stage is
+/// let go first, and the columns are filtered one at a time, so the kept rows never sit in memory
+/// beside a second copy of the whole stage.
 fn kept(stage: DataFrame, cx: &Context<'_>, names: &[&'static str]) -> Result<DataFrame, super::IngestError> {
-    let mut keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
+    let mut keep: Vec<&str> = names.to_vec();
     if cx.table.origin_in_ingest() {
-        keep.extend([col(FILE_COL), col(ROW_COL)]);
+        keep.extend([FILE_COL, ROW_COL]);
     }
-    stage
-        .lazy()
-        .filter(col("__bad").not().and(col("__dup").not()).and(col("__old").not()))
-        .select(keep)
-        .collect()
-        .map_err(err)
+    let flag = |name: &str| -> Result<BooleanChunked, super::IngestError> {
+        Ok(stage.column(name).map_err(err)?.bool().map_err(err)?.clone())
+    };
+    let mask = !(&(&flag("__bad")? | &flag("__dup")?) | &flag("__old")?);
+    let columns = stage.select(keep).map_err(err)?;
+    drop(stage);
+    if mask.all() {
+        return Ok(columns);
+    }
+    let filtered = columns
+        .into_columns()
+        .into_iter()
+        .map(|c| c.filter(&mask))
+        .collect::<PolarsResult<Vec<Column>>>()
+        .map_err(err)?;
+    DataFrame::new_infer_height(filtered).map_err(err)
 }
