@@ -118,22 +118,7 @@ fn parsed(m: &ColumnMap, decimal_comma: bool) -> Expr {
         }),
         Kind::Int => parse_number(text, DataType::Int64, decimal_comma),
         Kind::Number => parse_number(text, DataType::Float64, decimal_comma),
-        // Each format in turn: the first that reads the text gives the date.
-        Kind::Date => {
-            let dates: Vec<Expr> = m
-                .date_formats
-                .iter()
-                .map(|f| {
-                    text.clone().str().to_date(StrptimeOptions {
-                        format: Some(f.as_str().into()),
-                        strict: false,
-                        exact: true,
-                        cache: true,
-                    })
-                })
-                .collect();
-            if dates.len() == 1 { dates.into_iter().next().expect("one format") } else { coalesce(&dates) }
-        }
+        Kind::Date => dates(text, &m.date_formats),
         // `YYYY-MM`, or SAP's `YYYYMM` (`SPMON`) read as `YYYY-MM`.
         Kind::Month => when(text.clone().str().contains(month_regex(), true))
             .then(text.clone())
@@ -145,6 +130,70 @@ fn parsed(m: &ColumnMap, decimal_comma: bool) -> Expr {
             ))
             .otherwise(lit(NULL).cast(DataType::String)),
     }
+}
+
+/// Each format in turn: the first that reads the text gives the date.
+fn strptime(text: Expr, formats: &[String]) -> Expr {
+    let dates: Vec<Expr> = formats
+        .iter()
+        .map(|f| {
+            text.clone().str().to_date(StrptimeOptions {
+                format: Some(f.as_str().into()),
+                strict: false,
+                exact: true,
+                cache: true,
+            })
+        })
+        .collect();
+    if dates.len() == 1 { dates.into_iter().next().expect("one format") } else { coalesce(&dates) }
+}
+
+/// The days since 1970-01-01 of a valid date written exactly `YYYY-MM-DD`, else `None`.
+fn iso_days(b: &[u8]) -> Option<i32> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    Some((date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days() as i32)
+}
+
+/// The dates of a text column. When the first format is `%Y-%m-%d`, a value written exactly so
+/// is read directly (it is the date every format list would give it: the first format reads it);
+/// the rest go through [`strptime`] as always.
+fn dates(text: Expr, formats: &[String]) -> Expr {
+    if formats.first().map(String::as_str) != Some("%Y-%m-%d") {
+        return strptime(text, formats);
+    }
+    let formats = formats.to_vec();
+    text.map(
+        move |c: Column| {
+            let ca = c.str()?;
+            let mut days: Vec<Option<i32>> = Vec::with_capacity(ca.len());
+            let (mut others, mut at) = (Vec::new(), Vec::new());
+            for (i, v) in ca.iter().enumerate() {
+                let d = v.and_then(|v| iso_days(v.as_bytes()));
+                if let (None, Some(v)) = (d, v) {
+                    others.push(v);
+                    at.push(i);
+                }
+                days.push(d);
+            }
+            if !others.is_empty() {
+                let df = DataFrame::new_infer_height(vec![Column::new("t".into(), others)])?;
+                let got = df.lazy().select([strptime(col("t"), &formats).alias("d")]).collect()?;
+                let got = got.column("d")?.cast(&DataType::Int32)?;
+                let got = got.i32()?;
+                for (k, &i) in at.iter().enumerate() {
+                    days[i] = got.get(k);
+                }
+            }
+            Ok(Int32Chunked::from_iter_options(c.name().clone(), days.into_iter()).into_date().into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Date)),
+    )
 }
 
 fn month_of_text(e: Expr) -> Expr {
@@ -632,12 +681,19 @@ fn first_occurrences(
     let mut wanted: Vec<Expr> = key.to_vec();
     wanted.extend([col(FILE_COL), col(ROW_COL)]);
     wanted.extend(spec.key.iter().map(|k| col(clean_col(k))));
+    // Joined first (few rows have a duplicated key), then filtered: no copy of every kept row.
+    let flags = [col("__bad"), col("__dup"), col("__old")];
     let firsts = stage
         .clone()
         .lazy()
+        .select(wanted.iter().cloned().chain(flags).collect::<Vec<_>>())
+        .join(dup_keys, key.to_vec(), key.to_vec(), JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) })
+        // Collected here, or the optimiser would push the filter below the join.
+        .collect()
+        .map_err(err)?
+        .lazy()
         .filter(col("__bad").not().and(col("__dup").not()).and(col("__old").not()))
         .select(wanted)
-        .join(dup_keys, key.to_vec(), key.to_vec(), JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) })
         .collect()
         .map_err(err)?;
     let mut first_of: std::collections::HashMap<Vec<String>, (u32, u64)> = std::collections::HashMap::new();
@@ -679,4 +735,68 @@ fn kept(stage: DataFrame, cx: &Context<'_>, names: &[&'static str]) -> Result<Da
         .collect::<PolarsResult<Vec<Column>>>()
         .map_err(err)?;
     DataFrame::new_infer_height(filtered).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The dates of `texts` read by [`dates`] and by polars' `to_date` alone.
+    fn both(texts: &[String], formats: &[&str]) -> (Vec<Option<i32>>, Vec<Option<i32>>) {
+        let formats: Vec<String> = formats.iter().map(|f| f.to_string()).collect();
+        let df = DataFrame::new_infer_height(vec![Column::new("t".into(), texts.to_vec())]).unwrap();
+        let got = df
+            .lazy()
+            .select([dates(col("t"), &formats).alias("fast"), strptime(col("t"), &formats).alias("slow")])
+            .collect()
+            .unwrap();
+        let days =
+            |name: &str| got.column(name).unwrap().cast(&DataType::Int32).unwrap().i32().unwrap().iter().collect();
+        (days("fast"), days("slow"))
+    }
+
+    #[test]
+    fn dates_read_directly_are_the_dates_polars_reads() {
+        let texts: Vec<String> = [
+            "2024-01-05",
+            "2024-02-29",
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-1-5",
+            "2024-01-5",
+            "2024/01/05",
+            "05.01.2024",
+            "2024-01-05T10:00",
+            "0000-01-01",
+            "9999-12-31",
+            "1969-12-31",
+            "20240105",
+            "2024-01-0x",
+            "abcd-ef-gh",
+            "",
+        ]
+        .map(String::from)
+        .to_vec();
+        for formats in [&["%Y-%m-%d"][..], &["%Y-%m-%d", "%d.%m.%Y"], &["%d.%m.%Y", "%Y-%m-%d"]] {
+            let (fast, slow) = both(&texts, formats);
+            assert_eq!(fast, slow, "{formats:?}");
+        }
+        // By hand: 2024-01-05 is 19,727 days after 1970-01-01 (54 years of 365 days, 13 leap
+        // days, 4 days into January); 1969-12-31 is the day before.
+        let (fast, _) = both(&texts, &["%Y-%m-%d"]);
+        assert_eq!((fast[0], fast[12], fast[2], fast[7]), (Some(54 * 365 + 13 + 4), Some(-1), None, None));
+    }
+
+    proptest! {
+        #[test]
+        fn any_date_like_text_reads_the_same_both_ways(
+            texts in proptest::collection::vec("[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{2}\\.[0-9]{2}\\.[0-9]{4}|[0-9 -]{8,11}", 1..40)
+        ) {
+            let (fast, slow) = both(&texts, &["%Y-%m-%d", "%d.%m.%Y"]);
+            prop_assert_eq!(fast, slow);
+        }
+    }
 }
