@@ -4,6 +4,7 @@
 
 mod bom;
 mod layout;
+mod parse;
 pub mod read;
 mod typed;
 pub mod validate;

@@ -656,10 +656,10 @@ fn with_fallback(
                 .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
             let judged = DataFrame::new_infer_height(vec![Column::new("t".into(), texts)])
                 .and_then(|df| {
-                    let text = super::validate::cleaned("t");
+                    let text = super::parse::cleaned("t");
                     df.lazy()
                         .select([
-                            super::validate::parse_number(text.clone(), dtype.clone(), false).alias("v"),
+                            super::parse::parse_number(text.clone(), dtype.clone(), false).alias("v"),
                             text.is_not_null().alias("present"),
                         ])
                         .collect()

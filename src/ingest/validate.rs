@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
+use super::parse::{cleaned, parse_number};
 use super::read::{FILE_COL, Origins, ROW_COL, unparsed_col};
 use crate::config::ColumnMap;
 use crate::contract::{Horizon, Kind, Month, Quarantined, Range, RowRule, Table, TableSpec};
@@ -63,33 +64,6 @@ fn clean_col(name: &str) -> String {
 fn needs_cleaning(raw: &DataFrame, name: &str) -> bool {
     let Ok(c) = raw.column(name).and_then(|c| c.str()) else { return true };
     c.iter().flatten().any(|v| v.is_empty() || v.starts_with(char::is_whitespace) || v.ends_with(char::is_whitespace))
-}
-
-/// The value as text: trimmed, and empty as null.
-pub(super) fn cleaned(name: &str) -> Expr {
-    let t = col(name).str().strip_chars(lit(NULL));
-    when(t.clone().str().len_bytes().eq(lit(0u32))).then(lit(NULL).cast(DataType::String)).otherwise(t)
-}
-
-pub(super) fn parse_number(text: Expr, dtype: DataType, decimal_comma: bool) -> Expr {
-    let text = if decimal_comma {
-        // `1.234,5`: dots may only group thousands; then the comma is the decimal point.
-        let grouped = text.clone().str().contains(lit(r"^-?\d{1,3}(\.\d{3})+(,\d*)?$"), true);
-        let has_dot = text.clone().str().contains_literal(lit("."));
-        when(has_dot.and(grouped.not()))
-            .then(lit(NULL).cast(DataType::String))
-            .otherwise(text.str().replace_all(lit("."), lit(""), true))
-            .str()
-            .replace(lit(","), lit("."), true)
-    } else {
-        text
-    };
-    let parsed = text.cast(dtype.clone());
-    if dtype == DataType::Float64 {
-        when(parsed.clone().is_finite()).then(parsed).otherwise(lit(NULL).cast(DataType::Float64))
-    } else {
-        parsed
-    }
 }
 
 fn month_regex() -> Expr {
