@@ -184,6 +184,29 @@ fn month_of(kind: Kind, value: Expr) -> Expr {
     }
 }
 
+/// The days since 1970-01-01 of a month's first day (`None` beyond the calendar).
+fn first_day(m: Month) -> Option<i32> {
+    let d = chrono::NaiveDate::from_ymd_opt(m.year(), m.month(), 1)?;
+    Some((d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days() as i32)
+}
+
+/// True where a `kind` value falls in a month before `m`. A date is compared with the month's
+/// first day (its days, with no calendar worked out per row).
+fn before(kind: Kind, value: Expr, m: Month) -> Expr {
+    match first_day(m).filter(|_| kind == Kind::Date) {
+        Some(d) => value.lt(lit(d).cast(DataType::Date)),
+        None => month_of(kind, value).lt(lit(m.0)),
+    }
+}
+
+/// True where a `kind` value falls in a month after `m`.
+fn after(kind: Kind, value: Expr, m: Month) -> Expr {
+    match first_day(m.plus(1)).filter(|_| kind == Kind::Date) {
+        Some(d) => value.gt_eq(lit(d).cast(DataType::Date)),
+        None => month_of(kind, value).gt(lit(m.0)),
+    }
+}
+
 /// True where a row's history column (a [`Horizon::History`] one) falls before the window:
 /// older history than the run reads, skipped and counted rather than quarantined.
 fn before_window(cx: &Context<'_>) -> Expr {
@@ -192,7 +215,7 @@ fn before_window(cx: &Context<'_>) -> Expr {
         .filter(|m| m.column.horizon == Horizon::History)
         .filter_map(|m| {
             let (from, _) = cx.window.bounds(Horizon::History)?;
-            Some(month_of(m.column.kind, col(m.column.name)).lt(lit(from.0)).fill_null(lit(false)))
+            Some(before(m.column.kind, col(m.column.name), from).fill_null(lit(false)))
         })
         .reduce(Expr::or)
         .unwrap_or(lit(false))
@@ -226,11 +249,10 @@ fn fault(m: &ColumnMap, cx: &Context<'_>, typed: &Typed) -> Expr {
         checks.push((value.clone().is_in(lit(allowed).implode(false), false).not(), NOT_ALLOWED));
     }
     if let Some((from, to)) = window.bounds(c.horizon) {
-        let m = month_of(c.kind, value.clone());
         // History older than the window is not a fault: the row is skipped and counted
         // ([`before_window`]), not quarantined.
-        let early = if c.horizon == Horizon::History { lit(false) } else { m.clone().lt(lit(from.0)) };
-        checks.push((early.or(m.gt(lit(to.0))), HORIZON));
+        let early = if c.horizon == Horizon::History { lit(false) } else { before(c.kind, value.clone(), from) };
+        checks.push((early.or(after(c.kind, value.clone(), to)), HORIZON));
     }
     if let Some(r) = table.spec().references.iter().find(|r| r.column == c.name) {
         let mut known: Option<Expr> = None;
@@ -762,6 +784,36 @@ mod tests {
         // days, 4 days into January); 1969-12-31 is the day before.
         let (fast, _) = both(&texts, &["%Y-%m-%d"]);
         assert_eq!((fast[0], fast[12], fast[2], fast[7]), (Some(54 * 365 + 13 + 4), Some(-1), None, None));
+    }
+
+    #[test]
+    fn a_date_is_before_or_after_a_month_as_its_month_is() {
+        // Dates around the turns of 2023-12/2024-01 and 2024-02/2024-03 (a leap February).
+        let days: Vec<i32> = (19_700..19_790).collect();
+        let df =
+            DataFrame::new_infer_height(vec![Column::new("d".into(), days.clone()).cast(&DataType::Date).unwrap()])
+                .unwrap();
+        for m in ["2023-12", "2024-01", "2024-02", "2024-03"].map(|m| Month::parse(m).unwrap()) {
+            let got = df
+                .clone()
+                .lazy()
+                .select([
+                    before(Kind::Date, col("d"), m).alias("b"),
+                    after(Kind::Date, col("d"), m).alias("a"),
+                    month_of(Kind::Date, col("d")).alias("m"),
+                ])
+                .collect()
+                .unwrap();
+            let (b, a, months) = (
+                got.column("b").unwrap().bool().unwrap(),
+                got.column("a").unwrap().bool().unwrap(),
+                got.column("m").unwrap().i32().unwrap(),
+            );
+            for i in 0..days.len() {
+                let month = months.get(i).unwrap();
+                assert_eq!((b.get(i), a.get(i)), (Some(month < m.0), Some(month > m.0)), "day {} month {m}", days[i]);
+            }
+        }
     }
 
     proptest! {
