@@ -505,6 +505,7 @@ fn read_in_pieces(path: &Path, layout: &Layout, options: CsvReadOptions, piece: 
 /// index and type: numbers, in a file read from disk (so their text can be read again).
 fn typed_columns(
     csv: &Csv<'_>,
+    found: &[String],
     selected: &[(String, &'static str)],
     input: &CsvInput<'_>,
 ) -> Vec<(String, &'static str, usize, DataType)> {
@@ -520,7 +521,7 @@ fn typed_columns(
                 Kind::Int => DataType::Int64,
                 _ => return None,
             };
-            let field = csv.layout.header.iter().position(|h| h == src)?;
+            let field = found.iter().position(|h| h == src)?;
             Some((src.clone(), *contract, field, dtype))
         })
         .collect()
@@ -553,7 +554,7 @@ fn read_csv(
     let selected =
         check_columns(&found, columns, name, None).map_err(|e| wrong_delimiter(e, header_line, delimiter))?;
     let projection: Arc<[PlSmallStr]> = selected.iter().map(|(s, _)| PlSmallStr::from(s.as_str())).collect();
-    let typed = if typed { typed_columns(csv, &selected, &input) } else { Vec::new() };
+    let typed = if typed { typed_columns(csv, &found, &selected, &input) } else { Vec::new() };
     let overwrite: Option<SchemaRef> = (!typed.is_empty()).then(|| {
         Arc::new(typed.iter().map(|(src, _, _, dtype)| Field::new(src.as_str().into(), dtype.clone())).collect())
     });

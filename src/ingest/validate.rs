@@ -360,7 +360,7 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
     let typed: Typed = names.iter().copied().filter(|n| raw.column(&unparsed_col(n)).is_ok()).collect();
     let broken_rules = broken_rules(spec, &typed);
     let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
-    let stage = judge(raw, cx, &typed, &names, &broken_rules, &key)?;
+    let stage = judge(raw, cx, &typed, &names, &broken_rules)?;
     let mut quarantined = Vec::new();
     let mut quarantined_keys = QuarantinedKeys::new();
     let mut rows_quarantined =
@@ -403,7 +403,6 @@ fn judge(
     typed: &Typed,
     names: &[&'static str],
     broken_rules: &[Expr],
-    key: &[Expr],
 ) -> Result<DataFrame, super::IngestError> {
     let mut clean: Vec<Expr> = vec![col(FILE_COL), col(ROW_COL)];
     for n in names {
@@ -428,27 +427,58 @@ fn judge(
         .select(clean)
         .with_columns(values)
         .with_column(before_window(cx).alias("__old"))
-        .with_column(any_horizontal(any_fault).map_err(err)?.and(col("__old").not()).alias("__bad"))
-        .with_column(duplicate_flag(key));
-    let stage = stage.collect().map_err(err)?;
+        .with_column(any_horizontal(any_fault).map_err(err)?.and(col("__old").not()).alias("__bad"));
+    let mut stage = stage.collect().map_err(err)?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validate: parsed and judged");
+    let dup = duplicate_flags(&stage, cx.table.spec().key)?;
+    stage.with_column(dup.into_column()).map_err(err)?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validate: duplicates flagged");
     Ok(stage)
 }
 
-/// `__dup`: the row passed but its key was seen before among the rows that passed (bad and old
-/// rows are masked out of the comparison), so the first occurrence in file and row order is kept.
-fn duplicate_flag(key: &[Expr]) -> Expr {
-    let passed = col("__bad").or(col("__old")).not();
+/// `__dup`: the row passed (neither bad nor before the window) but its key was seen before among
+/// the rows that passed, so the first occurrence in file and row order is kept. Each row's key
+/// is hashed to one number; only the rows whose number was seen before are compared by their key
+/// values, so no copy of every key is made.
+fn duplicate_flags(stage: &DataFrame, key: &[&str]) -> Result<BooleanChunked, super::IngestError> {
+    let n = stage.height();
     if key.is_empty() {
-        lit(false).alias("__dup")
-    } else {
-        // One text per key (a separator no extract uses, nulls as a marker of their own): hashing
-        // one string column is far cheaper than row-encoding a struct.
-        let parts: Vec<Expr> = key.iter().map(|k| k.clone().cast(DataType::String).fill_null(lit("\u{0}"))).collect();
-        let joined = if parts.len() == 1 { parts[0].clone() } else { concat_str(parts, "\u{1f}", false) };
-        let masked = when(passed.clone()).then(joined).otherwise(lit(NULL).cast(DataType::String));
-        passed.and(masked.is_first_distinct().not()).alias("__dup")
+        return Ok(BooleanChunked::full("__dup".into(), false, n));
     }
+    let (bad, old) = (
+        stage.column("__bad").map_err(err)?.bool().map_err(err)?,
+        stage.column("__old").map_err(err)?.bool().map_err(err)?,
+    );
+    // A null flag is not a pass (as in a filter).
+    let passed: Vec<bool> = bad.iter().zip(old.iter()).map(|(b, o)| b == Some(false) && o == Some(false)).collect();
+    let keys: Vec<Column> = key
+        .iter()
+        .map(|k| stage.column(k).and_then(|c| c.cast(&DataType::String)))
+        .collect::<PolarsResult<_>>()
+        .map_err(err)?;
+    let keys: Vec<&StringChunked> = keys.iter().map(|c| c.str()).collect::<PolarsResult<_>>().map_err(err)?;
+    let state = PlSeedableRandomStateQuality::fixed();
+    let mut hashes = Vec::with_capacity(n);
+    keys[0].vec_hash(state.clone(), &mut hashes).map_err(err)?;
+    for k in &keys[1..] {
+        k.vec_hash_combine(state.clone(), &mut hashes).map_err(err)?;
+    }
+    let mut seen: PlHashSet<u64> = PlHashSet::with_capacity_and_hasher(n, Default::default());
+    let mut again: PlHashSet<u64> = PlHashSet::default();
+    for (h, _) in hashes.iter().zip(&passed).filter(|(_, p)| **p) {
+        if !seen.insert(*h) {
+            again.insert(*h);
+        }
+    }
+    drop(seen);
+    let mut dup = vec![false; n];
+    if !again.is_empty() {
+        let mut first: std::collections::HashSet<Vec<Option<&str>>> = std::collections::HashSet::new();
+        for i in (0..n).filter(|&i| passed[i] && again.contains(&hashes[i])) {
+            dup[i] = !first.insert(keys.iter().map(|k| k.get(i)).collect());
+        }
+    }
+    Ok(BooleanChunked::from_slice("__dup".into(), &dup))
 }
 
 /// The file and sheet of a row's file index.
@@ -817,6 +847,40 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn duplicates_are_the_repeated_keys_of_the_rows_that_passed(
+            rows in proptest::collection::vec((proptest::option::of(0u8..4), proptest::option::of(0u8..3), 0u8..4), 0..60),
+            cut in 0usize..60,
+        ) {
+            // Keys from few values (many repeats, nulls among them); flag 1 = bad, 2 = old,
+            // 3 = a null flag; the frame in two chunks.
+            let a: Vec<Option<String>> = rows.iter().map(|r| r.0.map(|v| format!("SO{v}"))).collect();
+            let b: Vec<Option<String>> = rows.iter().map(|r| r.1.map(|v| format!("P-{v}"))).collect();
+            let bad: Vec<Option<bool>> = rows.iter().map(|r| if r.2 == 3 { None } else { Some(r.2 == 1) }).collect();
+            let old: Vec<bool> = rows.iter().map(|r| r.2 == 2).collect();
+            let frame = |lo: usize, hi: usize| {
+                DataFrame::new_infer_height(vec![
+                    Column::new("a".into(), a[lo..hi].to_vec()),
+                    Column::new("b".into(), b[lo..hi].to_vec()),
+                    Column::new("__bad".into(), bad[lo..hi].to_vec()),
+                    Column::new("__old".into(), old[lo..hi].to_vec()),
+                ])
+                .unwrap()
+            };
+            let cut = cut.min(rows.len());
+            let mut stage = frame(0, cut);
+            stage.vstack_mut_owned(frame(cut, rows.len())).unwrap();
+            let got: Vec<bool> = duplicate_flags(&stage, &["a", "b"]).unwrap().iter().map(|d| d == Some(true)).collect();
+            // By hand: a passed row whose key a passed row before it had.
+            let mut seen = std::collections::HashSet::new();
+            let want: Vec<bool> = (0..rows.len())
+                .map(|i| bad[i] == Some(false) && !old[i] && !seen.insert((a[i].clone(), b[i].clone())))
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+
         #[test]
         fn any_date_like_text_reads_the_same_both_ways(
             texts in proptest::collection::vec("[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{2}\\.[0-9]{2}\\.[0-9]{4}|[0-9 -]{8,11}", 1..40)
