@@ -839,9 +839,9 @@ mod tests {
                 got.column("a").unwrap().bool().unwrap(),
                 got.column("m").unwrap().i32().unwrap(),
             );
-            for i in 0..days.len() {
+            for (i, day) in days.iter().enumerate() {
                 let month = months.get(i).unwrap();
-                assert_eq!((b.get(i), a.get(i)), (Some(month < m.0), Some(month > m.0)), "day {} month {m}", days[i]);
+                assert_eq!((b.get(i), a.get(i)), (Some(month < m.0), Some(month > m.0)), "day {day} month {m}");
             }
         }
     }
