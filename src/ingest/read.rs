@@ -379,12 +379,14 @@ fn empty(columns: &[ColumnMap]) -> Result<DataFrame, IngestError> {
 }
 
 /// Renames source columns to contract names, adds the optional ones that are absent as nulls
-/// and the file index.
+/// (typed, with their flag, when `typed` says the file's numbers are read typed, so every file of
+/// the source has the same columns) and the file index.
 fn finish(
     frame: DataFrame,
     selected: &[(String, &'static str)],
     columns: &[ColumnMap],
     file_idx: u32,
+    typed: bool,
 ) -> Result<DataFrame, IngestError> {
     let mut exprs = vec![lit(file_idx).cast(DataType::UInt32).alias(FILE_COL), col(ROW_COL).cast(DataType::UInt32)];
     for m in columns {
@@ -394,7 +396,13 @@ fn finish(
                 exprs.push(col(unparsed_col(src)).alias(unparsed_col(c)));
             }
             Some((src, c)) => exprs.push(col(src.as_str()).cast(DataType::String).alias(*c)),
-            None => exprs.push(lit(NULL).cast(DataType::String).alias(m.column.name)),
+            None => match typed_dtype(m.column.kind).filter(|_| typed) {
+                Some(dtype) => {
+                    exprs.push(lit(NULL).cast(dtype).alias(m.column.name));
+                    exprs.push(lit(false).alias(unparsed_col(m.column.name)));
+                }
+                None => exprs.push(lit(NULL).cast(DataType::String).alias(m.column.name)),
+            },
         }
     }
     frame.lazy().select(exprs).collect().map_err(|e| IngestError::Runtime(e.to_string()))
@@ -501,6 +509,15 @@ fn read_in_pieces(path: &Path, layout: &Layout, options: CsvReadOptions, piece: 
     }
 }
 
+/// The type a typed read gives a contract kind: numbers only.
+fn typed_dtype(kind: Kind) -> Option<DataType> {
+    match kind {
+        Kind::Number => Some(DataType::Float64),
+        Kind::Int => Some(DataType::Int64),
+        _ => None,
+    }
+}
+
 /// The source columns a typed read parses in the CSV reader, with their contract column, field
 /// index and type: numbers, in a file read from disk (so their text can be read again).
 fn typed_columns(
@@ -516,11 +533,7 @@ fn typed_columns(
         .iter()
         .filter_map(|(src, contract)| {
             let m = csv.columns.iter().find(|m| m.column.name == *contract)?;
-            let dtype = match m.column.kind {
-                Kind::Number => DataType::Float64,
-                Kind::Int => DataType::Int64,
-                _ => return None,
-            };
+            let dtype = typed_dtype(m.column.kind)?;
             let field = found.iter().position(|h| h == src)?;
             Some((src.clone(), *contract, field, dtype))
         })
@@ -554,6 +567,7 @@ fn read_csv(
     let selected =
         check_columns(&found, columns, name, None).map_err(|e| wrong_delimiter(e, header_line, delimiter))?;
     let projection: Arc<[PlSmallStr]> = selected.iter().map(|(s, _)| PlSmallStr::from(s.as_str())).collect();
+    let typed_absent = typed && matches!(input, CsvInput::Path(_));
     let typed = if typed { typed_columns(csv, &found, &selected, &input) } else { Vec::new() };
     let overwrite: Option<SchemaRef> = (!typed.is_empty()).then(|| {
         Arc::new(typed.iter().map(|(src, _, _, dtype)| Field::new(src.as_str().into(), dtype.clone())).collect())
@@ -608,7 +622,8 @@ fn read_csv(
         }
         None => (frame, None),
     };
-    Ok((finish(frame, &selected, columns, file_idx)?, layout.ragged.iter().map(SetAside::from).collect(), origin))
+    let frame = finish(frame, &selected, columns, file_idx, typed_absent)?;
+    Ok((frame, layout.ragged.iter().map(SetAside::from).collect(), origin))
 }
 
 /// The typed columns made whole: a value the reader left null (or read as infinite or NaN,
@@ -747,7 +762,7 @@ fn read_parquet(
         texts.push(text.alias(src.as_str()));
     }
     let frame = frame.lazy().select(texts).collect().map_err(unreadable)?;
-    finish(frame, &selected, columns, file_idx)
+    finish(frame, &selected, columns, file_idx, false)
 }
 
 /// A column as a message names it: the source's name, and the contract's when it differs.
@@ -875,7 +890,7 @@ fn read_xlsx(
     let frame = DataFrame::new_infer_height(cols).map_err(|e| IngestError::Runtime(e.to_string()))?;
     let letters =
         selected.iter().zip(&positions).map(|((_, contract), (pos, _))| (contract.to_string(), letter(*pos))).collect();
-    Ok((finish(frame, &selected, columns, file_idx)?, Some(sheet.to_string()), aside, letters))
+    Ok((finish(frame, &selected, columns, file_idx, false)?, Some(sheet.to_string()), aside, letters))
 }
 
 /// Pulls a URL with a timeout per attempt and retries with exponential backoff on failures that

@@ -68,7 +68,7 @@ path = "data/sales_*.csv"
 [[sources]]
 table = "sales_adjustments"
 type = "csv"
-path = "data/adjustments.csv"
+path = "data/adjustments*.csv"
 "#;
 
 fn window() -> Window {
@@ -126,6 +126,11 @@ fn workspace(dir: &Path, cells: &[&str]) -> Workspace {
         ("data/sales_1.csv", sales[0].clone()),
         ("data/sales_2.csv", sales[1].clone()),
         ("data/adjustments.csv", adjustments),
+        // A second file without the optional `override` column.
+        (
+            "data/adjustments_more.csv",
+            format!("sku,month,delta,reason,owner\nP-1,2027-02,{},promo,ana\nP-2,2027-03,,promo,ana\n", next()),
+        ),
     ] {
         fs_err::write(dir.join(name), text).expect("write");
     }
