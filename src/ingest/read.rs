@@ -199,8 +199,8 @@ pub async fn read_source(root: &Path, source: &Source, mode: Mode) -> Result<Raw
                     |e: std::io::Error| IngestError::Unreadable { file: rel.clone(), detail: e.to_string() };
                 let idx = files.len() as u32;
                 let (frame, sheet, sha256, letters) = if let FileFormat::Csv { delimiter } = format {
-                    // Extracts can be large: hashed and scanned as a stream and parsed from the
-                    // file (mapped), never held whole in memory.
+                    // Extracts can be large: hashed and scanned as a stream and parsed a piece at
+                    // a time, never held whole in memory.
                     let (sha256, layout) = scan_file(&path, *delimiter).map_err(unreadable)?;
                     let csv = Csv { name: &rel, delimiter: *delimiter, layout: &layout, columns: &source.columns };
                     let (frame, ragged, origin) = guarded(&rel, || read_csv(&csv, CsvInput::Path(&path), idx, typed))?;
@@ -646,15 +646,9 @@ fn with_fallback(
         })
         .collect();
     let mut frame = if finite.is_empty() { frame } else { frame.lazy().with_columns(finite).collect().map_err(err)? };
-    let rows: Vec<u64> = frame
-        .column(ROW_COL)
-        .map_err(err)?
-        .cast(&DataType::UInt64)
-        .map_err(err)?
-        .u64()
-        .map_err(err)?
-        .into_no_null_iter()
-        .collect();
+    // The row index as polars numbers it (no copy when it already is `u32`).
+    let rows = frame.column(ROW_COL).map_err(err)?.cast(&DataType::UInt32).map_err(err)?;
+    let rows = rows.u32().map_err(err)?.clone();
     for (src, _, field, dtype) in typed {
         let values = frame.column(src).map_err(err)?.as_materialized_series().clone();
         let nulls: Vec<usize> = match values.null_count() {
@@ -665,7 +659,8 @@ fn with_fallback(
         let values = if nulls.is_empty() {
             values
         } else {
-            let wanted: Vec<(u64, usize)> = nulls.iter().map(|&i| (rows[i], *field)).collect();
+            let wanted: Vec<(u64, usize)> =
+                nulls.iter().map(|&i| (u64::from(rows.get(i).unwrap_or(0)), *field)).collect();
             let file = fs_err::File::open(&origin.path)
                 .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
             let texts = layout::fields_at(file, origin.delimiter, &origin.checkpoints, &wanted)
