@@ -525,10 +525,22 @@ fn with_texts(rows: DataFrame, cx: &Context<'_>, typed: &Typed) -> Result<DataFr
         .zip(row_nos.u64().map_err(err)?.iter())
         .map(|(f, r)| (f.unwrap_or(0), r.unwrap_or(0)))
         .collect();
+    let in_rule = |name: &str| {
+        cx.table.spec().rules.iter().any(|r| match r {
+            RowRule::ExactlyOne(cols) | RowRule::AtLeastOne(cols) => cols.contains(&name),
+        })
+    };
     let mut rows = rows;
     for name in typed {
-        let original = format!("__original_{name}");
-        rows.with_column(Column::new(original.as_str().into(), cx.origins.texts(name, &at)?)).map_err(err)?;
+        // Only the values a message shows: a faulty one, or any in a row rule's columns.
+        let faults = rows.column(&fault_col(name)).map_err(err)?.u32().map_err(err)?.clone();
+        let shown: Vec<usize> = (0..rows.height()).filter(|&i| in_rule(name) || faults.get(i).is_some()).collect();
+        let found = cx.origins.texts(name, &shown.iter().map(|&i| at[i]).collect::<Vec<_>>())?;
+        let mut texts: Vec<Option<String>> = vec![None; rows.height()];
+        for (i, t) in shown.into_iter().zip(found) {
+            texts[i] = t;
+        }
+        rows.with_column(Column::new(format!("__original_{name}").into(), texts)).map_err(err)?;
     }
     let texts: Vec<Expr> = typed.iter().map(|n| cleaned(&format!("__original_{n}")).alias(clean_col(n))).collect();
     rows.lazy().with_columns(texts).collect().map_err(err)
