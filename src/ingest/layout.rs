@@ -12,6 +12,9 @@
 const PREVIEW: usize = 80;
 /// How many first bytes are kept to tell what kind of file it is.
 const SNIFF: usize = 4096;
+/// Every this many records the scan notes where the next one starts, so a value can be read
+/// again from the file (the text of a typed value, for a message) without reading it all.
+pub const STRIDE: u64 = 256;
 
 /// A record with a value in a field beyond the header's last column: the values cannot be told
 /// apart from a separator inside an unquoted value, so the row cannot be trusted.
@@ -44,6 +47,8 @@ pub struct Layout {
     pub invalid_utf8: Option<(u64, u8)>,
     /// The file's first bytes.
     pub head: Vec<u8>,
+    /// `(row, byte offset)` of the first data record and of every [`STRIDE`]th after it.
+    pub checkpoints: Vec<(u64, u64)>,
 }
 
 /// A streaming scanner: feed it the file's bytes in order, then `finish`. It jumps from one
@@ -206,8 +211,12 @@ impl Scanner {
             self.header_fields = self.fields;
             self.layout.header = split_header(&self.text, self.delimiter, self.quote);
             self.layout.header_line = std::mem::take(&mut self.text);
+            self.layout.checkpoints.push((row + 1, self.pos + end as u64 + 1));
         } else {
             self.layout.records += 1;
+            if self.layout.records.is_multiple_of(STRIDE) {
+                self.layout.checkpoints.push((row + 1, self.pos + end as u64 + 1));
+            }
             if self.blank {
                 self.layout.blank.push(row);
             } else if self.beyond {
@@ -245,6 +254,123 @@ impl Scanner {
         }
         self.layout
     }
+}
+
+/// The text of chosen fields of chosen records, read again from the file: `wanted` is
+/// `(row, field index)` pairs in any order; the answer is in the same order, `None` where the
+/// record has no such field. Each row is reached from the nearest checkpoint before it (the
+/// scan's, see [`STRIDE`]), so a few rows cost a few short reads, not the whole file. Fields are
+/// split and unquoted as polars reads a text column (a quoted field loses its outer quotes, and
+/// `""` in it is one quote).
+pub fn fields_at<R: std::io::Read + std::io::Seek>(
+    input: R,
+    delimiter: u8,
+    checkpoints: &[(u64, u64)],
+    wanted: &[(u64, usize)],
+) -> std::io::Result<Vec<Option<String>>> {
+    use std::io::{BufReader, Seek, SeekFrom};
+    let mut order: Vec<usize> = (0..wanted.len()).collect();
+    order.sort_by_key(|&i| wanted[i]);
+    let mut input = BufReader::with_capacity(1 << 16, input);
+    let mut out = vec![None; wanted.len()];
+    // The row the reader stands at (its next record), once positioned.
+    let mut at: Option<u64> = None;
+    let mut fields: Vec<Vec<u8>> = Vec::new();
+    let mut fields_row: Option<u64> = None;
+    for i in order {
+        let (row, field) = wanted[i];
+        if fields_row != Some(row) {
+            let cp = checkpoints.partition_point(|(r, _)| *r <= row);
+            let Some(&(cp_row, offset)) = cp.checked_sub(1).and_then(|c| checkpoints.get(c)) else { continue };
+            if at.is_none_or(|a| a > row || a < cp_row) {
+                input.seek(SeekFrom::Start(offset))?;
+                at = Some(cp_row);
+            }
+            let mut found = false;
+            while let Some(a) = at.filter(|a| *a <= row) {
+                found = read_record(&mut input, delimiter, b'"', &mut fields)?;
+                at = found.then_some(a + 1);
+                if !found {
+                    break;
+                }
+            }
+            if !found {
+                continue;
+            }
+            fields_row = Some(row);
+        }
+        out[i] = fields.get(field).map(|f| String::from_utf8_lossy(&unquoted(f, b'"')).into_owned());
+    }
+    Ok(out)
+}
+
+/// Reads one record's fields as written (quotes kept); false at the end of the input.
+fn read_record<R: std::io::BufRead>(
+    input: &mut R,
+    delimiter: u8,
+    quote: u8,
+    fields: &mut Vec<Vec<u8>>,
+) -> std::io::Result<bool> {
+    fields.clear();
+    let mut field = Vec::new();
+    let (mut in_quotes, mut quoted, mut start, mut any) = (false, false, true, false);
+    loop {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            if any {
+                fields.push(field);
+            }
+            return Ok(any);
+        }
+        let mut used = 0;
+        let mut done = false;
+        for &b in buf {
+            used += 1;
+            any = true;
+            if in_quotes {
+                in_quotes = b != quote;
+                field.push(b);
+            } else if b == b'\n' {
+                if field.last() == Some(&b'\r') {
+                    field.pop();
+                }
+                done = true;
+                break;
+            } else if b == delimiter {
+                fields.push(std::mem::take(&mut field));
+                (quoted, start) = (false, true);
+            } else {
+                if b == quote && (start || quoted) {
+                    (quoted, in_quotes) = (true, true);
+                }
+                start = false;
+                field.push(b);
+            }
+        }
+        input.consume(used);
+        if done {
+            fields.push(field);
+            return Ok(true);
+        }
+    }
+}
+
+/// A field's text as polars reads it: a quoted field without its outer quotes, `""` as one quote.
+fn unquoted(field: &[u8], quote: u8) -> Vec<u8> {
+    if field.len() < 2 || field[0] != quote || field.last() != Some(&quote) {
+        return field.to_vec();
+    }
+    let mut out = Vec::with_capacity(field.len());
+    let mut prev_quote = false;
+    for &c in &field[1..field.len() - 1] {
+        if c == quote && !prev_quote {
+            prev_quote = true;
+        } else {
+            prev_quote = false;
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The header's names: split at separators outside quotes, quotes removed (`""` is one quote).

@@ -4,6 +4,7 @@
 
 mod bom;
 mod layout;
+mod parse;
 pub mod read;
 mod typed;
 pub mod validate;
@@ -145,6 +146,17 @@ pub async fn ingest(
     window: Window,
     progress: &crate::Progress,
 ) -> Result<Ingested, IngestError> {
+    ingest_with(root, pipeline, window, progress, read::Mode::Typed).await
+}
+
+/// [`ingest`], with a CSV file's numbers read as `mode` says (the result is the same either way).
+async fn ingest_with(
+    root: &Path,
+    pipeline: &Pipeline,
+    window: Window,
+    progress: &crate::Progress,
+    mode: read::Mode,
+) -> Result<Ingested, IngestError> {
     let mut order: Vec<&Source> = pipeline.sources.iter().collect();
     order.sort_by_key(|s| depth(s.table));
     // Read everything first: a missing file or column is reported before any judgement.
@@ -152,7 +164,7 @@ pub async fn ingest(
     for s in &order {
         let bar = progress.spinner(format!("reading {}", s.name));
         let t0 = std::time::Instant::now();
-        let raw = read::read_source(root, s).await?;
+        let raw = read::read_source(root, s, mode).await?;
         tracing::debug!(source = %s.name, ms = t0.elapsed().as_millis() as u64, "read");
         bar.finish_and_clear();
         raws.push(raw);
@@ -174,6 +186,7 @@ pub async fn ingest(
         }
         let cx = validate::Context {
             source: &s.name,
+            origins: &raw.origins,
             table: s.table,
             columns: &s.columns,
             decimal_comma: s.decimal_comma,
@@ -260,3 +273,6 @@ pub fn name_cells(quarantined: &mut [Quarantined], files: &[InputFile]) {
         q.cell = file.and_then(|f| f.letters.get(&q.column)).map(|letter| format!("{letter}{}", q.row));
     }
 }
+
+#[cfg(test)]
+mod tests;

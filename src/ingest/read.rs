@@ -39,13 +39,71 @@ pub struct InputFile {
     pub letters: BTreeMap<String, String>,
 }
 
-/// A source's rows, every mapped column as text under its contract name.
+/// A source's rows, every mapped column under its contract name: as text, or (the numbers of a
+/// CSV file, see [`Mode`]) typed, with an `__unparsed_<column>` flag beside each typed column.
 pub struct Raw {
     pub frame: DataFrame,
     pub files: Vec<InputFile>,
     /// Rows set aside while reading (a CSV record with a value beyond its header's columns),
     /// not in `frame`.
     pub quarantined: Vec<Quarantined>,
+    /// Where the text of a typed value is found again, by file index.
+    pub origins: Origins,
+}
+
+/// How a CSV file's numbers are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Numbers (`Number`, `Int`) parsed by the CSV reader itself; the text of a value that came
+    /// out null is read again from the file and judged as the text path judges it. Sources with
+    /// `decimal_comma` are read as text.
+    Typed,
+    /// Every column as text, parsed by the validator.
+    Text,
+}
+
+/// The flag beside a typed column: true where the value had text that is not a number.
+pub fn unparsed_col(name: &str) -> String {
+    format!("__unparsed_{name}")
+}
+
+/// A typed CSV file: where its records are, to read a value's text again.
+pub struct Origin {
+    path: PathBuf,
+    delimiter: u8,
+    checkpoints: Vec<(u64, u64)>,
+    /// The field index of each contract column read typed.
+    fields: BTreeMap<&'static str, usize>,
+}
+
+/// The typed files of a source, by file index (`None`: a file read as text).
+#[derive(Default)]
+pub struct Origins(Vec<Option<Origin>>);
+
+impl Origins {
+    /// The text of `column` at each `(file index, row)`, as the file has it (`None`: no such
+    /// field, or a file read as text).
+    pub fn texts(&self, column: &str, at: &[(u32, u64)]) -> Result<Vec<Option<String>>, IngestError> {
+        let mut out = vec![None; at.len()];
+        for (idx, origin) in self.0.iter().enumerate() {
+            let Some(o) = origin else { continue };
+            let Some(&field) = o.fields.get(column) else { continue };
+            let mine: Vec<usize> = (0..at.len()).filter(|&i| at[i].0 as usize == idx).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let wanted: Vec<(u64, usize)> = mine.iter().map(|&i| (at[i].1, field)).collect();
+            let shown = o.path.to_string_lossy().into_owned();
+            let file = fs_err::File::open(&o.path)
+                .map_err(|e| IngestError::Unreadable { file: shown.clone(), detail: e.to_string() })?;
+            let texts = layout::fields_at(file, o.delimiter, &o.checkpoints, &wanted)
+                .map_err(|e| IngestError::Unreadable { file: shown, detail: e.to_string() })?;
+            for (i, t) in mine.into_iter().zip(texts) {
+                out[i] = t;
+            }
+        }
+        Ok(out)
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -120,15 +178,17 @@ enum CsvInput<'a> {
 }
 
 /// Reads every file of a source. HTTP sources are pulled first (see [`fetch`]).
-pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestError> {
+pub async fn read_source(root: &Path, source: &Source, mode: Mode) -> Result<Raw, IngestError> {
     let mut frames = Vec::new();
     let mut files = Vec::new();
     let mut quarantined = Vec::new();
+    let mut origins = Origins::default();
+    let typed = mode == Mode::Typed && !source.decimal_comma;
     match &source.location {
         Location::Files { pattern, format } => {
             let paths = expand(root, pattern)?;
             if paths.is_empty() && source.optional {
-                return Ok(Raw { frame: empty(&source.columns)?, files, quarantined });
+                return Ok(Raw { frame: empty(&source.columns)?, files, quarantined, origins });
             }
             if paths.is_empty() {
                 return Err(IngestError::NoFile { name: source.name.clone(), pattern: pattern.clone() });
@@ -139,13 +199,13 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
                     |e: std::io::Error| IngestError::Unreadable { file: rel.clone(), detail: e.to_string() };
                 let idx = files.len() as u32;
                 let (frame, sheet, sha256, letters) = if let FileFormat::Csv { delimiter } = format {
-                    // Extracts can be large: hashed and scanned as a stream and parsed from the
-                    // file (mapped), never held whole in memory.
+                    // Extracts can be large: hashed and scanned as a stream and parsed a piece at
+                    // a time, never held whole in memory.
                     let (sha256, layout) = scan_file(&path, *delimiter).map_err(unreadable)?;
-                    let (frame, ragged) = guarded(&rel, || {
-                        read_csv(CsvInput::Path(&path), &rel, *delimiter, &layout, &source.columns, idx)
-                    })?;
+                    let csv = Csv { name: &rel, delimiter: *delimiter, layout: &layout, columns: &source.columns };
+                    let (frame, ragged, origin) = guarded(&rel, || read_csv(&csv, CsvInput::Path(&path), idx, typed))?;
                     quarantined.extend(set_aside_rows(source, &rel, None, ragged));
+                    origins.0.push(origin);
                     (frame, None, sha256, BTreeMap::new())
                 } else {
                     let bytes = fs_err::read(&path).map_err(unreadable)?;
@@ -153,6 +213,7 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
                     let (frame, sheet, aside, letters) =
                         guarded(&rel, || parse_bytes(bytes, &rel, format, source, idx))?;
                     quarantined.extend(set_aside_rows(source, &rel, sheet.as_deref(), aside));
+                    origins.0.push(None);
                     (frame, sheet, sha256, letters)
                 };
                 files.push(InputFile { location: rel, sheet, sha256, fetched: None, letters });
@@ -167,6 +228,7 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
             let sha256 = sha256_hex(&bytes);
             files.push(InputFile { location: url.clone(), sheet, sha256, fetched: Some(bytes), letters });
             frames.push(frame);
+            origins.0.push(None);
         }
     }
     let frame = if frames.len() == 1 {
@@ -177,7 +239,7 @@ pub async fn read_source(root: &Path, source: &Source) -> Result<Raw, IngestErro
             .and_then(LazyFrame::collect)
             .map_err(|e| IngestError::Runtime(e.to_string()))?
     };
-    Ok(Raw { frame, files, quarantined })
+    Ok(Raw { frame, files, quarantined, origins })
 }
 
 enum Expected {
@@ -266,7 +328,8 @@ fn parse_bytes(
     match format {
         FileFormat::Csv { delimiter } => {
             let layout = Scanner::scan(&bytes, *delimiter);
-            let (frame, ragged) = read_csv(CsvInput::Bytes(bytes), name, *delimiter, &layout, columns, file_idx)?;
+            let csv = Csv { name, delimiter: *delimiter, layout: &layout, columns };
+            let (frame, ragged, _) = read_csv(&csv, CsvInput::Bytes(bytes), file_idx, false)?;
             Ok((frame, None, ragged, BTreeMap::new()))
         }
         FileFormat::Parquet => {
@@ -316,18 +379,30 @@ fn empty(columns: &[ColumnMap]) -> Result<DataFrame, IngestError> {
 }
 
 /// Renames source columns to contract names, adds the optional ones that are absent as nulls
-/// and the file index.
+/// (typed, with their flag, when `typed` says the file's numbers are read typed, so every file of
+/// the source has the same columns) and the file index.
 fn finish(
     frame: DataFrame,
     selected: &[(String, &'static str)],
     columns: &[ColumnMap],
     file_idx: u32,
+    typed: bool,
 ) -> Result<DataFrame, IngestError> {
     let mut exprs = vec![lit(file_idx).cast(DataType::UInt32).alias(FILE_COL), col(ROW_COL).cast(DataType::UInt32)];
     for m in columns {
         match selected.iter().find(|(_, c)| *c == m.column.name) {
+            Some((src, c)) if frame.column(src).is_ok_and(|c| c.dtype().is_primitive_numeric()) => {
+                exprs.push(col(src.as_str()).alias(*c));
+                exprs.push(col(unparsed_col(src)).alias(unparsed_col(c)));
+            }
             Some((src, c)) => exprs.push(col(src.as_str()).cast(DataType::String).alias(*c)),
-            None => exprs.push(lit(NULL).cast(DataType::String).alias(m.column.name)),
+            None => match typed_dtype(m.column.kind).filter(|_| typed) {
+                Some(dtype) => {
+                    exprs.push(lit(NULL).cast(dtype).alias(m.column.name));
+                    exprs.push(lit(false).alias(unparsed_col(m.column.name)));
+                }
+                None => exprs.push(lit(NULL).cast(DataType::String).alias(m.column.name)),
+            },
         }
     }
     frame.lazy().select(exprs).collect().map_err(|e| IngestError::Runtime(e.to_string()))
@@ -371,14 +446,107 @@ fn check_duplicates(
     Ok(())
 }
 
-fn read_csv(
-    input: CsvInput<'_>,
-    name: &str,
+/// A CSV file being read: its name as shown, separator, layout and the source's columns.
+struct Csv<'a> {
+    name: &'a str,
     delimiter: u8,
-    layout: &Layout,
-    columns: &[ColumnMap],
+    layout: &'a Layout,
+    columns: &'a [ColumnMap],
+}
+
+/// About how many bytes of a CSV file are parsed at a time.
+const PIECE: u64 = 16 << 20;
+
+enum Piece {
+    Io(std::io::Error),
+    Polars(PolarsError),
+}
+
+/// Reads a CSV file a piece at a time (each cut where a record starts, at one of the layout
+/// scan's checkpoints, and parsed with the header before it), rather than mapping the whole file
+/// into memory: the file's bytes never sit in memory beside its frame.
+fn read_in_pieces(path: &Path, layout: &Layout, options: CsvReadOptions, piece: u64) -> Result<DataFrame, Piece> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = fs_err::metadata(path).map_err(Piece::Io)?.len();
+    let mut pieces: Vec<(u64, u64, u64)> = Vec::new();
+    if let Some(&(mut row, mut start)) = layout.checkpoints.first() {
+        for &(r, at) in &layout.checkpoints[1..] {
+            if at - start >= piece && at < len {
+                pieces.push((row, start, at));
+                (row, start) = (r, at);
+            }
+        }
+        pieces.push((row, start, len));
+    }
+    let mut file = fs_err::File::open(path).map_err(Piece::Io)?;
+    let mut frame: Option<DataFrame> = None;
+    let mut buf = Vec::new();
+    for (row, start, end) in pieces.into_iter().filter(|(_, start, end)| end > start) {
+        buf.clear();
+        buf.extend_from_slice(&layout.header_line);
+        file.seek(SeekFrom::Start(start)).map_err(Piece::Io)?;
+        (&mut file).take(end - start).read_to_end(&mut buf).map_err(Piece::Io)?;
+        let part = options
+            .clone()
+            .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: row as IdxSize }))
+            .into_reader_with_file_handle(Cursor::new(std::mem::take(&mut buf)))
+            .finish()
+            .map_err(Piece::Polars)?;
+        match frame.as_mut() {
+            Some(f) => {
+                f.vstack_mut_owned(part).map_err(Piece::Polars)?;
+            }
+            None => frame = Some(part),
+        }
+    }
+    match frame {
+        Some(f) => Ok(f),
+        // No record: the header alone gives the columns.
+        None => options
+            .into_reader_with_file_handle(Cursor::new(layout.header_line.clone()))
+            .finish()
+            .map_err(Piece::Polars),
+    }
+}
+
+/// The type a typed read gives a contract kind: numbers only.
+fn typed_dtype(kind: Kind) -> Option<DataType> {
+    match kind {
+        Kind::Number => Some(DataType::Float64),
+        Kind::Int => Some(DataType::Int64),
+        _ => None,
+    }
+}
+
+/// The source columns a typed read parses in the CSV reader, with their contract column, field
+/// index and type: numbers, in a file read from disk (so their text can be read again).
+fn typed_columns(
+    csv: &Csv<'_>,
+    found: &[String],
+    selected: &[(String, &'static str)],
+    input: &CsvInput<'_>,
+) -> Vec<(String, &'static str, usize, DataType)> {
+    if !matches!(input, CsvInput::Path(_)) {
+        return Vec::new();
+    }
+    selected
+        .iter()
+        .filter_map(|(src, contract)| {
+            let m = csv.columns.iter().find(|m| m.column.name == *contract)?;
+            let dtype = typed_dtype(m.column.kind)?;
+            let field = found.iter().position(|h| h == src)?;
+            Some((src.clone(), *contract, field, dtype))
+        })
+        .collect()
+}
+
+fn read_csv(
+    csv: &Csv<'_>,
+    input: CsvInput<'_>,
     file_idx: u32,
-) -> Result<(DataFrame, Vec<SetAside>), IngestError> {
+    typed: bool,
+) -> Result<(DataFrame, Vec<SetAside>, Option<Origin>), IngestError> {
+    let &Csv { name, delimiter, layout, columns } = csv;
     check_layout(layout, name, columns)?;
     let unreadable = |e: PolarsError| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() };
     // Ragged records are found by the layout scan and set aside below.
@@ -399,15 +567,30 @@ fn read_csv(
     let selected =
         check_columns(&found, columns, name, None).map_err(|e| wrong_delimiter(e, header_line, delimiter))?;
     let projection: Arc<[PlSmallStr]> = selected.iter().map(|(s, _)| PlSmallStr::from(s.as_str())).collect();
-    let options =
-        options().with_columns(Some(projection)).with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }));
+    let typed_absent = typed && matches!(input, CsvInput::Path(_));
+    let typed = if typed { typed_columns(csv, &found, &selected, &input) } else { Vec::new() };
+    let overwrite: Option<SchemaRef> = (!typed.is_empty()).then(|| {
+        Arc::new(typed.iter().map(|(src, _, _, dtype)| Field::new(src.as_str().into(), dtype.clone())).collect())
+    });
+    // A number the reader cannot parse comes out null (`ignore_errors`); its text is read again.
+    let options = options()
+        .with_columns(Some(projection))
+        .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }))
+        .with_schema_overwrite(overwrite)
+        .with_ignore_errors(!typed.is_empty());
+    let path = match &input {
+        CsvInput::Path(p) => Some(p.to_path_buf()),
+        CsvInput::Bytes(_) => None,
+    };
     let frame = match input {
-        CsvInput::Bytes(bytes) => options.into_reader_with_file_handle(Cursor::new(bytes)).finish(),
-        CsvInput::Path(path) => {
-            options.try_into_reader_with_file_path(Some(path.to_path_buf())).and_then(|r| r.finish())
+        CsvInput::Bytes(bytes) => {
+            options.into_reader_with_file_handle(Cursor::new(bytes)).finish().map_err(unreadable)?
         }
-    }
-    .map_err(unreadable)?;
+        CsvInput::Path(path) => read_in_pieces(path, layout, options, PIECE).map_err(|e| match e {
+            Piece::Io(e) => IngestError::Unreadable { file: name.to_string(), detail: e.to_string() },
+            Piece::Polars(e) => unreadable(e),
+        })?,
+    };
     if frame.height() as u64 != layout.records {
         return Err(IngestError::Unreadable {
             file: name.to_string(),
@@ -431,7 +614,100 @@ fn read_csv(
             .collect()
             .map_err(unreadable)?
     };
-    Ok((finish(frame, &selected, columns, file_idx)?, layout.ragged.iter().map(SetAside::from).collect()))
+    let (frame, origin) = match path.filter(|_| !typed.is_empty()) {
+        Some(path) => {
+            let fields = typed.iter().map(|(_, contract, field, _)| (*contract, *field)).collect();
+            let origin = Origin { path, delimiter, checkpoints: layout.checkpoints.clone(), fields };
+            (with_fallback(frame, &typed, &origin, name)?, Some(origin))
+        }
+        None => (frame, None),
+    };
+    let frame = finish(frame, &selected, columns, file_idx, typed_absent)?;
+    Ok((frame, layout.ragged.iter().map(SetAside::from).collect(), origin))
+}
+
+/// The typed columns made whole: a value the reader left null (or read as infinite or NaN,
+/// which the text path refuses) is judged again from its text in the file, as the text path
+/// judges it (trimmed, empty as missing, then parsed), and an `__unparsed_` flag says where that
+/// text is not a number. So the frame is the one the text path gives.
+fn with_fallback(
+    frame: DataFrame,
+    typed: &[(String, &'static str, usize, DataType)],
+    origin: &Origin,
+    name: &str,
+) -> Result<DataFrame, IngestError> {
+    let err = |e: PolarsError| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() };
+    let finite: Vec<Expr> = typed
+        .iter()
+        .filter(|t| t.3 == DataType::Float64)
+        .map(|(src, ..)| {
+            let x = col(src.as_str());
+            when(x.clone().is_finite()).then(x).otherwise(lit(NULL).cast(DataType::Float64)).alias(src.as_str())
+        })
+        .collect();
+    let mut frame = if finite.is_empty() { frame } else { frame.lazy().with_columns(finite).collect().map_err(err)? };
+    // The row index as polars numbers it (no copy when it already is `u32`).
+    let rows = frame.column(ROW_COL).map_err(err)?.cast(&DataType::UInt32).map_err(err)?;
+    let rows = rows.u32().map_err(err)?.clone();
+    for (src, _, field, dtype) in typed {
+        let values = frame.column(src).map_err(err)?.as_materialized_series().clone();
+        let nulls: Vec<usize> = match values.null_count() {
+            0 => Vec::new(),
+            _ => values.is_null().iter().enumerate().filter_map(|(i, n)| (n == Some(true)).then_some(i)).collect(),
+        };
+        let mut unparsed = vec![false; frame.height()];
+        let values = if nulls.is_empty() {
+            values
+        } else {
+            let wanted: Vec<(u64, usize)> =
+                nulls.iter().map(|&i| (u64::from(rows.get(i).unwrap_or(0)), *field)).collect();
+            let file = fs_err::File::open(&origin.path)
+                .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
+            let texts = layout::fields_at(file, origin.delimiter, &origin.checkpoints, &wanted)
+                .map_err(|e| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() })?;
+            let judged = DataFrame::new_infer_height(vec![Column::new("t".into(), texts)])
+                .and_then(|df| {
+                    let text = super::parse::cleaned("t");
+                    df.lazy()
+                        .select([
+                            super::parse::parse_number(text.clone(), dtype.clone(), false).alias("v"),
+                            text.is_not_null().alias("present"),
+                        ])
+                        .collect()
+                })
+                .map_err(err)?;
+            let parsed = judged.column("v").map_err(err)?.as_materialized_series().clone();
+            let present = judged.column("present").map_err(err)?.bool().map_err(err)?.clone();
+            for (k, &i) in nulls.iter().enumerate() {
+                unparsed[i] = present.get(k) == Some(true) && parsed.get(k).is_ok_and(|v| v.is_null());
+            }
+            patched(&values, &nulls, &parsed).map_err(err)?
+        };
+        frame.with_column(values.with_name(src.as_str().into()).into_column()).map_err(err)?;
+        frame.with_column(Column::new(unparsed_col(src).into(), unparsed)).map_err(err)?;
+    }
+    Ok(frame)
+}
+
+/// `values` with the value at each of `nulls` taken from `parsed` (in the same order).
+fn patched(values: &Series, nulls: &[usize], parsed: &Series) -> PolarsResult<Series> {
+    fn patch<T: Copy>(mut v: Vec<Option<T>>, nulls: &[usize], get: impl Fn(usize) -> Option<T>) -> Vec<Option<T>> {
+        for (k, &i) in nulls.iter().enumerate() {
+            v[i] = get(k);
+        }
+        v
+    }
+    let name = values.name().clone();
+    Ok(match values.dtype() {
+        DataType::Int64 => {
+            let p = parsed.i64()?;
+            Series::new(name, patch(values.i64()?.iter().collect(), nulls, |k| p.get(k)))
+        }
+        _ => {
+            let p = parsed.f64()?;
+            Series::new(name, patch(values.f64()?.iter().collect(), nulls, |k| p.get(k)))
+        }
+    })
 }
 
 /// A missing column whose header splits better at another separator says so.
@@ -481,7 +757,7 @@ fn read_parquet(
         texts.push(text.alias(src.as_str()));
     }
     let frame = frame.lazy().select(texts).collect().map_err(unreadable)?;
-    finish(frame, &selected, columns, file_idx)
+    finish(frame, &selected, columns, file_idx, false)
 }
 
 /// A column as a message names it: the source's name, and the contract's when it differs.
@@ -609,7 +885,7 @@ fn read_xlsx(
     let frame = DataFrame::new_infer_height(cols).map_err(|e| IngestError::Runtime(e.to_string()))?;
     let letters =
         selected.iter().zip(&positions).map(|((_, contract), (pos, _))| (contract.to_string(), letter(*pos))).collect();
-    Ok((finish(frame, &selected, columns, file_idx)?, Some(sheet.to_string()), aside, letters))
+    Ok((finish(frame, &selected, columns, file_idx, false)?, Some(sheet.to_string()), aside, letters))
 }
 
 /// Pulls a URL with a timeout per attempt and retries with exponential backoff on failures that
@@ -676,5 +952,67 @@ mod tests {
              activate 'dtype-decimal' feature\nhint: please report it, with the file if you can share it"
         );
         assert!(guarded("f", || Ok(1)).is_ok_and(|v| v == 1));
+    }
+
+    /// A file with quoted values over several lines, `""` quotes, blank and short records, Windows
+    /// line ends and no line end at the last record, every field as polars reads it whole.
+    const TRICKY: &[u8] = b"id,qty,note\r\n1,5,plain\r\n2,\" 7 \",\"two\r\nlines\"\n3,,\"say \"\"hi\"\"\"\n\n4,x\n5,1e3,\"a,b\"\n6,\"\",\n7,8,last";
+
+    fn whole(path: &Path) -> DataFrame {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }))
+            .map_parse_options(|p| p.with_truncate_ragged_lines(true))
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_file_read_in_pieces_is_the_file_read_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.csv");
+        // Enough records for several checkpoints, then the tricky ones.
+        let mut bytes: Vec<u8> = b"id,qty,note\n".to_vec();
+        for i in 0..700 {
+            bytes.extend_from_slice(format!("{i},{},\"n{i}\"\n", i % 13).as_bytes());
+        }
+        bytes.extend_from_slice(&TRICKY[13..]);
+        fs_err::write(&path, &bytes).unwrap();
+        let layout = Scanner::scan(&bytes, b',');
+        assert_eq!(layout.checkpoints.len(), 3, "{:?}", layout.checkpoints);
+        let options = CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .map_parse_options(|p| p.with_truncate_ragged_lines(true));
+        let want = whole(&path);
+        for piece in [1, 1000, 5000, PIECE] {
+            let Ok(got) = read_in_pieces(&path, &layout, options.clone(), piece) else { panic!("piece {piece}") };
+            assert!(got.equals_missing(&want), "piece {piece}:\n{got}\n{want}");
+        }
+    }
+
+    #[test]
+    fn a_field_read_again_is_the_text_polars_reads() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.csv");
+        fs_err::write(&path, TRICKY).unwrap();
+        let layout = Scanner::scan(TRICKY, b',');
+        let want = whole(&path);
+        let rows: Vec<u64> =
+            want.column(ROW_COL).unwrap().cast(&DataType::UInt64).unwrap().u64().unwrap().into_no_null_iter().collect();
+        for (field, name) in ["id", "qty", "note"].into_iter().enumerate() {
+            let wanted: Vec<(u64, usize)> = rows.iter().rev().map(|r| (*r, field)).collect();
+            let file = fs_err::File::open(&path).unwrap();
+            let mut got = layout::fields_at(file, b',', &layout.checkpoints, &wanted).unwrap();
+            got.reverse();
+            let polars: Vec<Option<String>> =
+                want.column(name).unwrap().str().unwrap().iter().map(|v| v.map(str::to_string)).collect();
+            // An empty field is missing or empty text, by who reads it: the same to the validator.
+            let got: Vec<Option<String>> = got.into_iter().map(|v| v.filter(|v| !v.is_empty())).collect();
+            let polars: Vec<Option<String>> = polars.into_iter().map(|v| v.filter(|v| !v.is_empty())).collect();
+            assert_eq!(got, polars, "{name}");
+        }
     }
 }

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use super::read::{FILE_COL, ROW_COL};
+use super::parse::{cleaned, parse_number};
+use super::read::{FILE_COL, Origins, ROW_COL, unparsed_col};
 use crate::config::ColumnMap;
 use crate::contract::{Horizon, Kind, Month, Quarantined, Range, RowRule, Table, TableSpec};
 
@@ -65,35 +66,20 @@ fn needs_cleaning(raw: &DataFrame, name: &str) -> bool {
     c.iter().flatten().any(|v| v.is_empty() || v.starts_with(char::is_whitespace) || v.ends_with(char::is_whitespace))
 }
 
-/// The value as text: trimmed, and empty as null.
-fn cleaned(name: &str) -> Expr {
-    let t = col(name).str().strip_chars(lit(NULL));
-    when(t.clone().str().len_bytes().eq(lit(0u32))).then(lit(NULL).cast(DataType::String)).otherwise(t)
-}
-
-fn parse_number(text: Expr, dtype: DataType, decimal_comma: bool) -> Expr {
-    let text = if decimal_comma {
-        // `1.234,5`: dots may only group thousands; then the comma is the decimal point.
-        let grouped = text.clone().str().contains(lit(r"^-?\d{1,3}(\.\d{3})+(,\d*)?$"), true);
-        let has_dot = text.clone().str().contains_literal(lit("."));
-        when(has_dot.and(grouped.not()))
-            .then(lit(NULL).cast(DataType::String))
-            .otherwise(text.str().replace_all(lit("."), lit(""), true))
-            .str()
-            .replace(lit(","), lit("."), true)
-    } else {
-        text
-    };
-    let parsed = text.cast(dtype.clone());
-    if dtype == DataType::Float64 {
-        when(parsed.clone().is_finite()).then(parsed).otherwise(lit(NULL).cast(DataType::Float64))
-    } else {
-        parsed
-    }
-}
-
 fn month_regex() -> Expr {
     lit(r"^\d{4}-(0[1-9]|1[0-2])$")
+}
+
+/// The contract columns read typed by the CSV reader (each with its `__unparsed_` flag).
+type Typed = std::collections::BTreeSet<&'static str>;
+
+/// Whether a column has a value: text, or a typed value, or text that is not a number.
+fn present(name: &str, typed: &Typed) -> Expr {
+    if typed.contains(name) {
+        col(name).is_not_null().or(col(unparsed_col(name)))
+    } else {
+        col(clean_col(name)).is_not_null()
+    }
 }
 
 /// The typed value of a column (null when empty or unparseable).
@@ -106,22 +92,7 @@ fn parsed(m: &ColumnMap, decimal_comma: bool) -> Expr {
         }),
         Kind::Int => parse_number(text, DataType::Int64, decimal_comma),
         Kind::Number => parse_number(text, DataType::Float64, decimal_comma),
-        // Each format in turn: the first that reads the text gives the date.
-        Kind::Date => {
-            let dates: Vec<Expr> = m
-                .date_formats
-                .iter()
-                .map(|f| {
-                    text.clone().str().to_date(StrptimeOptions {
-                        format: Some(f.as_str().into()),
-                        strict: false,
-                        exact: true,
-                        cache: true,
-                    })
-                })
-                .collect();
-            if dates.len() == 1 { dates.into_iter().next().expect("one format") } else { coalesce(&dates) }
-        }
+        Kind::Date => dates(text, &m.date_formats),
         // `YYYY-MM`, or SAP's `YYYYMM` (`SPMON`) read as `YYYY-MM`.
         Kind::Month => when(text.clone().str().contains(month_regex(), true))
             .then(text.clone())
@@ -133,6 +104,70 @@ fn parsed(m: &ColumnMap, decimal_comma: bool) -> Expr {
             ))
             .otherwise(lit(NULL).cast(DataType::String)),
     }
+}
+
+/// Each format in turn: the first that reads the text gives the date.
+fn strptime(text: Expr, formats: &[String]) -> Expr {
+    let dates: Vec<Expr> = formats
+        .iter()
+        .map(|f| {
+            text.clone().str().to_date(StrptimeOptions {
+                format: Some(f.as_str().into()),
+                strict: false,
+                exact: true,
+                cache: true,
+            })
+        })
+        .collect();
+    if dates.len() == 1 { dates.into_iter().next().expect("one format") } else { coalesce(&dates) }
+}
+
+/// The days since 1970-01-01 of a valid date written exactly `YYYY-MM-DD`, else `None`.
+fn iso_days(b: &[u8]) -> Option<i32> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    Some((date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days() as i32)
+}
+
+/// The dates of a text column. When the first format is `%Y-%m-%d`, a value written exactly so
+/// is read directly (it is the date every format list would give it: the first format reads it);
+/// the rest go through [`strptime`] as always.
+fn dates(text: Expr, formats: &[String]) -> Expr {
+    if formats.first().map(String::as_str) != Some("%Y-%m-%d") {
+        return strptime(text, formats);
+    }
+    let formats = formats.to_vec();
+    text.map(
+        move |c: Column| {
+            let ca = c.str()?;
+            let mut days: Vec<Option<i32>> = Vec::with_capacity(ca.len());
+            let (mut others, mut at) = (Vec::new(), Vec::new());
+            for (i, v) in ca.iter().enumerate() {
+                let d = v.and_then(|v| iso_days(v.as_bytes()));
+                if let (None, Some(v)) = (d, v) {
+                    others.push(v);
+                    at.push(i);
+                }
+                days.push(d);
+            }
+            if !others.is_empty() {
+                let df = DataFrame::new_infer_height(vec![Column::new("t".into(), others)])?;
+                let got = df.lazy().select([strptime(col("t"), &formats).alias("d")]).collect()?;
+                let got = got.column("d")?.cast(&DataType::Int32)?;
+                let got = got.i32()?;
+                for (k, &i) in at.iter().enumerate() {
+                    days[i] = got.get(k);
+                }
+            }
+            Ok(Int32Chunked::from_iter_options(c.name().clone(), days.into_iter()).into_date().into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::Date)),
+    )
 }
 
 fn month_of_text(e: Expr) -> Expr {
@@ -149,6 +184,29 @@ fn month_of(kind: Kind, value: Expr) -> Expr {
     }
 }
 
+/// The days since 1970-01-01 of a month's first day (`None` beyond the calendar).
+fn first_day(m: Month) -> Option<i32> {
+    let d = chrono::NaiveDate::from_ymd_opt(m.year(), m.month(), 1)?;
+    Some((d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days() as i32)
+}
+
+/// True where a `kind` value falls in a month before `m`. A date is compared with the month's
+/// first day (its days, with no calendar worked out per row).
+fn before(kind: Kind, value: Expr, m: Month) -> Expr {
+    match first_day(m).filter(|_| kind == Kind::Date) {
+        Some(d) => value.lt(lit(d).cast(DataType::Date)),
+        None => month_of(kind, value).lt(lit(m.0)),
+    }
+}
+
+/// True where a `kind` value falls in a month after `m`.
+fn after(kind: Kind, value: Expr, m: Month) -> Expr {
+    match first_day(m.plus(1)).filter(|_| kind == Kind::Date) {
+        Some(d) => value.gt_eq(lit(d).cast(DataType::Date)),
+        None => month_of(kind, value).gt(lit(m.0)),
+    }
+}
+
 /// True where a row's history column (a [`Horizon::History`] one) falls before the window:
 /// older history than the run reads, skipped and counted rather than quarantined.
 fn before_window(cx: &Context<'_>) -> Expr {
@@ -157,22 +215,25 @@ fn before_window(cx: &Context<'_>) -> Expr {
         .filter(|m| m.column.horizon == Horizon::History)
         .filter_map(|m| {
             let (from, _) = cx.window.bounds(Horizon::History)?;
-            Some(month_of(m.column.kind, col(m.column.name)).lt(lit(from.0)).fill_null(lit(false)))
+            Some(before(m.column.kind, col(m.column.name), from).fill_null(lit(false)))
         })
         .reduce(Expr::or)
         .unwrap_or(lit(false))
 }
 
 /// The fault code of one column: the first check that fails, or null.
-fn fault(m: &ColumnMap, keys: &Keys, table: Table, window: Window) -> Expr {
+fn fault(m: &ColumnMap, cx: &Context<'_>, typed: &Typed) -> Expr {
+    let (keys, table, window) = (cx.keys, cx.table, cx.window);
     let c = m.column;
-    let text = col(clean_col(c.name));
     let value = col(c.name);
+    let present = present(c.name, typed);
     let mut checks: Vec<(Expr, u32)> = Vec::new();
     if c.required {
-        checks.push((text.clone().is_null(), MISSING));
+        checks.push((present.clone().not(), MISSING));
     }
-    checks.push((text.clone().is_not_null().and(value.clone().is_null()), UNPARSEABLE));
+    let unparseable =
+        if typed.contains(c.name) { col(unparsed_col(c.name)) } else { present.and(value.clone().is_null()) };
+    checks.push((unparseable, UNPARSEABLE));
     match c.range {
         Range::Any => {}
         Range::NonNegative => checks.push((value.clone().lt(lit(0)), RANGE)),
@@ -188,11 +249,10 @@ fn fault(m: &ColumnMap, keys: &Keys, table: Table, window: Window) -> Expr {
         checks.push((value.clone().is_in(lit(allowed).implode(false), false).not(), NOT_ALLOWED));
     }
     if let Some((from, to)) = window.bounds(c.horizon) {
-        let m = month_of(c.kind, value.clone());
         // History older than the window is not a fault: the row is skipped and counted
         // ([`before_window`]), not quarantined.
-        let early = if c.horizon == Horizon::History { lit(false) } else { m.clone().lt(lit(from.0)) };
-        checks.push((early.or(m.gt(lit(to.0))), HORIZON));
+        let early = if c.horizon == Horizon::History { lit(false) } else { before(c.kind, value.clone(), from) };
+        checks.push((early.or(after(c.kind, value.clone(), to)), HORIZON));
     }
     if let Some(r) = table.spec().references.iter().find(|r| r.column == c.name) {
         let mut known: Option<Expr> = None;
@@ -274,6 +334,8 @@ pub struct Validated {
 
 pub struct Context<'a> {
     pub source: &'a str,
+    /// Where the text of a typed value is read again, for a message.
+    pub origins: &'a Origins,
     pub table: Table,
     pub columns: &'a [ColumnMap],
     pub decimal_comma: bool,
@@ -295,12 +357,14 @@ fn err(e: PolarsError) -> super::IngestError {
 pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::IngestError> {
     let spec = cx.table.spec();
     let names: Vec<&'static str> = cx.columns.iter().map(|m| m.column.name).collect();
-    let broken_rules = broken_rules(spec);
+    let typed: Typed = names.iter().copied().filter(|n| raw.column(&unparsed_col(n)).is_ok()).collect();
+    let broken_rules = broken_rules(spec, &typed);
     let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
-    let stage = judge(raw, cx, &names, &broken_rules, &key)?;
+    let stage = judge(raw, cx, &typed, &names, &broken_rules)?;
     let mut quarantined = Vec::new();
     let mut quarantined_keys = QuarantinedKeys::new();
-    let mut rows_quarantined = quarantine_faults(&stage, cx, &broken_rules, &mut quarantined, &mut quarantined_keys)?;
+    let mut rows_quarantined =
+        quarantine_faults(&stage, cx, &typed, &broken_rules, &mut quarantined, &mut quarantined_keys)?;
     if !spec.key.is_empty() {
         rows_quarantined += quarantine_duplicates(&stage, cx, &key, &mut quarantined)?;
     }
@@ -311,13 +375,13 @@ pub fn validate(raw: DataFrame, cx: &Context<'_>) -> Result<Validated, super::In
 }
 
 /// One flag per row rule of the table: true where the row breaks it.
-fn broken_rules(spec: &TableSpec) -> Vec<Expr> {
+fn broken_rules(spec: &TableSpec, typed: &Typed) -> Vec<Expr> {
     spec.rules
         .iter()
         .map(|rule| {
             let count = |cols: &[&str]| {
                 cols.iter()
-                    .map(|c| col(clean_col(c)).is_not_null().cast(DataType::UInt32))
+                    .map(|c| present(c, typed).cast(DataType::UInt32))
                     .reduce(|a, b| a + b)
                     .expect("a rule names columns")
             };
@@ -336,42 +400,85 @@ fn broken_rules(spec: &TableSpec) -> Vec<Expr> {
 fn judge(
     raw: DataFrame,
     cx: &Context<'_>,
+    typed: &Typed,
     names: &[&'static str],
     broken_rules: &[Expr],
-    key: &[Expr],
 ) -> Result<DataFrame, super::IngestError> {
     let mut clean: Vec<Expr> = vec![col(FILE_COL), col(ROW_COL)];
-    clean.extend(names.iter().map(|n| if needs_cleaning(&raw, n) { cleaned(n) } else { col(*n) }.alias(clean_col(n))));
-    let mut any_fault: Vec<Expr> =
-        cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window).is_not_null()).collect();
+    for n in names {
+        if typed.contains(n) {
+            // Already the value: parsed while reading, its text read again where it was not.
+            clean.extend([col(*n), col(unparsed_col(n))]);
+        } else {
+            clean.push(if needs_cleaning(&raw, n) { cleaned(n) } else { col(*n) }.alias(clean_col(n)));
+        }
+    }
+    let mut any_fault: Vec<Expr> = cx.columns.iter().map(|m| fault(m, cx, typed).is_not_null()).collect();
     any_fault.extend(broken_rules.iter().cloned());
+    let values: Vec<Expr> = cx
+        .columns
+        .iter()
+        .filter(|m| !typed.contains(m.column.name))
+        .map(|m| parsed(m, cx.decimal_comma).alias(m.column.name))
+        .collect();
     let t0 = std::time::Instant::now();
     let stage = raw
         .lazy()
         .select(clean)
-        .with_columns(cx.columns.iter().map(|m| parsed(m, cx.decimal_comma).alias(m.column.name)).collect::<Vec<_>>())
+        .with_columns(values)
         .with_column(before_window(cx).alias("__old"))
-        .with_column(any_horizontal(any_fault).map_err(err)?.and(col("__old").not()).alias("__bad"))
-        .with_column(duplicate_flag(key));
-    let stage = stage.collect().map_err(err)?;
+        .with_column(any_horizontal(any_fault).map_err(err)?.and(col("__old").not()).alias("__bad"));
+    let mut stage = stage.collect().map_err(err)?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validate: parsed and judged");
+    let dup = duplicate_flags(&stage, cx.table.spec().key)?;
+    stage.with_column(dup.into_column()).map_err(err)?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validate: duplicates flagged");
     Ok(stage)
 }
 
-/// `__dup`: the row passed but its key was seen before among the rows that passed (bad and old
-/// rows are masked out of the comparison), so the first occurrence in file and row order is kept.
-fn duplicate_flag(key: &[Expr]) -> Expr {
-    let passed = col("__bad").or(col("__old")).not();
+/// `__dup`: the row passed (neither bad nor before the window) but its key was seen before among
+/// the rows that passed, so the first occurrence in file and row order is kept. Each row's key
+/// is hashed to one number; only the rows whose number was seen before are compared by their key
+/// values, so no copy of every key is made.
+fn duplicate_flags(stage: &DataFrame, key: &[&str]) -> Result<BooleanChunked, super::IngestError> {
+    let n = stage.height();
     if key.is_empty() {
-        lit(false).alias("__dup")
-    } else {
-        // One text per key (a separator no extract uses, nulls as a marker of their own): hashing
-        // one string column is far cheaper than row-encoding a struct.
-        let parts: Vec<Expr> = key.iter().map(|k| k.clone().cast(DataType::String).fill_null(lit("\u{0}"))).collect();
-        let joined = if parts.len() == 1 { parts[0].clone() } else { concat_str(parts, "\u{1f}", false) };
-        let masked = when(passed.clone()).then(joined).otherwise(lit(NULL).cast(DataType::String));
-        passed.and(masked.is_first_distinct().not()).alias("__dup")
+        return Ok(BooleanChunked::full("__dup".into(), false, n));
     }
+    let (bad, old) = (
+        stage.column("__bad").map_err(err)?.bool().map_err(err)?,
+        stage.column("__old").map_err(err)?.bool().map_err(err)?,
+    );
+    // A null flag is not a pass (as in a filter).
+    let passed: Vec<bool> = bad.iter().zip(old.iter()).map(|(b, o)| b == Some(false) && o == Some(false)).collect();
+    let keys: Vec<Column> = key
+        .iter()
+        .map(|k| stage.column(k).and_then(|c| c.cast(&DataType::String)))
+        .collect::<PolarsResult<_>>()
+        .map_err(err)?;
+    let keys: Vec<&StringChunked> = keys.iter().map(|c| c.str()).collect::<PolarsResult<_>>().map_err(err)?;
+    let state = PlSeedableRandomStateQuality::fixed();
+    let mut hashes = Vec::with_capacity(n);
+    keys[0].vec_hash(state.clone(), &mut hashes).map_err(err)?;
+    for k in &keys[1..] {
+        k.vec_hash_combine(state.clone(), &mut hashes).map_err(err)?;
+    }
+    let mut seen: PlHashSet<u64> = PlHashSet::with_capacity_and_hasher(n, Default::default());
+    let mut again: PlHashSet<u64> = PlHashSet::default();
+    for (h, _) in hashes.iter().zip(&passed).filter(|(_, p)| **p) {
+        if !seen.insert(*h) {
+            again.insert(*h);
+        }
+    }
+    drop(seen);
+    let mut dup = vec![false; n];
+    if !again.is_empty() {
+        let mut first: std::collections::HashSet<Vec<Option<&str>>> = std::collections::HashSet::new();
+        for i in (0..n).filter(|&i| passed[i] && again.contains(&hashes[i])) {
+            dup[i] = !first.insert(keys.iter().map(|k| k.get(i)).collect());
+        }
+    }
+    Ok(BooleanChunked::from_slice("__dup".into(), &dup))
 }
 
 /// The file and sheet of a row's file index.
@@ -384,14 +491,17 @@ fn file_of(cx: &Context<'_>, idx: u32) -> (String, Option<String>) {
 fn quarantine_faults(
     stage: &DataFrame,
     cx: &Context<'_>,
+    typed: &Typed,
     broken_rules: &[Expr],
     quarantined: &mut Vec<Quarantined>,
     quarantined_keys: &mut QuarantinedKeys,
 ) -> Result<usize, super::IngestError> {
-    let mut codes: Vec<Expr> = cx.columns.iter().map(|m| fault(m, cx.keys, cx.table, cx.window)).collect();
+    let mut codes: Vec<Expr> = cx.columns.iter().map(|m| fault(m, cx, typed)).collect();
     codes.extend(broken_rules.iter().enumerate().map(|(i, b)| b.clone().alias(format!("__rule_{i}"))));
     let bad = stage.clone().lazy().filter(col("__bad")).with_columns(codes).collect().map_err(err)?;
-    if bad.height() > 0 {
+    let height = bad.height();
+    if height > 0 {
+        let bad = with_texts(bad, cx, typed)?;
         let file_idx = bad.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone();
         let rows = bad.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
         let rows = rows.u64().map_err(err)?;
@@ -399,7 +509,41 @@ fn quarantine_faults(
         quarantine_broken_rules(&bad, cx, &file_idx, rows, quarantined)?;
         keys_of_bad_rows(&bad, cx, &file_idx, rows, quarantined_keys)?;
     }
-    Ok(bad.height())
+    Ok(height)
+}
+
+/// The text of each typed column beside its value, as the text path has it (trimmed, empty as
+/// null), read again from the file for these (few) rows: what a message shows.
+fn with_texts(rows: DataFrame, cx: &Context<'_>, typed: &Typed) -> Result<DataFrame, super::IngestError> {
+    if typed.is_empty() {
+        return Ok(rows);
+    }
+    let file_idx = rows.column(FILE_COL).map_err(err)?.u32().map_err(err)?.clone();
+    let row_nos = rows.column(ROW_COL).map_err(err)?.cast(&DataType::UInt64).map_err(err)?;
+    let at: Vec<(u32, u64)> = file_idx
+        .iter()
+        .zip(row_nos.u64().map_err(err)?.iter())
+        .map(|(f, r)| (f.unwrap_or(0), r.unwrap_or(0)))
+        .collect();
+    let in_rule = |name: &str| {
+        cx.table.spec().rules.iter().any(|r| match r {
+            RowRule::ExactlyOne(cols) | RowRule::AtLeastOne(cols) => cols.contains(&name),
+        })
+    };
+    let mut rows = rows;
+    for name in typed {
+        // Only the values a message shows: a faulty one, or any in a row rule's columns.
+        let faults = rows.column(&fault_col(name)).map_err(err)?.u32().map_err(err)?.clone();
+        let shown: Vec<usize> = (0..rows.height()).filter(|&i| in_rule(name) || faults.get(i).is_some()).collect();
+        let found = cx.origins.texts(name, &shown.iter().map(|&i| at[i]).collect::<Vec<_>>())?;
+        let mut texts: Vec<Option<String>> = vec![None; rows.height()];
+        for (i, t) in shown.into_iter().zip(found) {
+            texts[i] = t;
+        }
+        rows.with_column(Column::new(format!("__original_{name}").into(), texts)).map_err(err)?;
+    }
+    let texts: Vec<Expr> = typed.iter().map(|n| cleaned(&format!("__original_{n}")).alias(clean_col(n))).collect();
+    rows.lazy().with_columns(texts).collect().map_err(err)
 }
 
 /// One quarantine entry per faulty value of the bad rows, column by column, with its reason.
@@ -575,12 +719,19 @@ fn first_occurrences(
     let mut wanted: Vec<Expr> = key.to_vec();
     wanted.extend([col(FILE_COL), col(ROW_COL)]);
     wanted.extend(spec.key.iter().map(|k| col(clean_col(k))));
+    // Joined first (few rows have a duplicated key), then filtered: no copy of every kept row.
+    let flags = [col("__bad"), col("__dup"), col("__old")];
     let firsts = stage
         .clone()
         .lazy()
+        .select(wanted.iter().cloned().chain(flags).collect::<Vec<_>>())
+        .join(dup_keys, key.to_vec(), key.to_vec(), JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) })
+        // Collected here, or the optimiser would push the filter below the join.
+        .collect()
+        .map_err(err)?
+        .lazy()
         .filter(col("__bad").not().and(col("__dup").not()).and(col("__old").not()))
         .select(wanted)
-        .join(dup_keys, key.to_vec(), key.to_vec(), JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Inner) })
         .collect()
         .map_err(err)?;
     let mut first_of: std::collections::HashMap<Vec<String>, (u32, u64)> = std::collections::HashMap::new();
@@ -597,17 +748,157 @@ fn first_occurrences(
     Ok(first_of)
 }
 
-/// The kept rows: neither bad, duplicate nor before the window, with the contract's columns (and the file and row
-/// they came from, for tables that keep their origin).
+/// The kept rows: neither bad, duplicate nor before the window, with the contract's columns (and
+/// the file and row they came from, for tables that keep their origin). The rest of the stage is
+/// let go first, and the columns are filtered one at a time, so the kept rows never sit in memory
+/// beside a second copy of the whole stage.
 fn kept(stage: DataFrame, cx: &Context<'_>, names: &[&'static str]) -> Result<DataFrame, super::IngestError> {
-    let mut keep: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
+    let mut keep: Vec<&str> = names.to_vec();
     if cx.table.origin_in_ingest() {
-        keep.extend([col(FILE_COL), col(ROW_COL)]);
+        keep.extend([FILE_COL, ROW_COL]);
     }
-    stage
-        .lazy()
-        .filter(col("__bad").not().and(col("__dup").not()).and(col("__old").not()))
-        .select(keep)
-        .collect()
-        .map_err(err)
+    let flag = |name: &str| -> Result<BooleanChunked, super::IngestError> {
+        Ok(stage.column(name).map_err(err)?.bool().map_err(err)?.clone())
+    };
+    let mask = !(&(&flag("__bad")? | &flag("__dup")?) | &flag("__old")?);
+    let columns = stage.select(keep).map_err(err)?;
+    drop(stage);
+    if mask.all() {
+        return Ok(columns);
+    }
+    let filtered = columns
+        .into_columns()
+        .into_iter()
+        .map(|c| c.filter(&mask))
+        .collect::<PolarsResult<Vec<Column>>>()
+        .map_err(err)?;
+    DataFrame::new_infer_height(filtered).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The dates of `texts` read by [`dates`] and by polars' `to_date` alone.
+    fn both(texts: &[String], formats: &[&str]) -> (Vec<Option<i32>>, Vec<Option<i32>>) {
+        let formats: Vec<String> = formats.iter().map(|f| f.to_string()).collect();
+        let df = DataFrame::new_infer_height(vec![Column::new("t".into(), texts.to_vec())]).unwrap();
+        let got = df
+            .lazy()
+            .select([dates(col("t"), &formats).alias("fast"), strptime(col("t"), &formats).alias("slow")])
+            .collect()
+            .unwrap();
+        let days =
+            |name: &str| got.column(name).unwrap().cast(&DataType::Int32).unwrap().i32().unwrap().iter().collect();
+        (days("fast"), days("slow"))
+    }
+
+    #[test]
+    fn dates_read_directly_are_the_dates_polars_reads() {
+        let texts: Vec<String> = [
+            "2024-01-05",
+            "2024-02-29",
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-1-5",
+            "2024-01-5",
+            "2024/01/05",
+            "05.01.2024",
+            "2024-01-05T10:00",
+            "0000-01-01",
+            "9999-12-31",
+            "1969-12-31",
+            "20240105",
+            "2024-01-0x",
+            "abcd-ef-gh",
+            "",
+        ]
+        .map(String::from)
+        .to_vec();
+        for formats in [&["%Y-%m-%d"][..], &["%Y-%m-%d", "%d.%m.%Y"], &["%d.%m.%Y", "%Y-%m-%d"]] {
+            let (fast, slow) = both(&texts, formats);
+            assert_eq!(fast, slow, "{formats:?}");
+        }
+        // By hand: 2024-01-05 is 19,727 days after 1970-01-01 (54 years of 365 days, 13 leap
+        // days, 4 days into January); 1969-12-31 is the day before.
+        let (fast, _) = both(&texts, &["%Y-%m-%d"]);
+        assert_eq!((fast[0], fast[12], fast[2], fast[7]), (Some(54 * 365 + 13 + 4), Some(-1), None, None));
+    }
+
+    #[test]
+    fn a_date_is_before_or_after_a_month_as_its_month_is() {
+        // Dates around the turns of 2023-12/2024-01 and 2024-02/2024-03 (a leap February).
+        let days: Vec<i32> = (19_700..19_790).collect();
+        let df =
+            DataFrame::new_infer_height(vec![Column::new("d".into(), days.clone()).cast(&DataType::Date).unwrap()])
+                .unwrap();
+        for m in ["2023-12", "2024-01", "2024-02", "2024-03"].map(|m| Month::parse(m).unwrap()) {
+            let got = df
+                .clone()
+                .lazy()
+                .select([
+                    before(Kind::Date, col("d"), m).alias("b"),
+                    after(Kind::Date, col("d"), m).alias("a"),
+                    month_of(Kind::Date, col("d")).alias("m"),
+                ])
+                .collect()
+                .unwrap();
+            let (b, a, months) = (
+                got.column("b").unwrap().bool().unwrap(),
+                got.column("a").unwrap().bool().unwrap(),
+                got.column("m").unwrap().i32().unwrap(),
+            );
+            for (i, day) in days.iter().enumerate() {
+                let month = months.get(i).unwrap();
+                assert_eq!((b.get(i), a.get(i)), (Some(month < m.0), Some(month > m.0)), "day {day} month {m}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn duplicates_are_the_repeated_keys_of_the_rows_that_passed(
+            rows in proptest::collection::vec((proptest::option::of(0u8..4), proptest::option::of(0u8..3), 0u8..4), 0..60),
+            cut in 0usize..60,
+        ) {
+            // Keys from few values (many repeats, nulls among them); flag 1 = bad, 2 = old,
+            // 3 = a null flag; the frame in two chunks.
+            let a: Vec<Option<String>> = rows.iter().map(|r| r.0.map(|v| format!("SO{v}"))).collect();
+            let b: Vec<Option<String>> = rows.iter().map(|r| r.1.map(|v| format!("P-{v}"))).collect();
+            let bad: Vec<Option<bool>> = rows.iter().map(|r| if r.2 == 3 { None } else { Some(r.2 == 1) }).collect();
+            let old: Vec<bool> = rows.iter().map(|r| r.2 == 2).collect();
+            let frame = |lo: usize, hi: usize| {
+                DataFrame::new_infer_height(vec![
+                    Column::new("a".into(), a[lo..hi].to_vec()),
+                    Column::new("b".into(), b[lo..hi].to_vec()),
+                    Column::new("__bad".into(), bad[lo..hi].to_vec()),
+                    Column::new("__old".into(), old[lo..hi].to_vec()),
+                ])
+                .unwrap()
+            };
+            let cut = cut.min(rows.len());
+            let mut stage = frame(0, cut);
+            stage.vstack_mut_owned(frame(cut, rows.len())).unwrap();
+            let got: Vec<bool> = duplicate_flags(&stage, &["a", "b"]).unwrap().iter().map(|d| d == Some(true)).collect();
+            // By hand: a passed row whose key a passed row before it had.
+            let mut seen = std::collections::HashSet::new();
+            let want: Vec<bool> = (0..rows.len())
+                .map(|i| bad[i] == Some(false) && !old[i] && !seen.insert((a[i].clone(), b[i].clone())))
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn any_date_like_text_reads_the_same_both_ways(
+            texts in proptest::collection::vec("[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{2}\\.[0-9]{2}\\.[0-9]{4}|[0-9 -]{8,11}", 1..40)
+        ) {
+            let (fast, slow) = both(&texts, &["%Y-%m-%d", "%d.%m.%Y"]);
+            prop_assert_eq!(fast, slow);
+        }
+    }
 }
