@@ -19,5 +19,6 @@ mod notify;
 mod pg;
 mod signoff;
 mod supply;
+mod tables;
 mod web;
 mod workspace;
