@@ -109,21 +109,25 @@ impl Ctx<'_> {
 }
 
 impl Narrated {
-    /// The run's files: `facts.json` (the full facts), `narrative.json` and
-    /// `narrative-facts.json`, then the agent's own (`own`: its workbook, pages, frames); and the
-    /// draft made of the narrative, its facts and the agenda.
+    /// The run's files: `facts.json` (the facts, less the large tables an agent writes to
+    /// `tables/` itself), `narrative.json` and `narrative-facts.json`, then the agent's own
+    /// (`own`: its workbook, pages, frames, large tables), then the facts' tables as Parquet
+    /// (`tables/<key>.parquet`, made from the same value `facts.json` is written from, never
+    /// parsed back); and the draft made of the narrative, its facts and the agenda.
     pub(super) fn prepared(
         self,
         facts: &impl serde::Serialize,
         own: Vec<(String, Vec<u8>)>,
         notes: Vec<String>,
     ) -> anyhow::Result<Prepared> {
+        let tables = crate::artifacts::tables::files(&serde_json::to_value(facts)?)?;
         let mut files = vec![
             ("facts.json".to_string(), serde_json::to_vec_pretty(facts)?),
             ("narrative.json".to_string(), serde_json::to_vec_pretty(&self.draft)?),
             ("narrative-facts.json".to_string(), serde_json::to_vec_pretty(&self.narrative_facts)?),
         ];
         files.extend(own);
+        files.extend(tables);
         Ok(Prepared {
             files,
             narrative: Some(self.report),

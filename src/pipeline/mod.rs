@@ -121,13 +121,7 @@ pub async fn run_with(
     if over.is_empty() {
         let ctx = drafting::Ctx { ws, store, agent, cycle, pipeline, ingested: &ingested };
         let prepared = agents::prepare(&ctx, upstream.read).await?;
-        let Prepared { files: mut more, narrative, draft: basis, notes, quarantined } = prepared;
-        // The facts' tables as Parquet, for the draft page to page and filter at any size.
-        let tables = match more.iter().find(|(name, _)| name == "facts.json") {
-            Some((_, facts)) => crate::artifacts::tables::files(facts)?,
-            None => Vec::new(),
-        };
-        more.extend(tables);
+        let Prepared { files: more, narrative, draft: basis, notes, quarantined } = prepared;
         report.notes = notes;
         quarantine_after_ingest(&mut report, &mut ingested, quarantined);
         if let Some(basis) = basis {

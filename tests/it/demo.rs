@@ -161,8 +161,12 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     assert!(total(&signed, "constrained_units") <= total(&supply, "constrained_units") + 1e-6);
     assert!(total(&signed, "revenue_constrained_money") <= total(&supply, "revenue_constrained_money") + 1e-6);
     assert_eq!(pack["financial"]["revenue_with_recommendations_money"], supply["totals"]["revenue_constrained_money"]);
-    let lines: f64 =
-        signed["constrained_plan"].as_array().unwrap().iter().map(|l| l["constrained_units"].as_f64().unwrap()).sum();
+    // The signed plan's lines are in its Parquet table (not in `facts.json`), hashed in the draft.
+    let name = "tables/constrained_plan.parquet";
+    assert!(signed.get("constrained_plan").is_some_and(|p| p.as_array().is_some_and(Vec::is_empty)));
+    let bytes = fs_err::read(ws.join("runs/2026-12/executive/run-4").join(name)).unwrap();
+    let plan = snop::artifacts::tables::read(name, bytes).unwrap().frame;
+    let lines: f64 = plan.column("constrained_units").unwrap().f64().unwrap().into_no_null_iter().sum();
     assert!((lines - signed["totals"]["constrained_units"].as_f64().unwrap()).abs() < 0.5, "{lines}");
     // The demo company is a supply plan with notices in its frozen month and gaps to decide.
     let gaps = supply["gaps"].as_array().unwrap();

@@ -20,5 +20,6 @@ mod pg;
 mod scenario;
 mod signoff;
 mod supply;
+mod tables;
 mod web;
 mod workspace;

@@ -134,7 +134,7 @@ pub fn demand_review(inputs: &DemandInputs<'_>) -> Result<Consensus, AnalysisErr
 
     // The statistical layer, then new SKUs from their launch plan.
     let StatisticalLayer { keys, histories, fcs, mut series, mut index, discontinued_cut } =
-        statistical::statistical_layer(&history, &items, &plan);
+        statistical::statistical_layer(history, &items, &plan);
     let launches_planned =
         statistical::plan_launches(inputs.tables.get(&Table::Launches), &plan, &items, &mut series, &mut index)?;
 

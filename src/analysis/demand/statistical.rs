@@ -27,15 +27,16 @@ pub(super) struct StatisticalLayer {
 }
 
 /// Forecasts every SKU x customer with history (SKUs missing from the item master are left
-/// out) and cuts discontinued SKUs after their end month.
+/// out) and cuts discontinued SKUs after their end month. Takes the history whole, so its keys
+/// and values move into the layer rather than being copied (at 484,000 series and 10 years of
+/// history, a copy is about 0.5 GB).
 pub(super) fn statistical_layer(
-    history: &BTreeMap<(String, String), Vec<f64>>,
+    history: BTreeMap<(String, String), Vec<f64>>,
     items: &BTreeMap<String, Item>,
     plan: &[Month],
 ) -> StatisticalLayer {
     let months = plan.len();
-    let keys: Vec<(String, String)> = history.keys().cloned().collect();
-    let histories: Vec<Vec<f64>> = history.values().cloned().collect();
+    let (keys, histories): (Vec<(String, String)>, Vec<Vec<f64>>) = history.into_iter().unzip();
     let cfg = Config { horizon: months, ..Config::default() };
     let fcs = forecast::forecast_many(&histories, &cfg);
     let mut series: Vec<Series> = Vec::with_capacity(keys.len());
@@ -78,9 +79,13 @@ pub(super) fn plan_launches(
     let mut launches_planned = BTreeSet::new();
     if let Some(launches) = launches {
         let (ls, lm, lq) = (col_str(launches, "sku")?, col_str(launches, "month")?, col_f64(launches, "qty")?);
+        // The SKUs sold to a customer: a set, not a scan of every series per launch line (the
+        // loop adds only cells of no customer yet, so the set holds throughout).
+        let with_history: BTreeSet<String> =
+            series.iter().filter(|s| s.customer != UNASSIGNED).map(|s| s.sku.clone()).collect();
         for i in 0..ls.len() {
             let (Some(sku), Some(m)) = (&ls[i], lm[i].as_deref().and_then(Month::parse)) else { continue };
-            if series.iter().any(|s| &s.sku == sku && s.customer != UNASSIGNED) {
+            if with_history.contains(sku) {
                 continue; // it has history: the statistics speak for it
             }
             let Some(mi) = month_index(plan, m) else { continue };

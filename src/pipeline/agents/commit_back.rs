@@ -48,11 +48,31 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, Read { plan, last }: Read) -> anyhow:
     let loop_facts = last.map(|l| l.score(cycle, &ctx.ingested.tables)).transpose()?;
     let n = ctx.narrate(commitments::narrative_facts(&log, loop_facts.as_ref())).await?;
     let xlsx = commitment_log_xlsx(&log, loop_facts.as_ref(), &ctx.ws.company, Some(&n.agenda))?;
-    let facts = serde_json::json!({ "log": &log, "last_cycle": &loop_facts });
+    // The log's lines and volume to book (a line per SKU x customer x month short: a million at
+    // 50,000 series) are in `commitment-log.json`, which the later steps read, and in their
+    // tables written from the typed rows; `facts.json` keeps the rest of the log.
+    use crate::artifacts::tables::{file, frame_of};
+    let facts = serde_json::json!({
+        "log": {
+            "cycle": &log.cycle,
+            "communicate_by": &log.communicate_by,
+            "by_customer": &log.by_customer,
+            "left_out": &log.left_out,
+            "min_units": log.min_units,
+            "book_through": &log.book_through,
+        },
+        "last_cycle": &loop_facts,
+    });
     let mut own = vec![
         ("commitment-log.json".into(), serde_json::to_vec_pretty(&log)?),
         (format!("commitment-log-{cycle}.xlsx"), xlsx),
     ];
+    if !log.lines.is_empty() {
+        own.push(file("log_lines", frame_of(&log.lines)?)?);
+    }
+    if !log.to_book.is_empty() {
+        own.push(file("log_to_book", frame_of(&log.to_book)?)?);
+    }
     if params.split_by_account_manager {
         for (owner, bytes) in account_manager_logs(&log, &ctx.ws.company)? {
             own.push((format!("commitment-log-{cycle}-{owner}.xlsx"), bytes));

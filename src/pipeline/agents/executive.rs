@@ -47,7 +47,7 @@ pub(super) async fn upstream(store: &Store, cycle: Month, options: RunOptions) -
     let supply = artifact_run(store, Artifact::SupplyPlan, cycle)
         .await?
         .ok_or_else(|| UserError(upstream_error(Artifact::SupplyPlan, cycle, false, Agent::Executive)))?;
-    let facts: SupplyFacts = read_json(store, &supply.0, "facts.json").await?;
+    let facts: SupplyFacts = super::supply_review::read_facts(store, &supply.0).await?;
     let (demand_run, demand_signed, demand) = cycle_consensus(store, cycle).await?;
     let decisions = store.decisions(&cycle.to_string()).await?;
     let through = decisions.iter().map(|d| d.id).max().unwrap_or(0);
@@ -94,13 +94,16 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
     let workbook = crate::artifacts::signed_plan::signed_plan_xlsx(&book)?;
     let notes = export_notes(&export, &log);
     let mut frame = crate::artifacts::signed_plan::signed_plan_frame(&rows)?;
-    let own = vec![
+    let mut after = after;
+    let large = crate::artifacts::tables::take_supply_tables(&mut after)?;
+    let mut own = vec![
         ("signed-plan.parquet".into(), parquet_bytes(&mut frame)?),
         ("decisions.json".into(), serde_json::to_vec_pretty(&log)?),
         (format!("signed-plan-{cycle}.xlsx"), workbook),
         (format!("signed-plan-{cycle}-erp.csv"), export.csv),
         (format!("signed-plan-{cycle}-erp.xlsx"), export.xlsx),
     ];
+    own.extend(large);
     n.prepared(&after, own, notes)
 }
 

@@ -17,7 +17,7 @@ use crate::ingest;
 use crate::pipeline::RunOptions;
 use crate::pipeline::drafting::{Ctx, Prepared};
 use crate::pipeline::pdf::print_pdf;
-use crate::pipeline::upstream::{artifact_run, last_signed_plan, read_json, upstream_error};
+use crate::pipeline::upstream::{artifact_run, last_signed_plan, upstream_error};
 use crate::sop::{Agent, Artifact, Directory};
 use crate::store::Store;
 
@@ -54,7 +54,7 @@ pub(super) async fn upstream(store: &Store, cycle: Month, options: RunOptions) -
         return Err(UserError(problems.join("\n")).into());
     }
     let (demand, supply) = (demand.expect("checked"), supply.expect("checked"));
-    let facts: SupplyFacts = read_json(store, &supply.0, "facts.json").await?;
+    let facts: SupplyFacts = super::supply_review::read_facts(store, &supply.0).await?;
     // A supply plan signed before the consensus was: its plan may not be the signed demand.
     let planned_on: Option<serde_json::Value> =
         store.run_file(&supply.0, "narrative-facts.json")?.and_then(|b| serde_json::from_slice(&b).ok());

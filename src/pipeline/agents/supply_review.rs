@@ -9,8 +9,9 @@ use crate::analysis::supply::{self, SupplyInputs};
 use crate::artifacts::supply_plan::supply_plan_xlsx;
 use crate::contract::Month;
 use crate::pipeline::drafting::{Ctx, Prepared};
-use crate::pipeline::upstream::cycle_consensus;
-use crate::store::Store;
+use crate::pipeline::upstream::{cycle_consensus, read_json};
+use crate::store::{RunRow, Store};
+use anyhow::Context as _;
 
 /// This cycle's demand consensus (`sku`, `customer`, `month`, `qty`), and whether it is signed.
 pub(in crate::pipeline) struct Read {
@@ -39,7 +40,20 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, Read { demand, signed }: Read) -> any
     let n = ctx.narrate(supply::narrative_facts(&facts, signed)).await?;
     let xlsx = supply_plan_xlsx(&facts, &ctx.ws.company, Some(&n.agenda))?;
     let notes = vec![plan_note(&facts)];
-    n.prepared(&facts, vec![(format!("supply-plan-{}.xlsx", ctx.cycle), xlsx)], notes)
+    let mut facts = facts;
+    let mut own = vec![(format!("supply-plan-{}.xlsx", ctx.cycle), xlsx)];
+    own.extend(crate::artifacts::tables::take_supply_tables(&mut facts)?);
+    n.prepared(&facts, own, notes)
+}
+
+/// The supply facts of a supply review's (or the executive's) run: its `facts.json` with the
+/// large tables (`tables::SUPPLY_TABLES`) read back from their Parquet files. A run from before
+/// they moved holds them in `facts.json`.
+pub(in crate::pipeline) async fn read_facts(store: &Store, run: &RunRow) -> anyhow::Result<supply::SupplyFacts> {
+    let mut facts: supply::SupplyFacts = read_json(store, run, "facts.json").await?;
+    crate::artifacts::tables::restore_supply_tables(&mut facts, |name| Ok(store.run_file(run, name)?))
+        .with_context(|| format!("reading the supply plan's tables in `{}`", run.folder))?;
+    Ok(facts)
 }
 
 /// What the run says about its plan: the least-cost plan's cost by kind, and how many gaps are
