@@ -28,6 +28,8 @@ use super::{
 /// How the problem is cut (see the module's doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SplitOptions {
+    /// Cut at the connected components (false: the whole problem is one piece).
+    pub connected: bool,
     /// A connected component with more items than this is cut approximately (`None`: never).
     pub approximate_above_items: Option<usize>,
     /// Finished goods per approximate piece, at most.
@@ -38,14 +40,19 @@ impl Default for SplitOptions {
     /// Exact up to 5,000 items in a component (the demo company and the benchmark at 1/100 are
     /// solved exactly); above, pieces of 400 finished goods.
     fn default() -> Self {
-        SplitOptions { approximate_above_items: Some(5_000), piece_items: 400 }
+        SplitOptions { connected: true, approximate_above_items: Some(5_000), piece_items: 400 }
     }
 }
 
 impl SplitOptions {
     /// Never approximate: the connected components only.
     pub fn exact() -> Self {
-        SplitOptions { approximate_above_items: None, piece_items: usize::MAX }
+        SplitOptions { connected: true, approximate_above_items: None, piece_items: usize::MAX }
+    }
+
+    /// Not cut at all: one linear program over the whole problem.
+    pub fn whole() -> Self {
+        SplitOptions { connected: false, approximate_above_items: None, piece_items: usize::MAX }
     }
 }
 
@@ -149,6 +156,11 @@ struct Members {
 pub fn split(p: &Problem, opts: SplitOptions) -> Split {
     let (ni, nr, nc) = (p.items.len(), p.resources.len(), p.components.len());
     let mut uf = Nodes { parent: (0..ni + nr + nc).collect() };
+    if !opts.connected {
+        for x in 1..ni + nr + nc {
+            uf.parent[x] = 0;
+        }
+    }
     for (i, it) in p.items.iter().enumerate() {
         for op in it.routings.iter().flat_map(|r| &r.operations) {
             uf.union(i, ni + op.resource);
