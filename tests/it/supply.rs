@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::prelude::*;
-use snop::analysis::supply::{GapKind, SupplyFacts, SupplyInputs, SupplyParams, supply_review};
+use snop::analysis::supply::{GapKind, SupplyFacts, SupplyInputs, SupplyParams, supply_review, supply_review_cut};
 use snop::config::Workspace;
 use snop::contract::{Month, PLAN_MONTHS, Table};
 use snop::ingest::{self, Window};
@@ -67,6 +67,34 @@ fn demo_facts() -> SupplyFacts {
     let demand = stand_in_demand(&tables, cycle);
     let params = SupplyParams::default();
     supply_review(&SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params }).unwrap()
+}
+
+/// The committed demo company's optimiser problem, cut at its connected components, prices
+/// every gap as the whole problem does: the same plan and cost, every gap's figures the same,
+/// and the re-solves each touch one piece.
+#[test]
+fn pricing_through_the_pieces_equals_the_whole_on_the_demo() {
+    use snop::analysis::supply::lp::SplitOptions;
+    let tmp = tempfile::tempdir().unwrap();
+    snop::demo::init(tmp.path(), "Demo").unwrap();
+    copy_dir(&repo().join("fixtures/demo/data"), &tmp.path().join("data"));
+    let cycle = Month::parse("2026-12").unwrap();
+    let tables = demo_tables(tmp.path(), cycle);
+    let demand = stand_in_demand(&tables, cycle);
+    let params = SupplyParams::default();
+    let inputs = SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params };
+    let cut = supply_review_cut(&inputs, SplitOptions::default()).unwrap();
+    let whole = supply_review_cut(&inputs, SplitOptions::whole()).unwrap();
+    assert_eq!(whole.totals.optimiser_pieces, 1);
+    assert!(cut.totals.optimiser_pieces > 1, "{}", cut.totals.optimiser_pieces);
+    assert!(!cut.totals.optimiser_approximate);
+    assert!((cut.totals.recommended_cost_money - whole.totals.recommended_cost_money).abs() < 0.015);
+    assert_eq!(cut.totals.re_solves, whole.totals.re_solves);
+    assert_eq!(cut.gaps.len(), whole.gaps.len());
+    for (a, b) in cut.gaps.iter().zip(&whole.gaps) {
+        assert_eq!(a, b, "gap {}", a.id);
+    }
+    assert_eq!(cut.constrained_plan, whole.constrained_plan);
 }
 
 #[test]
