@@ -505,7 +505,7 @@ pub fn lp_bench_compare(divisor: usize, full: bool, compare: Option<usize>) -> a
     let plan = if full { lp::solve(&problem)? } else { least.clone() };
     let solve_seconds = if full { started.elapsed().as_secs_f64() } else { 0.0 };
     let cut = lp::split::split(&problem, lp::SplitOptions::default());
-    let mut timed = |opts: lp::SplitOptions| -> anyhow::Result<(f64, f64)> {
+    let timed = |opts: lp::SplitOptions| -> anyhow::Result<(f64, f64)> {
         let started = std::time::Instant::now();
         let s = lp::solve_with(&problem, &BTreeSet::new(), 1, opts)?;
         Ok((started.elapsed().as_secs_f64(), s.cost.total()))

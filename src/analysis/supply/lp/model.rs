@@ -659,11 +659,6 @@ fn solve_stages(p: &Problem, forbid: &BTreeSet<Lever>, at_most: usize) -> Result
             }
             return Err(SolveError { stage: stage.name.clone(), status: format!("{status:?}") });
         }
-        eprintln!(
-            stage.name,
-            t0.elapsed().as_secs_f64(),
-            solved.simplex_iteration_count()
-        );
         let solution = solved.get_solution();
         values = solution.columns().to_vec();
         let reduced = solution.dual_columns().to_vec();
