@@ -141,7 +141,7 @@ pub struct SupplyParams {
     pub frozen_months: u32,
     /// The pricing budget: at most this many re-solves price the gaps (the gaps with the most
     /// at stake first); the rest are priced by the least-cost plan alone (`priced_by: "plan"`).
-    /// Default: 2000 (the demo company takes about 300).
+    /// Default: 1000 (the demo company takes about 150).
     pub max_re_solves: u32,
 }
 
@@ -215,7 +215,7 @@ impl Default for SupplyParams {
             near_term_to_weeks: 12,
             allocation: AllocationRule::PriorityFirst,
             frozen_months: 0,
-            max_re_solves: 2000,
+            max_re_solves: 1000,
         }
     }
 }

