@@ -27,7 +27,14 @@
 //! A gap whose levers S does not use costs no re-solve (A is S). A gap inside the frozen horizon
 //! is a notice: no re-solve, its one option accepting the shortfall the plan leaves. Re-solves are cached by
 //! their forbidden set, so two gaps with the same scope (a material and a supplier gap of one
-//! component) share them.
+//! component) share them. A re-solve solves only the pieces of the problem its levers are in
+//! (`lp::split`: the connected components), the rest keep the reference plan.
+//!
+//! **The budget**: the gaps are priced in order of what is at stake in S (the margin S loses in
+//! their demand plus its spend on their levers, the most first) while fewer than
+//! `[supply] max_re_solves` re-solves are made; the rest are priced by S alone
+//! (`priced_by: "plan"`: S's fixes and their spend, the shortfall S accepts; no other option, no
+//! next-best cost, units short those S leaves), so no figure stands for a plan nobody solved.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -41,6 +48,9 @@ use crate::analysis::AnalysisError;
 /// slack ([`lp::HOLD_ABSOLUTE`]), so a line served in full may show a millionth short; the facts
 /// round units to thousandths.
 pub(super) const UNIT_EPS: f64 = 1e-4;
+
+/// Re-solved plans kept for reuse.
+const CACHED_PLANS: usize = 32;
 
 /// (SKU, customer) to the constrained units per plan month.
 pub(super) type Constrained = BTreeMap<(usize, usize), Vec<f64>>;
@@ -151,6 +161,12 @@ impl<'p> Solver<'p> {
         }
         let s = Rc::new(self.pricer.solve_without(&all)?);
         self.solves += 1;
+        // Each entry is a whole plan: keep the last few (a gap's own re-solves, and the next
+        // gap of the same scope, come one after the other), not every one (at 1/10 of the
+        // benchmark, 1,000 plans held 6 GB).
+        if self.cache.len() >= CACHED_PLANS {
+            self.cache.clear();
+        }
         self.cache.insert(all, s.clone());
         Ok(s)
     }
