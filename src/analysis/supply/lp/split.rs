@@ -337,7 +337,7 @@ fn approximate(p: &Problem, whole: &Members, piece_items: usize) -> Vec<Members>
     }
     if has_rest {
         let mut m = Members { approximate: true, ..Members::default() };
-        for (&x, _) in &rest {
+        for &x in rest.keys() {
             push(&mut m, x, if reached_any[x] { 0.0 } else { 1.0 }, ni, nr);
         }
         out.push(m);
