@@ -621,7 +621,8 @@ mod decomposition {
         #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
         /// Two random problems side by side: cut at the components, every stage's objective
-        /// equals the whole solve's (both rules), the plan passes the checker, and pricing a
+        /// equals the whole solve's (`cost_first`; the least-cost stage under `priority_first`),
+        /// the plan passes the checker, and pricing a
         /// lever through its piece costs what re-solving the whole costs.
         #[test]
         fn the_cut_problem_solves_as_the_whole(a in random_problem(), b in random_problem(), rule in 0usize..2) {
@@ -632,8 +633,16 @@ mod decomposition {
             let whole = solve_with(&p, &BTreeSet::new(), usize::MAX, SplitOptions::whole()).unwrap();
             let (v, what) = largest_violation(&p, &cut);
             prop_assert!(v < 1e-6, "violation {} ({})", v, what);
-            prop_assert!(same(&objectives(&p, &cut), &objectives(&p, &whole)).is_ok(),
-                "{:?} != {:?}", objectives(&p, &cut), objectives(&p, &whole));
+            if p.rule == AllocationRule::CostFirst {
+                prop_assert!(same(&objectives(&p, &cut), &objectives(&p, &whole)).is_ok(),
+                    "{:?} != {:?}", objectives(&p, &cut), objectives(&p, &whole));
+            } else {
+                // `priority_first` caps each fix at the least-cost plan the solver found; where
+                // several least-cost plans tie, the cut and the whole may find different ones,
+                // so only the least-cost stage is the same.
+                let least = |o: SplitOptions| solve_with(&p, &BTreeSet::new(), 1, o).unwrap().cost.total();
+                same(&[least(SplitOptions::default())], &[least(SplitOptions::whole())]).unwrap();
+            }
             let mut pieces = Pricer::new(&p, &BTreeSet::new());
             let mut one = Pricer::with(&p, &BTreeSet::new(), SplitOptions::whole());
             same(&[pieces.reference().unwrap().cost.total()], &[one.reference().unwrap().cost.total()]).unwrap();
