@@ -216,13 +216,20 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
             outcome
         }
         BenchCommand::Phase { phase, dir } if phase.starts_with("lp-") => {
-            // `lp-least-N`: the least-cost stage alone (the whole solve is too long at scale).
-            let (full, divisor) = match phase.strip_prefix("lp-least-") {
-                Some(d) => (false, d.parse::<usize>()?),
-                None => (true, phase.trim_start_matches("lp-").parse::<usize>()?),
+            // `lp-least-N`: the least-cost stage alone (the whole solve is too long at scale);
+            // `lp-cut-N-K`: the least-cost stage cut by default, uncut, and cut approximately
+            // into pieces of K finished goods.
+            let (full, divisor, compare) = if let Some(rest) = phase.strip_prefix("lp-cut-") {
+                let (d, k) = rest.split_once('-').context("`lp-cut-DIVISOR-PIECE_ITEMS`")?;
+                (false, d.parse::<usize>()?, Some(k.parse::<usize>()?))
+            } else {
+                match phase.strip_prefix("lp-least-") {
+                    Some(d) => (false, d.parse::<usize>()?, None),
+                    None => (true, phase.trim_start_matches("lp-").parse::<usize>()?, None),
+                }
             };
             let _ = dir;
-            let b = crate::demo::lp_bench(divisor, full)?;
+            let b = crate::demo::lp_bench_compare(divisor, full, compare)?;
             let mut v = serde_json::to_value(&b)?;
             v["peak_rss_bytes"] = serde_json::json!(peak_rss());
             println!("{v}");

@@ -406,6 +406,14 @@ pub struct SupplyBench {
     pub gaps: usize,
     pub generate_seconds: f64,
     pub analysis_seconds: f64,
+    /// The plan's cost (spend plus lost margin).
+    pub plan_cost_money: f64,
+    pub re_solves: usize,
+    /// Gaps priced by the least-cost plan alone, beyond the pricing budget.
+    pub gaps_priced_by_plan: usize,
+    /// Linear programs the optimiser solved, and whether any was cut approximately.
+    pub optimiser_pieces: usize,
+    pub optimiser_approximate: bool,
 }
 
 /// Generates the benchmark company at `1/divisor` scale and times the supply review on it
@@ -429,6 +437,11 @@ pub fn supply_bench(divisor: usize) -> anyhow::Result<SupplyBench> {
         gaps: facts.gaps.len(),
         generate_seconds,
         analysis_seconds,
+        plan_cost_money: facts.totals.recommended_cost_money,
+        re_solves: facts.totals.re_solves,
+        gaps_priced_by_plan: facts.totals.gaps_priced_by_plan,
+        optimiser_pieces: facts.totals.optimiser_pieces,
+        optimiser_approximate: facts.totals.optimiser_approximate,
     })
 }
 
@@ -449,12 +462,34 @@ pub struct LpBench {
     /// The least-cost stage alone (`lp::solve_least_cost`).
     pub least_cost_seconds: f64,
     pub least_cost_money: f64,
+    /// Linear programs the default cut solves, whether any is approximate, and the most items
+    /// in one.
+    pub pieces: usize,
+    pub approximate: bool,
+    pub largest_piece_items: usize,
+    /// The least-cost stage of the whole problem as one linear program (not cut), when asked
+    /// for (`None` otherwise).
+    pub whole_least_cost_seconds: Option<f64>,
+    pub whole_least_cost_money: Option<f64>,
+    /// The least-cost stage cut approximately into pieces of at most this many finished goods
+    /// (when asked for): time and cost.
+    pub approximate_piece_items: Option<usize>,
+    pub approximate_least_cost_seconds: Option<f64>,
+    pub approximate_least_cost_money: Option<f64>,
 }
 
 /// Generates the benchmark company at `1/divisor` scale and times the supply optimiser on it:
-/// the whole lexicographic solve (when `full`) and the least-cost stage alone.
+/// the whole lexicographic solve (when `full`) and the least-cost stage alone, as the default
+/// cut solves them; with `compare`, the least-cost stage also uncut and cut approximately into
+/// pieces of `compare` finished goods (the approximation's cost against the optimum).
 pub fn lp_bench(divisor: usize, full: bool) -> anyhow::Result<LpBench> {
+    lp_bench_compare(divisor, full, None)
+}
+
+/// As [`lp_bench`], comparing the cuts (see there).
+pub fn lp_bench_compare(divisor: usize, full: bool, compare: Option<usize>) -> anyhow::Result<LpBench> {
     use crate::analysis::supply::{SupplyInputs, SupplyParams, lp};
+    use std::collections::BTreeSet;
     let started = std::time::Instant::now();
     let (tables, demand) = large_supply_tables(divisor)?;
     let generate_seconds = started.elapsed().as_secs_f64();
@@ -469,7 +504,25 @@ pub fn lp_bench(divisor: usize, full: bool) -> anyhow::Result<LpBench> {
     let started = std::time::Instant::now();
     let plan = if full { lp::solve(&problem)? } else { least.clone() };
     let solve_seconds = if full { started.elapsed().as_secs_f64() } else { 0.0 };
+    let cut = lp::split::split(&problem, lp::SplitOptions::default());
+    let timed = |opts: lp::SplitOptions| -> anyhow::Result<(f64, f64)> {
+        let started = std::time::Instant::now();
+        let s = lp::solve_with(&problem, &BTreeSet::new(), 1, opts)?;
+        Ok((started.elapsed().as_secs_f64(), s.cost.total()))
+    };
+    let whole = compare.map(|_| timed(lp::SplitOptions::whole())).transpose()?;
+    let approx = compare
+        .map(|n| timed(lp::SplitOptions { connected: true, approximate_above_items: Some(0), piece_items: n }))
+        .transpose()?;
     Ok(LpBench {
+        pieces: cut.pieces.len(),
+        approximate: cut.approximate(),
+        largest_piece_items: cut.largest_items(),
+        whole_least_cost_seconds: whole.map(|x| x.0),
+        whole_least_cost_money: whole.map(|x| x.1),
+        approximate_piece_items: compare,
+        approximate_least_cost_seconds: approx.map(|x| x.0),
+        approximate_least_cost_money: approx.map(|x| x.1),
         divisor,
         items: problem.items.len(),
         components: problem.components.len(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::prelude::*;
-use snop::analysis::supply::{GapKind, SupplyFacts, SupplyInputs, SupplyParams, supply_review};
+use snop::analysis::supply::{GapKind, SupplyFacts, SupplyInputs, SupplyParams, supply_review, supply_review_cut};
 use snop::config::Workspace;
 use snop::contract::{Month, PLAN_MONTHS, Table};
 use snop::ingest::{self, Window};
@@ -69,6 +69,35 @@ fn demo_facts() -> SupplyFacts {
     supply_review(&SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params }).unwrap()
 }
 
+/// The committed demo company's optimiser problem, cut at its connected components, prices
+/// every gap as the whole problem does: the same plan and cost, every gap's figures the same
+/// (the demo is one component; the problems that do cut are the optimiser's property test).
+#[test]
+fn pricing_through_the_pieces_equals_the_whole_on_the_demo() {
+    use snop::analysis::supply::lp::SplitOptions;
+    let tmp = tempfile::tempdir().unwrap();
+    snop::demo::init(tmp.path(), "Demo").unwrap();
+    copy_dir(&repo().join("fixtures/demo/data"), &tmp.path().join("data"));
+    let cycle = Month::parse("2026-12").unwrap();
+    let tables = demo_tables(tmp.path(), cycle);
+    let demand = stand_in_demand(&tables, cycle);
+    let params = SupplyParams::default();
+    let inputs = SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params };
+    let cut = supply_review_cut(&inputs, SplitOptions::default()).unwrap();
+    let whole = supply_review_cut(&inputs, SplitOptions::whole()).unwrap();
+    // The demo company is one connected component (every site's finished goods share the
+    // sub-assemblies and raw parts), so the cut is the whole: one piece either way.
+    assert_eq!((whole.totals.optimiser_pieces, cut.totals.optimiser_pieces), (1, 1));
+    assert!(!cut.totals.optimiser_approximate);
+    assert!((cut.totals.recommended_cost_money - whole.totals.recommended_cost_money).abs() < 0.015);
+    assert_eq!(cut.totals.re_solves, whole.totals.re_solves);
+    assert_eq!(cut.gaps.len(), whole.gaps.len());
+    for (a, b) in cut.gaps.iter().zip(&whole.gaps) {
+        assert_eq!(a, b, "gap {}", a.id);
+    }
+    assert_eq!(cut.constrained_plan, whole.constrained_plan);
+}
+
 #[test]
 fn the_demo_company_has_every_gap_kind() {
     let facts = demo_facts();
@@ -87,14 +116,14 @@ fn the_demo_company_has_every_gap_kind() {
     // 80,725.133 units); the generator sizes capacity for both, except the short line and the
     // short labour pool (85 % of the finished goods' own load). The sums below check these
     // against the plan's lines.
-    assert_eq!(t.constrained_units, 81430.811);
+    assert_eq!(t.constrained_units, 78319.258);
     assert_eq!(t.revenue_unconstrained_money, 31486787.98);
-    assert_eq!(t.revenue_constrained_money, 19851364.78);
-    assert_eq!(t.margin_constrained_money, 8023752.03);
+    assert_eq!(t.revenue_constrained_money, 19759099.58);
+    assert_eq!(t.margin_constrained_money, 7990675.32);
     assert_eq!(t.budget_revenue_money, 28531946.0);
     // The least-cost plan's cost: spend on fixes plus the margin it loses.
-    assert_eq!(t.recommended_cost_money, 5240528.33);
-    assert_eq!((t.plan_cost.overtime_money, t.plan_cost.expedite_money), (27132.0, 181008.49));
+    assert_eq!(t.recommended_cost_money, 5197543.67);
+    assert_eq!((t.plan_cost.overtime_money, t.plan_cost.expedite_money), (25536.0, 115287.06));
     // An alternate supplier would be offered only for the components `component_suppliers`
     // lists (every fourth raw part from RM-00002), naming the second source; an alternate
     // routing is named as the data names it.

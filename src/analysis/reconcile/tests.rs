@@ -53,6 +53,7 @@ fn gap(id: &str, units: f64, revenue: f64, margin: f64, recommended: Vec<Recomme
             .sum(),
         recommended,
         next_best_extra_cost_money: None,
+        priced_by: crate::analysis::supply::PricedBy::ReSolve,
     }
 }
 
@@ -88,6 +89,9 @@ fn facts(gaps: Vec<Gap>) -> SupplyFacts {
             revenue_without_fixes_money: Some(22_000.0),
             frozen_gaps: 0,
             re_solves: 0,
+            gaps_priced_by_plan: 0,
+            optimiser_pieces: 1,
+            optimiser_approximate: false,
         },
         requirements: vec![],
         capacity: vec![],

@@ -161,5 +161,8 @@ pub(super) fn totals(
         revenue_without_fixes_money: None,
         frozen_gaps: gaps.iter().filter(|g| g.frozen).count(),
         re_solves: 0,
+        gaps_priced_by_plan: 0,
+        optimiser_pieces: 0,
+        optimiser_approximate: false,
     }
 }

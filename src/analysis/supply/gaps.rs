@@ -59,6 +59,7 @@ fn detected(
         recommended_cost_money: 0.0,
         recommended_closes_units: 0.0,
         next_best_extra_cost_money: None,
+        priced_by: super::PricedBy::ReSolve,
     }
 }
 

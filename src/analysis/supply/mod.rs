@@ -139,6 +139,10 @@ pub struct SupplyParams {
     /// longer changes (the plant schedules them); a gap inside it is a notice, not a decision.
     /// Whole months because the plan is monthly. Default: 0 (nothing frozen, as before).
     pub frozen_months: u32,
+    /// The pricing budget: at most this many re-solves price the gaps (the gaps with the most
+    /// at stake first); the rest are priced by the least-cost plan alone (`priced_by: "plan"`).
+    /// Default: 1000 (the demo company takes about 150).
+    pub max_re_solves: u32,
 }
 
 /// The largest percentage premium `snop validate` believes (10x the cost).
@@ -211,6 +215,7 @@ impl Default for SupplyParams {
             near_term_to_weeks: 12,
             allocation: AllocationRule::PriorityFirst,
             frozen_months: 0,
+            max_re_solves: 1000,
         }
     }
 }
@@ -291,6 +296,17 @@ pub struct Totals {
     /// counted; each forbidden set solved once, at the least cost alone but the last, with
     /// every gap's fixes forbidden).
     pub re_solves: usize,
+    /// Gaps priced by the least-cost plan alone, beyond the pricing budget.
+    #[serde(default)]
+    pub gaps_priced_by_plan: usize,
+    /// Linear programs the optimiser solved the plan as (its connected components, or pieces of
+    /// them).
+    #[serde(default)]
+    pub optimiser_pieces: usize,
+    /// Some piece was cut from a larger component by shares: the plan is feasible but its cost
+    /// may be above the optimum (see `lp::split`).
+    #[serde(default)]
+    pub optimiser_approximate: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -446,6 +462,27 @@ pub struct Gap {
     pub recommended_closes_units: f64,
     /// What the next-best option costs more than the recommended one (None: no other option).
     pub next_best_extra_cost_money: Option<f64>,
+    /// How the gap's figures were computed (see [`PricedBy`]).
+    #[serde(default)]
+    pub priced_by: PricedBy,
+}
+
+/// How a gap's figures were computed, so no figure pretends to more than it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PricedBy {
+    /// Every option a whole plan re-solved (the units short are the plan's with every fix of
+    /// the gap forbidden).
+    #[default]
+    #[serde(rename = "re-solve")]
+    ReSolve,
+    /// Beyond the pricing budget (`[supply] max_re_solves`): only what the least-cost plan itself
+    /// does about the gap (its fixes, their spend, the shortfall it accepts); no other option,
+    /// no next-best cost, the units short those the plan leaves.
+    #[serde(rename = "plan")]
+    Plan,
+    /// Not priced: inside the frozen horizon, or the executive's re-plan (the plan as it is).
+    #[serde(rename = "not priced")]
+    NotPriced,
 }
 
 /// An option of a gap: a whole plan, the optimum re-solved with the gap's other levers
@@ -610,7 +647,13 @@ pub fn recommended_option(g: &Gap) -> OptionKind {
 
 /// Computes the supply review's facts: the least-cost plan, every gap priced by re-solving.
 pub fn supply_review(inputs: &SupplyInputs<'_>) -> Result<SupplyFacts, AnalysisError> {
-    review(inputs, &PlanAdjustments::default(), true)
+    review(inputs, &PlanAdjustments::default(), true, lp::SplitOptions::default())
+}
+
+/// As [`supply_review`], the optimiser's problem cut as `cut` says (the tests compare the cut
+/// problem against the whole, the benchmark measures the cuts).
+pub fn supply_review_cut(inputs: &SupplyInputs<'_>, cut: lp::SplitOptions) -> Result<SupplyFacts, AnalysisError> {
+    review(inputs, &PlanAdjustments::default(), true, cut)
 }
 
 /// The phase state: the masters and what each phase before the plan made of them. The plan, the
@@ -637,10 +680,15 @@ struct Plan<'a> {
 /// in the review; their options are not re-priced (what the plan did about each is in
 /// `recommended`).
 pub fn supply_review_with(inputs: &SupplyInputs<'_>, adjust: &PlanAdjustments) -> Result<SupplyFacts, AnalysisError> {
-    review(inputs, adjust, false)
+    review(inputs, adjust, false, lp::SplitOptions::default())
 }
 
-fn review(inputs: &SupplyInputs<'_>, adjust: &PlanAdjustments, price: bool) -> Result<SupplyFacts, AnalysisError> {
+fn review(
+    inputs: &SupplyInputs<'_>,
+    adjust: &PlanAdjustments,
+    price: bool,
+    cut: lp::SplitOptions,
+) -> Result<SupplyFacts, AnalysisError> {
     let tables = inputs.tables;
     let masters = Masters::read(inputs)?;
     let demand = netting::read_demand(&masters, inputs)?;
@@ -658,7 +706,8 @@ fn review(inputs: &SupplyInputs<'_>, adjust: &PlanAdjustments, price: bool) -> R
     let mut found = gaps::capacity_gaps(&plan, &problem);
     found.extend(gaps::material_gaps(&plan, &problem));
     found.sort_by(|a, b| (&a.gap.month, a.gap.kind, &a.gap.id).cmp(&(&b.gap.month, b.gap.kind, &b.gap.id)));
-    let mut solver = pricing::Solver::new(&problem, pricing::decided(&found, adjust))?;
+    let budget = masters_budget(plan.masters.params);
+    let mut solver = pricing::Solver::new(&problem, pricing::decided(&found, adjust), cut, budget)?;
     let constrained = pricing::constrained(&plan.masters, &problem, solver.base());
     let hit = gaps::CustomersHit::new(&plan.masters, &plan.demand.cells, &constrained);
     for f in &mut found {
@@ -680,6 +729,8 @@ fn review(inputs: &SupplyInputs<'_>, adjust: &PlanAdjustments, price: bool) -> R
     totals.recommended_cost_money = r2(base.cost.total());
     totals.revenue_without_fixes_money = without_fixes.map(r2);
     totals.re_solves = solver.solves;
+    totals.gaps_priced_by_plan = gaps.iter().filter(|g| g.priced_by == PricedBy::Plan).count();
+    (totals.optimiser_pieces, totals.optimiser_approximate) = solver.pieces();
 
     let Masters { cycle, ref months, ref near_term, params: p, .. } = plan.masters;
     Ok(SupplyFacts {
@@ -699,6 +750,12 @@ fn review(inputs: &SupplyInputs<'_>, adjust: &PlanAdjustments, price: bool) -> R
         unmet_by_customer: outcome.unmet_by_customer,
         financials,
     })
+}
+
+/// The re-solves pricing may take: the plan's own solve and the last one (every fix forbidden)
+/// come on top.
+fn masters_budget(p: &SupplyParams) -> usize {
+    p.max_re_solves as usize + 1
 }
 
 /// The facts a narrative is drafted from: the totals, the ten gaps with the most margin at risk

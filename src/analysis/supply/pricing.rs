@@ -27,20 +27,30 @@
 //! A gap whose levers S does not use costs no re-solve (A is S). A gap inside the frozen horizon
 //! is a notice: no re-solve, its one option accepting the shortfall the plan leaves. Re-solves are cached by
 //! their forbidden set, so two gaps with the same scope (a material and a supplier gap of one
-//! component) share them.
+//! component) share them. A re-solve solves only the pieces of the problem its levers are in
+//! (`lp::split`: the connected components), the rest keep the reference plan.
+//!
+//! **The budget**: the gaps are priced in order of what is at stake in S (the margin S loses in
+//! their demand plus its spend on their levers, the most first) while fewer than
+//! `[supply] max_re_solves` re-solves are made; the rest are priced by S alone
+//! (`priced_by: "plan"`: S's fixes and their spend, the shortfall S accepts; no other option, no
+//! next-best cost, units short those S leaves), so no figure stands for a plan nobody solved.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use super::lp::{self, Lever, Problem, Solution, SolveError};
 use super::masters::Masters;
-use super::{Gap, GapOption, OptionKind, PlanAdjustments, RecommendedStep, r2, r3};
+use super::{Gap, GapOption, OptionKind, PlanAdjustments, PricedBy, RecommendedStep, r2, r3};
 use crate::analysis::AnalysisError;
 
 /// Units below this are nothing: the lexicographic stages hold each optimum within a small
 /// slack ([`lp::HOLD_ABSOLUTE`]), so a line served in full may show a millionth short; the facts
 /// round units to thousandths.
 pub(super) const UNIT_EPS: f64 = 1e-4;
+
+/// Re-solved plans kept for reuse.
+const CACHED_PLANS: usize = 32;
 
 /// (SKU, customer) to the constrained units per plan month.
 pub(super) type Constrained = BTreeMap<(usize, usize), Vec<f64>>;
@@ -82,32 +92,62 @@ pub(super) fn all_fix_levers(found: &[Found]) -> BTreeSet<Lever> {
 }
 
 /// Solves the problem with the decisions' levers forbidden, and re-solves it with more
-/// forbidden, each forbidden set once.
+/// forbidden, each forbidden set once, within a budget of re-solves.
 pub(super) struct Solver<'p> {
     problem: &'p Problem,
     forbid: BTreeSet<Lever>,
-    /// The least-cost model, re-solved warm.
+    cut: lp::SplitOptions,
+    /// The least-cost model, re-solved warm, piece by piece.
     pricer: lp::Pricer<'p>,
     /// The plan: every lexicographic stage.
     base: Rc<Solution>,
     /// Its least-cost stage alone: the reference every re-solve is priced against.
     reference: Rc<Solution>,
     cache: BTreeMap<BTreeSet<Lever>, Rc<Solution>>,
+    /// Demand lines per (plan month, item).
+    lines: Rc<BTreeMap<(usize, usize), Vec<usize>>>,
     /// Re-solves made (the base plan not counted).
     pub(super) solves: usize,
+    /// Re-solves allowed for pricing.
+    budget: usize,
 }
 
 impl<'p> Solver<'p> {
-    pub(super) fn new(problem: &'p Problem, forbid: BTreeSet<Lever>) -> Result<Solver<'p>, SolveError> {
-        let base = Rc::new(lp::solve_without(problem, &forbid)?);
-        let mut pricer = lp::Pricer::new(problem, &forbid);
-        let reference = Rc::new(pricer.solve_without(&BTreeSet::new())?);
-        Ok(Solver { problem, forbid, pricer, base, reference, cache: BTreeMap::new(), solves: 1 })
+    pub(super) fn new(
+        problem: &'p Problem,
+        forbid: BTreeSet<Lever>,
+        cut: lp::SplitOptions,
+        budget: usize,
+    ) -> Result<Solver<'p>, SolveError> {
+        let base = Rc::new(lp::solve_with(problem, &forbid, usize::MAX, cut)?);
+        let mut pricer = lp::Pricer::with(problem, &forbid, cut);
+        let reference = Rc::new(pricer.reference()?);
+        let mut lines: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+        for (d, line) in problem.demand.iter().enumerate() {
+            lines.entry((line.month, line.item)).or_default().push(d);
+        }
+        Ok(Solver {
+            problem,
+            forbid,
+            cut,
+            pricer,
+            base,
+            reference,
+            cache: BTreeMap::new(),
+            lines: Rc::new(lines),
+            solves: 1,
+            budget,
+        })
     }
 
     /// The plan (the least-cost one, with the decisions imposed).
     pub(super) fn base(&self) -> &Solution {
         &self.base
+    }
+
+    /// The pieces the optimiser cut the problem into, and whether any is an approximation.
+    pub(super) fn pieces(&self) -> (usize, bool) {
+        (self.pricer.split().pieces.len(), self.pricer.split().approximate())
     }
 
     /// The least cost re-solved with `extra` forbidden as well.
@@ -121,8 +161,19 @@ impl<'p> Solver<'p> {
         }
         let s = Rc::new(self.pricer.solve_without(&all)?);
         self.solves += 1;
+        // Each entry is a whole plan: keep the last few (a gap's own re-solves, and the next
+        // gap of the same scope, come one after the other), not every one (at 1/10 of the
+        // benchmark, 1,000 plans held 6 GB).
+        if self.cache.len() >= CACHED_PLANS {
+            self.cache.clear();
+        }
         self.cache.insert(all, s.clone());
         Ok(s)
+    }
+
+    /// A plan's outcome in a gap's demand.
+    fn in_scope(&self, scope: &Scope, plan: &Solution) -> InScope {
+        in_scope(self.problem, &self.lines, scope, plan)
     }
 }
 
@@ -149,20 +200,20 @@ struct InScope {
     by_customer: BTreeMap<String, f64>,
 }
 
-fn in_scope(p: &Problem, scope: &Scope, plan: &Solution) -> InScope {
+fn in_scope(p: &Problem, lines: &BTreeMap<(usize, usize), Vec<usize>>, scope: &Scope, plan: &Solution) -> InScope {
     let mut out = InScope::default();
-    for (d, line) in p.demand.iter().enumerate() {
-        if line.month != scope.month || !scope.skus.contains(&line.item) {
-            continue;
+    for &item in &scope.skus {
+        for &d in lines.get(&(scope.month, item)).into_iter().flatten() {
+            let line = &p.demand[d];
+            let k = plan.served[d];
+            out.served += k;
+            out.unmet += line.qty - k;
+            out.revenue += k * line.unit_price;
+            out.margin += k * line.unit_margin;
+            out.lost += (line.qty - k) * line.unit_margin;
+            out.unmet_revenue += (line.qty - k) * line.unit_price;
+            *out.by_customer.entry(line.customer.clone()).or_default() += k;
         }
-        let k = plan.served[d];
-        out.served += k;
-        out.unmet += line.qty - k;
-        out.revenue += k * line.unit_price;
-        out.margin += k * line.unit_margin;
-        out.lost += (line.qty - k) * line.unit_margin;
-        out.unmet_revenue += (line.qty - k) * line.unit_price;
-        *out.by_customer.entry(line.customer.clone()).or_default() += k;
     }
     out
 }
@@ -240,31 +291,46 @@ fn revenue(p: &Problem, plan: &Solution) -> f64 {
 
 /// Prices every gap (see the module's doc): fills in each gap's units short, what it puts at
 /// risk, its recommended steps and options. Without `price` (the executive's re-plan) nothing is
-/// re-solved: each gap gets the shortfall the plan leaves. Returns the revenue of the plan with
-/// every gap's fixes forbidden (with `price` only).
+/// re-solved: each gap gets the shortfall the plan leaves. With it, the gaps with the most at
+/// stake in the least-cost plan (margin it loses in their demand plus its spend on their fixes)
+/// are re-solved first while the budget lasts; the rest are priced by that plan alone. Returns
+/// the revenue of the plan with every gap's fixes forbidden (with `price` only).
 pub(super) fn price(solver: &mut Solver<'_>, found: &mut [Found], price: bool) -> Result<Option<f64>, AnalysisError> {
-    for f in found.iter_mut() {
+    let mut order: Vec<(f64, usize)> = Vec::new();
+    for (k, f) in found.iter_mut().enumerate() {
         if price && !f.gap.frozen {
-            price_gap(solver, f)?;
+            let s = solver.in_scope(&f.scope, &solver.reference);
+            let spend: f64 = uses(solver.problem, &f.scope, &solver.reference).iter().map(|u| u.spend).sum();
+            order.push((s.lost + spend, k));
         } else {
-            notice(solver.problem, solver.base(), f);
+            let s = solver.in_scope(&f.scope, solver.base());
+            notice(&s, f);
         }
     }
     if !price {
         return Ok(None);
     }
+    // The most at stake first; ties in the gaps' order.
+    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, k) in order {
+        if solver.solves < solver.budget {
+            price_gap(solver, &mut found[k])?;
+        } else {
+            plan_only(solver, &mut found[k]);
+        }
+    }
     // Every stage, as the executive's re-plan with every shortfall accepted solves it.
     let all: BTreeSet<Lever> = solver.forbid.union(&all_fix_levers(found)).copied().collect();
-    let without = lp::solve_without(solver.problem, &all)?;
+    let without = lp::solve_with(solver.problem, &all, usize::MAX, solver.cut)?;
     solver.solves += 1;
     Ok(Some(revenue(solver.problem, &without)))
 }
 
 /// A gap not re-priced: the shortfall the plan leaves in its demand, accepted; its one option
 /// is accepting it (the plan as it is).
-fn notice(p: &Problem, base: &Solution, f: &mut Found) {
-    let s = in_scope(p, &f.scope, base);
+fn notice(s: &InScope, f: &mut Found) {
     let g = &mut f.gap;
+    g.priced_by = PricedBy::NotPriced;
     g.options = vec![GapOption {
         kind: OptionKind::AcceptShortfall,
         detail: if g.frozen {
@@ -286,9 +352,51 @@ fn notice(p: &Problem, base: &Solution, f: &mut Found) {
     g.units_short = r3(s.unmet);
     g.revenue_at_risk_money = r2(s.unmet_revenue);
     g.margin_at_risk_money = r2(s.lost);
-    g.recommended = accept_step(&s);
+    g.recommended = accept_step(s);
     g.recommended_cost_money = r2(s.lost);
     g.recommended_closes_units = 0.0;
+}
+
+/// A gap beyond the pricing budget: what the least-cost plan does about it, and nothing the
+/// plan did not compute. Its fixes with their spend (units bought not known without a
+/// re-solve: 0), the shortfall it accepts; one option, the plan itself; no next-best cost.
+fn plan_only(solver: &Solver<'_>, f: &mut Found) {
+    let plan = solver.reference.clone();
+    let s = solver.in_scope(&f.scope, &plan);
+    let mut used = uses(solver.problem, &f.scope, &plan);
+    used.sort_by(|a, b| b.spend.total_cmp(&a.spend).then(a.kind.cmp(&b.kind)));
+    let spend: f64 = used.iter().map(|u| u.spend).sum();
+    let g = &mut f.gap;
+    g.priced_by = PricedBy::Plan;
+    g.options = vec![GapOption {
+        kind: used.first().map_or(OptionKind::AcceptShortfall, |u| u.kind),
+        detail: if used.is_empty() {
+            "the least-cost plan as it is (not re-solved: beyond the pricing budget)".into()
+        } else {
+            used.iter().flat_map(|u| u.details.iter().cloned()).collect::<Vec<_>>().join("; ")
+        },
+        closes_units: 0.0,
+        closes_percent: 0.0,
+        fully_closes: s.unmet <= UNIT_EPS,
+        cost_money: r2(spend + s.lost),
+        cost_per_unit_money: 0.0,
+        spend_money: r2(spend),
+        lost_margin_money: r2(s.lost),
+        revenue_kept_money: 0.0,
+        margin_kept_money: 0.0,
+        customers_served: Vec::new(),
+    }];
+    g.units_short = r3(s.unmet);
+    g.revenue_at_risk_money = r2(s.unmet_revenue);
+    g.margin_at_risk_money = r2(s.lost);
+    g.recommended = used
+        .iter()
+        .map(|u| RecommendedStep { kind: u.kind, units: 0.0, cost_money: r2(u.spend) })
+        .chain(accept_step(&s))
+        .collect();
+    g.recommended_cost_money = r2(spend + s.lost);
+    g.recommended_closes_units = 0.0;
+    g.next_best_extra_cost_money = None;
 }
 
 fn accept_step(s: &InScope) -> Vec<RecommendedStep> {
@@ -306,7 +414,7 @@ fn price_gap(solver: &mut Solver<'_>, f: &mut Found) -> Result<(), SolveError> {
     // The main fix: the most spend, then the kinds' order.
     used.sort_by(|a, b| b.spend.total_cmp(&a.spend).then(a.kind.cmp(&b.kind)));
     let accept_plan = solver.without(&f.scope.levers_of(|_| true))?;
-    let (b, a) = (in_scope(p, &f.scope, &base), in_scope(p, &f.scope, &accept_plan));
+    let (b, a) = (solver.in_scope(&f.scope, &base), solver.in_scope(&f.scope, &accept_plan));
     // The units each kind buys: a chain from the plan without any of the gap's levers, adding
     // the other kinds (in the kinds' order), then the main one (S itself).
     let mut chain: Vec<OptionKind> = used.iter().skip(1).map(|u| u.kind).collect();
@@ -321,14 +429,15 @@ fn price_gap(solver: &mut Solver<'_>, f: &mut Found) -> Result<(), SolveError> {
         } else {
             solver.without(&f.scope.levers_of(|k| !allowed.contains(&k)))?
         };
-        let served = in_scope(p, &f.scope, &plan).served;
+        let served = solver.in_scope(&f.scope, &plan).served;
         units.insert(chain[j], served - before);
         before = served;
     }
     let spend_here: f64 = used.iter().map(|u| u.spend).sum();
     let rec_cost = spend_here + b.lost;
+    let lines = solver.lines.clone();
     let option = |kind: OptionKind, detail: String, plan: &Solution| -> GapOption {
-        let s = in_scope(p, &f.scope, plan);
+        let s = in_scope(p, &lines, &f.scope, plan);
         let spend = plan.cost.spend() - base.cost.spend() + spend_here;
         let lost = plan.cost.lost_margin_money - base.cost.lost_margin_money + b.lost;
         let closes = s.served - a.served;
@@ -369,6 +478,7 @@ fn price_gap(solver: &mut Solver<'_>, f: &mut Found) -> Result<(), SolveError> {
     ));
 
     let g = &mut f.gap;
+    g.priced_by = PricedBy::ReSolve;
     g.units_short = r3(a.unmet);
     g.revenue_at_risk_money = r2(a.unmet_revenue);
     g.margin_at_risk_money = r2(a.lost);

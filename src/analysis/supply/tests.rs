@@ -257,6 +257,33 @@ fn capacity_gap_is_priced_and_built_ahead() {
     assert_eq!(r1.months[1].utilisation_percent, 133.33);
 }
 
+/// The capacity gap above with a pricing budget of 0 re-solves: priced by the least-cost plan
+/// alone, marked so. Its fix is the plan's (2.5 units built ahead, holding 5.0), the units it
+/// buys are not known without a re-solve (0), nothing is short in the plan (January served),
+/// and there is no other option and no next-best cost. Re-solves: the plan's own and the one
+/// with every fix forbidden (revenue 1875, as with the budget).
+#[test]
+fn beyond_the_budget_a_gap_is_priced_by_the_plan() {
+    let mut c = Case::new();
+    c.demand = vec![("P1", "C1", "2026-12", 5.0), ("P1", "C1", "2027-01", 10.0)];
+    c.params.max_re_solves = 0;
+    let f = c.run().unwrap();
+    let g = &f.gaps[0];
+    assert_eq!(g.priced_by, PricedBy::Plan);
+    assert_eq!(g.recommended, vec![RecommendedStep { kind: OptionKind::BuildAhead, units: 0.0, cost_money: 5.0 }]);
+    assert_eq!((g.units_short, g.margin_at_risk_money, g.recommended_cost_money), (0.0, 0.0, 5.0));
+    assert_eq!(g.options.len(), 1);
+    assert_eq!((g.options[0].kind, g.options[0].spend_money), (OptionKind::BuildAhead, 5.0));
+    assert!(g.options[0].detail.contains("2.5 units of P1 built ahead into 2027-01"), "{}", g.options[0].detail);
+    assert_eq!(g.next_best_extra_cost_money, None);
+    assert_eq!((f.totals.re_solves, f.totals.gaps_priced_by_plan), (2, 1));
+    assert_eq!(f.totals.revenue_without_fixes_money, Some(1875.0));
+    // With the default budget the same gap is re-solved.
+    c.params.max_re_solves = SupplyParams::default().max_re_solves;
+    let f = c.run().unwrap();
+    assert_eq!((f.gaps[0].priced_by, f.totals.gaps_priced_by_plan), (PricedBy::ReSolve, 0));
+}
+
 /// December: 10 units x 2 h = 20 h of 15 on a labour pool, no earlier month. Overtime at 20/h
 /// costs 40 a unit, under the 50 of margin: the 3 h ceiling buys 1.5 units for 60; the other
 /// unit is lost (50). Accepting all: 2.5 x 50 = 125, 15 more than the recommendation's 110.

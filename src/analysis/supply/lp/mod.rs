@@ -11,14 +11,16 @@
 
 mod inputs;
 mod model;
+pub mod split;
 
 use serde::{Deserialize, Serialize};
 
 pub use super::AllocationRule;
 pub use model::{
     HOLD_ABSOLUTE, HOLD_TOLERANCE, Lever, Pricer, SolveError, cost_of, open_receipts, purchase_premium, solve,
-    solve_least_cost, solve_least_cost_without, solve_without,
+    solve_least_cost, solve_least_cost_without, solve_whole, solve_with, solve_without,
 };
+pub use split::SplitOptions;
 
 /// The supply optimiser's data: everything the linear program is built from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -240,6 +242,18 @@ impl Cost {
 
     pub fn total(&self) -> f64 {
         self.spend() + self.lost_margin_money
+    }
+
+    /// This cost plus `k` times `other`, kind by kind.
+    pub fn plus(&self, other: &Cost, k: f64) -> Cost {
+        Cost {
+            overtime_money: self.overtime_money + k * other.overtime_money,
+            holding_money: self.holding_money + k * other.holding_money,
+            routing_premium_money: self.routing_premium_money + k * other.routing_premium_money,
+            purchase_premium_money: self.purchase_premium_money + k * other.purchase_premium_money,
+            expedite_money: self.expedite_money + k * other.expedite_money,
+            lost_margin_money: self.lost_margin_money + k * other.lost_margin_money,
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Hand-worked cases, each isolating one behaviour, with the least cost worked out in the
 //! comment; every solution also passes the independent checker.
 
+use std::collections::BTreeSet;
+
 use super::check::largest_violation;
 use super::*;
 
@@ -394,7 +396,7 @@ mod properties {
     /// A random small problem: 3 months, 2 resources, 1-3 items (item i may use item i+1 as a
     /// sub-assembly), 1-2 components with one or two supplier options and an open order,
     /// demand for every item in every month by one of two customers.
-    fn random_problem() -> impl Strategy<Value = Problem> {
+    pub(super) fn random_problem() -> impl Strategy<Value = Problem> {
         (
             prop::collection::vec((0.0f64..150.0, 0.0f64..30.0, 1.0f64..20.0), 2),
             prop::collection::vec(
@@ -474,6 +476,197 @@ mod properties {
             }
             let after = solve(&less).unwrap().cost.total();
             prop_assert!(after >= base - 1e-6 * base.abs().max(1.0), "{} < {}", after, base);
+        }
+    }
+}
+
+/// Two problems side by side, sharing nothing: `b`'s indices moved past `a`'s, the demand lines
+/// interleaved (a's first line, b's first, a's second, ...), so the pieces' plans must be merged
+/// back in the whole's order.
+fn side_by_side(a: &Problem, b: &Problem) -> Problem {
+    let mut p = a.clone();
+    let (ni, nr, nc, ns) = (a.items.len(), a.resources.len(), a.components.len(), a.suppliers.len());
+    p.suppliers.extend(b.suppliers.iter().cloned());
+    p.resources.extend(b.resources.iter().cloned());
+    for it in &b.items {
+        let mut it = it.clone();
+        for op in it.routings.iter_mut().flat_map(|r| r.operations.iter_mut()) {
+            op.resource += nr;
+        }
+        p.items.push(it);
+    }
+    for c in &b.components {
+        let mut c = c.clone();
+        c.open_pos.iter_mut().for_each(|po| po.supplier += ns);
+        c.options.iter_mut().for_each(|o| o.supplier += ns);
+        p.components.push(c);
+    }
+    for e in &b.bom {
+        let child = match e.child {
+            Part::Item(i) => Part::Item(i + ni),
+            Part::Component(c) => Part::Component(c + nc),
+        };
+        p.bom.push(BomEdge { parent: e.parent + ni, child, qty_per: e.qty_per });
+    }
+    let moved: Vec<DemandLine> = b.demand.iter().map(|d| DemandLine { item: d.item + ni, ..d.clone() }).collect();
+    p.demand.clear();
+    for k in 0..a.demand.len().max(moved.len()) {
+        p.demand.extend(a.demand.get(k).cloned());
+        p.demand.extend(moved.get(k).cloned());
+    }
+    p
+}
+
+/// Every lexicographic stage's objective of a plan, with plain loops: the cost, the units
+/// served per priority (1 first), the served units weighted by the months left.
+fn objectives(p: &Problem, s: &Solution) -> Vec<f64> {
+    let n = p.months.len();
+    let mut out = vec![s.cost.total()];
+    let mut levels: Vec<i64> = p.demand.iter().map(|d| d.priority).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    for lv in levels {
+        let mut served = 0.0;
+        for (d, line) in p.demand.iter().enumerate() {
+            if line.priority == lv {
+                served += s.served[d];
+            }
+        }
+        out.push(served);
+    }
+    let mut early = 0.0;
+    for (d, line) in p.demand.iter().enumerate() {
+        early += s.served[d] * (n - line.month) as f64;
+    }
+    out.push(early);
+    out
+}
+
+/// Equal to 1e-6 relative (and the held optima's absolute slack).
+fn same(a: &[f64], b: &[f64]) -> Result<(), String> {
+    for (x, y) in a.iter().zip(b) {
+        if (x - y).abs() > 1e-6 * x.abs().max(y.abs()) + 1e-5 {
+            return Err(format!("{a:?} != {b:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// The overtime case (least cost 80, alone) next to the two SKUs case (100, alone), plus a
+/// resource no routing loads and a component nothing consumes: three pieces (two components,
+/// the unused nodes last), the plan 80 + 100 = 180 as the whole solve finds it.
+#[test]
+fn the_problem_is_cut_at_its_connected_components() {
+    let mut a = problem(2);
+    let r = resource(&mut a, "R1", &[100.0, 100.0], 50.0, 4.0);
+    let x = item(&mut a, "A", 5.0, &[("A", 0.0, &[(r, 1.0)])]);
+    demand(&mut a, x, "K1", 1, 1, 120.0, 10.0);
+    let mut b = problem(2);
+    let r = resource(&mut b, "R1", &[100.0, 100.0], 0.0, 0.0);
+    let x = item(&mut b, "A", 0.0, &[("A", 0.0, &[(r, 2.0)])]);
+    let y = item(&mut b, "B", 0.0, &[("A", 0.0, &[(r, 1.0)])]);
+    demand(&mut b, x, "K1", 1, 0, 40.0, 10.0);
+    demand(&mut b, y, "K1", 1, 0, 40.0, 6.0);
+    let mut p = side_by_side(&a, &b);
+    resource(&mut p, "idle", &[10.0, 10.0], 0.0, 0.0);
+    let c = component(&mut p, "unused", 1.0, vec![option(0, 1.0, 0)]);
+    p.components[c].opening_stock = 5.0;
+    let cut = split::split(&p, SplitOptions::default());
+    assert_eq!(cut.pieces.len(), 3);
+    assert_eq!((cut.pieces[0].items.clone(), cut.pieces[1].items.clone()), (vec![0], vec![1, 2]));
+    assert_eq!(cut.pieces[0].demand, vec![0]);
+    assert_eq!(cut.pieces[1].demand, vec![1, 2]);
+    assert!(!cut.approximate());
+    let s = solved(&p);
+    close(s.cost.total(), 180.0);
+    close(s.overtime[0][1], 20.0);
+    close(s.served[0], 120.0);
+    close(s.component_stock[c][1], 5.0);
+    let whole = solve_with(&p, &BTreeSet::new(), usize::MAX, SplitOptions::whole()).unwrap();
+    assert_eq!(split::split(&p, SplitOptions::whole()).pieces.len(), 1);
+    same(&objectives(&p, &s), &objectives(&p, &whole)).unwrap();
+}
+
+/// Cut approximately (every finished good its own piece, the shared resource's hours and the
+/// shared component's stock split by requirement), the plan still passes the checker on the
+/// whole problem and costs no less than the optimum. Here two SKUs share a 100 h line; A needs
+/// 60 h (requirement 60), B 60 h: each piece gets 50 h, A loses 10 units (margin 10) and B
+/// 10 (margin 6): 160, where the whole finds 120 (B, the lower margin per hour, cut by 20).
+#[test]
+fn an_approximate_cut_is_feasible_and_never_cheaper() {
+    let mut p = problem(1);
+    let r = resource(&mut p, "R1", &[100.0], 0.0, 0.0);
+    let a = item(&mut p, "A", 0.0, &[("A", 0.0, &[(r, 1.0)])]);
+    let b = item(&mut p, "B", 0.0, &[("A", 0.0, &[(r, 1.0)])]);
+    demand(&mut p, a, "K1", 1, 0, 60.0, 10.0);
+    demand(&mut p, b, "K1", 1, 0, 60.0, 6.0);
+    let opts = SplitOptions { connected: true, approximate_above_items: Some(1), piece_items: 1 };
+    let cut = split::split(&p, opts);
+    assert_eq!(cut.pieces.len(), 2);
+    assert!(cut.approximate());
+    close(cut.pieces[0].problem.resources[0].months[0].regular_hours, 50.0);
+    let s = solve_with(&p, &BTreeSet::new(), usize::MAX, opts).unwrap();
+    assert!(largest_violation(&p, &s).0 < 1e-6);
+    close(s.cost.total(), 160.0);
+    close(solve(&p).unwrap().cost.total(), 120.0);
+}
+
+mod decomposition {
+    use proptest::prelude::*;
+
+    use super::properties::random_problem;
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// Two random problems side by side: cut at the components, every stage's objective
+        /// equals the whole solve's (`cost_first`; the least-cost stage under `priority_first`),
+        /// the plan passes the checker, and pricing a
+        /// lever through its piece costs what re-solving the whole costs.
+        #[test]
+        fn the_cut_problem_solves_as_the_whole(a in random_problem(), b in random_problem(), rule in 0usize..2) {
+            let mut p = side_by_side(&a, &b);
+            p.rule = [AllocationRule::CostFirst, AllocationRule::PriorityFirst][rule];
+            prop_assert!(split::split(&p, SplitOptions::default()).pieces.len() >= 2);
+            let cut = solve(&p).unwrap();
+            let whole = solve_with(&p, &BTreeSet::new(), usize::MAX, SplitOptions::whole()).unwrap();
+            let (v, what) = largest_violation(&p, &cut);
+            prop_assert!(v < 1e-6, "violation {} ({})", v, what);
+            if p.rule == AllocationRule::CostFirst {
+                prop_assert!(same(&objectives(&p, &cut), &objectives(&p, &whole)).is_ok(),
+                    "{:?} != {:?}", objectives(&p, &cut), objectives(&p, &whole));
+            } else {
+                // `priority_first` caps each fix at the least-cost plan the solver found; where
+                // several least-cost plans tie, the cut and the whole may find different ones,
+                // so only the least-cost stage is the same.
+                let least = |o: SplitOptions| solve_with(&p, &BTreeSet::new(), 1, o).unwrap().cost.total();
+                same(&[least(SplitOptions::default())], &[least(SplitOptions::whole())]).unwrap();
+            }
+            let mut pieces = Pricer::new(&p, &BTreeSet::new());
+            let mut one = Pricer::with(&p, &BTreeSet::new(), SplitOptions::whole());
+            same(&[pieces.reference().unwrap().cost.total()], &[one.reference().unwrap().cost.total()]).unwrap();
+            for r in 0..p.resources.len() {
+                let forbid: BTreeSet<Lever> = (0..p.months.len()).map(|month| Lever::Overtime { resource: r, month }).collect();
+                let x = pieces.solve_without(&forbid).unwrap();
+                let y = one.solve_without(&forbid).unwrap();
+                prop_assert!(same(&[x.cost.total(), x.cost.spend()], &[y.cost.total(), y.cost.spend()]).is_ok(),
+                    "resource {}: {:?} != {:?}", r, x.cost, y.cost);
+                prop_assert!(largest_violation(&p, &x).0 < 1e-6);
+            }
+        }
+
+        /// Cut approximately, every piece one finished good: the merged plan is feasible for the
+        /// whole and never cheaper than its optimum.
+        #[test]
+        fn an_approximate_plan_is_feasible(a in random_problem(), b in random_problem()) {
+            let p = side_by_side(&a, &b);
+            let opts = SplitOptions { connected: true, approximate_above_items: Some(0), piece_items: 1 };
+            let s = solve_with(&p, &BTreeSet::new(), 1, opts).unwrap();
+            let (v, what) = largest_violation(&p, &s);
+            prop_assert!(v < 1e-6, "violation {} ({})", v, what);
+            let best = solve_least_cost(&p).unwrap().cost.total();
+            prop_assert!(s.cost.total() >= best - 1e-6 * best.abs().max(1.0), "{} < {}", s.cost.total(), best);
         }
     }
 }
