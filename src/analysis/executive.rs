@@ -733,7 +733,8 @@ mod tests {
     fn only_the_coo_or_the_ceo_decides() {
         assert_eq!(may_decide(&dir(), "olivia.chen"), Ok("coo".to_string()));
         let no = may_decide(&dir(), "dana.whitfield").unwrap_err();
-        assert!(no.starts_with("only the COO (Olivia Chen) or the CEO"), "{no}");
+        // Nobody is CEO here: the refusal names who may, not a vacant role.
+        assert!(no.starts_with("only the COO (Olivia Chen) may decide"), "{no}");
         assert!(no.ends_with("Dana Whitfield is not allowed to"), "{no}");
         assert!(may_decide(&dir(), "nobody").unwrap_err().contains("is not a person in `snop.toml`"));
     }
