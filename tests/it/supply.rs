@@ -58,13 +58,20 @@ pub fn stand_in_demand(tables: &BTreeMap<Table, DataFrame>, cycle: Month) -> Dat
     df!("sku" => s, "customer" => c, "month" => m, "qty" => q).unwrap()
 }
 
-fn demo_facts() -> SupplyFacts {
+/// The committed demo company's supply tables and a stand-in demand, cycle 2026-12.
+fn demo_inputs() -> (BTreeMap<Table, DataFrame>, DataFrame, Month) {
     let tmp = tempfile::tempdir().unwrap();
     snop::demo::init(tmp.path(), "Demo").unwrap();
     copy_dir(&repo().join("fixtures/demo/data"), &tmp.path().join("data"));
     let cycle = Month::parse("2026-12").unwrap();
     let tables = demo_tables(tmp.path(), cycle);
     let demand = stand_in_demand(&tables, cycle);
+    (tables, demand, cycle)
+}
+
+/// The demo company's supply facts, as the supply review makes them.
+pub fn demo_facts() -> SupplyFacts {
+    let (tables, demand, cycle) = demo_inputs();
     let params = SupplyParams::default();
     supply_review(&SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params }).unwrap()
 }
@@ -75,12 +82,7 @@ fn demo_facts() -> SupplyFacts {
 #[test]
 fn pricing_through_the_pieces_equals_the_whole_on_the_demo() {
     use snop::analysis::supply::lp::SplitOptions;
-    let tmp = tempfile::tempdir().unwrap();
-    snop::demo::init(tmp.path(), "Demo").unwrap();
-    copy_dir(&repo().join("fixtures/demo/data"), &tmp.path().join("data"));
-    let cycle = Month::parse("2026-12").unwrap();
-    let tables = demo_tables(tmp.path(), cycle);
-    let demand = stand_in_demand(&tables, cycle);
+    let (tables, demand, cycle) = demo_inputs();
     let params = SupplyParams::default();
     let inputs = SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params };
     let cut = supply_review_cut(&inputs, SplitOptions::default()).unwrap();

@@ -1,28 +1,14 @@
 //! The facts' large tables live in Parquet, written from the typed facts: the same tables
 //! `facts.json` held before, and read back by the agents that build on them.
 
-use snop::analysis::supply::{SupplyFacts, SupplyInputs, SupplyParams, supply_review};
+use snop::analysis::supply::SupplyFacts;
 use snop::artifacts::tables::{self, SUPPLY_TABLES};
-use snop::contract::Month;
 
-use crate::common::{copy_dir, repo};
-use crate::supply::{demo_tables, stand_in_demand};
-
-/// The demo company's supply facts (cycle 2026-12, stand-in demand), as the supply review makes them.
-fn demo_supply_facts() -> SupplyFacts {
-    let tmp = tempfile::tempdir().unwrap();
-    snop::demo::init(tmp.path(), "Demo").unwrap();
-    copy_dir(&repo().join("fixtures/demo/data"), &tmp.path().join("data"));
-    let cycle = Month::parse("2026-12").unwrap();
-    let tables = demo_tables(tmp.path(), cycle);
-    let demand = stand_in_demand(&tables, cycle);
-    let params = SupplyParams::default();
-    supply_review(&SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params }).unwrap()
-}
+use crate::supply::demo_facts;
 
 #[test]
 fn the_supply_plans_large_tables_are_the_parquet_files_facts_json_held_before() {
-    let facts = demo_supply_facts();
+    let facts = demo_facts();
     assert!(facts.constrained_plan.len() > 1000 && facts.requirements.len() > 100);
     // Before: `facts.json` held every table and `tables/*.parquet` were parsed back from it.
     let whole = serde_json::to_vec_pretty(&facts).unwrap();
