@@ -102,11 +102,15 @@ pub async fn run(
         "changes": outcome.changes,
         "plan_seconds": plan_seconds,
     });
+    // As the supply review's run: the large tables in Parquet, the rest in `facts.json`.
+    let mut facts = facts;
+    let large = crate::artifacts::tables::take_supply_tables(&mut facts)?;
     let mut files = vec![
         ("report.json".to_string(), serde_json::to_vec_pretty(&report)?),
         ("facts.json".to_string(), serde_json::to_vec(&facts)?),
         ("outcome.json".to_string(), serde_json::to_vec_pretty(&outcome)?),
     ];
+    files.extend(large);
     if !scenario.text.is_empty() {
         files.push(("scenario.toml".to_string(), scenario.text.as_bytes().to_vec()));
     }
