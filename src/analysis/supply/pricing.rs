@@ -329,32 +329,8 @@ pub(super) fn price(solver: &mut Solver<'_>, found: &mut [Found], price: bool) -
 /// A gap not re-priced: the shortfall the plan leaves in its demand, accepted; its one option
 /// is accepting it (the plan as it is).
 fn notice(s: &InScope, f: &mut Found) {
-    let g = &mut f.gap;
-    g.priced_by = PricedBy::NotPriced;
-    g.options = vec![GapOption {
-        kind: OptionKind::AcceptShortfall,
-        detail: if g.frozen {
-            "inside the frozen horizon: the plan as it is".into()
-        } else {
-            "the plan as it is".into()
-        },
-        closes_units: 0.0,
-        closes_percent: 0.0,
-        fully_closes: s.unmet <= UNIT_EPS,
-        cost_money: r2(s.lost),
-        cost_per_unit_money: 0.0,
-        spend_money: 0.0,
-        lost_margin_money: r2(s.lost),
-        revenue_kept_money: 0.0,
-        margin_kept_money: 0.0,
-        customers_served: Vec::new(),
-    }];
-    g.units_short = r3(s.unmet);
-    g.revenue_at_risk_money = r2(s.unmet_revenue);
-    g.margin_at_risk_money = r2(s.lost);
-    g.recommended = accept_step(s);
-    g.recommended_cost_money = r2(s.lost);
-    g.recommended_closes_units = 0.0;
+    let detail = if f.gap.frozen { "inside the frozen horizon: the plan as it is" } else { "the plan as it is" };
+    as_planned(&mut f.gap, PricedBy::NotPriced, OptionKind::AcceptShortfall, detail.into(), 0.0, Vec::new(), s);
 }
 
 /// A gap beyond the pricing budget: what the least-cost plan does about it, and nothing the
@@ -366,15 +342,32 @@ fn plan_only(solver: &Solver<'_>, f: &mut Found) {
     let mut used = uses(solver.problem, &f.scope, &plan);
     used.sort_by(|a, b| b.spend.total_cmp(&a.spend).then(a.kind.cmp(&b.kind)));
     let spend: f64 = used.iter().map(|u| u.spend).sum();
-    let g = &mut f.gap;
-    g.priced_by = PricedBy::Plan;
+    let kind = used.first().map_or(OptionKind::AcceptShortfall, |u| u.kind);
+    let detail = if used.is_empty() {
+        "the least-cost plan as it is (not re-solved: beyond the pricing budget)".into()
+    } else {
+        used.iter().flat_map(|u| u.details.iter().cloned()).collect::<Vec<_>>().join("; ")
+    };
+    let fixes = used.iter().map(|u| RecommendedStep { kind: u.kind, units: 0.0, cost_money: r2(u.spend) }).collect();
+    as_planned(&mut f.gap, PricedBy::Plan, kind, detail, spend, fixes, &s);
+    f.gap.next_best_extra_cost_money = None;
+}
+
+/// A gap's one option, the plan as it is: `spend` on the plan's `fixes` (none for a notice) and
+/// the shortfall it leaves in the gap's demand, accepted; the recommendation is the same.
+fn as_planned(
+    g: &mut Gap,
+    by: PricedBy,
+    kind: OptionKind,
+    detail: String,
+    spend: f64,
+    fixes: Vec<RecommendedStep>,
+    s: &InScope,
+) {
+    g.priced_by = by;
     g.options = vec![GapOption {
-        kind: used.first().map_or(OptionKind::AcceptShortfall, |u| u.kind),
-        detail: if used.is_empty() {
-            "the least-cost plan as it is (not re-solved: beyond the pricing budget)".into()
-        } else {
-            used.iter().flat_map(|u| u.details.iter().cloned()).collect::<Vec<_>>().join("; ")
-        },
+        kind,
+        detail,
         closes_units: 0.0,
         closes_percent: 0.0,
         fully_closes: s.unmet <= UNIT_EPS,
@@ -389,14 +382,9 @@ fn plan_only(solver: &Solver<'_>, f: &mut Found) {
     g.units_short = r3(s.unmet);
     g.revenue_at_risk_money = r2(s.unmet_revenue);
     g.margin_at_risk_money = r2(s.lost);
-    g.recommended = used
-        .iter()
-        .map(|u| RecommendedStep { kind: u.kind, units: 0.0, cost_money: r2(u.spend) })
-        .chain(accept_step(&s))
-        .collect();
+    g.recommended = fixes.into_iter().chain(accept_step(s)).collect();
     g.recommended_cost_money = r2(spend + s.lost);
     g.recommended_closes_units = 0.0;
-    g.next_best_extra_cost_money = None;
 }
 
 fn accept_step(s: &InScope) -> Vec<RecommendedStep> {
