@@ -18,6 +18,7 @@ use super::xlsx::{Formats, Value, opt_num, table, text, workbook};
 use crate::analysis::reconcile::decisions::notice_word;
 use crate::analysis::reconcile::{ReconciliationFacts, kind_word, money as amount, percent};
 use crate::narrative::Draft;
+use crate::scenario::PackScenario;
 
 const PACK: &str = include_str!("templates/pack.html");
 
@@ -105,6 +106,69 @@ struct DecisionLine {
 
 /// The deck as self-contained HTML: each slide's content, then the template.
 pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, currency: &str) -> anyhow::Result<String> {
+    deck_html_with(f, narrative, company, currency, None)
+}
+
+/// What slide 2 says of the pack's scenario: its headline figures against the base (the
+/// comparison's, not recomputed), the first differences in words, or why it is not shown.
+#[derive(Serialize)]
+struct ScenarioBox {
+    name: String,
+    description: String,
+    rows: Vec<ScenarioRow>,
+    lines: Vec<String>,
+    problem: Option<String>,
+}
+
+/// The figures of the pack's scenario on slide 2 (all of them are in the appendix).
+const SCENARIO_FIGURES: [&str; 5] =
+    ["Revenue", "Margin after fixes", "Spend on fixes", "Service level %", "Unmet units"];
+
+/// A figure of the pack's scenario, formatted.
+#[derive(Serialize)]
+struct ScenarioRow {
+    label: String,
+    base: String,
+    scenario: String,
+    difference: String,
+}
+
+fn scenario_box(p: &PackScenario) -> ScenarioBox {
+    let signed = |x: f64| if x > 0.0 { format!("+{}", format_number(x)) } else { format_number(x) };
+    let rows = SCENARIO_FIGURES
+        .iter()
+        .filter_map(|label| {
+            let (b, s, d) = p.figure(label)?;
+            Some(ScenarioRow {
+                label: label.to_string(),
+                base: format_number(b),
+                scenario: format_number(s),
+                difference: signed(d),
+            })
+        })
+        .collect();
+    let c = p.comparison.as_ref();
+    ScenarioBox {
+        name: p.name.clone(),
+        description: c.and_then(|c| c.outcomes.get(1)).map(|o| o.description.clone()).unwrap_or_default(),
+        rows,
+        lines: c
+            .and_then(|c| c.explained.first())
+            .map(|e| e.lines.iter().skip(1).take(2).cloned().collect())
+            .unwrap_or_default(),
+        problem: p.problem.as_ref().map(|why| why.lines().next().unwrap_or_default().to_string()),
+    }
+}
+
+/// The deck, with the comparison of the pack's scenario (`[reconciliation] pack_scenario`) on
+/// slide 2 when there is one.
+pub fn deck_html_with(
+    f: &ReconciliationFacts,
+    narrative: &Draft,
+    company: &str,
+    currency: &str,
+    scenario: Option<&PackScenario>,
+) -> anyhow::Result<String> {
     let money = format_number;
     let PlanSlide { quarters, plan_rows, last_signed_note } = plan_slide(f);
     let (top, more_trade_offs) = trade_offs_slide(f);
@@ -129,6 +193,7 @@ pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, curr
     c.insert("limit", &format!("{} {currency}", money(f.leads_may_approve_up_to_money)));
     c.insert("top", &top);
     c.insert("more_trade_offs", &more_trade_offs);
+    c.insert("scenario", &scenario.map(scenario_box));
     c.insert("chart", &chart);
     c.insert("financial_rows", &financial_rows);
     c.insert("paragraph", &narrative.sections.paragraphs.first());
@@ -477,6 +542,18 @@ pub fn appendix_xlsx(
     company: &str,
     agenda: Option<&crate::draft::Agenda>,
 ) -> anyhow::Result<Vec<u8>> {
+    appendix_xlsx_with(f, company, agenda, None)
+}
+
+/// The appendix workbook, with a `Scenario` sheet when the pack carries one: every figure of
+/// the comparison (base, scenario, difference), the differences in words and the gaps opened
+/// and closed; or why it is not shown.
+pub fn appendix_xlsx_with(
+    f: &ReconciliationFacts,
+    company: &str,
+    agenda: Option<&crate::draft::Agenda>,
+    scenario: Option<&PackScenario>,
+) -> anyhow::Result<Vec<u8>> {
     let mut book = workbook(&format!("Reconciliation pack appendix {}", f.cycle), company, &f.cycle)?;
     let formats = Formats::standard();
     decisions_sheet(&mut book, &formats, f)?;
@@ -573,8 +650,39 @@ pub fn appendix_xlsx(
     for (i, q) in f.open_questions.iter().enumerate() {
         sheet.write_string(i as u32 + 1, 0, q)?;
     }
+    if let Some(p) = scenario {
+        scenario_sheet(&mut book, &formats, p)?;
+    }
     if let Some(a) = agenda {
         super::xlsx::agenda_sheet(&mut book, a)?;
     }
     Ok(book.save_to_buffer()?)
+}
+
+/// The appendix's `Scenario` sheet.
+fn scenario_sheet(book: &mut rust_xlsxwriter::Workbook, formats: &Formats, p: &PackScenario) -> anyhow::Result<()> {
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    if let Some(problem) = &p.problem {
+        rows.extend(problem.lines().map(|l| vec![text(l)]));
+    }
+    if let Some(c) = &p.comparison {
+        for r in &c.figures {
+            let (b, s, d) = p.figure(&r.label).unwrap_or_default();
+            rows.push(vec![text(&r.label), Value::Num(b), Value::Num(s), Value::Num(d)]);
+        }
+        rows.push(vec![]);
+        rows.extend(c.explained.iter().flat_map(|e| e.lines.iter().map(|l| vec![text(l)])));
+        rows.extend(c.gaps.iter().map(|g| {
+            vec![text(format!(
+                "gap {} {} ({} units short, {} of margin at risk)",
+                g.id,
+                g.change,
+                format_number(g.units_short),
+                format_number(g.margin_at_risk_money)
+            ))]
+        }));
+    }
+    let cols = [("figure", 40.0), ("base", 16.0), (p.name.as_str(), 16.0), ("difference", 16.0)];
+    table(book.add_worksheet().set_name("Scenario")?, formats, &cols, rows)?;
+    Ok(())
 }

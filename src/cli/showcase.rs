@@ -31,6 +31,7 @@ pub(super) async fn demo_command(
         fs_err::remove_dir_all(dir)?;
     }
     demo::init(dir, demo::DEMO_COMPANY)?;
+    demo::enable_pack_scenario(dir, size.cycle)?;
     let g = demo::generate(dir, size.spec()).context("generating the demo company")?;
     println!(
         "demo company `{}`: {} SKUs, {} customers, {} months of history ({} order lines) in `{}`",
@@ -56,6 +57,9 @@ pub(super) async fn demo_command(
                 "decisions",
                 dir_people.name(&coo),
             );
+        }
+        if agent == Agent::Reconciliation {
+            pack_scenario(&ws, &store, cycle, progress).await?;
         }
         let draft = demo_run(&ws, &store, agent, cycle, dir, progress).await?;
         if agent == Agent::Reconciliation {
@@ -243,6 +247,30 @@ async fn sign_and_print(
 ) -> anyhow::Result<()> {
     for line in sign_by_script(store, dir, ws, draft).await? {
         println!("{:>16}{line}", "");
+    }
+    Ok(())
+}
+
+/// Before month one's reconciliation: the base and the pack's scenario re-planned, so the pack
+/// carries their comparison (`[reconciliation] pack_scenario`).
+async fn pack_scenario(
+    ws: &Workspace,
+    store: &crate::store::Store,
+    cycle: Month,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let Some(name) = &ws.pack_scenario else { return Ok(()) };
+    let (_, c) = pipeline::scenario::run_and_compare(
+        ws,
+        store,
+        cycle,
+        crate::scenario::BASE,
+        std::slice::from_ref(name),
+        progress,
+    )
+    .await?;
+    if let Some(line) = c.explained.first().and_then(|e| e.lines.first()) {
+        println!("{:>14}: {line} (on the pack's trade-offs slide: `[reconciliation] pack_scenario`)", "what-if");
     }
     Ok(())
 }

@@ -73,6 +73,9 @@ pub struct Workspace {
     pub mask_fields: Vec<String>,
     pub store_url: String,
     pub reconciliation: crate::analysis::reconcile::ReconcileParams,
+    /// `[reconciliation] pack_scenario`: the scenario whose comparison with the base the pack
+    /// carries (its file exists; its run is checked when the pack is made).
+    pub pack_scenario: Option<String>,
     pub pipelines: BTreeMap<Agent, Pipeline>,
     pub notify: NotifyConfig,
     /// `[signoff] require_keys`: every signature needs the signer's key.

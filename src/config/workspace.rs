@@ -66,6 +66,10 @@ struct RawReconciliation {
     /// rest are listed as notices. Default: 10.
     #[serde(default)]
     max_executive_decisions: Option<Spanned<i64>>,
+    /// A scenario (`scenarios/<name>.toml`) whose comparison with the base the pack carries on
+    /// its trade-offs slide and in its appendix. Default: none.
+    #[serde(default)]
+    pack_scenario: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,6 +331,13 @@ pub(super) fn load_workspace(root: &Path, inputs: Inputs, problems: &mut Vec<Pro
             ),
         }
     }
+    let mut pack_scenario = None;
+    if let Some(n) = &raw.reconciliation.pack_scenario {
+        match pack_scenario_problem(root, n.get_ref()) {
+            Some(problem) => here(n.span(), "reconciliation.pack_scenario", problem),
+            None => pack_scenario = Some(n.get_ref().clone()),
+        }
+    }
 
     let mut people = BTreeMap::new();
     for (id, p) in raw.people {
@@ -364,12 +375,33 @@ pub(super) fn load_workspace(root: &Path, inputs: Inputs, problems: &mut Vec<Pro
         mask_fields: raw.narrative.mask_fields,
         store_url,
         reconciliation,
+        pack_scenario,
         pipelines,
         notify: raw.notify,
         require_keys: raw.signoff.require_keys,
         pending,
         sheet_max_rows: SHEET_MAX_ROWS,
     })
+}
+
+/// What is wrong with `[reconciliation] pack_scenario = "<name>"`, if anything: the name as
+/// `scenario::spec::valid_name` takes it (config sits below `scenario`, so the rule is repeated
+/// here), not `base`, and its file there (the file's own problems are `snop validate`'s).
+fn pack_scenario_problem(root: &Path, name: &str) -> Option<String> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name.as_bytes()[0].is_ascii_alphanumeric();
+    if !valid {
+        return Some(format!(
+            "`{name}` is not a scenario name: use lowercase letters, digits, `-` and `_` (the file `scenarios/NAME.toml`)"
+        ));
+    }
+    if name == "base" {
+        return Some("`base` is the plan with no change: name a scenario to compare with it".into());
+    }
+    let file = root.join("scenarios").join(format!("{name}.toml"));
+    (!file.exists()).then(|| format!("no scenario file `scenarios/{name}.toml`"))
 }
 
 /// Excel's most rows on a sheet: what [`Workspace::sheet_max_rows`] is outside tests.

@@ -84,7 +84,9 @@ mod workspace;
 pub use large::{
     GreedyVsLp, LpBench, SupplyBench, greedy_vs_lp, large_supply_tables, lp_bench, lp_bench_compare, supply_bench,
 };
-pub use workspace::{PIPELINES, PROMPTS, init, scenario_files, workspace_toml, write_scenarios};
+pub use workspace::{
+    PACK_SCENARIO, PIPELINES, PROMPTS, enable_pack_scenario, init, scenario_files, workspace_toml, write_scenarios,
+};
 
 /// Where the generated files go, and the files written so far, in order.
 struct Files {

@@ -250,3 +250,21 @@ pub fn write_scenarios(dir: &Path, cycle: crate::contract::Month) -> anyhow::Res
     }
     Ok(names)
 }
+
+/// The scenario the demo's reconciliation pack carries.
+pub const PACK_SCENARIO: &str = "saturday-shift";
+
+/// Writes the example scenarios for `cycle` and sets `[reconciliation] pack_scenario` in the
+/// workspace's `snop.toml` to [`PACK_SCENARIO`] (what `snop demo` does after `init`).
+pub fn enable_pack_scenario(dir: &Path, cycle: crate::contract::Month) -> anyhow::Result<()> {
+    write_scenarios(dir, cycle)?;
+    let path = dir.join(crate::config::WORKSPACE_FILE);
+    let text = fs_err::read_to_string(&path)?;
+    let line = "max_executive_decisions = 10\n";
+    anyhow::ensure!(text.contains(line), "`snop.toml` has no `{}`", line.trim());
+    let with = format!(
+        "{line}# The pack carries this what-if's comparison with the plan as is (its runs must be current).\npack_scenario = \"{PACK_SCENARIO}\"\n"
+    );
+    fs_err::write(&path, text.replacen(line, &with, 1))?;
+    Ok(())
+}

@@ -103,7 +103,12 @@ pub async fn run_with(
         .with_context(|| format!("reading the inputs of `{}`", pipeline.file.display()))?;
 
     // What earlier runs stored that this agent builds on (part of this run's identity).
-    let upstream = agents::upstream(agent, store, cycle, options).await?;
+    let mut upstream = agents::upstream(agent, store, cycle, options).await?;
+    if agent == Agent::Reconciliation
+        && let Some(extra) = scenario::pack_identity(ws, store, cycle).await?
+    {
+        upstream.identity = Some(format!("{} {extra}", upstream.identity.unwrap_or_default()));
+    }
     let inputs_sha256 = run_identity(&pipeline.text, cycle, &ingested.sources, &upstream);
     let previous = store.runs(Some(agent.name()), Some(&cycle.to_string())).await?.into_iter().next();
     if let Some(previous) = previous.filter(|p| p.inputs_sha256 == inputs_sha256) {

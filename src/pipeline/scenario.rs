@@ -18,7 +18,7 @@ use crate::contract::{Month, Table};
 use crate::ingest::{self, Window};
 use crate::pipeline::upstream::cycle_consensus;
 use crate::scenario::spec::{self, Scenario};
-use crate::scenario::{Comparison, Outcome, apply, compare, outcome};
+use crate::scenario::{Comparison, Outcome, PackScenario, apply, compare, outcome};
 use crate::sop::Agent;
 use crate::store::{NewRun, RunRow, Store};
 use crate::{Progress, UserError};
@@ -48,36 +48,10 @@ pub async fn run(
     progress: &Progress,
 ) -> anyhow::Result<ScenarioRun> {
     let scenario = spec::load(&ws.root, name)?;
-    let pipeline = ws.pipeline(Agent::SupplyReview)?;
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let window = Window { cycle, history_months: pipeline.history_months, plan_months: pipeline.demand.horizon_months };
-    let ingested = ingest::ingest(&ws.root, pipeline, window, progress)
-        .await
-        .with_context(|| format!("reading the inputs of `{}`", pipeline.file.display()))?;
-    if let Some(s) = ingested.sources.iter().find(|s| s.over_limit) {
-        return Err(UserError(format!(
-            "the supply review's source `{}` has too many bad rows ({} of {}): no scenario is planned on it\nhint: `snop run supply-review --cycle {cycle}` lists them",
-            s.name, s.rows_quarantined, s.rows_read
-        ))
-        .into());
-    }
-    let (consensus, signed, demand) = cycle_consensus(store, cycle).await?;
-
-    let mut h = Sha256::new();
-    for part in [env!("CARGO_PKG_VERSION"), "scenario", &cycle.to_string(), &pipeline.text] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    for s in &ingested.sources {
-        for f in &s.files {
-            h.update(format!("{}|{}\0", s.name, f.sha256).as_bytes());
-        }
-    }
-    h.update(format!("consensus {} {} signed {signed:?}\0", consensus.id, consensus.inputs_sha256).as_bytes());
-    let base_inputs = hex::encode(h.clone().finalize());
-    h.update(Sha256::digest(scenario.text.as_bytes()));
-    let identity = hex::encode(h.finalize());
+    let base = read_base(ws, store, cycle, progress).await?;
+    let identity = base.identity(&scenario);
     let agent = agent_name(name);
     let previous = store.runs(Some(&agent), Some(&cycle.to_string())).await?.into_iter().next();
     if let Some(previous) = previous.filter(|p| p.inputs_sha256 == identity) {
@@ -85,6 +59,7 @@ pub async fn run(
             .with_context(|| format!("run {} of scenario `{name}` has no outcome.json", previous.id))?;
         return Ok(ScenarioRun { run: previous, outcome, recorded: false, plan_seconds: 0.0 });
     }
+    let Base { pipeline, ingested, consensus, signed, demand, base_inputs, .. } = base;
 
     let plan_started = Instant::now();
     let (facts, mut outcome) =
@@ -141,6 +116,65 @@ pub async fn run(
         })
         .await?;
     Ok(ScenarioRun { run, outcome, recorded: true, plan_seconds })
+}
+
+/// What every scenario of a cycle starts from: the supply review's inputs as read, the cycle's
+/// signed (else latest) consensus, and the hash of both (a scenario run's identity is this
+/// hash and its file's).
+pub struct Base<'a> {
+    pub pipeline: &'a crate::config::Pipeline,
+    pub ingested: ingest::Ingested,
+    pub consensus: RunRow,
+    pub signed: Option<i64>,
+    pub demand: DataFrame,
+    /// The identity of the inputs before any change.
+    pub base_inputs: String,
+    hasher: Sha256,
+}
+
+impl Base<'_> {
+    /// The identity of `scenario`'s run over these inputs: re-running a scenario whose
+    /// identity is its last run's writes nothing; a run with another identity is stale.
+    pub fn identity(&self, scenario: &Scenario) -> String {
+        let mut h = self.hasher.clone();
+        h.update(Sha256::digest(scenario.text.as_bytes()));
+        hex::encode(h.finalize())
+    }
+}
+
+/// Reads the supply review's inputs and the cycle's consensus, and hashes them.
+pub async fn read_base<'a>(
+    ws: &'a Workspace,
+    store: &Store,
+    cycle: Month,
+    progress: &Progress,
+) -> anyhow::Result<Base<'a>> {
+    let pipeline = ws.pipeline(Agent::SupplyReview)?;
+    let window = Window { cycle, history_months: pipeline.history_months, plan_months: pipeline.demand.horizon_months };
+    let ingested = ingest::ingest(&ws.root, pipeline, window, progress)
+        .await
+        .with_context(|| format!("reading the inputs of `{}`", pipeline.file.display()))?;
+    if let Some(s) = ingested.sources.iter().find(|s| s.over_limit) {
+        return Err(UserError(format!(
+            "the supply review's source `{}` has too many bad rows ({} of {}): no scenario is planned on it\nhint: `snop run supply-review --cycle {cycle}` lists them",
+            s.name, s.rows_quarantined, s.rows_read
+        ))
+        .into());
+    }
+    let (consensus, signed, demand) = cycle_consensus(store, cycle).await?;
+    let mut h = Sha256::new();
+    for part in [env!("CARGO_PKG_VERSION"), "scenario", &cycle.to_string(), &pipeline.text] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for s in &ingested.sources {
+        for f in &s.files {
+            h.update(format!("{}|{}\0", s.name, f.sha256).as_bytes());
+        }
+    }
+    h.update(format!("consensus {} {} signed {signed:?}\0", consensus.id, consensus.inputs_sha256).as_bytes());
+    let base_inputs = hex::encode(h.clone().finalize());
+    Ok(Base { pipeline, ingested, consensus, signed, demand, base_inputs, hasher: h })
 }
 
 /// The scenario applied and the plan re-solved: the supply review's linear program over the
@@ -208,4 +242,58 @@ pub async fn run_and_compare(
     }
     let comparison = compare(runs.iter().map(|r| r.outcome.clone()).collect());
     Ok((runs, comparison))
+}
+
+/// The comparison of the base against scenario `name` for the reconciliation pack: from both
+/// runs as stored when their identity is the one `snop scenario run` would compute today
+/// (nothing is re-planned here); a run missing or stale gives the reason instead, and no figure.
+pub async fn pack_scenario(ws: &Workspace, store: &Store, cycle: Month, name: &str) -> anyhow::Result<PackScenario> {
+    let not_shown = |why: String| PackScenario {
+        name: name.to_string(),
+        comparison: None,
+        problem: Some(format!(
+            "the scenario `{name}` is not in the pack: {why}\nhint: run `snop scenario compare --cycle {cycle} base {name}`, then the reconciliation again"
+        )),
+    };
+    let base = match read_base(ws, store, cycle, &Progress::hidden()).await {
+        Ok(b) => b,
+        Err(e) => return Ok(not_shown(format!("its inputs cannot be read ({e:#})"))),
+    };
+    let mut outcomes = Vec::new();
+    for n in [spec::BASE, name] {
+        let scenario = match spec::load(&ws.root, n) {
+            Ok(s) => s,
+            Err(e) => return Ok(not_shown(format!("its file has problems ({e})"))),
+        };
+        let last = store.runs(Some(&agent_name(n)), Some(&cycle.to_string())).await?.into_iter().next();
+        match last {
+            None => return Ok(not_shown(format!("`{n}` has not been run for {cycle}"))),
+            Some(r) if r.inputs_sha256 != base.identity(&scenario) => {
+                return Ok(not_shown(format!(
+                    "the run {} of `{n}` is stale (the inputs or the scenario file changed since it ran)",
+                    r.id
+                )));
+            }
+            Some(r) => match stored_outcome(store, &r)? {
+                Some(o) => outcomes.push(o),
+                None => return Ok(not_shown(format!("the run {} of `{n}` has no outcome.json", r.id))),
+            },
+        }
+    }
+    Ok(PackScenario { name: name.to_string(), comparison: Some(compare(outcomes)), problem: None })
+}
+
+/// What the pack's scenario adds to the reconciliation's identity (no input is read): the
+/// scenario's file and the latest runs of the base and of the scenario, so a scenario re-run or
+/// edited makes the next reconciliation a new run.
+pub async fn pack_identity(ws: &Workspace, store: &Store, cycle: Month) -> anyhow::Result<Option<String>> {
+    let Some(name) = &ws.pack_scenario else { return Ok(None) };
+    let file = ws.root.join(spec::SCENARIO_DIR).join(format!("{name}.toml"));
+    let text = fs_err::read(&file).map(|b| hex::encode(Sha256::digest(b))).unwrap_or_else(|_| "missing".into());
+    let mut runs = Vec::new();
+    for n in [spec::BASE, name.as_str()] {
+        let last = store.runs(Some(&agent_name(n)), Some(&cycle.to_string())).await?.into_iter().next();
+        runs.push(last.map_or("none".to_string(), |r| format!("{} {}", r.id, r.inputs_sha256)));
+    }
+    Ok(Some(format!("pack_scenario {name} file {text} runs {}", runs.join(" "))))
 }

@@ -323,3 +323,27 @@ fn explain(base: &Outcome, o: &Outcome, gaps: &[GapChange]) -> Vec<String> {
     lines.extend(cands.into_iter().take(TOP_DIFFERENCES).map(|(_, s)| s));
     lines
 }
+
+/// The scenario comparison the reconciliation pack carries (`[reconciliation] pack_scenario`):
+/// the base against the scenario from their current runs, or why it is not shown (a run missing,
+/// or stale: the inputs or the file changed since it ran). Old figures are never shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackScenario {
+    pub name: String,
+    /// Base and scenario, as `snop scenario compare --cycle C base NAME` shows them.
+    pub comparison: Option<Comparison>,
+    /// Why there is no comparison, with what to run.
+    pub problem: Option<String>,
+}
+
+impl PackScenario {
+    /// The scenario's figure against the base's, by the comparison's row label: (base,
+    /// scenario, difference).
+    pub fn figure(&self, label: &str) -> Option<(f64, f64, f64)> {
+        let row = self.comparison.as_ref()?.figures.iter().find(|r| r.label == label)?;
+        match row.values.as_slice() {
+            [b, s, ..] => Some((*b, *s, r2(*s - *b))),
+            _ => None,
+        }
+    }
+}

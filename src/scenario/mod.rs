@@ -17,5 +17,5 @@ pub mod compare;
 pub mod spec;
 
 pub use apply::{Applied, ApplyError, apply};
-pub use compare::{Comparison, Outcome, compare, outcome};
+pub use compare::{Comparison, Outcome, PackScenario, compare, outcome};
 pub use spec::{BASE, Scenario, check_all, load, names};

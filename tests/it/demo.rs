@@ -14,14 +14,14 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     for line in [
         "demand-review: run 1",
         "supply-review: run 2",
-        "reconciliation: run 3",
-        "executive: run 4",
+        "reconciliation: run 5",
+        "executive: run 6",
         // The account managers return the log with lines re-negotiated: a second commit-back.
-        "commit-back: run 5",
-        "commit-back: run 6",
+        "commit-back: run 7",
+        "commit-back: run 8",
         "month two, 2027-01",
-        "demand-review: run 7",
-        "supply-review: run 8",
+        "demand-review: run 9",
+        "supply-review: run 10",
         "Olivia Chen signed the signed plan 2026-12 version 1 as COO",
         "Leo Grant signed the customer commitment log 2026-12 version 2 as sales lead",
     ] {
@@ -92,11 +92,11 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     assert_eq!(card["cycle"], "2026-12");
     assert_eq!(card["as_of"], "2027-01-12", "the demand review's first day");
     let scored: serde_json::Value = serde_json::from_str(
-        &fs_err::read_to_string(ws.join("runs/2027-01/demand-review/run-7/last-cycle.json")).unwrap(),
+        &fs_err::read_to_string(ws.join("runs/2027-01/demand-review/run-9/last-cycle.json")).unwrap(),
     )
     .unwrap();
     let log: serde_json::Value = serde_json::from_str(
-        &fs_err::read_to_string(ws.join("runs/2026-12/commit-back/run-6/commitment-log.json")).unwrap(),
+        &fs_err::read_to_string(ws.join("runs/2026-12/commit-back/run-8/commitment-log.json")).unwrap(),
     )
     .unwrap();
     let log_lines = log["lines"].as_array().unwrap();
@@ -110,7 +110,7 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
         |l: &str, key: &str| -> usize { l.split(key).nth(1).unwrap().split(' ').next().unwrap().parse().unwrap() };
     // The demo's pack: at most `max_executive_decisions` (10) decisions reach the executive, the
     // count the demo prints; the rest of the gaps are resolved or notices.
-    let pack = json(&ws.join("runs/2026-12/reconciliation/run-3/facts.json"));
+    let pack = json(&ws.join("runs/2026-12/reconciliation/run-5/facts.json"));
     let (decisions, notices) =
         (pack["trade_offs"].as_array().unwrap().len(), pack["notices"].as_array().unwrap().len());
     assert!((1..=10).contains(&decisions), "{decisions} decisions");
@@ -118,7 +118,7 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     let printed =
         format!("{decisions} executive decisions (at most 10, grouped by root cause) and {notices} notices (");
     assert!(out.contains(&printed), "{printed}\n{out}");
-    let deck = fs_err::read_to_string(ws.join("runs/2026-12/reconciliation/run-3/pack-2026-12.html")).unwrap();
+    let deck = fs_err::read_to_string(ws.join("runs/2026-12/reconciliation/run-5/pack-2026-12.html")).unwrap();
     assert_eq!(deck.matches("<div class=\"card\">").count(), decisions.min(3));
     let first = pack["trade_offs"][0]["id"].as_str().unwrap();
     assert!(deck.contains(&format!("D1 {first}")), "the first decision is on the deck");
@@ -135,12 +135,13 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     // Re-running month two's first meeting with unchanged extracts writes nothing.
     let (code, out, _) = run_in(&ws, &["run", "demand-review", "--cycle", "2027-01"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("inputs unchanged since run 7"), "{out}");
+    assert!(out.starts_with("inputs unchanged since run 9"), "{out}");
     let (code, out, _) = run_in(&ws, &["runs", "--json"]);
     assert_eq!(code, 0);
     let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
-    // Eight agent runs and month two's four scenario runs (the base and three what-ifs).
-    assert_eq!(runs.as_array().unwrap().len(), 12, "the re-run wrote no new run");
+    // Eight agent runs, month one's two scenario runs (the base and the pack's scenario) and
+    // month two's four (the base and three what-ifs).
+    assert_eq!(runs.as_array().unwrap().len(), 14, "the re-run wrote no new run");
     scenarios_of_month_two(&ws, &demo_out, &month_two);
     // The demo decides every decision with its recommended option, and one gap of one decision
     // otherwise (its shortfall accepted): the executive's re-plan is the supply plan with that
@@ -154,8 +155,8 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     };
     let (supply, pack, signed) = (
         facts("runs/2026-12/supply-review/run-2"),
-        facts("runs/2026-12/reconciliation/run-3"),
-        facts("runs/2026-12/executive/run-4"),
+        facts("runs/2026-12/reconciliation/run-5"),
+        facts("runs/2026-12/executive/run-6"),
     );
     let total = |f: &serde_json::Value, key: &str| f["totals"][key].as_f64().unwrap();
     assert!(total(&signed, "constrained_units") <= total(&supply, "constrained_units") + 1e-6);
@@ -164,7 +165,7 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     // The signed plan's lines are in its Parquet table (not in `facts.json`), hashed in the draft.
     let name = "tables/constrained_plan.parquet";
     assert!(signed.get("constrained_plan").is_some_and(|p| p.as_array().is_some_and(Vec::is_empty)));
-    let bytes = fs_err::read(ws.join("runs/2026-12/executive/run-4").join(name)).unwrap();
+    let bytes = fs_err::read(ws.join("runs/2026-12/executive/run-6").join(name)).unwrap();
     let plan = snop::artifacts::tables::read(name, bytes).unwrap().frame;
     let lines: f64 = plan.column("constrained_units").unwrap().f64().unwrap().into_no_null_iter().sum();
     assert!((lines - signed["totals"]["constrained_units"].as_f64().unwrap()).abs() < 0.5, "{lines}");
@@ -176,7 +177,7 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     assert!(demo_out.contains("notice(s) inside the frozen horizon"), "{demo_out}");
     // The demo is the fixture company: its signed plan's facts are the executive prompt's sample.
     crate::common::golden_json(
-        &ws.join("runs/2026-12/executive/run-4/narrative-facts.json"),
+        &ws.join("runs/2026-12/executive/run-6/narrative-facts.json"),
         "prompts/executive/sample-facts.json",
     );
     let (code, out, err) = run_in(&ws, &["audit", "verify"]);
@@ -228,7 +229,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// from the lines.) Lines breaking orders come first.
 fn commitment_counts_before_and_after_the_threshold(ws: &std::path::Path, log: &serde_json::Value) {
     use polars::prelude::*;
-    let bytes = fs_err::read(ws.join("runs/2026-12/executive/run-4/signed-plan.parquet")).unwrap();
+    let bytes = fs_err::read(ws.join("runs/2026-12/executive/run-6/signed-plan.parquet")).unwrap();
     let plan = ParquetReader::new(std::io::Cursor::new(bytes)).finish().unwrap();
     let text = |c: &str| plan.column(c).unwrap().str().unwrap().clone();
     let num = |c: &str| plan.column(c).unwrap().f64().unwrap().clone();
@@ -272,12 +273,12 @@ fn commitment_counts_before_and_after_the_threshold(ws: &std::path::Path, log: &
 }
 
 /// The demo writes three scenarios for month two, re-plans them and the base into the store
-/// under their names (runs 9 to 12) and compares them; an unchanged scenario re-run writes
+/// under their names (runs 11 to 14) and compares them; an unchanged scenario re-run writes
 /// nothing, a changed file writes a new run, and no real agent's run or draft is touched.
 fn scenarios_of_month_two(ws: &std::path::Path, demo_out: &str, month_two: &[String]) {
     let line = "what-if scenarios of 2027-01: saturday-shift, steelco-lost, valves-promotion re-planned";
     assert!(demo_out.contains(line), "{demo_out}");
-    assert!(demo_out.contains("(runs 9, 10, 11, 12;"), "{demo_out}");
+    assert!(demo_out.contains("(runs 11, 12, 13, 14;"), "{demo_out}");
     let stem = ws.join("scenario-compare/2027-01/base-vs-saturday-shift-steelco-lost-valves-promotion");
     let shown =
         "the comparison: `ws/scenario-compare/2027-01/base-vs-saturday-shift-steelco-lost-valves-promotion.xlsx`";
@@ -291,20 +292,20 @@ fn scenarios_of_month_two(ws: &std::path::Path, demo_out: &str, month_two: &[Str
 
     let (code, out, err) = run_in(ws, &["scenario", "run", "saturday-shift", "--cycle", "2027-01"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.starts_with("scenario `saturday-shift` and the inputs are unchanged since run 10"), "{out}");
+    assert!(out.starts_with("scenario `saturday-shift` and the inputs are unchanged since run 12"), "{out}");
     let count = || {
         let (_, out, _) = run_in(ws, &["runs", "--json"]);
         serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().len()
     };
-    assert_eq!(count(), 12, "an unchanged scenario writes nothing");
+    assert_eq!(count(), 14, "an unchanged scenario writes nothing");
     let file = ws.join("scenarios/saturday-shift.toml");
     let text = fs_err::read_to_string(&file).unwrap().replace("hours = 32", "hours = 40");
     fs_err::write(&file, text).unwrap();
     let (code, out, err) = run_in(ws, &["scenario", "run", "saturday-shift", "--cycle", "2027-01"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.starts_with("run 13 of scenario `saturday-shift` for 2027-01"), "{out}");
+    assert!(out.starts_with("run 15 of scenario `saturday-shift` for 2027-01"), "{out}");
     assert!(out.contains("LEE-LINE-CENT +40 h a month in 2027-01 to 2027-06"), "{out}");
-    assert_eq!(count(), 13);
+    assert_eq!(count(), 15);
     // The cycle's drafts are as they were: a scenario drafts nothing and signs nothing.
     let (code, out, _) = run_in(ws, &["status", "--cycle", "2027-01", "--json"]);
     assert_eq!(code, 0);
@@ -320,4 +321,64 @@ fn scenarios_of_month_two(ws: &std::path::Path, demo_out: &str, month_two: &[Str
     let (code, out, _) = run_in(ws, &["validate"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("3 scenario file(s) valid (saturday-shift, steelco-lost, valves-promotion)"), "{out}");
+    pack_carries_the_scenario(ws, demo_out);
+}
+
+/// Month one's pack carries `[reconciliation] pack_scenario` (saturday-shift, runs 3 and 4,
+/// re-planned before the reconciliation): its figures on slide 2 are the stored outcomes' (read
+/// here from each run's `outcome.json`, the difference subtracted here). A scenario edited and
+/// not re-run is stale: the pack says so and shows no figure.
+fn pack_carries_the_scenario(ws: &std::path::Path, demo_out: &str) {
+    assert!(demo_out.contains("what-if: saturday-shift: margin after fixes"), "{demo_out}");
+    let outcome = |run: &str| json(&ws.join(format!("runs/2026-12/{run}/outcome.json")));
+    let (base, shift) = (outcome("scenario-base/run-3"), outcome("scenario-saturday-shift/run-4"));
+    assert_eq!(shift["name"], "saturday-shift");
+    let pack = json(&ws.join("runs/2026-12/reconciliation/run-5/pack-scenario.json"));
+    assert!(pack["problem"].is_null(), "{pack}");
+    let deck = fs_err::read_to_string(ws.join("runs/2026-12/reconciliation/run-5/pack-2026-12.html")).unwrap();
+    let n = snop::analysis::format_number;
+    for key in ["revenue_money", "margin_after_fixes_money", "spend_money", "unmet_units"] {
+        let (b, s) = (base[key].as_f64().unwrap(), shift[key].as_f64().unwrap());
+        let d = ((s - b) * 100.0).round() / 100.0;
+        let d = if d > 0.0 { format!("+{}", n(d)) } else { n(d) };
+        let row = format!("<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{d}</td>", n(b), n(s));
+        assert!(deck.contains(&row), "{key}: {row} on the pack's slide 2:\n{deck}");
+    }
+    let slide2 = deck.split("id=\"slide-2\"").nth(1).unwrap().split("id=\"slide-3\"").next().unwrap();
+    assert!(slide2.contains("What if: saturday-shift"), "{slide2}");
+    assert_eq!(deck.matches("<section class=\"slide\"").count(), 5, "still five slides");
+
+    // Month two's pack, drafted on unsigned inputs: the base (run 11) and saturday-shift as last
+    // re-planned (run 15, 40 h) are current, so it carries them; the file edited again and not
+    // re-run, the next pack says the run is stale and shows no figure.
+    let recon = |run: u32| {
+        let (code, out, err) = run_in(ws, &["run", "reconciliation", "--cycle", "2027-01", "--allow-unsigned"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let folder = ws.join(format!("runs/2027-01/reconciliation/run-{run}"));
+        (
+            json(&folder.join("pack-scenario.json")),
+            fs_err::read_to_string(folder.join("pack-2027-01.html")).unwrap(),
+            folder,
+        )
+    };
+    let (current, deck, _) = recon(16);
+    assert!(current["problem"].is_null(), "{current}");
+    let names: Vec<&str> =
+        current["comparison"]["outcomes"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["base", "saturday-shift"]);
+    assert!(deck.contains("What if: saturday-shift"), "{deck}");
+    let file = ws.join("scenarios/saturday-shift.toml");
+    let text = fs_err::read_to_string(&file).unwrap().replace("hours = 40", "hours = 48");
+    fs_err::write(&file, text).unwrap();
+    let (stale, deck, folder) = recon(17);
+    let why = stale["problem"].as_str().unwrap();
+    assert!(
+        why.starts_with("the scenario `saturday-shift` is not in the pack: the run 15 of `saturday-shift` is stale"),
+        "{why}"
+    );
+    assert!(stale["comparison"].is_null());
+    let slide2 = deck.split("id=\"slide-2\"").nth(1).unwrap().split("id=\"slide-3\"").next().unwrap();
+    assert!(slide2.contains("is stale") && !slide2.contains("difference"), "no old figure:\n{slide2}");
+    let report = fs_err::read_to_string(folder.join("report.json")).unwrap();
+    assert!(report.contains("is not in the pack"), "the run's notes say so: {report}");
 }

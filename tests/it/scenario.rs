@@ -359,3 +359,38 @@ fn a_longer_lead_time_moves_the_rest_to_the_second_source() {
     let (_, o) = plan(&slow, &t, &dm);
     assert_eq!((o.cost.purchase_premium_money, o.unmet_units, o.margin_after_fixes_money), (7.5, 0.0, 342.5));
 }
+
+/// `[reconciliation] pack_scenario` names a scenario file that is there, checked when the
+/// workspace loads, with the file, line and key.
+#[test]
+fn the_pack_scenario_is_validated_with_file_line_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    snop::demo::init(root, "Test Co").unwrap();
+    let toml = root.join("snop.toml");
+    let text = fs_err::read_to_string(&toml).unwrap();
+    let line = text.lines().position(|l| l.starts_with("max_executive_decisions")).unwrap() + 2;
+    let with = |name: &str| {
+        let t = text.replacen(
+            "max_executive_decisions = 10\n",
+            &format!("max_executive_decisions = 10\npack_scenario = \"{name}\"\n"),
+            1,
+        );
+        fs_err::write(&toml, t).unwrap();
+        snop::config::Workspace::load_without_inputs(root).map(|w| w.pack_scenario)
+    };
+    let problems = |r: Result<Option<String>, snop::config::ConfigError>| -> Vec<String> {
+        r.unwrap_err().problems.iter().map(ToString::to_string).collect()
+    };
+    let at = format!("`snop.toml` line {line}, key `reconciliation.pack_scenario`: ");
+    assert_eq!(problems(with("night-shift")), [format!("{at}no scenario file `scenarios/night-shift.toml`")]);
+    assert_eq!(
+        problems(with("base")),
+        [format!("{at}`base` is the plan with no change: name a scenario to compare with it")]
+    );
+    assert!(problems(with("Night Shift"))[0].starts_with(&format!("{at}`Night Shift` is not a scenario name")));
+    fs_err::write(&toml, &text).unwrap();
+    snop::demo::enable_pack_scenario(root, cycle()).unwrap();
+    let ws = snop::config::Workspace::load_without_inputs(root).unwrap();
+    assert_eq!(ws.pack_scenario.as_deref(), Some(snop::demo::PACK_SCENARIO));
+}

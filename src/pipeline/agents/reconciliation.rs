@@ -119,13 +119,21 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
         facts.open_questions.insert(0, q);
     }
     let n = ctx.narrate(reconcile::narrative_facts(&facts)).await?;
-    let deck = crate::artifacts::pack::deck_html(&facts, &n.draft, &ws.company, &ws.currency)?;
-    let appendix = crate::artifacts::pack::appendix_xlsx(&facts, &ws.company, Some(&n.agenda))?;
-    let mut notes = Vec::new();
+    // `[reconciliation] pack_scenario`: base against the scenario, from their current runs.
+    let scenario = match &ws.pack_scenario {
+        Some(name) => Some(crate::pipeline::scenario::pack_scenario(ws, ctx.store, cycle, name).await?),
+        None => None,
+    };
+    let deck = crate::artifacts::pack::deck_html_with(&facts, &n.draft, &ws.company, &ws.currency, scenario.as_ref())?;
+    let appendix = crate::artifacts::pack::appendix_xlsx_with(&facts, &ws.company, Some(&n.agenda), scenario.as_ref())?;
+    let mut notes: Vec<String> = scenario.iter().filter_map(|s| s.problem.clone()).collect();
     let mut files = vec![
         (format!("pack-{cycle}.html"), deck.clone().into_bytes()),
         (format!("pack-appendix-{cycle}.xlsx"), appendix),
     ];
+    if let Some(s) = &scenario {
+        files.push(("pack-scenario.json".to_string(), serde_json::to_vec_pretty(s)?));
+    }
     if facts.built_on_unsigned_inputs {
         notes.push("drafted with --allow-unsigned: every slide says it was built on unsigned inputs".into());
     }
