@@ -49,6 +49,10 @@ pub struct DecisionRow {
     pub decided_by: String,
     pub role: String,
     pub decided_at: String,
+    /// The what-if scenario the decision cites (`snop decide --scenario`): a run of it exists
+    /// for the cycle when the decision is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
 }
 
 /// The decision that counts for each trade-off (the newest), keyed by trade-off id (`None`: the
@@ -516,6 +520,10 @@ pub fn narrative_facts(
             if let Some((field, text)) = typed {
                 line[field] = serde_json::Value::String(text);
             }
+            // The what-if scenario the decision cites, only when it cites one.
+            if let Some(s) = l.decision.as_ref().and_then(|d| d.scenario.clone()) {
+                line["scenario"] = serde_json::Value::String(s);
+            }
             line
         })
         .collect();
@@ -700,6 +708,7 @@ mod tests {
             decided_by: "olivia.chen".into(),
             role: "coo".into(),
             decided_at: "2026-12-17T10:00:00Z".into(),
+            scenario: None,
         };
         let opt = |o: &str| Choice::Option { option: o.into() };
         let decisions = vec![

@@ -662,7 +662,12 @@ fn decisions_needed(
                 .take(3)
                 .filter_map(|d| {
                     Some(AgendaDecision {
-                        decision: format!("carry out `{}`: {}", text(d, "tradeoff_id")?, text(d, "decision")?),
+                        decision: format!(
+                            "carry out `{}`: {}{}",
+                            text(d, "tradeoff_id")?,
+                            text(d, "decision")?,
+                            text(d, "scenario").map_or(String::new(), |s| format!(" (cites scenario `{s}`)"))
+                        ),
                         owner: dir.name(&text(d, "owner")?),
                         due: text(d, "due")?,
                     })

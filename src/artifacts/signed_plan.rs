@@ -291,7 +291,8 @@ fn decisions_sheet(book: &mut Workbook, formats: &Formats, b: &PlanBook<'_>) -> 
                         Choice::Action { text } => format!("action: {text}"),
                         Choice::SendBack { reason } => format!("sent back: {reason}"),
                     };
-                    (what, d.decided_by.clone())
+                    let cites = d.scenario.as_ref().map_or(String::new(), |s| format!(" (cites scenario {s})"));
+                    (format!("{what}{cites}"), d.decided_by.clone())
                 }
                 None if l.kind == "resolved" => ("resolved by the leads".to_string(), String::new()),
                 None => ("not decided".to_string(), String::new()),

@@ -40,6 +40,10 @@ pub struct DecideArgs {
     pub due: Option<String>,
     #[arg(long)]
     pub note: Option<String>,
+    /// A what-if scenario the decision cites (`scenarios/NAME.toml`, run for the cycle: `snop
+    /// scenario list --cycle C`); the signed plan records it.
+    #[arg(long, value_name = "NAME", conflicts_with = "send_back")]
+    pub scenario: Option<String>,
     /// Send the trade-off (with `--tradeoff`) or the whole plan back, with `--reason`.
     #[arg(long, requires = "reason")]
     pub send_back: bool,
@@ -71,6 +75,7 @@ pub(super) async fn decide(workspace: &Path, args: DecideArgs) -> anyhow::Result
         owner,
         due,
         note,
+        scenario,
         send_back,
         reason,
         actor,
@@ -143,6 +148,7 @@ pub(super) async fn decide(workspace: &Path, args: DecideArgs) -> anyhow::Result
         owner: owner.clone(),
         due: due.clone(),
         note: note.clone(),
+        scenario: scenario.clone(),
     };
     let mut batch: Vec<_> = choice.into_iter().map(|c| new(tradeoff.clone(), c)).collect();
     for (g, option) in gap.iter().zip(per_gap) {
@@ -198,8 +204,9 @@ fn print_recorded(row: &crate::analysis::executive::DecisionRow, cycle: Month, j
         println!("{}", serde_json::to_string_pretty(row)?);
     } else {
         let what = row.tradeoff_id.as_deref().map_or("the whole plan".to_string(), |t| format!("trade-off `{t}`"));
+        let cites = row.scenario.as_deref().map_or(String::new(), |s| format!(", citing scenario `{s}`"));
         println!(
-            "decision {} on {what} of {cycle} recorded for {} ({}); run `snop run executive --cycle {cycle}` to build the signed plan with it",
+            "decision {} on {what} of {cycle} recorded for {} ({}){cites}; run `snop run executive --cycle {cycle}` to build the signed plan with it",
             row.id, row.decided_by, row.role
         );
     }

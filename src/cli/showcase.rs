@@ -51,12 +51,7 @@ pub(super) async fn demo_command(
     for agent in [Agent::DemandReview, Agent::SupplyReview, Agent::Reconciliation, Agent::Executive, Agent::CommitBack]
     {
         if agent == Agent::Executive {
-            let (coo, decided, otherwise) = decide_by_script(&ws, &store, cycle).await?;
-            println!(
-                "{:>14}: {} decided all {decided} trade-offs of the signed pack (the recommended option each, {otherwise} gap decided otherwise; `snop decide --cycle {cycle} --list -w {w}`)",
-                "decisions",
-                dir_people.name(&coo),
-            );
+            decide_and_print(&ws, &store, cycle, &w.to_string()).await?;
         }
         if agent == Agent::Reconciliation {
             pack_scenario(&ws, &store, cycle, progress).await?;
@@ -247,6 +242,27 @@ async fn sign_and_print(
 ) -> anyhow::Result<()> {
     for line in sign_by_script(store, dir, ws, draft).await? {
         println!("{:>16}{line}", "");
+    }
+    Ok(())
+}
+
+/// The executive meeting by script (`decide_by_script`), printed: who decided, and the decision
+/// that cites the pack's what-if.
+async fn decide_and_print(ws: &Workspace, store: &crate::store::Store, cycle: Month, w: &str) -> anyhow::Result<()> {
+    let (coo, decided, otherwise) = decide_by_script(ws, store, cycle).await?;
+    println!(
+        "{:>14}: {} decided all {decided} trade-offs of the signed pack (the recommended option each, {otherwise} gap decided otherwise; `snop decide --cycle {cycle} --list -w {w}`)",
+        "decisions",
+        ws.directory().name(&coo),
+    );
+    for d in store.decisions(&cycle.to_string()).await?.iter().filter(|d| d.scenario.is_some()) {
+        println!(
+            "{:>14}: decision {} on `{}` cites the what-if `{}` (`snop decide --scenario`); the signed plan records it",
+            "",
+            d.id,
+            d.tradeoff_id.as_deref().unwrap_or_default(),
+            d.scenario.as_deref().unwrap_or_default()
+        );
     }
     Ok(())
 }

@@ -13,7 +13,8 @@ use crate::sop::Artifact;
 /// option on every decision of the cycle's pack, owned by the supply lead, due two weeks after
 /// the meeting; on the first decision of more than one gap whose recommendation fixes
 /// something, its last gap is decided otherwise (its shortfall accepted, to be revisited next
-/// cycle), as `snop decide --decision D --option K --gap G --option accept_shortfall` does.
+/// cycle), as `snop decide --decision D --option K --gap G --option accept_shortfall` does. The
+/// first decision cites the pack's what-if (`[reconciliation] pack_scenario`) when it has a run.
 /// Returns who decided, how many decisions, and how many gaps were decided otherwise.
 pub async fn decide_by_script(
     ws: &Workspace,
@@ -35,6 +36,7 @@ pub async fn decide_by_script(
         owner: Some(owner.clone()),
         due: Some(due.clone()),
         note: Some(note.into()),
+        scenario: None,
     };
     let pack = crate::pipeline::decisions::tradeoffs(store, cycle).await?;
     let mut decisions: Vec<NewDecision> = pack
@@ -47,6 +49,12 @@ pub async fn decide_by_script(
             )
         })
         .collect();
+    // The first decision cites the pack's what-if (`[reconciliation] pack_scenario`) when it ran.
+    if let (Some(first), Some(name)) = (decisions.first_mut(), &ws.pack_scenario)
+        && !store.runs(Some(&pipeline::scenario::agent_name(name)), Some(&cycle.to_string())).await?.is_empty()
+    {
+        first.scenario = Some(name.clone());
+    }
     let n = decisions.len();
     let otherwise = pack
         .iter()

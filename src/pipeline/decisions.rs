@@ -56,6 +56,10 @@ pub async fn decide_each(
         d.tradeoff_id = d.tradeoff_id.take().map(|id| by_rank(&pack, id));
         check_decision(dir, &pack, &by_id, cycle, d)?;
     }
+    let cited: std::collections::BTreeSet<&str> = decisions.iter().filter_map(|d| d.scenario.as_deref()).collect();
+    for name in cited {
+        check_scenario(store, cycle, name).await?;
+    }
     let mut rows = Vec::with_capacity(decisions.len());
     for d in &decisions {
         rows.push(store.record_decision(dir, actor, d).await?);
@@ -130,6 +134,27 @@ fn check_decision(
         .into());
     }
     Ok(())
+}
+
+/// A decision cites a scenario the meeting could see: one with a run for the cycle.
+async fn check_scenario(store: &Store, cycle: Month, name: &str) -> anyhow::Result<()> {
+    let c = cycle.to_string();
+    if !store.runs(Some(&super::scenario::agent_name(name)), Some(&c)).await?.is_empty() {
+        return Ok(());
+    }
+    let mut known: Vec<String> = store
+        .runs(None, Some(&c))
+        .await?
+        .into_iter()
+        .filter_map(|r| r.agent.strip_prefix("scenario-").map(str::to_string))
+        .collect();
+    known.sort();
+    known.dedup();
+    Err(UserError(format!(
+        "the scenario `{name}` has no run for {cycle}{}: a decision cites a scenario whose comparison the meeting has seen\nhint: `snop scenario compare --cycle {cycle} base {name}` runs it",
+        if known.is_empty() { " (no scenario has)".to_string() } else { format!(" (the cycle's scenario runs: {})", known.join(", ")) }
+    ))
+    .into())
 }
 
 /// `D3` as the id of the pack's decision ranked 3 (when no decision is called `D3`); any other id

@@ -27,6 +27,10 @@ pub struct NewDecision {
     pub owner: Option<String>,
     pub due: Option<String>,
     pub note: Option<String>,
+    /// The what-if scenario the decision cites (its run for the cycle is checked by the caller);
+    /// left out of the hashed JSON when none, so older decisions' hashes hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
 }
 
 /// The hash an audit entry of a decision covers: the decision as asked, who, under which role.
@@ -43,6 +47,7 @@ pub(crate) fn stored_sha(d: &DecisionRow) -> String {
         owner: d.owner.clone(),
         due: d.due.clone(),
         note: d.note.clone(),
+        scenario: d.scenario.clone(),
     };
     decision_sha(&asked, &d.decided_by, &d.role)
 }
@@ -65,6 +70,7 @@ pub(crate) fn decision_row(r: &sqlx::any::AnyRow) -> DecisionRow {
         decided_by: r.get("decided_by"),
         role: r.get("role"),
         decided_at: r.get("decided_at"),
+        scenario: r.get("scenario"),
     }
 }
 
@@ -97,8 +103,8 @@ impl Store {
         let mut tx = super::dialect::begin_write(&self.pool, self.backend).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO decisions (cycle, tradeoff_id, kind, option_kind, action_text, owner, due, note, reason,
-                decided_by, role, decided_at, content_sha256)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                decided_by, role, decided_at, content_sha256, scenario)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(&d.cycle)
         .bind(&d.tradeoff_id)
@@ -113,6 +119,7 @@ impl Store {
         .bind(&role)
         .bind(&ts)
         .bind(&sha)
+        .bind(&d.scenario)
         .fetch_one(&mut *tx)
         .await?;
         append_audit(

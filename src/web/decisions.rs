@@ -102,6 +102,8 @@ struct DecisionsPage<'a> {
     deciders: String,
     people: Vec<PersonView>,
     plan_sent_back: Option<String>,
+    /// The cycle's scenarios with a run (the base left out): what a decision may cite.
+    scenario_names: Vec<String>,
     outcome: Outcome,
 }
 
@@ -116,7 +118,8 @@ fn said(d: &crate::analysis::executive::DecisionRow) -> String {
     let owner = d.owner.as_ref().map(|o| format!("; owner {o}")).unwrap_or_default();
     let due = d.due.as_ref().map(|o| format!("; due {o}")).unwrap_or_default();
     let note = d.note.as_ref().map(|o| format!("; note: {o}")).unwrap_or_default();
-    format!("{what}{owner}{due}{note}")
+    let cites = d.scenario.as_ref().map(|s| format!("; cites scenario {s}")).unwrap_or_default();
+    format!("{what}{owner}{due}{note}{cites}")
 }
 
 /// `GET /cycles/{cycle}/decisions`: the cycle's trade-offs and their decisions, filtered and paged.
@@ -276,6 +279,7 @@ async fn decisions_page<'a>(
         deciders: app.dir.describe(&DECIDER_ROLES, " or "),
         people: app.dir.names.iter().map(|(id, name)| PersonView { id: id.clone(), name: name.clone() }).collect(),
         plan_sent_back,
+        scenario_names: scenarios.keys().filter(|k| k.as_str() != crate::scenario::BASE).cloned().collect(),
         outcome,
     })
 }
@@ -377,6 +381,8 @@ pub struct DecideForm {
     due: Option<String>,
     note: Option<String>,
     reason: Option<String>,
+    /// A scenario the decision cites (empty: none).
+    scenario: Option<String>,
     /// The page the form was on, shown again after it.
     #[serde(flatten)]
     view: ViewForm,
@@ -436,16 +442,18 @@ pub async fn decide_tradeoff(
         owner: given(form.owner),
         due: given(form.due),
         note: given(form.note),
+        scenario: given(form.scenario),
     };
     match crate::pipeline::decisions::decide(&app.dir, &app.store, &viewer.person, decision).await {
         Ok(row) => {
             let what = row.tradeoff_id.as_deref().map_or("the whole plan".to_string(), |t| format!("trade-off `{t}`"));
             let outcome = Outcome {
                 done: Some(format!(
-                    "decision {} on {what} of {month} recorded for {} ({}); the executive agent's next run (`snop run executive --cycle {month}`, or the nightly run) builds the signed plan with it",
+                    "decision {} on {what} of {month} recorded for {} ({}){}; the executive agent's next run (`snop run executive --cycle {month}`, or the nightly run) builds the signed plan with it",
                     row.id,
                     app.dir.name(&row.decided_by),
-                    role_title(&row.role)
+                    role_title(&row.role),
+                    row.scenario.as_ref().map_or(String::new(), |s| format!(", citing scenario `{s}`"))
                 )),
                 ..Outcome::default()
             };

@@ -348,6 +348,37 @@ fn pack_carries_the_scenario(ws: &std::path::Path, demo_out: &str) {
     assert!(slide2.contains("What if: saturday-shift"), "{slide2}");
     assert_eq!(deck.matches("<section class=\"slide\"").count(), 5, "still five slides");
 
+    // The demo's COO cites the pack's scenario on the first decision; the signed plan's log,
+    // its agenda and its workbook's decision say so.
+    let facts = json(&ws.join("runs/2026-12/reconciliation/run-5/facts.json"));
+    let first = &facts["trade_offs"][0];
+    let id = first["id"].as_str().unwrap();
+    assert!(demo_out.contains(&format!("on `{id}` cites the what-if `saturday-shift`")), "{demo_out}");
+    let log = json(&ws.join("runs/2026-12/executive/run-6/decisions.json"));
+    let cited: Vec<&str> = log["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["scenario"] == "saturday-shift")
+        .map(|d| d["tradeoff_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(cited, [id]);
+    let (code, out, err) = run_in(ws, &["drafts", "show", "4", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("carry out `{id}`: ")) && out.contains("(cites scenario `saturday-shift`)"), "{out}");
+    // A decision citing a scenario with no run for the cycle is refused, and nothing recorded.
+    let option = first["recommendation"]["option"].as_str().unwrap();
+    let args = ["decide", "--cycle", "2026-12", "--decision", id, "--option", option, "--owner", "sam.okafor"];
+    let args = [&args[..], &["--due", "2027-01-08", "--as", "olivia.chen", "--scenario", "steelco-lost"]].concat();
+    let (code, out, err) = run_in(ws, &args);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains(
+            "the scenario `steelco-lost` has no run for 2026-12 (the cycle's scenario runs: base, saturday-shift)"
+        ),
+        "{err}"
+    );
+
     // Month two's pack, drafted on unsigned inputs: the base (run 11) and saturday-shift as last
     // re-planned (run 15, 40 h) are current, so it carries them; the file edited again and not
     // re-run, the next pack says the run is stale and shows no figure.

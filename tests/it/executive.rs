@@ -213,6 +213,7 @@ fn decision(tradeoff: &str, option: &str) -> NewDecision {
         owner: Some("sam.okafor".into()),
         due: Some("2027-01-15".into()),
         note: None,
+        scenario: None,
     }
 }
 

@@ -493,6 +493,7 @@ fn a_decision_with_a_gap_decided_otherwise_reaches_the_plan() {
         decided_by: "olivia.chen".into(),
         role: "coo".into(),
         decided_at: "2027-01-13T10:00:00Z".into(),
+        scenario: None,
     };
     let rows =
         vec![row(1, "G4", "expedite"), row(2, "RES-R1-2027-Q1", "cheapest_fixes"), row(3, "G3", "accept_shortfall")];
@@ -697,6 +698,7 @@ fn a_pack_made_before_decisions_were_grouped_still_reads() {
         decided_by: "olivia.chen".into(),
         role: "coo".into(),
         decided_at: "2027-01-13T10:00:00Z".into(),
+        scenario: None,
     };
     let (adj, log) = adjustments(&pack, &supply, &[row]);
     assert_eq!(adj.chosen.get("G4").map(|k| k.iter().copied().collect::<Vec<_>>()), Some(vec![OptionKind::Expedite]));

@@ -87,6 +87,7 @@ fn workspace_with_decision(tmp: &Path, db: Db) -> (std::path::PathBuf, String) {
             owner: Some("sam.okafor".into()),
             due: Some("2027-01-15".into()),
             note: None,
+            scenario: None,
         };
         s.record_decision(&dir, "olivia.chen", &d).await.unwrap();
         s.record_done(&dir, "sam.okafor", CYCLE, "GAP-1", Some("booked")).await.unwrap();

@@ -145,6 +145,7 @@ fn decisions_and_done_move_the_cycles_mark(db: Db) {
             owner: Some("sam.okafor".into()),
             due: Some("2027-01-15".into()),
             note: None,
+            scenario: None,
         };
         store.record_decision(&dir, "olivia.chen", &decision("CAP-1", CYCLE)).await.unwrap();
         let decided = store.decisions_mark(CYCLE).await.unwrap();
@@ -294,6 +295,7 @@ fn texts_over_the_limit_are_refused(db: Db) {
             owner: Some("sam.okafor".into()),
             due: Some("2027-01-15".into()),
             note: Some(long.clone()),
+            scenario: None,
         };
         let err = store.record_decision(&dir, "olivia.chen", &d).await.unwrap_err().to_string();
         assert!(err.contains("a decision's note is at most 10000 characters"), "{err}");

@@ -363,9 +363,17 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
         b.click(&format!("{form} select[name=owner] option[value='sam.okafor']")).await;
         b.script(&format!("document.querySelector('{form} input[name=due]').value = '2027-02-05'; return 0")).await;
         b.fill(&format!("{form} input[name=note]"), "<i>tell</i> the OEMs first").await;
+        // The decision cites a scenario of the cycle's runs (the form's optional select).
+        b.click(&format!("{form} select[name=scenario] option[value='valves-promotion']")).await;
         b.screenshot("09-deciding-a-trade-off").await;
         b.click(&format!("{form} button")).await;
-        b.wait_text("#done", &format!("on trade-off `{tradeoff}` of {NEXT} recorded for Olivia Chen (COO)")).await;
+        b.wait_text(
+            "#done",
+            &format!(
+                "on trade-off `{tradeoff}` of {NEXT} recorded for Olivia Chen (COO), citing scenario `valves-promotion`"
+            ),
+        )
+        .await;
         b.no_alert().await;
         let decided = store.decisions(NEXT).await.unwrap();
         let d = decided.iter().find(|d| d.tradeoff_id.as_deref() == Some(&tradeoff)).expect("the decision is stored");
@@ -378,6 +386,7 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
             (d.owner.as_deref(), d.due.as_deref(), d.decided_by.as_str(), d.note.as_deref()),
             (Some("sam.okafor"), Some("2027-02-05"), "olivia.chen", Some("<i>tell</i> the OEMs first"))
         );
+        assert_eq!(d.scenario.as_deref(), Some("valves-promotion"));
 
         // The rest as `snop decide` records them: the recommended option each.
         let month = snop::contract::Month::parse(NEXT).unwrap();
@@ -393,6 +402,7 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
                 owner: Some("sam.okafor".into()),
                 due: Some("2027-02-05".into()),
                 note: None,
+                scenario: None,
             })
             .collect();
         snop::pipeline::decisions::decide_each(&dir, &store, "olivia.chen", rest).await.unwrap();
@@ -401,6 +411,10 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
         let (code, _, err) = crate::common::run_in(&ws_dir, &["run", "executive", "--cycle", NEXT, "--quiet"]);
         assert_eq!(code, 0, "{err}");
         let plan = store.drafts(Some(NEXT), Some(Artifact::SignedPlan)).await.unwrap().remove(0);
+        // The signed plan's agenda says which scenario the decision cited.
+        let cited = format!("carry out `{tradeoff}`: accept shortfall (cites scenario `valves-promotion`)");
+        let agenda = store.draft(plan.id).await.unwrap().unwrap().content.agenda;
+        assert!(agenda.decisions.iter().any(|a| a.decision == cited), "{cited} in {agenda:#?}");
         b.goto(&format!("{base}/drafts/{}", plan.id)).await;
         b.click("#approve").await;
         b.wait_text("#done", &format!("Olivia Chen approved the signed plan {NEXT}")).await;
