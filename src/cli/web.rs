@@ -152,6 +152,7 @@ pub async fn serve(workspace: &Path, bind: SocketAddr, behind_proxy: bool) -> an
             behind_proxy,
             calendar: Some(ws.calendar.clone()),
             returns: crate::pipeline::commitment_lines::returns_folder(&ws),
+            workspace: Some(ws.root.clone()),
             ..web::Options::default()
         },
     );

@@ -83,6 +83,9 @@ pub struct Options {
     /// ([`crate::pipeline::commitment_lines::returns_folder`]): where a line's update is saved. `None`: the
     /// commitment log is read-only.
     pub returns: Option<std::path::PathBuf>,
+    /// The workspace whose `scenarios/` the scenario page runs (its run buttons). `None`: the
+    /// page only reads the scenario runs.
+    pub workspace: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -100,6 +103,7 @@ impl Default for Options {
             connections_per_address: 256,
             calendar: None,
             returns: None,
+            workspace: None,
         }
     }
 }
@@ -192,6 +196,7 @@ pub const STATE_CHANGING_ROUTES: &[&str] = &[
     "/cycles/{cycle}/decisions",
     "/cycles/{cycle}/decisions/done",
     "/cycles/{cycle}/commitments",
+    "/cycles/{cycle}/scenarios/run",
 ];
 
 /// The vendored htmx (0BSD, see `assets/htmx-LICENSE`), served under its version.
@@ -222,6 +227,7 @@ pub fn router(app: App) -> Router {
         .route("/cycles/{cycle}/decisions/done", post(decisions::decision_done))
         .route("/cycles/{cycle}/commitments", get(commitments::commitments).post(commitments::update_line))
         .route("/cycles/{cycle}/scenarios", get(scenarios::scenarios))
+        .route("/cycles/{cycle}/scenarios/run", post(scenarios::run_scenario))
         .route(HTMX_PATH, get(|| async { asset("text/javascript; charset=utf-8", HTMX) }))
         .route(CSS_PATH, get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .fallback(|| async {

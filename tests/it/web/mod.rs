@@ -6,11 +6,13 @@
 //!
 //! This file holds what the tests share (the seeded store, the server, logging in, forms); the
 //! tests are in `security` (routes, sessions, logins), `pages` (the cycle's decisions and
-//! commitments pages and a run's tables, over HTTP), `browser` (the WebDriver client and the
+//! commitments pages and a run's tables, over HTTP), `scenarios` (a scenario run from its
+//! page), `browser` (the WebDriver client and the
 //! real-browser tests) and `users` (`snop users` and `snop serve` through the binary).
 
 mod browser;
 mod pages;
+mod scenarios;
 mod security;
 mod users;
 
@@ -201,6 +203,7 @@ async fn demo_server(dir: &Path) -> (PathBuf, String) {
     let options = Options {
         calendar: Some(ws.calendar.clone()),
         returns: snop::pipeline::commitment_lines::returns_folder(&ws),
+        workspace: Some(ws_dir.clone()),
         ..Options::default()
     };
     assert_eq!(options.returns.as_deref(), Some(ws_dir.join("returns").as_path()));
