@@ -176,21 +176,22 @@ pub fn scenario_files(cycle: crate::contract::Month) -> Vec<(&'static str, Strin
         (
             "saturday-shift",
             format!(
-                r#"# A Saturday shift: 4 Saturdays x 8 h on the Leeds centrifugal line, and 8 people x 8 h of
-# labour at Monterrey, for six months.
+                r#"# A Saturday shift for six months: 8 h on the Leeds centrifugal line (one crew), and 8 people
+# x 8 h of labour at Monterrey. The hours of each month are its Saturdays (holidays excepted)
+# x 8 h x the crews, from the calendar.
 description = "A Saturday shift at Leeds (centrifugal line) and Monterrey (labour), {} to {}"
 
 [[capacity]]
 resource = "LEE-LINE-CENT"
 from = "{}"
 to = "{}"
-hours = 32
+shift = {{ days = ["sat"], hours_per_day = 8, crews = 1 }}
 
 [[capacity]]
 resource = "MON-LABOUR"
 from = "{}"
 to = "{}"
-hours = 64
+shift = {{ days = ["sat"], hours_per_day = 8, crews = 8 }}
 "#,
                 m(0),
                 m(5),

@@ -47,7 +47,7 @@ pub async fn run(
     cycle: Month,
     progress: &Progress,
 ) -> anyhow::Result<ScenarioRun> {
-    let scenario = spec::load(&ws.root, name)?;
+    let scenario = load(ws, name)?;
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let base = read_base(ws, store, cycle, progress).await?;
@@ -138,8 +138,19 @@ impl Base<'_> {
     pub fn identity(&self, scenario: &Scenario) -> String {
         let mut h = self.hasher.clone();
         h.update(Sha256::digest(scenario.text.as_bytes()));
+        // A shift pattern's hours depend on the holidays: they are part of what it planned.
+        if scenario.has_shift() {
+            for d in &scenario.holidays {
+                h.update(format!("holiday {d}\0").as_bytes());
+            }
+        }
         hex::encode(h.finalize())
     }
+}
+
+/// Scenario `name` as a run reads it: its file, with the company's holidays (`[calendar]`).
+pub fn load(ws: &Workspace, name: &str) -> Result<Scenario, crate::config::ConfigError> {
+    Ok(spec::load(&ws.root, name)?.with_holidays(ws.calendar.holidays.keys().copied()))
 }
 
 /// Reads the supply review's inputs and the cycle's consensus, and hashes them.
@@ -261,7 +272,7 @@ pub async fn pack_scenario(ws: &Workspace, store: &Store, cycle: Month, name: &s
     };
     let mut outcomes = Vec::new();
     for n in [spec::BASE, name] {
-        let scenario = match spec::load(&ws.root, n) {
+        let scenario = match load(ws, n) {
             Ok(s) => s,
             Err(e) => return Ok(not_shown(format!("its file has problems ({e})"))),
         };

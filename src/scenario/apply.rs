@@ -56,7 +56,7 @@ pub fn apply(
             problems.push(problem("from", format!("{m} is outside the plan of {cycle} ({cycle} to {last})")));
             continue;
         }
-        match one(c, &mut a, cycle) {
+        match one(c, &mut a, cycle, &s.holidays) {
             Ok(note) => a.notes.push(format!("{}: {note}", c.key)),
             Err(Fault::Unknown { key, message }) => problems.push(problem(key, message)),
             Err(Fault::Polars(e)) => return Err(e.into()),
@@ -88,18 +88,32 @@ fn months_of(k: &ChangeKind) -> Option<Months> {
     }
 }
 
-fn one(c: &Change, a: &mut Applied, cycle: Month) -> Result<String, Fault> {
+fn one(c: &Change, a: &mut Applied, cycle: Month, holidays: &BTreeSet<chrono::NaiveDate>) -> Result<String, Fault> {
     let in_plan = |m: Month| m >= cycle && m < cycle.plus(PLAN_MONTHS as i32);
     match &c.kind {
-        ChangeKind::Capacity { resource, months, hours, max_overtime_hours } => {
+        ChangeKind::Capacity { resource, months, hours, max_overtime_hours, shift } => {
             known(a, Table::Resources, "resource", resource, "resource")?;
             let set = BTreeSet::from([resource.clone()]);
-            let (cells, added) =
-                change_capacity(a, &set, |m| in_plan(m) && months.contains(m), *hours, *max_overtime_hours, cycle)?;
+            let when = |m: Month| in_plan(m) && months.contains(m);
+            let hours_of = |m: Month| shift.as_ref().map_or(*hours, |s| s.hours_in(m, holidays).1);
+            let (cells, added) = change_capacity(a, &set, when, hours_of, *max_overtime_hours, cycle)?;
             let ot = max_overtime_hours.map(|o| format!(", overtime ceiling {o} h")).unwrap_or_default();
+            let what = match shift {
+                None => format!("{:+} h a month", hours),
+                Some(s) => {
+                    let by_month: Vec<String> = (0..PLAN_MONTHS as i32)
+                        .map(|k| cycle.plus(k))
+                        .filter(|m| when(*m))
+                        .map(|m| {
+                            let (days, h) = s.hours_in(m, holidays);
+                            format!("{m} {days} day(s) {h} h")
+                        })
+                        .collect();
+                    format!("{s} ({})", by_month.join(", "))
+                }
+            };
             Ok(format!(
-                "{resource} {:+} h a month in {months}{ot}: {cells} resource-month(s), {} regular hours in all",
-                hours,
+                "{resource} {what} in {months}{ot}: {cells} resource-month(s), {} regular hours in all",
                 signed(added)
             ))
         }
@@ -112,7 +126,7 @@ fn one(c: &Change, a: &mut Applied, cycle: Month) -> Result<String, Fault> {
                 return Err(unknown("site", format!("no resource is at site `{site}`")));
             }
             let (cells, added) =
-                change_capacity(a, &at, |m| in_plan(m) && months.contains(m), f64::NEG_INFINITY, Some(0.0), cycle)?;
+                change_capacity(a, &at, |m| in_plan(m) && months.contains(m), |_| f64::NEG_INFINITY, Some(0.0), cycle)?;
             Ok(format!(
                 "site {site} down in {months}: {} resource(s) at 0 h, overtime none, {cells} resource-month(s), {} regular hours",
                 at.len(),
@@ -192,7 +206,7 @@ fn change_capacity(
     a: &mut Applied,
     resources: &BTreeSet<String>,
     when: impl Fn(Month) -> bool,
-    hours: f64,
+    hours_of: impl Fn(Month) -> f64,
     max_overtime: Option<f64>,
     cycle: Month,
 ) -> Result<(usize, f64), Fault> {
@@ -208,7 +222,7 @@ fn change_capacity(
         }
         seen.insert((res[i].clone(), m));
         let old = av[i].unwrap_or(0.0);
-        let new = (old + hours).max(0.0);
+        let new = (old + hours_of(m)).max(0.0);
         added += new - old;
         av[i] = Some(new);
         if let Some(o) = max_overtime {
@@ -220,13 +234,11 @@ fn change_capacity(
     set_nums(df, "max_overtime_hours", ot)?;
     // Hours added in a month the extract has no row for: a new row (no overtime unless set).
     let mut extra: Vec<(String, Month)> = Vec::new();
-    if hours > 0.0 {
-        for r in resources {
-            for k in 0..PLAN_MONTHS as i32 {
-                let m = cycle.plus(k);
-                if when(m) && !seen.contains(&(r.clone(), m)) {
-                    extra.push((r.clone(), m));
-                }
+    for r in resources {
+        for k in 0..PLAN_MONTHS as i32 {
+            let m = cycle.plus(k);
+            if when(m) && hours_of(m) > 0.0 && !seen.contains(&(r.clone(), m)) {
+                extra.push((r.clone(), m));
             }
         }
     }
@@ -235,13 +247,13 @@ fn change_capacity(
         let rows = vec![
             ("resource", extra.iter().map(|(r, _)| r.clone()).collect()),
             ("month", extra.iter().map(|(_, m)| m.to_string()).collect()),
-            ("available_hours", vec![hours.to_string(); n]),
+            ("available_hours", extra.iter().map(|(_, m)| hours_of(*m).to_string()).collect()),
             ("max_overtime_hours", vec![max_overtime.unwrap_or(0.0).to_string(); n]),
             ("overtime_cost_per_hour", vec!["0".to_string(); n]),
         ];
         append(df, &rows)?;
         cells += n;
-        added += hours * n as f64;
+        added += extra.iter().map(|(_, m)| hours_of(*m)).sum::<f64>();
     }
     Ok((cells, added))
 }

@@ -1,6 +1,7 @@
 //! A scenario file, `scenarios/<name>.toml`: read with serde (`deny_unknown_fields`, spans kept)
 //! and resolved into a [`Scenario`], every problem with its file, line and key.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -25,6 +26,51 @@ pub struct Scenario {
     pub text: String,
     pub description: String,
     pub changes: Vec<Change>,
+    /// The company's holidays (`[calendar] holidays` of `snop.toml`): a shift pattern works
+    /// none of them. The run sets them ([`Scenario::with_holidays`]); none when read alone.
+    pub holidays: BTreeSet<chrono::NaiveDate>,
+}
+
+impl Scenario {
+    /// The scenario with the company's holidays (what a shift pattern's hours leave out).
+    pub fn with_holidays(self, holidays: impl IntoIterator<Item = chrono::NaiveDate>) -> Scenario {
+        Scenario { holidays: holidays.into_iter().collect(), ..self }
+    }
+
+    /// Whether a change is a shift pattern (its hours then depend on the calendar).
+    pub fn has_shift(&self) -> bool {
+        self.changes.iter().any(|c| matches!(&c.kind, ChangeKind::Capacity { shift: Some(_), .. }))
+    }
+}
+
+/// A shift pattern: `crews` crews working `hours_per_day` on each of `days` of the week in a
+/// month, holidays excepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shift {
+    pub days: Vec<chrono::Weekday>,
+    pub hours_per_day: f64,
+    pub crews: i64,
+}
+
+impl Shift {
+    /// The shift's days in `m` (those weekdays, less the holidays among them) and its hours.
+    pub fn hours_in(&self, m: Month, holidays: &BTreeSet<chrono::NaiveDate>) -> (usize, f64) {
+        use chrono::Datelike as _;
+        let first = m.first_day();
+        let days = first
+            .iter_days()
+            .take_while(|d| d.month() == first.month())
+            .filter(|d| self.days.contains(&d.weekday()) && !holidays.contains(d))
+            .count();
+        (days, days as f64 * self.hours_per_day * self.crews as f64)
+    }
+}
+
+impl std::fmt::Display for Shift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let days: Vec<String> = self.days.iter().map(|d| d.to_string().to_lowercase()).collect();
+        write!(f, "shift {} x {} h x {} crew(s)", days.join("+"), self.hours_per_day, self.crews)
+    }
 }
 
 /// One change, with where it is written.
@@ -69,8 +115,9 @@ pub enum Amount {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChangeKind {
-    /// Regular hours added (or removed, negative) per month; optionally a new overtime ceiling.
-    Capacity { resource: String, months: Months, hours: f64, max_overtime_hours: Option<f64> },
+    /// Regular hours added (or removed, negative) per month, or a shift pattern's hours (from
+    /// the calendar, month by month); optionally a new overtime ceiling.
+    Capacity { resource: String, months: Months, hours: f64, max_overtime_hours: Option<f64>, shift: Option<Shift> },
     /// Every resource of a site at 0 hours, overtime included.
     SiteDown { site: String, months: Months },
     /// A supplier delivers nothing due in the months: its open orders due then are dropped and
@@ -115,6 +162,23 @@ struct RawCapacity {
     #[serde(default)]
     hours: f64,
     max_overtime_hours: Option<f64>,
+    /// A shift pattern instead of `hours`: `{ days = ["sat"], hours_per_day = 8, crews = 1 }`.
+    shift: Option<RawShift>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShift {
+    /// Days of the week: `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun`.
+    days: Vec<String>,
+    hours_per_day: f64,
+    /// Crews working it (default 1).
+    #[serde(default = "one_crew")]
+    crews: i64,
+}
+
+fn one_crew() -> i64 {
+    1
 }
 
 #[derive(Deserialize)]
@@ -194,6 +258,7 @@ pub fn load(root: &Path, name: &str) -> Result<Scenario, ConfigError> {
             text: String::new(),
             description: "the cycle's inputs as they are".into(),
             changes: Vec::new(),
+            holidays: BTreeSet::new(),
         });
     }
     let rel = Path::new(SCENARIO_DIR).join(format!("{name}.toml"));
@@ -305,6 +370,7 @@ fn resolve(name: &str, rel: &Path, raw: Raw, text: &str, problems: &mut Vec<Prob
         text: String::new(),
         description: raw.description,
         changes,
+        holidays: BTreeSet::new(),
     }
 }
 
@@ -338,10 +404,48 @@ fn capacity(c: RawCapacity) -> Result<ChangeKind, String> {
     {
         return Err(format!("`max_overtime_hours` is {o}: hours are 0 or more"));
     }
-    if hours == 0.0 && c.max_overtime_hours.is_none() {
-        return Err("changes nothing: give `hours` (added a month, negative to remove) or `max_overtime_hours`".into());
+    let shift = c.shift.map(shift).transpose()?;
+    if shift.is_some() && hours != 0.0 {
+        return Err("give `hours` or `shift`, not both".into());
     }
-    Ok(ChangeKind::Capacity { resource: c.resource, months, hours, max_overtime_hours: c.max_overtime_hours })
+    if hours == 0.0 && shift.is_none() && c.max_overtime_hours.is_none() {
+        return Err(
+            "changes nothing: give `hours` (added a month, negative to remove), a `shift` or `max_overtime_hours`"
+                .into(),
+        );
+    }
+    Ok(ChangeKind::Capacity { resource: c.resource, months, hours, max_overtime_hours: c.max_overtime_hours, shift })
+}
+
+fn shift(s: RawShift) -> Result<Shift, String> {
+    use chrono::Weekday::*;
+    let mut days = Vec::new();
+    for d in &s.days {
+        let day = match d.to_lowercase().as_str() {
+            "mon" | "monday" => Mon,
+            "tue" | "tuesday" => Tue,
+            "wed" | "wednesday" => Wed,
+            "thu" | "thursday" => Thu,
+            "fri" | "friday" => Fri,
+            "sat" | "saturday" => Sat,
+            "sun" | "sunday" => Sun,
+            _ => return Err(format!("`shift.days` has `{d}`: days are mon, tue, wed, thu, fri, sat, sun")),
+        };
+        if days.contains(&day) {
+            return Err(format!("`shift.days` names `{d}` twice"));
+        }
+        days.push(day);
+    }
+    if days.is_empty() {
+        return Err("`shift.days` is empty: name the days of the week the shift works (`[\"sat\"]`)".into());
+    }
+    if !(s.hours_per_day.is_finite() && s.hours_per_day > 0.0 && s.hours_per_day <= 24.0) {
+        return Err(format!("`shift.hours_per_day` is {}: more than 0, at most 24", s.hours_per_day));
+    }
+    if !(1..=10).contains(&s.crews) {
+        return Err(format!("`shift.crews` is {}: 1 to 10 crews", s.crews));
+    }
+    Ok(Shift { days, hours_per_day: s.hours_per_day, crews: s.crews })
 }
 
 fn supplier(c: RawSupplier) -> Result<ChangeKind, String> {

@@ -299,12 +299,13 @@ fn scenarios_of_month_two(ws: &std::path::Path, demo_out: &str, month_two: &[Str
     };
     assert_eq!(count(), 14, "an unchanged scenario writes nothing");
     let file = ws.join("scenarios/saturday-shift.toml");
-    let text = fs_err::read_to_string(&file).unwrap().replace("hours = 32", "hours = 40");
+    let text = fs_err::read_to_string(&file).unwrap().replace("crews = 1 }", "crews = 2 }");
     fs_err::write(&file, text).unwrap();
     let (code, out, err) = run_in(ws, &["scenario", "run", "saturday-shift", "--cycle", "2027-01"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("run 15 of scenario `saturday-shift` for 2027-01"), "{out}");
-    assert!(out.contains("LEE-LINE-CENT +40 h a month in 2027-01 to 2027-06"), "{out}");
+    // Two crews on January's five Saturdays (the 2nd to the 30th): 5 x 8 x 2 = 80 h.
+    assert!(out.contains("LEE-LINE-CENT shift sat x 8 h x 2 crew(s) (2027-01 5 day(s) 80 h, "), "{out}");
     assert_eq!(count(), 15);
     // The cycle's drafts are as they were: a scenario drafts nothing and signs nothing.
     let (code, out, _) = run_in(ws, &["status", "--cycle", "2027-01", "--json"]);
@@ -380,7 +381,7 @@ fn pack_carries_the_scenario(ws: &std::path::Path, demo_out: &str) {
     );
 
     // Month two's pack, drafted on unsigned inputs: the base (run 11) and saturday-shift as last
-    // re-planned (run 15, 40 h) are current, so it carries them; the file edited again and not
+    // re-planned (run 15, two crews) are current, so it carries them; the file edited again and not
     // re-run, the next pack says the run is stale and shows no figure.
     let recon = |run: u32| {
         let (code, out, err) = run_in(ws, &["run", "reconciliation", "--cycle", "2027-01", "--allow-unsigned"]);
@@ -399,7 +400,7 @@ fn pack_carries_the_scenario(ws: &std::path::Path, demo_out: &str) {
     assert_eq!(names, ["base", "saturday-shift"]);
     assert!(deck.contains("What if: saturday-shift"), "{deck}");
     let file = ws.join("scenarios/saturday-shift.toml");
-    let text = fs_err::read_to_string(&file).unwrap().replace("hours = 40", "hours = 48");
+    let text = fs_err::read_to_string(&file).unwrap().replace("crews = 2 }", "crews = 3 }");
     fs_err::write(&file, text).unwrap();
     let (stale, deck, folder) = recon(17);
     let why = stale["problem"].as_str().unwrap();

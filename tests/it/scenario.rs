@@ -394,3 +394,83 @@ fn the_pack_scenario_is_validated_with_file_line_and_key() {
     let ws = snop::config::Workspace::load_without_inputs(root).unwrap();
     assert_eq!(ws.pack_scenario.as_deref(), Some(snop::demo::PACK_SCENARIO));
 }
+
+/// A shift pattern's hours come from the calendar, month by month. Hand-worked: 1 December 2026
+/// is a Tuesday, so December's Saturdays are the 5th, 12th, 19th and 26th: 4 x 8 h = 32 h for
+/// one crew; 1 January 2027 is a Friday, so January's are the 2nd, 9th, 16th, 23rd and 30th:
+/// 5 x 8 = 40 h, 80 h for two crews. With Boxing Day (Saturday 26 December) a holiday,
+/// December has 3: 24 h. Applied, R1's regular hours are the extract's plus those.
+#[test]
+fn a_shift_pattern_counts_the_weekdays_of_each_month_less_the_holidays() {
+    use scenario::spec::Shift;
+    let sat = |crews| Shift { days: vec![chrono::Weekday::Sat], hours_per_day: 8.0, crews };
+    let none = std::collections::BTreeSet::new();
+    let boxing = std::collections::BTreeSet::from([d("2026-12-26")]);
+    let m = |s: &str| Month::parse(s).unwrap();
+    assert_eq!(sat(1).hours_in(m("2026-12"), &none), (4, 32.0));
+    assert_eq!(sat(1).hours_in(m("2027-01"), &none), (5, 40.0));
+    assert_eq!(sat(2).hours_in(m("2027-01"), &none), (5, 80.0));
+    assert_eq!(sat(1).hours_in(m("2026-12"), &boxing), (3, 24.0));
+    // Mondays and Fridays of February 2027 (1 February is a Monday): 4 + 4, at 6 h: 48 h.
+    let two = Shift { days: vec![chrono::Weekday::Mon, chrono::Weekday::Fri], hours_per_day: 6.0, crews: 1 };
+    assert_eq!(two.hours_in(m("2027-02"), &none), (8, 48.0));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let text = "[[capacity]]\nresource = \"R1\"\nfrom = \"2026-12\"\nto = \"2027-01\"\nshift = { days = [\"sat\"], hours_per_day = 8 }\n";
+    let sc = scenario_file(tmp.path(), "saturdays", text).unwrap();
+    let t = tables(&[]);
+    let hours = |t: &BTreeMap<Table, DataFrame>, month: &str| -> f64 {
+        let df = &t[&Table::Capacity];
+        let (r, mo) = (
+            df.column("resource").unwrap().str().unwrap(),
+            df.column("month").unwrap().cast(&DataType::String).unwrap(),
+        );
+        let av = df.column("available_hours").unwrap().cast(&DataType::Float64).unwrap();
+        (0..df.height())
+            .filter(|&i| r.get(i) == Some("R1") && mo.str().unwrap().get(i) == Some(month))
+            .map(|i| av.f64().unwrap().get(i).unwrap_or(0.0))
+            .sum()
+    };
+    for (holidays, dec) in [(none.clone(), 32.0), (boxing.clone(), 24.0)] {
+        let sc = sc.clone().with_holidays(holidays);
+        let a = scenario::apply(&sc, &t, &demand(&[]), cycle()).unwrap();
+        assert_eq!(hours(&a.tables, "2026-12") - hours(&t, "2026-12"), dec);
+        assert_eq!(hours(&a.tables, "2027-01") - hours(&t, "2027-01"), 40.0);
+        assert_eq!(hours(&a.tables, "2027-02"), hours(&t, "2027-02"), "outside the months: as it was");
+        let note = &a.notes[0];
+        let days = if dec == 32.0 { 4 } else { 3 };
+        let want = format!(
+            "R1 shift sat x 8 h x 1 crew(s) (2026-12 {days} day(s) {dec} h, 2027-01 5 day(s) 40 h) in 2026-12 to 2027-01"
+        );
+        assert!(note.contains(&want), "{note}");
+    }
+
+    // Written wrong: each problem at its line and key.
+    let bad = |shift: &str| -> Vec<String> {
+        let text = format!("description = \"x\"\n\n[[capacity]]\nresource = \"R1\"\nfrom = \"2026-12\"\n{shift}\n");
+        let err = scenario_file(tmp.path(), "bad", &text).unwrap_err();
+        err.problems.iter().map(ToString::to_string).collect()
+    };
+    let at = "`scenarios/bad.toml` line 3, key `capacity[0]`: ";
+    assert_eq!(
+        bad("shift = { days = [\"sa\"], hours_per_day = 8 }"),
+        [format!("{at}`shift.days` has `sa`: days are mon, tue, wed, thu, fri, sat, sun")]
+    );
+    assert_eq!(
+        bad("hours = 8\nshift = { days = [\"sat\"], hours_per_day = 8 }"),
+        [format!("{at}give `hours` or `shift`, not both")]
+    );
+    assert_eq!(
+        bad("shift = { days = [\"sat\"], hours_per_day = 30, crews = 1 }"),
+        [format!("{at}`shift.hours_per_day` is 30: more than 0, at most 24")]
+    );
+    assert_eq!(
+        bad("shift = { days = [\"sat\"], hours_per_day = 8, crews = 0 }"),
+        [format!("{at}`shift.crews` is 0: 1 to 10 crews")]
+    );
+    let unknown = bad("shift = { days = [\"sat\"], hours = 8 }");
+    assert!(
+        unknown[0].starts_with("`scenarios/bad.toml` line 6") && unknown[0].contains("unknown field `hours`"),
+        "{unknown:?}"
+    );
+}

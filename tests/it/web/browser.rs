@@ -317,7 +317,8 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
         for name in ["base", "saturday-shift", "steelco-lost", "valves-promotion"] {
             b.find(&format!("#scenario-{name}")).await;
         }
-        b.wait_text("#scenario-saturday-shift", "LEE-LINE-CENT +32 h a month").await;
+        b.wait_text("#scenario-saturday-shift", "LEE-LINE-CENT shift sat x 8 h x 1 crew(s) (2027-01 5 day(s) 40 h")
+            .await;
         b.wait_text("#compare h2", "Compared: base, saturday-shift, steelco-lost, valves-promotion").await;
         b.wait_text("#compare", "Gaps opened and closed").await;
         b.wait_text("#compare", "valves-promotion: margin after fixes").await;

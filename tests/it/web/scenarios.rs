@@ -51,14 +51,14 @@ fn the_supply_lead_runs_a_scenario_from_its_page_and_sees_the_comparison() {
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(body.contains("Leo Grant may not run a scenario"), "{body}");
 
-        // The supply lead runs saturday-shift as edited (40 h, not 32): a new run, and the page
-        // of base against it.
+        // The supply lead runs saturday-shift as edited (two crews, not one): a new run, and the
+        // page of base against it.
         let sam = demo_login(&base, "sam.okafor").await;
         let (_, body) = get(&base, page, &sam).await;
         assert_eq!(body.matches("class=\"run-scenario\"").count(), 3, "a button per file: {body}");
         let csrf = super::csrf_of(&body);
         let file = ws_dir.join("scenarios/saturday-shift.toml");
-        let text = fs_err::read_to_string(&file).unwrap().replace("hours = 32", "hours = 40");
+        let text = fs_err::read_to_string(&file).unwrap().replace("crews = 1 }", "crews = 2 }");
         fs_err::write(&file, text).unwrap();
         let (before, base_before) =
             (runs(&store, "scenario-saturday-shift").await, runs(&store, "scenario-base").await);
@@ -70,7 +70,7 @@ fn the_supply_lead_runs_a_scenario_from_its_page_and_sees_the_comparison() {
         assert_eq!(runs(&store, "scenario-base").await, base_before, "the base unchanged: nothing written");
         let (_, shown) = get(&base, &to, &sam).await;
         assert!(shown.contains("Compared: base, saturday-shift"), "{shown}");
-        assert!(shown.contains("LEE-LINE-CENT +40 h a month"), "{shown}");
+        assert!(shown.contains("LEE-LINE-CENT shift sat x 8 h x 2 crew(s) (2027-01 5 day(s) 80 h"), "{shown}");
 
         // Again, unchanged: nothing new.
         let (status, _, _) = run(&base, &sam, &csrf, "saturday-shift").await;
