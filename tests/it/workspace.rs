@@ -130,7 +130,7 @@ fn demo_on(db: Db) -> (tempfile::TempDir, std::path::PathBuf) {
 
 fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_completes(db: Db) {
     let (_tmp, ws) = demo_on(db);
-    // The demo recorded runs 1 to 12 (two months, and month two's four scenario runs). A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
+    // The demo recorded runs 1 to 14 (two months, month one's two scenario runs and month two's four). A changed extract, so the run is not "unchanged"; the process dies after its files are in place.
     let pos = ws.join("data/open_purchase_orders.csv");
     let mut text = fs_err::read_to_string(&pos).unwrap();
     text.push_str("RM-00001,SUP-CASTWORKS,2027-02-15,500\n");
@@ -142,16 +142,16 @@ fn a_crash_between_files_and_store_leaves_nothing_listed_and_the_next_run_comple
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(ws.join("runs/2027-01/supply-review/run-13").exists(), "the crash came after the files were moved");
+    assert!(ws.join("runs/2027-01/supply-review/run-15").exists(), "the crash came after the files were moved");
     let (code, runs, _) = run_in(&ws, &["runs", "--json"]);
     assert_eq!(code, 0);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 12, "a run that was not committed is not listed");
+    assert_eq!(runs.as_array().unwrap().len(), 14, "a run that was not committed is not listed");
 
     let (code, out, err) = run_in(&ws, &["run", "supply-review", "--cycle", "2027-01", "--quiet"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("run 13 "), "{out}");
-    let report = fs_err::read_to_string(ws.join("runs/2027-01/supply-review/run-13/report.json")).unwrap();
+    assert!(out.starts_with("run 15 "), "{out}");
+    let report = fs_err::read_to_string(ws.join("runs/2027-01/supply-review/run-15/report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     let (_, runs, _) = run_in(&ws, &["runs", "--json"]);
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
@@ -194,9 +194,9 @@ fn exit_codes_say_whose_fault_it_is() {
 /// staging folder of a process that is gone.
 fn debris_of_a_crash_is_removed_when_another_run_takes_its_number(db: Db) {
     let (_tmp, ws) = demo_on(db);
-    // What a demand review of 2026-12 killed after moving its files as run 13 leaves, and a
+    // What a demand review of 2026-12 killed after moving its files as run 15 leaves, and a
     // staging folder of a process that no longer runs.
-    let debris = ws.join("runs/2026-12/demand-review/run-13");
+    let debris = ws.join("runs/2026-12/demand-review/run-15");
     fs_err::create_dir_all(&debris).unwrap();
     fs_err::write(debris.join("report.json"), "{}").unwrap();
     let staging = ws.join("runs/.staging-4194303-2027-01-05T000000Z");
@@ -207,9 +207,9 @@ fn debris_of_a_crash_is_removed_when_another_run_takes_its_number(db: Db) {
     fs_err::write(&pos, text).unwrap();
     let (code, out, err) = run_in(&ws, &["run", "supply-review", "--cycle", "2027-01", "--quiet"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("run 13 "), "{out}");
-    assert!(ws.join("runs/2027-01/supply-review/run-13/report.json").exists());
-    assert!(!debris.exists(), "the debris of the crashed run 13 is removed");
+    assert!(out.starts_with("run 15 "), "{out}");
+    assert!(ws.join("runs/2027-01/supply-review/run-15/report.json").exists());
+    assert!(!debris.exists(), "the debris of the crashed run 15 is removed");
     assert!(!staging.exists(), "the staging folder of a process that is gone is removed");
     // Every run a row lists keeps its folder.
     let (_, runs, _) = run_in(&ws, &["runs", "--json"]);
