@@ -21,22 +21,21 @@
 //!
 //! A decision's options (2-4): the cheapest fixes of each member gap (its recommendation in the
 //! supply plan), each fix kind any member offers applied to every member that offers it (the
-//! others accept their shortfall; at most two, the best net value first; one that does what the
-//! cheapest fixes do is left out), and accepting the shortfall. Each option's figures are sums
-//! over the member gaps (the gaps of one decision do not overlap): units closed, revenue and
-//! margin kept (the gap's at-risk figures times the share it closes, as the options were priced
-//! linearly), spend, lost margin (margin at risk less margin kept), the customers still hit,
-//! and the service level of the SKUs hit in the months hit (planned units plus units closed,
-//! at most the demand, over the demand: an estimate until each option is a re-solved plan). The
-//! recommendation is the option with the best net value (margin kept less spend); ties go to
-//! the earlier option. Decisions are ranked by margin at risk (highest first), then first month
-//! and id; the first `max_executive_decisions` go to the executive, the rest are notices
-//! (`below the cap`).
+//! others keep their cheapest fixes, as the executive's re-plan does; at most two, the best net
+//! value first; one that does what the cheapest fixes do is left out), and accepting the
+//! shortfall. Ranking and the cap use first estimates, sums over the member gaps: units closed,
+//! revenue and margin kept (the gap's at-risk figures times the share it closes), spend, lost
+//! margin, the customers still hit, the service level of the SKUs hit in the months hit. Then
+//! each option of a decision that reaches the executive is **re-solved as a whole plan**
+//! ([`whole`]: the pipeline re-plans each option as the executive would), and its figures and
+//! the recommendation (the best margin after fixes) are that plan's. Decisions are ranked by
+//! margin at risk (highest first), then first month and id; the first `max_executive_decisions`
+//! go to the executive, the rest are notices (`below the cap`).
 //!
 //! The risks (`risks`) are computed from the facts, ranked, and never written by the model.
 //!
-//! The financial impact is the supply plan's: the least-cost plan is the plan with the
-//! recommended decisions, so its revenue is "with the recommended decisions" (see [`Financial`]).
+//! The financial impact is the supply plan's; "with the recommended decisions" is the plan
+//! re-solved with every recommended option taken (see [`Financial`], [`whole`]).
 
 use std::collections::BTreeMap;
 
@@ -160,6 +159,10 @@ pub struct Financial {
     /// Revenue with every gap's fixes forbidden (every shortfall accepted), when the supply plan
     /// computed it.
     pub revenue_without_fixes_money: Option<f64>,
+    /// Re-solves of the plan the executive decisions' options took (one per option, one for
+    /// every recommended option at once); 0 when the options are the member gaps' sums.
+    #[serde(default)]
+    pub decision_re_solves: usize,
 }
 
 /// What a decision groups its gaps by.
@@ -261,9 +264,14 @@ pub struct DecisionOption {
     pub service_level_percent: Option<f64>,
     #[serde(default)]
     pub customers_still_hit: Vec<String>,
-    /// Member gaps this option closes some of.
+    /// Member gaps this option takes its fix on (the cheapest fixes: the gaps they close some
+    /// of; the others keep their cheapest fixes).
     #[serde(default)]
     pub gaps_with_fix: usize,
+    /// The whole plan re-solved with this option taken on every member gap (`None`: the figures
+    /// above are sums over the member gaps' own options, see `whole`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<whole::OptionPlan>,
 }
 
 /// The decision the reconciliation recommends.
@@ -564,6 +572,7 @@ fn financial_impact(s: &SupplyFacts) -> Financial {
         spend_money: r2(t.plan_cost.spend()),
         lost_margin_money: t.plan_cost.lost_margin_money,
         revenue_without_fixes_money: t.revenue_without_fixes_money,
+        decision_re_solves: 0,
     }
 }
 
@@ -661,6 +670,7 @@ pub fn narrative_facts(f: &ReconciliationFacts) -> serde_json::Value {
 
 pub mod decisions;
 pub mod risks;
+pub mod whole;
 
 #[cfg(test)]
 mod tests;
