@@ -555,3 +555,71 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         }
     });
 }
+
+/// Every option of every executive decision of the demo's pack is the executive's re-plan with
+/// exactly that option chosen: recorded as `snop decide` records it (`decide`, the newest
+/// decision counting), the executive agent run, its plan's totals read back from its run folder
+/// and compared with the pack's figures of the option to 1e-6 (the decision then set aside with
+/// a written-in action, which changes no number). The pack's "with the recommended decisions" is
+/// the plan with every recommended option (decided the same way).
+#[test]
+fn every_decision_option_is_the_executives_re_plan_with_that_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = fixture_workspace(tmp.path());
+    block_on(async {
+        let store = pipeline::open_store(&ws).await.unwrap();
+        let pack = signed_pack(&ws, &store).await;
+        let facts: ReconciliationFacts =
+            serde_json::from_value(json(&tmp.path().join(&pack.folder).join("facts.json"))).unwrap();
+        let decisions = &facts.trade_offs;
+        assert!(!decisions.is_empty() && decisions.len() <= facts.max_executive_decisions);
+        let options: usize = decisions.iter().map(|d| d.options.len()).sum();
+        assert_eq!(facts.financial.decision_re_solves, options + 1);
+        let dir = ws.directory();
+        let totals = |run: &RunRow| json(&tmp.path().join(&run.folder).join("facts.json"))["totals"].clone();
+        let close = |a: &serde_json::Value, b: f64, what: &str| {
+            let a = a.as_f64().unwrap();
+            assert!((a - b).abs() < 1e-6, "{what}: the executive's {a}, the pack's {b}");
+        };
+        for d in decisions {
+            assert!((2..=4).contains(&d.options.len()), "{}", d.id);
+            for o in &d.options {
+                snop::pipeline::decisions::decide(&dir, &store, "olivia.chen", decision(&d.id, &o.key)).await.unwrap();
+                let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+                let t = totals(&exec);
+                let p = o.plan.as_ref().unwrap_or_else(|| panic!("{} {} re-solved", d.id, o.key));
+                let what = format!("{} {}", d.id, o.key);
+                close(&t["constrained_units"], p.units_served, &what);
+                close(&t["revenue_constrained_money"], p.revenue_money, &what);
+                close(&t["margin_constrained_money"], p.margin_money, &what);
+                close(&t["plan_cost"]["lost_margin_money"], p.cost.lost_margin_money, &what);
+                let spend: f64 = [
+                    "overtime_money",
+                    "holding_money",
+                    "routing_premium_money",
+                    "purchase_premium_money",
+                    "expedite_money",
+                ]
+                .iter()
+                .map(|k| t["plan_cost"][k].as_f64().unwrap())
+                .sum();
+                assert!((spend - p.cost.spend()).abs() < 1e-6, "{what}: spend {spend} against {}", p.cost.spend());
+            }
+            // A written-in action changes no number: the decision is as undecided for the plan
+            // while the next one is tried.
+            let action = NewDecision {
+                choice: Choice::Action { text: "tried in the test".into() },
+                ..decision(&d.id, &d.recommendation.option)
+            };
+            snop::pipeline::decisions::decide(&dir, &store, "olivia.chen", action).await.unwrap();
+        }
+        // Every decision at its recommendation: the pack's "with the recommended decisions".
+        let recommended: Vec<NewDecision> =
+            decisions.iter().map(|d| decision(&d.id, &d.recommendation.option)).collect();
+        snop::pipeline::decisions::decide_each(&dir, &store, "olivia.chen", recommended).await.unwrap();
+        let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+        let t = totals(&exec);
+        close(&t["revenue_constrained_money"], facts.financial.revenue_with_recommendations_money, "recommended");
+        close(&t["plan_cost"]["lost_margin_money"], facts.financial.lost_margin_money, "recommended");
+    });
+}
