@@ -41,6 +41,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::locale::Locale;
 use super::r2;
 use super::supply::{Gap, GapKind, OptionKind, RecommendedStep, SupplyFacts};
 
@@ -90,6 +91,8 @@ pub struct ReconcileInputs<'a> {
     pub demand: Option<risks::DemandSignals>,
     /// Who owns what a risk asks for, by role (`supply_lead` to "Sam Okafor (supply lead)").
     pub owners: BTreeMap<String, String>,
+    /// `[company] locale`: how the texts write numbers.
+    pub locale: Locale,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +123,9 @@ pub struct ReconciliationFacts {
     #[serde(default)]
     pub risks: Vec<risks::Risk>,
     pub open_questions: Vec<String>,
+    /// The locale the texts (and the pack) write numbers in.
+    #[serde(default)]
+    pub locale: Locale,
 }
 
 /// One family and quarter of the agreed (constrained) plan.
@@ -147,8 +153,11 @@ pub struct Financial {
     pub budget_revenue_money: f64,
     pub margin_unconstrained_money: f64,
     pub margin_constrained_money: f64,
-    /// Revenue with the recommended decisions: the re-planned (least-cost) plan's.
+    /// Revenue with the recommended decisions: the plan re-solved with them (`whole`).
     pub revenue_with_recommendations_money: f64,
+    /// Margin of that plan, when it was re-solved (else the supply plan's is it).
+    #[serde(default)]
+    pub margin_with_recommendations_money: Option<f64>,
     /// Demand's revenue that plan does not serve (unconstrained less its revenue).
     pub revenue_at_risk_money: f64,
     /// What that plan spends on fixes (overtime, build-ahead, alternate routings, purchases and
@@ -458,6 +467,33 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
         max_executive_decisions: inputs.params.max_executive_decisions,
         risks,
         open_questions,
+        locale: inputs.locale,
+    }
+    .localized()
+}
+
+impl ReconciliationFacts {
+    /// The texts people read (why, what the recommendation buys, notices, risks, open
+    /// questions) with their numbers in the facts' locale (they are written in `en-US`).
+    pub fn localized(mut self) -> ReconciliationFacts {
+        let l = self.locale;
+        if l == Locale::EnUs {
+            return self;
+        }
+        for d in &mut self.trade_offs {
+            d.why = l.localize(&d.why);
+            d.recommendation.buys = l.localize(&d.recommendation.buys);
+        }
+        for n in &mut self.notices {
+            n.text = l.localize(&n.text);
+        }
+        for r in &mut self.risks {
+            r.text = l.localize(&r.text);
+        }
+        for q in &mut self.open_questions {
+            *q = l.localize(q);
+        }
+        self
     }
 }
 
@@ -568,6 +604,7 @@ fn financial_impact(s: &SupplyFacts) -> Financial {
         margin_unconstrained_money: t.margin_unconstrained_money,
         margin_constrained_money: t.margin_constrained_money,
         revenue_with_recommendations_money: t.revenue_constrained_money,
+        margin_with_recommendations_money: None,
         revenue_at_risk_money: t.revenue_at_risk_money,
         spend_money: r2(t.plan_cost.spend()),
         lost_margin_money: t.plan_cost.lost_margin_money,

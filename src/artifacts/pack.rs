@@ -12,11 +12,11 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use super::review::{Chart, bar_chart, format_number};
+use super::review::{Chart, bar_chart};
 use super::supply_plan::option_name;
 use super::xlsx::{Formats, Value, opt_num, table, text, workbook};
 use crate::analysis::reconcile::decisions::notice_word;
-use crate::analysis::reconcile::{ReconciliationFacts, kind_word, money as amount, percent};
+use crate::analysis::reconcile::{ReconciliationFacts, kind_word};
 use crate::narrative::Draft;
 
 const PACK: &str = include_str!("templates/pack.html");
@@ -105,7 +105,7 @@ struct DecisionLine {
 
 /// The deck as self-contained HTML: each slide's content, then the template.
 pub fn deck_html(f: &ReconciliationFacts, narrative: &Draft, company: &str, currency: &str) -> anyhow::Result<String> {
-    let money = format_number;
+    let money = |x: f64| f.locale.number(x);
     let PlanSlide { quarters, plan_rows, last_signed_note } = plan_slide(f);
     let (top, more_trade_offs) = trade_offs_slide(f);
     let (chart, financial_rows) = financial_slide(f);
@@ -153,7 +153,7 @@ struct PlanSlide {
 
 /// Slide 1: revenue / units by family and quarter, with budget and last signed plan rows.
 fn plan_slide(f: &ReconciliationFacts) -> PlanSlide {
-    let money = format_number;
+    let money = |x: f64| f.locale.number(x);
     let cell = |revenue: f64, units: f64| PlanCell { revenue: money(revenue), units: Some(money(units)) };
     let only = |revenue: String| PlanCell { revenue, units: None };
     let quarters: Vec<String> =
@@ -232,8 +232,8 @@ fn trade_offs_slide(f: &ReconciliationFacts) -> (Vec<TopTradeOff>, Option<String
                 .filter(|m| **m != t.month)
                 .map_or(t.month.clone(), |l| format!("{} to {l}", t.month)),
             near_term: t.near_term,
-            units_short: amount(t.units_short),
-            margin: amount(t.margin_at_risk_money),
+            units_short: f.locale.money(t.units_short),
+            margin: f.locale.money(t.margin_at_risk_money),
             gaps: t.gap_ids().len(),
             why: t.why.clone(),
             options: t
@@ -242,10 +242,10 @@ fn trade_offs_slide(f: &ReconciliationFacts) -> (Vec<TopTradeOff>, Option<String
                 .map(|o| OptionLine {
                     kind: o.key.replace('_', " "),
                     detail: o.label.clone(),
-                    closes: amount(o.closes_units),
-                    cost: amount(o.spend_money),
-                    margin_kept: amount(o.margin_kept_money),
-                    service: o.service_level_percent.map(percent).unwrap_or_default(),
+                    closes: f.locale.money(o.closes_units),
+                    cost: f.locale.money(o.spend_money),
+                    margin_kept: f.locale.money(o.margin_kept_money),
+                    service: o.service_level_percent.map(|s| f.locale.percent(s)).unwrap_or_default(),
                     recommended: o.key == t.recommendation.option,
                 })
                 .collect(),
@@ -265,7 +265,7 @@ fn trade_offs_slide(f: &ReconciliationFacts) -> (Vec<TopTradeOff>, Option<String
 
 /// Slide 3: financial impact, as a chart of revenue and a table of revenue and margin.
 fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>) {
-    let money = format_number;
+    let money = |x: f64| f.locale.number(x);
     let fin = &f.financial;
     let mut points = vec![
         ("unconstrained".to_string(), fin.revenue_unconstrained_money),
@@ -277,7 +277,8 @@ fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>
         "Revenue: unconstrained, with the recommended decisions, every shortfall accepted, budget",
         &points,
         &|s| s.to_string(),
-    );
+    )
+    .map(|c| c.localized(f.locale));
     let row = |label: &str, revenue: f64, margin: Option<f64>| FinancialRow {
         label: label.into(),
         revenue: money(revenue),
@@ -292,7 +293,7 @@ fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>
         row(
             "with the recommended decisions (the supply plan)",
             fin.revenue_with_recommendations_money,
-            Some(fin.margin_constrained_money),
+            Some(fin.margin_with_recommendations_money.unwrap_or(fin.margin_constrained_money)),
         ),
     ];
     financial_rows
@@ -316,7 +317,7 @@ fn decisions_slide(f: &ReconciliationFacts) -> (Vec<DecisionLine>, Option<String
             id: format!("D{} {}", t.rank, t.id),
             place: t.place.clone(),
             option: t.recommendation.option.replace('_', " "),
-            cost: amount(t.recommendation.cost_money),
+            cost: f.locale.money(t.recommendation.cost_money),
             buys: t.recommendation.buys.clone(),
             owner: t.recommendation.owner.clone(),
             due: t.recommendation.due.clone(),
@@ -368,11 +369,11 @@ fn decisions_sheet(
                     format!(
                         "{}: closes {} units, spend {}, keeps {} of margin, loses {}{}",
                         o.key,
-                        amount(o.closes_units),
-                        amount(o.spend_money),
-                        amount(o.margin_kept_money),
-                        amount(o.lost_margin_money),
-                        o.service_level_percent.map_or(String::new(), |s| format!(", service {}", percent(s)))
+                        f.locale.money(o.closes_units),
+                        f.locale.money(o.spend_money),
+                        f.locale.money(o.margin_kept_money),
+                        f.locale.money(o.lost_margin_money),
+                        o.service_level_percent.map_or(String::new(), |s| format!(", service {}", f.locale.percent(s)))
                     )
                 })
                 .collect();
@@ -507,7 +508,9 @@ pub fn appendix_xlsx(
             let steps: Vec<String> = r
                 .steps
                 .iter()
-                .map(|s| format!("{} {:.1} units for {:.2}", option_name(s.kind), s.units, s.cost_money))
+                .map(|s| {
+                    f.locale.localize(&format!("{} {:.1} units for {:.2}", option_name(s.kind), s.units, s.cost_money))
+                })
                 .collect();
             vec![
                 text(&r.id),

@@ -103,6 +103,16 @@ pub(crate) struct Chart {
     bars: Vec<Bar>,
 }
 
+impl Chart {
+    /// The bars' values written in `locale`.
+    pub(crate) fn localized(mut self, locale: crate::analysis::locale::Locale) -> Chart {
+        for b in &mut self.bars {
+            b.value = locale.localize(&b.value);
+        }
+        self
+    }
+}
+
 #[derive(Serialize)]
 struct FileLine {
     name: String,

@@ -190,6 +190,7 @@ async fn narrate(
         masking: crate::narrative::MaskingConfig { fields: ws.mask_fields.clone() },
         endpoint_label: mock.as_ref().map(|_| "mock".to_string()),
         directory,
+        number_separators: Some(ws.locale.separators()).filter(|s| *s != (',', '.')),
         ..DraftConfig::default()
     };
     let drafter = Drafter::new(prompts, client, std::sync::Arc::new(store.response_cache()), config)?;

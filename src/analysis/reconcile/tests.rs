@@ -169,6 +169,7 @@ fn run_with(supply: &SupplyFacts, last: Option<SignedPlanLines>, cap: usize) -> 
         decision_owner: "the COO (Olivia Chen)".into(),
         demand: None,
         owners: [("supply_lead".to_string(), "Sam Okafor (supply lead)".to_string())].into_iter().collect(),
+        locale: Default::default(),
     })
 }
 
@@ -631,6 +632,7 @@ fn risks_are_computed_from_the_facts_and_ranked() {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
+        locale: Default::default(),
     });
     let got: Vec<(usize, &str, Option<f64>, &str)> =
         f.risks.iter().map(|r| (r.rank, r.id.as_str(), r.at_stake_money, r.owner.as_str())).collect();

@@ -75,6 +75,7 @@ pub fn re_solve<E>(
             plans.push(scope.figures(&p));
         }
         apply(d, &plans);
+        d.recommendation.buys = facts.locale.localize(&d.recommendation.buys);
     }
     let all: Vec<Choice> = facts.trade_offs.iter().map(|d| (d.id.clone(), d.recommendation.option.clone())).collect();
     if !all.is_empty() {
@@ -83,6 +84,7 @@ pub fn re_solve<E>(
         let t = &p.totals;
         let f = &mut facts.financial;
         f.revenue_with_recommendations_money = t.revenue_constrained_money;
+        f.margin_with_recommendations_money = Some(t.margin_constrained_money);
         f.revenue_at_risk_money = t.revenue_at_risk_money;
         f.spend_money = r2(t.plan_cost.spend());
         f.lost_margin_money = t.plan_cost.lost_margin_money;
@@ -313,6 +315,7 @@ mod tests {
             decision_owner: "the COO".into(),
             demand: None,
             owners: BTreeMap::new(),
+            locale: Default::default(),
         };
         let mut facts = reconcile(&ri);
         let pack = facts.clone();

@@ -118,6 +118,7 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
                 Some((r.to_string(), format!("{} ({})", dir.name(who), crate::sop::role_title(r))))
             })
             .collect(),
+        locale: ws.locale,
     };
     let mut facts = tracing::info_span!("analysis").in_scope(|| reconcile::reconcile(&inputs));
     if let Some(q) = b.stale_supply {
