@@ -99,12 +99,31 @@ impl Ctx<'_> {
             &as_of,
         );
         agenda.scorecard = review::scorecard(&last_cycle, &as_of, &dir, scored.as_ref(), &progress);
+        localize_agenda(&mut agenda, ws.locale);
         Ok((agenda, scored))
     }
 
     /// A table the agent's analysis cannot do without.
     pub(super) fn table(&self, t: Table) -> Result<&DataFrame, crate::analysis::AnalysisError> {
         self.ingested.table(t).ok_or(crate::analysis::AnalysisError::MissingTable(t))
+    }
+}
+
+/// The agenda's lines snop writes (this cycle's output, the decisions, the scorecard) with their
+/// numbers in the company's locale; the narrative's risks are quoted as the model wrote them.
+fn localize_agenda(agenda: &mut Agenda, locale: crate::analysis::locale::Locale) {
+    if locale == crate::analysis::locale::Locale::EnUs {
+        return;
+    }
+    for line in &mut agenda.this_cycle {
+        *line = locale.localize(line);
+    }
+    let decisions = agenda.decisions.iter_mut().chain(agenda.scorecard.iter_mut().flat_map(|s| s.attention.iter_mut()));
+    for d in decisions {
+        d.decision = locale.localize(&d.decision);
+    }
+    for line in agenda.scorecard.iter_mut().flat_map(|s| s.lines.iter_mut()) {
+        *line = locale.localize(line);
     }
 }
 

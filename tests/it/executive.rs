@@ -623,3 +623,53 @@ fn every_decision_option_is_the_executives_re_plan_with_that_option() {
         close(&t["plan_cost"]["lost_margin_money"], facts.financial.lost_margin_money, "recommended");
     });
 }
+
+/// A workspace in `de-DE` (`[company] locale`): the pack's financial slide, its decisions' texts
+/// and the reconciliation's agenda write numbers with German grouping (1.234.567), never the
+/// en-US `1,234`; the narrative still grounds (the mock writes en-US, read as written).
+#[test]
+fn a_de_de_workspace_writes_the_pack_and_the_agenda_in_german() {
+    use snop::analysis::locale::Locale;
+    let tmp = tempfile::tempdir().unwrap();
+    fixture_workspace(tmp.path());
+    let toml = fs_err::read_to_string(tmp.path().join("snop.toml")).unwrap();
+    let toml = toml.replacen("currency = \"EUR\"", "currency = \"EUR\"\nlocale = \"de-DE\"", 1);
+    fs_err::write(tmp.path().join("snop.toml"), toml).unwrap();
+    let ws = Workspace::load(tmp.path()).unwrap();
+    assert_eq!(ws.locale, Locale::DeDe);
+    block_on(async {
+        let store = pipeline::open_store(&ws).await.unwrap();
+        let pack = signed_pack(&ws, &store).await;
+        let folder = tmp.path().join(&pack.folder);
+        let facts: ReconciliationFacts = serde_json::from_value(json(&folder.join("facts.json"))).unwrap();
+        assert_eq!(facts.locale, Locale::DeDe);
+        let html = fs_err::read_to_string(folder.join(format!("pack-{CYCLE}.html"))).unwrap();
+        let german = regex::Regex::new(r"\d\.\d{3}\b").unwrap();
+        let english = regex::Regex::new(r"\d,\d{3}\b").unwrap();
+        // The financial slide's revenues: 30.546.858 and so on, as computed by hand here.
+        for x in [facts.financial.revenue_unconstrained_money, facts.financial.revenue_with_recommendations_money] {
+            let whole = x.round() as i64;
+            let mut digits = whole.to_string();
+            let mut grouped = String::new();
+            while digits.len() > 3 {
+                grouped = format!(".{}{grouped}", &digits[digits.len() - 3..]);
+                digits.truncate(digits.len() - 3);
+            }
+            let want = format!("{digits}{grouped}");
+            assert!(html.contains(&want), "{want} on the financial slide");
+        }
+        for d in &facts.trade_offs {
+            assert!(!english.is_match(&d.recommendation.buys) && !english.is_match(&d.why), "{d:?}");
+        }
+        assert!(facts.trade_offs.iter().any(|d| german.is_match(&d.recommendation.buys) || german.is_match(&d.why)));
+        for n in &facts.notices {
+            assert!(!english.is_match(&n.text), "{}", n.text);
+        }
+        let draft = store.draft_of_run(pack.id).await.unwrap().unwrap();
+        let agenda = store.draft(draft.id).await.unwrap().unwrap().content.agenda;
+        let lines: Vec<&String> =
+            agenda.this_cycle.iter().chain(agenda.decisions.iter().map(|d| &d.decision)).collect();
+        assert!(lines.iter().any(|l| german.is_match(l)), "{lines:?}");
+        assert!(lines.iter().all(|l| !english.is_match(l)), "{lines:?}");
+    });
+}
