@@ -309,6 +309,7 @@ pub(super) async fn draft_content(
         artifact: artifact.key().into(),
         cycle: cycle.to_string(),
         company: ws.company.clone(),
+        locale: (ws.locale != crate::analysis::locale::Locale::EnUs).then(|| ws.locale.tag().to_string()),
         currency: ws.currency.clone(),
         narrative: narrated.sections.clone(),
         model_narrative: narrated.sections.clone(),

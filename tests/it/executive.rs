@@ -624,8 +624,8 @@ fn every_decision_option_is_the_executives_re_plan_with_that_option() {
     });
 }
 
-/// A workspace in `de-DE` (`[company] locale`): the pack's financial slide, its decisions' texts
-/// and the reconciliation's agenda write numbers with German grouping (1.234.567), never the
+/// A workspace in `de-DE` (`[company] locale`): the pack's financial slide, its decisions' texts,
+/// the reconciliation's agenda and its draft page write numbers with German grouping (1.234.567), never the
 /// en-US `1,234`; the narrative still grounds (the mock writes en-US, read as written).
 #[test]
 fn a_de_de_workspace_writes_the_pack_and_the_agenda_in_german() {
@@ -671,5 +671,13 @@ fn a_de_de_workspace_writes_the_pack_and_the_agenda_in_german() {
             agenda.this_cycle.iter().chain(agenda.decisions.iter().map(|d| &d.decision)).collect();
         assert!(lines.iter().any(|l| german.is_match(l)), "{lines:?}");
         assert!(lines.iter().all(|l| !english.is_match(l)), "{lines:?}");
+        // The draft's page (markdown) writes the facts' numbers in German too.
+        let page = fs_err::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "md"))
+            .expect("the draft page as markdown");
+        let md = fs_err::read_to_string(&page).unwrap();
+        assert!(german.is_match(&md), "{}", page.display());
     });
 }
