@@ -205,6 +205,9 @@ pub struct DraftContent {
     /// The run's files this draft stands for, with their sha256 (the workbook, the full facts).
     pub files: BTreeMap<String, String>,
     pub agenda: Agenda,
+    /// `[company] locale` (`de-DE`) the pages write numbers in; absent for `en-US`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 /// The one-page agenda that goes with every artifact.

@@ -10,6 +10,7 @@ pub mod demand;
 pub mod executive;
 pub mod forecast;
 pub mod graph;
+pub mod locale;
 pub mod reconcile;
 pub mod signed_plan;
 pub mod supply;

@@ -21,27 +21,27 @@
 //!
 //! A decision's options (2-4): the cheapest fixes of each member gap (its recommendation in the
 //! supply plan), each fix kind any member offers applied to every member that offers it (the
-//! others accept their shortfall; at most two, the best net value first; one that does what the
-//! cheapest fixes do is left out), and accepting the shortfall. Each option's figures are sums
-//! over the member gaps (the gaps of one decision do not overlap): units closed, revenue and
-//! margin kept (the gap's at-risk figures times the share it closes, as the options were priced
-//! linearly), spend, lost margin (margin at risk less margin kept), the customers still hit,
-//! and the service level of the SKUs hit in the months hit (planned units plus units closed,
-//! at most the demand, over the demand: an estimate until each option is a re-solved plan). The
-//! recommendation is the option with the best net value (margin kept less spend); ties go to
-//! the earlier option. Decisions are ranked by margin at risk (highest first), then first month
-//! and id; the first `max_executive_decisions` go to the executive, the rest are notices
-//! (`below the cap`).
+//! others keep their cheapest fixes, as the executive's re-plan does; at most two, the best net
+//! value first; one that does what the cheapest fixes do is left out), and accepting the
+//! shortfall. Ranking and the cap use first estimates, sums over the member gaps: units closed,
+//! revenue and margin kept (the gap's at-risk figures times the share it closes), spend, lost
+//! margin, the customers still hit, the service level of the SKUs hit in the months hit. Then
+//! each option of a decision that reaches the executive is **re-solved as a whole plan**
+//! ([`whole`]: the pipeline re-plans each option as the executive would), and its figures and
+//! the recommendation (the best margin after fixes) are that plan's. Decisions are ranked by
+//! margin at risk (highest first), then first month and id; the first `max_executive_decisions`
+//! go to the executive, the rest are notices (`below the cap`).
 //!
 //! The risks (`risks`) are computed from the facts, ranked, and never written by the model.
 //!
-//! The financial impact is the supply plan's: the least-cost plan is the plan with the
-//! recommended decisions, so its revenue is "with the recommended decisions" (see [`Financial`]).
+//! The financial impact is the supply plan's; "with the recommended decisions" is the plan
+//! re-solved with every recommended option taken (see [`Financial`], [`whole`]).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::locale::Locale;
 use super::r2;
 use super::supply::{Gap, GapKind, OptionKind, RecommendedStep, SupplyFacts};
 
@@ -91,6 +91,8 @@ pub struct ReconcileInputs<'a> {
     pub demand: Option<risks::DemandSignals>,
     /// Who owns what a risk asks for, by role (`supply_lead` to "Sam Okafor (supply lead)").
     pub owners: BTreeMap<String, String>,
+    /// `[company] locale`: how the texts write numbers.
+    pub locale: Locale,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +123,9 @@ pub struct ReconciliationFacts {
     #[serde(default)]
     pub risks: Vec<risks::Risk>,
     pub open_questions: Vec<String>,
+    /// The locale the texts (and the pack) write numbers in.
+    #[serde(default)]
+    pub locale: Locale,
 }
 
 /// One family and quarter of the agreed (constrained) plan.
@@ -148,8 +153,11 @@ pub struct Financial {
     pub budget_revenue_money: f64,
     pub margin_unconstrained_money: f64,
     pub margin_constrained_money: f64,
-    /// Revenue with the recommended decisions: the re-planned (least-cost) plan's.
+    /// Revenue with the recommended decisions: the plan re-solved with them (`whole`).
     pub revenue_with_recommendations_money: f64,
+    /// Margin of that plan, when it was re-solved (else the supply plan's is it).
+    #[serde(default)]
+    pub margin_with_recommendations_money: Option<f64>,
     /// Demand's revenue that plan does not serve (unconstrained less its revenue).
     pub revenue_at_risk_money: f64,
     /// What that plan spends on fixes (overtime, build-ahead, alternate routings, purchases and
@@ -160,6 +168,10 @@ pub struct Financial {
     /// Revenue with every gap's fixes forbidden (every shortfall accepted), when the supply plan
     /// computed it.
     pub revenue_without_fixes_money: Option<f64>,
+    /// Re-solves of the plan the executive decisions' options took (one per option, one for
+    /// every recommended option at once); 0 when the options are the member gaps' sums.
+    #[serde(default)]
+    pub decision_re_solves: usize,
 }
 
 /// What a decision groups its gaps by.
@@ -261,9 +273,14 @@ pub struct DecisionOption {
     pub service_level_percent: Option<f64>,
     #[serde(default)]
     pub customers_still_hit: Vec<String>,
-    /// Member gaps this option closes some of.
+    /// Member gaps this option takes its fix on (the cheapest fixes: the gaps they close some
+    /// of; the others keep their cheapest fixes).
     #[serde(default)]
     pub gaps_with_fix: usize,
+    /// The whole plan re-solved with this option taken on every member gap (`None`: the figures
+    /// above are sums over the member gaps' own options, see `whole`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<whole::OptionPlan>,
 }
 
 /// The decision the reconciliation recommends.
@@ -450,6 +467,33 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
         max_executive_decisions: inputs.params.max_executive_decisions,
         risks,
         open_questions,
+        locale: inputs.locale,
+    }
+    .localized()
+}
+
+impl ReconciliationFacts {
+    /// The texts people read (why, what the recommendation buys, notices, risks, open
+    /// questions) with their numbers in the facts' locale (they are written in `en-US`).
+    pub fn localized(mut self) -> ReconciliationFacts {
+        let l = self.locale;
+        if l == Locale::EnUs {
+            return self;
+        }
+        for d in &mut self.trade_offs {
+            d.why = l.localize(&d.why);
+            d.recommendation.buys = l.localize(&d.recommendation.buys);
+        }
+        for n in &mut self.notices {
+            n.text = l.localize(&n.text);
+        }
+        for r in &mut self.risks {
+            r.text = l.localize(&r.text);
+        }
+        for q in &mut self.open_questions {
+            *q = l.localize(q);
+        }
+        self
     }
 }
 
@@ -560,10 +604,12 @@ fn financial_impact(s: &SupplyFacts) -> Financial {
         margin_unconstrained_money: t.margin_unconstrained_money,
         margin_constrained_money: t.margin_constrained_money,
         revenue_with_recommendations_money: t.revenue_constrained_money,
+        margin_with_recommendations_money: None,
         revenue_at_risk_money: t.revenue_at_risk_money,
         spend_money: r2(t.plan_cost.spend()),
         lost_margin_money: t.plan_cost.lost_margin_money,
         revenue_without_fixes_money: t.revenue_without_fixes_money,
+        decision_re_solves: 0,
     }
 }
 
@@ -661,6 +707,7 @@ pub fn narrative_facts(f: &ReconciliationFacts) -> serde_json::Value {
 
 pub mod decisions;
 pub mod risks;
+pub mod whole;
 
 #[cfg(test)]
 mod tests;

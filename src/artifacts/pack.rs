@@ -12,11 +12,12 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use super::review::{Chart, bar_chart, format_number};
+use super::review::{Chart, bar_chart};
 use super::supply_plan::option_name;
 use super::xlsx::{Formats, Value, opt_num, table, text, workbook};
+use crate::analysis::locale::Locale;
 use crate::analysis::reconcile::decisions::notice_word;
-use crate::analysis::reconcile::{ReconciliationFacts, kind_word, money as amount, percent};
+use crate::analysis::reconcile::{ReconciliationFacts, kind_word};
 use crate::narrative::Draft;
 use crate::scenario::PackScenario;
 
@@ -133,17 +134,26 @@ struct ScenarioRow {
     difference: String,
 }
 
-fn scenario_box(p: &PackScenario) -> ScenarioBox {
-    let signed = |x: f64| if x > 0.0 { format!("+{}", format_number(x)) } else { format_number(x) };
+fn scenario_box(p: &PackScenario, locale: Locale) -> ScenarioBox {
+    let signed = |x: String, positive: bool| if positive { format!("+{x}") } else { x };
     let rows = SCENARIO_FIGURES
         .iter()
         .filter_map(|label| {
             let (b, s, d) = p.figure(label)?;
-            Some(ScenarioRow {
-                label: label.to_string(),
-                base: format_number(b),
-                scenario: format_number(s),
-                difference: signed(d),
+            // A service level reads as a percentage, its difference in points.
+            Some(match label.strip_suffix(" %") {
+                Some(shown) => ScenarioRow {
+                    label: shown.to_string(),
+                    base: locale.percent(b),
+                    scenario: locale.percent(s),
+                    difference: format!("{} pts", signed(locale.localize(&format!("{d:.1}")), d > 0.0)),
+                },
+                None => ScenarioRow {
+                    label: label.to_string(),
+                    base: locale.number(b),
+                    scenario: locale.number(s),
+                    difference: signed(locale.number(d), d > 0.0),
+                },
             })
         })
         .collect();
@@ -154,7 +164,7 @@ fn scenario_box(p: &PackScenario) -> ScenarioBox {
         rows,
         lines: c
             .and_then(|c| c.explained.first())
-            .map(|e| e.lines.iter().skip(1).take(2).cloned().collect())
+            .map(|e| e.lines.iter().skip(1).take(2).map(|l| locale.localize(l)).collect())
             .unwrap_or_default(),
         problem: p.problem.as_ref().map(|why| why.lines().next().unwrap_or_default().to_string()),
     }
@@ -169,7 +179,7 @@ pub fn deck_html_with(
     currency: &str,
     scenario: Option<&PackScenario>,
 ) -> anyhow::Result<String> {
-    let money = format_number;
+    let money = |x: f64| f.locale.number(x);
     let PlanSlide { quarters, plan_rows, last_signed_note } = plan_slide(f);
     let (top, more_trade_offs) = trade_offs_slide(f);
     let (chart, financial_rows) = financial_slide(f);
@@ -193,7 +203,7 @@ pub fn deck_html_with(
     c.insert("limit", &format!("{} {currency}", money(f.leads_may_approve_up_to_money)));
     c.insert("top", &top);
     c.insert("more_trade_offs", &more_trade_offs);
-    c.insert("scenario", &scenario.map(scenario_box));
+    c.insert("scenario", &scenario.map(|p| scenario_box(p, f.locale)));
     c.insert("chart", &chart);
     c.insert("financial_rows", &financial_rows);
     c.insert("paragraph", &narrative.sections.paragraphs.first());
@@ -218,7 +228,7 @@ struct PlanSlide {
 
 /// Slide 1: revenue / units by family and quarter, with budget and last signed plan rows.
 fn plan_slide(f: &ReconciliationFacts) -> PlanSlide {
-    let money = format_number;
+    let money = |x: f64| f.locale.number(x);
     let cell = |revenue: f64, units: f64| PlanCell { revenue: money(revenue), units: Some(money(units)) };
     let only = |revenue: String| PlanCell { revenue, units: None };
     let quarters: Vec<String> =
@@ -297,8 +307,8 @@ fn trade_offs_slide(f: &ReconciliationFacts) -> (Vec<TopTradeOff>, Option<String
                 .filter(|m| **m != t.month)
                 .map_or(t.month.clone(), |l| format!("{} to {l}", t.month)),
             near_term: t.near_term,
-            units_short: amount(t.units_short),
-            margin: amount(t.margin_at_risk_money),
+            units_short: f.locale.money(t.units_short),
+            margin: f.locale.money(t.margin_at_risk_money),
             gaps: t.gap_ids().len(),
             why: t.why.clone(),
             options: t
@@ -307,10 +317,10 @@ fn trade_offs_slide(f: &ReconciliationFacts) -> (Vec<TopTradeOff>, Option<String
                 .map(|o| OptionLine {
                     kind: o.key.replace('_', " "),
                     detail: o.label.clone(),
-                    closes: amount(o.closes_units),
-                    cost: amount(o.spend_money),
-                    margin_kept: amount(o.margin_kept_money),
-                    service: o.service_level_percent.map(percent).unwrap_or_default(),
+                    closes: f.locale.money(o.closes_units),
+                    cost: f.locale.money(o.spend_money),
+                    margin_kept: f.locale.money(o.margin_kept_money),
+                    service: o.service_level_percent.map(|s| f.locale.percent(s)).unwrap_or_default(),
                     recommended: o.key == t.recommendation.option,
                 })
                 .collect(),
@@ -330,7 +340,7 @@ fn trade_offs_slide(f: &ReconciliationFacts) -> (Vec<TopTradeOff>, Option<String
 
 /// Slide 3: financial impact, as a chart of revenue and a table of revenue and margin.
 fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>) {
-    let money = format_number;
+    let money = |x: f64| f.locale.number(x);
     let fin = &f.financial;
     let mut points = vec![
         ("unconstrained".to_string(), fin.revenue_unconstrained_money),
@@ -342,7 +352,8 @@ fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>
         "Revenue: unconstrained, with the recommended decisions, every shortfall accepted, budget",
         &points,
         &|s| s.to_string(),
-    );
+    )
+    .map(|c| c.localized(f.locale));
     let row = |label: &str, revenue: f64, margin: Option<f64>| FinancialRow {
         label: label.into(),
         revenue: money(revenue),
@@ -357,7 +368,7 @@ fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>
         row(
             "with the recommended decisions (the supply plan)",
             fin.revenue_with_recommendations_money,
-            Some(fin.margin_constrained_money),
+            Some(fin.margin_with_recommendations_money.unwrap_or(fin.margin_constrained_money)),
         ),
     ];
     financial_rows
@@ -381,7 +392,7 @@ fn decisions_slide(f: &ReconciliationFacts) -> (Vec<DecisionLine>, Option<String
             id: format!("D{} {}", t.rank, t.id),
             place: t.place.clone(),
             option: t.recommendation.option.replace('_', " "),
-            cost: amount(t.recommendation.cost_money),
+            cost: f.locale.money(t.recommendation.cost_money),
             buys: t.recommendation.buys.clone(),
             owner: t.recommendation.owner.clone(),
             due: t.recommendation.due.clone(),
@@ -433,11 +444,11 @@ fn decisions_sheet(
                     format!(
                         "{}: closes {} units, spend {}, keeps {} of margin, loses {}{}",
                         o.key,
-                        amount(o.closes_units),
-                        amount(o.spend_money),
-                        amount(o.margin_kept_money),
-                        amount(o.lost_margin_money),
-                        o.service_level_percent.map_or(String::new(), |s| format!(", service {}", percent(s)))
+                        f.locale.money(o.closes_units),
+                        f.locale.money(o.spend_money),
+                        f.locale.money(o.margin_kept_money),
+                        f.locale.money(o.lost_margin_money),
+                        o.service_level_percent.map_or(String::new(), |s| format!(", service {}", f.locale.percent(s)))
                     )
                 })
                 .collect();
@@ -584,7 +595,9 @@ pub fn appendix_xlsx_with(
             let steps: Vec<String> = r
                 .steps
                 .iter()
-                .map(|s| format!("{} {:.1} units for {:.2}", option_name(s.kind), s.units, s.cost_money))
+                .map(|s| {
+                    f.locale.localize(&format!("{} {:.1} units for {:.2}", option_name(s.kind), s.units, s.cost_money))
+                })
                 .collect();
             vec![
                 text(&r.id),
@@ -651,7 +664,7 @@ pub fn appendix_xlsx_with(
         sheet.write_string(i as u32 + 1, 0, q)?;
     }
     if let Some(p) = scenario {
-        scenario_sheet(&mut book, &formats, p)?;
+        scenario_sheet(&mut book, &formats, p, f.locale)?;
     }
     if let Some(a) = agenda {
         super::xlsx::agenda_sheet(&mut book, a)?;
@@ -660,7 +673,12 @@ pub fn appendix_xlsx_with(
 }
 
 /// The appendix's `Scenario` sheet.
-fn scenario_sheet(book: &mut rust_xlsxwriter::Workbook, formats: &Formats, p: &PackScenario) -> anyhow::Result<()> {
+fn scenario_sheet(
+    book: &mut rust_xlsxwriter::Workbook,
+    formats: &Formats,
+    p: &PackScenario,
+    locale: Locale,
+) -> anyhow::Result<()> {
     let mut rows: Vec<Vec<Value>> = Vec::new();
     if let Some(problem) = &p.problem {
         rows.extend(problem.lines().map(|l| vec![text(l)]));
@@ -671,14 +689,14 @@ fn scenario_sheet(book: &mut rust_xlsxwriter::Workbook, formats: &Formats, p: &P
             rows.push(vec![text(&r.label), Value::Num(b), Value::Num(s), Value::Num(d)]);
         }
         rows.push(vec![]);
-        rows.extend(c.explained.iter().flat_map(|e| e.lines.iter().map(|l| vec![text(l)])));
+        rows.extend(c.explained.iter().flat_map(|e| e.lines.iter().map(|l| vec![text(locale.localize(l))])));
         rows.extend(c.gaps.iter().map(|g| {
             vec![text(format!(
                 "gap {} {} ({} units short, {} of margin at risk)",
                 g.id,
                 g.change,
-                format_number(g.units_short),
-                format_number(g.margin_at_risk_money)
+                locale.number(g.units_short),
+                locale.money(g.margin_at_risk_money)
             ))]
         }));
     }

@@ -103,6 +103,16 @@ pub(crate) struct Chart {
     bars: Vec<Bar>,
 }
 
+impl Chart {
+    /// The bars' values written in `locale`.
+    pub(crate) fn localized(mut self, locale: crate::analysis::locale::Locale) -> Chart {
+        for b in &mut self.bars {
+            b.value = locale.localize(&b.value);
+        }
+        self
+    }
+}
+
 #[derive(Serialize)]
 struct FileLine {
     name: String,
@@ -328,7 +338,16 @@ fn page<'a>(c: &'a DraftContent, s: &'a Standing, esc: &dyn Fn(&str) -> String) 
         card.lines = card.lines.iter().map(|l| esc(l)).collect();
         card.attention.iter_mut().for_each(esc_d);
     }
-    let (scalars, tables) = facts_tables(&c.facts, esc, MAX_ROWS);
+    let (mut scalars, mut tables) = facts_tables(&c.facts, esc, MAX_ROWS);
+    let locale = c.locale.as_deref().and_then(Locale::parse).unwrap_or_default();
+    if locale != Locale::EnUs {
+        for s in &mut scalars {
+            s.value = locale.localize(&s.value);
+        }
+        for cell in tables.iter_mut().flat_map(|t| t.rows.iter_mut().flatten()).filter(|c| c.num) {
+            cell.text = locale.localize(&cell.text);
+        }
+    }
     Page {
         title: capitalise(artifact.title()),
         company: &c.company,
@@ -346,7 +365,7 @@ fn page<'a>(c: &'a DraftContent, s: &'a Standing, esc: &dyn Fn(&str) -> String) 
         output: artifact.title(),
         next_meeting: artifact.next().map_or("next cycle", Artifact::meeting),
         narrative,
-        chart: chart(artifact, &c.facts, esc),
+        chart: chart(artifact, &c.facts, esc).map(|c| c.localized(locale)),
         scalars,
         tables,
         files: c.files.iter().map(|(name, sha)| FileLine { name: esc(name), sha: sha.clone() }).collect(),
@@ -359,6 +378,7 @@ fn capitalise(s: &str) -> String {
 }
 
 pub use crate::analysis::format_number;
+use crate::analysis::locale::Locale;
 
 /// The text a value of the facts is shown as (unescaped).
 pub(crate) fn cell_text(v: &serde_json::Value) -> String {
@@ -805,6 +825,7 @@ mod tests {
             artifact: "demand_consensus".into(),
             cycle: "2027-01".into(),
             company: "Test Pumps".into(),
+            locale: None,
             currency: "EUR".into(),
             narrative: narrative.clone(),
             model_narrative: narrative,

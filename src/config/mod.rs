@@ -66,6 +66,8 @@ pub struct Workspace {
     pub root: PathBuf,
     pub company: String,
     pub currency: String,
+    /// `[company] locale`: how numbers people read are written.
+    pub locale: crate::analysis::locale::Locale,
     pub calendar: crate::calendar::Calendar,
     pub roles: BTreeMap<String, Vec<String>>,
     pub people: BTreeMap<String, Person>,

@@ -80,6 +80,10 @@ struct RawCompany {
     /// ISO currency code of all money amounts.
     #[serde(default = "default_currency")]
     currency: String,
+    /// How numbers people read are written: `en-US` (the default), `de-DE`, `fr-FR`, ...
+    /// (`analysis::locale`).
+    #[serde(default)]
+    locale: Option<Spanned<String>>,
 }
 
 fn default_currency() -> String {
@@ -276,6 +280,21 @@ pub(super) fn load_workspace(root: &Path, inputs: Inputs, problems: &mut Vec<Pro
         problems.push(Problem { file: rel.clone(), line: Some(line_of(&text, span.start)), key: key.into(), message });
     };
 
+    let locale = match &raw.company.locale {
+        None => crate::analysis::locale::Locale::default(),
+        Some(tag) => crate::analysis::locale::Locale::parse(tag.get_ref()).unwrap_or_else(|| {
+            here(
+                tag.span(),
+                "company.locale",
+                format!(
+                    "unknown locale `{}`: the known locales are {}",
+                    tag.get_ref(),
+                    crate::analysis::locale::Locale::known().join(", ")
+                ),
+            );
+            Default::default()
+        }),
+    };
     let calendar = resolve_calendar(&raw.calendar, &mut here);
     let calendar = calendar.and_then(|c| resolve_slots(c, &raw.calendar, &raw.people, &mut here));
     let mut roles = BTreeMap::new();
@@ -368,6 +387,7 @@ pub(super) fn load_workspace(root: &Path, inputs: Inputs, problems: &mut Vec<Pro
         root: root.to_path_buf(),
         company: raw.company.name,
         currency: raw.company.currency,
+        locale,
         calendar: calendar?,
         roles,
         people,

@@ -114,6 +114,9 @@ pub struct GroundingContext {
     pub code_prefixes: BTreeSet<String>,
     /// Letters of the real letters-and-digits codes (`C` of `C10002`).
     pub digit_prefixes: BTreeSet<String>,
+    /// The company locale's thousands separator and decimal mark, when not `,` and `.`: a
+    /// narrative may write `1.234.567,5` (de-DE) for 1234567.5 (see [`normalized`]).
+    pub separators: Option<(char, char)>,
 }
 
 impl GroundingContext {
@@ -158,6 +161,27 @@ impl GroundingContext {
         }
         ctx.id_patterns = id_patterns;
         ctx
+    }
+
+    /// The context for a company whose locale writes numbers with `group` and `decimal`: the
+    /// facts' computed strings (written in that locale) vouch for their numbers read that way,
+    /// and a narrative is read that way too ([`check`]). `,` and `.` change nothing.
+    pub fn with_separators(mut self, group: char, decimal: char) -> GroundingContext {
+        if (group, decimal) == (',', '.') {
+            return self;
+        }
+        self.separators = Some((group, decimal));
+        let texts: Vec<String> = self.known_names.iter().map(|s| normalized(s, (group, decimal))).collect();
+        for t in texts {
+            let t = patterns().date.replace_all(&t, " ");
+            for (_, n, _) in numbers_in(&t) {
+                self.numbers.push(n.value);
+                if n.percent {
+                    self.numbers.push(n.value / 100.0);
+                }
+            }
+        }
+        self
     }
 
     /// Whether the whole `token` is code-shaped: by the caller's patterns, a real code's
@@ -332,15 +356,55 @@ pub fn check(text: &str, ctx: &GroundingContext) -> Vec<GroundingFailure> {
         }
     }
     let scrubbed = p.date.replace_all(&scrubbed, " ").into_owned();
-    for (token, written, range) in all_numbers(&scrubbed) {
-        if grounded(&written, &scrubbed, range, ctx) {
-            continue;
+    let ungrounded = |text: &str| -> Vec<GroundingFailure> {
+        all_numbers(text)
+            .into_iter()
+            .filter(|(_, written, range)| !grounded(written, text, range.clone(), ctx))
+            .map(|(token, _, _)| GroundingFailure::Number { token })
+            .collect()
+    };
+    let mut numbers = ungrounded(&scrubbed);
+    // In the company's locale (`1.234,5`), unless the narrative grounds as written in en-US.
+    if let Some(sep) = ctx.separators
+        && !numbers.is_empty()
+    {
+        let local = ungrounded(&normalized(&scrubbed, sep));
+        if local.len() < numbers.len() {
+            numbers = local;
         }
-        failures.push(GroundingFailure::Number { token });
     }
+    failures.extend(numbers);
     let mut seen = BTreeSet::new();
     failures.retain(|f| seen.insert(f.to_string()));
     failures
+}
+
+/// `text` with the numbers written with `group` thousands and a `decimal` mark (`1.234.567,5`
+/// in de-DE) rewritten as `1,234,567.5`, so the reader reads them. The no-break spaces stand for
+/// each other (French and Swedish grouping), and `'` for `’` (Swiss).
+pub fn normalized(text: &str, (group, decimal): (char, char)) -> String {
+    let groups: Vec<char> = match group {
+        '\u{202F}' | '\u{A0}' => vec!['\u{202F}', '\u{A0}'],
+        '\u{2019}' | '\'' => vec!['\u{2019}', '\''],
+        g => vec![g],
+    };
+    let g = format!("[{}]", groups.iter().map(|c| regex::escape(&c.to_string())).collect::<String>());
+    let d = regex::escape(&decimal.to_string());
+    let re = Regex::new(&format!(r"\d{{1,3}}(?:{g}\d{{3}})+(?:{d}\d+)?|\d+{d}\d+")).expect("locale number pattern");
+    re.replace_all(text, |c: &regex::Captures<'_>| {
+        c[0].chars()
+            .map(|ch| {
+                if groups.contains(&ch) {
+                    ','
+                } else if ch == decimal {
+                    '.'
+                } else {
+                    ch
+                }
+            })
+            .collect::<String>()
+    })
+    .into_owned()
 }
 
 /// `text` with each whole-word occurrence of `name` replaced by spaces (`month` stays in
@@ -819,6 +883,43 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The reader per locale: 1234567.5 and 97.5% written as each locale writes them ground;
+    /// a number off by one in the last digit does not; a narrative in en-US still grounds in a
+    /// de-DE workspace; a computed string of the facts in de-DE vouches for its number.
+    #[test]
+    fn numbers_ground_in_the_company_locale() {
+        let facts = json!({"revenue_money": 1_234_567.5, "service_percent": 97.5});
+        let cases: [((char, char), &str, &str); 5] = [
+            (('.', ','), "Revenue 1.234.567,5, service 97,5\u{A0}%.", "Revenue 1.234.568,5."),
+            (
+                ('\u{202F}', ','),
+                "Revenue 1\u{202F}234\u{202F}567,5, service 97,5\u{202F}%.",
+                "Revenue 1\u{202F}234\u{202F}568,5.",
+            ),
+            (('\u{A0}', ','), "Revenue 1\u{A0}234\u{A0}567,5, service 97,5 %.", "Revenue 1\u{A0}234\u{A0}568,5."),
+            (('\u{2019}', '.'), "Revenue 1’234’567.5, service 97.5%; or 1'234'567.5.", "Revenue 1’234’568.5."),
+            ((',', '.'), "Revenue 1,234,567.5, service 97.5%.", "Revenue 1,234,568.5."),
+        ];
+        for ((group, decimal), good, bad) in cases {
+            let c = ctx(facts.clone()).with_separators(group, decimal);
+            assert!(check(good, &c).is_empty(), "{good}: {:?}", check(good, &c));
+            assert_eq!(numbers(&check(bad, &c)).len(), 1, "{bad}");
+        }
+        // Without the locale, German grouping is not the fact.
+        assert!(!check("Revenue 1.234.567,5.", &ctx(facts.clone())).is_empty());
+        // A de-DE workspace's narrative written in en-US grounds as written.
+        let de = ctx(facts).with_separators('.', ',');
+        assert!(check("Revenue 1,234,567.5, service 97.5%.", &de).is_empty());
+        // The facts' own texts are in de-DE: "2.500.000 of margin at risk" vouches for 2500000.
+        let c = ctx(json!({"risks": [{"risk": "2.500.000 of margin at risk"}]})).with_separators('.', ',');
+        assert!(
+            check("The top risk: 2.500.000 of margin.", &c).is_empty(),
+            "{:?}",
+            check("The top risk: 2.500.000 of margin.", &c)
+        );
+        assert_eq!(normalized("1.234.567,5 und 3,25 und 2027", ('.', ',')), "1,234,567.5 und 3.25 und 2027");
     }
 
     #[test]

@@ -414,6 +414,9 @@ pub struct DraftConfig {
     pub directory: grounding::NameDirectory,
     /// Fields whose text people typed, besides [`grounding::DATA_TEXT_FIELDS`].
     pub data_text_fields: Vec<String>,
+    /// The company locale's (thousands separator, decimal mark), read by the grounding check
+    /// besides `,` and `.` (`None`: en-US).
+    pub number_separators: Option<(char, char)>,
     /// Names the endpoint in the parameters (and so in the cache key) instead of its URL: for
     /// the in-process mock, whose port changes from run to run.
     pub endpoint_label: Option<String>,
@@ -427,6 +430,7 @@ impl Default for DraftConfig {
             grounding_retries: 2,
             directory: grounding::NameDirectory::new(),
             data_text_fields: Vec::new(),
+            number_separators: None,
             endpoint_label: None,
         }
     }
@@ -498,7 +502,11 @@ impl Drafter {
 
         let mut patterns = self.id_patterns.clone();
         patterns.extend(mask.pattern().cloned());
-        let ground = GroundingContext::build(facts, patterns, &self.config.directory, &self.config.data_text_fields);
+        let mut ground =
+            GroundingContext::build(facts, patterns, &self.config.directory, &self.config.data_text_fields);
+        if let Some((group, decimal)) = self.config.number_separators {
+            ground = ground.with_separators(group, decimal);
+        }
         let schema = Narrative::schema();
         let mut raw_reply = None;
         let mut failures: Vec<String> = Vec::new();

@@ -99,12 +99,31 @@ impl Ctx<'_> {
             &as_of,
         );
         agenda.scorecard = review::scorecard(&last_cycle, &as_of, &dir, scored.as_ref(), &progress);
+        localize_agenda(&mut agenda, ws.locale);
         Ok((agenda, scored))
     }
 
     /// A table the agent's analysis cannot do without.
     pub(super) fn table(&self, t: Table) -> Result<&DataFrame, crate::analysis::AnalysisError> {
         self.ingested.table(t).ok_or(crate::analysis::AnalysisError::MissingTable(t))
+    }
+}
+
+/// The agenda's lines snop writes (this cycle's output, the decisions, the scorecard) with their
+/// numbers in the company's locale; the narrative's risks are quoted as the model wrote them.
+fn localize_agenda(agenda: &mut Agenda, locale: crate::analysis::locale::Locale) {
+    if locale == crate::analysis::locale::Locale::EnUs {
+        return;
+    }
+    for line in &mut agenda.this_cycle {
+        *line = locale.localize(line);
+    }
+    let decisions = agenda.decisions.iter_mut().chain(agenda.scorecard.iter_mut().flat_map(|s| s.attention.iter_mut()));
+    for d in decisions {
+        d.decision = locale.localize(&d.decision);
+    }
+    for line in agenda.scorecard.iter_mut().flat_map(|s| s.lines.iter_mut()) {
+        *line = locale.localize(line);
     }
 }
 
@@ -190,6 +209,7 @@ async fn narrate(
         masking: crate::narrative::MaskingConfig { fields: ws.mask_fields.clone() },
         endpoint_label: mock.as_ref().map(|_| "mock".to_string()),
         directory,
+        number_separators: Some(ws.locale.separators()).filter(|s| *s != (',', '.')),
         ..DraftConfig::default()
     };
     let drafter = Drafter::new(prompts, client, std::sync::Arc::new(store.response_cache()), config)?;
@@ -289,6 +309,7 @@ pub(super) async fn draft_content(
         artifact: artifact.key().into(),
         cycle: cycle.to_string(),
         company: ws.company.clone(),
+        locale: (ws.locale != crate::analysis::locale::Locale::EnUs).then(|| ws.locale.tag().to_string()),
         currency: ws.currency.clone(),
         narrative: narrated.sections.clone(),
         model_narrative: narrated.sections.clone(),

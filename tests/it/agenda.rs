@@ -110,6 +110,7 @@ fn an_agenda_as_long_as_fifty_thousand_skus_make_prints_on_one_page() {
         artifact: "supply_plan".into(),
         cycle: "2027-01".into(),
         company: "Large Pumps & Valves Group".into(),
+        locale: None,
         currency: "EUR".into(),
         narrative: narrative.clone(),
         model_narrative: narrative,

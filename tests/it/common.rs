@@ -132,6 +132,7 @@ pub fn draft_content(
         artifact: artifact.key().into(),
         cycle: cycle.into(),
         company: "Test Pumps".into(),
+        locale: None,
         currency: "EUR".into(),
         agenda: Agenda {
             meeting: artifact.meeting().into(),

@@ -146,7 +146,9 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     // The demo decides every decision with its recommended option, and one gap of one decision
     // otherwise (its shortfall accepted): the executive's re-plan is the supply plan with that
     // gap's fixes forbidden, so it serves no more and spends no more than the supply plan, and
-    // the pack's "with the recommended decisions" is the supply plan's revenue. (That the
+    // the pack's "with the recommended decisions" is one more re-solve besides one per option
+    // (equal to the executive's re-plan with every recommended option: the test
+    // `executive::every_decision_option_is_the_executives_re_plan_with_that_option`). (That the
     // recommended decisions alone give the supply plan to the byte is held by the unit test
     // `analysis::executive::tests::the_re_plan_imposes_the_decisions_on_the_same_linear_program`.)
     // The signed plan's total is checked against a plain sum over its lines.
@@ -161,7 +163,9 @@ fn demo_runs_two_months_from_nothing_and_reruns_write_nothing() {
     let total = |f: &serde_json::Value, key: &str| f["totals"][key].as_f64().unwrap();
     assert!(total(&signed, "constrained_units") <= total(&supply, "constrained_units") + 1e-6);
     assert!(total(&signed, "revenue_constrained_money") <= total(&supply, "revenue_constrained_money") + 1e-6);
-    assert_eq!(pack["financial"]["revenue_with_recommendations_money"], supply["totals"]["revenue_constrained_money"]);
+    let options: usize =
+        pack["trade_offs"].as_array().unwrap().iter().map(|d| d["options"].as_array().unwrap().len()).sum();
+    assert_eq!(pack["financial"]["decision_re_solves"].as_u64(), Some(options as u64 + 1));
     // The signed plan's lines are in its Parquet table (not in `facts.json`), hashed in the draft.
     let name = "tables/constrained_plan.parquet";
     assert!(signed.get("constrained_plan").is_some_and(|p| p.as_array().is_some_and(Vec::is_empty)));

@@ -556,3 +556,129 @@ fn decisions_authority_signing_refusals_and_the_erp_export_read_back() {
         }
     });
 }
+
+/// Every option of every executive decision of the demo's pack is the executive's re-plan with
+/// exactly that option chosen: recorded as `snop decide` records it (`decide`, the newest
+/// decision counting), the executive agent run, its plan's totals read back from its run folder
+/// and compared with the pack's figures of the option to 1e-6 (the decision then set aside with
+/// a written-in action, which changes no number). The pack's "with the recommended decisions" is
+/// the plan with every recommended option (decided the same way).
+#[test]
+fn every_decision_option_is_the_executives_re_plan_with_that_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = fixture_workspace(tmp.path());
+    block_on(async {
+        let store = pipeline::open_store(&ws).await.unwrap();
+        let pack = signed_pack(&ws, &store).await;
+        let facts: ReconciliationFacts =
+            serde_json::from_value(json(&tmp.path().join(&pack.folder).join("facts.json"))).unwrap();
+        let decisions = &facts.trade_offs;
+        assert!(!decisions.is_empty() && decisions.len() <= facts.max_executive_decisions);
+        let options: usize = decisions.iter().map(|d| d.options.len()).sum();
+        assert_eq!(facts.financial.decision_re_solves, options + 1);
+        let dir = ws.directory();
+        let totals = |run: &RunRow| json(&tmp.path().join(&run.folder).join("facts.json"))["totals"].clone();
+        let close = |a: &serde_json::Value, b: f64, what: &str| {
+            let a = a.as_f64().unwrap();
+            assert!((a - b).abs() < 1e-6, "{what}: the executive's {a}, the pack's {b}");
+        };
+        for d in decisions {
+            assert!((2..=4).contains(&d.options.len()), "{}", d.id);
+            for o in &d.options {
+                snop::pipeline::decisions::decide(&dir, &store, "olivia.chen", decision(&d.id, &o.key)).await.unwrap();
+                let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+                let t = totals(&exec);
+                let p = o.plan.as_ref().unwrap_or_else(|| panic!("{} {} re-solved", d.id, o.key));
+                let what = format!("{} {}", d.id, o.key);
+                close(&t["constrained_units"], p.units_served, &what);
+                close(&t["revenue_constrained_money"], p.revenue_money, &what);
+                close(&t["margin_constrained_money"], p.margin_money, &what);
+                close(&t["plan_cost"]["lost_margin_money"], p.cost.lost_margin_money, &what);
+                let spend: f64 = [
+                    "overtime_money",
+                    "holding_money",
+                    "routing_premium_money",
+                    "purchase_premium_money",
+                    "expedite_money",
+                ]
+                .iter()
+                .map(|k| t["plan_cost"][k].as_f64().unwrap())
+                .sum();
+                assert!((spend - p.cost.spend()).abs() < 1e-6, "{what}: spend {spend} against {}", p.cost.spend());
+            }
+            // A written-in action changes no number: the decision is as undecided for the plan
+            // while the next one is tried.
+            let action = NewDecision {
+                choice: Choice::Action { text: "tried in the test".into() },
+                ..decision(&d.id, &d.recommendation.option)
+            };
+            snop::pipeline::decisions::decide(&dir, &store, "olivia.chen", action).await.unwrap();
+        }
+        // Every decision at its recommendation: the pack's "with the recommended decisions".
+        let recommended: Vec<NewDecision> =
+            decisions.iter().map(|d| decision(&d.id, &d.recommendation.option)).collect();
+        snop::pipeline::decisions::decide_each(&dir, &store, "olivia.chen", recommended).await.unwrap();
+        let exec = run(&ws, &store, Agent::Executive, false).await.unwrap();
+        let t = totals(&exec);
+        close(&t["revenue_constrained_money"], facts.financial.revenue_with_recommendations_money, "recommended");
+        close(&t["plan_cost"]["lost_margin_money"], facts.financial.lost_margin_money, "recommended");
+    });
+}
+
+/// A workspace in `de-DE` (`[company] locale`): the pack's financial slide, its decisions' texts,
+/// the reconciliation's agenda and its draft page write numbers with German grouping (1.234.567), never the
+/// en-US `1,234`; the narrative still grounds (the mock writes en-US, read as written).
+#[test]
+fn a_de_de_workspace_writes_the_pack_and_the_agenda_in_german() {
+    use snop::analysis::locale::Locale;
+    let tmp = tempfile::tempdir().unwrap();
+    fixture_workspace(tmp.path());
+    let toml = fs_err::read_to_string(tmp.path().join("snop.toml")).unwrap();
+    let toml = toml.replacen("currency = \"EUR\"", "currency = \"EUR\"\nlocale = \"de-DE\"", 1);
+    fs_err::write(tmp.path().join("snop.toml"), toml).unwrap();
+    let ws = Workspace::load(tmp.path()).unwrap();
+    assert_eq!(ws.locale, Locale::DeDe);
+    block_on(async {
+        let store = pipeline::open_store(&ws).await.unwrap();
+        let pack = signed_pack(&ws, &store).await;
+        let folder = tmp.path().join(&pack.folder);
+        let facts: ReconciliationFacts = serde_json::from_value(json(&folder.join("facts.json"))).unwrap();
+        assert_eq!(facts.locale, Locale::DeDe);
+        let html = fs_err::read_to_string(folder.join(format!("pack-{CYCLE}.html"))).unwrap();
+        let german = regex::Regex::new(r"\d\.\d{3}\b").unwrap();
+        let english = regex::Regex::new(r"\d,\d{3}\b").unwrap();
+        // The financial slide's revenues: 30.546.858 and so on, as computed by hand here.
+        for x in [facts.financial.revenue_unconstrained_money, facts.financial.revenue_with_recommendations_money] {
+            let whole = x.round() as i64;
+            let mut digits = whole.to_string();
+            let mut grouped = String::new();
+            while digits.len() > 3 {
+                grouped = format!(".{}{grouped}", &digits[digits.len() - 3..]);
+                digits.truncate(digits.len() - 3);
+            }
+            let want = format!("{digits}{grouped}");
+            assert!(html.contains(&want), "{want} on the financial slide");
+        }
+        for d in &facts.trade_offs {
+            assert!(!english.is_match(&d.recommendation.buys) && !english.is_match(&d.why), "{d:?}");
+        }
+        assert!(facts.trade_offs.iter().any(|d| german.is_match(&d.recommendation.buys) || german.is_match(&d.why)));
+        for n in &facts.notices {
+            assert!(!english.is_match(&n.text), "{}", n.text);
+        }
+        let draft = store.draft_of_run(pack.id).await.unwrap().unwrap();
+        let agenda = store.draft(draft.id).await.unwrap().unwrap().content.agenda;
+        let lines: Vec<&String> =
+            agenda.this_cycle.iter().chain(agenda.decisions.iter().map(|d| &d.decision)).collect();
+        assert!(lines.iter().any(|l| german.is_match(l)), "{lines:?}");
+        assert!(lines.iter().all(|l| !english.is_match(l)), "{lines:?}");
+        // The draft's page (markdown) writes the facts' numbers in German too.
+        let page = fs_err::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "md"))
+            .expect("the draft page as markdown");
+        let md = fs_err::read_to_string(&page).unwrap();
+        assert!(german.is_match(&md), "{}", page.display());
+    });
+}

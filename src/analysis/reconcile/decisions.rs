@@ -223,17 +223,28 @@ fn closed(g: &Gap, steps: &[RecommendedStep]) -> f64 {
     steps.iter().filter(|s| s.kind != OptionKind::AcceptShortfall).map(|s| s.units).sum::<f64>().min(g.units_short)
 }
 
+/// The steps a member gap takes when its decision takes `key`: the gap's own under that key, or
+/// its cheapest fixes when it does not offer the key (as the executive's re-plan does: an option
+/// a gap does not have changes nothing of it).
+fn steps_under(g: &Gap, key: &str) -> Vec<RecommendedStep> {
+    gap_steps(g, key).or_else(|| gap_steps(g, CHEAPEST_FIXES)).unwrap_or_default()
+}
+
 /// One option of a decision: every member gap's steps under `key` (a gap that does not offer
-/// it accepts its shortfall), and what that buys.
+/// it keeps its cheapest fixes), and what that buys.
 pub(super) fn option_of(key: &str, members: &[&Gap], demand_planned: (f64, f64)) -> DecisionOption {
     let (mut units, mut revenue, mut margin, mut spend, mut with_fix) = (0.0, 0.0, 0.0, 0.0, 0);
     let mut still_hit: BTreeSet<&str> = BTreeSet::new();
     let margin_at_risk: f64 = members.iter().map(|g| g.margin_at_risk_money).sum();
     for g in members {
-        let steps = gap_steps(g, key).unwrap_or_default();
+        let steps = steps_under(g, key);
         let c = closed(g, &steps);
         let share = if g.units_short > 0.0 { c / g.units_short } else { 0.0 };
-        if c > 1e-9 {
+        let takes = match key {
+            CHEAPEST_FIXES | "accept_shortfall" => c > 1e-9,
+            _ => gap_steps(g, key).is_some(),
+        };
+        if takes {
             with_fix += 1;
         }
         units += c;
@@ -257,12 +268,17 @@ pub(super) fn option_of(key: &str, members: &[&Gap], demand_planned: (f64, f64))
         service_level_percent: service,
         customers_still_hit: still_hit.into_iter().map(str::to_string).collect(),
         gaps_with_fix: with_fix,
+        plan: None,
     }
 }
 
 /// An option as a person reads it.
 fn option_label(key: &str, with_fix: usize, of: usize) -> String {
-    let all = if with_fix == of { "every gap".to_string() } else { format!("{with_fix} of {of} gaps, the rest short") };
+    let all = match key {
+        CHEAPEST_FIXES if with_fix < of => format!("{with_fix} of {of} gaps, the rest short"),
+        _ if with_fix < of => format!("{with_fix} of {of} gaps, the others their cheapest fixes"),
+        _ => "every gap".to_string(),
+    };
     match key {
         CHEAPEST_FIXES => format!("the cheapest fixes of each gap ({all})"),
         "accept_shortfall" => "accept the shortfall: no spend, the margin is lost".to_string(),
@@ -283,7 +299,7 @@ fn options_of(members: &[&Gap], base: (f64, f64)) -> Vec<DecisionOption> {
     let same_as_cheapest = |k: OptionKind| {
         members.iter().all(|g| {
             let a = gap_steps(g, CHEAPEST_FIXES).unwrap_or_default();
-            let b = gap_steps(g, option_key(k)).unwrap_or_default();
+            let b = steps_under(g, option_key(k));
             a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.kind == y.kind && (x.units - y.units).abs() < 1e-9)
         })
     };
@@ -331,17 +347,7 @@ fn decision(id: &str, members: &[&Gap], inputs: &ReconcileInputs<'_>, service: &
     };
     let service_now = (base.0 > 1e-9).then(|| 100.0 * base.1 / base.0);
     let customers: BTreeSet<&str> = members.iter().flat_map(|g| g.customers_hit.iter().map(String::as_str)).collect();
-    let buys = format!(
-        "closes {} of {} units for {}, keeps {} of margin{}",
-        money(best.closes_units),
-        money(units),
-        money(best.spend_money),
-        money(best.margin_kept_money),
-        match (service_now, best.service_level_percent) {
-            (Some(a), Some(b)) => format!("; service {} to {}", super::percent(a), super::percent(b)),
-            _ => String::new(),
-        }
-    );
+    let buys = buys(best, units, service_now);
     let months = months_of(members);
     Decision {
         rank: 0,
@@ -378,6 +384,23 @@ fn decision(id: &str, members: &[&Gap], inputs: &ReconcileInputs<'_>, service: &
         service_level_percent: service_now.map(r2),
         options,
     }
+}
+
+/// What an option buys, as the recommendation says it: "closes 120 of 150 units for 3,000,
+/// keeps 9,000 of margin; service 91.0% to 97.0%".
+pub(super) fn buys(best: &DecisionOption, units: f64, service_now: Option<f64>) -> String {
+    let money = super::money;
+    format!(
+        "closes {} of {} units for {}, keeps {} of margin{}",
+        money(best.closes_units),
+        money(units),
+        money(best.spend_money),
+        money(best.margin_kept_money),
+        match (service_now, best.service_level_percent) {
+            (Some(a), Some(b)) => format!("; service {} to {}", super::percent(a), super::percent(b)),
+            _ => String::new(),
+        }
+    )
 }
 
 /// The option keys a gap may be given on its own: its cheapest fixes, each of its options.

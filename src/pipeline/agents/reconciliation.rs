@@ -17,7 +17,7 @@ use crate::ingest;
 use crate::pipeline::RunOptions;
 use crate::pipeline::drafting::{Ctx, Prepared};
 use crate::pipeline::pdf::print_pdf;
-use crate::pipeline::upstream::{artifact_run, last_signed_plan, upstream_error};
+use crate::pipeline::upstream::{artifact_run, cycle_consensus, last_signed_plan, upstream_error};
 use crate::sop::{Agent, Artifact, Directory};
 use crate::store::Store;
 
@@ -33,6 +33,9 @@ pub(in crate::pipeline) struct Read {
     /// The demand review's `facts.json` and `last-cycle.json` (what the risks read).
     demand_facts: Option<serde_json::Value>,
     last_cycle: Option<serde_json::Value>,
+    /// The cycle's consensus as the executive re-plans it (the decisions' options are re-solved
+    /// against it).
+    consensus: DataFrame,
 }
 
 /// The reconciliation's inputs: the cycle's demand consensus and supply plan, signed unless
@@ -71,7 +74,9 @@ pub(super) async fn upstream(store: &Store, cycle: Month, options: RunOptions) -
         Ok(store.run_file(&demand.0, name)?.and_then(|b| serde_json::from_slice(&b).ok()))
     };
     let (demand_facts, last_cycle) = (json_of("facts.json")?, json_of("last-cycle.json")?);
+    let (_, _, consensus) = cycle_consensus(store, cycle).await?;
     let read = Read {
+        consensus,
         demand_facts,
         last_cycle,
         demand_signed: demand.1.is_some(),
@@ -113,11 +118,14 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
                 Some((r.to_string(), format!("{} ({})", dir.name(who), crate::sop::role_title(r))))
             })
             .collect(),
+        locale: ws.locale,
     };
     let mut facts = tracing::info_span!("analysis").in_scope(|| reconcile::reconcile(&inputs));
     if let Some(q) = b.stale_supply {
         facts.open_questions.insert(0, q);
     }
+    let mut notes = Vec::new();
+    re_solve_options(ctx, &mut facts, &b.supply, &b.consensus, &mut notes)?;
     let n = ctx.narrate(reconcile::narrative_facts(&facts)).await?;
     // `[reconciliation] pack_scenario`: base against the scenario, from their current runs.
     let scenario = match &ws.pack_scenario {
@@ -126,7 +134,7 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
     };
     let deck = crate::artifacts::pack::deck_html_with(&facts, &n.draft, &ws.company, &ws.currency, scenario.as_ref())?;
     let appendix = crate::artifacts::pack::appendix_xlsx_with(&facts, &ws.company, Some(&n.agenda), scenario.as_ref())?;
-    let mut notes: Vec<String> = scenario.iter().filter_map(|s| s.problem.clone()).collect();
+    notes.extend(scenario.iter().filter_map(|s| s.problem.clone()));
     let mut files = vec![
         (format!("pack-{cycle}.html"), deck.clone().into_bytes()),
         (format!("pack-appendix-{cycle}.xlsx"), appendix),
@@ -144,6 +152,62 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
         )),
     }
     n.prepared(&facts, files, notes)
+}
+
+/// Re-solves every executive decision's options as whole plans, as the executive re-plans them
+/// (`analysis::executive::adjustments` of the option chosen, `supply_review_with` on the supply
+/// review's extracts and parameters and the cycle's consensus); without the supply extracts in
+/// `pipelines/reconciliation.toml`, the options stay the member gaps' sums and a note says so.
+fn re_solve_options(
+    ctx: &Ctx<'_>,
+    facts: &mut reconcile::ReconciliationFacts,
+    supply: &SupplyFacts,
+    consensus: &DataFrame,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    use crate::analysis::executive::{Choice, DecisionRow, adjustments};
+    use crate::analysis::supply::{SupplyInputs, supply_review_with};
+    let tables = &ctx.ingested.tables;
+    let needed = [Table::Customers, Table::Resources, Table::Routings, Table::Bom, Table::Components, Table::Capacity];
+    if facts.trade_offs.is_empty() {
+        return Ok(());
+    }
+    if let Some(t) = needed.iter().find(|t| !tables.contains_key(t)) {
+        notes.push(format!(
+            "the decisions' options are the sums of their gaps' own options, not re-solved plans: `pipelines/reconciliation.toml` reads no `{}` (read the supply review's extracts, as `pipelines/executive.toml` does)",
+            t.name()
+        ));
+        return Ok(());
+    }
+    let params = ctx.ws.pipelines.get(&Agent::SupplyReview).map_or(&ctx.pipeline.supply, |p| &p.supply);
+    let inputs = SupplyInputs { tables, demand: consensus, cycle: ctx.cycle, params };
+    let pack = facts.clone();
+    let replan = |choices: &[reconcile::whole::Choice]| {
+        let rows: Vec<DecisionRow> = choices
+            .iter()
+            .enumerate()
+            .map(|(i, (decision, option))| DecisionRow {
+                id: i as i64 + 1,
+                cycle: ctx.cycle.to_string(),
+                tradeoff_id: Some(decision.clone()),
+                choice: Choice::Option { option: option.clone() },
+                owner: None,
+                due: None,
+                note: None,
+                decided_by: String::new(),
+                role: String::new(),
+                decided_at: String::new(),
+                scenario: None,
+            })
+            .collect();
+        let (adjust, _) = adjustments(&pack, supply, &rows);
+        supply_review_with(&inputs, &adjust)
+    };
+    let started = std::time::Instant::now();
+    let n = tracing::info_span!("decision options")
+        .in_scope(|| tokio::task::block_in_place(|| reconcile::whole::re_solve(facts, supply, replan)))?;
+    tracing::info!(re_solves = n, seconds = started.elapsed().as_secs_f64(), "decision options re-solved");
+    Ok(())
 }
 
 /// Who decides the trade-offs: "Olivia Chen (COO)", the first holder of the COO or CEO role.

@@ -1,0 +1,380 @@
+//! Each executive decision's options as whole plans: for every decision that reaches the
+//! executive and each of its options, the plan re-solved with that option taken on all of the
+//! decision's gaps at once (the other decisions undecided: the least-cost plan), exactly the plan
+//! the executive's re-plan makes when that option is chosen. The option's figures are then that
+//! plan's, not sums over the member gaps:
+//! - against the decision's "accept the shortfall" plan (what the option buys): units served
+//!   (`closes_units`), revenue and margin kept, spend (fix costs of the whole plan);
+//!   `lost_margin_money` is the decision's margin at risk less the margin kept;
+//! - the plan itself (`plan`): units served, revenue, margin, the cost by kind (spend and lost
+//!   margin apart), the service level and the customers hit on the decision's SKUs in its months,
+//!   and the differences against the decision's recommended option's plan.
+//!
+//! The recommendation is the option whose plan has the best margin after fixes (margin less
+//! spend: the least total cost), ties (within a cent) to the earlier option, so the cheapest
+//! fixes (the least-cost plan) win a tie. The financial impact "with the recommended decisions"
+//! is one more re-solve with every decision's recommended option taken.
+//!
+//! Pure: the caller's `plan` re-solves (it builds the executive's adjustments from the choices).
+//! Notices and the leads' gaps keep their per-gap pricing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Decision, DecisionOption, ReconciliationFacts};
+use crate::analysis::r2;
+use crate::analysis::supply::{SupplyFacts, lp::Cost};
+
+/// An option's whole plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptionPlan {
+    /// Units the whole plan serves.
+    pub units_served: f64,
+    pub revenue_money: f64,
+    pub margin_money: f64,
+    /// The whole plan's cost by kind (spend and lost margin apart).
+    pub cost: Cost,
+    /// The service level of the decision's SKUs in its months (percent).
+    pub service_level_percent: Option<f64>,
+    /// Customers short on the decision's SKUs in its months.
+    pub customers_hit: Vec<String>,
+    /// This plan less the decision's recommended option's plan.
+    pub vs_recommended: Delta,
+}
+
+/// One plan's figures less another's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    pub units: f64,
+    pub revenue_money: f64,
+    pub margin_money: f64,
+    pub spend_money: f64,
+    pub lost_margin_money: f64,
+}
+
+/// A decision and the option taken on all of its gaps (`(decision id, option key)`).
+pub type Choice = (String, String);
+
+/// Re-solves every option of every executive decision as a whole plan (`plan(&[(decision,
+/// option)])`), sets the options' figures and the recommendation from those plans, and the
+/// financial impact from the plan with every recommended option (`plan` of them all). Returns
+/// the number of re-solves.
+pub fn re_solve<E>(
+    facts: &mut ReconciliationFacts,
+    before: &SupplyFacts,
+    mut plan: impl FnMut(&[Choice]) -> Result<SupplyFacts, E>,
+) -> Result<usize, E> {
+    let mut n = 0;
+    for d in &mut facts.trade_offs {
+        let scope = Scope::of(d, before);
+        let mut plans = Vec::with_capacity(d.options.len());
+        for o in &d.options {
+            let p = plan(&[(d.id.clone(), o.key.clone())])?;
+            n += 1;
+            plans.push(scope.figures(&p));
+        }
+        apply(d, &plans);
+        d.recommendation.buys = facts.locale.localize(&d.recommendation.buys);
+    }
+    let all: Vec<Choice> = facts.trade_offs.iter().map(|d| (d.id.clone(), d.recommendation.option.clone())).collect();
+    if !all.is_empty() {
+        let p = plan(&all)?;
+        n += 1;
+        let t = &p.totals;
+        let f = &mut facts.financial;
+        f.revenue_with_recommendations_money = t.revenue_constrained_money;
+        f.margin_with_recommendations_money = Some(t.margin_constrained_money);
+        f.revenue_at_risk_money = t.revenue_at_risk_money;
+        f.spend_money = r2(t.plan_cost.spend());
+        f.lost_margin_money = t.plan_cost.lost_margin_money;
+    }
+    facts.financial.decision_re_solves = n;
+    Ok(n)
+}
+
+/// A whole plan's figures, and on the decision's SKU-months.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    pub units: f64,
+    pub revenue: f64,
+    pub margin: f64,
+    pub cost: Cost,
+    pub service: Option<f64>,
+    pub customers_hit: Vec<String>,
+}
+
+/// The SKU-months a decision's gaps hit.
+struct Scope {
+    /// SKU to its months hit.
+    cells: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Scope {
+    fn of(d: &Decision, before: &SupplyFacts) -> Scope {
+        let ids: BTreeSet<&str> = d.gap_ids().into_iter().collect();
+        let gaps = before.gaps.iter().filter(|g| ids.contains(g.id.as_str()));
+        let mut cells: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for g in gaps {
+            for s in &g.skus_hit {
+                cells.entry(s.clone()).or_default().insert(g.month.clone());
+            }
+        }
+        Scope { cells }
+    }
+
+    fn figures(&self, p: &SupplyFacts) -> Figures {
+        let (mut demand, mut planned) = (0.0, 0.0);
+        let mut hit = BTreeSet::new();
+        for l in &p.constrained_plan {
+            if self.cells.get(&l.sku).is_some_and(|m| m.contains(&l.month)) {
+                demand += l.demand_units;
+                planned += l.constrained_units;
+                if l.demand_units - l.constrained_units > 1e-6 {
+                    hit.insert(l.customer.clone());
+                }
+            }
+        }
+        let t = &p.totals;
+        Figures {
+            units: t.constrained_units,
+            revenue: t.revenue_constrained_money,
+            margin: t.margin_constrained_money,
+            cost: t.plan_cost,
+            service: (demand > 1e-9).then(|| r2(100.0 * planned / demand)),
+            customers_hit: hit.into_iter().collect(),
+        }
+    }
+}
+
+/// Sets a decision's options' figures from their plans (in the options' order) and recommends
+/// the best margin after fixes.
+pub fn apply(d: &mut Decision, plans: &[Figures]) {
+    let accept = d.options.iter().position(|o| o.key == "accept_shortfall").unwrap_or(d.options.len() - 1);
+    let a = plans[accept].clone();
+    let net = |f: &Figures| f.margin - f.cost.spend();
+    let mut best = 0;
+    for (i, f) in plans.iter().enumerate() {
+        if net(f) > net(&plans[best]) + 0.01 {
+            best = i;
+        }
+    }
+    let r = plans[best].clone();
+    for (o, f) in d.options.iter_mut().zip(plans) {
+        set(o, f, &a, &r, d.margin_at_risk_money);
+    }
+    let o = &d.options[best];
+    d.recommendation.option = o.key.clone();
+    d.recommendation.cost_money = o.spend_money;
+    d.recommendation.buys = super::decisions::buys(o, d.units_short, d.service_level_percent);
+}
+
+/// One option's figures: against the accept plan `a` and the recommended plan `r`.
+fn set(o: &mut DecisionOption, f: &Figures, a: &Figures, r: &Figures, margin_at_risk: f64) {
+    o.closes_units = r2(f.units - a.units);
+    o.revenue_kept_money = r2(f.revenue - a.revenue);
+    o.margin_kept_money = r2(f.margin - a.margin);
+    o.spend_money = r2(f.cost.spend() - a.cost.spend());
+    o.lost_margin_money = r2(margin_at_risk - (f.margin - a.margin));
+    o.service_level_percent = f.service;
+    o.customers_still_hit = f.customers_hit.clone();
+    o.plan = Some(OptionPlan {
+        units_served: f.units,
+        revenue_money: f.revenue,
+        margin_money: f.margin,
+        cost: f.cost,
+        service_level_percent: f.service,
+        customers_hit: f.customers_hit.clone(),
+        vs_recommended: Delta {
+            units: r2(f.units - r.units),
+            revenue_money: r2(f.revenue - r.revenue),
+            margin_money: r2(f.margin - r.margin),
+            spend_money: r2(f.cost.spend() - r.cost.spend()),
+            lost_margin_money: r2(f.cost.lost_margin_money - r.cost.lost_margin_money),
+        },
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use polars::prelude::*;
+
+    use super::*;
+    use crate::analysis::executive::{Choice as Decided, DecisionRow, adjustments};
+    use crate::analysis::reconcile::{ReconcileInputs, ReconcileParams, reconcile};
+    use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review, supply_review_with};
+    use crate::contract::{Month, Table};
+
+    /// One SKU `A` (price 10, cost 6: margin 4) on one resource `R` (1 h a unit, 100 h a month,
+    /// at most `overtime` h of overtime at 3 an hour) for customers C1 (priority 1) and C2.
+    fn tables(months: &[String], overtime: f64) -> BTreeMap<Table, DataFrame> {
+        let mut t = BTreeMap::new();
+        t.insert(
+            Table::Items,
+            df!("sku" => ["A"], "family" => ["F"], "unit_price" => [10.0], "unit_cost" => [6.0], "make_site" => ["S"])
+                .unwrap(),
+        );
+        t.insert(Table::Customers, df!("customer" => ["C1", "C2"], "priority" => [1i64, 2]).unwrap());
+        t.insert(Table::Resources, df!("resource" => ["R"], "site" => ["S"], "kind" => ["line"]).unwrap());
+        t.insert(Table::Routings, df!("sku" => ["A"], "resource" => ["R"], "hours_per_unit" => [1.0]).unwrap());
+        let empty = |cols: &[(&str, bool)]| {
+            DataFrame::new_infer_height(
+                cols.iter()
+                    .map(|(c, text)| {
+                        if *text {
+                            Column::new((*c).into(), Vec::<String>::new())
+                        } else {
+                            Column::new((*c).into(), Vec::<f64>::new())
+                        }
+                    })
+                    .collect(),
+            )
+            .unwrap()
+        };
+        t.insert(Table::Bom, empty(&[("parent_sku", true), ("component", true), ("qty_per", false)]));
+        t.insert(
+            Table::Components,
+            empty(&[("component", true), ("supplier", true), ("lead_time_days", false), ("unit_cost", false)]),
+        );
+        t.insert(
+            Table::Inventory,
+            df!("item" => ["A"], "site" => ["S"], "on_hand" => [0.0], "safety_stock" => [0.0]).unwrap(),
+        );
+        let n = months.len();
+        t.insert(
+            Table::Capacity,
+            df!(
+                "resource" => vec!["R"; n],
+                "month" => months.to_vec(),
+                "available_hours" => vec![100.0; n],
+                "max_overtime_hours" => vec![overtime; n],
+                "overtime_cost_per_hour" => vec![3.0; n]
+            )
+            .unwrap(),
+        );
+        t
+    }
+
+    fn row(i: usize, decision: &str, option: &str) -> DecisionRow {
+        DecisionRow {
+            id: i as i64 + 1,
+            cycle: "2027-01".into(),
+            tradeoff_id: Some(decision.into()),
+            choice: Decided::Option { option: option.into() },
+            owner: None,
+            due: None,
+            note: None,
+            decided_by: "olivia.chen".into(),
+            role: "coo".into(),
+            decided_at: "2027-01-10T10:00:00Z".into(),
+            scenario: None,
+        }
+    }
+
+    /// Demand of A: January 60 (C1), February and March 140 each (C1 80, C2 60), against 100 h a
+    /// month and at most 50 h of overtime at 3. Holding costs 2% of the unit cost (6) a month:
+    /// 0.12 a unit-month. Two gaps of 40 h, February and March, one decision `RES-R-2027-Q1`
+    /// (the leads may approve nothing).
+    /// - The least-cost plan builds February's 40 ahead in January's spare 40 h (4.8) and buys
+    ///   40 h of overtime in March (120): all 340 units served, revenue 3,400, margin 340 x 4 =
+    ///   1,360, spend 124.8, nothing lost. Overtime or build-ahead alone changes nothing of the
+    ///   gap that does not offer it (the executive keeps its cheapest fixes): the same plan, so
+    ///   the decision has two options, the cheapest fixes and accepting the shortfall.
+    /// - The shortfall accepted on both: January 60, February and March 100 each (C1 80, C2 20):
+    ///   260 units, revenue 2,600, margin 1,040, 80 x 4 = 320 lost, no spend; the service of A
+    ///   in February and March 200 / 280 = 71.43%, C2 hit.
+    /// - So the cheapest fixes close 80 units, keep 800 of revenue and 320 of margin for 124.8
+    ///   (net 1,360 - 124.8 = 1,235.2 against 1,040): recommended. Three re-solves: two options
+    ///   and the plan with the recommended option.
+    #[test]
+    fn two_gaps_of_one_resource_re_solved_as_one_decision() {
+        let cycle = Month::parse("2027-01").unwrap();
+        let months: Vec<String> = (0..18).map(|i| cycle.plus(i).to_string()).collect();
+        let tables = tables(&months, 50.0);
+        let demand = df!(
+            "sku" => ["A", "A", "A", "A", "A"],
+            "customer" => ["C1", "C1", "C2", "C1", "C2"],
+            "month" => ["2027-01", "2027-02", "2027-02", "2027-03", "2027-03"],
+            "qty" => [60.0, 80.0, 60.0, 80.0, 60.0]
+        )
+        .unwrap();
+        let params = SupplyParams::default();
+        let inputs = SupplyInputs { tables: &tables, demand: &demand, cycle, params: &params };
+        let before = supply_review(&inputs).unwrap();
+        let items: BTreeMap<String, (String, f64)> = [("A".to_string(), ("F".to_string(), 10.0))].into();
+        let rparams = ReconcileParams { leads_may_approve_up_to: 0.0, ..Default::default() };
+        let ri = ReconcileInputs {
+            supply: &before,
+            items: &items,
+            last_signed: None,
+            params: &rparams,
+            demand_signed: true,
+            supply_signed: true,
+            executive_date: "2027-01-10".into(),
+            decision_owner: "the COO".into(),
+            demand: None,
+            owners: BTreeMap::new(),
+            locale: Default::default(),
+        };
+        let mut facts = reconcile(&ri);
+        let pack = facts.clone();
+        let replan = |choices: &[Choice]| {
+            let rows: Vec<DecisionRow> = choices.iter().enumerate().map(|(i, (d, o))| row(i, d, o)).collect();
+            supply_review_with(&inputs, &adjustments(&pack, &before, &rows).0)
+        };
+        assert_eq!(re_solve(&mut facts, &before, replan).unwrap(), 3);
+        assert_eq!(facts.trade_offs.len(), 1);
+        let d = &facts.trade_offs[0];
+        assert_eq!(d.id, "RES-R-2027-Q1");
+        assert_eq!(d.gap_ids(), ["CAP-R-2027-02", "CAP-R-2027-03"]);
+        let keys: Vec<&str> = d.options.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, ["cheapest_fixes", "accept_shortfall"]);
+        let figures = |o: &DecisionOption| {
+            (o.closes_units, o.revenue_kept_money, o.margin_kept_money, o.spend_money, o.lost_margin_money)
+        };
+        let (fix, accept) = (&d.options[0], &d.options[1]);
+        assert_eq!(figures(fix), (80.0, 800.0, 320.0, 124.8, 0.0));
+        assert_eq!(figures(accept), (0.0, 0.0, 0.0, 0.0, 320.0));
+        let (pf, pa) = (fix.plan.as_ref().unwrap(), accept.plan.as_ref().unwrap());
+        assert_eq!((pf.units_served, pf.revenue_money, pf.margin_money), (340.0, 3400.0, 1360.0));
+        assert_eq!((pf.cost.overtime_money, pf.cost.holding_money, pf.cost.lost_margin_money), (120.0, 4.8, 0.0));
+        assert_eq!((pa.units_served, pa.revenue_money, pa.margin_money), (260.0, 2600.0, 1040.0));
+        assert_eq!((pa.cost.spend(), pa.cost.lost_margin_money), (0.0, 320.0));
+        assert_eq!((fix.service_level_percent, accept.service_level_percent), (Some(100.0), Some(71.43)));
+        assert_eq!(
+            (fix.customers_still_hit.len(), accept.customers_still_hit.as_slice()),
+            (0, &["C2".to_string()][..])
+        );
+        assert_eq!(
+            pa.vs_recommended,
+            Delta {
+                units: -80.0,
+                revenue_money: -800.0,
+                margin_money: -320.0,
+                spend_money: -124.8,
+                lost_margin_money: 320.0
+            }
+        );
+        assert_eq!(pf.vs_recommended, Delta::default());
+        assert_eq!(d.recommendation.option, "cheapest_fixes");
+        assert_eq!(d.recommendation.cost_money, 124.8);
+        assert_eq!(
+            d.recommendation.buys,
+            "closes 80 of 80 units for 124.8, keeps 320 of margin; service 100.0% to 100.0%"
+        );
+        let f = &facts.financial;
+        assert_eq!((f.revenue_with_recommendations_money, f.spend_money, f.lost_margin_money), (3400.0, 124.8, 0.0));
+        assert_eq!(f.decision_re_solves, 3);
+        // Each option's plan is the executive's re-plan with exactly that option chosen, by
+        // another path: the decision row as `snop decide` records it, the adjustments, the plan.
+        for (i, o) in d.options.iter().enumerate() {
+            let rows = [row(i, &d.id, &o.key)];
+            let after = supply_review_with(&inputs, &adjustments(&facts, &before, &rows).0).unwrap();
+            let p = o.plan.as_ref().unwrap();
+            assert!((after.totals.revenue_constrained_money - p.revenue_money).abs() < 1e-6, "{}", o.key);
+            assert!((after.totals.plan_cost.total() - p.cost.total()).abs() < 1e-6, "{}", o.key);
+        }
+    }
+}
