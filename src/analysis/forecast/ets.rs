@@ -508,8 +508,8 @@ pub(super) fn nelder_mead(
             } else {
                 let b = simplex[0].0;
                 for p in simplex.iter_mut().skip(1) {
-                    for j in 0..d {
-                        p.0[j] = b[j] + 0.5 * (p.0[j] - b[j]);
+                    for (x, bj) in p.0.iter_mut().zip(&b).take(d) {
+                        *x = bj + 0.5 * (*x - bj);
                     }
                     p.1 = eval(&p.0);
                 }
