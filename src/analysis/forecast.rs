@@ -914,6 +914,12 @@ fn bounds_from(point: &[f64], offset: impl Fn(usize) -> (f64, f64)) -> (Vec<f64>
 /// ties to the earlier candidate), and derives the intervals from its backtest errors. Non-finite
 /// values in the history count as 0 (ingest rejects them before this).
 pub fn forecast(history: &[f64], cfg: &Config) -> SeriesForecast {
+    forecast_fitted(history, cfg).0
+}
+
+/// [`forecast`], and the ETS model it chose on the whole history when the series' class tries
+/// ETS (for [`predict_from`], so a backtest elsewhere need not choose among every model again).
+pub fn forecast_fitted(history: &[f64], cfg: &Config) -> (SeriesForecast, Option<ets::Fit>) {
     let y: Vec<f64> = history.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect();
     let class = classify(&y);
     let horizon = cfg.horizon;
@@ -926,9 +932,9 @@ pub fn forecast(history: &[f64], cfg: &Config) -> SeriesForecast {
         backtest_mae: None,
     };
     match class {
-        DemandClass::AllZero => return zero(class),
-        DemandClass::Short if y.is_empty() => return zero(class),
-        DemandClass::Short => return short_forecast(&y, class, cfg),
+        DemandClass::AllZero => return (zero(class), None),
+        DemandClass::Short if y.is_empty() => return (zero(class), None),
+        DemandClass::Short => return (short_forecast(&y, class, cfg), None),
         _ => {}
     }
     let (origins, steps) = if is_seasonal(&y) { seasonal_plan(y.len(), cfg) } else { backtest_plan(y.len(), cfg) };
@@ -957,17 +963,33 @@ pub fn forecast(history: &[f64], cfg: &Config) -> SeriesForecast {
     for (mae, method, errors) in scored {
         if let Some(point) = predict_using(method, &y, horizon, ets_fit.as_ref()) {
             let (lower, upper) = interval_bounds(&point, &errors, cfg.interval_quantiles);
-            return SeriesForecast { method, class, point, lower, upper, backtest_mae: Some(mae) };
+            return (SeriesForecast { method, class, point, lower, upper, backtest_mae: Some(mae) }, ets_fit);
         }
     }
     // Nothing could be backtested (a config without origins): the first candidate that
     // applies, bounded by the spread of the history.
     for &method in candidates(class) {
         if let Some(point) = predict(method, &y, horizon) {
-            return with_history_bounds(&y, method, class, point, cfg);
+            return (with_history_bounds(&y, method, class, point, cfg), ets_fit);
         }
     }
-    short_forecast(&y, class, cfg)
+    (short_forecast(&y, class, cfg), ets_fit)
+}
+
+/// The forecast `method` makes from `train` (the start of a history [`forecast_fitted`] chose
+/// `chosen` on), as [`forecast`]'s own backtest makes it: [`predict`], except that ETS (alone
+/// or in the combination) keeps the chosen model and fits its parameters again on `train`
+/// ([`ets::refit`]; where that model does not apply to `train`, it chooses again). About a
+/// fiftieth of choosing among every model again at each origin.
+pub fn predict_from(method: Method, train: &[f64], horizon: usize, chosen: Option<&ets::Fit>) -> Option<Vec<f64>> {
+    let refitted = match chosen {
+        Some(c) if matches!(method, Method::AutoEts | Method::Combination) => ets::refit(train, c),
+        _ => None,
+    };
+    match refitted {
+        Some(fit) => predict_using(method, train, horizon, Some(&fit)),
+        None => predict(method, train, horizon),
+    }
 }
 
 /// Orders scored candidates `(mae, method, ..)` by preference: lowest error first (stable:

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use polars::prelude::*;
 
-use super::super::forecast::{self, Method};
+use super::super::forecast::{self, Method, ets};
 use super::super::{AnalysisError, col_f64, col_str};
 use super::{Accuracy, DemandInputs, GroupAccuracy, Layer, OwnerValueAdded, ValueAdded};
 
@@ -45,74 +45,108 @@ impl ErrorSums {
 /// Months of history at the end scored by the backtest.
 const BACKTEST_TARGETS: usize = 3;
 
+/// The lags the backtest scores, in months.
+const LAGS: [usize; 2] = [1, 3];
+
 type BacktestOut = (Vec<Accuracy>, Vec<GroupAccuracy>, Vec<GroupAccuracy>, Vec<GroupAccuracy>, Vec<ValueAdded>);
 
-/// Accuracy at lags 1 and 3 by backtest: for each of the last months of history, the forecast
-/// made `lag` months before it by the series' chosen method, and by the naive layer.
-pub(super) fn backtest_accuracy(
-    keys: &[(String, String)],
-    histories: &[Vec<f64>],
-    fcs: &[forecast::SeriesForecast],
-    family_of: &dyn Fn(&str) -> String,
-) -> BacktestOut {
-    let mut overall = Vec::new();
-    let mut fam_out = Vec::new();
-    let mut cust_out = Vec::new();
-    let mut sku_out = Vec::new();
-    let mut va = Vec::new();
-    for lag in [1usize, 3] {
-        let mut stat = ErrorSums::default();
-        let mut naive = ErrorSums::default();
-        let mut fam: BTreeMap<String, (ErrorSums, ErrorSums)> = BTreeMap::new();
-        let mut cust: BTreeMap<String, (ErrorSums, ErrorSums)> = BTreeMap::new();
-        let mut sku: BTreeMap<String, (ErrorSums, ErrorSums)> = BTreeMap::new();
-        for ((key, h), fc) in keys.iter().zip(histories).zip(fcs) {
-            let n = h.len();
-            for t in n.saturating_sub(BACKTEST_TARGETS)..n {
-                let Some(origin) = (t + 1).checked_sub(lag).filter(|o| *o >= 1) else { continue };
-                let train = &h[..origin];
-                let f = forecast::predict(fc.method, train, lag)
-                    .or_else(|| forecast::predict(Method::Mean, train, lag))
-                    .map_or(0.0, |p| p[lag - 1].max(0.0));
-                let nv = train[origin - 1];
-                stat.add(h[t], f);
-                naive.add(h[t], nv);
-                let fe = fam.entry(family_of(&key.0)).or_default();
-                fe.0.add(h[t], f);
-                fe.1.add(h[t], nv);
-                let ce = cust.entry(key.1.clone()).or_default();
-                ce.0.add(h[t], f);
-                ce.1.add(h[t], nv);
-                let se = sku.entry(key.0.clone()).or_default();
-                se.0.add(h[t], f);
-                se.1.add(h[t], nv);
-            }
-        }
-        let src = "backtest".to_string();
-        for (layer, e) in [(Layer::Naive, &naive), (Layer::Statistical, &stat)] {
-            overall.push(Accuracy {
-                source: src.clone(),
-                lag_months: lag as u32,
-                layer,
-                wmape: e.wmape(),
-                mape: e.mape(),
-                bias: e.bias(),
-            });
-        }
-        va.push(value_added(Layer::Statistical, Layer::Naive, lag as u32, &src, naive.wmape(), stat.wmape()));
-        for (groups, out) in [(fam, &mut fam_out), (cust, &mut cust_out), (sku, &mut sku_out)] {
-            out.extend(groups.into_iter().map(|(group, (s, nv))| GroupAccuracy {
-                group,
-                lag_months: lag as u32,
-                statistical_wmape: s.wmape(),
-                statistical_mape: s.mape(),
-                statistical_bias: s.bias(),
-                naive_wmape: nv.wmape(),
-                actual_units: s.actual,
-            }));
+/// One month of a series' backtest: the lag (its index in [`LAGS`]), the actual, the forecast
+/// made `lag` months before it and the naive one (the month before that origin's end).
+pub(super) struct Point {
+    lag: usize,
+    actual: f64,
+    forecast: f64,
+    naive: f64,
+}
+
+/// The backtest's months of one series: for each of the last [`BACKTEST_TARGETS`] months of
+/// history `h` and each lag, the forecast the series' chosen `method` makes `lag` months
+/// before it ([`forecast::predict_from`]: ETS keeps the model `chosen` on the whole history,
+/// as the forecast's own backtest does; the mean where the method does not apply) and the
+/// naive one. Pure and per series, so series can be scored in parallel and in partitions.
+pub(super) fn backtest_points(h: &[f64], method: Method, chosen: Option<&ets::Fit>) -> Vec<Point> {
+    let n = h.len();
+    let mut out = Vec::new();
+    for (lag_index, lag) in LAGS.into_iter().enumerate() {
+        for t in n.saturating_sub(BACKTEST_TARGETS)..n {
+            let Some(origin) = (t + 1).checked_sub(lag).filter(|o| *o >= 1) else { continue };
+            let train = &h[..origin];
+            let forecast = forecast::predict_from(method, train, lag, chosen)
+                .or_else(|| forecast::predict(Method::Mean, train, lag))
+                .map_or(0.0, |p| p[lag - 1].max(0.0));
+            out.push(Point { lag: lag_index, actual: h[t], forecast, naive: train[origin - 1] });
         }
     }
-    (overall, fam_out, cust_out, sku_out, va)
+    out
+}
+
+/// The statistical and naive layers' errors of one lag: overall and by family, customer, SKU.
+#[derive(Default)]
+struct LagSums {
+    stat: ErrorSums,
+    naive: ErrorSums,
+    fam: BTreeMap<String, (ErrorSums, ErrorSums)>,
+    cust: BTreeMap<String, (ErrorSums, ErrorSums)>,
+    sku: BTreeMap<String, (ErrorSums, ErrorSums)>,
+}
+
+/// The backtest's accuracy, summed series by series in key order ([`Backtest::add`]), so the
+/// series can come in partitions: the sums are the same, in the same order, as over all at once.
+#[derive(Default)]
+pub(super) struct Backtest {
+    lags: [LagSums; LAGS.len()],
+}
+
+impl Backtest {
+    /// Adds one series' [`backtest_points`] (`key` is its SKU and customer).
+    pub(super) fn add(&mut self, key: &(String, String), family: &str, points: &[Point]) {
+        for p in points {
+            let l = &mut self.lags[p.lag];
+            l.stat.add(p.actual, p.forecast);
+            l.naive.add(p.actual, p.naive);
+            for (groups, group) in [(&mut l.fam, family), (&mut l.cust, key.1.as_str()), (&mut l.sku, key.0.as_str())] {
+                let e = groups.entry(group.to_string()).or_default();
+                e.0.add(p.actual, p.forecast);
+                e.1.add(p.actual, p.naive);
+            }
+        }
+    }
+
+    /// Accuracy at lags 1 and 3 (overall, by family, by customer, by SKU) and the statistical
+    /// layer's value added over the naive one.
+    pub(super) fn finish(self) -> BacktestOut {
+        let mut overall = Vec::new();
+        let mut fam_out = Vec::new();
+        let mut cust_out = Vec::new();
+        let mut sku_out = Vec::new();
+        let mut va = Vec::new();
+        for (lag, LagSums { stat, naive, fam, cust, sku }) in LAGS.into_iter().zip(self.lags) {
+            let src = "backtest".to_string();
+            for (layer, e) in [(Layer::Naive, &naive), (Layer::Statistical, &stat)] {
+                overall.push(Accuracy {
+                    source: src.clone(),
+                    lag_months: lag as u32,
+                    layer,
+                    wmape: e.wmape(),
+                    mape: e.mape(),
+                    bias: e.bias(),
+                });
+            }
+            va.push(value_added(Layer::Statistical, Layer::Naive, lag as u32, &src, naive.wmape(), stat.wmape()));
+            for (groups, out) in [(fam, &mut fam_out), (cust, &mut cust_out), (sku, &mut sku_out)] {
+                out.extend(groups.into_iter().map(|(group, (s, nv))| GroupAccuracy {
+                    group,
+                    lag_months: lag as u32,
+                    statistical_wmape: s.wmape(),
+                    statistical_mape: s.mape(),
+                    statistical_bias: s.bias(),
+                    naive_wmape: nv.wmape(),
+                    actual_units: s.actual,
+                }));
+            }
+        }
+        (overall, fam_out, cust_out, sku_out, va)
+    }
 }
 
 fn value_added(

@@ -133,7 +133,7 @@ pub fn demand_review(inputs: &DemandInputs<'_>) -> Result<Consensus, AnalysisErr
         history::monthly_history(t(Table::SalesHistory)?, cycle, inputs.history_months)?;
 
     // The statistical layer, then new SKUs from their launch plan.
-    let StatisticalLayer { keys, histories, fcs, mut series, mut index, discontinued_cut } =
+    let StatisticalLayer { mut series, mut index, discontinued_cut, backtest } =
         statistical::statistical_layer(history, &items, &plan);
     let launches_planned =
         statistical::plan_launches(inputs.tables.get(&Table::Launches), &plan, &items, &mut series, &mut index)?;
@@ -159,9 +159,7 @@ pub fn demand_review(inputs: &DemandInputs<'_>) -> Result<Consensus, AnalysisErr
         totals::layer_totals(&series, &items, &plan, &budget);
 
     // Accuracy and value added.
-    let family_of = |sku: &str| items.get(sku).map(|i| i.family.clone()).unwrap_or_default();
-    let (accuracy, accuracy_by_family, accuracy_by_customer, accuracy_by_sku, mut value_added) =
-        accuracy::backtest_accuracy(&keys, &histories, &fcs, &family_of);
+    let (accuracy, accuracy_by_family, accuracy_by_customer, accuracy_by_sku, mut value_added) = backtest.finish();
     let (earlier_accuracy, earlier_va, value_added_by_owner) = accuracy::earlier_accuracy(inputs, &last_month)?;
     let mut all_accuracy = accuracy;
     all_accuracy.extend(earlier_accuracy);

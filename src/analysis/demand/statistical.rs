@@ -6,64 +6,111 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use polars::prelude::*;
 
+use rayon::prelude::*;
+
 use super::super::forecast::{self, Config, DemandClass, Method};
 use super::super::{AnalysisError, col_f64, col_str};
+use super::accuracy::{Backtest, Point, backtest_points};
 use super::history::Item;
 use super::{Series, UNASSIGNED};
 use crate::contract::Month;
 
-/// The statistical layer, with what the backtest needs of it.
+/// The statistical layer and its backtest's accuracy.
 pub(super) struct StatisticalLayer {
-    /// The SKU x customer cells with history, in key order, with their histories and
-    /// forecasts (parallel vectors).
-    pub(super) keys: Vec<(String, String)>,
-    pub(super) histories: Vec<Vec<f64>>,
-    pub(super) fcs: Vec<forecast::SeriesForecast>,
     /// The series so far and their index by (sku, customer).
     pub(super) series: Vec<Series>,
     pub(super) index: BTreeMap<(String, String), usize>,
     /// Discontinued SKUs whose forecast was cut after their end month.
     pub(super) discontinued_cut: BTreeSet<String>,
+    /// The backtest's accuracy sums of every SKU x customer with history, in key order.
+    pub(super) backtest: Backtest,
 }
 
+/// Series forecast and scored at a time: the map over partitions of series keeps only one
+/// partition's forecasts and backtests in memory besides the layer itself.
+const PARTITION: usize = 8_192;
+
 /// Forecasts every SKU x customer with history (SKUs missing from the item master are left
-/// out) and cuts discontinued SKUs after their end month. Takes the history whole, so its keys
-/// and values move into the layer rather than being copied (at 484,000 series and 10 years of
-/// history, a copy is about 0.5 GB).
+/// out of the layer, not of the backtest), cuts discontinued SKUs after their end month and
+/// scores the backtest ([`backtest_points`]). Takes the history whole and consumes it
+/// partition by partition (each forecast in parallel, the backtest's sums reduced in key
+/// order): the histories and the forecasts are never all held twice (at 484,000 series and
+/// 10 years of history, a copy of the histories is about 0.5 GB).
 pub(super) fn statistical_layer(
     history: BTreeMap<(String, String), Vec<f64>>,
     items: &BTreeMap<String, Item>,
     plan: &[Month],
 ) -> StatisticalLayer {
+    statistical_layer_in(history, items, plan, PARTITION)
+}
+
+/// [`statistical_layer`] with partitions of `partition` series (at least one).
+pub(super) fn statistical_layer_in(
+    history: BTreeMap<(String, String), Vec<f64>>,
+    items: &BTreeMap<String, Item>,
+    plan: &[Month],
+    partition: usize,
+) -> StatisticalLayer {
     let months = plan.len();
-    let (keys, histories): (Vec<(String, String)>, Vec<Vec<f64>>) = history.into_iter().unzip();
     let cfg = Config { horizon: months, ..Config::default() };
-    let fcs = forecast::forecast_many(&histories, &cfg);
-    let mut series: Vec<Series> = Vec::with_capacity(keys.len());
-    let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let mut discontinued_cut = BTreeSet::new();
-    for ((sku, cust), fc) in keys.iter().zip(&fcs) {
-        let Some(item) = items.get(sku) else { continue };
-        let mut s = new_series(sku, cust, &item.family, months);
-        s.method = method_name(fc.method);
-        s.class = class_name(fc.class);
-        s.statistical = fc.point.clone();
-        s.lower = fc.lower.clone();
-        s.upper = fc.upper.clone();
-        if let Some(end) = item.end_month.filter(|_| item.lifecycle == "discontinued") {
-            for (m, month) in plan.iter().enumerate() {
-                if *month > end {
-                    s.statistical[m] = 0.0;
-                    s.lower[m] = 0.0;
-                    s.upper[m] = 0.0;
-                }
-            }
-            discontinued_cut.insert(sku.clone());
+    let mut layer = StatisticalLayer {
+        series: Vec::with_capacity(history.len()),
+        index: BTreeMap::new(),
+        discontinued_cut: BTreeSet::new(),
+        backtest: Backtest::default(),
+    };
+    let mut rest = history.into_iter();
+    loop {
+        let part: Vec<((String, String), Vec<f64>)> = rest.by_ref().take(partition.max(1)).collect();
+        if part.is_empty() {
+            break;
         }
-        index.insert((sku.clone(), cust.clone()), series.len());
-        series.push(s);
+        let done: Vec<(forecast::SeriesForecast, Vec<Point>)> = part
+            .par_iter()
+            .map(|(_, h)| {
+                let (fc, chosen) = forecast::forecast_fitted(h, &cfg);
+                let points = backtest_points(h, fc.method, chosen.as_ref());
+                (fc, points)
+            })
+            .collect();
+        for ((key, _), (fc, points)) in part.into_iter().zip(done) {
+            let item = items.get(&key.0);
+            layer.backtest.add(&key, item.map_or("", |i| i.family.as_str()), &points);
+            let Some(item) = item else { continue };
+            add_series(&mut layer, key, item, fc, plan);
+        }
     }
-    StatisticalLayer { keys, histories, fcs, series, index, discontinued_cut }
+    layer
+}
+
+/// The statistical layer's cell of one forecast series, cut after its SKU's end month when
+/// discontinued.
+fn add_series(
+    layer: &mut StatisticalLayer,
+    key: (String, String),
+    item: &Item,
+    fc: forecast::SeriesForecast,
+    plan: &[Month],
+) {
+    let (sku, cust) = &key;
+    let mut s = new_series(sku, cust, &item.family, plan.len());
+    s.method = method_name(fc.method);
+    s.class = class_name(fc.class);
+    s.statistical = fc.point;
+    s.lower = fc.lower;
+    s.upper = fc.upper;
+    if let Some(end) = item.end_month.filter(|_| item.lifecycle == "discontinued") {
+        for (m, month) in plan.iter().enumerate() {
+            if *month > end {
+                s.statistical[m] = 0.0;
+                s.lower[m] = 0.0;
+                s.upper[m] = 0.0;
+            }
+        }
+        layer.discontinued_cut.insert(sku.clone());
+    }
+    layer.index.insert(key, layer.series.len());
+    layer.series.push(s);
 }
 
 /// New SKUs without history take their launch plan, in a cell of no customer yet

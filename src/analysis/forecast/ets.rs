@@ -127,50 +127,81 @@ struct Run {
 }
 
 fn run(y: &[f64], f: &Fit) -> Option<Run> {
-    let m = f.model;
-    let mult_s = m.season == Season::Multiplicative;
-    let needs_positive = m.multiplicative_error || mult_s;
-    let (phi, has_trend) = match m.trend {
-        Trend::None => (0.0, false),
-        Trend::Additive => (1.0, true),
-        Trend::Damped => (f.phi, true),
+    // One copy of the loop per error, trend and season (the same arithmetic in the same
+    // order, so the same bits): the likelihood is evaluated a few hundred times per model and
+    // the branches on the model's form inside the loop cost more than the arithmetic.
+    let trend = f.model.trend != Trend::None;
+    match (f.model.multiplicative_error, trend, f.model.season) {
+        (false, false, Season::None) => run_as::<false, false, NO_SEASON>(y, f),
+        (false, false, Season::Additive) => run_as::<false, false, ADDITIVE>(y, f),
+        (false, false, Season::Multiplicative) => run_as::<false, false, MULTIPLICATIVE>(y, f),
+        (false, true, Season::None) => run_as::<false, true, NO_SEASON>(y, f),
+        (false, true, Season::Additive) => run_as::<false, true, ADDITIVE>(y, f),
+        (false, true, Season::Multiplicative) => run_as::<false, true, MULTIPLICATIVE>(y, f),
+        (true, false, Season::None) => run_as::<true, false, NO_SEASON>(y, f),
+        (true, false, Season::Additive) => run_as::<true, false, ADDITIVE>(y, f),
+        (true, false, Season::Multiplicative) => run_as::<true, false, MULTIPLICATIVE>(y, f),
+        (true, true, Season::None) => run_as::<true, true, NO_SEASON>(y, f),
+        (true, true, Season::Additive) => run_as::<true, true, ADDITIVE>(y, f),
+        (true, true, Season::Multiplicative) => run_as::<true, true, MULTIPLICATIVE>(y, f),
+    }
+}
+
+const NO_SEASON: u8 = 0;
+const ADDITIVE: u8 = 1;
+const MULTIPLICATIVE: u8 = 2;
+
+/// [`run`] for one form: multiplicative error `ME`, a trend `TREND`, season `S` (one of
+/// [`NO_SEASON`], [`ADDITIVE`], [`MULTIPLICATIVE`]).
+fn run_as<const ME: bool, const TREND: bool, const S: u8>(y: &[f64], f: &Fit) -> Option<Run> {
+    let needs_positive = ME || S == MULTIPLICATIVE;
+    let phi = match f.model.trend {
+        Trend::None => 0.0,
+        Trend::Additive => 1.0,
+        Trend::Damped => f.phi,
     };
-    let (mut l, mut b, mut s) = (f.level, if has_trend { f.trend } else { 0.0 }, f.season);
+    let (mut l, mut b, mut s) = (f.level, if TREND { f.trend } else { 0.0 }, f.season);
     let (mut sse, mut sse_rel, mut log_yhat) = (0.0, 0.0, 0.0);
-    for (t, &v) in y.iter().enumerate() {
+    // `t % SEASON`, kept by counting.
+    let mut i = 0;
+    for &v in y {
         let q = l + phi * b;
-        let si = s[t % SEASON];
-        let yhat = match m.season {
-            Season::None => q,
-            Season::Additive => q + si,
-            Season::Multiplicative => q * si,
+        let si = s[i];
+        let yhat = match S {
+            NO_SEASON => q,
+            ADDITIVE => q + si,
+            _ => q * si,
         };
         if needs_positive && !(yhat > 0.0 && q > 0.0) {
             return None;
         }
         let e = v - yhat;
         sse += e * e;
-        if m.multiplicative_error {
+        if ME {
             sse_rel += (e / yhat).powi(2);
             log_yhat += yhat.ln();
         }
-        let deseason = match m.season {
-            Season::None => v,
-            Season::Additive => v - si,
-            Season::Multiplicative => v / si,
+        let deseason = match S {
+            NO_SEASON => v,
+            ADDITIVE => v - si,
+            _ => v / si,
         };
         let next = f.alpha * deseason + (1.0 - f.alpha) * q;
-        if has_trend {
+        if TREND {
             b = phi * b + f.beta * (deseason - q);
         }
-        match m.season {
-            Season::None => {}
-            Season::Additive => s[t % SEASON] = si + f.gamma * (v - q - si),
-            Season::Multiplicative => s[t % SEASON] = si + f.gamma * (v / q - si),
+        match S {
+            NO_SEASON => {}
+            ADDITIVE => s[i] = si + f.gamma * (v - q - si),
+            _ => s[i] = si + f.gamma * (v / q - si),
         }
         l = next;
         if !l.is_finite() || !b.is_finite() {
             return None;
+        }
+        i += 1;
+        if i == SEASON {
+            i = 0;
         }
     }
     Some(Run { sse, sse_rel, log_yhat, level: l, trend: b, season: s })
@@ -413,14 +444,21 @@ pub(super) fn nelder_mead(
     step: &[f64],
     max_evals: usize,
 ) -> (Vec<f64>, f64) {
+    // Points in fixed arrays rather than vectors (no allocation per step; the same arithmetic
+    // in the same order): ETS has at most 6 parameters.
+    const MAX: usize = 8;
     let d = start.len();
-    let eval = |x: &[f64]| {
-        let v = f(x);
+    assert!(d <= MAX && step.len() == d, "nelder_mead: at most {MAX} parameters, a step each");
+    let eval = |x: &[f64; MAX]| {
+        let v = f(&x[..d]);
         if v.is_finite() { v } else { f64::INFINITY }
     };
-    let mut simplex: Vec<(Vec<f64>, f64)> = vec![(start.to_vec(), eval(start))];
+    let mut origin = [0.0; MAX];
+    origin[..d].copy_from_slice(start);
+    let mut simplex: Vec<([f64; MAX], f64)> = Vec::with_capacity(d + 1);
+    simplex.push((origin, eval(&origin)));
     for i in 0..d {
-        let mut x = start.to_vec();
+        let mut x = origin;
         x[i] += step[i];
         let v = eval(&x);
         simplex.push((x, v));
@@ -432,9 +470,18 @@ pub(super) fn nelder_mead(
         if best.is_finite() && (worst - best).abs() <= 1e-7 * (best.abs() + 1e-7) {
             break;
         }
-        let centroid: Vec<f64> = (0..d).map(|j| simplex[..d].iter().map(|p| p.0[j]).sum::<f64>() / d as f64).collect();
-        let along =
-            |t: f64| -> Vec<f64> { (0..d).map(|j| centroid[j] + t * (simplex[d].0[j] - centroid[j])).collect() };
+        let mut centroid = [0.0; MAX];
+        for (j, c) in centroid.iter_mut().enumerate().take(d) {
+            *c = simplex[..d].iter().map(|p| p.0[j]).sum::<f64>() / d as f64;
+        }
+        let far = simplex[d].0;
+        let along = |t: f64| -> [f64; MAX] {
+            let mut x = [0.0; MAX];
+            for j in 0..d {
+                x[j] = centroid[j] + t * (far[j] - centroid[j]);
+            }
+            x
+        };
         let reflected = along(-1.0);
         let fr = eval(&reflected);
         evals += 1;
@@ -459,9 +506,11 @@ pub(super) fn nelder_mead(
             if fc < fr.min(worst) {
                 simplex[d] = (contracted, fc);
             } else {
-                let b = simplex[0].0.clone();
+                let b = simplex[0].0;
                 for p in simplex.iter_mut().skip(1) {
-                    p.0 = (0..d).map(|j| b[j] + 0.5 * (p.0[j] - b[j])).collect();
+                    for (x, bj) in p.0.iter_mut().zip(&b).take(d) {
+                        *x = bj + 0.5 * (*x - bj);
+                    }
                     p.1 = eval(&p.0);
                 }
                 evals += d;
@@ -469,7 +518,8 @@ pub(super) fn nelder_mead(
         }
     }
     simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
-    simplex.swap_remove(0)
+    let (x, v) = simplex.swap_remove(0);
+    (x[..d].to_vec(), v)
 }
 
 #[cfg(test)]

@@ -605,3 +605,27 @@ fn the_optimised_theta_matches_a_hand_computation() {
     let fc = optimised_theta(&line, 3).unwrap();
     assert!(fc.iter().zip([70.0, 72.0, 74.0]).all(|(f, want)| (f - want).abs() < 2.0), "{fc:?}");
 }
+
+#[test]
+fn predict_from_refits_the_chosen_ets_model() {
+    // A trending, noisy series: ETS chosen on all 36 months, then a backtest origin at 30.
+    let y: Vec<f64> = (0..36).map(|t| 40.0 + 1.2 * t as f64 + [2.0, -3.0, 1.0, 4.0, -2.0][t % 5]).collect();
+    let (fc, chosen) = forecast_fitted(&y, &Config::default());
+    assert_eq!(fc, forecast(&y, &Config::default()));
+    let chosen = chosen.expect("a smooth series tries ETS");
+    let train = &y[..30];
+    let refit = ets::refit(train, &chosen).unwrap();
+    assert_eq!(refit.model, chosen.model);
+    // ETS alone: the chosen model's forecast with its parameters fitted again on the train.
+    let want = ets::forecast_fit(train, &refit, 3).unwrap().into_iter().map(|v| v.max(0.0)).collect::<Vec<_>>();
+    assert_eq!(predict_from(Method::AutoEts, train, 3, Some(&chosen)), Some(want.clone()));
+    // The combination: the mean of the optimised Theta, that ETS forecast, and additive
+    // Holt-Winters when the train is seasonal (it is not: a trend and a 5-month wiggle).
+    assert!(!is_seasonal(train));
+    let otm = predict(Method::OptimisedTheta, train, 3).unwrap();
+    let mean: Vec<f64> = otm.iter().zip(&want).map(|(a, b)| (a + b) / 2.0).collect();
+    assert_eq!(predict_from(Method::Combination, train, 3, Some(&chosen)), Some(mean));
+    // Without a chosen model, or for a method without ETS, it is `predict`.
+    assert_eq!(predict_from(Method::Combination, train, 3, None), predict(Method::Combination, train, 3));
+    assert_eq!(predict_from(Method::Theta, train, 3, Some(&chosen)), predict(Method::Theta, train, 3));
+}

@@ -35,11 +35,20 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, Read { earlier }: Read) -> anyhow::Re
         earlier: &earlier,
         params: &ctx.pipeline.demand,
     };
+    // Each step's time at `-v` (the analysis itself reads no clock).
+    let mut t0 = std::time::Instant::now();
+    let mut lap = |step: &str| {
+        tracing::debug!(ms = t0.elapsed().as_millis() as u64, "demand review: {step}");
+        t0 = std::time::Instant::now();
+    };
     let consensus =
         tracing::info_span!("analysis").in_scope(|| tokio::task::block_in_place(|| demand::demand_review(&inputs)))?;
+    lap("analysis (history, forecast and backtest, layers, totals, accuracy, variance)");
     let n = ctx.narrate(demand::narrative_facts(&consensus.facts)).await?;
+    lap("narrative");
     let (mut cells, mut adjustments) = demand::consensus_frames(&consensus, cycle)?;
     let mut statistical = demand::statistical_frame(&consensus, cycle)?;
+    lap("consensus tables");
     let xlsx = demand_consensus_xlsx(
         &consensus,
         &ws.company,
@@ -48,18 +57,24 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, Read { earlier }: Read) -> anyhow::Re
         Some(&n.agenda),
         ws.sheet_max_rows,
     )?;
+    lap("workbook");
     let mut own = vec![
         ("consensus.parquet".into(), parquet_bytes(&mut cells)?),
         ("adjustments.parquet".into(), parquet_bytes(&mut adjustments)?),
         // The statistical forecast and its interval per series and month, for other tools.
         (format!("{}statistical_forecast.parquet", crate::artifacts::tables::FOLDER), parquet_bytes(&mut statistical)?),
-        // Every series as the workbook's consensus sheets show them, at any size.
-        (CONSENSUS_CSV.into(), consensus_csv(&consensus)),
-        (format!("demand-consensus-{cycle}.xlsx"), xlsx),
     ];
+    drop((cells, adjustments, statistical));
+    lap("parquet");
+    // Every series as the workbook's consensus sheets show them, at any size.
+    own.push((CONSENSUS_CSV.into(), consensus_csv(&consensus)));
+    own.push((format!("demand-consensus-{cycle}.xlsx"), xlsx));
+    lap("consensus csv");
     // Last cycle's promises scored against this cycle's extracts, for the later agents.
     if let Some(l) = &n.scored {
         own.push((LAST_CYCLE_FILE.into(), serde_json::to_vec_pretty(l)?));
     }
-    n.prepared(&consensus.facts, own, Vec::new())
+    let prepared = n.prepared(&consensus.facts, own, Vec::new());
+    lap("facts.json and its tables");
+    prepared
 }
