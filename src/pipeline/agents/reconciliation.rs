@@ -166,7 +166,7 @@ fn re_solve_options(
     notes: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     use crate::analysis::executive::{Choice, DecisionRow, adjustments};
-    use crate::analysis::supply::{SupplyInputs, supply_review_with};
+    use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review_with};
     let tables = &ctx.ingested.tables;
     let needed = [Table::Customers, Table::Resources, Table::Routings, Table::Bom, Table::Components, Table::Capacity];
     if facts.trade_offs.is_empty() {
@@ -180,7 +180,9 @@ fn re_solve_options(
         return Ok(());
     }
     let params = ctx.ws.pipelines.get(&Agent::SupplyReview).map_or(&ctx.pipeline.supply, |p| &p.supply);
-    let inputs = SupplyInputs { tables, demand: consensus, cycle: ctx.cycle, params };
+    // Only the plans' totals are read: no gap of a re-plan is priced (the plan is the same).
+    let params = SupplyParams { max_re_solves: 0, ..params.clone() };
+    let inputs = SupplyInputs { tables, demand: consensus, cycle: ctx.cycle, params: &params };
     let pack = facts.clone();
     let replan = |choices: &[reconcile::whole::Choice]| {
         let rows: Vec<DecisionRow> = choices
