@@ -656,6 +656,36 @@ mod decomposition {
             }
         }
 
+        /// The pricer's plan and reference come from one lexicographic solve per piece: the plan
+        /// is `solve_with`'s and the reference the least-cost plan a cold solve finds, both
+        /// identical to the last bit. A pricer keeping one warm model (every other dropped and
+        /// built again when its piece comes back) prices every lever at the same cost as one
+        /// keeping them all, and builds more models.
+        #[test]
+        fn the_plan_gives_the_reference_and_few_warm_models_price_alike(
+            a in random_problem(), b in random_problem(), rule in 0usize..2,
+        ) {
+            let mut p = side_by_side(&a, &b);
+            p.rule = [AllocationRule::CostFirst, AllocationRule::PriorityFirst][rule];
+            let (mut one, plan) = Pricer::with_plan(&p, &BTreeSet::new(), SplitOptions::default()).unwrap();
+            prop_assert_eq!(&plan, &solve_with(&p, &BTreeSet::new(), usize::MAX, SplitOptions::default()).unwrap());
+            let mut all = Pricer::new(&p, &BTreeSet::new());
+            prop_assert_eq!(one.reference().unwrap(), all.reference().unwrap());
+            prop_assert_eq!(one.models_built, 0);
+            one.max_warm = 1;
+            // Each resource's overtime, then the first again: the pieces come back in turn.
+            let resources: Vec<usize> = (0..p.resources.len()).chain(0..1).collect();
+            for r in resources {
+                let forbid: BTreeSet<Lever> = (0..p.months.len()).map(|month| Lever::Overtime { resource: r, month }).collect();
+                let x = one.solve_without(&forbid).unwrap();
+                let y = all.solve_without(&forbid).unwrap();
+                prop_assert!(same(&[x.cost.total(), x.cost.spend()], &[y.cost.total(), y.cost.spend()]).is_ok(),
+                    "resource {}: {:?} != {:?}", r, x.cost, y.cost);
+            }
+            prop_assert!(one.models_built >= all.models_built, "{} < {}", one.models_built, all.models_built);
+            prop_assert!(one.live_models() <= 1);
+        }
+
         /// Cut approximately, every piece one finished good: the merged plan is feasible for the
         /// whole and never cheaper than its optimum.
         #[test]
