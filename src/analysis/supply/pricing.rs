@@ -324,6 +324,7 @@ pub(super) fn price(solver: &mut Solver<'_>, found: &mut [Found], price: bool) -
         re_solves = solver.solves,
         piece_solves = solver.pricer.piece_solves,
         models_built = solver.pricer.models_built,
+        piece_solves_saved = solver.pricer.piece_solves_saved,
         "supply.pricing: gaps priced"
     );
     // Every stage, as the executive's re-plan with every shortfall accepted solves it.

@@ -470,6 +470,32 @@ pub struct Pricer<'p> {
     pub piece_solves: usize,
     /// Warm models built (a piece's first solve, or its first after its model was dropped).
     pub models_built: usize,
+    /// Pieces a re-solve reached whose least-cost plan used none of the forbidden levers: not
+    /// solved (their plan stands).
+    pub piece_solves_saved: usize,
+}
+
+/// A plan uses none of a lever: every column the lever opens is within the bound that forbids
+/// it (the same columns [`Warm`] bounds).
+fn unused(p: &Problem, s: &Solution, lever: Lever) -> bool {
+    const EPS: f64 = 1e-9;
+    let zero = |x: Option<&f64>| x.is_none_or(|v| *v <= EPS);
+    match lever {
+        Lever::Overtime { resource, month } => zero(s.overtime.get(resource).and_then(|r| r.get(month))),
+        Lever::Routing { item, routing, month } => {
+            zero(s.production.get(item).and_then(|i| i.get(routing)).and_then(|k| k.get(month)))
+        }
+        Lever::BuildAhead { item, month } => match (month.checked_sub(1), p.items.get(item)) {
+            (Some(t), Some(it)) => s.item_stock[item].get(t).is_none_or(|v| *v <= it.usable_stock() + EPS),
+            _ => true,
+        },
+        Lever::Purchase { component, option, month } => [&s.purchases, &s.expedites]
+            .iter()
+            .all(|v| zero(v.get(component).and_then(|o| o.get(option)).and_then(|t| t.get(month)))),
+        Lever::Expedite { component, month } => {
+            s.expedites.get(component).into_iter().flatten().all(|per_option| zero(per_option.get(month)))
+        }
+    }
 }
 
 /// Warm models a [`Pricer`] keeps by default: each holds a piece's HiGHS model (at 1/10 of the
@@ -495,7 +521,18 @@ impl<'p> Pricer<'p> {
         }
         let warm = (0..cut.pieces.len()).map(|_| None).collect();
         let used = vec![0; cut.pieces.len()];
-        Pricer { p, cut, base, warm, used, max_warm: WARM_MODELS, reference: None, piece_solves: 0, models_built: 0 }
+        Pricer {
+            p,
+            cut,
+            base,
+            warm,
+            used,
+            max_warm: WARM_MODELS,
+            reference: None,
+            piece_solves: 0,
+            models_built: 0,
+            piece_solves_saved: 0,
+        }
     }
 
     /// As [`Pricer::with`], and the plan: every lexicographic stage of each piece, as
@@ -582,6 +619,14 @@ impl<'p> Pricer<'p> {
         }
         let mut cost = out.cost;
         for (pc, levers) in touched {
+            let (plans, _) = self.reference.as_ref().expect("solved above");
+            let piece = &self.cut.pieces[pc];
+            if levers.iter().all(|l| unused(&piece.problem, &plans[pc], *l)) {
+                // The piece's least-cost plan uses none of them: it is a plan without them, so
+                // still a least-cost one (exact), and nothing to solve.
+                self.piece_solves_saved += 1;
+                continue;
+            }
             let s = self.solve_piece(pc, &levers)?;
             let (plans, _) = self.reference.as_ref().expect("solved above");
             let piece = &self.cut.pieces[pc];
