@@ -499,9 +499,11 @@ fn unused(p: &Problem, s: &Solution, lever: Lever) -> bool {
 }
 
 /// Warm models a [`Pricer`] keeps by default: each holds a piece's HiGHS model (at 1/10 of the
-/// benchmark about 40 MB), so keeping every piece's would grow with the company (51 pieces
-/// held 2.5 GB at 1/10).
-pub const WARM_MODELS: usize = 16;
+/// benchmark, 51 pieces held 2.5 GB together), so keeping every piece's would grow with the
+/// company. A re-solve reaches several pieces, in the gaps' order of stake, not by piece: at
+/// 1/10 a cap of 16 dropped and rebuilt (solved cold) 204 models for 456 piece solves, so the
+/// cap is above 1/10's pieces (nothing dropped there) and bounds 1/1's memory.
+pub const WARM_MODELS: usize = 64;
 
 impl<'p> Pricer<'p> {
     /// The least-cost model without the levers in `forbid` (not solved yet), cut as the
