@@ -4,6 +4,7 @@
 use clap::Parser as _;
 use snop::cli::Cli;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 fn main() {
     quiet_on_closed_stdout();
@@ -17,6 +18,8 @@ fn main() {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level)))
         .with_writer(std::io::stderr)
         .with_target(false)
+        // `SNOP_SPAN_TIMES=1` also logs each span's time when it closes (profiling).
+        .with_span_events(if std::env::var_os("SNOP_SPAN_TIMES").is_some() { FmtSpan::CLOSE } else { FmtSpan::NONE })
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

@@ -690,6 +690,8 @@ fn review(
     cut: lp::SplitOptions,
 ) -> Result<SupplyFacts, AnalysisError> {
     let tables = inputs.tables;
+    // Spans time the steps (`SNOP_SPAN_TIMES=1 snop -v ...` logs each when it closes).
+    let span = tracing::debug_span!("supply.tables").entered();
     let masters = Masters::read(inputs)?;
     let demand = netting::read_demand(&masters, inputs)?;
     let net = netting::net_finished_goods(&masters, tables, &demand.cells)?;
@@ -701,19 +703,25 @@ fn review(
     let at_risk = |supplier: &str| suppliers::at_risk(&otif, masters.params, supplier);
     let shorts = materials::explode_requirements(&masters, &bom, &net.prod, &at_risk);
     let plan = Plan { masters, demand, net, cap, load, bom, otif, shorts };
-    let problem = lp::Problem::from_inputs(inputs)?;
+    drop(span);
+    let problem = tracing::debug_span!("supply.problem").in_scope(|| lp::Problem::from_inputs(inputs))?;
 
+    let span = tracing::debug_span!("supply.gaps").entered();
     let mut found = gaps::capacity_gaps(&plan, &problem);
     found.extend(gaps::material_gaps(&plan, &problem));
     found.sort_by(|a, b| (&a.gap.month, a.gap.kind, &a.gap.id).cmp(&(&b.gap.month, b.gap.kind, &b.gap.id)));
+    drop(span);
     let budget = masters_budget(plan.masters.params);
-    let mut solver = pricing::Solver::new(&problem, pricing::decided(&found, adjust), cut, budget)?;
+    let mut solver = tracing::debug_span!("supply.plan")
+        .in_scope(|| pricing::Solver::new(&problem, pricing::decided(&found, adjust), cut, budget))?;
     let constrained = pricing::constrained(&plan.masters, &problem, solver.base());
     let hit = gaps::CustomersHit::new(&plan.masters, &plan.demand.cells, &constrained);
     for f in &mut found {
         f.gap.customers_hit = hit.customers_hit(&f.scope.skus, f.scope.month);
     }
-    let without_fixes = pricing::price(&mut solver, &mut found, price)?;
+    let without_fixes = tracing::debug_span!("supply.pricing", gaps = found.len())
+        .in_scope(|| pricing::price(&mut solver, &mut found, price))?;
+    let _span = tracing::debug_span!("supply.facts").entered();
     let gaps: Vec<Gap> = found.into_iter().map(|f| f.gap).collect();
     let base = solver.base();
 

@@ -119,8 +119,9 @@ impl<'p> Solver<'p> {
         cut: lp::SplitOptions,
         budget: usize,
     ) -> Result<Solver<'p>, SolveError> {
-        let base = Rc::new(lp::solve_with(problem, &forbid, usize::MAX, cut)?);
-        let mut pricer = lp::Pricer::with(problem, &forbid, cut);
+        // The plan, every stage; its first stage is the least-cost reference (no second solve).
+        let (mut pricer, base) = lp::Pricer::with_plan(problem, &forbid, cut)?;
+        let base = Rc::new(base);
         let reference = Rc::new(pricer.reference()?);
         let mut lines: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
         for (d, line) in problem.demand.iter().enumerate() {
@@ -319,9 +320,17 @@ pub(super) fn price(solver: &mut Solver<'_>, found: &mut [Found], price: bool) -
             plan_only(solver, &mut found[k]);
         }
     }
+    tracing::debug!(
+        re_solves = solver.solves,
+        piece_solves = solver.pricer.piece_solves,
+        models_built = solver.pricer.models_built,
+        piece_solves_saved = solver.pricer.piece_solves_saved,
+        "supply.pricing: gaps priced"
+    );
     // Every stage, as the executive's re-plan with every shortfall accepted solves it.
     let all: BTreeSet<Lever> = solver.forbid.union(&all_fix_levers(found)).copied().collect();
-    let without = lp::solve_with(solver.problem, &all, usize::MAX, solver.cut)?;
+    let without = tracing::debug_span!("supply.without_fixes")
+        .in_scope(|| lp::solve_with(solver.problem, &all, usize::MAX, solver.cut))?;
     solver.solves += 1;
     Ok(Some(revenue(solver.problem, &without)))
 }

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use super::AllocationRule;
 pub use model::{
-    HOLD_ABSOLUTE, HOLD_TOLERANCE, Lever, Pricer, SolveError, cost_of, open_receipts, purchase_premium, solve,
-    solve_least_cost, solve_least_cost_without, solve_whole, solve_with, solve_without,
+    HOLD_ABSOLUTE, HOLD_TOLERANCE, Lever, Pricer, SolveError, WARM_MODELS, cost_of, open_receipts, purchase_premium,
+    solve, solve_least_cost, solve_least_cost_without, solve_whole, solve_with, solve_without,
 };
 pub use split::SplitOptions;
 

@@ -592,6 +592,30 @@ fn the_problem_is_cut_at_its_connected_components() {
 /// whole problem and costs no less than the optimum. Here two SKUs share a 100 h line; A needs
 /// 60 h (requirement 60), B 60 h: each piece gets 50 h, A loses 10 units (margin 10) and B
 /// 10 (margin 6): 160, where the whole finds 120 (B, the lower margin per hour, cut by 20).
+/// Forbidding what the least-cost plan does not use solves nothing. As in
+/// `overtime_is_cheapest`: month 1 needs 120 h on a 100 h line, least cost 80 (20 h overtime
+/// in month 1 at 4). Forbidding month 0's overtime (unused) keeps that plan, no piece solved;
+/// forbidding month 1's solves the piece: 20 units built ahead in month 0 at holding 5 = 100.
+#[test]
+fn forbidding_an_unused_lever_solves_nothing() {
+    let mut p = problem(2);
+    let r = resource(&mut p, "R1", &[100.0, 100.0], 50.0, 4.0);
+    let x = item(&mut p, "A", 5.0, &[("A", 0.0, &[(r, 1.0)])]);
+    demand(&mut p, x, "K1", 1, 1, 120.0, 10.0);
+    let mut pricer = Pricer::new(&p, &BTreeSet::new());
+    let reference = pricer.reference().unwrap();
+    close(reference.overtime[r][1], 20.0);
+    let idle = pricer.solve_without(&BTreeSet::from([Lever::Overtime { resource: r, month: 0 }])).unwrap();
+    assert_eq!((pricer.piece_solves, pricer.piece_solves_saved), (1, 1));
+    assert_eq!(idle, reference);
+    let used = pricer.solve_without(&BTreeSet::from([Lever::Overtime { resource: r, month: 1 }])).unwrap();
+    assert_eq!((pricer.piece_solves, pricer.piece_solves_saved), (2, 1));
+    close(used.overtime[r][1], 0.0);
+    close(used.item_stock[x][0], 20.0);
+    close(used.cost.total(), 100.0);
+    close(reference.cost.total(), 80.0);
+}
+
 #[test]
 fn an_approximate_cut_is_feasible_and_never_cheaper() {
     let mut p = problem(1);
@@ -654,6 +678,39 @@ mod decomposition {
                     "resource {}: {:?} != {:?}", r, x.cost, y.cost);
                 prop_assert!(largest_violation(&p, &x).0 < 1e-6);
             }
+        }
+
+        /// The pricer's plan and reference come from one lexicographic solve per piece: the plan
+        /// is `solve_with`'s and the reference the least-cost plan a cold solve finds, both
+        /// identical to the last bit. A pricer keeping one warm model (every other dropped and
+        /// built again when its piece comes back) prices every lever at the same cost as one
+        /// keeping them all (and as a cold solve of the whole).
+        #[test]
+        fn the_plan_gives_the_reference_and_few_warm_models_price_alike(
+            a in random_problem(), b in random_problem(), rule in 0usize..2,
+        ) {
+            let mut p = side_by_side(&a, &b);
+            p.rule = [AllocationRule::CostFirst, AllocationRule::PriorityFirst][rule];
+            let (mut one, plan) = Pricer::with_plan(&p, &BTreeSet::new(), SplitOptions::default()).unwrap();
+            prop_assert_eq!(&plan, &solve_with(&p, &BTreeSet::new(), usize::MAX, SplitOptions::default()).unwrap());
+            let mut all = Pricer::new(&p, &BTreeSet::new());
+            prop_assert_eq!(one.reference().unwrap(), all.reference().unwrap());
+            prop_assert_eq!(one.models_built, 0);
+            one.max_warm = 1;
+            // Each resource's overtime, then the first again: the pieces come back in turn.
+            let resources: Vec<usize> = (0..p.resources.len()).chain(0..1).collect();
+            for r in resources {
+                let forbid: BTreeSet<Lever> = (0..p.months.len()).map(|month| Lever::Overtime { resource: r, month }).collect();
+                let x = one.solve_without(&forbid).unwrap();
+                let y = all.solve_without(&forbid).unwrap();
+                prop_assert!(same(&[x.cost.total(), x.cost.spend()], &[y.cost.total(), y.cost.spend()]).is_ok(),
+                    "resource {}: {:?} != {:?}", r, x.cost, y.cost);
+                // A cold solve of the whole, no pricer: pieces whose plan used no overtime on
+                // the resource were not solved again, and that is exact.
+                let z = solve_least_cost_without(&p, &forbid).unwrap();
+                prop_assert!(same(&[x.cost.total()], &[z.cost.total()]).is_ok(), "resource {}: {:?} != {:?}", r, x.cost, z.cost);
+            }
+            prop_assert!(one.live_models() <= 1);
         }
 
         /// Cut approximately, every piece one finished good: the merged plan is feasible for the
