@@ -198,7 +198,10 @@ pub fn plan(
     pipeline: &crate::config::Pipeline,
 ) -> anyhow::Result<(supply::SupplyFacts, Outcome)> {
     let applied = apply(scenario, tables, demand, cycle)?;
-    let inputs = SupplyInputs { tables: &applied.tables, demand: &applied.demand, cycle, params: &pipeline.supply };
+    // Gaps are detected, not priced: a comparison reads the plans, and pricing every gap is the
+    // supply review's work (it would cost a scenario up to `max_re_solves` re-solves).
+    let params = supply::SupplyParams { max_re_solves: 0, ..pipeline.supply.clone() };
+    let inputs = SupplyInputs { tables: &applied.tables, demand: &applied.demand, cycle, params: &params };
     let facts = supply::supply_review_with(&inputs, &PlanAdjustments::default())?;
     let families = families(&applied.tables)?;
     let o = outcome(&scenario.name, &scenario.description, &facts, &families, applied.notes);
