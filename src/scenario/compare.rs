@@ -264,8 +264,8 @@ fn explain(base: &Outcome, o: &Outcome, gaps: &[GapChange]) -> Vec<String> {
         base.name,
         format_number(base.margin_after_fixes_money),
         format_number(o.margin_after_fixes_money),
-        base.service_level_percent,
-        o.service_level_percent,
+        format_number(base.service_level_percent),
+        format_number(o.service_level_percent),
         format_number(base.unmet_units),
         format_number(o.unmet_units),
     )];
