@@ -56,17 +56,29 @@ pub struct Delta {
 /// A decision and the option taken on all of its gaps (`(decision id, option key)`).
 pub type Choice = (String, String);
 
+/// The largest supply plan (SKUs planned) whose decision options are each re-planned whole: up
+/// to 41 plans of this size stay within minutes on one thread. Above it only "with the
+/// recommended decisions" is re-planned (one plan), and the options stay their gaps' sums.
+pub const WHOLE_OPTIONS_UP_TO_SKUS: usize = 2_000;
+
+/// Whether a plan is small enough for every option to be re-planned whole.
+pub fn options_re_planned(before: &SupplyFacts) -> bool {
+    let skus: BTreeSet<&str> = before.constrained_plan.iter().map(|l| l.sku.as_str()).collect();
+    skus.len() <= WHOLE_OPTIONS_UP_TO_SKUS
+}
+
 /// Re-solves every option of every executive decision as a whole plan (`plan(&[(decision,
-/// option)])`), sets the options' figures and the recommendation from those plans, and the
-/// financial impact from the plan with every recommended option (`plan` of them all). Returns
-/// the number of re-solves.
+/// option)])`) when `per_option`, sets the options' figures and the recommendation from those
+/// plans, and the financial impact from the plan with every recommended option (`plan` of them
+/// all). Returns the number of re-solves.
 pub fn re_solve<E>(
     facts: &mut ReconciliationFacts,
     before: &SupplyFacts,
+    per_option: bool,
     mut plan: impl FnMut(&[Choice]) -> Result<SupplyFacts, E>,
 ) -> Result<usize, E> {
     let mut n = 0;
-    for d in &mut facts.trade_offs {
+    for d in facts.trade_offs.iter_mut().filter(|_| per_option) {
         let scope = Scope::of(d, before);
         let mut plans = Vec::with_capacity(d.options.len());
         for o in &d.options {
@@ -324,7 +336,7 @@ mod tests {
             let rows: Vec<DecisionRow> = choices.iter().enumerate().map(|(i, (d, o))| row(i, d, o)).collect();
             supply_review_with(&inputs, &adjustments(&pack, &before, &rows).0)
         };
-        assert_eq!(re_solve(&mut facts, &before, replan).unwrap(), 3);
+        assert_eq!(re_solve(&mut facts, &before, true, replan).unwrap(), 3);
         assert_eq!(facts.trade_offs.len(), 1);
         let d = &facts.trade_offs[0];
         assert_eq!(d.id, "RES-R-2027-Q1");
@@ -376,5 +388,20 @@ mod tests {
             assert!((after.totals.revenue_constrained_money - p.revenue_money).abs() < 1e-6, "{}", o.key);
             assert!((after.totals.plan_cost.total() - p.cost.total()).abs() < 1e-6, "{}", o.key);
         }
+        // A plan too large for every option (`per_option` false): the options keep their gaps'
+        // sums and no plan, and only "with the recommended decisions" is re-planned (one solve),
+        // to the same figures as above.
+        let mut large = pack.clone();
+        let replan = |choices: &[Choice]| {
+            let rows: Vec<DecisionRow> = choices.iter().enumerate().map(|(i, (d, o))| row(i, d, o)).collect();
+            supply_review_with(&inputs, &adjustments(&pack, &before, &rows).0)
+        };
+        assert_eq!(re_solve(&mut large, &before, false, replan).unwrap(), 1);
+        assert_eq!(large.trade_offs, pack.trade_offs);
+        assert!(large.trade_offs[0].options.iter().all(|o| o.plan.is_none()));
+        let g = &large.financial;
+        assert_eq!((g.revenue_with_recommendations_money, g.spend_money, g.lost_margin_money), (3400.0, 124.8, 0.0));
+        assert_eq!(g.decision_re_solves, 1);
+        assert!(options_re_planned(&before), "one SKU is within {WHOLE_OPTIONS_UP_TO_SKUS}");
     }
 }

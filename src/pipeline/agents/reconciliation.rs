@@ -205,9 +205,16 @@ fn re_solve_options(
         let (adjust, _) = adjustments(&pack, supply, &rows);
         supply_review_with(&inputs, &adjust)
     };
+    let per_option = reconcile::whole::options_re_planned(supply);
+    if !per_option {
+        notes.push(format!(
+            "the decisions' options are the sums of their gaps' own options, not re-solved plans: the plan has more than {} SKUs (only \"with the recommended decisions\" is re-planned)",
+            reconcile::whole::WHOLE_OPTIONS_UP_TO_SKUS
+        ));
+    }
     let started = std::time::Instant::now();
     let n = tracing::info_span!("decision options")
-        .in_scope(|| tokio::task::block_in_place(|| reconcile::whole::re_solve(facts, supply, replan)))?;
+        .in_scope(|| tokio::task::block_in_place(|| reconcile::whole::re_solve(facts, supply, per_option, replan)))?;
     tracing::info!(re_solves = n, seconds = started.elapsed().as_secs_f64(), "decision options re-solved");
     Ok(())
 }
