@@ -16,7 +16,7 @@ use crate::analysis::supply::{self, PlanAdjustments, SupplyInputs};
 use crate::config::Workspace;
 use crate::contract::{Month, Table};
 use crate::ingest::{self, Window};
-use crate::pipeline::upstream::cycle_consensus;
+use crate::pipeline::upstream::consensus_run;
 use crate::scenario::spec::{self, Scenario};
 use crate::scenario::{Comparison, Outcome, PackScenario, apply, compare, outcome};
 use crate::sop::Agent;
@@ -59,11 +59,11 @@ pub async fn run(
             .with_context(|| format!("run {} of scenario `{name}` has no outcome.json", previous.id))?;
         return Ok(ScenarioRun { run: previous, outcome, recorded: false, plan_seconds: 0.0 });
     }
-    let Base { pipeline, ingested, consensus, signed, demand, base_inputs, .. } = base;
+    let Base { pipeline, ingested, consensus, signed, cells, base_inputs, .. } = base;
 
     let plan_started = Instant::now();
     let (facts, mut outcome) =
-        tokio::task::block_in_place(|| plan(&scenario, &ingested.tables, &demand, cycle, pipeline))?;
+        tokio::task::block_in_place(|| plan(&scenario, &ingested.tables, &cells, cycle, pipeline))?;
     outcome.base_inputs = base_inputs;
     let plan_seconds = plan_started.elapsed().as_secs_f64();
     let report = serde_json::json!({
@@ -126,7 +126,8 @@ pub struct Base<'a> {
     pub ingested: ingest::Ingested,
     pub consensus: RunRow,
     pub signed: Option<i64>,
-    pub demand: DataFrame,
+    /// The consensus's cells, every layer (`consensus.parquet`).
+    pub cells: DataFrame,
     /// The identity of the inputs before any change.
     pub base_inputs: String,
     hasher: Sha256,
@@ -172,9 +173,10 @@ pub async fn read_base<'a>(
         ))
         .into());
     }
-    let (consensus, signed, demand) = cycle_consensus(store, cycle).await?;
+    let (consensus, signed, cells) = consensus_cells(store, cycle).await?;
     let mut h = Sha256::new();
-    for part in [env!("CARGO_PKG_VERSION"), "scenario", &cycle.to_string(), &pipeline.text] {
+    // `scenario-2`: a demand change is a layer of the consensus (runs before it are re-planned).
+    for part in [env!("CARGO_PKG_VERSION"), "scenario-2", &cycle.to_string(), &pipeline.text] {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -185,7 +187,21 @@ pub async fn read_base<'a>(
     }
     h.update(format!("consensus {} {} signed {signed:?}\0", consensus.id, consensus.inputs_sha256).as_bytes());
     let base_inputs = hex::encode(h.clone().finalize());
-    Ok(Base { pipeline, ingested, consensus, signed, demand, base_inputs, hasher: h })
+    Ok(Base { pipeline, ingested, consensus, signed, cells, base_inputs, hasher: h })
+}
+
+/// The cycle's consensus (the signed one, else the latest demand review) as its run stored it:
+/// every layer of every cell, so a scenario's demand change is layered on it.
+async fn consensus_cells(store: &Store, cycle: Month) -> anyhow::Result<(RunRow, Option<i64>, DataFrame)> {
+    let missing = || {
+        UserError(format!(
+            "a scenario of {cycle} needs that cycle's demand consensus, and there is none: the demand review has not run\nhint: run `snop run demand-review --cycle {cycle}` first"
+        ))
+    };
+    let (run, signed) = consensus_run(store, cycle).await?.ok_or_else(missing)?;
+    let bytes = store.run_file(&run, "consensus.parquet")?.ok_or_else(missing)?;
+    let cells = ParquetReader::new(std::io::Cursor::new(bytes)).finish()?;
+    Ok((run, signed, cells))
 }
 
 /// The scenario applied and the plan re-solved: the supply review's linear program over the
@@ -193,18 +209,19 @@ pub async fn read_base<'a>(
 pub fn plan(
     scenario: &Scenario,
     tables: &BTreeMap<Table, DataFrame>,
-    demand: &DataFrame,
+    cells: &DataFrame,
     cycle: Month,
     pipeline: &crate::config::Pipeline,
 ) -> anyhow::Result<(supply::SupplyFacts, Outcome)> {
-    let applied = apply(scenario, tables, demand, cycle)?;
+    let applied = apply(scenario, tables, cells, cycle)?;
     // Gaps are detected, not priced: a comparison reads the plans, and pricing every gap is the
     // supply review's work (it would cost a scenario up to `max_re_solves` re-solves).
     let params = supply::SupplyParams { max_re_solves: 0, ..pipeline.supply.clone() };
     let inputs = SupplyInputs { tables: &applied.tables, demand: &applied.demand, cycle, params: &params };
     let facts = supply::supply_review_with(&inputs, &PlanAdjustments::default())?;
     let families = families(&applied.tables)?;
-    let o = outcome(&scenario.name, &scenario.description, &facts, &families, applied.notes);
+    let o = outcome(&scenario.name, &scenario.description, &facts, &families, applied.notes)
+        .with_consensus(&applied.consensus, applied.scenario_units);
     Ok((facts, o))
 }
 

@@ -1,5 +1,6 @@
 //! A scenario's changes applied to the cycle's ingested tables and demand, in memory (never to
-//! the files). Pure: no I/O, no clock. Every change says what it did in a note computed from
+//! the files); a demand change as a layer of the consensus, by the demand review's rules
+//! (`analysis::demand::Relayered`). Pure: no I/O, no clock. Every change says what it did in a note computed from
 //! the tables before and after; a name the tables do not know is a problem with the scenario
 //! file's line and key.
 
@@ -8,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 
 use super::spec::{Amount, Change, ChangeKind, Months, Scenario};
+use crate::analysis::demand::{DemandAmount, DemandChange, LayerTotals, Relayered};
 use crate::config::{ConfigError, Problem};
 use crate::contract::{Month, PLAN_MONTHS, Table};
 
@@ -15,8 +17,13 @@ use crate::contract::{Month, PLAN_MONTHS, Table};
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub tables: BTreeMap<Table, DataFrame>,
-    /// `sku`, `customer`, `month`, `qty`, as the supply review reads it.
+    /// The consensus's final layer with the scenario's demand layer: `sku`, `customer`,
+    /// `month`, `qty`, as the supply review reads it.
     pub demand: DataFrame,
+    /// The consensus's layers summed, with the scenario's (revenue at the scenario's prices).
+    pub consensus: LayerTotals,
+    /// The scenario layer's units, in all (before the final layer's floor at zero).
+    pub scenario_units: f64,
     /// One line per change, in the file's order.
     pub notes: Vec<String>,
 }
@@ -31,16 +38,28 @@ pub enum ApplyError {
     Polars(#[from] PolarsError),
     #[error("the scenario needs the `{0}` table, which the supply review's pipeline does not provide")]
     Missing(Table),
+    #[error("layering the scenario's demand on the consensus failed: {0}")]
+    Layers(#[from] crate::analysis::AnalysisError),
 }
 
-/// Applies every change of `s`, in the file's order, to copies of `tables` and `demand`.
+/// Applies every change of `s`, in the file's order, to copies of `tables` and to the
+/// consensus `cells` (the demand review's stored cells, every layer:
+/// [`crate::analysis::demand::CELL_COLUMNS`]).
 pub fn apply(
     s: &Scenario,
     tables: &BTreeMap<Table, DataFrame>,
-    demand: &DataFrame,
+    cells: &DataFrame,
     cycle: Month,
 ) -> Result<Applied, ApplyError> {
-    let mut a = Applied { tables: tables.clone(), demand: demand.clone(), notes: Vec::new() };
+    let items = tables.get(&Table::Items).ok_or(ApplyError::Missing(Table::Items))?;
+    let mut layers = Relayered::from_cells(cells, items, cycle)?;
+    let mut a = Applied {
+        tables: tables.clone(),
+        demand: DataFrame::empty(),
+        consensus: LayerTotals::default(),
+        scenario_units: 0.0,
+        notes: Vec::new(),
+    };
     let mut problems = Vec::new();
     let last = cycle.plus(PLAN_MONTHS as i32 - 1);
     for c in &s.changes {
@@ -56,14 +75,20 @@ pub fn apply(
             problems.push(problem("from", format!("{m} is outside the plan of {cycle} ({cycle} to {last})")));
             continue;
         }
-        match one(c, &mut a, cycle, &s.holidays) {
+        match one(c, &mut a, &mut layers, cycle, &s.holidays) {
             Ok(note) => a.notes.push(format!("{}: {note}", c.key)),
             Err(Fault::Unknown { key, message }) => problems.push(problem(key, message)),
             Err(Fault::Polars(e)) => return Err(e.into()),
             Err(Fault::Missing(t)) => return Err(ApplyError::Missing(t)),
         }
     }
-    if problems.is_empty() { Ok(a) } else { Err(ConfigError { problems }.into()) }
+    if !problems.is_empty() {
+        return Err(ConfigError { problems }.into());
+    }
+    a.demand = layers.demand()?;
+    a.consensus = layers.totals(table(&a, Table::Items).map_err(|_| ApplyError::Missing(Table::Items))?)?;
+    a.scenario_units = layers.scenario_units();
+    Ok(a)
 }
 
 enum Fault {
@@ -88,7 +113,13 @@ fn months_of(k: &ChangeKind) -> Option<Months> {
     }
 }
 
-fn one(c: &Change, a: &mut Applied, cycle: Month, holidays: &BTreeSet<chrono::NaiveDate>) -> Result<String, Fault> {
+fn one(
+    c: &Change,
+    a: &mut Applied,
+    layers: &mut Relayered,
+    cycle: Month,
+    holidays: &BTreeSet<chrono::NaiveDate>,
+) -> Result<String, Fault> {
     let in_plan = |m: Month| m >= cycle && m < cycle.plus(PLAN_MONTHS as i32);
     match &c.kind {
         ChangeKind::Capacity { resource, months, hours, max_overtime_hours, shift } => {
@@ -158,7 +189,7 @@ fn one(c: &Change, a: &mut Applied, cycle: Month, holidays: &BTreeSet<chrono::Na
             Ok(format!("{sku}: {}", if out.is_empty() { "no change".into() } else { out.join(", ") }))
         }
         ChangeKind::Demand { family, customer, sku, months, amount } => {
-            demand_change(a, family.as_deref(), customer.as_deref(), sku.as_deref(), *months, *amount, cycle)
+            demand_change(a, layers, family.as_deref(), customer.as_deref(), sku.as_deref(), *months, *amount, cycle)
         }
         ChangeKind::Priority { customer, priority } => {
             let df = a.tables.get_mut(&Table::Customers).ok_or(Fault::Missing(Table::Customers))?;
@@ -385,8 +416,12 @@ fn set_lead_time(
     Ok(n)
 }
 
+/// A demand change as the scenario layer of the consensus ([`Relayered::apply`]: the demand
+/// review's rules), after its names are checked against the tables.
+#[allow(clippy::too_many_arguments)] // the change's fields, as the file gives them
 fn demand_change(
-    a: &mut Applied,
+    a: &Applied,
+    layers: &mut Relayered,
     family: Option<&str>,
     customer: Option<&str>,
     sku: Option<&str>,
@@ -409,61 +444,19 @@ fn demand_change(
     if let Some(c) = customer {
         known(a, Table::Customers, "customer", c, "customer")?;
     }
-    let d = &a.demand;
-    let (d_sku, d_cust, d_month) = (texts(d, "sku")?, texts(d, "customer")?, texts(d, "month")?);
-    let mut qty = nums(d, "qty")?;
-    let matches = |i: usize| {
-        family.is_none_or(|f| fam.get(&d_sku[i]).is_some_and(|x| x == f))
-            && customer.is_none_or(|c| d_cust[i] == c)
-            && sku.is_none_or(|s| d_sku[i] == s)
+    let last = cycle.plus(PLAN_MONTHS as i32 - 1);
+    let change = DemandChange {
+        family,
+        customer,
+        sku,
+        from: months.from.max(cycle),
+        to: months.to.unwrap_or(last).min(last),
+        amount: match amount {
+            Amount::Percent(p) => DemandAmount::Percent(p),
+            Amount::UnitsPerMonth(u) => DemandAmount::UnitsPerMonth(u),
+        },
     };
-    let mut by_month: BTreeMap<Month, Vec<usize>> = BTreeMap::new();
-    for (i, month) in d_month.iter().enumerate() {
-        if let Some(m) = Month::parse(month).filter(|m| months.contains(*m) && *m >= cycle)
-            && matches(i)
-        {
-            by_month.entry(m).or_default().push(i);
-        }
-    }
-    let before: f64 = by_month.values().flatten().map(|&i| qty[i].unwrap_or(0.0)).sum();
-    let (mut added_rows, mut unplaced) = (Vec::new(), 0.0);
-    let last = months.to.unwrap_or(cycle.plus(PLAN_MONTHS as i32 - 1)).min(cycle.plus(PLAN_MONTHS as i32 - 1));
-    let mut m = months.from.max(cycle);
-    while m <= last {
-        let cells = by_month.get(&m).cloned().unwrap_or_default();
-        let total: f64 = cells.iter().map(|&i| qty[i].unwrap_or(0.0)).sum();
-        match amount {
-            Amount::Percent(p) => {
-                for &i in &cells {
-                    qty[i] = Some(qty[i].unwrap_or(0.0) * (1.0 + p / 100.0));
-                }
-            }
-            Amount::UnitsPerMonth(u) if total > 0.0 => {
-                for &i in &cells {
-                    let q = qty[i].unwrap_or(0.0);
-                    qty[i] = Some((q + u * q / total).max(0.0));
-                }
-            }
-            Amount::UnitsPerMonth(u) => match (sku, customer) {
-                (Some(s), Some(c)) if u > 0.0 => added_rows.push((s.to_string(), c.to_string(), m, u)),
-                _ => unplaced += u,
-            },
-        }
-        m = m.plus(1);
-    }
-    let after: f64 = by_month.values().flatten().map(|&i| qty[i].unwrap_or(0.0)).sum::<f64>()
-        + added_rows.iter().map(|r| r.3).sum::<f64>();
-    let cells = by_month.values().map(Vec::len).sum::<usize>() + added_rows.len();
-    set_nums(&mut a.demand, "qty", qty)?;
-    if !added_rows.is_empty() {
-        let rows = vec![
-            ("sku", added_rows.iter().map(|r| r.0.clone()).collect()),
-            ("customer", added_rows.iter().map(|r| r.1.clone()).collect()),
-            ("month", added_rows.iter().map(|r| r.2.to_string()).collect()),
-            ("qty", added_rows.iter().map(|r| r.3.to_string()).collect()),
-        ];
-        append(&mut a.demand, &rows)?;
-    }
+    let done = layers.apply(&change);
     let what = [
         family.map(|f| format!("family {f}")),
         customer.map(|c| format!("customer {c}")),
@@ -477,19 +470,28 @@ fn demand_change(
         Amount::Percent(p) => format!("{p:+} %"),
         Amount::UnitsPerMonth(u) => format!("{u:+} units a month"),
     };
-    let skipped = if unplaced != 0.0 {
-        format!(
-            "; {} units had no consensus demand of theirs to go onto in a month (name a SKU and a customer to add a line)",
-            money(unplaced)
-        )
-    } else {
-        String::new()
-    };
+    let mut also = String::new();
+    if done.added_cells > 0 {
+        also += &format!("; {} new cell(s) for what had no consensus", done.added_cells);
+    }
+    if done.discontinued_cells > 0 {
+        also += &format!(
+            "; {} cell(s) of discontinued SKUs after their end month left at 0 (the lifecycle rule)",
+            done.discontinued_cells
+        );
+    }
+    if done.unplaced_units != 0.0 {
+        also += &format!(
+            "; {} units had no consensus demand of theirs to go onto in a month (name a SKU, and a customer, to add a line)",
+            money(done.unplaced_units)
+        );
+    }
     Ok(format!(
-        "demand of {what} {by} in {months}: {} units -> {} ({} units) on {cells} cell(s){skipped}",
-        money(before),
-        money(after),
-        signed(after - before)
+        "demand of {what} {by} in {months}, as a layer of the consensus: {} units -> {} ({} units) on {} cell(s){also}",
+        money(done.before_units),
+        money(done.after_units),
+        signed(done.after_units - done.before_units),
+        done.cells
     ))
 }
 

@@ -17,6 +17,16 @@ pub struct Outcome {
     pub name: String,
     pub description: String,
     pub cycle: String,
+    /// The consensus as the scenario layers it (every layer of the cycle's consensus plus the
+    /// scenario's demand layer, by the demand review's rules): final units and revenue.
+    #[serde(default)]
+    pub consensus_units: f64,
+    #[serde(default)]
+    pub consensus_revenue_money: f64,
+    /// The scenario's demand layer, in units (0 without a demand change).
+    #[serde(default)]
+    pub scenario_layer_units: f64,
+    /// Units the plan is asked for: the consensus, with booked open orders as a floor.
     pub demand_units: f64,
     pub served_units: f64,
     pub unmet_units: f64,
@@ -87,6 +97,9 @@ pub fn outcome(
         name: name.into(),
         description: description.into(),
         cycle: f.cycle.clone(),
+        consensus_units: 0.0,
+        consensus_revenue_money: 0.0,
+        scenario_layer_units: 0.0,
         demand_units: r2(t.demand_units),
         served_units: r2(t.constrained_units),
         unmet_units: r2(t.unmet_units),
@@ -126,6 +139,19 @@ pub fn outcome(
             .collect(),
         changes,
         base_inputs: String::new(),
+    }
+}
+
+impl Outcome {
+    /// The outcome with the consensus it planned: its layers' totals (`t`, the scenario's
+    /// demand layer included) and that layer's units.
+    pub fn with_consensus(self, t: &crate::analysis::demand::LayerTotals, layer_units: f64) -> Outcome {
+        Outcome {
+            consensus_units: r2(t.final_units),
+            consensus_revenue_money: r2(t.final_revenue),
+            scenario_layer_units: r2(layer_units),
+            ..self
+        }
     }
 }
 
@@ -192,6 +218,9 @@ pub fn compare(outcomes: Vec<Outcome>) -> Comparison {
         figure("Second sources", true, &|o| o.cost.purchase_premium_money),
         figure("Expedites", true, &|o| o.cost.expedite_money),
         figure("Margin lost on unmet demand", true, &|o| o.cost.lost_margin_money),
+        figure("Consensus units", false, &|o| o.consensus_units),
+        figure("Consensus revenue", true, &|o| o.consensus_revenue_money),
+        figure("Scenario demand layer units", false, &|o| o.scenario_layer_units),
         figure("Demand units", false, &|o| o.demand_units),
         figure("Served units", false, &|o| o.served_units),
         figure("Unmet units", false, &|o| o.unmet_units),

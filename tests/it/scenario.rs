@@ -90,11 +90,24 @@ fn tables(pos: &[(&str, &str, &str, f64)]) -> BTreeMap<Table, DataFrame> {
     t
 }
 
+/// The consensus's cells as the demand review stores them, all in the statistical layer.
 fn demand(rows: &[(&str, &str, &str, f64)]) -> DataFrame {
+    let layered: Vec<(&str, &str, &str, [f64; 3])> = rows.iter().map(|r| (r.0, r.1, r.2, [r.3, 0.0, 0.0])).collect();
+    cells(&layered)
+}
+
+/// The consensus's cells (`consensus.parquet`): per SKU, customer and month, the statistical,
+/// sales and marketing layers, and the final one (their sum, never below 0).
+fn cells(rows: &[(&str, &str, &str, [f64; 3])]) -> DataFrame {
     df!("sku" => rows.iter().map(|r| r.0.to_string()).collect::<Vec<_>>(),
         "customer" => rows.iter().map(|r| r.1.to_string()).collect::<Vec<_>>(),
+        "family" => vec!["pumps".to_string(); rows.len()],
         "month" => rows.iter().map(|r| r.2.to_string()).collect::<Vec<_>>(),
-        "qty" => rows.iter().map(|r| r.3).collect::<Vec<_>>())
+        "statistical" => rows.iter().map(|r| r.3[0]).collect::<Vec<_>>(),
+        "sales" => rows.iter().map(|r| r.3[1]).collect::<Vec<_>>(),
+        "marketing" => rows.iter().map(|r| r.3[2]).collect::<Vec<_>>(),
+        "final" => rows.iter().map(|r| r.3.iter().sum::<f64>().max(0.0)).collect::<Vec<_>>(),
+        "method" => vec!["ses".to_string(); rows.len()])
     .unwrap()
 }
 
@@ -112,7 +125,8 @@ fn plan(sc: &scenario::Scenario, t: &BTreeMap<Table, DataFrame>, dm: &DataFrame)
     let inputs = SupplyInputs { tables: &a.tables, demand: &a.demand, cycle: cycle(), params: &params };
     let f = supply_review_with(&inputs, &PlanAdjustments::default()).unwrap();
     let fam = BTreeMap::from([("P1".to_string(), "pumps".to_string())]);
-    let o = scenario::outcome(&sc.name, &sc.description, &f, &fam, a.notes);
+    let o =
+        scenario::outcome(&sc.name, &sc.description, &f, &fam, a.notes).with_consensus(&a.consensus, a.scenario_units);
     (f, o)
 }
 
@@ -237,6 +251,91 @@ fn a_promotion_raises_demand_and_opens_a_gap() {
     assert_eq!(c.unmet_by_customer[0].values, [0.0, 1.5]);
 }
 
+/// A promotion of +20 % on the pumps family for three months goes through the demand layers.
+/// The consensus: December to April, C1 at statistical 4 + sales 1 = 5 a month and C2 at
+/// statistical 2 + marketing 0.5 = 2.5: 7.5 units a month, 15 h of R1's 15 (no gap, no spend).
+/// +20 % January to March is 20 % of each cell's final layer: C1 5 -> 6, C2 2.5 -> 3, so 9 a
+/// month = 18 h, 3 h over, which is R1's overtime ceiling: 1.5 units a month on overtime at
+/// 2 h x 20 = 40 a unit, 60 a month, 180 in all; everything served. Consensus: 5 x 7.5 = 37.5
+/// units (5,625 at 150) -> 37.5 + 3 x 1.5 = 42 (6,300); the scenario layer 4.5 units. Margin
+/// after fixes: 37.5 x 50 = 1,875 -> 42 x 50 - 180 = 1,920. Gaps opened: CAP-R1-2027-01 to
+/// -03, 3 h short each. The sales and marketing layers are the consensus's: the promotion is
+/// 20 % of what they make, not of the statistical forecast alone.
+#[test]
+fn a_promotion_goes_through_the_demand_layers_and_opens_a_gap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tables(&[]);
+    let mut rows = Vec::new();
+    for m in ["2026-12", "2027-01", "2027-02", "2027-03", "2027-04"] {
+        rows.push(("P1", "C1", m, [4.0, 1.0, 0.0]));
+        rows.push(("P1", "C2", m, [2.0, 0.0, 0.5]));
+    }
+    let cl = cells(&rows);
+    let promo = scenario_file(
+        tmp.path(),
+        "promo",
+        "[[demand]]\nfamily = \"pumps\"\nfrom = \"2027-01\"\nto = \"2027-03\"\npercent = 20\n",
+    )
+    .unwrap();
+    let base = scenario::load(tmp.path(), scenario::BASE).unwrap();
+    let a = scenario::apply(&promo, &t, &cl, cycle()).unwrap();
+    // The demand the supply review reads, cell by cell, by hand.
+    let got = |df: &DataFrame| -> BTreeMap<(String, String), f64> {
+        let (sk, cu, mo) = (
+            df.column("sku").unwrap().str().unwrap(),
+            df.column("customer").unwrap().str().unwrap(),
+            df.column("month").unwrap().str().unwrap(),
+        );
+        let q = df.column("qty").unwrap().f64().unwrap();
+        (0..df.height())
+            .map(|i| {
+                (
+                    (format!("{}:{}", sk.get(i).unwrap(), cu.get(i).unwrap()), mo.get(i).unwrap().to_string()),
+                    q.get(i).unwrap(),
+                )
+            })
+            .collect()
+    };
+    let want = |cell: &str, m: &str| -> f64 {
+        let promo = ["2027-01", "2027-02", "2027-03"].contains(&m);
+        match (cell, promo) {
+            ("P1:C1", false) => 5.0,
+            ("P1:C1", true) => 6.0,
+            ("P1:C2", false) => 2.5,
+            _ => 3.0,
+        }
+    };
+    let demand = got(&a.demand);
+    assert_eq!(demand.len(), 10);
+    for ((cell, m), q) in &demand {
+        assert!((q - want(cell, m)).abs() < 1e-9, "{cell} {m}: {q}");
+    }
+    assert!((a.consensus.final_units - 42.0).abs() < 1e-9);
+    assert!((a.consensus.final_revenue - 6300.0).abs() < 1e-6);
+    assert!((a.scenario_units - 4.5).abs() < 1e-9);
+    assert_eq!(
+        a.notes,
+        [
+            "demand[0]: demand of family pumps +20 % in 2027-01 to 2027-03, as a layer of the consensus: 22.5 units -> 27 (+4.5 units) on 6 cell(s)"
+        ]
+    );
+
+    let (_, b) = plan(&base, &t, &cl);
+    let (pf, o) = plan(&promo, &t, &cl);
+    assert!(ids(&b).is_empty());
+    assert_eq!((b.consensus_units, b.consensus_revenue_money, b.margin_after_fixes_money), (37.5, 5625.0, 1875.0));
+    assert_eq!(ids(&o), ["CAP-R1-2027-01", "CAP-R1-2027-02", "CAP-R1-2027-03"]);
+    assert!(pf.gaps.iter().all(|g| g.hours_short == Some(3.0)), "{:?}", pf.gaps);
+    assert_eq!((o.consensus_units, o.consensus_revenue_money, o.scenario_layer_units), (42.0, 6300.0, 4.5));
+    assert_eq!((o.demand_units, o.served_units, o.unmet_units), (42.0, 42.0, 0.0));
+    assert_eq!((o.cost.overtime_money, o.spend_money, o.margin_after_fixes_money), (180.0, 180.0, 1920.0));
+    let c = scenario::compare(vec![b, o]);
+    assert_eq!(figure(&c, "Consensus revenue"), [5625.0, 6300.0]);
+    assert_eq!(figure(&c, "Revenue"), [5625.0, 6300.0]);
+    let opened: Vec<&str> = c.gaps.iter().filter(|g| g.change == "opened").map(|g| g.id.as_str()).collect();
+    assert_eq!(opened, ["CAP-R1-2027-01", "CAP-R1-2027-02", "CAP-R1-2027-03"]);
+}
+
 /// Every figure of the comparison against a computation from the facts with plain loops: the
 /// plan lines summed, the cost kinds added by hand, gaps set against each other.
 #[test]
@@ -282,11 +381,12 @@ fn comparison_figures_agree_with_plain_loops_over_the_facts() {
             assert!(close(row.values[k], unmet.get(row.label.as_str()).copied().unwrap_or(0.0)), "{}", row.label);
         }
     }
-    // Demand: C2 has 9 units in February from January on: +3 there (and 0 of its own in
-    // January: nothing to spread onto, said in the note). 10 + 8 + 12 = 30 units in all.
-    assert_eq!(figure(&c, "Demand units"), [27.0, 30.0]);
-    assert!(o.changes[0].contains("9 units -> 12 (+3 units) on 1 cell(s)"), "{}", o.changes[0]);
-    assert!(o.changes[0].contains("had no consensus demand of theirs"), "{}", o.changes[0]);
+    // Demand, a layer of the consensus: C2's cell (P1 x C2) has 0 in January and 9 in
+    // February (the consensus's last month); +3 a month on it: 3 and 12. 27 + 6 = 33 units.
+    assert_eq!(figure(&c, "Demand units"), [27.0, 33.0]);
+    assert_eq!(figure(&c, "Consensus units"), [27.0, 33.0]);
+    assert_eq!(figure(&c, "Scenario demand layer units"), [0.0, 6.0]);
+    assert!(o.changes[0].contains("9 units -> 15 (+6 units) on 2 cell(s)"), "{}", o.changes[0]);
     // The site down in January: R1 at 0 h, no overtime: January's 8 units can only be built
     // ahead in December (15 + 3 h = 9 units, 10 wanted there already).
     assert!(

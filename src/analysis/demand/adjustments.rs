@@ -65,17 +65,14 @@ pub(super) fn apply_adjustments(
                 s.statistical[mi] + s.sales[mi] + if layer == Layer::Marketing { s.marketing[mi] } else { 0.0 }
             })
             .collect();
-        let total: f64 = current.iter().sum();
         let delta = match (de[i], ov[i]) {
-            (_, Some(o)) => o - total,
+            (_, Some(o)) => o - current.iter().sum::<f64>(),
             (Some(d), None) => d,
             (None, None) => continue,
         };
         let owner = ow[i].clone().unwrap_or_default();
         let reason = re[i].clone().unwrap_or_default();
-        for (j, k) in targets.iter().enumerate() {
-            let share = if total > 0.0 { current[j] / total } else { 1.0 / targets.len() as f64 };
-            let d = delta * share;
+        for (k, d) in targets.iter().zip(spread(&current, delta)) {
             let s = &mut series[*k];
             match layer {
                 Layer::Marketing => s.marketing[mi] += d,
@@ -88,6 +85,15 @@ pub(super) fn apply_adjustments(
         e.1 += delta;
     }
     Ok(())
+}
+
+/// An adjustment's `delta` aimed at several cells, spread over them in proportion to their
+/// `current` value (evenly when they are all zero): each cell's part. The rule of every layer
+/// (the planners' spreadsheets and a scenario's demand change).
+pub(super) fn spread(current: &[f64], delta: f64) -> Vec<f64> {
+    let total: f64 = current.iter().sum();
+    let n = current.len() as f64;
+    current.iter().map(|c| delta * if total > 0.0 { c / total } else { 1.0 / n }).collect()
 }
 
 /// The CRM pipeline in the sales layer: each open opportunity at or above the minimum

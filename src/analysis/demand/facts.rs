@@ -38,13 +38,19 @@ pub struct Series {
     pub upper: Vec<f64>,
     pub sales: Vec<f64>,
     pub marketing: Vec<f64>,
+    /// A what-if scenario's demand change, layered on the consensus (`relayer`): empty in the
+    /// demand review's own consensus.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scenario: Vec<f64>,
     /// Per month, every adjustment that moved this cell.
     pub traces: Vec<Vec<Trace>>,
 }
 
 impl Series {
+    /// The final layer: every layer added, never below zero (the one bound of the consensus).
     pub fn final_units(&self, m: usize) -> f64 {
-        (self.statistical[m] + self.sales[m] + self.marketing[m]).max(0.0)
+        (self.statistical[m] + self.sales[m] + self.marketing[m] + self.scenario.get(m).copied().unwrap_or(0.0))
+            .max(0.0)
     }
 }
 

@@ -16,6 +16,14 @@ pub(super) struct Item {
     pub(super) end_month: Option<Month>,
 }
 
+impl Item {
+    /// Whether the SKU may have demand in `m`: a discontinued SKU has none after its end month
+    /// (the lifecycle rule every layer that plans a month follows).
+    pub(super) fn sells_in(&self, m: Month) -> bool {
+        !(self.lifecycle == "discontinued" && self.end_month.is_some_and(|end| m > end))
+    }
+}
+
 /// The item master by SKU.
 pub(super) fn read_items(items_df: &DataFrame) -> Result<BTreeMap<String, Item>, AnalysisError> {
     let mut items: BTreeMap<String, Item> = BTreeMap::new();

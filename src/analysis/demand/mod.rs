@@ -10,13 +10,16 @@
 //! item master and the sales history, `statistical` forecasts and plans launches,
 //! `adjustments` applies the sales and marketing layers, `totals` sums the final layer,
 //! `accuracy` scores the layers, `variance` compares with the last plan; `facts` holds the
-//! output types, `store` the stored tables and `narrative` the facts for the narrative.
+//! output types, `store` the stored tables and `narrative` the facts for the narrative;
+//! `relayer` puts a what-if scenario's demand change on a stored consensus as a layer, by
+//! the same rules.
 
 mod accuracy;
 mod adjustments;
 mod facts;
 mod history;
 mod narrative;
+mod relayer;
 mod statistical;
 mod store;
 mod totals;
@@ -38,6 +41,7 @@ pub use self::facts::{
     Layer, LayerTotals, Mover, OwnerSummary, OwnerValueAdded, Series, Trace, ValueAdded, Variance,
 };
 pub use self::narrative::narrative_facts;
+pub use self::relayer::{DemandAmount, DemandChange, LayerDone, Relayered};
 pub use self::store::{consensus_frames, statistical_frame};
 
 /// The customer of a cell that is not yet anyone's: a launch planned by SKU only.

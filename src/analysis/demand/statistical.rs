@@ -99,9 +99,9 @@ fn add_series(
     s.statistical = fc.point;
     s.lower = fc.lower;
     s.upper = fc.upper;
-    if let Some(end) = item.end_month.filter(|_| item.lifecycle == "discontinued") {
+    if item.end_month.is_some() && item.lifecycle == "discontinued" {
         for (m, month) in plan.iter().enumerate() {
-            if *month > end {
+            if !item.sells_in(*month) {
                 s.statistical[m] = 0.0;
                 s.lower[m] = 0.0;
                 s.upper[m] = 0.0;
@@ -166,6 +166,7 @@ fn new_series(sku: &str, customer: &str, family: &str, months: usize) -> Series 
         upper: vec![0.0; months],
         sales: vec![0.0; months],
         marketing: vec![0.0; months],
+        scenario: Vec::new(),
         traces: vec![Vec::new(); months],
     }
 }
