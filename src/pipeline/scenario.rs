@@ -218,7 +218,8 @@ pub fn plan(
     // supply review's work (it would cost a scenario up to `max_re_solves` re-solves).
     let params = supply::SupplyParams { max_re_solves: 0, ..pipeline.supply.clone() };
     let inputs = SupplyInputs { tables: &applied.tables, demand: &applied.demand, cycle, params: &params };
-    let facts = supply::supply_review_with(&inputs, &PlanAdjustments::default())?;
+    let windows = PlanAdjustments { unavailable: applied.unavailable.clone(), ..PlanAdjustments::default() };
+    let facts = supply::supply_review_with(&inputs, &windows)?;
     let families = families(&applied.tables)?;
     let o = outcome(&scenario.name, &scenario.description, &facts, &families, applied.notes)
         .with_consensus(&applied.consensus, applied.scenario_units);

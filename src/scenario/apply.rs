@@ -10,6 +10,7 @@ use polars::prelude::*;
 
 use super::spec::{Amount, Change, ChangeKind, Months, Scenario};
 use crate::analysis::demand::{DemandAmount, DemandChange, LayerTotals, Relayered};
+use crate::analysis::supply::SupplierWindow;
 use crate::config::{ConfigError, Problem};
 use crate::contract::{Month, PLAN_MONTHS, Table};
 
@@ -24,6 +25,8 @@ pub struct Applied {
     pub consensus: LayerTotals,
     /// The scenario layer's units, in all (before the final layer's floor at zero).
     pub scenario_units: f64,
+    /// Suppliers delivering nothing in a window (the plan's `PlanAdjustments::unavailable`).
+    pub unavailable: Vec<SupplierWindow>,
     /// One line per change, in the file's order.
     pub notes: Vec<String>,
 }
@@ -58,6 +61,7 @@ pub fn apply(
         demand: DataFrame::empty(),
         consensus: LayerTotals::default(),
         scenario_units: 0.0,
+        unavailable: Vec::new(),
         notes: Vec::new(),
     };
     let mut problems = Vec::new();
@@ -166,7 +170,7 @@ fn one(
         }
         ChangeKind::SupplierUnavailable { supplier, months } => supplier_unavailable(a, supplier, *months, cycle),
         ChangeKind::LeadTime { supplier, days } => {
-            let n = set_lead_time(a, supplier, |_| Some(*days as f64), false)?;
+            let n = set_lead_time(a, supplier, |_| Some(*days as f64))?;
             Ok(format!("{supplier}'s lead time {days} days on {n} supply row(s)"))
         }
         ChangeKind::Item { sku, unit_cost, unit_price, cost_percent, price_percent } => {
@@ -289,13 +293,10 @@ fn change_capacity(
     Ok((cells, added))
 }
 
-/// The lead time in days from the cycle's first day to the need date (the 15th) of `m`: an
-/// order with it arrives in `m` at the earliest (the supply review's rule).
-fn days_to_need(cycle: Month, m: Month) -> f64 {
-    let need = m.first_day() + chrono::Duration::days(i64::from(crate::analysis::supply::NEED_DAY_OF_MONTH) - 1);
-    (need - cycle.first_day()).num_days() as f64
-}
-
+/// A supplier unavailable in `months`: its open orders due in the window are lost (it delivers
+/// nothing then; what the plan still needs it buys again, after the window or elsewhere), those
+/// due before or after it kept; and the plan's window ([`SupplierWindow`]): none of its
+/// purchases or expedites arrives in the window, before and after it as usual.
 fn supplier_unavailable(a: &mut Applied, supplier: &str, months: Months, cycle: Month) -> Result<String, Fault> {
     let listed = texts(table(a, Table::Components)?, "supplier")?.iter().any(|s| s == supplier)
         || a.tables
@@ -304,115 +305,57 @@ fn supplier_unavailable(a: &mut Applied, supplier: &str, months: Months, cycle: 
     if !listed {
         return Err(unknown("supplier", format!("no supplier `{supplier}` in `components` or `component_suppliers`")));
     }
-    // Its open orders due in the months do not arrive.
-    let (mut dropped, mut units) = (0usize, 0.0);
+    // Its open orders due in the window do not arrive (one overdue is due in the cycle month).
+    let (mut dropped, mut units, mut kept) = (0usize, 0.0, 0usize);
     if let Some(df) = a.tables.get_mut(&Table::OpenPurchaseOrders) {
         let (sup, due, qty) = (texts(df, "supplier")?, texts(df, "due_date")?, nums(df, "qty")?);
         let keep: Vec<bool> = (0..sup.len())
             .map(|i| {
-                let gone = sup[i] == supplier
-                    && due[i].get(..7).and_then(Month::parse).is_some_and(|m| months.contains(m.max(cycle)));
+                if sup[i] != supplier {
+                    return true;
+                }
+                let gone = due[i].get(..7).and_then(Month::parse).is_some_and(|m| months.contains(m.max(cycle)));
                 if gone {
                     dropped += 1;
                     units += qty[i].unwrap_or(0.0);
+                } else {
+                    kept += 1;
                 }
                 !gone
             })
             .collect();
         *df = df.filter(&BooleanChunked::from_slice("keep".into(), &keep))?;
     }
-    // Its new orders arrive after the months at the earliest (never, without an end).
-    let after = months.to.map_or(1.0e6, |t| days_to_need(cycle, t.plus(1)));
-    let n = set_lead_time(a, supplier, |old| Some(old.unwrap_or(0.0).max(after)), true)?;
-    let until = months.to.map_or("the plan's end".to_string(), |t| t.to_string());
-    let approx = if months.from > cycle {
-        format!(
-            " (the optimiser has no window per supplier: new orders arriving before {} are not offered either)",
-            months.from
-        )
-    } else {
-        String::new()
-    };
+    a.unavailable.push(SupplierWindow { supplier: supplier.to_string(), from: months.from, until: months.to });
+    let after = months.to.map_or("not again in the plan".to_string(), |t| format!("again from {}", t.plus(1)));
     Ok(format!(
-        "{supplier} unavailable {months}: {dropped} open order(s) of {} units dropped, new orders on {n} supply row(s) arrive after {until} at the earliest{approx}",
+        "{supplier} unavailable {months}: {dropped} open order(s) due then lost ({} units), {kept} due before or after kept; no new order or expedite of it arrives in {months}, it delivers before and {after}",
         money(units)
     ))
 }
 
 /// Sets the lead time (`f(old)`) of every supply row of `supplier`, in `components` and
-/// `component_suppliers`. With `pin_expedite` (a supplier that is not there), an expedite is no
-/// faster: a row of `component_suppliers` gets the same expedited lead time, and a `components`
-/// row it does not list is added to it with that expedited lead time. Without, an expedite keeps
-/// its own terms (the `[supply]` share of the new lead time, or the row's own). Returns the rows
-/// changed.
-fn set_lead_time(
-    a: &mut Applied,
-    supplier: &str,
-    f: impl Fn(Option<f64>) -> Option<f64>,
-    pin_expedite: bool,
-) -> Result<usize, Fault> {
-    let comp = a.tables.get_mut(&Table::Components).ok_or(Fault::Missing(Table::Components))?;
-    let (c_name, c_sup) = (texts(comp, "component")?, texts(comp, "supplier")?);
-    let mut lt = nums(comp, "lead_time_days")?;
-    let costs = nums(comp, "unit_cost")?;
+/// `component_suppliers` (an expedite keeps its own terms: the `[supply]` share of the new lead
+/// time, or the row's own). Returns the rows changed.
+fn set_lead_time(a: &mut Applied, supplier: &str, f: impl Fn(Option<f64>) -> Option<f64>) -> Result<usize, Fault> {
     let mut n = 0;
-    let mut mine = Vec::new();
-    for i in 0..c_sup.len() {
-        if c_sup[i] == supplier {
-            lt[i] = f(lt[i]);
-            mine.push((c_name[i].clone(), costs[i].unwrap_or(0.0), lt[i].unwrap_or(0.0)));
-            n += 1;
-        }
-    }
-    set_nums(comp, "lead_time_days", lt)?;
-    if !pin_expedite {
-        if let Some(cs) = a.tables.get_mut(&Table::ComponentSuppliers) {
-            let sup = texts(cs, "supplier")?;
-            let mut lt = nums(cs, "lead_time_days")?;
-            for i in 0..sup.len() {
-                if sup[i] == supplier {
-                    lt[i] = f(lt[i]);
-                    n += 1;
-                }
+    for t in [Table::Components, Table::ComponentSuppliers] {
+        let Some(df) = a.tables.get_mut(&t) else {
+            if t == Table::Components {
+                return Err(Fault::Missing(t));
             }
-            set_nums(cs, "lead_time_days", lt)?;
+            continue;
+        };
+        let sup = texts(df, "supplier")?;
+        let mut lt = nums(df, "lead_time_days")?;
+        for i in 0..sup.len() {
+            if sup[i] == supplier {
+                lt[i] = f(lt[i]);
+                n += 1;
+            }
         }
-        return Ok(n);
+        set_nums(df, "lead_time_days", lt)?;
     }
-    let cs = match a.tables.remove(&Table::ComponentSuppliers) {
-        Some(df) => df,
-        None => df!("component" => Vec::<String>::new(), "supplier" => Vec::<String>::new(),
-                    "unit_cost" => Vec::<f64>::new(), "lead_time_days" => Vec::<i64>::new())?,
-    };
-    let mut cs = cs;
-    if cs.column("expedited_lead_time_days").is_err() {
-        cs.with_column(Column::full_null("expedited_lead_time_days".into(), cs.height(), &DataType::Int64))?;
-    }
-    let (s_name, s_sup) = (texts(&cs, "component")?, texts(&cs, "supplier")?);
-    let (mut lt, mut fast) = (nums(&cs, "lead_time_days")?, nums(&cs, "expedited_lead_time_days")?);
-    let mut listed = BTreeSet::new();
-    for i in 0..s_sup.len() {
-        if s_sup[i] == supplier {
-            lt[i] = f(lt[i]);
-            fast[i] = fast[i].map(|x| x.max(lt[i].unwrap_or(0.0))).or(lt[i]);
-            listed.insert(s_name[i].clone());
-            n += 1;
-        }
-    }
-    set_nums(&mut cs, "lead_time_days", lt)?;
-    set_nums(&mut cs, "expedited_lead_time_days", fast)?;
-    let add: Vec<&(String, f64, f64)> = mine.iter().filter(|(c, _, _)| !listed.contains(c)).collect();
-    if !add.is_empty() {
-        let rows = vec![
-            ("component", add.iter().map(|x| x.0.clone()).collect()),
-            ("supplier", vec![supplier.to_string(); add.len()]),
-            ("unit_cost", add.iter().map(|x| x.1.to_string()).collect()),
-            ("lead_time_days", add.iter().map(|x| x.2.to_string()).collect()),
-            ("expedited_lead_time_days", add.iter().map(|x| x.2.to_string()).collect()),
-        ];
-        append(&mut cs, &rows)?;
-    }
-    a.tables.insert(Table::ComponentSuppliers, cs);
     Ok(n)
 }
 

@@ -123,7 +123,8 @@ fn plan(sc: &scenario::Scenario, t: &BTreeMap<Table, DataFrame>, dm: &DataFrame)
     let a = scenario::apply(sc, t, dm, cycle()).unwrap();
     let params = SupplyParams::default();
     let inputs = SupplyInputs { tables: &a.tables, demand: &a.demand, cycle: cycle(), params: &params };
-    let f = supply_review_with(&inputs, &PlanAdjustments::default()).unwrap();
+    let windows = PlanAdjustments { unavailable: a.unavailable.clone(), ..PlanAdjustments::default() };
+    let f = supply_review_with(&inputs, &windows).unwrap();
     let fam = BTreeMap::from([("P1".to_string(), "pumps".to_string())]);
     let o =
         scenario::outcome(&sc.name, &sc.description, &f, &fam, a.notes).with_consensus(&a.consensus, a.scenario_units);
@@ -206,7 +207,7 @@ fn a_lost_supplier_moves_volume_to_the_alternate_at_its_premium() {
     assert_eq!(o.spend_money, 17.5);
     let note = &o.changes[0];
     assert!(
-        note.starts_with("supplier[0]: SUPA unavailable 2026-12 to 2027-02: 1 open order(s) of 4 units dropped"),
+        note.starts_with("supplier[0]: SUPA unavailable 2026-12 to 2027-02: 1 open order(s) due then lost (4 units)"),
         "{note}"
     );
     let c = scenario::compare(vec![b, o]);
@@ -216,6 +217,102 @@ fn a_lost_supplier_moves_volume_to_the_alternate_at_its_premium() {
     alone.remove(&Table::ComponentSuppliers);
     let (_, o2) = plan(&lost, &alone, &dm);
     assert_eq!((o2.unmet_units, o2.cost.lost_margin_money), (7.0, 350.0));
+}
+
+/// A supplier lost for plan months 3 to 5 (February to April 2027; December 2026 is month 1)
+/// moves those months' volume to the alternate at its premium, and only those. P1 for C1: 7
+/// units a month, January to June (14 h of R1's 15 each). SUPA's open orders: 4 due 5 January
+/// (before the window: kept), 5 due 10 March (inside: lost), 6 due 5 June (after: kept).
+/// Holding at 30 % a month (3 a month for M1, more than SUPB's premium of 2.5), so nothing is
+/// bought ahead. Base: every M1 from SUPA, no premium; margin 6 x 7 x 50 = 2,100. Lost:
+/// January 4 (open order) + 3 bought from SUPA; February, March, April 7 each from SUPB (21 x
+/// 2.5 = 52.5); May 7 from SUPA; June 6 (open order) + 1 from SUPA. Margin after fixes
+/// 2,100 - 52.5 = 2,047.5. The old approximation (new orders only after the window) would have
+/// bought January's 3 from SUPB too (60). At the default holding (2 % a month, 0.2 for M1),
+/// buying ahead beats the premium: January buys 3 + 21 = 24 from SUPA, nothing from SUPB.
+#[test]
+fn a_supplier_lost_for_months_three_to_five_moves_only_those_months_to_the_alternate() {
+    use snop::analysis::supply::lp;
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tables(&[
+        ("M1", "SUPA", "2027-01-05", 4.0),
+        ("M1", "SUPA", "2027-03-10", 5.0),
+        ("M1", "SUPA", "2027-06-05", 6.0),
+    ]);
+    let months = ["2027-01", "2027-02", "2027-03", "2027-04", "2027-05", "2027-06"];
+    let rows: Vec<(&str, &str, &str, f64)> = months.iter().map(|m| ("P1", "C1", *m, 7.0)).collect();
+    let dm = demand(&rows);
+    let lost = scenario_file(
+        tmp.path(),
+        "lost",
+        "[[supplier]]\nsupplier = \"SUPA\"\nunavailable_from = \"2027-02\"\nunavailable_to = \"2027-04\"\n",
+    )
+    .unwrap();
+    let a = scenario::apply(&lost, &t, &dm, cycle()).unwrap();
+    assert_eq!(
+        a.notes,
+        [
+            "supplier[0]: SUPA unavailable 2027-02 to 2027-04: 1 open order(s) due then lost (5 units), 2 due before or after kept; no new order or expedite of it arrives in 2027-02 to 2027-04, it delivers before and again from 2027-05"
+        ]
+    );
+    assert_eq!(a.tables[&Table::OpenPurchaseOrders].height(), 2);
+    // Bought per supplier and month, from the plan's own linear program with the window.
+    let bought = |holding: f64, window: bool| -> (BTreeMap<(String, usize), f64>, SupplyFacts) {
+        let params = SupplyParams { holding_cost_percent_per_month: holding, ..SupplyParams::default() };
+        let tables = if window { &a.tables } else { &t };
+        let inputs = SupplyInputs { tables, demand: &a.demand, cycle: cycle(), params: &params };
+        let mut p = lp::Problem::from_inputs(&inputs).unwrap();
+        if window {
+            assert!(p.close_supplier("SUPA", 2, 4));
+        }
+        let sol = lp::solve(&p).unwrap();
+        let mut out = BTreeMap::new();
+        for (o, opt) in p.components[0].options.iter().enumerate() {
+            for (k, q) in sol.purchases[0][o].iter().enumerate() {
+                if *q > 1e-9 {
+                    *out.entry((p.suppliers[opt.supplier].name.clone(), k)).or_default() += *q;
+                }
+            }
+        }
+        let adjust = PlanAdjustments {
+            unavailable: if window { a.unavailable.clone() } else { Vec::new() },
+            ..PlanAdjustments::default()
+        };
+        (out, supply_review_with(&inputs, &adjust).unwrap())
+    };
+    let key = |s: &str, k: usize| (s.to_string(), k);
+    let (base, bf) = bought(30.0, false);
+    assert_eq!(
+        base,
+        BTreeMap::from([
+            (key("SUPA", 1), 3.0),
+            (key("SUPA", 2), 7.0),
+            (key("SUPA", 3), 2.0),
+            (key("SUPA", 4), 7.0),
+            (key("SUPA", 5), 7.0),
+            (key("SUPA", 6), 1.0)
+        ])
+    );
+    assert_eq!((bf.totals.plan_cost.purchase_premium_money, bf.totals.margin_constrained_money), (0.0, 2100.0));
+    let (got, f) = bought(30.0, true);
+    assert_eq!(
+        got,
+        BTreeMap::from([
+            (key("SUPA", 1), 3.0),
+            (key("SUPB", 2), 7.0),
+            (key("SUPB", 3), 7.0),
+            (key("SUPB", 4), 7.0),
+            (key("SUPA", 5), 7.0),
+            (key("SUPA", 6), 1.0)
+        ])
+    );
+    let c = &f.totals.plan_cost;
+    assert_eq!((c.purchase_premium_money, c.lost_margin_money, f.totals.unmet_units), (52.5, 0.0, 0.0));
+    assert_eq!(f.totals.margin_constrained_money - c.spend(), 2047.5);
+    // At 2 % a month, SUPA's months before the window buy ahead for it.
+    let (ahead, f) = bought(2.0, true);
+    assert_eq!(ahead, BTreeMap::from([(key("SUPA", 1), 24.0), (key("SUPA", 5), 7.0), (key("SUPA", 6), 1.0)]));
+    assert_eq!(f.totals.plan_cost.purchase_premium_money, 0.0);
 }
 
 /// A promotion raises demand and opens a gap. Base: 7 units in December = 14 h of 15: no gap,

@@ -607,6 +607,18 @@ pub struct PlanAdjustments {
     pub chosen: BTreeMap<String, std::collections::BTreeSet<OptionKind>>,
     /// Gap id to its recommended option (the main fix of the recommendation, else accepting).
     pub recommended: BTreeMap<String, OptionKind>,
+    /// Suppliers that deliver nothing in a window of months (a what-if scenario's): none of
+    /// their purchases or expedites arrive in it; before and after it they deliver as usual.
+    pub unavailable: Vec<SupplierWindow>,
+}
+
+/// A supplier delivering nothing from `from` to `until` (both included; none: to the plan's
+/// end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupplierWindow {
+    pub supplier: String,
+    pub from: Month,
+    pub until: Option<Month>,
 }
 
 impl PlanAdjustments {
@@ -704,7 +716,15 @@ fn review(
     let shorts = materials::explode_requirements(&masters, &bom, &net.prod, &at_risk);
     let plan = Plan { masters, demand, net, cap, load, bom, otif, shorts };
     drop(span);
-    let problem = tracing::debug_span!("supply.problem").in_scope(|| lp::Problem::from_inputs(inputs))?;
+    let mut problem = tracing::debug_span!("supply.problem").in_scope(|| lp::Problem::from_inputs(inputs))?;
+    for w in &adjust.unavailable {
+        let last = problem.months.len().saturating_sub(1) as i32;
+        let at = |m: Month| (m.0 - inputs.cycle.0).clamp(0, last) as usize;
+        let until = w.until.map_or(last as usize, at);
+        if w.until.is_none_or(|u| u >= inputs.cycle) && w.from.0 - inputs.cycle.0 <= last {
+            problem.close_supplier(&w.supplier, at(w.from), until);
+        }
+    }
 
     let span = tracing::debug_span!("supply.gaps").entered();
     let mut found = gaps::capacity_gaps(&plan, &problem);

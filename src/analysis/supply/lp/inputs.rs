@@ -67,7 +67,7 @@ impl Problem {
         let mut supplier = |name: &str| -> usize {
             *supplier_ix.entry(name.to_string()).or_insert_with(|| {
                 let o = otif.get(name).and_then(|o| o.otif).unwrap_or(1.0);
-                suppliers.push(Supplier { name: name.to_string(), otif: o });
+                suppliers.push(Supplier::new(name, o));
                 suppliers.len() - 1
             })
         };

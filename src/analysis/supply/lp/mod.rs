@@ -178,6 +178,33 @@ pub struct Supplier {
     /// On time in full, 0 to 1 (1 when unknown): an open order arrives this share in its month,
     /// the rest a month later.
     pub otif: f64,
+    /// Plan months (first and last, both included) the supplier delivers nothing in: no
+    /// purchase or expedite of it arrives then (a what-if scenario's window; none in a cycle's
+    /// own plan). Its open orders are the data's (a scenario drops those due in the window).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<(usize, usize)>,
+}
+
+impl Supplier {
+    /// A supplier with its OTIF, available every month.
+    pub fn new(name: &str, otif: f64) -> Supplier {
+        Supplier { name: name.to_string(), otif, unavailable: Vec::new() }
+    }
+
+    /// Whether an order of this supplier may arrive in plan month `t`.
+    pub fn delivers_in(&self, t: usize) -> bool {
+        !self.unavailable.iter().any(|&(first, last)| (first..=last).contains(&t))
+    }
+}
+
+impl Problem {
+    /// Supplier `name` delivers nothing in plan months `first` to `last` (both included);
+    /// whether the problem has such a supplier.
+    pub fn close_supplier(&mut self, name: &str, first: usize, last: usize) -> bool {
+        let Some(s) = self.suppliers.iter_mut().find(|s| s.name == name) else { return false };
+        s.unavailable.push((first, last));
+        true
+    }
 }
 
 /// Demand for an item by a customer in a plan month. What is not served is lost.

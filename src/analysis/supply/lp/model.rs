@@ -180,7 +180,10 @@ fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
         let mut e: Vec<Vec<Option<Col>>> = Vec::new();
         for (o, opt) in comp.options.iter().enumerate() {
             let premium = purchase_premium(opt.unit_cost, comp.unit_cost);
-            let buy_ok = |t: usize| !forbid.contains(&Lever::Purchase { component: c, option: o, month: t });
+            // A supplier unavailable in a month (a scenario's window) delivers nothing then.
+            let delivers = |t: usize| p.suppliers.get(opt.supplier).is_none_or(|s| s.delivers_in(t));
+            let buy_ok =
+                |t: usize| delivers(t) && !forbid.contains(&Lever::Purchase { component: c, option: o, month: t });
             b.push(
                 (0..n)
                     .map(|t| {

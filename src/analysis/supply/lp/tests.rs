@@ -14,7 +14,7 @@ fn problem(n: usize) -> Problem {
         items: Vec::new(),
         resources: Vec::new(),
         components: Vec::new(),
-        suppliers: vec![Supplier { name: "S1".into(), otif: 1.0 }],
+        suppliers: vec![Supplier::new("S1", 1.0)],
         bom: Vec::new(),
         demand: Vec::new(),
         rule: AllocationRule::CostFirst,
@@ -238,7 +238,7 @@ fn two_skus_cut_by_margin_per_binding_hour() {
 #[test]
 fn faster_dearer_alternate_supplier() {
     let mut p = problem(5);
-    p.suppliers.push(Supplier { name: "S2".into(), otif: 1.0 });
+    p.suppliers.push(Supplier::new("S2", 1.0));
     let a = item(&mut p, "A", 0.0, &[("A", 0.0, &[])]);
     let c = component(&mut p, "C", 10.0, vec![option(0, 10.0, 3), option(1, 13.0, 1)]);
     p.bom.push(BomEdge { parent: a, child: Part::Component(c), qty_per: 1.0 });
@@ -410,7 +410,7 @@ mod properties {
             .prop_map(|(res, items, comps, lines, sub)| {
                 let n = 3;
                 let mut p = problem(n);
-                p.suppliers.push(Supplier { name: "S2".into(), otif: 1.0 });
+                p.suppliers.push(Supplier::new("S2", 1.0));
                 for (k, &(h, ot, rate)) in res.iter().enumerate() {
                     resource(&mut p, &format!("R{k}"), &vec![h; n], ot, rate);
                 }
