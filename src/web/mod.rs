@@ -124,6 +124,8 @@ pub struct App {
     logs: Memo<Option<crate::analysis::commitments::CommitmentLog>>,
     /// The decisions of the cycles viewed last and which are done, by `Store::decisions_mark`.
     decisions: Memo<decisions::Decided>,
+    /// The scenario runs started from the scenario page (in memory while the server runs).
+    scenario_jobs: scenarios::Jobs,
 }
 
 impl App {
@@ -138,6 +140,7 @@ impl App {
             tradeoffs: Memo::default(),
             logs: Memo::default(),
             decisions: Memo::default(),
+            scenario_jobs: scenarios::Jobs::default(),
         }
     }
 }
@@ -228,6 +231,7 @@ pub fn router(app: App) -> Router {
         .route("/cycles/{cycle}/commitments", get(commitments::commitments).post(commitments::update_line))
         .route("/cycles/{cycle}/scenarios", get(scenarios::scenarios))
         .route("/cycles/{cycle}/scenarios/run", post(scenarios::run_scenario))
+        .route("/cycles/{cycle}/scenarios/jobs/{name}", get(scenarios::job))
         .route(HTMX_PATH, get(|| async { asset("text/javascript; charset=utf-8", HTMX) }))
         .route(CSS_PATH, get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .fallback(|| async {
@@ -348,6 +352,7 @@ fn templates() -> &'static tera::Tera {
             ("decisions.html", include_str!("templates/decisions.html")),
             ("commitments.html", include_str!("templates/commitments.html")),
             ("scenarios.html", include_str!("templates/scenarios.html")),
+            ("scenario_job.html", include_str!("templates/scenario_job.html")),
         ])
         .expect("the web templates parse");
         t

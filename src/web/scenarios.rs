@@ -2,7 +2,8 @@
 //! to), and the comparison of the base with the others run over the same inputs. A run button
 //! per scenario file (when the server knows its workspace: `snop serve`) re-plans the base and
 //! that scenario as `snop scenario compare --cycle C base NAME` does, for the people who may
-//! run it ([`RUN_ROLES`]), and shows the comparison.
+//! run it ([`RUN_ROLES`]), as a background job ([`Jobs`]) with a status page that refreshes
+//! itself, then links to the comparison.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Posted, Viewer};
 use super::pages::{Frame, Outcome, frame, no_cycle};
 use super::{App, Shared, internal, render};
+
 use crate::analysis::format_number;
 use crate::scenario::{BASE, compare};
 
@@ -49,6 +51,8 @@ struct ScenarioPage<'a> {
     /// The workspace's scenario files, each with a run button (for who may run them).
     files: Vec<String>,
     may_run: bool,
+    /// The scenarios of the cycle running now from this page (each with its status page).
+    running: Vec<String>,
     /// Who may run a scenario, as people say it.
     runners: String,
     outcome: Outcome,
@@ -78,9 +82,100 @@ pub struct RunForm {
     name: String,
 }
 
+/// Where a scenario run started from the page stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum JobState {
+    Running,
+    /// Done: what each run did (recorded, or unchanged and so not re-planned).
+    Done {
+        runs: Vec<String>,
+    },
+    /// Failed, with the error's words.
+    Failed {
+        error: String,
+    },
+}
+
+/// A scenario run started from the page: the base and the scenario re-planned off the async
+/// runtime, as `snop scenario compare --cycle C base NAME` does.
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub cycle: String,
+    pub name: String,
+    /// Who started it (a second start while it runs joins it).
+    pub started_by: String,
+    pub started_at: String,
+    #[serde(skip)]
+    started: std::time::Instant,
+    /// Seconds it ran (so far, while running).
+    pub seconds: f64,
+    #[serde(flatten)]
+    pub state: JobState,
+}
+
+/// The scenario runs started from the page, by cycle and scenario, at most one running for
+/// each: a second start while one runs joins it. Kept in memory while `snop serve` runs (a
+/// restart forgets them; the runs they recorded are in the store, on the scenario page).
+#[derive(Default)]
+pub struct Jobs(std::sync::Mutex<std::collections::BTreeMap<(String, String), Job>>);
+
+impl Jobs {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<(String, String), Job>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts the job of `name` for `cycle` unless one is running: whether this call started it.
+    pub fn start(&self, cycle: &str, name: &str, who: &str) -> bool {
+        let mut jobs = self.lock();
+        let key = (cycle.to_string(), name.to_string());
+        if jobs.get(&key).is_some_and(|j| j.state == JobState::Running) {
+            return false;
+        }
+        let job = Job {
+            cycle: cycle.to_string(),
+            name: name.to_string(),
+            started_by: who.to_string(),
+            started_at: chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            started: std::time::Instant::now(),
+            seconds: 0.0,
+            state: JobState::Running,
+        };
+        jobs.insert(key, job);
+        true
+    }
+
+    /// The running job of `name` for `cycle` ends in `state`.
+    pub fn finish(&self, cycle: &str, name: &str, state: JobState) {
+        if let Some(j) = self.lock().get_mut(&(cycle.to_string(), name.to_string())) {
+            j.seconds = j.started.elapsed().as_secs_f64();
+            j.state = state;
+        }
+    }
+
+    /// The latest job of `name` for `cycle`, its seconds so far.
+    pub fn get(&self, cycle: &str, name: &str) -> Option<Job> {
+        let mut j = self.lock().get(&(cycle.to_string(), name.to_string())).cloned()?;
+        if j.state == JobState::Running {
+            j.seconds = j.started.elapsed().as_secs_f64();
+        }
+        Some(j)
+    }
+
+    /// The jobs of `cycle` running now, by name.
+    pub fn running(&self, cycle: &str) -> Vec<String> {
+        self.lock()
+            .values()
+            .filter(|j| j.cycle == cycle && j.state == JobState::Running)
+            .map(|j| j.name.clone())
+            .collect()
+    }
+}
+
 /// `POST /cycles/{cycle}/scenarios/run`: the base and the scenario re-planned (an unchanged one
-/// writes nothing), off the async runtime, then the comparison of the two (a redirect); or the
-/// page again saying why not.
+/// writes nothing) as a job off the async runtime, then a redirect to the job's status page;
+/// a second run of the same scenario while one runs joins it. Refused (the page again, saying
+/// why) for who may not run one, a server with no workspace, or a file with problems.
 pub async fn run_scenario(State(app): State<Shared>, Path(cycle): Path<String>, posted: Posted<RunForm>) -> Response {
     let Posted { viewer, form } = posted;
     let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
@@ -96,33 +191,84 @@ pub async fn run_scenario(State(app): State<Shared>, Path(cycle): Path<String>, 
         return page(&app, &viewer, cycle, &q, StatusCode::UNPROCESSABLE_ENTITY, refused(why)).await;
     };
     let name = form.name.trim().to_string();
+    // The file read now (small): a name that is not there, or a file with problems, is said here.
+    if let Err(e) = crate::scenario::load(&root, &name) {
+        return page(&app, &viewer, cycle, &q, StatusCode::UNPROCESSABLE_ENTITY, refused(e.to_string())).await;
+    }
+    let cycle = month.to_string();
+    if app.scenario_jobs.start(&cycle, &name, &viewer.name) {
+        tracing::info!(scenario = %name, %month, person = %viewer.person, "scenario run started from the page");
+        spawn_job(std::sync::Arc::clone(&app), root, month, name.clone());
+    }
+    let to = format!("/cycles/{cycle}/scenarios/jobs/{}", urlencoding_name(&name));
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = to.parse() {
+        r.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    r
+}
+
+/// Runs the job on a blocking thread (a large company plans for minutes: longer than a
+/// request may take) and records how it ended, a panic included.
+fn spawn_job(app: Shared, root: std::path::PathBuf, month: crate::contract::Month, name: String) {
     let shared = std::sync::Arc::clone(&app);
     let runner = name.clone();
-    let ran = tokio::task::spawn_blocking(move || {
+    let handle = tokio::task::spawn_blocking(move || {
         tokio::runtime::Handle::current().block_on(async move {
             let ws = crate::config::Workspace::load_for(&root, crate::sop::Agent::SupplyReview)?;
             let progress = crate::Progress::hidden();
             crate::pipeline::scenario::run_and_compare(&ws, &shared.store, month, BASE, &[runner], &progress).await
         })
-    })
-    .await;
-    match ran {
-        Ok(Ok(_)) => {
-            tracing::info!(scenario = %name, %month, person = %viewer.person, "scenario run from the page");
-            let to = format!("/cycles/{month}/scenarios?names={}", urlencoding_name(&name));
-            let mut r = StatusCode::SEE_OTHER.into_response();
-            if let Ok(v) = to.parse() {
-                r.headers_mut().insert(axum::http::header::LOCATION, v);
-            }
-            r
+    });
+    tokio::spawn(async move {
+        let state = match handle.await {
+            Ok(Ok((runs, _))) => JobState::Done {
+                runs: runs
+                    .iter()
+                    .map(|r| {
+                        let what = if r.recorded { "re-planned" } else { "unchanged, not re-planned" };
+                        format!("`{}`: run {} ({what})", r.outcome.name, r.run.id)
+                    })
+                    .collect(),
+            },
+            Ok(Err(e)) => JobState::Failed { error: format!("{e:#}") },
+            Err(e) => JobState::Failed { error: format!("the run stopped: {e}") },
+        };
+        if let JobState::Failed { error } = &state {
+            tracing::warn!(scenario = %name, %month, %error, "scenario run from the page failed");
         }
-        // The user's data or files (a scenario file with problems, no consensus yet): said.
-        Ok(Err(e)) if crate::Fault::of(&e) == crate::Fault::User => {
-            page(&app, &viewer, cycle, &q, StatusCode::UNPROCESSABLE_ENTITY, refused(format!("{e:#}"))).await
-        }
-        Ok(Err(e)) => internal(&e),
-        Err(e) => internal(&anyhow::anyhow!("the scenario run stopped: {e}")),
-    }
+        app.scenario_jobs.finish(&month.to_string(), &name, state);
+    });
+}
+
+#[derive(Serialize)]
+struct JobPage<'a> {
+    #[serde(flatten)]
+    frame: Frame<'a>,
+    cycle: String,
+    name: String,
+    job: Job,
+    /// Seconds between refreshes while it runs.
+    refresh_seconds: u32,
+}
+
+/// `GET /cycles/{cycle}/scenarios/jobs/{name}`: a job's status, refreshing itself while it runs
+/// (no script), then a link to the comparison, or the error's words.
+pub async fn job(State(app): State<Shared>, viewer: Viewer, Path((cycle, name)): Path<(String, String)>) -> Response {
+    let Some(month) = crate::contract::Month::parse(&cycle) else { return no_cycle(&cycle) };
+    let cycle = month.to_string();
+    let Some(job) = app.scenario_jobs.get(&cycle, &name) else {
+        return super::message(
+            StatusCode::NOT_FOUND,
+            "No such run",
+            &format!(
+                "no run of the scenario `{name}` for {cycle} was started from the scenario page since the server started (runs started there are kept in memory while `snop serve` runs; every recorded run is on /cycles/{cycle}/scenarios)"
+            ),
+        );
+    };
+    let title = format!("Scenario {name} {cycle}");
+    let page = JobPage { frame: frame(&app, &viewer, title), cycle, name, job, refresh_seconds: 2 };
+    render(StatusCode::OK, "scenario_job.html", &page)
 }
 
 /// A scenario name in a query: names are lowercase letters, digits, `-` and `_` (anything else
@@ -189,6 +335,7 @@ async fn page(
         )
     });
     let files = app.options.workspace.as_deref().map(crate::scenario::names).unwrap_or_default();
+    let running = app.scenario_jobs.running(&cycle);
     let page = ScenarioPage {
         frame: frame(app, viewer, format!("What-if scenarios {cycle}")),
         cycle,
@@ -198,6 +345,7 @@ async fn page(
         comparison,
         files,
         may_run: may_run(app, &viewer.person),
+        running,
         runners: app.dir.describe(&RUN_ROLES, " or "),
         outcome,
     };
