@@ -102,6 +102,11 @@ pub enum BenchCommand {
         /// Stop after this agent's step (`demand-review` measures the demand review alone).
         #[arg(long)]
         until: Option<String>,
+        /// Then the demo's what-if scenarios (`snop scenario run`: the base, a Saturday shift,
+        /// a supplier lost for a quarter, a promotion), each in its own measured process, with
+        /// the re-plan's own seconds (`plan_seconds`); needs the demand review.
+        #[arg(long)]
+        scenarios: bool,
     },
     /// One measured phase (used by `snop bench ingest` in a child process).
     #[command(hide = true)]
@@ -184,7 +189,7 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
             }
             Ok(())
         }
-        BenchCommand::Cycle { skus, customers, months, dir, threads, until } => {
+        BenchCommand::Cycle { skus, customers, months, dir, threads, until, scenarios } => {
             let until = match until.as_deref().map(|n| (n, crate::sop::Agent::from_name(n))) {
                 None => None,
                 Some((_, Some(agent))) => Some(agent),
@@ -197,7 +202,7 @@ pub async fn run(cmd: BenchCommand, progress: &crate::Progress) -> anyhow::Resul
                 }
             };
             let size = crate::demo::Spec { skus, customers, months, ..Default::default() };
-            cycle_bench(&size, &dir, threads, until).await
+            cycle_bench(&size, &dir, threads, until, scenarios).await
         }
         BenchCommand::Measure { to, args } => {
             // The command runs in this process, parsed and run as `snop ARGS` would be, so this
@@ -317,6 +322,7 @@ async fn cycle_bench(
     dir: &Path,
     threads: usize,
     until: Option<crate::sop::Agent>,
+    scenarios: bool,
 ) -> anyhow::Result<()> {
     use crate::pipeline;
     use crate::sop::Agent;
@@ -424,11 +430,47 @@ async fn cycle_bench(
             break;
         }
     }
+    if scenarios {
+        total += scenario_rows(dir, &store, cycle, threads, &row).await?;
+    }
     println!("{:<15} {total:>9.2}", "total");
     if !skipped.is_empty() {
         println!("not run (no pipeline in the demo workspace): {}", skipped.join(", "));
     }
     Ok(())
+}
+
+/// The demo's what-if scenarios written and run (`snop scenario run`), the base first, each in
+/// its own measured process; a row each (`scenario:NAME`), its re-plan's own seconds after it.
+/// Returns the seconds in all.
+async fn scenario_rows(
+    dir: &Path,
+    store: &crate::store::Store,
+    cycle: Month,
+    threads: usize,
+    row: &dyn Fn(&str, &Measured, &str, &str, &str, &str),
+) -> anyhow::Result<f64> {
+    let w = dir.to_string_lossy().into_owned();
+    let names = crate::demo::write_scenarios(dir, cycle)?;
+    let mut total = 0.0;
+    for name in std::iter::once(crate::scenario::BASE.to_string()).chain(names) {
+        let args: Vec<String> =
+            ["-q", "-w", &w, "scenario", "run", &name, "--cycle", &cycle.to_string()].map(String::from).to_vec();
+        let (m, _) = measured(&args, threads)?;
+        total += m.seconds;
+        let agent = crate::pipeline::scenario::agent_name(&name);
+        let run = store.runs(Some(&agent), Some(&cycle.to_string())).await?.into_iter().next();
+        let report: Option<serde_json::Value> = match &run {
+            Some(r) => store.run_file(r, "report.json")?.and_then(|b| serde_json::from_slice(&b).ok()),
+            None => None,
+        };
+        let plan =
+            report.and_then(|r| r["plan_seconds"].as_f64()).map_or("-".into(), |p| format!("re-planned in {p:.2} s"));
+        let folder =
+            run.as_ref().map_or("-".to_string(), |r| format!("{:.0}", folder_bytes(&dir.join(&r.folder)) as f64 / 1e6));
+        row(&format!("scenario:{name}"), &m, "-", "-", &folder, &plan);
+    }
+    Ok(total)
 }
 
 /// The bytes of the files under `dir`, all the way down (0 when it cannot be read).

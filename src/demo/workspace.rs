@@ -204,8 +204,8 @@ shift = {{ days = ["sat"], hours_per_day = 8, crews = 8 }}
         (
             "steelco-lost",
             format!(
-                r#"# SUP-STEELCO delivers nothing for a quarter (a fire at its mill): its open orders due then do
-# not arrive, and its new orders arrive after the quarter at the earliest.
+                r#"# SUP-STEELCO delivers nothing for a quarter (a fire at its mill): its open orders due then are
+# lost, and none of its new orders arrives in the quarter (before and after it, as usual).
 description = "SUP-STEELCO lost for a quarter, {} to {}"
 
 [[supplier]]

@@ -56,6 +56,47 @@ fn the_cycle_benchmark_stops_after_the_step_it_is_told() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`--until lunch`: not an agent"));
 }
 
+/// `--scenarios`: after the demand review, the demo's what-if scenarios, each in its own
+/// measured process: a row each with its time, its memory and the re-plan's own seconds.
+#[test]
+fn the_cycle_benchmark_times_the_what_if_scenarios() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cycle");
+    let out = snop()
+        .args(["bench", "cycle", "--skus", "24", "--customers", "6", "--months", "18", "--until", "demand-review"])
+        .args(["--scenarios", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let steps: Vec<&str> = stdout.lines().skip(2).filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(
+        steps,
+        [
+            "generate",
+            "demand-review",
+            "scenario:base",
+            "scenario:saturday-shift",
+            "scenario:steelco-lost",
+            "scenario:valves-promotion",
+            "total"
+        ],
+        "{stdout}"
+    );
+    for line in stdout.lines().filter(|l| l.starts_with("scenario:")) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (seconds, rss_mb): (f64, f64) = (cols[1].parse().unwrap(), cols[2].parse().unwrap());
+        assert!(seconds > 0.0 && rss_mb >= 5.0, "{line}");
+        let plan: f64 =
+            line.split("re-planned in ").nth(1).and_then(|p| p.trim_end_matches(" s").parse().ok()).unwrap();
+        assert!(plan > 0.0 && plan < seconds, "the re-plan is part of the step: {line}");
+    }
+    let (code, list, _) = crate::common::run_in(&dir, &["scenario", "list", "--cycle", "2026-12"]);
+    assert_eq!(code, 0);
+    assert_eq!(list.matches("; run ").count(), 4, "{list}");
+}
+
 #[test]
 fn the_forecast_benchmark_writes_the_held_out_forecasts_as_unique_id_ds_y() {
     use snop::analysis::forecast;
