@@ -440,6 +440,10 @@ async fn cycle_bench(
     Ok(())
 }
 
+/// Prints a step's row: its name, measurement, rows read, quarantined, folder MB and what
+/// followed.
+type Row<'a> = dyn Fn(&str, &Measured, &str, &str, &str, &str) + 'a;
+
 /// The demo's what-if scenarios written and run (`snop scenario run`), the base first, each in
 /// its own measured process; a row each (`scenario:NAME`), its re-plan's own seconds after it.
 /// Returns the seconds in all.
@@ -448,7 +452,7 @@ async fn scenario_rows(
     store: &crate::store::Store,
     cycle: Month,
     threads: usize,
-    row: &dyn Fn(&str, &Measured, &str, &str, &str, &str),
+    row: &Row<'_>,
 ) -> anyhow::Result<f64> {
     let w = dir.to_string_lossy().into_owned();
     let names = crate::demo::write_scenarios(dir, cycle)?;
