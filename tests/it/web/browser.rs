@@ -353,6 +353,33 @@ fn the_executive_decides_and_signs_the_plan_in_a_real_browser() {
         b.wait_text(".tradeoff .scenarios", &name).await;
         b.click(&format!(".tradeoff .scenarios a[href$='names={name}']")).await;
         b.wait_text("#compare h2", &format!("Compared: base, {name}")).await;
+        // The run button starts a job and lands on its page, which refreshes itself (a meta
+        // refresh, no script) until the job is done, then links to the comparison. The
+        // consensus was signed since the demo ran its scenarios: a new base, and steelco-lost
+        // re-planned over it.
+        b.goto(&format!("{base}/cycles/{NEXT}/scenarios")).await;
+        b.click("#file-steelco-lost button.run-scenario").await;
+        b.find("#job").await;
+        let path = b.script("return location.pathname").await;
+        assert_eq!(path.as_str(), Some(format!("/cycles/{NEXT}/scenarios/jobs/steelco-lost").as_str()));
+        let mut done = false;
+        for _ in 0..1200 {
+            let seen = b.cmd(
+                "POST",
+                "/execute/sync",
+                Some(json!({"script": "return document.querySelector('#done') ? 1 : 0", "args": []})),
+            );
+            if seen.await.is_ok_and(|v| v == json!(1)) {
+                done = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(done, "the job's page never said done:\n{}", b.body_text().await);
+        b.screenshot("08b-scenario-run-done").await;
+        b.click("#comparison").await;
+        b.wait_text("#compare h2", "Compared: base, steelco-lost").await;
+        b.no_alert().await;
         b.goto(&format!("{base}/cycles/{NEXT}/decisions")).await;
         let form = "#tradeoff-1 form.decide";
         let tradeoff = b.script(&format!("return document.querySelector('{form} input[name=tradeoff]').value")).await;
