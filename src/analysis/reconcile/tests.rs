@@ -170,6 +170,9 @@ fn run_with(supply: &SupplyFacts, last: Option<SignedPlanLines>, cap: usize) -> 
         demand: None,
         owners: [("supply_lead".to_string(), "Sam Okafor (supply lead)".to_string())].into_iter().collect(),
         locale: Default::default(),
+        consensus: None,
+        last_consensus: None,
+        unit_costs: BTreeMap::new(),
     })
 }
 
@@ -634,6 +637,9 @@ fn risks_are_computed_from_the_facts_and_ranked() {
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
         locale: Default::default(),
+        consensus: None,
+        last_consensus: None,
+        unit_costs: BTreeMap::new(),
     });
     let got: Vec<(usize, &str, Option<f64>, &str)> =
         f.risks.iter().map(|r| (r.rank, r.id.as_str(), r.at_stake_money, r.owner.as_str())).collect();
