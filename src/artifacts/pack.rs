@@ -715,7 +715,7 @@ fn against_sheet(
                 rows.push(vec![text(side), text(base), Value::Empty, text(none)]);
                 continue;
             };
-            let months = format!("{} to {} ({} months)", c.first_month, c.last_month, c.months);
+            let months = format!("{} to {} ({} months)", c.first_month, c.last_month, c.months_compared);
             for (figure, ch) in [("units", &c.units), ("revenue", &c.revenue_money), ("margin", &c.margin_money)] {
                 let Some(ch) = ch else { continue };
                 rows.push(vec![

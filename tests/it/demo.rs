@@ -336,7 +336,7 @@ fn last_cycle_deltas(ws: &std::path::Path, folder: &std::path::Path, deck: &str)
     use polars::prelude::*;
     let facts = json(&folder.join("facts.json"));
     let plan = &facts["deltas"]["plan"]["last_signed_plan"];
-    assert_eq!((plan["base_cycle"].as_str(), plan["months"].as_u64()), (Some("2026-12"), Some(17)), "{plan}");
+    assert_eq!((plan["base_cycle"].as_str(), plan["months_compared"].as_u64()), (Some("2026-12"), Some(17)), "{plan}");
     let consensus = &facts["deltas"]["consensus"]["last_cycle_consensus"];
     assert_eq!(
         (consensus["first_month"].as_str(), consensus["last_month"].as_str()),

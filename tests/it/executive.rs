@@ -666,8 +666,18 @@ fn a_de_de_workspace_writes_the_pack_and_the_agenda_in_german() {
         for n in &facts.notices {
             assert!(!english.is_match(&n.text), "{}", n.text);
         }
+        // Slide 3 compares the plan with the budget in words, in German.
+        let slide3 = html.split("id=\"slide-3\"").nth(1).unwrap().split("id=\"slide-4\"").next().unwrap();
+        let against = slide3.split("Against the budget: ").nth(1).expect("slide 3 against the budget");
+        let against = against.split('<').next().unwrap();
+        assert!(german.is_match(against) && !english.is_match(against), "{against}");
         let draft = store.draft_of_run(pack.id).await.unwrap().unwrap();
-        let agenda = store.draft(draft.id).await.unwrap().unwrap().content.agenda;
+        let content = store.draft(draft.id).await.unwrap().unwrap().content;
+        // The mock model writes its narrative's numbers in German, and the fact check takes them.
+        assert_eq!(content.narrative_source, "model");
+        let text = format!("{} {}", content.narrative.headline, content.narrative.paragraphs.join(" "));
+        assert!(german.is_match(&text) && !english.is_match(&text), "{text}");
+        let agenda = content.agenda;
         let lines: Vec<&String> =
             agenda.this_cycle.iter().chain(agenda.decisions.iter().map(|d| &d.decision)).collect();
         assert!(lines.iter().any(|l| german.is_match(l)), "{lines:?}");

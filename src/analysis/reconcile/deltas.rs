@@ -53,7 +53,8 @@ pub struct Comparison {
     pub base_cycle: Option<String>,
     pub first_month: String,
     pub last_month: String,
-    pub months: usize,
+    /// How many months (not `months`: the narrative's fact check reads a key as a name).
+    pub months_compared: usize,
     pub units: Option<Change>,
     pub revenue_money: Option<Change>,
     pub margin_money: Option<Change>,
@@ -207,7 +208,7 @@ fn compare(side: &ByMonth, base: &ByMonth, base_cycle: Option<&String>) -> Optio
         base_cycle: base_cycle.cloned(),
         first_month: (*first).clone(),
         last_month: (*last).clone(),
-        months: months.len(),
+        months_compared: months.len(),
         units: change(|f| f.units),
         revenue_money: change(|f| Some(f.revenue_money)),
         margin_money: change(|f| f.margin_money),
@@ -241,7 +242,8 @@ pub fn describe(c: &Comparison, locale: Locale) -> String {
     .into_iter()
     .flatten()
     .collect();
-    let months = if c.months == 1 { c.first_month.clone() } else { format!("{} to {}", c.first_month, c.last_month) };
+    let months =
+        if c.months_compared == 1 { c.first_month.clone() } else { format!("{} to {}", c.first_month, c.last_month) };
     format!("{} ({months})", parts.join("; "))
 }
 
@@ -363,16 +365,16 @@ mod tests {
         let d = &f.deltas;
         let b = d.consensus.budget.as_ref().unwrap();
         assert_eq!(
-            (b.base_cycle.as_deref(), b.first_month.as_str(), b.last_month.as_str(), b.months),
+            (b.base_cycle.as_deref(), b.first_month.as_str(), b.last_month.as_str(), b.months_compared),
             (None, "2027-01", "2027-02", 2)
         );
         assert_eq!((b.units, b.revenue_money, b.margin_money), (None, ch(2000.0, 2500.0, -500.0, Some(-20.0)), None));
         let c = d.consensus.last_cycle_consensus.as_ref().unwrap();
-        assert_eq!((c.base_cycle.as_deref(), c.months), (Some("2026-12"), 2));
+        assert_eq!((c.base_cycle.as_deref(), c.months_compared), (Some("2026-12"), 2));
         assert_eq!(c.units, ch(200.0, 150.0, 50.0, Some(33.33)));
         assert_eq!((c.revenue_money, c.margin_money), (ch(2000.0, 1500.0, 500.0, Some(33.33)), None));
         let s = d.consensus.last_signed_plan.as_ref().unwrap();
-        assert_eq!((s.first_month.as_str(), s.last_month.as_str(), s.months), ("2027-01", "2027-03", 2));
+        assert_eq!((s.first_month.as_str(), s.last_month.as_str(), s.months_compared), ("2027-01", "2027-03", 2));
         assert_eq!(
             (s.units, s.revenue_money, s.margin_money),
             (ch(200.0, 160.0, 40.0, Some(25.0)), ch(2000.0, 1600.0, 400.0, Some(25.0)), None)
@@ -492,7 +494,7 @@ mod tests {
             ] {
                 let c = c.as_ref().unwrap_or_else(|| panic!("{side} against {base}"));
                 let (n, su, bu) = by_loops(lines, base_lines);
-                assert_eq!(c.months, n, "{side} against {base}");
+                assert_eq!(c.months_compared, n, "{side} against {base}");
                 let r = c.revenue_money.unwrap();
                 assert!(close(r.value, su * 10.0) && close(r.base, bu * 10.0), "{side} against {base}: {r:?}");
                 assert!(close(r.difference, (su - bu) * 10.0));
@@ -512,7 +514,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(f.deltas.plan.budget.as_ref().unwrap().months, 12);
-        assert_eq!(f.deltas.plan.last_signed_plan.as_ref().unwrap().months, 13, "17 months less 4 holes");
+        assert_eq!(f.deltas.plan.budget.as_ref().unwrap().months_compared, 12);
+        assert_eq!(f.deltas.plan.last_signed_plan.as_ref().unwrap().months_compared, 13, "17 months less 4 holes");
     }
 }
