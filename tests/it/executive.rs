@@ -678,6 +678,15 @@ fn a_de_de_workspace_writes_the_pack_and_the_agenda_in_german() {
         let text = format!("{} {}", content.narrative.headline, content.narrative.paragraphs.join(" "));
         assert!(german.is_match(&text) && !english.is_match(&text), "{text}");
         let agenda = content.agenda;
+        // `snop decide --list` prints the decisions' figures in German.
+        let (code, out, err) = crate::common::run_in(tmp.path(), &["decide", "--cycle", CYCLE, "--list"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let margins: Vec<&str> = out.lines().filter_map(|l| l.split("margin at risk ").nth(1)).collect();
+        assert_eq!(margins.len(), facts.trade_offs.len(), "{out}");
+        for (m, d) in margins.iter().zip(&facts.trade_offs) {
+            assert!(m.starts_with(&format!("{};", Locale::DeDe.money(d.margin_at_risk_money))), "{m}");
+        }
+        assert!(german.is_match(&out) && !english.is_match(&out), "{out}");
         let lines: Vec<&String> =
             agenda.this_cycle.iter().chain(agenda.decisions.iter().map(|d| &d.decision)).collect();
         assert!(lines.iter().any(|l| german.is_match(l)), "{lines:?}");
