@@ -212,6 +212,7 @@ pub fn deck_html_with(
     c.insert("executive_date", &f.executive_date);
     c.insert("decisions", &decisions);
     c.insert("more_decisions", &more_decisions);
+    c.insert("accept_note", &accept_note(f));
     c.insert("risks", &risks);
     c.insert("questions", &f.open_questions);
     c.insert("narrative_source", &serde_json::to_value(narrative.source)?.as_str().unwrap_or_default());
@@ -401,6 +402,25 @@ fn deltas_note(f: &ReconciliationFacts) -> Vec<String> {
         None => "Against the last signed plan: no earlier cycle.".to_string(),
     });
     out
+}
+
+/// Slide 4's note when a decision recommends accepting the shortfall: under the default
+/// allocation (customer priorities before margin) the plan is not least-cost, so no fix may
+/// pay for itself.
+fn accept_note(f: &ReconciliationFacts) -> Option<String> {
+    let ids: Vec<String> = f
+        .trade_offs
+        .iter()
+        .filter(|t| t.recommendation.option == "accept_shortfall")
+        .map(|t| format!("D{}", t.rank))
+        .collect();
+    (!ids.is_empty()).then(|| {
+        format!(
+            "{} recommend{} accepting the shortfall: no option's plan has a better margin after fixes (the plan serves customer priorities before margin, so it is not the least-cost plan).",
+            ids.join(", "),
+            if ids.len() == 1 { "s" } else { "" }
+        )
+    })
 }
 
 /// Slide 4: the recommended decisions, and the line counting those left to the appendix.

@@ -154,6 +154,10 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
         .map(|i| {
             let mut t = facts.trade_offs[i % facts.trade_offs.len()].clone();
             (t.id, t.rank) = (format!("{}-{i}", t.id), i + 1);
+            // The second recommends accepting the shortfall: slide 4 says why that can be.
+            if i == 1 {
+                t.recommendation.option = "accept_shortfall".into();
+            }
             t
         })
         .collect();
@@ -168,6 +172,13 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
         if n > 3 {
             assert!(html.contains(&format!("{} more decision(s)", n - 3)), "{n} decisions");
         }
+        let slide4 = html.split("id=\"slide-4\"").nth(1).unwrap().split("id=\"slide-5\"").next().unwrap();
+        let note = slide4.split("<p class=\"small\">").find(|p| p.contains(" accepting the shortfall: "));
+        assert_eq!(
+            note.is_some_and(|p| p.starts_with("D2 recommends ") || p.starts_with("D2, ")),
+            n >= 2,
+            "{n}: {note:?}"
+        );
         decks.push((n, html));
     }
     let missing: Vec<&str> = ["chromium", "pdfinfo", "pdftoppm"].into_iter().filter(|p| !on_path(p)).collect();
