@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::r2;
-use super::reconcile::{ReconciliationFacts, gap_steps, kind_word, option_key, place_of};
+use super::reconcile::{CHEAPEST_FIXES, ReconciliationFacts, gap_steps, kind_word, option_key, place_of};
 use super::supply::{Gap, GapKind, OptionKind, PlanAdjustments, SupplyFacts, recommended_option};
 use crate::sop::Directory;
 
@@ -250,6 +250,21 @@ fn decision_lines(
             }
             Some(d) => match &d.choice {
                 Choice::Option { option } => match g.and_then(|g| gap_steps(g, option).map(|s| (g, s))) {
+                    // The cheapest fixes are the least-cost plan: they impose nothing, even when
+                    // the gap's recommended option is a step of about 0 units, which its steps
+                    // leave out (choosing the others only would forbid it and cost more).
+                    Some((g, steps)) if option == CHEAPEST_FIXES => {
+                        let main = recommended_option(g);
+                        let mut said: Vec<String> = steps
+                            .iter()
+                            .filter(|s| s.kind != OptionKind::AcceptShortfall)
+                            .map(|s| apply(adj, g, s.kind, s.units))
+                            .collect();
+                        if !steps.iter().any(|s| s.kind == main) {
+                            said.insert(0, apply(adj, g, main, 0.0));
+                        }
+                        said.join("; ")
+                    }
                     Some((g, steps)) if steps.iter().all(|s| s.kind == OptionKind::AcceptShortfall) => {
                         apply(adj, g, OptionKind::AcceptShortfall, 0.0)
                     }
