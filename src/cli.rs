@@ -353,6 +353,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 port: None,
                 variant: 0,
                 fault_first_round_only: false,
+                number_marks: None,
             };
             tokio::select! {
                 r = crate::narrative::mock::serve_forever(addr, config) => r?,

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::r2;
-use super::reconcile::{ReconciliationFacts, gap_steps, kind_word, option_key, place_of};
+use super::reconcile::{CHEAPEST_FIXES, ReconciliationFacts, gap_steps, kind_word, option_key, place_of};
 use super::supply::{Gap, GapKind, OptionKind, PlanAdjustments, SupplyFacts, recommended_option};
 use crate::sop::Directory;
 
@@ -53,6 +53,26 @@ pub struct DecisionRow {
     /// for the cycle when the decision is recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
+}
+
+impl DecisionRow {
+    /// Row `id` of `cycle`: option `option` taken on every gap of decision `decision`, recorded
+    /// by nobody (a re-plan of an option, not a person's decision).
+    pub fn option(id: i64, cycle: &str, decision: &str, option: &str) -> DecisionRow {
+        DecisionRow {
+            id,
+            cycle: cycle.to_string(),
+            tradeoff_id: Some(decision.to_string()),
+            choice: Choice::Option { option: option.to_string() },
+            owner: None,
+            due: None,
+            note: None,
+            decided_by: String::new(),
+            role: String::new(),
+            decided_at: String::new(),
+            scenario: None,
+        }
+    }
 }
 
 /// The decision that counts for each trade-off (the newest), keyed by trade-off id (`None`: the
@@ -230,6 +250,21 @@ fn decision_lines(
             }
             Some(d) => match &d.choice {
                 Choice::Option { option } => match g.and_then(|g| gap_steps(g, option).map(|s| (g, s))) {
+                    // The cheapest fixes are the least-cost plan: they impose nothing, even when
+                    // the gap's recommended option is a step of about 0 units, which its steps
+                    // leave out (choosing the others only would forbid it and cost more).
+                    Some((g, steps)) if option == CHEAPEST_FIXES => {
+                        let main = recommended_option(g);
+                        let mut said: Vec<String> = steps
+                            .iter()
+                            .filter(|s| s.kind != OptionKind::AcceptShortfall)
+                            .map(|s| apply(adj, g, s.kind, s.units))
+                            .collect();
+                        if !steps.iter().any(|s| s.kind == main) {
+                            said.insert(0, apply(adj, g, main, 0.0));
+                        }
+                        said.join("; ")
+                    }
                     Some((g, steps)) if steps.iter().all(|s| s.kind == OptionKind::AcceptShortfall) => {
                         apply(adj, g, OptionKind::AcceptShortfall, 0.0)
                     }
@@ -572,54 +607,11 @@ mod tests {
     #[test]
     fn the_re_plan_imposes_the_decisions_on_the_same_linear_program() {
         use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review, supply_review_with};
-        use crate::contract::{Month, Table};
+        use crate::contract::Month;
         use polars::prelude::*;
         let cycle = Month::parse("2027-01").unwrap();
         let months: Vec<String> = (0..18).map(|i| cycle.plus(i).to_string()).collect();
-        let mut tables = BTreeMap::new();
-        tables.insert(
-            Table::Items,
-            df!("sku" => ["A"], "family" => ["F"], "unit_price" => [10.0], "unit_cost" => [6.0], "make_site" => ["S"])
-                .unwrap(),
-        );
-        tables.insert(Table::Customers, df!("customer" => ["C1", "C2"], "priority" => [1i64, 2]).unwrap());
-        tables.insert(Table::Resources, df!("resource" => ["R"], "site" => ["S"], "kind" => ["line"]).unwrap());
-        tables.insert(Table::Routings, df!("sku" => ["A"], "resource" => ["R"], "hours_per_unit" => [1.0]).unwrap());
-        tables.insert(
-            Table::Bom,
-            DataFrame::new_infer_height(vec![
-                Column::new("parent_sku".into(), Vec::<String>::new()),
-                Column::new("component".into(), Vec::<String>::new()),
-                Column::new("qty_per".into(), Vec::<f64>::new()),
-            ])
-            .unwrap(),
-        );
-        tables.insert(
-            Table::Components,
-            DataFrame::new_infer_height(vec![
-                Column::new("component".into(), Vec::<String>::new()),
-                Column::new("supplier".into(), Vec::<String>::new()),
-                Column::new("lead_time_days".into(), Vec::<f64>::new()),
-                Column::new("unit_cost".into(), Vec::<f64>::new()),
-            ])
-            .unwrap(),
-        );
-        tables.insert(
-            Table::Inventory,
-            df!("item" => ["A"], "site" => ["S"], "on_hand" => [0.0], "safety_stock" => [0.0]).unwrap(),
-        );
-        let n = months.len();
-        tables.insert(
-            Table::Capacity,
-            df!(
-                "resource" => vec!["R"; n],
-                "month" => months.clone(),
-                "available_hours" => vec![100.0; n],
-                "max_overtime_hours" => vec![50.0; n],
-                "overtime_cost_per_hour" => vec![3.0; n]
-            )
-            .unwrap(),
-        );
+        let tables = crate::analysis::reconcile::testkit::one_resource(&months, 50.0);
         let demand = df!(
             "sku" => ["A", "A", "A", "A"],
             "customer" => ["C1", "C2", "C1", "C2"],

@@ -83,6 +83,11 @@ impl Locale {
         TABLE.iter().map(|r| r.1).collect()
     }
 
+    /// What goes before `%` (a no-break space in `de-DE`, nothing in `en-US`).
+    pub fn before_percent(self) -> &'static str {
+        self.row().4
+    }
+
     /// (thousands separator, decimal mark).
     pub fn separators(self) -> (char, char) {
         (self.row().2, self.row().3)
@@ -195,5 +200,14 @@ mod tests {
         );
         assert_eq!(Locale::EnGb.localize("1,234.5"), "1,234.5");
         assert_eq!(Locale::DeDe.localize("service 91.0% to 97.5%"), "service 91,0\u{A0}% to 97,5\u{A0}%");
+        // The narrative's plain-data marks (the mock's and the fallback's numbers) write what
+        // `localize` writes, in every locale.
+        let text = "closes 1,234.5 of 2,000 units, for 3.2. Done: 97.5% (-0.05)";
+        for tag in Locale::known() {
+            let l = Locale::parse(tag).unwrap();
+            let (group, decimal) = l.separators();
+            let marks = crate::narrative::NumberMarks { group, decimal, before_percent: l.before_percent() };
+            assert_eq!(marks.write(text), l.localize(text), "{tag}");
+        }
     }
 }

@@ -93,6 +93,12 @@ pub struct ReconcileInputs<'a> {
     pub owners: BTreeMap<String, String>,
     /// `[company] locale`: how the texts write numbers.
     pub locale: Locale,
+    /// This cycle's consensus as (sku, month, units); `None`: the supply plan's demand is it.
+    pub consensus: Option<Vec<(String, String, f64)>>,
+    /// Last cycle's consensus, if it has one: its cycle and (sku, month, units).
+    pub last_consensus: Option<SignedPlanLines>,
+    /// SKU to unit cost, from the items master (the last signed plan's margin at today's costs).
+    pub unit_costs: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +132,10 @@ pub struct ReconciliationFacts {
     /// The locale the texts (and the pack) write numbers in.
     #[serde(default)]
     pub locale: Locale,
+    /// The consensus and the plan with the recommended decisions against the budget, last
+    /// cycle's consensus and the last signed plan.
+    #[serde(default)]
+    pub deltas: deltas::Deltas,
 }
 
 /// One family and quarter of the agreed (constrained) plan.
@@ -448,6 +458,7 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
     let agreed_plan = agreed_plan(inputs);
     let financial = financial_impact(s);
     let risks = risks::risks(inputs);
+    let deltas = deltas::Deltas::of(inputs);
     let open_questions = open_questions(inputs, &trade_offs, &notices);
 
     ReconciliationFacts {
@@ -468,6 +479,7 @@ pub fn reconcile(inputs: &ReconcileInputs<'_>) -> ReconciliationFacts {
         risks,
         open_questions,
         locale: inputs.locale,
+        deltas,
     }
     .localized()
 }
@@ -702,12 +714,16 @@ pub fn narrative_facts(f: &ReconciliationFacts) -> serde_json::Value {
         "top_risks": risks,
         "financial": f.financial,
         "last_signed_plan_cycle": f.last_signed_plan_cycle,
+        "deltas": { "consensus": f.deltas.consensus, "plan_with_recommended_decisions": f.deltas.plan },
     })
 }
 
 pub mod decisions;
+pub mod deltas;
 pub mod risks;
 pub mod whole;
 
+#[cfg(test)]
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,7 @@ use super::supply_plan::option_name;
 use super::xlsx::{Formats, Value, opt_num, table, text, workbook};
 use crate::analysis::locale::Locale;
 use crate::analysis::reconcile::decisions::notice_word;
+use crate::analysis::reconcile::deltas;
 use crate::analysis::reconcile::{ReconciliationFacts, kind_word};
 use crate::narrative::Draft;
 use crate::scenario::PackScenario;
@@ -206,10 +207,12 @@ pub fn deck_html_with(
     c.insert("scenario", &scenario.map(|p| scenario_box(p, f.locale)));
     c.insert("chart", &chart);
     c.insert("financial_rows", &financial_rows);
+    c.insert("deltas_note", &deltas_note(f));
     c.insert("paragraph", &narrative.sections.paragraphs.first());
     c.insert("executive_date", &f.executive_date);
     c.insert("decisions", &decisions);
     c.insert("more_decisions", &more_decisions);
+    c.insert("accept_note", &accept_note(f));
     c.insert("risks", &risks);
     c.insert("questions", &f.open_questions);
     c.insert("narrative_source", &serde_json::to_value(narrative.source)?.as_str().unwrap_or_default());
@@ -380,6 +383,44 @@ fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>
         row("margin lost with the recommended decisions", fin.lost_margin_money, None),
     ]);
     (chart, financial_rows)
+}
+
+/// Slide 3's lines on the plan with the recommended decisions against the budget and the last
+/// signed plan (every comparison is in the appendix's `Against` sheet).
+fn deltas_note(f: &ReconciliationFacts) -> Vec<String> {
+    let a = &f.deltas.plan;
+    let mut out = Vec::new();
+    if let Some(c) = &a.budget {
+        out.push(format!("Against the budget: {}.", deltas::describe(c, f.locale)));
+    }
+    out.push(match &a.last_signed_plan {
+        Some(c) => format!(
+            "Against the signed plan of {}: {}.",
+            c.base_cycle.as_deref().unwrap_or_default(),
+            deltas::describe(c, f.locale)
+        ),
+        None => "Against the last signed plan: no earlier cycle.".to_string(),
+    });
+    out
+}
+
+/// Slide 4's note when a decision recommends accepting the shortfall: under the default
+/// allocation (customer priorities before margin) the plan is not least-cost, so no fix may
+/// pay for itself.
+fn accept_note(f: &ReconciliationFacts) -> Option<String> {
+    let ids: Vec<String> = f
+        .trade_offs
+        .iter()
+        .filter(|t| t.recommendation.option == "accept_shortfall")
+        .map(|t| format!("D{}", t.rank))
+        .collect();
+    (!ids.is_empty()).then(|| {
+        format!(
+            "{} recommend{} accepting the shortfall: no option's plan has a better margin after fixes (the plan serves customer priorities before margin, so it is not the least-cost plan).",
+            ids.join(", "),
+            if ids.len() == 1 { "s" } else { "" }
+        )
+    })
 }
 
 /// Slide 4: the recommended decisions, and the line counting those left to the appendix.
@@ -657,6 +698,7 @@ pub fn appendix_xlsx_with(
         ],
         rows,
     )?;
+    against_sheet(&mut book, &formats, f)?;
     let sheet = book.add_worksheet().set_name("Open questions")?;
     sheet.write_string(0, 0, "open questions")?;
     sheet.set_column_width(0, 100.0)?;
@@ -670,6 +712,63 @@ pub fn appendix_xlsx_with(
         super::xlsx::agenda_sheet(&mut book, a)?;
     }
     Ok(book.save_to_buffer()?)
+}
+
+/// The appendix's `Against` sheet: the consensus and the plan with the recommended decisions
+/// against the budget, last cycle's consensus and the last signed plan, one row per figure
+/// (units, revenue, margin), or a row saying there is nothing to compare with.
+fn against_sheet(
+    book: &mut rust_xlsxwriter::Workbook,
+    formats: &Formats,
+    f: &ReconciliationFacts,
+) -> anyhow::Result<()> {
+    let d = &f.deltas;
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    for (side, a) in [("consensus", &d.consensus), ("plan with the recommended decisions", &d.plan)] {
+        for (base, c) in [
+            ("budget", &a.budget),
+            ("last cycle's consensus", &a.last_cycle_consensus),
+            ("last signed plan", &a.last_signed_plan),
+        ] {
+            let Some(c) = c else {
+                let none = if base == "budget" { "no budget for the plan's months" } else { "no earlier cycle" };
+                rows.push(vec![text(side), text(base), Value::Empty, text(none)]);
+                continue;
+            };
+            let months = format!("{} to {} ({} months)", c.first_month, c.last_month, c.months_compared);
+            for (figure, ch) in [("units", &c.units), ("revenue", &c.revenue_money), ("margin", &c.margin_money)] {
+                let Some(ch) = ch else { continue };
+                rows.push(vec![
+                    text(side),
+                    text(base),
+                    text(c.base_cycle.clone().unwrap_or_default()),
+                    text(&months),
+                    text(figure),
+                    Value::Num(ch.value),
+                    Value::Num(ch.base),
+                    Value::Num(ch.difference),
+                    opt_num(ch.percent),
+                ]);
+            }
+        }
+    }
+    table(
+        book.add_worksheet().set_name("Against")?,
+        formats,
+        &[
+            ("this cycle's", 30.0),
+            ("against", 22.0),
+            ("its cycle", 10.0),
+            ("months compared", 28.0),
+            ("figure", 9.0),
+            ("this cycle", 14.0),
+            ("against it", 14.0),
+            ("difference", 14.0),
+            ("difference %", 12.0),
+        ],
+        rows,
+    )?;
+    Ok(())
 }
 
 /// The appendix's `Scenario` sheet.

@@ -110,7 +110,7 @@ pub(super) async fn decide(workspace: &Path, args: DecideArgs) -> anyhow::Result
             println!("the reconciliation pack of {cycle} has no decisions for the executive: nothing to decide");
         }
         for (t, d) in rows.iter().filter(|_| !json) {
-            print_decision(t, d.as_ref());
+            print_decision(t, d.as_ref(), ws.locale);
         }
         return Ok(());
     }
@@ -162,9 +162,13 @@ pub(super) async fn decide(workspace: &Path, args: DecideArgs) -> anyhow::Result
 }
 
 /// One decision of the pack, for `--list`: its rank, id, place, margin at risk, options with
-/// what each buys, its gaps, and the decision that counts.
-fn print_decision(t: &crate::analysis::reconcile::TradeOff, d: Option<&crate::analysis::executive::DecisionRow>) {
-    use crate::analysis::reconcile::money;
+/// what each buys, its gaps, and the decision that counts; numbers in the company's locale.
+fn print_decision(
+    t: &crate::analysis::reconcile::TradeOff,
+    d: Option<&crate::analysis::executive::DecisionRow>,
+    locale: crate::analysis::locale::Locale,
+) {
+    let money = |x: f64| locale.money(x);
     let state = match d {
         Some(d) => format!("decided by {} at {}", d.decided_by, d.decided_at),
         None => "no decision yet".into(),
@@ -189,8 +193,7 @@ fn print_decision(t: &crate::analysis::reconcile::TradeOff, d: Option<&crate::an
             money(o.closes_units),
             money(o.spend_money),
             money(o.margin_kept_money),
-            o.service_level_percent
-                .map_or(String::new(), |s| format!(", service {}", crate::analysis::reconcile::percent(s)))
+            o.service_level_percent.map_or(String::new(), |s| format!(", service {}", locale.percent(s)))
         );
     }
     for g in &t.gaps {

@@ -153,6 +153,7 @@ pub async fn serve(workspace: &Path, bind: SocketAddr, behind_proxy: bool) -> an
             calendar: Some(ws.calendar.clone()),
             returns: crate::pipeline::commitment_lines::returns_folder(&ws),
             workspace: Some(ws.root.clone()),
+            locale: ws.locale,
             ..web::Options::default()
         },
     );

@@ -99,6 +99,8 @@ pub struct MockConfig {
     /// Inject `fault` only into a draft's first request (one without earlier replies in its
     /// messages), so that every retry with feedback is answered cleanly.
     pub fault_first_round_only: bool,
+    /// How the narrative writes numbers (the company's locale; `None`: en-US).
+    pub number_marks: Option<super::NumberMarks>,
 }
 
 #[derive(Default)]
@@ -256,7 +258,7 @@ async fn chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Res
     }
 
     let facts = facts_in(messages).unwrap_or(Value::Null);
-    let mut narrative = narrative_from_facts(&facts);
+    let mut narrative = narrative_from_facts(&facts, config.number_marks);
     inject(fault, &mut narrative, &facts, config.variant + k - 1);
     let json_mode = matches!(request["response_format"]["type"].as_str(), Some("json_schema" | "json_object"));
     let content =
@@ -446,8 +448,13 @@ fn describe(f: &Figure) -> String {
 }
 
 /// The deterministic narrative the mock writes for `facts`.
-pub(crate) fn narrative_from_facts(facts: &Value) -> Narrative {
-    let top = top_figures(facts, 3);
+pub(crate) fn narrative_from_facts(facts: &Value, marks: Option<super::NumberMarks>) -> Narrative {
+    let mut top = top_figures(facts, 3);
+    if let Some(m) = marks {
+        for f in &mut top {
+            f.text = m.write(&f.text);
+        }
+    }
     if top.is_empty() {
         return Narrative {
             headline: "No figures were provided".into(),
@@ -682,7 +689,7 @@ mod tests {
             {"sku": "SKU-1", "units": 1_234_567, "growth": 0.12},
             {"sku": "SKU-2", "units": 5400},
         ], "total": 2_000_000});
-        let n = narrative_from_facts(&facts);
+        let n = narrative_from_facts(&facts, None);
         let text = n.to_text();
         assert!(text.contains("total at 2,000,000"), "{text}");
         assert!(text.contains("SKU-1 units at 1,234,567"), "{text}");
@@ -691,12 +698,19 @@ mod tests {
         // Unit suffixes are units, not words; money is whole and grouped, never `222599147.0`.
         let facts =
             json!({"revenue_budget_money": 222_599_147.0, "service_level_percent": 97.5, "demand_units": 12_345.25});
-        let n = narrative_from_facts(&facts);
+        let n = narrative_from_facts(&facts, None);
         assert_eq!(n.headline, "Headline: Revenue budget at 222,599,147");
         let text = n.to_text();
         assert!(text.contains("demand at 12,345.3 units"), "{text}");
         assert!(text.contains("service level at 97.5%"), "{text}");
         assert!(!text.contains("money") && !text.contains("percent"), "{text}");
+        // In de-DE (the marks the pipeline makes of `[company] locale`), the same figures.
+        let de = super::super::NumberMarks { group: '.', decimal: ',', before_percent: "\u{A0}" };
+        let n = narrative_from_facts(&facts, Some(de));
+        assert_eq!(n.headline, "Headline: Revenue budget at 222.599.147");
+        let text = n.to_text();
+        assert!(text.contains("demand at 12.345,3 units"), "{text}");
+        assert!(text.contains("service level at 97,5\u{A0}%"), "{text}");
     }
 
     #[test]

@@ -420,6 +420,40 @@ pub struct DraftConfig {
     /// Names the endpoint in the parameters (and so in the cache key) instead of its URL: for
     /// the in-process mock, whose port changes from run to run.
     pub endpoint_label: Option<String>,
+    /// How the fallback narrative writes numbers (`None`: en-US).
+    pub number_marks: Option<NumberMarks>,
+}
+
+/// How the company writes numbers (`[company] locale`), as plain data: the thousands
+/// separator, the decimal mark and what goes before `%` (the caller makes it from its locale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberMarks {
+    pub group: char,
+    pub decimal: char,
+    pub before_percent: &'static str,
+}
+
+impl NumberMarks {
+    /// Text written in en-US (`1,234.5`, `97.5%`) in these marks: a `,` or `.` between digits
+    /// swapped, a `%` after a digit given `before_percent`; everything else as it is.
+    pub fn write(self, en: &str) -> String {
+        let chars: Vec<char> = en.chars().collect();
+        let mut out = String::with_capacity(en.len() + 8);
+        for (i, &c) in chars.iter().enumerate() {
+            let after_digit = i > 0 && chars[i - 1].is_ascii_digit();
+            let between = after_digit && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+            match c {
+                ',' if between => out.push(self.group),
+                '.' if between => out.push(self.decimal),
+                '%' if after_digit => {
+                    out.push_str(self.before_percent);
+                    out.push('%');
+                }
+                _ => out.push(c),
+            }
+        }
+        out
+    }
 }
 
 impl Default for DraftConfig {
@@ -432,6 +466,7 @@ impl Default for DraftConfig {
             data_text_fields: Vec::new(),
             number_separators: None,
             endpoint_label: None,
+            number_marks: None,
         }
     }
 }
@@ -580,7 +615,7 @@ impl Drafter {
                 failures.first().map_or("no reply", String::as_str)
             ),
         };
-        let sections = fallback_narrative_because(facts, server_failure.is_some());
+        let sections = fallback_narrative_because(facts, server_failure.is_some(), self.config.number_marks);
         let (calls, tokens) = totals(&log);
         Ok(Draft {
             text: sections.to_text(),
@@ -698,6 +733,7 @@ pub fn cache_key(messages: &[ChatMessage], model: &str, params: &ModelParams) ->
 /// A narrative built from the facts alone, saying plainly that the model did not write it.
 pub fn fallback_narrative(facts: &Value, failures: &[String]) -> Narrative {
     fallback_narrative_with(
+        None,
         facts,
         if failures.is_empty() { "" } else { ", whose draft could not be verified against the facts" },
     )
@@ -705,8 +741,9 @@ pub fn fallback_narrative(facts: &Value, failures: &[String]) -> Narrative {
 
 /// The fallback narrative, saying whether the server gave no usable reply or the model's drafts
 /// failed the fact check (the counts and statuses are in the draft's `fallback_reason`).
-fn fallback_narrative_because(facts: &Value, server_failed: bool) -> Narrative {
+fn fallback_narrative_because(facts: &Value, server_failed: bool, marks: Option<NumberMarks>) -> Narrative {
     fallback_narrative_with(
+        marks,
         facts,
         if server_failed {
             ": the LLM server gave no usable reply"
@@ -716,8 +753,8 @@ fn fallback_narrative_because(facts: &Value, server_failed: bool) -> Narrative {
     )
 }
 
-fn fallback_narrative_with(facts: &Value, why: &str) -> Narrative {
-    let base = mock::narrative_from_facts(facts);
+fn fallback_narrative_with(marks: Option<NumberMarks>, facts: &Value, why: &str) -> Narrative {
+    let base = mock::narrative_from_facts(facts, marks);
     // No counts or other numbers of our own here: the fallback must pass grounding too.
     let mut paragraphs = vec![format!(
         "This summary was generated automatically from the computed facts: it was not written by the \

@@ -115,7 +115,8 @@ fn localize_agenda(agenda: &mut Agenda, locale: crate::analysis::locale::Locale)
     if locale == crate::analysis::locale::Locale::EnUs {
         return;
     }
-    for line in &mut agenda.this_cycle {
+    // The first line is the narrative's headline, quoted as the model wrote it (in the locale).
+    for line in agenda.this_cycle.iter_mut().skip(1) {
         *line = locale.localize(line);
     }
     let decisions = agenda.decisions.iter_mut().chain(agenda.scorecard.iter_mut().flat_map(|s| s.attention.iter_mut()));
@@ -196,8 +197,16 @@ async fn narrate(
     let span = tracing::info_span!("narrative", section);
     let _enter = span.enter();
     let mut llm = ws.llm.clone();
+    // The company's locale as the narrative module's plain data (the mock and the fallback).
+    let (group, decimal) = ws.locale.separators();
+    let number_marks = (ws.locale != crate::analysis::locale::Locale::EnUs).then(|| crate::narrative::NumberMarks {
+        group,
+        decimal,
+        before_percent: ws.locale.before_percent(),
+    });
     let mock = if llm.base_url == "mock" {
-        let server = crate::narrative::mock::spawn(crate::narrative::mock::MockConfig::default()).await?;
+        let config = crate::narrative::mock::MockConfig { number_marks, ..Default::default() };
+        let server = crate::narrative::mock::spawn(config).await?;
         llm.base_url = server.base_url();
         Some(server)
     } else {
@@ -210,6 +219,7 @@ async fn narrate(
         endpoint_label: mock.as_ref().map(|_| "mock".to_string()),
         directory,
         number_separators: Some(ws.locale.separators()).filter(|s| *s != (',', '.')),
+        number_marks,
         ..DraftConfig::default()
     };
     let drafter = Drafter::new(prompts, client, std::sync::Arc::new(store.response_cache()), config)?;

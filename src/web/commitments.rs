@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Posted, Viewer};
 use super::pages::{Frame, Outcome, frame, no_cycle, refusal};
 use super::{App, Shared, internal, render};
-use crate::artifacts::review;
 
 #[derive(Deserialize, Default)]
 pub struct LogQuery {
@@ -113,7 +112,7 @@ async fn commitments_page<'a>(
     let filtered = if kept.len() == total {
         String::new()
     } else {
-        format!(" (filtered from {})", review::format_number(total as f64))
+        format!(" (filtered from {})", app.options.locale.number(total as f64))
     };
     let showing = if kept.is_empty() {
         format!("no lines{filtered}")
@@ -122,7 +121,7 @@ async fn commitments_page<'a>(
             "lines {}-{} of {}{filtered}",
             start + 1,
             (start + per).min(kept.len()),
-            review::format_number(kept.len() as f64)
+            app.options.locale.number(kept.len() as f64)
         )
     };
     let link = |p: usize| {
@@ -140,8 +139,8 @@ async fn commitments_page<'a>(
         .take(per)
         .map(|l| LineView {
             owner_name: app.dir.name(&l.owner),
-            requested_text: review::format_number(l.requested),
-            committed_text: review::format_number(l.committed),
+            requested_text: app.options.locale.number(l.requested),
+            committed_text: app.options.locale.number(l.committed),
             yours: l.owner == viewer.person,
             line: l.clone(),
         })

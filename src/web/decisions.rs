@@ -186,7 +186,8 @@ async fn decisions_page<'a>(
         }
         _ => None,
     });
-    let n = crate::artifacts::review::format_number;
+    let locale = app.options.locale;
+    let n = |x: f64| locale.number(x);
     let (find, open) = (q.find.trim().to_lowercase(), !q.open.is_empty());
     let total = rows.len();
     let kept: Vec<_> = rows
@@ -242,8 +243,8 @@ async fn decisions_page<'a>(
                 },
                 why: t.why.clone(),
                 buys: t.recommendation.buys.clone(),
-                options: option_views(t),
-                gaps: gap_views(t, d, &decided.overrides),
+                options: option_views(t, locale),
+                gaps: gap_views(t, d, &decided.overrides, locale),
                 scenarios: touching(t, &scenarios),
                 decision: d.map(said),
                 decided: d.map(|d| {
@@ -285,8 +286,8 @@ async fn decisions_page<'a>(
 }
 
 /// A decision's options as the page shows them.
-fn option_views(t: &TradeOff) -> Vec<OptionView> {
-    let n = crate::artifacts::review::format_number;
+fn option_views(t: &TradeOff, locale: crate::analysis::locale::Locale) -> Vec<OptionView> {
+    let n = |x: f64| locale.number(x);
     t.options
         .iter()
         .map(|o| OptionView {
@@ -296,7 +297,7 @@ fn option_views(t: &TradeOff) -> Vec<OptionView> {
             cost: n(o.spend_money),
             margin_kept: n(o.margin_kept_money),
             lost_margin: n(o.lost_margin_money),
-            service: o.service_level_percent.map(|s| format!("{s:.1}%")).unwrap_or_default(),
+            service: o.service_level_percent.map(|s| locale.percent(s)).unwrap_or_default(),
             still_hit: match o.customers_still_hit.len() {
                 0 => "none".into(),
                 1..=5 => o.customers_still_hit.join(", "),
@@ -313,8 +314,9 @@ fn gap_views(
     t: &TradeOff,
     d: Option<&DecisionRow>,
     overrides: &std::collections::HashMap<String, DecisionRow>,
+    locale: crate::analysis::locale::Locale,
 ) -> Vec<GapView> {
-    let n = crate::artifacts::review::format_number;
+    let n = |x: f64| locale.number(x);
     t.gaps
         .iter()
         .map(|g| GapView {

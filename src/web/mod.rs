@@ -86,6 +86,8 @@ pub struct Options {
     /// The workspace whose `scenarios/` the scenario page runs (its run buttons). `None`: the
     /// page only reads the scenario runs.
     pub workspace: Option<std::path::PathBuf>,
+    /// `[company] locale`: how the pages write the numbers they format.
+    pub locale: crate::analysis::locale::Locale,
 }
 
 impl Default for Options {
@@ -104,6 +106,7 @@ impl Default for Options {
             calendar: None,
             returns: None,
             workspace: None,
+            locale: crate::analysis::locale::Locale::EnUs,
         }
     }
 }

@@ -329,6 +329,35 @@ fn scenarios_of_month_two(ws: &std::path::Path, demo_out: &str, month_two: &[Str
     pack_carries_the_scenario(ws, demo_out);
 }
 
+/// Month two's pack compares with month one: last cycle's consensus and signed plan (2026-12) over
+/// the 17 months both cover (2027-01 to 2028-05); the signed plan's units as summed here from
+/// month one's `signed-plan.parquet`; slide 3 says it in words.
+fn last_cycle_deltas(ws: &std::path::Path, folder: &std::path::Path, deck: &str) {
+    use polars::prelude::*;
+    let facts = json(&folder.join("facts.json"));
+    let plan = &facts["deltas"]["plan"]["last_signed_plan"];
+    assert_eq!((plan["base_cycle"].as_str(), plan["months_compared"].as_u64()), (Some("2026-12"), Some(17)), "{plan}");
+    let consensus = &facts["deltas"]["consensus"]["last_cycle_consensus"];
+    assert_eq!(
+        (consensus["first_month"].as_str(), consensus["last_month"].as_str()),
+        (Some("2027-01"), Some("2028-05"))
+    );
+    let bytes = fs_err::read(ws.join("runs/2026-12/executive/run-6/signed-plan.parquet")).unwrap();
+    let df = ParquetReader::new(std::io::Cursor::new(bytes)).finish().unwrap();
+    let (month, units) =
+        (df.column("month").unwrap().str().unwrap(), df.column("planned_units").unwrap().f64().unwrap());
+    let mut signed = 0.0;
+    for i in 0..df.height() {
+        if month.get(i).unwrap() >= "2027-01" {
+            signed += units.get(i).unwrap();
+        }
+    }
+    let base = plan["units"]["base"].as_f64().unwrap();
+    assert!((base - signed).abs() < 0.01, "{base} against {signed} summed here");
+    let slide3 = deck.split("id=\"slide-3\"").nth(1).unwrap().split("id=\"slide-4\"").next().unwrap();
+    assert!(slide3.contains("Against the signed plan of 2026-12: units "), "{slide3}");
+}
+
 /// Month one's pack carries `[reconciliation] pack_scenario` (saturday-shift, runs 3 and 4,
 /// re-planned before the reconciliation): its figures on slide 2 are the stored outcomes' (read
 /// here from each run's `outcome.json`, the difference subtracted here). A scenario edited and
@@ -397,8 +426,9 @@ fn pack_carries_the_scenario(ws: &std::path::Path, demo_out: &str) {
             folder,
         )
     };
-    let (current, deck, _) = recon(16);
+    let (current, deck, folder) = recon(16);
     assert!(current["problem"].is_null(), "{current}");
+    last_cycle_deltas(ws, &folder, &deck);
     let names: Vec<&str> =
         current["comparison"]["outcomes"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["base", "saturday-shift"]);

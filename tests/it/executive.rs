@@ -154,6 +154,10 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
         .map(|i| {
             let mut t = facts.trade_offs[i % facts.trade_offs.len()].clone();
             (t.id, t.rank) = (format!("{}-{i}", t.id), i + 1);
+            // The second recommends accepting the shortfall: slide 4 says why that can be.
+            if i == 1 {
+                t.recommendation.option = "accept_shortfall".into();
+            }
             t
         })
         .collect();
@@ -168,6 +172,13 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
         if n > 3 {
             assert!(html.contains(&format!("{} more decision(s)", n - 3)), "{n} decisions");
         }
+        let slide4 = html.split("id=\"slide-4\"").nth(1).unwrap().split("id=\"slide-5\"").next().unwrap();
+        let note = slide4.split("<p class=\"small\">").find(|p| p.contains(" accepting the shortfall: "));
+        assert_eq!(
+            note.is_some_and(|p| p.starts_with("D2 recommends ") || p.starts_with("D2, ")),
+            n >= 2,
+            "{n}: {note:?}"
+        );
         decks.push((n, html));
     }
     let missing: Vec<&str> = ["chromium", "pdfinfo", "pdftoppm"].into_iter().filter(|p| !on_path(p)).collect();
@@ -666,8 +677,27 @@ fn a_de_de_workspace_writes_the_pack_and_the_agenda_in_german() {
         for n in &facts.notices {
             assert!(!english.is_match(&n.text), "{}", n.text);
         }
+        // Slide 3 compares the plan with the budget in words, in German.
+        let slide3 = html.split("id=\"slide-3\"").nth(1).unwrap().split("id=\"slide-4\"").next().unwrap();
+        let against = slide3.split("Against the budget: ").nth(1).expect("slide 3 against the budget");
+        let against = against.split('<').next().unwrap();
+        assert!(german.is_match(against) && !english.is_match(against), "{against}");
         let draft = store.draft_of_run(pack.id).await.unwrap().unwrap();
-        let agenda = store.draft(draft.id).await.unwrap().unwrap().content.agenda;
+        let content = store.draft(draft.id).await.unwrap().unwrap().content;
+        // The mock model writes its narrative's numbers in German, and the fact check takes them.
+        assert_eq!(content.narrative_source, "model");
+        let text = format!("{} {}", content.narrative.headline, content.narrative.paragraphs.join(" "));
+        assert!(german.is_match(&text) && !english.is_match(&text), "{text}");
+        let agenda = content.agenda;
+        // `snop decide --list` prints the decisions' figures in German.
+        let (code, out, err) = crate::common::run_in(tmp.path(), &["decide", "--cycle", CYCLE, "--list"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let margins: Vec<&str> = out.lines().filter_map(|l| l.split("margin at risk ").nth(1)).collect();
+        assert_eq!(margins.len(), facts.trade_offs.len(), "{out}");
+        for (m, d) in margins.iter().zip(&facts.trade_offs) {
+            assert!(m.starts_with(&format!("{};", Locale::DeDe.money(d.margin_at_risk_money))), "{m}");
+        }
+        assert!(german.is_match(&out) && !english.is_match(&out), "{out}");
         let lines: Vec<&String> =
             agenda.this_cycle.iter().chain(agenda.decisions.iter().map(|d| &d.decision)).collect();
         assert!(lines.iter().any(|l| german.is_match(l)), "{lines:?}");

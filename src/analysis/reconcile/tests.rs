@@ -170,6 +170,9 @@ fn run_with(supply: &SupplyFacts, last: Option<SignedPlanLines>, cap: usize) -> 
         demand: None,
         owners: [("supply_lead".to_string(), "Sam Okafor (supply lead)".to_string())].into_iter().collect(),
         locale: Default::default(),
+        consensus: None,
+        last_consensus: None,
+        unit_costs: BTreeMap::new(),
     })
 }
 
@@ -485,6 +488,44 @@ fn a_decisions_options_are_the_sums_of_its_gaps() {
 /// the leads' resolution, too). A decision recorded on a gap id before decisions were grouped
 /// (`G4`, expedite) still counts for its decision; `SUPPLIER-S9` stays undecided. A later
 /// decision on the whole group supersedes the override.
+/// A gap whose recommendation starts with a step of 0 units (overtime 0, then build-ahead 40 for
+/// 1,500: over the limit, a decision): its recommended option is overtime, which its cheapest
+/// fixes' steps leave out. Choosing the cheapest fixes still imposes nothing (the least-cost
+/// plan), and a gap whose only step is 0 units is not made to accept its shortfall.
+#[test]
+fn the_cheapest_fixes_impose_nothing_when_a_step_is_zero_units() {
+    use crate::analysis::executive::{DecisionRow, adjustments};
+    let zero_first = gap(
+        "Z1",
+        40.0,
+        4_000.0,
+        2_000.0,
+        vec![step(OptionKind::Overtime, 0.0, 0.0), step(OptionKind::BuildAhead, 40.0, 1_500.0)],
+    );
+    let mut only_zero = gap(
+        "Z2",
+        40.0,
+        4_000.0,
+        1_000.0,
+        vec![step(OptionKind::Overtime, 0.0, 0.0), step(OptionKind::AcceptShortfall, 40.0, 0.0)],
+    );
+    only_zero.resource = Some("OTHER".into());
+    only_zero.options.push(option(OptionKind::Expedite, 40.0, 900.0));
+    let supply = facts(vec![zero_first, only_zero]);
+    let pack = run_with(&supply, None, 10);
+    let ids: Vec<&str> = pack.trade_offs.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["RES-ASM-1-2027-Q1", "RES-OTHER-2027-Q1"]);
+    assert_eq!(crate::analysis::supply::recommended_option(&supply.gaps[0]), OptionKind::Overtime);
+    let rows: Vec<DecisionRow> =
+        ids.iter().enumerate().map(|(i, d)| DecisionRow::option(i as i64 + 1, "2027-01", d, CHEAPEST_FIXES)).collect();
+    let (adj, log) = adjustments(&pack, &supply, &rows);
+    assert!(adj.forbidden_kinds("Z1").is_empty(), "{:?}", adj.forbidden_kinds("Z1"));
+    assert!(adj.forbidden_kinds("Z2").is_empty(), "{:?}", adj.forbidden_kinds("Z2"));
+    let effect = |gap: &str| log.lines.iter().find(|l| l.tradeoff_id == gap).unwrap().effect.clone();
+    assert_eq!(effect("Z1"), "as recommended (overtime): the least-cost plan; build ahead, as recommended");
+    assert_eq!(effect("Z2"), "as recommended (overtime): the least-cost plan");
+}
+
 #[test]
 fn a_decision_with_a_gap_decided_otherwise_reaches_the_plan() {
     use crate::analysis::executive::{Choice, DecisionRow, adjustments};
@@ -634,6 +675,9 @@ fn risks_are_computed_from_the_facts_and_ranked() {
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
         locale: Default::default(),
+        consensus: None,
+        last_consensus: None,
+        unit_costs: BTreeMap::new(),
     });
     let got: Vec<(usize, &str, Option<f64>, &str)> =
         f.risks.iter().map(|r| (r.rank, r.id.as_str(), r.at_stake_money, r.owner.as_str())).collect();

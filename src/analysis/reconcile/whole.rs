@@ -100,6 +100,7 @@ pub fn re_solve<E>(
         f.revenue_at_risk_money = t.revenue_at_risk_money;
         f.spend_money = r2(t.plan_cost.spend());
         f.lost_margin_money = t.plan_cost.lost_margin_money;
+        facts.deltas.set_plan(&p);
     }
     facts.financial.decision_re_solves = n;
     Ok(n)
@@ -214,76 +215,11 @@ mod tests {
     use polars::prelude::*;
 
     use super::*;
-    use crate::analysis::executive::{Choice as Decided, DecisionRow, adjustments};
+    use crate::analysis::executive::{DecisionRow, adjustments};
+    use crate::analysis::reconcile::testkit::one_resource;
     use crate::analysis::reconcile::{ReconcileInputs, ReconcileParams, reconcile};
     use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review, supply_review_with};
-    use crate::contract::{Month, Table};
-
-    /// One SKU `A` (price 10, cost 6: margin 4) on one resource `R` (1 h a unit, 100 h a month,
-    /// at most `overtime` h of overtime at 3 an hour) for customers C1 (priority 1) and C2.
-    fn tables(months: &[String], overtime: f64) -> BTreeMap<Table, DataFrame> {
-        let mut t = BTreeMap::new();
-        t.insert(
-            Table::Items,
-            df!("sku" => ["A"], "family" => ["F"], "unit_price" => [10.0], "unit_cost" => [6.0], "make_site" => ["S"])
-                .unwrap(),
-        );
-        t.insert(Table::Customers, df!("customer" => ["C1", "C2"], "priority" => [1i64, 2]).unwrap());
-        t.insert(Table::Resources, df!("resource" => ["R"], "site" => ["S"], "kind" => ["line"]).unwrap());
-        t.insert(Table::Routings, df!("sku" => ["A"], "resource" => ["R"], "hours_per_unit" => [1.0]).unwrap());
-        let empty = |cols: &[(&str, bool)]| {
-            DataFrame::new_infer_height(
-                cols.iter()
-                    .map(|(c, text)| {
-                        if *text {
-                            Column::new((*c).into(), Vec::<String>::new())
-                        } else {
-                            Column::new((*c).into(), Vec::<f64>::new())
-                        }
-                    })
-                    .collect(),
-            )
-            .unwrap()
-        };
-        t.insert(Table::Bom, empty(&[("parent_sku", true), ("component", true), ("qty_per", false)]));
-        t.insert(
-            Table::Components,
-            empty(&[("component", true), ("supplier", true), ("lead_time_days", false), ("unit_cost", false)]),
-        );
-        t.insert(
-            Table::Inventory,
-            df!("item" => ["A"], "site" => ["S"], "on_hand" => [0.0], "safety_stock" => [0.0]).unwrap(),
-        );
-        let n = months.len();
-        t.insert(
-            Table::Capacity,
-            df!(
-                "resource" => vec!["R"; n],
-                "month" => months.to_vec(),
-                "available_hours" => vec![100.0; n],
-                "max_overtime_hours" => vec![overtime; n],
-                "overtime_cost_per_hour" => vec![3.0; n]
-            )
-            .unwrap(),
-        );
-        t
-    }
-
-    fn row(i: usize, decision: &str, option: &str) -> DecisionRow {
-        DecisionRow {
-            id: i as i64 + 1,
-            cycle: "2027-01".into(),
-            tradeoff_id: Some(decision.into()),
-            choice: Decided::Option { option: option.into() },
-            owner: None,
-            due: None,
-            note: None,
-            decided_by: "olivia.chen".into(),
-            role: "coo".into(),
-            decided_at: "2027-01-10T10:00:00Z".into(),
-            scenario: None,
-        }
-    }
+    use crate::contract::Month;
 
     /// Demand of A: January 60 (C1), February and March 140 each (C1 80, C2 60), against 100 h a
     /// month and at most 50 h of overtime at 3. Holding costs 2% of the unit cost (6) a month:
@@ -304,7 +240,7 @@ mod tests {
     fn two_gaps_of_one_resource_re_solved_as_one_decision() {
         let cycle = Month::parse("2027-01").unwrap();
         let months: Vec<String> = (0..18).map(|i| cycle.plus(i).to_string()).collect();
-        let tables = tables(&months, 50.0);
+        let tables = one_resource(&months, 50.0);
         let demand = df!(
             "sku" => ["A", "A", "A", "A", "A"],
             "customer" => ["C1", "C1", "C2", "C1", "C2"],
@@ -329,11 +265,18 @@ mod tests {
             demand: None,
             owners: BTreeMap::new(),
             locale: Default::default(),
+            consensus: None,
+            last_consensus: None,
+            unit_costs: BTreeMap::new(),
         };
         let mut facts = reconcile(&ri);
         let pack = facts.clone();
         let replan = |choices: &[Choice]| {
-            let rows: Vec<DecisionRow> = choices.iter().enumerate().map(|(i, (d, o))| row(i, d, o)).collect();
+            let rows: Vec<DecisionRow> = choices
+                .iter()
+                .enumerate()
+                .map(|(i, (d, o))| DecisionRow::option(i as i64 + 1, "2027-01", d, o))
+                .collect();
             supply_review_with(&inputs, &adjustments(&pack, &before, &rows).0)
         };
         assert_eq!(re_solve(&mut facts, &before, true, replan).unwrap(), 3);
@@ -382,7 +325,7 @@ mod tests {
         // Each option's plan is the executive's re-plan with exactly that option chosen, by
         // another path: the decision row as `snop decide` records it, the adjustments, the plan.
         for (i, o) in d.options.iter().enumerate() {
-            let rows = [row(i, &d.id, &o.key)];
+            let rows = [DecisionRow::option(i as i64 + 1, "2027-01", &d.id, &o.key)];
             let after = supply_review_with(&inputs, &adjustments(&facts, &before, &rows).0).unwrap();
             let p = o.plan.as_ref().unwrap();
             assert!((after.totals.revenue_constrained_money - p.revenue_money).abs() < 1e-6, "{}", o.key);
@@ -393,7 +336,11 @@ mod tests {
         // to the same figures as above.
         let mut large = pack.clone();
         let replan = |choices: &[Choice]| {
-            let rows: Vec<DecisionRow> = choices.iter().enumerate().map(|(i, (d, o))| row(i, d, o)).collect();
+            let rows: Vec<DecisionRow> = choices
+                .iter()
+                .enumerate()
+                .map(|(i, (d, o))| DecisionRow::option(i as i64 + 1, "2027-01", d, o))
+                .collect();
             supply_review_with(&inputs, &adjustments(&pack, &before, &rows).0)
         };
         assert_eq!(re_solve(&mut large, &before, false, replan).unwrap(), 1);

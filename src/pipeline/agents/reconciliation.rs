@@ -36,6 +36,8 @@ pub(in crate::pipeline) struct Read {
     /// The cycle's consensus as the executive re-plans it (the decisions' options are re-solved
     /// against it).
     consensus: DataFrame,
+    /// Last cycle's consensus: its cycle and (sku, month, units).
+    last_consensus: Option<reconcile::SignedPlanLines>,
 }
 
 /// The reconciliation's inputs: the cycle's demand consensus and supply plan, signed unless
@@ -76,6 +78,7 @@ pub(super) async fn upstream(store: &Store, cycle: Month, options: RunOptions) -
     let (demand_facts, last_cycle) = (json_of("facts.json")?, json_of("last-cycle.json")?);
     let (_, _, consensus) = cycle_consensus(store, cycle).await?;
     let read = Read {
+        last_consensus: last_consensus(store, cycle).await?,
         consensus,
         demand_facts,
         last_cycle,
@@ -119,6 +122,9 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
             })
             .collect(),
         locale: ws.locale,
+        consensus: Some(lines_of(&b.consensus, "qty")?),
+        last_consensus: b.last_consensus,
+        unit_costs: unit_costs_of(ctx.ingested)?,
     };
     let mut facts = tracing::info_span!("analysis").in_scope(|| reconcile::reconcile(&inputs));
     if let Some(q) = b.stale_supply {
@@ -165,7 +171,7 @@ fn re_solve_options(
     consensus: &DataFrame,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<()> {
-    use crate::analysis::executive::{Choice, DecisionRow, adjustments};
+    use crate::analysis::executive::{DecisionRow, adjustments};
     use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review_with};
     let tables = &ctx.ingested.tables;
     let needed = [Table::Customers, Table::Resources, Table::Routings, Table::Bom, Table::Components, Table::Capacity];
@@ -184,23 +190,12 @@ fn re_solve_options(
     let params = SupplyParams { max_re_solves: 0, ..params.clone() };
     let inputs = SupplyInputs { tables, demand: consensus, cycle: ctx.cycle, params: &params };
     let pack = facts.clone();
+    let cycle = ctx.cycle.to_string();
     let replan = |choices: &[reconcile::whole::Choice]| {
         let rows: Vec<DecisionRow> = choices
             .iter()
             .enumerate()
-            .map(|(i, (decision, option))| DecisionRow {
-                id: i as i64 + 1,
-                cycle: ctx.cycle.to_string(),
-                tradeoff_id: Some(decision.clone()),
-                choice: Choice::Option { option: option.clone() },
-                owner: None,
-                due: None,
-                note: None,
-                decided_by: String::new(),
-                role: String::new(),
-                decided_at: String::new(),
-                scenario: None,
-            })
+            .map(|(i, (decision, option))| DecisionRow::option(i as i64 + 1, &cycle, decision, option))
             .collect();
         let (adjust, _) = adjustments(&pack, supply, &rows);
         supply_review_with(&inputs, &adjust)
@@ -226,6 +221,36 @@ fn decision_owner(ws: &Workspace, dir: &Directory) -> String {
         .iter()
         .find_map(|r| ws.holders(r).first().map(|p| format!("{} ({})", dir.name(p), crate::sop::role_title(r))))
         .unwrap_or_else(|| dir.signers(Artifact::SignedPlan))
+}
+
+/// Last cycle's consensus (the signed one, else the latest succeeded demand review), as its
+/// cycle and (sku, month, units); `None` when last cycle has none.
+async fn last_consensus(store: &Store, cycle: Month) -> anyhow::Result<Option<reconcile::SignedPlanLines>> {
+    let previous = cycle.plus(-1);
+    let Some((run, _)) = crate::pipeline::upstream::consensus_run(store, previous).await? else { return Ok(None) };
+    let Some(bytes) = store.run_file(&run, "consensus.parquet")? else { return Ok(None) };
+    let cells = ParquetReader::new(std::io::Cursor::new(bytes)).finish()?;
+    Ok(Some((previous.to_string(), lines_of(&cells, "final")?)))
+}
+
+/// A consensus frame's (sku, month, units) lines, the units from column `units`.
+fn lines_of(df: &DataFrame, units: &str) -> anyhow::Result<Vec<(String, String, f64)>> {
+    let sku = df.column("sku")?.cast(&DataType::String)?;
+    let month = df.column("month")?.cast(&DataType::String)?;
+    let qty = df.column(units)?.cast(&DataType::Float64)?;
+    let (sku, month, qty) = (sku.str()?, month.str()?, qty.f64()?);
+    Ok((0..df.height())
+        .filter_map(|i| Some((sku.get(i)?.to_string(), month.get(i)?.to_string(), qty.get(i)?)))
+        .collect())
+}
+
+/// SKU to unit cost from the items master.
+fn unit_costs_of(ingested: &ingest::Ingested) -> anyhow::Result<BTreeMap<String, f64>> {
+    let df = ingested.tables.get(&Table::Items).ok_or_else(|| UserError("the pipeline reads no `items`".into()))?;
+    let sku = df.column("sku")?.cast(&DataType::String)?;
+    let cost = df.column("unit_cost")?.cast(&DataType::Float64)?;
+    let (sku, cost) = (sku.str()?, cost.f64()?);
+    Ok((0..df.height()).filter_map(|i| Some((sku.get(i)?.to_string(), cost.get(i)?))).collect())
 }
 
 /// SKU to (family, unit price) from the items master.

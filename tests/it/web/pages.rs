@@ -14,6 +14,38 @@ use snop::store::Store;
 use super::{CYCLE, csrf_of, demo_login, demo_server, get, http, post};
 use crate::common::block_on;
 
+/// The decisions page of a `de-DE` workspace (`Options::locale`, as `snop serve` sets it from
+/// `[company] locale`) writes its figures in German: each trade-off's margin at risk as
+/// `Locale::DeDe` writes it, never as en-US does.
+async fn in_german(ws_dir: &Path, listed: &[Value]) {
+    use snop::analysis::locale::Locale;
+    use snop::web::{self, App, Options};
+    let ws = snop::config::Workspace::load_without_inputs(ws_dir).unwrap();
+    let store = snop::pipeline::open_store(&ws).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let options = Options { locale: Locale::DeDe, ..Options::default() };
+    tokio::spawn(web::serve(
+        listener,
+        App::new(store, ws.directory(), ws.company.clone(), options),
+        std::future::pending(),
+    ));
+    let coo = demo_login(&base, "olivia.chen").await;
+    let (s, page) = get(&base, "/cycles/2026-12/decisions", &coo).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let mut grouped = 0;
+    for t in listed {
+        let m = t["trade_off"]["margin_at_risk_money"].as_f64().unwrap();
+        let (de, en) = (Locale::DeDe.number(m), Locale::EnUs.number(m));
+        assert!(page.contains(&format!("margin at risk {de},")), "{de} in the page");
+        if de != en {
+            grouped += 1;
+            assert!(!page.contains(&format!("margin at risk {en},")), "{en} in the page");
+        }
+    }
+    assert!(grouped > 0, "a margin of 1,000 or more, written apart in German");
+}
+
 #[test]
 fn the_coo_decides_a_trade_off_in_the_browser_and_others_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -34,6 +66,7 @@ fn the_coo_decides_a_trade_off_in_the_browser_and_others_are_refused() {
             serde_json::from_str(&out).unwrap()
         };
         let before = list(&ws_dir);
+        in_german(&ws_dir, &before).await;
         let tradeoff = before[0]["trade_off"]["id"].as_str().unwrap().to_string();
         assert!(page.contains(&format!("{tradeoff} · ")), "every trade-off is listed: {page}");
         let options: Vec<&str> =
