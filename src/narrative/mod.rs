@@ -525,7 +525,13 @@ impl Drafter {
         let mut messages = self.prompts.messages(section, &masked)?;
         let model = self.client.config().model.clone();
         let params = self.params(section);
-        let key = cache_key(&messages, &model, &params);
+        let mut key = cache_key(&messages, &model, &params);
+        if let Some(m) = self.config.number_marks {
+            // The mock and the fallback write numbers in these marks: a reply cached for another
+            // locale is not this one's (en-US keys stay as they were).
+            let material = format!("{key}|numbers {}{}{}", m.group, m.decimal, m.before_percent);
+            key = hex::encode(sha2::Sha256::digest(material.as_bytes()));
+        }
         if let Some(mut hit) = self.cache.get(&key).await.map_err(NarrativeError::Cache)? {
             self.counters.cache_hits.fetch_add(1, Ordering::SeqCst);
             // This draft cost nothing: no call was made for it now.

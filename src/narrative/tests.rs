@@ -130,6 +130,26 @@ async fn cache_hit_makes_no_request() {
     assert_eq!(mock.requests(), 2);
 }
 
+/// A reply cached for one locale's numbers is not another's: the same facts drafted with
+/// German marks after an en-US draft ask the model again, and a second German draft is a hit.
+#[tokio::test]
+async fn a_cached_draft_is_kept_per_locale() {
+    let mock = mock::spawn(MockConfig::default()).await.unwrap();
+    let cache: Arc<MemoryCache> = Arc::new(MemoryCache::default());
+    let german = Some(NumberMarks { group: '.', decimal: ',', before_percent: "\u{a0}" });
+    let make = |number_marks| {
+        let prompts = Prompts::load(&prompts_dir()).unwrap();
+        let client = LlmClient::new(client_config(&mock)).unwrap();
+        Drafter::new(prompts, client, cache.clone(), DraftConfig { number_marks, ..draft_config() }).unwrap()
+    };
+    make(None).draft_section("demand-review/summary", &facts()).await.unwrap();
+    let de = make(german);
+    de.draft_section("demand-review/summary", &facts()).await.unwrap();
+    assert_eq!((mock.requests(), de.counters().cache_hits), (2, 0), "the en-US draft is not the German one");
+    de.draft_section("demand-review/summary", &facts()).await.unwrap();
+    assert_eq!((mock.requests(), de.counters().cache_hits), (2, 1), "the German draft is kept for German");
+}
+
 #[tokio::test]
 async fn masking_round_trip() {
     let mock = mock::spawn(MockConfig::default()).await.unwrap();
