@@ -471,7 +471,10 @@ fn judge(
 /// is hashed to one number; only the rows whose number repeats (found by [`repeated`], no hash
 /// set of every row) are compared by their key values, so no copy of every key is made. Also
 /// returns each duplicate's row index with the index of the row it repeats, in row order.
-fn duplicate_flags(stage: &DataFrame, key: &[&str]) -> Result<(BooleanChunked, Vec<(usize, usize)>), super::IngestError> {
+fn duplicate_flags(
+    stage: &DataFrame,
+    key: &[&str],
+) -> Result<(BooleanChunked, Vec<(usize, usize)>), super::IngestError> {
     let n = stage.height();
     // The flag in the frame's chunks (see [`in_chunks`]).
     let chunks: Vec<usize> = stage.column("__bad").map_err(err)?.as_materialized_series().chunk_lengths().collect();
