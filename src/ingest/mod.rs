@@ -136,7 +136,7 @@ fn with_origin(frame: DataFrame, files: &[(String, Option<String>)]) -> Result<D
 /// `/proc` is not there).
 fn rss_mb() -> u64 {
     let statm = fs_err::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).map_or(0, |pages| pages * 4096 >> 20)
+    statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).map_or(0, |pages| (pages * 4096) >> 20)
 }
 
 /// How deep a table sits in the reference graph: masters first.
