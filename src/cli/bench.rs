@@ -569,6 +569,7 @@ fn ingest_bench(
             r.frame_bytes as f64 / 1e6
         );
     }
+    println!("rows read: polars {}, snop {} (kept and quarantined)", bare.rows, val.rows);
     println!("time ratio (snop / polars bare): {:.2}x", val.seconds / bare.seconds);
     println!(
         "peak memory / typed data in memory: snop {:.2}x, polars bare {:.2}x",

@@ -186,6 +186,12 @@ impl Scanner {
             &joined
         };
         let mut carry = Vec::new();
+        // The common case, valid text, checked by the vectorised validator; the standard one
+        // only where it fails, for the offset (or a sequence cut at the chunk's end).
+        if simdutf8::basic::from_utf8(bytes).is_ok() {
+            self.carry = carry;
+            return;
+        }
         if let Err(e) = std::str::from_utf8(bytes) {
             let at = e.valid_up_to();
             match e.error_len() {

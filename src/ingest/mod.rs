@@ -132,6 +132,13 @@ fn with_origin(frame: DataFrame, files: &[(String, Option<String>)]) -> Result<D
     Ok(frame)
 }
 
+/// This process's resident memory in MB, for the `-v` timings of ingest's steps (0 where Linux's
+/// `/proc` is not there).
+fn rss_mb() -> u64 {
+    let statm = fs_err::read_to_string("/proc/self/statm").unwrap_or_default();
+    statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).map_or(0, |pages| (pages * 4096) >> 20)
+}
+
 /// How deep a table sits in the reference graph: masters first.
 fn depth(t: Table) -> usize {
     t.depends_on().into_iter().map(|d| depth(d) + 1).max().unwrap_or(0)

@@ -30,3 +30,14 @@ pub fn parse_number(text: Expr, dtype: DataType, decimal_comma: bool) -> Expr {
         parsed
     }
 }
+
+/// `ca` cut into chunks of `lengths` (those of the frame it joins), when they add up to it. A
+/// column whose chunks differ from the frame's has polars copy every column of the frame into
+/// one chunk (`align_chunks`) at a later step; sliced, it costs nothing.
+pub fn in_chunks<T: PolarsDataType>(ca: ChunkedArray<T>, lengths: &[usize]) -> ChunkedArray<T> {
+    if lengths.len() > 1 && lengths.iter().sum::<usize>() == ca.len() {
+        ca.match_chunks(lengths.iter().copied())
+    } else {
+        ca
+    }
+}

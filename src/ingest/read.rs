@@ -480,6 +480,7 @@ fn read_in_pieces(path: &Path, layout: &Layout, options: CsvReadOptions, piece: 
     }
     let mut file = fs_err::File::open(path).map_err(Piece::Io)?;
     let mut frame: Option<DataFrame> = None;
+    // One buffer for every piece (not a fresh one the system must clear each time).
     let mut buf = Vec::new();
     for (row, start, end) in pieces.into_iter().filter(|(_, start, end)| end > start) {
         buf.clear();
@@ -489,7 +490,7 @@ fn read_in_pieces(path: &Path, layout: &Layout, options: CsvReadOptions, piece: 
         let part = options
             .clone()
             .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: row as IdxSize }))
-            .into_reader_with_file_handle(Cursor::new(std::mem::take(&mut buf)))
+            .into_reader_with_file_handle(Cursor::new(buf.as_slice()))
             .finish()
             .map_err(Piece::Polars)?;
         match frame.as_mut() {
@@ -591,6 +592,7 @@ fn read_csv(
             Piece::Polars(e) => unreadable(e),
         })?,
     };
+    tracing::debug!(file = name, rss_mb = super::rss_mb(), "read: parsed");
     if frame.height() as u64 != layout.records {
         return Err(IngestError::Unreadable {
             file: name.to_string(),
@@ -622,7 +624,9 @@ fn read_csv(
         }
         None => (frame, None),
     };
+    tracing::debug!(file = name, rss_mb = super::rss_mb(), "read: typed values made whole");
     let frame = finish(frame, &selected, columns, file_idx, typed_absent)?;
+    tracing::debug!(file = name, rss_mb = super::rss_mb(), "read: columns named");
     Ok((frame, layout.ragged.iter().map(SetAside::from).collect(), origin))
 }
 
@@ -683,8 +687,11 @@ fn with_fallback(
             }
             patched(&values, &nulls, &parsed).map_err(err)?
         };
+        // In the frame's chunks (see [`super::parse::in_chunks`]).
+        let chunks: Vec<usize> = values.chunk_lengths().collect();
         frame.with_column(values.with_name(src.as_str().into()).into_column()).map_err(err)?;
-        frame.with_column(Column::new(unparsed_col(src).into(), unparsed)).map_err(err)?;
+        let unparsed = BooleanChunked::from_slice(unparsed_col(src).into(), &unparsed);
+        frame.with_column(super::parse::in_chunks(unparsed, &chunks).into_column()).map_err(err)?;
     }
     Ok(frame)
 }
@@ -698,14 +705,19 @@ fn patched(values: &Series, nulls: &[usize], parsed: &Series) -> PolarsResult<Se
         v
     }
     let name = values.name().clone();
+    // In the chunks of `values` (see [`super::parse::in_chunks`]).
+    let chunks: Vec<usize> = values.chunk_lengths().collect();
+    use super::parse::in_chunks;
     Ok(match values.dtype() {
         DataType::Int64 => {
             let p = parsed.i64()?;
-            Series::new(name, patch(values.i64()?.iter().collect(), nulls, |k| p.get(k)))
+            let v = patch(values.i64()?.iter().collect(), nulls, |k| p.get(k));
+            in_chunks(Int64Chunked::from_iter_options(name, v.into_iter()), &chunks).into_series()
         }
         _ => {
             let p = parsed.f64()?;
-            Series::new(name, patch(values.f64()?.iter().collect(), nulls, |k| p.get(k)))
+            let v = patch(values.f64()?.iter().collect(), nulls, |k| p.get(k));
+            in_chunks(Float64Chunked::from_iter_options(name, v.into_iter()), &chunks).into_series()
         }
     })
 }
