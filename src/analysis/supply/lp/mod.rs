@@ -18,11 +18,11 @@ pub mod split;
 use serde::{Deserialize, Serialize};
 
 pub use super::AllocationRule;
+pub use memo::MEMO_VALUES;
 pub use model::{
     HOLD_ABSOLUTE, HOLD_TOLERANCE, Lever, Pricer, SolveError, WARM_MODELS, cost_of, open_receipts, purchase_premium,
     solve, solve_least_cost, solve_least_cost_without, solve_whole, solve_with, solve_with_memo, solve_without,
 };
-pub use memo::MEMO_VALUES;
 pub use split::SplitOptions;
 
 /// The supply optimiser's data: everything the linear program is built from.

@@ -365,9 +365,12 @@ fn stages(p: &Problem, cols: &Cols) -> Vec<Stage> {
         AllocationRule::PriorityFirst => {
             // Every column with a cost but the served units is money spent on a fix: later
             // stages buy no more of any fix than the least-cost plan does.
-            let served: BTreeSet<usize> = cols.served.iter().map(|x| x.index()).collect();
+            let mut served = vec![false; cols.all.len()];
+            for x in &cols.served {
+                served[x.index()] = true;
+            }
             let cap: Vec<Col> =
-                cols.all.iter().filter(|(x, c)| *c > 0.0 && !served.contains(&x.index())).map(|(x, _)| *x).collect();
+                cols.all.iter().filter(|(x, c)| *c > 0.0 && !served[x.index()]).map(|(x, _)| *x).collect();
             out.push(Stage {
                 name: "least cost, each fix capped".into(),
                 objective: cols.all.clone(),
@@ -600,6 +603,11 @@ impl<'p> Pricer<'p> {
             firsts.push(first);
         }
         pricer.plan_pieces_reused = pricer.cut.pieces.len() - solved;
+        tracing::debug!(
+            pieces = pricer.cut.pieces.len(),
+            solved,
+            "lp: the plan's pieces solved (the rest from the memo)"
+        );
         let whole = split::merge(p, &pricer.cut, &plans);
         drop(plans);
         let reference = split::merge(p, &pricer.cut, &firsts);
