@@ -111,7 +111,8 @@ mod tests {
             assert_eq!(x, y);
             xs.push(x);
         }
-        let rows: Vec<(f64, f64, Vec<(usize, f64)>)> = vec![
+        type Spec = (f64, f64, Vec<(usize, f64)>);
+        let rows: Vec<Spec> = vec![
             (f64::NEG_INFINITY, 4.0, vec![(2, 1.0), (0, -3.0), (2, 0.5)]),
             (-1.0, -1.0, vec![(3, 2.0), (1, 1.0)]),
             (0.0, f64::INFINITY, vec![]),
