@@ -9,16 +9,19 @@
 //! Money is in the workspace's currency, quantities in units, time in plan months (index 0 is
 //! the cycle month).
 
+mod arrays;
 mod inputs;
+mod memo;
 mod model;
 pub mod split;
 
 use serde::{Deserialize, Serialize};
 
 pub use super::AllocationRule;
+pub use memo::MEMO_VALUES;
 pub use model::{
     HOLD_ABSOLUTE, HOLD_TOLERANCE, Lever, Pricer, SolveError, WARM_MODELS, cost_of, open_receipts, purchase_premium,
-    solve, solve_least_cost, solve_least_cost_without, solve_whole, solve_with, solve_without,
+    solve, solve_least_cost, solve_least_cost_without, solve_whole, solve_with, solve_with_memo, solve_without,
 };
 pub use split::SplitOptions;
 

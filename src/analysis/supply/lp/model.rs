@@ -33,8 +33,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use highs::{Col, HighsModelStatus, Model, RowProblem, Sense};
+use highs::{Col, HighsModelStatus, Model, Sense};
 
+use super::arrays::Arrays;
+use super::memo;
 use super::split::{self, Piece, Split, SplitOptions};
 use super::{AllocationRule, Cost, Part, Problem, Solution};
 
@@ -107,13 +109,13 @@ pub fn open_receipts(p: &Problem) -> Vec<Vec<f64>> {
     out
 }
 
-fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
+fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (Arrays, Cols) {
     let n = p.months.len();
     let frozen = p.frozen_months.min(n);
-    let mut pb = RowProblem::default();
+    let mut pb = Arrays::default();
     let mut all = Vec::new();
-    let mut col = |pb: &mut RowProblem, cost: f64, ub: f64| {
-        let c = pb.add_column(cost, 0.0..=ub);
+    let mut col = |pb: &mut Arrays, cost: f64, ub: f64| {
+        let c = pb.add_column(cost, ub);
         all.push((c, cost));
         c
     };
@@ -216,7 +218,7 @@ fn build(p: &Problem, forbid: &BTreeSet<Lever>) -> (RowProblem, Cols) {
 }
 
 /// The rows: hours per resource-month, then the stock balances of items and components.
-fn add_rows(p: &Problem, pb: &mut RowProblem, cols: &Cols) {
+fn add_rows(p: &Problem, pb: &mut Arrays, cols: &Cols) {
     let n = p.months.len();
     let Cols { prod, ot, istock, cstock, buy, exp, served, .. } = cols;
     // Hours per resource-month.
@@ -366,9 +368,12 @@ fn stages(p: &Problem, cols: &Cols) -> Vec<Stage> {
         AllocationRule::PriorityFirst => {
             // Every column with a cost but the served units is money spent on a fix: later
             // stages buy no more of any fix than the least-cost plan does.
-            let served: BTreeSet<usize> = cols.served.iter().map(|x| x.index()).collect();
+            let mut served = vec![false; cols.all.len()];
+            for x in &cols.served {
+                served[x.index()] = true;
+            }
             let cap: Vec<Col> =
-                cols.all.iter().filter(|(x, c)| *c > 0.0 && !served.contains(&x.index())).map(|(x, _)| *x).collect();
+                cols.all.iter().filter(|(x, c)| *c > 0.0 && !served[x.index()]).map(|(x, _)| *x).collect();
             out.push(Stage {
                 name: "least cost, each fix capped".into(),
                 objective: cols.all.clone(),
@@ -417,13 +422,26 @@ pub fn solve_least_cost_without(p: &Problem, forbid: &BTreeSet<Lever>) -> Result
 }
 
 /// The first `at_most` lexicographic stages without the levers in `forbid`, each piece of the
-/// problem cut by `opts` solved on its own and the plans merged in the whole's order.
+/// problem cut by `opts` solved on its own (or reused from the memo when the same piece was
+/// solved in this process, [`memo`](super::memo)) and the plans merged in the whole's order.
 pub fn solve_with(
     p: &Problem,
     forbid: &BTreeSet<Lever>,
     at_most: usize,
     opts: SplitOptions,
 ) -> Result<Solution, SolveError> {
+    Ok(solve_with_memo(p, forbid, at_most, opts, true)?.0)
+}
+
+/// As [`solve_with`], reusing pieces solved before in this process only when `reuse`; and the
+/// pieces solved (not reused).
+pub fn solve_with_memo(
+    p: &Problem,
+    forbid: &BTreeSet<Lever>,
+    at_most: usize,
+    opts: SplitOptions,
+    reuse: bool,
+) -> Result<(Solution, usize), SolveError> {
     let cut = tracing::debug_span!("lp.cut").in_scope(|| split::split(p, opts));
     let mut local: Vec<BTreeSet<Lever>> = vec![BTreeSet::new(); cut.pieces.len()];
     for l in forbid {
@@ -431,6 +449,7 @@ pub fn solve_with(
             local[pc].insert(x);
         }
     }
+    let mut solved = 0;
     let plans = cut
         .pieces
         .iter()
@@ -438,11 +457,34 @@ pub fn solve_with(
         .enumerate()
         .map(|(k, (piece, f))| {
             tracing::debug_span!("lp.piece", k, items = piece.problem.items.len())
-                .in_scope(|| solve_stages(&piece.problem, f, at_most))
+                .in_scope(|| stages_memo(&piece.problem, f, at_most, reuse, &mut solved))
+                .map(|s| s.0.clone())
         })
         .collect::<Result<Vec<_>, _>>()?;
     let _span = tracing::debug_span!("lp.merge").entered();
-    Ok(split::merge(p, &cut, &plans))
+    Ok((split::merge(p, &cut, &plans), solved))
+}
+
+/// A piece's lexicographic solve and its least-cost stage: from the memo when `reuse` and the
+/// same piece (problem, forbidden levers, stages) was solved in this process, else solved (and
+/// `solved` counts it) and kept there.
+fn stages_memo(
+    p: &Problem,
+    forbid: &BTreeSet<Lever>,
+    at_most: usize,
+    reuse: bool,
+    solved: &mut usize,
+) -> Result<memo::Solved, SolveError> {
+    let key = reuse.then(|| memo::key(p, forbid, at_most));
+    if let Some(hit) = key.as_ref().and_then(memo::get) {
+        return Ok(hit);
+    }
+    *solved += 1;
+    let s = std::sync::Arc::new(solve_stages_first(p, forbid, at_most)?);
+    if let Some(key) = key {
+        memo::put(key, s.clone());
+    }
+    Ok(s)
 }
 
 /// The whole problem as one linear program, not cut: the reference the pieces are tested
@@ -476,6 +518,9 @@ pub struct Pricer<'p> {
     /// Pieces a re-solve reached whose least-cost plan used none of the forbidden levers: not
     /// solved (their plan stands).
     pub piece_solves_saved: usize,
+    /// Pieces of the plan ([`Pricer::with_plan`]) taken from the memo: solved before in this
+    /// process with the same inputs.
+    pub plan_pieces_reused: usize,
 }
 
 /// A plan uses none of a lever: every column the lever opens is within the bound that forbids
@@ -537,6 +582,7 @@ impl<'p> Pricer<'p> {
             piece_solves: 0,
             models_built: 0,
             piece_solves_saved: 0,
+            plan_pieces_reused: 0,
         }
     }
 
@@ -551,12 +597,20 @@ impl<'p> Pricer<'p> {
         let mut pricer = Pricer::with(p, forbid, opts);
         let mut plans = Vec::with_capacity(pricer.cut.pieces.len());
         let mut firsts = Vec::with_capacity(pricer.cut.pieces.len());
+        let mut solved = 0;
         for (k, (piece, f)) in pricer.cut.pieces.iter().zip(&pricer.base).enumerate() {
-            let (plan, first) = tracing::debug_span!("lp.piece", k, items = piece.problem.items.len())
-                .in_scope(|| solve_stages_first(&piece.problem, f, usize::MAX))?;
+            let s = tracing::debug_span!("lp.piece", k, items = piece.problem.items.len())
+                .in_scope(|| stages_memo(&piece.problem, f, usize::MAX, true, &mut solved))?;
+            let (plan, first) = std::sync::Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone());
             plans.push(plan);
             firsts.push(first);
         }
+        pricer.plan_pieces_reused = pricer.cut.pieces.len() - solved;
+        tracing::debug!(
+            pieces = pricer.cut.pieces.len(),
+            solved,
+            "lp: the plan's pieces solved (the rest from the memo)"
+        );
         let whole = split::merge(p, &pricer.cut, &plans);
         drop(plans);
         let reference = split::merge(p, &pricer.cut, &firsts);

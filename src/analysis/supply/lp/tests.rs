@@ -635,6 +635,44 @@ fn an_approximate_cut_is_feasible_and_never_cheaper() {
     close(solve(&p).unwrap().cost.total(), 120.0);
 }
 
+/// A re-plan re-solves only the piece its change reaches, and its plan is the uncached one to
+/// the bit. Three pieces side by side: (a) month 1 needs 130 h on a 100 h line (margin 11,
+/// overtime at 3: least cost 30 h x 3 = 90); (b) and (c) as (a) on lines of their own. The
+/// plan first; then month 1's overtime on (a)'s line forbidden: (a) builds 30 ahead in month 0
+/// at holding 4 = 120 (cheaper than losing 30 x 11 = 330), (b) and (c) are taken from the memo.
+/// Total 90 + 90 + 90 = 270 before, 120 + 90 + 90 = 300 after.
+#[test]
+fn a_re_plan_re_solves_only_the_piece_that_changed() {
+    let one = || {
+        let mut a = problem(2);
+        let r = resource(&mut a, "R1", &[100.0, 100.0], 50.0, 3.0);
+        let x = item(&mut a, "A", 4.0, &[("A", 0.0, &[(r, 1.0)])]);
+        demand(&mut a, x, "K7", 1, 1, 130.0, 11.0);
+        a
+    };
+    let p = side_by_side(&side_by_side(&one(), &one()), &one());
+    let opts = SplitOptions::default();
+    assert_eq!(split::split(&p, opts).pieces.len(), 3);
+    let none = BTreeSet::new();
+    let (plan, _) = solve_with_memo(&p, &none, usize::MAX, opts, true).unwrap();
+    close(plan.cost.total(), 270.0);
+    // The same plan again: every piece from the memo, equal to the bit.
+    let (again, solved) = solve_with_memo(&p, &none, usize::MAX, opts, true).unwrap();
+    assert_eq!((solved, &again), (0, &plan));
+    let forbid = BTreeSet::from([Lever::Overtime { resource: 0, month: 1 }]);
+    let (cached, solved) = solve_with_memo(&p, &forbid, usize::MAX, opts, true).unwrap();
+    assert_eq!(solved, 1);
+    let (uncached, solved) = solve_with_memo(&p, &forbid, usize::MAX, opts, false).unwrap();
+    assert_eq!(solved, 3);
+    assert_eq!(cached, uncached);
+    close(cached.cost.total(), 300.0);
+    close(cached.item_stock[0][0], 30.0);
+    close(cached.overtime[1][1], 30.0);
+    // The pricer's plan reuses the pieces too, and is the same plan.
+    let (pricer, with_plan) = Pricer::with_plan(&p, &forbid, opts).unwrap();
+    assert_eq!((pricer.plan_pieces_reused, &with_plan), (3, &cached));
+}
+
 mod decomposition {
     use proptest::prelude::*;
 
@@ -711,6 +749,21 @@ mod decomposition {
                 prop_assert!(same(&[x.cost.total()], &[z.cost.total()]).is_ok(), "resource {}: {:?} != {:?}", r, x.cost, z.cost);
             }
             prop_assert!(one.live_models() <= 1);
+        }
+
+        /// A plan with pieces reused from the memo equals the plan solved afresh, to the bit,
+        /// with any one resource's overtime forbidden (only the pieces it reaches re-solved).
+        #[test]
+        fn reused_pieces_give_the_uncached_plan(a in random_problem(), b in random_problem(), r in 0usize..4) {
+            let p = side_by_side(&a, &b);
+            let opts = SplitOptions::default();
+            let none = BTreeSet::new();
+            let first = solve_with_memo(&p, &none, usize::MAX, opts, true).unwrap().0;
+            prop_assert_eq!(&first, &solve_with_memo(&p, &none, usize::MAX, opts, false).unwrap().0);
+            let forbid: BTreeSet<Lever> = (0..p.months.len()).map(|month| Lever::Overtime { resource: r, month }).collect();
+            let (cached, solved) = solve_with_memo(&p, &forbid, usize::MAX, opts, true).unwrap();
+            prop_assert!(solved <= 1, "{} pieces solved for one resource's levers", solved);
+            prop_assert_eq!(&cached, &solve_with_memo(&p, &forbid, usize::MAX, opts, false).unwrap().0);
         }
 
         /// Cut approximately, every piece one finished good: the merged plan is feasible for the
