@@ -256,7 +256,8 @@ mod tests {
     use super::*;
     use crate::analysis::executive::{DecisionRow, adjustments};
     use crate::analysis::reconcile::testkit::one_resource;
-    use crate::analysis::reconcile::whole::{Choice, re_solve};
+    use crate::analysis::reconcile::whole::re_solve;
+    use crate::analysis::reconcile::whole::tests::replan;
     use crate::analysis::reconcile::{ReconcileParams, SignedPlanLines, reconcile};
     use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review, supply_review_with};
     use crate::contract::{Month, Table};
@@ -316,15 +317,8 @@ mod tests {
         };
         let mut facts = reconcile(&ri);
         let pack = facts.clone();
-        let replan = |choices: &[Choice]| {
-            let rows: Vec<DecisionRow> = choices
-                .iter()
-                .enumerate()
-                .map(|(i, (d, o))| DecisionRow::option(i as i64 + 1, "2027-01", d, o))
-                .collect();
-            supply_review_with(&inputs, &adjustments(&pack, &before, &rows).0)
-        };
-        re_solve(&mut facts, &before, true, replan).unwrap();
+        let plan = replan(&inputs, &pack, &before);
+        re_solve(&mut facts, &before, true, &plan).unwrap();
         // The accept-the-shortfall plan of the one decision, for the test to set.
         let accept = supply_review_with(
             &inputs,

@@ -209,7 +209,7 @@ fn set(o: &mut DecisionOption, f: &Figures, a: &Figures, r: &Figures, margin_at_
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use polars::prelude::*;
@@ -220,6 +220,23 @@ mod tests {
     use crate::analysis::reconcile::{ReconcileInputs, ReconcileParams, reconcile};
     use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review, supply_review_with};
     use crate::contract::Month;
+
+    /// The re-plan the reconciliation's pipeline hands [`re_solve`]: each chosen option decided
+    /// as `snop decide` records it (cycle 2027-01), re-planned on `inputs` (the deltas' tests too).
+    pub(crate) fn replan<'a>(
+        inputs: &'a SupplyInputs<'_>,
+        pack: &'a ReconciliationFacts,
+        before: &'a SupplyFacts,
+    ) -> impl Fn(&[Choice]) -> Result<SupplyFacts, crate::analysis::AnalysisError> + 'a {
+        move |choices| {
+            let rows: Vec<DecisionRow> = choices
+                .iter()
+                .enumerate()
+                .map(|(i, (d, o))| DecisionRow::option(i as i64 + 1, "2027-01", d, o))
+                .collect();
+            supply_review_with(inputs, &adjustments(pack, before, &rows).0)
+        }
+    }
 
     /// Demand of A: January 60 (C1), February and March 140 each (C1 80, C2 60), against 100 h a
     /// month and at most 50 h of overtime at 3. Holding costs 2% of the unit cost (6) a month:
@@ -271,15 +288,8 @@ mod tests {
         };
         let mut facts = reconcile(&ri);
         let pack = facts.clone();
-        let replan = |choices: &[Choice]| {
-            let rows: Vec<DecisionRow> = choices
-                .iter()
-                .enumerate()
-                .map(|(i, (d, o))| DecisionRow::option(i as i64 + 1, "2027-01", d, o))
-                .collect();
-            supply_review_with(&inputs, &adjustments(&pack, &before, &rows).0)
-        };
-        assert_eq!(re_solve(&mut facts, &before, true, replan).unwrap(), 3);
+        let plan = replan(&inputs, &pack, &before);
+        assert_eq!(re_solve(&mut facts, &before, true, &plan).unwrap(), 3);
         assert_eq!(facts.trade_offs.len(), 1);
         let d = &facts.trade_offs[0];
         assert_eq!(d.id, "RES-R-2027-Q1");
@@ -335,15 +345,7 @@ mod tests {
         // sums and no plan, and only "with the recommended decisions" is re-planned (one solve),
         // to the same figures as above.
         let mut large = pack.clone();
-        let replan = |choices: &[Choice]| {
-            let rows: Vec<DecisionRow> = choices
-                .iter()
-                .enumerate()
-                .map(|(i, (d, o))| DecisionRow::option(i as i64 + 1, "2027-01", d, o))
-                .collect();
-            supply_review_with(&inputs, &adjustments(&pack, &before, &rows).0)
-        };
-        assert_eq!(re_solve(&mut large, &before, false, replan).unwrap(), 1);
+        assert_eq!(re_solve(&mut large, &before, false, &plan).unwrap(), 1);
         assert_eq!(large.trade_offs, pack.trade_offs);
         assert!(large.trade_offs[0].options.iter().all(|o| o.plan.is_none()));
         let g = &large.financial;
