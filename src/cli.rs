@@ -364,7 +364,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 port: None,
                 variant: 0,
                 fault_first_round_only: false,
-                number_marks: locale.number_marks(),
+                number_marks: (locale != crate::analysis::locale::Locale::EnUs).then(|| {
+                    let (group, decimal) = locale.separators();
+                    crate::narrative::NumberMarks { group, decimal, before_percent: locale.before_percent() }
+                }),
             };
             tokio::select! {
                 r = crate::narrative::mock::serve_forever(addr, config) => r?,
@@ -375,17 +378,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--locale TAG` as a locale of the table, or an error naming those snop knows.
+fn parse_locale(tag: &str) -> anyhow::Result<crate::analysis::locale::Locale> {
+    use crate::analysis::locale::Locale;
+    Locale::parse(tag).ok_or_else(|| {
+        anyhow::Error::new(crate::UserError(format!(
+            "`--locale {tag}` is not a locale snop knows\nhint: one of {}",
+            Locale::known().join(", ")
+        )))
+    })
+}
+
 /// The locale `snop mock-llm` writes numbers in: `--locale`, else the workspace's when it has a
 /// `snop.toml` that loads, else en-US.
 fn mock_locale(workspace: &std::path::Path, tag: Option<&str>) -> anyhow::Result<crate::analysis::locale::Locale> {
     use crate::analysis::locale::Locale;
     match tag {
-        Some(t) => Locale::parse(t).ok_or_else(|| {
-            anyhow::Error::new(crate::UserError(format!(
-                "`--locale {t}` is not a locale snop knows\nhint: one of {}",
-                Locale::known().join(", ")
-            )))
-        }),
+        Some(t) => parse_locale(t),
         None if workspace.join("snop.toml").is_file() => {
             Ok(crate::config::Workspace::load_without_inputs(workspace).map(|w| w.locale).unwrap_or_default())
         }

@@ -88,17 +88,6 @@ impl Locale {
         self.row().4
     }
 
-    /// The marks the narrative module writes and reads numbers with (plain data: `narrative`
-    /// imports nothing of snop); `None` in en-US, its own default.
-    pub fn number_marks(self) -> Option<crate::narrative::NumberMarks> {
-        let (group, decimal) = self.separators();
-        (self != Locale::EnUs).then(|| crate::narrative::NumberMarks {
-            group,
-            decimal,
-            before_percent: self.before_percent(),
-        })
-    }
-
     /// (thousands separator, decimal mark).
     pub fn separators(self) -> (char, char) {
         (self.row().2, self.row().3)

@@ -18,15 +18,7 @@ pub(super) async fn demo_command(
     locale: Option<&str>,
     progress: &Progress,
 ) -> anyhow::Result<()> {
-    let locale = match locale {
-        Some(t) => Some(crate::analysis::locale::Locale::parse(t).ok_or_else(|| {
-            UserError(format!(
-                "`--locale {t}` is not a locale snop knows\nhint: one of {}",
-                crate::analysis::locale::Locale::known().join(", ")
-            ))
-        })?),
-        None => None,
-    };
+    let locale = locale.map(super::parse_locale).transpose()?;
     if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
         if !force {
             return Err(UserError(format!(
