@@ -646,6 +646,18 @@ fn every_decision_option_is_the_executives_re_plan_with_that_option() {
         let t = totals(&exec);
         close(&t["revenue_constrained_money"], facts.financial.revenue_with_recommendations_money, "recommended");
         close(&t["plan_cost"]["lost_margin_money"], facts.financial.lost_margin_money, "recommended");
+        close(
+            &t["margin_constrained_money"],
+            facts.financial.margin_with_recommendations_money.unwrap(),
+            "recommended",
+        );
+        // The financial slide shows that re-plan's revenue and margin (en-US, one decimal).
+        let deck = fs_err::read_to_string(tmp.path().join(&pack.folder).join(format!("pack-{CYCLE}.html"))).unwrap();
+        let slide = &deck[deck.find("id=\"slide-3\"").unwrap()..deck.find("id=\"slide-4\"").unwrap()];
+        for key in ["revenue_constrained_money", "margin_constrained_money"] {
+            let shown = snop::analysis::format_number(t[key].as_f64().unwrap());
+            assert!(slide.contains(&format!("<td class=\"num\">{shown}</td>")), "{key} {shown} on the financial slide");
+        }
     });
 }
 
