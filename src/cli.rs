@@ -62,6 +62,10 @@ pub enum Command {
         /// Replace the folder if it exists.
         #[arg(long)]
         force: bool,
+        /// The demo company's `[company] locale` (`de-DE`: numbers as 1.234,5 in its pack,
+        /// pages, agendas and what the demo prints); default en-US.
+        #[arg(long)]
+        locale: Option<String>,
     },
     /// Write the demo manufacturer's data files (no workspace, no runs): for fixtures and benchmarks.
     Generate {
@@ -130,6 +134,10 @@ pub enum Command {
         /// `Retry-After` seconds sent with the rate-limit fault.
         #[arg(long, default_value_t = 1)]
         retry_after_secs: u64,
+        /// How the narrative writes numbers (`de-DE`: 1.234,5); default: the workspace's
+        /// `[company] locale` when there is a `snop.toml`, else en-US.
+        #[arg(long)]
+        locale: Option<String>,
     },
     /// Review, edit, comment on, approve, reject and sign drafts.
     Drafts {
@@ -298,7 +306,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 dir.join("data").display()
             );
         }
-        Command::Demo { dir, size, force } => showcase::demo_command(&dir, &size, force, &progress).await?,
+        Command::Demo { dir, size, force, locale } => {
+            showcase::demo_command(&dir, &size, force, locale.as_deref(), &progress).await?
+        }
         Command::Validate { now } => {
             let ws = Workspace::load_allowing_pending(&cli.workspace)?;
             cycle::validate_calendar(&ws, now.as_deref())?;
@@ -342,7 +352,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { bind, behind_proxy } => web::serve(&cli.workspace, bind, behind_proxy).await?,
         Command::Users { what } => web::users(&cli.workspace, what).await?,
         Command::Keys { what } => signoff::keys(&cli.workspace, what)?,
-        Command::MockLlm { port, latency_ms, fault, fault_first, retry_after_secs } => {
+        Command::MockLlm { port, latency_ms, fault, fault_first, retry_after_secs, locale } => {
+            let locale = mock_locale(&cli.workspace, locale.as_deref())?;
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             eprintln!("mock LLM on http://{addr}/v1 (OpenAI chat completions); stop with Ctrl-C");
             let config = crate::narrative::mock::MockConfig {
@@ -353,7 +364,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 port: None,
                 variant: 0,
                 fault_first_round_only: false,
-                number_marks: None,
+                number_marks: (locale != crate::analysis::locale::Locale::EnUs).then(|| {
+                    let (group, decimal) = locale.separators();
+                    crate::narrative::NumberMarks { group, decimal, before_percent: locale.before_percent() }
+                }),
             };
             tokio::select! {
                 r = crate::narrative::mock::serve_forever(addr, config) => r?,
@@ -362,6 +376,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--locale TAG` as a locale of the table, or an error naming those snop knows.
+fn parse_locale(tag: &str) -> anyhow::Result<crate::analysis::locale::Locale> {
+    use crate::analysis::locale::Locale;
+    Locale::parse(tag).ok_or_else(|| {
+        anyhow::Error::new(crate::UserError(format!(
+            "`--locale {tag}` is not a locale snop knows\nhint: one of {}",
+            Locale::known().join(", ")
+        )))
+    })
+}
+
+/// The locale `snop mock-llm` writes numbers in: `--locale`, else the workspace's when it has a
+/// `snop.toml` that loads, else en-US.
+fn mock_locale(workspace: &std::path::Path, tag: Option<&str>) -> anyhow::Result<crate::analysis::locale::Locale> {
+    use crate::analysis::locale::Locale;
+    match tag {
+        Some(t) => parse_locale(t),
+        None if workspace.join("snop.toml").is_file() => {
+            Ok(crate::config::Workspace::load_without_inputs(workspace).map(|w| w.locale).unwrap_or_default())
+        }
+        None => Ok(Locale::default()),
+    }
 }
 
 /// `snop run AGENT`: one agent's run for a cycle, and what it wrote.

@@ -182,6 +182,11 @@ pub struct Financial {
     /// every recommended option at once); 0 when the options are the member gaps' sums.
     #[serde(default)]
     pub decision_re_solves: usize,
+    /// The recommended decisions re-planned together ([`whole::Combined`]): each recommended
+    /// with the others undecided can lose margin together; when they do, the recommendations
+    /// that do are withdrawn (or kept for a priority reason) and said on their decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combined: Option<whole::Combined>,
 }
 
 /// What a decision groups its gaps by.
@@ -622,6 +627,7 @@ fn financial_impact(s: &SupplyFacts) -> Financial {
         lost_margin_money: t.plan_cost.lost_margin_money,
         revenue_without_fixes_money: t.revenue_without_fixes_money,
         decision_re_solves: 0,
+        combined: None,
     }
 }
 

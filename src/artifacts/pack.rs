@@ -369,7 +369,7 @@ fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>
             Some(fin.margin_unconstrained_money),
         ),
         row(
-            "with the recommended decisions (the supply plan)",
+            "with the recommended decisions (re-planned together)",
             fin.revenue_with_recommendations_money,
             Some(fin.margin_with_recommendations_money.unwrap_or(fin.margin_constrained_money)),
         ),
@@ -401,7 +401,31 @@ fn deltas_note(f: &ReconciliationFacts) -> Vec<String> {
         ),
         None => "Against the last signed plan: no earlier cycle.".to_string(),
     });
+    out.extend(combined_note(f));
     out
+}
+
+/// Slide 3's line when the decisions' own recommendations lose margin together
+/// (`whole::Combined`): which are not recommended, and the margins after fixes.
+fn combined_note(f: &ReconciliationFacts) -> Option<String> {
+    let c = f.financial.combined.as_ref().filter(|c| !c.interactions.is_empty())?;
+    let ids = |withdrawn: bool| -> Vec<String> {
+        c.interactions.iter().filter(|x| x.withdrawn == withdrawn).map(|x| format!("D{}", x.rank)).collect()
+    };
+    let (out, kept) = (ids(true), ids(false));
+    let mut said = format!(
+        "Checked together: each decision's own recommendation gives {} of margin after fixes, the supply plan {}",
+        f.locale.money(c.each_recommended_net_money),
+        f.locale.money(c.supply_plan_net_money)
+    );
+    if !out.is_empty() {
+        said.push_str(&format!("; {} not recommended (they lose margin with those ranked above)", out.join(", ")));
+    }
+    if !kept.is_empty() {
+        said.push_str(&format!("; {} kept for the first-priority customers", kept.join(", ")));
+    }
+    said.push_str(&format!(": the recommended decisions give {}.", f.locale.money(c.recommended_net_money)));
+    Some(said)
 }
 
 /// Slide 4's note when a decision recommends accepting the shortfall: under the default

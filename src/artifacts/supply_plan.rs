@@ -6,6 +6,7 @@
 use rust_xlsxwriter::{Workbook, XlsxError};
 
 use super::xlsx::{EXCEL_MAX_ROWS, Formats, Value, opt_num, paged_table, table, text, workbook};
+use crate::analysis::locale::Locale;
 use crate::analysis::supply::{GapKind, OptionKind, SupplyFacts};
 
 /// A gap's kind as the Gaps sheet names it.
@@ -35,12 +36,13 @@ pub fn supply_plan_xlsx(
     facts: &SupplyFacts,
     company: &str,
     agenda: Option<&crate::draft::Agenda>,
+    locale: Locale,
 ) -> anyhow::Result<Vec<u8>> {
     let mut book = workbook(&format!("Supply plan {}", facts.cycle), company, &facts.cycle)?;
     let formats = Formats::standard();
 
     gap_summary_sheet(&mut book, &formats, facts)?;
-    gaps_sheet(&mut book, &formats, facts)?;
+    gaps_sheet(&mut book, &formats, facts, locale)?;
     load_sheet(&mut book, &formats, facts)?;
     shortages_sheet(&mut book, &formats, facts)?;
     constrained_plan_sheet(&mut book, &formats, facts)?;
@@ -49,6 +51,20 @@ pub fn supply_plan_xlsx(
         super::xlsx::agenda_sheet(&mut book, a)?;
     }
     Ok(book.save_to_buffer()?)
+}
+
+/// A gap's option as the Gaps sheet writes it: "overtime: 1,234.5 units (80.0%) for 3,000
+/// (spend 3,000, margin lost 250)", in `locale`.
+fn option_text(o: &crate::analysis::supply::GapOption, locale: Locale) -> String {
+    format!(
+        "{}: {} units ({}) for {} (spend {}, margin lost {})",
+        option_name(o.kind),
+        locale.number(o.closes_units),
+        locale.percent(o.closes_percent),
+        locale.money(o.cost_money),
+        locale.money(o.spend_money),
+        locale.money(o.lost_margin_money)
+    )
 }
 
 /// The gaps by margin at risk, largest first (then by id, so the order is stable).
@@ -118,32 +134,26 @@ fn gap_summary_sheet(book: &mut Workbook, formats: &Formats, facts: &SupplyFacts
 }
 
 /// The Gaps sheet: every gap with what it puts at risk, the recommended fix and all its options,
-/// largest margin at risk first.
-fn gaps_sheet(book: &mut Workbook, formats: &Formats, facts: &SupplyFacts) -> Result<(), XlsxError> {
+/// largest margin at risk first. The numbers inside its texts are written in `locale` (the cells
+/// that are numbers stay numbers).
+fn gaps_sheet(book: &mut Workbook, formats: &Formats, facts: &SupplyFacts, locale: Locale) -> Result<(), XlsxError> {
     let rows = gaps_by_margin(facts)
         .into_iter()
         .map(|g| {
             let place = g.resource.clone().or_else(|| g.component.clone()).unwrap_or_default();
             let at = g.site.clone().or_else(|| g.supplier.clone()).unwrap_or_default();
-            let options: Vec<String> = g
-                .options
-                .iter()
-                .map(|o| {
-                    format!(
-                        "{}: {:.1} units ({:.0}%) for {:.2} (spend {:.2}, margin lost {:.2})",
-                        option_name(o.kind),
-                        o.closes_units,
-                        o.closes_percent,
-                        o.cost_money,
-                        o.spend_money,
-                        o.lost_margin_money
-                    )
-                })
-                .collect();
+            let options: Vec<String> = g.options.iter().map(|o| option_text(o, locale)).collect();
             let recommended: Vec<String> = g
                 .recommended
                 .iter()
-                .map(|s| format!("{} {:.1} units for {:.2}", option_name(s.kind), s.units, s.cost_money))
+                .map(|s| {
+                    format!(
+                        "{} {} units for {}",
+                        option_name(s.kind),
+                        locale.number(s.units),
+                        locale.money(s.cost_money)
+                    )
+                })
                 .collect();
             vec![
                 text(&g.id),

@@ -15,8 +15,10 @@ pub(super) async fn demo_command(
     dir: &std::path::Path,
     size: &DemoSize,
     force: bool,
+    locale: Option<&str>,
     progress: &Progress,
 ) -> anyhow::Result<()> {
+    let locale = locale.map(super::parse_locale).transpose()?;
     if dir.exists() && fs_err::read_dir(dir)?.next().is_some() {
         if !force {
             return Err(UserError(format!(
@@ -32,6 +34,9 @@ pub(super) async fn demo_command(
     }
     demo::init(dir, demo::DEMO_COMPANY)?;
     demo::enable_pack_scenario(dir, size.cycle)?;
+    if let Some(l) = locale {
+        set_locale(dir, l)?;
+    }
     let g = demo::generate(dir, size.spec()).context("generating the demo company")?;
     println!(
         "demo company `{}`: {} SKUs, {} customers, {} months of history ({} order lines) in `{}`",
@@ -177,6 +182,17 @@ async fn print_pack_counts(store: &crate::store::Store, cycle: Month) -> anyhow:
 }
 
 /// One agent's run in the demo, printed: what it read and wrote, its narrative, notes and files.
+/// Writes `[company] locale` into the demo workspace's `snop.toml` (after its currency).
+fn set_locale(dir: &std::path::Path, locale: crate::analysis::locale::Locale) -> anyhow::Result<()> {
+    let path = dir.join(crate::config::WORKSPACE_FILE);
+    let toml = fs_err::read_to_string(&path)?;
+    let Some(at) = toml.find("currency = ").and_then(|i| toml[i..].find('\n').map(|n| i + n + 1)) else {
+        anyhow::bail!("the demo's `snop.toml` has no `currency` line to put the locale after");
+    };
+    fs_err::write(&path, format!("{}locale = \"{}\"\n{}", &toml[..at], locale.tag(), &toml[at..]))?;
+    Ok(())
+}
+
 /// Returns the draft it stored.
 async fn demo_run(
     ws: &Workspace,
@@ -210,7 +226,7 @@ async fn demo_run(
                 }
             }
             for note in report.notes.iter().filter(|n| !n.contains("no decision yet")) {
-                println!("{:>16}note: {note}", "");
+                println!("{:>16}note: {}", "", ws.locale.localize(note));
             }
             let mut names: Vec<String> = fs_err::read_dir(dir.join(&run.folder))?
                 .filter_map(Result::ok)
@@ -286,6 +302,7 @@ async fn pack_scenario(
     )
     .await?;
     if let Some(line) = c.explained.first().and_then(|e| e.lines.first()) {
+        let line = ws.locale.localize(line);
         println!("{:>14}: {line} (on the pack's trade-offs slide: `[reconciliation] pack_scenario`)", "what-if");
     }
     Ok(())

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Posted, Viewer};
 use super::{App, CSS_PATH, HTMX_PATH, Shared, internal, message, render};
+use crate::analysis::locale::Locale;
 use crate::artifacts::review;
 use crate::artifacts::tables::{self, FrameTable};
 use crate::draft::{Action, DraftDetail, DraftRow, Request, Situation, narrative_text, parse_narrative, verdict};
@@ -229,8 +230,14 @@ struct TablePage {
 }
 
 /// One page of one of the draft's tables, filtered (polars over the table's frame: a million rows
-/// filter in tens of milliseconds, off the async threads).
-fn table_page(id: i64, tables: &[FrameTable], q: &TableQuery, per: usize) -> anyhow::Result<Option<TablePage>> {
+/// filter in tens of milliseconds, off the async threads); its numbers written in `locale`.
+fn table_page(
+    id: i64,
+    tables: &[FrameTable],
+    q: &TableQuery,
+    per: usize,
+    locale: Locale,
+) -> anyhow::Result<Option<TablePage>> {
     let names: Vec<String> = tables.iter().map(FrameTable::title).collect();
     let Some(table) = q
         .table
@@ -249,17 +256,22 @@ fn table_page(id: i64, tables: &[FrameTable], q: &TableQuery, per: usize) -> any
     let pages = count.div_ceil(per).max(1);
     let page = q.page.unwrap_or(1).clamp(1, pages);
     let start = (page - 1) * per;
-    let shown = tables::cells(frame, start, per);
+    let mut shown = tables::cells(frame, start, per);
+    for c in shown.iter_mut().flatten().filter(|c| c.num) {
+        c.text = locale.localize(&c.text);
+    }
     let end = start + shown.len();
-    let filtered = if count == total {
-        String::new()
-    } else {
-        format!(" (filtered from {})", review::format_number(total as f64))
-    };
+    let filtered =
+        if count == total { String::new() } else { format!(" (filtered from {})", locale.number(total as f64)) };
     let showing = if count == 0 {
         format!("no rows{filtered}")
     } else {
-        format!("rows {}-{} of {}{filtered}", start + 1, end, review::format_number(count as f64))
+        format!(
+            "rows {}-{} of {}{filtered}",
+            locale.number((start + 1) as f64),
+            locale.number(end as f64),
+            locale.number(count as f64)
+        )
     };
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let title = table.title();
@@ -459,12 +471,13 @@ async fn draft_page<'a>(
         audit,
         tables: {
             let (tables, per) = (fact_tables(app, &d).await?, app.options.page_rows);
+            let locale = d.content.locale.as_deref().and_then(Locale::parse).unwrap_or_default();
             if !q.filters().is_empty() {
                 // A filter reads the whole column: off the async threads.
                 let q = q.clone();
-                tokio::task::spawn_blocking(move || table_page(id, &tables, &q, per)).await??
+                tokio::task::spawn_blocking(move || table_page(id, &tables, &q, per, locale)).await??
             } else {
-                table_page(id, &tables, q, per)?
+                table_page(id, &tables, q, per, locale)?
             }
         },
         outcome,
@@ -799,4 +812,35 @@ pub async fn sign(
         r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::*;
+
+    use super::*;
+
+    /// A draft's table page writes its numbers in the draft's locale: 1,234.5 units in en-US are
+    /// `1.234,5` in de-DE, 20,576 rows `20.576`; text cells (a SKU) are left as they are.
+    #[test]
+    fn a_table_page_writes_numbers_in_the_locale() {
+        let n = 1_100;
+        let frame = df!(
+            "sku" => (0..n).map(|i| format!("A-{i}")).collect::<Vec<_>>(),
+            "units" => (0..n).map(|i| 1_234.5 + i as f64).collect::<Vec<_>>()
+        )
+        .unwrap();
+        let tables = [FrameTable { key: "constrained_plan".into(), frame }];
+        let q = TableQuery { page: Some(21), ..Default::default() };
+        for (locale, first, showing) in [
+            (Locale::EnUs, "2,234.5", "rows 1,001-1,050 of 1,100"),
+            (Locale::DeDe, "2.234,5", "rows 1.001-1.050 of 1.100"),
+        ] {
+            let page = table_page(7, &tables, &q, 50, locale).unwrap().unwrap();
+            // Row 1,001 (index 1,000): 1,234.5 + 1,000.
+            assert_eq!((page.rows[0][0].text.as_str(), page.rows[0][1].text.as_str()), ("A-1000", first));
+            assert!(page.rows[0][1].num);
+            assert_eq!(page.showing, showing, "{locale:?}");
+        }
+    }
 }

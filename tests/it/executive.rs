@@ -586,7 +586,20 @@ fn every_decision_option_is_the_executives_re_plan_with_that_option() {
         let decisions = &facts.trade_offs;
         assert!(!decisions.is_empty() && decisions.len() <= facts.max_executive_decisions);
         let options: usize = decisions.iter().map(|d| d.options.len()).sum();
-        assert_eq!(facts.financial.decision_re_solves, options + 1);
+        // One per option, one with every recommendation; when those lose margin after fixes
+        // together (`whole::Combined`), one per recommendation tried in rank order (those that
+        // stand and those withdrawn) and one with what stands.
+        let c = facts.financial.combined.as_ref().unwrap();
+        let tried = decisions.iter().filter(|d| d.recommendation.option != "cheapest_fixes").count()
+            + c.interactions.iter().filter(|x| x.withdrawn).count();
+        let forward = if c.each_recommended_net_money < c.supply_plan_net_money - 0.01 { tried + 1 } else { 0 };
+        assert_eq!(facts.financial.decision_re_solves, options + 1 + forward);
+        // What stands never has less margin after fixes than the supply plan, but for a
+        // priority reason a decision states.
+        assert!(
+            c.recommended_net_money >= c.supply_plan_net_money - 0.01 || c.interactions.iter().any(|x| !x.withdrawn),
+            "{c:?}"
+        );
         let dir = ws.directory();
         let totals = |run: &RunRow| json(&tmp.path().join(&run.folder).join("facts.json"))["totals"].clone();
         let close = |a: &serde_json::Value, b: f64, what: &str| {
@@ -633,6 +646,18 @@ fn every_decision_option_is_the_executives_re_plan_with_that_option() {
         let t = totals(&exec);
         close(&t["revenue_constrained_money"], facts.financial.revenue_with_recommendations_money, "recommended");
         close(&t["plan_cost"]["lost_margin_money"], facts.financial.lost_margin_money, "recommended");
+        close(
+            &t["margin_constrained_money"],
+            facts.financial.margin_with_recommendations_money.unwrap(),
+            "recommended",
+        );
+        // The financial slide shows that re-plan's revenue and margin (en-US, one decimal).
+        let deck = fs_err::read_to_string(tmp.path().join(&pack.folder).join(format!("pack-{CYCLE}.html"))).unwrap();
+        let slide = &deck[deck.find("id=\"slide-3\"").unwrap()..deck.find("id=\"slide-4\"").unwrap()];
+        for key in ["revenue_constrained_money", "margin_constrained_money"] {
+            let shown = snop::analysis::format_number(t[key].as_f64().unwrap());
+            assert!(slide.contains(&format!("<td class=\"num\">{shown}</td>")), "{key} {shown} on the financial slide");
+        }
     });
 }
 
@@ -659,16 +684,21 @@ fn a_de_de_workspace_writes_the_pack_and_the_agenda_in_german() {
         let german = regex::Regex::new(r"\d\.\d{3}\b").unwrap();
         let english = regex::Regex::new(r"\d,\d{3}\b").unwrap();
         // The financial slide's revenues: 30.546.858 and so on, as computed by hand here.
-        for x in [facts.financial.revenue_unconstrained_money, facts.financial.revenue_with_recommendations_money] {
-            let whole = x.round() as i64;
+        let german_of = |whole: i64| {
             let mut digits = whole.to_string();
             let mut grouped = String::new();
             while digits.len() > 3 {
                 grouped = format!(".{}{grouped}", &digits[digits.len() - 3..]);
                 digits.truncate(digits.len() - 3);
             }
-            let want = format!("{digits}{grouped}");
-            assert!(html.contains(&want), "{want} on the financial slide");
+            format!("{digits}{grouped}")
+        };
+        for x in [facts.financial.revenue_unconstrained_money, facts.financial.revenue_with_recommendations_money] {
+            // Whole (an amount), or with its tenth after a decimal comma (the slide's table).
+            let tenths = (x * 10.0).round() as i64;
+            let (whole, tenth) = (german_of(x.round() as i64), german_of(tenths / 10));
+            let tenth = if tenths % 10 == 0 { tenth } else { format!("{tenth},{}", tenths % 10) };
+            assert!(html.contains(&whole) || html.contains(&tenth), "{whole} or {tenth} on the financial slide");
         }
         for d in &facts.trade_offs {
             assert!(!english.is_match(&d.recommendation.buys) && !english.is_match(&d.why), "{d:?}");

@@ -17,9 +17,16 @@ struct MockLlm {
 
 impl MockLlm {
     fn start(fault: &str) -> MockLlm {
+        MockLlm::start_with(&["--fault", fault])
+    }
+
+    /// With `args` after the port (a fault, `--locale de-DE`).
+    fn start_with(args: &[&str]) -> MockLlm {
+        let fault = args.join(" ");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = snop()
-            .args(["mock-llm", "--port", &port.to_string(), "--fault", fault, "--retry-after-secs", "0"])
+            .args(["mock-llm", "--port", &port.to_string(), "--retry-after-secs", "0"])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -32,7 +39,7 @@ impl MockLlm {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!("snop mock-llm --fault {fault} did not listen on {port}");
+        panic!("snop mock-llm {fault} did not listen on {port}");
     }
 }
 
@@ -46,12 +53,21 @@ impl Drop for MockLlm {
 /// The demo workspace on the committed fixture, drafting with the mock at `port`; runs the
 /// demand review of 2026-12 and returns the run's folder.
 fn demand_run(dir: &Path, port: u16) -> std::path::PathBuf {
+    demand_run_in(dir, port, None)
+}
+
+/// [`demand_run`] in `[company] locale` `locale` when given.
+fn demand_run_in(dir: &Path, port: u16, locale: Option<&str>) -> std::path::PathBuf {
     snop::demo::init(dir, snop::demo::DEMO_COMPANY).unwrap();
     copy_dir(&repo().join("fixtures/demo/data"), &dir.join("data"));
-    let toml = fs_err::read_to_string(dir.join("snop.toml")).unwrap().replace(
+    let mut toml = fs_err::read_to_string(dir.join("snop.toml")).unwrap().replace(
         "base_url = \"mock\"",
         &format!("base_url = \"http://127.0.0.1:{port}/v1\"\nbackoff_initial_ms = 5\nmax_backoff_ms = 20"),
     );
+    if let Some(tag) = locale {
+        toml = toml.replacen("currency = \"EUR\"", &format!("currency = \"EUR\"\nlocale = \"{tag}\""), 1);
+        assert!(toml.contains(&format!("locale = \"{tag}\"")), "the demo's snop.toml names its currency");
+    }
     fs_err::write(dir.join("snop.toml"), toml).unwrap();
     let (code, out, err) = run_in(dir, &["run", "demand-review", "--cycle", "2026-12"]);
     assert_eq!(code, 0, "{out}\n{err}");
@@ -91,6 +107,26 @@ fn hostile_replies_never_reach_a_stored_draft() {
         assert!(summary.contains(&format!("Not written by the model: {reason}.")), "{fault}: {summary:?}");
         let (_, runs, _) = run_in(tmp.path(), &["runs"]);
         assert!(runs.contains("narrative not written by the model: the model's drafts did not pass"), "{runs}");
+    }
+}
+
+/// `snop mock-llm --locale de-DE` run standalone writes the narrative's numbers as a German
+/// reader does (`1.234,5`) and the fact check grounds them in a `de-DE` workspace: the stored
+/// draft is the model's. Without the flag (and no `snop.toml` where it runs) it writes en-US
+/// (`1,234.5`), grounded in an en-US workspace.
+#[test]
+fn the_standalone_mock_writes_numbers_in_the_locale_and_they_ground() {
+    let german = regex::Regex::new(r"\d\.\d{3}\b").unwrap();
+    let english = regex::Regex::new(r"\d,\d{3}\b").unwrap();
+    for (args, tag) in [(&["--locale", "de-DE"][..], Some("de-DE")), (&[][..], None)] {
+        let mock = MockLlm::start_with(args);
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = demand_run_in(tmp.path(), mock.port, tag);
+        let narrative = json(&folder.join("narrative.json"));
+        assert_eq!(narrative["source"], "model", "{args:?}: {narrative}");
+        let text = narrative["text"].as_str().unwrap();
+        let (want, not) = if tag.is_some() { (&german, &english) } else { (&english, &german) };
+        assert!(want.is_match(text) && !not.is_match(text), "{args:?}: {text}");
     }
 }
 

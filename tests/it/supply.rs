@@ -188,8 +188,9 @@ fn the_demo_company_has_every_gap_kind() {
 fn the_supply_plan_workbook_opens_with_the_gaps_first() {
     use calamine::{DataType, Reader, Xlsx};
     let facts = demo_facts();
-    let bytes = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps", None).unwrap();
-    let again = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps", None).unwrap();
+    use snop::analysis::locale::Locale;
+    let bytes = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps", None, Locale::EnUs).unwrap();
+    let again = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps", None, Locale::EnUs).unwrap();
     assert!(bytes == again, "the workbook is not deterministic");
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     assert_eq!(
@@ -209,6 +210,24 @@ fn the_supply_plan_workbook_opens_with_the_gaps_first() {
         }
     }
     assert_eq!(gaps.get((1, 0)).unwrap().to_string(), top.id);
+    // The options' texts (column 14) write numbers in the locale: en-US `1,234.5`, de-DE
+    // `1.234,5`; the top gap's first option's units as `format_number` writes them.
+    let de = snop::artifacts::supply_plan::supply_plan_xlsx(&facts, "Demo Pumps", None, Locale::DeDe).unwrap();
+    let mut de: Xlsx<_> = Xlsx::new(std::io::Cursor::new(de)).unwrap();
+    let de_gaps = de.worksheet_range("Gaps").unwrap();
+    let (german, english) = (regex::Regex::new(r"\d\.\d{3}\b").unwrap(), regex::Regex::new(r"\d,\d{3}\b").unwrap());
+    let (mut en_grouped, mut de_grouped) = (0, 0);
+    for r in 1..gaps.height() {
+        let (en_text, de_text) = (gaps.get((r, 14)).unwrap().to_string(), de_gaps.get((r, 14)).unwrap().to_string());
+        assert!(!german.is_match(&en_text) && !english.is_match(&de_text), "{en_text} / {de_text}");
+        assert_eq!(de_text, Locale::DeDe.localize(&en_text));
+        en_grouped += usize::from(english.is_match(&en_text));
+        de_grouped += usize::from(german.is_match(&de_text));
+    }
+    assert!(en_grouped > 0 && de_grouped == en_grouped, "{en_grouped} {de_grouped}");
+    let first = &top.options[0];
+    let cell = gaps.get((1, 14)).unwrap().to_string();
+    assert!(cell.contains(&format!("{} units", snop::analysis::format_number(first.closes_units))), "{cell}");
     let margin: Vec<f64> = (1..gaps.height()).map(|r| gaps.get((r, 10)).unwrap().get_float().unwrap()).collect();
     assert!(margin.windows(2).all(|w| w[0] >= w[1]), "sorted by margin at risk");
     // The summary: the gaps of each kind counted, and their total (row 5) is every gap's.

@@ -255,7 +255,7 @@ mod tests {
 
     use super::*;
     use crate::analysis::executive::{DecisionRow, adjustments};
-    use crate::analysis::reconcile::testkit::one_resource;
+    use crate::analysis::reconcile::testkit::{self, one_resource};
     use crate::analysis::reconcile::whole::re_solve;
     use crate::analysis::reconcile::whole::tests::replan;
     use crate::analysis::reconcile::{ReconcileParams, SignedPlanLines, reconcile};
@@ -300,20 +300,11 @@ mod tests {
                 .collect()
         };
         let ri = ReconcileInputs {
-            supply: &before,
-            items: &items,
             last_signed: last_signed.map(|l| ("2026-12".to_string(), l)) as Option<SignedPlanLines>,
-            params: &rparams,
-            demand_signed: true,
-            supply_signed: true,
-            executive_date: "2027-01-10".into(),
-            decision_owner: "the COO".into(),
-            demand: None,
-            owners: BTreeMap::new(),
-            locale: Default::default(),
             consensus: Some(consensus),
             last_consensus: last_consensus.map(|l| ("2026-12".to_string(), l)),
             unit_costs: [("A".to_string(), 6.0)].into(),
+            ..testkit::inputs(&before, &items, &rparams)
         };
         let mut facts = reconcile(&ri);
         let pack = facts.clone();

@@ -4,7 +4,36 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
+use super::{ReconcileInputs, ReconcileParams};
+use crate::analysis::supply::SupplyFacts;
 use crate::contract::Table;
+
+/// The reconciliation's inputs the tests share: both inputs signed, the executive meeting on
+/// 2027-01-10 decided by "the COO", no earlier cycle, no demand signals, no owners, en-US, the
+/// supply plan's demand as the consensus. A test that differs says so with struct update
+/// (`ReconcileInputs { consensus: Some(..), ..inputs(&before, &items, &rparams) }`).
+pub fn inputs<'a>(
+    before: &'a SupplyFacts,
+    items: &'a BTreeMap<String, (String, f64)>,
+    rparams: &'a ReconcileParams,
+) -> ReconcileInputs<'a> {
+    ReconcileInputs {
+        supply: before,
+        items,
+        last_signed: None,
+        params: rparams,
+        demand_signed: true,
+        supply_signed: true,
+        executive_date: "2027-01-10".into(),
+        decision_owner: "the COO".into(),
+        demand: None,
+        owners: BTreeMap::new(),
+        locale: Default::default(),
+        consensus: None,
+        last_consensus: None,
+        unit_costs: BTreeMap::new(),
+    }
+}
 
 /// One SKU `A` (price 10, cost 6: margin 4) on one resource `R` (1 h a unit, 100 h a month,
 /// at most `overtime` h of overtime at 3 an hour) for customers C1 (priority 1) and C2.

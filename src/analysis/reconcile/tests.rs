@@ -824,3 +824,161 @@ mod grouping_properties {
         }
     }
 }
+
+/// The plan of a hand-worked case for the combined check: SKU A (margin 4 a unit) in 2027-02 to
+/// C1 (priority 1) and C2 (priority 2), 100 units each demanded; `served` (C1, C2) and the spend.
+fn plan_of(before: &SupplyFacts, served: (f64, f64), spend: f64) -> SupplyFacts {
+    let mut p = before.clone();
+    let line = |customer: &str, units: f64| PlanLine {
+        sku: "A".into(),
+        customer: customer.into(),
+        month: "2027-02".into(),
+        demand_units: 100.0,
+        constrained_units: units,
+    };
+    p.constrained_plan = vec![line("C1", served.0), line("C2", served.1)];
+    let unmet = |customer: &str, priority: i64, units: f64| crate::analysis::supply::CustomerUnmet {
+        customer: customer.into(),
+        priority,
+        demand_units: 100.0,
+        constrained_units: units,
+        unmet_units: 100.0 - units,
+        unmet_revenue_money: (100.0 - units) * 10.0,
+    };
+    p.unmet_by_customer = vec![unmet("C1", 1, served.0), unmet("C2", 2, served.1)];
+    let units = served.0 + served.1;
+    let t = &mut p.totals;
+    (t.demand_units, t.constrained_units, t.unmet_units) = (200.0, units, 200.0 - units);
+    (t.revenue_unconstrained_money, t.revenue_constrained_money) = (2_000.0, units * 10.0);
+    (t.margin_unconstrained_money, t.margin_constrained_money) = (800.0, units * 4.0);
+    t.revenue_at_risk_money = (200.0 - units) * 10.0;
+    t.plan_cost = crate::analysis::supply::lp::Cost {
+        overtime_money: spend,
+        lost_margin_money: (200.0 - units) * 4.0,
+        ..Default::default()
+    };
+    p
+}
+
+/// Two decisions, `RES-ASM-1-2027-Q1` (D1, margin at risk 400) and `RES-ASM-1-2027-Q2` (D2,
+/// 300), each with the cheapest fixes, an alternate site and accepting the shortfall. The plans
+/// by choice (C1, C2 served; spend; margin 4 a unit, so margin after fixes = 4 x units - spend):
+/// - the supply plan (nothing decided, or the cheapest fixes): 100, 50; 100: 600 - 100 = 500;
+/// - D1 at the alternate site alone: 100, 60; 120: 640 - 120 = 520 (+20);
+/// - D2 at the alternate site alone: 100, 60; 115: 640 - 115 = 525 (+25);
+/// - both at the alternate site: 100, 55; 140: 620 - 140 = 480 (-20 against the supply plan);
+/// - either's shortfall accepted: 100, 30; 60: 520 - 60 = 460.
+///
+/// Each decision recommends its alternate site (520 and 525 beat 500 and 460), and together they
+/// give 480, less than the supply plan's 500. Tried in rank order: D1's alternate site on the
+/// supply plan gives 520 (stands); D2's on top gives 480, 40 less, and C1 (priority 1) gets no
+/// more: withdrawn, D2 recommends its cheapest fixes. The recommended decisions give 520 (margin
+/// 640, spend 120). Re-solves: 3 + 3 options, the plan with both, D1's and D2's tries, the plan
+/// with what stands: 10. When both together serve C1 103 (margin 632, spend 140: 492, below the
+/// supply plan and 28 less than 520), D2's alternate site stands for the priority customer, and
+/// says so.
+#[test]
+fn recommendations_that_each_help_but_together_lose_margin_are_withdrawn() {
+    let mut g1 = gap("CAP-ASM-1-2027-02", 10.0, 1_000.0, 400.0, vec![step(OptionKind::Overtime, 10.0, 30.0)]);
+    let mut g2 = gap("CAP-ASM-1-2027-05", 10.0, 800.0, 300.0, vec![step(OptionKind::Overtime, 10.0, 30.0)]);
+    g2.month = "2027-05".into();
+    for g in [&mut g1, &mut g2] {
+        g.options.push(option(OptionKind::AlternateSite, 10.0, 50.0));
+    }
+    let base = facts(vec![g1, g2]);
+    let before = plan_of(&base, (100.0, 50.0), 100.0);
+    let items = items();
+    let rparams = ReconcileParams { leads_may_approve_up_to: 0.0, ..Default::default() };
+    let pack = reconcile(&testkit::inputs(&before, &items, &rparams));
+    let ids: Vec<&str> = pack.trade_offs.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["RES-ASM-1-2027-Q1", "RES-ASM-1-2027-Q2"]);
+    for d in &pack.trade_offs {
+        let keys: Vec<&str> = d.options.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, ["cheapest_fixes", "alternate_site", "accept_shortfall"], "{}", d.id);
+    }
+    for priority_case in [false, true] {
+        let plan = |choices: &[whole::Choice]| -> Result<SupplyFacts, ()> {
+            let has = |d: &str, o: &str| choices.iter().any(|(x, y)| x == d && y == o);
+            let (alt1, alt2) = (has("RES-ASM-1-2027-Q1", "alternate_site"), has("RES-ASM-1-2027-Q2", "alternate_site"));
+            let accept = has("RES-ASM-1-2027-Q1", "accept_shortfall") || has("RES-ASM-1-2027-Q2", "accept_shortfall");
+            Ok(match (alt1, alt2, accept) {
+                (_, _, true) => plan_of(&before, (100.0, 30.0), 60.0),
+                (true, true, _) if priority_case => plan_of(&before, (103.0, 55.0), 140.0),
+                (true, true, _) => plan_of(&before, (100.0, 55.0), 140.0),
+                (true, false, _) => plan_of(&before, (100.0, 60.0), 120.0),
+                (false, true, _) => plan_of(&before, (100.0, 60.0), 115.0),
+                (false, false, _) => before.clone(),
+            })
+        };
+        let mut f = pack.clone();
+        assert_eq!(whole::re_solve(&mut f, &before, true, plan).unwrap(), 10);
+        let (d1, d2) = (&f.trade_offs[0], &f.trade_offs[1]);
+        assert_eq!(d1.recommendation.option, "alternate_site");
+        let c = f.financial.combined.as_ref().unwrap();
+        assert_eq!(
+            (c.supply_plan_net_money, c.each_recommended_net_money),
+            (500.0, if priority_case { 492.0 } else { 480.0 })
+        );
+        assert_eq!(c.interactions.len(), 1);
+        let x = &c.interactions[0];
+        assert_eq!((x.rank, x.option.as_str(), x.alone_money), (2, "alternate_site", Some(25.0)));
+        // What stands, re-planned by the closure, and its margin by plain loops over its rows.
+        let stands: Vec<whole::Choice> =
+            f.trade_offs.iter().map(|d| (d.id.clone(), d.recommendation.option.clone())).collect();
+        let p = plan(&stands).unwrap();
+        let mut margin = 0.0;
+        for l in &p.constrained_plan {
+            margin += l.constrained_units * (10.0 - 6.0);
+        }
+        let spend = p.totals.plan_cost.overtime_money;
+        assert_eq!(f.financial.margin_with_recommendations_money, Some(margin));
+        assert_eq!((f.financial.spend_money, c.recommended_net_money), (spend, margin - spend));
+        if priority_case {
+            // 4 x 158 - 140 = 492 with it, 520 without: 28 less, for C1's 3 more units.
+            assert_eq!((margin, spend), (632.0, 140.0));
+            assert!(!x.withdrawn);
+            assert_eq!((x.with_money, x.without_money, x.priority_units), (492.0, 520.0, 3.0));
+            assert_eq!(d2.recommendation.option, "alternate_site");
+            assert!(
+                d2.recommendation.buys.ends_with(
+                    "; alternate site kept for the first-priority customers: with D1 as recommended it loses 28 of margin after fixes (492 with it, 520 without) and serves them 3 more units"
+                ),
+                "{}",
+                d2.recommendation.buys
+            );
+        } else {
+            // 4 x 160 - 120 = 520: D1's alternate site alone.
+            assert_eq!((margin, spend), (640.0, 120.0));
+            assert!(x.withdrawn);
+            assert_eq!((x.with_money, x.without_money, x.priority_units), (480.0, 520.0, 0.0));
+            assert_eq!(d2.recommendation.option, "cheapest_fixes");
+            assert_eq!(d2.recommendation.cost_money, d2.options[0].spend_money);
+            assert!(
+                d2.recommendation.buys.ends_with(
+                    "; alternate site not recommended: alone it adds 25 of margin after fixes, with D1 as recommended it loses 40 (480 with it, 520 without) and serves no more units to the first-priority customers"
+                ),
+                "{}",
+                d2.recommendation.buys
+            );
+            // The options' differences are now to the cheapest fixes' plan (the supply plan's).
+            assert_eq!(d2.options[0].plan.as_ref().unwrap().vs_recommended, whole::Delta::default());
+            assert_eq!(d2.options[1].plan.as_ref().unwrap().vs_recommended.margin_money, 40.0);
+        }
+        assert!(c.recommended_net_money >= c.supply_plan_net_money || !x.withdrawn);
+    }
+    // Recommendations that together do not lose margin stand with one re-solve of them all.
+    let plan = |choices: &[whole::Choice]| -> Result<SupplyFacts, ()> {
+        let alt = choices.iter().filter(|(_, o)| o == "alternate_site").count() as f64;
+        let accept = choices.iter().any(|(_, o)| o == "accept_shortfall");
+        Ok(if accept {
+            plan_of(&before, (100.0, 30.0), 60.0)
+        } else {
+            plan_of(&before, (100.0, 50.0 + 10.0 * alt), 100.0 + 10.0 * alt)
+        })
+    };
+    let mut f = pack.clone();
+    assert_eq!(whole::re_solve(&mut f, &before, true, plan).unwrap(), 7);
+    let c = f.financial.combined.as_ref().unwrap();
+    // 4 x 170 - 120 = 560 against 500.
+    assert_eq!((c.each_recommended_net_money, c.recommended_net_money, c.interactions.len()), (560.0, 560.0, 0));
+}

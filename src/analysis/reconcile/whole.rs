@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Decision, DecisionOption, ReconciliationFacts};
+use super::{CHEAPEST_FIXES, Decision, DecisionOption, ReconciliationFacts};
 use crate::analysis::r2;
 use crate::analysis::supply::{SupplyFacts, lp::Cost};
 
@@ -89,10 +89,9 @@ pub fn re_solve<E>(
         apply(d, &plans);
         d.recommendation.buys = facts.locale.localize(&d.recommendation.buys);
     }
-    let all: Vec<Choice> = facts.trade_offs.iter().map(|d| (d.id.clone(), d.recommendation.option.clone())).collect();
-    if !all.is_empty() {
-        let p = plan(&all)?;
-        n += 1;
+    if !facts.trade_offs.is_empty() {
+        let (p, m) = combine(facts, before, &mut plan)?;
+        n += m;
         let t = &p.totals;
         let f = &mut facts.financial;
         f.revenue_with_recommendations_money = t.revenue_constrained_money;
@@ -104,6 +103,193 @@ pub fn re_solve<E>(
     }
     facts.financial.decision_re_solves = n;
     Ok(n)
+}
+
+/// Within a cent: two plans' margins after fixes this close are the same.
+const CENT: f64 = 0.01;
+
+/// The recommended decisions re-planned together. Each decision is recommended with the others
+/// undecided; together they can lose margin (a lever one forbids is what another's plan leaned
+/// on; the priority allocation re-shares what the fixes buy). So the plan with every
+/// recommendation is re-planned once; when its margin after fixes (margin less spend) is below
+/// the supply plan's (every decision undecided), the recommendations are tried one by one in rank
+/// order on top of those that stand: one that lowers the plan's margin after fixes by more than a
+/// cent is withdrawn (its decision recommends the cheapest fixes, the supply plan's, and says
+/// why with the figures), unless it serves more units to the first-priority customers, a reason
+/// the decision then states. The recommendations that stand never give less margin after fixes
+/// than the supply plan but for that stated reason.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Combined {
+    /// Margin after fixes (margin less spend) of the supply plan: every decision undecided.
+    pub supply_plan_net_money: f64,
+    /// Of the plan with every decision's own recommendation (each made with the others undecided).
+    pub each_recommended_net_money: f64,
+    /// Of the plan with the recommendations that stand.
+    pub recommended_net_money: f64,
+    /// The recommendations that lose margin after fixes with those ranked above them, in rank
+    /// order: withdrawn, or kept for the first-priority customers.
+    pub interactions: Vec<Interaction>,
+}
+
+/// A recommendation that loses margin after fixes with the recommendations ranked above it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interaction {
+    /// The decision's id and rank.
+    pub decision: String,
+    pub rank: usize,
+    /// The option it recommended on its own.
+    pub option: String,
+    /// What that option's plan adds to the supply plan's margin after fixes alone (`None` when
+    /// the options were not re-planned whole).
+    pub alone_money: Option<f64>,
+    /// The plan's margin after fixes with it and without it (the recommendations above it that
+    /// stand taken in both).
+    pub with_money: f64,
+    pub without_money: f64,
+    /// The units it serves the first-priority customers beyond the plan without it.
+    pub priority_units: f64,
+    /// Withdrawn (the cheapest fixes recommended instead), or kept for the priority customers.
+    pub withdrawn: bool,
+}
+
+/// A plan's margin after fixes: its margin less its spend on fixes.
+pub fn net(p: &SupplyFacts) -> f64 {
+    p.totals.margin_constrained_money - p.totals.plan_cost.spend()
+}
+
+/// The units a plan serves the customers of priority `top`.
+fn priority_units(p: &SupplyFacts, top: i64) -> f64 {
+    p.unmet_by_customer.iter().filter(|c| c.priority == top).map(|c| c.constrained_units).sum()
+}
+
+/// Re-plans the recommended decisions together and withdraws those that lose margin after fixes
+/// ([`Combined`]). Returns the plan with the recommendations that stand and the re-solves made.
+fn combine<E>(
+    facts: &mut ReconciliationFacts,
+    before: &SupplyFacts,
+    plan: &mut impl FnMut(&[Choice]) -> Result<SupplyFacts, E>,
+) -> Result<(SupplyFacts, usize), E> {
+    let choices = |ds: &[Decision]| -> Vec<Choice> {
+        ds.iter().map(|d| (d.id.clone(), d.recommendation.option.clone())).collect()
+    };
+    let all = plan(&choices(&facts.trade_offs))?;
+    let (base, each) = (net(before), net(&all));
+    let mut check =
+        Combined { supply_plan_net_money: r2(base), each_recommended_net_money: r2(each), ..Default::default() };
+    if each >= base - CENT {
+        check.recommended_net_money = r2(each);
+        facts.financial.combined = Some(check);
+        return Ok((all, 1));
+    }
+    let top = before.unmet_by_customer.iter().map(|c| c.priority).min().unwrap_or(1);
+    let mut n = 1;
+    // The plan with the recommendations that stand so far (`None`: the supply plan).
+    let mut current: Option<SupplyFacts> = None;
+    let mut standing: Vec<Choice> = Vec::new();
+    let mut above: Vec<String> = Vec::new();
+    for i in 0..facts.trade_offs.len() {
+        let d = &facts.trade_offs[i];
+        let choice = (d.id.clone(), d.recommendation.option.clone());
+        if choice.1 == CHEAPEST_FIXES {
+            standing.push(choice);
+            continue;
+        }
+        let mut trial = standing.clone();
+        trial.push(choice.clone());
+        let p = plan(&trial)?;
+        n += 1;
+        let without = current.as_ref().unwrap_or(before);
+        let (with_money, without_money) = (net(&p), net(without));
+        let fallback = d.options.iter().position(|o| o.key == CHEAPEST_FIXES);
+        if with_money >= without_money - CENT || fallback.is_none() {
+            standing = trial;
+            current = Some(p);
+            above.push(format!("D{}", d.rank));
+            continue;
+        }
+        let priority = priority_units(&p, top) - priority_units(without, top);
+        let alone = d.recommended().and_then(|o| o.plan.as_ref()).map(|o| r2(o.margin_money - o.cost.spend() - base));
+        let withdrawn = priority < 0.5;
+        let x = Interaction {
+            decision: d.id.clone(),
+            rank: d.rank,
+            option: choice.1.clone(),
+            alone_money: alone,
+            with_money: r2(with_money),
+            without_money: r2(without_money),
+            priority_units: r2(priority),
+            withdrawn,
+        };
+        let said = interaction_text(&x, &above, facts.locale);
+        let locale = facts.locale;
+        let d = &mut facts.trade_offs[i];
+        if withdrawn {
+            withdraw(d, fallback.expect("checked above"), &said, locale);
+            standing.push((d.id.clone(), CHEAPEST_FIXES.to_string()));
+        } else {
+            d.recommendation.buys = format!("{}; {said}", d.recommendation.buys);
+            standing = trial;
+            current = Some(p);
+            above.push(format!("D{}", d.rank));
+        }
+        check.interactions.push(x);
+    }
+    // The plan with exactly the recommendations that stand (the executive's re-plan with them).
+    let last = plan(&standing)?;
+    n += 1;
+    check.recommended_net_money = r2(net(&last));
+    facts.financial.combined = Some(check);
+    Ok((last, n))
+}
+
+/// What a decision says of its recommendation checked with the others: "overtime not
+/// recommended: alone it adds 5,368 of margin after fixes, with D1, D2 as recommended it loses
+/// 12,300 (7,680,000 with it, 7,692,300 without) and serves no more units to the first-priority
+/// customers".
+fn interaction_text(x: &Interaction, above: &[String], locale: crate::analysis::locale::Locale) -> String {
+    let money = |v: f64| locale.money(v);
+    let with = if above.is_empty() {
+        "on the supply plan".to_string()
+    } else {
+        format!("with {} as recommended", above.join(", "))
+    };
+    let loses = money(x.without_money - x.with_money);
+    let figures = format!("({} with it, {} without)", money(x.with_money), money(x.without_money));
+    let alone =
+        x.alone_money.map(|a| format!("alone it adds {} of margin after fixes, ", money(a))).unwrap_or_default();
+    let option = x.option.replace('_', " ");
+    if x.withdrawn {
+        format!(
+            "{option} not recommended: {alone}{with} it loses {loses} {figures} and serves no more units to the first-priority customers"
+        )
+    } else {
+        format!(
+            "{option} kept for the first-priority customers: {with} it loses {loses} of margin after fixes {figures} and serves them {} more units",
+            locale.number(x.priority_units)
+        )
+    }
+}
+
+/// Withdraws a decision's recommendation for its option `to` (the cheapest fixes), saying why;
+/// each option's difference to the recommended plan is then to that option's.
+fn withdraw(d: &mut Decision, to: usize, said: &str, locale: crate::analysis::locale::Locale) {
+    let o = &d.options[to];
+    d.recommendation.option = o.key.clone();
+    d.recommendation.cost_money = o.spend_money;
+    let buys = super::decisions::buys(o, d.units_short, d.service_level_percent);
+    d.recommendation.buys = format!("{}; {said}", locale.localize(&buys));
+    let Some(r) = o.plan.clone() else { return };
+    for o in &mut d.options {
+        if let Some(p) = o.plan.as_mut() {
+            p.vs_recommended = Delta {
+                units: r2(p.units_served - r.units_served),
+                revenue_money: r2(p.revenue_money - r.revenue_money),
+                margin_money: r2(p.margin_money - r.margin_money),
+                spend_money: r2(p.cost.spend() - r.cost.spend()),
+                lost_margin_money: r2(p.cost.lost_margin_money - r.cost.lost_margin_money),
+            };
+        }
+    }
 }
 
 /// A whole plan's figures, and on the decision's SKU-months.
@@ -216,8 +402,8 @@ pub(super) mod tests {
 
     use super::*;
     use crate::analysis::executive::{DecisionRow, adjustments};
-    use crate::analysis::reconcile::testkit::one_resource;
-    use crate::analysis::reconcile::{ReconcileInputs, ReconcileParams, reconcile};
+    use crate::analysis::reconcile::testkit::{self, one_resource};
+    use crate::analysis::reconcile::{ReconcileParams, reconcile};
     use crate::analysis::supply::{SupplyInputs, SupplyParams, supply_review, supply_review_with};
     use crate::contract::Month;
 
@@ -270,22 +456,7 @@ pub(super) mod tests {
         let before = supply_review(&inputs).unwrap();
         let items: BTreeMap<String, (String, f64)> = [("A".to_string(), ("F".to_string(), 10.0))].into();
         let rparams = ReconcileParams { leads_may_approve_up_to: 0.0, ..Default::default() };
-        let ri = ReconcileInputs {
-            supply: &before,
-            items: &items,
-            last_signed: None,
-            params: &rparams,
-            demand_signed: true,
-            supply_signed: true,
-            executive_date: "2027-01-10".into(),
-            decision_owner: "the COO".into(),
-            demand: None,
-            owners: BTreeMap::new(),
-            locale: Default::default(),
-            consensus: None,
-            last_consensus: None,
-            unit_costs: BTreeMap::new(),
-        };
+        let ri = testkit::inputs(&before, &items, &rparams);
         let mut facts = reconcile(&ri);
         let pack = facts.clone();
         let plan = replan(&inputs, &pack, &before);

@@ -244,22 +244,25 @@ fn uses(p: &Problem, scope: &Scope, plan: &Solution) -> Vec<Use> {
 /// How much of a lever a plan uses, what that costs, and the words for it.
 fn lever_use(p: &Problem, s: &Solution, lever: Lever) -> Option<(f64, f64, String)> {
     let month = |t: usize| p.months.get(t).cloned().unwrap_or_default();
+    // Written as `format_number` writes numbers (1,234.5), which `Locale::localize` turns into
+    // the company's locale where a person reads it.
+    let n = crate::analysis::format_number;
     Some(match lever {
         Lever::Overtime { resource, month: t } => {
             let h = *s.overtime.get(resource)?.get(t)?;
             let rate = p.resources[resource].months.get(t).map_or(0.0, |m| m.overtime_cost_per_hour);
-            (h, h * rate, format!("{h:.1} h overtime on {} in {}", p.resources[resource].name, month(t)))
+            (h, h * rate, format!("{} h overtime on {} in {}", n(h), p.resources[resource].name, month(t)))
         }
         Lever::BuildAhead { item, month: t } => {
             let it = &p.items[item];
             let u = (s.item_stock.get(item)?.get(t.checked_sub(1)?)? - it.usable_stock()).max(0.0);
-            (u, u * it.holding_cost_per_month, format!("{u:.1} units of {} built ahead into {}", it.name, month(t)))
+            (u, u * it.holding_cost_per_month, format!("{} units of {} built ahead into {}", n(u), it.name, month(t)))
         }
         Lever::Routing { item, routing, month: t } => {
             let it = &p.items[item];
             let r = it.routings.get(routing)?;
             let u = *s.production.get(item)?.get(routing)?.get(t)?;
-            (u, u * r.premium_per_unit, format!("{u:.1} units of {} made on {} in {}", it.name, r.label, month(t)))
+            (u, u * r.premium_per_unit, format!("{} units of {} made on {} in {}", n(u), it.name, r.label, month(t)))
         }
         Lever::Expedite { component, month: t } => {
             let c = &p.components[component];
@@ -269,7 +272,7 @@ fn lever_use(p: &Problem, s: &Solution, lever: Lever) -> Option<(f64, f64, Strin
                 u += q;
                 spend += q * (lp::purchase_premium(opt.unit_cost, c.unit_cost) + opt.expedite_premium_per_unit);
             }
-            (u, spend, format!("{u:.1} units of {} expedited into {}", c.name, month(t)))
+            (u, spend, format!("{} units of {} expedited into {}", n(u), c.name, month(t)))
         }
         Lever::Purchase { component, option, month: t } => {
             let c = &p.components[component];
@@ -279,7 +282,7 @@ fn lever_use(p: &Problem, s: &Solution, lever: Lever) -> Option<(f64, f64, Strin
             (
                 u,
                 u * lp::purchase_premium(opt.unit_cost, c.unit_cost),
-                format!("{u:.1} units of {} from {supplier} at {:.2} in {}", c.name, opt.unit_cost, month(t)),
+                format!("{} units of {} from {supplier} at {} in {}", n(u), c.name, n(opt.unit_cost), month(t)),
             )
         }
     })

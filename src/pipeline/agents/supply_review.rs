@@ -38,7 +38,7 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, Read { demand, signed }: Read) -> any
         "least-cost plan solved and gaps priced"
     );
     let n = ctx.narrate(supply::narrative_facts(&facts, signed)).await?;
-    let xlsx = supply_plan_xlsx(&facts, &ctx.ws.company, Some(&n.agenda))?;
+    let xlsx = supply_plan_xlsx(&facts, &ctx.ws.company, Some(&n.agenda), ctx.ws.locale)?;
     let notes = vec![plan_note(&facts)];
     let mut facts = facts;
     let mut own = vec![(format!("supply-plan-{}.xlsx", ctx.cycle), xlsx)];
