@@ -390,28 +390,12 @@ fn stages(p: &Problem, cols: &Cols) -> Vec<Stage> {
     out
 }
 
-/// HiGHS's options for every model: one thread, a fixed seed; the dual simplex without presolve
-/// and, for the model's first (cold) solve, Dantzig pricing (`simplex_dual_edge_weight_strategy`
-/// 0; [`warm_options`] restores HiGHS's choice for the warm re-solves after it). Measured on
-/// pieces of the benchmark company at 1/1 (`bench/RESULTS.md`, "Fifth pass"): presolve removes
-/// 5 % of the rows and costs more than it saves, and Dantzig pricing is cheaper per iteration
-/// than dual steepest edge at about the same count from a slack basis (about 40 % less CPU on
-/// the pieces than HiGHS's defaults, the same optimum); on warm re-solves (the later stages,
-/// pricing) Dantzig pricing took 10x the CPU. Presolve off also spares the tiny shares of the
-/// approximate cut its misjudgement (`fixtures/lp/presolve-false-infeasible.json`); warm
-/// re-solves start from their basis and never presolve anyway.
 fn configure(model: &mut Model) {
     model.make_quiet();
     model.set_option("threads", 1);
     model.set_option("random_seed", 0);
-    model.set_option("presolve", "off");
-    model.set_option("simplex_dual_edge_weight_strategy", 0);
+    model.set_option("presolve", "on");
     model.set_option("time_limit", 600.0);
-}
-
-/// The options of a model's warm re-solves: HiGHS's own choice of dual pricing.
-fn warm_options(model: &mut Model) {
-    model.set_option("simplex_dual_edge_weight_strategy", -1);
 }
 
 /// The least-cost plan (see the module's doc), solved in pieces ([`split`](super::split)).
@@ -792,7 +776,6 @@ impl Warm {
             solved.get_solution().columns().to_vec()
         };
         let mut model = Model::from(solved);
-        warm_options(&mut model);
         for &(x, _, open) in &bounds {
             model.change_column_bounds(x, 0.0..=open);
         }
@@ -836,10 +819,7 @@ fn solve_stages_first(
         }
         let _span = tracing::debug_span!("lp.stage", s, name = stage.name.as_str()).entered();
         let solved = match solve_model(model) {
-            Ok(solved) => {
-                tracing::debug!(s, iterations = solved.simplex_iteration_count(), "stage solved");
-                solved
-            }
+            Ok(solved) => solved,
             // A later stage HiGHS stops on (a time limit, a numerical fault) leaves the plan of
             // the stage before it, as a non-optimal status does.
             Err(_) if s > 0 => break,
@@ -866,7 +846,6 @@ fn solve_stages_first(
         }
         let reduced = solution.dual_columns().to_vec();
         model = Model::from(solved);
-        warm_options(&mut model);
         if s < last && stage.face {
             fix_off_face(&mut model, &cols.all, &values, &reduced);
         }
@@ -887,19 +866,20 @@ fn solve_stages_first(
     Ok((plan, first))
 }
 
-/// Solves `model`; a status other than optimal (or empty) is tried once more with HiGHS's own
-/// choice of pricing (still without presolve). Every model here is feasible (a plan
-/// that makes, buys and serves nothing keeps every row) and bounded below, so another status is
-/// the solver's numerical trouble, not an answer. Those options stay for that model's later
-/// solves; a model solved at once is untouched (its plans byte-identical).
+/// Solves `model`; a status other than optimal (or empty) is tried once more without presolve.
+/// Every model here is feasible (a plan that makes, buys and serves nothing keeps every row) and
+/// bounded below, so "infeasible" from a presolved solve is HiGHS's presolve misjudging tiny
+/// quantities (shares of 1e-7 units from the approximate cut: a piece of the 50,000-SKU company,
+/// `fixtures/lp/presolve-false-infeasible.json`), not an answer. Presolve stays off for that
+/// model's later solves; a model HiGHS solves at once is untouched (its plans byte-identical).
 fn solve_model(model: Model) -> Result<SolvedModel, HighsStatus> {
     let solved = model.try_solve()?;
     if matches!(solved.status(), HighsModelStatus::Optimal | HighsModelStatus::ModelEmpty) {
         return Ok(solved);
     }
-    tracing::debug!(status = ?solved.status(), "the model was not solved: solved again with HiGHS's default pricing");
+    tracing::debug!(status = ?solved.status(), "the presolved model was not solved: solved again without presolve");
     let mut again = Model::from(solved);
-    warm_options(&mut again);
+    again.set_option("presolve", "off");
     again.try_solve()
 }
 
@@ -987,8 +967,7 @@ mod tests {
     /// A piece of the 50,000-SKU company (`snop bench cycle --skus 50000 --customers 3400`, cut
     /// down to what still fails) that HiGHS's presolve calls infeasible: a demand of 2.7e-6 units
     /// in the frozen month and component stock shares of about 1e-7. Doing nothing is a plan, so
-    /// it is feasible; the optimiser solves without presolve, and the plan keeps every row and
-    /// limit.
+    /// it is feasible; without presolve it is solved, and the plan keeps every row and limit.
     #[test]
     fn a_piece_presolve_calls_infeasible_is_solved_without_it() {
         let p: Problem =
@@ -996,7 +975,6 @@ mod tests {
         let (pb, _) = build(&p, &BTreeSet::new());
         let mut model = pb.optimise(Sense::Minimise);
         configure(&mut model);
-        model.set_option("presolve", "on");
         // What the fixture is for: should a later HiGHS solve it presolved, it tests nothing.
         assert_eq!(model.solve().status(), HighsModelStatus::Infeasible);
         let plan = solve_whole(&p, &BTreeSet::new(), usize::MAX).unwrap();
