@@ -60,6 +60,9 @@ fn cap_bytes() -> Result<u64, String> {
     }
 }
 
+/// An entry of the folder: its path, size and when it was last used.
+type Kept = (PathBuf, u64, SystemTime);
+
 /// The pieces folder: see the module's doc.
 pub struct DiskPieces {
     dir: PathBuf,
@@ -98,7 +101,7 @@ impl DiskPieces {
     }
 
     /// The folder's entries: path, size, last used; and its dead writers' temporary files.
-    fn scan(&self) -> std::io::Result<(Vec<(PathBuf, u64, SystemTime)>, Vec<PathBuf>)> {
+    fn scan(&self) -> std::io::Result<(Vec<Kept>, Vec<PathBuf>)> {
         let (mut entries, mut stale) = (Vec::new(), Vec::new());
         let now = SystemTime::now();
         for e in fs_err::read_dir(&self.dir)? {
