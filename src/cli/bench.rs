@@ -468,8 +468,16 @@ async fn scenario_rows(
             Some(r) => store.run_file(r, "report.json")?.and_then(|b| serde_json::from_slice(&b).ok()),
             None => None,
         };
-        let plan =
-            report.and_then(|r| r["plan_seconds"].as_f64()).map_or("-".into(), |p| format!("re-planned in {p:.2} s"));
+        let plan = report.and_then(|r| {
+            let n = |k: &str| r["pieces"][k].as_u64().unwrap_or(0);
+            let p = r["plan_seconds"].as_f64()?;
+            Some(format!(
+                "re-planned in {p:.2} s; pieces: {} from disk, {} solved",
+                n("from_disk") + n("from_memory"),
+                n("solved")
+            ))
+        });
+        let plan = plan.unwrap_or_else(|| "-".into());
         let folder =
             run.as_ref().map_or("-".to_string(), |r| format!("{:.0}", folder_bytes(&dir.join(&r.folder)) as f64 / 1e6));
         row(&format!("scenario:{name}"), &m, "-", "-", &folder, &plan);

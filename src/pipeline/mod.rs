@@ -24,6 +24,7 @@ pub mod commitment_lines;
 pub mod decisions;
 mod drafting;
 pub mod pdf;
+pub mod pieces;
 pub mod scenario;
 pub mod upstream;
 

@@ -62,8 +62,10 @@ pub async fn run(
     let Base { pipeline, ingested, consensus, signed, cells, base_inputs, .. } = base;
 
     let plan_started = Instant::now();
-    let (facts, mut outcome) =
-        tokio::task::block_in_place(|| plan(&scenario, &ingested.tables, &cells, cycle, pipeline))?;
+    let (planned, pieces) = tokio::task::block_in_place(|| {
+        crate::pipeline::pieces::planning(&ws.root, || plan(&scenario, &ingested.tables, &cells, cycle, pipeline))
+    });
+    let (facts, mut outcome) = planned?;
     outcome.base_inputs = base_inputs;
     let plan_seconds = plan_started.elapsed().as_secs_f64();
     let report = serde_json::json!({
@@ -76,6 +78,13 @@ pub async fn run(
         "consensus_signed_draft": signed,
         "changes": outcome.changes,
         "plan_seconds": plan_seconds,
+        // Where the plan's pieces came from (`cache/lp-pieces/`: solved by an earlier process).
+        "pieces": {
+            "from_memory": pieces.memory,
+            "from_disk": pieces.disk,
+            "solved": pieces.solved,
+            "corrupt": pieces.corrupt,
+        },
     });
     // As the supply review's run: the large tables in Parquet, the rest in `facts.json`.
     let mut facts = facts;
@@ -90,8 +99,10 @@ pub async fn run(
         files.push(("scenario.toml".to_string(), scenario.text.as_bytes().to_vec()));
     }
     let counted = |f: fn(&ingest::SourceReport) -> usize| ingested.sources.iter().map(f).sum::<usize>() as i64;
-    let run = store
-        .record_run(NewRun {
+    // Recorded once: another process may have planned the same scenario over the same inputs
+    // meanwhile (two comparisons of one cycle each run the base); its run is this one.
+    let (run, recorded) = store
+        .record_run_once(NewRun {
             agent: &agent,
             cycle: &cycle.to_string(),
             started_at: &started_at,
@@ -115,7 +126,11 @@ pub async fn run(
             draft: None,
         })
         .await?;
-    Ok(ScenarioRun { run, outcome, recorded: true, plan_seconds })
+    if !recorded {
+        outcome = stored_outcome(store, &run)?
+            .with_context(|| format!("run {} of scenario `{name}` has no outcome.json", run.id))?;
+    }
+    Ok(ScenarioRun { run, outcome, recorded, plan_seconds })
 }
 
 /// What every scenario of a cycle starts from: the supply review's inputs as read, the cycle's

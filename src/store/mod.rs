@@ -224,6 +224,18 @@ impl Store {
 
     /// Records a run and its files, all or nothing. Returns the run's row.
     pub async fn record_run(&self, run: NewRun<'_>) -> Result<RunRow, StoreError> {
+        Ok(self.record(run, false).await?.0)
+    }
+
+    /// As [`Store::record_run`], unless the latest run of its agent and cycle has its identity
+    /// (`inputs_sha256`): then that run, and nothing is written (false). Checked under the write
+    /// lock, in the transaction that would insert it: two processes recording the same run at
+    /// once record it once.
+    pub async fn record_run_once(&self, run: NewRun<'_>) -> Result<(RunRow, bool), StoreError> {
+        self.record(run, true).await
+    }
+
+    async fn record(&self, run: NewRun<'_>, once: bool) -> Result<(RunRow, bool), StoreError> {
         let runs_dir = self.root.join("runs");
         let files_err = |path: &Path| {
             let path = path.to_path_buf();
@@ -239,15 +251,26 @@ impl Store {
             }
             fs_err::write(&path, bytes).map_err(files_err(&path))?;
         }
-        let result = self.commit_run(&run, &staging).await;
+        let result = self.commit_run(&run, &staging, once).await;
         if staging.exists() {
             let _ = fs_err::remove_dir_all(&staging);
         }
         result
     }
 
-    async fn commit_run(&self, run: &NewRun<'_>, staging: &Path) -> Result<RunRow, StoreError> {
+    async fn commit_run(&self, run: &NewRun<'_>, staging: &Path, once: bool) -> Result<(RunRow, bool), StoreError> {
         let mut tx = dialect::begin_write(&self.pool, self.backend).await?;
+        if once {
+            let latest = sqlx::query("SELECT * FROM runs WHERE agent = $1 AND cycle = $2 ORDER BY id DESC LIMIT 1")
+                .bind(run.agent)
+                .bind(run.cycle)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(latest) = latest.as_ref().map(run_row).filter(|r| r.inputs_sha256 == run.inputs_sha256) {
+                tx.rollback().await?;
+                return Ok((latest, false));
+            }
+        }
         // Run numbers are shown to people and name folders: the next one, never a gap after a
         // crash (a PostgreSQL sequence would skip the number a killed transaction took).
         let id: i64 = sqlx::query_scalar(
@@ -317,7 +340,7 @@ impl Store {
         crate::fail_point("store.after_files");
         let row = sqlx::query("SELECT * FROM runs WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
-        Ok(run_row(&row))
+        Ok((run_row(&row), true))
     }
 }
 

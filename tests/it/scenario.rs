@@ -671,3 +671,64 @@ fn a_shift_pattern_counts_the_weekdays_of_each_month_less_the_holidays() {
         "{unknown:?}"
     );
 }
+
+/// Two processes planning the same scenario over the same inputs at once (two comparisons of
+/// one cycle, each running the base) record one run: each records with `record_run_once`, on
+/// its own connection pool and its own thread, and the second, under the store's write lock,
+/// finds the first's run with its identity and writes nothing. A third with other inputs is
+/// recorded.
+fn two_scenario_runs_at_once_record_one_base_run(db: crate::common::Db) {
+    use snop::store::{NewRun, Store};
+    let tmp = tempfile::tempdir().unwrap();
+    let url = db.fresh_store();
+    // The store made (its migrations run) before the racers open it.
+    crate::common::block_on(async { Store::open(tmp.path(), &url).await.unwrap() });
+    let record = |n: usize, identity: &'static str| {
+        let (dir, url) = (tmp.path().to_path_buf(), url.clone());
+        std::thread::spawn(move || {
+            crate::common::block_on(async move {
+                let store = Store::open(&dir, &url).await.unwrap();
+                let started_at = format!("2027-01-05T10:00:00.{n:03}Z");
+                let (run, recorded) = store
+                    .record_run_once(NewRun {
+                        agent: "scenario-base",
+                        cycle: "2027-01",
+                        started_at: &started_at,
+                        duration_ms: 1,
+                        outcome: "succeeded",
+                        inputs_sha256: identity,
+                        rows_read: 0,
+                        rows_quarantined: 0,
+                        rows_kept: 0,
+                        report_json: "{}",
+                        inputs: vec![],
+                        files: vec![("outcome.json".into(), format!("{{\"n\": {n}}}").into_bytes())],
+                        draft: None,
+                    })
+                    .await
+                    .unwrap();
+                (run.id, recorded)
+            })
+        })
+    };
+    let threads: Vec<_> = (0..4).map(|n| record(n, "inputs-a")).collect();
+    let results: Vec<(i64, bool)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| r.1).count(), 1, "one recorded: {results:?}");
+    assert!(results.iter().all(|r| r.0 == results[0].0), "every caller gets that run: {results:?}");
+    let other = record(9, "inputs-b").join().unwrap();
+    assert!(other.1 && other.0 != results[0].0, "other inputs are a new run: {other:?}");
+    crate::common::block_on(async {
+        let store = Store::open(tmp.path(), &url).await.unwrap();
+        let runs = store.runs(Some("scenario-base"), Some("2027-01")).await.unwrap();
+        assert_eq!(runs.iter().map(|r| r.inputs_sha256.as_str()).collect::<Vec<_>>(), ["inputs-b", "inputs-a"]);
+        // No staging folder of the runs not recorded is left behind.
+        let left: Vec<_> = fs_err::read_dir(tmp.path().join("runs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".staging"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    });
+}
+
+crate::common::on_both_backends!(two_scenario_runs_at_once_record_one_base_run);

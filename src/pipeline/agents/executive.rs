@@ -73,8 +73,11 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, b: Read) -> anyhow::Result<Prepared> 
     // Plan with the supply review's own parameters, so the allocation is the same rule.
     let params = ws.pipelines.get(&Agent::SupplyReview).map_or(&pipeline.supply, |p| &p.supply);
     let inputs = SupplyInputs { tables: &ctx.ingested.tables, demand, cycle, params };
-    let after = tracing::info_span!("analysis")
-        .in_scope(|| tokio::task::block_in_place(|| supply_review_with(&inputs, &adjust)))?;
+    let after = tracing::info_span!("analysis").in_scope(|| {
+        tokio::task::block_in_place(|| {
+            crate::pipeline::pieces::planning(&ws.root, || supply_review_with(&inputs, &adjust)).0
+        })
+    })?;
     let rows = executive::plan_rows(&after, &b.supply, &log);
     let n = ctx.narrate(executive::narrative_facts(pack, *pack_signed, &b.supply, &after, &rows, &log)).await?;
     let items = crate::analysis::signed_plan::item_info(ctx.table(crate::contract::Table::Items)?)?;

@@ -208,8 +208,14 @@ fn re_solve_options(
         ));
     }
     let started = std::time::Instant::now();
-    let n = tracing::info_span!("decision options")
-        .in_scope(|| tokio::task::block_in_place(|| reconcile::whole::re_solve(facts, supply, per_option, replan)))?;
+    let n = tracing::info_span!("decision options").in_scope(|| {
+        tokio::task::block_in_place(|| {
+            crate::pipeline::pieces::planning(&ctx.ws.root, || {
+                reconcile::whole::re_solve(facts, supply, per_option, replan)
+            })
+            .0
+        })
+    })?;
     tracing::info!(re_solves = n, seconds = started.elapsed().as_secs_f64(), "decision options re-solved");
     Ok(())
 }

@@ -29,8 +29,11 @@ pub(super) async fn prepare(ctx: &Ctx<'_>, Read { demand, signed }: Read) -> any
     let inputs =
         SupplyInputs { tables: &ctx.ingested.tables, demand: &demand, cycle: ctx.cycle, params: &ctx.pipeline.supply };
     let started = std::time::Instant::now();
-    let facts =
-        tracing::info_span!("analysis").in_scope(|| tokio::task::block_in_place(|| supply::supply_review(&inputs)))?;
+    let facts = tracing::info_span!("analysis").in_scope(|| {
+        tokio::task::block_in_place(|| {
+            crate::pipeline::pieces::planning(&ctx.ws.root, || supply::supply_review(&inputs)).0
+        })
+    })?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         gaps = facts.gaps.len(),

@@ -18,7 +18,7 @@ pub mod split;
 use serde::{Deserialize, Serialize};
 
 pub use super::AllocationRule;
-pub use memo::MEMO_VALUES;
+pub use memo::{MEMO_VALUES, PieceKey, PieceStore, Reuse, decode, encode, with_store};
 pub use model::{
     HOLD_ABSOLUTE, HOLD_TOLERANCE, Lever, Pricer, SolveError, WARM_MODELS, cost_of, open_receipts, purchase_premium,
     solve, solve_least_cost, solve_least_cost_without, solve_whole, solve_with, solve_with_memo, solve_without,
