@@ -216,16 +216,20 @@ const SOURCES: &[(&str, &str)] = &[
 /// The hash of [`SOURCES`], computed once.
 fn code_hash() -> &'static [u8; 32] {
     static HASH: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| {
-        let mut h = Sha256::new();
-        for (name, text) in SOURCES {
-            h.update((name.len() as u64).to_le_bytes());
-            h.update(name.as_bytes());
-            h.update((text.len() as u64).to_le_bytes());
-            h.update(text.as_bytes());
-        }
-        h.finalize().into()
-    })
+    HASH.get_or_init(|| hash_of(SOURCES))
+}
+
+/// The hash of named texts: each name and text with its length, so no two lists hash alike by
+/// moving bytes from one text to the next.
+fn hash_of(sources: &[(&str, &str)]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for (name, text) in sources {
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((text.len() as u64).to_le_bytes());
+        h.update(text.as_bytes());
+    }
+    h.finalize().into()
 }
 
 /// Where solved pieces outlive the process (the pipeline gives one for the workspace's
@@ -543,15 +547,16 @@ mod tests {
         hashed.sort();
         assert_eq!(files, hashed);
         assert!(SOURCES.iter().any(|s| s.0 == "Cargo.lock" && s.1.contains("name = \"highs-sys\"")));
-        // The hash is over the texts: one byte more in any of them gives another.
-        let mut h = Sha256::new();
-        for (name, text) in SOURCES {
-            h.update((name.len() as u64).to_le_bytes());
-            h.update(name.as_bytes());
-            h.update((text.len() as u64).to_le_bytes());
-            h.update(text.as_bytes());
+        // The hash is over the texts: one byte more in any of them, or a byte moved from one
+        // text to the next, gives another.
+        assert_eq!(&hash_of(SOURCES), code_hash());
+        for k in 0..SOURCES.len() {
+            let mut changed: Vec<(&str, String)> = SOURCES.iter().map(|(n, t)| (*n, t.to_string())).collect();
+            changed[k].1.push(' ');
+            let changed: Vec<(&str, &str)> = changed.iter().map(|(n, t)| (*n, t.as_str())).collect();
+            assert_ne!(&hash_of(&changed), code_hash(), "{}", SOURCES[k].0);
         }
-        assert_eq!(&<[u8; 32]>::from(h.finalize()), code_hash());
+        assert_ne!(hash_of(&[("a", "bc"), ("d", "e")]), hash_of(&[("a", "b"), ("d", "ce")]));
     }
 
     /// A plan written and read back is the plan to the bit, negative zero, the smallest
