@@ -242,7 +242,11 @@ impl Store {
             move |source| StoreError::Files { path, source }
         };
         fs_err::create_dir_all(&runs_dir).map_err(files_err(&runs_dir))?;
-        let staging = runs_dir.join(format!(".staging-{}-{}", std::process::id(), run.started_at.replace(':', "")));
+        // The process id first (what `remove_debris` reads), then a number of this process's own:
+        // two runs started in the same millisecond (two web jobs) get folders of their own.
+        static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let staging = runs_dir.join(format!(".staging-{}-{n}-{}", std::process::id(), run.started_at.replace(':', "")));
         fs_err::create_dir_all(&staging).map_err(files_err(&staging))?;
         for (name, bytes) in &run.files {
             let path = staging.join(name);
@@ -345,7 +349,7 @@ impl Store {
 }
 
 /// Removes what crashed runs left under `runs/`: a `runs/<cycle>/<agent>/run-<n>` folder that
-/// no run row names (`kept`: every row's folder), and a `.staging-<pid>-...` folder whose
+/// no run row names (`kept`: every row's folder), and a `.staging-<pid>-<n>-...` folder whose
 /// process is gone. Called under the write lock, so no run is between its files and its row. A
 /// folder that cannot be removed is logged and left for the next run.
 fn remove_debris(root: &Path, kept: &std::collections::HashSet<String>) {

@@ -731,4 +731,40 @@ fn two_scenario_runs_at_once_record_one_base_run(db: crate::common::Db) {
     });
 }
 
-crate::common::on_both_backends!(two_scenario_runs_at_once_record_one_base_run);
+/// Two runs of one process started in the same millisecond (two web jobs) each keep their own
+/// files: their staging folders differ although the process and the start time are the same.
+fn two_runs_started_the_same_millisecond_keep_their_own_files(db: crate::common::Db) {
+    use snop::store::{NewRun, Store};
+    let tmp = tempfile::tempdir().unwrap();
+    let url = db.fresh_store();
+    crate::common::block_on(async {
+        let store = Store::open(tmp.path(), &url).await.unwrap();
+        let run = |n: usize| NewRun {
+            agent: "scenario-base",
+            cycle: "2027-01",
+            started_at: "2027-01-05T10:00:00.000Z",
+            duration_ms: 1,
+            outcome: "succeeded",
+            inputs_sha256: if n == 0 { "inputs-a" } else { "inputs-b" },
+            rows_read: 0,
+            rows_quarantined: 0,
+            rows_kept: 0,
+            report_json: "{}",
+            inputs: vec![],
+            files: vec![("outcome.json".into(), format!("{{\"n\": {n}}}").into_bytes())],
+            draft: None,
+        };
+        let (a, b) = tokio::join!(store.record_run(run(0)), store.record_run(run(1)));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_ne!(a.folder, b.folder);
+        for (row, n) in [(&a, 0), (&b, 1)] {
+            let text = fs_err::read_to_string(tmp.path().join(&row.folder).join("outcome.json")).unwrap();
+            assert_eq!(text, format!("{{\"n\": {n}}}"), "{}", row.folder);
+        }
+    });
+}
+
+crate::common::on_both_backends!(
+    two_scenario_runs_at_once_record_one_base_run,
+    two_runs_started_the_same_millisecond_keep_their_own_files
+);
