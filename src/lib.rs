@@ -29,6 +29,12 @@ pub mod web;
 use std::io::IsTerminal;
 use std::time::Duration;
 
+/// glibc's allocator settings `snop` starts itself with (see `main.rs`): one arena, no separate
+/// mapping per large block, 256 MB of freed heap kept. Another program `snop` starts (Chromium
+/// for the pack's PDF) is started without them.
+pub const ALLOCATOR_TUNABLES: &str =
+    "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=268435456";
+
 /// Whose fault an error is: it decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {

@@ -53,11 +53,14 @@ fn keep_freed_memory() {
         && let Ok(exe) = std::env::current_exe()
     {
         use std::os::unix::process::CommandExt as _;
-        let tunables = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=268435456";
         let mut args = std::env::args_os();
         let argv0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
         // `exec` returns only when it failed: then run as we are.
-        let _ = std::process::Command::new(exe).arg0(argv0).args(args).env("GLIBC_TUNABLES", tunables).exec();
+        let _ = std::process::Command::new(exe)
+            .arg0(argv0)
+            .args(args)
+            .env("GLIBC_TUNABLES", snop::ALLOCATOR_TUNABLES)
+            .exec();
     }
 }
 

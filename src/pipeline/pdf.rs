@@ -13,7 +13,9 @@ pub fn print_pdf(html: &str) -> Result<Vec<u8>, String> {
         let page = tmp.join("pack.html");
         let pdf = tmp.join("pack.pdf");
         fs_err::write(&page, html).map_err(|e| e.to_string())?;
-        let mut child = std::process::Command::new(browser)
+        let mut command = std::process::Command::new(browser);
+        without_our_allocator(&mut command, std::env::var_os("GLIBC_TUNABLES").as_deref());
+        let mut child = command
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -49,4 +51,34 @@ pub fn print_pdf(html: &str) -> Result<Vec<u8>, String> {
     })();
     let _ = fs_err::remove_dir_all(&tmp);
     result
+}
+
+/// A program `snop` starts runs with its own allocator settings, not the ones `snop` set for
+/// itself (`current`: this process's `GLIBC_TUNABLES`); a value the user set is passed on.
+fn without_our_allocator(command: &mut std::process::Command, current: Option<&std::ffi::OsStr>) {
+    if current.is_some_and(|v| v == crate::ALLOCATOR_TUNABLES) {
+        command.env_remove("GLIBC_TUNABLES");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    fn tunables_of(command: &std::process::Command) -> Option<Option<&OsStr>> {
+        command.get_envs().find(|(k, _)| *k == "GLIBC_TUNABLES").map(|(_, v)| v)
+    }
+
+    #[test]
+    fn chromium_starts_without_the_allocator_settings_snop_set_for_itself() {
+        let mut ours = std::process::Command::new("chromium");
+        super::without_our_allocator(&mut ours, Some(OsStr::new(crate::ALLOCATOR_TUNABLES)));
+        assert_eq!(tunables_of(&ours), Some(None), "removed from the child's environment");
+        let mut users = std::process::Command::new("chromium");
+        super::without_our_allocator(&mut users, Some(OsStr::new("glibc.malloc.arena_max=4")));
+        assert_eq!(tunables_of(&users), None, "a user's own setting is inherited as it is");
+        let mut none = std::process::Command::new("chromium");
+        super::without_our_allocator(&mut none, None);
+        assert_eq!(tunables_of(&none), None);
+    }
 }
