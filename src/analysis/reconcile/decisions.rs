@@ -387,15 +387,26 @@ fn decision(id: &str, members: &[&Gap], inputs: &ReconcileInputs<'_>, service: &
 }
 
 /// What an option buys, as the recommendation says it: "closes 120 of 150 units for 3,000,
-/// keeps 9,000 of margin; service 91.0% to 97.0%".
+/// keeps 9,000 of margin; service 91.0% to 97.0%". An option that spends less than accepting
+/// the shortfall (the plan without its fixes may spend more elsewhere, under `priority_first`)
+/// "spends 4,582 less", one that loses margin "loses 300 of margin": no negative amount to read.
 pub(super) fn buys(best: &DecisionOption, units: f64, service_now: Option<f64>) -> String {
     let money = super::money;
+    let negative = |x: f64| money(x).starts_with('-');
+    let spend = if negative(best.spend_money) {
+        format!("and spends {} less", money(-best.spend_money))
+    } else {
+        format!("for {}", money(best.spend_money))
+    };
+    let margin = if negative(best.margin_kept_money) {
+        format!("loses {} of margin", money(-best.margin_kept_money))
+    } else {
+        format!("keeps {} of margin", money(best.margin_kept_money))
+    };
     format!(
-        "closes {} of {} units for {}, keeps {} of margin{}",
+        "closes {} of {} units {spend}, {margin}{}",
         money(best.closes_units),
         money(units),
-        money(best.spend_money),
-        money(best.margin_kept_money),
         match (service_now, best.service_level_percent) {
             (Some(a), Some(b)) => format!("; service {} to {}", super::percent(a), super::percent(b)),
             _ => String::new(),

@@ -982,3 +982,23 @@ fn recommendations_that_each_help_but_together_lose_margin_are_withdrawn() {
     // 4 x 170 - 120 = 560 against 500.
     assert_eq!((c.each_recommended_net_money, c.recommended_net_money, c.interactions.len()), (560.0, 560.0, 0));
 }
+
+/// An option that spends less than accepting the shortfall, or loses margin, says so in words:
+/// no "for -4,582" or "keeps -300 of margin" on a slide.
+#[test]
+fn what_an_option_buys_reads_without_negative_amounts() {
+    let option = |spend: f64, kept: f64| -> DecisionOption {
+        serde_json::from_value(serde_json::json!({
+            "key": "cheapest_fixes", "closes_units": 1183.0, "spend_money": spend, "margin_kept_money": kept
+        }))
+        .unwrap()
+    };
+    let buys = |o: &DecisionOption| super::decisions::buys(o, 2_000.0, Some(91.0));
+    assert_eq!(
+        buys(&option(-4_582.4, 12_000.0)),
+        "closes 1,183 of 2,000 units and spends 4,582 less, keeps 12,000 of margin"
+    );
+    assert_eq!(buys(&option(3_000.0, -300.0)), "closes 1,183 of 2,000 units for 3,000, loses 300 of margin");
+    // A spend that rounds to nothing is not "less".
+    assert_eq!(buys(&option(-0.0004, 0.0)), "closes 1,183 of 2,000 units for 0, keeps 0 of margin");
+}
