@@ -234,11 +234,32 @@ pub fn plan(
     let params = supply::SupplyParams { max_re_solves: 0, ..pipeline.supply.clone() };
     let inputs = SupplyInputs { tables: &applied.tables, demand: &applied.demand, cycle, params: &params };
     let windows = PlanAdjustments { unavailable: applied.unavailable.clone(), ..PlanAdjustments::default() };
-    let facts = supply::supply_review_with(&inputs, &windows)?;
+    // The scenario's pieces are the base's, only its changes moved (`lp::split::with_base`):
+    // its unchanged pieces are the base plan's, read back from the memo or `cache/lp-pieces/`.
+    let base = match scenario.changes.is_empty() {
+        true => None,
+        false => Some(std::sync::Arc::new(base_problem(scenario, tables, cells, cycle, &params)?)),
+    };
+    let facts = supply::lp::split::with_base(base, || supply::supply_review_with(&inputs, &windows))?;
     let families = families(&applied.tables)?;
     let o = outcome(&scenario.name, &scenario.description, &facts, &families, applied.notes)
         .with_consensus(&applied.consensus, applied.scenario_units);
     Ok((facts, o))
+}
+
+/// The optimiser's problem of the base (the scenario with no change), as the base's run and
+/// the supply review build it.
+fn base_problem(
+    scenario: &Scenario,
+    tables: &BTreeMap<Table, DataFrame>,
+    cells: &DataFrame,
+    cycle: Month,
+    params: &supply::SupplyParams,
+) -> anyhow::Result<supply::lp::Problem> {
+    let none = Scenario { changes: Vec::new(), ..scenario.clone() };
+    let base = apply(&none, tables, cells, cycle)?;
+    let inputs = SupplyInputs { tables: &base.tables, demand: &base.demand, cycle, params };
+    Ok(supply::lp::Problem::from_inputs(&inputs)?)
 }
 
 /// Each SKU's family, from the items table.
