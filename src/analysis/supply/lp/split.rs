@@ -915,3 +915,228 @@ pub fn clean(s: &mut Solution) {
     s.expedites.iter_mut().flatten().flatten().for_each(c);
     s.served.iter_mut().for_each(c);
 }
+
+#[cfg(test)]
+mod scenario_tests {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+
+    use super::super::check::largest_violation;
+    use super::super::*;
+    use super::{SplitOptions, split, with_base};
+
+    /// Every finished good its own approximate piece.
+    const ONE_EACH: SplitOptions = SplitOptions { connected: true, approximate_above_items: Some(0), piece_items: 1 };
+
+    fn problem(months: usize, suppliers: usize) -> Problem {
+        Problem {
+            months: (0..months).map(|t| format!("2027-{:02}", t + 1)).collect(),
+            frozen_months: 0,
+            items: Vec::new(),
+            resources: Vec::new(),
+            components: Vec::new(),
+            suppliers: (0..suppliers).map(|k| Supplier::new(&format!("S{k}"), 1.0)).collect(),
+            bom: Vec::new(),
+            demand: Vec::new(),
+            rule: AllocationRule::CostFirst,
+        }
+    }
+
+    fn resource(p: &mut Problem, name: &str, regular: f64, ceiling: f64, rate: f64) -> usize {
+        let m = ResourceMonth { regular_hours: regular, overtime_ceiling_hours: ceiling, overtime_cost_per_hour: rate };
+        p.resources.push(Resource { name: name.into(), site: "A".into(), kind: "line".into(), months: vec![m; p.months.len()] });
+        p.resources.len() - 1
+    }
+
+    /// An item with one routing per (premium, resource, hours per unit).
+    fn item(p: &mut Problem, name: &str, stock: f64, routings: &[(f64, usize, f64)]) -> usize {
+        let routings = routings
+            .iter()
+            .enumerate()
+            .map(|(k, &(premium, resource, hours))| Routing {
+                label: format!("R{k}"),
+                premium_per_unit: premium,
+                operations: vec![Operation { resource, hours_per_unit: hours }],
+            })
+            .collect();
+        p.items.push(Item {
+            name: name.into(),
+            site: "A".into(),
+            unit_cost: 10.0,
+            opening_stock: stock,
+            safety_stock: 0.0,
+            holding_cost_per_month: 1.0,
+            routings,
+        });
+        p.items.len() - 1
+    }
+
+    fn demand(p: &mut Problem, item: usize, month: usize, qty: f64, margin: f64) {
+        let line = DemandLine {
+            item,
+            customer: "K1".into(),
+            priority: 1,
+            month,
+            qty,
+            unit_price: margin + 10.0,
+            unit_margin: margin,
+        };
+        p.demand.push(line);
+    }
+
+    /// Hours added where the base plan lacks them. One month; line R6 has 6 h, no overtime; A6
+    /// needs 10 units at 1 h each, B6 2 units at 1 h but has 2 in stock (it needs no hours);
+    /// margin 10 each. Cut one finished good a piece, R6 is shared by requirement: A6 10/12 of
+    /// 6 = 5 h, B6 1 h. Base: A6 makes 5, loses 5 x 10 = 50 (B6 ships its stock): cost 50.
+    /// The scenario adds 3 h (9 h). With the base's shares, A6's piece uses its 5 h fully and
+    /// leaves 5 h of load unserved, so the 3 h go to it (8 h): it loses 2 x 10 = 20, and B6's
+    /// piece keeps its 1 h, the base's piece to the byte, read from the memo (1 piece solved).
+    /// Cut afresh, the 9 h are shared 7.5 and 1.5: A6 loses 2.5 x 10 = 25 and both pieces are
+    /// solved. The exact solve gives A6 all 9 h (B6 needs none): it loses 1 x 10 = 10.
+    #[test]
+    fn added_hours_go_to_the_piece_that_binds_and_the_other_is_reused() {
+        let mut base = problem(1, 1);
+        let r = resource(&mut base, "R6", 6.0, 0.0, 0.0);
+        let a = item(&mut base, "A6", 0.0, &[(0.0, r, 1.0)]);
+        let b = item(&mut base, "B6", 2.0, &[(0.0, r, 1.0)]);
+        demand(&mut base, a, 0, 10.0, 10.0);
+        demand(&mut base, b, 0, 2.0, 10.0);
+        let none = BTreeSet::new();
+        let (plan, solved) = solve_with_memo(&base, &none, usize::MAX, ONE_EACH, true).unwrap();
+        assert!((plan.cost.total() - 50.0).abs() < 1e-6, "{:?}", plan.cost);
+        assert!(solved <= 2);
+        let mut scenario = base.clone();
+        scenario.resources[r].months[0].regular_hours = 9.0;
+
+        let shared = Arc::new(base.clone());
+        let cut = with_base(Some(shared.clone()), || split(&scenario, ONE_EACH));
+        let before = split(&base, ONE_EACH);
+        assert_eq!(cut.pieces.len(), 2);
+        assert!((cut.pieces[0].problem.resources[0].months[0].regular_hours - 8.0).abs() < 1e-12);
+        assert_eq!(cut.pieces[1].problem, before.pieces[1].problem);
+        let (kept, solved) =
+            with_base(Some(shared), || solve_with_memo(&scenario, &none, usize::MAX, ONE_EACH, true)).unwrap();
+        assert_eq!(solved, 1, "B6's piece is the base's, from the memo");
+        assert!((kept.cost.total() - 20.0).abs() < 1e-6, "{:?}", kept.cost);
+        assert!(largest_violation(&scenario, &kept).0 < 1e-9);
+
+        let (fresh, solved) = solve_with_memo(&scenario, &none, usize::MAX, ONE_EACH, true).unwrap();
+        assert_eq!(solved, 2);
+        assert!((fresh.cost.total() - 25.0).abs() < 1e-6, "{:?}", fresh.cost);
+        assert!((solve_least_cost(&scenario).unwrap().cost.total() - 10.0).abs() < 1e-6);
+    }
+
+    /// Hours removed are taken from the largest share first, each down to 0: R7 has 12 h, A7
+    /// needs 9 (share 9/12: 9 h) and B7 3 (3 h); 4 h removed (8 h) come out of A7's piece
+    /// alone (5 h), B7's keeps 3 h. Then 10 h removed (2 h): A7's piece 0, B7's 2.
+    #[test]
+    fn removed_hours_come_from_the_largest_share_first() {
+        let mut base = problem(1, 1);
+        let r = resource(&mut base, "R7", 12.0, 0.0, 0.0);
+        let a = item(&mut base, "A7", 0.0, &[(0.0, r, 1.0)]);
+        let b = item(&mut base, "B7", 0.0, &[(0.0, r, 1.0)]);
+        demand(&mut base, a, 0, 9.0, 10.0);
+        demand(&mut base, b, 0, 3.0, 10.0);
+        let shared = Arc::new(base.clone());
+        let hours = |h: f64| {
+            let mut s = base.clone();
+            s.resources[r].months[0].regular_hours = h;
+            let cut = with_base(Some(shared.clone()), || split(&s, ONE_EACH));
+            cut.pieces.iter().map(|pc| pc.problem.resources[0].months[0].regular_hours).collect::<Vec<_>>()
+        };
+        assert_eq!(hours(8.0), vec![5.0, 3.0]);
+        assert_eq!(hours(2.0), vec![0.0, 2.0]);
+        assert_eq!(hours(12.0), vec![9.0, 3.0]);
+    }
+
+    /// A random base: 2 months, 2 lines, 2-4 finished goods (each on a line, some with an
+    /// alternate on the other at a premium, some with stock), one part all of them use with an
+    /// open order, demand for every good in every month; and a scenario of it: hours, ceilings,
+    /// the part's stock and open order, and the first good's demand scaled.
+    fn base_and_scenario() -> impl Strategy<Value = (Problem, Problem)> {
+        (
+            prop::collection::vec((0.0f64..60.0, 0.0f64..20.0, 1.0f64..8.0), 2),
+            prop::collection::vec((0usize..2, 0.2f64..2.0, prop::option::of(0.0f64..5.0), 0.0f64..10.0), 2..5),
+            (0.0f64..40.0, 0.0f64..30.0, 1.0f64..10.0),
+            prop::collection::vec((0.0f64..30.0, 0.0f64..25.0), 4..10),
+            (prop::collection::vec((0.0f64..2.5, 0.0f64..2.5), 2), 0.0f64..2.5, 0.0f64..2.5, 0.0f64..3.0),
+        )
+            .prop_map(|(res, items, (stock, po, cost), lines, (hours, stock_x, po_x, promo))| {
+                let mut p = problem(2, 1);
+                for (k, &(h, ot, rate)) in res.iter().enumerate() {
+                    resource(&mut p, &format!("L{k}"), h, ot, rate);
+                }
+                let option = SupplierOption {
+                    supplier: 0,
+                    unit_cost: cost,
+                    lead_time_months: 1,
+                    min_order_qty: 0.0,
+                    can_expedite: false,
+                    expedite_premium_per_unit: 0.0,
+                    expedite_lead_time_months: 1,
+                };
+                p.components.push(Component {
+                    name: "P".into(),
+                    unit_cost: cost,
+                    opening_stock: stock,
+                    safety_stock: 0.0,
+                    holding_cost_per_month: 0.1,
+                    open_pos: vec![OpenPo { month: 1, qty: po, supplier: 0 }],
+                    options: vec![option],
+                });
+                for (i, &(r, h, alt, own)) in items.iter().enumerate() {
+                    let mut routings = vec![(0.0, r, h)];
+                    if let Some(premium) = alt {
+                        routings.push((premium, 1 - r, h));
+                    }
+                    let it = item(&mut p, &format!("F{i}"), own, &routings);
+                    p.bom.push(BomEdge { parent: it, child: Part::Component(0), qty_per: 1.0 });
+                }
+                let n = p.items.len();
+                for (k, &(qty, margin)) in lines.iter().enumerate() {
+                    demand(&mut p, k % n, (k / n) % 2, qty, margin);
+                }
+                for i in 0..n {
+                    for t in 0..2 {
+                        demand(&mut p, i, t, 1.0, 5.0);
+                    }
+                }
+                let mut s = p.clone();
+                for (res, &(x, y)) in s.resources.iter_mut().zip(&hours) {
+                    res.months[1].regular_hours *= x;
+                    res.months[0].overtime_ceiling_hours *= y;
+                }
+                s.components[0].opening_stock *= stock_x;
+                s.components[0].open_pos[0].qty *= po_x;
+                for line in s.demand.iter_mut().filter(|l| l.item == 0) {
+                    line.qty *= promo;
+                }
+                (p, s)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        /// With the base's shares, the scenario's plan passes the independent checker against
+        /// the whole scenario problem and is never cheaper than its optimum; and a scenario
+        /// with no change is the base plan, byte for byte (a change of nothing moves nothing).
+        #[test]
+        fn a_scenario_cut_with_the_base_shares_is_feasible(case in base_and_scenario()) {
+            let (base, scenario) = case;
+            let none = BTreeSet::new();
+            let (plan, _) = solve_with_memo(&base, &none, usize::MAX, ONE_EACH, true).unwrap();
+            let shared = Arc::new(base.clone());
+            let (same, _) = with_base(Some(shared.clone()), || solve_with_memo(&base, &none, usize::MAX, ONE_EACH, false)).unwrap();
+            prop_assert_eq!(format!("{same:?}"), format!("{plan:?}"));
+            prop_assert_eq!(&same, &plan);
+            let (s, _) = with_base(Some(shared), || solve_with_memo(&scenario, &none, usize::MAX, ONE_EACH, true)).unwrap();
+            let (v, what) = largest_violation(&scenario, &s);
+            prop_assert!(v < 1e-6, "violation {} ({})", v, what);
+            let best = solve_least_cost(&scenario).unwrap().cost.total();
+            prop_assert!(s.cost.total() >= best - 1e-6 * best.abs().max(1.0), "{} < {}", s.cost.total(), best);
+        }
+    }
+}
