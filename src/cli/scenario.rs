@@ -98,8 +98,18 @@ pub(super) async fn scenario_command(root: &Path, what: ScenarioCommand, progres
             let gap = |x: f64| if c.exact != 0.0 { 100.0 * (x - c.exact) / c.exact.abs() } else { 0.0 };
             println!("{name} at {cycle}: {} pieces; least cost (the plan's first stage)", c.pieces);
             println!("  base, cut so:               {:>16.2}", c.base);
-            println!("  with the base's shares:     {:>16.2}  {:+.2}% of exact, {} pieces solved", c.kept.0, gap(c.kept.0), c.kept.1);
-            println!("  cut afresh:                 {:>16.2}  {:+.2}% of exact, {} pieces solved", c.fresh.0, gap(c.fresh.0), c.fresh.1);
+            println!(
+                "  with the base's shares:     {:>16.2}  {:+.2}% of exact, {} pieces solved",
+                c.kept.0,
+                gap(c.kept.0),
+                c.kept.1
+            );
+            println!(
+                "  cut afresh:                 {:>16.2}  {:+.2}% of exact, {} pieces solved",
+                c.fresh.0,
+                gap(c.fresh.0),
+                c.fresh.1
+            );
             println!("  exact (components only):    {:>16.2}", c.exact);
         }
         ScenarioCommand::Run { name, cycle } => {

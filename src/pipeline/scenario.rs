@@ -236,9 +236,10 @@ pub fn plan(
     let windows = PlanAdjustments { unavailable: applied.unavailable.clone(), ..PlanAdjustments::default() };
     // The scenario's pieces are the base's, only its changes moved (`lp::split::with_base`):
     // its unchanged pieces are the base plan's, read back from the memo or `cache/lp-pieces/`.
-    let base = match scenario.changes.is_empty() {
-        true => None,
-        false => Some(std::sync::Arc::new(base_problem(scenario, tables, cells, cycle, &params)?)),
+    let base = if scenario.changes.is_empty() {
+        None
+    } else {
+        Some(std::sync::Arc::new(base_problem(scenario, tables, cells, cycle, &params)?))
     };
     let facts = supply::lp::split::with_base(base, || supply::supply_review_with(&inputs, &windows))?;
     let families = families(&applied.tables)?;
