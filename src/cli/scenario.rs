@@ -27,6 +27,19 @@ pub enum ScenarioCommand {
         #[arg(long)]
         cycle: Month,
     },
+    /// A scenario's least cost cut three ways (with the base's pieces and shares, cut afresh,
+    /// exact at the connected components only) and the pieces each solved; nothing recorded.
+    Cut {
+        name: String,
+        #[arg(long)]
+        cycle: Month,
+        /// Finished goods per approximate piece.
+        #[arg(long, default_value_t = 100)]
+        piece_items: usize,
+        /// A connected component above this many items is cut approximately.
+        #[arg(long, default_value_t = 5000)]
+        approximate_above: usize,
+    },
     /// Run (when changed) and compare scenarios side by side: printed, and written as `.xlsx`
     /// and HTML under `scenario-compare/<cycle>/`.
     Compare {
@@ -72,6 +85,32 @@ pub(super) async fn scenario_command(root: &Path, what: ScenarioCommand, progres
                 });
                 println!("{n:<20} {what}{ran}");
             }
+        }
+        ScenarioCommand::Cut { name, cycle, piece_items, approximate_above } => {
+            let ws = Workspace::load_for(root, Agent::SupplyReview)?;
+            let store = pipeline::open_store(&ws).await?;
+            let opts = crate::analysis::supply::lp::SplitOptions {
+                connected: true,
+                approximate_above_items: Some(approximate_above),
+                piece_items,
+            };
+            let c = runs::cut_costs(&ws, &store, &name, cycle, opts, progress).await?;
+            let gap = |x: f64| if c.exact != 0.0 { 100.0 * (x - c.exact) / c.exact.abs() } else { 0.0 };
+            println!("{name} at {cycle}: {} pieces; least cost (the plan's first stage)", c.pieces);
+            println!("  base, cut so:               {:>16.2}", c.base);
+            println!(
+                "  with the base's shares:     {:>16.2}  {:+.2}% of exact, {} pieces solved",
+                c.kept.0,
+                gap(c.kept.0),
+                c.kept.1
+            );
+            println!(
+                "  cut afresh:                 {:>16.2}  {:+.2}% of exact, {} pieces solved",
+                c.fresh.0,
+                gap(c.fresh.0),
+                c.fresh.1
+            );
+            println!("  exact (components only):    {:>16.2}", c.exact);
         }
         ScenarioCommand::Run { name, cycle } => {
             let ws = Workspace::load_for(root, Agent::SupplyReview)?;

@@ -234,11 +234,92 @@ pub fn plan(
     let params = supply::SupplyParams { max_re_solves: 0, ..pipeline.supply.clone() };
     let inputs = SupplyInputs { tables: &applied.tables, demand: &applied.demand, cycle, params: &params };
     let windows = PlanAdjustments { unavailable: applied.unavailable.clone(), ..PlanAdjustments::default() };
-    let facts = supply::supply_review_with(&inputs, &windows)?;
+    // The scenario's pieces are the base's, only its changes moved (`lp::split::with_base`):
+    // its unchanged pieces are the base plan's, read back from the memo or `cache/lp-pieces/`.
+    let base = if scenario.changes.is_empty() {
+        None
+    } else {
+        Some(std::sync::Arc::new(base_problem(scenario, tables, cells, cycle, &params)?))
+    };
+    let facts = supply::lp::split::with_base(base, || supply::supply_review_with(&inputs, &windows))?;
     let families = families(&applied.tables)?;
     let o = outcome(&scenario.name, &scenario.description, &facts, &families, applied.notes)
         .with_consensus(&applied.consensus, applied.scenario_units);
     Ok((facts, o))
+}
+
+/// The optimiser's problem of the base (the scenario with no change), as the base's run and
+/// the supply review build it.
+fn base_problem(
+    scenario: &Scenario,
+    tables: &BTreeMap<Table, DataFrame>,
+    cells: &DataFrame,
+    cycle: Month,
+    params: &supply::SupplyParams,
+) -> anyhow::Result<supply::lp::Problem> {
+    let none = Scenario { changes: Vec::new(), ..scenario.clone() };
+    let base = apply(&none, tables, cells, cycle)?;
+    let inputs = SupplyInputs { tables: &base.tables, demand: &base.demand, cycle, params };
+    Ok(supply::lp::Problem::from_inputs(&inputs)?)
+}
+
+/// A scenario's least cost (the plan's first stage) cut three ways, nothing recorded: what
+/// `snop scenario cut` prints and `bench/RESULTS.md` reports.
+#[derive(Debug, Clone)]
+pub struct CutCosts {
+    /// The base's least cost, cut by the options given.
+    pub base: f64,
+    /// The scenario with the base's pieces and shares (`lp::split::with_base`), and the pieces
+    /// it solved (the rest were the base's).
+    pub kept: (f64, usize),
+    /// The scenario cut afresh, and the pieces it solved.
+    pub fresh: (f64, usize),
+    /// The scenario at its connected components only (`SplitOptions::exact`).
+    pub exact: f64,
+    /// The pieces of the cut.
+    pub pieces: usize,
+}
+
+/// Plans scenario `name` of `cycle` at its least cost cut by `opts` with the base's shares and
+/// afresh, and exactly (see [`CutCosts`]); the base first, so its pieces are in the memo.
+pub async fn cut_costs(
+    ws: &Workspace,
+    store: &Store,
+    name: &str,
+    cycle: Month,
+    opts: supply::lp::SplitOptions,
+    progress: &Progress,
+) -> anyhow::Result<CutCosts> {
+    use supply::lp::{self, split};
+    let scenario = load(ws, name)?;
+    let base = read_base(ws, store, cycle, progress).await?;
+    let params = supply::SupplyParams { max_re_solves: 0, ..base.pipeline.supply.clone() };
+    let applied = apply(&scenario, &base.ingested.tables, &base.cells, cycle)?;
+    let inputs = SupplyInputs { tables: &applied.tables, demand: &applied.demand, cycle, params: &params };
+    let mut problem = lp::Problem::from_inputs(&inputs)?;
+    // As the supply review closes a supplier for a window (`PlanAdjustments::unavailable`).
+    for w in &applied.unavailable {
+        let last = problem.months.len().saturating_sub(1) as i32;
+        let at = |m: Month| (m.0 - cycle.0).clamp(0, last) as usize;
+        let until = w.until.map_or(last as usize, at);
+        if w.until.is_none_or(|u| u >= cycle) && w.from.0 - cycle.0 <= last {
+            problem.close_supplier(&w.supplier, at(w.from), until);
+        }
+    }
+    let before = std::sync::Arc::new(base_problem(&scenario, &base.ingested.tables, &base.cells, cycle, &params)?);
+    let none = std::collections::BTreeSet::new();
+    let least = |p: &lp::Problem, o: lp::SplitOptions| lp::solve_with_memo(p, &none, 1, o, true);
+    let base_cost = least(&before, opts)?.0.cost.total();
+    let kept = split::with_base(Some(before), || least(&problem, opts))?;
+    let fresh = least(&problem, opts)?;
+    let exact = least(&problem, lp::SplitOptions::exact())?.0.cost.total();
+    Ok(CutCosts {
+        base: base_cost,
+        kept: (kept.0.cost.total(), kept.1),
+        fresh: (fresh.0.cost.total(), fresh.1),
+        exact,
+        pieces: split::split(&problem, opts).pieces.len(),
+    })
 }
 
 /// Each SKU's family, from the items table.

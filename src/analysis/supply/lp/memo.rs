@@ -138,6 +138,17 @@ pub(super) fn get(key: &Key) -> Option<Solved> {
     }
 }
 
+/// As [`get`], not counted as a piece of this plan: a scenario's cut reads the base plan's
+/// pieces to place what the scenario changes (`split::with_base`).
+pub(super) fn peek(key: &Key) -> Option<Solved> {
+    if let Some(hit) = get_memory(key) {
+        return Some(hit);
+    }
+    let solved = Arc::new(decode(key, &store()?.load(key)?)?);
+    put_memory(*key, solved.clone());
+    Some(solved)
+}
+
 fn get_memory(key: &Key) -> Option<Solved> {
     let mut m = lock();
     m.clock += 1;
