@@ -66,14 +66,36 @@ pub(super) struct Point {
 /// naive one. Pure and per series, so series can be scored in parallel and in partitions.
 pub(super) fn backtest_points(h: &[f64], method: Method, chosen: Option<&ets::Fit>) -> Vec<Point> {
     let n = h.len();
+    let targets = || n.saturating_sub(BACKTEST_TARGETS)..n;
+    // An origin two lags share (lag 1 of the first month scored, lag 3 of the last) is fitted
+    // once, to the longer lag: a method's value at a step does not depend on the horizon.
+    let mut longest: BTreeMap<usize, usize> = BTreeMap::new();
+    for lag in LAGS {
+        for t in targets() {
+            if let Some(origin) = (t + 1).checked_sub(lag).filter(|o| *o >= 1) {
+                let l = longest.entry(origin).or_insert(lag);
+                *l = (*l).max(lag);
+            }
+        }
+    }
+    let made: BTreeMap<usize, Option<Vec<f64>>> = longest
+        .iter()
+        .map(|(&origin, &lag)| (origin, forecast::predict_from(method, &h[..origin], lag, chosen)))
+        .collect();
     let mut out = Vec::new();
     for (lag_index, lag) in LAGS.into_iter().enumerate() {
-        for t in n.saturating_sub(BACKTEST_TARGETS)..n {
+        for t in targets() {
             let Some(origin) = (t + 1).checked_sub(lag).filter(|o| *o >= 1) else { continue };
             let train = &h[..origin];
-            let forecast = forecast::predict_from(method, train, lag, chosen)
-                .or_else(|| forecast::predict(Method::Mean, train, lag))
-                .map_or(0.0, |p| p[lag - 1].max(0.0));
+            // Where the longer forecast does not apply (a value not finite further out), the
+            // shorter one is made on its own, as with one lag alone.
+            let own = match &made[&origin] {
+                Some(p) => Some(p[..lag].to_vec()),
+                None if longest[&origin] == lag => None,
+                None => forecast::predict_from(method, train, lag, chosen),
+            };
+            let forecast =
+                own.or_else(|| forecast::predict(Method::Mean, train, lag)).map_or(0.0, |p| p[lag - 1].max(0.0));
             out.push(Point { lag: lag_index, actual: h[t], forecast, naive: train[origin - 1] });
         }
     }

@@ -161,7 +161,7 @@ fn run_as<const ME: bool, const TREND: bool, const S: u8>(y: &[f64], f: &Fit) ->
         Trend::Damped => f.phi,
     };
     let (mut l, mut b, mut s) = (f.level, if TREND { f.trend } else { 0.0 }, f.season);
-    let (mut sse, mut sse_rel, mut log_yhat) = (0.0, 0.0, 0.0);
+    let (mut sse, mut sse_rel, mut log_yhat, mut prod) = (0.0, 0.0, 0.0, 1.0f64);
     // `t % SEASON`, kept by counting.
     let mut i = 0;
     for &v in y {
@@ -179,7 +179,15 @@ fn run_as<const ME: bool, const TREND: bool, const S: u8>(y: &[f64], f: &Fit) ->
         sse += e * e;
         if ME {
             sse_rel += (e / yhat).powi(2);
-            log_yhat += yhat.ln();
+            // `sum ln yhat` as the `ln` of a running product, taken only when the product
+            // would leave 1e-100..=1e100 (a `ln` per month was a fifth of the forecast's CPU).
+            let p = prod * yhat;
+            if (1e-100..=1e100).contains(&p) {
+                prod = p;
+            } else {
+                log_yhat += prod.ln() + yhat.ln();
+                prod = 1.0;
+            }
         }
         let deseason = match S {
             NO_SEASON => v,
@@ -203,6 +211,9 @@ fn run_as<const ME: bool, const TREND: bool, const S: u8>(y: &[f64], f: &Fit) ->
         if i == SEASON {
             i = 0;
         }
+    }
+    if ME {
+        log_yhat += prod.ln();
     }
     Some(Run { sse, sse_rel, log_yhat, level: l, trend: b, season: s })
 }
