@@ -533,12 +533,24 @@ struct HwState {
 }
 
 fn hw_run(y: &[f64], alpha: f64, beta: f64, gamma: f64, multiplicative: bool) -> HwState {
-    if multiplicative { hw_run_as::<true>(y, alpha, beta, gamma) } else { hw_run_as::<false>(y, alpha, beta, gamma) }
+    hw_run_from(y, hw_init(y, multiplicative), (alpha, beta, gamma), multiplicative)
 }
 
+/// [`hw_run`] from the initial state `init` (its [`hw_init`], computed once per fit).
+fn hw_run_from(y: &[f64], init: HwInit, (alpha, beta, gamma): (f64, f64, f64), multiplicative: bool) -> HwState {
+    if multiplicative {
+        hw_run_as::<true>(y, init, alpha, beta, gamma)
+    } else {
+        hw_run_as::<false>(y, init, alpha, beta, gamma)
+    }
+}
+
+/// Holt-Winters' initial level, trend and season ([`hw_init`]).
+type HwInit = (f64, f64, [f64; SEASON]);
+
 /// [`hw_run`] for one form (a copy of the loop each, the same arithmetic in the same order).
-fn hw_run_as<const MULT: bool>(y: &[f64], alpha: f64, beta: f64, gamma: f64) -> HwState {
-    let (mut level, mut trend, mut season) = hw_init(y, MULT);
+fn hw_run_as<const MULT: bool>(y: &[f64], init: HwInit, alpha: f64, beta: f64, gamma: f64) -> HwState {
+    let (mut level, mut trend, mut season) = init;
     let mut sse = 0.0;
     // `t % SEASON`, kept by counting (`t` starts at `SEASON`).
     let mut i = 0;
@@ -566,8 +578,7 @@ fn hw_run_as<const MULT: bool>(y: &[f64], alpha: f64, beta: f64, gamma: f64) -> 
 /// [`hw_run_as`]'s SSE for [`LANES`] points `[alpha, beta, gamma]` at once (the same
 /// arithmetic per lane; a lane whose level leaves the positive numbers when multiplicative is
 /// infinite, as there, and its later values are not used).
-fn hw_sse_lanes<const MULT: bool>(y: &[f64], xs: [[f64; 3]; LANES]) -> [f64; LANES] {
-    let (l0, b0, s0) = hw_init(y, MULT);
+fn hw_sse_lanes<const MULT: bool>(y: &[f64], (l0, b0, s0): HwInit, xs: [[f64; 3]; LANES]) -> [f64; LANES] {
     let (mut level, mut trend, mut season) = ([l0; LANES], [b0; LANES], [s0; LANES]);
     let mut sse = [0.0; LANES];
     let mut dead = [false; LANES];
@@ -636,11 +647,18 @@ pub fn holt_winters(history: &[f64], horizon: usize, multiplicative: bool) -> Op
     if !hw_applies(history, multiplicative) {
         return None;
     }
+    let init = hw_init(history, multiplicative);
     let [a, b, g] = minimise_lanes(
         [(0.01, 0.99), (0.01, 0.3), (0.01, 0.5)],
         [5, 4, 5],
-        |[a, b, g]| hw_run(history, a, b, g, multiplicative).sse,
-        |xs| if multiplicative { hw_sse_lanes::<true>(history, xs) } else { hw_sse_lanes::<false>(history, xs) },
+        |x| hw_run_from(history, init, x.into(), multiplicative).sse,
+        |xs| {
+            if multiplicative {
+                hw_sse_lanes::<true>(history, init, xs)
+            } else {
+                hw_sse_lanes::<false>(history, init, xs)
+            }
+        },
     );
     holt_winters_with(history, horizon, multiplicative, (a, b, g))
 }
@@ -650,9 +668,18 @@ pub fn holt_winters(history: &[f64], horizon: usize, multiplicative: bool) -> Op
 
 /// Autocorrelation of `y` at `lag`; `None` for a constant series.
 fn acf(y: &[f64], lag: usize) -> Option<f64> {
+    acf_with(y, lag, acf_base(y))
+}
+
+/// The mean of `y` and the sum of squared deviations from it, which [`acf`] divides by (the
+/// same for every lag, so computed once where several lags are wanted).
+fn acf_base(y: &[f64]) -> (f64, f64) {
+    let mean = y.iter().sum::<f64>() / y.len() as f64;
+    (mean, y.iter().map(|v| (v - mean).powi(2)).sum())
+}
+
+fn acf_with(y: &[f64], lag: usize, (mean, denom): (f64, f64)) -> Option<f64> {
     let n = y.len();
-    let mean = y.iter().sum::<f64>() / n as f64;
-    let denom: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
     if denom <= 0.0 || lag >= n {
         return None;
     }
@@ -675,10 +702,11 @@ fn is_seasonal(y: &[f64]) -> bool {
     if n < 2 * SEASON {
         return false;
     }
-    let Some(rm) = acf(y, SEASON) else { return false };
+    let base = acf_base(y);
+    let Some(rm) = acf_with(y, SEASON, base) else { return false };
     let mut sum = 0.0;
     for k in 1..SEASON {
-        sum += acf(y, k).unwrap_or(0.0).powi(2);
+        sum += acf_with(y, k, base).unwrap_or(0.0).powi(2);
     }
     if rm.abs() > 1.645 * ((1.0 + 2.0 * sum) / n as f64).sqrt() {
         return true;
