@@ -209,6 +209,63 @@ fn minimise<const D: usize>(bounds: [(f64, f64); D], grid: [usize; D], f: impl F
     minimise_lanes(bounds, grid, &f, |xs: [[f64; D]; LANES]| xs.map(&f))
 }
 
+/// A golden-section search's bracket `a..b`, its inner points `c < e` and their values.
+#[derive(Clone, Copy)]
+struct Golden {
+    a: f64,
+    b: f64,
+    c: f64,
+    e: f64,
+    fc: f64,
+    fe: f64,
+}
+
+/// The bracket after one step whose new inner point is still to be evaluated.
+struct Pending {
+    g: Golden,
+    /// The new point replaced `c` (else `e`).
+    new_c: bool,
+}
+
+impl Golden {
+    /// One step: the bracket shrinks towards the lower of the two values (to the left on a
+    /// tie) and the new inner point, returned, is to be evaluated.
+    fn step(self, inv_phi: f64) -> (Pending, f64) {
+        self.step_to(self.fc <= self.fe, inv_phi)
+    }
+
+    /// [`Golden::step`] to the left (`left`) or to the right, whatever the values say.
+    fn step_to(self, left: bool, inv_phi: f64) -> (Pending, f64) {
+        let Golden { mut a, mut b, mut c, mut e, mut fc, mut fe } = self;
+        if left {
+            b = e;
+            e = c;
+            fe = fc;
+            c = b - inv_phi * (b - a);
+            (Pending { g: Golden { a, b, c, e, fc, fe }, new_c: true }, c)
+        } else {
+            a = c;
+            c = e;
+            fc = fe;
+            e = a + inv_phi * (b - a);
+            (Pending { g: Golden { a, b, c, e, fc, fe }, new_c: false }, e)
+        }
+    }
+}
+
+impl Pending {
+    /// The bracket with the new point's value `v`.
+    fn with(&self, v: f64) -> Golden {
+        let mut g = self.g;
+        if self.new_c {
+            g.fc = v;
+        } else {
+            g.fe = v;
+        }
+        g
+    }
+}
+
 /// Points of the grid search evaluated together by [`minimise_lanes`]'s `f_lanes`.
 const LANES: usize = 4;
 
@@ -280,24 +337,35 @@ fn minimise_lanes<const D: usize>(
                 x[d] = t;
                 eval(x)
             };
-            let mut c = b - inv_phi * (b - a);
-            let mut e = a + inv_phi * (b - a);
-            let (mut fc, mut fe) = (at(c), at(e));
-            for _ in 0..16 {
-                if fc <= fe {
-                    b = e;
-                    e = c;
-                    fe = fc;
-                    c = b - inv_phi * (b - a);
-                    fc = at(c);
-                } else {
-                    a = c;
-                    c = e;
-                    fc = fe;
-                    e = a + inv_phi * (b - a);
-                    fe = at(e);
-                }
+            // Up to four values of the parameter at once.
+            let at_lanes = |ts: [f64; LANES]| {
+                f_lanes(ts.map(|t| {
+                    let mut x = best;
+                    x[d] = t;
+                    x
+                }))
+                .map(finite)
+            };
+            let c = b - inv_phi * (b - a);
+            let e = a + inv_phi * (b - a);
+            let [fc, fe, _, _] = at_lanes([c, e, c, e]);
+            let mut g = Golden { a, b, c, e, fc, fe };
+            // Two steps at a time: the next step's point is known, and the one after is one of
+            // two (it depends on the value at the next point), so all three are evaluated
+            // together and the steps taken as one at a time would take them.
+            for _ in 0..8 {
+                let (first, t1) = g.step(inv_phi);
+                // The step after's point either way (the points do not depend on the values).
+                let tl = first.g.step_to(true, inv_phi).1;
+                let tr = first.g.step_to(false, inv_phi).1;
+                let [v1, vl, vr, _] = at_lanes([t1, tl, tr, t1]);
+                let g1 = first.with(v1);
+                let left = g1.fc <= g1.fe;
+                let (second, t2) = g1.step(inv_phi);
+                debug_assert_eq!(t2.to_bits(), if left { tl } else { tr }.to_bits());
+                g = second.with(if left { vl } else { vr });
             }
+            let Golden { a, b, .. } = g;
             let t = (a + b) / 2.0;
             let v = at(t);
             if v < best_v {

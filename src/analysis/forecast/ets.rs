@@ -626,6 +626,24 @@ mod tests {
     }
 
     #[test]
+    fn the_sum_of_logs_by_a_running_product_is_the_sum_of_logs() {
+        // ETS(M,N,N), alpha 0.3: yhat is the level before each month. Months of 1e30 and of
+        // 1e-30 push the running product out of 1e-100..=1e100 both ways, so it is folded
+        // into the logarithm several times; the sum is checked against a `ln` per month.
+        for scale in [1e30, 1e-30, 1.0] {
+            let y: Vec<f64> = (0..40).map(|t| scale * (5.0 + f64::from(t % 7))).collect();
+            let f = fixed(MNN, 0.3, 0.0, 0.0, scale * 6.0, 0.0, [1.0; SEASON]);
+            let r = run(&y, &f).unwrap();
+            let (mut level, mut want) = (scale * 6.0, 0.0);
+            for v in &y {
+                want += f64::ln(level);
+                level = 0.3 * v + 0.7 * level;
+            }
+            assert!((r.log_yhat - want).abs() <= 1e-12 * want.abs().max(1.0), "{scale}: {} vs {want}", r.log_yhat);
+        }
+    }
+
+    #[test]
     fn models_that_do_not_apply_are_none() {
         let short: Vec<f64> = (0..23).map(f64::from).collect();
         assert!(fit(&short, Model { season: Season::Additive, ..ANN }).is_none());
