@@ -331,7 +331,7 @@ fn minimise_lanes<const D: usize>(
             let (lo, hi) = bounds[d];
             let cell = if grid[d] <= 1 { hi - lo } else { (hi - lo) / (grid[d] - 1) as f64 };
             let reach = cell / f64::from(1 + round);
-            let (mut a, mut b) = ((best[d] - reach).max(lo), (best[d] + reach).min(hi));
+            let (a, b) = ((best[d] - reach).max(lo), (best[d] + reach).min(hi));
             let at = |t: f64| {
                 let mut x = best;
                 x[d] = t;
