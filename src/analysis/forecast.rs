@@ -206,30 +206,94 @@ fn adi_cv2(months: usize, sizes: &[f64]) -> (f64, f64) {
 /// round). A point replaces the best only when strictly better, and non-finite values count
 /// as infinite, so the result depends on nothing but the inputs.
 fn minimise<const D: usize>(bounds: [(f64, f64); D], grid: [usize; D], f: impl Fn([f64; D]) -> f64) -> [f64; D] {
-    let eval = |x: [f64; D]| {
-        let v = f(x);
-        if v.is_finite() { v } else { f64::INFINITY }
-    };
+    minimise_lanes(bounds, grid, &f, |xs: [[f64; D]; LANES]| xs.map(&f))
+}
+
+/// A golden-section search's bracket `a..b`, its inner points `c < e` and their values.
+#[derive(Clone, Copy)]
+struct Golden {
+    a: f64,
+    b: f64,
+    c: f64,
+    e: f64,
+    fc: f64,
+    fe: f64,
+}
+
+/// The bracket after one step whose new inner point is still to be evaluated.
+struct Pending {
+    g: Golden,
+    /// The new point replaced `c` (else `e`).
+    new_c: bool,
+}
+
+impl Golden {
+    /// One step: the bracket shrinks towards the lower of the two values (to the left on a
+    /// tie) and the new inner point, returned, is to be evaluated.
+    fn step(self, inv_phi: f64) -> (Pending, f64) {
+        self.step_to(self.fc <= self.fe, inv_phi)
+    }
+
+    /// [`Golden::step`] to the left (`left`) or to the right, whatever the values say.
+    fn step_to(self, left: bool, inv_phi: f64) -> (Pending, f64) {
+        let Golden { mut a, mut b, mut c, mut e, mut fc, mut fe } = self;
+        if left {
+            b = e;
+            e = c;
+            fe = fc;
+            c = b - inv_phi * (b - a);
+            (Pending { g: Golden { a, b, c, e, fc, fe }, new_c: true }, c)
+        } else {
+            a = c;
+            c = e;
+            fc = fe;
+            e = a + inv_phi * (b - a);
+            (Pending { g: Golden { a, b, c, e, fc, fe }, new_c: false }, e)
+        }
+    }
+}
+
+impl Pending {
+    /// The bracket with the new point's value `v`.
+    fn with(&self, v: f64) -> Golden {
+        let mut g = self.g;
+        if self.new_c {
+            g.fc = v;
+        } else {
+            g.fe = v;
+        }
+        g
+    }
+}
+
+/// Points of the grid search evaluated together by [`minimise_lanes`]'s `f_lanes`.
+const LANES: usize = 4;
+
+/// [`minimise`], the grid's points evaluated [`LANES`] at a time by `f_lanes` (which must give
+/// what `f` gives for each point, bit for bit: the recursions below run their lanes side by
+/// side with the same arithmetic, so a core overlaps their latencies); the grid is then scanned
+/// in order, as one point at a time would be.
+fn minimise_lanes<const D: usize>(
+    bounds: [(f64, f64); D],
+    grid: [usize; D],
+    f: impl Fn([f64; D]) -> f64,
+    f_lanes: impl Fn([[f64; D]; LANES]) -> [f64; LANES],
+) -> [f64; D] {
+    let finite = |v: f64| if v.is_finite() { v } else { f64::INFINITY };
+    let eval = |x: [f64; D]| finite(f(x));
     let point = |d: usize, i: usize| {
         let (lo, hi) = bounds[d];
         if grid[d] <= 1 { lo } else { lo + (hi - lo) * i as f64 / (grid[d] - 1) as f64 }
     };
-    let mut best = [0.0; D];
-    let mut best_v = f64::INFINITY;
+    // The grid in odometer order (the first parameter fastest).
+    let mut points: Vec<[f64; D]> = Vec::new();
     let mut idx = [0usize; D];
-    let mut first = true;
     loop {
         let mut x = [0.0; D];
         for d in 0..D {
             x[d] = point(d, idx[d]);
         }
-        let v = eval(x);
-        if first || v < best_v {
-            best = x;
-            best_v = v;
-            first = false;
-        }
-        // Odometer step over the grid.
+        points.push(x);
         let mut d = 0;
         loop {
             if d == D {
@@ -246,36 +310,62 @@ fn minimise<const D: usize>(bounds: [(f64, f64); D], grid: [usize; D], f: impl F
             break;
         }
     }
+    let mut values = Vec::with_capacity(points.len());
+    let mut chunks = points.chunks_exact(LANES);
+    for chunk in chunks.by_ref() {
+        let xs: [[f64; D]; LANES] = std::array::from_fn(|k| chunk[k]);
+        values.extend(f_lanes(xs).map(finite));
+    }
+    values.extend(chunks.remainder().iter().map(|x| eval(*x)));
+    let mut best = points[0];
+    let mut best_v = values[0];
+    for (x, v) in points.iter().zip(&values).skip(1) {
+        if *v < best_v {
+            best = *x;
+            best_v = *v;
+        }
+    }
     let inv_phi = (5f64.sqrt() - 1.0) / 2.0;
     for round in 0..2 {
         for d in 0..D {
             let (lo, hi) = bounds[d];
             let cell = if grid[d] <= 1 { hi - lo } else { (hi - lo) / (grid[d] - 1) as f64 };
             let reach = cell / f64::from(1 + round);
-            let (mut a, mut b) = ((best[d] - reach).max(lo), (best[d] + reach).min(hi));
+            let (a, b) = ((best[d] - reach).max(lo), (best[d] + reach).min(hi));
             let at = |t: f64| {
                 let mut x = best;
                 x[d] = t;
                 eval(x)
             };
-            let mut c = b - inv_phi * (b - a);
-            let mut e = a + inv_phi * (b - a);
-            let (mut fc, mut fe) = (at(c), at(e));
-            for _ in 0..16 {
-                if fc <= fe {
-                    b = e;
-                    e = c;
-                    fe = fc;
-                    c = b - inv_phi * (b - a);
-                    fc = at(c);
-                } else {
-                    a = c;
-                    c = e;
-                    fc = fe;
-                    e = a + inv_phi * (b - a);
-                    fe = at(e);
-                }
+            // Up to four values of the parameter at once.
+            let at_lanes = |ts: [f64; LANES]| {
+                f_lanes(ts.map(|t| {
+                    let mut x = best;
+                    x[d] = t;
+                    x
+                }))
+                .map(finite)
+            };
+            let c = b - inv_phi * (b - a);
+            let e = a + inv_phi * (b - a);
+            let [fc, fe, _, _] = at_lanes([c, e, c, e]);
+            let mut g = Golden { a, b, c, e, fc, fe };
+            // Two steps at a time: the next step's point is known, and the one after is one of
+            // two (it depends on the value at the next point), so all three are evaluated
+            // together and the steps taken as one at a time would take them.
+            for _ in 0..8 {
+                let (first, t1) = g.step(inv_phi);
+                // The step after's point either way (the points do not depend on the values).
+                let tl = first.g.step_to(true, inv_phi).1;
+                let tr = first.g.step_to(false, inv_phi).1;
+                let [v1, vl, vr, _] = at_lanes([t1, tl, tr, t1]);
+                let g1 = first.with(v1);
+                let left = g1.fc <= g1.fe;
+                let (second, t2) = g1.step(inv_phi);
+                debug_assert_eq!(t2.to_bits(), if left { tl } else { tr }.to_bits());
+                g = second.with(if left { vl } else { vr });
             }
+            let Golden { a, b, .. } = g;
             let t = (a + b) / 2.0;
             let v = at(t);
             if v < best_v {
@@ -330,8 +420,21 @@ fn ses_run(y: &[f64], alpha: f64) -> (f64, f64) {
     (sse, level)
 }
 
+/// [`ses_run`]'s SSE for [`LANES`] values of `alpha` at once (the same arithmetic per lane).
+fn ses_sse_lanes(y: &[f64], alpha: [f64; LANES]) -> [f64; LANES] {
+    let mut level = [y[0]; LANES];
+    let mut sse = [0.0; LANES];
+    for &v in &y[1..] {
+        for k in 0..LANES {
+            sse[k] += (v - level[k]).powi(2);
+            level[k] = alpha[k] * v + (1.0 - alpha[k]) * level[k];
+        }
+    }
+    sse
+}
+
 fn fit_ses(y: &[f64]) -> f64 {
-    minimise([(0.01, 0.99)], [11], |[a]| ses_run(y, a).0)[0]
+    minimise_lanes([(0.01, 0.99)], [11], |[a]| ses_run(y, a).0, |xs| ses_sse_lanes(y, xs.map(|[a]| a)))[0]
 }
 
 /// Simple exponential smoothing with a given `alpha`; flat forecast at the final level.
@@ -373,6 +476,24 @@ fn trend_run(y: &[f64], alpha: f64, beta: f64, phi: f64) -> (f64, f64, f64) {
     (sse, level, trend)
 }
 
+/// [`trend_run`]'s SSE for [`LANES`] points `[alpha, beta, phi]` at once (the same arithmetic
+/// per lane).
+fn trend_sse_lanes(y: &[f64], xs: [[f64; 3]; LANES]) -> [f64; LANES] {
+    let (l0, b0) = trend_init(y);
+    let (mut level, mut trend, mut sse) = ([l0; LANES], [b0; LANES], [0.0; LANES]);
+    for &v in &y[1..] {
+        for k in 0..LANES {
+            let [alpha, beta, phi] = xs[k];
+            let fc = level[k] + phi * trend[k];
+            sse[k] += (v - fc).powi(2);
+            let next = alpha * v + (1.0 - alpha) * fc;
+            trend[k] = beta * (next - level[k]) + (1.0 - beta) * phi * trend[k];
+            level[k] = next;
+        }
+    }
+    sse
+}
+
 fn trend_forecast(level: f64, trend: f64, phi: f64, horizon: usize) -> Vec<f64> {
     let mut damp = 0.0;
     let mut factor = 1.0;
@@ -400,7 +521,12 @@ pub fn holt(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
         return None;
     }
     seasonally_adjusted(history, horizon, |x, h| {
-        let [a, b] = minimise([(0.01, 0.99), (0.01, 0.5)], [7, 6], |[a, b]| trend_run(x, a, b, 1.0).0);
+        let [a, b] = minimise_lanes(
+            [(0.01, 0.99), (0.01, 0.5)],
+            [7, 6],
+            |[a, b]| trend_run(x, a, b, 1.0).0,
+            |xs| trend_sse_lanes(x, xs.map(|[a, b]| [a, b, 1.0])),
+        );
         holt_with(x, h, a, b)
     })
 }
@@ -420,8 +546,12 @@ pub fn damped_holt(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
         return None;
     }
     seasonally_adjusted(history, horizon, |x, h| {
-        let [a, b, p] =
-            minimise([(0.01, 0.99), (0.01, 0.5), (0.8, 0.98)], [6, 5, 4], |[a, b, p]| trend_run(x, a, b, p).0);
+        let [a, b, p] = minimise_lanes(
+            [(0.01, 0.99), (0.01, 0.5), (0.8, 0.98)],
+            [6, 5, 4],
+            |[a, b, p]| trend_run(x, a, b, p).0,
+            |xs| trend_sse_lanes(x, xs),
+        );
         damped_holt_with(x, h, a, b, p)
     })
 }
@@ -471,26 +601,81 @@ struct HwState {
 }
 
 fn hw_run(y: &[f64], alpha: f64, beta: f64, gamma: f64, multiplicative: bool) -> HwState {
-    let (mut level, mut trend, mut season) = hw_init(y, multiplicative);
+    hw_run_from(y, hw_init(y, multiplicative), (alpha, beta, gamma), multiplicative)
+}
+
+/// [`hw_run`] from the initial state `init` (its [`hw_init`], computed once per fit).
+fn hw_run_from(y: &[f64], init: HwInit, (alpha, beta, gamma): (f64, f64, f64), multiplicative: bool) -> HwState {
+    if multiplicative {
+        hw_run_as::<true>(y, init, alpha, beta, gamma)
+    } else {
+        hw_run_as::<false>(y, init, alpha, beta, gamma)
+    }
+}
+
+/// Holt-Winters' initial level, trend and season ([`hw_init`]).
+type HwInit = (f64, f64, [f64; SEASON]);
+
+/// [`hw_run`] for one form (a copy of the loop each, the same arithmetic in the same order).
+fn hw_run_as<const MULT: bool>(y: &[f64], init: HwInit, alpha: f64, beta: f64, gamma: f64) -> HwState {
+    let (mut level, mut trend, mut season) = init;
     let mut sse = 0.0;
-    for (t, &v) in y.iter().enumerate().skip(SEASON) {
-        let s = season[t % SEASON];
+    // `t % SEASON`, kept by counting (`t` starts at `SEASON`).
+    let mut i = 0;
+    for &v in y.iter().skip(SEASON) {
+        let s = season[i];
         let base = level + trend;
-        let (fc, deseason) = if multiplicative { (base * s, v / s) } else { (base + s, v - s) };
+        let (fc, deseason) = if MULT { (base * s, v / s) } else { (base + s, v - s) };
         sse += (v - fc).powi(2);
         let next = alpha * deseason + (1.0 - alpha) * base;
-        if multiplicative && next <= 0.0 {
+        if MULT && next <= 0.0 {
             return HwState { sse: f64::INFINITY, level, trend, season };
         }
         trend = beta * (next - level) + (1.0 - beta) * trend;
         level = next;
-        season[t % SEASON] = if multiplicative {
-            gamma * (v / level) + (1.0 - gamma) * s
-        } else {
-            gamma * (v - level) + (1.0 - gamma) * s
-        };
+        season[i] =
+            if MULT { gamma * (v / level) + (1.0 - gamma) * s } else { gamma * (v - level) + (1.0 - gamma) * s };
+        i += 1;
+        if i == SEASON {
+            i = 0;
+        }
     }
     HwState { sse, level, trend, season }
+}
+
+/// [`hw_run_as`]'s SSE for [`LANES`] points `[alpha, beta, gamma]` at once (the same
+/// arithmetic per lane; a lane whose level leaves the positive numbers when multiplicative is
+/// infinite, as there, and its later values are not used).
+fn hw_sse_lanes<const MULT: bool>(y: &[f64], (l0, b0, s0): HwInit, xs: [[f64; 3]; LANES]) -> [f64; LANES] {
+    let (mut level, mut trend, mut season) = ([l0; LANES], [b0; LANES], [s0; LANES]);
+    let mut sse = [0.0; LANES];
+    let mut dead = [false; LANES];
+    let mut i = 0;
+    for &v in y.iter().skip(SEASON) {
+        for k in 0..LANES {
+            let [alpha, beta, gamma] = xs[k];
+            let s = season[k][i];
+            let base = level[k] + trend[k];
+            let (fc, deseason) = if MULT { (base * s, v / s) } else { (base + s, v - s) };
+            sse[k] += (v - fc).powi(2);
+            let next = alpha * deseason + (1.0 - alpha) * base;
+            if MULT && next <= 0.0 {
+                dead[k] = true;
+            }
+            trend[k] = beta * (next - level[k]) + (1.0 - beta) * trend[k];
+            level[k] = next;
+            season[k][i] = if MULT {
+                gamma * (v / level[k]) + (1.0 - gamma) * s
+            } else {
+                gamma * (v - level[k]) + (1.0 - gamma) * s
+            };
+        }
+        i += 1;
+        if i == SEASON {
+            i = 0;
+        }
+    }
+    std::array::from_fn(|k| if dead[k] { f64::INFINITY } else { sse[k] })
 }
 
 fn hw_applies(y: &[f64], multiplicative: bool) -> bool {
@@ -530,9 +715,19 @@ pub fn holt_winters(history: &[f64], horizon: usize, multiplicative: bool) -> Op
     if !hw_applies(history, multiplicative) {
         return None;
     }
-    let [a, b, g] = minimise([(0.01, 0.99), (0.01, 0.3), (0.01, 0.5)], [5, 4, 5], |[a, b, g]| {
-        hw_run(history, a, b, g, multiplicative).sse
-    });
+    let init = hw_init(history, multiplicative);
+    let [a, b, g] = minimise_lanes(
+        [(0.01, 0.99), (0.01, 0.3), (0.01, 0.5)],
+        [5, 4, 5],
+        |x| hw_run_from(history, init, x.into(), multiplicative).sse,
+        |xs| {
+            if multiplicative {
+                hw_sse_lanes::<true>(history, init, xs)
+            } else {
+                hw_sse_lanes::<false>(history, init, xs)
+            }
+        },
+    );
     holt_winters_with(history, horizon, multiplicative, (a, b, g))
 }
 
@@ -541,9 +736,18 @@ pub fn holt_winters(history: &[f64], horizon: usize, multiplicative: bool) -> Op
 
 /// Autocorrelation of `y` at `lag`; `None` for a constant series.
 fn acf(y: &[f64], lag: usize) -> Option<f64> {
+    acf_with(y, lag, acf_base(y))
+}
+
+/// The mean of `y` and the sum of squared deviations from it, which [`acf`] divides by (the
+/// same for every lag, so computed once where several lags are wanted).
+fn acf_base(y: &[f64]) -> (f64, f64) {
+    let mean = y.iter().sum::<f64>() / y.len() as f64;
+    (mean, y.iter().map(|v| (v - mean).powi(2)).sum())
+}
+
+fn acf_with(y: &[f64], lag: usize, (mean, denom): (f64, f64)) -> Option<f64> {
     let n = y.len();
-    let mean = y.iter().sum::<f64>() / n as f64;
-    let denom: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
     if denom <= 0.0 || lag >= n {
         return None;
     }
@@ -566,10 +770,11 @@ fn is_seasonal(y: &[f64]) -> bool {
     if n < 2 * SEASON {
         return false;
     }
-    let Some(rm) = acf(y, SEASON) else { return false };
+    let base = acf_base(y);
+    let Some(rm) = acf_with(y, SEASON, base) else { return false };
     let mut sum = 0.0;
     for k in 1..SEASON {
-        sum += acf(y, k).unwrap_or(0.0).powi(2);
+        sum += acf_with(y, k, base).unwrap_or(0.0).powi(2);
     }
     if rm.abs() > 1.645 * ((1.0 + 2.0 * sum) / n as f64).sqrt() {
         return true;
@@ -703,9 +908,33 @@ fn ols_line(y: &[f64]) -> (f64, f64) {
 /// fitted value is `(1 - 1/theta) * line + level / theta`, and `x = (1 - 1/theta) * line + z / theta`).
 fn fit_otm(x: &[f64]) -> (f64, f64) {
     let (a, b) = ols_line(x);
-    let [alpha, theta] =
-        minimise([(0.01, 0.99), (1.0, 4.0)], [6, 7], |[al, th]| ses_run(&theta_line(x, a, b, th), al).0 / (th * th));
+    let [alpha, theta] = minimise_lanes(
+        [(0.01, 0.99), (1.0, 4.0)],
+        [6, 7],
+        |[al, th]| ses_run(&theta_line(x, a, b, th), al).0 / (th * th),
+        |xs| otm_sse_lanes(x, a, b, xs),
+    );
     (alpha, theta)
+}
+
+/// [`fit_otm`]'s objective for [`LANES`] points `[alpha, theta]` at once: the SES SSE on the
+/// theta line (each value as [`theta_line`] computes it) over `theta^2`.
+fn otm_sse_lanes(x: &[f64], a: f64, b: f64, xs: [[f64; 2]; LANES]) -> [f64; LANES] {
+    let z = |k: usize, t: usize| {
+        let theta = xs[k][1];
+        theta * x[t] + (1.0 - theta) * (a + b * t as f64)
+    };
+    let mut level: [f64; LANES] = std::array::from_fn(|k| z(k, 0));
+    let mut sse = [0.0; LANES];
+    for t in 1..x.len() {
+        for k in 0..LANES {
+            let v = z(k, t);
+            let alpha = xs[k][0];
+            sse[k] += (v - level[k]).powi(2);
+            level[k] = alpha * v + (1.0 - alpha) * level[k];
+        }
+    }
+    std::array::from_fn(|k| sse[k] / (xs[k][1] * xs[k][1]))
 }
 
 /// The optimised Theta method with given `alpha` (0..=1, 0 excluded) and `theta` (>= 1), on

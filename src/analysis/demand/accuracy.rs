@@ -66,14 +66,36 @@ pub(super) struct Point {
 /// naive one. Pure and per series, so series can be scored in parallel and in partitions.
 pub(super) fn backtest_points(h: &[f64], method: Method, chosen: Option<&ets::Fit>) -> Vec<Point> {
     let n = h.len();
+    let targets = || n.saturating_sub(BACKTEST_TARGETS)..n;
+    // An origin two lags share (lag 1 of the first month scored, lag 3 of the last) is fitted
+    // once, to the longer lag: a method's value at a step does not depend on the horizon.
+    let mut longest: BTreeMap<usize, usize> = BTreeMap::new();
+    for lag in LAGS {
+        for t in targets() {
+            if let Some(origin) = (t + 1).checked_sub(lag).filter(|o| *o >= 1) {
+                let l = longest.entry(origin).or_insert(lag);
+                *l = (*l).max(lag);
+            }
+        }
+    }
+    let made: BTreeMap<usize, Option<Vec<f64>>> = longest
+        .iter()
+        .map(|(&origin, &lag)| (origin, forecast::predict_from(method, &h[..origin], lag, chosen)))
+        .collect();
     let mut out = Vec::new();
     for (lag_index, lag) in LAGS.into_iter().enumerate() {
-        for t in n.saturating_sub(BACKTEST_TARGETS)..n {
+        for t in targets() {
             let Some(origin) = (t + 1).checked_sub(lag).filter(|o| *o >= 1) else { continue };
             let train = &h[..origin];
-            let forecast = forecast::predict_from(method, train, lag, chosen)
-                .or_else(|| forecast::predict(Method::Mean, train, lag))
-                .map_or(0.0, |p| p[lag - 1].max(0.0));
+            // Where the longer forecast does not apply (a value not finite further out), the
+            // shorter one is made on its own, as with one lag alone.
+            let own = match &made[&origin] {
+                Some(p) => Some(p[..lag].to_vec()),
+                None if longest[&origin] == lag => None,
+                None => forecast::predict_from(method, train, lag, chosen),
+            };
+            let forecast =
+                own.or_else(|| forecast::predict(Method::Mean, train, lag)).map_or(0.0, |p| p[lag - 1].max(0.0));
             out.push(Point { lag: lag_index, actual: h[t], forecast, naive: train[origin - 1] });
         }
     }
@@ -277,4 +299,36 @@ pub(super) fn earlier_accuracy(
         }
     }
     Ok((acc, va, by_owner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_origin_fitted_once_gives_what_each_lag_alone_gives() {
+        // A seasonal series with a trend: the combination (OTM, ETS, Holt-Winters) and every
+        // other method, scored at lags 1 and 3 over the last 3 months, against the forecast
+        // made for each (lag, month) on its own, as before the shared origin was fitted once.
+        let y: Vec<f64> =
+            (0..40).map(|t| 100.0 + 2.0 * f64::from(t) + 20.0 * f64::from(t % 12 < 6) + f64::from(t * 7 % 5)).collect();
+        let (fc, chosen) = forecast::forecast_fitted(&y, &forecast::Config::default());
+        let mut methods = vec![fc.method, Method::AutoEts, Method::Combination, Method::Theta, Method::Croston];
+        methods.dedup();
+        for method in methods {
+            let points = backtest_points(&y, method, chosen.as_ref());
+            let mut want = Vec::new();
+            for (lag_index, lag) in LAGS.into_iter().enumerate() {
+                for t in y.len() - BACKTEST_TARGETS..y.len() {
+                    let origin = t + 1 - lag;
+                    let f = forecast::predict_from(method, &y[..origin], lag, chosen.as_ref())
+                        .or_else(|| forecast::predict(Method::Mean, &y[..origin], lag))
+                        .map_or(0.0, |p| p[lag - 1].max(0.0));
+                    want.push((lag_index, y[t], f.to_bits(), y[origin - 1]));
+                }
+            }
+            let got: Vec<_> = points.iter().map(|p| (p.lag, p.actual, p.forecast.to_bits(), p.naive)).collect();
+            assert_eq!(got, want, "{method:?}");
+        }
+    }
 }

@@ -161,7 +161,7 @@ fn run_as<const ME: bool, const TREND: bool, const S: u8>(y: &[f64], f: &Fit) ->
         Trend::Damped => f.phi,
     };
     let (mut l, mut b, mut s) = (f.level, if TREND { f.trend } else { 0.0 }, f.season);
-    let (mut sse, mut sse_rel, mut log_yhat) = (0.0, 0.0, 0.0);
+    let (mut sse, mut sse_rel, mut log_yhat, mut prod) = (0.0, 0.0, 0.0, 1.0f64);
     // `t % SEASON`, kept by counting.
     let mut i = 0;
     for &v in y {
@@ -179,7 +179,15 @@ fn run_as<const ME: bool, const TREND: bool, const S: u8>(y: &[f64], f: &Fit) ->
         sse += e * e;
         if ME {
             sse_rel += (e / yhat).powi(2);
-            log_yhat += yhat.ln();
+            // `sum ln yhat` as the `ln` of a running product, taken only when the product
+            // would leave 1e-100..=1e100 (a `ln` per month was a fifth of the forecast's CPU).
+            let p = prod * yhat;
+            if (1e-100..=1e100).contains(&p) {
+                prod = p;
+            } else {
+                log_yhat += prod.ln() + yhat.ln();
+                prod = 1.0;
+            }
         }
         let deseason = match S {
             NO_SEASON => v,
@@ -203,6 +211,9 @@ fn run_as<const ME: bool, const TREND: bool, const S: u8>(y: &[f64], f: &Fit) ->
         if i == SEASON {
             i = 0;
         }
+    }
+    if ME {
+        log_yhat += prod.ln();
     }
     Some(Run { sse, sse_rel, log_yhat, level: l, trend: b, season: s })
 }
@@ -611,6 +622,24 @@ mod tests {
             let t = 48 + h;
             let want = (100.0 + 2.0 * t as f64) * shape[t % SEASON];
             assert!((v - want).abs() / want < 0.02, "month {t}: {v} vs {want}");
+        }
+    }
+
+    #[test]
+    fn the_sum_of_logs_by_a_running_product_is_the_sum_of_logs() {
+        // ETS(M,N,N), alpha 0.3: yhat is the level before each month. Months of 1e30 and of
+        // 1e-30 push the running product out of 1e-100..=1e100 both ways, so it is folded
+        // into the logarithm several times; the sum is checked against a `ln` per month.
+        for scale in [1e30, 1e-30, 1.0] {
+            let y: Vec<f64> = (0..40).map(|t| scale * (5.0 + f64::from(t % 7))).collect();
+            let f = fixed(MNN, 0.3, 0.0, 0.0, scale * 6.0, 0.0, [1.0; SEASON]);
+            let r = run(&y, &f).unwrap();
+            let (mut level, mut want) = (scale * 6.0, 0.0);
+            for v in &y {
+                want += f64::ln(level);
+                level = 0.3 * v + 0.7 * level;
+            }
+            assert!((r.log_yhat - want).abs() <= 1e-12 * want.abs().max(1.0), "{scale}: {} vs {want}", r.log_yhat);
         }
     }
 

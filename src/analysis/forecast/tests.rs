@@ -629,3 +629,74 @@ fn predict_from_refits_the_chosen_ets_model() {
     assert_eq!(predict_from(Method::Combination, train, 3, None), predict(Method::Combination, train, 3));
     assert_eq!(predict_from(Method::Theta, train, 3, Some(&chosen)), predict(Method::Theta, train, 3));
 }
+
+// ---- the grid searches' lanes give the one-at-a-time values, bit for bit ----
+
+/// A noisy seasonal series with a trend (a fixed pseudo-random walk, no generator needed).
+fn noisy(months: usize) -> Vec<f64> {
+    (0..months).map(|t| 200.0 + 1.5 * t as f64 + SHAPE[t % 12] + ((t * 37 + 11) % 23) as f64 - 11.0).collect()
+}
+
+#[test]
+fn lanes_equal_one_point_at_a_time() {
+    let y = noisy(60);
+    // SES, Holt and the damped trend: each lane against `ses_run` / `trend_run` alone.
+    let alphas = [0.01, 0.3, 0.77, 0.99];
+    let ses = ses_sse_lanes(&y, alphas);
+    for (k, a) in alphas.iter().enumerate() {
+        assert_eq!(ses[k].to_bits(), ses_run(&y, *a).0.to_bits());
+    }
+    let pts = [[0.01, 0.01, 1.0], [0.5, 0.2, 0.8], [0.9, 0.5, 0.98], [0.3, 0.05, 0.9]];
+    let trend = trend_sse_lanes(&y, pts);
+    for (k, [a, b, p]) in pts.iter().enumerate() {
+        assert_eq!(trend[k].to_bits(), trend_run(&y, *a, *b, *p).0.to_bits());
+    }
+    // OTM: against the SES SSE on `theta_line`, over theta^2.
+    let (a, b) = ols_line(&y);
+    let otm_pts = [[0.01, 1.0], [0.4, 2.0], [0.99, 4.0], [0.2, 2.5]];
+    let otm = otm_sse_lanes(&y, a, b, otm_pts);
+    for (k, [al, th]) in otm_pts.iter().enumerate() {
+        assert_eq!(otm[k].to_bits(), (ses_run(&theta_line(&y, a, b, *th), *al).0 / (th * th)).to_bits());
+    }
+    // Holt-Winters, both forms; a multiplicative lane whose level turns negative is infinite,
+    // as `hw_run` says, while its neighbours are not disturbed.
+    let hw_pts = [[0.01, 0.01, 0.01], [0.5, 0.1, 0.3], [0.99, 0.3, 0.5], [0.2, 0.05, 0.2]];
+    for mult in [false, true] {
+        let init = hw_init(&y, mult);
+        let lanes = if mult { hw_sse_lanes::<true>(&y, init, hw_pts) } else { hw_sse_lanes::<false>(&y, init, hw_pts) };
+        for (k, [a, b, g]) in hw_pts.iter().enumerate() {
+            assert_eq!(lanes[k].to_bits(), hw_run(&y, *a, *b, *g, mult).sse.to_bits(), "mult {mult}, lane {k}");
+        }
+    }
+    let mut falling = noisy(36);
+    falling.extend((0..12).map(|t| 400.0 - 35.0 * f64::from(t)).map(|v: f64| v.max(1.0)));
+    let crash = [[0.99, 0.3, 0.01], [0.01, 0.01, 0.01], [0.99, 0.3, 0.5], [0.5, 0.1, 0.1]];
+    let lanes = hw_sse_lanes::<true>(&falling, hw_init(&falling, true), crash);
+    for (k, [a, b, g]) in crash.iter().enumerate() {
+        let alone = hw_run(&falling, *a, *b, *g, true).sse;
+        assert_eq!(lanes[k].to_bits(), alone.to_bits(), "lane {k}: {} vs {alone}", lanes[k]);
+    }
+}
+
+#[test]
+fn minimise_in_lanes_picks_the_point_one_at_a_time_picks() {
+    // A plateau: every point ties, so the first grid point (the lower corner) stays, and no
+    // golden-section point is strictly better.
+    let flat = |_: [f64; 2]| 1.0;
+    assert_eq!(minimise_lanes([(0.2, 1.0), (0.5, 3.0)], [7, 6], flat, |xs| xs.map(flat)), [0.2, 0.5]);
+    // The damped trend's fit through the true lanes and through one point at a time (6 x 5 x 4
+    // = 120 grid points, 30 lanes of 4): the same parameters, bit for bit.
+    let y = noisy(48);
+    let bounds = [(0.01, 0.99), (0.01, 0.5), (0.8, 0.98)];
+    let f = |[a, b, p]: [f64; 3]| trend_run(&y, a, b, p).0;
+    let lanes = minimise_lanes(bounds, [6, 5, 4], f, |xs| trend_sse_lanes(&y, xs));
+    let alone = minimise_lanes(bounds, [6, 5, 4], f, |xs| xs.map(f));
+    assert_eq!(lanes.map(f64::to_bits), alone.map(f64::to_bits));
+    // Holt-Winters with a remainder (5 x 4 x 5 = 100 points: no remainder) and OTM (6 x 7 = 42:
+    // a remainder of 2 evaluated one at a time).
+    let (a, b) = ols_line(&y);
+    let g = |[al, th]: [f64; 2]| ses_run(&theta_line(&y, a, b, th), al).0 / (th * th);
+    let lanes = minimise_lanes([(0.01, 0.99), (1.0, 4.0)], [6, 7], g, |xs| otm_sse_lanes(&y, a, b, xs));
+    let alone = minimise_lanes([(0.01, 0.99), (1.0, 4.0)], [6, 7], g, |xs| xs.map(g));
+    assert_eq!(lanes.map(f64::to_bits), alone.map(f64::to_bits));
+}
