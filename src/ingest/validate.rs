@@ -63,7 +63,23 @@ fn clean_col(name: &str) -> String {
 /// blanks at either end. A column without one is used as it is (no copy of every value).
 fn needs_cleaning(raw: &DataFrame, name: &str) -> bool {
     let Ok(c) = raw.column(name).and_then(|c| c.str()) else { return true };
-    c.iter().flatten().any(|v| v.is_empty() || v.starts_with(char::is_whitespace) || v.ends_with(char::is_whitespace))
+    c.iter().flatten().any(|v| v.is_empty() || blank_at_an_end(v))
+}
+
+/// `v` starts or ends with white space (`char::is_whitespace`), told from the end bytes where
+/// they are ASCII (the end character is then that byte), decoded only where they are not.
+fn blank_at_an_end(v: &str) -> bool {
+    let ascii_space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b' ');
+    let bytes = v.as_bytes();
+    let start = match bytes.first() {
+        Some(&b) if b.is_ascii() => ascii_space(b),
+        _ => v.starts_with(char::is_whitespace),
+    };
+    start
+        || match bytes.last() {
+            Some(&b) if b.is_ascii() => ascii_space(b),
+            _ => v.ends_with(char::is_whitespace),
+        }
 }
 
 fn month_regex() -> Expr {
@@ -124,25 +140,27 @@ fn strptime(text: Expr, formats: &[String]) -> Expr {
 
 /// The days since 1970-01-01 of a valid date written exactly `YYYY-MM-DD`, else `None`.
 fn iso_days(b: &[u8]) -> Option<i32> {
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    let b: &[u8; 10] = b.try_into().ok()?;
+    // Each digit's value (a byte that is not a digit wraps to more than 9), all checked at once.
+    let v = |i: usize| i32::from(b[i].wrapping_sub(b'0'));
+    let digits = [v(0), v(1), v(2), v(3), v(5), v(6), v(8), v(9)];
+    if b[4] != b'-' || b[7] != b'-' || digits.iter().any(|&x| x > 9) {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| {
-        b[r].iter().try_fold(0i32, |n, d| d.is_ascii_digit().then(|| n * 10 + i32::from(d - b'0')))
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let y = digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3];
+    let (m, d) = (digits[4] * 10 + digits[5], digits[6] * 10 + digits[7]);
     let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&m) || d < 1 || d > month_days[(m - 1) as usize] {
+    const MONTH_DAYS: [i32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&m) || d < 1 || d > MONTH_DAYS[(m - 1) as usize] + i32::from(leap && m == 2) {
         return None;
     }
-    // Days from the civil date (H. Hinnant's algorithm: years from March, 400-year eras).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
+    // Days from the civil date (H. Hinnant's algorithm: years from March, 400-year eras; the year
+    // is 0 to 9999, so shifted by one era it is never negative and plain division is floor).
+    let y = if m <= 2 { y - 1 } else { y } + 400;
+    let (era, year_of_era) = (y / 400, y % 400);
     let day_of_year = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    Some(era * 146_097 + day_of_era - 719_468)
+    Some((era - 1) * 146_097 + day_of_era - 719_468)
 }
 
 /// The dates of a text column. When the first format is `%Y-%m-%d`, a value written exactly so
@@ -504,7 +522,7 @@ fn duplicate_flags(
     let mut firsts = Vec::new();
     if !again.is_empty() {
         let mut first: std::collections::HashMap<Vec<Option<&str>>, usize> = std::collections::HashMap::new();
-        for i in (0..n).filter(|&i| passed[i] && again.contains(&hashes[i])) {
+        for i in (0..n).filter(|&i| passed[i] && again.contains(&fingerprint(hashes[i]))) {
             match first.entry(keys.iter().map(|k| k.get(i)).collect()) {
                 std::collections::hash_map::Entry::Occupied(at) => {
                     dup[i] = true;
@@ -519,9 +537,17 @@ fn duplicate_flags(
     Ok((in_chunks(BooleanChunked::from_slice("__dup".into(), &dup), &chunks), firsts))
 }
 
-/// The hashes that occur more than once among the rows `passed` marks. They are spread by their
-/// top bits into buckets a few thousand long, and each bucket sorted in cache: cheaper than a
-/// hash set of every row (one random access into a large table per row).
+/// A hash's fingerprint: its top 12 bits (its bucket in [`repeated`]) and its low 32 bits. Equal
+/// hashes have equal fingerprints; the rows whose fingerprints repeat are compared by their key
+/// values, so a fingerprint two hashes share costs a comparison, never a wrong flag.
+fn fingerprint(h: u64) -> u64 {
+    (h >> 52 << 32) | (h & 0xFFFF_FFFF)
+}
+
+/// The fingerprints (see [`fingerprint`]) that occur more than once among the rows `passed`
+/// marks. They are spread by their hash's top bits into buckets a few thousand long, each kept as
+/// its low 32 bits (half the memory of whole hashes) and sorted in cache: cheaper than a hash
+/// set of every row (one random access into a large table per row).
 fn repeated(hashes: &[u64], passed: &[bool]) -> PlHashSet<u64> {
     const BITS: u32 = 12;
     let bucket = |h: u64| (h >> (64 - BITS)) as usize;
@@ -532,18 +558,18 @@ fn repeated(hashes: &[u64], passed: &[bool]) -> PlHashSet<u64> {
     for b in 1..starts.len() {
         starts[b] += starts[b - 1];
     }
-    let mut spread = vec![0u64; starts[1 << BITS]];
+    let mut spread = vec![0u32; starts[1 << BITS]];
     let mut next = starts.clone();
     for (h, _) in hashes.iter().zip(passed).filter(|(_, p)| **p) {
         let b = bucket(*h);
-        spread[next[b]] = *h;
+        spread[next[b]] = *h as u32;
         next[b] += 1;
     }
     let mut again = PlHashSet::default();
     for b in 0..1 << BITS {
         let part = &mut spread[starts[b]..starts[b + 1]];
         part.sort_unstable();
-        again.extend(part.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]));
+        again.extend(part.windows(2).filter(|w| w[0] == w[1]).map(|w| ((b as u64) << 32) | u64::from(w[0])));
     }
     again
 }
@@ -897,6 +923,41 @@ mod tests {
                 assert_eq!((b.get(i), a.get(i)), (Some(month < m.0), Some(month > m.0)), "day {day} month {m}");
             }
         }
+    }
+
+    #[test]
+    fn blank_ends_are_told_as_char_is_whitespace_tells_them() {
+        // Every ASCII byte and some non-ASCII characters (white space or not) at either end.
+        let mut chars: Vec<char> = (0u8..128).map(char::from).collect();
+        chars.extend(['\u{85}', '\u{A0}', '\u{2003}', '\u{3000}', 'é', '€', '\u{200B}']);
+        for c in chars {
+            for v in [format!("{c}x"), format!("x{c}"), format!("{c}"), format!("{c}é{c}"), format!("ü{c}")] {
+                let want = v.starts_with(char::is_whitespace) || v.ends_with(char::is_whitespace);
+                assert_eq!(blank_at_an_end(&v), want, "{v:?}");
+            }
+        }
+        assert!(!blank_at_an_end("P-001"));
+    }
+
+    #[test]
+    fn repeated_fingerprints_are_the_repeated_hashes_and_the_ones_sharing_a_fingerprint() {
+        let (top, low) = (0xABC0_0000_0000_0000u64, 0x1234_5678u64);
+        let hashes = [
+            top | low,                   // 0: repeated by 1
+            top | low,                   // 1
+            top | (7 << 32) | low,       // 2: another hash, same fingerprint as 0
+            0x0010_0000_0000_0000 | low, // 3: same low bits, another bucket: alone
+            top | 99,                    // 4: repeated by 5, which did not pass
+            top | 99,                    // 5
+            u64::MAX,                    // 6: repeated by 7
+            u64::MAX,                    // 7
+        ];
+        let passed = [true, true, true, true, true, false, true, true];
+        let got = repeated(&hashes, &passed);
+        // By hand: bucket 0xABC with low 0x12345678, and bucket 0xFFF with low 0xFFFFFFFF.
+        let want: PlHashSet<u64> = [(0xABCu64 << 32) | low, (0xFFFu64 << 32) | 0xFFFF_FFFF].into_iter().collect();
+        assert_eq!(got, want);
+        assert!(got.contains(&fingerprint(hashes[2])) && !got.contains(&fingerprint(hashes[3])));
     }
 
     proptest! {
