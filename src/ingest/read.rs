@@ -466,7 +466,15 @@ enum Piece {
 /// wants it and the strict parse fails (a number the reader cannot take). The two give the same
 /// frame wherever the strict one succeeds: `ignore_errors` only turns a failure into a null. The
 /// strict parse checks the piece's UTF-8 once, not field by field as `ignore_errors` does.
-fn parse_piece(options: &CsvReadOptions, bytes: &[u8], row: u64, tolerant: bool) -> PolarsResult<DataFrame> {
+/// `strict` is cleared by the first piece that fails, so a file whose numbers often fail (padded
+/// with blanks, say) has its later pieces parsed once, tolerantly, not twice.
+fn parse_piece(
+    options: &CsvReadOptions,
+    bytes: &[u8],
+    row: u64,
+    tolerant: bool,
+    strict: &mut bool,
+) -> PolarsResult<DataFrame> {
     let parse = |ignore: bool| {
         options
             .clone()
@@ -475,10 +483,13 @@ fn parse_piece(options: &CsvReadOptions, bytes: &[u8], row: u64, tolerant: bool)
             .into_reader_with_file_handle(Cursor::new(bytes))
             .finish()
     };
-    match parse(false) {
-        Err(_) if tolerant => parse(true),
-        got => got,
+    if *strict || !tolerant {
+        match parse(false) {
+            Err(_) if tolerant => *strict = false,
+            got => return got,
+        }
     }
+    parse(true)
 }
 
 /// Reads a CSV file a piece at a time (each cut where a record starts, at one of the layout
@@ -508,12 +519,13 @@ fn read_in_pieces(
     let mut frame: Option<DataFrame> = None;
     // One buffer for every piece (not a fresh one the system must clear each time).
     let mut buf = Vec::new();
+    let mut strict = true;
     for (row, start, end) in pieces.into_iter().filter(|(_, start, end)| end > start) {
         buf.clear();
         buf.extend_from_slice(&layout.header_line);
         file.seek(SeekFrom::Start(start)).map_err(Piece::Io)?;
         (&mut file).take(end - start).read_to_end(&mut buf).map_err(Piece::Io)?;
-        let part = parse_piece(&options, &buf, row, tolerant).map_err(Piece::Polars)?;
+        let part = parse_piece(&options, &buf, row, tolerant, &mut strict).map_err(Piece::Polars)?;
         match frame.as_mut() {
             Some(f) => {
                 f.vstack_mut_owned(part).map_err(Piece::Polars)?;
@@ -524,7 +536,7 @@ fn read_in_pieces(
     match frame {
         Some(f) => Ok(f),
         // No record: the header alone gives the columns.
-        None => parse_piece(&options, &layout.header_line, 2, tolerant).map_err(Piece::Polars),
+        None => parse_piece(&options, &layout.header_line, 2, tolerant, &mut strict).map_err(Piece::Polars),
     }
 }
 
@@ -599,7 +611,7 @@ fn read_csv(
         CsvInput::Bytes(_) => None,
     };
     let frame = match input {
-        CsvInput::Bytes(bytes) => parse_piece(&options, &bytes, 2, !typed.is_empty()).map_err(unreadable)?,
+        CsvInput::Bytes(bytes) => parse_piece(&options, &bytes, 2, !typed.is_empty(), &mut true).map_err(unreadable)?,
         CsvInput::Path(path) => {
             read_in_pieces(path, layout, options, PIECE, !typed.is_empty()).map_err(|e| match e {
                 Piece::Io(e) => IngestError::Unreadable { file: name.to_string(), detail: e.to_string() },
@@ -1062,13 +1074,15 @@ mod tests {
         assert_eq!(qty.dtype(), &DataType::Int64);
         // Rows 704 (` 7 `), 706 (empty), 707 (`x`), 708 (`1e3`), 709 (`""`) and the blank line.
         assert_eq!(qty.null_count(), 6, "{want}");
-        assert!(parse_piece(&options, &bytes, 2, false).is_err(), "the strict parse refuses `x`");
+        let mut strict = true;
+        assert!(parse_piece(&options, &bytes, 2, false, &mut strict).is_err(), "the strict parse refuses `x`");
+        let got = parse_piece(&options, &bytes, 2, true, &mut strict).unwrap();
+        assert!(got.equals_missing(&want) && !strict, "once a piece fails, the next are parsed tolerantly");
+        assert!(parse_piece(&options, &bytes, 2, true, &mut strict).unwrap().equals_missing(&want));
         for piece in [1, 1000, 5000, PIECE] {
             let Ok(got) = read_in_pieces(&path, &layout, options.clone(), piece, true) else { panic!("piece {piece}") };
             assert!(got.equals_missing(&want), "piece {piece}:\n{got}\n{want}");
         }
-        let got = parse_piece(&options, &bytes, 2, true).unwrap();
-        assert!(got.equals_missing(&want), "whole:\n{got}\n{want}");
     }
 
     #[test]
