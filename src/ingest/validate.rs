@@ -63,23 +63,7 @@ fn clean_col(name: &str) -> String {
 /// blanks at either end. A column without one is used as it is (no copy of every value).
 fn needs_cleaning(raw: &DataFrame, name: &str) -> bool {
     let Ok(c) = raw.column(name).and_then(|c| c.str()) else { return true };
-    c.iter().flatten().any(|v| v.is_empty() || blank_at_an_end(v))
-}
-
-/// `v` starts or ends with white space (`char::is_whitespace`), told from the end bytes where
-/// they are ASCII (the end character is then that byte), decoded only where they are not.
-fn blank_at_an_end(v: &str) -> bool {
-    let ascii_space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b' ');
-    let bytes = v.as_bytes();
-    let start = match bytes.first() {
-        Some(&b) if b.is_ascii() => ascii_space(b),
-        _ => v.starts_with(char::is_whitespace),
-    };
-    start
-        || match bytes.last() {
-            Some(&b) if b.is_ascii() => ascii_space(b),
-            _ => v.ends_with(char::is_whitespace),
-        }
+    c.iter().flatten().any(|v| v.is_empty() || v.starts_with(char::is_whitespace) || v.ends_with(char::is_whitespace))
 }
 
 fn month_regex() -> Expr {
@@ -140,27 +124,25 @@ fn strptime(text: Expr, formats: &[String]) -> Expr {
 
 /// The days since 1970-01-01 of a valid date written exactly `YYYY-MM-DD`, else `None`.
 fn iso_days(b: &[u8]) -> Option<i32> {
-    let b: &[u8; 10] = b.try_into().ok()?;
-    // Each digit's value (a byte that is not a digit wraps to more than 9), all checked at once.
-    let v = |i: usize| i32::from(b[i].wrapping_sub(b'0'));
-    let digits = [v(0), v(1), v(2), v(3), v(5), v(6), v(8), v(9)];
-    if b[4] != b'-' || b[7] != b'-' || digits.iter().any(|&x| x > 9) {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let y = digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3];
-    let (m, d) = (digits[4] * 10 + digits[5], digits[6] * 10 + digits[7]);
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0i32, |n, d| d.is_ascii_digit().then(|| n * 10 + i32::from(d - b'0')))
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    const MONTH_DAYS: [i32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&m) || d < 1 || d > MONTH_DAYS[(m - 1) as usize] + i32::from(leap && m == 2) {
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&m) || d < 1 || d > month_days[(m - 1) as usize] {
         return None;
     }
-    // Days from the civil date (H. Hinnant's algorithm: years from March, 400-year eras; the year
-    // is 0 to 9999, so shifted by one era it is never negative and plain division is floor).
-    let y = if m <= 2 { y - 1 } else { y } + 400;
-    let (era, year_of_era) = (y / 400, y % 400);
+    // Days from the civil date (H. Hinnant's algorithm: years from March, 400-year eras).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
     let day_of_year = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    Some((era - 1) * 146_097 + day_of_era - 719_468)
+    Some(era * 146_097 + day_of_era - 719_468)
 }
 
 /// The dates of a text column. When the first format is `%Y-%m-%d`, a value written exactly so
@@ -923,20 +905,6 @@ mod tests {
                 assert_eq!((b.get(i), a.get(i)), (Some(month < m.0), Some(month > m.0)), "day {day} month {m}");
             }
         }
-    }
-
-    #[test]
-    fn blank_ends_are_told_as_char_is_whitespace_tells_them() {
-        // Every ASCII byte and some non-ASCII characters (white space or not) at either end.
-        let mut chars: Vec<char> = (0u8..128).map(char::from).collect();
-        chars.extend(['\u{85}', '\u{A0}', '\u{2003}', '\u{3000}', 'é', '€', '\u{200B}']);
-        for c in chars {
-            for v in [format!("{c}x"), format!("x{c}"), format!("{c}"), format!("{c}é{c}"), format!("ü{c}")] {
-                let want = v.starts_with(char::is_whitespace) || v.ends_with(char::is_whitespace);
-                assert_eq!(blank_at_an_end(&v), want, "{v:?}");
-            }
-        }
-        assert!(!blank_at_an_end("P-001"));
     }
 
     #[test]
