@@ -462,10 +462,47 @@ enum Piece {
     Polars(PolarsError),
 }
 
+/// Parses one piece strictly, and again with `ignore_errors` only when `tolerant` says the caller
+/// wants it and the strict parse fails (a number the reader cannot take). The two give the same
+/// frame wherever the strict one succeeds: `ignore_errors` only turns a failure into a null. The
+/// strict parse checks the piece's UTF-8 once, not field by field as `ignore_errors` does.
+/// `strict` is cleared by the first piece that fails, so a file whose numbers often fail (padded
+/// with blanks, say) has its later pieces parsed once, tolerantly, not twice.
+fn parse_piece(
+    options: &CsvReadOptions,
+    bytes: &[u8],
+    row: u64,
+    tolerant: bool,
+    strict: &mut bool,
+) -> PolarsResult<DataFrame> {
+    let parse = |ignore: bool| {
+        options
+            .clone()
+            .with_ignore_errors(ignore)
+            .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: row as IdxSize }))
+            .into_reader_with_file_handle(Cursor::new(bytes))
+            .finish()
+    };
+    if *strict || !tolerant {
+        match parse(false) {
+            Err(_) if tolerant => *strict = false,
+            got => return got,
+        }
+    }
+    parse(true)
+}
+
 /// Reads a CSV file a piece at a time (each cut where a record starts, at one of the layout
 /// scan's checkpoints, and parsed with the header before it), rather than mapping the whole file
-/// into memory: the file's bytes never sit in memory beside its frame.
-fn read_in_pieces(path: &Path, layout: &Layout, options: CsvReadOptions, piece: u64) -> Result<DataFrame, Piece> {
+/// into memory: the file's bytes never sit in memory beside its frame. `tolerant`: a piece the
+/// strict parse refuses is parsed again with `ignore_errors` (see [`parse_piece`]).
+fn read_in_pieces(
+    path: &Path,
+    layout: &Layout,
+    options: CsvReadOptions,
+    piece: u64,
+    tolerant: bool,
+) -> Result<DataFrame, Piece> {
     use std::io::{Read, Seek, SeekFrom};
     let len = fs_err::metadata(path).map_err(Piece::Io)?.len();
     let mut pieces: Vec<(u64, u64, u64)> = Vec::new();
@@ -482,17 +519,13 @@ fn read_in_pieces(path: &Path, layout: &Layout, options: CsvReadOptions, piece: 
     let mut frame: Option<DataFrame> = None;
     // One buffer for every piece (not a fresh one the system must clear each time).
     let mut buf = Vec::new();
+    let mut strict = true;
     for (row, start, end) in pieces.into_iter().filter(|(_, start, end)| end > start) {
         buf.clear();
         buf.extend_from_slice(&layout.header_line);
         file.seek(SeekFrom::Start(start)).map_err(Piece::Io)?;
         (&mut file).take(end - start).read_to_end(&mut buf).map_err(Piece::Io)?;
-        let part = options
-            .clone()
-            .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: row as IdxSize }))
-            .into_reader_with_file_handle(Cursor::new(buf.as_slice()))
-            .finish()
-            .map_err(Piece::Polars)?;
+        let part = parse_piece(&options, &buf, row, tolerant, &mut strict).map_err(Piece::Polars)?;
         match frame.as_mut() {
             Some(f) => {
                 f.vstack_mut_owned(part).map_err(Piece::Polars)?;
@@ -503,10 +536,7 @@ fn read_in_pieces(path: &Path, layout: &Layout, options: CsvReadOptions, piece: 
     match frame {
         Some(f) => Ok(f),
         // No record: the header alone gives the columns.
-        None => options
-            .into_reader_with_file_handle(Cursor::new(layout.header_line.clone()))
-            .finish()
-            .map_err(Piece::Polars),
+        None => parse_piece(&options, &layout.header_line, 2, tolerant, &mut strict).map_err(Piece::Polars),
     }
 }
 
@@ -573,24 +603,21 @@ fn read_csv(
     let overwrite: Option<SchemaRef> = (!typed.is_empty()).then(|| {
         Arc::new(typed.iter().map(|(src, _, _, dtype)| Field::new(src.as_str().into(), dtype.clone())).collect())
     });
-    // A number the reader cannot parse comes out null (`ignore_errors`); its text is read again.
-    let options = options()
-        .with_columns(Some(projection))
-        .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }))
-        .with_schema_overwrite(overwrite)
-        .with_ignore_errors(!typed.is_empty());
+    // A number the reader cannot parse comes out null (`ignore_errors`, only for the pieces that
+    // need it); its text is read again.
+    let options = options().with_columns(Some(projection)).with_schema_overwrite(overwrite);
     let path = match &input {
         CsvInput::Path(p) => Some(p.to_path_buf()),
         CsvInput::Bytes(_) => None,
     };
     let frame = match input {
-        CsvInput::Bytes(bytes) => {
-            options.into_reader_with_file_handle(Cursor::new(bytes)).finish().map_err(unreadable)?
+        CsvInput::Bytes(bytes) => parse_piece(&options, &bytes, 2, !typed.is_empty(), &mut true).map_err(unreadable)?,
+        CsvInput::Path(path) => {
+            read_in_pieces(path, layout, options, PIECE, !typed.is_empty()).map_err(|e| match e {
+                Piece::Io(e) => IngestError::Unreadable { file: name.to_string(), detail: e.to_string() },
+                Piece::Polars(e) => unreadable(e),
+            })?
         }
-        CsvInput::Path(path) => read_in_pieces(path, layout, options, PIECE).map_err(|e| match e {
-            Piece::Io(e) => IngestError::Unreadable { file: name.to_string(), detail: e.to_string() },
-            Piece::Polars(e) => unreadable(e),
-        })?,
     };
     tracing::debug!(file = name, rss_mb = super::rss_mb(), "read: parsed");
     if frame.height() as u64 != layout.records {
@@ -641,9 +668,18 @@ fn with_fallback(
     name: &str,
 ) -> Result<DataFrame, IngestError> {
     let err = |e: PolarsError| IngestError::Unreadable { file: name.to_string(), detail: e.to_string() };
+    // Only the columns that hold such a value (rare) are rewritten: a copy of a column costs its
+    // memory's page faults.
+    let not_finite = |src: &str| {
+        frame
+            .column(src)
+            .ok()
+            .and_then(|c| c.f64().ok())
+            .is_none_or(|ca| ca.downcast_iter().any(|arr| arr.values().iter().any(|v| !v.is_finite())))
+    };
     let finite: Vec<Expr> = typed
         .iter()
-        .filter(|t| t.3 == DataType::Float64)
+        .filter(|t| t.3 == DataType::Float64 && not_finite(&t.0))
         .map(|(src, ..)| {
             let x = col(src.as_str());
             when(x.clone().is_finite()).then(x).otherwise(lit(NULL).cast(DataType::Float64)).alias(src.as_str())
@@ -1000,7 +1036,51 @@ mod tests {
             .map_parse_options(|p| p.with_truncate_ragged_lines(true));
         let want = whole(&path);
         for piece in [1, 1000, 5000, PIECE] {
-            let Ok(got) = read_in_pieces(&path, &layout, options.clone(), piece) else { panic!("piece {piece}") };
+            let Ok(got) = read_in_pieces(&path, &layout, options.clone(), piece, false) else {
+                panic!("piece {piece}")
+            };
+            assert!(got.equals_missing(&want), "piece {piece}:\n{got}\n{want}");
+        }
+    }
+
+    /// Numbers read typed: the pieces parsed strictly, and again with `ignore_errors` only where
+    /// that fails, give the frame a read of the whole file with `ignore_errors` gives (`x`, ` 7 `
+    /// and `1e3` are not integers: null), whichever pieces hold the bad values.
+    #[test]
+    fn typed_pieces_parsed_strictly_first_are_the_tolerant_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.csv");
+        let mut bytes: Vec<u8> = b"id,qty,note\n".to_vec();
+        for i in 0..700 {
+            bytes.extend_from_slice(format!("{i},{},\"n{i}\"\n", i % 13).as_bytes());
+        }
+        bytes.extend_from_slice(&TRICKY[13..]);
+        fs_err::write(&path, &bytes).unwrap();
+        let layout = Scanner::scan(&bytes, b',');
+        let schema: SchemaRef = Arc::new(Schema::from_iter([Field::new("qty".into(), DataType::Int64)]));
+        let options = CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_schema_overwrite(Some(schema))
+            .map_parse_options(|p| p.with_truncate_ragged_lines(true));
+        let want = options
+            .clone()
+            .with_ignore_errors(true)
+            .with_row_index(Some(RowIndex { name: ROW_COL.into(), offset: 2 }))
+            .try_into_reader_with_file_path(Some(path.clone()))
+            .and_then(|r| r.finish())
+            .unwrap();
+        let qty = want.column("qty").unwrap();
+        assert_eq!(qty.dtype(), &DataType::Int64);
+        // Rows 704 (` 7 `), 706 (empty), 707 (`x`), 708 (`1e3`), 709 (`""`) and the blank line.
+        assert_eq!(qty.null_count(), 6, "{want}");
+        let mut strict = true;
+        assert!(parse_piece(&options, &bytes, 2, false, &mut strict).is_err(), "the strict parse refuses `x`");
+        let got = parse_piece(&options, &bytes, 2, true, &mut strict).unwrap();
+        assert!(got.equals_missing(&want) && !strict, "once a piece fails, the next are parsed tolerantly");
+        assert!(parse_piece(&options, &bytes, 2, true, &mut strict).unwrap().equals_missing(&want));
+        for piece in [1, 1000, 5000, PIECE] {
+            let Ok(got) = read_in_pieces(&path, &layout, options.clone(), piece, true) else { panic!("piece {piece}") };
             assert!(got.equals_missing(&want), "piece {piece}:\n{got}\n{want}");
         }
     }

@@ -504,7 +504,7 @@ fn duplicate_flags(
     let mut firsts = Vec::new();
     if !again.is_empty() {
         let mut first: std::collections::HashMap<Vec<Option<&str>>, usize> = std::collections::HashMap::new();
-        for i in (0..n).filter(|&i| passed[i] && again.contains(&hashes[i])) {
+        for i in (0..n).filter(|&i| passed[i] && again.contains(&fingerprint(hashes[i]))) {
             match first.entry(keys.iter().map(|k| k.get(i)).collect()) {
                 std::collections::hash_map::Entry::Occupied(at) => {
                     dup[i] = true;
@@ -519,9 +519,17 @@ fn duplicate_flags(
     Ok((in_chunks(BooleanChunked::from_slice("__dup".into(), &dup), &chunks), firsts))
 }
 
-/// The hashes that occur more than once among the rows `passed` marks. They are spread by their
-/// top bits into buckets a few thousand long, and each bucket sorted in cache: cheaper than a
-/// hash set of every row (one random access into a large table per row).
+/// A hash's fingerprint: its top 12 bits (its bucket in [`repeated`]) and its low 32 bits. Equal
+/// hashes have equal fingerprints; the rows whose fingerprints repeat are compared by their key
+/// values, so a fingerprint two hashes share costs a comparison, never a wrong flag.
+fn fingerprint(h: u64) -> u64 {
+    (h >> 52 << 32) | (h & 0xFFFF_FFFF)
+}
+
+/// The fingerprints (see [`fingerprint`]) that occur more than once among the rows `passed`
+/// marks. They are spread by their hash's top bits into buckets a few thousand long, each kept as
+/// its low 32 bits (half the memory of whole hashes) and sorted in cache: cheaper than a hash
+/// set of every row (one random access into a large table per row).
 fn repeated(hashes: &[u64], passed: &[bool]) -> PlHashSet<u64> {
     const BITS: u32 = 12;
     let bucket = |h: u64| (h >> (64 - BITS)) as usize;
@@ -532,18 +540,18 @@ fn repeated(hashes: &[u64], passed: &[bool]) -> PlHashSet<u64> {
     for b in 1..starts.len() {
         starts[b] += starts[b - 1];
     }
-    let mut spread = vec![0u64; starts[1 << BITS]];
+    let mut spread = vec![0u32; starts[1 << BITS]];
     let mut next = starts.clone();
     for (h, _) in hashes.iter().zip(passed).filter(|(_, p)| **p) {
         let b = bucket(*h);
-        spread[next[b]] = *h;
+        spread[next[b]] = *h as u32;
         next[b] += 1;
     }
     let mut again = PlHashSet::default();
     for b in 0..1 << BITS {
         let part = &mut spread[starts[b]..starts[b + 1]];
         part.sort_unstable();
-        again.extend(part.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]));
+        again.extend(part.windows(2).filter(|w| w[0] == w[1]).map(|w| ((b as u64) << 32) | u64::from(w[0])));
     }
     again
 }
@@ -897,6 +905,27 @@ mod tests {
                 assert_eq!((b.get(i), a.get(i)), (Some(month < m.0), Some(month > m.0)), "day {day} month {m}");
             }
         }
+    }
+
+    #[test]
+    fn repeated_fingerprints_are_the_repeated_hashes_and_the_ones_sharing_a_fingerprint() {
+        let (top, low) = (0xABC0_0000_0000_0000u64, 0x1234_5678u64);
+        let hashes = [
+            top | low,                   // 0: repeated by 1
+            top | low,                   // 1
+            top | (7 << 32) | low,       // 2: another hash, same fingerprint as 0
+            0x0010_0000_0000_0000 | low, // 3: same low bits, another bucket: alone
+            top | 99,                    // 4: repeated by 5, which did not pass
+            top | 99,                    // 5
+            u64::MAX,                    // 6: repeated by 7
+            u64::MAX,                    // 7
+        ];
+        let passed = [true, true, true, true, true, false, true, true];
+        let got = repeated(&hashes, &passed);
+        // By hand: bucket 0xABC with low 0x12345678, and bucket 0xFFF with low 0xFFFFFFFF.
+        let want: PlHashSet<u64> = [(0xABCu64 << 32) | low, (0xFFFu64 << 32) | 0xFFFF_FFFF].into_iter().collect();
+        assert_eq!(got, want);
+        assert!(got.contains(&fingerprint(hashes[2])) && !got.contains(&fingerprint(hashes[3])));
     }
 
     proptest! {
