@@ -304,7 +304,8 @@ pub struct Totals {
     /// The plan's cost by kind (spend and lost margin apart).
     pub plan_cost: lp::Cost,
     /// Revenue of the plan with every gap's fixes forbidden (every shortfall accepted); not
-    /// computed in the executive's re-plan.
+    /// computed in the executive's re-plan, nor when the pieces it re-solves do not fit
+    /// `[supply] max_piece_solves` (`None`: left out, never estimated).
     pub revenue_without_fixes_money: Option<f64>,
     /// Gaps inside the frozen horizon: notices, not decisions.
     pub frozen_gaps: usize,

@@ -846,7 +846,7 @@ fn lp_problem_carries_suppliers_routings_and_the_frozen_horizon() {
 
 /// The levers every fix of a random case could use: overtime on each resource and building
 /// ahead of each item, in each month; `which` keeps all (0), overtime (1), building ahead (2),
-/// the first three months' (3), or `R1`'s overtime only (4: a piece on `R2` is not reached).
+/// the first three months' (3), or the first resource's overtime only (4: a piece on the other is not reached).
 fn fix_levers(p: &lp::Problem, which: usize) -> BTreeSet<lp::Lever> {
     let mut out = BTreeSet::new();
     for month in 0..p.months.len() {
