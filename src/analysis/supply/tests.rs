@@ -289,9 +289,9 @@ fn beyond_the_budget_a_gap_is_priced_by_the_plan() {
 /// above: P1 on R1 (cost 100: 2.5 units built ahead, holding 2 % x 100 = 2 a unit, 5.0 at
 /// stake) and P2 on R2 (price 300, cost 200: holding 4 a unit, 10.0 at stake, so priced first).
 /// The piece budget, counted by hand: the plan with every fix forbidden solves both pieces cold
-/// (both plans build ahead): 2 x 100 = 200; each gap's one re-solve (one kind used: `2k - 1` =
-/// 1) solves its own piece warm: 1. Its revenue: each line makes 7.5 in January, so
-/// 12.5 x 150 + 12.5 x 300 = 5625.
+/// (both plans build ahead): 2 x 100 = 200; each gap's one re-solve (one kind used, so
+/// `2k - 1` is one) solves its own piece warm: 1. Its revenue: each line makes 7.5 in January,
+/// so 12.5 x 150 + 12.5 x 300 = 5625.
 #[test]
 fn the_piece_budget_stops_where_it_says() {
     let mut c = Case::new();
