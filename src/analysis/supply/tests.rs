@@ -2,6 +2,7 @@
 
 use super::*;
 use proptest::prelude::*;
+use std::collections::BTreeSet;
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -282,6 +283,92 @@ fn beyond_the_budget_a_gap_is_priced_by_the_plan() {
     c.params.max_re_solves = SupplyParams::default().max_re_solves;
     let f = c.run().unwrap();
     assert_eq!((f.gaps[0].priced_by, f.totals.gaps_priced_by_plan), (PricedBy::ReSolve, 0));
+}
+
+/// Two independent lines (two pieces of the optimiser's problem), each with the capacity gap
+/// above: P1 on R1 (cost 100: 2.5 units built ahead, holding 2 % x 100 = 2 a unit, 5.0 at
+/// stake) and P2 on R2 (price 300, cost 200: holding 4 a unit, 10.0 at stake, so priced first).
+/// The piece budget, counted by hand: the plan with every fix forbidden solves both pieces cold
+/// (both plans build ahead): 2 x 100 = 200; each gap's one re-solve (one kind used, so
+/// `2k - 1` is one) solves its own piece warm: 1. Its revenue: each line makes 7.5 in January,
+/// so 12.5 x 150 + 12.5 x 300 = 5625.
+#[test]
+fn the_piece_budget_stops_where_it_says() {
+    let mut c = Case::new();
+    c.items = vec![("P1", "pumps", 150.0, 100.0, "S1"), ("P2", "pumps", 300.0, 200.0, "S1")];
+    c.resources = vec![("R1", "S1", "line"), ("R2", "S1", "line")];
+    c.routings = vec![("P1", "R1", 2.0), ("P2", "R2", 2.0)];
+    c.capacity = vec![("R1", 15.0, 3.0, 50.0), ("R2", 15.0, 3.0, 50.0)];
+    c.demand = vec![
+        ("P1", "C1", "2026-12", 5.0),
+        ("P1", "C1", "2027-01", 10.0),
+        ("P2", "C1", "2026-12", 5.0),
+        ("P2", "C1", "2027-01", 10.0),
+    ];
+    let priced =
+        |f: &SupplyFacts| -> Vec<(String, PricedBy)> { f.gaps.iter().map(|g| (g.id.clone(), g.priced_by)).collect() };
+    let by = |a: PricedBy, b: PricedBy| vec![("CAP-R1-2027-01".to_string(), a), ("CAP-R2-2027-01".to_string(), b)];
+    let run = |budget: u32| {
+        let mut c = c.clone();
+        c.params.max_piece_solves = budget;
+        c.run().unwrap()
+    };
+
+    // Enough for everything: both gaps re-solved, the figure computed.
+    let f = run(SupplyParams::default().max_piece_solves);
+    assert_eq!((f.totals.optimiser_pieces, f.totals.optimiser_approximate), (2, false));
+    assert_eq!(priced(&f), by(PricedBy::ReSolve, PricedBy::ReSolve));
+    assert_eq!(f.totals.revenue_without_fixes_money, Some(5625.0));
+    let p2 = &f.gaps[1];
+    assert_eq!(p2.recommended, vec![RecommendedStep { kind: OptionKind::BuildAhead, units: 2.5, cost_money: 10.0 }]);
+    // Plan, P2's accept re-solve, P1's, the plan with every fix forbidden.
+    assert_eq!(f.totals.re_solves, 4);
+
+    // 201: the figure (200) and the gap with the most at stake (P2, 1); P1 would make 202.
+    let f = run(201);
+    assert_eq!(priced(&f), by(PricedBy::Plan, PricedBy::ReSolve));
+    assert_eq!(f.totals.revenue_without_fixes_money, Some(5625.0));
+    assert_eq!((f.totals.re_solves, f.totals.gaps_priced_by_plan), (3, 1));
+    // Beyond the budget, nothing invented: the plan's fix and its spend, no units bought, one
+    // option, no next-best cost, nothing short (the plan serves January).
+    let p1 = &f.gaps[0];
+    assert_eq!(p1.recommended, vec![RecommendedStep { kind: OptionKind::BuildAhead, units: 0.0, cost_money: 5.0 }]);
+    assert_eq!((p1.options.len(), p1.next_best_extra_cost_money, p1.units_short), (1, None, 0.0));
+    assert_eq!((p1.options[0].closes_units, p1.options[0].revenue_kept_money), (0.0, 0.0));
+
+    // 200: the figure only.
+    let f = run(200);
+    assert_eq!(priced(&f), by(PricedBy::Plan, PricedBy::Plan));
+    assert_eq!(f.totals.revenue_without_fixes_money, Some(5625.0));
+
+    // 199: the figure does not fit and is left out (nothing spent on it); both gaps fit (2).
+    let f = run(199);
+    assert_eq!(priced(&f), by(PricedBy::ReSolve, PricedBy::ReSolve));
+    assert_eq!(f.totals.revenue_without_fixes_money, None);
+    assert_eq!(f.totals.re_solves, 3);
+
+    // 1: the gap with the most at stake only.
+    let f = run(1);
+    assert_eq!(priced(&f), by(PricedBy::Plan, PricedBy::ReSolve));
+    assert_eq!(f.totals.revenue_without_fixes_money, None);
+
+    // 0: nothing re-solved.
+    let f = run(0);
+    assert_eq!(priced(&f), by(PricedBy::Plan, PricedBy::Plan));
+    assert_eq!((f.totals.re_solves, f.totals.revenue_without_fixes_money), (1, None));
+}
+
+/// `max_piece_solves` is checked like the other `[supply]` keys.
+#[test]
+fn max_piece_solves_is_validated() {
+    let p: SupplyParams = toml::from_str("max_piece_solves = 20000000").unwrap();
+    let problems = p.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].0, "max_piece_solves");
+    assert!(problems[0].1.contains("20000000"), "{}", problems[0].1);
+    let p: SupplyParams = toml::from_str("max_re_solves = 10\nmax_piece_solves = 0").unwrap();
+    assert!(p.problems().is_empty());
+    assert_eq!((p.max_re_solves, p.max_piece_solves), (10, 0));
 }
 
 /// December: 10 units x 2 h = 20 h of 15 on a labour pool, no earlier month. Overtime at 20/h
@@ -755,4 +842,60 @@ fn lp_problem_carries_suppliers_routings_and_the_frozen_horizon() {
     assert_eq!(got, vec![("S1", vec![op(0, 2.0)]), ("S2", vec![op(1, 1.0)]), ("fast", vec![op(2, 1.5)])]);
     let m1 = p.components.iter().find(|c| c.name == "M1").unwrap();
     assert_eq!(m1.options.len(), 1);
+}
+
+/// The levers every fix of a random case could use: overtime on each resource and building
+/// ahead of each item, in each month; `which` keeps all (0), overtime (1), building ahead (2),
+/// the first three months' (3), or the first resource's overtime only (4: a piece on the other is not reached).
+fn fix_levers(p: &lp::Problem, which: usize) -> BTreeSet<lp::Lever> {
+    let mut out = BTreeSet::new();
+    for month in 0..p.months.len() {
+        if which == 3 && month >= 3 {
+            continue;
+        }
+        if which == 4 {
+            out.insert(lp::Lever::Overtime { resource: 0, month });
+            continue;
+        }
+        if which != 2 {
+            out.extend((0..p.resources.len()).map(|resource| lp::Lever::Overtime { resource, month }));
+        }
+        if which != 1 && month > 0 {
+            out.extend((0..p.items.len()).map(|item| lp::Lever::BuildAhead { item, month }));
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// The plan with levers forbidden from the pricer (only the pieces whose plan uses one
+    /// solved) is the cold solve of every piece, every stage, to the bit: its revenue and every
+    /// value.
+    #[test]
+    fn the_plan_without_fixes_is_the_cold_solve((case, _) in random_case(), which in 0usize..5, cost_first in any::<bool>()) {
+        let mut case = case;
+        if cost_first {
+            case.params.allocation = AllocationRule::CostFirst;
+        }
+        let p = case.problem();
+        let levers = fix_levers(&p, which);
+        let opts = lp::SplitOptions::default();
+        let (mut pricer, _) = lp::Pricer::with_plan(&p, &BTreeSet::new(), opts).unwrap();
+        let to_solve = pricer.plan_pieces_to_solve(&levers).len();
+        let cheap = pricer.plan_without(&levers).unwrap();
+        prop_assert!(pricer.plan_pieces_solved <= to_solve);
+        let (cold, solved) = lp::solve_with_memo(&p, &levers, usize::MAX, opts, false).unwrap();
+        prop_assert_eq!(solved, pricer.split().pieces.len());
+        let revenue = |s: &lp::Solution| -> f64 {
+            let mut r = 0.0;
+            for (d, line) in p.demand.iter().enumerate() {
+                r += s.served[d] * line.unit_price;
+            }
+            r
+        };
+        prop_assert_eq!(revenue(&cheap).to_bits(), revenue(&cold).to_bits());
+        prop_assert_eq!(&cheap, &cold);
+    }
 }

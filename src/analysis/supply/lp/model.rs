@@ -511,6 +511,11 @@ pub struct Pricer<'p> {
     pub max_warm: usize,
     /// Per piece, its least-cost plan with only `base` forbidden; and the whole plan they make.
     reference: Option<(Vec<Solution>, Solution)>,
+    /// Per piece, its plan (every lexicographic stage) with only `base` forbidden, when the
+    /// pricer was made with it ([`Pricer::with_plan`]): what [`Pricer::plan_without`] reuses.
+    plans: Option<Vec<Solution>>,
+    /// Pieces [`Pricer::plan_without`] solved cold, every stage (the memo's hits not counted).
+    pub plan_pieces_solved: usize,
     /// Pieces solved (the reference's included).
     pub piece_solves: usize,
     /// Warm models built (a piece's first solve, or its first after its model was dropped).
@@ -579,6 +584,8 @@ impl<'p> Pricer<'p> {
             used,
             max_warm: WARM_MODELS,
             reference: None,
+            plans: None,
+            plan_pieces_solved: 0,
             piece_solves: 0,
             models_built: 0,
             piece_solves_saved: 0,
@@ -612,7 +619,7 @@ impl<'p> Pricer<'p> {
             "lp: the plan's pieces solved (the rest from the memo)"
         );
         let whole = split::merge(p, &pricer.cut, &plans);
-        drop(plans);
+        pricer.plans = Some(plans);
         let reference = split::merge(p, &pricer.cut, &firsts);
         pricer.reference = Some((firsts, reference));
         Ok((pricer, whole))
@@ -661,10 +668,9 @@ impl<'p> Pricer<'p> {
         Ok(self.reference.as_ref().expect("just solved").1.clone())
     }
 
-    /// The least-cost plan with `extra` forbidden as well: the pieces the levers reach are
-    /// re-solved, the others keep the reference's plan.
-    pub fn solve_without(&mut self, extra: &BTreeSet<Lever>) -> Result<Solution, SolveError> {
-        let mut out = self.reference()?;
+    /// Per piece a set of levers reaches, its levers (in the piece's indices) not forbidden
+    /// already.
+    fn touched(&self, extra: &BTreeSet<Lever>) -> BTreeMap<usize, BTreeSet<Lever>> {
         let mut touched: BTreeMap<usize, BTreeSet<Lever>> = BTreeMap::new();
         for l in extra {
             for (pc, x) in self.cut.lever(*l) {
@@ -673,6 +679,25 @@ impl<'p> Pricer<'p> {
                 }
             }
         }
+        touched
+    }
+
+    /// The pieces [`Pricer::solve_without`] with `extra` would solve: those the levers reach
+    /// whose least-cost plan uses one of them. A re-solve with a subset of `extra` solves a
+    /// subset of them, so this bounds it too. Needs the reference ([`Pricer::reference`]).
+    pub fn pieces_to_solve(&self, extra: &BTreeSet<Lever>) -> usize {
+        let Some((plans, _)) = self.reference.as_ref() else { return self.touched(extra).len() };
+        self.touched(extra)
+            .iter()
+            .filter(|(pc, levers)| !levers.iter().all(|l| unused(&self.cut.pieces[**pc].problem, &plans[**pc], *l)))
+            .count()
+    }
+
+    /// The least-cost plan with `extra` forbidden as well: the pieces the levers reach are
+    /// re-solved, the others keep the reference's plan.
+    pub fn solve_without(&mut self, extra: &BTreeSet<Lever>) -> Result<Solution, SolveError> {
+        let mut out = self.reference()?;
+        let touched = self.touched(extra);
         if touched.is_empty() {
             return Ok(out);
         }
@@ -698,6 +723,39 @@ impl<'p> Pricer<'p> {
         // re-solved pieces' (exact where the pieces are, and cheap at any size).
         out.cost = cost;
         Ok(out)
+    }
+
+    /// The pieces [`Pricer::plan_without`] with `extra` would solve (every stage, cold): those
+    /// the levers reach. (A piece whose plan uses none of them is solved too: its plan is
+    /// optimal without them, but a cold solve finds another vertex within the held tolerance,
+    /// a millionth of a unit apart, and the figure must be the cold solve's to the bit.)
+    pub fn plan_pieces_to_solve(&self, extra: &BTreeSet<Lever>) -> Vec<usize> {
+        self.touched(extra).into_keys().collect()
+    }
+
+    /// The plan, every lexicographic stage, with `extra` forbidden as well: what
+    /// [`solve_with`] gives, to the bit, solving only [`Pricer::plan_pieces_to_solve`]'s pieces
+    /// (from the memo when solved before in this process): a piece the levers do not reach
+    /// keeps the plan's (the same piece, the same forbidden set: the same solve), kept by
+    /// [`Pricer::with_plan`] (without it, every piece is solved).
+    pub fn plan_without(&mut self, extra: &BTreeSet<Lever>) -> Result<Solution, SolveError> {
+        let touched = self.touched(extra);
+        let mut plans = Vec::with_capacity(self.cut.pieces.len());
+        for (pc, piece) in self.cut.pieces.iter().enumerate() {
+            let kept = self.plans.as_ref().map(|v| &v[pc]).filter(|_| !touched.contains_key(&pc));
+            if let Some(kept) = kept {
+                plans.push(kept.clone());
+                continue;
+            }
+            let mut forbid = self.base[pc].clone();
+            forbid.extend(touched.get(&pc).into_iter().flatten().copied());
+            let mut solved = 0;
+            let s = tracing::debug_span!("lp.piece", k = pc, items = piece.problem.items.len())
+                .in_scope(|| stages_memo(&piece.problem, &forbid, usize::MAX, true, &mut solved))?;
+            self.plan_pieces_solved += solved;
+            plans.push(s.0.clone());
+        }
+        Ok(split::merge(self.p, &self.cut, &plans))
     }
 }
 
