@@ -341,6 +341,9 @@ fn trade_offs_slide(f: &ReconciliationFacts) -> (Vec<TopTradeOff>, Option<String
     (top, more_trade_offs)
 }
 
+/// Slide 3's row of the plan with every fix forbidden.
+const WITHOUT_FIXES: &str = "with every shortfall accepted (no fix)";
+
 /// Slide 3: financial impact, as a chart of revenue and a table of revenue and margin.
 fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>) {
     let money = |x: f64| f.locale.number(x);
@@ -351,12 +354,8 @@ fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>
     ];
     points.extend(fin.revenue_without_fixes_money.map(|r| ("every shortfall accepted".to_string(), r)));
     points.push(("budget".to_string(), fin.budget_revenue_money));
-    let chart = bar_chart(
-        "Revenue: unconstrained, with the recommended decisions, every shortfall accepted, budget",
-        &points,
-        &|s| s.to_string(),
-    )
-    .map(|c| c.localized(f.locale));
+    let title = format!("Revenue: {}", points.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", "));
+    let chart = bar_chart(&title, &points, &|s| s.to_string()).map(|c| c.localized(f.locale));
     let row = |label: &str, revenue: f64, margin: Option<f64>| FinancialRow {
         label: label.into(),
         revenue: money(revenue),
@@ -374,8 +373,15 @@ fn financial_slide(f: &ReconciliationFacts) -> (Option<Chart>, Vec<FinancialRow>
             Some(fin.margin_with_recommendations_money.unwrap_or(fin.margin_constrained_money)),
         ),
     ];
-    financial_rows
-        .extend(fin.revenue_without_fixes_money.map(|r| row("with every shortfall accepted (no fix)", r, None)));
+    // Left out of the supply review beyond its pricing budget: said, not dropped in silence.
+    financial_rows.push(match fin.revenue_without_fixes_money {
+        Some(r) => row(WITHOUT_FIXES, r, None),
+        None => FinancialRow {
+            label: WITHOUT_FIXES.into(),
+            revenue: "not computed: beyond the supply review's pricing budget ([supply] max_piece_solves)".into(),
+            margin: String::new(),
+        },
+    });
     financial_rows.extend([
         row("budget", fin.budget_revenue_money, None),
         row("revenue at risk with the recommended decisions", fin.revenue_at_risk_money, None),

@@ -1017,11 +1017,10 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn a_file_read_in_pieces_is_the_file_read_whole() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("t.csv");
-        // Enough records for several checkpoints, then the tricky ones.
+    /// `t.csv` in `dir`: enough records for several checkpoints, then the tricky ones; its layout
+    /// and bytes.
+    fn several_checkpoints_then_tricky(dir: &Path) -> (PathBuf, Layout, Vec<u8>) {
+        let path = dir.join("t.csv");
         let mut bytes: Vec<u8> = b"id,qty,note\n".to_vec();
         for i in 0..700 {
             bytes.extend_from_slice(format!("{i},{},\"n{i}\"\n", i % 13).as_bytes());
@@ -1029,6 +1028,13 @@ mod tests {
         bytes.extend_from_slice(&TRICKY[13..]);
         fs_err::write(&path, &bytes).unwrap();
         let layout = Scanner::scan(&bytes, b',');
+        (path, layout, bytes)
+    }
+
+    #[test]
+    fn a_file_read_in_pieces_is_the_file_read_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (path, layout, _) = several_checkpoints_then_tricky(tmp.path());
         assert_eq!(layout.checkpoints.len(), 3, "{:?}", layout.checkpoints);
         let options = CsvReadOptions::default()
             .with_has_header(true)
@@ -1049,14 +1055,7 @@ mod tests {
     #[test]
     fn typed_pieces_parsed_strictly_first_are_the_tolerant_read() {
         let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("t.csv");
-        let mut bytes: Vec<u8> = b"id,qty,note\n".to_vec();
-        for i in 0..700 {
-            bytes.extend_from_slice(format!("{i},{},\"n{i}\"\n", i % 13).as_bytes());
-        }
-        bytes.extend_from_slice(&TRICKY[13..]);
-        fs_err::write(&path, &bytes).unwrap();
-        let layout = Scanner::scan(&bytes, b',');
+        let (path, layout, bytes) = several_checkpoints_then_tricky(tmp.path());
         let schema: SchemaRef = Arc::new(Schema::from_iter([Field::new("qty".into(), DataType::Int64)]));
         let options = CsvReadOptions::default()
             .with_has_header(true)

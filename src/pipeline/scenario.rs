@@ -299,12 +299,7 @@ pub async fn cut_costs(
     let mut problem = lp::Problem::from_inputs(&inputs)?;
     // As the supply review closes a supplier for a window (`PlanAdjustments::unavailable`).
     for w in &applied.unavailable {
-        let last = problem.months.len().saturating_sub(1) as i32;
-        let at = |m: Month| (m.0 - cycle.0).clamp(0, last) as usize;
-        let until = w.until.map_or(last as usize, at);
-        if w.until.is_none_or(|u| u >= cycle) && w.from.0 - cycle.0 <= last {
-            problem.close_supplier(&w.supplier, at(w.from), until);
-        }
+        w.close_in(&mut problem, cycle);
     }
     let before = std::sync::Arc::new(base_problem(&scenario, &base.ingested.tables, &base.cells, cycle, &params)?);
     let none = std::collections::BTreeSet::new();

@@ -181,6 +181,18 @@ fn packs_with_0_1_3_and_20_trade_offs_have_five_slides() {
         );
         decks.push((n, html));
     }
+    // The revenue with every shortfall accepted, when the supply review left it out (beyond its
+    // pricing budget), is a row that says so on slide 3, not a row dropped in silence.
+    let mut f = facts.clone();
+    assert!(f.financial.revenue_without_fixes_money.is_some(), "the fixture has the figure");
+    let said = "not computed: beyond the supply review";
+    let html = snop::artifacts::pack::deck_html(&f, &draft, "Demo Pumps & Valves Ltd", "EUR").unwrap();
+    assert!(html.contains("with every shortfall accepted (no fix)") && !html.contains(said));
+    f.financial.revenue_without_fixes_money = None;
+    let html = snop::artifacts::pack::deck_html(&f, &draft, "Demo Pumps & Valves Ltd", "EUR").unwrap();
+    let slide3 = html.split("id=\"slide-3\"").nth(1).unwrap().split("id=\"slide-4\"").next().unwrap();
+    assert!(slide3.contains("with every shortfall accepted (no fix)") && slide3.contains(said), "{slide3}");
+    assert!(!slide3.contains("every shortfall accepted, budget"), "the chart's title names only its bars");
     let missing: Vec<&str> = ["chromium", "pdfinfo", "pdftoppm"].into_iter().filter(|p| !on_path(p)).collect();
     assert!(
         missing.is_empty(),

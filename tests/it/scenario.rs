@@ -678,7 +678,7 @@ fn a_shift_pattern_counts_the_weekdays_of_each_month_less_the_holidays() {
 /// finds the first's run with its identity and writes nothing. A third with other inputs is
 /// recorded.
 fn two_scenario_runs_at_once_record_one_base_run(db: crate::common::Db) {
-    use snop::store::{NewRun, Store};
+    use snop::store::Store;
     let tmp = tempfile::tempdir().unwrap();
     let url = db.fresh_store();
     // The store made (its migrations run) before the racers open it.
@@ -689,24 +689,7 @@ fn two_scenario_runs_at_once_record_one_base_run(db: crate::common::Db) {
             crate::common::block_on(async move {
                 let store = Store::open(&dir, &url).await.unwrap();
                 let started_at = format!("2027-01-05T10:00:00.{n:03}Z");
-                let (run, recorded) = store
-                    .record_run_once(NewRun {
-                        agent: "scenario-base",
-                        cycle: "2027-01",
-                        started_at: &started_at,
-                        duration_ms: 1,
-                        outcome: "succeeded",
-                        inputs_sha256: identity,
-                        rows_read: 0,
-                        rows_quarantined: 0,
-                        rows_kept: 0,
-                        report_json: "{}",
-                        inputs: vec![],
-                        files: vec![("outcome.json".into(), format!("{{\"n\": {n}}}").into_bytes())],
-                        draft: None,
-                    })
-                    .await
-                    .unwrap();
+                let (run, recorded) = store.record_run_once(base_run(&started_at, identity, n)).await.unwrap();
                 (run.id, recorded)
             })
         })
@@ -731,29 +714,34 @@ fn two_scenario_runs_at_once_record_one_base_run(db: crate::common::Db) {
     });
 }
 
+/// A scenario base run of 2027-01 with inputs `identity`, its one file saying `n`.
+fn base_run<'a>(started_at: &'a str, identity: &'a str, n: usize) -> snop::store::NewRun<'a> {
+    snop::store::NewRun {
+        agent: "scenario-base",
+        cycle: "2027-01",
+        started_at,
+        duration_ms: 1,
+        outcome: "succeeded",
+        inputs_sha256: identity,
+        rows_read: 0,
+        rows_quarantined: 0,
+        rows_kept: 0,
+        report_json: "{}",
+        inputs: vec![],
+        files: vec![("outcome.json".into(), format!("{{\"n\": {n}}}").into_bytes())],
+        draft: None,
+    }
+}
+
 /// Two runs of one process started in the same millisecond (two web jobs) each keep their own
 /// files: their staging folders differ although the process and the start time are the same.
 fn two_runs_started_the_same_millisecond_keep_their_own_files(db: crate::common::Db) {
-    use snop::store::{NewRun, Store};
+    use snop::store::Store;
     let tmp = tempfile::tempdir().unwrap();
     let url = db.fresh_store();
     crate::common::block_on(async {
         let store = Store::open(tmp.path(), &url).await.unwrap();
-        let run = |n: usize| NewRun {
-            agent: "scenario-base",
-            cycle: "2027-01",
-            started_at: "2027-01-05T10:00:00.000Z",
-            duration_ms: 1,
-            outcome: "succeeded",
-            inputs_sha256: if n == 0 { "inputs-a" } else { "inputs-b" },
-            rows_read: 0,
-            rows_quarantined: 0,
-            rows_kept: 0,
-            report_json: "{}",
-            inputs: vec![],
-            files: vec![("outcome.json".into(), format!("{{\"n\": {n}}}").into_bytes())],
-            draft: None,
-        };
+        let run = |n: usize| base_run("2027-01-05T10:00:00.000Z", if n == 0 { "inputs-a" } else { "inputs-b" }, n);
         let (a, b) = tokio::join!(store.record_run(run(0)), store.record_run(run(1)));
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_ne!(a.folder, b.folder);

@@ -638,6 +638,19 @@ pub struct SupplierWindow {
     pub until: Option<Month>,
 }
 
+impl SupplierWindow {
+    /// Closes the supplier in the plan months of `problem` (cycle month `cycle` first) that the
+    /// window covers; a window wholly before or after the plan closes nothing.
+    pub fn close_in(&self, problem: &mut lp::Problem, cycle: Month) {
+        let last = problem.months.len().saturating_sub(1) as i32;
+        let at = |m: Month| (m.0 - cycle.0).clamp(0, last) as usize;
+        let until = self.until.map_or(last as usize, at);
+        if self.until.is_none_or(|u| u >= cycle) && self.from.0 - cycle.0 <= last {
+            problem.close_supplier(&self.supplier, at(self.from), until);
+        }
+    }
+}
+
 impl PlanAdjustments {
     /// Records that `kind` was chosen for `gap`, whose recommended option is `recommended`.
     pub fn choose(&mut self, gap: &str, kind: OptionKind, recommended: OptionKind) {
@@ -735,12 +748,7 @@ fn review(
     drop(span);
     let mut problem = tracing::debug_span!("supply.problem").in_scope(|| lp::Problem::from_inputs(inputs))?;
     for w in &adjust.unavailable {
-        let last = problem.months.len().saturating_sub(1) as i32;
-        let at = |m: Month| (m.0 - inputs.cycle.0).clamp(0, last) as usize;
-        let until = w.until.map_or(last as usize, at);
-        if w.until.is_none_or(|u| u >= inputs.cycle) && w.from.0 - inputs.cycle.0 <= last {
-            problem.close_supplier(&w.supplier, at(w.from), until);
-        }
+        w.close_in(&mut problem, inputs.cycle);
     }
 
     let span = tracing::debug_span!("supply.gaps").entered();
