@@ -363,6 +363,8 @@ pub(super) fn price(solver: &mut Solver<'_>, found: &mut [Found], price: bool) -
         tracing::debug!(pieces = cold, "supply.pricing: the plan with every fix forbidden is beyond the budget");
         None
     };
+    // The plan's pieces were kept for that plan alone: not held through the gaps' re-solves.
+    solver.pricer.forget_plans();
     // The most at stake first; ties in the gaps' order. A gap whose re-solves could pass either
     // budget is priced by the plan alone; a later gap that fits is still re-solved.
     order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));

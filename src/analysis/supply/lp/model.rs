@@ -725,6 +725,11 @@ impl<'p> Pricer<'p> {
         Ok(out)
     }
 
+    /// Drops the plan's pieces kept for [`Pricer::plan_without`] (which then solves every piece).
+    pub fn forget_plans(&mut self) {
+        self.plans = None;
+    }
+
     /// The pieces [`Pricer::plan_without`] with `extra` would solve (every stage, cold): those
     /// the levers reach. (A piece whose plan uses none of them is solved too: its plan is
     /// optimal without them, but a cold solve finds another vertex within the held tolerance,
